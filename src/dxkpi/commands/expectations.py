@@ -1,0 +1,38 @@
+"""`dxkpi expectations`: write or check the Great Expectations suites generated from the contract."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("expectations")
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("expectations"),
+              show_default=True, help="スイートのフォルダ / Folder of suites.")
+@click.option("--write", is_flag=True, help="契約から書き出す / Regenerate from the contract.")
+@click.option("--check", is_flag=True,
+              help="契約と一致するか確認（既定）/ Check they match the contract (default).")
+def command(folder: Path, write: bool, check: bool) -> None:
+    """データ契約から GX 検証スイート（expectations/*.json）を生成・照合する.
+
+    The suites are generated from src/dxkpi/contract.py; never edit them by hand. --check exits
+    1 when a suite is missing or differs from the contract.
+    """
+    from dxkpi.suites import stale_suites, write_suites
+
+    if write:
+        for path in write_suites(folder):
+            click.echo(f"wrote {path}")
+        return
+    stale = stale_suites(folder)
+    if stale:
+        click.echo(
+            f"契約と一致しないスイート / suites out of date: {', '.join(stale)}\n"
+            "`dxkpi expectations --write` で作り直してください / regenerate with "
+            "`dxkpi expectations --write`.",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo("expectations/ は契約と一致しています / suites match the contract.")

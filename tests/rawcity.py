@@ -1,0 +1,88 @@
+"""A tiny hand-written raw city for ingestion tests: every dataset valid, a few rows each.
+
+``write_tiny_city(folder)`` writes UTF-8 CSVs with English headers; tests then add, replace or
+corrupt single files to exercise one rule at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+TINY: dict[str, list[dict[str, str]]] = {
+    "departments": [
+        {"department_code": "010100", "department_name": "総務課", "division": "総務部",
+         "pilot_fy": "2023"},
+        {"department_code": "020100", "department_name": "市民課", "division": "市民部",
+         "pilot_fy": ""},
+    ],
+    "staff": [
+        {"fiscal_year": "2024", "employee_id": "0000001", "department_code": "010100",
+         "job_level": "manager", "talent_type": "leader"},
+        {"fiscal_year": "2024", "employee_id": "0000002", "department_code": "020100",
+         "job_level": "staff", "talent_type": ""},
+        {"fiscal_year": "2025", "employee_id": "0000001", "department_code": "020100",
+         "job_level": "manager", "talent_type": "leader"},
+        {"fiscal_year": "2025", "employee_id": "0000002", "department_code": "020100",
+         "job_level": "mid", "talent_type": "practitioner"},
+    ],
+    "courses": [
+        {"course_id": "C01", "course_name": "DX基礎", "phase": "1", "skill_area": "process",
+         "hours": "3", "instructor": "external"},
+        {"course_id": "C02", "course_name": "データ活用", "phase": "2", "skill_area": "data",
+         "hours": "6.5", "instructor": "internal"},
+    ],
+    "attendance": [
+        {"employee_id": "0000001", "course_id": "C01", "session_date": "2024-05-10",
+         "status": "completed", "pre_score": "40", "post_score": "80", "satisfaction": "4"},
+        {"employee_id": "0000002", "course_id": "C01", "session_date": "2025-05-10",
+         "status": "attended", "pre_score": "", "post_score": "", "satisfaction": ""},
+        {"employee_id": "0000001", "course_id": "C02", "session_date": "2025-06-01",
+         "status": "absent", "pre_score": "", "post_score": "", "satisfaction": ""},
+    ],
+    "proposals": [
+        {"proposal_id": "P001", "employee_id": "0000001", "department_code": "010100",
+         "submitted_on": "2024-07-01", "title": "=申請様式の電子化", "category": "",
+         "status": "implemented", "decided_on": "2024-08-01", "implemented_on": "2024-10-01",
+         "hours_saved_per_year": "120"},
+        {"proposal_id": "P002", "employee_id": "0000002", "department_code": "020100",
+         "submitted_on": "2025-07-01", "title": "窓口予約", "category": "窓口",
+         "status": "submitted", "decided_on": "", "implemented_on": "",
+         "hours_saved_per_year": ""},
+    ],
+    "projects": [
+        {"project_id": "X01", "project_name": "RPA導入", "department_code": "010100",
+         "lead_employee_id": "0000001", "started_on": "2024-04-15", "ended_on": "2025-03-01",
+         "support_model": "co_creation", "status": "completed", "self_running": "true",
+         "hours_saved_per_year": "300", "cost_yen": "1,200,000"},
+    ],
+    "resident_survey": [
+        {"fiscal_year": "2024", "department_code": "020100", "respondents": "200",
+         "satisfied": "150"},
+    ],
+    "maturity_survey": [
+        {"fiscal_year": "2024", "respondent_id": "R1", "department_code": "010100",
+         "job_level": "manager", "dimension": "literacy", "score": "3"},
+        {"fiscal_year": "2024", "respondent_id": "R2", "department_code": "010100",
+         "job_level": "staff", "dimension": "literacy", "score": "1"},
+    ],
+}
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], *, encoding: str = "utf-8",
+              header: list[str] | None = None) -> Path:
+    """Write rows as CSV (header from the first row unless given)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fields = header or list(rows[0])
+    with path.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def write_tiny_city(folder: Path) -> Path:
+    """Write every dataset of :data:`TINY` as ``<dataset>.csv`` into ``folder``."""
+    for name, rows in TINY.items():
+        write_csv(folder / f"{name}.csv", rows)
+    return folder

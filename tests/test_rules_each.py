@@ -1,0 +1,195 @@
+"""Every rule of the contract, broken by exactly one row, lands in quarantine with that rule.
+
+Each case appends one fresh row (valid and referenced by nothing) to one dataset of the tiny
+city, edits it to break a single rule, ingests, and checks the quarantine. A test also fails when
+the contract gains a rule that has no case here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from dxkpi.contract import DATASETS, rule_catalogue
+from dxkpi.ingest import run_ingest
+from tests.conftest import ROOT, SECRET
+from tests.rawcity import TINY, write_csv, write_tiny_city
+
+FRESH: dict[str, dict[str, str]] = {
+    "departments": {"department_code": "090100", "department_name": "新設課", "division": "新設部",
+                    "pilot_fy": ""},
+    "staff": {"fiscal_year": "2025", "employee_id": "0000099", "department_code": "010100",
+              "job_level": "staff", "talent_type": ""},
+    "courses": {"course_id": "C99", "course_name": "新研修", "phase": "3",
+                "skill_area": "security", "hours": "2", "instructor": "internal"},
+    "attendance": {"employee_id": "0000002", "course_id": "C02", "session_date": "2025-09-01",
+                   "status": "completed", "pre_score": "10", "post_score": "90",
+                   "satisfaction": "5"},
+    "proposals": {"proposal_id": "P099", "employee_id": "0000002", "department_code": "020100",
+                  "submitted_on": "2025-05-01", "title": "新提案", "category": "",
+                  "status": "adopted", "decided_on": "2025-06-01", "implemented_on": "",
+                  "hours_saved_per_year": "5"},
+    "projects": {"project_id": "X99", "project_name": "新案件", "department_code": "020100",
+                 "lead_employee_id": "", "started_on": "2025-04-01", "ended_on": "",
+                 "support_model": "in_house", "status": "active", "self_running": "",
+                 "hours_saved_per_year": "", "cost_yen": ""},
+    "resident_survey": {"fiscal_year": "2025", "department_code": "010100", "respondents": "10",
+                        "satisfied": "3"},
+    "maturity_survey": {"fiscal_year": "2025", "respondent_id": "R9",
+                        "department_code": "020100", "job_level": "mid",
+                        "dimension": "culture", "score": "4"},
+}
+
+DUP = object()  # marker: the fresh row repeats the first row's key
+
+# rule id → edits to the fresh row (DUP: an exact copy of the dataset's first row)
+CASES: dict[str, dict[str, str] | object] = {
+    "departments.department_code.required": {"department_code": ""},
+    "departments.department_name.required": {"department_name": " "},
+    "departments.division.required": {"division": ""},
+    "departments.pilot_fy.parse": {"pilot_fy": "来年度"},
+    "departments.duplicate_key": DUP,
+    "staff.fiscal_year.required": {"fiscal_year": ""},
+    "staff.fiscal_year.parse": {"fiscal_year": "20X5"},
+    "staff.employee_id.required": {"employee_id": ""},
+    "staff.department_code.required": {"department_code": ""},
+    "staff.job_level.required": {"job_level": ""},
+    "staff.job_level.accepted": {"job_level": "部長"},
+    "staff.talent_type.accepted": {"talent_type": "エース"},
+    "staff.duplicate_key": DUP,
+    "staff.department_code.exists": {"department_code": "999999"},
+    "courses.course_id.required": {"course_id": ""},
+    "courses.course_name.required": {"course_name": ""},
+    "courses.phase.required": {"phase": ""},
+    "courses.phase.accepted": {"phase": "4"},
+    "courses.skill_area.required": {"skill_area": ""},
+    "courses.skill_area.accepted": {"skill_area": "営業"},
+    "courses.hours.required": {"hours": ""},
+    "courses.hours.parse": {"hours": "三時間"},
+    "courses.hours.range": {"hours": "0"},
+    "courses.instructor.required": {"instructor": ""},
+    "courses.instructor.accepted": {"instructor": "AI"},
+    "courses.duplicate_key": DUP,
+    "attendance.employee_id.required": {"employee_id": ""},
+    "attendance.course_id.required": {"course_id": ""},
+    "attendance.session_date.required": {"session_date": ""},
+    "attendance.session_date.parse": {"session_date": "令和7年2月30日"},
+    "attendance.status.required": {"status": ""},
+    "attendance.status.accepted": {"status": "保留"},
+    "attendance.pre_score.parse": {"pre_score": "A"},
+    "attendance.pre_score.range": {"pre_score": "-1"},
+    "attendance.post_score.parse": {"post_score": "良"},
+    "attendance.post_score.range": {"post_score": "120"},
+    "attendance.satisfaction.parse": {"satisfaction": "3.5"},
+    "attendance.satisfaction.range": {"satisfaction": "6"},
+    "attendance.duplicate_key": DUP,
+    "attendance.employee_id.on_staff_list": {"session_date": "2023-09-01"},
+    "attendance.course_id.exists": {"course_id": "C77"},
+    "proposals.proposal_id.required": {"proposal_id": ""},
+    "proposals.employee_id.required": {"employee_id": ""},
+    "proposals.department_code.required": {"department_code": ""},
+    "proposals.submitted_on.required": {"submitted_on": ""},
+    "proposals.submitted_on.parse": {"submitted_on": "先月"},
+    "proposals.title.required": {"title": ""},
+    "proposals.status.required": {"status": ""},
+    "proposals.status.accepted": {"status": "保留"},
+    "proposals.decided_on.parse": {"decided_on": "2025-13-01"},
+    "proposals.implemented_on.parse": {"status": "implemented", "implemented_on": "R7.6.31"},
+    "proposals.hours_saved_per_year.parse": {"hours_saved_per_year": "たくさん"},
+    "proposals.hours_saved_per_year.range": {"hours_saved_per_year": "△5"},
+    "proposals.decided_on.after_submitted": {"decided_on": "2025-04-30"},
+    "proposals.implemented_on.after_decided": {"status": "implemented",
+                                               "implemented_on": "2025-05-31"},
+    "proposals.decided_on.required": {"decided_on": ""},
+    "proposals.decided_on.empty_when_submitted": {"status": "submitted"},
+    "proposals.implemented_on.required": {"status": "implemented"},
+    "proposals.implemented_on.only_when_implemented": {"implemented_on": "2025-07-01"},
+    "proposals.duplicate_key": DUP,
+    "proposals.employee_id.on_staff_list": {"employee_id": "0000055"},
+    "proposals.department_code.exists": {"department_code": "999999"},
+    "projects.project_id.required": {"project_id": ""},
+    "projects.project_name.required": {"project_name": ""},
+    "projects.department_code.required": {"department_code": ""},
+    "projects.started_on.required": {"started_on": ""},
+    "projects.started_on.parse": {"started_on": "2025-02-29"},
+    "projects.ended_on.parse": {"ended_on": "未定"},
+    "projects.support_model.required": {"support_model": ""},
+    "projects.support_model.accepted": {"support_model": "丸投げ"},
+    "projects.status.required": {"status": ""},
+    "projects.status.accepted": {"status": "休止"},
+    "projects.self_running.parse": {"self_running": "たぶん"},
+    "projects.hours_saved_per_year.parse": {"hours_saved_per_year": "x"},
+    "projects.hours_saved_per_year.range": {"hours_saved_per_year": "-3"},
+    "projects.cost_yen.parse": {"cost_yen": "百万円"},
+    "projects.cost_yen.range": {"cost_yen": "▲1,000円"},
+    "projects.ended_on.after_started": {"ended_on": "2025-03-31"},
+    "projects.ended_on.required": {"status": "completed", "self_running": "はい"},
+    "projects.self_running.required": {"status": "completed", "ended_on": "2026-01-05"},
+    "projects.duplicate_key": DUP,
+    "projects.department_code.exists": {"department_code": "999999"},
+    "resident_survey.fiscal_year.required": {"fiscal_year": ""},
+    "resident_survey.fiscal_year.parse": {"fiscal_year": "令和X年度"},
+    "resident_survey.department_code.required": {"department_code": ""},
+    "resident_survey.respondents.required": {"respondents": ""},
+    "resident_survey.respondents.parse": {"respondents": "10.5"},
+    "resident_survey.respondents.range": {"respondents": "0", "satisfied": "0"},
+    "resident_survey.satisfied.required": {"satisfied": ""},
+    "resident_survey.satisfied.parse": {"satisfied": "半分"},
+    "resident_survey.satisfied.range": {"satisfied": "-1"},
+    "resident_survey.satisfied.le_respondents": {"satisfied": "11"},
+    "resident_survey.duplicate_key": DUP,
+    "resident_survey.department_code.exists": {"department_code": "999999"},
+    "maturity_survey.fiscal_year.required": {"fiscal_year": ""},
+    "maturity_survey.fiscal_year.parse": {"fiscal_year": "X"},
+    "maturity_survey.respondent_id.required": {"respondent_id": ""},
+    "maturity_survey.department_code.required": {"department_code": ""},
+    "maturity_survey.job_level.required": {"job_level": ""},
+    "maturity_survey.job_level.accepted": {"job_level": "課長"},
+    "maturity_survey.dimension.required": {"dimension": ""},
+    "maturity_survey.dimension.accepted": {"dimension": "予算"},
+    "maturity_survey.score.required": {"score": ""},
+    "maturity_survey.score.parse": {"score": "2.5"},
+    "maturity_survey.score.range": {"score": "7"},
+    "maturity_survey.duplicate_key": DUP,
+    "maturity_survey.department_code.exists": {"department_code": "999999"},
+}
+
+
+def all_rule_ids() -> list[str]:
+    return [rid for ds in DATASETS for rid in rule_catalogue(ds)]
+
+
+def test_every_rule_has_a_case() -> None:
+    assert sorted(CASES) == sorted(all_rule_ids())
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_quarantines_exactly_the_bad_row(rule_id: str, tmp_path: Path) -> None:
+    dataset = rule_id.split(".")[0]
+    raw = write_tiny_city(tmp_path / "raw")
+    rows = [dict(r) for r in TINY[dataset]]
+    edits = CASES[rule_id]
+    bad = dict(rows[0]) if edits is DUP else {**FRESH[dataset], **edits}  # type: ignore[dict-item]
+    rows.append(bad)
+    write_csv(raw / f"{dataset}.csv", rows)
+    report = run_ingest(raw, tmp_path / "out", expectations=ROOT / "expectations", secret=SECRET)
+
+    assert report.ok
+    q = pl.read_csv(tmp_path / "out" / "quarantine" / f"{dataset}.csv",
+                    infer_schema=False)
+    assert q.height == 1, q
+    assert q["rule"].to_list() == [rule_id]
+    assert q["_source_file"].to_list() == [f"{dataset}.csv"]
+    assert q["_source_row"].to_list() == [str(len(rows) + 1)]  # header is row 1
+    assert rule_catalogue(dataset)[rule_id].ja in q["rule_ja"][0]
+    info = report.manifest["datasets"][dataset]
+    assert (info["rows_in"], info["accepted"], info["quarantined"]) == (
+        len(rows), len(rows) - 1, 1)
+    assert info["rules"] == {rule_id: 1}
+    assert info["suite"]["success"] is True
+    # nothing else anywhere was quarantined
+    for other, other_info in report.manifest["datasets"].items():
+        if other != dataset:
+            assert other_info["quarantined"] == 0, other
