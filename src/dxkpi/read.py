@@ -178,6 +178,8 @@ def decode_csv(data: bytes, rel: str) -> tuple[str, str]:
             continue
         if "\x00" in text:
             break
+        if enc == "cp932":
+            _refuse_mixed_encodings(data, rel)
         return text, ("utf-8-bom" if enc == "utf-8-sig" else enc)
     err = errors[0] if errors else None
     line = data[: err.start].count(b"\n") + 1 if err else None
@@ -189,6 +191,28 @@ def decode_csv(data: bytes, rel: str) -> tuple[str, str]:
         hint_ja="Excel で開き「CSV UTF-8（コンマ区切り）」で保存し直してください。",
         hint_en="Open it in Excel and save it as 'CSV UTF-8 (Comma delimited)'.",
     )
+
+
+def _refuse_mixed_encodings(data: bytes, rel: str) -> None:
+    """Fail when a file that decodes as CP932 also holds lines that are valid UTF-8 Japanese.
+
+    Two exports concatenated (one UTF-8, one CP932) decode "successfully" as CP932 and turn the
+    UTF-8 part into mojibake; a CP932 line of Japanese is practically never valid UTF-8.
+    """
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        raise ContractError(
+            "1つのファイルに UTF-8 と CP932（Shift_JIS）の行が混在しています",
+            "the file mixes UTF-8 and CP932 (Shift_JIS) lines: cannot decode it as one encoding",
+            where=Where(file=rel, row=number),
+            hint_ja="元のファイルをそれぞれ同じ文字コード（UTF-8 推奨）で書き出し直してください。",
+            hint_en="Export the source files again with one encoding (UTF-8 preferred).",
+        )
 
 
 def _read_csv_text(text: str, rel: str) -> pl.DataFrame:
