@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from dxkpi.cli import COMMANDS, cli
 from dxkpi.contract import DATASETS, Kind, ingest_order, rule_catalogue
 from dxkpi.docs import readme_is_current
-from dxkpi.rules import RULES, flag_duplicates, parse_and_check
+from dxkpi.rules import RULES, flag_duplicates, parse_and_check, with_rules
 from dxkpi.suites import stale_suites, suite_dict, suite_text, validate
 from tests.conftest import ROOT
 from tests.rawcity import TINY
@@ -65,7 +65,7 @@ def _typed_rows(dataset: str, rows: list[dict[str, str]]) -> pl.DataFrame:
     ds = DATASETS[dataset]
     raw = pl.DataFrame(rows, schema={c: pl.String for c in ds.column_names})
     frame = parse_and_check(ds, raw.lazy().with_row_index("_source_row"))
-    return flag_duplicates(ds, frame).collect()
+    return with_rules(ds, flag_duplicates(ds, frame))
 
 
 GX_CHECKED = sorted(

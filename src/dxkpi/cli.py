@@ -21,8 +21,10 @@ from dxkpi.errors import DxkpiError
 
 # name → (module, one-line help shown by `dxkpi --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "sample": ("dxkpi.commands.sample", "見本の市のデータを作る / Generate the built-in sample city"),
-    "ingest": ("dxkpi.commands.ingest", "生データを検証して取り込む / Validate and ingest data/raw"),
+    "sample": ("dxkpi.commands.sample",
+               "見本の市のデータを作る / Generate the built-in sample city"),
+    "ingest": ("dxkpi.commands.ingest",
+               "生データを検証して取り込む / Validate and ingest data/raw"),
     "validate": ("dxkpi.commands.validate",
                  "直近の取込結果を表示 / Show the last ingest summary (manifest)"),
     "expectations": ("dxkpi.commands.expectations",

@@ -46,7 +46,15 @@ from dxkpi.contract import (
 from dxkpi.errors import ContractError, DxkpiError, IngestInvariantError, Where
 from dxkpi.pseudonym import load_or_create_secret, pseudonymise
 from dxkpi.read import Discovery, RawTable, discover, read_part
-from dxkpi.rules import RAW, RULES, flag_duplicates, flag_references, parse_and_check
+from dxkpi.rules import (
+    RAW,
+    RULES,
+    flag_duplicates,
+    flag_references,
+    is_bad,
+    parse_and_check,
+    with_rules,
+)
 from dxkpi.suites import load_suite, stale_suites, validate
 
 LINEAGE = ("_source_file", "_source_sheet", "_source_row")
@@ -233,23 +241,17 @@ def _read_all(ds: Dataset, parts: list[Any]) -> tuple[pl.DataFrame, list[RawTabl
 
 
 def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes) -> pl.DataFrame:
-    cols = [c.name for c in ds.columns if c.employee_id]
-    if not cols:
-        return frame
+    """Replace employee IDs by pseudonyms — also in the raw text kept for quarantine."""
     updates = []
-    for c in cols:
-        updates.append(pseudonymise(frame[c], secret).alias(c))
-        # The raw text of an ID column is replaced by the pseudonym of its normalised form,
-        # so quarantine files carry no personnel-system IDs either.
-        raw = frame[RAW + c]
-        pseudo_raw = pl.Series(RAW + c, pseudonymise(frame[c], secret))
+    for col in (c.name for c in ds.columns if c.employee_id):
+        pseudo = pseudonymise(frame[col], secret)
+        updates.append(pseudo.alias(col))
+        # The raw text becomes the pseudonym of its normalised form: no personnel-system ID
+        # reaches a quarantine file either.
         updates.append(
-            pl.when(raw.is_null()).then(None).otherwise(
-                pl.when(pseudo_raw.is_null()).then(pl.lit("<unreadable id>"))
-                .otherwise(pseudo_raw)
-            ).alias(RAW + c)
+            pl.when(frame[RAW + col].is_null()).then(None).otherwise(pseudo).alias(RAW + col)
         )
-    return frame.with_columns(updates)
+    return frame.with_columns(updates) if updates else frame
 
 
 def _messages(ds: Dataset) -> tuple[dict[str, str], dict[str, str]]:
@@ -270,37 +272,45 @@ def _quarantine_frame(ds: Dataset, bad: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _file_reports(tables: list[RawTable], checked: pl.DataFrame) -> list[FileReport]:
-    reports = []
-    per_file = checked.group_by("_source_file", "_source_sheet").agg(
-        pl.len().alias("rows_in"),
-        (pl.col(RULES).list.len() == 0).sum().alias("accepted"),
-        (pl.col(RULES).list.len() > 0).sum().alias("quarantined"),
-        pl.col(RULES).list.explode(keep_nulls=False, empty_as_null=False).alias("all_rules"),
+def _counts(frame: pl.DataFrame) -> dict[tuple[str, str | None], int]:
+    rows = frame.group_by("_source_file", "_source_sheet").len().to_dicts()
+    return {(r["_source_file"], r["_source_sheet"]): int(r["len"]) for r in rows}
+
+
+def _file_reports(
+    tables: list[RawTable], good: pl.DataFrame, bad: pl.DataFrame
+) -> list[FileReport]:
+    """Per-file counts from the rows actually written; rows read must equal their sum."""
+    n_good, n_bad = _counts(good), _counts(bad)
+    per_rule = (
+        bad.select("_source_file", "_source_sheet", RULES).explode(RULES)
+        .group_by("_source_file", "_source_sheet", RULES).len()
     )
-    lookup = {(r["_source_file"], r["_source_sheet"]): r for r in per_file.to_dicts()}
+    rules: dict[tuple[str, str | None], dict[str, int]] = {}
+    for r in per_rule.to_dicts():
+        rules.setdefault((r["_source_file"], r["_source_sheet"]), {})[r[RULES]] = int(r["len"])
+    reports = []
     for t in tables:
-        row = lookup.get((t.part.rel, t.part.sheet))
+        key = (t.part.rel, t.part.sheet)
         rep = FileReport(
             file=t.part.rel,
             sheet=t.part.sheet,
             dataset=t.part.dataset,
             sha256=t.sha256,
             encoding=t.encoding,
+            rows_in=t.frame.height,
+            accepted=n_good.get(key, 0),
+            quarantined=n_bad.get(key, 0),
             blank_rows=t.blank_rows,
+            rules=rules.get(key, {}),
             ignored_columns=t.ignored_columns,
             dropped_personal_columns=t.dropped_personal,
         )
-        if row is not None:
-            rep.rows_in = int(row["rows_in"])
-            rep.accepted = int(row["accepted"])
-            rep.quarantined = int(row["quarantined"])
-            rep.rules = dict(Counter(row["all_rules"]))
-        if rep.rows_in != t.frame.height or rep.accepted + rep.quarantined != rep.rows_in:
+        if rep.accepted + rep.quarantined != rep.rows_in:
             raise IngestInvariantError(
-                f"行数が合いません: 読込 {t.frame.height}、受理 {rep.accepted}、"
+                f"行数が合いません: 読込 {rep.rows_in}、受理 {rep.accepted}、"
                 f"隔離 {rep.quarantined}",
-                f"row counts do not add up: read {t.frame.height}, accepted {rep.accepted}, "
+                f"row counts do not add up: read {rep.rows_in}, accepted {rep.accepted}, "
                 f"quarantined {rep.quarantined}",
                 where=Where(file=t.part.rel),
                 hint_ja="不具合です。開発者に報告してください。",
@@ -326,19 +336,18 @@ def ingest_dataset(
 ) -> _DatasetOutput:
     """Read, check, pseudonymise and certify one dataset. Raises DxkpiError on a fault."""
     raw, tables = _read_all(ds, parts)
-    checked = parse_and_check(ds, raw.lazy()).collect()
+    checked = flag_duplicates(ds, parse_and_check(ds, raw))
     checked = _pseudonymise(ds, checked, secret)
-    lazy = flag_duplicates(ds, checked.lazy())
-    lazy = flag_references(ds, lazy, {k: v.lazy() for k, v in accepted.items()})
-    checked = lazy.collect()
-    files = _file_reports(tables, checked)
-    good = checked.filter(pl.col(RULES).list.len() == 0).select(*LINEAGE, *ds.column_names)
-    bad = checked.filter(pl.col(RULES).list.len() > 0)
+    checked = flag_references(ds, checked, accepted)
+    bad_rows = is_bad(ds)
+    good = checked.filter(~bad_rows).select(*LINEAGE, *ds.column_names)
+    bad = with_rules(ds, checked.filter(bad_rows))
+    files = _file_reports(tables, good, bad)
     report = DatasetReport(ds.name, files=files)
     report.rows_in = checked.height
     report.accepted = good.height
     report.quarantined = bad.height
-    report.rules = dict(Counter(bad[RULES].list.explode(keep_nulls=False, empty_as_null=False).to_list()))
+    report.rules = dict(Counter(bad[RULES].explode().drop_nulls().to_list()))
     if suite is not None:
         result = validate(ds.name, good.select(ds.column_names), suite)
         report.suite = result.as_dict()

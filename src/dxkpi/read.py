@@ -22,7 +22,6 @@ them: the header is row 1, the first data row is row 2.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -155,8 +154,12 @@ def discover(raw: Path) -> Discovery:
     return Discovery(tuple(parts), tuple(ignored), tuple(unmatched), tuple(ignored_sheets))
 
 
-def decode_csv(data: bytes, rel: str) -> tuple[str, str]:
-    """Decode CSV bytes as UTF-8 (with or without BOM) or CP932; return (text, encoding)."""
+def decode_csv(data: bytes, rel: str) -> tuple[bytes, str]:
+    """Check the encoding of CSV bytes; return UTF-8 bytes (no BOM) and the encoding found.
+
+    UTF-8 with BOM, UTF-8, then CP932 are tried in that order; UTF-8 input is passed through
+    without a copy.
+    """
     if not data.strip():
         raise ContractError(
             "ファイルが空です（0 バイト、または空白のみ）",
@@ -165,24 +168,34 @@ def decode_csv(data: bytes, rel: str) -> tuple[str, str]:
             hint_ja="書き出しが途中で止まっていないか確認し、ファイルを作り直してください。",
             hint_en="Check that the export finished, and export the file again.",
         )
+    first_error: UnicodeDecodeError | None = None
     if data.startswith(b"\xef\xbb\xbf"):
-        candidates = ["utf-8-sig"]
-    else:
-        candidates = ["utf-8", "cp932"]
-    errors: list[UnicodeDecodeError] = []
-    for enc in candidates:
+        body = data[3:]
         try:
-            text = data.decode(enc)
+            body.decode("utf-8")
         except UnicodeDecodeError as err:
-            errors.append(err)
-            continue
-        if "\x00" in text:
-            break
-        if enc == "cp932":
-            _refuse_mixed_encodings(data, rel)
-        return text, ("utf-8-bom" if enc == "utf-8-sig" else enc)
-    err = errors[0] if errors else None
-    line = data[: err.start].count(b"\n") + 1 if err else None
+            first_error = err
+        else:
+            if b"\x00" not in body:
+                return body, "utf-8-bom"
+    else:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            first_error = err
+        else:
+            if b"\x00" not in data:
+                return data, "utf-8"
+        if first_error is not None:
+            try:
+                text = data.decode("cp932")
+            except UnicodeDecodeError:
+                pass
+            else:
+                if "\x00" not in text:
+                    _refuse_mixed_encodings(data, rel)
+                    return text.encode("utf-8"), "cp932"
+    line = data[: first_error.start].count(b"\n") + 1 if first_error else None
     raise ContractError(
         "文字コードを判別できません（UTF-8・UTF-8 BOM 付き・CP932 のいずれでもない、"
         "または複数の文字コードが混在、またはバイナリ）",
@@ -215,10 +228,10 @@ def _refuse_mixed_encodings(data: bytes, rel: str) -> None:
         )
 
 
-def _read_csv_text(text: str, rel: str) -> pl.DataFrame:
+def _read_csv_bytes(data: bytes, rel: str) -> pl.DataFrame:
     try:
         return pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            data,
             infer_schema=False,
             has_header=True,
             truncate_ragged_lines=False,
@@ -314,17 +327,15 @@ def read_part(part: SourcePart) -> RawTable:
     data = part.path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     if part.path.suffix.lower() == ".csv":
-        text, encoding = decode_csv(data, part.rel)
-        frame = _read_csv_text(text, part.rel)
+        utf8, encoding = decode_csv(data, part.rel)
+        frame = _read_csv_bytes(utf8, part.rel)
     else:
         encoding = "xlsx"
         frame = _read_xlsx_sheet(part.path, part.sheet, part.rel)
     frame = frame.cast(pl.String).with_row_index("_source_row", offset=2)
     frame = frame.with_columns(pl.col("_source_row").cast(pl.Int64))
     data_cols = [c for c in frame.columns if c != "_source_row"]
-    blank = pl.all_horizontal(
-        [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in data_cols]
-    )
+    blank = pl.all_horizontal([pl.col(c).is_null() for c in data_cols])
     n_blank = int(frame.select(blank.sum()).item()) if data_cols else 0
     frame = frame.filter(~blank)
     ds = DATASETS[part.dataset]

@@ -17,13 +17,19 @@ from dxkpi.contract import (
     Dataset,
     EmptyWhen,
     Kind,
-    Reference,
     RequiredWhen,
 )
 from dxkpi.parse import fiscal_year_of, is_empty, parse_column, parse_failed
 
 RAW = "_raw_"
 RULES = "_rules"
+BITS = "_rulebits"
+DUP = "_dup"
+REF = "_ref"
+INDEX = "__row_index__"
+EMPTY = "__empty__"
+FAILED = "__failed__"
+KEY = "__raw_key__"
 
 
 def _in_range(col: Column, value: pl.Expr) -> pl.Expr:
@@ -35,17 +41,23 @@ def _in_range(col: Column, value: pl.Expr) -> pl.Expr:
     return ok
 
 
+def _empty(column: str) -> pl.Expr:
+    return pl.col(EMPTY + column)
+
+
+def _failed(column: str) -> pl.Expr:
+    return pl.col(FAILED + column)
+
+
 def _column_violations(ds: Dataset, col: Column) -> list[tuple[str, pl.Expr]]:
-    raw = pl.col(RAW + col.name)
     value = pl.col(col.name)
     out: list[tuple[str, pl.Expr]] = []
-    failed = parse_failed(col, raw, value)
     if col.required:
-        out.append((f"{ds.name}.{col.name}.required", is_empty(raw) & value.is_null()))
+        out.append((f"{ds.name}.{col.name}.required", _empty(col.name) & value.is_null()))
     if col.kind in (Kind.DATE, Kind.FISCAL_YEAR, Kind.NUMBER, Kind.INTEGER, Kind.BOOLEAN):
-        out.append((f"{ds.name}.{col.name}.parse", failed))
+        out.append((f"{ds.name}.{col.name}.parse", _failed(col.name)))
     if col.kind is Kind.CODE:
-        out.append((f"{ds.name}.{col.name}.accepted", failed))
+        out.append((f"{ds.name}.{col.name}.accepted", _failed(col.name)))
     if col.min is not None or col.max is not None:
         out.append((f"{ds.name}.{col.name}.range", value.is_not_null() & ~_in_range(col, value)))
     return out
@@ -65,12 +77,16 @@ def _row_rule_violation(rule: Compare | RequiredWhen | EmptyWhen) -> pl.Expr:
     cond = _condition(rule.when_column, rule.values, rule.negate)
     if isinstance(rule, RequiredWhen):
         # An unparseable cell is reported by its parse rule, not as missing.
-        return cond & is_empty(pl.col(RAW + rule.column))
-    return cond & ~is_empty(pl.col(RAW + rule.column))
+        return cond & _empty(rule.column)
+    return cond & ~_empty(rule.column)
 
 
 def violation_exprs(ds: Dataset) -> list[tuple[str, pl.Expr]]:
-    """(rule id, violated) for every single-row rule of a dataset, in catalogue order."""
+    """(rule id, violated) for every single-row rule of a dataset, in catalogue order.
+
+    The expressions read the parsed columns and the ``__empty__``/``__failed__`` flags that
+    :func:`parse_and_check` computes.
+    """
     out: list[tuple[str, pl.Expr]] = []
     for col in ds.columns:
         out.extend(_column_violations(ds, col))
@@ -78,78 +94,116 @@ def violation_exprs(ds: Dataset) -> list[tuple[str, pl.Expr]]:
     return out
 
 
-def _rules_list(pairs: list[tuple[str, pl.Expr]]) -> pl.Expr:
-    if not pairs:
-        return pl.lit([], dtype=pl.List(pl.String))
-    return pl.concat_list(
-        [pl.when(v.fill_null(False)).then(pl.lit(rid)).otherwise(None) for rid, v in pairs]
-    ).list.drop_nulls()
+def _rule_bits(pairs: list[tuple[str, pl.Expr]]) -> pl.Expr:
+    """One UInt64 per row: bit i set when rule i of ``pairs`` is broken (0 = clean)."""
+    if len(pairs) > 64:  # pragma: no cover - no dataset has that many single-row rules
+        raise ValueError("more than 64 single-row rules")
+    bits = [
+        pl.when(v.fill_null(False)).then(pl.lit(1 << i, pl.UInt64)).otherwise(pl.lit(0, pl.UInt64))
+        for i, (_, v) in enumerate(pairs)
+    ]
+    return pl.sum_horizontal(bits).cast(pl.UInt64) if bits else pl.lit(0, pl.UInt64)
 
 
-def parse_and_check(ds: Dataset, raw: pl.LazyFrame) -> pl.LazyFrame:
-    """Parse every contract column and list the single-row rules each row breaks.
+def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
+    """Parse each distinct raw value of a column once, then gather back to every row.
+
+    Dates, codes and IDs repeat a lot: 3 million attendance rows hold a few thousand distinct
+    dates. Returns the parsed column and its ``__empty__``/``__failed__`` flags.
+    """
+    distinct = cell.unique(maintain_order=True)
+    raw = pl.col("raw")
+    parsed = parse_column(col, raw)
+    table = pl.DataFrame({"raw": distinct}, schema={"raw": pl.String}).select(
+        parsed.alias("value"),
+        is_empty(raw).alias("empty"),
+        parse_failed(col, raw, parsed).alias("failed"),
+    )
+    index = cell.replace_strict(
+        distinct, pl.Series(range(distinct.len()), dtype=pl.UInt32), return_dtype=pl.UInt32
+    )
+    return {
+        col.name: table["value"].gather(index).alias(col.name),
+        EMPTY + col.name: table["empty"].gather(index).alias(EMPTY + col.name),
+        FAILED + col.name: table["failed"].gather(index).alias(FAILED + col.name),
+    }
+
+
+def parse_and_check(ds: Dataset, raw: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Parse every contract column and flag the single-row rules each row breaks.
 
     Input: text columns named as the contract (plus lineage columns starting with ``_``).
-    Output: the typed columns, the raw text as ``_raw_<column>``, lineage, and ``_rules``.
+    Output: the typed columns, the raw text as ``_raw_<column>``, lineage, and ``_rulebits``
+    (see :func:`with_rules` for the list of rule ids). Row order is kept.
     """
-    lineage = [c for c in raw.collect_schema().names() if c.startswith("_")]
-    parsed = raw.select(
+    if isinstance(raw, pl.LazyFrame):
+        raw = raw.collect()
+    lineage = [c for c in raw.columns if c.startswith("_")]
+    parsed: dict[str, pl.Series] = {}
+    for col in ds.columns:
+        parsed.update(_parse_distinct(raw[col.name].cast(pl.String), col))
+    frame = raw.select(
         *[pl.col(c) for c in lineage],
         *[pl.col(c.name).alias(RAW + c.name) for c in ds.columns],
-        *[parse_column(c, pl.col(c.name)).alias(c.name) for c in ds.columns],
-    )
-    return parsed.with_columns(_rules_list(violation_exprs(ds)).alias(RULES))
+    ).with_columns(list(parsed.values()))
+    helpers = [p + c.name for c in ds.columns for p in (EMPTY, FAILED)]
+    return frame.with_columns(_rule_bits(violation_exprs(ds)).alias(BITS)).drop(helpers)
 
 
-def flag_duplicates(ds: Dataset, frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``<dataset>.duplicate_key`` to later rows repeating the key of an earlier valid row."""
+def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``_dup``: a later row repeating the key of an earlier row that passed the row rules."""
+    clean = pl.col(BITS) == 0
     if not ds.key:
-        return frame
-    clean = pl.col(RULES).list.len() == 0
-    first = pl.struct(ds.key).is_first_distinct().over(clean)
-    dup = clean & ~first
-    return frame.with_columns(
-        pl.when(dup)
-        .then(pl.col(RULES).list.concat(pl.lit([f"{ds.name}.duplicate_key"])))
-        .otherwise(pl.col(RULES))
-        .alias(RULES)
-    )
-
-
+        return frame.with_columns(pl.lit(False).alias(DUP))
+    key = pl.col(ds.key[0]) if len(ds.key) == 1 else pl.struct(ds.key)
+    first = pl.when(clean).then(key).is_first_distinct()
+    return frame.with_columns((clean & ~first).alias(DUP))
 
 
 def flag_references(
-    ds: Dataset, frame: pl.LazyFrame, accepted: dict[str, pl.LazyFrame]
-) -> pl.LazyFrame:
-    """Add the reference rules broken by rows that passed every other rule.
-
-    ``accepted`` holds the accepted rows of the referenced datasets.
-    """
+    ds: Dataset, frame: pl.DataFrame, accepted: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """Add ``_ref<i>`` per reference: a row that passed every other rule but whose key is not
+    among the accepted rows of the referenced dataset (``accepted``)."""
+    indexed = frame.with_row_index(INDEX)
+    candidates = indexed.filter((pl.col(BITS) == 0) & ~pl.col(DUP))
+    flags = []
     for i, ref in enumerate(ds.references):
-        flag = f"__ref{i}"
-        target = accepted[ref.dataset]
         if ref.fiscal_year_from is not None:
             left_on = [fiscal_year_of(pl.col(ref.fiscal_year_from)), *map(pl.col, ref.columns)]
             right_on = ["fiscal_year", *ref.target_columns]
         else:
-            left_on = list(map(pl.col, ref.columns))
-            right_on = list(ref.target_columns)
-        keys = target.select(
-            *[pl.col(c).alias(f"__k{j}") for j, c in enumerate(right_on)]
-        ).unique().with_columns(pl.lit(True).alias(flag))
-        frame = frame.join(
-            keys,
-            left_on=left_on,
-            right_on=[f"__k{j}" for j in range(len(right_on))],
-            how="left",
-            maintain_order="left",
-        )
+            left_on, right_on = list(map(pl.col, ref.columns)), list(ref.target_columns)
         present = pl.all_horizontal([e.is_not_null() for e in left_on])
-        broken = (pl.col(RULES).list.len() == 0) & present & pl.col(flag).is_null()
-        frame = frame.with_columns(
-            pl.when(broken)
-            .then(pl.col(RULES).list.concat(pl.lit([ref.id])))
-            .otherwise(pl.col(RULES))
-            .alias(RULES)
-        ).drop(flag, *[c for c in frame.collect_schema().names() if c.startswith("__k")])
-    return frame
+        keys = accepted[ref.dataset].select(right_on).unique()
+        left = candidates.filter(present).select(
+            INDEX, *[e.alias(f"__k{j}") for j, e in enumerate(left_on)]
+        )
+        missing = left.join(
+            keys, left_on=[f"__k{j}" for j in range(len(right_on))], right_on=right_on,
+            how="anti",
+        )[INDEX]
+        flags.append(pl.col(INDEX).is_in(missing.implode()).alias(f"{REF}{i}"))
+    return indexed.with_columns(flags).drop(INDEX)
+
+
+def is_bad(ds: Dataset) -> pl.Expr:
+    """True for a row that breaks any rule (row rule, duplicate key or reference)."""
+    refs = [pl.col(f"{REF}{i}") for i in range(len(ds.references))]
+    return pl.any_horizontal(pl.col(BITS) != 0, pl.col(DUP), *refs)
+
+
+def with_rules(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``_rules``: the list of rule ids each row breaks, in catalogue order."""
+    ids = [rid for rid, _ in violation_exprs(ds)]
+    parts = [
+        pl.when((pl.col(BITS) & pl.lit(1 << i, pl.UInt64)) != 0).then(pl.lit(rid))
+        for i, rid in enumerate(ids)
+    ]
+    parts.append(pl.when(pl.col(DUP)).then(pl.lit(f"{ds.name}.duplicate_key")))
+    cols = frame.columns
+    parts.extend(
+        pl.when(pl.col(f"{REF}{i}")).then(pl.lit(ref.id))
+        for i, ref in enumerate(ds.references) if f"{REF}{i}" in cols
+    )
+    return frame.with_columns(pl.concat_list(parts).list.drop_nulls().alias(RULES))

@@ -156,7 +156,7 @@ class SuiteResult:
 
 
 def _to_pandas(frame: pl.DataFrame) -> Any:
-    return frame.to_pandas(use_pyarrow_extension_array=False)
+    return frame.to_pandas()
 
 
 @functools.cache

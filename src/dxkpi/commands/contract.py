@@ -11,7 +11,8 @@ import click
 @click.command("contract")
 @click.option("--readme", type=click.Path(path_type=Path), default=Path("README.md"),
               show_default=True, help="README のパス / README path.")
-@click.option("--write-readme", is_flag=True, help="README の表を書き換える / Rewrite README table.")
+@click.option("--write-readme", is_flag=True,
+              help="README の表を書き換える / Rewrite README table.")
 @click.option("--check", is_flag=True, help="README が最新か確認 / Check README is current.")
 def command(readme: Path, write_readme: bool, check: bool) -> None:
     """データ契約（列・日本語名・許容値・ルール）を Markdown で表示する.

@@ -1,4 +1,4 @@
-"""`dxkpi expectations`: write or check the Great Expectations suites generated from the contract."""
+"""`dxkpi expectations`: write or check the GX suites generated from the contract."""
 
 from __future__ import annotations
 
