@@ -16,7 +16,7 @@ from dxkpi.contract import DATASETS
 from dxkpi.ingest import run_ingest
 from dxkpi.pseudonym import pseudonym
 from tests.conftest import ROOT, SECRET
-from tests.rawcity import TINY, write_csv, write_tiny_city
+from tests.rawcity import TINY, write_csv
 
 EXP = ROOT / "expectations"
 
@@ -190,7 +190,7 @@ def test_missing_required_column_stops_dataset_and_dependents(tiny_raw: Path,
         (b"\x00\x01\x02garbage\xff\xfe\x00" * 50, "cannot decode"),
         (b"department_code,department_name,division\n"
          + "010100,総務課,総務部\n".encode("cp932")
-         + "020100,市民課,市民部\n".encode("utf-8"), "mixes UTF-8 and CP932"),
+         + "020100,市民課,市民部\n".encode(), "mixes UTF-8 and CP932"),
         (b"department_code,department_name,division\n010100,a,b\n020100,c,d,EXTRA\n",
          "cannot parse as CSV"),
     ],
