@@ -69,17 +69,20 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=30_000)
     parser.add_argument("--years", default="2021-2025")
     parser.add_argument("--repeat", type=int, default=3, help="bare-read repetitions (median)")
+    parser.add_argument("--sessions", type=float, default=38.0,
+                        help="attendance sessions per employee-year (38 → ~3M rows at 30k staff)")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     first, last = (int(y) for y in args.years.split("-"))
     years = tuple(range(first, last + 1))
 
-    city = HERE / "out" / f"city_{args.staff}_{first}_{last}"
+    city = HERE / "out" / f"city_{args.staff}_{first}_{last}_{args.sessions:g}"
     if not (city / "ground_truth.json").exists():
         from dxkpi.sample import generate_city
 
         t = time.perf_counter()
-        generate_city(city, seed=11, staff=args.staff, fiscal_years=years)
+        generate_city(city, seed=11, staff=args.staff, fiscal_years=years,
+                      sessions_per_year=args.sessions)
         print(f"generated city in {time.perf_counter() - t:.1f} s -> {city}")
 
     t = time.perf_counter()
