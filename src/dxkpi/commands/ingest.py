@@ -35,7 +35,7 @@ def command(raw: Path, out: Path, expectations: Path) -> None:
     with console.status("取り込み中 / ingesting…") as status:
         report = run_ingest(raw, out, expectations=expectations,
                             progress=lambda msg: status.update(f"取り込み中 / ingesting: {msg}"))
-    print_summary(report.manifest, Console())
+    print_summary(report.manifest, Console(width=max(Console().width, 110)))
     for err in report.errors:
         console.print(f"[red]{err.message()}[/red]", highlight=False)
     if not report.ok:

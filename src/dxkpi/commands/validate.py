@@ -29,6 +29,6 @@ def command(data: Path) -> None:
             f"{path} does not exist: run `dxkpi ingest` first."
         )
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    print_summary(manifest, Console())
+    print_summary(manifest, Console(width=max(Console().width, 110)))
     if not manifest["ok"]:
         sys.exit(1)
