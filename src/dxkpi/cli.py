@@ -31,7 +31,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                      "検証スイートを契約から生成・照合 / Write or check the GX suites"),
     "contract": ("dxkpi.commands.contract",
                  "データ契約の表を出力・照合 / Print or check the data-contract docs"),
-    "kpi": ("dxkpi.commands.kpi", "KPI・KGI を計算 / Compute KPIs and KGIs"),
+    "kpi": ("dxkpi.commands.kpi", "KPI・KGI の計算と出力 / Compute and export KPIs and KGIs"),
+    "report": ("dxkpi.commands.report",
+               "レポート一式を作成 / Run the report notebooks into reports/FY<year>"),
     "did": ("dxkpi.commands.did",
             "任意のパネルで差の差分析 / Staggered difference-in-differences on any panel"),
 }

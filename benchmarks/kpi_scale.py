@@ -1,0 +1,351 @@
+"""KPI engine at scale: 30,000 staff × 5 fiscal years (~3M attendance rows).
+
+Builds a synthetic city with numpy (:func:`dxkpi.kpi.examples.synthetic_city`), times the whole
+catalogue (every KPI × every fiscal year × every grouping, with suppression and grading) and a
+straightforward pandas implementation of the same definitions, asserts that both give the same
+numerators, denominators and values, and reports times, the speed ratio and peak memory.
+
+    .venv/bin/python benchmarks/kpi_scale.py [--staff 30000] [--repeat 3]
+
+Goal: catalogue ≤ 3 s and ≥ 3× faster than pandas in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import polars as pl
+
+from dxkpi.config import Config
+from dxkpi.kpi.engine import compute, compute_kpi
+from dxkpi.kpi.examples import synthetic_city
+from dxkpi.kpi.registry import REGISTRY
+
+FISCAL_YEARS = (2021, 2022, 2023, 2024, 2025)
+ALL_BY = ["city", "division", "department", "job_level", "talent_type", "phase"]
+PEOPLE = ["city", "division", "department", "job_level", "talent_type"]
+UNITS = ["city", "division", "department"]
+TRAINED = ["completed", "attended"]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, MB (Linux ru_maxrss is in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ----------------------------------------------------------------------------- pandas reference
+def fy(s: pd.Series) -> pd.Series:
+    return (s.dt.year - (s.dt.month < 4).astype(int)).astype(int)
+
+
+def gcol(grouping: str) -> str:
+    return "department_code" if grouping == "department" else grouping
+
+
+def label(grouping: str, dim: str | None) -> str:
+    if dim is None:
+        return grouping
+    return dim if grouping == "city" else f"{grouping}|{dim}"
+
+
+def emit(kpi, grouping, dim, frame, num, den) -> pd.DataFrame:
+    """frame indexed by (fiscal_year, group[, dim]) with num/den columns → tidy rows."""
+    out = frame.reset_index()
+    out.columns = ["fiscal_year", "g", *(["d"] if dim else []), *out.columns[(3 if dim else 2) :]]
+    group = (
+        out["g"].astype(str)
+        if not dim
+        else (
+            out["d"].astype(str)
+            if grouping == "city"
+            else out["g"].astype(str) + "|" + out["d"].astype(str)
+        )
+    )
+    return pd.DataFrame(
+        {
+            "kpi": kpi,
+            "fiscal_year": out["fiscal_year"].astype(int),
+            "group_by": label(grouping, dim),
+            "group": group,
+            "numerator": out[num].astype(float),
+            "denominator": out[den].astype(float) if den else np.nan,
+        }
+    )
+
+
+def pandas_catalogue(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """All KPIs × FYs × groupings with pandas (numerator, denominator), written plainly."""
+    dept = frames["departments"][["department_code", "division"]]
+    staff = frames["staff"].merge(dept, on="department_code", how="left")
+    staff["city"] = "city"
+    staff["talent_type"] = staff["talent_type"].fillna("unassigned")
+    courses = frames["courses"].assign(phase=lambda c: c["phase"].astype(str))
+    att = frames["attendance"].merge(
+        courses[["course_id", "phase", "hours", "instructor"]], on="course_id"
+    )
+    att["fiscal_year"] = fy(att["session_date"])
+    att["trained"] = att["status"].isin(TRAINED)
+    props = frames["proposals"].copy()
+    props["fiscal_year"] = fy(props["submitted_on"])
+    out: list[pd.DataFrame] = []
+    keys = ["fiscal_year", "employee_id"]
+
+    att_m = att.merge(staff, on=keys)
+    trained_py = att[att["trained"]][keys].drop_duplicates()
+    first = att[att["trained"]].groupby("employee_id")["fiscal_year"].min().rename("first_fy")
+    first_completed = (
+        att[att["status"] == "completed"]
+        .groupby(["employee_id", "phase"])["fiscal_year"]
+        .min()
+        .rename("first_fy")
+        .reset_index()
+    )
+    props_m = props.drop(columns="department_code").merge(staff, on=keys)
+    for g in PEOPLE:
+        c = gcol(g)
+        head = staff.groupby(["fiscal_year", c]).size().rename("den")
+        # participation
+        part = trained_py.merge(staff, on=keys).groupby(["fiscal_year", c]).size().rename("num")
+        out.append(
+            emit(
+                "participation_rate",
+                g,
+                None,
+                pd.concat([part, head], axis=1).fillna(0),
+                "num",
+                "den",
+            )
+        )
+        # completion per phase
+        comp = att_m.groupby(["fiscal_year", c, "phase"]).agg(
+            num=("status", lambda s: (s == "completed").sum()), den=("status", "size")
+        )
+        out.append(emit("completion_rate", g, "phase", comp, "num", "den"))
+        # phase reach
+        reach = staff.merge(first_completed, on="employee_id")
+        reach = reach[reach["first_fy"] <= reach["fiscal_year"]]
+        rnum = reach.groupby(["fiscal_year", c, "phase"]).size().rename("num").reset_index()
+        rnum = rnum.merge(head.reset_index(), on=["fiscal_year", c])
+        out.append(
+            emit(
+                "phase_reach", g, "phase", rnum.set_index(["fiscal_year", c, "phase"]), "num", "den"
+            )
+        )
+        # proposals per 100 and proposer rate
+        cnt = props_m.groupby(["fiscal_year", c]).agg(
+            num=("proposal_id", "size"), ppl=("employee_id", "nunique")
+        )
+        both = pd.concat([cnt, head], axis=1).fillna(0)
+        out.append(emit("proposals_per_100", g, None, both, "num", "den"))
+        out.append(emit("proposer_rate", g, None, both, "ppl", "den"))
+        # adoption and implementation
+        dec = props_m[props_m["status"].isin(["adopted", "implemented", "rejected"])]
+        adopt = dec.groupby(["fiscal_year", c]).agg(
+            num=("status", lambda s: s.isin(["adopted", "implemented"]).sum()),
+            den=("status", "size"),
+        )
+        out.append(emit("adoption_rate", g, None, adopt, "num", "den"))
+        ai = props_m[props_m["status"].isin(["adopted", "implemented"])]
+        impl = ai.groupby(["fiscal_year", c]).agg(
+            num=("status", lambda s: (s == "implemented").sum()), den=("status", "size")
+        )
+        out.append(emit("implementation_rate", g, None, impl, "num", "den"))
+        # retention
+        cohort = staff.merge(first, left_on="employee_id", right_index=True)
+        cohort = cohort[cohort["first_fy"] == cohort["fiscal_year"] - 1].copy()
+        proposers = props_m[keys].drop_duplicates().assign(p=1)
+        cohort = cohort.merge(proposers, on=keys, how="left").fillna({"p": 0})
+        ret = cohort.groupby(["fiscal_year", c]).agg(num=("p", "sum"), den=("p", "size"))
+        out.append(emit("retention_rate", g, None, ret, "num", "den"))
+        # insourcing
+        tr = att_m[att_m["trained"]].assign(
+            internal=lambda a: a["hours"].where(a["instructor"] == "internal", 0.0)
+        )
+        ins = tr.groupby(["fiscal_year", c]).agg(num=("internal", "sum"), den=("hours", "sum"))
+        out.append(emit("insourcing_rate", g, None, ins, "num", "den"))
+    # unit KPIs
+    dy = pd.DataFrame({"fiscal_year": list(FISCAL_YEARS)}).merge(dept, how="cross")
+    trained_staff = staff.merge(first, left_on="employee_id", right_index=True)
+    before = trained_staff[trained_staff["first_fy"] <= trained_staff["fiscal_year"]]
+    before = before[["fiscal_year", "department_code"]].drop_duplicates()
+    before["fiscal_year"] += 1
+    after = trained_staff[trained_staff["first_fy"] <= trained_staff["fiscal_year"] - 1]
+    after = after[["fiscal_year", "department_code"]].drop_duplicates()
+    kc = dy.merge(before.assign(b=1), how="left").merge(after.assign(a=1), how="left").fillna(0)
+    kc["num"] = kc["a"] * kc["b"]
+    leaders = staff[staff["talent_type"] == "leader"][["fiscal_year", "department_code"]]
+    lc = dy.merge(leaders.drop_duplicates().assign(num=1), how="left").fillna({"num": 0})
+    lc["den"] = 1
+    proj = frames["projects"]
+    done = proj[proj["status"] == "completed"].copy()
+    done["fiscal_year"] = fy(done["ended_on"])
+    done = done.merge(dept, on="department_code")
+    impl = frames["proposals"][frames["proposals"]["status"] == "implemented"].copy()
+    impl["fiscal_year"] = fy(impl["implemented_on"])
+    hrs = pd.concat(
+        [
+            impl[["fiscal_year", "department_code", "hours_saved_per_year"]],
+            done[["fiscal_year", "department_code", "hours_saved_per_year"]],
+        ]
+    )
+    hrs = hrs.merge(dept, on="department_code").fillna({"hours_saved_per_year": 0.0})
+    rs = frames["resident_survey"].merge(dept, on="department_code")
+    ms = frames["maturity_survey"].merge(dept, on="department_code")
+    for frame in (kc, lc, done, hrs, rs, ms):
+        frame["city"] = "city"
+    for g in UNITS:
+        c = gcol(g)
+        out.append(
+            emit(
+                "knowledge_continuity",
+                g,
+                None,
+                kc.groupby(["fiscal_year", c])[["num", "b"]].sum(),
+                "num",
+                "b",
+            )
+        )
+        out.append(
+            emit(
+                "leader_coverage",
+                g,
+                None,
+                lc.groupby(["fiscal_year", c])[["num", "den"]].sum(),
+                "num",
+                "den",
+            )
+        )
+        sr = done.groupby(["fiscal_year", c]).agg(
+            num=("self_running", "sum"), den=("self_running", "size")
+        )
+        out.append(emit("self_running_rate", g, None, sr, "num", "den"))
+        h = hrs.groupby(["fiscal_year", c]).agg(num=("hours_saved_per_year", "sum"))
+        out.append(emit("hours_saved", g, None, h, "num", None))
+        r = rs.groupby(["fiscal_year", c]).agg(num=("satisfied", "sum"), den=("respondents", "sum"))
+        out.append(emit("resident_satisfaction", g, None, r, "num", "den"))
+    for g in [*UNITS, "job_level"]:
+        c = gcol(g)
+        m = ms.groupby(["fiscal_year", c, "dimension"]).agg(
+            num=("score", "sum"), den=("score", "size")
+        )
+        out.append(emit("maturity_score", g, "dimension", m, "num", "den"))
+        if g == "job_level":
+            continue
+        side = ms.groupby(["fiscal_year", c, "dimension", "job_level"])["score"].mean().unstack()
+        side = side.reindex(columns=["manager", "staff"]).dropna()
+        out.append(emit("maturity_gap", g, "dimension", side, "manager", "staff"))
+    result = pd.concat(out, ignore_index=True)
+    result = result[result["fiscal_year"].isin(FISCAL_YEARS)]
+    return result
+
+
+# ----------------------------------------------------------------------------- run
+def time_it(fn, repeat: int) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def check_agreement(engine_cells: pl.DataFrame, reference: pd.DataFrame) -> int:
+    """Every pandas cell matches the engine's; engine-only cells are empty (numerator 0)."""
+    ref = pl.from_pandas(reference).with_columns(
+        pl.col("fiscal_year").cast(pl.Int32), pl.col("denominator").fill_nan(None)
+    )
+    keys = ["kpi", "fiscal_year", "group_by", "group"]
+    joined = ref.join(engine_cells, on=keys, how="left", suffix="_engine")
+    missing = joined.filter(pl.col("numerator_engine").is_null())
+    assert missing.is_empty(), missing.head()
+    for col in ("numerator", "denominator"):
+        bad = joined.filter(
+            ((pl.col(col) - pl.col(f"{col}_engine")).abs() > 1e-6)
+            | (pl.col(col).is_null() != pl.col(f"{col}_engine").is_null())
+        )
+        assert bad.is_empty(), bad.head()
+    unit = pl.col("kpi").replace_strict({k: s.unit for k, s in REGISTRY.items()})
+    expected = (
+        pl.when(unit == "hours")
+        .then(pl.col("numerator"))
+        .when(unit == "score_diff")
+        .then(pl.col("numerator") - pl.col("denominator"))
+        .when(pl.col("denominator") > 0)
+        .then(
+            pl.col("numerator")
+            * pl.when(unit == "per_100").then(100.0).otherwise(1.0)
+            / pl.col("denominator")
+        )
+    )
+    values = joined.with_columns(expected=expected).filter(
+        ((pl.col("expected") - pl.col("value")).abs() > 1e-9)
+        | (pl.col("expected").is_null() != pl.col("value").is_null())
+    )
+    assert values.is_empty(), values.head()
+    extra = engine_cells.join(ref, on=keys, how="anti").filter(pl.col("numerator") != 0)
+    assert extra.is_empty(), extra.head()
+    return joined.height
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--staff", type=int, default=30000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    t0 = time.perf_counter()
+    lazy = synthetic_city(
+        args.staff, FISCAL_YEARS, seed=42, departments=300, sessions_per_person=20.0
+    )
+    eager = {n: getattr(lazy, n).collect() for n in lazy.available()}
+    data = type(lazy).from_frames(**eager)
+    gen = time.perf_counter() - t0
+    print(
+        f"synthetic city: {args.staff:,} staff × {len(FISCAL_YEARS)} FY, "
+        f"{eager['attendance'].height:,} attendance rows, {eager['staff'].height:,} staff rows "
+        f"(built in {gen:.1f} s); peak RSS so far {peak_rss_mb():,.0f} MB"
+    )
+
+    config = Config()
+    rss0 = peak_rss_mb()
+    engine_s, rich = time_it(
+        lambda: compute(data, config, fiscal_years=FISCAL_YEARS, by=ALL_BY), args.repeat
+    )
+    rss_engine = peak_rss_mb()
+    print(
+        f"engine: {len(REGISTRY)} KPIs × {len(FISCAL_YEARS)} FY × {len(ALL_BY)} groupings → "
+        f"{rich.height:,} cells in {engine_s:.2f} s (best of {args.repeat}; suppression and "
+        f"grading included); peak RSS {rss_engine:,.0f} MB (+{rss_engine - rss0:,.0f})"
+    )
+
+    frames_pd = {n: f.to_pandas() for n, f in eager.items()}
+    pandas_s, reference = time_it(lambda: pandas_catalogue(frames_pd), args.repeat)
+    print(
+        f"pandas: {len(reference):,} cells in {pandas_s:.2f} s (best of {args.repeat}); "
+        f"peak RSS {peak_rss_mb():,.0f} MB"
+    )
+
+    raw = pl.concat(
+        pl.collect_all(
+            [
+                compute_kpi(data, k, FISCAL_YEARS, [g for g in s.groupings if g != "phase"])
+                for k, s in REGISTRY.items()
+            ]
+        )
+    )
+    n = check_agreement(raw, reference)
+    print(f"agreement: {n:,} pandas cells equal the engine's numerators, denominators and values")
+    ratio = pandas_s / engine_s
+    print(f"ratio pandas / engine: {ratio:.1f}×")
+    ok = engine_s <= 3.0 and ratio >= 3.0
+    print("GOAL MET" if ok else "GOAL NOT MET", "(≤ 3 s and ≥ 3× pandas)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""``dxkpi kpi``: compute the KPI/KGI catalogue and show or export it.
+
+Registered by the CLI group as ``command``. Errors become :class:`click.ClickException` with the
+Japanese message first, then the English one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from dxkpi.errors import DxkpiError
+
+FORMATS = ("table", "csv", "xlsx", "json")
+BY_CHOICES = ("city", "division", "department", "job_level", "talent_type", "phase")
+
+
+def _fail(ja: str, en: str) -> click.ClickException:
+    return click.ClickException(f"{ja}\n{en}")
+
+
+@click.command(name="kpi")
+@click.option(
+    "--fy",
+    "fiscal_years",
+    type=int,
+    multiple=True,
+    help="年度 / fiscal year (repeatable; default: the latest on the staff list).",
+)
+@click.option(
+    "--by",
+    "groupings",
+    type=click.Choice(BY_CHOICES),
+    multiple=True,
+    help="集計単位 / grouping (repeatable; default: city).",
+)
+@click.option(
+    "--kpi",
+    "kpis",
+    multiple=True,
+    help="指標ID / KPI id (repeatable; default: every KPI with data).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="出力形式 / output format.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="出力ファイル / output file (xlsx default: kpi.xlsx; csv/json default stdout).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/processed"),
+    show_default=True,
+    help="処理済みデータのフォルダ / processed data folder.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="設定ファイル / config file (default: ./dxkpi.toml if present).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="基準日 / as-of date (default: config, else the latest date in the data).",
+)
+def command(
+    fiscal_years: tuple[int, ...],
+    groupings: tuple[str, ...],
+    kpis: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+    data_dir: Path,
+    config_path: Path | None,
+    as_of: dt.datetime | None,
+) -> None:
+    """KPI・KGI を計算して表示・出力する / Compute and export the KPI/KGI catalogue."""
+    from dxkpi.config import load_config
+    from dxkpi.kpi import export
+    from dxkpi.kpi.engine import compute, export_frame, select_kpis
+    from dxkpi.kpi.registry import REGISTRY
+    from dxkpi.processed import load_processed
+
+    unknown = [k for k in kpis if k not in REGISTRY]
+    if unknown:
+        raise _fail(
+            f"不明な指標IDです: {', '.join(unknown)}（使える指標: {', '.join(REGISTRY)}）",
+            f"unknown KPI id: {', '.join(unknown)} (known: {', '.join(REGISTRY)})",
+        )
+    try:
+        config = load_config(config_path)
+        data = load_processed(data_dir)
+        years = list(fiscal_years) or data.fiscal_years()[-1:]
+        if not years:
+            raise _fail(
+                "職員名簿に年度がありません。--fy で年度を指定してください。",
+                "the staff list has no fiscal year; give one with --fy.",
+            )
+        if not kpis:
+            _, skipped = select_kpis(data, None)
+            if skipped:
+                click.echo(
+                    f"データがないため計算しない指標 / skipped for missing data: "
+                    f"{', '.join(skipped)}",
+                    err=True,
+                )
+        rich = compute(
+            data,
+            config,
+            kpis=list(kpis) or None,
+            fiscal_years=years,
+            by=list(groupings) or ["city"],
+            as_of=as_of.date() if as_of else None,
+        )
+    except DxkpiError as err:
+        raise click.ClickException(err.message()) from err
+    k = config.privacy.min_cell_size
+    if fmt == "table":
+        from rich.console import Console
+
+        Console().print(export.to_table(rich, k))
+        return
+    if fmt == "xlsx":
+        path = export.write_xlsx(rich, out or Path("kpi.xlsx"), k)
+        click.echo(f"書き出しました / written: {path}", err=True)
+        return
+    if fmt == "csv":
+        payload = export.to_csv_bytes(export_frame(rich))
+    else:
+        payload = (export.to_json(export_frame(rich)) + "\n").encode("utf-8")
+    if out is None:
+        click.echo(payload, nl=False)
+        return
+    export.write_atomic(out, lambda tmp: tmp.write_bytes(payload))
+    click.echo(f"書き出しました / written: {out}", err=True)

@@ -1,0 +1,331 @@
+"""Shared building blocks of the KPI functions: fiscal years, groups, and the output shape.
+
+Every KPI function returns a LazyFrame with :data:`OUTPUT_SCHEMA`. A cell is one
+(fiscal_year, group_by, group); ``group_by`` is the grouping (``city``, ``division``,
+``department``, ``job_level``, ``talent_type``), crossed with a second dimension where the KPI has
+one (``department|phase`` with ``group = "D03|2"``; city-wide just ``phase`` / ``"2"``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+import polars as pl
+
+from dxkpi.errors import DxkpiError
+from dxkpi.kpi.registry import REGISTRY, SECOND_DIMENSION_VALUES
+from dxkpi.processed import Processed
+
+CITY = "city"
+JOB_LEVELS: tuple[str, ...] = ("manager", "mid", "staff")
+TALENT_TYPES: tuple[str, ...] = ("leader", "specialist", "practitioner", "unassigned")
+TRAINED = ("completed", "attended")
+
+OUTPUT_SCHEMA: dict[str, pl.DataType] = {
+    "fiscal_year": pl.Int32(),
+    "group_by": pl.String(),
+    "group": pl.String(),
+    "numerator": pl.Float64(),
+    "denominator": pl.Float64(),
+    "value": pl.Float64(),
+    "ci_low": pl.Float64(),
+    "ci_high": pl.Float64(),
+    "n_people": pl.Int64(),
+    "reason": pl.String(),
+}
+
+
+class GroupingError(DxkpiError):
+    """A KPI was asked for a grouping it does not support."""
+
+
+def fiscal_year_of(date: pl.Expr) -> pl.Expr:
+    """Fiscal year of a date: April 1 of t … March 31 of t+1 → t (Int32)."""
+    return (date.dt.year() - (date.dt.month() < 4).cast(pl.Int32)).cast(pl.Int32)
+
+
+def fiscal_year_end(fiscal_year: int) -> dt.date:
+    """Last day of fiscal year t: March 31 of t+1."""
+    return dt.date(fiscal_year + 1, 3, 31)
+
+
+def fy_list(fiscal_years: Sequence[int]) -> pl.Series:
+    """The requested fiscal years as an Int32 series (sorted, unique)."""
+    return pl.Series("fiscal_year", sorted({int(y) for y in fiscal_years}), dtype=pl.Int32)
+
+
+def resolve_groupings(kpi_id: str, by: str | Sequence[str]) -> tuple[str, ...]:
+    """Base groupings to compute for ``by``; ``phase`` means city × phase. Unsupported → error."""
+    spec = REGISTRY[kpi_id]
+    wanted = (by,) if isinstance(by, str) else tuple(by)
+    out: list[str] = []
+    for grouping in wanted:
+        if grouping not in spec.groupings:
+            raise GroupingError(
+                f"指標 {kpi_id} は「{grouping}」別に集計できません"
+                f"（可能: {', '.join(spec.groupings)}）。",
+                f"KPI {kpi_id} cannot be grouped by '{grouping}' "
+                f"(supported: {', '.join(spec.groupings)}).",
+            )
+        base = CITY if grouping == spec.second_dimension else grouping
+        if base not in out:
+            out.append(base)
+    return tuple(out)
+
+
+def members(data: Processed, fiscal_years: Sequence[int] | None) -> pl.LazyFrame:
+    """H(t): staff rows of the fiscal years (all when None) with their division.
+
+    Columns: fiscal_year, employee_id, department_code, job_level, talent_type, division.
+    """
+    staff = data.staff.select(
+        pl.col("fiscal_year").cast(pl.Int32),
+        "employee_id",
+        "department_code",
+        "job_level",
+        pl.col("talent_type").fill_null("unassigned"),
+    )
+    if fiscal_years is not None:
+        staff = staff.filter(pl.col("fiscal_year").is_in(fy_list(fiscal_years).implode()))
+    return staff.join(divisions(data), on="department_code", how="left")
+
+
+def divisions(data: Processed) -> pl.LazyFrame:
+    """department_code → division."""
+    return data.departments.select("department_code", "division").unique("department_code")
+
+
+def with_division(frame: pl.LazyFrame, data: Processed) -> pl.LazyFrame:
+    """Attach each row's division through its own department_code."""
+    return frame.join(divisions(data), on="department_code", how="left")
+
+
+def group_expr(grouping: str) -> pl.Expr:
+    """The group key of a row under ``grouping`` (city → the literal "city")."""
+    if grouping == CITY:
+        return pl.lit(CITY)
+    return pl.col(grouping).cast(pl.String).fill_null("unknown")
+
+
+def group_keys(data: Processed, fiscal_years: Sequence[int], grouping: str) -> pl.LazyFrame:
+    """Every group shown for ``grouping`` in each FY, also groups with no members.
+
+    Columns: fiscal_year, group.
+    """
+    fys = pl.LazyFrame({"fiscal_year": fy_list(fiscal_years)})
+    if grouping == CITY:
+        groups = pl.LazyFrame({"group": [CITY]})
+    elif grouping in ("division", "department"):
+        col = "division" if grouping == "division" else "department_code"
+        groups = data.departments.select(pl.col(col).cast(pl.String).alias("group")).unique()
+    elif grouping == "job_level":
+        groups = pl.LazyFrame({"group": list(JOB_LEVELS)})
+    elif grouping == "talent_type":
+        groups = pl.LazyFrame({"group": list(TALENT_TYPES)})
+    else:
+        raise ValueError(f"unknown grouping {grouping!r}")
+    return fys.join(groups, how="cross")
+
+
+def grouping_column(grouping: str) -> str:
+    """The column of a members/record frame that holds the grouping's key."""
+    return "department_code" if grouping == "department" else grouping
+
+
+def aggregate(
+    facts: pl.LazyFrame,
+    grouping: str,
+    aggs: Sequence[pl.Expr],
+    dimension: str | None = None,
+) -> pl.LazyFrame:
+    """Group ``facts`` by (fiscal_year, group[, dim]) under ``grouping`` and apply ``aggs``."""
+    keys = [pl.col("fiscal_year"), group_expr(grouping_column(grouping)).alias("group")]
+    if dimension is not None:
+        keys.append(pl.col("dim").cast(pl.String))
+    return facts.group_by(keys).agg(aggs)
+
+
+def frame_cells(
+    data: Processed,
+    fiscal_years: Sequence[int],
+    grouping: str,
+    dimension: str | None,
+) -> pl.LazyFrame:
+    """All cells to show: group keys crossed with the second dimension's values."""
+    keys = group_keys(data, fiscal_years, grouping)
+    if dimension is None:
+        return keys
+    dims = pl.LazyFrame({"dim": list(SECOND_DIMENSION_VALUES[dimension])})
+    return keys.join(dims, how="cross")
+
+
+def label(grouping: str, dimension: str | None) -> tuple[pl.Expr, pl.Expr]:
+    """(group_by, group) expressions of a cell, joining a second dimension with ``|``."""
+    if dimension is None:
+        return pl.lit(grouping), pl.col("group")
+    if grouping == CITY:
+        return pl.lit(dimension), pl.col("dim")
+    return pl.lit(f"{grouping}|{dimension}"), pl.concat_str("group", pl.lit("|"), "dim")
+
+
+def covered_years(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Fiscal years that have data in ``frame`` (a frame with fiscal_year)."""
+    return (
+        frame.select(pl.col("fiscal_year").cast(pl.Int32))
+        .unique()
+        .with_columns(_covered=pl.lit(True))
+    )
+
+
+def finish(
+    cells: pl.LazyFrame,
+    grouping: str,
+    dimension: str | None,
+    *,
+    value: pl.Expr,
+    empty_reason: str,
+    covered: pl.LazyFrame | None = None,
+    defined: pl.Expr | None = None,
+) -> pl.LazyFrame:
+    """Shape cells (fiscal_year, group[, dim], numerator, denominator, n_people…) to the output.
+
+    ``value`` is evaluated where ``defined`` holds (default: the denominator is positive);
+    elsewhere the value is empty with ``empty_reason``. FYs absent from ``covered`` get an empty
+    value and reason ``no_data_fy``.
+    """
+    group_by, group = label(grouping, dimension)
+    out = cells.with_columns(
+        pl.col("numerator").cast(pl.Float64),
+        pl.col("denominator").cast(pl.Float64),
+        pl.col("n_people").cast(pl.Int64),
+    )
+    if "ci_low" not in out.collect_schema().names():
+        out = out.with_columns(ci_low=pl.lit(None, pl.Float64), ci_high=pl.lit(None, pl.Float64))
+    has_value = (pl.col("denominator") > 0) if defined is None else defined
+    out = out.with_columns(
+        value=pl.when(has_value).then(value).cast(pl.Float64),
+        reason=pl.when(has_value).then(pl.lit(None, pl.String)).otherwise(pl.lit(empty_reason)),
+    )
+    if covered is not None:
+        out = out.join(covered, on="fiscal_year", how="left")
+        gap = pl.col("_covered").is_null()
+        out = out.with_columns(
+            value=pl.when(gap).then(None).otherwise("value"),
+            ci_low=pl.when(gap).then(None).otherwise("ci_low"),
+            ci_high=pl.when(gap).then(None).otherwise("ci_high"),
+            reason=pl.when(gap).then(pl.lit("no_data_fy")).otherwise("reason"),
+        )
+    return out.select(
+        "fiscal_year",
+        group_by.alias("group_by"),
+        group.alias("group"),
+        *[pl.col(c).cast(t) for c, t in OUTPUT_SCHEMA.items() if c not in _LEAD],
+    )
+
+
+_LEAD = ("fiscal_year", "group_by", "group")
+
+
+def fill_cells(
+    data: Processed,
+    fiscal_years: Sequence[int],
+    grouping: str,
+    dimension: str | None,
+    agg: pl.LazyFrame,
+    zero: Sequence[str] = ("numerator", "denominator", "n_people"),
+) -> pl.LazyFrame:
+    """Left-join aggregates onto every cell to show; missing counts become 0."""
+    on = ["fiscal_year", "group"] + (["dim"] if dimension is not None else [])
+    cells = frame_cells(data, fiscal_years, grouping, dimension)
+    return cells.join(agg, on=on, how="left").with_columns(pl.col(list(zero)).fill_null(0))
+
+
+def concat_outputs(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
+    """Concatenate per-grouping outputs."""
+    if not frames:
+        return pl.LazyFrame(schema=OUTPUT_SCHEMA)
+    return pl.concat(list(frames), how="vertical")
+
+
+ATTENDANCE_SUMMARY = "attendance_summary"
+
+
+def attendance_summary(data: Processed) -> pl.LazyFrame:
+    """Sessions per (employee_id, fiscal_year, phase): counts and attendee-hours by status.
+
+    Columns: employee_id, fiscal_year, phase (String), sessions, completed, trained
+    (attended or completed), hours_trained, hours_internal (trained hours with an internal
+    instructor). Taken from ``data.derived`` when the engine has materialised it.
+    """
+    if ATTENDANCE_SUMMARY in data.derived:
+        return data.derived[ATTENDANCE_SUMMARY]
+    courses = data.require("courses").select(
+        "course_id",
+        pl.col("phase").cast(pl.Int8),  # an integer key groups about twice as fast
+        "hours",
+        (pl.col("instructor") == "internal").alias("_internal"),
+    )
+    trained = pl.col("status").is_in(TRAINED).cast(pl.UInt32)
+    return (
+        data.require("attendance")
+        .select(
+            "employee_id",
+            "course_id",
+            fiscal_year_of(pl.col("session_date")).alias("fiscal_year"),
+            (pl.col("status") == "completed").cast(pl.UInt32).alias("completed"),
+            trained.alias("trained"),
+        )
+        .join(courses, on="course_id", how="inner")
+        .with_columns(
+            hours_trained=pl.col("hours") * pl.col("trained"),
+            hours_internal=pl.col("hours") * pl.col("trained") * pl.col("_internal"),
+        )
+        .group_by("employee_id", "fiscal_year", "phase")
+        .agg(
+            pl.len().alias("sessions"),
+            pl.col("completed", "trained", "hours_trained", "hours_internal").sum(),
+        )
+        .with_columns(pl.col("phase").cast(pl.String))
+    )
+
+
+def attendance_of_members(data: Processed) -> pl.LazyFrame:
+    """Attendance summary rows with the attendee's group of the session's fiscal year."""
+    if "attendance_of_members" in data.derived:
+        return data.derived["attendance_of_members"]
+    years = members(data, None)
+    return attendance_summary(data).join(years, on=["fiscal_year", "employee_id"], how="inner")
+
+
+def first_training(data: Processed) -> pl.LazyFrame:
+    """Per employee: FY of the first attended/completed session (employee_id, first_fy)."""
+    if "first_training" in data.derived:
+        return data.derived["first_training"]
+    return (
+        attendance_summary(data)
+        .filter(pl.col("trained") > 0)
+        .group_by("employee_id")
+        .agg(pl.col("fiscal_year").min().alias("first_fy"))
+    )
+
+
+def first_completion(data: Processed) -> pl.LazyFrame:
+    """Per employee and phase: FY of the first completed session (employee_id, phase, first_fy)."""
+    if "first_completion" in data.derived:
+        return data.derived["first_completion"]
+    return (
+        attendance_summary(data)
+        .filter(pl.col("completed") > 0)
+        .group_by("employee_id", "phase")
+        .agg(pl.col("fiscal_year").min().alias("first_fy"))
+    )
+
+
+#: Derived frames several KPIs share; the engine may collect them once (in this order).
+SHARED: dict[str, Callable[[Processed], pl.LazyFrame]] = {
+    ATTENDANCE_SUMMARY: attendance_summary,
+    "attendance_of_members": attendance_of_members,
+    "first_training": first_training,
+    "first_completion": first_completion,
+}

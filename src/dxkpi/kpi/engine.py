@@ -1,0 +1,302 @@
+"""Compute KPIs for chosen fiscal years and groupings: values, suppression, targets, grades.
+
+:func:`compute` returns the *rich* frame (for reports): the export columns of
+:data:`EXPORT_COLUMNS` followed by n_people, reason, suppression, in_progress, progress,
+target_full and the KPI's names and unit. :func:`export_frame` cuts it to exactly
+:data:`EXPORT_COLUMNS`, the order every export (CSV, JSON, XLSX) uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import cast
+
+import polars as pl
+
+from dxkpi.config import Config
+from dxkpi.errors import DxkpiError
+from dxkpi.kpi import measures
+from dxkpi.kpi._frames import SHARED
+from dxkpi.kpi.grading import fiscal_year_progress, grade_expr
+from dxkpi.kpi.registry import GROUPINGS, REGISTRY, KpiSpec
+from dxkpi.kpi.suppression import suppress
+from dxkpi.processed import MissingDatasetError, Processed
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "kpi",
+    "fiscal_year",
+    "group_by",
+    "group",
+    "numerator",
+    "denominator",
+    "value",
+    "ci_low",
+    "ci_high",
+    "target",
+    "grade",
+    "suppressed",
+)
+RICH_COLUMNS: tuple[str, ...] = (
+    *EXPORT_COLUMNS,
+    "n_people",
+    "reason",
+    "suppression",
+    "in_progress",
+    "progress",
+    "target_full",
+    "name_ja",
+    "name_en",
+    "unit",
+    "kind",
+    "group_name",
+)
+
+
+class UnknownKpiError(DxkpiError):
+    """A KPI id that is not in the registry."""
+
+
+def kpi_function(kpi_id: str):
+    """The measure function of a KPI id (same name in :mod:`dxkpi.kpi.measures`)."""
+    return getattr(measures, kpi_id)
+
+
+def compute_kpi(
+    data: Processed, kpi_id: str, fiscal_years: Sequence[int], by: str | Sequence[str]
+) -> pl.LazyFrame:
+    """Unsuppressed, ungraded cells of one KPI with a leading ``kpi`` column."""
+    frame = kpi_function(kpi_id)(data, fiscal_years, by)
+    return frame.select(pl.lit(kpi_id).alias("kpi"), pl.all())
+
+
+def labels_for(spec: KpiSpec, grouping: str) -> str | None:
+    """The ``group_by`` label a KPI uses for a requested grouping; ``None`` if unsupported."""
+    if grouping not in spec.groupings:
+        return None
+    dim = spec.second_dimension
+    if dim is None:
+        return grouping
+    if grouping in ("city", dim):
+        return dim
+    return f"{grouping}|{dim}"
+
+
+def _needs(spec: KpiSpec, data: Processed) -> list[str]:
+    return [d for d in spec.datasets if getattr(data, d, None) is None]
+
+
+def select_kpis(data: Processed, kpis: Sequence[str] | None) -> tuple[list[str], list[str]]:
+    """(KPIs to compute, KPIs skipped for missing data). Explicit ids with missing data → error."""
+    if kpis:
+        unknown = [k for k in kpis if k not in REGISTRY]
+        if unknown:
+            raise UnknownKpiError(
+                f"不明な指標IDです: {', '.join(unknown)}（使える指標: {', '.join(REGISTRY)}）",
+                f"unknown KPI id: {', '.join(unknown)} (known: {', '.join(REGISTRY)})",
+            )
+        for k in kpis:
+            for dataset in _needs(REGISTRY[k], data):
+                data.require(dataset)
+        return list(dict.fromkeys(kpis)), []
+    chosen = [k for k, s in REGISTRY.items() if not _needs(s, data)]
+    skipped = [k for k in REGISTRY if k not in chosen]
+    return chosen, skipped
+
+
+def resolve_as_of(data: Processed, config: Config, as_of: dt.date | None) -> dt.date | None:
+    """As-of date: the parameter, else the config's, else the latest date in the data."""
+    return as_of or config.fiscal_year.as_of or data.latest_date()
+
+
+def _targets_frame(config: Config) -> pl.DataFrame:
+    rows = [
+        {
+            "kpi": t.kpi,
+            "fiscal_year": t.fiscal_year,
+            "_tg": t.grouping or "",
+            "_tk": t.group or "",
+            "_t": t.value,
+        }
+        for t in config.targets
+    ]
+    schema = {
+        "kpi": pl.String,
+        "fiscal_year": pl.Int32,
+        "_tg": pl.String,
+        "_tk": pl.String,
+        "_t": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema).unique(
+        ["kpi", "fiscal_year", "_tg", "_tk"], keep="last"
+    )
+
+
+def attach_targets(cells: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Add target_full: the most specific target of each cell (group, second dim, city-wide)."""
+    targets = _targets_frame(config)
+    parts = pl.col("group_by").str.split("|")
+    keys = pl.col("group").str.split("|")
+    frame = cells.with_columns(
+        _g1=parts.list.first(),
+        _k1=keys.list.first(),
+        _g2=parts.list.get(1, null_on_oob=True).fill_null(""),
+        _k2=keys.list.get(1, null_on_oob=True).fill_null(""),
+    )
+    on = ["kpi", "fiscal_year"]
+    for i, (g, k) in enumerate((("_g1", "_k1"), ("_g2", "_k2"), (None, None))):
+        if g is None:
+            t = targets.filter(pl.col("_tg") == "").select(*on, pl.col("_t").alias(f"_t{i}"))
+            frame = frame.join(t, on=on, how="left")
+        else:
+            t = targets.filter(pl.col("_tg") != "").rename({"_tg": g, "_tk": k, "_t": f"_t{i}"})
+            frame = frame.join(t, on=[*on, g, k], how="left")
+    return frame.with_columns(target_full=pl.coalesce("_t0", "_t1", "_t2")).drop(
+        "_g1", "_k1", "_g2", "_k2", "_t0", "_t1", "_t2"
+    )
+
+
+def grade_cells(cells: pl.DataFrame, config: Config, as_of: dt.date | None) -> pl.DataFrame:
+    """Add in_progress, progress, target (pro-rated for cumulative KPIs) and grade."""
+    years = cells.get_column("fiscal_year").unique().to_list()
+    progress = {y: (fiscal_year_progress(y, as_of) if as_of else 1.0) for y in years}
+    meta = pl.DataFrame(
+        {
+            "kpi": list(REGISTRY),
+            "_hib": [s.higher_is_better for s in REGISTRY.values()],
+            "_cum": [s.cumulative for s in REGISTRY.values()],
+        }
+    )
+    prog = pl.DataFrame(
+        {"fiscal_year": list(progress), "progress": list(progress.values())},
+        schema={"fiscal_year": pl.Int32, "progress": pl.Float64},
+    )
+    frame = cells.join(meta, on="kpi", how="left").join(prog, on="fiscal_year", how="left")
+    frame = frame.with_columns(in_progress=pl.col("progress") < 1.0).with_columns(
+        target=pl.when(pl.col("_cum") & pl.col("in_progress"))
+        .then(pl.col("target_full") * pl.col("progress"))
+        .otherwise(pl.col("target_full"))
+    )
+    started = pl.col("progress") > 0
+    graded = grade_expr(pl.col("value"), pl.col("target"), pl.col("_hib"), config.grading.tolerance)
+    frame = frame.with_columns(
+        grade=pl.when(pl.col("suppressed"))
+        .then(pl.lit(None, pl.String))
+        .when(~started)
+        .then(pl.lit("D"))
+        .otherwise(graded)
+    )
+    return frame.drop("_hib", "_cum")
+
+
+def _sort(frame: pl.DataFrame) -> pl.DataFrame:
+    order = {k: i for i, k in enumerate(REGISTRY)}
+    gorder = {g: i for i, g in enumerate(GROUPINGS)} | {"phase": 0, "dimension": 0}
+    return (
+        frame.with_columns(
+            _ko=pl.col("kpi").replace_strict(order, return_dtype=pl.Int32),
+            _go=pl.col("group_by")
+            .str.split("|")
+            .list.first()
+            .replace_strict(gorder, default=-1, return_dtype=pl.Int32),
+        )
+        .sort("_ko", "fiscal_year", "_go", "group_by", "group")
+        .drop("_ko", "_go")
+    )
+
+
+def materialise_shared(data: Processed, ids: Sequence[str]) -> Processed:
+    """Collect the derived frames several KPIs share once (speed only; same results)."""
+    users = [k for k in ids if "attendance" in REGISTRY[k].datasets]
+    if len(users) < 2 or data.attendance is None or data.courses is None:
+        return data
+    for name, build in SHARED.items():
+        if name not in data.derived:
+            data = data.with_derived(**{name: build(data).collect().lazy()})
+    return data
+
+
+def compute(
+    data: Processed,
+    config: Config,
+    *,
+    kpis: Sequence[str] | None = None,
+    fiscal_years: Sequence[int] | None = None,
+    by: Sequence[str] = ("city",),
+    as_of: dt.date | None = None,
+) -> pl.DataFrame:
+    """The rich KPI frame for the KPIs, fiscal years and groupings asked for.
+
+    Defaults: every KPI whose datasets are present, every fiscal year on the staff list, city.
+    Suppression is decided over all groupings of each KPI, then the requested ones are kept.
+    """
+    ids, _skipped = select_kpis(data, kpis)
+    years = list(fiscal_years) if fiscal_years else data.fiscal_years()
+    data = materialise_shared(data, ids)
+    wanted = list(by)
+    plans = [
+        compute_kpi(data, k, years, [g for g in REGISTRY[k].groupings if g != "phase"]) for k in ids
+    ]
+    if not plans or not years:
+        return pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()
+    cells = pl.concat(pl.collect_all(plans), how="vertical")
+    specs = {k: REGISTRY[k] for k in ids}
+    cells = suppress(
+        cells,
+        config.privacy.min_cell_size,
+        data.departments.select("department_code", "division").collect(),
+        {k: s.second_dimension for k, s in specs.items()},
+        {k: s.suppressed for k, s in specs.items()},
+    )
+    keep = pl.DataFrame(
+        [
+            {"kpi": k, "group_by": label}
+            for k, s in specs.items()
+            for g in wanted
+            if (label := labels_for(s, g)) is not None
+        ],
+        schema={"kpi": pl.String, "group_by": pl.String},
+    ).unique()
+    cells = cells.join(keep, on=["kpi", "group_by"], how="semi")
+    cells = grade_cells(attach_targets(cells, config), config, resolve_as_of(data, config, as_of))
+    names = pl.DataFrame(
+        {
+            "kpi": list(REGISTRY),
+            "name_ja": [s.name_ja for s in REGISTRY.values()],
+            "name_en": [s.name_en for s in REGISTRY.values()],
+            "unit": [cast(str, s.unit) for s in REGISTRY.values()],
+            "kind": [cast(str, s.kind) for s in REGISTRY.values()],
+        }
+    )
+    cells = with_group_names(cells.join(names, on="kpi", how="left"), data)
+    return _sort(cells).select(RICH_COLUMNS)
+
+
+def with_group_names(cells: pl.DataFrame, data: Processed) -> pl.DataFrame:
+    """Add group_name: the department's name for department cells (else null)."""
+    names = data.departments.select(
+        pl.col("department_code").alias("_code"), pl.col("department_name").alias("group_name")
+    ).collect()
+    is_dept = pl.col("group_by").str.starts_with("department")
+    return (
+        cells.with_columns(_code=pl.when(is_dept).then(pl.col("group").str.split("|").list.first()))
+        .join(names, on="_code", how="left")
+        .drop("_code")
+    )
+
+
+def export_frame(rich: pl.DataFrame) -> pl.DataFrame:
+    """Exactly the export columns, in order."""
+    return rich.select(EXPORT_COLUMNS)
+
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "RICH_COLUMNS",
+    "MissingDatasetError",
+    "UnknownKpiError",
+    "compute",
+    "compute_kpi",
+    "export_frame",
+    "kpi_function",
+]

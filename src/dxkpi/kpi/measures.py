@@ -1,0 +1,550 @@
+"""One pure polars function per KPI/KGI; each function's name is the KPI id of the registry.
+
+Every function takes the processed frames, the fiscal years and one or more groupings and returns
+a LazyFrame with the columns of :data:`dxkpi.kpi._frames.OUTPUT_SCHEMA` (fiscal_year, group_by,
+group, numerator, denominator, value, ci_low, ci_high, n_people, reason). No file I/O, no row
+loops; nothing is collected here.
+
+Conventions (DOMAIN.md): a person's group in year t is their staff row of t (also for their
+attendance and proposals), so April transfers count in the new department; every group of the
+departments table / code list is shown, also with no members (value empty, reason
+``no_members``); a fiscal year with no staff list shows empty values with reason ``no_data_fy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from dxkpi.kpi._frames import (
+    CITY,
+    aggregate,
+    attendance_of_members,
+    concat_outputs,
+    covered_years,
+    fill_cells,
+    finish,
+    first_completion,
+    first_training,
+    fiscal_year_of,
+    fy_list,
+    members,
+    resolve_groupings,
+    with_division,
+)
+from dxkpi.processed import Processed
+
+Z95 = 1.959964
+By = str | Sequence[str]
+
+_RATIO = pl.col("numerator") / pl.col("denominator")
+_NO_PEOPLE = pl.lit(None, pl.Int64).alias("n_people")
+_PER_100 = pl.col("numerator") * 100.0 / pl.col("denominator")
+
+
+# --------------------------------------------------------------------------- shared facts
+def _in_years(fiscal_years: Sequence[int]) -> pl.Expr:
+    return pl.col("fiscal_year").is_in(fy_list(fiscal_years).implode())
+
+
+def _sessions(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """Attendance summary rows of the fiscal years, with the attendee's group of that year."""
+    return attendance_of_members(data).filter(_in_years(fiscal_years))
+
+
+def _proposals_in(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """Proposals submitted in the fiscal years, with the submitter's group of that year."""
+    props = data.require("proposals").select(
+        "proposal_id",
+        "employee_id",
+        "status",
+        fiscal_year_of(pl.col("submitted_on")).alias("fiscal_year"),
+    )
+    return props.filter(_in_years(fiscal_years)).join(
+        members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner"
+    )
+
+
+def _staff_years(data: Processed) -> pl.LazyFrame:
+    return covered_years(data.staff)
+
+
+_CUBE_COLUMNS = ("department_code", "division", "job_level", "talent_type")
+
+
+def _cube(facts: pl.LazyFrame, aggs: Sequence[pl.Expr], dimension: str | None) -> pl.LazyFrame:
+    """Aggregate facts to the finest cells (fiscal_year × department × job level × talent type
+    [× dim]) with additive measures; every grouping is then a sum over this small cube.
+
+    Counts of distinct people are additive here because a person has one staff row per year.
+    """
+    names = facts.collect_schema().names()
+    keys = ["fiscal_year", *[c for c in _CUBE_COLUMNS if c in names]]
+    if dimension is not None:
+        keys.append("dim")
+    return facts.group_by(keys).agg(aggs)
+
+
+def _rollup(
+    cube: pl.LazyFrame, grouping: str, measures: Sequence[str], dimension: str | None
+) -> pl.LazyFrame:
+    return aggregate(cube, grouping, [pl.col(m).sum() for m in measures], dimension)
+
+
+def _staff_share(
+    data: Processed,
+    fiscal_years: Sequence[int],
+    by: By,
+    kpi_id: str,
+    hits: pl.LazyFrame,
+    *,
+    dimension: str | None = None,
+    count: pl.Expr | None = None,
+    value: pl.Expr = _RATIO,
+) -> pl.LazyFrame:
+    """Numerator from ``hits`` (member rows with group columns); denominator = |H(t,g)|."""
+    count = pl.col("employee_id").n_unique() if count is None else count
+    hit_cube = _cube(hits, [count.alias("numerator")], dimension)
+    head_cube = _cube(members(data, fiscal_years), [pl.len().alias("denominator")], None)
+    outs = []
+    for grouping in resolve_groupings(kpi_id, by):
+        num = _rollup(hit_cube, grouping, ["numerator"], dimension)
+        head = _rollup(head_cube, grouping, ["denominator"], None)
+        cells = fill_cells(data, fiscal_years, grouping, dimension, num, zero=("numerator",))
+        cells = cells.join(head, on=["fiscal_year", "group"], how="left").with_columns(
+            pl.col("denominator").fill_null(0)
+        )
+        cells = cells.with_columns(n_people=pl.col("denominator"))
+        outs.append(
+            finish(
+                cells,
+                grouping,
+                dimension,
+                value=value,
+                empty_reason="no_members",
+                covered=_staff_years(data),
+            )
+        )
+    return concat_outputs(outs)
+
+
+def _grouped(
+    data: Processed,
+    fiscal_years: Sequence[int],
+    by: By,
+    kpi_id: str,
+    facts: pl.LazyFrame,
+    aggs: Sequence[pl.Expr],
+    *,
+    dimension: str | None = None,
+    value: pl.Expr = _RATIO,
+    empty_reason: str = "denominator_zero",
+    covered: pl.LazyFrame | None = None,
+    post: Sequence[pl.Expr] = (),
+    defined: pl.Expr | None = None,
+) -> pl.LazyFrame:
+    """Aggregate ``facts`` with additive ``aggs`` to a cube, roll it up per grouping, then
+    derive numerator/denominator/n_people/ci with ``post`` where they are not plain sums."""
+    cube = _cube(facts, aggs, dimension)
+    measures = [a.meta.output_name() for a in aggs]
+    outs = []
+    for grouping in resolve_groupings(kpi_id, by):
+        agg = _rollup(cube, grouping, measures, dimension)
+        cells = fill_cells(data, fiscal_years, grouping, dimension, agg, zero=measures)
+        for expr in post:
+            cells = cells.with_columns(expr)
+        outs.append(
+            finish(
+                cells,
+                grouping,
+                dimension,
+                value=value,
+                empty_reason=empty_reason,
+                covered=covered,
+                defined=defined,
+            )
+        )
+    return concat_outputs(outs)
+
+
+# --------------------------------------------------------------------------- staff KPIs
+def participation_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Share of H(t,g) with ≥1 attended/completed session dated in t. Unit: ratio 0–1."""
+    hits = _sessions(data, fiscal_years).filter(pl.col("trained") > 0)
+    return _staff_share(data, fiscal_years, by, "participation_rate", hits)
+
+
+def completion_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Completed ÷ all sessions (completed+attended+absent) dated in t, per phase. Unit: ratio."""
+    facts = _sessions(data, fiscal_years).rename({"phase": "dim"})
+    aggs = [
+        pl.col("completed").sum().alias("numerator"),
+        pl.col("sessions").sum().alias("denominator"),
+        pl.col("employee_id").n_unique().alias("n_people"),
+    ]
+    return _grouped(
+        data,
+        fiscal_years,
+        by,
+        "completion_rate",
+        facts,
+        aggs,
+        dimension="phase",
+        covered=_staff_years(data),
+    )
+
+
+def phase_reach(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Share of H(t,g) with ≥1 completed phase-p session dated by the end of t. Unit: ratio."""
+    first = first_completion(data)
+    hits = (
+        members(data, fiscal_years)
+        .join(first, on="employee_id", how="inner")
+        .filter(pl.col("first_fy") <= pl.col("fiscal_year"))
+        .rename({"phase": "dim"})
+    )
+    return _staff_share(data, fiscal_years, by, "phase_reach", hits, dimension="phase")
+
+
+def proposals_per_100(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Proposals submitted in t by members of H(t,g) × 100 ÷ |H(t,g)|. Unit: per 100 staff."""
+    hits = _proposals_in(data, fiscal_years)
+    return _staff_share(
+        data, fiscal_years, by, "proposals_per_100", hits, count=pl.len(), value=_PER_100
+    )
+
+
+def proposer_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Share of H(t,g) who submitted ≥1 proposal in t. Unit: ratio 0–1."""
+    hits = _proposals_in(data, fiscal_years)
+    return _staff_share(data, fiscal_years, by, "proposer_rate", hits)
+
+
+def _decided_share(
+    data: Processed,
+    fiscal_years: Sequence[int],
+    by: By,
+    kpi_id: str,
+    hit: tuple[str, ...],
+    base: tuple[str, ...],
+) -> pl.LazyFrame:
+    facts = _proposals_in(data, fiscal_years).filter(pl.col("status").is_in(base))
+    aggs = [
+        pl.col("status").is_in(hit).sum().alias("numerator"),
+        pl.len().alias("denominator"),
+        pl.col("employee_id").n_unique().alias("n_people"),
+    ]
+    return _grouped(data, fiscal_years, by, kpi_id, facts, aggs, covered=_staff_years(data))
+
+
+def adoption_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """(adopted+implemented) ÷ (adopted+implemented+rejected), proposals of t. Unit: ratio."""
+    return _decided_share(
+        data,
+        fiscal_years,
+        by,
+        "adoption_rate",
+        ("adopted", "implemented"),
+        ("adopted", "implemented", "rejected"),
+    )
+
+
+def implementation_rate(
+    data: Processed, fiscal_years: Sequence[int], by: By = CITY
+) -> pl.LazyFrame:
+    """Implemented ÷ (adopted + implemented), proposals submitted in t. Unit: ratio 0–1."""
+    return _decided_share(
+        data, fiscal_years, by, "implementation_rate", ("implemented",), ("adopted", "implemented")
+    )
+
+
+def retention_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Of staff of t first trained in t−1, the share with ≥1 proposal in t. Unit: ratio 0–1."""
+    cohort = (
+        members(data, fiscal_years)
+        .join(first_training(data), on="employee_id", how="inner")
+        .filter(pl.col("first_fy") == pl.col("fiscal_year") - 1)
+    )
+    proposers = (
+        _proposals_in(data, fiscal_years)
+        .select("fiscal_year", "employee_id")
+        .unique()
+        .with_columns(_proposed=pl.lit(1))
+    )
+    facts = cohort.join(proposers, on=["fiscal_year", "employee_id"], how="left")
+    aggs = [
+        pl.col("_proposed").fill_null(0).sum().alias("numerator"),
+        pl.len().alias("denominator"),
+        pl.len().alias("n_people"),
+    ]
+    return _grouped(
+        data, fiscal_years, by, "retention_rate", facts, aggs, covered=_staff_years(data)
+    )
+
+
+def insourcing_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Attendee-hours taught by internal instructors ÷ all attendee-hours in t. Unit: ratio."""
+    facts = _sessions(data, fiscal_years).filter(pl.col("trained") > 0)
+    aggs = [
+        pl.col("hours_internal").sum().alias("numerator"),
+        pl.col("hours_trained").sum().alias("denominator"),
+        pl.col("employee_id").n_unique().alias("n_people"),
+    ]
+    return _grouped(
+        data, fiscal_years, by, "insourcing_rate", facts, aggs, covered=_staff_years(data)
+    )
+
+
+# --------------------------------------------------------------------------- unit KGIs/KPIs
+def _departments_by_year(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    fys = pl.LazyFrame({"fiscal_year": fy_list(fiscal_years)})
+    return fys.join(data.departments.select("department_code", "division"), how="cross")
+
+
+def _unit_share(
+    data: Processed,
+    fiscal_years: Sequence[int],
+    by: By,
+    kpi_id: str,
+    per_department: pl.LazyFrame,
+    empty_reason: str = "denominator_zero",
+    covered: pl.LazyFrame | None = None,
+) -> pl.LazyFrame:
+    """Sum per-department 0/1 numerator and denominator up to the grouping. Unit: ratio."""
+    return _grouped(
+        data,
+        fiscal_years,
+        by,
+        kpi_id,
+        per_department,
+        [pl.col("numerator").sum(), pl.col("denominator").sum()],
+        empty_reason=empty_reason,
+        covered=covered,
+        post=[_NO_PEOPLE],
+    )
+
+
+def knowledge_continuity(
+    data: Processed, fiscal_years: Sequence[int], by: By = CITY
+) -> pl.LazyFrame:
+    """Of departments with a trained member in t−1, share still with one in t. Unit: ratio."""
+    first = first_training(data)
+    prev_years = [y - 1 for y in fiscal_years]
+
+    def _has_trained(staff_years: Sequence[int], shift: int) -> pl.LazyFrame:
+        return (
+            members(data, staff_years)
+            .join(first, on="employee_id", how="inner")
+            .with_columns(fiscal_year=(pl.col("fiscal_year") + shift).cast(pl.Int32))
+            .filter(pl.col("first_fy") <= pl.col("fiscal_year") - 1)
+            .select("fiscal_year", "department_code")
+            .unique()
+        )
+
+    before = _has_trained(prev_years, 1).with_columns(_before=pl.lit(1))
+    after = _has_trained(fiscal_years, 0).with_columns(_after=pl.lit(1))
+    per_department = (
+        _departments_by_year(data, fiscal_years)
+        .join(before, on=["fiscal_year", "department_code"], how="left")
+        .join(after, on=["fiscal_year", "department_code"], how="left")
+        .select(
+            "fiscal_year",
+            "department_code",
+            "division",
+            denominator=pl.col("_before").fill_null(0),
+            numerator=(pl.col("_before").fill_null(0) * pl.col("_after").fill_null(0)),
+        )
+    )
+    return _unit_share(
+        data,
+        fiscal_years,
+        by,
+        "knowledge_continuity",
+        per_department,
+        covered=_staff_years(data),
+    )
+
+
+def leader_coverage(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Share of the departments table's departments with ≥1 leader in t. Unit: ratio 0–1."""
+    leaders = (
+        members(data, fiscal_years)
+        .filter(pl.col("talent_type") == "leader")
+        .select("fiscal_year", "department_code")
+        .unique()
+        .with_columns(_leader=pl.lit(1))
+    )
+    per_department = (
+        _departments_by_year(data, fiscal_years)
+        .join(leaders, on=["fiscal_year", "department_code"], how="left")
+        .select(
+            "fiscal_year",
+            "department_code",
+            "division",
+            numerator=pl.col("_leader").fill_null(0),
+            denominator=pl.lit(1),
+        )
+    )
+    return _unit_share(
+        data, fiscal_years, by, "leader_coverage", per_department, covered=_staff_years(data)
+    )
+
+
+def _completed_projects(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    return with_division(
+        data.require("projects")
+        .filter(pl.col("status") == "completed")
+        .with_columns(fiscal_year=fiscal_year_of(pl.col("ended_on")))
+        .filter(_in_years(fiscal_years)),
+        data,
+    )
+
+
+def self_running_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Of projects completed in t, the share with self_running true. Unit: ratio 0–1."""
+    aggs = [
+        pl.col("self_running").fill_null(False).sum().alias("numerator"),
+        pl.len().alias("denominator"),
+    ]
+    projects = _completed_projects(data, fiscal_years)
+    return _grouped(data, fiscal_years, by, "self_running_rate", projects, aggs, post=[_NO_PEOPLE])
+
+
+def hours_saved(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Σ hours_saved_per_year of proposals implemented and projects completed in t. Unit: hours."""
+    implemented = (
+        data.require("proposals")
+        .filter(pl.col("status") == "implemented")
+        .with_columns(fiscal_year=fiscal_year_of(pl.col("implemented_on")))
+        .filter(_in_years(fiscal_years))
+        .select("fiscal_year", "department_code", "hours_saved_per_year")
+    )
+    projects = _completed_projects(data, fiscal_years).select(
+        "fiscal_year", "department_code", "hours_saved_per_year"
+    )
+    records = with_division(pl.concat([implemented, projects], how="vertical_relaxed"), data)
+    covered = pl.concat([covered_years(data.staff), covered_years(records)], how="vertical").unique(
+        "fiscal_year"
+    )
+    aggs = [pl.col("hours_saved_per_year").fill_null(0).sum().alias("numerator")]
+    return _grouped(
+        data,
+        fiscal_years,
+        by,
+        "hours_saved",
+        records,
+        aggs,
+        value=pl.col("numerator"),
+        covered=covered,
+        post=[_NO_PEOPLE, pl.lit(None, pl.Float64).alias("denominator")],
+        defined=pl.lit(True),
+    )
+
+
+# --------------------------------------------------------------------------- surveys
+def _wilson(successes: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl.Expr]:
+    """Wilson score interval (low, high) for successes out of n."""
+    p = successes / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = (z / (1 + z2 / n)) * ((p * (1 - p) / n + z2 / (4 * n * n)).sqrt())
+    return centre - half, centre + half
+
+
+def resident_satisfaction(
+    data: Processed, fiscal_years: Sequence[int], by: By = CITY
+) -> pl.LazyFrame:
+    """Σ satisfied ÷ Σ respondents in t, with a Wilson 95% interval (z = 1.959964). Unit: ratio."""
+    survey = with_division(
+        data.require("resident_survey").with_columns(pl.col("fiscal_year").cast(pl.Int32)),
+        data,
+    ).filter(_in_years(fiscal_years))
+    aggs = [
+        pl.col("satisfied").sum().alias("numerator"),
+        pl.col("respondents").sum().alias("denominator"),
+        pl.col("respondents").sum().alias("n_people"),
+    ]
+    low, high = _wilson(pl.col("numerator"), pl.col("denominator"))
+    post = [
+        pl.when(pl.col("denominator") > 0).then(low).cast(pl.Float64).alias("ci_low"),
+        pl.when(pl.col("denominator") > 0).then(high).cast(pl.Float64).alias("ci_high"),
+    ]
+    return _grouped(
+        data,
+        fiscal_years,
+        by,
+        "resident_satisfaction",
+        survey,
+        aggs,
+        post=[pl.col("numerator", "denominator").cast(pl.Float64), *post],
+    )
+
+
+def _maturity(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    return with_division(
+        data.require("maturity_survey").with_columns(
+            pl.col("fiscal_year").cast(pl.Int32), pl.col("dimension").alias("dim")
+        ),
+        data,
+    ).filter(_in_years(fiscal_years))
+
+
+def maturity_score(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Mean maturity score (0–5) per dimension, all job levels. Unit: score."""
+    aggs = [
+        pl.col("score").cast(pl.Float64).sum().alias("numerator"),
+        pl.len().alias("denominator"),
+        pl.col("respondent_id").n_unique().alias("n_people"),
+    ]
+    return _grouped(
+        data,
+        fiscal_years,
+        by,
+        "maturity_score",
+        _maturity(data, fiscal_years),
+        aggs,
+        dimension="dimension",
+        empty_reason="no_answers",
+    )
+
+
+def maturity_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Mean score of managers − mean score of general staff per dimension. Unit: score points.
+
+    numerator = managers' mean, denominator = general staff's mean, value = their difference;
+    n_people = the smaller side (the only side when one is empty); empty where a side is empty.
+    """
+    is_m = pl.col("job_level") == "manager"
+    is_s = pl.col("job_level") == "staff"
+    score = pl.col("score").cast(pl.Float64)
+    aggs = [
+        score.filter(is_m).sum().alias("_sum_m"),
+        score.filter(is_s).sum().alias("_sum_s"),
+        is_m.sum().alias("_cnt_m"),
+        is_s.sum().alias("_cnt_s"),
+        pl.col("respondent_id").filter(is_m).n_unique().alias("_n_m"),
+        pl.col("respondent_id").filter(is_s).n_unique().alias("_n_s"),
+    ]
+    both = (pl.col("_n_m") > 0) & (pl.col("_n_s") > 0)
+    post = [
+        pl.when(both).then(pl.col("_sum_m") / pl.col("_cnt_m")).alias("numerator"),
+        pl.when(both).then(pl.col("_sum_s") / pl.col("_cnt_s")).alias("denominator"),
+        pl.when(both)
+        .then(pl.min_horizontal("_n_m", "_n_s"))
+        .otherwise(pl.max_horizontal("_n_m", "_n_s"))
+        .alias("n_people"),
+    ]
+    return _grouped(
+        data,
+        fiscal_years,
+        by,
+        "maturity_gap",
+        _maturity(data, fiscal_years),
+        aggs,
+        dimension="dimension",
+        value=pl.col("numerator") - pl.col("denominator"),
+        empty_reason="gap_side_missing",
+        post=post,
+        defined=pl.col("numerator").is_not_null() & pl.col("denominator").is_not_null(),
+    )

@@ -1,0 +1,308 @@
+"""The KPI/KGI catalogue: one :class:`KpiSpec` per indicator of DOMAIN.md.
+
+Adding an indicator is one entry here plus one function of the same name in
+:mod:`dxkpi.kpi.measures` (a test checks both directions). The entry says how the engine groups,
+grades, pro-rates and suppresses it; the function says how it is computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Unit = Literal["ratio", "per_100", "hours", "score", "score_diff"]
+Kind = Literal["kpi", "kgi"]
+People = Literal["staff", "proposers", "attendees", "cohort", "respondents", "units"]
+
+#: Every grouping the CLI offers. ``phase`` means "city-wide, per phase".
+GROUPINGS: tuple[str, ...] = ("city", "division", "department", "job_level", "talent_type", "phase")
+PEOPLE_GROUPINGS: tuple[str, ...] = ("city", "division", "department", "job_level", "talent_type")
+UNIT_GROUPINGS: tuple[str, ...] = ("city", "division", "department")
+
+GROUPING_JA: dict[str, str] = {
+    "city": "全庁",
+    "division": "部局",
+    "department": "所属",
+    "job_level": "職層",
+    "talent_type": "DX人材タイプ",
+    "phase": "フェーズ",
+    "dimension": "診断項目",
+}
+
+#: Values of the second dimensions, in display order.
+SECOND_DIMENSION_VALUES: dict[str, tuple[str, ...]] = {
+    "phase": ("1", "2", "3"),
+    "dimension": ("literacy", "data", "leadership", "development", "culture"),
+}
+
+#: Why a value is empty: code → (Japanese, English).
+REASONS: dict[str, tuple[str, str]] = {
+    "no_members": ("該当する職員がいません", "no members in this group"),
+    "denominator_zero": ("分母が0です", "denominator is 0"),
+    "no_data_fy": ("この年度のデータ（職員名簿）がありません", "no data (staff list) for this FY"),
+    "no_answers": ("回答がありません", "no answers"),
+    "suppressed": (
+        "少人数のため秘匿（個人が特定されないよう）",
+        "suppressed (small group, so no one can be singled out)",
+    ),
+    "gap_side_missing": (
+        "管理職または一般職の回答がありません",
+        "managers or staff have no answers",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """Metadata of one indicator. ``people`` names whose head count decides suppression."""
+
+    id: str
+    name_ja: str
+    name_en: str
+    definition_ja: str
+    definition_en: str
+    unit: Unit
+    higher_is_better: bool
+    kind: Kind
+    groupings: tuple[str, ...]
+    people: People
+    datasets: tuple[str, ...]
+    second_dimension: str | None = None
+    cumulative: bool = False
+
+    @property
+    def suppressed(self) -> bool:
+        """Whether cells describe people (and so are subject to suppression)."""
+        return self.people != "units"
+
+
+_P = PEOPLE_GROUPINGS
+_U = UNIT_GROUPINGS
+
+_SPECS: tuple[KpiSpec, ...] = (
+    KpiSpec(
+        "participation_rate",
+        "研修参加率",
+        "Training participation rate",
+        "年度内に受講（受講・修了）が1回以上ある職員の割合",
+        "Share of staff with ≥1 attended/completed session dated in the FY",
+        "ratio",
+        True,
+        "kpi",
+        _P,
+        "staff",
+        ("attendance", "courses"),
+        cumulative=True,
+    ),
+    KpiSpec(
+        "completion_rate",
+        "修了率",
+        "Completion rate",
+        "年度内の受講記録のうち修了の割合（フェーズ別）",
+        "Completed ÷ all sessions dated in the FY, per phase",
+        "ratio",
+        True,
+        "kpi",
+        (*_P, "phase"),
+        "attendees",
+        ("attendance", "courses"),
+        second_dimension="phase",
+    ),
+    KpiSpec(
+        "phase_reach",
+        "フェーズ到達率",
+        "Phase reach",
+        "年度末までに当該フェーズの研修を修了した職員の割合（過年度を含む）",
+        "Share of staff with ≥1 completed session of the phase by the end of the FY (any year)",
+        "ratio",
+        True,
+        "kpi",
+        (*_P, "phase"),
+        "staff",
+        ("attendance", "courses"),
+        second_dimension="phase",
+    ),
+    KpiSpec(
+        "proposals_per_100",
+        "提案件数（100人当たり）",
+        "Proposals per 100 staff",
+        "年度内に職員が提出した提案件数 × 100 ÷ 職員数",
+        "Proposals submitted in the FY by the group's staff × 100 ÷ staff",
+        "per_100",
+        True,
+        "kpi",
+        _P,
+        "staff",
+        ("proposals",),
+        cumulative=True,
+    ),
+    KpiSpec(
+        "proposer_rate",
+        "提案者率",
+        "Proposer rate",
+        "年度内に提案を1件以上提出した職員の割合",
+        "Share of staff who submitted ≥1 proposal in the FY",
+        "ratio",
+        True,
+        "kpi",
+        _P,
+        "staff",
+        ("proposals",),
+        cumulative=True,
+    ),
+    KpiSpec(
+        "adoption_rate",
+        "採択率",
+        "Adoption rate",
+        "年度内提出の提案のうち（採択＋実装）÷（採択＋実装＋不採択）",
+        "(adopted + implemented) ÷ (adopted + implemented + rejected), proposals of the FY",
+        "ratio",
+        True,
+        "kpi",
+        _P,
+        "proposers",
+        ("proposals",),
+    ),
+    KpiSpec(
+        "implementation_rate",
+        "実装率",
+        "Implementation rate",
+        "年度内提出の提案のうち 実装 ÷（採択＋実装）",
+        "Implemented ÷ (adopted + implemented), proposals submitted in the FY",
+        "ratio",
+        True,
+        "kpi",
+        _P,
+        "proposers",
+        ("proposals",),
+    ),
+    KpiSpec(
+        "retention_rate",
+        "定着率",
+        "Retention rate",
+        "前年度に初めて研修を受けた在籍職員のうち、当年度に提案を1件以上提出した割合",
+        "Of staff first trained in FY−1 and on the FY staff list, share with ≥1 proposal in FY",
+        "ratio",
+        True,
+        "kpi",
+        _P,
+        "cohort",
+        ("attendance", "courses", "proposals"),
+        cumulative=True,
+    ),
+    KpiSpec(
+        "insourcing_rate",
+        "内製化率",
+        "Insourcing rate",
+        "年度内の受講時間のうち内部講師による研修の割合",
+        "Attendee-hours taught by internal instructors ÷ all attendee-hours in the FY",
+        "ratio",
+        True,
+        "kpi",
+        _P,
+        "attendees",
+        ("attendance", "courses"),
+    ),
+    KpiSpec(
+        "knowledge_continuity",
+        "ナレッジ継続率",
+        "Knowledge continuity",
+        "前年度に研修済み職員がいた所属のうち、異動後も研修済み職員がいる所属の割合",
+        "Of departments with a trained member in FY−1, share still with one after April transfers",
+        "ratio",
+        True,
+        "kpi",
+        _U,
+        "units",
+        ("attendance", "courses"),
+    ),
+    KpiSpec(
+        "self_running_rate",
+        "自走率",
+        "Self-running rate",
+        "年度内に完了したDX案件のうち自走している案件の割合",
+        "Of projects completed in the FY, share running without external support",
+        "ratio",
+        True,
+        "kgi",
+        _U,
+        "units",
+        ("projects",),
+    ),
+    KpiSpec(
+        "hours_saved",
+        "業務削減時間",
+        "Hours saved",
+        "年度内に実装した提案と完了した案件の年間削減時間の合計",
+        "Σ yearly hours saved by proposals implemented and projects completed in the FY",
+        "hours",
+        True,
+        "kgi",
+        _U,
+        "units",
+        ("proposals", "projects"),
+        cumulative=True,
+    ),
+    KpiSpec(
+        "resident_satisfaction",
+        "住民満足度",
+        "Resident satisfaction",
+        "満足回答数 ÷ 回答数（Wilson 95%信頼区間つき）",
+        "Σ satisfied ÷ Σ respondents in the FY, with a Wilson 95% interval",
+        "ratio",
+        True,
+        "kgi",
+        _U,
+        "respondents",
+        ("resident_survey",),
+    ),
+    KpiSpec(
+        "maturity_score",
+        "成熟度スコア",
+        "Maturity score",
+        "成熟度診断の平均評点（0–5、診断項目別）",
+        "Mean maturity score 0–5 per dimension",
+        "score",
+        True,
+        "kpi",
+        (*_U, "job_level"),
+        "respondents",
+        ("maturity_survey",),
+        second_dimension="dimension",
+    ),
+    KpiSpec(
+        "maturity_gap",
+        "成熟度の温度差",
+        "Maturity gap (managers − staff)",
+        "管理職の平均評点 − 一般職の平均評点（診断項目別）",
+        "Mean score of managers − mean score of general staff, per dimension",
+        "score_diff",
+        False,
+        "kpi",
+        _U,
+        "respondents",
+        ("maturity_survey",),
+        second_dimension="dimension",
+    ),
+    KpiSpec(
+        "leader_coverage",
+        "推進リーダー配置率",
+        "Leader coverage",
+        "推進リーダー型の職員が1人以上いる所属の割合",
+        "Share of departments whose FY staff list has ≥1 leader-type employee",
+        "ratio",
+        True,
+        "kpi",
+        _U,
+        "units",
+        (),
+    ),
+)
+
+#: The catalogue, in display order.
+REGISTRY: dict[str, KpiSpec] = {spec.id: spec for spec in _SPECS}
+
+
+def kpi_ids() -> tuple[str, ...]:
+    """All indicator ids, in display order."""
+    return tuple(REGISTRY)

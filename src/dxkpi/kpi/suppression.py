@@ -1,0 +1,174 @@
+"""Small-cell suppression: primary (fewer than k people) and complementary (no recovery by
+subtraction).
+
+Algorithm, per KPI, fiscal year and second-dimension value (phase / maturity dimension):
+
+1. *Primary*: a cell describing 1 … k−1 people (``n_people``) is suppressed. Cells with nobody
+   behind them carry no personal information and stay shown (their counts are 0).
+2. *Equations*: every additive relation a reader could subtract with — the city total = Σ
+   divisions = Σ departments = Σ job levels = Σ talent types, and each division = Σ its
+   departments. Numerators and denominators of every people KPI are additive over these
+   partitions (a person belongs to exactly one group per year).
+3. *Complementary*: while some equation has exactly one suppressed cell with people in it, also
+   suppress that equation's shown child with the fewest people (ties: smaller denominator, then
+   group code); if no child is left, suppress its parent. Repeat to a fixed point, so every
+   equation has zero or ≥ 2 unknown cells and no single suppressed cell can be recovered.
+
+Suppression is decided over all groupings a KPI supports at once, whatever a report shows, so
+runs with different ``--by`` choices cannot be combined to recover a cell. Suppressed cells lose
+numerator, denominator, value, interval and head count. Unit KPIs (``people == "units"``) are never
+suppressed. Known limit: relations *between* KPIs (adoption_rate's numerator equals
+implementation_rate's denominator) are not equations here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+CITY = "city"
+HIDDEN_COLUMNS = ("numerator", "denominator", "value", "ci_low", "ci_high", "n_people")
+_MAX_ROUNDS = 100
+
+
+def split_labels(frame: pl.DataFrame, second_dims: Mapping[str, str | None]) -> pl.DataFrame:
+    """Add _grouping, _key, _dim: a cell's base grouping, its group key and second-dim value."""
+    dims = {d for d in second_dims.values() if d}
+    gb = pl.col("group_by")
+    two = gb.str.contains("|", literal=True)
+    city_dim = gb.is_in(list(dims)) if dims else pl.lit(False)
+    return frame.with_columns(
+        _grouping=pl.when(two)
+        .then(gb.str.split("|").list.first())
+        .when(city_dim)
+        .then(pl.lit(CITY))
+        .otherwise(gb),
+        _key=pl.when(two)
+        .then(pl.col("group").str.split("|").list.first())
+        .when(city_dim)
+        .then(pl.lit(CITY))
+        .otherwise(pl.col("group")),
+        _dim=pl.when(two)
+        .then(pl.col("group").str.split("|").list.last())
+        .when(city_dim)
+        .then(pl.col("group"))
+        .otherwise(pl.lit("")),
+    )
+
+
+def equations(cells: pl.DataFrame, department_division: pl.DataFrame) -> pl.DataFrame:
+    """Membership of cells (by ``_row``) in additive equations: (_eq, _row, _parent bool)."""
+    slice_keys = ["kpi", "fiscal_year", "_dim"]
+    city = cells.filter(pl.col("_grouping") == CITY).select(*slice_keys, "_row")
+    children = cells.filter(pl.col("_grouping") != CITY).select(
+        *slice_keys, "_row", "_grouping", "_key"
+    )
+    city_children = children.with_columns(_eq=pl.lit("city>") + pl.col("_grouping"))
+    city_parents = (
+        city_children.select(*slice_keys, "_eq").unique().join(city, on=slice_keys, how="inner")
+    )
+    depts = children.filter(pl.col("_grouping") == "department").join(
+        department_division.rename({"department_code": "_key", "division": "_division"}),
+        on="_key",
+        how="inner",
+    )
+    div_children = depts.with_columns(_eq=pl.lit("division:") + pl.col("_division"))
+    divisions = children.filter(pl.col("_grouping") == "division").select(
+        *slice_keys, "_row", pl.col("_key").alias("_division")
+    )
+    div_parents = (
+        div_children.select(*slice_keys, "_eq", "_division")
+        .unique()
+        .join(divisions, on=[*slice_keys, "_division"], how="inner")
+    )
+    parts = [
+        city_children.select(*slice_keys, "_eq", "_row", _parent=pl.lit(False)),
+        city_parents.select(*slice_keys, "_eq", "_row", _parent=pl.lit(True)),
+        div_children.select(*slice_keys, "_eq", "_row", _parent=pl.lit(False)),
+        div_parents.select(*slice_keys, "_eq", "_row", _parent=pl.lit(True)),
+    ]
+    out = pl.concat(parts, how="vertical")
+    return out.select(
+        pl.concat_str(
+            pl.col("kpi"),
+            pl.col("fiscal_year").cast(pl.String),
+            pl.col("_dim"),
+            pl.col("_eq"),
+            separator="\x1f",
+        ).alias("_eq"),
+        "_row",
+        "_parent",
+    )
+
+
+def _complement_round(state: pl.DataFrame, eqs: pl.DataFrame) -> pl.Series:
+    """Rows to suppress additionally in one round (may be empty)."""
+    members = eqs.join(state, on="_row", how="inner")
+    unknown = pl.col("_suppressed") & (pl.col("_n") > 0)
+    exposed = (
+        members.group_by("_eq").agg(unknown.sum().alias("_unknown")).filter(pl.col("_unknown") == 1)
+    )
+    if exposed.is_empty():
+        return pl.Series("_row", [], dtype=pl.UInt32)
+    cand = members.join(exposed.select("_eq"), on="_eq", how="inner").filter(
+        ~pl.col("_suppressed") & (pl.col("_n") > 0)
+    )
+    child = (
+        cand.filter(~pl.col("_parent"))
+        .sort("_n", "_den", "_key", nulls_last=True)
+        .group_by("_eq", maintain_order=True)
+        .first()
+    )
+    parent = cand.filter(pl.col("_parent")).join(child.select("_eq"), on="_eq", how="anti")
+    return pl.concat([child.get_column("_row"), parent.get_column("_row")]).unique()
+
+
+def suppress(
+    cells: pl.DataFrame,
+    k: int,
+    department_division: pl.DataFrame,
+    second_dims: Mapping[str, str | None],
+    suppressible: Mapping[str, bool],
+) -> pl.DataFrame:
+    """Add ``suppressed`` (bool) and ``suppression`` (primary/complementary) and blank hidden cells.
+
+    ``cells`` has kpi, fiscal_year, group_by, group, numerator, denominator, value, ci_low, ci_high,
+    n_people, reason; ``department_division`` maps department_code → division; ``second_dims`` and
+    ``suppressible`` give each KPI's second dimension and whether it describes people.
+    """
+    base = split_labels(cells.with_row_index("_row"), second_dims)
+    people = pl.col("kpi").replace_strict(
+        dict(suppressible), default=False, return_dtype=pl.Boolean
+    )
+    n = pl.col("n_people").fill_null(0)
+    base = base.with_columns(
+        _people=people,
+        _n=n,
+        _den=pl.col("denominator"),
+        _suppressed=people & (n > 0) & (n < k),
+    )
+    primary = base.get_column("_suppressed")
+    eqs = equations(base.filter(pl.col("_people")), department_division)
+    state = base.select("_row", "_key", "_n", "_den", "_suppressed")
+    for _ in range(_MAX_ROUNDS):
+        extra = _complement_round(state, eqs)
+        if extra.is_empty():
+            break
+        state = state.with_columns(
+            _suppressed=pl.col("_suppressed") | pl.col("_row").is_in(extra.implode())
+        )
+    suppressed = state.sort("_row").get_column("_suppressed")
+    out = cells.with_columns(
+        suppressed=suppressed,
+        suppression=pl.when(primary)
+        .then(pl.lit("primary"))
+        .when(suppressed)
+        .then(pl.lit("complementary"))
+        .otherwise(pl.lit(None, pl.String)),
+    )
+    hide = pl.col("suppressed")
+    return out.with_columns(
+        [pl.when(hide).then(None).otherwise(pl.col(c)).alias(c) for c in HIDDEN_COLUMNS],
+        reason=pl.when(hide).then(pl.lit("suppressed")).otherwise(pl.col("reason")),
+    )

@@ -1,0 +1,176 @@
+"""Exports (CSV with BOM, JSON, XLSX, terminal table) and the ``dxkpi kpi`` command."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from dxkpi.commands.kpi import command
+from dxkpi.config import Config, PrivacyConfig
+from dxkpi.kpi import export
+from dxkpi.kpi.engine import EXPORT_COLUMNS, compute, export_frame
+from dxkpi.kpi.examples import synthetic_city, tiny_city
+
+
+@pytest.fixture(scope="module")
+def processed_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("processed")
+    data = synthetic_city(staff=300, fiscal_years=(2024, 2025), seed=5)
+    for name in data.available():
+        frame = getattr(data, name).collect()
+        if name == "departments":  # a hostile department name must not become a formula
+            frame = frame.with_columns(
+                department_code=pl.when(pl.col("department_code") == "D000")
+                .then(pl.lit("=1+1"))
+                .otherwise(pl.col("department_code"))
+            )
+        if name in ("staff", "proposals", "projects", "resident_survey", "maturity_survey"):
+            frame = frame.with_columns(pl.col("department_code").replace({"D000": "=1+1"}))
+        frame.write_parquet(folder / f"{name}.parquet")
+    return folder
+
+
+def test_neutralise():
+    assert export.neutralise("=SUM(A1)") == "'=SUM(A1)"
+    assert export.neutralise("@x") == "'@x"
+    assert export.neutralise("D03") == "D03"
+
+
+def test_csv_has_bom_exact_columns_and_no_formulas():
+    rich = compute(tiny_city(), Config(privacy=PrivacyConfig(5)), fiscal_years=[2025])
+    data = export.to_csv_bytes(export_frame(rich))
+    assert data.startswith(b"\xef\xbb\xbf")
+    frame = pl.read_csv(io.BytesIO(data[3:]))
+    assert tuple(frame.columns) == EXPORT_COLUMNS
+
+
+def test_json_records_in_column_order():
+    rich = compute(tiny_city(), Config(), fiscal_years=[2025])
+    records = json.loads(export.to_json(export_frame(rich)))
+    assert list(records[0]) == list(EXPORT_COLUMNS)
+
+
+def test_table_renders_japanese_and_suppression_mark():
+    rich = compute(tiny_city(), Config(), fiscal_years=[2025], by=["department"])
+    console = Console(file=io.StringIO(), width=200)
+    console.print(export.to_table(rich, 10))
+    text = console.file.getvalue()
+    assert "研修参加率" in text and export.SUPPRESSED_MARK in text and "秘匿" in text
+
+
+def test_cli_csv(processed_dir, tmp_path):
+    out = tmp_path / "kpi.csv"
+    result = CliRunner().invoke(
+        command,
+        [
+            "--fy",
+            "2025",
+            "--by",
+            "department",
+            "--format",
+            "csv",
+            "--out",
+            str(out),
+            "--data",
+            str(processed_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    frame = pl.read_csv(io.BytesIO(raw[3:]), infer_schema=False)
+    assert tuple(frame.columns) == EXPORT_COLUMNS
+    assert set(frame.get_column("group_by")) >= {"department", "department|phase"}
+    assert not frame.get_column("group").str.starts_with("=").any()
+    assert "'=1+1" in set(frame.get_column("group"))
+
+
+def test_cli_csv_to_stdout(processed_dir):
+    result = CliRunner().invoke(
+        command,
+        [
+            "--fy",
+            "2025",
+            "--kpi",
+            "participation_rate",
+            "--format",
+            "csv",
+            "--data",
+            str(processed_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "participation_rate" in result.output
+
+
+def test_cli_xlsx_opens_with_japanese_headers(processed_dir, tmp_path):
+    out = tmp_path / "kpi.xlsx"
+    result = CliRunner().invoke(
+        command,
+        [
+            "--fy",
+            "2025",
+            "--by",
+            "department",
+            "--format",
+            "xlsx",
+            "--out",
+            str(out),
+            "--data",
+            str(processed_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    assert "研修参加率" in wb.sheetnames
+    ws = wb["研修参加率"]
+    headers = [c.value for c in ws[1]]
+    assert headers[:4] == ["指標", "年度", "集計単位", "グループ"] and "評価" in headers
+    values = [row for row in ws.iter_rows(min_row=2, values_only=True) if row[0] == "研修参加率"]
+    value_col = headers.index("値")
+    shown = [r for r in values if isinstance(r[value_col], float)]
+    assert shown
+    fmt_cells = [c for c in ws.iter_rows(min_row=2) if isinstance(c[value_col].value, float)]
+    assert fmt_cells[0][value_col].number_format == "0.0%"
+    flat = [v for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+    assert not any(v.startswith("=") for v in flat)
+    if any(r[value_col] == export.SUPPRESSED_MARK for r in values):
+        assert any("秘匿" in v for v in flat)
+
+
+def test_cli_errors_are_bilingual(processed_dir, tmp_path):
+    runner = CliRunner()
+    bad = runner.invoke(command, ["--kpi", "nope", "--data", str(processed_dir)])
+    assert bad.exit_code != 0 and "不明な指標ID" in bad.output and "unknown KPI id" in bad.output
+    missing = runner.invoke(command, ["--data", str(tmp_path / "none")])
+    assert missing.exit_code != 0 and "does not exist" in missing.output
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[privacy]\nmin_cell_size = 3\n", "utf-8")
+    small = runner.invoke(command, ["--data", str(processed_dir), "--config", str(cfg)])
+    assert small.exit_code != 0 and "privacy.min_cell_size" in small.output
+
+
+def test_cli_table_default(processed_dir):
+    result = CliRunner().invoke(command, ["--data", str(processed_dir), "--by", "job_level"])
+    assert result.exit_code == 0, result.output
+    assert "DX人材育成 KPI" in result.output
+
+
+def test_in_progress_year_is_flagged_in_table_and_workbook(tmp_path):
+    import datetime as dt
+
+    rich = compute(tiny_city(), Config(), fiscal_years=[2025], as_of=dt.date(2025, 9, 30))
+    console = Console(file=io.StringIO(), width=250)
+    console.print(export.to_table(rich, 10))
+    assert "年度途中" in console.file.getvalue()
+    path = export.write_xlsx(rich, tmp_path / "k.xlsx", 10)
+    ws = openpyxl.load_workbook(path)["研修参加率"]
+    texts = [c for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert any(t.startswith("年度途中") for t in texts)
