@@ -1,0 +1,92 @@
+"""`dxkpi report`: run the report notebooks for a fiscal year into reports/FY<year>/."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("report")
+@click.option("--fy", "fiscal_year", type=int, default=None,
+              help="対象年度（既定: データ上の直近の完了年度）/ Fiscal year "
+                   "(default: the latest complete one in the data).")
+@click.option("--only", multiple=True, metavar="NAME",
+              help="このレポートだけ（複数可）/ Only these reports (repeatable).")
+@click.option("--departments", multiple=True, default=("all",), show_default=True,
+              metavar="all|CODE", help="所属別レポートの対象 / Departments for the drill-down.")
+@click.option("--jobs", type=int, default=None,
+              help="並列数（既定: CPU数）/ Parallel notebooks (default: CPU count).")
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
+              help="言語 / Language.")
+@click.option("--keep-going", is_flag=True,
+              help="失敗しても他のレポートを続ける / Run the other reports after a failure.")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path),
+              default=Path("data/processed"), show_default=True,
+              help="取込済みデータ / Processed-data folder.")
+@click.option("--reports", "reports_dir", type=click.Path(path_type=Path),
+              default=Path("reports"), show_default=True, help="出力先 / Output folder.")
+@click.option("--min-cell-size", type=int, default=None,
+              help="秘匿の最小人数（既定: dxkpi.toml）/ Suppression threshold k.")
+@click.option("--log-file", type=click.Path(path_type=Path), default=None,
+              help="ログファイル（既定: reports/logs/…）/ Log file (default reports/logs/…).")
+def command(fiscal_year: int | None, only: tuple[str, ...], departments: tuple[str, ...],
+            jobs: int | None, lang: str, keep_going: bool, data_dir: Path, reports_dir: Path,
+            min_cell_size: int | None, log_file: Path | None) -> None:
+    """レポート用ノートブックを実行し、HTML・図・Excel を reports/FY<年度>/ に出力する.
+
+    Executes every report template in notebooks/reports/ with papermill (the department
+    drill-down once per department), in parallel, and writes executed notebooks, offline HTML
+    (code hidden), figures/*.png, kpi_FY<year>.xlsx, index.html and run.json. The output folder
+    is replaced only when the run completes; a lock stops two runs writing the same year.
+    Exit code 1 when any report failed (its partial notebook is kept as <name>.failed.ipynb).
+    Suitable for cron / Task Scheduler: logs go to --log-file as well as the terminal.
+    """
+    from rich.console import Console
+
+    from dxkpi.processed import load_processed
+    from dxkpi.report import latest_complete_fiscal_year, run_reports, write_kpi_workbook
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    log_path = log_file or reports_dir / "logs" / f"report-{stamp}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root_logger = logging.getLogger()
+    root_logger.addHandler(handler)
+    root_logger.setLevel(min(root_logger.level or logging.INFO, logging.INFO))
+    log = logging.getLogger("dxkpi.report")
+
+    console = Console(stderr=True)
+    fy = fiscal_year or latest_complete_fiscal_year(load_processed(data_dir))
+    log.info("report run FY%s started (log %s)", fy, log_path)
+    with console.status(f"FY{fy} レポート作成中 / running reports…") as status:
+        def progress(msg: str) -> None:
+            log.info(msg)
+            console.print(msg, highlight=False)
+            status.update(f"FY{fy}: {msg}")
+
+        result = run_reports(
+            fiscal_year=fy, data_dir=data_dir, reports_dir=reports_dir, lang=lang,
+            min_cell_size=min_cell_size, only=only, departments=departments, jobs=jobs,
+            keep_going=keep_going, progress=progress,
+            write_extras=lambda folder: write_kpi_workbook(folder, data_dir, fy,
+                                                           min_cell_size),
+        )
+    ok = sum(r.status == "ok" for r in result.results)
+    summary = (f"{ok}/{len(result.results)} 件成功 / reports ok → "
+               f"{result.folder / 'index.html'} (log: {log_path})")
+    log.info(summary)
+    click.echo(summary)
+    for r in result.results:
+        if r.status != "ok":
+            e = r.error or {}
+            msg = (f"失敗 FAILED {r.name}: セル cell {e.get('cell_index')} "
+                   f"{e.get('ename')}: {e.get('evalue')}")
+            log.error(msg)
+            click.echo(msg, err=True)
+    if not result.ok:
+        sys.exit(1)

@@ -1,0 +1,284 @@
+"""Report building blocks: the context a report notebook starts from, and display tables.
+
+Report notebooks stay thin: they call :func:`report_context` in their derive cell and then the
+functions below, which return polars frames with display headers (Japanese by default) or HTML.
+Every table shown is built from the KPI engine's suppressed output, so no suppressed value can
+reach a report through here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dxkpi.config import Config, load_config
+from dxkpi.contract import DATASETS, rule_catalogue
+from dxkpi.errors import ConfigError
+from dxkpi.processed import Processed, load_processed
+
+SUPPRESSED_MARK = "―"
+GRADE_TEXT = {
+    "ja": {"A": "A（目標超過）", "B": "B（目標どおり）", "C": "C（目標未達）",
+           "D": "D（評価不能）"},
+    "en": {"A": "A (ahead)", "B": "B (on target)", "C": "C (behind)",
+           "D": "D (cannot assess)"},
+}
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What every report needs: the data, the configuration (with the run's k), year, language."""
+
+    data: Processed
+    config: Config
+    fiscal_year: int
+    lang: str
+    data_dir: Path
+    output_dir: Path
+
+    @property
+    def k(self) -> int:
+        return self.config.privacy.min_cell_size
+
+    @property
+    def figures(self) -> Path:
+        path = self.output_dir / "figures"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def t(self, ja: str, en: str) -> str:
+        """The text in the report's language."""
+        return ja if self.lang == "ja" else en
+
+    def md(self, ja: str, en: str) -> Markdown:
+        """Prose in the report's language, displayed as Markdown."""
+        return Markdown(self.t(ja, en))
+
+    def title(self, ja: str, en: str) -> Markdown:
+        """The report's heading with its fiscal year (令和 and western) in the right language."""
+        reiwa = self.fiscal_year - 2018
+        if self.lang == "ja":
+            return Markdown(f"# {ja}\n\n**{self.fiscal_year}年度（令和{reiwa}年度）**")
+        return Markdown(f"# {en}\n\n**FY{self.fiscal_year} (April {self.fiscal_year} – "
+                        f"March {self.fiscal_year + 1})**")
+
+    def table(self, frame: pl.DataFrame, caption_ja: str = "", caption_en: str = "") -> HTML:
+        """A display table with an optional caption in the report's language."""
+        caption = self.t(caption_ja, caption_en) or None
+        return HTML(html_table(frame, caption=caption))
+
+
+def report_context(
+    *, fiscal_year: int, data_dir: str, output_dir: str, lang: str, min_cell_size: int
+) -> ReportContext:
+    """Load the processed data and configuration for a report run (the notebooks' derive cell).
+
+    ``min_cell_size`` overrides the configuration's k; it may not be below 5.
+    """
+    if lang not in ("ja", "en"):
+        raise ConfigError(f"lang は ja か en（{lang}）", f"lang must be ja or en ({lang})")
+    if min_cell_size < 5:
+        raise ConfigError(
+            f"min_cell_size は 5 以上（{min_cell_size}）",
+            f"min_cell_size may not be below 5 ({min_cell_size})",
+        )
+    config = load_config()
+    config = dataclasses.replace(
+        config, privacy=dataclasses.replace(config.privacy, min_cell_size=min_cell_size)
+    )
+    return ReportContext(
+        data=load_processed(data_dir),
+        config=config,
+        fiscal_year=int(fiscal_year),
+        lang=lang,
+        data_dir=Path(data_dir),
+        output_dir=Path(output_dir),
+    )
+
+
+# ------------------------------------------------------------------ HTML tables
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def html_table(frame: pl.DataFrame, *, caption: str | None = None,
+               numeric: tuple[str, ...] = ()) -> str:
+    """A plain, print-friendly HTML table (escaped; numbers right-aligned)."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    rows = []
+    for row in frame.iter_rows():
+        cells = []
+        for name, value in zip(frame.columns, row, strict=True):
+            align = ' style="text-align:right"' if (
+                name in numeric or isinstance(value, int | float)) else ""
+            cells.append(f"<td{align}>{html.escape(_fmt(value))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return (f'<table class="dxkpi-table">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+class HTML:
+    """Minimal rich-display wrapper so notebooks can show HTML without importing IPython."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.text
+
+
+class Markdown:
+    """Minimal rich-display wrapper for Markdown prose."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# ------------------------------------------------------------------ data quality
+
+
+def read_manifest(data_dir: Path) -> dict[str, Any]:
+    """The ingest manifest of a processed folder."""
+    return json.loads((Path(data_dir) / "manifest.json").read_text(encoding="utf-8"))
+
+
+def dataset_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
+    """One row per dataset: status, rows in, accepted, quarantined, quarantine share, suite."""
+    rows = []
+    for name, info in manifest["datasets"].items():
+        suite = info.get("suite") or {}
+        rows.append({
+            "dataset": f"{DATASETS[name].ja}（{name}）" if lang == "ja" else name,
+            "status": info["status"],
+            "rows_in": info["rows_in"],
+            "accepted": info["accepted"],
+            "quarantined": info["quarantined"],
+            "quarantine_pct": round(100 * info["quarantined"] / info["rows_in"], 2)
+            if info["rows_in"] else None,
+            "suite": (f"{suite.get('successful', 0)}/{suite.get('evaluated', 0)}"
+                      if suite else "—"),
+        })
+    frame = pl.DataFrame(rows)
+    if lang == "ja":
+        frame = frame.rename({"dataset": "データ", "status": "状態", "rows_in": "行数",
+                              "accepted": "受理", "quarantined": "隔離",
+                              "quarantine_pct": "隔離率(%)", "suite": "GX検証(成功/評価)"})
+    return frame
+
+
+def rule_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
+    """One row per broken rule: dataset, rule id, its meaning, count — most frequent first."""
+    rows = []
+    for name, info in manifest["datasets"].items():
+        cat = rule_catalogue(name)
+        for rule, n in info["rules"].items():
+            meaning = cat[rule].ja if lang == "ja" else cat[rule].en
+            rows.append({"dataset": name, "rule": rule, "meaning": meaning, "rows": n})
+    frame = pl.DataFrame(rows, schema={"dataset": pl.String, "rule": pl.String,
+                                       "meaning": pl.String, "rows": pl.Int64})
+    frame = frame.sort(["rows", "rule"], descending=[True, False])
+    if lang == "ja":
+        frame = frame.rename({"dataset": "データ", "rule": "ルール", "meaning": "内容",
+                              "rows": "件数"})
+    return frame
+
+
+def file_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
+    """One row per input file or sheet: dataset, encoding, rows, accepted, quarantined."""
+    rows = [{
+        "file": f["file"] + (f"#{f['sheet']}" if f.get("sheet") else ""),
+        "dataset": f["dataset"],
+        "encoding": f["encoding"],
+        "rows_in": f["rows_in"],
+        "accepted": f["accepted"],
+        "quarantined": f["quarantined"],
+        "ignored_columns": ", ".join(f["ignored_columns"]),
+        "dropped_personal": ", ".join(f["dropped_personal_columns"]),
+    } for f in manifest["files"]]
+    frame = pl.DataFrame(rows)
+    if lang == "ja" and frame.height:
+        frame = frame.rename({"file": "ファイル", "dataset": "データ", "encoding": "文字コード",
+                              "rows_in": "行数", "accepted": "受理", "quarantined": "隔離",
+                              "ignored_columns": "無視した列",
+                              "dropped_personal": "削除した個人情報列"})
+    return frame
+
+
+# ------------------------------------------------------------------ KPI tables
+
+
+def _num_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def value_text(value: float | None, unit: str) -> str:
+    """A KPI value as shown in a report: ratios as %, other units with their unit."""
+    if value is None:
+        return ""
+    if unit == "ratio":
+        return f"{value * 100:.1f}%"
+    if unit == "hours":
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def group_text(group_by: str, group: str, group_name: str | None, lang: str) -> str:
+    """The label of a KPI group: 全庁 for the city row, the department name where known."""
+    if group_by == "city":
+        return "全庁" if lang == "ja" else "City"
+    return f"{group_name}（{group}）" if group_name else group
+
+
+def kpi_table(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja",
+              group_by: str = "city", kpis: list[str] | None = None) -> pl.DataFrame:
+    """KPI rows of one year and grouping for display: name, group, value, n/d, target, grade.
+
+    Suppressed cells show ``―`` and never their value or counts; empty values show their reason.
+    """
+    frame = rich.filter((pl.col("fiscal_year") == fiscal_year) & (pl.col("group_by") == group_by))
+    if kpis is not None:
+        frame = frame.filter(pl.col("kpi").is_in(kpis))
+    grades = GRADE_TEXT[lang]
+    rows = []
+    for r in frame.iter_rows(named=True):
+        hidden = bool(r["suppressed"])
+        rows.append({
+            "kpi": r["name_ja"] if lang == "ja" else r["name_en"],
+            "group": group_text(r["group_by"], r["group"], r.get("group_name"), lang),
+            "value": SUPPRESSED_MARK if hidden else value_text(r["value"], r["unit"]),
+            "numerator": SUPPRESSED_MARK if hidden else _num_text(r["numerator"]),
+            "denominator": SUPPRESSED_MARK if hidden else _num_text(r["denominator"]),
+            "target": value_text(r["target"], r["unit"]),
+            "grade": grades.get(r["grade"], r["grade"] or ""),
+            "note": "" if hidden else (r["reason"] or ""),
+        })
+    out = pl.DataFrame(rows, schema={c: pl.String for c in (
+        "kpi", "group", "value", "numerator", "denominator", "target", "grade", "note")})
+    if lang == "ja":
+        out = out.rename({"kpi": "指標", "group": "区分", "value": "実績", "numerator": "分子",
+                          "denominator": "分母", "target": "目標", "grade": "評価",
+                          "note": "備考"})
+    return out

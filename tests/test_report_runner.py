@@ -1,0 +1,143 @@
+"""The report runner on stand-in notebooks: parameters checked, failures kept, outputs atomic."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dxkpi import report as report_mod
+from dxkpi.ingest import run_ingest
+from dxkpi.report import ReportError, check_parameters, run_reports
+from dxkpi.runlock import LockedError, RunLock
+from tests.conftest import ROOT, SECRET
+
+PARAMS = '''fiscal_year: int = 2025  # 対象年度
+data_dir: str = "data/processed"  # 取込済みデータ
+output_dir: str = "reports/FY2025"  # 出力先
+lang: str = "ja"  # 言語
+min_cell_size: int = 10  # 最小セルサイズ
+'''
+
+
+def _notebook(path: Path, body: str, params: str = PARAMS) -> Path:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# テスト"), cell, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path, tiny_raw: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in project folder: processed tiny city + two report templates."""
+    run_ingest(tiny_raw, tmp_path / "data" / "processed", expectations=ROOT / "expectations",
+               secret=SECRET)
+    (tmp_path / "dxkpi.toml").write_text((ROOT / "dxkpi.toml").read_text(encoding="utf-8"),
+                                         encoding="utf-8")
+    folder = tmp_path / "notebooks" / "reports"
+    _notebook(folder / "data_quality.ipynb",
+              "print('品質 OK', fiscal_year)\n"
+              "from pathlib import Path\n"
+              "Path(output_dir, 'figures', 'q.png').write_bytes(b'png')")
+    _notebook(folder / "kpi_dashboard.ipynb", "print('ダッシュボード', lang)")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _run(project: Path, **kw):  # type: ignore[no-untyped-def]
+    return run_reports(fiscal_year=2025, root=project, data_dir=Path("data/processed"),
+                       reports_dir=Path("reports"), only=("data_quality", "kpi_dashboard"),
+                       jobs=2, **kw)
+
+
+def test_run_writes_notebooks_html_index_and_run_json(project: Path) -> None:
+    result = _run(project)
+    assert result.ok
+    out = project / "reports" / "FY2025"
+    for name in ("data_quality", "kpi_dashboard"):
+        assert (out / f"{name}.ipynb").exists()
+        page = (out / f"{name}.html").read_text(encoding="utf-8")
+        assert "print(" not in page  # code hidden
+    assert "品質 OK 2025" in (out / "data_quality.html").read_text(encoding="utf-8")
+    assert (out / "figures" / "q.png").read_bytes() == b"png"
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["ok"] and run["parameters"]["fiscal_year"] == 2025
+    assert [n["name"] for n in run["notebooks"]] == ["data_quality", "kpi_dashboard"]
+    assert all(n["status"] == "ok" and n["seconds"] > 0 for n in run["notebooks"])
+    assert run["data_manifest_sha256"] and run["code_version"].startswith("dxkpi")
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="data_quality.html"' in index and "2025年度" in index
+    assert not list((project / "reports").glob(".FY2025*"))
+
+
+def test_unknown_or_mistyped_parameter_is_rejected(project: Path) -> None:
+    template = project / "notebooks" / "reports" / "data_quality.ipynb"
+    with pytest.raises(ReportError, match="not declared"):
+        check_parameters(template, {"fiscal_year": 2025, "fiscal_yaer": 2024})
+    with pytest.raises(ReportError, match="must be int"):
+        check_parameters(template, {"fiscal_year": "2025"})
+    check_parameters(template, {"fiscal_year": 2025, "lang": "en"})
+
+
+def test_failing_notebook_keeps_partial_copy_and_others_run(project: Path) -> None:
+    first = _run(project)
+    assert first.ok
+    _notebook(project / "notebooks" / "reports" / "kpi_dashboard.ipynb",
+              "print('before')\nraise ValueError('壊れたセル')")
+    result = _run(project, keep_going=True)
+    assert not result.ok
+    out = project / "reports" / "FY2025"
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    status = {n["name"]: n for n in run["notebooks"]}
+    assert status["data_quality"]["status"] == "ok"
+    failed = status["kpi_dashboard"]
+    assert failed["status"] == "failed"
+    assert failed["error"]["ename"] == "ValueError" and "壊れたセル" in failed["error"]["evalue"]
+    partial = nbformat.read(str(out / "kpi_dashboard.failed.ipynb"), as_version=4)
+    bad_cell = next(c for c in partial.cells if c.cell_type == "code"
+                    and any(o.get("output_type") == "error" for o in c.outputs))
+    assert "raise ValueError" in bad_cell.source
+    assert failed["error"]["cell_index"] is not None
+    assert any(o.get("text", "").startswith("before") for o in bad_cell.outputs)
+    # the last good HTML of the failed report is carried over and marked as such
+    assert "ダッシュボード" in (out / "kpi_dashboard.html").read_text(encoding="utf-8")
+    assert "前回の正常版" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_run_that_dies_leaves_the_previous_reports(project: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _run(project)
+    out = project / "reports" / "FY2025"
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def dying(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_mod, "write_index", dying)
+    with pytest.raises(KeyboardInterrupt):
+        _run(project)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not list((project / "reports").glob(".FY2025.new-*"))
+    assert not (project / "reports" / ".FY2025.lock").exists()
+
+
+def test_lock_refuses_a_second_run_and_recovers_a_stale_one(tmp_path: Path) -> None:
+    lock = tmp_path / ".FY2025.lock"
+    with RunLock(lock), pytest.raises(LockedError, match="another run"), RunLock(lock):
+        pass
+    assert not lock.exists()
+    import socket
+
+    lock.write_text(json.dumps({"pid": 2**22 + 12345, "host": socket.gethostname(),
+                                "started": "x"}), encoding="utf-8")
+    with RunLock(lock) as held:
+        assert held.stale_taken
+        assert json.loads(lock.read_text(encoding="utf-8"))["pid"] == os.getpid()
