@@ -157,6 +157,37 @@ CASES: dict[str, dict[str, str] | object] = {
 }
 
 
+# Rules every dataset has: a repeated header row, an over-long cell, a key conflict.
+HEADER = object()  # marker: the fresh row repeats the header (English names)
+LONG_COLUMN = {
+    "departments": "department_name", "staff": "employee_id", "courses": "course_name",
+    "attendance": "course_id", "proposals": "title", "projects": "project_name",
+    "resident_survey": "department_code", "maturity_survey": "respondent_id",
+}
+CONFLICT_EDIT = {
+    "departments": {"department_name": "別名の課"}, "staff": {"job_level": "mid"},
+    "courses": {"course_name": "改名した研修"}, "attendance": {"status": "attended"},
+    "proposals": {"title": "別の件名"}, "projects": {"project_name": "別案件名"},
+    "resident_survey": {"satisfied": "149"}, "maturity_survey": {"score": "4"},
+}
+for _ds in TINY:
+    CASES[f"{_ds}.repeated_header"] = HEADER
+    CASES[f"{_ds}.cell_too_long"] = {LONG_COLUMN[_ds]: "長" * 40_000}
+    CASES[f"{_ds}.key_conflict"] = ("conflict", CONFLICT_EDIT[_ds])
+
+
+def bad_row(dataset: str, rows: list[dict[str, str]], rule_id: str) -> dict[str, str]:
+    """The one row that breaks ``rule_id``, built from the case table."""
+    edits = CASES[rule_id]
+    if edits is DUP:
+        return dict(rows[0])
+    if edits is HEADER:
+        return {c: c for c in rows[0]}
+    if isinstance(edits, tuple):
+        return {**rows[0], **edits[1]}
+    return {**FRESH[dataset], **edits}  # type: ignore[dict-item]
+
+
 def all_rule_ids() -> list[str]:
     return [rid for ds in DATASETS for rid in rule_catalogue(ds)]
 
@@ -170,9 +201,7 @@ def test_rule_quarantines_exactly_the_bad_row(rule_id: str, tmp_path: Path) -> N
     dataset = rule_id.split(".")[0]
     raw = write_tiny_city(tmp_path / "raw")
     rows = [dict(r) for r in TINY[dataset]]
-    edits = CASES[rule_id]
-    bad = dict(rows[0]) if edits is DUP else {**FRESH[dataset], **edits}  # type: ignore[dict-item]
-    rows.append(bad)
+    rows.append(bad_row(dataset, rows, rule_id))
     write_csv(raw / f"{dataset}.csv", rows)
     report = run_ingest(raw, tmp_path / "out", expectations=ROOT / "expectations", secret=SECRET)
 

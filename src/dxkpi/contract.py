@@ -494,17 +494,38 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
+EXCEL_CELL_LIMIT = 32_767  # characters Excel can hold in one cell
+
+
+def _row_level_rules(ds: Dataset) -> list[RuleInfo]:
+    """Rules every dataset has: a header repeated mid-file, an over-long cell."""
+    return [
+        RuleInfo(f"{ds.name}.repeated_header", "見出し行の繰り返し（2つの出力を連結？）",
+                 "a header row repeated mid-file (two exports concatenated?)"),
+        RuleInfo(f"{ds.name}.cell_too_long",
+                 f"{EXCEL_CELL_LIMIT:,} 文字を超えるセル（Excel の上限）",
+                 f"a cell longer than {EXCEL_CELL_LIMIT:,} characters (Excel's limit)"),
+    ]
+
+
 def rule_catalogue(dataset: str) -> dict[str, RuleInfo]:
     """Every rule a row of ``dataset`` can break, keyed by rule id, in evaluation order."""
     ds = DATASETS[dataset]
-    rules: list[RuleInfo] = []
+    rules: list[RuleInfo] = _row_level_rules(ds)
     for col in ds.columns:
         rules.extend(_column_rules(ds, col))
     rules.extend(RuleInfo(r.id, r.ja, r.en) for r in ds.row_rules)
     if ds.key:
         keys_ja = "・".join(ds.column(k).ja for k in ds.key)
-        rules.append(RuleInfo(f"{dataset}.duplicate_key", f"キー（{keys_ja}）の重複行",
-                              f"duplicate of an earlier row's key ({', '.join(ds.key)})",
+        keys_en = ", ".join(ds.key)
+        rules.append(RuleInfo(f"{dataset}.duplicate_key",
+                              f"前の行と同じ内容の重複行（キー: {keys_ja}）",
+                              f"an exact repeat of an earlier row (key {keys_en})",
+                              level="key"))
+        rules.append(RuleInfo(f"{dataset}.key_conflict",
+                              f"前の行と同じキー（{keys_ja}）で内容が異なる（先の行を採用）",
+                              f"same key as an earlier row ({keys_en}) with different values: "
+                              "the earlier row is kept",
                               level="key"))
     rules.extend(RuleInfo(r.id, r.ja, r.en, level="reference") for r in ds.references)
     return {r.id: r for r in rules}

@@ -21,6 +21,7 @@ still ingested, and the run reports failure.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -430,12 +431,13 @@ def run_ingest(
     secret = secret if secret is not None else load_or_create_secret()
     out.parent.mkdir(parents=True, exist_ok=True)
     recover(out)
-    disc = discover(raw)
+    disc, duplicate_files = drop_duplicate_files(discover(raw))
     staging = _staging(out)
     staging.mkdir(parents=True)
     try:
         reports = _ingest_all(disc, staging, secret, expectations, say)
         manifest = _manifest(reports, disc)
+        manifest["duplicate_files"] = duplicate_files
         (staging / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
@@ -447,6 +449,21 @@ def run_ingest(
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return IngestReport(reports, disc, manifest, out)
+
+
+def drop_duplicate_files(disc: Discovery) -> tuple[Discovery, list[dict[str, str]]]:
+    """Keep one copy of files with identical content (SHA-256): a file dropped into the raw
+    folder twice is counted once. Returns the reduced discovery and what was left out."""
+    first_by_hash: dict[str, str] = {}
+    duplicates: dict[str, dict[str, str]] = {}
+    for rel, path in sorted({(p.rel, p.path) for p in disc.parts}):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in first_by_hash:
+            duplicates[rel] = {"file": rel, "same_as": first_by_hash[digest], "sha256": digest}
+        else:
+            first_by_hash[digest] = rel
+    parts = tuple(p for p in disc.parts if p.rel not in duplicates)
+    return dataclasses.replace(disc, parts=parts), list(duplicates.values())
 
 
 def _ingest_all(

@@ -21,7 +21,9 @@ them: the header is row 1, the first data row is row 2.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -228,6 +230,27 @@ def _refuse_mixed_encodings(data: bytes, rel: str) -> None:
         )
 
 
+def locate_csv_fault(data: bytes) -> tuple[int | None, str, str]:
+    """The first line where a CSV breaks (more fields than the header, unclosed quote),
+    found with the standard csv module; (line, Japanese detail, English detail)."""
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    try:
+        header = next(reader)
+        while True:
+            start = reader.line_num + 1
+            row = next(reader)
+            if len(row) > len(header):
+                return (start, f"列が {len(row)} 個あります（見出しは {len(header)} 列）",
+                        f"{len(row)} fields where the header has {len(header)}")
+    except StopIteration:
+        return None, "", ""
+    except csv.Error as err:
+        return (start, f"この行で始まる引用符（\"）が閉じていません（{err}）",
+                f"a quote opened on this line is never closed ({err})")
+
+
 def _read_csv_bytes(data: bytes, rel: str) -> pl.DataFrame:
     try:
         return pl.read_csv(
@@ -238,11 +261,12 @@ def _read_csv_bytes(data: bytes, rel: str) -> pl.DataFrame:
             raise_if_empty=True,
         )
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as err:
+        line, ja, en = locate_csv_fault(data)
         detail = str(err).splitlines()[0]
         raise ContractError(
-            f"CSV として読めません（列数の合わない行、閉じていない引用符など）: {detail}",
-            f"cannot parse as CSV (ragged row, unclosed quote…): {detail}",
-            where=Where(file=rel),
+            f"CSV として読めません（{ja or '列数の合わない行、閉じていない引用符など'}）",
+            f"cannot parse as CSV ({en or detail})",
+            where=Where(file=rel, row=line),
             hint_ja="Excel で開いて崩れている行を直し、CSV で保存し直してください。",
             hint_en="Open it in Excel, fix the broken line and save it as CSV again.",
         ) from err

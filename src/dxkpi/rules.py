@@ -9,9 +9,12 @@ references (against the accepted rows of the referenced dataset).
 
 from __future__ import annotations
 
+import unicodedata
+
 import polars as pl
 
 from dxkpi.contract import (
+    EXCEL_CELL_LIMIT,
     Column,
     Compare,
     Dataset,
@@ -19,7 +22,7 @@ from dxkpi.contract import (
     Kind,
     RequiredWhen,
 )
-from dxkpi.parse import fiscal_year_of, is_empty, parse_column, parse_failed
+from dxkpi.parse import fiscal_year_of, is_empty, normalise, parse_column, parse_failed
 
 RAW = "_raw_"
 RULES = "_rules"
@@ -29,6 +32,9 @@ REF = "_ref"
 INDEX = "__row_index__"
 EMPTY = "__empty__"
 FAILED = "__failed__"
+HEADER = "__header__"
+LONG = "__long__"
+CONFLICT = "_conflict"
 KEY = "__raw_key__"
 
 
@@ -81,13 +87,22 @@ def _row_rule_violation(rule: Compare | RequiredWhen | EmptyWhen) -> pl.Expr:
     return cond & ~_empty(rule.column)
 
 
+def _is_header_row(ds: Dataset) -> pl.Expr:
+    """Every cell of the row spells its own column's header (English or Japanese)."""
+    return pl.all_horizontal([pl.col(HEADER + c.name) for c in ds.columns])
+
+
 def violation_exprs(ds: Dataset) -> list[tuple[str, pl.Expr]]:
     """(rule id, violated) for every single-row rule of a dataset, in catalogue order.
 
-    The expressions read the parsed columns and the ``__empty__``/``__failed__`` flags that
-    :func:`parse_and_check` computes.
+    The expressions read the parsed columns and the ``__empty__``/``__failed__``/``__header__``/
+    ``__long__`` flags that :func:`parse_and_check` computes.
     """
-    out: list[tuple[str, pl.Expr]] = []
+    out: list[tuple[str, pl.Expr]] = [
+        (f"{ds.name}.repeated_header", _is_header_row(ds)),
+        (f"{ds.name}.cell_too_long", pl.any_horizontal([pl.col(LONG + c.name)
+                                                         for c in ds.columns])),
+    ]
     for col in ds.columns:
         out.extend(_column_violations(ds, col))
     out.extend((rule.id, _row_rule_violation(rule)) for rule in ds.row_rules)
@@ -102,7 +117,10 @@ def _rule_bits(pairs: list[tuple[str, pl.Expr]]) -> pl.Expr:
         pl.when(v.fill_null(False)).then(pl.lit(1 << i, pl.UInt64)).otherwise(pl.lit(0, pl.UInt64))
         for i, (_, v) in enumerate(pairs)
     ]
-    return pl.sum_horizontal(bits).cast(pl.UInt64) if bits else pl.lit(0, pl.UInt64)
+    total = pl.sum_horizontal(bits).cast(pl.UInt64)
+    # A repeated header row (rule 0) breaks every typed rule too; report only that.
+    header = (total & pl.lit(1, pl.UInt64)) != 0
+    return pl.when(header).then(pl.lit(1, pl.UInt64)).otherwise(total)
 
 
 def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
@@ -114,18 +132,25 @@ def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
     distinct = cell.unique(maintain_order=True)
     raw = pl.col("raw")
     parsed = parse_column(col, raw)
+    spellings = [unicodedata.normalize("NFKC", s).lower() for s in (col.name, col.ja)]
     table = pl.DataFrame({"raw": distinct}, schema={"raw": pl.String}).select(
         parsed.alias("value"),
         is_empty(raw).alias("empty"),
         parse_failed(col, raw, parsed).alias("failed"),
+        normalise(raw).str.to_lowercase().is_in(spellings).fill_null(False).alias("header"),
+        (raw.str.len_chars() > EXCEL_CELL_LIMIT).fill_null(False).alias("long"),
     )
-    index = cell.replace_strict(
-        distinct, pl.Series(range(distinct.len()), dtype=pl.UInt32), return_dtype=pl.UInt32
+    index = (
+        cell.replace_strict(distinct, pl.Series(range(distinct.len()), dtype=pl.UInt32),
+                            return_dtype=pl.UInt32)
+        if cell.len() else pl.Series(cell.name, [], dtype=pl.UInt32)
     )
     return {
         col.name: table["value"].gather(index).alias(col.name),
         EMPTY + col.name: table["empty"].gather(index).alias(EMPTY + col.name),
         FAILED + col.name: table["failed"].gather(index).alias(FAILED + col.name),
+        HEADER + col.name: table["header"].gather(index).alias(HEADER + col.name),
+        LONG + col.name: table["long"].gather(index).alias(LONG + col.name),
     }
 
 
@@ -146,18 +171,39 @@ def parse_and_check(ds: Dataset, raw: pl.DataFrame | pl.LazyFrame) -> pl.DataFra
         *[pl.col(c) for c in lineage],
         *[pl.col(c.name).alias(RAW + c.name) for c in ds.columns],
     ).with_columns(list(parsed.values()))
-    helpers = [p + c.name for c in ds.columns for p in (EMPTY, FAILED)]
+    helpers = [p + c.name for c in ds.columns for p in (EMPTY, FAILED, HEADER, LONG)]
     return frame.with_columns(_rule_bits(violation_exprs(ds)).alias(BITS)).drop(helpers)
 
 
 def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``_dup``: a later row repeating the key of an earlier row that passed the row rules."""
+    """Add ``_dup`` and ``_conflict`` to later rows repeating the key of an earlier row that
+    passed the row rules: ``_dup`` when every value equals that row's (an exact repeat, e.g.
+    overlapping exports), ``_conflict`` when some value differs (the earlier row is kept)."""
     clean = pl.col(BITS) == 0
     if not ds.key:
-        return frame.with_columns(pl.lit(False).alias(DUP))
+        return frame.with_columns(pl.lit(False).alias(DUP), pl.lit(False).alias(CONFLICT))
     key = pl.col(ds.key[0]) if len(ds.key) == 1 else pl.struct(ds.key)
-    first = pl.when(clean).then(key).is_first_distinct()
-    return frame.with_columns((clean & ~first).alias(DUP))
+    indexed = frame.with_row_index(INDEX).with_columns(
+        (clean & ~pl.when(clean).then(key).is_first_distinct()).alias(DUP)
+    )
+    repeats = indexed.filter(pl.col(DUP))
+    if repeats.height == 0:
+        return indexed.drop(INDEX).with_columns(pl.lit(False).alias(CONFLICT))
+    values = [c for c in ds.column_names if c not in ds.key]
+    firsts = indexed.filter(clean & ~pl.col(DUP)).select(
+        *ds.key, *[pl.col(c).alias(f"{c}__first") for c in values]
+    )
+    compared = repeats.select(INDEX, *ds.key, *values).join(
+        firsts, on=list(ds.key), how="left", nulls_equal=True
+    ).select(
+        INDEX,
+        ~pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"{c}__first")) for c in values]
+                           or [pl.lit(True)]).alias("__differs"),
+    )
+    conflicts = compared.filter(pl.col("__differs"))[INDEX]
+    return indexed.with_columns(
+        (pl.col(DUP) & pl.col(INDEX).is_in(conflicts.implode())).alias(CONFLICT),
+    ).with_columns((pl.col(DUP) & ~pl.col(CONFLICT)).alias(DUP)).drop(INDEX)
 
 
 def flag_references(
@@ -166,7 +212,7 @@ def flag_references(
     """Add ``_ref<i>`` per reference: a row that passed every other rule but whose key is not
     among the accepted rows of the referenced dataset (``accepted``)."""
     indexed = frame.with_row_index(INDEX)
-    candidates = indexed.filter((pl.col(BITS) == 0) & ~pl.col(DUP))
+    candidates = indexed.filter((pl.col(BITS) == 0) & ~pl.col(DUP) & ~pl.col(CONFLICT))
     flags = []
     for i, ref in enumerate(ds.references):
         if ref.fiscal_year_from is not None:
@@ -190,7 +236,7 @@ def flag_references(
 def is_bad(ds: Dataset) -> pl.Expr:
     """True for a row that breaks any rule (row rule, duplicate key or reference)."""
     refs = [pl.col(f"{REF}{i}") for i in range(len(ds.references))]
-    return pl.any_horizontal(pl.col(BITS) != 0, pl.col(DUP), *refs)
+    return pl.any_horizontal(pl.col(BITS) != 0, pl.col(DUP), pl.col(CONFLICT), *refs)
 
 
 def with_rules(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
@@ -201,6 +247,7 @@ def with_rules(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
         for i, rid in enumerate(ids)
     ]
     parts.append(pl.when(pl.col(DUP)).then(pl.lit(f"{ds.name}.duplicate_key")))
+    parts.append(pl.when(pl.col(CONFLICT)).then(pl.lit(f"{ds.name}.key_conflict")))
     cols = frame.columns
     parts.extend(
         pl.when(pl.col(f"{REF}{i}")).then(pl.lit(ref.id))
