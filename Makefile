@@ -31,12 +31,23 @@ sample: $(STAMP) ## Generate the sample city into data/raw/ if it holds no data 
 ingest: $(STAMP) ## Validate data/raw and write data/processed (quarantine + manifest)
 	$(BIN)/dxkpi ingest --raw $(RAW) --out $(PROCESSED)
 
-report: sample ingest ## Sample (if needed) → ingest → the full report set
-	@echo "reports: see README (report notebooks arrive with the reports capability)"
+report: sample ingest ## Sample (if needed) → ingest → the full report set (reports/FY<year>/)
+	$(BIN)/dxkpi report $(if $(FY),--fy $(FY),)
 
-test: $(STAMP) ## Run the test suite and lint
+test: $(STAMP) ## Run the test suite and lint (browser checks: make test-browser)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not browser"
+
+browser-deps: ## Install Debian's chromium and a Japanese font (needs root; apt-get)
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'CJK'; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				chromium fonts-noto-cjk; \
+		else echo "install chromium and fonts-noto-cjk (root needed): sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi; \
+	fi
+
+test-browser: $(STAMP) browser-deps ## Real-browser check of the reports (headless Chromium, offline)
+	$(BIN)/python -m pytest -q -m browser
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

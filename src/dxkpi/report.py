@@ -204,6 +204,9 @@ body, .jp-Notebook, .jp-RenderedHTMLCommon {
 }
 .jp-Notebook { max-width: 1100px; margin: 0 auto; }
 .jp-RenderedHTMLCommon table { font-variant-numeric: tabular-nums; }
+.jp-RenderedHTMLCommon .dxkpi-table th, .jp-RenderedHTMLCommon .dxkpi-table td {
+  text-align: left; }
+.dxkpi-table caption { text-align: left; font-weight: bold; padding: .3em 0; }
 .jp-RenderedHTMLCommon h1 { border-bottom: 3px solid #0072B2; padding-bottom: .3em; }
 .jp-RenderedHTMLCommon h2 { page-break-before: auto; border-left: 6px solid #0072B2;
   padding-left: .5em; }
