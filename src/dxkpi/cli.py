@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "kpi": ("dxkpi.commands.kpi", "KPI・KGI の計算と出力 / Compute and export KPIs and KGIs"),
     "report": ("dxkpi.commands.report",
                "レポート一式を作成 / Run the report notebooks into reports/FY<year>"),
+    "behaviour": ("dxkpi.commands.behaviour",
+                  "研修による行動変容（差の差分析）/ Behaviour change from training (DiD)"),
     "did": ("dxkpi.commands.did",
             "任意のパネルで差の差分析 / Staggered difference-in-differences on any panel"),
 }
