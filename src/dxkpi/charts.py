@@ -696,14 +696,21 @@ def _overview_rows(cells: pl.DataFrame, lang: Lang) -> pl.DataFrame:
 DYNAMIC_COLUMNS = ("key", "att", "ci_lower", "ci_upper")
 
 
+EVENT_UNIT = {"year": ("年数", "Years"), "quarter": ("四半期数", "Quarters"),
+              "month": ("月数", "Months")}
+
+
 def event_study(
     dynamic_frame: pl.DataFrame,
     lang: Lang = "ja",
     *,
     outcome_label: str | None = None,
     band: bool | None = None,
+    period: str = "year",
 ) -> alt.LayerChart:
-    """Effect by event time (years since first training) with 95% intervals, zero line, shading.
+    """Effect by event time (periods since first training) with 95% intervals, zero line, shading.
+
+    ``period`` names the event-time unit on the axis: ``"year"``, ``"quarter"`` or ``"month"``.
 
     Input: ``AttGtResult.aggregate("dynamic").by`` — columns ``key`` (event time e = t − g),
     ``att``, ``ci_lower``, ``ci_upper``, and optionally ``band_lower``/``band_upper`` (the
@@ -723,7 +730,8 @@ def event_study(
     )
     x = alt.X(
         "key:Q",
-        title=_t(lang, "研修開始からの年数", "Years since first training"),
+        title=_t(lang, f"研修開始からの{EVENT_UNIT[period][0]}",
+                 f"{EVENT_UNIT[period][1]} since first training"),
         scale=alt.Scale(domain=[lo, hi], nice=False),
         axis=alt.Axis(values=keys, format="d", grid=False),
     )

@@ -362,7 +362,12 @@ def mimebundle(
         "image/svg+xml": shown,
         "text/plain": f"<dxkpi chart: {_title_text(spec)}>",
     }
-    meta = {"image/png": {"width": round(width / scale), "height": round(height / scale)}}
+    title = _title_text(spec)
+    meta = {
+        "image/png": {"width": round(width / scale), "height": round(height / scale),
+                      "alt": title},
+        "image/svg+xml": {"alt": title},
+    }
     return bundle, meta
 
 

@@ -228,7 +228,10 @@ def export_html(notebook: Path, target: Path) -> None:
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(
+        template_name="dxkpi_report",
+        extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+    )
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True

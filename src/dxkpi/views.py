@@ -60,6 +60,10 @@ class ReportContext:
         """Prose in the report's language, displayed as Markdown."""
         return Markdown(self.t(ja, en))
 
+    def lines(self, sentences: list[str]) -> Markdown:
+        """Sentences already in the report's language, as a bulleted list."""
+        return Markdown("\n".join(f"- {s}" for s in sentences))
+
     def title(self, ja: str, en: str) -> Markdown:
         """The report's heading with its fiscal year (令和 and western) in the right language."""
         reiwa = self.fiscal_year - 2018
@@ -245,11 +249,28 @@ def value_text(value: float | None, unit: str) -> str:
     return f"{value:,.2f}"
 
 
+def _code_labels() -> dict[str, str]:
+    labels = {}
+    for dataset, column in (("staff", "job_level"), ("staff", "talent_type"),
+                            ("courses", "phase"), ("maturity_survey", "dimension")):
+        for code in DATASETS[dataset].column(column).codes:
+            labels[code.code] = code.ja
+    return labels
+
+
+CODE_LABELS_JA = _code_labels()
+
+
 def group_text(group_by: str, group: str, group_name: str | None, lang: str) -> str:
-    """The label of a KPI group: 全庁 for the city row, the department name where known."""
+    """The label of a KPI group: 全庁 for the city row, the department name where known, the
+    Japanese label of a code (職層, DX人材タイプ, フェーズ, 診断項目) in Japanese reports."""
     if group_by == "city":
         return "全庁" if lang == "ja" else "City"
-    return f"{group_name}（{group}）" if group_name else group
+    if group_name:
+        return f"{group_name}（{group}）"
+    if lang == "ja":
+        return "｜".join(CODE_LABELS_JA.get(part, part) for part in group.split("|"))
+    return group
 
 
 def kpi_table(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja",
@@ -282,3 +303,58 @@ def kpi_table(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja",
                           "denominator": "分母", "target": "目標", "grade": "評価",
                           "note": "備考"})
     return out
+
+
+def heterogeneity_table(table: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """A heterogeneity result for display: group, sizes, effect per 100 staff per year with its
+    interval, and % of the pre-training level (``table`` from ``behaviour.heterogeneity``)."""
+    rows = []
+    for r in table.iter_rows(named=True):
+        per_year = r["per_100_year"]
+        scale = per_year / r["att"] if r["att"] else None
+        lo = r["ci_low"] * scale if scale is not None else None
+        hi = r["ci_high"] * scale if scale is not None else None
+        rows.append({
+            "group": CODE_LABELS_JA.get(r["group"], r["group"]) if lang == "ja" else r["group"],
+            "n_employees": f"{r['n_employees']:,}",
+            "n_treated": f"{r['n_treated']:,}",
+            "per_100_year": f"{per_year:+.1f}",
+            "interval": "" if lo is None else f"{lo:+.1f} 〜 {hi:+.1f}",
+            "pct_of_pre": "" if r["pct_of_pre"] is None else f"{r['pct_of_pre']:+.0f}%",
+        })
+    names = (("区分", "職員数", "受講者数", "100人・年あたり増加件数", "95%信頼区間", "受講前比")
+             if lang == "ja" else ("group", "staff", "trained", "extra per 100 staff-years",
+                                   "95% interval", "vs. pre-training level"))
+    keys = ("group", "n_employees", "n_treated", "per_100_year", "interval", "pct_of_pre")
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
+        dict(zip(keys, names, strict=True)))
+
+
+def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
+    """KPI→KGI links for display: KGI, KPI, effect of one KPI step with its 95% interval,
+    departments and observations, and a plain reading (``links``: ``linkage.LinkResult``)."""
+    from dxkpi.kpi.registry import REGISTRY
+    from dxkpi.linkage import effect_of_step
+
+    rows = []
+    for link in links:
+        for r in link.coefficients.iter_rows(named=True):
+            effect, lo, hi = effect_of_step(r, link.kgi)
+            clear = lo > 0 or hi < 0
+            name = "name_ja" if lang == "ja" else "name_en"
+            rows.append({
+                "kgi": getattr(REGISTRY[link.kgi], name),
+                "kpi": getattr(REGISTRY[r["kpi"]], name),
+                "effect": f"{effect:+.2f}",
+                "interval": f"{lo:+.2f} 〜 {hi:+.2f}",
+                "n": f"{link.n_departments} / {link.n_obs}",
+                "reading": (("関連あり" if clear else "はっきりしない") if lang == "ja"
+                            else ("associated" if clear else "unclear")),
+            })
+    names = (("KGI（翌年度）", "KPI（前年度）", "1段階あたりの差", "95%信頼区間", "所属 / 観測",
+              "読み方") if lang == "ja" else ("KGI (next year)", "KPI (year before)",
+                                          "difference per step", "95% interval",
+                                          "departments / obs.", "reading"))
+    keys = ("kgi", "kpi", "effect", "interval", "n", "reading")
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
+        dict(zip(keys, names, strict=True)))

@@ -55,9 +55,11 @@ def command(fiscal_year: int | None, only: tuple[str, ...], departments: tuple[s
     log_path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(log_path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root_logger = logging.getLogger()
-    root_logger.addHandler(handler)
-    root_logger.setLevel(min(root_logger.level or logging.INFO, logging.INFO))
+    handler.setLevel(logging.INFO)
+    package_logger = logging.getLogger("dxkpi")
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.INFO)
+    package_logger.propagate = False  # the terminal gets the progress lines below
     log = logging.getLogger("dxkpi.report")
 
     console = Console(stderr=True)
@@ -65,7 +67,9 @@ def command(fiscal_year: int | None, only: tuple[str, ...], departments: tuple[s
     log.info("report run FY%s started (log %s)", fy, log_path)
     with console.status(f"FY{fy} レポート作成中 / running reports…") as status:
         def progress(msg: str) -> None:
-            log.info(msg)
+            log.debug(msg)
+            handler.handle(logging.makeLogRecord({"msg": msg, "levelno": logging.INFO,
+                                                  "levelname": "INFO", "name": "dxkpi.report"}))
             console.print(msg, highlight=False)
             status.update(f"FY{fy}: {msg}")
 
