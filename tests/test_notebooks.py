@@ -1,0 +1,92 @@
+"""Report notebooks: their contract with the runner, and one real papermill run of each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import openpyxl
+import pytest
+
+from dxkpi.report import COMMON_PARAMETERS, REPORTS, declared_parameters, external_urls, run_reports
+from tests.conftest import ROOT
+
+TEMPLATES = ROOT / "notebooks" / "reports"
+EXPLORATORY = ROOT / "notebooks" / "exploratory"
+ALL_NOTEBOOKS = sorted([*TEMPLATES.glob("*.ipynb"), *EXPLORATORY.glob("*.ipynb")])
+
+
+def test_every_report_has_a_template_and_nothing_else() -> None:
+    assert sorted(p.stem for p in TEMPLATES.glob("*.ipynb")) == sorted(r.name for r in REPORTS)
+
+
+@pytest.mark.parametrize("spec", REPORTS, ids=lambda r: r.name)
+def test_declared_parameters_match_what_the_runner_passes(spec) -> None:  # type: ignore[no-untyped-def]
+    declared = declared_parameters(TEMPLATES / f"{spec.name}.ipynb")
+    expected = [*COMMON_PARAMETERS, *(["department"] if spec.per_department else [])]
+    assert list(declared) == expected
+    for name, info in declared.items():
+        assert info["help"], f"{spec.name}: parameter {name} has no help comment"
+        assert info["inferred_type_name"] in ("int", "str"), name
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_are_thin_and_committed_without_outputs(path: Path) -> None:
+    nb = nbformat.read(str(path), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    assert "parameters" in code[0].metadata.get("tags", [])
+    assert "template-only" in nb.cells[0].metadata.get("tags", [])
+    for cell in code:
+        lines = cell.source.splitlines()
+        assert not any(line.lstrip().startswith(("def ", "class ")) for line in lines), (
+            f"{path.name}: logic belongs in src/dxkpi, not in a notebook")
+        assert len(lines) <= 15, f"{path.name}: a long cell — move the logic to the library"
+
+
+pytestmark_reports = pytest.mark.xdist_group("report_run")
+
+
+@pytest.fixture(scope="module")
+def report_run(sample_city, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    reports = tmp_path_factory.mktemp("reports")
+    from dxkpi.report import write_kpi_workbook
+
+    return run_reports(
+        fiscal_year=2025, root=ROOT, data_dir=sample_city.processed, reports_dir=reports,
+        departments=("010100",), keep_going=True,
+        write_extras=lambda folder: write_kpi_workbook(folder, sample_city.processed, 2025,
+                                                       None),
+    )
+
+
+@pytestmark_reports
+def test_every_report_runs_on_the_sample_city(report_run) -> None:  # type: ignore[no-untyped-def]
+    failures = {r.name: r.error for r in report_run.results if r.status != "ok"}
+    assert failures == {}
+    names = {r.name for r in report_run.results}
+    assert names == {*(r.name for r in REPORTS if not r.per_department), "department_010100"}
+    run = json.loads((report_run.folder / "run.json").read_text(encoding="utf-8"))
+    assert run["ok"] and len(run["notebooks"]) == len(names)
+
+
+@pytestmark_reports
+def test_reports_are_self_contained_and_japanese(report_run) -> None:  # type: ignore[no-untyped-def]
+    for r in report_run.results:
+        page = (report_run.folder / f"{r.name}.html").read_text(encoding="utf-8")
+        assert external_urls(page) == [], r.name
+        assert 'lang="ja"' in page or "年度" in page
+        assert "<img alt=\"\"" not in page
+    index = (report_run.folder / "index.html").read_text(encoding="utf-8")
+    assert external_urls(index) == []
+
+
+@pytestmark_reports
+def test_figures_and_excel_companion(report_run) -> None:  # type: ignore[no-untyped-def]
+    figures = sorted(p.name for p in (report_run.folder / "figures").glob("*.png"))
+    for expected in ("kpi_grades.png", "event_study.png", "maturity_heatmap.png",
+                     "phase_funnel.png"):
+        assert expected in figures
+    book = openpyxl.load_workbook(report_run.folder / "kpi_FY2025.xlsx")
+    assert len(book.sheetnames) >= 10
