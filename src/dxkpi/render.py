@@ -371,12 +371,21 @@ def mimebundle(
     return bundle, meta
 
 
+PAGE_FONT_ENV = "DXKPI_PAGE_FONT"
+
+
+def _embed_by_default() -> bool:
+    """Embed a font subset in each chart's SVG, unless the report runner embeds one subset per
+    page (it sets ``DXKPI_PAGE_FONT=1`` for the notebooks it runs)."""
+    return os.environ.get(PAGE_FONT_ENV) != "1"
+
+
 def _renderer(spec: dict[str, Any], **options: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Altair renderer plug-in: ``alt.renderers.enable("dxkpi", scale=2, embed_font=True)``."""
     return mimebundle(
         spec,
         scale=float(options.get("scale", DEFAULT_PNG_SCALE)),
-        embed_font=bool(options.get("embed_font", True)),
+        embed_font=bool(options.get("embed_font", _embed_by_default())),
     )
 
 

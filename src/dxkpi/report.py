@@ -172,6 +172,9 @@ def execute_task(task: Task, staging: str) -> TaskResult:
     """Run one notebook with papermill into ``staging`` and export its HTML (worker process)."""
     import papermill
 
+    from dxkpi.render import PAGE_FONT_ENV
+
+    os.environ[PAGE_FONT_ENV] = "1"  # charts skip their own font; export_html embeds one
     folder = Path(staging)
     out_nb = folder / f"{task.name}.ipynb"
     start = time.perf_counter()
@@ -245,6 +248,10 @@ def export_html(notebook: Path, target: Path) -> None:
     nb = nbformat.read(str(notebook), as_version=4)
     body, _ = exporter.from_notebook_node(nb)
     body = body.replace("</head>", REPORT_CSS + "</head>", 1)
+    if "<svg" in body:
+        from dxkpi.render import svg_with_embedded_font
+
+        body = svg_with_embedded_font(body)  # one font subset for every chart of the page
     tmp = target.with_suffix(".html.tmp")
     tmp.write_text(body, encoding="utf-8")
     os.replace(tmp, target)
@@ -468,7 +475,10 @@ def run_reports(
                 departments=departments, known_departments=known,
             )
             started = datetime.datetime.now(datetime.UTC)
+            say("KPI を計算中 / computing KPIs once for every report…")
+            write_kpi_cache(staging, data, config, k)
             results = _execute_all(tasks, staging, jobs, keep_going, say)
+            shutil.rmtree(staging / CACHE_DIR, ignore_errors=True)
             for r in results:
                 if r.status != "ok":
                     _carry_over_previous(staging, target, r)
@@ -527,6 +537,29 @@ def _execute_all(tasks: list[Task], staging: Path, jobs: int | None, keep_going:
             for t in tasks if t.name not in ran
         )
     return sorted(results, key=lambda r: order[r.name])
+
+
+CACHE_DIR = ".cache"
+
+
+def kpi_cache_path(output_dir: Path, k: int) -> Path:
+    """Where a run keeps the KPI frame every report shares (removed before publishing)."""
+    return output_dir / CACHE_DIR / f"kpis_k{k}.parquet"
+
+
+def write_kpi_cache(staging: Path, data: Any, config: Any, k: int) -> Path:
+    """Compute every KPI × year × grouping once for all the notebooks of a run."""
+    import dataclasses
+
+    from dxkpi.kpi.engine import compute
+    from dxkpi.kpi.registry import GROUPINGS
+
+    config = dataclasses.replace(
+        config, privacy=dataclasses.replace(config.privacy, min_cell_size=k))
+    path = kpi_cache_path(staging, k)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    compute(data, config, by=list(GROUPINGS)).write_parquet(path)
+    return path
 
 
 def latest_complete_fiscal_year(data: Any) -> int:

@@ -52,6 +52,21 @@ class ReportContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def kpis(self) -> pl.DataFrame:
+        """The rich KPI frame (suppressed, graded) for every KPI, year and grouping.
+
+        Reads the frame the report runner computed once for the whole run when there is one;
+        otherwise computes it.
+        """
+        from dxkpi.kpi.engine import compute
+        from dxkpi.kpi.registry import GROUPINGS
+        from dxkpi.report import kpi_cache_path
+
+        cache = kpi_cache_path(self.output_dir, self.k)
+        if cache.exists():
+            return pl.read_parquet(cache)
+        return compute(self.data, self.config, by=list(GROUPINGS))
+
     def t(self, ja: str, en: str) -> str:
         """The text in the report's language."""
         return ja if self.lang == "ja" else en
