@@ -66,6 +66,20 @@ TINY: dict[str, list[dict[str, str]]] = {
         {"fiscal_year": "2024", "respondent_id": "R2", "department_code": "010100",
          "job_level": "staff", "dimension": "literacy", "score": "1"},
     ],
+    "skill_assessment": [
+        {"fiscal_year": "2024", "employee_id": "0000001", "skill_area": "data",
+         "assessor": "self", "level": "2"},
+        {"fiscal_year": "2024", "employee_id": "0000001", "skill_area": "data",
+         "assessor": "manager", "level": "1"},
+        {"fiscal_year": "2025", "employee_id": "0000002", "skill_area": "process",
+         "assessor": "self", "level": "3"},
+    ],
+    "knowledge_posts": [
+        {"post_id": "K001", "employee_id": "0000001", "department_code": "010100",
+         "posted_on": "2024-11-05", "kind": "failure", "title": "RPA導入でつまずいた点"},
+        {"post_id": "K002", "employee_id": "0000002", "department_code": "020100",
+         "posted_on": "2025-06-20", "kind": "success", "title": "窓口予約の電子化"},
+    ],
 }
 
 

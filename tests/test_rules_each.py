@@ -40,6 +40,11 @@ FRESH: dict[str, dict[str, str]] = {
     "maturity_survey": {"fiscal_year": "2025", "respondent_id": "R9",
                         "department_code": "020100", "job_level": "mid",
                         "dimension": "culture", "score": "4"},
+    "skill_assessment": {"fiscal_year": "2025", "employee_id": "0000001",
+                         "skill_area": "security", "assessor": "manager", "level": "4"},
+    "knowledge_posts": {"post_id": "K099", "employee_id": "0000002",
+                        "department_code": "020100", "posted_on": "2025-09-01",
+                        "kind": "howto", "title": "新ノウハウ"},
 }
 
 DUP = object()  # marker: the fresh row repeats the first row's key
@@ -154,6 +159,29 @@ CASES: dict[str, dict[str, str] | object] = {
     "maturity_survey.score.range": {"score": "7"},
     "maturity_survey.duplicate_key": DUP,
     "maturity_survey.department_code.exists": {"department_code": "999999"},
+    "skill_assessment.fiscal_year.required": {"fiscal_year": ""},
+    "skill_assessment.fiscal_year.parse": {"fiscal_year": "来年度"},
+    "skill_assessment.employee_id.required": {"employee_id": ""},
+    "skill_assessment.skill_area.required": {"skill_area": ""},
+    "skill_assessment.skill_area.accepted": {"skill_area": "語学"},
+    "skill_assessment.assessor.required": {"assessor": ""},
+    "skill_assessment.assessor.accepted": {"assessor": "同僚"},
+    "skill_assessment.level.required": {"level": ""},
+    "skill_assessment.level.parse": {"level": "2.5"},
+    "skill_assessment.level.range": {"level": "5"},
+    "skill_assessment.duplicate_key": DUP,
+    "skill_assessment.employee_id.on_staff_list": {"fiscal_year": "2023"},
+    "knowledge_posts.post_id.required": {"post_id": ""},
+    "knowledge_posts.employee_id.required": {"employee_id": ""},
+    "knowledge_posts.department_code.required": {"department_code": ""},
+    "knowledge_posts.posted_on.required": {"posted_on": ""},
+    "knowledge_posts.posted_on.parse": {"posted_on": "R7.9.31"},
+    "knowledge_posts.kind.required": {"kind": ""},
+    "knowledge_posts.kind.accepted": {"kind": "雑談"},
+    "knowledge_posts.title.required": {"title": ""},
+    "knowledge_posts.duplicate_key": DUP,
+    "knowledge_posts.employee_id.on_staff_list": {"posted_on": "2026-04-01"},
+    "knowledge_posts.department_code.exists": {"department_code": "999999"},
 }
 
 
@@ -163,12 +191,14 @@ LONG_COLUMN = {
     "departments": "department_name", "staff": "employee_id", "courses": "course_name",
     "attendance": "course_id", "proposals": "title", "projects": "project_name",
     "resident_survey": "department_code", "maturity_survey": "respondent_id",
+    "skill_assessment": "employee_id", "knowledge_posts": "title",
 }
 CONFLICT_EDIT = {
     "departments": {"department_name": "別名の課"}, "staff": {"job_level": "mid"},
     "courses": {"course_name": "改名した研修"}, "attendance": {"status": "attended"},
     "proposals": {"title": "別の件名"}, "projects": {"project_name": "別案件名"},
     "resident_survey": {"satisfied": "149"}, "maturity_survey": {"score": "4"},
+    "skill_assessment": {"level": "3"}, "knowledge_posts": {"kind": "success"},
 }
 for _ds in TINY:
     CASES[f"{_ds}.repeated_header"] = HEADER

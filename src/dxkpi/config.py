@@ -20,10 +20,16 @@ Sections read here (every one optional; defaults in brackets)::
 
 A cell's target is looked up most specific first: its own group (``department.D03`` for a
 ``department`` or ``department|phase`` cell), then its second-dimension value (``phase.2``,
-``dimension.literacy``), then the fiscal year's city-wide value. Groupings accepted under a year:
-division, department, job_level, talent_type, phase, dimension.
+``dimension.literacy``, ``skill_area.data``, ``mobility.moved``), then the fiscal year's
+city-wide value. Groupings accepted under a year: division, department, job_level, talent_type,
+phase, dimension, skill_area, mobility.
 
-Any other top-level section (``[roi]``, ``[skill_matrix]`` …) is kept verbatim in
+    [skill_matrix.manager]      # 職層 × スキル: required level 0–4 per job level and skill area
+    process = 3                 # job levels: manager, mid, staff; skill areas: data, ai_rpa,
+    data = 2                    # process, security, facilitation. A level or area left out
+                                # keeps its default (DEFAULT_SKILL_MATRIX).
+
+Any other top-level section (``[roi]`` …) is kept verbatim in
 :attr:`Config.sections` for the modules that own it; add a dataclass and a parser here to validate
 it. Keys inside the sections above that are not listed are errors (a typo must not be ignored).
 """
@@ -51,8 +57,28 @@ TARGET_GROUPINGS: tuple[str, ...] = (
     "talent_type",
     "phase",
     "dimension",
+    "skill_area",
+    "mobility",
 )
-_KNOWN_SECTIONS = ("privacy", "grading", "fiscal_year", "targets")
+_KNOWN_SECTIONS = ("privacy", "grading", "fiscal_year", "targets", "skill_matrix")
+
+#: The 職層 × スキル matrix's axes (codes of the data contract) and the level scale 0–4
+#: (0 未経験, 1 知っている, 2 支援があればできる, 3 一人でできる, 4 人に教えられる).
+SKILL_JOB_LEVELS: tuple[str, ...] = ("manager", "mid", "staff")
+SKILL_AREAS: tuple[str, ...] = ("data", "ai_rpa", "process", "security", "facilitation")
+SKILL_LEVEL_MIN, SKILL_LEVEL_MAX = 0, 4
+
+#: Default required levels. Managers lead change (process, facilitation 3) and judge data and
+#: security (2); mid-career staff run improvement work (process 3) and use data (2); general
+#: staff can improve their own work with support (2) and handle data and security safely.
+DEFAULT_SKILL_MATRIX: Mapping[str, Mapping[str, int]] = MappingProxyType({
+    "manager": MappingProxyType(
+        {"data": 2, "ai_rpa": 1, "process": 3, "security": 2, "facilitation": 3}),
+    "mid": MappingProxyType(
+        {"data": 2, "ai_rpa": 2, "process": 3, "security": 2, "facilitation": 2}),
+    "staff": MappingProxyType(
+        {"data": 2, "ai_rpa": 1, "process": 2, "security": 2, "facilitation": 1}),
+})
 
 
 @dataclass(frozen=True)
@@ -77,6 +103,24 @@ class FiscalYearConfig:
 
 
 @dataclass(frozen=True)
+class SkillMatrix:
+    """Required skill level 0–4 per job level and skill area (the 職層 × スキル matrix)."""
+
+    required: Mapping[str, Mapping[str, int]] = field(
+        default_factory=lambda: DEFAULT_SKILL_MATRIX
+    )
+
+    def level(self, job_level: str, skill_area: str) -> int:
+        """The required level of one job level in one skill area (0–4)."""
+        return self.required[job_level][skill_area]
+
+    def rows(self) -> list[tuple[str, str, int]]:
+        """(job_level, skill_area, required) for every cell, in matrix order."""
+        return [(lv, area, self.required[lv][area]) for lv in SKILL_JOB_LEVELS
+                for area in SKILL_AREAS]
+
+
+@dataclass(frozen=True)
 class Target:
     """One target: KPI, fiscal year, optional (grouping, group) it applies to, value."""
 
@@ -95,6 +139,7 @@ class Config:
     grading: GradingConfig = field(default_factory=GradingConfig)
     fiscal_year: FiscalYearConfig = field(default_factory=FiscalYearConfig)
     targets: tuple[Target, ...] = ()
+    skill_matrix: SkillMatrix = field(default_factory=SkillMatrix)
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "<defaults>"
 
@@ -212,6 +257,33 @@ def _fiscal_year(source: str, raw: Mapping[str, Any]) -> FiscalYearConfig:
     return FiscalYearConfig(as_of=as_of)
 
 
+def _skill_level(source: str, key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _error(source, key, f"整数 0〜4 が必要です（値: {value!r}）。",
+                     f"expected a whole number 0–4, got {value!r}.")
+    if not SKILL_LEVEL_MIN <= value <= SKILL_LEVEL_MAX:
+        raise _error(source, key,
+                     f"必要レベルは 0〜4 です（値: {value}）。"
+                     "0 未経験 / 1 知っている / 2 支援があればできる / 3 一人でできる / "
+                     "4 人に教えられる",
+                     f"the required level must be 0–4, got {value}.")
+    return value
+
+
+def _skill_matrix(source: str, raw: Mapping[str, Any]) -> SkillMatrix:
+    """Validate ``[skill_matrix.<job_level>] <skill_area> = level``; missing cells keep defaults."""
+    _check_keys(source, "skill_matrix", raw, SKILL_JOB_LEVELS)
+    matrix: dict[str, Mapping[str, int]] = {}
+    for level in SKILL_JOB_LEVELS:
+        table = _table(source, f"skill_matrix.{level}", raw.get(level, {}))
+        _check_keys(source, f"skill_matrix.{level}", table, SKILL_AREAS)
+        cells = dict(DEFAULT_SKILL_MATRIX[level])
+        for area, value in table.items():
+            cells[area] = _skill_level(source, f"skill_matrix.{level}.{area}", value)
+        matrix[level] = MappingProxyType(cells)
+    return SkillMatrix(MappingProxyType(matrix))
+
+
 def _kpi_value(source: str, key: str, kpi: str, value: object) -> float:
     if kpi not in REGISTRY:
         raise _error(
@@ -264,6 +336,9 @@ def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         grading=_grading(source, _table(source, "grading", raw.get("grading", {}))),
         fiscal_year=_fiscal_year(source, _table(source, "fiscal_year", raw.get("fiscal_year", {}))),
         targets=_targets(source, _table(source, "targets", raw.get("targets", {}))),
+        skill_matrix=_skill_matrix(
+            source, _table(source, "skill_matrix", raw.get("skill_matrix", {}))
+        ),
         sections=MappingProxyType(sections),
         source=source,
     )

@@ -430,6 +430,55 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         key=("fiscal_year", "respondent_id", "dimension"),
         references=(_dept_ref("maturity_survey.department_code.exists"),),
     ),
+    Dataset(
+        name="skill_assessment",
+        ja="スキル評価",
+        description_en="Skill assessments, one row per employee, FY, skill area and assessor.",
+        description_ja="スキル評価（職員・年度・スキル領域・評価者ごとに1行）",
+        columns=(
+            _c("fiscal_year", "年度", Kind.FISCAL_YEAR),
+            _c("employee_id", "職員番号", Kind.ID, employee_id=True),
+            _c("skill_area", "スキル領域", Kind.CODE, codes=SKILL_AREA),
+            _c("assessor", "評価者", Kind.CODE,
+               codes=(Code("self", "本人", ("自己", "自己評価")),
+                      Code("manager", "上司", ("上司評価",)))),
+            _c("level", "レベル", Kind.INTEGER, min=0, max=4,
+               note_en="0 none, 1 knows, 2 can with support, 3 can alone, 4 can teach others",
+               note_ja="0 未経験、1 知っている、2 支援があればできる、3 一人でできる、"
+                       "4 人に教えられる"),
+        ),
+        key=("fiscal_year", "employee_id", "skill_area", "assessor"),
+        references=(
+            Reference("skill_assessment.employee_id.on_staff_list",
+                      ("fiscal_year", "employee_id"), "staff", ("fiscal_year", "employee_id"),
+                      ja="その年度の職員名簿にない職員番号",
+                      en="employee is not on the staff list of that fiscal year"),
+        ),
+        capability="skill_map",
+    ),
+    Dataset(
+        name="knowledge_posts",
+        ja="ナレッジ共有",
+        description_en="Cases shared at 共有会 or on the intranet: successes, failures, know-how.",
+        description_ja="共有会・庁内ポータルで共有された事例（成功・失敗・ノウハウ）",
+        columns=(
+            _c("post_id", "投稿番号", Kind.ID),
+            _c("employee_id", "投稿者職員番号", Kind.ID, employee_id=True),
+            _c("department_code", "所属コード", Kind.ID),
+            _c("posted_on", "投稿日", Kind.DATE),
+            _c("kind", "種別", Kind.CODE,
+               codes=(Code("success", "成功事例", ("成功",)),
+                      Code("failure", "失敗事例", ("失敗",)),
+                      Code("howto", "ノウハウ"))),
+            _c("title", "件名", Kind.TEXT),
+        ),
+        key=("post_id",),
+        references=(
+            _staff_ref("knowledge_posts.employee_id.on_staff_list", "employee_id", "posted_on"),
+            _dept_ref("knowledge_posts.department_code.exists"),
+        ),
+        capability="skill_map",
+    ),
 )
 
 DATASETS: Mapping[str, Dataset] = {d.name: d for d in _DATASET_LIST}

@@ -449,7 +449,14 @@ def run_reports(
     write_extras: Callable[[Path], None] | None = None,
 ) -> RunResult:
     """Execute the report set for one fiscal year (see the module docstring)."""
-    say = progress or (lambda _m: None)
+    lines: list[str] = []
+
+    def say(message: str) -> None:
+        stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        lines.append(f"{stamp} {message}")
+        if progress is not None:
+            progress(message)
+
     if lang not in ("ja", "en"):
         raise ReportError(f"lang は ja か en です（{lang}）", f"lang must be ja or en ({lang})")
     from dxkpi.config import load_config
@@ -499,6 +506,12 @@ def run_reports(
                     for r in results
                 ],
             }
+            for r in results:
+                if r.status != "ok":
+                    e = r.error or {}
+                    say(f"FAILED {r.name}: cell {e.get('cell_index')} {e.get('ename')}: "
+                        f"{e.get('evalue')}")
+            (staging / "run.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
             (staging / "run.json").write_text(
                 json.dumps(run, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
             write_index(staging, run, lang)

@@ -5,14 +5,22 @@
 and values, wareki / slash / ISO dates, full-width digits, an ignored column and a personal-name
 column; plus ``ground_truth.json`` with the planted effects and the planted bad rows.
 
-Headers and Japanese value labels come from :data:`dxkpi.contract.DATASETS`. Everything is
-drawn from one ``numpy.random.Generator(PCG64(seed))``: the same seed gives byte-identical files.
+Headers and Japanese value labels come from :data:`dxkpi.contract.DATASETS`. The core datasets
+are drawn from one ``numpy.random.Generator(PCG64(seed))``: the same seed gives byte-identical
+files.
 
 The planted behavioural effect: each employee has a base monthly proposal rate (job level ×
 talent type × an individual gamma frailty with mean 1) times a city-wide fiscal-year and
 seasonal multiplier; from the month of their first *completed* phase-2 course on (that whole
 month included), the rate is multiplied by a factor that depends on talent type. Who is trained
 when depends only on the department's roll-out wave, transfers and chance.
+
+The skill map (``skill_assessment``, ``knowledge_posts``) comes from a second random stream
+(``SeedSequence([seed, SKILL_STREAM])``) drawn after the eight core datasets are written, so the
+core files are byte-identical with or without it. Planted: the assessed level (latent level
+rounded, clipped 0–4) rises by ``SKILL["effect"]`` from the fiscal year of an employee's first
+completed phase-2/3 course of that skill area on (``skill_effect`` in the ground truth: the true
+ATT on the assessed level per cohort FY and FY); failure posts grow as the programme matures.
 """
 
 from __future__ import annotations
@@ -113,6 +121,31 @@ MATURITY = {
     "dimension": {"literacy": 0.2, "data": -0.3, "leadership": 0.0, "development": -0.1,
                   "culture": -0.2},
 }
+
+# Skill map (issue #8). Drawn from a separate random stream (SKILL_STREAM) *after* the eight core
+# datasets, so adding them leaves every core file byte-identical for a seed.
+SKILL_STREAM = 8
+SKILL_AREAS = ("data", "ai_rpa", "process", "security", "facilitation")
+SKILL = {
+    "base_by_job_level": {"manager": 1.6, "mid": 1.3, "staff": 0.8},
+    "area_offset": {"data": 0.0, "ai_rpa": -0.4, "process": 0.4, "security": 0.3,
+                    "facilitation": -0.2},
+    "person_sd": 0.5,  # employee × skill-area effect
+    "per_year": 0.15,  # city-wide drift per fiscal year (why a naive before/after overstates)
+    "effect": 0.8,  # latent lift from the FY of the first completed phase-2/3 course of the area
+    "noise_sd": 0.4,
+    "self_bias": 0.4,  # self-assessments sit above the manager's view
+    "self_noise_sd": 0.4,
+    "self_response": 0.9,  # share of employee-year-areas with a self-assessment
+    "manager_response": 0.7,  # … with a manager's assessment (independent)
+}
+POST_RATE = {"before_programme": 0.04, "in_programme": 0.30}  # knowledge posts / employee-year
+FAILURE_SHARE_BY_YEAR = (0.08, 0.14, 0.22, 0.30, 0.35)  # of posts, by programme year index
+POST_KIND_SHARE_OTHER = {"success": 0.6, "howto": 0.4}
+POST_TITLES = ("RPA導入でつまずいた点", "電子申請の周知で工夫したこと", "データ集計の自動化",
+               "窓口予約システムの定着", "AI議事録の試行結果", "ペーパーレス会議の進め方",
+               "業務フロー図の描き方", "オープンデータ公開の手順", "チャットボット導入の失敗",
+               "庁内照会の様式統一", "ノーコードアプリで申請管理", "BIダッシュボードの作り方")
 
 SURNAMES = ("佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田",
             "山田", "佐々木", "山口", "松本", "井上", "木村", "林", "斎藤", "清水", "山崎", "森",
@@ -1156,6 +1189,267 @@ def _truth(seed: int, city: _City, a: dict[str, np.ndarray], effect: dict[str, A
     }
 
 
+# ---------------------------------------------------------------- skill map (issue #8)
+
+
+def _skill_treatment_year(city: _City, a: dict[str, np.ndarray]) -> np.ndarray:
+    """(employee × skill area) year index of the first completed phase-2/3 course of that area.
+
+    ``len(city.fys)`` where there is none (never treated within the window).
+    """
+    n_years = len(city.fys)
+    area_of_course = np.array([SKILL_AREAS.index(c[2]) for c in COURSES])
+    done = (a["status"] == 2) & (a["phase"] >= 2)
+    first = np.full((len(city.emp_ids), len(SKILL_AREAS)), n_years)
+    np.minimum.at(first, (a["emp"][done], area_of_course[a["course"][done]]), a["year"][done])
+    return first
+
+
+@dataclass(frozen=True)
+class _SkillDraws:
+    """Employee-year-area observations and both potential assessed levels."""
+
+    emp: np.ndarray
+    year: np.ndarray
+    area: np.ndarray
+    post: np.ndarray
+    has_self: np.ndarray
+    has_manager: np.ndarray
+    self0: np.ndarray
+    self1: np.ndarray
+    manager0: np.ndarray
+    manager1: np.ndarray
+
+    def observed(self, which: str) -> np.ndarray:
+        """The assessment actually recorded (treated from the cohort year on)."""
+        y0, y1 = (self.self0, self.self1) if which == "self" else (self.manager0, self.manager1)
+        return np.where(self.post, y1, y0)
+
+    def used(self, treated: bool) -> np.ndarray:
+        """The level a KPI uses (manager's where present, else self) under (no) treatment."""
+        if treated:
+            return np.where(self.has_manager, self.manager1, self.self1)
+        return np.where(self.has_manager, self.manager0, self.self0)
+
+
+def _skill_draws(rng: np.random.Generator, city: _City, treat: np.ndarray) -> _SkillDraws:
+    """Latent level = job level + area + employee×area + drift × year + effect × post + noise;
+    the manager records round(latent), the employee round(latent + bias + noise), both 0–4."""
+    emp0, year0 = np.nonzero(city.dept >= 0)
+    k = len(SKILL_AREAS)
+    emp, year = np.repeat(emp0, k), np.repeat(year0, k)
+    area = np.tile(np.arange(k), len(emp0))
+    person = rng.normal(0, SKILL["person_sd"], (len(city.emp_ids), k))
+    base = np.array([SKILL["base_by_job_level"][lv] for lv in LEVELS])[city.level[emp]]
+    offset = np.array([SKILL["area_offset"][a] for a in SKILL_AREAS])[area]
+    n = len(emp)
+    latent = (base + offset + person[emp, area] + SKILL["per_year"] * year
+              + rng.normal(0, SKILL["noise_sd"], n))
+    self_shift = SKILL["self_bias"] + rng.normal(0, SKILL["self_noise_sd"], n)
+    has_self = rng.random(n) < SKILL["self_response"]
+    has_manager = rng.random(n) < SKILL["manager_response"]
+
+    def level(x: np.ndarray) -> np.ndarray:
+        return np.clip(np.rint(x), 0, 4).astype(np.int64)
+
+    lift = SKILL["effect"]
+    return _SkillDraws(
+        emp=emp, year=year, area=area, post=treat[emp, area] <= year,
+        has_self=has_self, has_manager=has_manager,
+        self0=level(latent + self_shift), self1=level(latent + self_shift + lift),
+        manager0=level(latent), manager1=level(latent + lift),
+    )
+
+
+def _skill_assessment_table(city: _City, d: _SkillDraws) -> pl.DataFrame:
+    """One row per employee, FY, skill area and assessor (self before manager)."""
+    parts = []
+    for which, has in (("self", d.has_self), ("manager", d.has_manager)):
+        parts.append(pl.DataFrame({
+            "_y": d.year[has], "_e": d.emp[has], "_a": d.area[has],
+            "_o": np.full(int(has.sum()), 0 if which == "self" else 1),
+            "level": d.observed(which)[has].astype(str),
+            "assessor": np.full(int(has.sum()), which),
+        }))
+    frame = pl.concat(parts).sort("_y", "_e", "_a", "_o")
+    fys = np.asarray(city.fys)
+    return frame.select(
+        _str(fys[frame["_y"].to_numpy()]).alias("fiscal_year"),
+        pl.Series("employee_id", city.emp_ids[frame["_e"].to_numpy()]),
+        pl.Series("skill_area", np.asarray(SKILL_AREAS)[frame["_a"].to_numpy()]),
+        "assessor", "level",
+        pl.Series("_fy", fys[frame["_y"].to_numpy()]),
+    )
+
+
+def _skill_truth(city: _City, d: _SkillDraws, treat: np.ndarray) -> dict[str, Any]:
+    """The ATT on the assessed level a staggered DiD (employee × FY per skill area) recovers.
+
+    Means of used(treated) − used(untreated) over treated employees' assessed FYs from their
+    cohort FY on; cohorts treated in the first FY are left out (no pre-period, as att_gt does).
+    """
+    assessed = d.has_self | d.has_manager
+    cohort = treat[d.emp, d.area]
+    keep = assessed & d.post & (cohort > 0)
+    gain = (d.used(True) - d.used(False))[keep]
+    area, year, g = d.area[keep], d.year[keep], cohort[keep]
+    fys = city.fys
+    by_area = {name: float(gain[area == i].mean()) if (area == i).any() else None
+               for i, name in enumerate(SKILL_AREAS)}
+    cells: dict[str, dict[str, dict[str, float]]] = {}
+    for i, name in enumerate(SKILL_AREAS):
+        for gi in np.unique(g[area == i]):
+            for ti in np.unique(year[(area == i) & (g == gi)]):
+                sel = (area == i) & (g == gi) & (year == ti)
+                cells.setdefault(name, {}).setdefault(str(fys[gi]), {})[str(fys[ti])] = float(
+                    gain[sel].mean())
+    ever = treat < len(fys)
+    return {
+        "definition": "treatment = first completed phase-2 or phase-3 course of the skill area "
+                      "(fiscal year of session_date); outcome = assessed level 0–4 (manager's "
+                      "assessment where present, else self); assessments describe the end of "
+                      "the FY, so the cohort FY is already post-treatment",
+        "parameters": SKILL,
+        "expected_att": float(gain.mean()) if len(gain) else None,
+        "expected_att_by_skill_area": by_area,
+        "expected_att_gt": cells,
+        "treated_post_observations": len(gain),
+        "treated_employees_by_skill_area": {name: int(ever[:, i].sum())
+                                            for i, name in enumerate(SKILL_AREAS)},
+        "self_minus_manager_expected": "≈ self_bias (0.4) before rounding and clipping",
+    }
+
+
+def _knowledge_posts_table(rng: np.random.Generator, city: _City) -> pl.DataFrame:
+    """Posts per employee-year ~ Poisson (higher once in the programme); failures grow yearly."""
+    start = _programme_start(city)
+    emp, year = np.nonzero(city.dept >= 0)
+    rate = np.where(year >= start[emp], POST_RATE["in_programme"], POST_RATE["before_programme"])
+    count = rng.poisson(rate)
+    emp, year = np.repeat(emp, count), np.repeat(year, count)
+    n = len(emp)
+    day = np.empty(n, dtype=np.int64)
+    for y, fy in enumerate(city.fys):
+        pool = _workdays(fy)
+        mask = year == y
+        day[mask] = pool[rng.integers(0, len(pool), int(mask.sum()))]
+    failure = np.asarray(FAILURE_SHARE_BY_YEAR)[np.minimum(year, len(FAILURE_SHARE_BY_YEAR) - 1)]
+    u = rng.random(n)
+    success_cut = failure + (1 - failure) * POST_KIND_SHARE_OTHER["success"]
+    kind = np.where(u < failure, "failure", np.where(u < success_cut, "success", "howto"))
+    title = np.asarray(POST_TITLES)[rng.integers(0, len(POST_TITLES), n)]
+    order = np.lexsort((emp, day))
+    fys = np.asarray(city.fys)[year]
+    frame = pl.DataFrame({
+        "employee_id": city.emp_ids[emp],
+        "department_code": np.asarray(city.dept_codes)[city.dept[emp, year]],
+        "posted_on": _iso(day),
+        "kind": kind,
+        "title": title,
+        "_fy": fys,
+    })[order]
+    seq = frame.select(pl.int_range(1, pl.len() + 1).over("_fy")).to_series()
+    ids = pl.format("K{}-{}", frame["_fy"], seq.cast(pl.String).str.zfill(4))
+    return frame.with_columns(ids.alias("post_id")).select(
+        "post_id", "employee_id", "department_code", "posted_on", "kind", "title", "_fy")
+
+
+def _posts_truth(city: _City, posts: pl.DataFrame) -> dict[str, Any]:
+    realised = (posts.group_by("_fy").agg((pl.col("kind") == "failure").mean().alias("s"),
+                                          pl.len().alias("n")).sort("_fy"))
+    return {
+        "rate_per_employee_year": POST_RATE,
+        "failure_share_by_programme_year": FAILURE_SHARE_BY_YEAR,
+        "other_kinds": POST_KIND_SHARE_OTHER,
+        "failure_share_by_fy": {str(fy): round(float(s), 4) for fy, s, _ in realised.iter_rows()},
+        "posts_by_fy": {str(fy): int(n) for fy, _, n in realised.iter_rows()},
+    }
+
+
+def _bad_skill_rows(rng: np.random.Generator, city: _City, d: _SkillDraws,
+                    tables: dict[str, pl.DataFrame]) -> None:
+    """Three skill-assessment and three knowledge-post rows, each breaking one rule."""
+    last = len(city.fys) - 1
+    fy = city.fys[last]
+    silent = np.flatnonzero(~d.has_self & ~d.has_manager & (d.year == last))
+    picks = rng.choice(silent, size=2, replace=False)
+    leavers = np.flatnonzero((city.dept[:, last] < 0) & (city.dept[:, max(0, last - 1)] >= 0))
+    gone = str(city.emp_ids[_pick(rng, leavers)]) if len(leavers) and last else "9999999"
+
+    def assessment(i: int, **changes: str) -> dict[str, Any]:
+        row = {"fiscal_year": str(fy), "employee_id": str(city.emp_ids[d.emp[i]]),
+               "skill_area": SKILL_AREAS[d.area[i]], "assessor": "self", "level": "2", "_fy": fy}
+        return {**row, **changes}
+
+    sa = tables["skill_assessment"]
+    for row, rule in (
+        (assessment(int(picks[0]), level="5"), "skill_assessment.level.range"),
+        (assessment(int(picks[1]), assessor="同僚"), "skill_assessment.assessor.accepted"),
+        (assessment(int(picks[0]), employee_id=gone, skill_area="data"),
+         "skill_assessment.employee_id.on_staff_list"),
+    ):
+        sa = _append(sa, row, rule)
+    tables["skill_assessment"] = sa
+    emp = _pick(rng, _on_list(city, last))
+    day = int(_pick(rng, _workdays(fy, (4, 15), (2, 20))))
+    base = {"employee_id": str(city.emp_ids[emp]), "department_code":
+            city.dept_codes[city.dept[emp, last]], "posted_on": _iso(np.array([day]))[0],
+            "kind": "howto", "title": "共有会の運営ノウハウ", "_fy": fy}
+    kp = tables["knowledge_posts"]
+    for row, rule in (
+        ({**base, "post_id": f"K{fy}-9001", "kind": "雑談"}, "knowledge_posts.kind.accepted"),
+        ({**base, "post_id": f"K{fy}-9002", "department_code": "090100"},
+         "knowledge_posts.department_code.exists"),
+        ({**base, "post_id": f"K{fy}-9003", "posted_on": f"令和{fy + 1 - 2018}年2月30日"},
+         "knowledge_posts.posted_on.parse"),
+    ):
+        kp = _append(kp, row, rule)
+    tables["knowledge_posts"] = kp
+
+
+SKILL_FILES: tuple[tuple[str, str, _Style], ...] = (
+    ("skill_assessment", "スキル評価.csv",
+     _Style(headers="ja", values="ja", years="wareki", encoding="utf-8-sig")),
+    ("knowledge_posts", "ナレッジ共有.csv",
+     _Style(headers="ja", values="ja", dates="wareki", encoding="cp932")),
+)
+
+
+@dataclass(frozen=True)
+class _SkillMap:
+    tables: dict[str, pl.DataFrame]
+    written: _Written
+    truth: dict[str, Any]
+
+
+def _skill_map(seed: int, out: Path, city: _City, a: dict[str, np.ndarray]) -> _SkillMap:
+    """Generate, plant bad rows in and write skill_assessment and knowledge_posts.
+
+    Uses its own random stream (seed, SKILL_STREAM): the core datasets are not affected.
+    """
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, SKILL_STREAM])))
+    treat = _skill_treatment_year(city, a)
+    draws = _skill_draws(rng, city, treat)
+    tables = {"skill_assessment": _skill_assessment_table(city, draws),
+              "knowledge_posts": _knowledge_posts_table(rng, city)}
+    truth = {"skill_effect": _skill_truth(city, draws, treat),
+             "knowledge_posts": _posts_truth(city, tables["knowledge_posts"])}
+    tables = {k: v.with_columns(pl.lit(None, pl.String).alias("_bad")) for k, v in tables.items()}
+    _bad_skill_rows(rng, city, draws, tables)
+    rows: dict[str, int] = {}
+    bad: list[dict[str, Any]] = []
+    for dataset, name, style in SKILL_FILES:
+        part = tables[dataset]
+        rendered = _render(DATASETS[dataset], part, style, rng)
+        for i in np.flatnonzero(part["_bad"].is_not_null().to_numpy()):
+            bad.append({"dataset": dataset, "file": name, "sheet": None, "row": int(i) + 2,
+                        "rule": part["_bad"][int(i)]})
+        rows[name] = rendered.height
+        (out / name).write_bytes(_csv_bytes(rendered, style.encoding))
+    files = tuple(out / name for _, name, _ in SKILL_FILES)
+    return _SkillMap(tables, _Written(files, rows, bad), truth)
+
+
 # ---------------------------------------------------------------- the entry point
 
 
@@ -1210,9 +1504,15 @@ def generate_city(out: Path, *, seed: int = 7, staff: int = 2000,
     tables["projects"] = _bad_projects(city, tables["projects"])
     _bad_masters(rng, city, tables)
     _bad_surveys(rng, tables)
-    written = _write_files(rng, out, tables, fys)
+    core = _write_files(rng, out, tables, fys)
+    skill = _skill_map(seed, out, city, a)  # own random stream: core files are unchanged
+    tables |= skill.tables
+    written = _Written(tuple(sorted({*core.files, *skill.written.files})),
+                       core.rows_per_file | skill.written.rows_per_file,
+                       core.bad_rows + skill.written.bad_rows)
     sizes = {k: v.height for k, v in tables.items()}
     truth = _truth(seed, city, a, _effect_truth(city, base, treat), sizes, written)
+    truth |= skill.truth
     truth["attendance"] = {
         "sessions_per_enrolled_employee_year": sessions_per_year,
         "voluntary_phase1_rate_before_enrolment": VOLUNTARY_RATE,

@@ -288,6 +288,23 @@ def group_text(group_by: str, group: str, group_name: str | None, lang: str) -> 
     return group
 
 
+REASON_TEXT = {
+    "ja": {"no_members": "対象者なし", "denominator_zero": "分母が0のため算出不能",
+           "no_data_fy": "この年度のデータなし", "no_answers": "回答なし",
+           "gap_side_missing": "管理職・一般の一方に回答なし", "suppressed": "秘匿"},
+    "en": {"no_members": "no members", "denominator_zero": "denominator is 0",
+           "no_data_fy": "no data for this year", "no_answers": "no answers",
+           "gap_side_missing": "one side has no answers", "suppressed": "suppressed"},
+}
+
+
+def reason_text(reason: str | None, lang: str) -> str:
+    """Why a KPI value is empty, in words."""
+    if not reason:
+        return ""
+    return REASON_TEXT[lang].get(reason, reason)
+
+
 def kpi_table(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja",
               group_by: str = "city", kpis: list[str] | None = None) -> pl.DataFrame:
     """KPI rows of one year and grouping for display: name, group, value, n/d, target, grade.
@@ -309,7 +326,7 @@ def kpi_table(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja",
             "denominator": SUPPRESSED_MARK if hidden else _num_text(r["denominator"]),
             "target": value_text(r["target"], r["unit"]),
             "grade": grades.get(r["grade"], r["grade"] or ""),
-            "note": "" if hidden else (r["reason"] or ""),
+            "note": "" if hidden else reason_text(r["reason"], lang),
         })
     out = pl.DataFrame(rows, schema={c: pl.String for c in (
         "kpi", "group", "value", "numerator", "denominator", "target", "grade", "note")})

@@ -14,7 +14,16 @@ import click
 from dxkpi.errors import DxkpiError
 
 FORMATS = ("table", "csv", "xlsx", "json")
-BY_CHOICES = ("city", "division", "department", "job_level", "talent_type", "phase")
+BY_CHOICES = (
+    "city",
+    "division",
+    "department",
+    "job_level",
+    "talent_type",
+    "phase",
+    "skill_area",
+    "mobility",
+)
 
 
 def _fail(ja: str, en: str) -> click.ClickException:

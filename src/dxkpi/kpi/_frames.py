@@ -322,6 +322,29 @@ def first_completion(data: Processed) -> pl.LazyFrame:
     )
 
 
+def skill_levels(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """Assessed level 0–4 per (fiscal_year, employee_id, skill_area), with the person's group.
+
+    ``level`` is the manager's assessment where there is one, else the employee's own;
+    ``self_level`` and ``manager_level`` are the two assessments (null when absent). Only
+    employees on the staff list of t count; their group is that staff row. ``dim`` = skill_area.
+    """
+    sa = data.require("skill_assessment").with_columns(pl.col("fiscal_year").cast(pl.Int32))
+    wide = (
+        sa.filter(pl.col("fiscal_year").is_in(fy_list(fiscal_years).implode()))
+        .group_by("fiscal_year", "employee_id", "skill_area")
+        .agg(
+            pl.col("level").filter(pl.col("assessor") == "self").first().alias("self_level"),
+            pl.col("level").filter(pl.col("assessor") == "manager").first().alias("manager_level"),
+        )
+        .with_columns(
+            level=pl.coalesce("manager_level", "self_level").cast(pl.Float64),
+            dim=pl.col("skill_area"),
+        )
+    )
+    return wide.join(members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner")
+
+
 #: Derived frames several KPIs share; the engine may collect them once (in this order).
 SHARED: dict[str, Callable[[Processed], pl.LazyFrame]] = {
     ATTENDANCE_SUMMARY: attendance_summary,

@@ -14,7 +14,7 @@ from typing import cast
 
 import polars as pl
 
-from dxkpi.config import Config
+from dxkpi.config import Config, SkillMatrix
 from dxkpi.errors import DxkpiError
 from dxkpi.kpi import measures
 from dxkpi.kpi._frames import SHARED
@@ -63,10 +63,19 @@ def kpi_function(kpi_id: str):
 
 
 def compute_kpi(
-    data: Processed, kpi_id: str, fiscal_years: Sequence[int], by: str | Sequence[str]
+    data: Processed,
+    kpi_id: str,
+    fiscal_years: Sequence[int],
+    by: str | Sequence[str],
+    matrix: SkillMatrix | None = None,
 ) -> pl.LazyFrame:
-    """Unsuppressed, ungraded cells of one KPI with a leading ``kpi`` column."""
-    frame = kpi_function(kpi_id)(data, fiscal_years, by)
+    """Unsuppressed, ungraded cells of one KPI with a leading ``kpi`` column.
+
+    ``matrix`` (the 職層 × スキル requirement) goes to the KPIs that use it; default: the
+    built-in :data:`dxkpi.config.DEFAULT_SKILL_MATRIX`.
+    """
+    extra = {"matrix": matrix} if matrix is not None and REGISTRY[kpi_id].uses_skill_matrix else {}
+    frame = kpi_function(kpi_id)(data, fiscal_years, by, **extra)
     return frame.select(pl.lit(kpi_id).alias("kpi"), pl.all())
 
 
@@ -191,7 +200,8 @@ def grade_cells(cells: pl.DataFrame, config: Config, as_of: dt.date | None) -> p
 
 def _sort(frame: pl.DataFrame) -> pl.DataFrame:
     order = {k: i for i, k in enumerate(REGISTRY)}
-    gorder = {g: i for i, g in enumerate(GROUPINGS)} | {"phase": 0, "dimension": 0}
+    second = {"phase": 0, "dimension": 0, "skill_area": 0, "mobility": 0}
+    gorder = {g: i for i, g in enumerate(GROUPINGS)} | second
     return (
         frame.with_columns(
             _ko=pl.col("kpi").replace_strict(order, return_dtype=pl.Int32),
@@ -235,7 +245,14 @@ def compute(
     data = materialise_shared(data, ids)
     wanted = list(by)
     plans = [
-        compute_kpi(data, k, years, [g for g in REGISTRY[k].groupings if g != "phase"]) for k in ids
+        compute_kpi(
+            data,
+            k,
+            years,
+            [g for g in REGISTRY[k].groupings if g != REGISTRY[k].second_dimension],
+            config.skill_matrix,
+        )
+        for k in ids
     ]
     if not plans or not years:
         return pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()

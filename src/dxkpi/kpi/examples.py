@@ -178,6 +178,58 @@ def maturity_survey() -> pl.DataFrame:
     )
 
 
+def skill_assessment() -> pl.DataFrame:
+    """FY2025 data: E1 self 3 / manager 2, E2 self 2, E3 self 2 / manager 1, E4 manager 0;
+    process: E1 self 3; E9 is not on the staff list. FY2024 data: E1 self 1 / manager 1."""
+    rows = [
+        (2025, "E1", "data", "self", 3),
+        (2025, "E1", "data", "manager", 2),
+        (2025, "E2", "data", "self", 2),
+        (2025, "E3", "data", "self", 2),
+        (2025, "E3", "data", "manager", 1),
+        (2025, "E4", "data", "manager", 0),
+        (2025, "E1", "process", "self", 3),
+        (2025, "E9", "data", "self", 4),
+        (2024, "E1", "data", "self", 1),
+        (2024, "E1", "data", "manager", 1),
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "fiscal_year": pl.Int32,
+            "employee_id": pl.String,
+            "skill_area": pl.String,
+            "assessor": pl.String,
+            "level": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+def knowledge_posts() -> pl.DataFrame:
+    """FY2024: E1 success. FY2025: E2 failure + howto (in D03 after the transfer), E3 failure;
+    E9 (not on the staff list) success. FY2026: E4 failure."""
+    rows = [
+        ("K1", "E1", "D01", D(2024, 6, 1), "success"),
+        ("K2", "E2", "D03", D(2025, 5, 1), "failure"),
+        ("K3", "E2", "D03", D(2025, 7, 1), "howto"),
+        ("K4", "E3", "D02", D(2025, 9, 1), "failure"),
+        ("K5", "E9", "D02", D(2025, 10, 1), "success"),
+        ("K6", "E4", "D03", D(2026, 4, 2), "failure"),
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "post_id": pl.String,
+            "employee_id": pl.String,
+            "department_code": pl.String,
+            "posted_on": pl.Date,
+            "kind": pl.String,
+        },
+        orient="row",
+    ).with_columns(title=pl.lit("事例"))
+
+
 def tiny_city(**overrides: pl.DataFrame | None) -> Processed:
     """The tiny city as :class:`Processed`; keyword arguments replace datasets."""
     frames: dict[str, pl.DataFrame | None] = {
@@ -189,6 +241,8 @@ def tiny_city(**overrides: pl.DataFrame | None) -> Processed:
         "projects": projects(),
         "resident_survey": resident_survey(),
         "maturity_survey": maturity_survey(),
+        "skill_assessment": skill_assessment(),
+        "knowledge_posts": knowledge_posts(),
     }
     frames.update(overrides)
     return Processed.from_frames(**frames)
@@ -373,6 +427,7 @@ def synthetic_city(
             "fiscal_year", "respondent_id", "department_code", "job_level", "dimension", "score"
         )
     )
+    skill, posts = _synthetic_skill_map(py, start, years, seed)
     return Processed.from_frames(
         departments=depts,
         staff=staff_df,
@@ -382,4 +437,51 @@ def synthetic_city(
         projects=projects_df,
         resident_survey=resident,
         maturity_survey=maturity,
+        skill_assessment=skill,
+        knowledge_posts=posts,
     )
+
+
+def _synthetic_skill_map(py: pl.DataFrame, start, years, seed: int
+                         ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Random skill assessments (self 80 %, manager 60 %) and knowledge posts (0.3 a year).
+
+    Drawn from their own stream, so the other synthetic datasets do not change with them.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng([seed, 8])
+    areas = np.array(["data", "ai_rpa", "process", "security", "facilitation"])
+    rows = np.repeat(np.arange(py.height), len(areas))
+    area = np.tile(areas, py.height)
+    parts = []
+    for assessor, share in (("self", 0.8), ("manager", 0.6)):
+        keep = rng.random(len(rows)) < share
+        parts.append(
+            pl.DataFrame(
+                {
+                    "fiscal_year": py.get_column("fiscal_year").to_numpy()[rows[keep]],
+                    "employee_id": py.get_column("employee_id").to_numpy()[rows[keep]],
+                    "skill_area": area[keep],
+                    "assessor": assessor,
+                    "level": rng.integers(0, 5, int(keep.sum())),
+                }
+            )
+        )
+    skill = pl.concat(parts).with_columns(pl.col("fiscal_year").cast(pl.Int32))
+    k = rng.poisson(0.3, py.height)
+    pick = np.repeat(np.arange(py.height), k)
+    fy = py.get_column("fiscal_year").to_numpy()[pick]
+    posted = start[np.searchsorted(years, fy)] + rng.integers(0, 365, len(pick)).astype(
+        "timedelta64[D]"
+    )
+    posts = pl.DataFrame(
+        {
+            "post_id": [f"K{i:07d}" for i in range(len(pick))],
+            "employee_id": py.get_column("employee_id").to_numpy()[pick],
+            "department_code": py.get_column("department_code").to_numpy()[pick],
+            "posted_on": posted,
+            "kind": rng.choice(["success", "failure", "howto"], len(pick), p=[0.5, 0.2, 0.3]),
+        }
+    ).with_columns(pl.col("posted_on").cast(pl.Date), title=pl.lit("事例"))
+    return skill, posts

@@ -56,6 +56,12 @@ GROUP_JA: dict[str, str] = {
     "leadership": "推進体制",
     "development": "人材育成",
     "culture": "組織文化",
+    "ai_rpa": "AI・RPA",
+    "process": "業務改善",
+    "security": "セキュリティ",
+    "facilitation": "ファシリテーション",
+    "moved": "異動者",
+    "stayed": "非異動者",
 }
 PHASE_JA = {"1": "1 意識改革", "2": "2 スキル習得", "3": "3 実践"}
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from dxkpi.config import SkillMatrix
 from dxkpi.kpi._frames import (
     CITY,
     aggregate,
@@ -31,6 +32,7 @@ from dxkpi.kpi._frames import (
     fy_list,
     members,
     resolve_groupings,
+    skill_levels,
     with_division,
 )
 from dxkpi.processed import Processed
@@ -548,3 +550,158 @@ def maturity_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) ->
         post=post,
         defined=pl.col("numerator").is_not_null() & pl.col("denominator").is_not_null(),
     )
+
+
+# --------------------------------------------------------------------------- skill map (#8)
+def _requirements(matrix: SkillMatrix | None) -> pl.LazyFrame:
+    """The 職層 × スキル matrix as rows: job_level, skill_area, required (Float64)."""
+    rows = (matrix or SkillMatrix()).rows()
+    return pl.LazyFrame(
+        rows, schema={"job_level": pl.String, "skill_area": pl.String, "required": pl.Float64},
+        orient="row",
+    )
+
+
+def _assessed_against_matrix(
+    data: Processed, fiscal_years: Sequence[int], matrix: SkillMatrix | None
+) -> pl.LazyFrame:
+    return skill_levels(data, fiscal_years).join(
+        _requirements(matrix), on=["job_level", "skill_area"], how="left"
+    )
+
+
+def skill_attainment_rate(
+    data: Processed, fiscal_years: Sequence[int], by: By = CITY, matrix: SkillMatrix | None = None
+) -> pl.LazyFrame:
+    """Share of assessed staff whose level meets their job level's requirement. Unit: ratio 0–1.
+
+    Per skill area; level = the manager's assessment where there is one, else the employee's own;
+    required level from the 職層 × スキル ``matrix`` (default: the built-in matrix).
+    numerator = staff meeting it, denominator = n_people = staff assessed in that skill area.
+    """
+    facts = _assessed_against_matrix(data, fiscal_years, matrix)
+    aggs = [
+        (pl.col("level") >= pl.col("required")).sum().alias("numerator"),
+        pl.len().alias("denominator"),
+        pl.len().alias("n_people"),
+    ]
+    return _grouped(data, fiscal_years, by, "skill_attainment_rate", facts, aggs,
+                    dimension="skill_area", empty_reason="not_assessed",
+                    covered=_staff_years(data))
+
+
+def skill_gap(
+    data: Processed, fiscal_years: Sequence[int], by: By = CITY, matrix: SkillMatrix | None = None
+) -> pl.LazyFrame:
+    """Mean of max(0, required − level) over assessed staff, per skill area. Unit: levels 0–4.
+
+    numerator = Σ shortfall, denominator = n_people = staff assessed in that skill area.
+    """
+    facts = _assessed_against_matrix(data, fiscal_years, matrix)
+    shortfall = (pl.col("required") - pl.col("level")).clip(lower_bound=0)
+    aggs = [
+        shortfall.sum().alias("numerator"),
+        pl.len().alias("denominator"),
+        pl.len().alias("n_people"),
+    ]
+    return _grouped(data, fiscal_years, by, "skill_gap", facts, aggs, dimension="skill_area",
+                    empty_reason="not_assessed", covered=_staff_years(data))
+
+
+def assessment_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Mean of (self − manager) level over staff with both, per skill area. Unit: levels.
+
+    Positive: staff rate themselves above their manager's view. numerator = Σ (self − manager),
+    denominator = n_people = staff with both assessments in that skill area.
+    """
+    facts = skill_levels(data, fiscal_years).filter(
+        pl.col("self_level").is_not_null() & pl.col("manager_level").is_not_null()
+    )
+    aggs = [
+        (pl.col("self_level") - pl.col("manager_level")).cast(pl.Float64).sum()
+        .alias("numerator"),
+        pl.len().alias("denominator"),
+        pl.len().alias("n_people"),
+    ]
+    return _grouped(data, fiscal_years, by, "assessment_gap", facts, aggs,
+                    dimension="skill_area", empty_reason="no_assessment_pairs",
+                    covered=_staff_years(data))
+
+
+def _posts_in(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """Knowledge posts dated in the fiscal years, with the poster's group of that year."""
+    posts = data.require("knowledge_posts").select(
+        "post_id", "employee_id", "kind", fiscal_year_of(pl.col("posted_on")).alias("fiscal_year")
+    )
+    return posts.filter(_in_years(fiscal_years)).join(
+        members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner"
+    )
+
+
+def knowledge_posts_per_100(
+    data: Processed, fiscal_years: Sequence[int], by: By = CITY
+) -> pl.LazyFrame:
+    """Knowledge posts in t by members of H(t,g) × 100 ÷ |H(t,g)|. Unit: per 100 staff."""
+    hits = _posts_in(data, fiscal_years)
+    return _staff_share(
+        data, fiscal_years, by, "knowledge_posts_per_100", hits, count=pl.len(), value=_PER_100
+    )
+
+
+def failure_share(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Failure posts ÷ all knowledge posts in t by the group's staff. Unit: ratio 0–1.
+
+    n_people = distinct posters (the people behind the cell).
+    """
+    aggs = [
+        (pl.col("kind") == "failure").sum().alias("numerator"),
+        pl.len().alias("denominator"),
+        pl.col("employee_id").n_unique().alias("n_people"),
+    ]
+    return _grouped(data, fiscal_years, by, "failure_share", _posts_in(data, fiscal_years), aggs,
+                    empty_reason="no_posts", covered=_staff_years(data))
+
+
+def _mobility(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """Staff of t trained by the end of t−1 and on the t−1 list: ``dim`` moved / stayed.
+
+    moved = their department on the staff list of t differs from that of t−1 (April transfer).
+    """
+    before = members(data, [y - 1 for y in fiscal_years]).select(
+        (pl.col("fiscal_year") + 1).cast(pl.Int32).alias("fiscal_year"),
+        "employee_id",
+        pl.col("department_code").alias("_dept_before"),
+    )
+    moved = pl.col("department_code") != pl.col("_dept_before")
+    return (
+        members(data, fiscal_years)
+        .join(before, on=["fiscal_year", "employee_id"], how="inner")
+        .join(first_training(data), on="employee_id", how="inner")
+        .filter(pl.col("first_fy") <= pl.col("fiscal_year") - 1)
+        .with_columns(dim=pl.when(moved).then(pl.lit("moved")).otherwise(pl.lit("stayed")))
+    )
+
+
+def portable_learning(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Proposals per 100 in t by staff trained by the end of t−1, moved vs stayed. Unit: per 100.
+
+    Second dimension ``mobility``: ``moved`` = changed department in the April of t, ``stayed``
+    = same department as in t−1 (staff not on the t−1 list are in neither arm). numerator =
+    their proposals submitted in t, denominator = n_people = the trained staff in the arm.
+    """
+    counts = (
+        _proposals_in(data, fiscal_years)
+        .group_by("fiscal_year", "employee_id")
+        .agg(pl.len().alias("_proposals"))
+    )
+    facts = _mobility(data, fiscal_years).join(
+        counts, on=["fiscal_year", "employee_id"], how="left"
+    )
+    aggs = [
+        pl.col("_proposals").fill_null(0).sum().alias("numerator"),
+        pl.len().alias("denominator"),
+        pl.len().alias("n_people"),
+    ]
+    return _grouped(data, fiscal_years, by, "portable_learning", facts, aggs,
+                    dimension="mobility", value=_PER_100, empty_reason="no_trained_staff",
+                    covered=_staff_years(data))

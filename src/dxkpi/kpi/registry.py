@@ -12,10 +12,31 @@ from typing import Literal
 
 Unit = Literal["ratio", "per_100", "hours", "score", "score_diff"]
 Kind = Literal["kpi", "kgi"]
-People = Literal["staff", "proposers", "attendees", "cohort", "respondents", "units"]
+People = Literal[
+    "staff",
+    "proposers",
+    "attendees",
+    "cohort",
+    "respondents",
+    "assessed",
+    "assessed_both",
+    "posters",
+    "trained",
+    "units",
+]
 
-#: Every grouping the CLI offers. ``phase`` means "city-wide, per phase".
-GROUPINGS: tuple[str, ...] = ("city", "division", "department", "job_level", "talent_type", "phase")
+#: Every grouping the CLI offers. ``phase`` means "city-wide, per phase" (so do ``skill_area``
+#: and ``mobility`` for the skill-map KPIs that have them as second dimension).
+GROUPINGS: tuple[str, ...] = (
+    "city",
+    "division",
+    "department",
+    "job_level",
+    "talent_type",
+    "phase",
+    "skill_area",
+    "mobility",
+)
 PEOPLE_GROUPINGS: tuple[str, ...] = ("city", "division", "department", "job_level", "talent_type")
 UNIT_GROUPINGS: tuple[str, ...] = ("city", "division", "department")
 
@@ -27,12 +48,16 @@ GROUPING_JA: dict[str, str] = {
     "talent_type": "DX人材タイプ",
     "phase": "フェーズ",
     "dimension": "診断項目",
+    "skill_area": "スキル領域",
+    "mobility": "異動",
 }
 
 #: Values of the second dimensions, in display order.
 SECOND_DIMENSION_VALUES: dict[str, tuple[str, ...]] = {
     "phase": ("1", "2", "3"),
     "dimension": ("literacy", "data", "leadership", "development", "culture"),
+    "skill_area": ("data", "ai_rpa", "process", "security", "facilitation"),
+    "mobility": ("moved", "stayed"),
 }
 
 #: Why a value is empty: code → (Japanese, English).
@@ -49,12 +74,29 @@ REASONS: dict[str, tuple[str, str]] = {
         "管理職または一般職の回答がありません",
         "managers or staff have no answers",
     ),
+    "not_assessed": (
+        "スキル評価を受けた職員がいません",
+        "nobody in this group was assessed",
+    ),
+    "no_assessment_pairs": (
+        "本人評価と上司評価の両方がある職員がいません",
+        "nobody in this group has both a self and a manager assessment",
+    ),
+    "no_posts": ("ナレッジ共有の投稿がありません", "no knowledge posts"),
+    "no_trained_staff": (
+        "該当する研修済み職員がいません",
+        "no trained staff in this group",
+    ),
 }
 
 
 @dataclass(frozen=True)
 class KpiSpec:
-    """Metadata of one indicator. ``people`` names whose head count decides suppression."""
+    """Metadata of one indicator. ``people`` names whose head count decides suppression.
+
+    ``uses_skill_matrix``: the function takes the 職層 × スキル matrix (``matrix=``) from the
+    configuration.
+    """
 
     id: str
     name_ja: str
@@ -69,6 +111,7 @@ class KpiSpec:
     datasets: tuple[str, ...]
     second_dimension: str | None = None
     cumulative: bool = False
+    uses_skill_matrix: bool = False
 
     @property
     def suppressed(self) -> bool:
@@ -296,6 +339,97 @@ _SPECS: tuple[KpiSpec, ...] = (
         _U,
         "units",
         (),
+    ),
+    # ------------------------------------------------------------------ skill map (issue #8)
+    KpiSpec(
+        "skill_attainment_rate",
+        "スキル充足率",
+        "Skill attainment rate",
+        "評価を受けた職員のうち、評価レベル（上司評価、なければ本人評価）が職層の必要レベル"
+        "以上の割合（スキル領域別）",
+        "Of staff assessed in the FY, share whose level (manager's, else own) meets the level "
+        "required for their job level, per skill area",
+        "ratio",
+        True,
+        "kpi",
+        (*_P, "skill_area"),
+        "assessed",
+        ("skill_assessment",),
+        second_dimension="skill_area",
+        uses_skill_matrix=True,
+    ),
+    KpiSpec(
+        "skill_gap",
+        "スキルギャップ",
+        "Skill gap",
+        "評価を受けた職員の max(0, 必要レベル − 評価レベル) の平均（スキル領域別）",
+        "Mean of max(0, required − level) over staff assessed in the FY, per skill area",
+        "score",
+        False,
+        "kpi",
+        (*_P, "skill_area"),
+        "assessed",
+        ("skill_assessment",),
+        second_dimension="skill_area",
+        uses_skill_matrix=True,
+    ),
+    KpiSpec(
+        "assessment_gap",
+        "自己評価と上司評価の差",
+        "Self − manager assessment gap",
+        "本人評価と上司評価の両方がある職員の（本人 − 上司）の平均（スキル領域別）",
+        "Mean of (self − manager) level over staff with both assessments, per skill area",
+        "score_diff",
+        False,
+        "kpi",
+        (*_P, "skill_area"),
+        "assessed_both",
+        ("skill_assessment",),
+        second_dimension="skill_area",
+    ),
+    KpiSpec(
+        "knowledge_posts_per_100",
+        "ナレッジ共有件数（100人当たり）",
+        "Knowledge posts per 100 staff",
+        "年度内に職員が共有した事例（ナレッジ投稿）の件数 × 100 ÷ 職員数",
+        "Knowledge posts in the FY by the group's staff × 100 ÷ staff",
+        "per_100",
+        True,
+        "kpi",
+        _P,
+        "staff",
+        ("knowledge_posts",),
+        cumulative=True,
+    ),
+    KpiSpec(
+        "failure_share",
+        "失敗事例共有率",
+        "Failure-case share",
+        "年度内のナレッジ投稿のうち失敗事例の割合",
+        "Failure posts ÷ all knowledge posts in the FY",
+        "ratio",
+        True,
+        "kpi",
+        _P,
+        "posters",
+        ("knowledge_posts",),
+    ),
+    KpiSpec(
+        "portable_learning",
+        "異動後の提案継続",
+        "Proposals after transfer (portable learning)",
+        "前年度末までに研修済みの職員の提案件数（100人当たり）を、4月に異動した職員と"
+        "異動しなかった職員で並べて示す",
+        "Proposals per 100 in the FY by staff trained by the end of FY−1, for those who moved "
+        "department in April beside those who stayed",
+        "per_100",
+        True,
+        "kpi",
+        (*_P, "mobility"),
+        "trained",
+        ("attendance", "courses", "proposals"),
+        second_dimension="mobility",
+        cumulative=True,
     ),
 )
 
