@@ -123,3 +123,11 @@ def test_paths_named_by_makefile_and_readme_exist() -> None:
     assert (ROOT / ".ci" / "run").read_text(encoding="utf-8").count("make test") >= 1
     for target in ("report", "test", "lab", "ingest", "clean"):
         assert re.search(rf"^{target}:", make, re.M), target
+
+
+def test_make_lab_binds_localhost_with_token() -> None:
+    make = (ROOT / "Makefile").read_text(encoding="utf-8")
+    lab = next(line for line in make.splitlines() if "jupyter lab" in line)
+    assert "--ip=127.0.0.1" in lab
+    assert "0.0.0.0" not in lab and "token=''" not in lab and 'token=""' not in lab
+    assert "IdentityProvider.token" not in lab or "token=" not in lab.split("token")[1][:2]

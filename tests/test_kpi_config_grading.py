@@ -143,3 +143,21 @@ def test_all_kpis_skip_missing_optional_datasets_but_explicit_ones_fail():
     assert "maturity_score" not in set(out.get_column("kpi"))
     with pytest.raises(MissingDatasetError, match="maturity_survey"):
         compute(data, Config(), kpis=["maturity_score"], fiscal_years=[2025])
+
+
+def test_city_target_of_an_additive_kpi_does_not_grade_departments() -> None:
+    """hours_saved is a total: the city's 70,000 h target is not each department's target."""
+    from dxkpi.config import parse_config
+    from dxkpi.kpi.engine import attach_targets
+
+    cells = pl.DataFrame({
+        "kpi": ["hours_saved", "hours_saved", "participation_rate"],
+        "fiscal_year": pl.Series([2025, 2025, 2025], dtype=pl.Int32),
+        "group_by": ["city", "department", "department"],
+        "group": ["city", "D01", "D01"],
+    })
+    config = parse_config({"targets": {"2025": {"hours_saved": 70000.0,
+                                                "participation_rate": 0.8,
+                                                "department": {"D02": {"hours_saved": 900.0}}}}})
+    got = attach_targets(cells, config)["target_full"].to_list()
+    assert got == [70000.0, None, 0.8]

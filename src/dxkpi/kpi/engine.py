@@ -142,7 +142,11 @@ def _targets_frame(config: Config) -> pl.DataFrame:
 
 
 def attach_targets(cells: pl.DataFrame, config: Config) -> pl.DataFrame:
-    """Add target_full: the most specific target of each cell (group, second dim, city-wide)."""
+    """Add target_full: the most specific target of each cell (group, second dim, city-wide).
+
+    A city-wide target of an additive KPI (a total such as hours saved) applies to the city row
+    only: groups of it are graded against their own targets, else D (no target).
+    """
     targets = _targets_frame(config)
     parts = pl.col("group_by").str.split("|")
     keys = pl.col("group").str.split("|")
@@ -153,10 +157,14 @@ def attach_targets(cells: pl.DataFrame, config: Config) -> pl.DataFrame:
         _k2=keys.list.get(1, null_on_oob=True).fill_null(""),
     )
     on = ["kpi", "fiscal_year"]
+    additive = [k for k, spec in REGISTRY.items() if spec.additive]
     for i, (g, k) in enumerate((("_g1", "_k1"), ("_g2", "_k2"), (None, None))):
         if g is None:
             t = targets.filter(pl.col("_tg") == "").select(*on, pl.col("_t").alias(f"_t{i}"))
-            frame = frame.join(t, on=on, how="left")
+            frame = frame.join(t, on=on, how="left").with_columns(
+                pl.when(pl.col("kpi").is_in(additive) & (pl.col("group_by") != "city"))
+                .then(None).otherwise(pl.col(f"_t{i}")).alias(f"_t{i}")
+            )
         else:
             t = targets.filter(pl.col("_tg") != "").rename({"_tg": g, "_tk": k, "_t": f"_t{i}"})
             frame = frame.join(t, on=[*on, g, k], how="left")

@@ -112,6 +112,9 @@ class KpiSpec:
     second_dimension: str | None = None
     cumulative: bool = False
     uses_skill_matrix: bool = False
+    #: The value is a total that adds up over groups (hours saved): a city-wide target is not a
+    #: department's target, so groups are graded only against targets set for them.
+    additive: bool = False
 
     @property
     def suppressed(self) -> bool:
@@ -285,6 +288,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         "units",
         ("proposals", "projects"),
         cumulative=True,
+        additive=True,
     ),
     KpiSpec(
         "resident_satisfaction",

@@ -1,0 +1,96 @@
+"""Unattended runs: no terminal, a log file, a non-zero exit on failure, and a run killed at
+any point leaves the last good reports in place (the next run recovers)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dxkpi.ingest import run_ingest
+from tests.conftest import ROOT, SECRET
+from tests.test_report_runner import _notebook
+
+CLI = [sys.executable, "-c", "from dxkpi.cli import main; main()"]
+
+
+@pytest.fixture
+def project(tmp_path: Path, tiny_raw: Path) -> Path:
+    run_ingest(tiny_raw, tmp_path / "data" / "processed", expectations=ROOT / "expectations",
+               secret=SECRET)
+    (tmp_path / "dxkpi.toml").write_text((ROOT / "dxkpi.toml").read_text(encoding="utf-8"),
+                                         encoding="utf-8")
+    _write_templates(tmp_path, "v1")
+    return tmp_path
+
+
+def _write_templates(root: Path, version: str, fail: bool = False) -> None:
+    folder = root / "notebooks" / "reports"
+    _notebook(folder / "data_quality.ipynb",
+              f"import time\ntime.sleep(1.0)\nprint('品質 {version}')")
+    body = "raise RuntimeError('わざと失敗')" if fail else f"print('ダッシュボード {version}')"
+    _notebook(folder / "kpi_dashboard.ipynb", f"import time\ntime.sleep(1.0)\n{body}")
+
+
+def _report(root: Path, *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*CLI, "report", "--fy", "2025", "--only", "data_quality", "--only", "kpi_dashboard",
+         "--jobs", "2", *extra],
+        cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True, env={**os.environ, "TERM": "dumb"},
+    )
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.html")) if p.name != "index.html"}
+
+
+def test_scheduled_run_logs_and_reports_failure(project: Path) -> None:
+    proc = _report(project)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out.decode()
+    logs = list((project / "reports" / "logs").glob("report-*.log"))
+    assert logs and "2/2" in logs[0].read_text(encoding="utf-8")
+    _write_templates(project, "v2", fail=True)
+    proc = _report(project, "--keep-going")
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 1
+    assert "kpi_dashboard" in out.decode() and "RuntimeError" in out.decode()
+    newest = max((project / "reports" / "logs").glob("report-*.log"),
+                 key=lambda p: p.stat().st_mtime)
+    assert "FAILED kpi_dashboard" in newest.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("delay", [0.4, 2.0, 4.0])
+def test_killed_run_leaves_last_good_reports(project: Path, delay: float) -> None:
+    proc = _report(project)
+    assert proc.wait(timeout=180) == 0
+    folder = project / "reports" / "FY2025"
+    good = _snapshot(folder)
+    assert "v1" in good["kpi_dashboard.html"].decode()
+
+    _write_templates(project, "v2")
+    proc = _report(project)
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    after = _snapshot(folder) if folder.exists() else {}
+    versions = {("v2" if "v2" in page.decode() else "v1") for page in after.values()}
+    assert after and len(versions) == 1, "a mix of old and new reports, or none"
+    if versions == {"v1"}:
+        assert after == good
+    # the next run starts (stale lock of the killed run taken over) and completes
+    proc = _report(project)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out.decode()
+    assert all("v2" in p.decode() for p in _snapshot(folder).values())
+    assert not list((project / "reports").glob(".FY2025.new-*"))
+    run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    assert run["ok"]
