@@ -455,3 +455,23 @@ def test_japanese_text_renders_real_glyphs_not_boxes():
 def test_glyph_check_catches_empty_boxes():
     """The check above fails for characters no font has (drawn as identical boxes or nothing)."""
     assert real_glyph_failures("\ue000\ue001\ue002")
+
+
+def test_skill_heatmap_hides_suppressed_cells_and_labels_in_japanese() -> None:
+    import json
+
+    rows = [
+        {"kpi": "skill_attainment_rate", "fiscal_year": 2025, "group_by": "department|skill_area",
+         "group": f"{dept}|{area}", "value": value, "suppressed": hidden,
+         "group_name": name}
+        for dept, name, hidden in (("010100", "総務課", False), ("010200", "人事課", True))
+        for area, value in (("data", 0.8765), ("ai_rpa", 0.4321))
+    ]
+    rich = pl.DataFrame(rows)
+    spec = json.dumps(charts.skill_heatmap(rich, "ja").to_dict(), ensure_ascii=False)
+    assert "AI・RPA" in spec and "データ活用" in spec and "スキル充足率" in spec
+    assert "人事課" in spec and "秘匿" in spec
+    hidden_rows = rich.filter(pl.col("suppressed"))
+    assert hidden_rows.height == 2
+    # values exist for the shown department only; the suppressed one's are never in the spec
+    assert spec.count("0.8765") == 1 and spec.count("0.4321") == 1

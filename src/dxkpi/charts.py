@@ -22,7 +22,7 @@ import altair as alt
 import polars as pl
 
 from dxkpi import render
-from dxkpi.contract import DATASETS
+from dxkpi.contract import DATASETS, group_code_labels
 from dxkpi.errors import DxkpiError
 from dxkpi.kpi.registry import GROUPING_JA, REGISTRY, SECOND_DIMENSION_VALUES, KpiSpec
 
@@ -248,15 +248,7 @@ def format_value(value: float | None, unit: str) -> str:
 
 def _contract_labels() -> dict[str, str]:
     """Japanese labels of the group codes charts show, from the data contract's code lists."""
-    labels = {"city": GROUPING_JA["city"]}
-    for dataset, column in (
-        ("staff", "job_level"),
-        ("staff", "talent_type"),
-        ("maturity_survey", "dimension"),
-    ):
-        col = next(c for c in DATASETS[dataset].columns if c.name == column)
-        labels |= {code.code: code.ja for code in col.codes}
-    return labels
+    return {"city": GROUPING_JA["city"], **group_code_labels()}
 
 
 CODE_LABEL_JA: dict[str, str] = _contract_labels()
@@ -904,8 +896,89 @@ def _estimate_text(row: Mapping[str, Any], lang: Lang) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _dimension_order(lang: Lang) -> list[str]:
-    return [_code_label(d, lang) for d in SECOND_DIMENSION_VALUES["dimension"]]
+def _second_order(dimension: str, lang: Lang) -> list[str]:
+    return [_code_label(d, lang) for d in SECOND_DIMENSION_VALUES[dimension]]
+
+
+def _unit_heatmap(
+    frame: pl.DataFrame,
+    kpi_id: str,
+    lang: Lang,
+    *,
+    fiscal_year: int | None,
+    group_by: str,
+    domain: tuple[float, float],
+    value_format: str,
+    dark_from: float,
+    subtitle: tuple[str, str],
+    note: tuple[str, str],
+) -> alt.LayerChart:
+    """A unit × second-dimension heat map of one KPI: tiles print their value, suppressed
+    tiles are pale grey and labelled 秘匿 with no value."""
+    _require(frame, ("kpi", "fiscal_year", "group_by", "group", "value", "suppressed"), kpi_id)
+    spec = _spec(kpi_id)
+    cells = frame.filter(pl.col("kpi") == spec.id, pl.col("group_by") == group_by)
+    year = _latest_year(cells, fiscal_year)
+    cells = cells.filter(pl.col("fiscal_year") == year)
+    names = cells.get_column("group_name") if "group_name" in cells.columns else None
+    unit_labels = [
+        names[i] if names is not None and names[i] else _code_label(g.split("|")[0], lang)
+        for i, g in enumerate(cells.get_column("group").to_list())
+    ]
+    cells = cells.with_columns(
+        unit=pl.Series(unit_labels, dtype=pl.String),
+        second=pl.col("group")
+        .str.split("|")
+        .list.last()
+        .map_elements(lambda d: _code_label(d, lang), pl.String),
+    )
+    shown = _shown(cells).select("unit", "second", "value")
+    hidden = _hidden(cells).select(
+        "unit", "second", pl.lit(_t(lang, "秘匿", "suppr.")).alias("text")
+    )
+    units = cells.get_column("unit").unique(maintain_order=True).to_list()
+    order = _second_order(spec.second_dimension or "dimension", lang)
+    x = alt.X("second:N", sort=order, title=None, axis=alt.Axis(orient="top", labelAngle=0))
+    y = alt.Y("unit:N", sort=units, title=_grouping_title(group_by.split("|")[0], lang))
+    tiles = (
+        alt.Chart(_data(shown))
+        .mark_rect(stroke="white")
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color(
+                "value:Q",
+                title=_axis_title(spec, lang),
+                scale=alt.Scale(domain=list(domain), scheme="blues"),
+                legend=alt.Legend(direction="horizontal", gradientLength=240,
+                                  format=value_format),
+            ),
+        )
+    )
+    labels = (
+        alt.Chart(_data(shown))
+        .mark_text()
+        .encode(
+            x=x,
+            y=y,
+            text=alt.Text("value:Q", format=value_format),
+            color=alt.condition(f"datum.value >= {dark_from}", alt.value("white"),
+                                alt.value(TEXT_COLOUR)),
+        )
+    )
+    gaps = (
+        alt.Chart(_data(hidden)).mark_rect(color=SUPPRESSED_COLOUR, stroke="white").encode(x=x, y=y)
+    )
+    gap_text = alt.Chart(_data(hidden)).mark_text(color=MUTED).encode(x=x, y=y, text="text:N")
+    title = _title(
+        _t(lang, spec.name_ja, spec.name_en),
+        _t(lang, f"{subtitle[0]}（{year}年度）", f"{subtitle[1]} (FY{year})"),
+        lang,
+        _t(lang, *note),
+    )
+    return alt.layer(tiles, gaps, labels, gap_text, title=title).properties(
+        width=110 * len(order), height=alt.Step(26)
+    )
 
 
 def maturity_heatmap(
@@ -923,79 +996,35 @@ def maturity_heatmap(
     latest year unless ``fiscal_year`` is given. Suppressed cells are pale grey tiles labelled
     秘匿 with no value. Each tile prints its score, so the colour scale is not needed to read it.
     """
-    _require(
-        frame,
-        ("kpi", "fiscal_year", "group_by", "group", "value", "suppressed"),
-        "maturity_heatmap",
+    return _unit_heatmap(
+        frame, "maturity_score", lang, fiscal_year=fiscal_year, group_by=group_by,
+        domain=(0, 5), value_format=".1f", dark_from=3,
+        subtitle=("所属×診断項目", "by unit and dimension"),
+        note=("数値は平均評点（0 未着手 … 5 全庁で持続的に高度化）",
+              "Numbers: mean score (0 not started … 5 continuously advanced city-wide)"),
     )
-    spec = _spec("maturity_score")
-    cells = frame.filter(pl.col("kpi") == spec.id, pl.col("group_by") == group_by)
-    year = _latest_year(cells, fiscal_year)
-    cells = cells.filter(pl.col("fiscal_year") == year)
-    names = cells.get_column("group_name") if "group_name" in cells.columns else None
-    unit_labels = [
-        names[i] if names is not None and names[i] else _code_label(g.split("|")[0], lang)
-        for i, g in enumerate(cells.get_column("group").to_list())
-    ]
-    cells = cells.with_columns(
-        unit=pl.Series(unit_labels, dtype=pl.String),
-        dimension=pl.col("group")
-        .str.split("|")
-        .list.last()
-        .map_elements(lambda d: _code_label(d, lang), pl.String),
-    )
-    shown = _shown(cells).select("unit", "dimension", "value")
-    hidden = _hidden(cells).select(
-        "unit", "dimension", pl.lit(_t(lang, "秘匿", "suppr.")).alias("text")
-    )
-    units = cells.get_column("unit").unique(maintain_order=True).to_list()
-    x = alt.X(
-        "dimension:N",
-        sort=_dimension_order(lang),
-        title=None,
-        axis=alt.Axis(orient="top", labelAngle=0),
-    )
-    y = alt.Y("unit:N", sort=units, title=_grouping_title(group_by.split("|")[0], lang))
-    tiles = (
-        alt.Chart(_data(shown))
-        .mark_rect(stroke="white")
-        .encode(
-            x=x,
-            y=y,
-            color=alt.Color(
-                "value:Q",
-                title=_axis_title(spec, lang),
-                scale=alt.Scale(domain=[0, 5], scheme="blues"),
-                legend=alt.Legend(direction="horizontal", gradientLength=240),
-            ),
-        )
-    )
-    labels = (
-        alt.Chart(_data(shown))
-        .mark_text()
-        .encode(
-            x=x,
-            y=y,
-            text=alt.Text("value:Q", format=".1f"),
-            color=alt.condition("datum.value >= 3", alt.value("white"), alt.value(TEXT_COLOUR)),
-        )
-    )
-    gaps = (
-        alt.Chart(_data(hidden)).mark_rect(color=SUPPRESSED_COLOUR, stroke="white").encode(x=x, y=y)
-    )
-    gap_text = alt.Chart(_data(hidden)).mark_text(color=MUTED).encode(x=x, y=y, text="text:N")
-    title = _title(
-        _t(lang, spec.name_ja, spec.name_en),
-        _t(lang, f"所属×診断項目（{year}年度）", f"by unit and dimension (FY{year})"),
-        lang,
-        _t(
-            lang,
-            "数値は平均評点（0 未着手 … 5 全庁で持続的に高度化）",
-            "Numbers: mean score (0 not started … 5 continuously advanced city-wide)",
-        ),
-    )
-    return alt.layer(tiles, gaps, labels, gap_text, title=title).properties(
-        width=110 * 5, height=alt.Step(26)
+
+
+def skill_heatmap(
+    frame: pl.DataFrame,
+    lang: Lang = "ja",
+    *,
+    fiscal_year: int | None = None,
+    group_by: str = "department|skill_area",
+) -> alt.LayerChart:
+    """Skill attainment (share meeting the 職層 × スキル requirement) per department × skill area.
+
+    Input: the rich KPI frame's ``skill_attainment_rate`` rows (``kpi, fiscal_year, group_by,
+    group, value, suppressed``, ``group_name``) with ``group_by`` ``"department|skill_area"``
+    (or ``"job_level|skill_area"``…); the latest year unless ``fiscal_year`` is given.
+    Suppressed cells are pale grey tiles labelled 秘匿 with no value.
+    """
+    return _unit_heatmap(
+        frame, "skill_attainment_rate", lang, fiscal_year=fiscal_year, group_by=group_by,
+        domain=(0, 1), value_format=".0%", dark_from=0.6,
+        subtitle=("所属×スキル領域", "by unit and skill area"),
+        note=("職層ごとの必要レベル（職層×スキル表）を満たす職員の割合",
+              "Share of staff meeting the level their job level requires"),
     )
 
 
@@ -1041,7 +1070,7 @@ def maturity_gap(
         )
         .select("dimension", "value", "side", "text")
     )
-    y = alt.Y("dimension:N", sort=_dimension_order(lang), title=None)
+    y = alt.Y("dimension:N", sort=_second_order("dimension", lang), title=None)
     x = alt.X("value:Q", title=_axis_title(spec, lang), axis=alt.Axis(format="+.1f"))
     bars = (
         alt.Chart(_data(shown))

@@ -580,6 +580,25 @@ def rule_catalogue(dataset: str) -> dict[str, RuleInfo]:
     return {r.id: r for r in rules}
 
 
+# Code columns whose values name groups in KPI tables and charts.
+GROUP_CODE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("staff", "job_level"),
+    ("staff", "talent_type"),
+    ("maturity_survey", "dimension"),
+    ("courses", "skill_area"),
+    ("skill_assessment", "assessor"),
+    ("knowledge_posts", "kind"),
+)
+
+
+def group_code_labels() -> dict[str, str]:
+    """Japanese label of every group code (``manager`` → 管理職, ``ai_rpa`` → AI・RPA)."""
+    labels: dict[str, str] = {}
+    for dataset, column in GROUP_CODE_COLUMNS:
+        labels |= {code.code: code.ja for code in DATASETS[dataset].column(column).codes}
+    return labels
+
+
 def contract_fingerprint() -> str:
     """SHA-256 of the declarations above: changes whenever any rule or column changes."""
     payload = json.dumps([asdict(d) for d in _DATASET_LIST], ensure_ascii=False,

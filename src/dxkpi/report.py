@@ -61,6 +61,7 @@ class ReportSpec:
     title_ja: str
     title_en: str
     per_department: bool = False
+    requires: tuple[str, ...] = ()  # optional datasets it needs: skipped (not failed) without
 
 
 REPORTS: tuple[ReportSpec, ...] = (
@@ -69,6 +70,8 @@ REPORTS: tuple[ReportSpec, ...] = (
     ReportSpec("behaviour_change", "行動変容の効果検証", "Did training change behaviour?"),
     ReportSpec("kpi_kgi_link", "KPI と KGI の関係", "KPI → KGI link"),
     ReportSpec("maturity", "DX 成熟度診断", "Maturity diagnosis"),
+    ReportSpec("skill_map", "スキルマップとナレッジ共有", "Skill map and knowledge sharing",
+               requires=("skill_assessment", "knowledge_posts")),
     ReportSpec("department", "所属別レポート", "Department drill-down", per_department=True),
 )
 
@@ -91,7 +94,7 @@ class Task:
 class TaskResult:
     name: str
     report: str
-    status: str  # ok | failed
+    status: str  # ok | failed | skipped
     seconds: float
     error: dict[str, Any] | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -105,7 +108,7 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return all(r.status == "ok" for r in self.results)
+        return all(r.status in ("ok", "skipped") for r in self.results)
 
 
 # ------------------------------------------------------------------ parameters
@@ -283,6 +286,7 @@ def plan_tasks(
     only: Sequence[str] = (),
     departments: Sequence[str] = ("all",),
     known_departments: Sequence[str] = (),
+    available: Sequence[str] | None = None,
 ) -> list[Task]:
     """Every notebook execution of a run, with parameters checked against each template."""
     folder = templates_dir(root)
@@ -314,6 +318,8 @@ def plan_tasks(
     tasks: list[Task] = []
     for spec in REPORTS:
         if only and spec.name not in only:
+            continue
+        if available is not None and not set(spec.requires) <= set(available):
             continue
         template = folder / f"{spec.name}.ipynb"
         if not template.exists():
@@ -357,16 +363,17 @@ def write_index(folder: Path, run: dict[str, Any], lang: str) -> None:
     ok_word = "正常" if lang == "ja" else "ok"
     fail_word = "失敗" if lang == "ja" else "failed"
     prev_word = "（前回の正常版を表示）" if lang == "ja" else " (showing the last good version)"
+    skip_word = "対象データなし" if lang == "ja" else "no data"
     rows = []
     for r in run["notebooks"]:
         title = titles.get(r["report"], r["report"])
         label = title if r["name"] == r["report"] else f"{title} — {r['name'].split('_')[-1]}"
-        status = ok_word if r["status"] == "ok" else fail_word
+        status = {"ok": ok_word, "skipped": skip_word}.get(r["status"], fail_word)
         html_name = f"{r['name']}.html"
         has_html = (folder / html_name).exists()
         link = (f'<a href="{html.escape(html_name)}">{html.escape(label)}</a>' if has_html
                 else html.escape(label))
-        extra = prev_word if r["status"] != "ok" and has_html else ""
+        extra = prev_word if r["status"] == "failed" and has_html else ""
         err = ""
         if r.get("error"):
             err = html.escape(f"{r['error'].get('ename', '')}: {r['error'].get('evalue', '')}")
@@ -480,14 +487,22 @@ def run_reports(
                 root=root, fiscal_year=fiscal_year, data_dir=data_dir.resolve(),
                 staging=staging.resolve(), lang=lang, min_cell_size=k, only=only,
                 departments=departments, known_departments=known,
+                available=data.available(),
             )
+            skipped = [
+                TaskResult(r.name, r.name, "skipped", 0.0,
+                           {"ename": "NoData", "evalue": "missing: " + ", ".join(
+                               d for d in r.requires if d not in data.available())})
+                for r in REPORTS
+                if (not only or r.name in only) and not set(r.requires) <= set(data.available())
+            ]
             started = datetime.datetime.now(datetime.UTC)
             say("KPI を計算中 / computing KPIs once for every report…")
             write_kpi_cache(staging, data, config, k)
-            results = _execute_all(tasks, staging, jobs, keep_going, say)
+            results = _execute_all(tasks, staging, jobs, keep_going, say) + skipped
             shutil.rmtree(staging / CACHE_DIR, ignore_errors=True)
             for r in results:
-                if r.status != "ok":
+                if r.status == "failed":
                     _carry_over_previous(staging, target, r)
             if write_extras is not None:
                 write_extras(staging)
@@ -500,7 +515,7 @@ def run_reports(
                 "python": sys.version.split()[0],
                 "started": started.isoformat(timespec="seconds"),
                 "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-                "ok": all(r.status == "ok" for r in results),
+                "ok": all(r.status in ("ok", "skipped") for r in results),
                 "notebooks": [
                     {k2: v for k2, v in asdict(r).items() if k2 != "parameters"}
                     for r in results
@@ -509,8 +524,8 @@ def run_reports(
             for r in results:
                 if r.status != "ok":
                     e = r.error or {}
-                    say(f"FAILED {r.name}: cell {e.get('cell_index')} {e.get('ename')}: "
-                        f"{e.get('evalue')}")
+                    say(f"{r.status.upper()} {r.name}: cell {e.get('cell_index')} "
+                        f"{e.get('ename')}: {e.get('evalue')}")
             (staging / "run.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
             (staging / "run.json").write_text(
                 json.dumps(run, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

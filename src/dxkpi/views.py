@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from dxkpi.config import Config, load_config
-from dxkpi.contract import DATASETS, rule_catalogue
+from dxkpi.contract import DATASETS, group_code_labels, rule_catalogue
 from dxkpi.errors import ConfigError
 from dxkpi.processed import Processed, load_processed
 
@@ -264,16 +264,10 @@ def value_text(value: float | None, unit: str) -> str:
     return f"{value:,.2f}"
 
 
-def _code_labels() -> dict[str, str]:
-    labels = {}
-    for dataset, column in (("staff", "job_level"), ("staff", "talent_type"),
-                            ("courses", "phase"), ("maturity_survey", "dimension")):
-        for code in DATASETS[dataset].column(column).codes:
-            labels[code.code] = code.ja
-    return labels
-
-
-CODE_LABELS_JA = _code_labels()
+CODE_LABELS_JA = {
+    **group_code_labels(),
+    **{c.code: c.ja for c in DATASETS["courses"].column("phase").codes},
+}
 
 
 def group_text(group_by: str, group: str, group_name: str | None, lang: str) -> str:
@@ -390,3 +384,18 @@ def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
     keys = ("kgi", "kpi", "effect", "interval", "n", "reading")
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
         dict(zip(keys, names, strict=True)))
+
+
+def labelled(frame: pl.DataFrame, headers: dict[str, tuple[str, str]], lang: str = "ja",
+             digits: int = 2) -> pl.DataFrame:
+    """A library frame for display: only the ``headers`` columns, renamed to the report's
+    language; codes (skill areas, job levels…) shown as their Japanese labels in Japanese;
+    floats rounded to ``digits``; empty cells blank."""
+    out = frame.select(list(headers))
+    if lang == "ja":
+        out = out.with_columns(
+            pl.col(c).replace_strict(CODE_LABELS_JA, default=pl.col(c))
+            for c, dtype in out.schema.items() if dtype == pl.String
+        )
+    out = out.with_columns(pl.col(pl.Float64).round(digits))
+    return out.rename({c: (ja if lang == "ja" else en) for c, (ja, en) in headers.items()})

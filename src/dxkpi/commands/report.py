@@ -86,7 +86,9 @@ def command(fiscal_year: int | None, only: tuple[str, ...], departments: tuple[s
     log.info(summary)
     click.echo(summary)
     for r in result.results:
-        if r.status != "ok":
+        if r.status == "skipped":
+            click.echo(f"対象データなし SKIPPED {r.name}: {(r.error or {}).get('evalue')}")
+        elif r.status != "ok":
             e = r.error or {}
             msg = (f"失敗 FAILED {r.name}: セル cell {e.get('cell_index')} "
                    f"{e.get('ename')}: {e.get('evalue')}")
