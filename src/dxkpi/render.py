@@ -33,6 +33,7 @@ import hashlib
 import importlib.resources
 import importlib.util
 import io
+import json
 import os
 import re
 import struct
@@ -206,8 +207,14 @@ def _spec(chart: alt.TopLevelMixin | dict[str, Any]) -> dict[str, Any]:
 
 def chart_to_svg(chart: alt.TopLevelMixin | dict[str, Any]) -> str:
     """SVG text of a chart (or Vega-Lite dict), drawn offline with the Japanese font."""
+    return _svg_of(json.dumps(_spec(chart), sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=16)
+def _svg_of(spec_json: str) -> str:
+    # A notebook displays a chart and then saves it: the same spec is drawn once.
     ensure_japanese_font()
-    return vlc.vegalite_to_svg(_spec(chart), vl_version=_vl_version())
+    return vlc.vegalite_to_svg(json.loads(spec_json), vl_version=_vl_version())
 
 
 def chart_to_png(
@@ -217,6 +224,7 @@ def chart_to_png(
     return svg_to_png(chart_to_svg(chart), scale)
 
 
+@functools.lru_cache(maxsize=16)
 def svg_to_png(svg: str, scale: float = DEFAULT_PNG_SCALE) -> bytes:
     """Rasterise an SVG made by :func:`chart_to_svg` (its text is drawn with the same fonts)."""
     ensure_japanese_font()
