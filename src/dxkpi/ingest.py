@@ -25,7 +25,6 @@ import dataclasses
 import datetime
 import hashlib
 import json
-import os
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from typing import Any
 import polars as pl
 
 from dxkpi import __version__
+from dxkpi.atomic import publish, recover, staging_dir
 from dxkpi.contract import (
     CONTRACT_VERSION,
     DATASETS,
@@ -56,6 +56,7 @@ from dxkpi.rules import (
     parse_and_check,
     with_rules,
 )
+from dxkpi.runlock import RunLock
 from dxkpi.suites import load_suite, stale_suites, validate
 
 LINEAGE = ("_source_file", "_source_sheet", "_source_row")
@@ -168,36 +169,6 @@ def _unmatched_error(rel: str) -> ContractError:
 
 
 # ---------------------------------------------------------------- atomic output folder
-
-
-def _staging(out: Path) -> Path:
-    return out.parent / f".{out.name}.new-{os.getpid()}"
-
-
-def _backup(out: Path) -> Path:
-    return out.parent / f".{out.name}.old"
-
-
-def recover(out: Path) -> None:
-    """Finish or roll back a swap that a killed run left half done; drop stale staging."""
-    backup = _backup(out)
-    if backup.exists():
-        if out.exists():
-            shutil.rmtree(backup)
-        else:
-            backup.rename(out)
-    for stale in out.parent.glob(f".{out.name}.new-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-
-
-def publish(staging: Path, out: Path) -> None:
-    """Replace ``out`` by ``staging`` (rename out away, rename staging in, delete the old)."""
-    backup = _backup(out)
-    if out.exists():
-        out.rename(backup)
-    staging.rename(out)
-    if backup.exists():
-        shutil.rmtree(backup)
 
 
 def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
@@ -430,9 +401,15 @@ def run_ingest(
             )
     secret = secret if secret is not None else load_or_create_secret()
     out.parent.mkdir(parents=True, exist_ok=True)
+    with RunLock(out.parent / f".{out.name}.lock"):
+        return _locked_ingest(raw, out, secret, expectations, say)
+
+
+def _locked_ingest(raw: Path, out: Path, secret: bytes, expectations: Path | None,
+                   say: Progress) -> IngestReport:
     recover(out)
     disc, duplicate_files = drop_duplicate_files(discover(raw))
-    staging = _staging(out)
+    staging = staging_dir(out)
     staging.mkdir(parents=True)
     try:
         reports = _ingest_all(disc, staging, secret, expectations, say)

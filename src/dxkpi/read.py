@@ -98,19 +98,23 @@ def _sheet_dataset(sheet: str) -> str | None:
     return None
 
 
+def _not_a_workbook(rel: str, err: Exception) -> ContractError:
+    return ContractError(
+        "XLSX ファイルとして開けません（壊れているか、XLSX ではありません）",
+        f"cannot open as an XLSX workbook ({type(err).__name__}: {err})",
+        where=Where(file=rel),
+        hint_ja="Excel で開いて「名前を付けて保存」から .xlsx で保存し直してください。",
+        hint_en="Open it in Excel and save it again as .xlsx.",
+    )
+
+
 def _xlsx_sheets(path: Path, rel: str) -> list[str]:
     import fastexcel
 
     try:
         return list(fastexcel.read_excel(str(path)).sheet_names)
     except Exception as err:  # fastexcel raises its own error types
-        raise ContractError(
-            "XLSX ファイルとして開けません（壊れているか、XLSX ではありません）",
-            f"cannot open as an XLSX workbook ({type(err).__name__}: {err})",
-            where=Where(file=rel),
-            hint_ja="Excel で開いて「名前を付けて保存」から .xlsx で保存し直してください。",
-            hint_en="Open it in Excel and save it again as .xlsx.",
-        ) from err
+        raise _not_a_workbook(rel, err) from err
 
 
 def discover(raw: Path) -> Discovery:
@@ -282,13 +286,7 @@ def _read_xlsx_sheet(path: Path, sheet: str | None, rel: str) -> pl.DataFrame:
     except ContractError:
         raise
     except Exception as err:
-        raise ContractError(
-            "XLSX ファイルとして開けません（壊れているか、XLSX ではありません）",
-            f"cannot open as an XLSX workbook ({type(err).__name__}: {err})",
-            where=Where(file=rel),
-            hint_ja="Excel で開いて「名前を付けて保存」から .xlsx で保存し直してください。",
-            hint_en="Open it in Excel and save it again as .xlsx.",
-        ) from err
+        raise _not_a_workbook(rel, err) from err
 
 
 def header_lookup(ds: Dataset) -> dict[str, str]:

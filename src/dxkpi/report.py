@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from dxkpi import __version__
+from dxkpi.atomic import publish, recover, staging_dir
 from dxkpi.errors import DxkpiError, Where
 from dxkpi.runlock import RunLock
 
@@ -415,31 +416,6 @@ def _carry_over_previous(folder: Path, previous: Path, result: TaskResult) -> No
         shutil.copy2(old, folder / f"{result.name}.html")
 
 
-def _publish(staging: Path, target: Path) -> None:
-    backup = target.parent / f".{target.name}.old"
-    if backup.exists():
-        shutil.rmtree(backup)
-    if target.exists():
-        target.rename(backup)
-    staging.rename(target)
-    if backup.exists():
-        shutil.rmtree(backup)
-
-
-def recover(target: Path) -> None:
-    """Complete or roll back a swap a killed run left half done; remove stale staging."""
-    backup = target.parent / f".{target.name}.old"
-    if backup.exists():
-        if target.exists():
-            shutil.rmtree(backup)
-        else:
-            backup.rename(target)
-    for stale in target.parent.glob(f".{target.name}.new-*"):
-        pid = stale.name.rsplit("-", 1)[-1]
-        if not pid.isdigit() or int(pid) != os.getpid():
-            shutil.rmtree(stale, ignore_errors=True)
-
-
 def run_reports(
     *,
     fiscal_year: int,
@@ -479,7 +455,7 @@ def run_reports(
         if lock.stale_taken:
             log.warning("stale lock from a dead run was taken over")
         recover(target)
-        staging = reports_dir / f".{target.name}.new-{os.getpid()}"
+        staging = staging_dir(target)
         staging.mkdir(parents=True)
         (staging / "figures").mkdir()
         try:
@@ -530,7 +506,7 @@ def run_reports(
             (staging / "run.json").write_text(
                 json.dumps(run, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
             write_index(staging, run, lang)
-            _publish(staging, target)
+            publish(staging, target)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)

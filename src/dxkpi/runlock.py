@@ -22,7 +22,8 @@ class LockedError(DxkpiError):
     """Another run holds the lock."""
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while a process with this PID exists (on this host)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -65,7 +66,7 @@ class RunLock:
             owner = {}
         same_host = owner.get("host") == socket.gethostname()
         pid = int(owner.get("pid", -1))
-        if same_host and pid > 0 and not _alive(pid):
+        if same_host and pid > 0 and not pid_alive(pid):
             self.path.unlink(missing_ok=True)
             self._write()
             self.stale_taken = True

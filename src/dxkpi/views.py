@@ -254,14 +254,10 @@ def _num_text(value: float | None) -> str:
 
 
 def value_text(value: float | None, unit: str) -> str:
-    """A KPI value as shown in a report: ratios as %, other units with their unit."""
-    if value is None:
-        return ""
-    if unit == "ratio":
-        return f"{value * 100:.1f}%"
-    if unit == "hours":
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
+    """A KPI value as shown in a report table (the KPI exports' format: ratios as %)."""
+    from dxkpi.kpi.export import format_value
+
+    return format_value(value, unit)
 
 
 CODE_LABELS_JA = {
