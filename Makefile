@@ -55,8 +55,12 @@ lint: $(STAMP) ## ruff
 lab: $(STAMP) ## JupyterLab on 127.0.0.1 with token auth, kernel = this project's .venv
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.open_browser=False
 
-bench: $(STAMP) ## Run the benchmarks (slow; prints figures)
+bench: $(STAMP) ## Run the benchmarks (slow; prints figures beside the peer tools)
 	$(BIN)/python benchmarks/ingest_scale.py
+	$(BIN)/python benchmarks/kpi_scale.py
+	$(BIN)/python benchmarks/did_speed.py
+	$(BIN)/python benchmarks/did_coverage.py
+	$(BIN)/python benchmarks/report_set.py
 
 clean: ## Delete generated outputs (data/processed, reports, caches); never data/raw
 	find $(PROCESSED) -mindepth 1 -maxdepth 1 ! -name .gitkeep -exec rm -rf {} +
