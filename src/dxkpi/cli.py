@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "レポート一式を作成 / Run the report notebooks into reports/FY<year>"),
     "behaviour": ("dxkpi.commands.behaviour",
                   "研修による行動変容（差の差分析）/ Behaviour change from training (DiD)"),
+    "pdca": ("dxkpi.commands.pdca", "年度末の PDCA レビュー / Year-end PDCA review"),
     "did": ("dxkpi.commands.did",
             "任意のパネルで差の差分析 / Staggered difference-in-differences on any panel"),
 }

@@ -73,6 +73,8 @@ REPORTS: tuple[ReportSpec, ...] = (
     ReportSpec("maturity", "DX 成熟度診断", "Maturity diagnosis"),
     ReportSpec("skill_map", "スキルマップとナレッジ共有", "Skill map and knowledge sharing",
                requires=("skill_assessment", "knowledge_posts")),
+    ReportSpec("pdca_review", "PDCA 年度レビュー", "Year-end PDCA review",
+               requires=("courses", "attendance", "proposals", "projects")),
     ReportSpec("department", "所属別レポート", "Department drill-down", per_department=True),
 )
 
@@ -220,8 +222,7 @@ body, .jp-Notebook, .jp-RenderedHTMLCommon {
 @media print {
   @page { size: A4; margin: 15mm; }
   .jp-Notebook { max-width: none; }
-  h2 { break-before: page; }
-  h2:first-of-type { break-before: avoid; }
+  .dxkpi-page-break { break-before: page; page-break-before: always; }
   img, svg, table { break-inside: avoid; max-width: 100%; }
 }
 </style>
