@@ -49,7 +49,8 @@ def one_size(staff: int, sessions: float) -> dict[str, float]:
     t_ingest = time.perf_counter() - t
     rss_ingest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = time.perf_counter()
-    rich = compute(load_processed(out), load_config(ROOT / "dxkpi.toml"), by=list(GROUPINGS))
+    rich = compute(load_processed(out), load_config(ROOT / "dxkpi.toml"), by=list(GROUPINGS),
+                   engine="streaming")
     t_kpi = time.perf_counter() - t
     rows = sum(d["rows_in"] for d in report.manifest["datasets"].values())
     return {

@@ -242,10 +242,12 @@ def compute(
     fiscal_years: Sequence[int] | None = None,
     by: Sequence[str] = ("city",),
     as_of: dt.date | None = None,
+    engine: str = "auto",
 ) -> pl.DataFrame:
     """The rich KPI frame for the KPIs, fiscal years and groupings asked for.
 
     Defaults: every KPI whose datasets are present, every fiscal year on the staff list, city.
+    ``engine="streaming"`` runs the KPI plans on polars' streaming engine (large data).
     Suppression is decided over all groupings of each KPI, then the requested ones are kept.
     """
     ids, _skipped = select_kpis(data, kpis)
@@ -264,7 +266,7 @@ def compute(
     ]
     if not plans or not years:
         return pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()
-    cells = pl.concat(pl.collect_all(plans), how="vertical")
+    cells = pl.concat(pl.collect_all(plans, engine=engine), how="vertical")  # type: ignore[arg-type]
     specs = {k: REGISTRY[k] for k in ids}
     cells = suppress(
         cells,
