@@ -456,6 +456,21 @@ def _trend_subtitle(cells: pl.DataFrame, lang: Lang, *, band_drawn: bool) -> lis
     return notes
 
 
+def kpi_trends(
+    rich: pl.DataFrame,
+    kpi_ids: Sequence[str],
+    lang: Lang = "ja",
+    *,
+    group_by: str | None = None,
+    groups: Sequence[str] | None = None,
+) -> alt.VConcatChart:
+    """Several :func:`kpi_trend` charts stacked in one figure (one image, drawn in one pass)."""
+    return alt.vconcat(
+        *(kpi_trend(rich, k, lang, group_by=group_by, groups=groups) for k in kpi_ids),
+        spacing=24,
+    )
+
+
 def kpi_by_group(
     rich: pl.DataFrame,
     kpi_id: str,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime
+import functools
 import hashlib
 import html
 import json
@@ -174,8 +175,34 @@ def _error_dict(err: BaseException) -> dict[str, Any]:
     return {"ename": type(err).__name__, "evalue": str(err)}
 
 
-def execute_task(task: Task, staging: str) -> TaskResult:
-    """Run one notebook with papermill into ``staging`` and export its HTML (worker process)."""
+_DRILL_DOWN_KERNELS: dict[str, Any] = {}
+
+
+def _drill_down_kernel(template: str) -> Any:
+    """A kernel this worker process keeps for one per-department template, started once.
+
+    Every department runs the same notebook, which sets every name it uses, so its executions
+    can share a kernel: the imports and the loaded data are paid once per worker instead of once
+    per department. The kernel is shut down when the worker exits (or with it, if killed)."""
+    from multiprocessing import util
+
+    from jupyter_client import KernelManager
+
+    km = _DRILL_DOWN_KERNELS.get(template)
+    if km is not None and km.is_alive():
+        return km
+    km = KernelManager(kernel_name=KERNEL)
+    km.start_kernel(cwd=str(Path.cwd()))
+    util.Finalize(km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10)
+    _DRILL_DOWN_KERNELS[template] = km
+    return km
+
+
+def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskResult:
+    """Run one notebook with papermill into ``staging`` and export its HTML (worker process).
+
+    ``shared_kernel``: run in this worker's kernel for the template (per-department reports).
+    """
     import papermill
 
     from dxkpi.render import PAGE_FONT_ENV
@@ -184,6 +211,7 @@ def execute_task(task: Task, staging: str) -> TaskResult:
     folder = Path(staging)
     out_nb = folder / f"{task.name}.ipynb"
     start = time.perf_counter()
+    extra = {"km": _drill_down_kernel(task.template)} if shared_kernel else {}
     try:
         papermill.execute_notebook(
             task.template,
@@ -192,7 +220,9 @@ def execute_task(task: Task, staging: str) -> TaskResult:
             kernel_name=KERNEL,
             progress_bar=False,
             log_output=False,
+            request_save_on_cell_execute=False,  # saved once at the end (or at the failure)
             cwd=str(Path.cwd()),
+            **extra,
         )
     except Exception as err:  # the failed notebook is kept; the run goes on
         if out_nb.exists():
@@ -229,10 +259,9 @@ body, .jp-Notebook, .jp-RenderedHTMLCommon {
 """
 
 
-def export_html(notebook: Path, target: Path) -> None:
-    """Export an executed notebook to self-contained HTML with code hidden (no CDN, no MathJax,
-    no require.js; images embedded)."""
-    import nbformat
+@functools.cache
+def _exporter() -> Any:
+    """One configured HTML exporter per process (loading its templates takes a moment)."""
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
@@ -250,8 +279,16 @@ def export_html(notebook: Path, target: Path) -> None:
     exporter.embed_images = True
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags={TEMPLATE_ONLY_TAG}), enabled=True)
+    return exporter
+
+
+def export_html(notebook: Path, target: Path) -> None:
+    """Export an executed notebook to self-contained HTML with code hidden (no CDN, no MathJax,
+    no require.js; images embedded)."""
+    import nbformat
+
     nb = nbformat.read(str(notebook), as_version=4)
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _exporter().from_notebook_node(nb)
     body = body.replace("</head>", REPORT_CSS + "</head>", 1)
     if "<svg" in body:
         from dxkpi.render import svg_with_embedded_font
@@ -520,7 +557,11 @@ def _execute_all(tasks: list[Task], staging: Path, jobs: int | None, keep_going:
     results: list[TaskResult] = []
     failed = False
     with cf.ProcessPoolExecutor(max_workers=workers) as pool:
-        pending = {pool.submit(execute_task, t, str(staging)): t for t in tasks}
+        per_department = {r.name for r in REPORTS if r.per_department}
+        pending = {
+            pool.submit(execute_task, t, str(staging), t.report in per_department): t
+            for t in tasks
+        }
         for done, fut in enumerate(cf.as_completed(pending), start=1):
             res = fut.result()
             results.append(res)
