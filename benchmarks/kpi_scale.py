@@ -329,19 +329,28 @@ def main(argv: list[str] | None = None) -> int:
         f"pandas: {len(reference):,} cells in {pandas_s:.2f} s (best of {args.repeat}); "
         f"peak RSS {peak_rss_mb():,.0f} MB"
     )
+    # The pandas peer implements the core catalogue (not the skill-map KPIs): compare like with
+    # like, timing the engine again on exactly those KPIs.
+    same = sorted(set(pl.from_pandas(reference)["kpi"].unique().to_list()))
+    same_s, _ = time_it(
+        lambda: compute(data, config, kpis=same, fiscal_years=FISCAL_YEARS, by=ALL_BY),
+        args.repeat,
+    )
+    print(f"engine on the same {len(same)} KPIs as pandas: {same_s:.2f} s")
 
     raw = pl.concat(
         pl.collect_all(
             [
-                compute_kpi(data, k, FISCAL_YEARS, [g for g in s.groupings if g != "phase"])
-                for k, s in REGISTRY.items()
+                compute_kpi(data, k, FISCAL_YEARS, [g for g in REGISTRY[k].groupings
+                                                    if g != "phase"])
+                for k in same
             ]
         )
     )
     n = check_agreement(raw, reference)
     print(f"agreement: {n:,} pandas cells equal the engine's numerators, denominators and values")
-    ratio = pandas_s / engine_s
-    print(f"ratio pandas / engine: {ratio:.1f}×")
+    ratio = pandas_s / same_s
+    print(f"ratio pandas / engine (same KPIs): {ratio:.1f}×")
     ok = engine_s <= 3.0 and ratio >= 3.0
     print("GOAL MET" if ok else "GOAL NOT MET", "(≤ 3 s and ≥ 3× pandas)")
     return 0 if ok else 1
