@@ -178,6 +178,29 @@ def _error_dict(err: BaseException) -> dict[str, Any]:
 _DRILL_DOWN_KERNELS: dict[str, Any] = {}
 
 
+def _tracking_kernel_manager() -> Any:
+    """A KernelManager that remembers the clients it hands out, so the runner can close each
+    client nbclient opens on a kernel it does not own (nbclient leaves those open)."""
+    from jupyter_client import KernelManager
+
+    class TrackingKernelManager(KernelManager):  # type: ignore[misc]
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.handed: list[Any] = []
+
+        def client(self, **kwargs: Any) -> Any:
+            made = super().client(**kwargs)
+            self.handed.append(made)
+            return made
+
+        def release_clients(self) -> None:
+            for made in self.handed:
+                made.stop_channels()
+            self.handed.clear()
+
+    return TrackingKernelManager(kernel_name=KERNEL)
+
+
 def _drill_down_kernel(template: str) -> Any:
     """A kernel this worker process keeps for one per-department template, started once.
 
@@ -186,12 +209,10 @@ def _drill_down_kernel(template: str) -> Any:
     per department. The kernel is shut down when the worker exits (or with it, if killed)."""
     from multiprocessing import util
 
-    from jupyter_client import KernelManager
-
     km = _DRILL_DOWN_KERNELS.get(template)
     if km is not None and km.is_alive():
         return km
-    km = KernelManager(kernel_name=KERNEL)
+    km = _tracking_kernel_manager()
     km.start_kernel(cwd=str(Path.cwd()))
     util.Finalize(km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10)
     _DRILL_DOWN_KERNELS[template] = km
@@ -211,7 +232,8 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
     folder = Path(staging)
     out_nb = folder / f"{task.name}.ipynb"
     start = time.perf_counter()
-    extra = {"km": _drill_down_kernel(task.template)} if shared_kernel else {}
+    km = _drill_down_kernel(task.template) if shared_kernel else None
+    extra = {"km": km} if km is not None else {}
     try:
         papermill.execute_notebook(
             task.template,
@@ -225,10 +247,14 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
             **extra,
         )
     except Exception as err:  # the failed notebook is kept; the run goes on
+        if km is not None:
+            km.release_clients()
         if out_nb.exists():
             out_nb.rename(folder / f"{task.name}.failed.ipynb")
         return TaskResult(task.name, task.report, "failed", time.perf_counter() - start,
                           _error_dict(err), task.parameters)
+    if km is not None:
+        km.release_clients()
     export_html(out_nb, folder / f"{task.name}.html")
     return TaskResult(task.name, task.report, "ok", time.perf_counter() - start, None,
                       task.parameters)
