@@ -34,6 +34,7 @@ def test_declared_parameters_match_what_the_runner_passes(spec) -> None:  # type
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebooks_are_thin_and_committed_without_outputs(path: Path) -> None:
     nb = nbformat.read(str(path), as_version=4)
+    nbformat.validate(nb)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code)
     assert "parameters" in code[0].metadata.get("tags", [])
@@ -90,3 +91,24 @@ def test_figures_and_excel_companion(report_run) -> None:  # type: ignore[no-unt
         assert expected in figures
     book = openpyxl.load_workbook(report_run.folder / "kpi_FY2025.xlsx")
     assert len(book.sheetnames) >= 10
+
+
+@pytest.mark.xdist_group("report_run")
+def test_getting_started_notebook_runs_and_charts_display_offline(sample_city, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The analysts' notebook runs on the sample city; its charts come as PNG + SVG (what
+    JupyterLab 4.6 shows with no network), never as a CDN-loading HTML bundle."""
+    import papermill
+
+    out = tmp_path / "getting_started.ipynb"
+    papermill.execute_notebook(
+        str(EXPLORATORY / "0.1-dx-getting-started.ipynb"), str(out),
+        parameters={"data_dir": str(sample_city.processed)}, kernel_name="python3",
+        progress_bar=False, cwd=str(ROOT),
+    )
+    nb = nbformat.read(str(out), as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) >= 3
+    assert all("image/svg+xml" in o["data"] for o in images)
+    assert not any("cdn" in str(o.get("data", {}).get("text/html", "")) for o in outputs)
+    nbformat.validate(nb)
