@@ -356,3 +356,26 @@ def test_validate_command_prints_summary(tiny_raw: Path, tmp_path: Path) -> None
     result = CliRunner().invoke(cli, ["validate", "--data", str(tmp_path / "out")])
     assert result.exit_code == 0
     assert "attendance" in result.output and "受理" in result.output
+
+
+def test_suite_disagreeing_with_the_rules_stops_the_run(tiny_raw: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Accepted rows that fail the GX suite mean the two evaluators disagree: nothing is
+    published and the error names the suite."""
+    out = tmp_path / "out"
+    _ingest(tiny_raw, out)
+    before = _data_files(out)
+    real = ingest_mod.load_suite
+
+    def stricter(folder, dataset):  # type: ignore[no-untyped-def]
+        suite = real(folder, dataset)
+        if dataset == "courses":
+            suite["expectations"].append({"type": "expect_column_values_to_be_between",
+                                          "kwargs": {"column": "hours", "max_value": 1},
+                                          "meta": {"dxkpi_rule": "courses.hours.too_strict"}})
+        return suite
+
+    monkeypatch.setattr(ingest_mod, "load_suite", stricter)
+    with pytest.raises(ingest_mod.IngestInvariantError, match="courses.hours.too_strict"):
+        _ingest(tiny_raw, out)
+    assert _data_files(out) == before
