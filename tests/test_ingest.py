@@ -376,6 +376,6 @@ def test_suite_disagreeing_with_the_rules_stops_the_run(tiny_raw: Path, tmp_path
         return suite
 
     monkeypatch.setattr(ingest_mod, "load_suite", stricter)
-    with pytest.raises(ingest_mod.IngestInvariantError, match="courses.hours.too_strict"):
+    with pytest.raises(ingest_mod.IngestInvariantError, match=r"courses\.hours\.too_strict"):
         _ingest(tiny_raw, out)
     assert _data_files(out) == before
