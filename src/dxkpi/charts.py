@@ -25,6 +25,7 @@ from dxkpi import render
 from dxkpi.contract import DATASETS, group_code_labels
 from dxkpi.errors import DxkpiError
 from dxkpi.kpi.registry import GROUPING_JA, REGISTRY, SECOND_DIMENSION_VALUES, KpiSpec
+from dxkpi.kpi.registry import format_value as registry_format_value
 
 __all__ = [
     "GRADE_COLOURS",
@@ -232,18 +233,8 @@ def _year_label(year: int, lang: Lang) -> str:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    """A value as people read it: ratios as %, counts with thousands separators."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "―"
-    if unit == "ratio":
-        return f"{value:.0%}"
-    if unit == "per_100":
-        return f"{value:,.1f}"
-    if unit == "hours":
-        return f"{value:,.0f}"
-    if unit == "score_diff":
-        return f"{value:+.2f}"
-    return f"{value:.2f}"
+    """A value on a chart label: ratios as whole %, ``―`` when missing."""
+    return registry_format_value(value, unit, percent_digits=0, empty="―")
 
 
 def _contract_labels() -> dict[str, str]:

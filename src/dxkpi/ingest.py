@@ -58,12 +58,12 @@ from dxkpi.rules import (
     with_rules,
 )
 from dxkpi.runlock import RunLock
+from dxkpi.spreadsheet import neutralise_frame
 from dxkpi.suites import load_suite, stale_suites, validate
 
 LINEAGE = ("_source_file", "_source_sheet", "_source_row")
 QUARANTINE_DIR = "quarantine"
 MANIFEST = "manifest.json"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 Progress = Callable[[str], None]
 
@@ -177,25 +177,8 @@ def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
     frame.write_parquet(path, compression="zstd", statistics=True)
 
 
-def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula (= + - @) with a quote."""
-    exprs = []
-    for name, dtype in frame.schema.items():
-        if dtype == pl.String:
-            col = pl.col(name)
-            exprs.append(
-                pl.when(col.str.starts_with("=") | col.str.starts_with("+")
-                        | col.str.starts_with("-") | col.str.starts_with("@")
-                        | col.str.starts_with("\t") | col.str.starts_with("\r"))
-                .then(pl.lit("'") + col)
-                .otherwise(col)
-                .alias(name)
-            )
-    return frame.with_columns(exprs) if exprs else frame
-
-
 def _write_csv_for_excel(frame: pl.DataFrame, path: Path) -> None:
-    neutralise_formulas(frame).write_csv(path, include_bom=True)
+    neutralise_frame(frame).write_csv(path, include_bom=True)
 
 
 # ---------------------------------------------------------------- one dataset

@@ -26,7 +26,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime
 import functools
-import hashlib
 import html
 import json
 import logging
@@ -680,8 +679,3 @@ def external_urls(page: str) -> list[str]:
     for pattern in _COMMENTS:
         page = pattern.sub("", page)
     return [u for u in _URL.findall(page) if not u.startswith("http://www.w3.org/")]
-
-
-def manifest_sha(path: Path) -> str:
-    """SHA-256 of a file (for tests and run.json consumers)."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -24,9 +24,10 @@ from rich.table import Table
 
 from dxkpi.kpi.engine import EXPORT_COLUMNS
 from dxkpi.kpi.registry import GROUPING_JA, REASONS, REGISTRY
+from dxkpi.kpi.registry import format_value as registry_format_value
+from dxkpi.spreadsheet import neutralise, neutralise_frame
 
 SUPPRESSED_MARK = "―"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 HEADERS_JA: dict[str, str] = {
     "kpi": "指標",
@@ -75,27 +76,10 @@ def footnote_ja(k: int) -> str:
     )
 
 
-def neutralise(text: str) -> str:
-    """Make a text cell inert in spreadsheets: prefix ``'`` when it starts like a formula."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-def _neutralise_strings(frame: pl.DataFrame) -> pl.DataFrame:
-    cols = [c for c, t in frame.schema.items() if t == pl.String]
-    risky = "^[=+\\-@\t\r]"
-    return frame.with_columns(
-        pl.when(pl.col(c).str.contains(risky))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in cols
-    )
-
-
 def to_csv_bytes(frame: pl.DataFrame) -> bytes:
     """CSV in UTF-8 with BOM (Japanese Excel opens it), export columns only."""
     buf = io.BytesIO()
-    _neutralise_strings(frame.select(EXPORT_COLUMNS)).write_csv(buf)
+    neutralise_frame(frame.select(EXPORT_COLUMNS)).write_csv(buf)
     return "\ufeff".encode() + buf.getvalue()
 
 
@@ -162,18 +146,8 @@ def group_by_ja(group_by: str) -> str:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    """A value as people read it: ratios as %, scores with 2 decimals, hours whole."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if unit == "ratio":
-        return f"{value * 100:.1f}%"
-    if unit == "per_100":
-        return f"{value:.1f}"
-    if unit == "hours":
-        return f"{value:,.0f}"
-    if unit == "score_diff":
-        return f"{value:+.2f}"
-    return f"{value:.2f}"
+    """A value in a KPI table: ratios as % with one decimal, empty when missing."""
+    return registry_format_value(value, unit)
 
 
 def _count(value: float | None, unit: str) -> str:

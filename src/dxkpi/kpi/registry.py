@@ -444,3 +444,20 @@ REGISTRY: dict[str, KpiSpec] = {spec.id: spec for spec in _SPECS}
 def kpi_ids() -> tuple[str, ...]:
     """All indicator ids, in display order."""
     return tuple(REGISTRY)
+
+
+def format_value(value: float | None, unit: str, *, percent_digits: int = 1,
+                 empty: str = "") -> str:
+    """A KPI value as people read it: ratios as %, per-100 with one decimal, hours whole,
+    score gaps signed. ``empty`` stands for a missing value."""
+    if value is None or value != value:  # None or NaN
+        return empty
+    if unit == "ratio":
+        return f"{value * 100:.{percent_digits}f}%"
+    if unit == "per_100":
+        return f"{value:,.1f}"
+    if unit == "hours":
+        return f"{value:,.0f}"
+    if unit == "score_diff":
+        return f"{value:+.2f}"
+    return f"{value:.2f}"
