@@ -14,8 +14,8 @@ import time
 import numpy as np
 import polars as pl
 
-from dxkpi.contrasts import twfe
-from dxkpi.did import att_gt
+from dxkpi.models.contrasts import twfe
+from dxkpi.models.did import att_gt
 
 COHORTS = np.array([3, 5, 7, 0])
 PROBS = np.array([0.2, 0.2, 0.2, 0.4])

@@ -1,4 +1,4 @@
-"""Speed of dxkpi.did on 30,000 units × 20 periods (5 cohorts + never treated), vs diff-diff.
+"""Speed of dxkpi.models.did on 30,000 units × 20 periods (5 cohorts + never treated), vs diff-diff.
 
 Run: .venv/bin/python benchmarks/did_speed.py [--units N] [--repeats R]
 Targets: analytic SEs + all aggregations ≤ 10 s; 999 bootstrap draws ≤ 30 s.
@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import polars as pl
 
-from dxkpi.did import att_gt
+from dxkpi.models.did import att_gt
 
 KINDS = ("simple", "group", "dynamic", "calendar")
 

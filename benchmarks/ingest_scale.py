@@ -4,7 +4,7 @@ Run: ``.venv/bin/python benchmarks/ingest_scale.py [--staff 30000] [--years 2021
 [--profile]``. The city is generated once into ``benchmarks/out/city_<staff>`` (reused when
 present). Then, in ONE process:
 
-1. the import cost (dxkpi.ingest; great_expectations and its context, warmed up once),
+1. the import cost (dxkpi.ingest.pipeline; great_expectations and its context, warmed up once),
 2. a bare polars read of the same raw files (CSV with the right encoding, XLSX sheets) — the
    floor any ingester must pay,
 3. ``run_ingest`` on the same files (after imports),
@@ -39,7 +39,7 @@ def bare_read(raw: Path) -> int:
     """Read every data file with polars and nothing else; return total rows."""
     import polars as pl
 
-    from dxkpi.read import decode_csv, discover
+    from dxkpi.ingest.read import decode_csv, discover
 
     rows = 0
     for part in discover(raw).parts:
@@ -78,7 +78,7 @@ def main() -> None:
 
     city = HERE / "out" / f"city_{args.staff}_{first}_{last}_{args.sessions:g}"
     if not (city / "ground_truth.json").exists():
-        from dxkpi.sample import generate_city
+        from dxkpi.sample.city import generate_city
 
         t = time.perf_counter()
         generate_city(city, seed=11, staff=args.staff, fiscal_years=years,
@@ -88,10 +88,10 @@ def main() -> None:
     t = time.perf_counter()
     import polars as pl  # noqa: F401
 
-    from dxkpi.ingest import run_ingest
+    from dxkpi.ingest.pipeline import run_ingest
     t_import_dxkpi = time.perf_counter() - t
     t = time.perf_counter()
-    from dxkpi.suites import _context
+    from dxkpi.ingest.suites import _context
 
     _context()
     t_import_gx = time.perf_counter() - t
@@ -119,7 +119,7 @@ def main() -> None:
     print()
     print(f"city: {args.staff:,} staff x {len(years)} FY; {n_rows:,} raw rows "
           f"({att['rows_in']:,} attendance)")
-    print(f"{'import dxkpi.ingest':32s} {t_import_dxkpi:8.2f} s")
+    print(f"{'import dxkpi.ingest.pipeline':32s} {t_import_dxkpi:8.2f} s")
     print(f"{'import GX + ephemeral context':32s} {t_import_gx:8.2f} s")
     print(f"{'bare polars read (median)':32s} {bare:8.2f} s   {bare_times}")
     print(f"{'dxkpi ingest (after imports)':32s} {t_ingest:8.2f} s")

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from dxkpi.config import Config
+from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.kpi.engine import compute, compute_kpi
 from dxkpi.kpi.examples import synthetic_city
-from dxkpi.kpi.registry import REGISTRY
+from dxkpi.project.config import Config
 
 FISCAL_YEARS = (2021, 2022, 2023, 2024, 2025)
 ALL_BY = ["city", "division", "department", "job_level", "talent_type", "phase"]

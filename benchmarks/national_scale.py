@@ -29,13 +29,13 @@ NATIONAL_STAFF = 2_800_000
 
 def one_size(staff: int, sessions: float) -> dict[str, float]:
     """Generate (once), ingest and compute every KPI for one city size; time and peak RSS."""
-    from dxkpi.config import load_config
-    from dxkpi.ingest import run_ingest
+    from dxkpi.catalogue.kpis import GROUPINGS
+    from dxkpi.ingest.pipeline import run_ingest
+    from dxkpi.ingest.processed import load_processed
+    from dxkpi.ingest.suites import _context
     from dxkpi.kpi.engine import compute
-    from dxkpi.kpi.registry import GROUPINGS
-    from dxkpi.processed import load_processed
-    from dxkpi.sample import generate_city
-    from dxkpi.suites import _context
+    from dxkpi.project.config import load_config
+    from dxkpi.sample.city import generate_city
 
     years = (2021, 2022, 2023, 2024, 2025)
     city = HERE / "out" / f"national_{staff}_{sessions:g}"

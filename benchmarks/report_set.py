@@ -27,8 +27,8 @@ def main() -> None:
     base = HERE / "out" / "report_city"
     processed = base / "processed"
     if not (processed / "manifest.json").exists():
-        from dxkpi.ingest import run_ingest
-        from dxkpi.sample import generate_city
+        from dxkpi.ingest.pipeline import run_ingest
+        from dxkpi.sample.city import generate_city
 
         shutil.rmtree(base, ignore_errors=True)
         generate_city(base / "raw", seed=7)
@@ -36,7 +36,7 @@ def main() -> None:
                    secret=b"benchmark-secret-0123456789abcdef")
     reports = base / "reports"
     shutil.rmtree(reports, ignore_errors=True)
-    cmd = [sys.executable, "-c", "from dxkpi.cli import main; main()", "report", "--data",
+    cmd = [sys.executable, "-c", "from dxkpi.commands.cli import main; main()", "report", "--data",
            str(processed), "--reports", str(reports)]
     if args.jobs:
         cmd += ["--jobs", str(args.jobs)]

@@ -9,7 +9,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dxkpi.behaviour import (
+from dxkpi.ingest.processed import Processed, load_processed
+from dxkpi.models.behaviour import (
     PANEL_COLUMNS,
     BehaviourError,
     behaviour_change,
@@ -23,7 +24,6 @@ from dxkpi.behaviour import (
     percent_of_level,
     proposal_panel,
 )
-from dxkpi.processed import Processed, load_processed
 
 D = dt.date
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dxkpi.ingest import run_ingest
-from dxkpi.report import REPORTS, run_reports
+from dxkpi.ingest.pipeline import run_ingest
+from dxkpi.reports.runner import REPORTS, run_reports
 from tests.conftest import ROOT, SECRET
 
 pytestmark = pytest.mark.browser
@@ -23,7 +23,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 @pytest.fixture(scope="module")
 def report_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The full report set of the sample city (two department drill-downs)."""
-    from dxkpi.sample import generate_city
+    from dxkpi.sample.city import generate_city
 
     base = tmp_path_factory.mktemp("browser")
     generate_city(base / "raw", seed=7)

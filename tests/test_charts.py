@@ -19,9 +19,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dxkpi import charts, render
-from dxkpi.contrasts import Contrast
-from dxkpi.kpi.registry import REGISTRY
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.models.contrasts import Contrast
+from dxkpi.reports import charts, render
 
 SECRET_VALUE = 0.123456  # planted in suppressed cells: must never reach a chart
 SCHEMA = {

@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from dxkpi.cli import COMMANDS, cli
-from dxkpi.contract import DATASETS, Kind, ingest_order, rule_catalogue
-from dxkpi.docs import readme_is_current
-from dxkpi.rules import RULES, flag_duplicates, parse_and_check, with_rules
-from dxkpi.suites import stale_suites, suite_dict, suite_text, validate
+from dxkpi.catalogue.contract import DATASETS, Kind, ingest_order, rule_catalogue
+from dxkpi.catalogue.docs import readme_is_current
+from dxkpi.commands.cli import COMMANDS, cli
+from dxkpi.ingest.rules import RULES, flag_duplicates, parse_and_check, with_rules
+from dxkpi.ingest.suites import stale_suites, suite_dict, suite_text, validate
 from tests.conftest import ROOT
 from tests.rawcity import TINY
 from tests.test_rules_each import CASES, bad_row

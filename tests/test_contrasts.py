@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 import statsmodels.formula.api as smf
 
-import dxkpi.contrasts as contrasts_module
-from dxkpi.contrasts import naive_before_after, twfe
-from dxkpi.did import DidError
+import dxkpi.models.contrasts as contrasts_module
+from dxkpi.models.contrasts import naive_before_after, twfe
+from dxkpi.models.did import DidError
 
 COLS = {"unit": "id", "time": "t", "group": "g", "outcome": "y"}
 

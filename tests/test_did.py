@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-import dxkpi.did as did_module
-from dxkpi.contrasts import twfe
-from dxkpi.did import DidError, aggte, att_gt, multiplier_bootstrap, pretest
+import dxkpi.models.did as did_module
+from dxkpi.models.contrasts import twfe
+from dxkpi.models.did import DidError, aggte, att_gt, multiplier_bootstrap, pretest
 
 COLS = {"unit": "id", "time": "t", "group": "g", "outcome": "y"}
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from dxkpi.commands.did import command
-from dxkpi.did import att_gt
+from dxkpi.models.did import att_gt
 
 ARGS = ["--unit", "id", "--time", "year", "--group", "first", "--outcome", "y"]
 
@@ -91,7 +91,7 @@ def test_non_numeric_outcome_and_no_never_treated(tmp_path: Path, panel_csv: Pat
 
 
 def test_registered_under_dxkpi_group(panel_csv: Path) -> None:
-    cli = pytest.importorskip("dxkpi.cli")
+    cli = pytest.importorskip("dxkpi.commands.cli")
     out = CliRunner().invoke(cli.cli, ["did", "--csv", str(panel_csv), *ARGS, "--format", "json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["n_units"] == 60

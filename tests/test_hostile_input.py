@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dxkpi.ingest import run_ingest
+from dxkpi.ingest.pipeline import run_ingest
 from tests.conftest import ROOT, SECRET
 from tests.rawcity import TINY, write_csv, write_tiny_city
 
@@ -63,7 +63,7 @@ def test_truncated_multibyte_character_is_a_file_fault(tiny_raw: Path, tmp_path:
 def test_header_repeated_mid_file(tiny_raw: Path, tmp_path: Path) -> None:
     """Two exports concatenated (the second with Japanese headers): the repeated header row is
     quarantined with its own rule and the rows after it are read normally."""
-    from dxkpi.contract import DATASETS
+    from dxkpi.catalogue.contract import DATASETS
 
     ja_header = {c.name: c.ja for c in DATASETS["courses"].columns}
     rows = [*TINY["courses"], ja_header,

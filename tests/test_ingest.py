@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from dxkpi import ingest as ingest_mod
-from dxkpi.cli import cli
-from dxkpi.contract import DATASETS
-from dxkpi.ingest import run_ingest
-from dxkpi.pseudonym import pseudonym
+from dxkpi.catalogue.contract import DATASETS
+from dxkpi.commands.cli import cli
+from dxkpi.ingest import pipeline as ingest_mod
+from dxkpi.ingest.pipeline import run_ingest
+from dxkpi.ingest.pseudonym import pseudonym
 from tests.conftest import ROOT, SECRET
 from tests.rawcity import TINY, write_csv
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dxkpi.config import Config, load_config, parse_config
-from dxkpi.errors import ConfigError
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.core.errors import ConfigError
 from dxkpi.kpi.engine import EXPORT_COLUMNS, compute, export_frame
 from dxkpi.kpi.examples import tiny_city
 from dxkpi.kpi.grading import fiscal_year_progress, grade
-from dxkpi.kpi.registry import REGISTRY
+from dxkpi.project.config import Config, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -136,7 +136,7 @@ def test_unknown_kpi_id_is_a_bilingual_error():
 
 
 def test_all_kpis_skip_missing_optional_datasets_but_explicit_ones_fail():
-    from dxkpi.processed import MissingDatasetError
+    from dxkpi.ingest.processed import MissingDatasetError
 
     data = tiny_city(maturity_survey=None)
     out = compute(data, Config(), fiscal_years=[2025])
@@ -147,8 +147,8 @@ def test_all_kpis_skip_missing_optional_datasets_but_explicit_ones_fail():
 
 def test_city_target_of_an_additive_kpi_does_not_grade_departments() -> None:
     """hours_saved is a total: the city's 70,000 h target is not each department's target."""
-    from dxkpi.config import parse_config
     from dxkpi.kpi.engine import attach_targets
+    from dxkpi.project.config import parse_config
 
     cells = pl.DataFrame({
         "kpi": ["hours_saved", "hours_saved", "participation_rate"],

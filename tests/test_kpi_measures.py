@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.ingest.processed import MissingDatasetError
 from dxkpi.kpi import measures
 from dxkpi.kpi._frames import OUTPUT_SCHEMA, GroupingError
 from dxkpi.kpi.examples import cell, staff, tiny_city
-from dxkpi.kpi.registry import REGISTRY
-from dxkpi.processed import MissingDatasetError
 
 FY = [2024, 2025]
 

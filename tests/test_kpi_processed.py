@@ -1,4 +1,4 @@
-"""Loading the processed folder (dxkpi.processed)."""
+"""Loading the processed folder (dxkpi.ingest.processed)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from dxkpi.ingest.processed import MissingDatasetError, load_processed
 from dxkpi.kpi.examples import tiny_city
-from dxkpi.processed import MissingDatasetError, load_processed
 
 
 def test_load_processed_reads_present_datasets_lazily(tmp_path):

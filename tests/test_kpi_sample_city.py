@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from dxkpi.commands.kpi import command
+from dxkpi.ingest.processed import load_processed
 from dxkpi.kpi.engine import compute_kpi
-from dxkpi.processed import load_processed
 
 FY = 2025
 END = dt.date(FY + 1, 3, 31)

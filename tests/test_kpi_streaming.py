@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from polars.testing import assert_frame_equal
 
-from dxkpi.config import load_config
+from dxkpi.catalogue.kpis import GROUPINGS
+from dxkpi.ingest.processed import load_processed
 from dxkpi.kpi.engine import compute
-from dxkpi.kpi.registry import GROUPINGS
-from dxkpi.processed import load_processed
+from dxkpi.project.config import load_config
 from tests.conftest import ROOT
 
 

@@ -8,10 +8,10 @@ from collections import defaultdict
 import polars as pl
 import pytest
 
-from dxkpi.config import Config, PrivacyConfig
+from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.kpi.engine import compute, compute_kpi
 from dxkpi.kpi.examples import synthetic_city, tiny_city
-from dxkpi.kpi.registry import REGISTRY
+from dxkpi.project.config import Config, PrivacyConfig
 
 ALL_BY = ["city", "division", "department", "job_level", "talent_type", "phase"]
 KEYS = ["kpi", "fiscal_year", "group_by", "group"]

@@ -9,8 +9,9 @@ import polars as pl
 import pytest
 import statsmodels.api as sm
 
+from dxkpi.ingest.processed import load_processed
 from dxkpi.kpi.engine import compute_kpi
-from dxkpi.linkage import (
+from dxkpi.models.linkage import (
     DEFAULT_KGIS,
     PANEL_KPIS,
     LinkError,
@@ -23,7 +24,6 @@ from dxkpi.linkage import (
     link_all,
     link_panel,
 )
-from dxkpi.processed import load_processed
 
 
 def _panel(slope: float = 0.5, n_dept: int = 30, years: int = 5, noise: float = 0.02,
@@ -168,6 +168,6 @@ def test_sample_city_links_run_and_are_finite(panel) -> None:
 
 
 def test_describe_behaviour_is_reexported() -> None:
-    from dxkpi.behaviour import describe_behaviour as original
+    from dxkpi.models.behaviour import describe_behaviour as original
 
     assert describe_behaviour is original

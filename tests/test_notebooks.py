@@ -9,7 +9,13 @@ import nbformat
 import openpyxl
 import pytest
 
-from dxkpi.report import COMMON_PARAMETERS, REPORTS, declared_parameters, external_urls, run_reports
+from dxkpi.reports.runner import (
+    COMMON_PARAMETERS,
+    REPORTS,
+    declared_parameters,
+    external_urls,
+    run_reports,
+)
 from tests.conftest import ROOT
 
 TEMPLATES = ROOT / "notebooks" / "reports"
@@ -52,7 +58,7 @@ pytestmark_reports = pytest.mark.xdist_group("report_run")
 @pytest.fixture(scope="module")
 def report_run(sample_city, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     reports = tmp_path_factory.mktemp("reports")
-    from dxkpi.report import write_kpi_workbook
+    from dxkpi.reports.runner import write_kpi_workbook
 
     return run_reports(
         fiscal_year=2025, root=ROOT, data_dir=sample_city.processed, reports_dir=reports,

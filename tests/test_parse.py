@@ -7,8 +7,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from dxkpi.contract import DATASETS
-from dxkpi.parse import (
+from dxkpi.catalogue.contract import DATASETS
+from dxkpi.ingest.parse import (
     fiscal_year_of,
     parse_boolean,
     parse_code,

@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from dxkpi import pdca
-from dxkpi.config import parse_config
+from dxkpi.ingest.processed import Processed
 from dxkpi.kpi.grading import grade
-from dxkpi.processed import Processed
+from dxkpi.pdca import review as pdca
+from dxkpi.project.config import parse_config
 from tests.conftest import ROOT
 
 # ------------------------------------------------------------------ proposed-target rule
@@ -353,7 +353,7 @@ def assert_no_small_group(page: str, k: int) -> int:
 @pytest.fixture
 def pdca_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project folder (dxkpi.toml, reviews/) as cwd, with the PDCA report registered."""
-    import dxkpi.report as report
+    import dxkpi.reports.runner as report
 
     if "pdca_review" not in {r.name for r in report.REPORTS}:
         monkeypatch.setattr(report, "REPORTS", (*report.REPORTS, report.ReportSpec(
@@ -365,7 +365,7 @@ def pdca_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _run(project: Path, sample_city, fy: int, k: int):  # type: ignore[no-untyped-def]
-    from dxkpi.report import run_reports
+    from dxkpi.reports.runner import run_reports
 
     result = run_reports(fiscal_year=fy, root=ROOT, data_dir=sample_city.processed,
                          reports_dir=project / "reports", min_cell_size=k,
@@ -377,7 +377,7 @@ def _run(project: Path, sample_city, fy: int, k: int):  # type: ignore[no-untype
 @pytest.mark.xdist_group("report_run")
 def test_report_latest_year_carries_decisions_and_suppresses(pdca_project: Path,
                                                              sample_city) -> None:  # type: ignore[no-untyped-def]
-    from dxkpi.report import external_urls
+    from dxkpi.reports.runner import external_urls
 
     folder = _run(pdca_project, sample_city, 2025, 10)
     page = (folder / "pdca_review.html").read_text(encoding="utf-8")

@@ -16,8 +16,8 @@ import openpyxl
 import polars as pl
 import pytest
 
-from dxkpi.pseudonym import load_or_create_secret
-from dxkpi.report import write_kpi_workbook
+from dxkpi.ingest.pseudonym import load_or_create_secret
+from dxkpi.reports.runner import write_kpi_workbook
 from tests.conftest import ROOT, SECRET
 
 DATA_URI = re.compile(rb"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=]+")
@@ -48,7 +48,7 @@ def _text_of(path: Path) -> bytes:
 
 @pytest.fixture(scope="module")
 def run_outputs(sample_city, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:  # type: ignore[no-untyped-def]
-    from dxkpi.report import run_reports
+    from dxkpi.reports.runner import run_reports
 
     reports = tmp_path_factory.mktemp("audit_reports")
     run_reports(fiscal_year=2025, root=ROOT, data_dir=sample_city.processed, reports_dir=reports,

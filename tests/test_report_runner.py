@@ -9,10 +9,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dxkpi import report as report_mod
-from dxkpi.ingest import run_ingest
-from dxkpi.report import ReportError, check_parameters, run_reports
-from dxkpi.runlock import LockedError, RunLock
+from dxkpi.core.lock import LockedError, RunLock
+from dxkpi.ingest.pipeline import run_ingest
+from dxkpi.reports import runner as report_mod
+from dxkpi.reports.runner import ReportError, check_parameters, run_reports
 from tests.conftest import ROOT, SECRET
 
 PARAMS = '''fiscal_year: int = 2025  # 対象年度

@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dxkpi.contract import DATASETS, rule_catalogue
-from dxkpi.ingest import run_ingest
+from dxkpi.catalogue.contract import DATASETS, rule_catalogue
+from dxkpi.ingest.pipeline import run_ingest
 from tests.conftest import ROOT, SECRET
 from tests.rawcity import TINY, write_csv, write_tiny_city
 

@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from dxkpi.catalogue.contract import DATASETS, rule_catalogue
 from dxkpi.commands.sample import command, parse_years
-from dxkpi.contract import DATASETS, rule_catalogue
-from dxkpi.ingest import run_ingest
-from dxkpi.sample import SampleSummary, generate_city
+from dxkpi.ingest.pipeline import run_ingest
+from dxkpi.sample.city import SampleSummary, generate_city
 from tests.conftest import SECRET
 
 

@@ -16,22 +16,14 @@ import pytest
 from click.testing import CliRunner
 from polars.testing import assert_frame_equal
 
+from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.commands.kpi import command as kpi_command
-from dxkpi.config import (
-    DEFAULT_SKILL_MATRIX,
-    Config,
-    PrivacyConfig,
-    SkillMatrix,
-    load_config,
-    parse_config,
-)
-from dxkpi.errors import ConfigError
+from dxkpi.core.errors import ConfigError
+from dxkpi.ingest.processed import load_processed
 from dxkpi.kpi import measures
 from dxkpi.kpi.engine import compute, compute_kpi
 from dxkpi.kpi.examples import cell, synthetic_city, tiny_city
-from dxkpi.kpi.registry import REGISTRY
-from dxkpi.processed import load_processed
-from dxkpi.skills import (
+from dxkpi.models.skills import (
     assessed_levels,
     attainment_by_department,
     attainment_change,
@@ -40,6 +32,14 @@ from dxkpi.skills import (
     score_gain,
     skill_effect,
     skill_effects,
+)
+from dxkpi.project.config import (
+    DEFAULT_SKILL_MATRIX,
+    Config,
+    PrivacyConfig,
+    SkillMatrix,
+    load_config,
+    parse_config,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,7 +216,7 @@ def _city_with_small_group(k: int) -> tuple:
          "title": "改善", "category": None},
         schema_overrides={"decided_on": pl.Date, "implemented_on": pl.Date,
                           "hours_saved_per_year": pl.Float64, "category": pl.String})
-    from dxkpi.processed import Processed
+    from dxkpi.ingest.processed import Processed
 
     return Processed.from_frames(departments=departments, staff=staff, skill_assessment=skill,
                                  knowledge_posts=posts, courses=courses, attendance=attendance,

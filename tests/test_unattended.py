@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from dxkpi.ingest import run_ingest
+from dxkpi.ingest.pipeline import run_ingest
 from tests.conftest import ROOT, SECRET
 from tests.test_report_runner import _notebook
 
-CLI = [sys.executable, "-c", "from dxkpi.cli import main; main()"]
+CLI = [sys.executable, "-c", "from dxkpi.commands.cli import main; main()"]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dxkpi.views import SUPPRESSED_MARK, group_text, kpi_table, value_text
+from dxkpi.reports.views import SUPPRESSED_MARK, group_text, kpi_table, value_text
 
 
 def _rich(**over: object) -> pl.DataFrame:

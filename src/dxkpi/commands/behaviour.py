@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from dxkpi.behaviour import BehaviourResult, behaviour_change, describe_behaviour
-from dxkpi.processed import load_processed
+from dxkpi.ingest.processed import load_processed
+from dxkpi.models.behaviour import BehaviourResult, behaviour_change, describe_behaviour
 
 
 def _clean(x: Any) -> Any:

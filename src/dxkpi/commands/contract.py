@@ -21,7 +21,7 @@ def command(readme: Path, write_readme: bool, check: bool) -> None:
     Markdown. --write-readme replaces the README's generated section; --check exits 1 when
     that section is out of date.
     """
-    from dxkpi.docs import contract_markdown, readme_is_current, readme_with_contract
+    from dxkpi.catalogue.docs import contract_markdown, readme_is_current, readme_with_contract
 
     if write_readme:
         text = readme.read_text(encoding="utf-8")

@@ -10,7 +10,7 @@ from typing import Any
 import click
 import polars as pl
 
-from dxkpi.did import AttGtResult, DidError, att_gt
+from dxkpi.models.did import AttGtResult, DidError, att_gt
 
 
 def _fail(csv: Path, ja: str, en: str, column: str | None = None) -> click.ClickException:

@@ -20,7 +20,7 @@ def command(folder: Path, write: bool, check: bool) -> None:
     The suites are generated from src/dxkpi/contract.py; never edit them by hand. --check exits
     1 when a suite is missing or differs from the contract.
     """
-    from dxkpi.suites import stale_suites, write_suites
+    from dxkpi.ingest.suites import stale_suites, write_suites
 
     if write:
         for path in write_suites(folder):

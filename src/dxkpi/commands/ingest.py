@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dxkpi.summary import print_summary
+from dxkpi.commands.summary import print_summary
 
 
 @click.command("ingest")
@@ -29,7 +29,7 @@ def command(raw: Path, out: Path, expectations: Path) -> None:
     """
     from rich.console import Console
 
-    from dxkpi.ingest import run_ingest
+    from dxkpi.ingest.pipeline import run_ingest
 
     console = Console(stderr=True)
     with console.status("取り込み中 / ingesting…") as status:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from dxkpi.errors import DxkpiError
+from dxkpi.core.errors import DxkpiError
 
 FORMATS = ("table", "csv", "xlsx", "json")
 BY_CHOICES = (
@@ -96,11 +96,11 @@ def command(
     as_of: dt.datetime | None,
 ) -> None:
     """KPI・KGI を計算して表示・出力する / Compute and export the KPI/KGI catalogue."""
-    from dxkpi.config import load_config
-    from dxkpi.kpi import export
+    from dxkpi.catalogue.kpis import REGISTRY
+    from dxkpi.ingest.processed import load_processed
+    from dxkpi.reports import kpi_export as export
     from dxkpi.kpi.engine import compute, export_frame, select_kpis
-    from dxkpi.kpi.registry import REGISTRY
-    from dxkpi.processed import load_processed
+    from dxkpi.project.config import load_config
 
     unknown = [k for k in kpis if k not in REGISTRY]
     if unknown:

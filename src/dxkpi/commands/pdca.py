@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from dxkpi.pdca import (
+from dxkpi.pdca.review import (
     REVIEWS_DIR,
     PdcaError,
     ReviewAction,
@@ -164,8 +164,8 @@ def command(fiscal_year: int | None, lang: str, pdf: bool, adopt_targets: bool, 
     them. --adopt writes the (edited) proposal into dxkpi.toml as [targets.<year+1>] after
     confirmation. --pdf prints an A4 PDF with headless Chromium.
     """
-    from dxkpi.processed import load_processed
-    from dxkpi.report import latest_complete_fiscal_year, run_reports
+    from dxkpi.ingest.processed import load_processed
+    from dxkpi.reports.runner import latest_complete_fiscal_year, run_reports
 
     fy = fiscal_year or latest_complete_fiscal_year(load_processed(data_dir))
     if adopt_targets:

@@ -47,8 +47,8 @@ def command(fiscal_year: int | None, only: tuple[str, ...], departments: tuple[s
     """
     from rich.console import Console
 
-    from dxkpi.processed import load_processed
-    from dxkpi.report import latest_complete_fiscal_year, run_reports, write_kpi_workbook
+    from dxkpi.ingest.processed import load_processed
+    from dxkpi.reports.runner import latest_complete_fiscal_year, run_reports, write_kpi_workbook
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_path = log_file or reports_dir / "logs" / f"report-{stamp}.log"
@@ -60,7 +60,7 @@ def command(fiscal_year: int | None, only: tuple[str, ...], departments: tuple[s
     package_logger.addHandler(handler)
     package_logger.setLevel(logging.INFO)
     package_logger.propagate = False  # the terminal gets the progress lines below
-    log = logging.getLogger("dxkpi.report")
+    log = logging.getLogger("dxkpi.reports.runner")
 
     console = Console(stderr=True)
     fy = fiscal_year or latest_complete_fiscal_year(load_processed(data_dir))
@@ -69,7 +69,7 @@ def command(fiscal_year: int | None, only: tuple[str, ...], departments: tuple[s
         def progress(msg: str) -> None:
             log.debug(msg)
             handler.handle(logging.makeLogRecord({"msg": msg, "levelno": logging.INFO,
-                                                  "levelname": "INFO", "name": "dxkpi.report"}))
+                                                  "levelname": "INFO", "name": "dxkpi.reports.runner"}))
             console.print(msg, highlight=False)
             status.update(f"FY{fy}: {msg}")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dxkpi.summary import print_summary
+from dxkpi.commands.summary import print_summary
 
 
 @click.command("validate")

@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 
 import polars as pl
 
-from dxkpi.errors import DxkpiError
-from dxkpi.kpi.registry import REGISTRY, SECOND_DIMENSION_VALUES
-from dxkpi.processed import Processed
+from dxkpi.catalogue.kpis import REGISTRY, SECOND_DIMENSION_VALUES
+from dxkpi.core.errors import DxkpiError
+from dxkpi.ingest.processed import Processed
 
 CITY = "city"
 JOB_LEVELS: tuple[str, ...] = ("manager", "mid", "staff")

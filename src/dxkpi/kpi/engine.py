@@ -14,14 +14,14 @@ from typing import cast
 
 import polars as pl
 
-from dxkpi.config import Config, SkillMatrix
-from dxkpi.errors import DxkpiError
+from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY, KpiSpec
+from dxkpi.core.errors import DxkpiError
+from dxkpi.ingest.processed import MissingDatasetError, Processed
 from dxkpi.kpi import measures
 from dxkpi.kpi._frames import SHARED
 from dxkpi.kpi.grading import fiscal_year_progress, grade_expr
-from dxkpi.kpi.registry import GROUPINGS, REGISTRY, KpiSpec
 from dxkpi.kpi.suppression import suppress
-from dxkpi.processed import MissingDatasetError, Processed
+from dxkpi.project.config import Config, SkillMatrix
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "kpi",
@@ -72,7 +72,7 @@ def compute_kpi(
     """Unsuppressed, ungraded cells of one KPI with a leading ``kpi`` column.
 
     ``matrix`` (the 職層 × スキル requirement) goes to the KPIs that use it; default: the
-    built-in :data:`dxkpi.config.DEFAULT_SKILL_MATRIX`.
+    built-in :data:`dxkpi.project.config.DEFAULT_SKILL_MATRIX`.
     """
     extra = {"matrix": matrix} if matrix is not None and REGISTRY[kpi_id].uses_skill_matrix else {}
     frame = kpi_function(kpi_id)(data, fiscal_years, by, **extra)

@@ -11,7 +11,7 @@ import datetime as dt
 
 import polars as pl
 
-from dxkpi.processed import Processed
+from dxkpi.ingest.processed import Processed
 
 D = dt.date
 

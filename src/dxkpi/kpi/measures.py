@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from dxkpi.config import SkillMatrix
+from dxkpi.ingest.processed import Processed
 from dxkpi.kpi._frames import (
     CITY,
     aggregate,
@@ -35,7 +35,7 @@ from dxkpi.kpi._frames import (
     skill_levels,
     with_division,
 )
-from dxkpi.processed import Processed
+from dxkpi.project.config import SkillMatrix
 
 Z95 = 1.959964
 By = str | Sequence[str]

@@ -1,0 +1,1 @@
+"""What is declared once: the data contract, the KPI registry, the label vocabulary."""

@@ -1,0 +1,92 @@
+"""The ``dxkpi`` command line: a thin layer over the library.
+
+Each command lives in :mod:`dxkpi.commands` and is imported only when it runs, so ``dxkpi
+--help`` and light commands start fast (Great Expectations alone takes seconds to import).
+Library errors (:class:`dxkpi.core.errors.DxkpiError`) become a Japanese + English message and exit
+code 2; a run that completes but finds faults exits 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import sys
+from typing import Any
+
+import click
+
+from dxkpi import __version__
+from dxkpi.core.errors import DxkpiError
+
+# name → (module, one-line help shown by `dxkpi --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "sample": ("dxkpi.commands.sample",
+               "見本の市のデータを作る / Generate the built-in sample city"),
+    "ingest": ("dxkpi.commands.ingest",
+               "生データを検証して取り込む / Validate and ingest data/raw"),
+    "validate": ("dxkpi.commands.validate",
+                 "直近の取込結果を表示 / Show the last ingest summary (manifest)"),
+    "expectations": ("dxkpi.commands.expectations",
+                     "検証スイートを契約から生成・照合 / Write or check the GX suites"),
+    "contract": ("dxkpi.commands.contract",
+                 "データ契約の表を出力・照合 / Print or check the data-contract docs"),
+    "kpi": ("dxkpi.commands.kpi", "KPI・KGI の計算と出力 / Compute and export KPIs and KGIs"),
+    "report": ("dxkpi.commands.report",
+               "レポート一式を作成 / Run the report notebooks into reports/FY<year>"),
+    "behaviour": ("dxkpi.commands.behaviour",
+                  "研修による行動変容（差の差分析）/ Behaviour change from training (DiD)"),
+    "pdca": ("dxkpi.commands.pdca", "年度末の PDCA レビュー / Year-end PDCA review"),
+    "did": ("dxkpi.commands.did",
+            "任意のパネルで差の差分析 / Staggered difference-in-differences on any panel"),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when the command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [n for n, (mod, _) in COMMANDS.items() if importlib.util.find_spec(mod)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[name][0])
+        cmd: click.Command = module.command
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(n, COMMANDS[n][1]) for n in self.list_commands(ctx)]
+        with formatter.section("Commands / コマンド"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dxkpi")
+@click.option("-v", "--verbose", count=True, help="詳細ログ / More log output (-vv: debug).")
+def cli(verbose: int) -> None:
+    """dxkpi — DX 人材育成の行動変容 KPI と KGI を測る分析ワークベンチ.
+
+    Measures whether a city's DX talent-development programme changes how staff work, and
+    whether that moves the results the city cares about. `dxkpi COMMAND --help` explains each
+    command. Typical order: sample (or put your files in data/raw/) → ingest → kpi / report.
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(message)s")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point: domain errors become a clear message and exit code 2."""
+    try:
+        return cli.main(args=argv, standalone_mode=False)
+    except DxkpiError as err:
+        click.echo(err.message(), err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("中断しました / Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.exceptions.Exit as err:
+        sys.exit(err.exit_code)

@@ -1,0 +1,1 @@
+"""Raw files → validated, pseudonymised processed data (and the reader of that data)."""

@@ -1,0 +1,222 @@
+"""Vectorised parsers from raw text cells to typed values, one polars expression per column kind.
+
+Raw cells arrive as text. Numbers, dates, fiscal years, codes and IDs are NFKC-normalised
+(full-width ``２０２５`` → ``2025``, NBSP and full-width spaces trimmed); free text is kept
+verbatim. Each parser returns the parsed value, or null where the cell is empty or unparseable;
+:func:`parse_failed` tells the two apart.
+
+>>> import polars as pl
+>>> df = pl.DataFrame({"d": ["2025-04-01", "2025/4/1", "令和7年4月1日", "R7.4.1", "x"]})
+>>> df.select(parse_date(pl.col("d")))["d"].to_list()[:4] == [datetime.date(2025, 4, 1)] * 4
+True
+"""
+
+from __future__ import annotations
+
+import datetime
+import unicodedata
+
+import polars as pl
+
+from dxkpi.catalogue.contract import Column, Kind
+
+# Era start dates (元年 = year 1) and the last valid day of each era.
+ERAS: tuple[tuple[str, str, datetime.date, datetime.date], ...] = (
+    ("明治", "M", datetime.date(1868, 1, 25), datetime.date(1912, 7, 29)),
+    ("大正", "T", datetime.date(1912, 7, 30), datetime.date(1926, 12, 24)),
+    ("昭和", "S", datetime.date(1926, 12, 25), datetime.date(1989, 1, 7)),
+    ("平成", "H", datetime.date(1989, 1, 8), datetime.date(2019, 4, 30)),
+    ("令和", "R", datetime.date(2019, 5, 1), datetime.date(9999, 12, 31)),
+)
+
+_ERA_ALT = "|".join(e for era in ERAS for e in era[:2])
+_WAREKI_DATE = (
+    rf"^({_ERA_ALT})\s*(元|[0-9]{{1,2}})\s*[年.\-/]\s*([0-9]{{1,2}})\s*[月.\-/]\s*"
+    r"([0-9]{1,2})\s*日?$"
+)
+_WESTERN_DATE = (
+    r"^([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?"
+    r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?$"
+)
+_COMPACT_DATE = r"^([0-9]{4})([0-9]{2})([0-9]{2})$"
+_EXCEL_SERIAL = r"^([0-9]{5})(?:\.0+)?$"
+_WAREKI_YEAR = rf"^({_ERA_ALT})\s*(元|[0-9]{{1,2}})\s*(?:年度|年)?$"
+_WESTERN_YEAR = r"^(?:FY\s*)?([0-9]{4})\s*(?:年度|年)?$"
+
+_TRUE = ("true", "t", "1", "yes", "y", "はい", "○", "〇", "◯", "有", "あり")
+_FALSE = ("false", "f", "0", "no", "n", "いいえ", "×", "✕", "x", "無", "なし")
+
+
+def normalise(raw: pl.Expr) -> pl.Expr:
+    """NFKC-normalised, trimmed text; empty becomes null. For IDs, codes, numbers and dates."""
+    text = raw.str.normalize("NFKC").str.strip_chars()
+    return pl.when(text.str.len_chars() > 0).then(text)
+
+
+def is_empty(raw: pl.Expr) -> pl.Expr:
+    """True where a raw cell is missing or only white space."""
+    return normalise(raw).is_null()
+
+
+def _era_start_year(era: pl.Expr) -> pl.Expr:
+    expr = pl.lit(None, dtype=pl.Int32)
+    for kanji, letter, start, _ in ERAS:
+        expr = pl.when(era.is_in([kanji, letter])).then(pl.lit(start.year, pl.Int32)).otherwise(
+            expr
+        )
+    return expr
+
+
+def _era_bounds(era: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    lo = pl.lit(None, dtype=pl.Date)
+    hi = pl.lit(None, dtype=pl.Date)
+    for kanji, letter, start, end in ERAS:
+        hit = era.is_in([kanji, letter])
+        lo = pl.when(hit).then(pl.lit(start)).otherwise(lo)
+        hi = pl.when(hit).then(pl.lit(end)).otherwise(hi)
+    return lo, hi
+
+
+def _era_number(n: pl.Expr) -> pl.Expr:
+    return pl.when(n == "元").then(pl.lit(1, pl.Int32)).otherwise(n.cast(pl.Int32, strict=False))
+
+
+def _ymd(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
+    text = pl.format(
+        "{}-{}-{}",
+        y.cast(pl.Int32).cast(pl.String).str.zfill(4),
+        m.cast(pl.Int32).cast(pl.String).str.zfill(2),
+        d.cast(pl.Int32).cast(pl.String).str.zfill(2),
+    )
+    return text.str.to_date("%Y-%m-%d", strict=False)
+
+
+def parse_date(raw: pl.Expr) -> pl.Expr:
+    """Calendar date from ISO, slash, 年月日, wareki (令和7年4月1日, R7.4.1) or an Excel serial."""
+    text = normalise(raw).str.to_uppercase()
+    w = text.str.extract_groups(_WAREKI_DATE)
+    era = w.struct.field("1")
+    wy = _era_start_year(era) + _era_number(w.struct.field("2")) - 1
+    wdate = _ymd(wy, w.struct.field("3").cast(pl.Int32), w.struct.field("4").cast(pl.Int32))
+    lo, hi = _era_bounds(era)
+    wdate = pl.when((wdate >= lo) & (wdate <= hi)).then(wdate)
+    g = text.str.extract_groups(_WESTERN_DATE)
+    gdate = _ymd(
+        g.struct.field("1").cast(pl.Int32, strict=False),
+        g.struct.field("2").cast(pl.Int32, strict=False),
+        g.struct.field("3").cast(pl.Int32, strict=False),
+    )
+    c = text.str.extract_groups(_COMPACT_DATE)
+    cdate = _ymd(
+        c.struct.field("1").cast(pl.Int32, strict=False),
+        c.struct.field("2").cast(pl.Int32, strict=False),
+        c.struct.field("3").cast(pl.Int32, strict=False),
+    )
+    serial = text.str.extract(_EXCEL_SERIAL, 1).cast(pl.Int64, strict=False)
+    sdate = pl.when(serial.is_between(20000, 80000)).then(
+        pl.lit(datetime.date(1899, 12, 30)) + pl.duration(days=serial)
+    )
+    return pl.coalesce(wdate, gdate, cdate, sdate.cast(pl.Date))
+
+
+def parse_fiscal_year(raw: pl.Expr) -> pl.Expr:
+    """Fiscal year (年度) as the year it starts in: 2025, 2025年度, 令和7年度, R7, FY2025."""
+    text = normalise(raw).str.to_uppercase()
+    w = text.str.extract_groups(_WAREKI_YEAR)
+    wy = _era_start_year(w.struct.field("1")) + _era_number(w.struct.field("2")) - 1
+    western = text.str.extract(_WESTERN_YEAR, 1).cast(pl.Int32, strict=False)
+    year = pl.coalesce(wy, western)
+    return pl.when(year.is_between(1900, 2200)).then(year).cast(pl.Int32)
+
+
+def parse_number(raw: pl.Expr) -> pl.Expr:
+    """Decimal number; thousands separators, 円, and △/▲ minus signs accepted."""
+    text = (
+        normalise(raw)
+        .str.replace_all(r"[,\s]", "")
+        .str.replace(r"円$", "")
+        .str.replace(r"^[△▲−]", "-")
+    )
+    ok = text.str.contains(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+    return pl.when(ok).then(text.cast(pl.Float64, strict=False))
+
+
+def parse_integer(raw: pl.Expr) -> pl.Expr:
+    """Whole number (a decimal with a fractional part does not parse)."""
+    num = parse_number(raw)
+    return pl.when(num == num.floor()).then(num).cast(pl.Int64, strict=False)
+
+
+def parse_boolean(raw: pl.Expr) -> pl.Expr:
+    """Boolean from true/false, 1/0, はい/いいえ, ○/×."""
+    text = normalise(raw).str.to_lowercase()
+    return (
+        pl.when(text.is_in(list(_TRUE)))
+        .then(pl.lit(True))
+        .when(text.is_in(list(_FALSE)))
+        .then(pl.lit(False))
+        .otherwise(pl.lit(None, dtype=pl.Boolean))
+    )
+
+
+def code_lookup(col: Column) -> dict[str, str]:
+    """Every accepted spelling of a code column (NFKC, lower case) → its canonical code."""
+    lookup: dict[str, str] = {}
+    for code in col.codes:
+        for spelling in code.spellings():
+            key = unicodedata.normalize("NFKC", spelling).strip().lower()
+            lookup[key] = code.code
+    return lookup
+
+
+def parse_code(raw: pl.Expr, col: Column) -> pl.Expr:
+    """Canonical code for a value given as the English code or the Japanese label."""
+    text = normalise(raw).str.to_lowercase()
+    code = text.replace_strict(code_lookup(col), default=None, return_dtype=pl.String)
+    if col.empty_code is not None:
+        code = pl.when(text.is_null()).then(pl.lit(col.empty_code)).otherwise(code)
+    if col.code_dtype == "int":
+        return code.cast(pl.Int8)
+    return code
+
+
+def parse_id(raw: pl.Expr) -> pl.Expr:
+    """Identifier or code as a string: NFKC, trimmed (leading zeros kept)."""
+    return normalise(raw)
+
+
+def parse_text(raw: pl.Expr) -> pl.Expr:
+    """Free text, verbatim; a cell of only white space is empty."""
+    return pl.when(is_empty(raw)).then(None).otherwise(raw)
+
+
+def parse_column(col: Column, raw: pl.Expr) -> pl.Expr:
+    """The parsed value of one contract column, typed as processed data stores it."""
+    match col.kind:
+        case Kind.ID:
+            return parse_id(raw)
+        case Kind.TEXT:
+            return parse_text(raw)
+        case Kind.CODE:
+            return parse_code(raw, col)
+        case Kind.DATE:
+            return parse_date(raw)
+        case Kind.FISCAL_YEAR:
+            return parse_fiscal_year(raw)
+        case Kind.NUMBER:
+            return parse_number(raw)
+        case Kind.INTEGER:
+            return parse_integer(raw)
+        case Kind.BOOLEAN:
+            return parse_boolean(raw)
+    raise ValueError(col.kind)  # pragma: no cover
+
+
+def parse_failed(col: Column, raw: pl.Expr, parsed: pl.Expr) -> pl.Expr:
+    """True where a non-empty raw cell did not parse (wrong type, unknown code)."""
+    return (~is_empty(raw)) & parsed.is_null()
+
+
+def fiscal_year_of(date: pl.Expr) -> pl.Expr:
+    """Fiscal year (April–March) of a date: 2026-03-31 → 2025."""
+    return (date.dt.year() - (date.dt.month() < 4).cast(pl.Int32)).cast(pl.Int32)

@@ -1,0 +1,488 @@
+"""Ingestion: raw files → validated, pseudonymised processed tables, quarantine and manifest.
+
+For each dataset, in reference order (departments and courses before staff, staff before
+attendance and proposals…):
+
+1. read every file/sheet of the dataset as text (:mod:`dxkpi.ingest.read`), map Japanese headers, drop
+   personal-name columns, report unknown ones;
+2. parse and check every single-row rule, then duplicate keys, then references against the
+   accepted rows of the referenced datasets (:mod:`dxkpi.ingest.rules`);
+3. replace employee IDs by keyed pseudonyms (:mod:`dxkpi.ingest.pseudonym`) — in quarantine too;
+4. certify the accepted rows with the Great Expectations suite from ``expectations/``
+   (:mod:`dxkpi.ingest.suites`): a failure there stops the dataset (the evaluators disagree);
+5. check, per file, rows in = accepted + quarantined.
+
+Everything is written into a staging folder beside ``out``, which then replaces ``out`` in two
+renames; a run that fails or is killed leaves the previous ``out`` in place (a half-finished
+swap is completed or rolled back at the start of the next run). A file-level fault stops its
+dataset (and the datasets that reference it) with a two-language message; the other datasets are
+still ingested, and the run reports failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dxkpi import __version__
+from dxkpi.catalogue.contract import (
+    CONTRACT_VERSION,
+    DATASETS,
+    Dataset,
+    contract_fingerprint,
+    ingest_order,
+    rule_catalogue,
+)
+from dxkpi.core.atomic import publish, recover, staging_dir
+from dxkpi.core.errors import ContractError, DxkpiError, IngestInvariantError, Where
+from dxkpi.core.lock import RunLock
+from dxkpi.core.spreadsheet import neutralise_frame
+from dxkpi.ingest.pseudonym import load_or_create_secret, pseudonymise
+from dxkpi.ingest.read import Discovery, RawTable, discover, read_part
+from dxkpi.ingest.rules import (
+    RAW,
+    RULES,
+    flag_duplicates,
+    flag_references,
+    is_bad,
+    parse_and_check,
+    with_rules,
+)
+from dxkpi.ingest.suites import load_suite, stale_suites, validate
+
+LINEAGE = ("_source_file", "_source_sheet", "_source_row")
+QUARANTINE_DIR = "quarantine"
+MANIFEST = "manifest.json"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class FileReport:
+    """Counts for one source file or sheet."""
+
+    file: str
+    sheet: str | None
+    dataset: str
+    sha256: str
+    encoding: str
+    rows_in: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    blank_rows: int = 0
+    rules: dict[str, int] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    dropped_personal_columns: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "sheet": self.sheet,
+            "dataset": self.dataset,
+            "sha256": self.sha256,
+            "encoding": self.encoding,
+            "rows_in": self.rows_in,
+            "accepted": self.accepted,
+            "quarantined": self.quarantined,
+            "blank_rows_skipped": self.blank_rows,
+            "rules": dict(sorted(self.rules.items())),
+            "ignored_columns": self.ignored_columns,
+            "dropped_personal_columns": self.dropped_personal_columns,
+        }
+
+
+@dataclass
+class DatasetReport:
+    """Outcome for one dataset."""
+
+    dataset: str
+    status: str = "ok"  # ok | failed | no_files | skipped
+    rows_in: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    rules: dict[str, int] = field(default_factory=dict)
+    suite: dict[str, Any] | None = None
+    error: DxkpiError | None = None
+    files: list[FileReport] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        err = None
+        if self.error is not None:
+            err = {
+                "ja": self.error.ja,
+                "en": self.error.en,
+                "file": self.error.where.file,
+                "row": self.error.where.row,
+                "column": self.error.where.column,
+                "message": self.error.message(),
+            }
+        return {
+            "status": self.status,
+            "rows_in": self.rows_in,
+            "accepted": self.accepted,
+            "quarantined": self.quarantined,
+            "rules": dict(sorted(self.rules.items())),
+            "suite": self.suite,
+            "error": err,
+        }
+
+
+@dataclass
+class IngestReport:
+    """What an ingestion run did; ``ok`` is False when any dataset or file failed."""
+
+    datasets: dict[str, DatasetReport]
+    discovery: Discovery
+    manifest: dict[str, Any]
+    out: Path
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.manifest["ok"])
+
+    @property
+    def errors(self) -> list[DxkpiError]:
+        errs = [d.error for d in self.datasets.values() if d.error is not None]
+        errs.extend(_unmatched_error(f) for f in self.discovery.unmatched)
+        return errs
+
+
+def _unmatched_error(rel: str) -> ContractError:
+    names = ", ".join(f"{d.name}/{d.ja}" for d in DATASETS.values())
+    return ContractError(
+        "どのデータセットのファイルか判別できません（ファイル名がデータセット名で始まっていない）",
+        "the file matches no dataset (its name does not start with a dataset name)",
+        where=Where(file=rel),
+        hint_ja=f"ファイル名をデータセット名で始めてください（{names}）。",
+        hint_en=f"Rename it to start with a dataset name ({names}).",
+    )
+
+
+# ---------------------------------------------------------------- atomic output folder
+
+
+def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(path, compression="zstd", statistics=True)
+
+
+def _write_csv_for_excel(frame: pl.DataFrame, path: Path) -> None:
+    neutralise_frame(frame).write_csv(path, include_bom=True)
+
+
+# ---------------------------------------------------------------- one dataset
+
+
+def _read_all(ds: Dataset, parts: list[Any]) -> tuple[pl.DataFrame, list[RawTable]]:
+    tables = [read_part(p) for p in parts]
+    frames = [
+        t.frame.with_columns(
+            pl.lit(t.part.rel).alias("_source_file"),
+            pl.lit(t.part.sheet, dtype=pl.String).alias("_source_sheet"),
+        ).select(*LINEAGE, *ds.column_names)
+        for t in tables
+    ]
+    return pl.concat(frames, how="vertical"), tables
+
+
+def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes) -> pl.DataFrame:
+    """Replace employee IDs by pseudonyms — also in the raw text kept for quarantine."""
+    updates = []
+    for col in (c.name for c in ds.columns if c.employee_id):
+        pseudo = pseudonymise(frame[col], secret)
+        updates.append(pseudo.alias(col))
+        # The raw text becomes the pseudonym of its normalised form: no personnel-system ID
+        # reaches a quarantine file either.
+        updates.append(
+            pl.when(frame[RAW + col].is_null()).then(None).otherwise(pseudo).alias(RAW + col)
+        )
+    return frame.with_columns(updates) if updates else frame
+
+
+def _messages(ds: Dataset) -> tuple[dict[str, str], dict[str, str]]:
+    cat = rule_catalogue(ds.name)
+    return {k: v.ja for k, v in cat.items()}, {k: v.en for k, v in cat.items()}
+
+
+def _quarantine_frame(ds: Dataset, bad: pl.DataFrame) -> pl.DataFrame:
+    ja, en = _messages(ds)
+    return bad.select(
+        *LINEAGE,
+        pl.col(RULES).list.join(" | ").alias("rule"),
+        pl.col(RULES).list.eval(pl.element().replace_strict(ja, default=pl.element()))
+        .list.join(" | ").alias("rule_ja"),
+        pl.col(RULES).list.eval(pl.element().replace_strict(en, default=pl.element()))
+        .list.join(" | ").alias("rule_en"),
+        *[pl.col(RAW + c).alias(c) for c in ds.column_names],
+    )
+
+
+def _counts(frame: pl.DataFrame) -> dict[tuple[str, str | None], int]:
+    rows = frame.group_by("_source_file", "_source_sheet").len().to_dicts()
+    return {(r["_source_file"], r["_source_sheet"]): int(r["len"]) for r in rows}
+
+
+def _file_reports(
+    tables: list[RawTable], good: pl.DataFrame, bad: pl.DataFrame
+) -> list[FileReport]:
+    """Per-file counts from the rows actually written; rows read must equal their sum."""
+    n_good, n_bad = _counts(good), _counts(bad)
+    per_rule = (
+        bad.select("_source_file", "_source_sheet", RULES).explode(RULES)
+        .group_by("_source_file", "_source_sheet", RULES).len()
+    )
+    rules: dict[tuple[str, str | None], dict[str, int]] = {}
+    for r in per_rule.to_dicts():
+        rules.setdefault((r["_source_file"], r["_source_sheet"]), {})[r[RULES]] = int(r["len"])
+    reports = []
+    for t in tables:
+        key = (t.part.rel, t.part.sheet)
+        rep = FileReport(
+            file=t.part.rel,
+            sheet=t.part.sheet,
+            dataset=t.part.dataset,
+            sha256=t.sha256,
+            encoding=t.encoding,
+            rows_in=t.frame.height,
+            accepted=n_good.get(key, 0),
+            quarantined=n_bad.get(key, 0),
+            blank_rows=t.blank_rows,
+            rules=rules.get(key, {}),
+            ignored_columns=t.ignored_columns,
+            dropped_personal_columns=t.dropped_personal,
+        )
+        if rep.accepted + rep.quarantined != rep.rows_in:
+            raise IngestInvariantError(
+                f"行数が合いません: 読込 {rep.rows_in}、受理 {rep.accepted}、"
+                f"隔離 {rep.quarantined}",
+                f"row counts do not add up: read {rep.rows_in}, accepted {rep.accepted}, "
+                f"quarantined {rep.quarantined}",
+                where=Where(file=t.part.rel),
+                hint_ja="不具合です。開発者に報告してください。",
+                hint_en="This is a bug: please report it.",
+            )
+        reports.append(rep)
+    return reports
+
+
+@dataclass
+class _DatasetOutput:
+    accepted: pl.DataFrame
+    quarantine: pl.DataFrame
+    report: DatasetReport
+
+
+def ingest_dataset(
+    ds: Dataset,
+    parts: list[Any],
+    accepted: dict[str, pl.DataFrame],
+    secret: bytes,
+) -> _DatasetOutput:
+    """Read, check and pseudonymise one dataset (:func:`certify` runs its suite). Raises
+    DxkpiError on a fault."""
+    raw, tables = _read_all(ds, parts)
+    checked = flag_duplicates(ds, parse_and_check(ds, raw))
+    checked = _pseudonymise(ds, checked, secret)
+    checked = flag_references(ds, checked, accepted)
+    bad_rows = is_bad(ds)
+    good = checked.filter(~bad_rows).select(*LINEAGE, *ds.column_names)
+    bad = with_rules(ds, checked.filter(bad_rows))
+    files = _file_reports(tables, good, bad)
+    report = DatasetReport(ds.name, files=files)
+    report.rows_in = checked.height
+    report.accepted = good.height
+    report.quarantined = bad.height
+    report.rules = dict(Counter(bad[RULES].explode().drop_nulls().to_list()))
+    return _DatasetOutput(good, _quarantine_frame(ds, bad), report)
+
+
+def certify(ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> dict[str, Any]:
+    """Run the dataset's Great Expectations suite over its accepted rows; a failure means the
+    suite and the polars rules disagree, and stops the run."""
+    result = validate(ds.name, good.select(ds.column_names), suite)
+    if not result.success:
+        raise IngestInvariantError(
+            "受理した行が Great Expectations の検証に通りません: "
+            + ", ".join(result.failed_rules),
+            "accepted rows fail the Great Expectations suite: " + ", ".join(result.failed_rules),
+            where=Where(file=f"expectations/{ds.name}.json"),
+            hint_ja="expectations/ が契約と食い違っていないか `dxkpi expectations --check` "
+            "で確認してください。",
+            hint_en="Check that expectations/ matches the contract: "
+            "`dxkpi expectations --check`.",
+        )
+    return result.as_dict()
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _manifest(reports: dict[str, DatasetReport], disc: Discovery) -> dict[str, Any]:
+    files = [f.as_dict() for r in reports.values() for f in r.files]
+    files.sort(key=lambda f: (f["file"], f["sheet"] or ""))
+    ok = all(r.status in ("ok", "no_files") for r in reports.values()) and not disc.unmatched
+    return {
+        "dxkpi_version": __version__,
+        "contract_version": CONTRACT_VERSION,
+        "contract_sha256": contract_fingerprint(),
+        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "ok": ok,
+        "datasets": {k: v.as_dict() for k, v in reports.items()},
+        "files": files,
+        "ignored_files": list(disc.ignored),
+        "ignored_sheets": list(disc.ignored_sheets),
+        "unmatched_files": [
+            {"file": f, "message": _unmatched_error(f).message()} for f in disc.unmatched
+        ],
+    }
+
+
+def manifest_hash(manifest: dict[str, Any]) -> str:
+    """A hash of the manifest without its timestamp: identical for identical inputs."""
+    content = {k: v for k, v in manifest.items() if k != "generated_at"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode())\
+        .hexdigest()
+
+
+def run_ingest(
+    raw: Path,
+    out: Path,
+    *,
+    expectations: Path | None = Path("expectations"),
+    secret: bytes | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest every dataset under ``raw`` into ``out`` (atomically). See the module docstring.
+
+    ``expectations=None`` skips the Great Expectations gate (tests of the routing only).
+    """
+    say = progress or (lambda _msg: None)
+    raw, out = Path(raw), Path(out)
+    if not raw.is_dir():
+        raise ContractError(
+            "生データのフォルダがありません", "the raw-data folder does not exist",
+            where=Where(file=str(raw)),
+            hint_ja="フォルダを作ってファイルを置くか、`dxkpi sample` で見本を作ってください。",
+            hint_en="Create it and put your files there, or run `dxkpi sample`.",
+        )
+    if expectations is not None:
+        stale = stale_suites(expectations)
+        if stale:
+            raise ContractError(
+                f"検証スイートが契約と一致しません: {', '.join(stale)}",
+                f"expectation suites do not match the contract: {', '.join(stale)}",
+                where=Where(file=str(expectations)),
+                hint_ja="`dxkpi expectations --write` で作り直してください。",
+                hint_en="Regenerate them with `dxkpi expectations --write`.",
+            )
+    secret = secret if secret is not None else load_or_create_secret()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with RunLock(out.parent / f".{out.name}.lock"):
+        return _locked_ingest(raw, out, secret, expectations, say)
+
+
+def _locked_ingest(raw: Path, out: Path, secret: bytes, expectations: Path | None,
+                   say: Progress) -> IngestReport:
+    recover(out)
+    disc, duplicate_files = drop_duplicate_files(discover(raw))
+    staging = staging_dir(out)
+    staging.mkdir(parents=True)
+    try:
+        reports = _ingest_all(disc, staging, secret, expectations, say)
+        manifest = _manifest(reports, disc)
+        manifest["duplicate_files"] = duplicate_files
+        (staging / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        keep = out / ".gitkeep"
+        if keep.exists():
+            shutil.copy2(keep, staging / ".gitkeep")
+        publish(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return IngestReport(reports, disc, manifest, out)
+
+
+def drop_duplicate_files(disc: Discovery) -> tuple[Discovery, list[dict[str, str]]]:
+    """Keep one copy of files with identical content (SHA-256): a file dropped into the raw
+    folder twice is counted once. Returns the reduced discovery and what was left out."""
+    first_by_hash: dict[str, str] = {}
+    duplicates: dict[str, dict[str, str]] = {}
+    for rel, path in sorted({(p.rel, p.path) for p in disc.parts}):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in first_by_hash:
+            duplicates[rel] = {"file": rel, "same_as": first_by_hash[digest], "sha256": digest}
+        else:
+            first_by_hash[digest] = rel
+    parts = tuple(p for p in disc.parts if p.rel not in duplicates)
+    return dataclasses.replace(disc, parts=parts), list(duplicates.values())
+
+
+def _ingest_all(
+    disc: Discovery, staging: Path, secret: bytes, expectations: Path | None, say: Progress
+) -> dict[str, DatasetReport]:
+    accepted: dict[str, pl.DataFrame] = {}
+    reports: dict[str, DatasetReport] = {}
+    # GX certification (mostly Python) of one dataset overlaps the polars work of the next.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx") as gx:
+        pending = _ingest_each(disc, staging, secret, expectations, say, accepted, reports, gx)
+        for name, future in pending.items():
+            reports[name].suite = future.result()
+    return reports
+
+
+def _ingest_each(
+    disc: Discovery, staging: Path, secret: bytes, expectations: Path | None, say: Progress,
+    accepted: dict[str, pl.DataFrame], reports: dict[str, DatasetReport], gx: ThreadPoolExecutor,
+) -> dict[str, Future[dict[str, Any]]]:
+    pending: dict[str, Future[dict[str, Any]]] = {}
+    for name in ingest_order():
+        ds = DATASETS[name]
+        parts = [p for p in disc.parts if p.dataset == name]
+        blocked = [d for d in ds.depends_on if d not in accepted]
+        if not parts:
+            reports[name] = DatasetReport(name, status="no_files")
+            say(f"{name}: no files / ファイルなし")
+            continue
+        if blocked:
+            reports[name] = DatasetReport(
+                name, status="skipped",
+                error=DxkpiError(
+                    f"参照先のデータセット（{', '.join(blocked)}）が取り込めなかったため中止",
+                    f"stopped: the dataset(s) it references ({', '.join(blocked)}) failed",
+                    hint_ja="先に参照先のエラーを直してください。",
+                    hint_en="Fix the referenced dataset first.",
+                ),
+            )
+            say(f"{name}: skipped / 中止")
+            continue
+        say(f"{name}: {len(parts)} file(s) / ファイル")
+        suite = load_suite(expectations, name) if expectations is not None else None
+        try:
+            result = ingest_dataset(ds, parts, accepted, secret)
+        except ContractError as err:
+            reports[name] = DatasetReport(name, status="failed", error=err)
+            continue
+        accepted[name] = result.accepted
+        reports[name] = result.report
+        if suite is not None:
+            pending[name] = gx.submit(certify, ds, result.accepted, suite)
+        _write_parquet(result.accepted, staging / f"{name}.parquet")
+        if result.quarantine.height:
+            qdir = staging / QUARANTINE_DIR
+            qdir.mkdir(exist_ok=True)
+            _write_parquet(result.quarantine, qdir / f"{name}.parquet")
+            _write_csv_for_excel(result.quarantine, qdir / f"{name}.csv")
+    return pending

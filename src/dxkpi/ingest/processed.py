@@ -1,0 +1,146 @@
+"""The processed data folder, loaded once as lazy polars frames.
+
+``load_processed(path)`` scans ``<path>/<dataset>.parquet`` for every dataset of the data contract
+and returns a :class:`Processed` — a frozen dataclass with one :class:`polars.LazyFrame` per
+dataset (``None`` where the file is absent). ``departments`` and ``staff`` are required (every KPI
+is defined over the staff list); any other dataset is only required by the KPIs that use it, and
+:meth:`Processed.require` raises :class:`MissingDatasetError` naming it when it is absent.
+
+This is the only module of the KPI part that reads files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import MappingProxyType
+
+import polars as pl
+
+from dxkpi.core.errors import DxkpiError, Where
+
+REQUIRED_DATASETS: tuple[str, ...] = ("departments", "staff")
+OPTIONAL_DATASETS: tuple[str, ...] = (
+    "courses",
+    "attendance",
+    "proposals",
+    "projects",
+    "resident_survey",
+    "maturity_survey",
+    "skill_assessment",
+    "knowledge_posts",
+)
+DATASETS: tuple[str, ...] = REQUIRED_DATASETS + OPTIONAL_DATASETS
+
+#: Date columns whose maximum is "the latest date in the data" (the default as-of date).
+DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "attendance": ("session_date",),
+    "proposals": ("submitted_on", "decided_on", "implemented_on"),
+    "projects": ("started_on", "ended_on"),
+    "knowledge_posts": ("posted_on",),
+}
+
+
+class MissingDatasetError(DxkpiError):
+    """A KPI needs a processed dataset that is not in the processed folder."""
+
+
+@dataclass(frozen=True)
+class Processed:
+    """All processed datasets as lazy frames; ``None`` marks a dataset that is absent."""
+
+    departments: pl.LazyFrame
+    staff: pl.LazyFrame
+    courses: pl.LazyFrame | None = None
+    attendance: pl.LazyFrame | None = None
+    proposals: pl.LazyFrame | None = None
+    projects: pl.LazyFrame | None = None
+    resident_survey: pl.LazyFrame | None = None
+    maturity_survey: pl.LazyFrame | None = None
+    skill_assessment: pl.LazyFrame | None = None
+    knowledge_posts: pl.LazyFrame | None = None
+    source: str = "<memory>"
+    #: Derived frames materialised once by a caller (e.g. the KPI engine) and shared by the KPI
+    #: functions; each function builds the same frame lazily when it is absent.
+    derived: Mapping[str, pl.LazyFrame] = field(default_factory=lambda: MappingProxyType({}))
+
+    def with_derived(self, **frames: pl.LazyFrame) -> Processed:
+        """A copy with more derived frames (the original is unchanged)."""
+        merged = dict(self.derived) | frames
+        return dataclasses.replace(self, derived=MappingProxyType(merged))
+
+    @classmethod
+    def from_frames(
+        cls, source: str = "<memory>", **frames: pl.DataFrame | pl.LazyFrame | None
+    ) -> Processed:
+        """Build from in-memory frames (tests, notebooks); eager frames are made lazy."""
+        unknown = sorted(set(frames) - set(DATASETS))
+        if unknown:
+            raise TypeError(f"unknown datasets: {unknown}")
+        lazy = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in frames.items()}
+        for name in REQUIRED_DATASETS:
+            if lazy.get(name) is None:
+                raise _missing(name, source)
+        return cls(source=source, **lazy)  # type: ignore[arg-type]
+
+    def require(self, name: str) -> pl.LazyFrame:
+        """The lazy frame of dataset ``name``; a clear two-language error if it is absent."""
+        frame = getattr(self, name, None)
+        if frame is None:
+            raise _missing(name, self.source)
+        return frame
+
+    def available(self) -> tuple[str, ...]:
+        """Names of the datasets present."""
+        return tuple(
+            f.name for f in fields(self) if f.name in DATASETS and getattr(self, f.name) is not None
+        )
+
+    def latest_date(self) -> dt.date | None:
+        """The latest event date in the data (default as-of date); ``None`` when there is none."""
+        exprs = [
+            getattr(self, name).select(pl.max_horizontal(pl.col(c).max() for c in cols))
+            for name, cols in DATE_COLUMNS.items()
+            if getattr(self, name, None) is not None
+        ]
+        if not exprs:
+            return None
+        values = [f.item() for f in pl.collect_all(exprs)]
+        values = [v for v in values if v is not None]
+        return max(values) if values else None
+
+    def fiscal_years(self) -> list[int]:
+        """Fiscal years present on the staff list, ascending."""
+        years = self.staff.select(pl.col("fiscal_year").unique().sort()).collect()
+        return [int(y) for y in years.get_column("fiscal_year").to_list() if y is not None]
+
+
+def _missing(name: str, source: str) -> MissingDatasetError:
+    return MissingDatasetError(
+        f"処理済みデータ「{name}」がありません（{name}.parquet）。",
+        f"processed dataset '{name}' is missing ({name}.parquet).",
+        where=Where(file=source),
+        hint_ja="取り込み（dxkpi ingest）を実行するか、--data で処理済みフォルダを"
+        "指定してください。",
+        hint_en="run the ingest (dxkpi ingest) or point --data at the processed folder.",
+    )
+
+
+def load_processed(path: str | Path) -> Processed:
+    """Scan every ``<dataset>.parquet`` under ``path`` lazily; required datasets must exist."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise MissingDatasetError(
+            f"処理済みデータのフォルダ {folder} がありません。",
+            f"processed data folder {folder} does not exist.",
+            hint_ja="取り込み（dxkpi ingest）を先に実行してください。",
+            hint_en="run the ingest (dxkpi ingest) first.",
+        )
+    frames: dict[str, pl.LazyFrame | None] = {}
+    for name in DATASETS:
+        file = folder / f"{name}.parquet"
+        frames[name] = pl.scan_parquet(file) if file.is_file() else None
+    return Processed.from_frames(source=str(folder), **frames)

@@ -1,0 +1,214 @@
+"""Great Expectations suites generated from the contract, and the gate that runs them.
+
+The suites in ``expectations/<dataset>.json`` are plain GX 1.x ``ExpectationSuite`` JSON, written by
+``dxkpi expectations --write`` from :mod:`dxkpi.catalogue.contract`. Ingestion routes rows with the polars
+rules of :mod:`dxkpi.ingest.rules` (fast, exact reasons), then certifies the accepted rows with these
+suites in an ephemeral GX context: two independent evaluators of one contract that must agree.
+A suite failure on accepted rows stops the dataset (it means the two disagree: a bug).
+
+Cross-dataset references have no GX expectation (GX cannot join tables); they are checked only
+by the polars rules.
+
+``import great_expectations`` costs seconds, so it happens inside :func:`validate`, never at
+module import.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dxkpi.catalogue.contract import (
+    CONTRACT_VERSION,
+    DATASETS,
+    Compare,
+    Dataset,
+    EmptyWhen,
+    Kind,
+    RequiredWhen,
+    contract_fingerprint,
+)
+
+GX_VERSION_FLOOR = "1.23"
+_counter = itertools.count()
+
+
+def _expectation(kind: str, meta_rule: str, **kwargs: Any) -> dict[str, Any]:
+    return {"type": kind, "kwargs": kwargs, "meta": {"dxkpi_rule": meta_rule}}
+
+
+def _condition(column: str, values: tuple[str, ...], negate: bool) -> dict[str, Any]:
+    """A GX 1.x row condition (serialised Condition objects): column filled and (not) in values."""
+    return {
+        "type": "and",
+        "conditions": [
+            {"type": "nullity", "column": {"name": column}, "is_null": False},
+            {"type": "comparison", "column": {"name": column},
+             "operator": "NOT_IN" if negate else "IN", "parameter": list(values)},
+        ],
+    }
+
+
+def suite_dict(ds: Dataset) -> dict[str, Any]:
+    """The GX suite of one dataset, as a JSON-ready dict (deterministic)."""
+    exps: list[dict[str, Any]] = [
+        _expectation("expect_table_columns_to_match_set", f"{ds.name}.columns",
+                     column_set=list(ds.column_names), exact_match=False),
+    ]
+    for col in ds.columns:
+        rid = f"{ds.name}.{col.name}"
+        if col.required or col.empty_code is not None:
+            exps.append(_expectation("expect_column_values_to_not_be_null", f"{rid}.required",
+                                     column=col.name))
+        if col.kind is Kind.CODE:
+            exps.append(_expectation("expect_column_values_to_be_in_set", f"{rid}.accepted",
+                                     column=col.name, value_set=col.code_values()))
+        if col.min is not None or col.max is not None:
+            exps.append(_expectation(
+                "expect_column_values_to_be_between", f"{rid}.range", column=col.name,
+                min_value=col.min, max_value=col.max, strict_min=col.min_strict,
+                strict_max=False,
+            ))
+    for rule in ds.row_rules:
+        if isinstance(rule, Compare):
+            a, b = (rule.left, rule.right) if rule.op == ">=" else (rule.right, rule.left)
+            exps.append(_expectation(
+                "expect_column_pair_values_a_to_be_greater_than_b", rule.id,
+                column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing",
+            ))
+        elif isinstance(rule, RequiredWhen):
+            exps.append(_expectation(
+                "expect_column_values_to_not_be_null", rule.id, column=rule.column,
+                row_condition=_condition(rule.when_column, rule.values, rule.negate),
+            ))
+        elif isinstance(rule, EmptyWhen):
+            exps.append(_expectation(
+                "expect_column_values_to_be_null", rule.id, column=rule.column,
+                row_condition=_condition(rule.when_column, rule.values, rule.negate),
+            ))
+    if len(ds.key) == 1:
+        exps.append(_expectation("expect_column_values_to_be_unique", f"{ds.name}.duplicate_key",
+                                 column=ds.key[0]))
+    elif ds.key:
+        exps.append(_expectation("expect_compound_columns_to_be_unique",
+                                 f"{ds.name}.duplicate_key", column_list=list(ds.key)))
+    return {
+        "name": f"dxkpi.{ds.name}",
+        "expectations": exps,
+        "meta": {
+            "generated_by": "dxkpi expectations --write",
+            "contract_version": CONTRACT_VERSION,
+            "contract_sha256": contract_fingerprint(),
+            "note": "Generated from src/dxkpi/contract.py. Do not edit by hand.",
+        },
+    }
+
+
+def suite_text(ds: Dataset) -> str:
+    """The suite file's exact text."""
+    return json.dumps(suite_dict(ds), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+def write_suites(folder: Path) -> list[Path]:
+    """Write every dataset's suite to ``folder/<dataset>.json``; return the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ds in DATASETS.values():
+        path = folder / f"{ds.name}.json"
+        path.write_text(suite_text(ds), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def stale_suites(folder: Path) -> list[str]:
+    """Datasets whose suite file in ``folder`` is missing or differs from the contract."""
+    stale = []
+    for ds in DATASETS.values():
+        path = folder / f"{ds.name}.json"
+        if not path.exists() or path.read_text(encoding="utf-8") != suite_text(ds):
+            stale.append(ds.name)
+    return stale
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """Summary of one suite run over a dataset's accepted rows."""
+
+    dataset: str
+    success: bool
+    evaluated: int
+    successful: int
+    failed_rules: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "success": self.success,
+            "evaluated": self.evaluated,
+            "successful": self.successful,
+            "failed_rules": list(self.failed_rules),
+        }
+
+
+def _to_pandas(frame: pl.DataFrame) -> Any:
+    return frame.to_pandas()
+
+
+@functools.cache
+def _context() -> tuple[Any, Any]:
+    """One ephemeral GX context per process: no analytics, no progress bars, nothing on disk."""
+    import logging
+    import os
+
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return gx, context
+
+
+def validate(dataset: str, frame: pl.DataFrame, suite: dict[str, Any]) -> SuiteResult:
+    """Run a stored suite over accepted rows in an ephemeral GX context (BOOLEAN_ONLY)."""
+    gx, context = _context()
+    name = f"dxkpi_{dataset}_{next(_counter)}"
+    source = context.data_sources.add_pandas(name=name)
+    asset = source.add_dataframe_asset(name=dataset)
+    batch_def = asset.add_batch_definition_whole_dataframe("all")
+    gx_suite = gx.ExpectationSuite(
+        name=suite["name"],
+        expectations=[_build_expectation(gx, e) for e in suite["expectations"]],
+    )
+    batch = batch_def.get_batch(batch_parameters={"dataframe": _to_pandas(frame)})
+    result = batch.validate(gx_suite, result_format="BOOLEAN_ONLY")
+    failed = tuple(
+        r.expectation_config.meta.get("dxkpi_rule", r.expectation_config.type)
+        for r in result.results
+        if not r.success
+    )
+    stats = result.statistics
+    return SuiteResult(
+        dataset=dataset,
+        success=bool(result.success),
+        evaluated=int(stats["evaluated_expectations"]),
+        successful=int(stats["successful_expectations"]),
+        failed_rules=failed,
+    )
+
+
+def _build_expectation(gx: Any, spec: dict[str, Any]) -> Any:
+    class_name = "".join(part.capitalize() for part in spec["type"].split("_"))
+    cls = getattr(gx.expectations, class_name)
+    return cls(**spec["kwargs"], meta=spec.get("meta") or {})
+
+
+def load_suite(folder: Path, dataset: str) -> dict[str, Any]:
+    """Read a stored suite."""
+    return json.loads((folder / f"{dataset}.json").read_text(encoding="utf-8"))

@@ -1,0 +1,1 @@
+"""Statistical models: staggered DiD, contrasts, behaviour change, KPI→KGI links, skills."""

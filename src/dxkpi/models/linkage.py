@@ -1,0 +1,306 @@
+"""Do behavioural KPIs move the KGIs? A department × fiscal-year panel model, in plain words.
+
+:func:`link_panel` builds one row per department and fiscal year with the KPIs
+(participation_rate, proposals_per_100, retention_rate) and KGIs (self_running_rate,
+hours_saved, resident_satisfaction) of the KPI engine, by department. It uses the engine's
+*unsuppressed* measure functions (:func:`dxkpi.kpi.engine.compute_kpi`): the model needs every
+department's value, while suppression (:func:`dxkpi.kpi.engine.compute`) blanks small cells of
+people KPIs for display. Only coefficients leave this module, never the cells.
+
+:func:`kpi_kgi_link` fits KGI(d,t) = a_d + l_t + Σ_k b_k·KPI_k(d,t−lag) + e by OLS (statsmodels),
+with department and fiscal-year fixed effects and standard errors clustered by department
+(t intervals with G−1 degrees of freedom; the small-sample factor counts the slopes and year
+effects but not the department effects, which are nested in the clusters — fixest's default).
+Departments with a single usable year carry no within-department information and are dropped
+(reported). :func:`describe_link` states each coefficient as a sentence in the KPI's and KGI's
+units; :func:`dxkpi.models.behaviour.describe_behaviour` (re-exported here) does the same for the DiD.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+import statsmodels.api as sm
+
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.core.errors import DxkpiError
+from dxkpi.ingest.processed import Processed
+from dxkpi.kpi.engine import compute_kpi
+from dxkpi.models.behaviour import describe_behaviour, fmt_interval, fmt_number
+
+__all__ = [
+    "DEFAULT_KGIS",
+    "DEFAULT_KPIS",
+    "PANEL_KPIS",
+    "LinkError",
+    "LinkResult",
+    "complete_rows",
+    "describe_behaviour",
+    "describe_link",
+    "effect_of_step",
+    "kpi_kgi_link",
+    "lagged_frame",
+    "link_all",
+    "link_panel",
+]
+
+Lang = Literal["ja", "en"]
+PANEL_KPIS: tuple[str, ...] = ("participation_rate", "proposals_per_100", "retention_rate")
+#: The model's default KPIs. retention_rate is empty in the first fiscal year (no cohort first
+#: trained the year before), so adding it costs the model one year of observations.
+DEFAULT_KPIS: tuple[str, ...] = ("participation_rate", "proposals_per_100")
+DEFAULT_KGIS: tuple[str, ...] = ("self_running_rate", "hours_saved", "resident_satisfaction")
+
+# How a one-step difference in an indicator is described: (step, ja label, en label).
+_STEP: dict[str, tuple[float, str, str]] = {
+    "ratio": (0.10, "10ポイント", "10 percentage points"),
+    "per_100": (10.0, "10件", "10 per 100 staff"),
+    "hours": (100.0, "100時間", "100 hours"),
+    "score": (0.5, "0.5点", "0.5 points"),
+    "score_diff": (0.5, "0.5点", "0.5 points"),
+}
+# How a KGI difference is shown: (multiplier, ja unit, en unit).
+_SHOW: dict[str, tuple[float, str, str]] = {
+    "ratio": (100.0, "ポイント", "percentage points"),
+    "per_100": (1.0, "件（100人当たり）", "per 100 staff"),
+    "hours": (1.0, "時間", "hours"),
+    "score": (1.0, "点", "points"),
+    "score_diff": (1.0, "点", "points"),
+}
+
+
+class LinkError(DxkpiError):
+    """The KPI→KGI model cannot be fitted as asked (unknown indicator, too few observations)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# the panel
+# ---------------------------------------------------------------------------------------------
+
+
+def _department_values(data: Processed, kpi_id: str, years: Sequence[int]) -> pl.LazyFrame:
+    """Unsuppressed department values of one indicator: department_code, fiscal_year, <kpi>."""
+    return compute_kpi(data, kpi_id, years, "department").select(
+        pl.col("group").alias("department_code"),
+        pl.col("fiscal_year").cast(pl.Int32),
+        pl.col("value").cast(pl.Float64).fill_nan(None).alias(kpi_id),
+    )
+
+
+def link_panel(data: Processed, *, kpis: Sequence[str] = PANEL_KPIS,
+               kgis: Sequence[str] = DEFAULT_KGIS,
+               fiscal_years: Sequence[int] | None = None) -> pl.DataFrame:
+    """Department × fiscal-year panel of indicator values (each in its registry unit).
+
+    Columns: department_code, department_name, division, fiscal_year, one column per KPI and
+    KGI (null where the engine leaves the value empty: no members, denominator 0, no data).
+    Values are the engine's *unsuppressed* ones; do not show this frame in a report.
+    """
+    ids = list(dict.fromkeys([*kpis, *kgis]))
+    _check_ids(ids)
+    years = list(fiscal_years) if fiscal_years else data.fiscal_years()
+    frames = pl.collect_all([_department_values(data, k, years) for k in ids])
+    depts = data.departments.select("department_code", "department_name", "division").collect()
+    grid = depts.join(pl.DataFrame({"fiscal_year": years}, schema={"fiscal_year": pl.Int32}),
+                      how="cross")
+    for frame in frames:
+        grid = grid.join(frame, on=["department_code", "fiscal_year"], how="left")
+    return grid.sort("department_code", "fiscal_year")
+
+
+def _check_ids(ids: Sequence[str]) -> None:
+    unknown = [k for k in ids if k not in REGISTRY]
+    if unknown:
+        raise LinkError(f"不明な指標IDです: {', '.join(unknown)}",
+                        f"unknown indicator id: {', '.join(unknown)}",
+                        hint_ja=f"使える指標: {', '.join(REGISTRY)}",
+                        hint_en=f"known: {', '.join(REGISTRY)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the model
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class LinkResult:
+    """KGI on lagged KPIs with department and year fixed effects; coefficients in registry units.
+
+    ``coefficients``: kpi, coef (KGI units per KPI unit), se (department-clustered), ci_low,
+    ci_high (95%, t with n_departments − 1 df), p. ``n_obs`` department-years and
+    ``n_departments`` used; ``years`` the KGI fiscal years used; ``within_r2`` the share of the
+    KGI's variation left after the department and year effects that the KPIs explain;
+    ``dropped_singletons`` departments left out for having one usable year.
+    """
+
+    kgi: str
+    kpis: tuple[str, ...]
+    lag: int
+    coefficients: pl.DataFrame
+    n_obs: int
+    n_departments: int
+    years: tuple[int, ...]
+    within_r2: float
+    dropped_singletons: int
+    alpha: float = 0.05
+
+
+def complete_rows(panel: pl.DataFrame, kgi: str, kpis: Sequence[str], lag: int) -> pl.DataFrame:
+    """Rows (department_code, fiscal_year, _kgi at t, KPIs at t − lag) with no missing value."""
+    lagged = panel.select(
+        "department_code", (pl.col("fiscal_year") + lag).cast(pl.Int32).alias("fiscal_year"),
+        *kpis)
+    rows = panel.select("department_code", pl.col("fiscal_year").cast(pl.Int32),
+                        pl.col(kgi).alias("_kgi")).join(
+        lagged, on=["department_code", "fiscal_year"], how="inner")
+    cols = ["_kgi", *kpis]
+    return rows.with_columns(pl.col(cols).cast(pl.Float64).fill_nan(None)).drop_nulls(cols)
+
+
+def lagged_frame(panel: pl.DataFrame, kgi: str, kpis: Sequence[str], lag: int) -> pl.DataFrame:
+    """The model's rows: :func:`complete_rows` of departments with ≥ 2 usable years."""
+    rows = complete_rows(panel, kgi, kpis, lag)
+    return rows.filter(pl.len().over("department_code") > 1).sort("department_code",
+                                                                    "fiscal_year")
+
+
+def _demean_by(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Columns of x minus their means within each code (department)."""
+    counts = np.bincount(codes).astype(float)
+    sums = np.stack([np.bincount(codes, weights=col) for col in x.T], axis=1)
+    return x - (sums / counts[:, None])[codes]
+
+
+def _rss(y: np.ndarray, x: np.ndarray) -> float:
+    if x.shape[1] == 0:
+        return float(y @ y)
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    r = y - x @ beta
+    return float(r @ r)
+
+
+def kpi_kgi_link(panel: pl.DataFrame, kgi: str, kpis: Sequence[str] = DEFAULT_KPIS,
+                 lag: int = 1, alpha: float = 0.05) -> LinkResult:
+    """Association of a KGI with KPIs ``lag`` years earlier (department and year fixed effects).
+
+    OLS of KGI(d,t) on KPI_k(d,t−lag), all ``kpis`` in one model, with department and fiscal-year
+    fixed effects; department-clustered SEs. Rows with any missing value are left out.
+    """
+    _check_ids([kgi, *kpis])
+    if lag < 0:
+        raise LinkError("lag は0以上です。", "lag must be 0 or more.")
+    rows = lagged_frame(panel, kgi, kpis, lag)
+    dept = rows["department_code"].rank("dense").cast(pl.Int64).to_numpy() - 1
+    years = sorted(set(rows["fiscal_year"].to_list()))
+    n_params = len(kpis) + max(len(years) - 1, 0)
+    n_dept = int(dept.max() + 1) if rows.height else 0
+    if n_dept < 3 or rows.height <= n_dept + n_params:
+        raise LinkError(
+            f"観測が足りません（所属{n_dept}・観測{rows.height}）。",
+            f"too few observations ({n_dept} departments, {rows.height} department-years).",
+            hint_ja="年度を増やすか、指標を減らしてください。",
+            hint_en="add fiscal years or use fewer KPIs.")
+    year_d = np.column_stack([(rows["fiscal_year"] == y).to_numpy().astype(float)
+                              for y in years[1:]]) if len(years) > 1 else np.empty((rows.height, 0))
+    x = _demean_by(np.column_stack([rows[k].to_numpy() for k in kpis]), dept)
+    d = _demean_by(year_d, dept) if year_d.shape[1] else year_d
+    y = _demean_by(rows["_kgi"].to_numpy()[:, None], dept)[:, 0]
+    flat = [k for k, col in zip(kpis, x.T, strict=True) if np.allclose(col, 0)]
+    if flat:
+        raise LinkError(f"所属内で変化しない指標があります: {', '.join(flat)}",
+                        f"KPI does not vary within departments: {', '.join(flat)}")
+    fit = sm.OLS(y, np.column_stack([x, d])).fit(
+        cov_type="cluster", cov_kwds={"groups": dept}, use_t=True)
+    ci = np.asarray(fit.conf_int(alpha))
+    k = len(kpis)
+    coefs = pl.DataFrame({
+        "kpi": list(kpis), "coef": np.asarray(fit.params)[:k], "se": np.asarray(fit.bse)[:k],
+        "ci_low": ci[:k, 0], "ci_high": ci[:k, 1], "p": np.asarray(fit.pvalues)[:k],
+    })
+    rss_fe = _rss(y, d)
+    within = 1.0 - float(fit.ssr) / rss_fe if rss_fe > 0 else math.nan
+    n_all = complete_rows(panel, kgi, kpis, lag)["department_code"].n_unique()
+    return LinkResult(kgi=kgi, kpis=tuple(kpis), lag=lag, coefficients=coefs,
+                      n_obs=rows.height, n_departments=n_dept, years=tuple(years),
+                      within_r2=within, dropped_singletons=n_all - n_dept, alpha=alpha)
+
+
+def link_all(panel: pl.DataFrame, *, kgis: Sequence[str] = DEFAULT_KGIS,
+             kpis: Sequence[str] = PANEL_KPIS, lag: int = 1, separate: bool = True
+             ) -> tuple[list[LinkResult], pl.DataFrame]:
+    """Fit every KGI on the KPIs: one model per (KGI, KPI) pair (``separate``) or per KGI.
+
+    Separate models use every department-year each KPI has (retention_rate's empty first year
+    then costs only its own model). Returns the results and a frame (kgi, kpis, reason) of the
+    models that could not be fitted.
+    """
+    specs = [(g, (k,)) for g in kgis for k in kpis] if separate else [(g, tuple(kpis))
+                                                                      for g in kgis]
+    results, failed = [], []
+    for kgi, ks in specs:
+        try:
+            results.append(kpi_kgi_link(panel, kgi, ks, lag=lag))
+        except LinkError as err:
+            failed.append((kgi, ",".join(ks), f"{err.ja} / {err.en}"))
+    return results, pl.DataFrame(failed, schema={"kgi": pl.String, "kpis": pl.String,
+                                                 "reason": pl.String}, orient="row")
+
+
+# ---------------------------------------------------------------------------------------------
+# sentences
+# ---------------------------------------------------------------------------------------------
+
+
+def _lag_words(lag: int, lang: Lang) -> str:
+    if lang == "ja":
+        return {0: "同じ年度", 1: "翌年度"}.get(lag, f"{lag}年度後")
+    return {0: "in the same year", 1: "the following year"}.get(lag, f"{lag} years later")
+
+
+def _name(kpi_id: str, lang: Lang) -> str:
+    spec = REGISTRY[kpi_id]
+    return spec.name_ja if lang == "ja" else spec.name_en.lower()
+
+
+def effect_of_step(row: dict, kgi: str) -> tuple[float, float, float]:
+    """(effect, low, high) on the KGI, in its display unit, of one KPI step (see _STEP/_SHOW)."""
+    f = _STEP[REGISTRY[row["kpi"]].unit][0] * _SHOW[REGISTRY[kgi].unit][0]
+    return row["coef"] * f, row["ci_low"] * f, row["ci_high"] * f
+
+
+def _sentence(row: dict, r: LinkResult, lang: Lang) -> str:
+    eff, lo, hi = effect_of_step(row, r.kgi)
+    _, step_ja, step_en = _STEP[REGISTRY[row["kpi"]].unit]
+    _, unit_ja, unit_en = _SHOW[REGISTRY[r.kgi].unit]
+    crosses = lo <= 0 <= hi
+    n_ja = f"所属{r.n_departments}・観測{r.n_obs}"
+    n_en = f"{r.n_departments} departments, {r.n_obs} department-years"
+    if lang == "ja":
+        way = "高い" if eff >= 0 else "低い"
+        s = (f"{_name(row['kpi'], 'ja')}が{step_ja}高い所属では、{_lag_words(r.lag, 'ja')}の"
+             f"{_name(r.kgi, 'ja')}が平均{fmt_number(abs(eff), lo, hi)}{unit_ja}{way}傾向"
+             f"（95%信頼区間 {fmt_interval(lo, hi)}、{n_ja}）。")
+        return s + ("区間が0をまたぐため、はっきりした関連は見られません。" if crosses else "")
+    way = "higher" if eff >= 0 else "lower"
+    s = (f"Where the {_name(row['kpi'], 'en')} is {step_en} higher, the {_name(r.kgi, 'en')} "
+         f"{_lag_words(r.lag, 'en')} tends to be {fmt_number(abs(eff), lo, hi, lang='en')} "
+         f"{unit_en} {way} on average (95% interval {fmt_interval(lo, hi, lang='en')}; {n_en}).")
+    return s + (" The interval includes zero: no clear association." if crosses else "")
+
+
+def describe_link(result: LinkResult, lang: Lang = "ja") -> list[str]:
+    """Plain sentences, one per KPI, then how the comparison was made and that it is not cause."""
+    lines = [_sentence(row, result, lang) for row in result.coefficients.iter_rows(named=True)]
+    several = len(result.kpis) > 1
+    if lang == "ja":
+        method = ("所属ごとの違いと年度ごとの全庁的な変化を取り除いて比べています"
+                  + ("（ほかの指標が同じ水準の場合の関連）" if several else "") + "。")
+        return [*lines, method, "これは因果関係を示すものではなく関連です。"]
+    method = ("Differences between departments and city-wide year-to-year changes are taken out"
+              + (" (each KPI with the others held equal)" if several else "") + ".")
+    return [*lines, method, "This is an association, not proof of cause."]

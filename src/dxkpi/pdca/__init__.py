@@ -1,0 +1,1 @@
+"""Year-end PDCA review: analysis only (no text, no HTML)."""

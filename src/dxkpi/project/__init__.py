@@ -1,0 +1,1 @@
+"""The city's project folder: where it is and what its dxkpi.toml says."""

@@ -1,0 +1,370 @@
+"""Project configuration from ``dxkpi.toml``: frozen dataclasses, validated with clear errors.
+
+Sections read here (every one optional; defaults in brackets)::
+
+    [privacy]
+    min_cell_size = 10          # k: cells describing fewer people are suppressed [10]; never < 5
+
+    [grading]
+    tolerance = 0.05            # B band: |value − target| ≤ tolerance × |target| [0.05]
+
+    [fiscal_year]
+    as_of = 2026-01-31          # as-of date; absent = the latest date in the data
+
+    [targets.2025]              # FY2025 city-wide targets, one key per KPI id
+    participation_rate = 0.8
+    [targets.2025.department.D03]     # a group's own target overrides the city-wide one
+    participation_rate = 0.9
+    [targets.2025.phase.2]            # second dimensions: phase 1–3, maturity dimension
+    completion_rate = 0.85
+
+A cell's target is looked up most specific first: its own group (``department.D03`` for a
+``department`` or ``department|phase`` cell), then its second-dimension value (``phase.2``,
+``dimension.literacy``, ``skill_area.data``, ``mobility.moved``), then the fiscal year's
+city-wide value. Groupings accepted under a year: division, department, job_level, talent_type,
+phase, dimension, skill_area, mobility.
+
+    [skill_matrix.manager]      # 職層 × スキル: required level 0–4 per job level and skill area
+    process = 3                 # job levels: manager, mid, staff; skill areas: data, ai_rpa,
+    data = 2                    # process, security, facilitation. A level or area left out
+                                # keeps its default (DEFAULT_SKILL_MATRIX).
+
+Any other top-level section (``[roi]`` …) is kept verbatim in
+:attr:`Config.sections` for the modules that own it; add a dataclass and a parser here to validate
+it. Keys inside the sections above that are not listed are errors (a typo must not be ignored).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.core.errors import ConfigError, Where
+
+DEFAULT_CONFIG_FILE = "dxkpi.toml"
+MIN_CELL_SIZE_FLOOR = 5
+TARGET_GROUPINGS: tuple[str, ...] = (
+    "division",
+    "department",
+    "job_level",
+    "talent_type",
+    "phase",
+    "dimension",
+    "skill_area",
+    "mobility",
+)
+_KNOWN_SECTIONS = ("privacy", "grading", "fiscal_year", "targets", "skill_matrix")
+
+#: The 職層 × スキル matrix's axes (codes of the data contract) and the level scale 0–4
+#: (0 未経験, 1 知っている, 2 支援があればできる, 3 一人でできる, 4 人に教えられる).
+SKILL_JOB_LEVELS: tuple[str, ...] = ("manager", "mid", "staff")
+SKILL_AREAS: tuple[str, ...] = ("data", "ai_rpa", "process", "security", "facilitation")
+SKILL_LEVEL_MIN, SKILL_LEVEL_MAX = 0, 4
+
+#: Default required levels. Managers lead change (process, facilitation 3) and judge data and
+#: security (2); mid-career staff run improvement work (process 3) and use data (2); general
+#: staff can improve their own work with support (2) and handle data and security safely.
+DEFAULT_SKILL_MATRIX: Mapping[str, Mapping[str, int]] = MappingProxyType({
+    "manager": MappingProxyType(
+        {"data": 2, "ai_rpa": 1, "process": 3, "security": 2, "facilitation": 3}),
+    "mid": MappingProxyType(
+        {"data": 2, "ai_rpa": 2, "process": 3, "security": 2, "facilitation": 2}),
+    "staff": MappingProxyType(
+        {"data": 2, "ai_rpa": 1, "process": 2, "security": 2, "facilitation": 1}),
+})
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """Suppression threshold k: cells describing fewer than k people are not shown."""
+
+    min_cell_size: int = 10
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """Relative half-width of the B (on target) band around a target."""
+
+    tolerance: float = 0.05
+
+
+@dataclass(frozen=True)
+class FiscalYearConfig:
+    """As-of date for in-progress fiscal years; ``None`` = the latest date in the data."""
+
+    as_of: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class SkillMatrix:
+    """Required skill level 0–4 per job level and skill area (the 職層 × スキル matrix)."""
+
+    required: Mapping[str, Mapping[str, int]] = field(
+        default_factory=lambda: DEFAULT_SKILL_MATRIX
+    )
+
+    def level(self, job_level: str, skill_area: str) -> int:
+        """The required level of one job level in one skill area (0–4)."""
+        return self.required[job_level][skill_area]
+
+    def rows(self) -> list[tuple[str, str, int]]:
+        """(job_level, skill_area, required) for every cell, in matrix order."""
+        return [(lv, area, self.required[lv][area]) for lv in SKILL_JOB_LEVELS
+                for area in SKILL_AREAS]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target: KPI, fiscal year, optional (grouping, group) it applies to, value."""
+
+    kpi: str
+    fiscal_year: int
+    value: float
+    grouping: str | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration. ``sections`` holds other modules' sections, unvalidated."""
+
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    grading: GradingConfig = field(default_factory=GradingConfig)
+    fiscal_year: FiscalYearConfig = field(default_factory=FiscalYearConfig)
+    targets: tuple[Target, ...] = ()
+    skill_matrix: SkillMatrix = field(default_factory=SkillMatrix)
+    sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    source: str = "<defaults>"
+
+    def target(
+        self, kpi: str, fiscal_year: int, grouping: str | None = None, group: str | None = None
+    ) -> float | None:
+        """The most specific target for one KPI cell, or ``None``."""
+        found: dict[tuple[str | None, str | None], float] = {
+            (t.grouping, t.group): t.value
+            for t in self.targets
+            if t.kpi == kpi and t.fiscal_year == fiscal_year
+        }
+        if grouping is not None:
+            pairs = list(zip(grouping.split("|"), (group or "").split("|"), strict=False))
+            for pair in pairs:
+                if pair in found:
+                    return found[pair]
+        return found.get((None, None))
+
+
+def _error(source: str, key: str, ja: str, en: str) -> ConfigError:
+    return ConfigError(
+        f"設定キー「{key}」: {ja}",
+        f"config key '{key}': {en}",
+        where=Where(file=source),
+        hint_ja=f"{source} の「{key}」を直してください。",
+        hint_en=f"fix '{key}' in {source}.",
+    )
+
+
+def _number(source: str, key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _error(
+            source, key, f"数値が必要です（値: {value!r}）。", f"expected a number, got {value!r}."
+        )
+    return float(value)
+
+
+def _check_keys(source: str, prefix: str, table: Mapping[str, Any], allowed: tuple[str, ...]):
+    for key in table:
+        if key not in allowed:
+            raise _error(
+                source,
+                f"{prefix}.{key}",
+                f"不明なキーです（使えるキー: {', '.join(allowed)}）。",
+                f"unknown key (allowed: {', '.join(allowed)}).",
+            )
+
+
+def _table(source: str, key: str, value: object) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _error(source, key, "表（[section]）が必要です。", "expected a table ([section]).")
+    return value
+
+
+def _privacy(source: str, raw: Mapping[str, Any]) -> PrivacyConfig:
+    _check_keys(source, "privacy", raw, ("min_cell_size",))
+    k = raw.get("min_cell_size", PrivacyConfig.min_cell_size)
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise _error(
+            source,
+            "privacy.min_cell_size",
+            f"整数が必要です（値: {k!r}）。",
+            f"expected an integer, got {k!r}.",
+        )
+    if k < MIN_CELL_SIZE_FLOOR:
+        raise _error(
+            source,
+            "privacy.min_cell_size",
+            f"{k} は小さすぎます。個人が特定されないよう "
+            f"{MIN_CELL_SIZE_FLOOR} 以上にしてください。",
+            f"{k} is too small: it must be at least {MIN_CELL_SIZE_FLOOR} so no one can be "
+            "singled out.",
+        )
+    return PrivacyConfig(min_cell_size=k)
+
+
+def _grading(source: str, raw: Mapping[str, Any]) -> GradingConfig:
+    _check_keys(source, "grading", raw, ("tolerance",))
+    tol = _number(source, "grading.tolerance", raw.get("tolerance", GradingConfig.tolerance))
+    if not 0 <= tol < 1:
+        raise _error(
+            source,
+            "grading.tolerance",
+            f"0 以上 1 未満にしてください（値: {tol}）。",
+            f"must be in [0, 1), got {tol}.",
+        )
+    return GradingConfig(tolerance=tol)
+
+
+def _fiscal_year(source: str, raw: Mapping[str, Any]) -> FiscalYearConfig:
+    _check_keys(source, "fiscal_year", raw, ("as_of",))
+    as_of = raw.get("as_of")
+    if as_of is None:
+        return FiscalYearConfig()
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    if isinstance(as_of, str):
+        try:
+            as_of = dt.date.fromisoformat(as_of)
+        except ValueError as err:
+            raise _error(
+                source,
+                "fiscal_year.as_of",
+                f"日付（YYYY-MM-DD）が必要です（値: {as_of!r}）。",
+                f"expected a date (YYYY-MM-DD), got {as_of!r}.",
+            ) from err
+    if not isinstance(as_of, dt.date):
+        raise _error(
+            source,
+            "fiscal_year.as_of",
+            "日付（YYYY-MM-DD）が必要です。",
+            "expected a date (YYYY-MM-DD).",
+        )
+    return FiscalYearConfig(as_of=as_of)
+
+
+def _skill_level(source: str, key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _error(source, key, f"整数 0〜4 が必要です（値: {value!r}）。",
+                     f"expected a whole number 0–4, got {value!r}.")
+    if not SKILL_LEVEL_MIN <= value <= SKILL_LEVEL_MAX:
+        raise _error(source, key,
+                     f"必要レベルは 0〜4 です（値: {value}）。"
+                     "0 未経験 / 1 知っている / 2 支援があればできる / 3 一人でできる / "
+                     "4 人に教えられる",
+                     f"the required level must be 0–4, got {value}.")
+    return value
+
+
+def _skill_matrix(source: str, raw: Mapping[str, Any]) -> SkillMatrix:
+    """Validate ``[skill_matrix.<job_level>] <skill_area> = level``; missing cells keep defaults."""
+    _check_keys(source, "skill_matrix", raw, SKILL_JOB_LEVELS)
+    matrix: dict[str, Mapping[str, int]] = {}
+    for level in SKILL_JOB_LEVELS:
+        table = _table(source, f"skill_matrix.{level}", raw.get(level, {}))
+        _check_keys(source, f"skill_matrix.{level}", table, SKILL_AREAS)
+        cells = dict(DEFAULT_SKILL_MATRIX[level])
+        for area, value in table.items():
+            cells[area] = _skill_level(source, f"skill_matrix.{level}.{area}", value)
+        matrix[level] = MappingProxyType(cells)
+    return SkillMatrix(MappingProxyType(matrix))
+
+
+def _kpi_value(source: str, key: str, kpi: str, value: object) -> float:
+    if kpi not in REGISTRY:
+        raise _error(
+            source,
+            key,
+            f"不明な指標IDです（使える指標: {', '.join(REGISTRY)}）。",
+            f"unknown KPI id (known: {', '.join(REGISTRY)}).",
+        )
+    return _number(source, key, value)
+
+
+def _year(source: str, key: str) -> int:
+    try:
+        year = int(key)
+    except ValueError:
+        year = -1
+    if not 1990 <= year <= 2200:
+        raise _error(
+            source,
+            f"targets.{key}",
+            "年度（例: 2025）が必要です。",
+            "expected a fiscal year such as 2025.",
+        )
+    return year
+
+
+def _targets(source: str, raw: Mapping[str, Any]) -> tuple[Target, ...]:
+    out: list[Target] = []
+    for year_key, year_table in raw.items():
+        year = _year(source, str(year_key))
+        prefix = f"targets.{year_key}"
+        for key, value in _table(source, prefix, year_table).items():
+            if key in TARGET_GROUPINGS:
+                for group, kpis in _table(source, f"{prefix}.{key}", value).items():
+                    gprefix = f"{prefix}.{key}.{group}"
+                    for kpi, v in _table(source, gprefix, kpis).items():
+                        num = _kpi_value(source, f"{gprefix}.{kpi}", kpi, v)
+                        out.append(Target(kpi, year, num, key, str(group)))
+            else:
+                num = _kpi_value(source, f"{prefix}.{key}", key, value)
+                out.append(Target(key, year, num))
+    return tuple(out)
+
+
+def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
+    """Validate a parsed TOML mapping into a :class:`Config`."""
+    sections = {k: v for k, v in raw.items() if k not in _KNOWN_SECTIONS}
+    return Config(
+        privacy=_privacy(source, _table(source, "privacy", raw.get("privacy", {}))),
+        grading=_grading(source, _table(source, "grading", raw.get("grading", {}))),
+        fiscal_year=_fiscal_year(source, _table(source, "fiscal_year", raw.get("fiscal_year", {}))),
+        targets=_targets(source, _table(source, "targets", raw.get("targets", {}))),
+        skill_matrix=_skill_matrix(
+            source, _table(source, "skill_matrix", raw.get("skill_matrix", {}))
+        ),
+        sections=MappingProxyType(sections),
+        source=source,
+    )
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read ``path`` (default ``./dxkpi.toml`` if it exists, else built-in defaults)."""
+    if path is None:
+        default = Path(DEFAULT_CONFIG_FILE)
+        if not default.is_file():
+            return Config()
+        path = default
+    file = Path(path)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ConfigError(
+            f"設定ファイル {file} がありません。",
+            f"config file {file} does not exist.",
+            hint_ja="--config でパスを確かめてください。",
+            hint_en="check the path given to --config.",
+        ) from err
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(
+            f"設定ファイル {file} を読めません（TOML の書式）: {err}",
+            f"config file {file} is not valid TOML: {err}",
+            where=Where(file=str(file)),
+        ) from err
+    return parse_config(raw, source=str(file))

@@ -1,0 +1,1 @@
+"""What people see: report runner, views, charts, narrative text, HTML and workbooks."""

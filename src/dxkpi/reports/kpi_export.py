@@ -1,0 +1,324 @@
+"""Exports of the KPI frame: terminal table, CSV (UTF-8 with BOM), JSON, XLSX.
+
+CSV, JSON and XLSX carry exactly :data:`dxkpi.kpi.engine.EXPORT_COLUMNS`, in that order.
+Suppressed cells are empty in CSV/JSON (``suppressed`` = true) and shown as ``―`` in the table and
+the workbook, with a footnote. Text cells starting with ``= + - @`` (or a tab / carriage return)
+get a leading apostrophe in CSV and XLSX so spreadsheets never run them as formulas.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from rich.table import Table
+
+from dxkpi.catalogue.kpis import GROUPING_JA, REASONS, REGISTRY
+from dxkpi.catalogue.kpis import format_value as registry_format_value
+from dxkpi.core.spreadsheet import neutralise, neutralise_frame
+from dxkpi.kpi.engine import EXPORT_COLUMNS
+
+SUPPRESSED_MARK = "―"
+
+HEADERS_JA: dict[str, str] = {
+    "kpi": "指標",
+    "fiscal_year": "年度",
+    "group_by": "集計単位",
+    "group": "グループ",
+    "numerator": "分子",
+    "denominator": "分母",
+    "value": "値",
+    "ci_low": "95%信頼区間（下限）",
+    "ci_high": "95%信頼区間（上限）",
+    "target": "目標",
+    "grade": "評価",
+    "suppressed": "秘匿",
+}
+GROUP_JA: dict[str, str] = {
+    "city": "全庁",
+    "manager": "管理職",
+    "mid": "中堅",
+    "staff": "一般",
+    "leader": "推進リーダー",
+    "specialist": "専門スキル",
+    "practitioner": "実務改革",
+    "unassigned": "未設定",
+    "literacy": "リテラシー",
+    "data": "データ活用",
+    "leadership": "推進体制",
+    "development": "人材育成",
+    "culture": "組織文化",
+    "ai_rpa": "AI・RPA",
+    "process": "業務改善",
+    "security": "セキュリティ",
+    "facilitation": "ファシリテーション",
+    "moved": "異動者",
+    "stayed": "非異動者",
+}
+PHASE_JA = {"1": "1 意識改革", "2": "2 スキル習得", "3": "3 実践"}
+
+
+def footnote_ja(k: int) -> str:
+    """The suppression footnote in Japanese."""
+    return (
+        f"{SUPPRESSED_MARK}: 秘匿。{k}人未満のグループ、または合計からの差し引きで"
+        "推定できるセルは表示していません。評価 A=目標を上回る B=目標どおり C=目標を下回る "
+        "D=評価できない（データまたは目標なし）。"
+    )
+
+
+def to_csv_bytes(frame: pl.DataFrame) -> bytes:
+    """CSV in UTF-8 with BOM (Japanese Excel opens it), export columns only."""
+    buf = io.BytesIO()
+    neutralise_frame(frame.select(EXPORT_COLUMNS)).write_csv(buf)
+    return "\ufeff".encode() + buf.getvalue()
+
+
+def to_json(frame: pl.DataFrame) -> str:
+    """JSON array of records with the export columns in order (NaN → null)."""
+    records = frame.select(EXPORT_COLUMNS).to_dicts()
+    clean = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+        for r in records
+    ]
+    return json.dumps(clean, ensure_ascii=False, indent=1)
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Write via a temporary file in the same folder, then rename: never a half-written file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def group_label_ja(group_by: str, group: str, name: str | None = None) -> str:
+    """Japanese label of a group (全庁, 管理職, D03 市民課 × 2 スキル習得 …)."""
+    parts = []
+    for by, key in zip(group_by.split("|"), group.split("|"), strict=False):
+        if by == "phase":
+            parts.append(PHASE_JA.get(key, key))
+        elif by == "department":
+            parts.append(f"{key} {name}" if name else key)
+        else:
+            parts.append(GROUP_JA.get(key, key))
+    return " × ".join(parts)
+
+
+def progress_note_ja(rich: pl.DataFrame) -> str | None:
+    """A note naming fiscal years still in progress, or None."""
+    if "in_progress" not in rich.columns:
+        return None
+    years = (
+        rich.filter(pl.col("in_progress"))
+        .group_by("fiscal_year")
+        .agg(pl.col("progress").first())
+        .sort("fiscal_year")
+    )
+    if years.is_empty():
+        return None
+    parts = [f"{y}年度（経過 {p * 100:.0f}%）" for y, p in years.iter_rows()]
+    return (
+        f"年度途中: {'、'.join(parts)}。累積する指標（参加率・提案件数・削減時間など）の目標は"
+        "経過割合で按分して評価しています。"
+    )
+
+
+def group_by_ja(group_by: str) -> str:
+    """Japanese label of a grouping (所属 × フェーズ …)."""
+    return " × ".join(GROUPING_JA.get(p, p) for p in group_by.split("|"))
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A value in a KPI table: ratios as % with one decimal, empty when missing."""
+    return registry_format_value(value, unit)
+
+
+def _count(value: float | None, unit: str) -> str:
+    if value is None:
+        return ""
+    if unit in ("score", "score_diff") and value != int(value):
+        return f"{value:.2f}"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
+def to_table(rich: pl.DataFrame, k: int) -> Table:
+    """A rich Table (Japanese headers; rich aligns East Asian wide characters)."""
+    caption = footnote_ja(k)
+    if note := progress_note_ja(rich):
+        caption += "\n" + note
+    table = Table(title="DX人材育成 KPI", caption=caption, show_lines=False)
+    for header, justify in (
+        ("指標", "left"),
+        ("年度", "right"),
+        ("集計単位", "left"),
+        ("グループ", "left"),
+        ("分子", "right"),
+        ("分母", "right"),
+        ("値", "right"),
+        ("95%CI", "right"),
+        ("目標", "right"),
+        ("評価", "center"),
+        ("備考", "left"),
+    ):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in rich.iter_rows(named=True):
+        unit = row["unit"]
+        hidden = bool(row["suppressed"])
+        ci = ""
+        if row["ci_low"] is not None and row["ci_high"] is not None:
+            ci = f"{format_value(row['ci_low'], unit)}–{format_value(row['ci_high'], unit)}"
+        note = "" if row["reason"] in (None, "suppressed") else REASONS[row["reason"]][0]
+        if row["in_progress"]:
+            note = (
+                "年度途中"
+                + ("（目標は按分）" if REGISTRY[row["kpi"]].cumulative else "")
+                + (f"・{note}" if note else "")
+            )
+        table.add_row(
+            row["name_ja"],
+            f"{row['fiscal_year']}年度",
+            group_by_ja(row["group_by"]),
+            group_label_ja(row["group_by"], row["group"], row.get("group_name")),
+            SUPPRESSED_MARK if hidden else _count(row["numerator"], unit),
+            SUPPRESSED_MARK if hidden else _count(row["denominator"], unit),
+            SUPPRESSED_MARK if hidden else format_value(row["value"], unit),
+            SUPPRESSED_MARK if hidden else ci,
+            format_value(row["target"], unit),
+            SUPPRESSED_MARK if hidden else (row["grade"] or ""),
+            note,
+        )
+    return table
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31]
+    title, i = clean, 2
+    while title in used:
+        title = f"{clean[:28]}_{i}"
+        i += 1
+    used.add(title)
+    return title
+
+
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+
+def _write_overview(wb: Workbook, kpis: list[str], k: int) -> None:
+    ws = wb.active
+    ws.title = "指標一覧"
+    ws.append(["指標ID", "指標名", "区分", "単位", "定義", "望ましい方向"])
+    for cell in ws[1]:
+        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+    units = {
+        "ratio": "割合(%)",
+        "per_100": "100人当たり件数",
+        "hours": "時間",
+        "score": "評点(0–5)",
+        "score_diff": "評点差",
+    }
+    for kpi in kpis:
+        s = REGISTRY[kpi]
+        ws.append(
+            [
+                s.id,
+                s.name_ja,
+                "KGI" if s.kind == "kgi" else "KPI",
+                units[s.unit],
+                s.definition_ja,
+                "高いほど良い" if s.higher_is_better else "低いほど良い",
+            ]
+        )
+    ws.append([])
+    ws.append([footnote_ja(k)])
+    for col, width in zip("ABCDEF", (22, 24, 8, 16, 70, 14), strict=True):
+        ws.column_dimensions[col].width = width
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def write_xlsx(rich: pl.DataFrame, path: str | Path, k: int) -> Path:
+    """Workbook: an overview sheet, then one sheet per KPI (Japanese headers, % formats)."""
+    kpis = list(dict.fromkeys(rich.get_column("kpi").to_list()))
+
+    def _write(tmp: Path) -> None:
+        wb = Workbook()
+        _write_overview(wb, kpis, k)
+        used: set[str] = {"指標一覧"}
+        for kpi in kpis:
+            spec = REGISTRY[kpi]
+            ws = wb.create_sheet(_sheet_title(spec.name_ja, used))
+            ws.append([HEADERS_JA[c] for c in EXPORT_COLUMNS])
+            for cell in ws[1]:
+                cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+                cell.alignment = Alignment(wrap_text=True)
+            part = rich.filter(pl.col("kpi") == kpi)
+            value_fmt = {
+                "ratio": "0.0%",
+                "per_100": "0.0",
+                "hours": "#,##0",
+                "score": "0.00",
+                "score_diff": "+0.00;-0.00;0.00",
+            }[spec.unit]
+            for row in part.iter_rows(named=True):
+                hidden = bool(row["suppressed"])
+                out = []
+                for col in EXPORT_COLUMNS:
+                    v = row[col]
+                    if col == "kpi":
+                        v = spec.name_ja
+                    elif col == "group_by":
+                        v = group_by_ja(row["group_by"])
+                    elif col == "group":
+                        v = group_label_ja(row["group_by"], row["group"], row.get("group_name"))
+                    elif col == "suppressed":
+                        v = "秘匿" if hidden else ""
+                    elif hidden and col in (
+                        "numerator",
+                        "denominator",
+                        "value",
+                        "ci_low",
+                        "ci_high",
+                        "grade",
+                    ):
+                        v = SUPPRESSED_MARK
+                    out.append(_cell(v))
+                ws.append(out)
+                r = ws.max_row
+                for col in ("value", "ci_low", "ci_high", "target"):
+                    c = ws.cell(row=r, column=EXPORT_COLUMNS.index(col) + 1)
+                    if isinstance(c.value, float | int):
+                        c.number_format = value_fmt
+            ws.append([])
+            ws.append([footnote_ja(k)])
+            if note := progress_note_ja(part):
+                ws.append([note])
+            ws.freeze_panes = "A2"
+            for i, width in enumerate((20, 8, 16, 18, 10, 10, 10, 12, 12, 10, 6, 6), start=1):
+                ws.column_dimensions[get_column_letter(i)].width = width
+        wb.save(tmp)
+
+    return write_atomic(path, _write)

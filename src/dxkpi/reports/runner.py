@@ -1,0 +1,681 @@
+"""The report runner: parameterised notebooks → executed notebooks and offline HTML reports.
+
+``run_reports`` executes every report template of ``notebooks/reports/`` with papermill on this
+project's own environment (the ``python3`` kernel of the running interpreter — no kernel set up by
+hand), once per department for the drill-down, in parallel, and writes into
+``reports/FY<year>/``:
+
+* ``<name>.ipynb`` (executed) and ``<name>.html`` (code hidden, self-contained, no network);
+* ``figures/*.png`` written by the notebooks for slides;
+* ``kpi_FY<year>.xlsx`` — the KPI tables of the run (the KPI engine's Excel export);
+* ``index.html`` linking every report with its status, and ``run.json`` (parameters, data
+  manifest hash, code version, start/end, per-notebook status and duration);
+* ``run.log``.
+
+Parameters are checked against each notebook's declared parameters (papermill's
+``inspect_notebook``) before anything runs: an undeclared name or a wrong type is an error, so a
+typo never runs a report with a default silently. Everything is built in a staging folder and
+swapped in at the end under a lock; a run that dies midway leaves the previous reports in place.
+A notebook that fails keeps its partially executed copy (``<name>.failed.ipynb``), the log names
+the failing cell and error, the previous good HTML of that report (if any) is carried over and
+marked as such, the other reports still run with ``keep_going``, and the run reports failure.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime
+import functools
+import html
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dxkpi import __version__
+from dxkpi.core.atomic import publish, recover, staging_dir
+from dxkpi.core.errors import DxkpiError, Where
+from dxkpi.core.lock import RunLock
+
+log = logging.getLogger(__name__)
+
+KERNEL = "python3"
+TEMPLATE_ONLY_TAG = "template-only"  # cells for analysts reading the template, not in reports
+COMMON_PARAMETERS = ("fiscal_year", "data_dir", "output_dir", "lang", "min_cell_size")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """One report template."""
+
+    name: str
+    title_ja: str
+    title_en: str
+    per_department: bool = False
+    requires: tuple[str, ...] = ()  # optional datasets it needs: skipped (not failed) without
+
+
+REPORTS: tuple[ReportSpec, ...] = (
+    ReportSpec("data_quality", "データ品質レポート", "Data quality"),
+    ReportSpec("kpi_dashboard", "KPI ダッシュボード", "KPI dashboard"),
+    ReportSpec("behaviour_change", "行動変容の効果検証", "Did training change behaviour?"),
+    ReportSpec("kpi_kgi_link", "KPI と KGI の関係", "KPI → KGI link"),
+    ReportSpec("maturity", "DX 成熟度診断", "Maturity diagnosis"),
+    ReportSpec("skill_map", "スキルマップとナレッジ共有", "Skill map and knowledge sharing",
+               requires=("skill_assessment", "knowledge_posts")),
+    ReportSpec("pdca_review", "PDCA 年度レビュー", "Year-end PDCA review",
+               requires=("courses", "attendance", "proposals", "projects")),
+    ReportSpec("department", "所属別レポート", "Department drill-down", per_department=True),
+)
+
+
+class ReportError(DxkpiError):
+    """A report run cannot start or a notebook does not fit the runner."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One notebook execution."""
+
+    name: str  # output stem, e.g. kpi_dashboard or department_010100
+    report: str
+    template: str
+    parameters: dict[str, Any]
+
+
+@dataclass
+class TaskResult:
+    name: str
+    report: str
+    status: str  # ok | failed | skipped
+    seconds: float
+    error: dict[str, Any] | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    folder: Path
+    results: list[TaskResult]
+    run: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in ("ok", "skipped") for r in self.results)
+
+
+# ------------------------------------------------------------------ parameters
+
+
+def declared_parameters(template: Path) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares (papermill's view of its ``parameters`` cell)."""
+    import papermill
+
+    return dict(papermill.inspect_notebook(str(template)))
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (float, int),
+    "str": (str,),
+    "bool": (bool,),
+}
+
+
+def check_parameters(template: Path, parameters: dict[str, Any]) -> None:
+    """Refuse names a notebook does not declare and values of the wrong type."""
+    declared = declared_parameters(template)
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ReportError(
+            f"ノートブックが宣言していないパラメータ: {', '.join(unknown)}",
+            f"parameter(s) not declared by the notebook: {', '.join(unknown)}",
+            where=Where(file=str(template)),
+            hint_ja=f"宣言されているのは {', '.join(declared)} です。",
+            hint_en=f"It declares: {', '.join(declared)}.",
+        )
+    for name, value in parameters.items():
+        expected = (declared[name].get("inferred_type_name") or "").strip()
+        types = _TYPES.get(expected)
+        if types and (not isinstance(value, types) or (expected == "int"
+                                                       and isinstance(value, bool))):
+            raise ReportError(
+                f"パラメータ {name} の型が違います（{expected} が必要、"
+                f"{type(value).__name__} が渡された）",
+                f"parameter {name} must be {expected}, got {type(value).__name__}",
+                where=Where(file=str(template)),
+            )
+
+
+# ------------------------------------------------------------------ execution
+
+
+def _error_dict(err: BaseException) -> dict[str, Any]:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(err, PapermillExecutionError):
+        return {
+            "cell_index": err.cell_index,
+            "execution_count": err.exec_count,
+            "source": err.source,
+            "ename": err.ename,
+            "evalue": err.evalue,
+        }
+    return {"ename": type(err).__name__, "evalue": str(err)}
+
+
+_DRILL_DOWN_KERNELS: dict[str, Any] = {}
+
+
+def _tracking_kernel_manager() -> Any:
+    """A KernelManager that remembers the clients it hands out, so the runner can close each
+    client nbclient opens on a kernel it does not own (nbclient leaves those open)."""
+    from jupyter_client import KernelManager
+
+    class TrackingKernelManager(KernelManager):  # type: ignore[misc]
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.handed: list[Any] = []
+
+        def client(self, **kwargs: Any) -> Any:
+            made = super().client(**kwargs)
+            self.handed.append(made)
+            return made
+
+        def release_clients(self) -> None:
+            for made in self.handed:
+                made.stop_channels()
+            self.handed.clear()
+
+    return TrackingKernelManager(kernel_name=KERNEL)
+
+
+def _drill_down_kernel(template: str) -> Any:
+    """A kernel this worker process keeps for one per-department template, started once.
+
+    Every department runs the same notebook, which sets every name it uses, so its executions
+    can share a kernel: the imports and the loaded data are paid once per worker instead of once
+    per department. The kernel is shut down when the worker exits (or with it, if killed)."""
+    from multiprocessing import util
+
+    km = _DRILL_DOWN_KERNELS.get(template)
+    if km is not None and km.is_alive():
+        return km
+    km = _tracking_kernel_manager()
+    km.start_kernel(cwd=str(Path.cwd()))
+    util.Finalize(km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10)
+    _DRILL_DOWN_KERNELS[template] = km
+    return km
+
+
+def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskResult:
+    """Run one notebook with papermill into ``staging`` and export its HTML (worker process).
+
+    ``shared_kernel``: run in this worker's kernel for the template (per-department reports).
+    """
+    import papermill
+
+    from dxkpi.reports.render import PAGE_FONT_ENV
+
+    os.environ[PAGE_FONT_ENV] = "1"  # charts skip their own font; export_html embeds one
+    folder = Path(staging)
+    out_nb = folder / f"{task.name}.ipynb"
+    start = time.perf_counter()
+    km = _drill_down_kernel(task.template) if shared_kernel else None
+    extra = {"km": km} if km is not None else {}
+    try:
+        papermill.execute_notebook(
+            task.template,
+            str(out_nb),
+            parameters=task.parameters,
+            kernel_name=KERNEL,
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,  # saved once at the end (or at the failure)
+            cwd=str(Path.cwd()),
+            **extra,
+        )
+    except Exception as err:  # the failed notebook is kept; the run goes on
+        if km is not None:
+            km.release_clients()
+        if out_nb.exists():
+            out_nb.rename(folder / f"{task.name}.failed.ipynb")
+        return TaskResult(task.name, task.report, "failed", time.perf_counter() - start,
+                          _error_dict(err), task.parameters)
+    if km is not None:
+        km.release_clients()
+    export_html(out_nb, folder / f"{task.name}.html")
+    return TaskResult(task.name, task.report, "ok", time.perf_counter() - start, None,
+                      task.parameters)
+
+
+REPORT_CSS = """
+<style>
+body, .jp-Notebook, .jp-RenderedHTMLCommon {
+  font-family: "BIZ UDPGothic", "BIZ UDGothic", "Noto Sans CJK JP", "Noto Sans JP",
+    "Hiragino Sans", "Yu Gothic", "Meiryo", sans-serif;
+  font-size: 15px; line-height: 1.7; color: #1a1a1a;
+}
+.jp-Notebook { max-width: 1100px; margin: 0 auto; }
+.jp-RenderedHTMLCommon table { font-variant-numeric: tabular-nums; }
+.jp-RenderedHTMLCommon .dxkpi-table th, .jp-RenderedHTMLCommon .dxkpi-table td {
+  text-align: left; }
+.dxkpi-table caption { text-align: left; font-weight: bold; padding: .3em 0; }
+.jp-RenderedHTMLCommon h1 { border-bottom: 3px solid #0072B2; padding-bottom: .3em; }
+.jp-RenderedHTMLCommon h2 { page-break-before: auto; border-left: 6px solid #0072B2;
+  padding-left: .5em; }
+@media print {
+  @page { size: A4; margin: 15mm; }
+  .jp-Notebook { max-width: none; }
+  .dxkpi-page-break { break-before: page; page-break-before: always; }
+  img, svg, table { break-inside: avoid; max-width: 100%; }
+}
+</style>
+"""
+
+
+@functools.cache
+def _exporter() -> Any:
+    """One configured HTML exporter per process (loading its templates takes a moment)."""
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    exporter = HTMLExporter(
+        template_name="dxkpi_report",
+        extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+    )
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    exporter.require_js_url = ""
+    exporter.mathjax_url = ""
+    exporter.mermaid_js_url = ""
+    exporter.mermaid_layout_elk_js_url = ""
+    exporter.embed_images = True
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags={TEMPLATE_ONLY_TAG}), enabled=True)
+    return exporter
+
+
+def export_html(notebook: Path, target: Path) -> None:
+    """Export an executed notebook to self-contained HTML with code hidden (no CDN, no MathJax,
+    no require.js; images embedded)."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    body, _ = _exporter().from_notebook_node(nb)
+    body = body.replace("</head>", REPORT_CSS + "</head>", 1)
+    if "<svg" in body:
+        from dxkpi.reports.render import svg_with_embedded_font
+
+        body = svg_with_embedded_font(body)  # one font subset for every chart of the page
+    tmp = target.with_suffix(".html.tmp")
+    tmp.write_text(body, encoding="utf-8")
+    os.replace(tmp, target)
+
+
+# ------------------------------------------------------------------ planning
+
+
+def templates_dir(root: Path) -> Path:
+    folder = root / "notebooks" / "reports"
+    if not folder.is_dir():
+        raise ReportError(
+            "レポートのテンプレートフォルダがありません", "report templates folder not found",
+            where=Where(file=str(folder)),
+            hint_ja="プロジェクトのフォルダで実行してください。",
+            hint_en="Run from the project folder.",
+        )
+    return folder
+
+
+def plan_tasks(
+    *,
+    root: Path,
+    fiscal_year: int,
+    data_dir: Path,
+    staging: Path,
+    lang: str,
+    min_cell_size: int,
+    only: Sequence[str] = (),
+    departments: Sequence[str] = ("all",),
+    known_departments: Sequence[str] = (),
+    available: Sequence[str] | None = None,
+) -> list[Task]:
+    """Every notebook execution of a run, with parameters checked against each template."""
+    folder = templates_dir(root)
+    names = [r.name for r in REPORTS]
+    unknown = sorted(set(only) - set(names))
+    if unknown:
+        raise ReportError(
+            f"不明なレポート名: {', '.join(unknown)}", f"unknown report(s): {', '.join(unknown)}",
+            hint_ja=f"使えるのは {', '.join(names)} です。",
+            hint_en=f"Choose from {', '.join(names)}.",
+        )
+    if list(departments) == ["all"]:
+        dept_list = list(known_departments)
+    else:
+        missing = sorted(set(departments) - set(known_departments))
+        if missing:
+            raise ReportError(
+                f"組織マスタにない所属コード: {', '.join(missing)}",
+                f"department code(s) not in the departments table: {', '.join(missing)}",
+            )
+        dept_list = list(departments)
+    common = {
+        "fiscal_year": int(fiscal_year),
+        "data_dir": str(data_dir),
+        "output_dir": str(staging),
+        "lang": lang,
+        "min_cell_size": int(min_cell_size),
+    }
+    tasks: list[Task] = []
+    for spec in REPORTS:
+        if only and spec.name not in only:
+            continue
+        if available is not None and not set(spec.requires) <= set(available):
+            continue
+        template = folder / f"{spec.name}.ipynb"
+        if not template.exists():
+            raise ReportError("テンプレートがありません", "report template missing",
+                              where=Where(file=str(template)))
+        if spec.per_department:
+            for code in dept_list:
+                params = {**common, "department": code}
+                check_parameters(template, params)
+                tasks.append(Task(f"{spec.name}_{code}", spec.name, str(template), params))
+        else:
+            check_parameters(template, common)
+            tasks.append(Task(spec.name, spec.name, str(template), dict(common)))
+    return tasks
+
+
+# ------------------------------------------------------------------ index and run.json
+
+
+def _code_version(root: Path) -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=True,
+                             capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = "unknown"
+    return f"dxkpi {__version__} ({sha})"
+
+
+def _manifest_hash(data_dir: Path) -> str | None:
+    path = data_dir / "manifest.json"
+    if not path.exists():
+        return None
+    from dxkpi.ingest.pipeline import manifest_hash
+
+    return manifest_hash(json.loads(path.read_text(encoding="utf-8")))
+
+
+def write_index(folder: Path, run: dict[str, Any], lang: str) -> None:
+    """``index.html``: every report of the run with its status, linked; self-contained."""
+    titles = {r.name: (r.title_ja if lang == "ja" else r.title_en) for r in REPORTS}
+    ok_word = "正常" if lang == "ja" else "ok"
+    fail_word = "失敗" if lang == "ja" else "failed"
+    prev_word = "（前回の正常版を表示）" if lang == "ja" else " (showing the last good version)"
+    skip_word = "対象データなし" if lang == "ja" else "no data"
+    rows = []
+    for r in run["notebooks"]:
+        title = titles.get(r["report"], r["report"])
+        label = title if r["name"] == r["report"] else f"{title} — {r['name'].split('_')[-1]}"
+        status = {"ok": ok_word, "skipped": skip_word}.get(r["status"], fail_word)
+        html_name = f"{r['name']}.html"
+        has_html = (folder / html_name).exists()
+        link = (f'<a href="{html.escape(html_name)}">{html.escape(label)}</a>' if has_html
+                else html.escape(label))
+        extra = prev_word if r["status"] == "failed" and has_html else ""
+        err = ""
+        if r.get("error"):
+            err = html.escape(f"{r['error'].get('ename', '')}: {r['error'].get('evalue', '')}")
+        rows.append(
+            f'<tr class="{r["status"]}"><td>{link}{extra}</td><td>{status}</td>'
+            f'<td>{r["seconds"]:.1f}s</td><td>{err}</td></tr>'
+        )
+    fy = run["parameters"]["fiscal_year"]
+    heading = f"{fy}年度 レポート一覧" if lang == "ja" else f"FY{fy} reports"
+    cols = ("レポート", "状態", "所要時間", "エラー") if lang == "ja" else (
+        "Report", "Status", "Time", "Error")
+    page = f"""<!DOCTYPE html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(heading)}</title>
+<style>
+body {{ font-family: "BIZ UDPGothic", "Noto Sans CJK JP", "Yu Gothic", "Meiryo", sans-serif;
+  margin: 2em auto; max-width: 960px; color: #1a1a1a; }}
+table {{ border-collapse: collapse; width: 100%; }}
+td, th {{ border-bottom: 1px solid #ccc; padding: .4em .6em; text-align: left; }}
+tr.failed td {{ background: #fde8e8; }}
+.meta {{ color: #555; font-size: 90%; }}
+</style></head><body>
+<h1>{html.escape(heading)}</h1>
+<p class="meta">{html.escape(run["code_version"])} · {html.escape(run["finished"])} ·
+data {html.escape(str(run["data_manifest_sha256"])[:12])} ·
+<a href="kpi_FY{fy}.xlsx">kpi_FY{fy}.xlsx</a> · <a href="run.json">run.json</a></p>
+<table><tr>{"".join(f"<th>{c}</th>" for c in cols)}</tr>
+{"".join(rows)}
+</table></body></html>
+"""
+    (folder / "index.html").write_text(page, encoding="utf-8")
+
+
+# ------------------------------------------------------------------ the run
+
+
+def _carry_over_previous(folder: Path, previous: Path, result: TaskResult) -> None:
+    old = previous / f"{result.name}.html"
+    if previous.exists() and old.exists():
+        shutil.copy2(old, folder / f"{result.name}.html")
+
+
+def run_reports(
+    *,
+    fiscal_year: int,
+    root: Path = Path("."),
+    data_dir: Path = Path("data/processed"),
+    reports_dir: Path = Path("reports"),
+    lang: str = "ja",
+    min_cell_size: int | None = None,
+    only: Sequence[str] = (),
+    departments: Sequence[str] = ("all",),
+    jobs: int | None = None,
+    keep_going: bool = False,
+    progress: Progress | None = None,
+    write_extras: Callable[[Path], None] | None = None,
+) -> RunResult:
+    """Execute the report set for one fiscal year (see the module docstring)."""
+    lines: list[str] = []
+
+    def say(message: str) -> None:
+        stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        lines.append(f"{stamp} {message}")
+        if progress is not None:
+            progress(message)
+
+    if lang not in ("ja", "en"):
+        raise ReportError(f"lang は ja か en です（{lang}）", f"lang must be ja or en ({lang})")
+    from dxkpi.ingest.processed import load_processed
+    from dxkpi.project.config import load_config
+
+    config = load_config()
+    k = int(min_cell_size if min_cell_size is not None else config.privacy.min_cell_size)
+    data = load_processed(data_dir)
+    known = data.departments.select("department_code").collect().to_series().to_list()
+    target = reports_dir / f"FY{fiscal_year}"
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(reports_dir / f".FY{fiscal_year}.lock") as lock:
+        if lock.stale_taken:
+            log.warning("stale lock from a dead run was taken over")
+        recover(target)
+        staging = staging_dir(target)
+        staging.mkdir(parents=True)
+        (staging / "figures").mkdir()
+        try:
+            tasks = plan_tasks(
+                root=root, fiscal_year=fiscal_year, data_dir=data_dir.resolve(),
+                staging=staging.resolve(), lang=lang, min_cell_size=k, only=only,
+                departments=departments, known_departments=known,
+                available=data.available(),
+            )
+            skipped = [
+                TaskResult(r.name, r.name, "skipped", 0.0,
+                           {"ename": "NoData", "evalue": "missing: " + ", ".join(
+                               d for d in r.requires if d not in data.available())})
+                for r in REPORTS
+                if (not only or r.name in only) and not set(r.requires) <= set(data.available())
+            ]
+            started = datetime.datetime.now(datetime.UTC)
+            say("KPI を計算中 / computing KPIs once for every report…")
+            write_kpi_cache(staging, data, config, k)
+            results = _execute_all(tasks, staging, jobs, keep_going, say) + skipped
+            shutil.rmtree(staging / CACHE_DIR, ignore_errors=True)
+            for r in results:
+                if r.status == "failed":
+                    _carry_over_previous(staging, target, r)
+            if write_extras is not None:
+                write_extras(staging)
+            run = {
+                "parameters": {"fiscal_year": fiscal_year, "lang": lang, "min_cell_size": k,
+                               "only": list(only), "departments": list(departments),
+                               "data_dir": str(data_dir)},
+                "data_manifest_sha256": _manifest_hash(data_dir),
+                "code_version": _code_version(root),
+                "python": sys.version.split()[0],
+                "started": started.isoformat(timespec="seconds"),
+                "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "ok": all(r.status in ("ok", "skipped") for r in results),
+                "notebooks": [
+                    {k2: v for k2, v in asdict(r).items() if k2 != "parameters"}
+                    for r in results
+                ],
+            }
+            for r in results:
+                if r.status != "ok":
+                    e = r.error or {}
+                    say(f"{r.status.upper()} {r.name}: cell {e.get('cell_index')} "
+                        f"{e.get('ename')}: {e.get('evalue')}")
+            (staging / "run.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
+            (staging / "run.json").write_text(
+                json.dumps(run, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            write_index(staging, run, lang)
+            publish(staging, target)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+    return RunResult(target, results, run)
+
+
+def _execute_all(tasks: list[Task], staging: Path, jobs: int | None, keep_going: bool,
+                 say: Progress) -> list[TaskResult]:
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+    results: list[TaskResult] = []
+    failed = False
+    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+        per_department = {r.name for r in REPORTS if r.per_department}
+        pending = {
+            pool.submit(execute_task, t, str(staging), t.report in per_department): t
+            for t in tasks
+        }
+        for done, fut in enumerate(cf.as_completed(pending), start=1):
+            res = fut.result()
+            results.append(res)
+            say(f"[{done}/{len(tasks)}] {res.name}: {res.status} ({res.seconds:.1f}s)")
+            if res.status != "ok":
+                failed = True
+                e = res.error or {}
+                log.error("%s failed at cell %s: %s: %s", res.name, e.get("cell_index"),
+                          e.get("ename"), e.get("evalue"))
+                if not keep_going:
+                    for f in pending:
+                        f.cancel()
+    order = {t.name: i for i, t in enumerate(tasks)}
+    ran = {r.name for r in results}
+    if failed and not keep_going:
+        results.extend(
+            TaskResult(t.name, t.report, "failed", 0.0,
+                       {"ename": "NotRun", "evalue": "stopped after an earlier failure"})
+            for t in tasks if t.name not in ran
+        )
+    return sorted(results, key=lambda r: order[r.name])
+
+
+CACHE_DIR = ".cache"
+
+
+def kpi_cache_path(output_dir: Path, k: int) -> Path:
+    """Where a run keeps the KPI frame every report shares (removed before publishing)."""
+    return output_dir / CACHE_DIR / f"kpis_k{k}.parquet"
+
+
+def write_kpi_cache(staging: Path, data: Any, config: Any, k: int) -> Path:
+    """Compute every KPI × year × grouping once for all the notebooks of a run."""
+    import dataclasses
+
+    from dxkpi.catalogue.kpis import GROUPINGS
+    from dxkpi.kpi.engine import compute
+
+    config = dataclasses.replace(
+        config, privacy=dataclasses.replace(config.privacy, min_cell_size=k))
+    path = kpi_cache_path(staging, k)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    compute(data, config, by=list(GROUPINGS)).write_parquet(path)
+    return path
+
+
+def latest_complete_fiscal_year(data: Any) -> int:
+    """The latest fiscal year whose 31 March lies within the data (else the latest year)."""
+    years = data.fiscal_years()
+    if not years:
+        raise ReportError("職員名簿に年度がありません", "the staff list holds no fiscal year")
+    latest = data.latest_date()
+    complete = [y for y in years if latest is not None
+                and datetime.date(y + 1, 3, 31) <= latest]
+    return max(complete) if complete else max(years)
+
+
+def write_kpi_workbook(folder: Path, data_dir: Path, fiscal_year: int,
+                       min_cell_size: int | None) -> Path:
+    """The run's Excel companion ``kpi_FY<year>.xlsx``: every KPI, every grouping, that year."""
+    import dataclasses
+
+    from dxkpi.catalogue.kpis import GROUPINGS
+    from dxkpi.ingest.processed import load_processed
+    from dxkpi.kpi.engine import compute
+    from dxkpi.project.config import load_config
+    from dxkpi.reports.kpi_export import write_xlsx
+
+    config = load_config()
+    if min_cell_size is not None:
+        config = dataclasses.replace(
+            config, privacy=dataclasses.replace(config.privacy, min_cell_size=min_cell_size))
+    rich = compute(load_processed(data_dir), config, fiscal_years=[fiscal_year],
+                   by=list(GROUPINGS))
+    return write_xlsx(rich, folder / f"kpi_FY{fiscal_year}.xlsx",
+                      config.privacy.min_cell_size)
+
+
+_COMMENTS = (
+    re.compile(r"<!--.*?-->", re.S),
+    re.compile(r"/\*.*?\*/", re.S),
+    re.compile(r"(?m)^\s*//.*$"),
+)
+_URL = re.compile(r"https?://[^\s\"'<>)]+")
+
+
+def external_urls(page: str) -> list[str]:
+    """URLs in an HTML page outside comments, except XML namespace/DTD identifiers (w3.org),
+    which browsers never fetch. A self-contained report has none."""
+    for pattern in _COMMENTS:
+        page = pattern.sub("", page)
+    return [u for u in _URL.findall(page) if not u.startswith("http://www.w3.org/")]

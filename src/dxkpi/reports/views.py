@@ -1,0 +1,397 @@
+"""Report building blocks: the context a report notebook starts from, and display tables.
+
+Report notebooks stay thin: they call :func:`report_context` in their derive cell and then the
+functions below, which return polars frames with display headers (Japanese by default) or HTML.
+Every table shown is built from the KPI engine's suppressed output, so no suppressed value can
+reach a report through here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dxkpi.catalogue.contract import DATASETS, group_code_labels, rule_catalogue
+from dxkpi.core.errors import ConfigError
+from dxkpi.ingest.processed import Processed, load_processed
+from dxkpi.project.config import Config, load_config
+
+SUPPRESSED_MARK = "―"
+GRADE_TEXT = {
+    "ja": {"A": "A（目標超過）", "B": "B（目標どおり）", "C": "C（目標未達）",
+           "D": "D（評価不能）"},
+    "en": {"A": "A (ahead)", "B": "B (on target)", "C": "C (behind)",
+           "D": "D (cannot assess)"},
+}
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What every report needs: the data, the configuration (with the run's k), year, language."""
+
+    data: Processed
+    config: Config
+    fiscal_year: int
+    lang: str
+    data_dir: Path
+    output_dir: Path
+
+    @property
+    def k(self) -> int:
+        return self.config.privacy.min_cell_size
+
+    @property
+    def figures(self) -> Path:
+        path = self.output_dir / "figures"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def kpis(self) -> pl.DataFrame:
+        """The rich KPI frame (suppressed, graded) for every KPI, year and grouping.
+
+        Reads the frame the report runner computed once for the whole run when there is one;
+        otherwise computes it.
+        """
+        from dxkpi.catalogue.kpis import GROUPINGS
+        from dxkpi.kpi.engine import compute
+        from dxkpi.reports.runner import kpi_cache_path
+
+        cache = kpi_cache_path(self.output_dir, self.k)
+        if cache.exists():
+            return pl.read_parquet(cache)
+        return compute(self.data, self.config, by=list(GROUPINGS))
+
+    def t(self, ja: str, en: str) -> str:
+        """The text in the report's language."""
+        return ja if self.lang == "ja" else en
+
+    def md(self, ja: str, en: str) -> Markdown:
+        """Prose in the report's language, displayed as Markdown."""
+        return Markdown(self.t(ja, en))
+
+    def lines(self, sentences: list[str]) -> Markdown:
+        """Sentences already in the report's language, as a bulleted list."""
+        return Markdown("\n".join(f"- {s}" for s in sentences))
+
+    def title(self, ja: str, en: str) -> Markdown:
+        """The report's heading with its fiscal year (令和 and western) in the right language."""
+        reiwa = self.fiscal_year - 2018
+        if self.lang == "ja":
+            return Markdown(f"# {ja}\n\n**{self.fiscal_year}年度（令和{reiwa}年度）**")
+        return Markdown(f"# {en}\n\n**FY{self.fiscal_year} (April {self.fiscal_year} – "
+                        f"March {self.fiscal_year + 1})**")
+
+    def table(self, frame: pl.DataFrame, caption_ja: str = "", caption_en: str = "") -> HTML:
+        """A display table with an optional caption in the report's language."""
+        caption = self.t(caption_ja, caption_en) or None
+        return HTML(html_table(frame, caption=caption))
+
+
+def report_context(
+    *, fiscal_year: int, data_dir: str, output_dir: str, lang: str, min_cell_size: int
+) -> ReportContext:
+    """Load the processed data and configuration for a report run (the notebooks' derive cell).
+
+    ``min_cell_size`` overrides the configuration's k; it may not be below 5.
+    """
+    if lang not in ("ja", "en"):
+        raise ConfigError(f"lang は ja か en（{lang}）", f"lang must be ja or en ({lang})")
+    if min_cell_size < 5:
+        raise ConfigError(
+            f"min_cell_size は 5 以上（{min_cell_size}）",
+            f"min_cell_size may not be below 5 ({min_cell_size})",
+        )
+    config = load_config()
+    config = dataclasses.replace(
+        config, privacy=dataclasses.replace(config.privacy, min_cell_size=min_cell_size)
+    )
+    return ReportContext(
+        data=load_processed(data_dir),
+        config=config,
+        fiscal_year=int(fiscal_year),
+        lang=lang,
+        data_dir=Path(data_dir),
+        output_dir=Path(output_dir),
+    )
+
+
+# ------------------------------------------------------------------ HTML tables
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def html_table(frame: pl.DataFrame, *, caption: str | None = None,
+               numeric: tuple[str, ...] = ()) -> str:
+    """A plain, print-friendly HTML table (escaped; numbers right-aligned)."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    rows = []
+    for row in frame.iter_rows():
+        cells = []
+        for name, value in zip(frame.columns, row, strict=True):
+            align = ' style="text-align:right"' if (
+                name in numeric or isinstance(value, int | float)) else ""
+            cells.append(f"<td{align}>{html.escape(_fmt(value))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return (f'<table class="dxkpi-table">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+class HTML:
+    """Minimal rich-display wrapper so notebooks can show HTML without importing IPython."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.text
+
+
+class Markdown:
+    """Minimal rich-display wrapper for Markdown prose."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# ------------------------------------------------------------------ data quality
+
+
+def read_manifest(data_dir: Path) -> dict[str, Any]:
+    """The ingest manifest of a processed folder."""
+    return json.loads((Path(data_dir) / "manifest.json").read_text(encoding="utf-8"))
+
+
+def dataset_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
+    """One row per dataset: status, rows in, accepted, quarantined, quarantine share, suite."""
+    rows = []
+    for name, info in manifest["datasets"].items():
+        suite = info.get("suite") or {}
+        rows.append({
+            "dataset": f"{DATASETS[name].ja}（{name}）" if lang == "ja" else name,
+            "status": info["status"],
+            "rows_in": info["rows_in"],
+            "accepted": info["accepted"],
+            "quarantined": info["quarantined"],
+            "quarantine_pct": round(100 * info["quarantined"] / info["rows_in"], 2)
+            if info["rows_in"] else None,
+            "suite": (f"{suite.get('successful', 0)}/{suite.get('evaluated', 0)}"
+                      if suite else "—"),
+        })
+    frame = pl.DataFrame(rows)
+    if lang == "ja":
+        frame = frame.rename({"dataset": "データ", "status": "状態", "rows_in": "行数",
+                              "accepted": "受理", "quarantined": "隔離",
+                              "quarantine_pct": "隔離率(%)", "suite": "GX検証(成功/評価)"})
+    return frame
+
+
+def rule_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
+    """One row per broken rule: dataset, rule id, its meaning, count — most frequent first."""
+    rows = []
+    for name, info in manifest["datasets"].items():
+        cat = rule_catalogue(name)
+        for rule, n in info["rules"].items():
+            meaning = cat[rule].ja if lang == "ja" else cat[rule].en
+            rows.append({"dataset": name, "rule": rule, "meaning": meaning, "rows": n})
+    frame = pl.DataFrame(rows, schema={"dataset": pl.String, "rule": pl.String,
+                                       "meaning": pl.String, "rows": pl.Int64})
+    frame = frame.sort(["rows", "rule"], descending=[True, False])
+    if lang == "ja":
+        frame = frame.rename({"dataset": "データ", "rule": "ルール", "meaning": "内容",
+                              "rows": "件数"})
+    return frame
+
+
+def file_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
+    """One row per input file or sheet: dataset, encoding, rows, accepted, quarantined."""
+    rows = [{
+        "file": f["file"] + (f"#{f['sheet']}" if f.get("sheet") else ""),
+        "dataset": f["dataset"],
+        "encoding": f["encoding"],
+        "rows_in": f["rows_in"],
+        "accepted": f["accepted"],
+        "quarantined": f["quarantined"],
+        "ignored_columns": ", ".join(f["ignored_columns"]),
+        "dropped_personal": ", ".join(f["dropped_personal_columns"]),
+    } for f in manifest["files"]]
+    frame = pl.DataFrame(rows)
+    if lang == "ja" and frame.height:
+        frame = frame.rename({"file": "ファイル", "dataset": "データ", "encoding": "文字コード",
+                              "rows_in": "行数", "accepted": "受理", "quarantined": "隔離",
+                              "ignored_columns": "無視した列",
+                              "dropped_personal": "削除した個人情報列"})
+    return frame
+
+
+# ------------------------------------------------------------------ KPI tables
+
+
+def _num_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def value_text(value: float | None, unit: str) -> str:
+    """A KPI value as shown in a report table (the KPI exports' format: ratios as %)."""
+    from dxkpi.reports.kpi_export import format_value
+
+    return format_value(value, unit)
+
+
+CODE_LABELS_JA = {
+    **group_code_labels(),
+    **{c.code: c.ja for c in DATASETS["courses"].column("phase").codes},
+}
+
+
+def group_text(group_by: str, group: str, group_name: str | None, lang: str) -> str:
+    """The label of a KPI group: 全庁 for the city row, the department name where known, the
+    Japanese label of a code (職層, DX人材タイプ, フェーズ, 診断項目) in Japanese reports."""
+    if group_by == "city":
+        return "全庁" if lang == "ja" else "City"
+    if group_name:
+        return f"{group_name}（{group}）"
+    if lang == "ja":
+        return "｜".join(CODE_LABELS_JA.get(part, part) for part in group.split("|"))
+    return group
+
+
+REASON_TEXT = {
+    "ja": {"no_members": "対象者なし", "denominator_zero": "分母が0のため算出不能",
+           "no_data_fy": "この年度のデータなし", "no_answers": "回答なし",
+           "gap_side_missing": "管理職・一般の一方に回答なし", "suppressed": "秘匿"},
+    "en": {"no_members": "no members", "denominator_zero": "denominator is 0",
+           "no_data_fy": "no data for this year", "no_answers": "no answers",
+           "gap_side_missing": "one side has no answers", "suppressed": "suppressed"},
+}
+
+
+def reason_text(reason: str | None, lang: str) -> str:
+    """Why a KPI value is empty, in words."""
+    if not reason:
+        return ""
+    return REASON_TEXT[lang].get(reason, reason)
+
+
+def kpi_table(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja",
+              group_by: str = "city", kpis: list[str] | None = None) -> pl.DataFrame:
+    """KPI rows of one year and grouping for display: name, group, value, n/d, target, grade.
+
+    Suppressed cells show ``―`` and never their value or counts; empty values show their reason.
+    """
+    frame = rich.filter((pl.col("fiscal_year") == fiscal_year) & (pl.col("group_by") == group_by))
+    if kpis is not None:
+        frame = frame.filter(pl.col("kpi").is_in(kpis))
+    grades = GRADE_TEXT[lang]
+    rows = []
+    for r in frame.iter_rows(named=True):
+        hidden = bool(r["suppressed"])
+        rows.append({
+            "kpi": r["name_ja"] if lang == "ja" else r["name_en"],
+            "group": group_text(r["group_by"], r["group"], r.get("group_name"), lang),
+            "value": SUPPRESSED_MARK if hidden else value_text(r["value"], r["unit"]),
+            "numerator": SUPPRESSED_MARK if hidden else _num_text(r["numerator"]),
+            "denominator": SUPPRESSED_MARK if hidden else _num_text(r["denominator"]),
+            "target": value_text(r["target"], r["unit"]),
+            "grade": grades.get(r["grade"], r["grade"] or ""),
+            "note": "" if hidden else reason_text(r["reason"], lang),
+        })
+    out = pl.DataFrame(rows, schema={c: pl.String for c in (
+        "kpi", "group", "value", "numerator", "denominator", "target", "grade", "note")})
+    if lang == "ja":
+        out = out.rename({"kpi": "指標", "group": "区分", "value": "実績", "numerator": "分子",
+                          "denominator": "分母", "target": "目標", "grade": "評価",
+                          "note": "備考"})
+    return out
+
+
+def heterogeneity_table(table: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """A heterogeneity result for display: group, sizes, effect per 100 staff per year with its
+    interval, and % of the pre-training level (``table`` from ``behaviour.heterogeneity``)."""
+    rows = []
+    for r in table.iter_rows(named=True):
+        per_year = r["per_100_year"]
+        scale = per_year / r["att"] if r["att"] else None
+        lo = r["ci_low"] * scale if scale is not None else None
+        hi = r["ci_high"] * scale if scale is not None else None
+        rows.append({
+            "group": CODE_LABELS_JA.get(r["group"], r["group"]) if lang == "ja" else r["group"],
+            "n_employees": f"{r['n_employees']:,}",
+            "n_treated": f"{r['n_treated']:,}",
+            "per_100_year": f"{per_year:+.1f}",
+            "interval": "" if lo is None else f"{lo:+.1f} 〜 {hi:+.1f}",
+            "pct_of_pre": "" if r["pct_of_pre"] is None else f"{r['pct_of_pre']:+.0f}%",
+        })
+    names = (("区分", "職員数", "受講者数", "100人・年あたり増加件数", "95%信頼区間", "受講前比")
+             if lang == "ja" else ("group", "staff", "trained", "extra per 100 staff-years",
+                                   "95% interval", "vs. pre-training level"))
+    keys = ("group", "n_employees", "n_treated", "per_100_year", "interval", "pct_of_pre")
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
+        dict(zip(keys, names, strict=True)))
+
+
+def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
+    """KPI→KGI links for display: KGI, KPI, effect of one KPI step with its 95% interval,
+    departments and observations, and a plain reading (``links``: ``linkage.LinkResult``)."""
+    from dxkpi.catalogue.kpis import REGISTRY
+    from dxkpi.models.linkage import effect_of_step
+
+    rows = []
+    for link in links:
+        for r in link.coefficients.iter_rows(named=True):
+            effect, lo, hi = effect_of_step(r, link.kgi)
+            clear = lo > 0 or hi < 0
+            name = "name_ja" if lang == "ja" else "name_en"
+            rows.append({
+                "kgi": getattr(REGISTRY[link.kgi], name),
+                "kpi": getattr(REGISTRY[r["kpi"]], name),
+                "effect": f"{effect:+.2f}",
+                "interval": f"{lo:+.2f} 〜 {hi:+.2f}",
+                "n": f"{link.n_departments} / {link.n_obs}",
+                "reading": (("関連あり" if clear else "はっきりしない") if lang == "ja"
+                            else ("associated" if clear else "unclear")),
+            })
+    names = (("KGI（翌年度）", "KPI（前年度）", "1段階あたりの差", "95%信頼区間", "所属 / 観測",
+              "読み方") if lang == "ja" else ("KGI (next year)", "KPI (year before)",
+                                          "difference per step", "95% interval",
+                                          "departments / obs.", "reading"))
+    keys = ("kgi", "kpi", "effect", "interval", "n", "reading")
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
+        dict(zip(keys, names, strict=True)))
+
+
+def labelled(frame: pl.DataFrame, headers: dict[str, tuple[str, str]], lang: str = "ja",
+             digits: int = 2) -> pl.DataFrame:
+    """A library frame for display: only the ``headers`` columns, renamed to the report's
+    language; codes (skill areas, job levels…) shown as their Japanese labels in Japanese;
+    floats rounded to ``digits``; empty cells blank."""
+    out = frame.select(list(headers))
+    if lang == "ja":
+        out = out.with_columns(
+            pl.col(c).replace_strict(CODE_LABELS_JA, default=pl.col(c))
+            for c, dtype in out.schema.items() if dtype == pl.String
+        )
+    out = out.with_columns(pl.col(pl.Float64).round(digits))
+    return out.rename({c: (ja if lang == "ja" else en) for c, (ja, en) in headers.items()})

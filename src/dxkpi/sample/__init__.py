@@ -1,0 +1,1 @@
+"""The built-in sample city and its planted truth (the test oracle)."""
