@@ -43,9 +43,13 @@ def simulate(rng: np.random.Generator, units: int, drop: float) -> pl.DataFrame:
     gg = np.repeat(g, PERIODS)
     treated = (gg > 0) & (t >= gg)
     # unit effects correlated with cohort, AR(1)-ish noise via a unit random slope
-    y = (np.repeat(rng.normal(size=units) + 0.5 * (g > 0), PERIODS)
-         + 0.2 * t + np.repeat(rng.normal(0, 0.05, size=units), PERIODS) * t
-         + rng.normal(size=ids.size) + np.where(treated, effect(gg, t), 0.0))
+    y = (
+        np.repeat(rng.normal(size=units) + 0.5 * (g > 0), PERIODS)
+        + 0.2 * t
+        + np.repeat(rng.normal(0, 0.05, size=units), PERIODS) * t
+        + rng.normal(size=ids.size)
+        + np.where(treated, effect(gg, t), 0.0)
+    )
     df = pl.DataFrame({"id": ids, "t": t, "g": gg, "y": y})
     return df.filter(pl.Series(rng.random(df.height) >= drop)) if drop else df
 
@@ -66,22 +70,41 @@ def main() -> None:
         agg = att_gt(df, unit="id", time="t", group="g", outcome="y").aggregate("simple")
         lo, hi = agg.ci
         tw = twfe(df, unit="id", time="t", group="g", outcome="y")
-        rows.append((drop > 0, lo <= truth <= hi, agg.att - truth,
-                     tw.ci[0] <= truth <= tw.ci[1], tw.estimate - truth))
-    res = pl.DataFrame(rows, schema=["unbalanced", "covered", "error", "twfe_covered",
-                                     "twfe_error"], orient="row")
-    print(f"{args.panels} panels × {args.units} units × {PERIODS} periods; true simple ATT "
-          f"{truth:.4f}; {time.perf_counter() - start:.1f} s")
-    print(f"{'panels':<14}{'n':>5}{'coverage %':>12}{'mean bias':>11}{'TWFE cov %':>12}"
-          f"{'TWFE bias':>11}")
-    for name, part in (("balanced", res.filter(~pl.col("unbalanced"))),
-                       ("unbalanced", res.filter(pl.col("unbalanced"))), ("all", res)):
-        print(f"{name:<14}{part.height:>5}{100 * part['covered'].mean():>12.1f}"
-              f"{part['error'].mean():>11.4f}{100 * part['twfe_covered'].mean():>12.1f}"
-              f"{part['twfe_error'].mean():>11.4f}")
+        rows.append(
+            (
+                drop > 0,
+                lo <= truth <= hi,
+                agg.att - truth,
+                tw.ci[0] <= truth <= tw.ci[1],
+                tw.estimate - truth,
+            )
+        )
+    res = pl.DataFrame(
+        rows, schema=["unbalanced", "covered", "error", "twfe_covered", "twfe_error"], orient="row"
+    )
+    print(
+        f"{args.panels} panels × {args.units} units × {PERIODS} periods; true simple ATT "
+        f"{truth:.4f}; {time.perf_counter() - start:.1f} s"
+    )
+    print(
+        f"{'panels':<14}{'n':>5}{'coverage %':>12}{'mean bias':>11}{'TWFE cov %':>12}"
+        f"{'TWFE bias':>11}"
+    )
+    for name, part in (
+        ("balanced", res.filter(~pl.col("unbalanced"))),
+        ("unbalanced", res.filter(pl.col("unbalanced"))),
+        ("all", res),
+    ):
+        print(
+            f"{name:<14}{part.height:>5}{100 * part['covered'].mean():>12.1f}"
+            f"{part['error'].mean():>11.4f}{100 * part['twfe_covered'].mean():>12.1f}"
+            f"{part['twfe_error'].mean():>11.4f}"
+        )
     share = 100 * res["covered"].mean()
-    print(f"coverage of the simple ATT 95% CI: {share:.1f}% "
-          f"({'within' if 93 <= share <= 97 else 'OUTSIDE'} 93–97%)")
+    print(
+        f"coverage of the simple ATT 95% CI: {share:.1f}% "
+        f"({'within' if 93 <= share <= 97 else 'OUTSIDE'} 93–97%)"
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,12 @@ def synthetic_panel(units: int, periods: int = 20, seed: int = 0) -> pl.DataFram
     t = np.tile(np.arange(1, periods + 1), units)
     gg = np.repeat(g, periods)
     treated = (gg > 0) & (t >= gg)
-    y = (np.repeat(rng.normal(size=units), periods) + 0.1 * t + rng.normal(size=ids.size)
-         + np.where(treated, 1.0 + 0.1 * (t - gg), 0.0))
+    y = (
+        np.repeat(rng.normal(size=units), periods)
+        + 0.1 * t
+        + rng.normal(size=ids.size)
+        + np.where(treated, 1.0 + 0.1 * (t - gg), 0.0)
+    )
     return pl.DataFrame({"id": ids, "t": t, "g": gg, "y": y})
 
 
@@ -52,7 +56,8 @@ def run_diff_diff(df: pl.DataFrame, draws: int) -> float | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = CallawaySantAnna(n_bootstrap=draws, seed=1).fit(
-            pdf, outcome="y", unit="id", time="t", first_treat="g")
+            pdf, outcome="y", unit="id", time="t", first_treat="g"
+        )
         for kind in ("simple", "group", "event_study"):
             res.aggregate(kind)
     return time.perf_counter() - start
@@ -79,8 +84,10 @@ def main() -> None:
         ("analytic + 4 aggregations", ours_a, 10.0, dd_a),
         ("999-draw bootstrap + aggregations", ours_b, 30.0, dd_b),
     ]
-    print(f"panel: {args.units:,} units × 20 periods, 5 cohorts + never treated; "
-          f"median of {args.repeats}")
+    print(
+        f"panel: {args.units:,} units × 20 periods, 5 cohorts + never treated; "
+        f"median of {args.repeats}"
+    )
     print(f"{'run':<36}{'dxkpi s':>9}{'limit s':>9}{'ok':>5}{'diff-diff s':>13}{'ratio':>8}")
     for name, ours, limit, dd in rows:
         ratio = f"{ours / dd:.2f}" if dd else "—"

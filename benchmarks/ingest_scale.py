@@ -69,8 +69,12 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=30_000)
     parser.add_argument("--years", default="2021-2025")
     parser.add_argument("--repeat", type=int, default=3, help="bare-read repetitions (median)")
-    parser.add_argument("--sessions", type=float, default=38.0,
-                        help="attendance sessions per employee-year (38 → ~3M rows at 30k staff)")
+    parser.add_argument(
+        "--sessions",
+        type=float,
+        default=38.0,
+        help="attendance sessions per employee-year (38 → ~3M rows at 30k staff)",
+    )
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     first, last = (int(y) for y in args.years.split("-"))
@@ -81,14 +85,16 @@ def main() -> None:
         from dxkpi.sample.city import generate_city
 
         t = time.perf_counter()
-        generate_city(city, seed=11, staff=args.staff, fiscal_years=years,
-                      sessions_per_year=args.sessions)
+        generate_city(
+            city, seed=11, staff=args.staff, fiscal_years=years, sessions_per_year=args.sessions
+        )
         print(f"generated city in {time.perf_counter() - t:.1f} s -> {city}")
 
     t = time.perf_counter()
     import polars as pl  # noqa: F401
 
     from dxkpi.ingest.pipeline import run_ingest
+
     t_import_dxkpi = time.perf_counter() - t
     t = time.perf_counter()
     from dxkpi.ingest.suites import _context
@@ -108,8 +114,9 @@ def main() -> None:
     t = time.perf_counter()
     if profiler:
         profiler.enable()
-    report = run_ingest(city, out, expectations=ROOT / "expectations",
-                        secret=b"benchmark-secret-0123456789abcdef")
+    report = run_ingest(
+        city, out, expectations=ROOT / "expectations", secret=b"benchmark-secret-0123456789abcdef"
+    )
     if profiler:
         profiler.disable()
     t_ingest = time.perf_counter() - t
@@ -117,8 +124,10 @@ def main() -> None:
 
     att = report.manifest["datasets"]["attendance"]
     print()
-    print(f"city: {args.staff:,} staff x {len(years)} FY; {n_rows:,} raw rows "
-          f"({att['rows_in']:,} attendance)")
+    print(
+        f"city: {args.staff:,} staff x {len(years)} FY; {n_rows:,} raw rows "
+        f"({att['rows_in']:,} attendance)"
+    )
     print(f"{'import dxkpi.ingest.pipeline':32s} {t_import_dxkpi:8.2f} s")
     print(f"{'import GX + ephemeral context':32s} {t_import_gx:8.2f} s")
     print(f"{'bare polars read (median)':32s} {bare:8.2f} s   {bare_times}")

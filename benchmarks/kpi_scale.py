@@ -341,8 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     raw = pl.concat(
         pl.collect_all(
             [
-                compute_kpi(data, k, FISCAL_YEARS, [g for g in REGISTRY[k].groupings
-                                                    if g != "phase"])
+                compute_kpi(
+                    data, k, FISCAL_YEARS, [g for g in REGISTRY[k].groupings if g != "phase"]
+                )
                 for k in same
             ]
         )

@@ -44,13 +44,18 @@ def one_size(staff: int, sessions: float) -> dict[str, float]:
     _context()  # GX import and context: import cost, not ingest time
     out = HERE / "out" / f"national_{staff}_processed"
     t = time.perf_counter()
-    report = run_ingest(city, out, expectations=ROOT / "expectations",
-                        secret=b"benchmark-secret-0123456789abcdef")
+    report = run_ingest(
+        city, out, expectations=ROOT / "expectations", secret=b"benchmark-secret-0123456789abcdef"
+    )
     t_ingest = time.perf_counter() - t
     rss_ingest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = time.perf_counter()
-    rich = compute(load_processed(out), load_config(ROOT / "dxkpi.toml"), by=list(GROUPINGS),
-                   engine="streaming")
+    rich = compute(
+        load_processed(out),
+        load_config(ROOT / "dxkpi.toml"),
+        by=list(GROUPINGS),
+        engine="streaming",
+    )
     t_kpi = time.perf_counter() - t
     rows = sum(d["rows_in"] for d in report.manifest["datasets"].values())
     return {
@@ -82,17 +87,26 @@ def main() -> None:
         return
     results = []
     for size in args.sizes:
-        proc = subprocess.run([sys.executable, __file__, "--one", str(size), "--sessions",
-                               str(args.sessions)], capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one", str(size), "--sessions", str(args.sessions)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         print(results[-1], flush=True)
     print(f"\n{'staff':>10} {'raw rows':>12} {'ingest s':>9} {'KPI s':>7} {'peak MB':>8}")
     for r in results:
-        print(f"{r['staff']:>10,} {r['raw_rows']:>12,} {r['ingest_s']:>9} {r['kpi_s']:>7} "
-              f"{r['peak_rss_mb']:>8,}")
+        print(
+            f"{r['staff']:>10,} {r['raw_rows']:>12,} {r['ingest_s']:>9} {r['kpi_s']:>7} "
+            f"{r['peak_rss_mb']:>8,}"
+        )
     xs = [r["staff"] for r in results]
-    for key, label in (("ingest_s", "ingest time (s)"), ("kpi_s", "KPI time (s)"),
-                       ("peak_rss_mb", "peak RSS (MB)")):
+    for key, label in (
+        ("ingest_s", "ingest time (s)"),
+        ("kpi_s", "KPI time (s)"),
+        ("peak_rss_mb", "peak RSS (MB)"),
+    ):
         b, y = _fit(xs, [r[key] for r in results], NATIONAL_STAFF)
         print(f"{label:18s} grows as staff^{b:.2f}; at {NATIONAL_STAFF:,} staff ≈ {y:,.0f}")
 

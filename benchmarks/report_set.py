@@ -32,12 +32,24 @@ def main() -> None:
 
         shutil.rmtree(base, ignore_errors=True)
         generate_city(base / "raw", seed=7)
-        run_ingest(base / "raw", processed, expectations=ROOT / "expectations",
-                   secret=b"benchmark-secret-0123456789abcdef")
+        run_ingest(
+            base / "raw",
+            processed,
+            expectations=ROOT / "expectations",
+            secret=b"benchmark-secret-0123456789abcdef",
+        )
     reports = base / "reports"
     shutil.rmtree(reports, ignore_errors=True)
-    cmd = [sys.executable, "-c", "from dxkpi.commands.cli import main; main()", "report", "--data",
-           str(processed), "--reports", str(reports)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from dxkpi.commands.cli import main; main()",
+        "report",
+        "--data",
+        str(processed),
+        "--reports",
+        str(reports),
+    ]
     if args.jobs:
         cmd += ["--jobs", str(args.jobs)]
     start = time.perf_counter()
@@ -45,8 +57,10 @@ def main() -> None:
     wall = time.perf_counter() - start
     run = json.loads(next(reports.glob("FY*/run.json")).read_text(encoding="utf-8"))
     books = run["notebooks"]
-    print(f"reports: {len(books)} notebooks ({sum(b['status'] == 'ok' for b in books)} ok), "
-          f"exit {proc.returncode}")
+    print(
+        f"reports: {len(books)} notebooks ({sum(b['status'] == 'ok' for b in books)} ok), "
+        f"exit {proc.returncode}"
+    )
     print(f"wall time from `dxkpi report`: {wall:.1f} s   (goal <= 90 s)")
     print(f"sum of notebook times: {sum(b['seconds'] for b in books):.1f} s")
     for b in sorted(books, key=lambda b: -b["seconds"])[:6]:

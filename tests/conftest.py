@@ -16,8 +16,9 @@ SECRET = b"dxkpi-test-secret-0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_secret(tmp_path_factory: pytest.TempPathFactory,
-                     monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_secret(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Never touch the developer's real pseudonym secret."""
     folder = tmp_path_factory.getbasetemp() / "secret"
     monkeypatch.setenv("DXKPI_SECRET_FILE", str(folder / "pseudonym.key"))

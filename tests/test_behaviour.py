@@ -30,27 +30,61 @@ D = dt.date
 # --------------------------------------------------------------------------- tiny city
 
 
-def _city(staff: list[tuple], attendance: list[tuple] = (), proposals: list[tuple] = ()
-          ) -> Processed:
+def _city(
+    staff: list[tuple], attendance: list[tuple] = (), proposals: list[tuple] = ()
+) -> Processed:
     """staff: (fy, id, dept, level, type); attendance: (id, course, date, status);
     proposals: (id, date, status)."""
-    departments = pl.DataFrame({"department_code": ["X", "Y"], "department_name": ["x", "y"],
-                                "division": ["d", "d"], "pilot_fy": [2022, 2023]})
-    staff_df = pl.DataFrame(staff, schema={"fiscal_year": pl.Int32, "employee_id": pl.String,
-                                           "department_code": pl.String, "job_level": pl.String,
-                                           "talent_type": pl.String}, orient="row")
-    courses = pl.DataFrame({"course_id": ["C1", "C2", "C3"], "course_name": ["a", "b", "c"],
-                            "phase": pl.Series([1, 2, 3], dtype=pl.Int8)})
-    att = pl.DataFrame(list(attendance), schema={"employee_id": pl.String, "course_id": pl.String,
-                                                 "session_date": pl.Date, "status": pl.String},
-                       orient="row")
+    departments = pl.DataFrame(
+        {
+            "department_code": ["X", "Y"],
+            "department_name": ["x", "y"],
+            "division": ["d", "d"],
+            "pilot_fy": [2022, 2023],
+        }
+    )
+    staff_df = pl.DataFrame(
+        staff,
+        schema={
+            "fiscal_year": pl.Int32,
+            "employee_id": pl.String,
+            "department_code": pl.String,
+            "job_level": pl.String,
+            "talent_type": pl.String,
+        },
+        orient="row",
+    )
+    courses = pl.DataFrame(
+        {
+            "course_id": ["C1", "C2", "C3"],
+            "course_name": ["a", "b", "c"],
+            "phase": pl.Series([1, 2, 3], dtype=pl.Int8),
+        }
+    )
+    att = pl.DataFrame(
+        list(attendance),
+        schema={
+            "employee_id": pl.String,
+            "course_id": pl.String,
+            "session_date": pl.Date,
+            "status": pl.String,
+        },
+        orient="row",
+    )
     props = pl.DataFrame(
         [(f"P{i}", e, "X", d, s) for i, (e, d, s) in enumerate(proposals)],
-        schema={"proposal_id": pl.String, "employee_id": pl.String,
-                "department_code": pl.String, "submitted_on": pl.Date, "status": pl.String},
-        orient="row")
-    return Processed.from_frames(departments=departments, staff=staff_df, courses=courses,
-                                 attendance=att, proposals=props)
+        schema={
+            "proposal_id": pl.String,
+            "employee_id": pl.String,
+            "department_code": pl.String,
+            "submitted_on": pl.Date,
+            "status": pl.String,
+        },
+        orient="row",
+    )
+    return Processed.from_frames(
+        departments=departments, staff=staff_df, courses=courses, attendance=att, proposals=props
+    )
 
 
 STAFF = [
@@ -73,13 +107,15 @@ def test_panel_covers_exactly_the_staff_list_periods() -> None:
 
 
 def test_quarter_panel_uses_fiscal_quarters() -> None:
-    city = _city(STAFF, attendance=[("A", "C2", D(2022, 7, 1), "completed")],
-                 proposals=[("A", D(2022, 9, 30), "submitted"), ("A", D(2022, 7, 2), "adopted")])
+    city = _city(
+        STAFF,
+        attendance=[("A", "C2", D(2022, 7, 1), "completed")],
+        proposals=[("A", D(2022, 9, 30), "submitted"), ("A", D(2022, 7, 2), "adopted")],
+    )
     q = proposal_panel(city, period="quarter")
     a = q.filter(pl.col("unit") == "A")
     assert a["period"].to_list() == list(range(1, 9))
-    assert a["period_label"].to_list()[:4] == ["FY2022-Q1", "FY2022-Q2", "FY2022-Q3",
-                                               "FY2022-Q4"]
+    assert a["period_label"].to_list()[:4] == ["FY2022-Q1", "FY2022-Q2", "FY2022-Q3", "FY2022-Q4"]
     assert a["first_treated"][0] == 2  # July = Q2
     assert a.filter(pl.col("period") == 2)["proposals"].item() == 2
     m = proposal_panel(city, period="month").filter(pl.col("unit") == "A")
@@ -122,10 +158,16 @@ def test_transfer_keeps_one_unit_and_profile_choice() -> None:
 
 
 def test_gap_year_has_no_rows_and_proposals_off_list_are_not_counted() -> None:
-    staff = [(2022, "A", "X", "staff", None), (2024, "A", "X", "staff", None),
-             (2023, "B", "X", "staff", None)]
-    props = [("A", D(2023, 8, 1), "submitted"), ("A", D(2024, 4, 3), "implemented"),
-             ("A", D(2024, 4, 9), "submitted")]
+    staff = [
+        (2022, "A", "X", "staff", None),
+        (2024, "A", "X", "staff", None),
+        (2023, "B", "X", "staff", None),
+    ]
+    props = [
+        ("A", D(2023, 8, 1), "submitted"),
+        ("A", D(2024, 4, 3), "implemented"),
+        ("A", D(2024, 4, 9), "submitted"),
+    ]
     panel = proposal_panel(_city(staff, proposals=props))
     a = panel.filter(pl.col("unit") == "A")
     assert a["period"].to_list() == [*range(1, 13), *range(25, 37)]
@@ -175,8 +217,9 @@ def _synthetic(effect: float, n: int = 600, seed: int = 1) -> pl.DataFrame:
     base = rng.gamma(2.0, 0.5, n)[unit] + 0.3 * np.sin(period)
     treated = (cohort > 0) & (period >= cohort)
     y = base + effect * treated + rng.normal(0, 0.3, unit.size)
-    return pl.DataFrame({"unit": unit.astype(str), "period": period, "first_treated": cohort,
-                         "proposals": y})
+    return pl.DataFrame(
+        {"unit": unit.astype(str), "period": period, "first_treated": cohort, "proposals": y}
+    )
 
 
 def test_estimate_recovers_a_planted_effect_and_converts_it() -> None:
@@ -287,8 +330,19 @@ def test_sample_city_command_json(sample_city) -> None:
 
     from dxkpi.commands.behaviour import command
 
-    out = CliRunner().invoke(command, ["--data", str(sample_city.processed), "--period",
-                                       "quarter", "--treatment", "any", "--format", "json"])
+    out = CliRunner().invoke(
+        command,
+        [
+            "--data",
+            str(sample_city.processed),
+            "--period",
+            "quarter",
+            "--treatment",
+            "any",
+            "--format",
+            "json",
+        ],
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert doc["period"] == "quarter" and doc["treatment"] == "any"

@@ -16,8 +16,15 @@ from tests.conftest import ROOT, SECRET
 pytestmark = pytest.mark.browser
 
 WITH_CHARTS = {"kpi_dashboard", "behaviour_change", "maturity"}
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +34,15 @@ def report_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     base = tmp_path_factory.mktemp("browser")
     generate_city(base / "raw", seed=7)
-    run_ingest(base / "raw", base / "processed", expectations=ROOT / "expectations",
-               secret=SECRET)
-    result = run_reports(fiscal_year=2025, root=ROOT, data_dir=base / "processed",
-                         reports_dir=base / "reports", departments=("010100", "020100"),
-                         keep_going=True)
+    run_ingest(base / "raw", base / "processed", expectations=ROOT / "expectations", secret=SECRET)
+    result = run_reports(
+        fiscal_year=2025,
+        root=ROOT,
+        data_dir=base / "processed",
+        reports_dir=base / "reports",
+        departments=("010100", "020100"),
+        keep_going=True,
+    )
     assert result.ok, [r.error for r in result.results if r.status != "ok"]
     return result.folder
 
@@ -50,8 +61,14 @@ def test_every_report_opens_offline_with_charts(report_set: Path) -> None:
         context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.on("requestfailed", lambda r: failed.append(r.url))
-        page.on("request", lambda r: outside.append(r.url)
-                if not r.url.startswith(("file://", "data:", "about:")) else None)
+        page.on(
+            "request",
+            lambda r: (
+                outside.append(r.url)
+                if not r.url.startswith(("file://", "data:", "about:"))
+                else None
+            ),
+        )
         page.goto((report_set / "index.html").as_uri())
         page.screenshot(path=str(shots / "index.png"), full_page=True)
         links = page.eval_on_selector_all("a[href$='.html']", "els => els.map(e => e.href)")

@@ -60,13 +60,39 @@ def rich() -> pl.DataFrame:
         cell("participation_rate", 2023, "city", "city", 0.2, target=0.25, grade="C"),
         cell("participation_rate", 2024, "city", "city", 0.5, target=0.5, grade="B"),
         cell("participation_rate", 2025, "city", "city", 0.8, target=0.7, grade="A"),
-        cell("participation_rate", 2025, "department", "D01", 0.9, target=0.7, grade="A",
-             group_name="総務課"),
-        cell("participation_rate", 2025, "department", "D02", 0.6, target=0.7, grade="C",
-             group_name="情報課"),
+        cell(
+            "participation_rate",
+            2025,
+            "department",
+            "D01",
+            0.9,
+            target=0.7,
+            grade="A",
+            group_name="総務課",
+        ),
+        cell(
+            "participation_rate",
+            2025,
+            "department",
+            "D02",
+            0.6,
+            target=0.7,
+            grade="C",
+            group_name="情報課",
+        ),
         # suppressed: the engine empties these, but the chart must not draw them even if not
-        cell("participation_rate", 2025, "department", "D03", SECRET_VALUE, target=0.7,
-             grade=None, suppressed=True, numerator=SECRET_VALUE, group_name="市民課"),
+        cell(
+            "participation_rate",
+            2025,
+            "department",
+            "D03",
+            SECRET_VALUE,
+            target=0.7,
+            grade=None,
+            suppressed=True,
+            numerator=SECRET_VALUE,
+            group_name="市民課",
+        ),
         cell("resident_satisfaction", 2024, "city", "city", 0.55, ci_low=0.5, ci_high=0.6),
         cell("resident_satisfaction", 2025, "city", "city", 0.6, ci_low=0.56, ci_high=0.64),
         cell("hours_saved", 2025, "city", "city", 1234.0, target=1000.0, grade="A"),
@@ -76,13 +102,26 @@ def rich() -> pl.DataFrame:
             for p, v, n in (("1", 0.9, 90.0), ("2", 0.6, 60.0), ("3", 0.3, 30.0))
         ],
         *[
-            cell("maturity_score", 2025, "department|dimension", f"{d}|{dim}", 1.0 + i * 0.5,
-                 group_name=name)
+            cell(
+                "maturity_score",
+                2025,
+                "department|dimension",
+                f"{d}|{dim}",
+                1.0 + i * 0.5,
+                group_name=name,
+            )
             for d, name in (("D01", "総務課"), ("D02", "情報課"))
             for i, dim in enumerate(("literacy", "data", "leadership", "development", "culture"))
         ],
-        cell("maturity_score", 2025, "department|dimension", "D03|data", SECRET_VALUE,
-             suppressed=True, group_name="市民課"),
+        cell(
+            "maturity_score",
+            2025,
+            "department|dimension",
+            "D03|data",
+            SECRET_VALUE,
+            suppressed=True,
+            group_name="市民課",
+        ),
         *[
             cell("maturity_gap", 2025, "dimension", dim, v, target=0.5)
             for dim, v in (("literacy", 0.6), ("data", -0.2), ("culture", 0.9))
@@ -243,8 +282,14 @@ def test_grade_overview_every_city_kpi_in_registry_order(rich):
     chart = charts.grade_overview(rich, 2025)
     text_layer = next(lay for lay in layers(chart) if mark_type(lay) == "text")
     rows = list(dict.fromkeys(r["row"] for r in layer_values(text_layer)))
-    present = ("participation_rate", "phase_reach", "adoption_rate", "hours_saved",
-               "resident_satisfaction", "maturity_gap")
+    present = (
+        "participation_rate",
+        "phase_reach",
+        "adoption_rate",
+        "hours_saved",
+        "resident_satisfaction",
+        "maturity_gap",
+    )
     names = [r.split(" ")[0] for r in rows]
     assert list(dict.fromkeys(names)) == [REGISTRY[k].name_ja for k in present]
     assert "フェーズ到達率 2 スキル習得" in rows
@@ -263,14 +308,15 @@ def test_grade_overview_every_city_kpi_in_registry_order(rich):
 def test_event_study_zero_rule_intervals_band_and_start(dynamic):
     chart = charts.event_study(dynamic)
     lays = layers(chart)
-    zero = [lay for lay in lays if mark_type(lay) == "rule"
-            and layer_values(lay) == [{"y": 0.0}]]
+    zero = [lay for lay in lays if mark_type(lay) == "rule" and layer_values(lay) == [{"y": 0.0}]]
     assert zero
-    intervals = [lay for lay in lays if lay.get("encoding", {}).get("y2", {}).get("field")
-                 == "ci_upper"]
+    intervals = [
+        lay for lay in lays if lay.get("encoding", {}).get("y2", {}).get("field") == "ci_upper"
+    ]
     assert intervals and mark_type(intervals[0]) == "rule"
-    band = [lay for lay in lays if lay.get("encoding", {}).get("y2", {}).get("field")
-            == "band_upper"]
+    band = [
+        lay for lay in lays if lay.get("encoding", {}).get("y2", {}).get("field") == "band_upper"
+    ]
     assert band
     start = [lay for lay in lays if layer_values(lay) and layer_values(lay)[0].get("x") == -0.5]
     assert any(mark_type(lay) == "rule" for lay in start)
@@ -281,8 +327,9 @@ def test_event_study_zero_rule_intervals_band_and_start(dynamic):
 def test_event_study_no_band_without_bootstrap(dynamic):
     pointwise = dynamic.with_columns(band_lower="ci_lower", band_upper="ci_upper")
     lays = layers(charts.event_study(pointwise, lang="en"))
-    assert not [lay for lay in lays if lay.get("encoding", {}).get("y2", {}).get("field")
-                == "band_upper"]
+    assert not [
+        lay for lay in lays if lay.get("encoding", {}).get("y2", {}).get("field") == "band_upper"
+    ]
 
 
 def test_estimator_comparison_accepts_contrasts():
@@ -380,17 +427,17 @@ def decode_png_grey(png: bytes) -> np.ndarray:
     channels = 4 if colour == 6 else 3
     pos, chunks = 8, []
     while pos < len(png):
-        (length,) = struct.unpack(">I", png[pos:pos + 4])
-        kind = png[pos + 4:pos + 8]
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        kind = png[pos + 4 : pos + 8]
         if kind == b"IDAT":
-            chunks.append(png[pos + 8:pos + 8 + length])
+            chunks.append(png[pos + 8 : pos + 8 + length])
         pos += 12 + length
     raw = zlib.decompress(b"".join(chunks))
     stride = width * channels
     out = np.zeros((height, stride), dtype=np.int32)
     prev = np.zeros(stride, dtype=np.int32)
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)]
+        kind, line = raw[y * (stride + 1)], raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)]
         row = np.frombuffer(line, dtype=np.uint8).astype(np.int32)
         cur = np.zeros(stride, dtype=np.int32)
         for x in range(stride):
@@ -427,13 +474,13 @@ def glyph_bitmap(char: str) -> np.ndarray:
     if not ink.any():
         return np.zeros((0, 0), dtype=bool)
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    return ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def real_glyph_failures(chars: str) -> list[str]:
     """Why ``chars`` are not drawn as distinct real glyphs (empty list: they are)."""
     glyphs = {c: glyph_bitmap(c) for c in chars}
-    notdef = glyph_bitmap("\U000F0000")  # private use: no font has it → .notdef box or nothing
+    notdef = glyph_bitmap("\U000f0000")  # private use: no font has it → .notdef box or nothing
     failures = []
     for char, bitmap in glyphs.items():
         if bitmap.size == 0 or bitmap.sum() <= 40 or min(bitmap.shape) <= 20:
@@ -461,9 +508,15 @@ def test_skill_heatmap_hides_suppressed_cells_and_labels_in_japanese() -> None:
     import json
 
     rows = [
-        {"kpi": "skill_attainment_rate", "fiscal_year": 2025, "group_by": "department|skill_area",
-         "group": f"{dept}|{area}", "value": value, "suppressed": hidden,
-         "group_name": name}
+        {
+            "kpi": "skill_attainment_rate",
+            "fiscal_year": 2025,
+            "group_by": "department|skill_area",
+            "group": f"{dept}|{area}",
+            "value": value,
+            "suppressed": hidden,
+            "group_name": name,
+        }
         for dept, name, hidden in (("010100", "総務課", False), ("010200", "人事課", True))
         for area, value in (("data", 0.8765), ("ai_rpa", 0.4321))
     ]

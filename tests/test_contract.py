@@ -69,7 +69,8 @@ def _typed_rows(dataset: str, rows: list[dict[str, str]]) -> pl.DataFrame:
 
 
 GX_CHECKED = sorted(
-    rid for rid in CASES
+    rid
+    for rid in CASES
     if rid.endswith((".required", ".range", ".duplicate_key", ".key_conflict"))
     or any(rid == r.id for ds in DATASETS.values() for r in ds.row_rules)
 )
@@ -113,12 +114,19 @@ def test_every_command_has_help() -> None:
 def test_paths_named_by_makefile_and_readme_exist() -> None:
     make = (ROOT / "Makefile").read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    named = set(re.findall(r"\b((?:benchmarks|notebooks|src|tests|expectations)/[\w./-]+)", make
-                           + readme))
-    named |= {m for m in re.findall(r"`((?:data|reports)/[\w./-]*)`", readme)
-              if "<" not in m and "*" not in m}
-    missing = [p for p in sorted(named) if not (ROOT / p.rstrip(".")).exists()
-               and not p.startswith(("data/processed/", "reports/"))]
+    named = set(
+        re.findall(r"\b((?:benchmarks|notebooks|src|tests|expectations)/[\w./-]+)", make + readme)
+    )
+    named |= {
+        m
+        for m in re.findall(r"`((?:data|reports)/[\w./-]*)`", readme)
+        if "<" not in m and "*" not in m
+    }
+    missing = [
+        p
+        for p in sorted(named)
+        if not (ROOT / p.rstrip(".")).exists() and not p.startswith(("data/processed/", "reports/"))
+    ]
     assert missing == []
     assert (ROOT / ".ci" / "run").read_text(encoding="utf-8").count("make test") >= 1
     for target in ("report", "test", "lab", "ingest", "clean"):

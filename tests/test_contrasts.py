@@ -22,8 +22,12 @@ def panel(seed: int, n: int = 150, periods: int = 5, drop: float = 0.0) -> pl.Da
     ids = np.repeat(np.arange(n), periods)
     t = np.tile(np.arange(1, periods + 1), n)
     gg = np.repeat(g, periods)
-    y = (np.repeat(rng.normal(size=n), periods) + 0.4 * t + rng.normal(size=ids.size)
-         + 1.5 * ((gg > 0) & (t >= gg)))
+    y = (
+        np.repeat(rng.normal(size=n), periods)
+        + 0.4 * t
+        + rng.normal(size=ids.size)
+        + 1.5 * ((gg > 0) & (t >= gg))
+    )
     df = pl.DataFrame({"id": ids, "t": t, "g": gg, "y": y})
     return df.filter(pl.Series(rng.random(df.height) >= drop)) if drop else df
 
@@ -35,7 +39,8 @@ def test_twfe_equals_dummy_regression(drop) -> None:
     pdf = df.to_pandas()
     pdf["d"] = ((pdf["g"] > 0) & (pdf["t"] >= pdf["g"])).astype(float)
     ref = smf.ols("y ~ d + C(id) + C(t)", data=pdf).fit(
-        cov_type="cluster", cov_kwds={"groups": pdf["id"]})
+        cov_type="cluster", cov_kwds={"groups": pdf["id"]}
+    )
     assert mine.estimate == pytest.approx(ref.params["d"], abs=1e-8)
     # same sandwich (Frisch-Waugh-Lovell); only the (N-1)/(N-K) factor counts K differently
     n_obs, k_dummy = len(pdf), ref.df_model + 1
@@ -51,12 +56,14 @@ def test_twfe_unbiased_with_homogeneous_effect() -> None:
 
 
 def test_naive_before_after_by_hand() -> None:
-    df = pl.DataFrame({
-        "id": [1, 1, 1, 2, 2, 2, 3, 3, 3],
-        "t": [1, 2, 3] * 3,
-        "g": [2, 2, 2, 3, 3, 3, 0, 0, 0],
-        "y": [1.0, 4.0, 6.0, 2.0, 2.0, 7.0, 0.0, 9.0, 9.0],
-    })
+    df = pl.DataFrame(
+        {
+            "id": [1, 1, 1, 2, 2, 2, 3, 3, 3],
+            "t": [1, 2, 3] * 3,
+            "g": [2, 2, 2, 3, 3, 3, 0, 0, 0],
+            "y": [1.0, 4.0, 6.0, 2.0, 2.0, 7.0, 0.0, 9.0, 9.0],
+        }
+    )
     res = naive_before_after(df, **COLS)
     diffs = np.array([5.0 - 1.0, 7.0 - 2.0])  # unit 1: mean(4,6)-1; unit 2: 7-mean(2,2)
     assert res.estimate == pytest.approx(diffs.mean())

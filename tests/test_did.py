@@ -19,8 +19,15 @@ from dxkpi.models.did import DidError, aggte, att_gt, multiplier_bootstrap, pret
 COLS = {"unit": "id", "time": "t", "group": "g", "outcome": "y"}
 
 
-def make_panel(seed: int, n: int = 300, periods: int = 6, *, cohorts=(3, 4, 5, 0),
-               unbalanced: float = 0.0, effect=None) -> pl.DataFrame:
+def make_panel(
+    seed: int,
+    n: int = 300,
+    periods: int = 6,
+    *,
+    cohorts=(3, 4, 5, 0),
+    unbalanced: float = 0.0,
+    effect=None,
+) -> pl.DataFrame:
     """Random panel: unit effects, common trend, cohort-specific trend (pre-trend for g=4)."""
     rng = np.random.default_rng(seed)
     g = rng.choice(np.array(cohorts), size=n)
@@ -43,8 +50,13 @@ def make_panel(seed: int, n: int = 300, periods: int = 6, *, cohorts=(3, 4, 5, 0
 # oracle: csdid (a line-by-line port of R did, which matches R to ~1e-15)
 # ---------------------------------------------------------------------------------------------
 
-CASES = [(unb, control, base, ant) for unb in (0.0, 0.15) for control in ("never", "notyet")
-         for base in ("varying", "universal") for ant in (0, 1)]
+CASES = [
+    (unb, control, base, ant)
+    for unb in (0.0, 0.15)
+    for control in ("never", "notyet")
+    for base in ("varying", "universal")
+    for ant in (0, 1)
+]
 
 
 def _close(a, b, tol=1e-8) -> None:
@@ -62,12 +74,18 @@ def test_matches_csdid(unbalanced, control, base, anticipation) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cs = csdid_att_gt.ATTgt(
-            yname="y", tname="t", idname="id", gname="g", data=df.to_pandas(),
+            yname="y",
+            tname="t",
+            idname="id",
+            gname="g",
+            data=df.to_pandas(),
             control_group=["nevertreated" if control == "never" else "notyettreated"],
-            anticipation=anticipation, allow_unbalanced_panel=bool(unbalanced),
+            anticipation=anticipation,
+            allow_unbalanced_panel=bool(unbalanced),
         ).fit(est_method="dr", base_period=base, bstrap=False)
-    res = att_gt(df, **COLS, control=control, base_period=base, anticipation=anticipation,
-                 min_units=1)
+    res = att_gt(
+        df, **COLS, control=control, base_period=base, anticipation=anticipation, min_units=1
+    )
     f = res.attgt
     assert f["group"].to_list() == [int(x) for x in cs.results["group"]]
     assert f["time"].to_list() == [int(x) for x in cs.results["year"]]
@@ -90,8 +108,10 @@ def test_matches_csdid(unbalanced, control, base, anticipation) -> None:
         _close(pt.stat, float(np.asarray(cs.MP["W"]).ravel()[0]))
     else:  # csdid leaves anticipation cells out of its Wald test; R (att_gt.R) keeps all g > t
         inf = cs.MP["inffunc"]["inffunc"]
-        pre = np.flatnonzero((np.array(cs.results["group"]) > np.array(cs.results["year"]))
-                             & np.isfinite(np.asarray(cs.results["se"], dtype=float)))
+        pre = np.flatnonzero(
+            (np.array(cs.results["group"]) > np.array(cs.results["year"]))
+            & np.isfinite(np.asarray(cs.results["se"], dtype=float))
+        )
         att = np.asarray(cs.results["att"])[pre]
         n = inf.shape[0]
         w_r = n * att @ np.linalg.solve(inf[:, pre].T @ inf[:, pre] / n, att)
@@ -115,9 +135,14 @@ def test_edge_panels_match_csdid(kind) -> None:
     df, kw = _edge_panel(kind)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cs = csdid_att_gt.ATTgt(yname="y", tname="t", idname="id", gname="g",
-                                data=df.to_pandas(), anticipation=kw.get("anticipation", 0),
-                                ).fit(bstrap=False)
+        cs = csdid_att_gt.ATTgt(
+            yname="y",
+            tname="t",
+            idname="id",
+            gname="g",
+            data=df.to_pandas(),
+            anticipation=kw.get("anticipation", 0),
+        ).fit(bstrap=False)
         cs.aggte(typec="dynamic", bstrap=False, cband=False)
     res = att_gt(df, **COLS, min_units=1, **kw)
     assert res.attgt["group"].to_list() == [int(x) for x in cs.results["group"]]
@@ -137,8 +162,9 @@ def test_dynamic_window_and_balance_match_csdid() -> None:
     df = make_panel(5, n=400, periods=7)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cs = csdid_att_gt.ATTgt(yname="y", tname="t", idname="id", gname="g",
-                                data=df.to_pandas()).fit(bstrap=False)
+        cs = csdid_att_gt.ATTgt(
+            yname="y", tname="t", idname="id", gname="g", data=df.to_pandas()
+        ).fit(bstrap=False)
         cs.aggte(typec="dynamic", min_e=-2, max_e=2, balance_e=1, bstrap=False, cband=False)
     mine = att_gt(df, **COLS).aggregate("dynamic", min_e=-2, max_e=2, balance_e=1)
     assert mine.by["key"].to_list() == [int(x) for x in cs.atte["egt"]]
@@ -152,8 +178,9 @@ def test_diff_diff_agrees_on_cells() -> None:
     df = make_panel(3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out = dd.CallawaySantAnna().fit(df.to_pandas(), outcome="y", unit="id", time="t",
-                                        first_treat="g")
+        out = dd.CallawaySantAnna().fit(
+            df.to_pandas(), outcome="y", unit="id", time="t", first_treat="g"
+        )
     mine = att_gt(df, **COLS).attgt
     for (g, t), eff in out.group_time_effects.items():
         row = mine.filter((pl.col("group") == g) & (pl.col("time") == t))
@@ -167,11 +194,22 @@ def test_diff_diff_agrees_on_cells() -> None:
 
 def test_hand_computed_cells() -> None:
     # units 1-2 cohort 3, units 3-4 cohort 4, units 5-6 never treated; periods 1..4
-    y = {1: [1, 2, 6, 7], 2: [2, 4, 8, 8], 3: [0, 1, 2, 6], 4: [1, 1, 3, 9],
-         5: [0, 1, 1, 2], 6: [2, 2, 4, 4]}
+    y = {
+        1: [1, 2, 6, 7],
+        2: [2, 4, 8, 8],
+        3: [0, 1, 2, 6],
+        4: [1, 1, 3, 9],
+        5: [0, 1, 1, 2],
+        6: [2, 2, 4, 4],
+    }
     g = {1: 3, 2: 3, 3: 4, 4: 4, 5: 0, 6: 0}
-    df = pl.DataFrame([{"id": u, "t": t + 1, "g": g[u], "y": float(v)}
-                       for u, ys in y.items() for t, v in enumerate(ys)])
+    df = pl.DataFrame(
+        [
+            {"id": u, "t": t + 1, "g": g[u], "y": float(v)}
+            for u, ys in y.items()
+            for t, v in enumerate(ys)
+        ]
+    )
     res = att_gt(df, **COLS, min_units=2)
     cell = {(r["group"], r["time"]): r for r in res.attgt.iter_rows(named=True)}
 
@@ -226,8 +264,11 @@ def test_recovers_truth_where_twfe_is_biased() -> None:
     covered = (f["ci_lower"].to_numpy() <= truth) & (truth <= f["ci_upper"].to_numpy())
     assert covered.mean() >= 0.8  # 9 cells at 95%: P(< 8 covered) is about 7%
     # true simple ATT: post cells weighted by cohort size
-    share = f["group"].map_elements(lambda g: float((res.unit_cohort == g).mean()),
-                                    return_dtype=pl.Float64).to_numpy()
+    share = (
+        f["group"]
+        .map_elements(lambda g: float((res.unit_cohort == g).mean()), return_dtype=pl.Float64)
+        .to_numpy()
+    )
     true_simple = float(truth @ share / share.sum())
     simple = res.aggregate("simple")
     assert abs(simple.att - true_simple) < 3 * simple.se
@@ -313,8 +354,9 @@ def test_bootstrap_reproducible_and_band_wider() -> None:
     np.testing.assert_allclose(a.bootstrap.se, f["se"].to_numpy(), rtol=0.15)
     dyn = a.aggregate("dynamic")
     assert dyn.crit_value > 1.96
-    assert ((dyn.by["band_upper"] - dyn.by["band_lower"])
-            > (dyn.by["ci_upper"] - dyn.by["ci_lower"])).all()
+    assert (
+        (dyn.by["band_upper"] - dyn.by["band_lower"]) > (dyn.by["ci_upper"] - dyn.by["ci_lower"])
+    ).all()
     assert a.aggregate("dynamic").crit_value == dyn.crit_value
 
 

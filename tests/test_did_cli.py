@@ -38,8 +38,9 @@ def test_json_output_matches_library(panel_csv: Path) -> None:
     js = json.loads(out.output)
     assert set(js) == {"attgt", "aggregations", "pretest", "n_units"}
     assert js["n_units"] == 60
-    lib = att_gt(pl.read_csv(panel_csv), unit="id", time="year", group="first",
-                 outcome="y").to_json_dict()
+    lib = att_gt(
+        pl.read_csv(panel_csv), unit="id", time="year", group="first", outcome="y"
+    ).to_json_dict()
     assert js == lib  # full float precision survives the round trip
     first = js["attgt"][0]
     assert set(first) == {"group", "time", "att", "se"} and first["group"] == 2022
@@ -47,9 +48,22 @@ def test_json_output_matches_library(panel_csv: Path) -> None:
 
 
 def test_json_options(panel_csv: Path) -> None:
-    out = CliRunner().invoke(command, ["--csv", str(panel_csv), *ARGS, "--format", "json",
-                                       "--control", "notyet", "--base-period", "universal",
-                                       "--anticipation", "1"])
+    out = CliRunner().invoke(
+        command,
+        [
+            "--csv",
+            str(panel_csv),
+            *ARGS,
+            "--format",
+            "json",
+            "--control",
+            "notyet",
+            "--base-period",
+            "universal",
+            "--anticipation",
+            "1",
+        ],
+    )
     assert out.exit_code == 0, out.output
     js = json.loads(out.output)
     ref = [r for r in js["attgt"] if r["group"] == 2023 and r["time"] == 2021]
@@ -57,19 +71,31 @@ def test_json_options(panel_csv: Path) -> None:
 
 
 def test_table_output(panel_csv: Path) -> None:
-    out = CliRunner().invoke(command, ["--csv", str(panel_csv), *ARGS, "--bootstrap", "199",
-                                       "--seed", "1"])
+    out = CliRunner().invoke(
+        command, ["--csv", str(panel_csv), *ARGS, "--bootstrap", "199", "--seed", "1"]
+    )
     assert out.exit_code == 0, out.output
     for word in ("ATT(g,t)", "simple", "dynamic", "calendar", "event study", "Wald", "band"):
         assert word in out.output
-    again = CliRunner().invoke(command, ["--csv", str(panel_csv), *ARGS, "--bootstrap", "199",
-                                         "--seed", "1"])
+    again = CliRunner().invoke(
+        command, ["--csv", str(panel_csv), *ARGS, "--bootstrap", "199", "--seed", "1"]
+    )
     assert again.output == out.output
 
 
 def test_missing_column_is_named(panel_csv: Path) -> None:
-    args = ["--csv", str(panel_csv), "--unit", "id", "--time", "year", "--group", "first",
-            "--outcome", "salary"]
+    args = [
+        "--csv",
+        str(panel_csv),
+        "--unit",
+        "id",
+        "--time",
+        "year",
+        "--group",
+        "first",
+        "--outcome",
+        "salary",
+    ]
     out = CliRunner().invoke(command, args)
     assert out.exit_code != 0
     assert "salary" in out.output and str(panel_csv) in out.output

@@ -66,8 +66,11 @@ def test_header_repeated_mid_file(tiny_raw: Path, tmp_path: Path) -> None:
     from dxkpi.catalogue.contract import DATASETS
 
     ja_header = {c.name: c.ja for c in DATASETS["courses"].columns}
-    rows = [*TINY["courses"], ja_header,
-            {**TINY["courses"][0], "course_id": "C03", "course_name": "追加研修"}]
+    rows = [
+        *TINY["courses"],
+        ja_header,
+        {**TINY["courses"][0], "course_id": "C03", "course_name": "追加研修"},
+    ]
     write_csv(tiny_raw / "courses.csv", rows)
     report = _ingest(tiny_raw, tmp_path / "out")
     info = report.manifest["datasets"]["courses"]
@@ -75,12 +78,17 @@ def test_header_repeated_mid_file(tiny_raw: Path, tmp_path: Path) -> None:
     q = pl.read_csv(tmp_path / "out" / "quarantine" / "courses.csv", infer_schema=False)
     assert q["_source_row"].to_list() == ["4"]
     assert pl.read_parquet(tmp_path / "out" / "courses.parquet")["course_id"].to_list() == [
-        "C01", "C02", "C03"]
+        "C01",
+        "C02",
+        "C03",
+    ]
 
 
 def test_very_long_cell(tiny_raw: Path, tmp_path: Path) -> None:
-    rows = [*TINY["proposals"], {**TINY["proposals"][1], "proposal_id": "P009",
-                                 "title": "長" * 50_000}]
+    rows = [
+        *TINY["proposals"],
+        {**TINY["proposals"][1], "proposal_id": "P009", "title": "長" * 50_000},
+    ]
     write_csv(tiny_raw / "proposals.csv", rows)
     report = _ingest(tiny_raw, tmp_path / "out")
     assert report.manifest["datasets"]["proposals"]["rules"] == {"proposals.cell_too_long": 1}
@@ -99,8 +107,7 @@ def test_codes_with_trailing_spaces_nbsp_and_full_width(tiny_raw: Path, tmp_path
     assert staff["employee_id"][0] == staff["employee_id"][2]  # same person after trimming
 
 
-def test_numbers_with_separators_yen_and_excel_serial_dates(tiny_raw: Path,
-                                                            tmp_path: Path) -> None:
+def test_numbers_with_separators_yen_and_excel_serial_dates(tiny_raw: Path, tmp_path: Path) -> None:
     rows = [dict(r) for r in TINY["projects"]]
     rows[0].update(cost_yen="１,２００,０００円", started_on="45397", ended_on="R7.3.1")
     write_csv(tiny_raw / "projects.csv", rows)
@@ -125,8 +132,10 @@ def test_key_in_two_files_conflict_unless_identical(tiny_raw: Path, tmp_path: Pa
     write_csv(tiny_raw / "attendance_2025_06.csv", second)
     report = _ingest(tiny_raw, tmp_path / "out")
     files = {f["file"]: f for f in report.manifest["files"]}
-    assert files["attendance_2025_06.csv"]["rules"] == {"attendance.duplicate_key": 1,
-                                                         "attendance.key_conflict": 1}
+    assert files["attendance_2025_06.csv"]["rules"] == {
+        "attendance.duplicate_key": 1,
+        "attendance.key_conflict": 1,
+    }
     att = pl.read_parquet(tmp_path / "out" / "attendance.parquet")
     assert att.height == len(first) and att["status"][1] == "attended"  # earlier row kept
 
@@ -134,8 +143,17 @@ def test_key_in_two_files_conflict_unless_identical(tiny_raw: Path, tmp_path: Pa
 def test_incremental_equals_from_scratch(tmp_path: Path) -> None:
     """Adding next month's file and ingesting again = ingesting everything at once."""
     raw = write_tiny_city(tmp_path / "raw")
-    month = [{"employee_id": "0000002", "course_id": "C02", "session_date": "2025-07-01",
-              "status": "completed", "pre_score": "", "post_score": "", "satisfaction": "3"}]
+    month = [
+        {
+            "employee_id": "0000002",
+            "course_id": "C02",
+            "session_date": "2025-07-01",
+            "status": "completed",
+            "pre_score": "",
+            "post_score": "",
+            "satisfaction": "3",
+        }
+    ]
     _ingest(raw, tmp_path / "incremental")
     write_csv(raw / "attendance_2025_07.csv", month)
     _ingest(raw, tmp_path / "incremental")
@@ -151,19 +169,43 @@ def test_incremental_equals_from_scratch(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ property-based
 
 CELL = st.one_of(
-    st.sampled_from(["", " ", "0000001", "0000002", "C01", "C02", "2025-05-10", "R7.5.10",
-                     "令和7年2月30日", "completed", "修了", "保留", "101", "-1", "3", "3.5",
-                     "\u00a0", "=cmd", "C01,C02", '"', "\n", "長" * 100]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0000001",
+            "0000002",
+            "C01",
+            "C02",
+            "2025-05-10",
+            "R7.5.10",
+            "令和7年2月30日",
+            "completed",
+            "修了",
+            "保留",
+            "101",
+            "-1",
+            "3",
+            "3.5",
+            "\u00a0",
+            "=cmd",
+            "C01,C02",
+            '"',
+            "\n",
+            "長" * 100,
+        ]
+    ),
     st.text(max_size=12),
 )
 ROW = st.fixed_dictionaries({k: CELL for k in TINY["attendance"][0]})
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
-@given(rows=st.lists(st.one_of(ROW, st.sampled_from(TINY["attendance"])), min_size=1,
-                     max_size=25))
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rows=st.lists(st.one_of(ROW, st.sampled_from(TINY["attendance"])), min_size=1, max_size=25))
 def test_every_row_accepted_or_quarantined_exactly_once(
     rows: list[dict[str, str]], tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -44,8 +44,7 @@ def test_tiny_city_all_accepted(tiny_raw: Path, tmp_path: Path) -> None:
     assert report.ok
     for name, rows in TINY.items():
         info = report.manifest["datasets"][name]
-        assert (info["rows_in"], info["accepted"], info["quarantined"]) == (len(rows), len(rows),
-                                                                              0)
+        assert (info["rows_in"], info["accepted"], info["quarantined"]) == (len(rows), len(rows), 0)
         assert info["suite"]["success"]
     assert not (tmp_path / "out" / "quarantine").exists()
 
@@ -81,7 +80,11 @@ def test_wareki_fullwidth_and_japanese_values(tiny_raw: Path, tmp_path: Path) ->
     assert [str(d) for d in att["session_date"]] == ["2024-05-10", "2025-05-10", "2025-06-01"]
     assert att["status"][0] == "completed"
     assert pl.read_parquet(tmp_path / "out" / "staff.parquet")["fiscal_year"].to_list() == [
-        2024, 2024, 2025, 2025]
+        2024,
+        2024,
+        2025,
+        2025,
+    ]
 
 
 def test_xlsx_sheets_by_dataset_name(tiny_raw: Path, tmp_path: Path) -> None:
@@ -130,8 +133,7 @@ def test_employee_ids_pseudonymised_everywhere(tiny_raw: Path, tmp_path: Path) -
     write_csv(tiny_raw / "attendance.csv", rows)
     _ingest(tiny_raw, tmp_path / "out")
     staff = pl.read_parquet(tmp_path / "out" / "staff.parquet")
-    assert set(staff["employee_id"]) == {pseudonym(SECRET, "0000001"),
-                                         pseudonym(SECRET, "0000002")}
+    assert set(staff["employee_id"]) == {pseudonym(SECRET, "0000001"), pseudonym(SECRET, "0000002")}
     q = pl.read_csv(tmp_path / "out" / "quarantine" / "attendance.csv", infer_schema=False)
     assert q["employee_id"].to_list() == [pseudonym(SECRET, "0000777")]
     for path in (tmp_path / "out").rglob("*"):
@@ -143,14 +145,13 @@ def test_employee_ids_pseudonymised_everywhere(tiny_raw: Path, tmp_path: Path) -
 
 def test_quarantine_csv_neutralises_formulas(tiny_raw: Path, tmp_path: Path) -> None:
     rows = [dict(r) for r in TINY["proposals"]]
-    rows.append({**rows[1], "proposal_id": "P003", "title": "=HYPERLINK(\"x\")",
-                 "status": "保留"})
+    rows.append({**rows[1], "proposal_id": "P003", "title": '=HYPERLINK("x")', "status": "保留"})
     write_csv(tiny_raw / "proposals.csv", rows)
     _ingest(tiny_raw, tmp_path / "out")
     text = (tmp_path / "out" / "quarantine" / "proposals.csv").read_bytes()
     assert text.startswith(b"\xef\xbb\xbf")
     q = pl.read_csv(tmp_path / "out" / "quarantine" / "proposals.csv", infer_schema=False)
-    assert q["title"].to_list() == ["'=HYPERLINK(\"x\")"]
+    assert q["title"].to_list() == ['\'=HYPERLINK("x")']
     # processed data keeps the verbatim title of the accepted P001 (=申請様式の電子化)
     props = pl.read_parquet(tmp_path / "out" / "proposals.parquet")
     assert props["title"][0] == "=申請様式の電子化"
@@ -165,8 +166,9 @@ def _fault(report, dataset: str) -> dict:  # type: ignore[no-untyped-def]
     return info["error"]
 
 
-def test_missing_required_column_stops_dataset_and_dependents(tiny_raw: Path,
-                                                              tmp_path: Path) -> None:
+def test_missing_required_column_stops_dataset_and_dependents(
+    tiny_raw: Path, tmp_path: Path
+) -> None:
     rows = [{k: v for k, v in r.items() if k != "job_level"} for r in TINY["staff"]]
     write_csv(tiny_raw / "staff.csv", rows)
     report = _ingest(tiny_raw, tmp_path / "out")
@@ -188,11 +190,16 @@ def test_missing_required_column_stops_dataset_and_dependents(tiny_raw: Path,
     [
         (b"", "empty"),
         (b"\x00\x01\x02garbage\xff\xfe\x00" * 50, "cannot decode"),
-        (b"department_code,department_name,division\n"
-         + "010100,総務課,総務部\n".encode("cp932")
-         + "020100,市民課,市民部\n".encode(), "mixes UTF-8 and CP932"),
-        (b"department_code,department_name,division\n010100,a,b\n020100,c,d,EXTRA\n",
-         "cannot parse as CSV"),
+        (
+            b"department_code,department_name,division\n"
+            + "010100,総務課,総務部\n".encode("cp932")
+            + "020100,市民課,市民部\n".encode(),
+            "mixes UTF-8 and CP932",
+        ),
+        (
+            b"department_code,department_name,division\n010100,a,b\n020100,c,d,EXTRA\n",
+            "cannot parse as CSV",
+        ),
     ],
     ids=["zero-byte", "binary", "mixed-encoding", "ragged"],
 )
@@ -225,8 +232,15 @@ def test_file_matching_no_dataset(tiny_raw: Path, tmp_path: Path) -> None:
 
 def test_cli_exit_codes_and_message(tiny_raw: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    args = ["ingest", "--raw", str(tiny_raw), "--out", str(tmp_path / "out"), "--expectations",
-            str(EXP)]
+    args = [
+        "ingest",
+        "--raw",
+        str(tiny_raw),
+        "--out",
+        str(tmp_path / "out"),
+        "--expectations",
+        str(EXP),
+    ]
     ok = runner.invoke(cli, args)
     assert ok.exit_code == 0, ok.output
     assert "取り込み結果" in ok.output and "staff" in ok.output
@@ -259,8 +273,9 @@ def test_conservation_per_file(tiny_raw: Path, tmp_path: Path) -> None:
     ]
 
 
-def test_conservation_violation_is_loud(tiny_raw: Path, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conservation_violation_is_loud(
+    tiny_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = ingest_mod.flag_duplicates
 
     def losing(ds, frame):  # type: ignore[no-untyped-def]
@@ -272,8 +287,11 @@ def test_conservation_violation_is_loud(tiny_raw: Path, tmp_path: Path,
 
 
 def _data_files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
 
 
 def test_rerun_is_byte_identical(tiny_raw: Path, tmp_path: Path) -> None:
@@ -294,8 +312,9 @@ def test_raw_files_never_modified(tiny_raw: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("where", ["_write_parquet", "publish_second_rename"])
-def test_killed_run_leaves_previous_output(where: str, tiny_raw: Path, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_killed_run_leaves_previous_output(
+    where: str, tiny_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     _ingest(tiny_raw, out)
     before = _data_files(out)
@@ -358,8 +377,9 @@ def test_validate_command_prints_summary(tiny_raw: Path, tmp_path: Path) -> None
     assert "attendance" in result.output and "受理" in result.output
 
 
-def test_suite_disagreeing_with_the_rules_stops_the_run(tiny_raw: Path, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_suite_disagreeing_with_the_rules_stops_the_run(
+    tiny_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Accepted rows that fail the GX suite mean the two evaluators disagree: nothing is
     published and the error names the suite."""
     out = tmp_path / "out"
@@ -370,9 +390,13 @@ def test_suite_disagreeing_with_the_rules_stops_the_run(tiny_raw: Path, tmp_path
     def stricter(folder, dataset):  # type: ignore[no-untyped-def]
         suite = real(folder, dataset)
         if dataset == "courses":
-            suite["expectations"].append({"type": "expect_column_values_to_be_between",
-                                          "kwargs": {"column": "hours", "max_value": 1},
-                                          "meta": {"dxkpi_rule": "courses.hours.too_strict"}})
+            suite["expectations"].append(
+                {
+                    "type": "expect_column_values_to_be_between",
+                    "kwargs": {"column": "hours", "max_value": 1},
+                    "meta": {"dxkpi_rule": "courses.hours.too_strict"},
+                }
+            )
         return suite
 
     monkeypatch.setattr(ingest_mod, "load_suite", stricter)

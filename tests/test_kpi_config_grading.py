@@ -150,14 +150,24 @@ def test_city_target_of_an_additive_kpi_does_not_grade_departments() -> None:
     from dxkpi.kpi.engine import attach_targets
     from dxkpi.project.config import parse_config
 
-    cells = pl.DataFrame({
-        "kpi": ["hours_saved", "hours_saved", "participation_rate"],
-        "fiscal_year": pl.Series([2025, 2025, 2025], dtype=pl.Int32),
-        "group_by": ["city", "department", "department"],
-        "group": ["city", "D01", "D01"],
-    })
-    config = parse_config({"targets": {"2025": {"hours_saved": 70000.0,
-                                                "participation_rate": 0.8,
-                                                "department": {"D02": {"hours_saved": 900.0}}}}})
+    cells = pl.DataFrame(
+        {
+            "kpi": ["hours_saved", "hours_saved", "participation_rate"],
+            "fiscal_year": pl.Series([2025, 2025, 2025], dtype=pl.Int32),
+            "group_by": ["city", "department", "department"],
+            "group": ["city", "D01", "D01"],
+        }
+    )
+    config = parse_config(
+        {
+            "targets": {
+                "2025": {
+                    "hours_saved": 70000.0,
+                    "participation_rate": 0.8,
+                    "department": {"D02": {"hours_saved": 900.0}},
+                }
+            }
+        }
+    )
     got = attach_targets(cells, config)["target_full"].to_list()
     assert got == [70000.0, None, 0.8]

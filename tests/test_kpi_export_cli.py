@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from dxkpi.commands.kpi import command
-from dxkpi.reports import kpi_export as export
 from dxkpi.kpi.engine import EXPORT_COLUMNS, compute, export_frame
 from dxkpi.kpi.examples import synthetic_city, tiny_city
 from dxkpi.project.config import Config, PrivacyConfig
+from dxkpi.reports import kpi_export as export
 
 
 @pytest.fixture(scope="module")

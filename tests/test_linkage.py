@@ -26,21 +26,26 @@ from dxkpi.models.linkage import (
 )
 
 
-def _panel(slope: float = 0.5, n_dept: int = 30, years: int = 5, noise: float = 0.02,
-           seed: int = 0) -> pl.DataFrame:
+def _panel(
+    slope: float = 0.5, n_dept: int = 30, years: int = 5, noise: float = 0.02, seed: int = 0
+) -> pl.DataFrame:
     """KGI(d,t) = a_d + l_t + slope·KPI(d,t−1) + e, KPI in ratio units."""
     rng = np.random.default_rng(seed)
     d = np.repeat(np.arange(n_dept), years)
     t = np.tile(np.arange(2020, 2020 + years), n_dept)
     kpi = rng.uniform(0.1, 0.9, d.size)
-    frame = pl.DataFrame({"department_code": [f"D{i:02d}" for i in d], "fiscal_year": t,
-                          "participation_rate": kpi}).with_columns(
-        pl.col("fiscal_year").cast(pl.Int32))
+    frame = pl.DataFrame(
+        {"department_code": [f"D{i:02d}" for i in d], "fiscal_year": t, "participation_rate": kpi}
+    ).with_columns(pl.col("fiscal_year").cast(pl.Int32))
     lagged = frame.with_columns(pl.col("participation_rate").shift(1).over("department_code"))
     a = rng.normal(0.5, 0.05, n_dept)[d]
     year = 0.01 * (t - 2020)
-    kgi = a + year + slope * lagged["participation_rate"].fill_null(0).to_numpy() + rng.normal(
-        0, noise, d.size)
+    kgi = (
+        a
+        + year
+        + slope * lagged["participation_rate"].fill_null(0).to_numpy()
+        + rng.normal(0, noise, d.size)
+    )
     return frame.with_columns(resident_satisfaction=pl.Series(kgi))
 
 
@@ -59,8 +64,9 @@ def test_point_estimate_matches_a_dummy_variable_regression() -> None:
     r = kpi_kgi_link(panel, "resident_satisfaction", kpis=("participation_rate",))
     rows = lagged_frame(panel, "resident_satisfaction", ["participation_rate"], 1)
     x = rows.to_dummies(["department_code", "fiscal_year"], drop_first=True)
-    cols = ["participation_rate"] + [c for c in x.columns if c.startswith(("department_code_",
-                                                                           "fiscal_year_"))]
+    cols = ["participation_rate"] + [
+        c for c in x.columns if c.startswith(("department_code_", "fiscal_year_"))
+    ]
     fit = sm.OLS(x["_kgi"].to_numpy(), sm.add_constant(x.select(cols).to_numpy())).fit()
     assert r.coefficients["coef"][0] == pytest.approx(fit.params[1], rel=1e-9)
     assert math.isfinite(r.within_r2)
@@ -69,7 +75,10 @@ def test_point_estimate_matches_a_dummy_variable_regression() -> None:
 def test_singleton_departments_are_dropped_and_missing_values_left_out() -> None:
     panel = _panel().with_columns(
         pl.when((pl.col("department_code") == "D00") & (pl.col("fiscal_year") > 2021))
-        .then(None).otherwise(pl.col("resident_satisfaction")).alias("resident_satisfaction"))
+        .then(None)
+        .otherwise(pl.col("resident_satisfaction"))
+        .alias("resident_satisfaction")
+    )
     r = kpi_kgi_link(panel, "resident_satisfaction", kpis=("participation_rate",))
     assert r.n_departments == 29 and r.dropped_singletons == 1
     assert r.n_obs == 29 * 4
@@ -84,20 +93,35 @@ def test_errors() -> None:
         kpi_kgi_link(_panel(), "resident_satisfaction", kpis=("participation_rate",), lag=-1)
 
 
-def _result(coef: float, lo: float, hi: float, kpi: str = "participation_rate",
-            kgi: str = "resident_satisfaction") -> LinkResult:
-    coefs = pl.DataFrame({"kpi": [kpi], "coef": [coef], "se": [0.05], "ci_low": [lo],
-                          "ci_high": [hi], "p": [0.1]})
-    return LinkResult(kgi=kgi, kpis=(kpi,), lag=1, coefficients=coefs, n_obs=120,
-                      n_departments=40, years=(2023, 2024, 2025), within_r2=0.1,
-                      dropped_singletons=0)
+def _result(
+    coef: float,
+    lo: float,
+    hi: float,
+    kpi: str = "participation_rate",
+    kgi: str = "resident_satisfaction",
+) -> LinkResult:
+    coefs = pl.DataFrame(
+        {"kpi": [kpi], "coef": [coef], "se": [0.05], "ci_low": [lo], "ci_high": [hi], "p": [0.1]}
+    )
+    return LinkResult(
+        kgi=kgi,
+        kpis=(kpi,),
+        lag=1,
+        coefficients=coefs,
+        n_obs=120,
+        n_departments=40,
+        years=(2023, 2024, 2025),
+        within_r2=0.1,
+        dropped_singletons=0,
+    )
 
 
 def test_sentence_when_the_interval_includes_zero() -> None:
     lines = describe_link(_result(0.08, -0.02, 0.18))
     assert lines[0].startswith(
         "研修参加率が10ポイント高い所属では、翌年度の住民満足度が平均0.8ポイント高い傾向"
-        "（95%信頼区間 −0.2〜1.8、所属40・観測120）")
+        "（95%信頼区間 −0.2〜1.8、所属40・観測120）"
+    )
     assert "はっきりした関連は見られません" in lines[0]
     assert any("因果関係を示すものではなく関連です" in s for s in lines)
 
@@ -112,9 +136,10 @@ def test_sentence_when_the_interval_excludes_zero_and_negative() -> None:
     assert "業務削減時間が平均100時間高い傾向" in hours[0]
     per100 = describe_link(_result(0.0005, -0.0003, 0.0013, kpi="proposals_per_100"))
     assert per100[0].startswith("提案件数（100人当たり）が10件高い所属では")
-    assert effect_of_step({"kpi": "proposals_per_100", "coef": 0.001, "ci_low": 0.0,
-                           "ci_high": 0.002}, "resident_satisfaction") == pytest.approx(
-        (1.0, 0.0, 2.0))
+    assert effect_of_step(
+        {"kpi": "proposals_per_100", "coef": 0.001, "ci_low": 0.0, "ci_high": 0.002},
+        "resident_satisfaction",
+    ) == pytest.approx((1.0, 0.0, 2.0))
 
 
 def test_sentence_in_english() -> None:
@@ -146,8 +171,10 @@ def test_sample_city_panel_uses_unsuppressed_engine_values(city, panel) -> None:
     assert panel.height == n_dept * len(years)
     assert set(PANEL_KPIS) | set(DEFAULT_KGIS) <= set(panel.columns)
     engine = compute_kpi(city, "participation_rate", years, "department").collect()
-    joined = panel.join(engine.select(pl.col("group").alias("department_code"), "fiscal_year",
-                                      pl.col("value")), on=["department_code", "fiscal_year"])
+    joined = panel.join(
+        engine.select(pl.col("group").alias("department_code"), "fiscal_year", pl.col("value")),
+        on=["department_code", "fiscal_year"],
+    )
     assert joined.height == panel.height
     assert (joined["participation_rate"] - joined["value"]).abs().max() == 0
     assert panel["participation_rate"].null_count() == 0  # no cell blanked for display

@@ -48,7 +48,8 @@ def test_notebooks_are_thin_and_committed_without_outputs(path: Path) -> None:
     for cell in code:
         lines = cell.source.splitlines()
         assert not any(line.lstrip().startswith(("def ", "class ")) for line in lines), (
-            f"{path.name}: logic belongs in src/dxkpi, not in a notebook")
+            f"{path.name}: logic belongs in src/dxkpi, not in a notebook"
+        )
         assert len(lines) <= 15, f"{path.name}: a long cell — move the logic to the library"
 
 
@@ -61,10 +62,13 @@ def report_run(sample_city, tmp_path_factory: pytest.TempPathFactory):  # type: 
     from dxkpi.reports.runner import write_kpi_workbook
 
     return run_reports(
-        fiscal_year=2025, root=ROOT, data_dir=sample_city.processed, reports_dir=reports,
-        departments=("010100",), keep_going=True,
-        write_extras=lambda folder: write_kpi_workbook(folder, sample_city.processed, 2025,
-                                                       None),
+        fiscal_year=2025,
+        root=ROOT,
+        data_dir=sample_city.processed,
+        reports_dir=reports,
+        departments=("010100",),
+        keep_going=True,
+        write_extras=lambda folder: write_kpi_workbook(folder, sample_city.processed, 2025, None),
     )
 
 
@@ -84,7 +88,7 @@ def test_reports_are_self_contained_and_japanese(report_run) -> None:  # type: i
         page = (report_run.folder / f"{r.name}.html").read_text(encoding="utf-8")
         assert external_urls(page) == [], r.name
         assert 'lang="ja"' in page or "年度" in page
-        assert "aria-label=\"\"" not in page
+        assert 'aria-label=""' not in page
     index = (report_run.folder / "index.html").read_text(encoding="utf-8")
     assert external_urls(index) == []
 
@@ -92,8 +96,12 @@ def test_reports_are_self_contained_and_japanese(report_run) -> None:  # type: i
 @pytestmark_reports
 def test_figures_and_excel_companion(report_run) -> None:  # type: ignore[no-untyped-def]
     figures = sorted(p.name for p in (report_run.folder / "figures").glob("*.png"))
-    for expected in ("kpi_grades.png", "event_study.png", "maturity_heatmap.png",
-                     "phase_funnel.png"):
+    for expected in (
+        "kpi_grades.png",
+        "event_study.png",
+        "maturity_heatmap.png",
+        "phase_funnel.png",
+    ):
         assert expected in figures
     book = openpyxl.load_workbook(report_run.folder / "kpi_FY2025.xlsx")
     assert len(book.sheetnames) >= 10
@@ -107,9 +115,12 @@ def test_getting_started_notebook_runs_and_charts_display_offline(sample_city, t
 
     out = tmp_path / "getting_started.ipynb"
     papermill.execute_notebook(
-        str(EXPLORATORY / "0.1-dx-getting-started.ipynb"), str(out),
-        parameters={"data_dir": str(sample_city.processed)}, kernel_name="python3",
-        progress_bar=False, cwd=str(ROOT),
+        str(EXPLORATORY / "0.1-dx-getting-started.ipynb"),
+        str(out),
+        parameters={"data_dir": str(sample_city.processed)},
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(ROOT),
     )
     nb = nbformat.read(str(out), as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]

@@ -22,9 +22,7 @@ from dxkpi.ingest.parse import (
 
 
 def _one(expr_fn, value):  # type: ignore[no-untyped-def]
-    return pl.DataFrame({"x": [value]}, schema={"x": pl.String}).select(
-        expr_fn(pl.col("x"))
-    ).item()
+    return pl.DataFrame({"x": [value]}, schema={"x": pl.String}).select(expr_fn(pl.col("x"))).item()
 
 
 @pytest.mark.parametrize(
@@ -63,9 +61,18 @@ def test_parse_date(raw: str | None, expected: dt.date | None) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("2025", 2025), ("2025年度", 2025), ("令和7年度", 2025), ("R7", 2025), ("R7年度", 2025),
-        ("FY2025", 2025), ("２０２５", 2025), ("令和元年度", 2019), ("平成30年度", 2018),
-        ("X", None), ("", None), ("12345", None),
+        ("2025", 2025),
+        ("2025年度", 2025),
+        ("令和7年度", 2025),
+        ("R7", 2025),
+        ("R7年度", 2025),
+        ("FY2025", 2025),
+        ("２０２５", 2025),
+        ("令和元年度", 2019),
+        ("平成30年度", 2018),
+        ("X", None),
+        ("", None),
+        ("12345", None),
     ],
 )
 def test_parse_fiscal_year(raw: str, expected: int | None) -> None:
@@ -75,9 +82,18 @@ def test_parse_fiscal_year(raw: str, expected: int | None) -> None:
 @pytest.mark.parametrize(
     ("raw", "number", "integer"),
     [
-        ("12", 12.0, 12), ("１２", 12.0, 12), ("1,234", 1234.0, 1234), ("1,234円", 1234.0, 1234),
-        ("△5", -5.0, -5), ("▲1.5", -1.5, None), ("3.5", 3.5, None), ("1e3", 1000.0, 1000),
-        ("nan", None, None), ("inf", None, None), ("abc", None, None), ("", None, None),
+        ("12", 12.0, 12),
+        ("１２", 12.0, 12),
+        ("1,234", 1234.0, 1234),
+        ("1,234円", 1234.0, 1234),
+        ("△5", -5.0, -5),
+        ("▲1.5", -1.5, None),
+        ("3.5", 3.5, None),
+        ("1e3", 1000.0, 1000),
+        ("nan", None, None),
+        ("inf", None, None),
+        ("abc", None, None),
+        ("", None, None),
     ],
 )
 def test_parse_number_and_integer(raw: str, number: float | None, integer: int | None) -> None:
@@ -87,9 +103,20 @@ def test_parse_number_and_integer(raw: str, number: float | None, integer: int |
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("true", True), ("TRUE", True), ("1", True), ("はい", True), ("○", True), ("〇", True),
-     ("false", False), ("0", False), ("いいえ", False), ("×", False), ("maybe", None),
-     ("", None)],
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("1", True),
+        ("はい", True),
+        ("○", True),
+        ("〇", True),
+        ("false", False),
+        ("0", False),
+        ("いいえ", False),
+        ("×", False),
+        ("maybe", None),
+        ("", None),
+    ],
 )
 def test_parse_boolean(raw: str, expected: bool | None) -> None:
     assert _one(parse_boolean, raw) == expected
@@ -99,11 +126,20 @@ def test_codes_accept_english_and_japanese() -> None:
     col = DATASETS["staff"].column("talent_type")
     values = ["leader", "推進リーダー", "推進リーダー型", "LEADER", "", None, "未設定", "エース"]
     got = pl.DataFrame({"x": values}).select(parse_code(pl.col("x"), col).alias("x"))["x"].to_list()
-    assert got == ["leader", "leader", "leader", "leader", "unassigned", "unassigned",
-                   "unassigned", None]
+    assert got == [
+        "leader",
+        "leader",
+        "leader",
+        "leader",
+        "unassigned",
+        "unassigned",
+        "unassigned",
+        None,
+    ]
     phase = DATASETS["courses"].column("phase")
     got = pl.DataFrame({"x": ["1", "スキル習得", "実践", "4"]}).select(
-        parse_code(pl.col("x"), phase).alias("x"))["x"]
+        parse_code(pl.col("x"), phase).alias("x")
+    )["x"]
     assert got.dtype == pl.Int8
     assert got.to_list() == [1, 2, 3, None]
 

@@ -22,53 +22,147 @@ from tests.conftest import ROOT
 # ------------------------------------------------------------------ proposed-target rule
 
 
-@pytest.mark.parametrize(("history", "target", "unit", "hib", "expected"), [
-    # trend (0.6 − 0.4) / 2 = 0.10 beats half the gap 0.05; cap 10 points → 0.70
-    ([(2023, 0.4), (2024, 0.5), (2025, 0.6)], 0.7, "ratio", True, 0.7),
-    # half the gap (0.9 − 0.55) / 2 = 0.175 capped at 0.10 → 0.65
-    ([(2024, 0.5), (2025, 0.55)], 0.9, "ratio", True, 0.65),
-    # ratio bound: 0.98 + 0.08 → clipped to 1.0
-    ([(2024, 0.9), (2025, 0.98)], None, "ratio", True, 1.0),
-    # lower is better: trend 0.1 down, half gap 0.1, cap 20% × 0.7 = 0.14 → 0.6
-    ([(2024, 0.8), (2025, 0.7)], 0.5, "score_diff", False, 0.6),
-    # a worsening trend never lowers the bar below this year's value
-    ([(2024, 100.0), (2025, 90.0)], None, "per_100", True, 90.0),
-    # hours: trend +10,000 capped at 20% of 50,000 = 10,000 → 60,000
-    ([(2024, 40000.0), (2025, 50000.0)], None, "hours", True, 60000.0),
-    # one year, target met: this year's value
-    ([(2025, 0.3)], 0.2, "ratio", True, 0.3),
-    ([], 0.5, "ratio", True, None),
-])
+@pytest.mark.parametrize(
+    ("history", "target", "unit", "hib", "expected"),
+    [
+        # trend (0.6 − 0.4) / 2 = 0.10 beats half the gap 0.05; cap 10 points → 0.70
+        ([(2023, 0.4), (2024, 0.5), (2025, 0.6)], 0.7, "ratio", True, 0.7),
+        # half the gap (0.9 − 0.55) / 2 = 0.175 capped at 0.10 → 0.65
+        ([(2024, 0.5), (2025, 0.55)], 0.9, "ratio", True, 0.65),
+        # ratio bound: 0.98 + 0.08 → clipped to 1.0
+        ([(2024, 0.9), (2025, 0.98)], None, "ratio", True, 1.0),
+        # lower is better: trend 0.1 down, half gap 0.1, cap 20% × 0.7 = 0.14 → 0.6
+        ([(2024, 0.8), (2025, 0.7)], 0.5, "score_diff", False, 0.6),
+        # a worsening trend never lowers the bar below this year's value
+        ([(2024, 100.0), (2025, 90.0)], None, "per_100", True, 90.0),
+        # hours: trend +10,000 capped at 20% of 50,000 = 10,000 → 60,000
+        ([(2024, 40000.0), (2025, 50000.0)], None, "hours", True, 60000.0),
+        # one year, target met: this year's value
+        ([(2025, 0.3)], 0.2, "ratio", True, 0.3),
+        ([], 0.5, "ratio", True, None),
+    ],
+)
 def test_propose_target_by_hand(history, target, unit, hib, expected) -> None:  # type: ignore[no-untyped-def]
-    assert pdca.propose_target(history, target, unit, hib) == pytest.approx(expected) \
-        if expected is not None else pdca.propose_target(history, target, unit, hib) is None
+    assert (
+        pdca.propose_target(history, target, unit, hib) == pytest.approx(expected)
+        if expected is not None
+        else pdca.propose_target(history, target, unit, hib) is None
+    )
 
 
 def _rich(rows: list[tuple]) -> pl.DataFrame:
     """A tiny rich KPI frame (city cells)."""
-    cols = ("kpi", "fiscal_year", "group_by", "group", "value", "target", "suppressed", "unit",
-            "kind", "name_ja", "name_en", "hib")
+    cols = (
+        "kpi",
+        "fiscal_year",
+        "group_by",
+        "group",
+        "value",
+        "target",
+        "suppressed",
+        "unit",
+        "kind",
+        "name_ja",
+        "name_en",
+        "hib",
+    )
     frame = pl.DataFrame(rows, schema=cols, orient="row")
     return frame.with_columns(
         grade=pl.struct("value", "target", "hib").map_elements(
-            lambda r: grade(r["value"], r["target"], r["hib"], 0.05), return_dtype=pl.String),
-        fiscal_year=pl.col("fiscal_year").cast(pl.Int32)).drop("hib")
+            lambda r: grade(r["value"], r["target"], r["hib"], 0.05), return_dtype=pl.String
+        ),
+        fiscal_year=pl.col("fiscal_year").cast(pl.Int32),
+    ).drop("hib")
 
 
-TINY = _rich([
-    ("proposer_rate", 2024, "city", "city", 0.43, 0.42, False, "ratio", "kpi", "提案者率",
-     "Proposer rate", True),
-    ("proposer_rate", 2025, "city", "city", 0.52, 0.50, False, "ratio", "kpi", "提案者率",
-     "Proposer rate", True),
-    ("implementation_rate", 2025, "city", "city", 0.45, 0.70, False, "ratio", "kpi", "実装率",
-     "Implementation rate", True),
-    ("hours_saved", 2024, "city", "city", 40000.0, 45000.0, False, "hours", "kgi",
-     "業務削減時間", "Hours saved", True),
-    ("hours_saved", 2025, "city", "city", 76000.0, 70000.0, False, "hours", "kgi",
-     "業務削減時間", "Hours saved", True),
-    ("maturity_gap", 2025, "dimension", "data", 0.62, 0.5, False, "score_diff", "kpi",
-     "成熟度の温度差", "Maturity gap", False),
-])
+TINY = _rich(
+    [
+        (
+            "proposer_rate",
+            2024,
+            "city",
+            "city",
+            0.43,
+            0.42,
+            False,
+            "ratio",
+            "kpi",
+            "提案者率",
+            "Proposer rate",
+            True,
+        ),
+        (
+            "proposer_rate",
+            2025,
+            "city",
+            "city",
+            0.52,
+            0.50,
+            False,
+            "ratio",
+            "kpi",
+            "提案者率",
+            "Proposer rate",
+            True,
+        ),
+        (
+            "implementation_rate",
+            2025,
+            "city",
+            "city",
+            0.45,
+            0.70,
+            False,
+            "ratio",
+            "kpi",
+            "実装率",
+            "Implementation rate",
+            True,
+        ),
+        (
+            "hours_saved",
+            2024,
+            "city",
+            "city",
+            40000.0,
+            45000.0,
+            False,
+            "hours",
+            "kgi",
+            "業務削減時間",
+            "Hours saved",
+            True,
+        ),
+        (
+            "hours_saved",
+            2025,
+            "city",
+            "city",
+            76000.0,
+            70000.0,
+            False,
+            "hours",
+            "kgi",
+            "業務削減時間",
+            "Hours saved",
+            True,
+        ),
+        (
+            "maturity_gap",
+            2025,
+            "dimension",
+            "data",
+            0.62,
+            0.5,
+            False,
+            "score_diff",
+            "kpi",
+            "成熟度の温度差",
+            "Maturity gap",
+            False,
+        ),
+    ]
+)
 
 
 def test_grades_change_and_reading_by_hand() -> None:
@@ -76,15 +170,25 @@ def test_grades_change_and_reading_by_hand() -> None:
     # 76,000 vs 70,000 → ahead 6,000 > 3,500 → A; gap 0.62 vs 0.5 (lower is better) → C
     s = pdca.summary_table(TINY, 2025)
     grades = dict(zip(s["kpi"], s["grade"], strict=True))
-    assert grades == {"proposer_rate": "B", "implementation_rate": "C", "hours_saved": "A",
-                      "maturity_gap": "C"}
+    assert grades == {
+        "proposer_rate": "B",
+        "implementation_rate": "C",
+        "hours_saved": "A",
+        "maturity_gap": "C",
+    }
     change = dict(zip(s["kpi"], s["change"], strict=True))
     assert change["proposer_rate"] == pytest.approx(0.09)
     assert change["hours_saved"] == pytest.approx(36000.0)
     assert change["implementation_rate"] is None
     kgi = pdca.summary_display(s, "kgi", "ja").row(0, named=True)
-    assert kgi == {"指標": "業務削減時間", "目標": "70,000時間", "実績": "76,000時間", "評価": "A",
-                   "前年度比": "+36,000時間", "読み方": "目標を上回り、前年度より改善しました。"}
+    assert kgi == {
+        "指標": "業務削減時間",
+        "目標": "70,000時間",
+        "実績": "76,000時間",
+        "評価": "A",
+        "前年度比": "+36,000時間",
+        "読み方": "目標を上回り、前年度より改善しました。",
+    }
     kpis = pdca.summary_display(s, "kpi", "ja")
     assert kpis["前年度比"].to_list()[0] == "+9.0ポイント"
     assert "前年度の値はありません" in kpis["読み方"].to_list()[1]
@@ -95,10 +199,14 @@ def test_proposed_targets_and_toml_by_hand() -> None:
     got = {(r["kpi"], r["group"]): r["proposed"] for r in p.iter_rows(named=True)}
     # proposer: trend 0.09 vs half gap 0 → 0.61; implementation: half gap 0.125 capped 0.10 → 0.55
     # hours: trend 36,000 capped at 20% × 76,000 = 15,200 → 91,200; gap: 0.62 − 0.06 = 0.56
-    assert got == pytest.approx({("proposer_rate", None): 0.61,
-                                 ("implementation_rate", None): 0.55,
-                                 ("hours_saved", None): 91200.0,
-                                 ("maturity_gap", "data"): 0.56})
+    assert got == pytest.approx(
+        {
+            ("proposer_rate", None): 0.61,
+            ("implementation_rate", None): 0.55,
+            ("hours_saved", None): 91200.0,
+            ("maturity_gap", "data"): 0.56,
+        }
+    )
     text = pdca.targets_toml(p, 2026)
     raw = tomllib.loads(text)
     assert raw["targets"]["2026"]["hours_saved"] == 91200.0
@@ -121,41 +229,83 @@ def test_summary_never_shows_a_suppressed_value() -> None:
 def _tiny_data() -> Processed:
     d = dt.date
     return Processed.from_frames(
-        departments=pl.DataFrame({"department_code": ["D1"], "department_name": ["総務課"],
-                                  "division": ["総務部"], "pilot_fy": [2024]}),
-        staff=pl.DataFrame({"fiscal_year": [2025, 2025], "employee_id": ["E1", "E2"],
-                            "department_code": ["D1", "D1"], "job_level": ["staff", "mid"],
-                            "talent_type": [None, "leader"]}),
-        courses=pl.DataFrame({"course_id": ["C1"], "course_name": ["研修"], "phase": [1],
-                              "skill_area": ["data"], "hours": [3.0],
-                              "instructor": ["internal"]}),
-        attendance=pl.DataFrame({
-            "employee_id": ["E1", "E2", "E2", "E1"], "course_id": ["C1"] * 4,
-            "session_date": [d(2025, 5, 1), d(2025, 6, 1), d(2025, 7, 1), d(2024, 6, 1)],
-            "status": ["completed", "attended", "absent", "completed"],
-            "satisfaction": [5, 4, None, 3]}),
-        proposals=pl.DataFrame({
-            "proposal_id": ["P1", "P2", "P3", "P4"], "employee_id": ["E1", "E2", "E1", "E2"],
-            "department_code": ["D1"] * 4,
-            "submitted_on": [d(2025, 4, 10), d(2025, 5, 1), d(2024, 5, 1), d(2025, 6, 1)],
-            "title": ["a", "b", "c", "d"], "category": [None] * 4,
-            "status": ["implemented", "implemented", "implemented", "adopted"],
-            "decided_on": [d(2025, 5, 1), d(2025, 6, 1), d(2024, 6, 1), d(2025, 7, 1)],
-            "implemented_on": [d(2025, 9, 1), d(2026, 3, 31), d(2025, 3, 1), None],
-            "hours_saved_per_year": [100.0, 50.0, 999.0, 777.0]}),
-        projects=pl.DataFrame({
-            "project_id": ["J1", "J2"], "project_name": ["AI-OCR", "RPA"],
-            "department_code": ["D1", "D1"], "lead_employee_id": [None, None],
-            "started_on": [d(2025, 4, 1), d(2025, 4, 1)], "ended_on": [d(2026, 1, 1), None],
-            "support_model": ["in_house", "outsourced"], "status": ["completed", "active"],
-            "self_running": [True, None], "hours_saved_per_year": [200.0, 5000.0],
-            "cost_yen": [100_000.0, 9_000_000.0]}),
+        departments=pl.DataFrame(
+            {
+                "department_code": ["D1"],
+                "department_name": ["総務課"],
+                "division": ["総務部"],
+                "pilot_fy": [2024],
+            }
+        ),
+        staff=pl.DataFrame(
+            {
+                "fiscal_year": [2025, 2025],
+                "employee_id": ["E1", "E2"],
+                "department_code": ["D1", "D1"],
+                "job_level": ["staff", "mid"],
+                "talent_type": [None, "leader"],
+            }
+        ),
+        courses=pl.DataFrame(
+            {
+                "course_id": ["C1"],
+                "course_name": ["研修"],
+                "phase": [1],
+                "skill_area": ["data"],
+                "hours": [3.0],
+                "instructor": ["internal"],
+            }
+        ),
+        attendance=pl.DataFrame(
+            {
+                "employee_id": ["E1", "E2", "E2", "E1"],
+                "course_id": ["C1"] * 4,
+                "session_date": [d(2025, 5, 1), d(2025, 6, 1), d(2025, 7, 1), d(2024, 6, 1)],
+                "status": ["completed", "attended", "absent", "completed"],
+                "satisfaction": [5, 4, None, 3],
+            }
+        ),
+        proposals=pl.DataFrame(
+            {
+                "proposal_id": ["P1", "P2", "P3", "P4"],
+                "employee_id": ["E1", "E2", "E1", "E2"],
+                "department_code": ["D1"] * 4,
+                "submitted_on": [d(2025, 4, 10), d(2025, 5, 1), d(2024, 5, 1), d(2025, 6, 1)],
+                "title": ["a", "b", "c", "d"],
+                "category": [None] * 4,
+                "status": ["implemented", "implemented", "implemented", "adopted"],
+                "decided_on": [d(2025, 5, 1), d(2025, 6, 1), d(2024, 6, 1), d(2025, 7, 1)],
+                "implemented_on": [d(2025, 9, 1), d(2026, 3, 31), d(2025, 3, 1), None],
+                "hours_saved_per_year": [100.0, 50.0, 999.0, 777.0],
+            }
+        ),
+        projects=pl.DataFrame(
+            {
+                "project_id": ["J1", "J2"],
+                "project_name": ["AI-OCR", "RPA"],
+                "department_code": ["D1", "D1"],
+                "lead_employee_id": [None, None],
+                "started_on": [d(2025, 4, 1), d(2025, 4, 1)],
+                "ended_on": [d(2026, 1, 1), None],
+                "support_model": ["in_house", "outsourced"],
+                "status": ["completed", "active"],
+                "self_running": [True, None],
+                "hours_saved_per_year": [200.0, 5000.0],
+                "cost_yen": [100_000.0, 9_000_000.0],
+            }
+        ),
     )
 
 
 def test_roi_by_hand() -> None:
-    a = pdca.roi_assumptions({"hourly_cost_yen": 4000, "attribution": 0.5, "confidence": 0.8,
-                              "training_budget_yen": {"2025": 1_000_000}})
+    a = pdca.roi_assumptions(
+        {
+            "hourly_cost_yen": 4000,
+            "attribution": 0.5,
+            "confidence": 0.8,
+            "training_budget_yen": {"2025": 1_000_000},
+        }
+    )
     r = pdca.roi(_tiny_data(), 2025, a)
     # benefits: (100 + 50 proposals + 200 project) h × 4,000 × 0.5 × 0.8 = 560,000
     # costs: 2 sessions × 3 h × 4,000 = 24,000 + budget 1,000,000 + project 100,000
@@ -167,10 +317,16 @@ def test_roi_by_hand() -> None:
     assert not any("設定されていません" in x for x in lines)
 
 
-@pytest.mark.parametrize("section", [
-    {"attribution": 1.5}, {"hourly_cost_yen": "高い"}, {"houry_cost_yen": 4000},
-    {"training_budget_yen": {"R7": 1}}, {"include_project_costs": "yes"},
-])
+@pytest.mark.parametrize(
+    "section",
+    [
+        {"attribution": 1.5},
+        {"hourly_cost_yen": "高い"},
+        {"houry_cost_yen": 4000},
+        {"training_budget_yen": {"R7": 1}},
+        {"include_project_costs": "yes"},
+    ],
+)
 def test_roi_settings_are_validated(section) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(pdca.PdcaError) as err:
         pdca.roi_assumptions(section)
@@ -187,20 +343,37 @@ def test_roi_defaults_are_documented() -> None:
 
 
 def _log() -> pdca.ReviewLog:
-    return pdca.ReviewLog(2024, dt.date(2025, 5, 20), {"proposer_rate": 0.5}, (
-        pdca.ReviewAction("提案の少ない所属で改善ワークショップ", "DX推進課長",
-                          dt.date(2025, 9, 30), "proposals_per_100", "done", "8所属で実施"),
-        pdca.ReviewAction("実装までの期限を決める", "業務改革担当係長", dt.date(2025, 12, 1),
-                          "implementation_rate", "in_progress"),
-    ))
+    return pdca.ReviewLog(
+        2024,
+        dt.date(2025, 5, 20),
+        {"proposer_rate": 0.5},
+        (
+            pdca.ReviewAction(
+                "提案の少ない所属で改善ワークショップ",
+                "DX推進課長",
+                dt.date(2025, 9, 30),
+                "proposals_per_100",
+                "done",
+                "8所属で実施",
+            ),
+            pdca.ReviewAction(
+                "実装までの期限を決める",
+                "業務改革担当係長",
+                dt.date(2025, 12, 1),
+                "implementation_rate",
+                "in_progress",
+            ),
+        ),
+    )
 
 
 def test_review_log_round_trip_and_validation(tmp_path: Path) -> None:
     path = pdca.save_review_log(_log(), tmp_path / "reviews" / "FY2024.toml")
     assert pdca.load_review_log(path) == _log()
     assert pdca.load_review_log(tmp_path / "none.toml") is None
-    path.write_text(path.read_text(encoding="utf-8").replace('"done"', '"finished"'),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('"done"', '"finished"'), encoding="utf-8"
+    )
     with pytest.raises(pdca.PdcaError, match="status"):
         pdca.load_review_log(path)
 
@@ -221,8 +394,10 @@ min_cell_size = 10
 [targets.2025]
 participation_rate = 0.9  # inline comment kept
 """
-PROPOSAL = "# proposal\n\n[targets.2026]\nparticipation_rate = 0.95\n\n" \
-           "[targets.2026.phase.1]\ncompletion_rate = 0.8\n"
+PROPOSAL = (
+    "# proposal\n\n[targets.2026]\nparticipation_rate = 0.95\n\n"
+    "[targets.2026.phase.1]\ncompletion_rate = 0.8\n"
+)
 
 
 def test_with_targets_table_appends_refuses_and_forces() -> None:
@@ -250,8 +425,12 @@ def test_adopt_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert refused.exit_code != 0 and Path("dxkpi.toml").read_text(encoding="utf-8") == CONFIG
     ok = runner.invoke(command, ["--fy", "2025", "--adopt", "--yes"])
     assert ok.exit_code == 0, ok.output
-    assert parse_config(tomllib.loads(Path("dxkpi.toml").read_text(encoding="utf-8"))).target(
-        "participation_rate", 2026) == 0.95
+    assert (
+        parse_config(tomllib.loads(Path("dxkpi.toml").read_text(encoding="utf-8"))).target(
+            "participation_rate", 2026
+        )
+        == 0.95
+    )
     log = pdca.load_review_log(Path("reviews/FY2025.toml"))
     assert log is not None and dict(log.adopted_targets) == {"participation_rate": 0.95}
     twice = runner.invoke(command, ["--fy", "2025", "--adopt", "--yes"])
@@ -260,13 +439,13 @@ def test_adopt_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert forced.exit_code == 0 and not list(tmp_path.glob(".*.tmp"))
 
 
-def test_pdf_without_chromium_names_the_package(monkeypatch: pytest.MonkeyPatch,
-                                                 tmp_path: Path) -> None:
+def test_pdf_without_chromium_names_the_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from dxkpi.commands import pdca as cmd
 
     monkeypatch.setattr(cmd.shutil, "which", lambda _name: None)
-    result = CliRunner().invoke(cmd.command, ["--fy", "2025", "--pdf",
-                                              "--data", str(tmp_path)])
+    result = CliRunner().invoke(cmd.command, ["--fy", "2025", "--pdf", "--data", str(tmp_path)])
     assert isinstance(result.exception, pdca.PdcaError)
     message = str(result.exception)
     assert "apt-get install chromium" in message and "Chromium" in message
@@ -309,8 +488,11 @@ class _Tables(HTMLParser):
             self._row.append("".join(self._cell).strip())
             self._cell = None
         elif tag == "tr" and self._row is not None and self.tables:
-            (self.tables[-1][1].extend(self._row) if self._head
-             else self.tables[-1][2].append(self._row))
+            (
+                self.tables[-1][1].extend(self._row)
+                if self._head
+                else self.tables[-1][2].append(self._row)
+            )
             self._row = None
         elif tag == "thead":
             self._head = False
@@ -329,8 +511,16 @@ def tables_of(page: str) -> list[tuple[str, list[str], list[list[str]]]]:
 
 
 #: Display columns that count people; every number shown in them must be ≥ k.
-PEOPLE_COLUMNS = ("受講者", "提案者数", "職員数", "受講者数", "attendees", "proposers", "staff",
-                  "trained")
+PEOPLE_COLUMNS = (
+    "受講者",
+    "提案者数",
+    "職員数",
+    "受講者数",
+    "attendees",
+    "proposers",
+    "staff",
+    "trained",
+)
 
 
 def assert_no_small_group(page: str, k: int) -> int:
@@ -356,8 +546,14 @@ def pdca_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import dxkpi.reports.runner as report
 
     if "pdca_review" not in {r.name for r in report.REPORTS}:
-        monkeypatch.setattr(report, "REPORTS", (*report.REPORTS, report.ReportSpec(
-            "pdca_review", "PDCA 年度レビュー", "Year-end PDCA review")))
+        monkeypatch.setattr(
+            report,
+            "REPORTS",
+            (
+                *report.REPORTS,
+                report.ReportSpec("pdca_review", "PDCA 年度レビュー", "Year-end PDCA review"),
+            ),
+        )
     shutil.copy(ROOT / "dxkpi.toml", tmp_path / "dxkpi.toml")
     pdca.save_review_log(_log(), tmp_path / "reviews" / "FY2024.toml")
     monkeypatch.chdir(tmp_path)
@@ -367,23 +563,38 @@ def pdca_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _run(project: Path, sample_city, fy: int, k: int):  # type: ignore[no-untyped-def]
     from dxkpi.reports.runner import run_reports
 
-    result = run_reports(fiscal_year=fy, root=ROOT, data_dir=sample_city.processed,
-                         reports_dir=project / "reports", min_cell_size=k,
-                         only=("pdca_review",))
+    result = run_reports(
+        fiscal_year=fy,
+        root=ROOT,
+        data_dir=sample_city.processed,
+        reports_dir=project / "reports",
+        min_cell_size=k,
+        only=("pdca_review",),
+    )
     assert result.ok, result.results[0].error
     return result.folder
 
 
 @pytest.mark.xdist_group("report_run")
-def test_report_latest_year_carries_decisions_and_suppresses(pdca_project: Path,
-                                                             sample_city) -> None:  # type: ignore[no-untyped-def]
+def test_report_latest_year_carries_decisions_and_suppresses(
+    pdca_project: Path, sample_city
+) -> None:  # type: ignore[no-untyped-def]
     from dxkpi.reports.runner import external_urls
 
     folder = _run(pdca_project, sample_city, 2025, 10)
     page = (folder / "pdca_review.html").read_text(encoding="utf-8")
     assert external_urls(page) == []
-    for heading in ("今年度のまとめ", "前年度の決定事項", "行動は変わったか", "KPI → KGI",
-                    "研修プログラムの評価", "DX 成熟度", "成功事例", "投資対効果", "来年度の計画"):
+    for heading in (
+        "今年度のまとめ",
+        "前年度の決定事項",
+        "行動は変わったか",
+        "KPI → KGI",
+        "研修プログラムの評価",
+        "DX 成熟度",
+        "成功事例",
+        "投資対効果",
+        "来年度の計画",
+    ):
         assert heading in page, heading
     # last year's decisions: text, role, status and whether the KPI moved
     assert "提案の少ない所属で改善ワークショップ" in page and "DX推進課長" in page
@@ -396,8 +607,7 @@ def test_report_latest_year_carries_decisions_and_suppresses(pdca_project: Path,
 
 
 @pytest.mark.xdist_group("report_run")
-def test_report_first_year_says_what_it_cannot_show(pdca_project: Path,
-                                                    sample_city) -> None:  # type: ignore[no-untyped-def]
+def test_report_first_year_says_what_it_cannot_show(pdca_project: Path, sample_city) -> None:  # type: ignore[no-untyped-def]
     k = 20  # FY2022's pilot courses have 14–28 attendees: some must be hidden
     folder = _run(pdca_project, sample_city, 2022, k)
     page = (folder / "pdca_review.html").read_text(encoding="utf-8")

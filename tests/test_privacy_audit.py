@@ -51,10 +51,15 @@ def run_outputs(sample_city, tmp_path_factory: pytest.TempPathFactory) -> list[P
     from dxkpi.reports.runner import run_reports
 
     reports = tmp_path_factory.mktemp("audit_reports")
-    run_reports(fiscal_year=2025, root=ROOT, data_dir=sample_city.processed, reports_dir=reports,
-                departments=("010100",), keep_going=True,
-                write_extras=lambda folder: write_kpi_workbook(folder, sample_city.processed,
-                                                               2025, None))
+    run_reports(
+        fiscal_year=2025,
+        root=ROOT,
+        data_dir=sample_city.processed,
+        reports_dir=reports,
+        departments=("010100",),
+        keep_going=True,
+        write_extras=lambda folder: write_kpi_workbook(folder, sample_city.processed, 2025, None),
+    )
     return _artefacts(sample_city.processed, reports)
 
 
@@ -64,8 +69,9 @@ def test_no_raw_ids_names_or_secret_in_any_artefact(run_outputs, sample_city) ->
     assert len(ids) > 1000 and len(names) > 100
     kinds = {p.suffix for p in run_outputs}
     assert {".parquet", ".csv", ".html", ".ipynb", ".xlsx", ".png", ".json", ".log"} <= kinds
-    id_pattern = re.compile(rb"(?<![0-9])(" + b"|".join(re.escape(i.encode()) for i in ids)
-                            + rb")(?![0-9])")
+    id_pattern = re.compile(
+        rb"(?<![0-9])(" + b"|".join(re.escape(i.encode()) for i in ids) + rb")(?![0-9])"
+    )
     secrets = [SECRET, SECRET.hex().encode()]
     leaks = []
     for path in run_outputs:
@@ -87,14 +93,21 @@ def test_spreadsheet_cells_never_start_a_formula(run_outputs) -> None:  # type: 
     for path in run_outputs:
         if path.suffix == ".csv":
             for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))):
-                bad += [(path.name, c) for c in row if c[:1] in ("=", "+", "@")
-                        or (c[:1] == "-" and not re.fullmatch(r"-[0-9.eE+-]+", c))]
+                bad += [
+                    (path.name, c)
+                    for c in row
+                    if c[:1] in ("=", "+", "@")
+                    or (c[:1] == "-" and not re.fullmatch(r"-[0-9.eE+-]+", c))
+                ]
         elif path.suffix == ".xlsx":
             book = openpyxl.load_workbook(path)
             for sheet in book.worksheets:
                 for row in sheet.iter_rows(values_only=True):
-                    bad += [(path.name, c) for c in row if isinstance(c, str)
-                            and c[:1] in ("=", "+", "-", "@")]
+                    bad += [
+                        (path.name, c)
+                        for c in row
+                        if isinstance(c, str) and c[:1] in ("=", "+", "-", "@")
+                    ]
     assert bad == []
 
 

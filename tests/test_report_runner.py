@@ -15,12 +15,12 @@ from dxkpi.reports import runner as report_mod
 from dxkpi.reports.runner import ReportError, check_parameters, run_reports
 from tests.conftest import ROOT, SECRET
 
-PARAMS = '''fiscal_year: int = 2025  # 対象年度
+PARAMS = """fiscal_year: int = 2025  # 対象年度
 data_dir: str = "data/processed"  # 取込済みデータ
 output_dir: str = "reports/FY2025"  # 出力先
 lang: str = "ja"  # 言語
 min_cell_size: int = 10  # 最小セルサイズ
-'''
+"""
 
 
 def _notebook(path: Path, body: str, params: str = PARAMS) -> Path:
@@ -28,8 +28,11 @@ def _notebook(path: Path, body: str, params: str = PARAMS) -> Path:
     cell = nbformat.v4.new_code_cell(params)
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell("# テスト"), cell, nbformat.v4.new_code_cell(body)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
     return path
@@ -38,24 +41,34 @@ def _notebook(path: Path, body: str, params: str = PARAMS) -> Path:
 @pytest.fixture
 def project(tmp_path: Path, tiny_raw: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A stand-in project folder: processed tiny city + two report templates."""
-    run_ingest(tiny_raw, tmp_path / "data" / "processed", expectations=ROOT / "expectations",
-               secret=SECRET)
-    (tmp_path / "dxkpi.toml").write_text((ROOT / "dxkpi.toml").read_text(encoding="utf-8"),
-                                         encoding="utf-8")
+    run_ingest(
+        tiny_raw, tmp_path / "data" / "processed", expectations=ROOT / "expectations", secret=SECRET
+    )
+    (tmp_path / "dxkpi.toml").write_text(
+        (ROOT / "dxkpi.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     folder = tmp_path / "notebooks" / "reports"
-    _notebook(folder / "data_quality.ipynb",
-              "print('品質 OK', fiscal_year)\n"
-              "from pathlib import Path\n"
-              "Path(output_dir, 'figures', 'q.png').write_bytes(b'png')")
+    _notebook(
+        folder / "data_quality.ipynb",
+        "print('品質 OK', fiscal_year)\n"
+        "from pathlib import Path\n"
+        "Path(output_dir, 'figures', 'q.png').write_bytes(b'png')",
+    )
     _notebook(folder / "kpi_dashboard.ipynb", "print('ダッシュボード', lang)")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
 def _run(project: Path, **kw):  # type: ignore[no-untyped-def]
-    return run_reports(fiscal_year=2025, root=project, data_dir=Path("data/processed"),
-                       reports_dir=Path("reports"), only=("data_quality", "kpi_dashboard"),
-                       jobs=2, **kw)
+    return run_reports(
+        fiscal_year=2025,
+        root=project,
+        data_dir=Path("data/processed"),
+        reports_dir=Path("reports"),
+        only=("data_quality", "kpi_dashboard"),
+        jobs=2,
+        **kw,
+    )
 
 
 def test_run_writes_notebooks_html_index_and_run_json(project: Path) -> None:
@@ -90,8 +103,10 @@ def test_unknown_or_mistyped_parameter_is_rejected(project: Path) -> None:
 def test_failing_notebook_keeps_partial_copy_and_others_run(project: Path) -> None:
     first = _run(project)
     assert first.ok
-    _notebook(project / "notebooks" / "reports" / "kpi_dashboard.ipynb",
-              "print('before')\nraise ValueError('壊れたセル')")
+    _notebook(
+        project / "notebooks" / "reports" / "kpi_dashboard.ipynb",
+        "print('before')\nraise ValueError('壊れたセル')",
+    )
     result = _run(project, keep_going=True)
     assert not result.ok
     out = project / "reports" / "FY2025"
@@ -102,8 +117,11 @@ def test_failing_notebook_keeps_partial_copy_and_others_run(project: Path) -> No
     assert failed["status"] == "failed"
     assert failed["error"]["ename"] == "ValueError" and "壊れたセル" in failed["error"]["evalue"]
     partial = nbformat.read(str(out / "kpi_dashboard.failed.ipynb"), as_version=4)
-    bad_cell = next(c for c in partial.cells if c.cell_type == "code"
-                    and any(o.get("output_type") == "error" for o in c.outputs))
+    bad_cell = next(
+        c
+        for c in partial.cells
+        if c.cell_type == "code" and any(o.get("output_type") == "error" for o in c.outputs)
+    )
     assert "raise ValueError" in bad_cell.source
     assert failed["error"]["cell_index"] is not None
     assert any(o.get("text", "").startswith("before") for o in bad_cell.outputs)
@@ -112,8 +130,9 @@ def test_failing_notebook_keeps_partial_copy_and_others_run(project: Path) -> No
     assert "前回の正常版" in (out / "index.html").read_text(encoding="utf-8")
 
 
-def test_a_run_that_dies_leaves_the_previous_reports(project: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_that_dies_leaves_the_previous_reports(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _run(project)
     out = project / "reports" / "FY2025"
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
@@ -136,8 +155,10 @@ def test_lock_refuses_a_second_run_and_recovers_a_stale_one(tmp_path: Path) -> N
     assert not lock.exists()
     import socket
 
-    lock.write_text(json.dumps({"pid": 2**22 + 12345, "host": socket.gethostname(),
-                                "started": "x"}), encoding="utf-8")
+    lock.write_text(
+        json.dumps({"pid": 2**22 + 12345, "host": socket.gethostname(), "started": "x"}),
+        encoding="utf-8",
+    )
     with RunLock(lock) as held:
         assert held.stale_taken
         assert json.loads(lock.read_text(encoding="utf-8"))["pid"] == os.getpid()

@@ -18,33 +18,90 @@ from tests.conftest import ROOT, SECRET
 from tests.rawcity import TINY, write_csv, write_tiny_city
 
 FRESH: dict[str, dict[str, str]] = {
-    "departments": {"department_code": "090100", "department_name": "新設課", "division": "新設部",
-                    "pilot_fy": ""},
-    "staff": {"fiscal_year": "2025", "employee_id": "0000099", "department_code": "010100",
-              "job_level": "staff", "talent_type": ""},
-    "courses": {"course_id": "C99", "course_name": "新研修", "phase": "3",
-                "skill_area": "security", "hours": "2", "instructor": "internal"},
-    "attendance": {"employee_id": "0000002", "course_id": "C02", "session_date": "2025-09-01",
-                   "status": "completed", "pre_score": "10", "post_score": "90",
-                   "satisfaction": "5"},
-    "proposals": {"proposal_id": "P099", "employee_id": "0000002", "department_code": "020100",
-                  "submitted_on": "2025-05-01", "title": "新提案", "category": "",
-                  "status": "adopted", "decided_on": "2025-06-01", "implemented_on": "",
-                  "hours_saved_per_year": "5"},
-    "projects": {"project_id": "X99", "project_name": "新案件", "department_code": "020100",
-                 "lead_employee_id": "", "started_on": "2025-04-01", "ended_on": "",
-                 "support_model": "in_house", "status": "active", "self_running": "",
-                 "hours_saved_per_year": "", "cost_yen": ""},
-    "resident_survey": {"fiscal_year": "2025", "department_code": "010100", "respondents": "10",
-                        "satisfied": "3"},
-    "maturity_survey": {"fiscal_year": "2025", "respondent_id": "R9",
-                        "department_code": "020100", "job_level": "mid",
-                        "dimension": "culture", "score": "4"},
-    "skill_assessment": {"fiscal_year": "2025", "employee_id": "0000001",
-                         "skill_area": "security", "assessor": "manager", "level": "4"},
-    "knowledge_posts": {"post_id": "K099", "employee_id": "0000002",
-                        "department_code": "020100", "posted_on": "2025-09-01",
-                        "kind": "howto", "title": "新ノウハウ"},
+    "departments": {
+        "department_code": "090100",
+        "department_name": "新設課",
+        "division": "新設部",
+        "pilot_fy": "",
+    },
+    "staff": {
+        "fiscal_year": "2025",
+        "employee_id": "0000099",
+        "department_code": "010100",
+        "job_level": "staff",
+        "talent_type": "",
+    },
+    "courses": {
+        "course_id": "C99",
+        "course_name": "新研修",
+        "phase": "3",
+        "skill_area": "security",
+        "hours": "2",
+        "instructor": "internal",
+    },
+    "attendance": {
+        "employee_id": "0000002",
+        "course_id": "C02",
+        "session_date": "2025-09-01",
+        "status": "completed",
+        "pre_score": "10",
+        "post_score": "90",
+        "satisfaction": "5",
+    },
+    "proposals": {
+        "proposal_id": "P099",
+        "employee_id": "0000002",
+        "department_code": "020100",
+        "submitted_on": "2025-05-01",
+        "title": "新提案",
+        "category": "",
+        "status": "adopted",
+        "decided_on": "2025-06-01",
+        "implemented_on": "",
+        "hours_saved_per_year": "5",
+    },
+    "projects": {
+        "project_id": "X99",
+        "project_name": "新案件",
+        "department_code": "020100",
+        "lead_employee_id": "",
+        "started_on": "2025-04-01",
+        "ended_on": "",
+        "support_model": "in_house",
+        "status": "active",
+        "self_running": "",
+        "hours_saved_per_year": "",
+        "cost_yen": "",
+    },
+    "resident_survey": {
+        "fiscal_year": "2025",
+        "department_code": "010100",
+        "respondents": "10",
+        "satisfied": "3",
+    },
+    "maturity_survey": {
+        "fiscal_year": "2025",
+        "respondent_id": "R9",
+        "department_code": "020100",
+        "job_level": "mid",
+        "dimension": "culture",
+        "score": "4",
+    },
+    "skill_assessment": {
+        "fiscal_year": "2025",
+        "employee_id": "0000001",
+        "skill_area": "security",
+        "assessor": "manager",
+        "level": "4",
+    },
+    "knowledge_posts": {
+        "post_id": "K099",
+        "employee_id": "0000002",
+        "department_code": "020100",
+        "posted_on": "2025-09-01",
+        "kind": "howto",
+        "title": "新ノウハウ",
+    },
 }
 
 DUP = object()  # marker: the fresh row repeats the first row's key
@@ -105,8 +162,10 @@ CASES: dict[str, dict[str, str] | object] = {
     "proposals.hours_saved_per_year.parse": {"hours_saved_per_year": "たくさん"},
     "proposals.hours_saved_per_year.range": {"hours_saved_per_year": "△5"},
     "proposals.decided_on.after_submitted": {"decided_on": "2025-04-30"},
-    "proposals.implemented_on.after_decided": {"status": "implemented",
-                                               "implemented_on": "2025-05-31"},
+    "proposals.implemented_on.after_decided": {
+        "status": "implemented",
+        "implemented_on": "2025-05-31",
+    },
     "proposals.decided_on.required": {"decided_on": ""},
     "proposals.decided_on.empty_when_submitted": {"status": "submitted"},
     "proposals.implemented_on.required": {"status": "implemented"},
@@ -188,17 +247,28 @@ CASES: dict[str, dict[str, str] | object] = {
 # Rules every dataset has: a repeated header row, an over-long cell, a key conflict.
 HEADER = object()  # marker: the fresh row repeats the header (English names)
 LONG_COLUMN = {
-    "departments": "department_name", "staff": "employee_id", "courses": "course_name",
-    "attendance": "course_id", "proposals": "title", "projects": "project_name",
-    "resident_survey": "department_code", "maturity_survey": "respondent_id",
-    "skill_assessment": "employee_id", "knowledge_posts": "title",
+    "departments": "department_name",
+    "staff": "employee_id",
+    "courses": "course_name",
+    "attendance": "course_id",
+    "proposals": "title",
+    "projects": "project_name",
+    "resident_survey": "department_code",
+    "maturity_survey": "respondent_id",
+    "skill_assessment": "employee_id",
+    "knowledge_posts": "title",
 }
 CONFLICT_EDIT = {
-    "departments": {"department_name": "別名の課"}, "staff": {"job_level": "mid"},
-    "courses": {"course_name": "改名した研修"}, "attendance": {"status": "attended"},
-    "proposals": {"title": "別の件名"}, "projects": {"project_name": "別案件名"},
-    "resident_survey": {"satisfied": "149"}, "maturity_survey": {"score": "4"},
-    "skill_assessment": {"level": "3"}, "knowledge_posts": {"kind": "success"},
+    "departments": {"department_name": "別名の課"},
+    "staff": {"job_level": "mid"},
+    "courses": {"course_name": "改名した研修"},
+    "attendance": {"status": "attended"},
+    "proposals": {"title": "別の件名"},
+    "projects": {"project_name": "別案件名"},
+    "resident_survey": {"satisfied": "149"},
+    "maturity_survey": {"score": "4"},
+    "skill_assessment": {"level": "3"},
+    "knowledge_posts": {"kind": "success"},
 }
 for _ds in TINY:
     CASES[f"{_ds}.repeated_header"] = HEADER
@@ -236,16 +306,14 @@ def test_rule_quarantines_exactly_the_bad_row(rule_id: str, tmp_path: Path) -> N
     report = run_ingest(raw, tmp_path / "out", expectations=ROOT / "expectations", secret=SECRET)
 
     assert report.ok
-    q = pl.read_csv(tmp_path / "out" / "quarantine" / f"{dataset}.csv",
-                    infer_schema=False)
+    q = pl.read_csv(tmp_path / "out" / "quarantine" / f"{dataset}.csv", infer_schema=False)
     assert q.height == 1, q
     assert q["rule"].to_list() == [rule_id]
     assert q["_source_file"].to_list() == [f"{dataset}.csv"]
     assert q["_source_row"].to_list() == [str(len(rows) + 1)]  # header is row 1
     assert rule_catalogue(dataset)[rule_id].ja in q["rule_ja"][0]
     info = report.manifest["datasets"][dataset]
-    assert (info["rows_in"], info["accepted"], info["quarantined"]) == (
-        len(rows), len(rows) - 1, 1)
+    assert (info["rows_in"], info["accepted"], info["quarantined"]) == (len(rows), len(rows) - 1, 1)
     assert info["rules"] == {rule_id: 1}
     assert info["suite"]["success"] is True
     # nothing else anywhere was quarantined

@@ -29,8 +29,9 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> tuple[SampleSummary, dict[
 
 
 @pytest.fixture(scope="module")
-def ingested(city: tuple[SampleSummary, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
-             ) -> tuple[Path, dict[str, Any]]:
+def ingested(
+    city: tuple[SampleSummary, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any]]:
     """The default city ingested (routing only, no GX gate): processed folder and manifest."""
     summary, _ = city
     out = tmp_path_factory.mktemp("sample_processed") / "processed"
@@ -77,9 +78,17 @@ def test_forms_real_cities_send(city: tuple[SampleSummary, dict[str, Any]]) -> N
     summary, _ = city
     raw = summary.out
     names = {p.name for p in summary.files}
-    assert {"attendance_fy2022.csv", "attendance_fy2023.csv", "受講_FY2024.csv",
-            "attendance_fy2025.csv", "staff.csv", "提案.csv", "courses.xlsx",
-            "マスタ.xlsx", "projects.xlsx"} <= names
+    assert {
+        "attendance_fy2022.csv",
+        "attendance_fy2023.csv",
+        "受講_FY2024.csv",
+        "attendance_fy2025.csv",
+        "staff.csv",
+        "提案.csv",
+        "courses.xlsx",
+        "マスタ.xlsx",
+        "projects.xlsx",
+    } <= names
     cp932 = (raw / "受講_FY2024.csv").read_bytes()
     with pytest.raises(UnicodeDecodeError):
         cp932.decode("utf-8")
@@ -90,7 +99,8 @@ def test_forms_real_cities_send(city: tuple[SampleSummary, dict[str, Any]]) -> N
     staff_head = _text(raw / "staff.csv").splitlines()[0].split(",")
     assert "氏名" in staff_head and "内線番号" in staff_head
     assert (raw / "attendance_fy2022.csv").read_text(encoding="utf-8").splitlines()[0] == ",".join(
-        DATASETS["attendance"].column_names)
+        DATASETS["attendance"].column_names
+    )
     texts = {n: _text(raw / n) for n in names if n.endswith(".csv")}
     everything = "\n".join(texts.values())
     assert re.search(r"\d{4}/\d{1,2}/\d{1,2}", texts["attendance_fy2023.csv"])  # slash
@@ -99,8 +109,11 @@ def test_forms_real_cities_send(city: tuple[SampleSummary, dict[str, Any]]) -> N
     assert re.search(r"令和\d+年\d+月\d+日", everything)
     for form in (r"令和\d+年度", r"\b20\d\d年度", r"\bR\d,", "[０-９]"):
         assert re.search(form, everything), form
-    for book, sheet in (("courses.xlsx", "研修"), ("マスタ.xlsx", "組織"),
-                        ("projects.xlsx", "DX案件")):
+    for book, sheet in (
+        ("courses.xlsx", "研修"),
+        ("マスタ.xlsx", "組織"),
+        ("projects.xlsx", "DX案件"),
+    ):
         wb = openpyxl.load_workbook(raw / book, read_only=True)
         assert sheet in wb.sheetnames
 
@@ -125,8 +138,9 @@ def test_quarantine_is_exactly_the_planted_rows(
     got = set()
     for path in (out / "quarantine").glob("*.parquet"):
         q = pl.read_parquet(path)
-        got |= set(zip(q["_source_file"], q["_source_sheet"], q["_source_row"], q["rule"],
-                       strict=True))
+        got |= set(
+            zip(q["_source_file"], q["_source_sheet"], q["_source_row"], q["rule"], strict=True)
+        )
     expected = {(r["file"], r["sheet"], r["row"], r["rule"]) for r in truth["bad_rows"]}
     assert got == expected  # each planted row breaks exactly one rule, nothing else cascades
     staff = next(f for f in manifest["files"] if f["file"] == "staff.csv")
@@ -144,7 +158,8 @@ def test_cohorts_in_ground_truth_match_the_data(
     first = (
         pl.read_parquet(out / "attendance.parquet")
         .filter(pl.col("course_id").is_in(phase2.implode()) & (pl.col("status") == "completed"))
-        .group_by("employee_id").agg(pl.col("session_date").min())
+        .group_by("employee_id")
+        .agg(pl.col("session_date").min())
         .with_columns(pl.col("session_date").dt.strftime("%Y-%m").alias("cohort"))
     )
     counts = dict(first.group_by("cohort").len().iter_rows())
@@ -170,27 +185,39 @@ def test_planted_effect_is_visible_and_consistent(
     treated = (
         pl.read_parquet(out / "attendance.parquet")
         .filter(pl.col("course_id").is_in(phase2.implode()) & (pl.col("status") == "completed"))
-        .group_by("employee_id").agg(pl.col("session_date").min().dt.truncate("1mo").alias("g"))
+        .group_by("employee_id")
+        .agg(pl.col("session_date").min().dt.truncate("1mo").alias("g"))
     )
     months = (
-        pl.read_parquet(out / "staff.parquet").select(
+        pl.read_parquet(out / "staff.parquet")
+        .select(
             "employee_id",
-            pl.date_ranges(pl.date(pl.col("fiscal_year"), 4, 1),
-                           pl.date(pl.col("fiscal_year") + 1, 3, 1), "1mo").alias("month"))
-        .explode("month").join(treated, on="employee_id")
+            pl.date_ranges(
+                pl.date(pl.col("fiscal_year"), 4, 1),
+                pl.date(pl.col("fiscal_year") + 1, 3, 1),
+                "1mo",
+            ).alias("month"),
+        )
+        .explode("month")
+        .join(treated, on="employee_id")
         .with_columns((pl.col("month") >= pl.col("g")).alias("post"))
     )
     props = (
-        pl.read_parquet(out / "proposals.parquet").join(treated, on="employee_id")
+        pl.read_parquet(out / "proposals.parquet")
+        .join(treated, on="employee_id")
         .with_columns((pl.col("submitted_on").dt.truncate("1mo") >= pl.col("g")).alias("post"))
     )
-    rate = {post: props.filter(pl.col("post") == post).height
-            / months.filter(pl.col("post") == post).height for post in (True, False)}
+    rate = {
+        post: props.filter(pl.col("post") == post).height
+        / months.filter(pl.col("post") == post).height
+        for post in (True, False)
+    }
     assert rate[True] > 1.5 * rate[False]
 
 
-def test_other_planted_trends(city: tuple[SampleSummary, dict[str, Any]],
-                              ingested: tuple[Path, dict[str, Any]]) -> None:
+def test_other_planted_trends(
+    city: tuple[SampleSummary, dict[str, Any]], ingested: tuple[Path, dict[str, Any]]
+) -> None:
     _, truth = city
     share = list(truth["insourcing_share_by_fy"].values())
     assert share == sorted(share) and share[-1] > share[0]
@@ -204,7 +231,8 @@ def test_other_planted_trends(city: tuple[SampleSummary, dict[str, Any]],
     pj = pl.read_parquet(out / "projects.parquet")
     early, late = pj["started_on"].min().year, pj["started_on"].max().year
     in_house = pj.group_by(pl.col("started_on").dt.year().alias("y")).agg(
-        (pl.col("support_model") == "in_house").mean().alias("s"))
+        (pl.col("support_model") == "in_house").mean().alias("s")
+    )
     s = dict(in_house.iter_rows())
     assert s[late] > s[early]
 
@@ -254,26 +282,41 @@ def test_callaway_santanna_recovers_the_planted_att(
     cohort = (
         pl.read_parquet(out / "attendance.parquet")
         .filter(pl.col("course_id").is_in(phase2.implode()) & (pl.col("status") == "completed"))
-        .group_by("employee_id").agg(month(pl.col("session_date").min()).alias("g"))
+        .group_by("employee_id")
+        .agg(month(pl.col("session_date").min()).alias("g"))
     )
     months = (
-        pl.read_parquet(out / "staff.parquet").select(
+        pl.read_parquet(out / "staff.parquet")
+        .select(
             "employee_id",
-            pl.date_ranges(pl.date(pl.col("fiscal_year"), 4, 1),
-                           pl.date(pl.col("fiscal_year") + 1, 3, 1), "1mo").alias("m"))
-        .explode("m").select("employee_id", month(pl.col("m")).alias("t"))
+            pl.date_ranges(
+                pl.date(pl.col("fiscal_year"), 4, 1),
+                pl.date(pl.col("fiscal_year") + 1, 3, 1),
+                "1mo",
+            ).alias("m"),
+        )
+        .explode("m")
+        .select("employee_id", month(pl.col("m")).alias("t"))
     )
-    counts = (pl.read_parquet(out / "proposals.parquet")
-              .group_by("employee_id", month(pl.col("submitted_on")).alias("t")).len("y"))
+    counts = (
+        pl.read_parquet(out / "proposals.parquet")
+        .group_by("employee_id", month(pl.col("submitted_on")).alias("t"))
+        .len("y")
+    )
     panel = (
         months.join(counts, on=["employee_id", "t"], how="left")
         .join(cohort, on="employee_id", how="left")
-        .with_columns(pl.col("y").fill_null(0).cast(pl.Float64), pl.col("g").fill_null(0),
-                      pl.col("employee_id").rank("dense").alias("unit"))
+        .with_columns(
+            pl.col("y").fill_null(0).cast(pl.Float64),
+            pl.col("g").fill_null(0),
+            pl.col("employee_id").rank("dense").alias("unit"),
+        )
     )
-    est = diff_diff.CallawaySantAnna(control_group="not_yet_treated", estimation_method="reg",
-                                     allow_unbalanced_panel=True)
-    res = est.fit(panel.to_pandas(), outcome="y", unit="unit", time="t", first_treat="g",
-                  aggregate="simple")
+    est = diff_diff.CallawaySantAnna(
+        control_group="not_yet_treated", estimation_method="reg", allow_unbalanced_panel=True
+    )
+    res = est.fit(
+        panel.to_pandas(), outcome="y", unit="unit", time="t", first_treat="g", aggregate="simple"
+    )
     truth_att = truth["expected_att_per_employee_month"]
     assert abs(res.overall_att - truth_att) < 3 * res.overall_se

@@ -103,8 +103,9 @@ def test_skill_gap_hand_computed():
 
 
 def test_skill_matrix_parameter_changes_the_requirement():
-    lenient = SkillMatrix({lv: dict.fromkeys(areas, 0) for lv, areas in
-                           DEFAULT_SKILL_MATRIX.items()})
+    lenient = SkillMatrix(
+        {lv: dict.fromkeys(areas, 0) for lv, areas in DEFAULT_SKILL_MATRIX.items()}
+    )
     out = run("skill_attainment_rate", "city", matrix=lenient)
     assert cell(out, "skill_area", "data")["value"] == 1.0
     gap = run("skill_gap", "city", matrix=lenient)
@@ -119,7 +120,10 @@ def test_assessment_gap_only_people_with_both():
     empty = cell(out, "skill_area", "process")  # E1 has a self-assessment only
     assert nums(empty) == (0, 0, None, 0, "no_assessment_pairs")
     assert nums(cell(out, "department|skill_area", "D03|data"))[2:] == (
-        None, 0, "no_assessment_pairs")
+        None,
+        0,
+        "no_assessment_pairs",
+    )
 
 
 def test_zero_denominators_say_why():
@@ -132,11 +136,21 @@ def test_zero_denominators_say_why():
     assert nums(cell(per100, "department", "D04")) == (0, 0, None, 0, "no_members")
     arms = run("portable_learning", "department")
     assert nums(cell(arms, "department|mobility", "D01|moved")) == (
-        0, 0, None, 0, "no_trained_staff")
+        0,
+        0,
+        None,
+        0,
+        "no_trained_staff",
+    )
     for kpi in SKILL_KPIS:
-        gap = cell(run(kpi, "city", fys=[2030]), REGISTRY[kpi].second_dimension or "city",
-                   {"skill_area": "data", "mobility": "moved"}.get(
-                       REGISTRY[kpi].second_dimension or "", "city"), 2030)
+        gap = cell(
+            run(kpi, "city", fys=[2030]),
+            REGISTRY[kpi].second_dimension or "city",
+            {"skill_area": "data", "mobility": "moved"}.get(
+                REGISTRY[kpi].second_dimension or "", "city"
+            ),
+            2030,
+        )
         assert gap["value"] is None and gap["reason"] == "no_data_fy", kpi
 
 
@@ -161,8 +175,13 @@ def test_portable_learning_moved_beside_stayed():
     # trained by the end of FY2024: E1 (completed), E2 (attended); E3 was absent.
     # E2 moved D01 → D03 in April 2025 and submitted P2, P3; E1 stayed and submitted P5.
     expected = pl.DataFrame(
-        {"group": ["moved", "stayed"], "numerator": [2.0, 1.0], "denominator": [1.0, 1.0],
-         "value": [200.0, 100.0], "n_people": [1, 1]}
+        {
+            "group": ["moved", "stayed"],
+            "numerator": [2.0, 1.0],
+            "denominator": [1.0, 1.0],
+            "value": [200.0, 100.0],
+            "n_people": [1, 1],
+        }
     )
     got = out.filter((pl.col("fiscal_year") == 2025) & (pl.col("group_by") == "mobility"))
     assert_frame_equal(got.select(expected.columns).sort("group"), expected)
@@ -176,10 +195,14 @@ def _city_with_small_group(k: int) -> tuple:
     """D01 has 12 staff, D02 k − 1, D03 k + 2 (division A: D01, D02; B: D03); all assessed,
     all posting, all trained in FY2024 and in FY2025 D02's staff all moved there from D03."""
     sizes = {"D01": 12, "D02": k - 1, "D03": k + 2}
-    departments = pl.DataFrame({"department_code": list(sizes),
-                                "department_name": ["一課", "二課", "三課"],
-                                "division": ["A", "A", "B"],
-                                "pilot_fy": pl.Series([None] * 3, dtype=pl.Int32)})
+    departments = pl.DataFrame(
+        {
+            "department_code": list(sizes),
+            "department_name": ["一課", "二課", "三課"],
+            "division": ["A", "A", "B"],
+            "pilot_fy": pl.Series([None] * 3, dtype=pl.Int32),
+        }
+    )
     rows24, rows25 = [], []
     for dept, n in sizes.items():
         for i in range(n):
@@ -187,48 +210,106 @@ def _city_with_small_group(k: int) -> tuple:
             rows25.append((2025, emp, dept, "staff", "unassigned"))
             before = "D03" if dept == "D02" else dept
             rows24.append((2024, emp, before, "staff", "unassigned"))
-    schema = {"fiscal_year": pl.Int32, "employee_id": pl.String, "department_code": pl.String,
-              "job_level": pl.String, "talent_type": pl.String}
+    schema = {
+        "fiscal_year": pl.Int32,
+        "employee_id": pl.String,
+        "department_code": pl.String,
+        "job_level": pl.String,
+        "talent_type": pl.String,
+    }
     staff = pl.DataFrame(rows24 + rows25, schema=schema, orient="row")
     emps = staff.filter(pl.col("fiscal_year") == 2025)["employee_id"].to_list()
     n = len(emps)
-    skill = pl.DataFrame({"fiscal_year": pl.Series([2025] * 2 * n, dtype=pl.Int32),
-                          "employee_id": emps * 2, "skill_area": ["data"] * 2 * n,
-                          "assessor": ["self"] * n + ["manager"] * n,
-                          "level": [3] * n + [i % 4 for i in range(n)]})
-    posts = pl.DataFrame({"post_id": [f"K{i}" for i in range(n)], "employee_id": emps,
-                          "department_code": "D01", "posted_on": D(2025, 6, 1),
-                          "kind": ["failure" if i % 2 else "success" for i in range(n)],
-                          "title": "事例"})
-    courses = pl.DataFrame({"course_id": ["C1"], "course_name": ["研修"], "phase": [2],
-                            "skill_area": ["data"], "hours": [3.0], "instructor": ["internal"]},
-                           schema_overrides={"phase": pl.Int8})
-    attendance = pl.DataFrame({"employee_id": emps, "course_id": "C1",
-                               "session_date": D(2024, 6, 1), "status": "completed",
-                               "pre_score": None, "post_score": None, "satisfaction": None},
-                              schema_overrides={"pre_score": pl.Float64,
-                                                "post_score": pl.Float64,
-                                                "satisfaction": pl.Int8})
+    skill = pl.DataFrame(
+        {
+            "fiscal_year": pl.Series([2025] * 2 * n, dtype=pl.Int32),
+            "employee_id": emps * 2,
+            "skill_area": ["data"] * 2 * n,
+            "assessor": ["self"] * n + ["manager"] * n,
+            "level": [3] * n + [i % 4 for i in range(n)],
+        }
+    )
+    posts = pl.DataFrame(
+        {
+            "post_id": [f"K{i}" for i in range(n)],
+            "employee_id": emps,
+            "department_code": "D01",
+            "posted_on": D(2025, 6, 1),
+            "kind": ["failure" if i % 2 else "success" for i in range(n)],
+            "title": "事例",
+        }
+    )
+    courses = pl.DataFrame(
+        {
+            "course_id": ["C1"],
+            "course_name": ["研修"],
+            "phase": [2],
+            "skill_area": ["data"],
+            "hours": [3.0],
+            "instructor": ["internal"],
+        },
+        schema_overrides={"phase": pl.Int8},
+    )
+    attendance = pl.DataFrame(
+        {
+            "employee_id": emps,
+            "course_id": "C1",
+            "session_date": D(2024, 6, 1),
+            "status": "completed",
+            "pre_score": None,
+            "post_score": None,
+            "satisfaction": None,
+        },
+        schema_overrides={
+            "pre_score": pl.Float64,
+            "post_score": pl.Float64,
+            "satisfaction": pl.Int8,
+        },
+    )
     proposals = pl.DataFrame(
-        {"proposal_id": [f"P{i}" for i in range(n)], "employee_id": emps,
-         "department_code": "D01", "submitted_on": D(2025, 7, 1), "status": "submitted",
-         "decided_on": None, "implemented_on": None, "hours_saved_per_year": None,
-         "title": "改善", "category": None},
-        schema_overrides={"decided_on": pl.Date, "implemented_on": pl.Date,
-                          "hours_saved_per_year": pl.Float64, "category": pl.String})
+        {
+            "proposal_id": [f"P{i}" for i in range(n)],
+            "employee_id": emps,
+            "department_code": "D01",
+            "submitted_on": D(2025, 7, 1),
+            "status": "submitted",
+            "decided_on": None,
+            "implemented_on": None,
+            "hours_saved_per_year": None,
+            "title": "改善",
+            "category": None,
+        },
+        schema_overrides={
+            "decided_on": pl.Date,
+            "implemented_on": pl.Date,
+            "hours_saved_per_year": pl.Float64,
+            "category": pl.String,
+        },
+    )
     from dxkpi.ingest.processed import Processed
 
-    return Processed.from_frames(departments=departments, staff=staff, skill_assessment=skill,
-                                 knowledge_posts=posts, courses=courses, attendance=attendance,
-                                 proposals=proposals)
+    return Processed.from_frames(
+        departments=departments,
+        staff=staff,
+        skill_assessment=skill,
+        knowledge_posts=posts,
+        courses=courses,
+        attendance=attendance,
+        proposals=proposals,
+    )
 
 
 @pytest.mark.parametrize("k", [5, 10])
 def test_a_group_of_k_minus_one_never_appears(k: int):
     data = _city_with_small_group(k)
     config = Config(privacy=PrivacyConfig(min_cell_size=k))
-    shown = compute(data, config, kpis=list(SKILL_KPIS), fiscal_years=[2025],
-                    by=["city", "division", "department", "skill_area", "mobility"])
+    shown = compute(
+        data,
+        config,
+        kpis=list(SKILL_KPIS),
+        fiscal_years=[2025],
+        by=["city", "division", "department", "skill_area", "mobility"],
+    )
     # D02's cells with people in them (empty cells such as D02|ai_rpa carry no one and show 0)
     d02 = shown.filter(pl.col("group").is_in(["D02", "D02|data", "D02|moved"]))
     assert d02["kpi"].n_unique() == len(SKILL_KPIS) and d02["suppressed"].all(), d02
@@ -245,13 +326,23 @@ def test_a_group_of_k_minus_one_never_appears(k: int):
 def test_skill_kpis_on_a_synthetic_city_never_show_small_groups():
     data = synthetic_city(staff=400, fiscal_years=(2024, 2025), seed=3)
     config = Config(privacy=PrivacyConfig(min_cell_size=10))
-    shown = compute(data, config, kpis=list(SKILL_KPIS),
-                    by=["city", "division", "department", "job_level", "talent_type"])
-    raw = pl.concat([
-        compute_kpi(data, k, [2024, 2025], [g for g in REGISTRY[k].groupings
-                                            if g != REGISTRY[k].second_dimension]).collect()
-        for k in SKILL_KPIS
-    ])
+    shown = compute(
+        data,
+        config,
+        kpis=list(SKILL_KPIS),
+        by=["city", "division", "department", "job_level", "talent_type"],
+    )
+    raw = pl.concat(
+        [
+            compute_kpi(
+                data,
+                k,
+                [2024, 2025],
+                [g for g in REGISTRY[k].groupings if g != REGISTRY[k].second_dimension],
+            ).collect()
+            for k in SKILL_KPIS
+        ]
+    )
     keys = ["kpi", "fiscal_year", "group_by", "group"]
     both = shown.join(raw.select(*keys, pl.col("n_people").alias("n_raw")), on=keys)
     assert both.filter(~pl.col("suppressed") & pl.col("n_raw").is_between(1, 9)).is_empty()
@@ -260,8 +351,13 @@ def test_skill_kpis_on_a_synthetic_city_never_show_small_groups():
 
 # ----------------------------------------------------------------------------- configuration
 def test_default_matrix_and_project_toml():
-    assert DEFAULT_SKILL_MATRIX["manager"] == {"data": 2, "ai_rpa": 1, "process": 3,
-                                               "security": 2, "facilitation": 3}
+    assert DEFAULT_SKILL_MATRIX["manager"] == {
+        "data": 2,
+        "ai_rpa": 1,
+        "process": 3,
+        "security": 2,
+        "facilitation": 3,
+    }
     assert Config().skill_matrix.level("staff", "process") == 2
     config = load_config(ROOT / "dxkpi.toml")
     assert config.skill_matrix.rows() == SkillMatrix().rows()
@@ -282,8 +378,12 @@ def test_partial_matrix_keeps_the_other_defaults():
     ("raw", "key", "ja", "en"),
     [
         ({"部長": {"data": 2}}, "skill_matrix.部長", "不明なキー", "unknown key"),
-        ({"manager": {"marketing": 2}}, "skill_matrix.manager.marketing", "不明なキー",
-         "unknown key"),
+        (
+            {"manager": {"marketing": 2}},
+            "skill_matrix.manager.marketing",
+            "不明なキー",
+            "unknown key",
+        ),
         ({"mid": {"data": 5}}, "skill_matrix.mid.data", "0〜4", "must be 0–4"),
         ({"mid": {"data": -1}}, "skill_matrix.mid.data", "0〜4", "must be 0–4"),
         ({"staff": {"security": 2.5}}, "skill_matrix.staff.security", "整数", "whole number"),
@@ -300,13 +400,15 @@ def test_matrix_validation_names_the_key(raw, key, ja, en):
 
 def test_engine_passes_the_configured_matrix():
     lenient = parse_config({"skill_matrix": {"staff": {"data": 0}, "mid": {"data": 0}}})
-    rich = compute(tiny_city(), lenient, kpis=["skill_attainment_rate"], fiscal_years=[2025],
-                   by=["skill_area"])
+    rich = compute(
+        tiny_city(), lenient, kpis=["skill_attainment_rate"], fiscal_years=[2025], by=["skill_area"]
+    )
     data = rich.filter(pl.col("group") == "data").row(0, named=True)
     # E1 manager 2 ≥ 2, E2 staff ≥ 0, E3 mid ≥ 0, E4 staff ≥ 0 → 4/4 (before suppression)
     assert data["suppressed"] and data["reason"] == "suppressed"  # 4 people < k = 10
-    cells = compute_kpi(tiny_city(), "skill_attainment_rate", [2025], "skill_area",
-                        lenient.skill_matrix).collect()
+    cells = compute_kpi(
+        tiny_city(), "skill_attainment_rate", [2025], "skill_area", lenient.skill_matrix
+    ).collect()
     assert cell(cells, "skill_area", "data")["value"] == 1.0
 
 
@@ -322,18 +424,47 @@ def processed_dir(tmp_path_factory) -> Path:
 
 def test_cli_skill_gap_csv_and_xlsx(processed_dir: Path, tmp_path: Path):
     runner = CliRunner()
-    res = runner.invoke(kpi_command, ["--kpi", "skill_gap", "--by", "skill_area", "--fy",
-                                      "2025", "--format", "json", "--data",
-                                      str(processed_dir)])
+    res = runner.invoke(
+        kpi_command,
+        [
+            "--kpi",
+            "skill_gap",
+            "--by",
+            "skill_area",
+            "--fy",
+            "2025",
+            "--format",
+            "json",
+            "--data",
+            str(processed_dir),
+        ],
+    )
     assert res.exit_code == 0, res.output
     records = json.loads(res.output)
     assert sorted(r["group"] for r in records) == sorted(
-        ["data", "ai_rpa", "process", "security", "facilitation"])
+        ["data", "ai_rpa", "process", "security", "facilitation"]
+    )
     assert {r["group_by"] for r in records} == {"skill_area"}
     out = tmp_path / "kpi.xlsx"
-    res = runner.invoke(kpi_command, ["--kpi", "portable_learning", "--kpi", "failure_share",
-                                      "--by", "mobility", "--by", "department", "--format",
-                                      "xlsx", "--out", str(out), "--data", str(processed_dir)])
+    res = runner.invoke(
+        kpi_command,
+        [
+            "--kpi",
+            "portable_learning",
+            "--kpi",
+            "failure_share",
+            "--by",
+            "mobility",
+            "--by",
+            "department",
+            "--format",
+            "xlsx",
+            "--out",
+            str(out),
+            "--data",
+            str(processed_dir),
+        ],
+    )
     assert res.exit_code == 0, res.output
     import openpyxl
 
@@ -342,8 +473,19 @@ def test_cli_skill_gap_csv_and_xlsx(processed_dir: Path, tmp_path: Path):
 
 
 def test_cli_rejects_grouping_the_kpi_does_not_have(processed_dir: Path):
-    res = CliRunner().invoke(kpi_command, ["--kpi", "failure_share", "--by", "mobility",
-                                           "--data", str(processed_dir), "--format", "csv"])
+    res = CliRunner().invoke(
+        kpi_command,
+        [
+            "--kpi",
+            "failure_share",
+            "--by",
+            "mobility",
+            "--data",
+            str(processed_dir),
+            "--format",
+            "csv",
+        ],
+    )
     # failure_share has no mobility grouping: nothing to show, but no crash
     assert res.exit_code == 0, res.output
 
@@ -354,9 +496,13 @@ def test_first_skill_course_and_assessed_levels_on_the_tiny_city():
     first = first_skill_course(data).collect().sort("employee_id", "skill_area")
     # E1 and E2 completed C2 (phase 2, data) in FY2025; E4 completed C3 (phase 3, process)
     # on 2026-04-01, i.e. in FY2026; C1 is phase 1 and does not count.
-    expected = pl.DataFrame({"employee_id": ["E1", "E2", "E4"],
-                             "skill_area": ["data", "data", "process"],
-                             "first_fy": pl.Series([2025, 2025, 2026], dtype=pl.Int32)})
+    expected = pl.DataFrame(
+        {
+            "employee_id": ["E1", "E2", "E4"],
+            "skill_area": ["data", "data", "process"],
+            "first_fy": pl.Series([2025, 2025, 2026], dtype=pl.Int32),
+        }
+    )
     assert_frame_equal(first, expected)
     levels = assessed_levels(data).collect()
     e1 = levels.filter((pl.col("employee_id") == "E1") & (pl.col("skill_area") == "data"))
@@ -365,11 +511,16 @@ def test_first_skill_course_and_assessed_levels_on_the_tiny_city():
 
 def test_score_gain_per_skill_area():
     attendance = pl.DataFrame(
-        {"employee_id": ["E1", "E2", "E3", "E1"], "course_id": ["C2", "C2", "C2", "C1"],
-         "session_date": [D(2025, 5, 1)] * 4, "status": ["completed", "attended", "absent",
-                                                       "completed"],
-         "pre_score": [40.0, 50.0, 10.0, None], "post_score": [60.0, 80.0, 90.0, 70.0],
-         "satisfaction": pl.Series([None] * 4, dtype=pl.Int8)})
+        {
+            "employee_id": ["E1", "E2", "E3", "E1"],
+            "course_id": ["C2", "C2", "C2", "C1"],
+            "session_date": [D(2025, 5, 1)] * 4,
+            "status": ["completed", "attended", "absent", "completed"],
+            "pre_score": [40.0, 50.0, 10.0, None],
+            "post_score": [60.0, 80.0, 90.0, 70.0],
+            "satisfaction": pl.Series([None] * 4, dtype=pl.Int8),
+        }
+    )
     out = score_gain(tiny_city(attendance=attendance))
     # data (C2): E1 +20, E2 +30; E3 was absent, E1's C1 row has no pre-score
     row = out.row(0, named=True)
@@ -383,8 +534,14 @@ def test_course_skill_moves_hand_computed():
     shown = course_skill_moves(tiny_city(), min_people=1)
     row = shown.row(0, named=True)
     assert shown.height == 1
-    assert (row["course_id"], row["skill_area"], row["matching"], row["change"],
-            row["n_people"], row["suppressed"]) == ("C2", "data", True, 1.0, 1, False)
+    assert (
+        row["course_id"],
+        row["skill_area"],
+        row["matching"],
+        row["change"],
+        row["n_people"],
+        row["suppressed"],
+    ) == ("C2", "data", True, 1.0, 1, False)
     hidden = course_skill_moves(tiny_city(), min_people=2).row(0, named=True)
     assert hidden["suppressed"] and hidden["change"] is None and hidden["n_people"] is None
 
@@ -393,8 +550,7 @@ def test_report_helpers_mark_suppressed_cells():
     data = synthetic_city(staff=400, fiscal_years=(2024, 2025), seed=3)
     config = Config()
     by_dept = attainment_by_department(data, config, 2025)
-    assert set(by_dept["skill_area"]) == {"data", "ai_rpa", "process", "security",
-                                          "facilitation"}
+    assert set(by_dept["skill_area"]) == {"data", "ai_rpa", "process", "security", "facilitation"}
     assert by_dept["suppressed"].any() and (~by_dept["suppressed"]).any()
     assert by_dept.filter(pl.col("suppressed"))["value"].is_null().all()
     change = attainment_change(data, config, 2025)
@@ -413,8 +569,7 @@ def _weighted_truth(effect, cells: dict) -> float:
     num = den = 0.0
     for g, t in post.select("group", "time").iter_rows():
         if effect.skill_area == "all":
-            values = [c[str(g)][str(t)] for c in cells.values()
-                      if str(t) in c.get(str(g), {})]
+            values = [c[str(g)][str(t)] for c in cells.values() if str(t) in c.get(str(g), {})]
             value = float(np.mean(values))
         else:
             value = cells[effect.skill_area][str(g)][str(t)]
@@ -429,8 +584,11 @@ def test_planted_skill_effect_recovered_on_the_sample_city(sample_city):
     effects = {e.skill_area: e for e in skill_effects(data)}
     pooled = effects["all"].row
     assert pooled["ci_low"] <= truth["expected_att"] <= pooled["ci_high"], (pooled, truth)
-    assert pooled["ci_low"] <= _weighted_truth(effects["all"], truth["expected_att_gt"]) <= (
-        pooled["ci_high"])
+    assert (
+        pooled["ci_low"]
+        <= _weighted_truth(effects["all"], truth["expected_att_gt"])
+        <= (pooled["ci_high"])
+    )
     for area, effect in effects.items():
         row = effect.row
         assert row["att"] > 0.4 and row["n_treated"] > 100, row  # clearly positive, sized
@@ -452,8 +610,9 @@ def test_sample_city_skill_map_kpis_and_trends(sample_city):
     values = share.sort("fiscal_year")["value"].to_list()
     assert values == sorted(values)  # failures are shared more as the programme matures
     realised = truth["knowledge_posts"]["failure_share_by_fy"]
-    assert {str(y): round(v, 4) for y, v in share.select("fiscal_year", "value").iter_rows()
-            } == realised
+    assert {
+        str(y): round(v, 4) for y, v in share.select("fiscal_year", "value").iter_rows()
+    } == realised
     arms = rich.filter(pl.col("kpi") == "portable_learning")
     assert set(arms["group"]) == {"moved", "stayed"} and arms["value"].drop_nulls().len() >= 4
     gap = rich.filter(pl.col("kpi") == "assessment_gap")["value"].drop_nulls()

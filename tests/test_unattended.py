@@ -22,28 +22,46 @@ CLI = [sys.executable, "-c", "from dxkpi.commands.cli import main; main()"]
 
 @pytest.fixture
 def project(tmp_path: Path, tiny_raw: Path) -> Path:
-    run_ingest(tiny_raw, tmp_path / "data" / "processed", expectations=ROOT / "expectations",
-               secret=SECRET)
-    (tmp_path / "dxkpi.toml").write_text((ROOT / "dxkpi.toml").read_text(encoding="utf-8"),
-                                         encoding="utf-8")
+    run_ingest(
+        tiny_raw, tmp_path / "data" / "processed", expectations=ROOT / "expectations", secret=SECRET
+    )
+    (tmp_path / "dxkpi.toml").write_text(
+        (ROOT / "dxkpi.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     _write_templates(tmp_path, "v1")
     return tmp_path
 
 
 def _write_templates(root: Path, version: str, fail: bool = False) -> None:
     folder = root / "notebooks" / "reports"
-    _notebook(folder / "data_quality.ipynb",
-              f"import time\ntime.sleep(1.0)\nprint('品質 {version}')")
+    _notebook(
+        folder / "data_quality.ipynb", f"import time\ntime.sleep(1.0)\nprint('品質 {version}')"
+    )
     body = "raise RuntimeError('わざと失敗')" if fail else f"print('ダッシュボード {version}')"
     _notebook(folder / "kpi_dashboard.ipynb", f"import time\ntime.sleep(1.0)\n{body}")
 
 
 def _report(root: Path, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [*CLI, "report", "--fy", "2025", "--only", "data_quality", "--only", "kpi_dashboard",
-         "--jobs", "2", *extra],
-        cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, env={**os.environ, "TERM": "dumb"},
+        [
+            *CLI,
+            "report",
+            "--fy",
+            "2025",
+            "--only",
+            "data_quality",
+            "--only",
+            "kpi_dashboard",
+            "--jobs",
+            "2",
+            *extra,
+        ],
+        cwd=root,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "TERM": "dumb"},
     )
 
 
@@ -62,8 +80,9 @@ def test_scheduled_run_logs_and_reports_failure(project: Path) -> None:
     out, _ = proc.communicate(timeout=180)
     assert proc.returncode == 1
     assert "kpi_dashboard" in out.decode() and "RuntimeError" in out.decode()
-    newest = max((project / "reports" / "logs").glob("report-*.log"),
-                 key=lambda p: p.stat().st_mtime)
+    newest = max(
+        (project / "reports" / "logs").glob("report-*.log"), key=lambda p: p.stat().st_mtime
+    )
     assert "FAILED kpi_dashboard" in newest.read_text(encoding="utf-8")
 
 

@@ -8,12 +8,27 @@ from dxkpi.reports.views import SUPPRESSED_MARK, group_text, kpi_table, value_te
 
 
 def _rich(**over: object) -> pl.DataFrame:
-    row = {"kpi": "participation_rate", "fiscal_year": 2025, "group_by": "department",
-           "group": "010100", "numerator": 7.0, "denominator": 9.0, "value": 0.777777,
-           "ci_low": None, "ci_high": None, "target": 0.9, "grade": None, "suppressed": True,
-           "n_people": 9, "reason": "suppressed", "name_ja": "研修参加率",
-           "name_en": "Training participation rate", "unit": "ratio", "kind": "kpi",
-           "group_name": "総務課"}
+    row = {
+        "kpi": "participation_rate",
+        "fiscal_year": 2025,
+        "group_by": "department",
+        "group": "010100",
+        "numerator": 7.0,
+        "denominator": 9.0,
+        "value": 0.777777,
+        "ci_low": None,
+        "ci_high": None,
+        "target": 0.9,
+        "grade": None,
+        "suppressed": True,
+        "n_people": 9,
+        "reason": "suppressed",
+        "name_ja": "研修参加率",
+        "name_en": "Training participation rate",
+        "unit": "ratio",
+        "kind": "kpi",
+        "group_name": "総務課",
+    }
     row.update(over)
     return pl.DataFrame([row])
 
@@ -27,10 +42,19 @@ def test_suppressed_cell_shows_only_the_mark() -> None:
 
 
 def test_shown_cell_has_value_counts_target_and_grade() -> None:
-    table = kpi_table(_rich(suppressed=False, grade="C", reason=None), 2025, "en",
-                      group_by="department")
-    assert table.row(0) == ("Training participation rate", "総務課（010100）", "77.8%", "7", "9",
-                            "90.0%", "C (behind)", "")
+    table = kpi_table(
+        _rich(suppressed=False, grade="C", reason=None), 2025, "en", group_by="department"
+    )
+    assert table.row(0) == (
+        "Training participation rate",
+        "総務課（010100）",
+        "77.8%",
+        "7",
+        "9",
+        "90.0%",
+        "C (behind)",
+        "",
+    )
 
 
 def test_labels() -> None:

@@ -2,11 +2,11 @@
 
 Every dataset and column of the domain brief (``DOMAIN.md``) lives here: canonical English name,
 Japanese alias, type, accepted values in both languages, required/optional, keys, row rules and
-references. Parsing (:mod:`dxkpi.ingest.parse`), row validation (:mod:`dxkpi.ingest.rules`), the Great
-Expectations suites in ``expectations/`` (:mod:`dxkpi.ingest.suites`) and the README's data-contract
-table (:mod:`dxkpi.catalogue.docs`) are all generated from these declarations. Change a rule here and the
-suites and docs follow (``dxkpi expectations --write``, ``dxkpi docs --write``); a test fails
-while they disagree.
+references. Parsing (:mod:`dxkpi.ingest.parse`), row validation (:mod:`dxkpi.ingest.rules`),
+the Great Expectations suites in ``expectations/`` (:mod:`dxkpi.ingest.suites`) and the README's
+data-contract table (:mod:`dxkpi.catalogue.docs`) are all generated from these declarations.
+Change a rule here and the suites and docs follow (``dxkpi expectations --write``,
+``dxkpi docs --write``); a test fails while they disagree.
 
 >>> DATASETS["staff"].column("job_level").ja
 '職層'
@@ -189,8 +189,12 @@ def _c(name: str, ja: str, kind: Kind, **kw: object) -> Column:
 def _staff_ref(rule_id: str, column: str, fy_from: str | None) -> Reference:
     if fy_from is None:
         return Reference(
-            rule_id, (column,), "staff", ("employee_id",),
-            ja=f"{column} が職員名簿にない", en=f"{column} is not on the staff list",
+            rule_id,
+            (column,),
+            "staff",
+            ("employee_id",),
+            ja=f"{column} が職員名簿にない",
+            en=f"{column} is not on the staff list",
         )
     return Reference(
         rule_id,
@@ -224,9 +228,14 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("department_code", "所属コード", Kind.ID),
             _c("department_name", "所属名", Kind.TEXT),
             _c("division", "部局", Kind.TEXT),
-            _c("pilot_fy", "先行導入年度", Kind.FISCAL_YEAR, required=False,
-               note_en="when the department joined the programme",
-               note_ja="プログラムに参加した年度"),
+            _c(
+                "pilot_fy",
+                "先行導入年度",
+                Kind.FISCAL_YEAR,
+                required=False,
+                note_en="when the department joined the programme",
+                note_ja="プログラムに参加した年度",
+            ),
         ),
         key=("department_code",),
     ),
@@ -240,15 +249,21 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("employee_id", "職員番号", Kind.ID, employee_id=True),
             _c("department_code", "所属コード", Kind.ID),
             _c("job_level", "職層", Kind.CODE, codes=JOB_LEVEL),
-            _c("talent_type", "DX人材タイプ", Kind.CODE, required=False,
-               codes=(
-                   Code("leader", "推進リーダー", ("推進リーダー型",)),
-                   Code("specialist", "専門スキル", ("専門スキル型",)),
-                   Code("practitioner", "実務改革", ("実務改革型",)),
-                   Code("unassigned", "未設定"),
-               ),
-               empty_code="unassigned",
-               note_en="an empty cell = unassigned", note_ja="空欄は未設定"),
+            _c(
+                "talent_type",
+                "DX人材タイプ",
+                Kind.CODE,
+                required=False,
+                codes=(
+                    Code("leader", "推進リーダー", ("推進リーダー型",)),
+                    Code("specialist", "専門スキル", ("専門スキル型",)),
+                    Code("practitioner", "実務改革", ("実務改革型",)),
+                    Code("unassigned", "未設定"),
+                ),
+                empty_code="unassigned",
+                note_en="an empty cell = unassigned",
+                note_ja="空欄は未設定",
+            ),
         ),
         key=("fiscal_year", "employee_id"),
         references=(_dept_ref("staff.department_code.exists"),),
@@ -261,17 +276,28 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         columns=(
             _c("course_id", "研修コード", Kind.ID),
             _c("course_name", "研修名", Kind.TEXT),
-            _c("phase", "フェーズ", Kind.CODE, code_dtype="int",
-               codes=(
-                   Code("1", "意識改革", ("フェーズ1",)),
-                   Code("2", "スキル習得", ("フェーズ2",)),
-                   Code("3", "実践", ("フェーズ3",)),
-               )),
+            _c(
+                "phase",
+                "フェーズ",
+                Kind.CODE,
+                code_dtype="int",
+                codes=(
+                    Code("1", "意識改革", ("フェーズ1",)),
+                    Code("2", "スキル習得", ("フェーズ2",)),
+                    Code("3", "実践", ("フェーズ3",)),
+                ),
+            ),
             _c("skill_area", "スキル領域", Kind.CODE, codes=SKILL_AREA),
             _c("hours", "時間", Kind.NUMBER, min=0, max=40, min_strict=True),
-            _c("instructor", "講師区分", Kind.CODE,
-               codes=(Code("internal", "内部", ("内部講師",)),
-                      Code("external", "外部", ("外部講師",)))),
+            _c(
+                "instructor",
+                "講師区分",
+                Kind.CODE,
+                codes=(
+                    Code("internal", "内部", ("内部講師",)),
+                    Code("external", "外部", ("外部講師",)),
+                ),
+            ),
         ),
         key=("course_id",),
     ),
@@ -284,9 +310,12 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("employee_id", "職員番号", Kind.ID, employee_id=True),
             _c("course_id", "研修コード", Kind.ID),
             _c("session_date", "受講日", Kind.DATE),
-            _c("status", "受講状況", Kind.CODE,
-               codes=(Code("completed", "修了"), Code("attended", "受講"),
-                      Code("absent", "欠席"))),
+            _c(
+                "status",
+                "受講状況",
+                Kind.CODE,
+                codes=(Code("completed", "修了"), Code("attended", "受講"), Code("absent", "欠席")),
+            ),
             _c("pre_score", "事前テスト", Kind.NUMBER, required=False, min=0, max=100),
             _c("post_score", "事後テスト", Kind.NUMBER, required=False, min=0, max=100),
             _c("satisfaction", "満足度", Kind.INTEGER, required=False, min=1, max=5),
@@ -294,9 +323,14 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         key=("employee_id", "course_id", "session_date"),
         references=(
             _staff_ref("attendance.employee_id.on_staff_list", "employee_id", "session_date"),
-            Reference("attendance.course_id.exists", ("course_id",), "courses", ("course_id",),
-                      ja="研修マスタにない研修コード",
-                      en="course_id does not exist in courses"),
+            Reference(
+                "attendance.course_id.exists",
+                ("course_id",),
+                "courses",
+                ("course_id",),
+                ja="研修マスタにない研修コード",
+                en="course_id does not exist in courses",
+            ),
         ),
     ),
     Dataset(
@@ -311,40 +345,89 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("submitted_on", "提出日", Kind.DATE),
             _c("title", "件名", Kind.TEXT),
             _c("category", "分類", Kind.TEXT, required=False),
-            _c("status", "状況", Kind.CODE,
-               codes=(Code("submitted", "提出"), Code("adopted", "採択"),
-                      Code("implemented", "実装"), Code("rejected", "不採択"))),
-            _c("decided_on", "判定日", Kind.DATE, required=False,
-               note_en="≥ submitted_on; required unless status is submitted, empty when it is",
-               note_ja="提出日以降。状況が提出以外なら必須、提出なら空欄"),
-            _c("implemented_on", "実装日", Kind.DATE, required=False,
-               note_en="≥ decided_on; required exactly when status is implemented",
-               note_ja="判定日以降。状況が実装のときだけ必須"),
+            _c(
+                "status",
+                "状況",
+                Kind.CODE,
+                codes=(
+                    Code("submitted", "提出"),
+                    Code("adopted", "採択"),
+                    Code("implemented", "実装"),
+                    Code("rejected", "不採択"),
+                ),
+            ),
+            _c(
+                "decided_on",
+                "判定日",
+                Kind.DATE,
+                required=False,
+                note_en="≥ submitted_on; required unless status is submitted, empty when it is",
+                note_ja="提出日以降。状況が提出以外なら必須、提出なら空欄",
+            ),
+            _c(
+                "implemented_on",
+                "実装日",
+                Kind.DATE,
+                required=False,
+                note_en="≥ decided_on; required exactly when status is implemented",
+                note_ja="判定日以降。状況が実装のときだけ必須",
+            ),
             _c("hours_saved_per_year", "年間削減時間", Kind.NUMBER, required=False, min=0),
         ),
         key=("proposal_id",),
         row_rules=(
-            Compare("proposals.decided_on.after_submitted", "decided_on", ">=", "submitted_on",
-                    ja="判定日が提出日より前", en="decided_on is before submitted_on"),
-            Compare("proposals.implemented_on.after_decided", "implemented_on", ">=",
-                    "decided_on", ja="実装日が判定日より前",
-                    en="implemented_on is before decided_on"),
-            RequiredWhen("proposals.decided_on.required", "decided_on", "status",
-                         ("submitted",), negate=True,
-                         ja="判定済みの提案に判定日がない",
-                         en="decided_on is required unless status is submitted"),
-            EmptyWhen("proposals.decided_on.empty_when_submitted", "decided_on", "status",
-                      ("submitted",), negate=False,
-                      ja="状況が提出なのに判定日がある",
-                      en="decided_on must be empty while status is submitted"),
-            RequiredWhen("proposals.implemented_on.required", "implemented_on", "status",
-                         ("implemented",), negate=False,
-                         ja="実装済みの提案に実装日がない",
-                         en="implemented_on is required when status is implemented"),
-            EmptyWhen("proposals.implemented_on.only_when_implemented", "implemented_on",
-                      "status", ("implemented",), negate=True,
-                      ja="実装済みでない提案に実装日がある",
-                      en="implemented_on must be empty unless status is implemented"),
+            Compare(
+                "proposals.decided_on.after_submitted",
+                "decided_on",
+                ">=",
+                "submitted_on",
+                ja="判定日が提出日より前",
+                en="decided_on is before submitted_on",
+            ),
+            Compare(
+                "proposals.implemented_on.after_decided",
+                "implemented_on",
+                ">=",
+                "decided_on",
+                ja="実装日が判定日より前",
+                en="implemented_on is before decided_on",
+            ),
+            RequiredWhen(
+                "proposals.decided_on.required",
+                "decided_on",
+                "status",
+                ("submitted",),
+                negate=True,
+                ja="判定済みの提案に判定日がない",
+                en="decided_on is required unless status is submitted",
+            ),
+            EmptyWhen(
+                "proposals.decided_on.empty_when_submitted",
+                "decided_on",
+                "status",
+                ("submitted",),
+                negate=False,
+                ja="状況が提出なのに判定日がある",
+                en="decided_on must be empty while status is submitted",
+            ),
+            RequiredWhen(
+                "proposals.implemented_on.required",
+                "implemented_on",
+                "status",
+                ("implemented",),
+                negate=False,
+                ja="実装済みの提案に実装日がない",
+                en="implemented_on is required when status is implemented",
+            ),
+            EmptyWhen(
+                "proposals.implemented_on.only_when_implemented",
+                "implemented_on",
+                "status",
+                ("implemented",),
+                negate=True,
+                ja="実装済みでない提案に実装日がある",
+                en="implemented_on must be empty unless status is implemented",
+            ),
         ),
         references=(
             _staff_ref("proposals.employee_id.on_staff_list", "employee_id", "submitted_on"),
@@ -362,31 +445,73 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("department_code", "所属コード", Kind.ID),
             _c("lead_employee_id", "担当職員番号", Kind.ID, required=False, employee_id=True),
             _c("started_on", "開始日", Kind.DATE),
-            _c("ended_on", "終了日", Kind.DATE, required=False,
-               note_en="≥ started_on; required when status is completed",
-               note_ja="開始日以降。完了なら必須"),
-            _c("support_model", "支援形態", Kind.CODE,
-               codes=(Code("outsourced", "外部委託"), Code("co_creation", "伴走"),
-                      Code("in_house", "内製"))),
-            _c("status", "状況", Kind.CODE,
-               codes=(Code("active", "進行中"), Code("completed", "完了"),
-                      Code("cancelled", "中止"))),
-            _c("self_running", "自走", Kind.BOOLEAN, required=False,
-               note_en="required when completed: staff run it without external support",
-               note_ja="完了なら必須：引継ぎ後、外部支援なしで職員が運用"),
+            _c(
+                "ended_on",
+                "終了日",
+                Kind.DATE,
+                required=False,
+                note_en="≥ started_on; required when status is completed",
+                note_ja="開始日以降。完了なら必須",
+            ),
+            _c(
+                "support_model",
+                "支援形態",
+                Kind.CODE,
+                codes=(
+                    Code("outsourced", "外部委託"),
+                    Code("co_creation", "伴走"),
+                    Code("in_house", "内製"),
+                ),
+            ),
+            _c(
+                "status",
+                "状況",
+                Kind.CODE,
+                codes=(
+                    Code("active", "進行中"),
+                    Code("completed", "完了"),
+                    Code("cancelled", "中止"),
+                ),
+            ),
+            _c(
+                "self_running",
+                "自走",
+                Kind.BOOLEAN,
+                required=False,
+                note_en="required when completed: staff run it without external support",
+                note_ja="完了なら必須：引継ぎ後、外部支援なしで職員が運用",
+            ),
             _c("hours_saved_per_year", "年間削減時間", Kind.NUMBER, required=False, min=0),
             _c("cost_yen", "費用", Kind.NUMBER, required=False, min=0),
         ),
         key=("project_id",),
         row_rules=(
-            Compare("projects.ended_on.after_started", "ended_on", ">=", "started_on",
-                    ja="終了日が開始日より前", en="ended_on is before started_on"),
-            RequiredWhen("projects.ended_on.required", "ended_on", "status", ("completed",),
-                         negate=False, ja="完了した案件に終了日がない",
-                         en="ended_on is required when status is completed"),
-            RequiredWhen("projects.self_running.required", "self_running", "status",
-                         ("completed",), negate=False, ja="完了した案件に自走の記入がない",
-                         en="self_running is required when status is completed"),
+            Compare(
+                "projects.ended_on.after_started",
+                "ended_on",
+                ">=",
+                "started_on",
+                ja="終了日が開始日より前",
+                en="ended_on is before started_on",
+            ),
+            RequiredWhen(
+                "projects.ended_on.required",
+                "ended_on",
+                "status",
+                ("completed",),
+                negate=False,
+                ja="完了した案件に終了日がない",
+                en="ended_on is required when status is completed",
+            ),
+            RequiredWhen(
+                "projects.self_running.required",
+                "self_running",
+                "status",
+                ("completed",),
+                negate=False,
+                ja="完了した案件に自走の記入がない",
+                en="self_running is required when status is completed",
+            ),
         ),
         references=(_dept_ref("projects.department_code.exists"),),
     ),
@@ -403,9 +528,14 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         ),
         key=("fiscal_year", "department_code"),
         row_rules=(
-            Compare("resident_survey.satisfied.le_respondents", "satisfied", "<=",
-                    "respondents", ja="満足回答数が回答数を超えている",
-                    en="satisfied exceeds respondents"),
+            Compare(
+                "resident_survey.satisfied.le_respondents",
+                "satisfied",
+                "<=",
+                "respondents",
+                ja="満足回答数が回答数を超えている",
+                en="satisfied exceeds respondents",
+            ),
         ),
         references=(_dept_ref("resident_survey.department_code.exists"),),
     ),
@@ -419,13 +549,27 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("respondent_id", "回答者ID", Kind.ID),
             _c("department_code", "所属コード", Kind.ID),
             _c("job_level", "職層", Kind.CODE, codes=JOB_LEVEL),
-            _c("dimension", "診断項目", Kind.CODE,
-               codes=(Code("literacy", "リテラシー"), Code("data", "データ活用"),
-                      Code("leadership", "推進体制"), Code("development", "人材育成"),
-                      Code("culture", "組織文化"))),
-            _c("score", "評点", Kind.INTEGER, min=0, max=5,
-               note_en="METI DX推進指標 maturity level 0–5",
-               note_ja="経済産業省DX推進指標の成熟度レベル0〜5"),
+            _c(
+                "dimension",
+                "診断項目",
+                Kind.CODE,
+                codes=(
+                    Code("literacy", "リテラシー"),
+                    Code("data", "データ活用"),
+                    Code("leadership", "推進体制"),
+                    Code("development", "人材育成"),
+                    Code("culture", "組織文化"),
+                ),
+            ),
+            _c(
+                "score",
+                "評点",
+                Kind.INTEGER,
+                min=0,
+                max=5,
+                note_en="METI DX推進指標 maturity level 0–5",
+                note_ja="経済産業省DX推進指標の成熟度レベル0〜5",
+            ),
         ),
         key=("fiscal_year", "respondent_id", "dimension"),
         references=(_dept_ref("maturity_survey.department_code.exists"),),
@@ -439,20 +583,36 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("fiscal_year", "年度", Kind.FISCAL_YEAR),
             _c("employee_id", "職員番号", Kind.ID, employee_id=True),
             _c("skill_area", "スキル領域", Kind.CODE, codes=SKILL_AREA),
-            _c("assessor", "評価者", Kind.CODE,
-               codes=(Code("self", "本人", ("自己", "自己評価")),
-                      Code("manager", "上司", ("上司評価",)))),
-            _c("level", "レベル", Kind.INTEGER, min=0, max=4,
-               note_en="0 none, 1 knows, 2 can with support, 3 can alone, 4 can teach others",
-               note_ja="0 未経験、1 知っている、2 支援があればできる、3 一人でできる、"
-                       "4 人に教えられる"),
+            _c(
+                "assessor",
+                "評価者",
+                Kind.CODE,
+                codes=(
+                    Code("self", "本人", ("自己", "自己評価")),
+                    Code("manager", "上司", ("上司評価",)),
+                ),
+            ),
+            _c(
+                "level",
+                "レベル",
+                Kind.INTEGER,
+                min=0,
+                max=4,
+                note_en="0 none, 1 knows, 2 can with support, 3 can alone, 4 can teach others",
+                note_ja="0 未経験、1 知っている、2 支援があればできる、3 一人でできる、"
+                "4 人に教えられる",
+            ),
         ),
         key=("fiscal_year", "employee_id", "skill_area", "assessor"),
         references=(
-            Reference("skill_assessment.employee_id.on_staff_list",
-                      ("fiscal_year", "employee_id"), "staff", ("fiscal_year", "employee_id"),
-                      ja="その年度の職員名簿にない職員番号",
-                      en="employee is not on the staff list of that fiscal year"),
+            Reference(
+                "skill_assessment.employee_id.on_staff_list",
+                ("fiscal_year", "employee_id"),
+                "staff",
+                ("fiscal_year", "employee_id"),
+                ja="その年度の職員名簿にない職員番号",
+                en="employee is not on the staff list of that fiscal year",
+            ),
         ),
         capability="skill_map",
     ),
@@ -466,10 +626,16 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("employee_id", "投稿者職員番号", Kind.ID, employee_id=True),
             _c("department_code", "所属コード", Kind.ID),
             _c("posted_on", "投稿日", Kind.DATE),
-            _c("kind", "種別", Kind.CODE,
-               codes=(Code("success", "成功事例", ("成功",)),
-                      Code("failure", "失敗事例", ("失敗",)),
-                      Code("howto", "ノウハウ"))),
+            _c(
+                "kind",
+                "種別",
+                Kind.CODE,
+                codes=(
+                    Code("success", "成功事例", ("成功",)),
+                    Code("failure", "失敗事例", ("失敗",)),
+                    Code("howto", "ノウハウ"),
+                ),
+            ),
             _c("title", "件名", Kind.TEXT),
         ),
         key=("post_id",),
@@ -512,24 +678,46 @@ class RuleInfo:
 def _column_rules(ds: Dataset, col: Column) -> list[RuleInfo]:
     rules = []
     if col.required:
-        rules.append(RuleInfo(f"{ds.name}.{col.name}.required",
-                              f"必須の「{col.ja}」が空欄", f"{col.name} is required but empty"))
+        rules.append(
+            RuleInfo(
+                f"{ds.name}.{col.name}.required",
+                f"必須の「{col.ja}」が空欄",
+                f"{col.name} is required but empty",
+            )
+        )
     if col.kind in (Kind.DATE, Kind.FISCAL_YEAR, Kind.NUMBER, Kind.INTEGER, Kind.BOOLEAN):
-        what_ja = {Kind.DATE: "日付", Kind.FISCAL_YEAR: "年度", Kind.NUMBER: "数値",
-                   Kind.INTEGER: "整数", Kind.BOOLEAN: "はい/いいえ"}[col.kind]
-        rules.append(RuleInfo(f"{ds.name}.{col.name}.parse",
-                              f"「{col.ja}」が{what_ja}として読めない",
-                              f"{col.name} is not a valid {col.kind.value}"))
+        what_ja = {
+            Kind.DATE: "日付",
+            Kind.FISCAL_YEAR: "年度",
+            Kind.NUMBER: "数値",
+            Kind.INTEGER: "整数",
+            Kind.BOOLEAN: "はい/いいえ",
+        }[col.kind]
+        rules.append(
+            RuleInfo(
+                f"{ds.name}.{col.name}.parse",
+                f"「{col.ja}」が{what_ja}として読めない",
+                f"{col.name} is not a valid {col.kind.value}",
+            )
+        )
     if col.kind is Kind.CODE:
         allowed = " / ".join(f"{c.code}（{c.ja}）" for c in col.codes)
-        rules.append(RuleInfo(f"{ds.name}.{col.name}.accepted",
-                              f"「{col.ja}」が許容値でない（{allowed}）",
-                              f"{col.name} is not an accepted value ({allowed})"))
+        rules.append(
+            RuleInfo(
+                f"{ds.name}.{col.name}.accepted",
+                f"「{col.ja}」が許容値でない（{allowed}）",
+                f"{col.name} is not an accepted value ({allowed})",
+            )
+        )
     if col.min is not None or col.max is not None:
         rng = _range_text(col)
-        rules.append(RuleInfo(f"{ds.name}.{col.name}.range",
-                              f"「{col.ja}」が範囲外（{rng}）",
-                              f"{col.name} is out of range ({rng})"))
+        rules.append(
+            RuleInfo(
+                f"{ds.name}.{col.name}.range",
+                f"「{col.ja}」が範囲外（{rng}）",
+                f"{col.name} is out of range ({rng})",
+            )
+        )
     return rules
 
 
@@ -549,11 +737,16 @@ EXCEL_CELL_LIMIT = 32_767  # characters Excel can hold in one cell
 def _row_level_rules(ds: Dataset) -> list[RuleInfo]:
     """Rules every dataset has: a header repeated mid-file, an over-long cell."""
     return [
-        RuleInfo(f"{ds.name}.repeated_header", "見出し行の繰り返し（2つの出力を連結？）",
-                 "a header row repeated mid-file (two exports concatenated?)"),
-        RuleInfo(f"{ds.name}.cell_too_long",
-                 f"{EXCEL_CELL_LIMIT:,} 文字を超えるセル（Excel の上限）",
-                 f"a cell longer than {EXCEL_CELL_LIMIT:,} characters (Excel's limit)"),
+        RuleInfo(
+            f"{ds.name}.repeated_header",
+            "見出し行の繰り返し（2つの出力を連結？）",
+            "a header row repeated mid-file (two exports concatenated?)",
+        ),
+        RuleInfo(
+            f"{ds.name}.cell_too_long",
+            f"{EXCEL_CELL_LIMIT:,} 文字を超えるセル（Excel の上限）",
+            f"a cell longer than {EXCEL_CELL_LIMIT:,} characters (Excel's limit)",
+        ),
     ]
 
 
@@ -567,15 +760,23 @@ def rule_catalogue(dataset: str) -> dict[str, RuleInfo]:
     if ds.key:
         keys_ja = "・".join(ds.column(k).ja for k in ds.key)
         keys_en = ", ".join(ds.key)
-        rules.append(RuleInfo(f"{dataset}.duplicate_key",
-                              f"前の行と同じ内容の重複行（キー: {keys_ja}）",
-                              f"an exact repeat of an earlier row (key {keys_en})",
-                              level="key"))
-        rules.append(RuleInfo(f"{dataset}.key_conflict",
-                              f"前の行と同じキー（{keys_ja}）で内容が異なる（先の行を採用）",
-                              f"same key as an earlier row ({keys_en}) with different values: "
-                              "the earlier row is kept",
-                              level="key"))
+        rules.append(
+            RuleInfo(
+                f"{dataset}.duplicate_key",
+                f"前の行と同じ内容の重複行（キー: {keys_ja}）",
+                f"an exact repeat of an earlier row (key {keys_en})",
+                level="key",
+            )
+        )
+        rules.append(
+            RuleInfo(
+                f"{dataset}.key_conflict",
+                f"前の行と同じキー（{keys_ja}）で内容が異なる（先の行を採用）",
+                f"same key as an earlier row ({keys_en}) with different values: "
+                "the earlier row is kept",
+                level="key",
+            )
+        )
     rules.extend(RuleInfo(r.id, r.ja, r.en, level="reference") for r in ds.references)
     return {r.id: r for r in rules}
 
@@ -601,6 +802,7 @@ def group_code_labels() -> dict[str, str]:
 
 def contract_fingerprint() -> str:
     """SHA-256 of the declarations above: changes whenever any rule or column changes."""
-    payload = json.dumps([asdict(d) for d in _DATASET_LIST], ensure_ascii=False,
-                         sort_keys=True, default=str)
+    payload = json.dumps(
+        [asdict(d) for d in _DATASET_LIST], ensure_ascii=False, sort_keys=True, default=str
+    )
     return hashlib.sha256(f"{CONTRACT_VERSION}\n{payload}".encode()).hexdigest()

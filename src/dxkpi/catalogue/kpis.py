@@ -446,8 +446,9 @@ def kpi_ids() -> tuple[str, ...]:
     return tuple(REGISTRY)
 
 
-def format_value(value: float | None, unit: str, *, percent_digits: int = 1,
-                 empty: str = "") -> str:
+def format_value(
+    value: float | None, unit: str, *, percent_digits: int = 1, empty: str = ""
+) -> str:
     """A KPI value as people read it: ratios as %, per-100 with one decimal, hours whole,
     score gaps signed. ``empty`` stands for a missing value."""
     if value is None or value != value:  # None or NaN

@@ -21,24 +21,40 @@ from dxkpi.core.errors import DxkpiError
 
 # name → (module, one-line help shown by `dxkpi --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "sample": ("dxkpi.commands.sample",
-               "見本の市のデータを作る / Generate the built-in sample city"),
-    "ingest": ("dxkpi.commands.ingest",
-               "生データを検証して取り込む / Validate and ingest data/raw"),
-    "validate": ("dxkpi.commands.validate",
-                 "直近の取込結果を表示 / Show the last ingest summary (manifest)"),
-    "expectations": ("dxkpi.commands.expectations",
-                     "検証スイートを契約から生成・照合 / Write or check the GX suites"),
-    "contract": ("dxkpi.commands.contract",
-                 "データ契約の表を出力・照合 / Print or check the data-contract docs"),
+    "sample": (
+        "dxkpi.commands.sample",
+        "見本の市のデータを作る / Generate the built-in sample city",
+    ),
+    "ingest": (
+        "dxkpi.commands.ingest",
+        "生データを検証して取り込む / Validate and ingest data/raw",
+    ),
+    "validate": (
+        "dxkpi.commands.validate",
+        "直近の取込結果を表示 / Show the last ingest summary (manifest)",
+    ),
+    "expectations": (
+        "dxkpi.commands.expectations",
+        "検証スイートを契約から生成・照合 / Write or check the GX suites",
+    ),
+    "contract": (
+        "dxkpi.commands.contract",
+        "データ契約の表を出力・照合 / Print or check the data-contract docs",
+    ),
     "kpi": ("dxkpi.commands.kpi", "KPI・KGI の計算と出力 / Compute and export KPIs and KGIs"),
-    "report": ("dxkpi.commands.report",
-               "レポート一式を作成 / Run the report notebooks into reports/FY<year>"),
-    "behaviour": ("dxkpi.commands.behaviour",
-                  "研修による行動変容（差の差分析）/ Behaviour change from training (DiD)"),
+    "report": (
+        "dxkpi.commands.report",
+        "レポート一式を作成 / Run the report notebooks into reports/FY<year>",
+    ),
+    "behaviour": (
+        "dxkpi.commands.behaviour",
+        "研修による行動変容（差の差分析）/ Behaviour change from training (DiD)",
+    ),
     "pdca": ("dxkpi.commands.pdca", "年度末の PDCA レビュー / Year-end PDCA review"),
-    "did": ("dxkpi.commands.did",
-            "任意のパネルで差の差分析 / Staggered difference-in-differences on any panel"),
+    "did": (
+        "dxkpi.commands.did",
+        "任意のパネルで差の差分析 / Staggered difference-in-differences on any panel",
+    ),
 }
 
 

@@ -9,10 +9,16 @@ import click
 
 
 @click.command("contract")
-@click.option("--readme", type=click.Path(path_type=Path), default=Path("README.md"),
-              show_default=True, help="README のパス / README path.")
-@click.option("--write-readme", is_flag=True,
-              help="README の表を書き換える / Rewrite README table.")
+@click.option(
+    "--readme",
+    type=click.Path(path_type=Path),
+    default=Path("README.md"),
+    show_default=True,
+    help="README のパス / README path.",
+)
+@click.option(
+    "--write-readme", is_flag=True, help="README の表を書き換える / Rewrite README table."
+)
 @click.option("--check", is_flag=True, help="README が最新か確認 / Check README is current.")
 def command(readme: Path, write_readme: bool, check: bool) -> None:
     """データ契約（列・日本語名・許容値・ルール）を Markdown で表示する.
@@ -29,8 +35,11 @@ def command(readme: Path, write_readme: bool, check: bool) -> None:
         click.echo(f"updated {readme}")
     elif check:
         if not readme_is_current(readme):
-            click.echo("README の契約表が古い / README contract table is out of date: "
-                       "run `dxkpi contract --write-readme`.", err=True)
+            click.echo(
+                "README の契約表が古い / README contract table is out of date: "
+                "run `dxkpi contract --write-readme`.",
+                err=True,
+            )
             sys.exit(1)
         click.echo("README の契約表は最新 / README contract table is current.")
     else:

@@ -44,9 +44,15 @@ def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
         head.append(f"band (c={res.bootstrap.crit_value:.3f})")
     cells = []
     for r in res.attgt.iter_rows(named=True):
-        row = [str(r["group"]), str(r["time"]), _fmt(r["att"]), _fmt(r["se"]),
-               f"[{_fmt(r['ci_lower'])}, {_fmt(r['ci_upper'])}]", str(r["n_treated"]),
-               str(r["n_control"])]
+        row = [
+            str(r["group"]),
+            str(r["time"]),
+            _fmt(r["att"]),
+            _fmt(r["se"]),
+            f"[{_fmt(r['ci_lower'])}, {_fmt(r['ci_upper'])}]",
+            str(r["n_treated"]),
+            str(r["n_control"]),
+        ]
         if boot:
             row.append(f"[{_fmt(r['band_lower'])}, {_fmt(r['band_upper'])}]")
         cells.append(row)
@@ -59,39 +65,67 @@ def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
             agg_rows.append([kind, "—", "—", err.en])
             continue
         ci = a.ci
-        agg_rows.append([kind, _fmt(a.att), _fmt(a.se),
-                         f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else "—"])
+        agg_rows.append(
+            [kind, _fmt(a.att), _fmt(a.se), f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else "—"]
+        )
         if kind == "dynamic":
             dynamic = a
     out.append(("aggregations / 集計", ["type", "ATT", "SE", "95% CI"], agg_rows))
     if dynamic is not None:
         band = "95% CI" if res.bootstrap is None else f"band (c={dynamic.crit_value:.3f})"
-        out.append(("event study / イベントスタディ", ["e", "ATT", "SE", band], [
-            [str(r["key"]), _fmt(r["att"]), _fmt(r["se"]),
-             f"[{_fmt(r['band_lower'])}, {_fmt(r['band_upper'])}]"]
-            for r in dynamic.by.iter_rows(named=True)]))
+        out.append(
+            (
+                "event study / イベントスタディ",
+                ["e", "ATT", "SE", band],
+                [
+                    [
+                        str(r["key"]),
+                        _fmt(r["att"]),
+                        _fmt(r["se"]),
+                        f"[{_fmt(r['band_lower'])}, {_fmt(r['band_upper'])}]",
+                    ]
+                    for r in dynamic.by.iter_rows(named=True)
+                ],
+            )
+        )
     pt = res.pretest()
-    out.append(("pre-test of parallel trends / 平行トレンドの事前検定", ["Wald", "df", "p"],
-                [[_fmt(pt.stat), str(pt.df), _fmt(pt.p)]]))
+    out.append(
+        (
+            "pre-test of parallel trends / 平行トレンドの事前検定",
+            ["Wald", "df", "p"],
+            [[_fmt(pt.stat), str(pt.df), _fmt(pt.p)]],
+        )
+    )
     if res.skipped.height:
-        out.append(("skipped cells / 除外したセル", ["group", "time", "reason"],
-                    [[str(r["group"]), str(r["time"]), r["reason"]]
-                     for r in res.skipped.iter_rows(named=True)]))
+        out.append(
+            (
+                "skipped cells / 除外したセル",
+                ["group", "time", "reason"],
+                [
+                    [str(r["group"]), str(r["time"]), r["reason"]]
+                    for r in res.skipped.iter_rows(named=True)
+                ],
+            )
+        )
     return out
 
 
 def _print_tables(res: AttGtResult) -> None:
     tables = _tables(res)
-    note = (f"units {res.n_units}; control {res.settings.control}; base "
-            f"{res.settings.base_period}; anticipation {res.settings.anticipation}; "
-            f"{'balanced' if res.balanced else 'unbalanced (cross-section per cell)'}")
+    note = (
+        f"units {res.n_units}; control {res.settings.control}; base "
+        f"{res.settings.base_period}; anticipation {res.settings.anticipation}; "
+        f"{'balanced' if res.balanced else 'unbalanced (cross-section per cell)'}"
+    )
     try:
         from rich.console import Console
         from rich.table import Table
     except ImportError:
         for title, head, rows in tables:
-            widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-                      for i, h in enumerate(head)]
+            widths = [
+                max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+                for i, h in enumerate(head)
+            ]
             click.echo(f"\n{title}")
             click.echo("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
             for r in rows:
@@ -110,29 +144,79 @@ def _print_tables(res: AttGtResult) -> None:
 
 
 @click.command("did")
-@click.option("--csv", "csv", required=True, type=click.Path(path_type=Path),
-              help="長形式の CSV / Long-format CSV (one row per unit and period).")
+@click.option(
+    "--csv",
+    "csv",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="長形式の CSV / Long-format CSV (one row per unit and period).",
+)
 @click.option("--unit", required=True, help="単位 ID の列 / Unit id column.")
 @click.option("--time", "time_col", required=True, help="期間の列 / Period column.")
-@click.option("--group", required=True,
-              help="初回処置期の列（0 か空 = 未処置）/ First-treated period (0 or empty = never).")
+@click.option(
+    "--group",
+    required=True,
+    help="初回処置期の列（0 か空 = 未処置）/ First-treated period (0 or empty = never).",
+)
 @click.option("--outcome", required=True, help="成果変数の列 / Outcome column.")
-@click.option("--control", type=click.Choice(["never", "notyet"]), default="never",
-              show_default=True, help="比較群 / Comparison group.")
-@click.option("--base-period", type=click.Choice(["varying", "universal"]), default="varying",
-              show_default=True, help="基準期 / Base period.")
-@click.option("--anticipation", type=click.IntRange(min=0), default=0, show_default=True,
-              help="予期期間 / Anticipation periods.")
-@click.option("--min-units", type=click.IntRange(min=1), default=5, show_default=True,
-              help="セルに必要な最小単位数 / Minimum units per cohort and comparison group.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True, help="出力形式 / Output format.")
-@click.option("--bootstrap", type=click.IntRange(min=0), default=0, show_default=True,
-              help="乗数ブートストラップ回数（同時信頼帯）/ Multiplier-bootstrap draws.")
+@click.option(
+    "--control",
+    type=click.Choice(["never", "notyet"]),
+    default="never",
+    show_default=True,
+    help="比較群 / Comparison group.",
+)
+@click.option(
+    "--base-period",
+    type=click.Choice(["varying", "universal"]),
+    default="varying",
+    show_default=True,
+    help="基準期 / Base period.",
+)
+@click.option(
+    "--anticipation",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="予期期間 / Anticipation periods.",
+)
+@click.option(
+    "--min-units",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="セルに必要な最小単位数 / Minimum units per cohort and comparison group.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="出力形式 / Output format.",
+)
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="乗数ブートストラップ回数（同時信頼帯）/ Multiplier-bootstrap draws.",
+)
 @click.option("--seed", type=int, default=None, help="乱数シード / Random seed.")
-def command(csv: Path, unit: str, time_col: str, group: str, outcome: str, control: str,
-            base_period: str, anticipation: int, min_units: int, fmt: str, bootstrap: int,
-            seed: int | None) -> None:
+def command(
+    csv: Path,
+    unit: str,
+    time_col: str,
+    group: str,
+    outcome: str,
+    control: str,
+    base_period: str,
+    anticipation: int,
+    min_units: int,
+    fmt: str,
+    bootstrap: int,
+    seed: int | None,
+) -> None:
     """段階的導入の差の差（Callaway & Sant'Anna）: ATT(g,t)、集計、事前検定.
 
     Group-time average treatment effects with unit-clustered SEs, their simple / group /
@@ -142,20 +226,36 @@ def command(csv: Path, unit: str, time_col: str, group: str, outcome: str, contr
     df = _read(csv)
     for col in (unit, time_col, group, outcome):
         if col not in df.columns:
-            raise _fail(csv, f"列がありません（利用できる列: {', '.join(df.columns)}）。",
-                        f"missing column (available: {', '.join(df.columns)}).", col)
+            raise _fail(
+                csv,
+                f"列がありません（利用できる列: {', '.join(df.columns)}）。",
+                f"missing column (available: {', '.join(df.columns)}).",
+                col,
+            )
     for col in (time_col, group, outcome):
         if not df.schema[col].is_numeric():
             raise _fail(csv, "数値ではない値があります。", "column is not numeric.", col)
     try:
-        res = att_gt(df, unit=unit, time=time_col, group=group, outcome=outcome,
-                     control=control, base_period=base_period,  # type: ignore[arg-type]
-                     anticipation=anticipation, min_units=min_units, boot_draws=bootstrap,
-                     seed=seed)
+        res = att_gt(
+            df,
+            unit=unit,
+            time=time_col,
+            group=group,
+            outcome=outcome,
+            control=control,
+            base_period=base_period,  # type: ignore[arg-type]
+            anticipation=anticipation,
+            min_units=min_units,
+            boot_draws=bootstrap,
+            seed=seed,
+        )
     except DidError as err:
-        raise _fail(csv, err.ja + (f" {err.hint_ja}" if err.hint_ja else ""),
-                    err.en + (f" {err.hint_en}" if err.hint_en else ""),
-                    err.where.column) from err
+        raise _fail(
+            csv,
+            err.ja + (f" {err.hint_ja}" if err.hint_ja else ""),
+            err.en + (f" {err.hint_en}" if err.hint_en else ""),
+            err.where.column,
+        ) from err
     if fmt == "json":
         click.echo(json.dumps(res.to_json_dict(), ensure_ascii=False, allow_nan=False))
     else:

@@ -9,11 +9,20 @@ import click
 
 
 @click.command("expectations")
-@click.option("--dir", "folder", type=click.Path(path_type=Path), default=Path("expectations"),
-              show_default=True, help="スイートのフォルダ / Folder of suites.")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path),
+    default=Path("expectations"),
+    show_default=True,
+    help="スイートのフォルダ / Folder of suites.",
+)
 @click.option("--write", is_flag=True, help="契約から書き出す / Regenerate from the contract.")
-@click.option("--check", is_flag=True,
-              help="契約と一致するか確認（既定）/ Check they match the contract (default).")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="契約と一致するか確認（既定）/ Check they match the contract (default).",
+)
 def command(folder: Path, write: bool, check: bool) -> None:
     """データ契約から GX 検証スイート（expectations/*.json）を生成・照合する.
 

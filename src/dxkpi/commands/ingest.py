@@ -11,13 +11,30 @@ from dxkpi.commands.summary import print_summary
 
 
 @click.command("ingest")
-@click.option("--raw", "raw", type=click.Path(path_type=Path), default=Path("data/raw"),
-              show_default=True, help="生データのフォルダ / Folder of raw files.")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("data/processed"),
-              show_default=True, help="出力フォルダ / Output folder for processed data.")
-@click.option("--expectations", "expectations", type=click.Path(path_type=Path),
-              default=Path("expectations"), show_default=True,
-              help="GX 検証スイートのフォルダ / Folder of the Great Expectations suites.")
+@click.option(
+    "--raw",
+    "raw",
+    type=click.Path(path_type=Path),
+    default=Path("data/raw"),
+    show_default=True,
+    help="生データのフォルダ / Folder of raw files.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("data/processed"),
+    show_default=True,
+    help="出力フォルダ / Output folder for processed data.",
+)
+@click.option(
+    "--expectations",
+    "expectations",
+    type=click.Path(path_type=Path),
+    default=Path("expectations"),
+    show_default=True,
+    help="GX 検証スイートのフォルダ / Folder of the Great Expectations suites.",
+)
 def command(raw: Path, out: Path, expectations: Path) -> None:
     """生データを検証し、受理行を data/processed に、不備行を隔離に書き出す.
 
@@ -33,8 +50,12 @@ def command(raw: Path, out: Path, expectations: Path) -> None:
 
     console = Console(stderr=True)
     with console.status("取り込み中 / ingesting…") as status:
-        report = run_ingest(raw, out, expectations=expectations,
-                            progress=lambda msg: status.update(f"取り込み中 / ingesting: {msg}"))
+        report = run_ingest(
+            raw,
+            out,
+            expectations=expectations,
+            progress=lambda msg: status.update(f"取り込み中 / ingesting: {msg}"),
+        )
     print_summary(report.manifest, Console(width=max(Console().width, 110)))
     for err in report.errors:
         console.print(f"[red]{err.message()}[/red]", highlight=False)

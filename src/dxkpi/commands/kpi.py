@@ -98,9 +98,9 @@ def command(
     """KPI・KGI を計算して表示・出力する / Compute and export the KPI/KGI catalogue."""
     from dxkpi.catalogue.kpis import REGISTRY
     from dxkpi.ingest.processed import load_processed
-    from dxkpi.reports import kpi_export as export
     from dxkpi.kpi.engine import compute, export_frame, select_kpis
     from dxkpi.project.config import load_config
+    from dxkpi.reports import kpi_export as export
 
     unknown = [k for k in kpis if k not in REGISTRY]
     if unknown:

@@ -37,9 +37,9 @@ def chromium_missing() -> PdcaError:
         "PDF を作るには Chromium が必要ですが、見つかりません。",
         "Making the PDF needs Chromium, which was not found.",
         hint_ja="`apt-get install chromium fonts-noto-cjk` でインストールしてから再実行してください"
-                "（HTML 版はそのまま使えます）。",
+        "（HTML 版はそのまま使えます）。",
         hint_en="install it with `apt-get install chromium fonts-noto-cjk` and run again "
-                "(the HTML report is ready as it is).",
+        "(the HTML report is ready as it is).",
     )
 
 
@@ -49,13 +49,21 @@ def print_pdf(page: Path, pdf: Path, *, timeout: int = 180) -> Path:
     if exe is None:
         raise chromium_missing()
     tmp = pdf.with_suffix(".pdf.tmp")
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-           f"--print-to-pdf={tmp}", page.resolve().as_uri()]
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-pdf-header-footer",
+        f"--print-to-pdf={tmp}",
+        page.resolve().as_uri(),
+    ]
     try:
         subprocess.run(cmd, check=True, capture_output=True, timeout=timeout)
     except (OSError, subprocess.SubprocessError) as err:
-        raise PdcaError(f"Chromium で PDF を作れませんでした: {err}",
-                        f"Chromium could not print the PDF: {err}") from err
+        raise PdcaError(
+            f"Chromium で PDF を作れませんでした: {err}", f"Chromium could not print the PDF: {err}"
+        ) from err
     if not tmp.is_file() or tmp.stat().st_size == 0:
         raise PdcaError("Chromium が PDF を書き出しませんでした。", "Chromium wrote no PDF.")
     os.replace(tmp, pdf)
@@ -78,9 +86,13 @@ def _log_skeleton(fiscal_year: int, adopted: dict[str, float]) -> ReviewLog:
     """An empty review log to fill in at the meeting (one example action, status planned)."""
     example = ReviewAction(
         "（例）提案の少ない所属で業務改善ワークショップを開く / (example) run improvement "
-        "workshops in departments with few proposals", "DX推進課長 / head of the DX office",
+        "workshops in departments with few proposals",
+        "DX推進課長 / head of the DX office",
         fy_end(fiscal_year).replace(year=fiscal_year + 1, month=9, day=30),
-        "proposals_per_100", "planned", "会議で書き換えてください / replace at the meeting")
+        "proposals_per_100",
+        "planned",
+        "会議で書き換えてください / replace at the meeting",
+    )
     return ReviewLog(fiscal_year, None, adopted, (example,))
 
 
@@ -92,9 +104,12 @@ def _publish_review_files(folder: Path, fiscal_year: int, reviews: Path) -> list
     target = reviews / name
     if fresh.is_file():
         if target.exists() and target.read_text(encoding="utf-8") != fresh.read_text(
-                encoding="utf-8"):
-            said.append(f"目標案は既存の {target} を残しました（新しい案: {fresh}）/ kept the "
-                        f"existing {target}; the new proposal is {fresh}")
+            encoding="utf-8"
+        ):
+            said.append(
+                f"目標案は既存の {target} を残しました（新しい案: {fresh}）/ kept the "
+                f"existing {target}; the new proposal is {fresh}"
+            )
         else:
             _write_atomic(target, fresh.read_text(encoding="utf-8"))
             said.append(f"来年度の目標案 / proposed targets → {target}")
@@ -106,21 +121,25 @@ def _publish_review_files(folder: Path, fiscal_year: int, reviews: Path) -> list
     return said
 
 
-def adopt(fiscal_year: int, config_path: Path, reviews: Path, *, yes: bool,
-          force: bool) -> Path:
+def adopt(fiscal_year: int, config_path: Path, reviews: Path, *, yes: bool, force: bool) -> Path:
     """Copy reviews/FY<fy+1>-proposed-targets.toml into the config as [targets.<fy+1>]."""
     next_year = fiscal_year + 1
     proposal = reviews / proposed_targets_name(next_year)
     if not proposal.is_file():
-        raise PdcaError(f"目標案 {proposal} がありません。", f"no proposal at {proposal}.",
-                        hint_ja=f"先に `dxkpi pdca --fy {fiscal_year}` を実行してください。",
-                        hint_en=f"run `dxkpi pdca --fy {fiscal_year}` first.")
+        raise PdcaError(
+            f"目標案 {proposal} がありません。",
+            f"no proposal at {proposal}.",
+            hint_ja=f"先に `dxkpi pdca --fy {fiscal_year}` を実行してください。",
+            hint_en=f"run `dxkpi pdca --fy {fiscal_year}` first.",
+        )
     proposal_text = proposal.read_text(encoding="utf-8")
     current = config_path.read_text(encoding="utf-8") if config_path.is_file() else ""
     updated = with_targets_table(current, proposal_text, next_year, force=force)
     targets = _city_targets(proposal_text, next_year)
-    click.echo(f"{config_path} に [targets.{next_year}] を書き込みます / will write "
-               f"[targets.{next_year}] into {config_path}:")
+    click.echo(
+        f"{config_path} に [targets.{next_year}] を書き込みます / will write "
+        f"[targets.{next_year}] into {config_path}:"
+    )
     for kpi, value in targets.items():
         click.echo(f"  {kpi} = {value:g}")
     if not yes:
@@ -133,27 +152,70 @@ def adopt(fiscal_year: int, config_path: Path, reviews: Path, *, yes: bool,
 
 
 @click.command("pdca")
-@click.option("--fy", "fiscal_year", type=int, default=None,
-              help="レビューする年度（既定: データ上の直近の完了年度）/ Fiscal year to review.")
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
-              help="言語 / Language.")
-@click.option("--pdf", is_flag=True,
-              help="配布用 PDF も作る（Chromium が必要）/ Also print a PDF (needs Chromium).")
-@click.option("--adopt", "adopt_targets", is_flag=True,
-              help="目標案を dxkpi.toml に採用する / Adopt the proposed targets into dxkpi.toml.")
+@click.option(
+    "--fy",
+    "fiscal_year",
+    type=int,
+    default=None,
+    help="レビューする年度（既定: データ上の直近の完了年度）/ Fiscal year to review.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["ja", "en"]),
+    default="ja",
+    show_default=True,
+    help="言語 / Language.",
+)
+@click.option(
+    "--pdf",
+    is_flag=True,
+    help="配布用 PDF も作る（Chromium が必要）/ Also print a PDF (needs Chromium).",
+)
+@click.option(
+    "--adopt",
+    "adopt_targets",
+    is_flag=True,
+    help="目標案を dxkpi.toml に採用する / Adopt the proposed targets into dxkpi.toml.",
+)
 @click.option("--yes", is_flag=True, help="確認しない（スクリプト用）/ Do not ask (scripts).")
-@click.option("--force", is_flag=True,
-              help="既存の来年度目標を置き換える / Replace an existing [targets.<fy+1>].")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path),
-              default=Path("data/processed"), show_default=True,
-              help="取込済みデータ / Processed-data folder.")
-@click.option("--reports", "reports_dir", type=click.Path(path_type=Path),
-              default=Path("reports/pdca"), show_default=True,
-              help="出力先（年度ごとに FY<年度>/）/ Output folder (FY<year>/ inside).")
-@click.option("--min-cell-size", type=int, default=None,
-              help="秘匿の最小人数（既定: dxkpi.toml）/ Suppression threshold k.")
-def command(fiscal_year: int | None, lang: str, pdf: bool, adopt_targets: bool, yes: bool,
-            force: bool, data_dir: Path, reports_dir: Path, min_cell_size: int | None) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="既存の来年度目標を置き換える / Replace an existing [targets.<fy+1>].",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    default=Path("data/processed"),
+    show_default=True,
+    help="取込済みデータ / Processed-data folder.",
+)
+@click.option(
+    "--reports",
+    "reports_dir",
+    type=click.Path(path_type=Path),
+    default=Path("reports/pdca"),
+    show_default=True,
+    help="出力先（年度ごとに FY<年度>/）/ Output folder (FY<year>/ inside).",
+)
+@click.option(
+    "--min-cell-size",
+    type=int,
+    default=None,
+    help="秘匿の最小人数（既定: dxkpi.toml）/ Suppression threshold k.",
+)
+def command(
+    fiscal_year: int | None,
+    lang: str,
+    pdf: bool,
+    adopt_targets: bool,
+    yes: bool,
+    force: bool,
+    data_dir: Path,
+    reports_dir: Path,
+    min_cell_size: int | None,
+) -> None:
     """年度末の PDCA レビュー資料を作る（目標と実績・行動変容・ROI・来年度目標案）.
 
     Run from the project folder (dxkpi.toml, reviews/). Runs
@@ -174,14 +236,23 @@ def command(fiscal_year: int | None, lang: str, pdf: bool, adopt_targets: bool, 
         return
     if pdf and shutil.which(CHROMIUM) is None:
         raise chromium_missing()
-    result = run_reports(fiscal_year=fy, data_dir=data_dir, reports_dir=reports_dir, lang=lang,
-                         min_cell_size=min_cell_size, only=(REPORT,),
-                         progress=lambda msg: click.echo(msg, err=True))
+    result = run_reports(
+        fiscal_year=fy,
+        data_dir=data_dir,
+        reports_dir=reports_dir,
+        lang=lang,
+        min_cell_size=min_cell_size,
+        only=(REPORT,),
+        progress=lambda msg: click.echo(msg, err=True),
+    )
     if not result.ok:
         for r in result.results:
             e = r.error or {}
-            click.echo(f"失敗 FAILED {r.name}: セル cell {e.get('cell_index')} "
-                       f"{e.get('ename')}: {e.get('evalue')}", err=True)
+            click.echo(
+                f"失敗 FAILED {r.name}: セル cell {e.get('cell_index')} "
+                f"{e.get('ename')}: {e.get('evalue')}",
+                err=True,
+            )
         sys.exit(1)
     page = result.folder / f"{REPORT}.html"
     click.echo(f"PDCA レビュー / review → {page}")

@@ -11,31 +11,86 @@ import click
 
 
 @click.command("report")
-@click.option("--fy", "fiscal_year", type=int, default=None,
-              help="対象年度（既定: データ上の直近の完了年度）/ Fiscal year "
-                   "(default: the latest complete one in the data).")
-@click.option("--only", multiple=True, metavar="NAME",
-              help="このレポートだけ（複数可）/ Only these reports (repeatable).")
-@click.option("--departments", multiple=True, default=("all",), show_default=True,
-              metavar="all|CODE", help="所属別レポートの対象 / Departments for the drill-down.")
-@click.option("--jobs", type=int, default=None,
-              help="並列数（既定: CPU数）/ Parallel notebooks (default: CPU count).")
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True,
-              help="言語 / Language.")
-@click.option("--keep-going", is_flag=True,
-              help="失敗しても他のレポートを続ける / Run the other reports after a failure.")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path),
-              default=Path("data/processed"), show_default=True,
-              help="取込済みデータ / Processed-data folder.")
-@click.option("--reports", "reports_dir", type=click.Path(path_type=Path),
-              default=Path("reports"), show_default=True, help="出力先 / Output folder.")
-@click.option("--min-cell-size", type=int, default=None,
-              help="秘匿の最小人数（既定: dxkpi.toml）/ Suppression threshold k.")
-@click.option("--log-file", type=click.Path(path_type=Path), default=None,
-              help="ログファイル（既定: reports/logs/…）/ Log file (default reports/logs/…).")
-def command(fiscal_year: int | None, only: tuple[str, ...], departments: tuple[str, ...],
-            jobs: int | None, lang: str, keep_going: bool, data_dir: Path, reports_dir: Path,
-            min_cell_size: int | None, log_file: Path | None) -> None:
+@click.option(
+    "--fy",
+    "fiscal_year",
+    type=int,
+    default=None,
+    help="対象年度（既定: データ上の直近の完了年度）/ Fiscal year "
+    "(default: the latest complete one in the data).",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME",
+    help="このレポートだけ（複数可）/ Only these reports (repeatable).",
+)
+@click.option(
+    "--departments",
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    metavar="all|CODE",
+    help="所属別レポートの対象 / Departments for the drill-down.",
+)
+@click.option(
+    "--jobs",
+    type=int,
+    default=None,
+    help="並列数（既定: CPU数）/ Parallel notebooks (default: CPU count).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["ja", "en"]),
+    default="ja",
+    show_default=True,
+    help="言語 / Language.",
+)
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="失敗しても他のレポートを続ける / Run the other reports after a failure.",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(path_type=Path),
+    default=Path("data/processed"),
+    show_default=True,
+    help="取込済みデータ / Processed-data folder.",
+)
+@click.option(
+    "--reports",
+    "reports_dir",
+    type=click.Path(path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="出力先 / Output folder.",
+)
+@click.option(
+    "--min-cell-size",
+    type=int,
+    default=None,
+    help="秘匿の最小人数（既定: dxkpi.toml）/ Suppression threshold k.",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="ログファイル（既定: reports/logs/…）/ Log file (default reports/logs/…).",
+)
+def command(
+    fiscal_year: int | None,
+    only: tuple[str, ...],
+    departments: tuple[str, ...],
+    jobs: int | None,
+    lang: str,
+    keep_going: bool,
+    data_dir: Path,
+    reports_dir: Path,
+    min_cell_size: int | None,
+    log_file: Path | None,
+) -> None:
     """レポート用ノートブックを実行し、HTML・図・Excel を reports/FY<年度>/ に出力する.
 
     Executes every report template in notebooks/reports/ with papermill (the department
@@ -66,23 +121,40 @@ def command(fiscal_year: int | None, only: tuple[str, ...], departments: tuple[s
     fy = fiscal_year or latest_complete_fiscal_year(load_processed(data_dir))
     log.info("report run FY%s started (log %s)", fy, log_path)
     with console.status(f"FY{fy} レポート作成中 / running reports…") as status:
+
         def progress(msg: str) -> None:
             log.debug(msg)
-            handler.handle(logging.makeLogRecord({"msg": msg, "levelno": logging.INFO,
-                                                  "levelname": "INFO", "name": "dxkpi.reports.runner"}))
+            handler.handle(
+                logging.makeLogRecord(
+                    {
+                        "msg": msg,
+                        "levelno": logging.INFO,
+                        "levelname": "INFO",
+                        "name": "dxkpi.reports.runner",
+                    }
+                )
+            )
             console.print(msg, highlight=False)
             status.update(f"FY{fy}: {msg}")
 
         result = run_reports(
-            fiscal_year=fy, data_dir=data_dir, reports_dir=reports_dir, lang=lang,
-            min_cell_size=min_cell_size, only=only, departments=departments, jobs=jobs,
-            keep_going=keep_going, progress=progress,
-            write_extras=lambda folder: write_kpi_workbook(folder, data_dir, fy,
-                                                           min_cell_size),
+            fiscal_year=fy,
+            data_dir=data_dir,
+            reports_dir=reports_dir,
+            lang=lang,
+            min_cell_size=min_cell_size,
+            only=only,
+            departments=departments,
+            jobs=jobs,
+            keep_going=keep_going,
+            progress=progress,
+            write_extras=lambda folder: write_kpi_workbook(folder, data_dir, fy, min_cell_size),
         )
     ok = sum(r.status == "ok" for r in result.results)
-    summary = (f"{ok}/{len(result.results)} 件成功 / reports ok → "
-               f"{result.folder / 'index.html'} (log: {log_path})")
+    summary = (
+        f"{ok}/{len(result.results)} 件成功 / reports ok → "
+        f"{result.folder / 'index.html'} (log: {log_path})"
+    )
     log.info(summary)
     click.echo(summary)
     for r in result.results:
@@ -90,8 +162,10 @@ def command(fiscal_year: int | None, only: tuple[str, ...], departments: tuple[s
             click.echo(f"対象データなし SKIPPED {r.name}: {(r.error or {}).get('evalue')}")
         elif r.status != "ok":
             e = r.error or {}
-            msg = (f"失敗 FAILED {r.name}: セル cell {e.get('cell_index')} "
-                   f"{e.get('ename')}: {e.get('evalue')}")
+            msg = (
+                f"失敗 FAILED {r.name}: セル cell {e.get('cell_index')} "
+                f"{e.get('ename')}: {e.get('evalue')}"
+            )
             log.error(msg)
             click.echo(msg, err=True)
     if not result.ok:

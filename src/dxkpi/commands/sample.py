@@ -31,21 +31,44 @@ def data_files(folder: Path) -> list[Path]:
     """The .csv/.xlsx files already under ``folder`` (what the ingester would read)."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
 
 
 @click.command("sample")
-@click.option("--seed", type=int, default=7, show_default=True,
-              help="乱数の種（同じ種なら同じファイル） / Random seed (same seed, same files).")
-@click.option("--staff", type=click.IntRange(min=100), default=2000, show_default=True,
-              help="初年度の職員数 / Head count in the first fiscal year.")
-@click.option("--years", "years", default="2022-2025", show_default=True,
-              help="年度の範囲 / Fiscal years, e.g. 2022-2025.")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("data/raw"),
-              show_default=True, help="出力フォルダ / Folder to write into.")
-@click.option("--force", is_flag=True,
-              help="既存のデータファイルがあっても書き込む / Write even if data files exist.")
+@click.option(
+    "--seed",
+    type=int,
+    default=7,
+    show_default=True,
+    help="乱数の種（同じ種なら同じファイル） / Random seed (same seed, same files).",
+)
+@click.option(
+    "--staff",
+    type=click.IntRange(min=100),
+    default=2000,
+    show_default=True,
+    help="初年度の職員数 / Head count in the first fiscal year.",
+)
+@click.option(
+    "--years",
+    "years",
+    default="2022-2025",
+    show_default=True,
+    help="年度の範囲 / Fiscal years, e.g. 2022-2025.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=Path("data/raw"),
+    show_default=True,
+    help="出力フォルダ / Folder to write into.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="既存のデータファイルがあっても書き込む / Write even if data files exist.",
+)
 def command(seed: int, staff: int, years: str, out: Path, force: bool) -> None:
     """見本の市（架空）の生データと ground_truth.json を作る.
 

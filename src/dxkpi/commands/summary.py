@@ -6,8 +6,12 @@ from typing import Any
 
 from dxkpi.catalogue.contract import DATASETS, rule_catalogue
 
-STATUS = {"ok": "正常 ok", "failed": "失敗 failed", "no_files": "なし none",
-          "skipped": "中止 skipped"}
+STATUS = {
+    "ok": "正常 ok",
+    "failed": "失敗 failed",
+    "no_files": "なし none",
+    "skipped": "中止 skipped",
+}
 
 
 def top_rules(rules: dict[str, int], n: int = 3) -> list[tuple[str, int]]:

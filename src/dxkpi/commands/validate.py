@@ -12,8 +12,14 @@ from dxkpi.commands.summary import print_summary
 
 
 @click.command("validate")
-@click.option("--data", "data", type=click.Path(path_type=Path), default=Path("data/processed"),
-              show_default=True, help="取込済みフォルダ / Processed-data folder.")
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(path_type=Path),
+    default=Path("data/processed"),
+    show_default=True,
+    help="取込済みフォルダ / Processed-data folder.",
+)
 def command(data: Path) -> None:
     """直近の取り込み結果（件数・隔離・上位の違反ルール）を表示する.
 

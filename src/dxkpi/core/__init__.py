@@ -1,1 +1,4 @@
-"""Leaves: errors, fiscal year, labels' languages, atomic writes, locks, the project root. Imports nothing of dxkpi's."""
+"""Leaves: errors, fiscal year, atomic writes, locks, the project root.
+
+Nothing in ``core`` imports another dxkpi package.
+"""

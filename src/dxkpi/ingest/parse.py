@@ -61,8 +61,8 @@ def is_empty(raw: pl.Expr) -> pl.Expr:
 def _era_start_year(era: pl.Expr) -> pl.Expr:
     expr = pl.lit(None, dtype=pl.Int32)
     for kanji, letter, start, _ in ERAS:
-        expr = pl.when(era.is_in([kanji, letter])).then(pl.lit(start.year, pl.Int32)).otherwise(
-            expr
+        expr = (
+            pl.when(era.is_in([kanji, letter])).then(pl.lit(start.year, pl.Int32)).otherwise(expr)
         )
     return expr
 

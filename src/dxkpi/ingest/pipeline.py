@@ -3,8 +3,8 @@
 For each dataset, in reference order (departments and courses before staff, staff before
 attendance and proposals…):
 
-1. read every file/sheet of the dataset as text (:mod:`dxkpi.ingest.read`), map Japanese headers, drop
-   personal-name columns, report unknown ones;
+1. read every file/sheet of the dataset as text (:mod:`dxkpi.ingest.read`), map Japanese
+   headers, drop personal-name columns, report unknown ones;
 2. parse and check every single-row rule, then duplicate keys, then references against the
    accepted rows of the referenced datasets (:mod:`dxkpi.ingest.rules`);
 3. replace employee IDs by keyed pseudonyms (:mod:`dxkpi.ingest.pseudonym`) — in quarantine too;
@@ -220,10 +220,14 @@ def _quarantine_frame(ds: Dataset, bad: pl.DataFrame) -> pl.DataFrame:
     return bad.select(
         *LINEAGE,
         pl.col(RULES).list.join(" | ").alias("rule"),
-        pl.col(RULES).list.eval(pl.element().replace_strict(ja, default=pl.element()))
-        .list.join(" | ").alias("rule_ja"),
-        pl.col(RULES).list.eval(pl.element().replace_strict(en, default=pl.element()))
-        .list.join(" | ").alias("rule_en"),
+        pl.col(RULES)
+        .list.eval(pl.element().replace_strict(ja, default=pl.element()))
+        .list.join(" | ")
+        .alias("rule_ja"),
+        pl.col(RULES)
+        .list.eval(pl.element().replace_strict(en, default=pl.element()))
+        .list.join(" | ")
+        .alias("rule_en"),
         *[pl.col(RAW + c).alias(c) for c in ds.column_names],
     )
 
@@ -239,8 +243,10 @@ def _file_reports(
     """Per-file counts from the rows actually written; rows read must equal their sum."""
     n_good, n_bad = _counts(good), _counts(bad)
     per_rule = (
-        bad.select("_source_file", "_source_sheet", RULES).explode(RULES)
-        .group_by("_source_file", "_source_sheet", RULES).len()
+        bad.select("_source_file", "_source_sheet", RULES)
+        .explode(RULES)
+        .group_by("_source_file", "_source_sheet", RULES)
+        .len()
     )
     rules: dict[tuple[str, str | None], dict[str, int]] = {}
     for r in per_rule.to_dicts():
@@ -313,14 +319,12 @@ def certify(ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> dict[str,
     result = validate(ds.name, good.select(ds.column_names), suite)
     if not result.success:
         raise IngestInvariantError(
-            "受理した行が Great Expectations の検証に通りません: "
-            + ", ".join(result.failed_rules),
+            "受理した行が Great Expectations の検証に通りません: " + ", ".join(result.failed_rules),
             "accepted rows fail the Great Expectations suite: " + ", ".join(result.failed_rules),
             where=Where(file=f"expectations/{ds.name}.json"),
             hint_ja="expectations/ が契約と食い違っていないか `dxkpi expectations --check` "
             "で確認してください。",
-            hint_en="Check that expectations/ matches the contract: "
-            "`dxkpi expectations --check`.",
+            hint_en="Check that expectations/ matches the contract: `dxkpi expectations --check`.",
         )
     return result.as_dict()
 
@@ -351,8 +355,9 @@ def _manifest(reports: dict[str, DatasetReport], disc: Discovery) -> dict[str, A
 def manifest_hash(manifest: dict[str, Any]) -> str:
     """A hash of the manifest without its timestamp: identical for identical inputs."""
     content = {k: v for k, v in manifest.items() if k != "generated_at"}
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode())\
-        .hexdigest()
+    return hashlib.sha256(
+        json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
 
 
 def run_ingest(
@@ -371,7 +376,8 @@ def run_ingest(
     raw, out = Path(raw), Path(out)
     if not raw.is_dir():
         raise ContractError(
-            "生データのフォルダがありません", "the raw-data folder does not exist",
+            "生データのフォルダがありません",
+            "the raw-data folder does not exist",
             where=Where(file=str(raw)),
             hint_ja="フォルダを作ってファイルを置くか、`dxkpi sample` で見本を作ってください。",
             hint_en="Create it and put your files there, or run `dxkpi sample`.",
@@ -392,8 +398,9 @@ def run_ingest(
         return _locked_ingest(raw, out, secret, expectations, say)
 
 
-def _locked_ingest(raw: Path, out: Path, secret: bytes, expectations: Path | None,
-                   say: Progress) -> IngestReport:
+def _locked_ingest(
+    raw: Path, out: Path, secret: bytes, expectations: Path | None, say: Progress
+) -> IngestReport:
     recover(out)
     disc, duplicate_files = drop_duplicate_files(discover(raw))
     staging = staging_dir(out)
@@ -444,8 +451,14 @@ def _ingest_all(
 
 
 def _ingest_each(
-    disc: Discovery, staging: Path, secret: bytes, expectations: Path | None, say: Progress,
-    accepted: dict[str, pl.DataFrame], reports: dict[str, DatasetReport], gx: ThreadPoolExecutor,
+    disc: Discovery,
+    staging: Path,
+    secret: bytes,
+    expectations: Path | None,
+    say: Progress,
+    accepted: dict[str, pl.DataFrame],
+    reports: dict[str, DatasetReport],
+    gx: ThreadPoolExecutor,
 ) -> dict[str, Future[dict[str, Any]]]:
     pending: dict[str, Future[dict[str, Any]]] = {}
     for name in ingest_order():
@@ -458,7 +471,8 @@ def _ingest_each(
             continue
         if blocked:
             reports[name] = DatasetReport(
-                name, status="skipped",
+                name,
+                status="skipped",
                 error=DxkpiError(
                     f"参照先のデータセット（{', '.join(blocked)}）が取り込めなかったため中止",
                     f"stopped: the dataset(s) it references ({', '.join(blocked)}) failed",

@@ -15,8 +15,8 @@ Which dataset a file belongs to:
 
 CSV encodings: UTF-8, UTF-8 with BOM, and CP932 (Excel's Shift_JIS) are detected in that order;
 a file that is none of them is a file-level fault naming the first undecodable line.
-Every cell is read as text; :mod:`dxkpi.ingest.parse` types it. Row numbers are as a spreadsheet shows
-them: the header is row 1, the first data row is row 2.
+Every cell is read as text; :mod:`dxkpi.ingest.parse` types it. Row numbers are as a
+spreadsheet shows them: the header is row 1, the first data row is row 2.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def dataset_for_name(stem: str) -> str | None:
         for prefix in (ds.name, _key(ds.ja)):
             if not name.startswith(prefix):
                 continue
-            rest = name[len(prefix):]
+            rest = name[len(prefix) :]
             if rest and re.match(r"[a-z]", rest):
                 continue
             if best is None or len(prefix) > best[0]:
@@ -246,13 +246,19 @@ def locate_csv_fault(data: bytes) -> tuple[int | None, str, str]:
             start = reader.line_num + 1
             row = next(reader)
             if len(row) > len(header):
-                return (start, f"列が {len(row)} 個あります（見出しは {len(header)} 列）",
-                        f"{len(row)} fields where the header has {len(header)}")
+                return (
+                    start,
+                    f"列が {len(row)} 個あります（見出しは {len(header)} 列）",
+                    f"{len(row)} fields where the header has {len(header)}",
+                )
     except StopIteration:
         return None, "", ""
     except csv.Error as err:
-        return (start, f"この行で始まる引用符（\"）が閉じていません（{err}）",
-                f"a quote opened on this line is never closed ({err})")
+        return (
+            start,
+            f'この行で始まる引用符（"）が閉じていません（{err}）',
+            f"a quote opened on this line is never closed ({err})",
+        )
 
 
 def _read_csv_bytes(data: bytes, rel: str) -> pl.DataFrame:
@@ -298,8 +304,9 @@ def header_lookup(ds: Dataset) -> dict[str, str]:
     return out
 
 
-def map_headers(frame: pl.DataFrame, ds: Dataset, rel: str) -> tuple[pl.DataFrame, list[str],
-                                                                      list[str]]:
+def map_headers(
+    frame: pl.DataFrame, ds: Dataset, rel: str
+) -> tuple[pl.DataFrame, list[str], list[str]]:
     """Rename headers to canonical names; drop personal-name and unknown columns.
 
     Returns the renamed frame (contract columns only, missing optional ones added as null),

@@ -1,7 +1,8 @@
 """Row rules as polars expressions, generated from the contract.
 
-Each rule of :func:`dxkpi.catalogue.contract.rule_catalogue` becomes a boolean "violated" expression; a
-row's ``_rules`` column lists every rule it breaks. One lazy pass parses and checks all columns.
+Each rule of :func:`dxkpi.catalogue.contract.rule_catalogue` becomes a boolean "violated"
+expression; a row's ``_rules`` column lists every rule it breaks. One lazy pass parses and
+checks all columns.
 Key duplicates and references need other rows or datasets and are flagged after, in that order:
 row rules → duplicate key (among rows that passed the row rules; the first row keeps the key) →
 references (against the accepted rows of the referenced dataset).
@@ -100,8 +101,10 @@ def violation_exprs(ds: Dataset) -> list[tuple[str, pl.Expr]]:
     """
     out: list[tuple[str, pl.Expr]] = [
         (f"{ds.name}.repeated_header", _is_header_row(ds)),
-        (f"{ds.name}.cell_too_long", pl.any_horizontal([pl.col(LONG + c.name)
-                                                         for c in ds.columns])),
+        (
+            f"{ds.name}.cell_too_long",
+            pl.any_horizontal([pl.col(LONG + c.name) for c in ds.columns]),
+        ),
     ]
     for col in ds.columns:
         out.extend(_column_violations(ds, col))
@@ -141,9 +144,11 @@ def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
         (raw.str.len_chars() > EXCEL_CELL_LIMIT).fill_null(False).alias("long"),
     )
     index = (
-        cell.replace_strict(distinct, pl.Series(range(distinct.len()), dtype=pl.UInt32),
-                            return_dtype=pl.UInt32)
-        if cell.len() else pl.Series(cell.name, [], dtype=pl.UInt32)
+        cell.replace_strict(
+            distinct, pl.Series(range(distinct.len()), dtype=pl.UInt32), return_dtype=pl.UInt32
+        )
+        if cell.len()
+        else pl.Series(cell.name, [], dtype=pl.UInt32)
     )
     return {
         col.name: table["value"].gather(index).alias(col.name),
@@ -193,17 +198,24 @@ def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
     firsts = indexed.filter(clean & ~pl.col(DUP)).select(
         *ds.key, *[pl.col(c).alias(f"{c}__first") for c in values]
     )
-    compared = repeats.select(INDEX, *ds.key, *values).join(
-        firsts, on=list(ds.key), how="left", nulls_equal=True
-    ).select(
-        INDEX,
-        ~pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"{c}__first")) for c in values]
-                           or [pl.lit(True)]).alias("__differs"),
+    compared = (
+        repeats.select(INDEX, *ds.key, *values)
+        .join(firsts, on=list(ds.key), how="left", nulls_equal=True)
+        .select(
+            INDEX,
+            ~pl.all_horizontal(
+                [pl.col(c).eq_missing(pl.col(f"{c}__first")) for c in values] or [pl.lit(True)]
+            ).alias("__differs"),
+        )
     )
     conflicts = compared.filter(pl.col("__differs"))[INDEX]
-    return indexed.with_columns(
-        (pl.col(DUP) & pl.col(INDEX).is_in(conflicts.implode())).alias(CONFLICT),
-    ).with_columns((pl.col(DUP) & ~pl.col(CONFLICT)).alias(DUP)).drop(INDEX)
+    return (
+        indexed.with_columns(
+            (pl.col(DUP) & pl.col(INDEX).is_in(conflicts.implode())).alias(CONFLICT),
+        )
+        .with_columns((pl.col(DUP) & ~pl.col(CONFLICT)).alias(DUP))
+        .drop(INDEX)
+    )
 
 
 def flag_references(
@@ -226,7 +238,9 @@ def flag_references(
             INDEX, *[e.alias(f"__k{j}") for j, e in enumerate(left_on)]
         )
         missing = left.join(
-            keys, left_on=[f"__k{j}" for j in range(len(right_on))], right_on=right_on,
+            keys,
+            left_on=[f"__k{j}" for j in range(len(right_on))],
+            right_on=right_on,
             how="anti",
         )[INDEX]
         flags.append(pl.col(INDEX).is_in(missing.implode()).alias(f"{REF}{i}"))
@@ -251,6 +265,7 @@ def with_rules(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
     cols = frame.columns
     parts.extend(
         pl.when(pl.col(f"{REF}{i}")).then(pl.lit(ref.id))
-        for i, ref in enumerate(ds.references) if f"{REF}{i}" in cols
+        for i, ref in enumerate(ds.references)
+        if f"{REF}{i}" in cols
     )
     return frame.with_columns(pl.concat_list(parts).list.drop_nulls().alias(RULES))

@@ -1,9 +1,10 @@
 """Great Expectations suites generated from the contract, and the gate that runs them.
 
-The suites in ``expectations/<dataset>.json`` are plain GX 1.x ``ExpectationSuite`` JSON, written by
-``dxkpi expectations --write`` from :mod:`dxkpi.catalogue.contract`. Ingestion routes rows with the polars
-rules of :mod:`dxkpi.ingest.rules` (fast, exact reasons), then certifies the accepted rows with these
-suites in an ephemeral GX context: two independent evaluators of one contract that must agree.
+The suites in ``expectations/<dataset>.json`` are plain GX 1.x ``ExpectationSuite`` JSON,
+written by ``dxkpi expectations --write`` from :mod:`dxkpi.catalogue.contract`. Ingestion routes
+rows with the polars rules of :mod:`dxkpi.ingest.rules` (fast, exact reasons), then certifies
+the accepted rows with these suites in an ephemeral GX context: two independent evaluators of
+one contract that must agree.
 A suite failure on accepted rows stops the dataset (it means the two disagree: a bug).
 
 Cross-dataset references have no GX expectation (GX cannot join tables); they are checked only
@@ -49,8 +50,12 @@ def _condition(column: str, values: tuple[str, ...], negate: bool) -> dict[str, 
         "type": "and",
         "conditions": [
             {"type": "nullity", "column": {"name": column}, "is_null": False},
-            {"type": "comparison", "column": {"name": column},
-             "operator": "NOT_IN" if negate else "IN", "parameter": list(values)},
+            {
+                "type": "comparison",
+                "column": {"name": column},
+                "operator": "NOT_IN" if negate else "IN",
+                "parameter": list(values),
+            },
         ],
     }
 
@@ -58,46 +63,87 @@ def _condition(column: str, values: tuple[str, ...], negate: bool) -> dict[str, 
 def suite_dict(ds: Dataset) -> dict[str, Any]:
     """The GX suite of one dataset, as a JSON-ready dict (deterministic)."""
     exps: list[dict[str, Any]] = [
-        _expectation("expect_table_columns_to_match_set", f"{ds.name}.columns",
-                     column_set=list(ds.column_names), exact_match=False),
+        _expectation(
+            "expect_table_columns_to_match_set",
+            f"{ds.name}.columns",
+            column_set=list(ds.column_names),
+            exact_match=False,
+        ),
     ]
     for col in ds.columns:
         rid = f"{ds.name}.{col.name}"
         if col.required or col.empty_code is not None:
-            exps.append(_expectation("expect_column_values_to_not_be_null", f"{rid}.required",
-                                     column=col.name))
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_not_be_null", f"{rid}.required", column=col.name
+                )
+            )
         if col.kind is Kind.CODE:
-            exps.append(_expectation("expect_column_values_to_be_in_set", f"{rid}.accepted",
-                                     column=col.name, value_set=col.code_values()))
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_be_in_set",
+                    f"{rid}.accepted",
+                    column=col.name,
+                    value_set=col.code_values(),
+                )
+            )
         if col.min is not None or col.max is not None:
-            exps.append(_expectation(
-                "expect_column_values_to_be_between", f"{rid}.range", column=col.name,
-                min_value=col.min, max_value=col.max, strict_min=col.min_strict,
-                strict_max=False,
-            ))
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_be_between",
+                    f"{rid}.range",
+                    column=col.name,
+                    min_value=col.min,
+                    max_value=col.max,
+                    strict_min=col.min_strict,
+                    strict_max=False,
+                )
+            )
     for rule in ds.row_rules:
         if isinstance(rule, Compare):
             a, b = (rule.left, rule.right) if rule.op == ">=" else (rule.right, rule.left)
-            exps.append(_expectation(
-                "expect_column_pair_values_a_to_be_greater_than_b", rule.id,
-                column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing",
-            ))
+            exps.append(
+                _expectation(
+                    "expect_column_pair_values_a_to_be_greater_than_b",
+                    rule.id,
+                    column_A=a,
+                    column_B=b,
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                )
+            )
         elif isinstance(rule, RequiredWhen):
-            exps.append(_expectation(
-                "expect_column_values_to_not_be_null", rule.id, column=rule.column,
-                row_condition=_condition(rule.when_column, rule.values, rule.negate),
-            ))
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_not_be_null",
+                    rule.id,
+                    column=rule.column,
+                    row_condition=_condition(rule.when_column, rule.values, rule.negate),
+                )
+            )
         elif isinstance(rule, EmptyWhen):
-            exps.append(_expectation(
-                "expect_column_values_to_be_null", rule.id, column=rule.column,
-                row_condition=_condition(rule.when_column, rule.values, rule.negate),
-            ))
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_be_null",
+                    rule.id,
+                    column=rule.column,
+                    row_condition=_condition(rule.when_column, rule.values, rule.negate),
+                )
+            )
     if len(ds.key) == 1:
-        exps.append(_expectation("expect_column_values_to_be_unique", f"{ds.name}.duplicate_key",
-                                 column=ds.key[0]))
+        exps.append(
+            _expectation(
+                "expect_column_values_to_be_unique", f"{ds.name}.duplicate_key", column=ds.key[0]
+            )
+        )
     elif ds.key:
-        exps.append(_expectation("expect_compound_columns_to_be_unique",
-                                 f"{ds.name}.duplicate_key", column_list=list(ds.key)))
+        exps.append(
+            _expectation(
+                "expect_compound_columns_to_be_unique",
+                f"{ds.name}.duplicate_key",
+                column_list=list(ds.key),
+            )
+        )
     return {
         "name": f"dxkpi.{ds.name}",
         "expectations": exps,

@@ -163,7 +163,9 @@ def attach_targets(cells: pl.DataFrame, config: Config) -> pl.DataFrame:
             t = targets.filter(pl.col("_tg") == "").select(*on, pl.col("_t").alias(f"_t{i}"))
             frame = frame.join(t, on=on, how="left").with_columns(
                 pl.when(pl.col("kpi").is_in(additive) & (pl.col("group_by") != "city"))
-                .then(None).otherwise(pl.col(f"_t{i}")).alias(f"_t{i}")
+                .then(None)
+                .otherwise(pl.col(f"_t{i}"))
+                .alias(f"_t{i}")
             )
         else:
             t = targets.filter(pl.col("_tg") != "").rename({"_tg": g, "_tk": k, "_t": f"_t{i}"})

@@ -442,8 +442,9 @@ def synthetic_city(
     )
 
 
-def _synthetic_skill_map(py: pl.DataFrame, start, years, seed: int
-                         ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _synthetic_skill_map(
+    py: pl.DataFrame, start, years, seed: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Random skill assessments (self 80 %, manager 60 %) and knowledge posts (0.3 a year).
 
     Drawn from their own stream, so the other synthetic datasets do not change with them.

@@ -557,7 +557,8 @@ def _requirements(matrix: SkillMatrix | None) -> pl.LazyFrame:
     """The 職層 × スキル matrix as rows: job_level, skill_area, required (Float64)."""
     rows = (matrix or SkillMatrix()).rows()
     return pl.LazyFrame(
-        rows, schema={"job_level": pl.String, "skill_area": pl.String, "required": pl.Float64},
+        rows,
+        schema={"job_level": pl.String, "skill_area": pl.String, "required": pl.Float64},
         orient="row",
     )
 
@@ -585,9 +586,17 @@ def skill_attainment_rate(
         pl.len().alias("denominator"),
         pl.len().alias("n_people"),
     ]
-    return _grouped(data, fiscal_years, by, "skill_attainment_rate", facts, aggs,
-                    dimension="skill_area", empty_reason="not_assessed",
-                    covered=_staff_years(data))
+    return _grouped(
+        data,
+        fiscal_years,
+        by,
+        "skill_attainment_rate",
+        facts,
+        aggs,
+        dimension="skill_area",
+        empty_reason="not_assessed",
+        covered=_staff_years(data),
+    )
 
 
 def skill_gap(
@@ -604,8 +613,17 @@ def skill_gap(
         pl.len().alias("denominator"),
         pl.len().alias("n_people"),
     ]
-    return _grouped(data, fiscal_years, by, "skill_gap", facts, aggs, dimension="skill_area",
-                    empty_reason="not_assessed", covered=_staff_years(data))
+    return _grouped(
+        data,
+        fiscal_years,
+        by,
+        "skill_gap",
+        facts,
+        aggs,
+        dimension="skill_area",
+        empty_reason="not_assessed",
+        covered=_staff_years(data),
+    )
 
 
 def assessment_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
@@ -618,14 +636,21 @@ def assessment_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) 
         pl.col("self_level").is_not_null() & pl.col("manager_level").is_not_null()
     )
     aggs = [
-        (pl.col("self_level") - pl.col("manager_level")).cast(pl.Float64).sum()
-        .alias("numerator"),
+        (pl.col("self_level") - pl.col("manager_level")).cast(pl.Float64).sum().alias("numerator"),
         pl.len().alias("denominator"),
         pl.len().alias("n_people"),
     ]
-    return _grouped(data, fiscal_years, by, "assessment_gap", facts, aggs,
-                    dimension="skill_area", empty_reason="no_assessment_pairs",
-                    covered=_staff_years(data))
+    return _grouped(
+        data,
+        fiscal_years,
+        by,
+        "assessment_gap",
+        facts,
+        aggs,
+        dimension="skill_area",
+        empty_reason="no_assessment_pairs",
+        covered=_staff_years(data),
+    )
 
 
 def _posts_in(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
@@ -658,8 +683,16 @@ def failure_share(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -
         pl.len().alias("denominator"),
         pl.col("employee_id").n_unique().alias("n_people"),
     ]
-    return _grouped(data, fiscal_years, by, "failure_share", _posts_in(data, fiscal_years), aggs,
-                    empty_reason="no_posts", covered=_staff_years(data))
+    return _grouped(
+        data,
+        fiscal_years,
+        by,
+        "failure_share",
+        _posts_in(data, fiscal_years),
+        aggs,
+        empty_reason="no_posts",
+        covered=_staff_years(data),
+    )
 
 
 def _mobility(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
@@ -702,6 +735,15 @@ def portable_learning(data: Processed, fiscal_years: Sequence[int], by: By = CIT
         pl.len().alias("denominator"),
         pl.len().alias("n_people"),
     ]
-    return _grouped(data, fiscal_years, by, "portable_learning", facts, aggs,
-                    dimension="mobility", value=_PER_100, empty_reason="no_trained_staff",
-                    covered=_staff_years(data))
+    return _grouped(
+        data,
+        fiscal_years,
+        by,
+        "portable_learning",
+        facts,
+        aggs,
+        dimension="mobility",
+        value=_PER_100,
+        empty_reason="no_trained_staff",
+        covered=_staff_years(data),
+    )

@@ -3,8 +3,9 @@
 :func:`proposal_panel` turns the processed frames into one row per employee and period (month or
 fiscal quarter) for every period of every fiscal year the employee is on the staff list, with
 the period of their first training (the *cohort*) and their proposal count.
-:func:`behaviour_change` runs the Callaway–Sant'Anna estimator of :mod:`dxkpi.models.did` on it and sets
-the naive before/after and two-way fixed-effects contrasts of :mod:`dxkpi.models.contrasts` beside it;
+:func:`behaviour_change` runs the Callaway–Sant'Anna estimator of :mod:`dxkpi.models.did` on it
+and sets the naive before/after and two-way fixed-effects contrasts of
+:mod:`dxkpi.models.contrasts` beside it;
 the effect is also expressed as extra proposals per 100 staff per year and as a percentage of the
 treated cohorts' pre-training level. :func:`heterogeneity` repeats the estimate within each talent
 type or job level (the comparison group is then staff of the same type or level).
@@ -81,8 +82,15 @@ PERIODS_PER_YEAR: dict[str, int] = {"month": 12, "quarter": 4}
 TREATMENTS: tuple[str, ...] = ("phase1", "phase2", "phase3", "any")
 OUTCOMES: tuple[str, ...] = ("submitted", "implemented")
 PANEL_COLUMNS: tuple[str, ...] = (
-    "unit", "period", "period_label", "fiscal_year", "department_code", "first_treated",
-    "proposals", "talent_type", "job_level",
+    "unit",
+    "period",
+    "period_label",
+    "fiscal_year",
+    "department_code",
+    "first_treated",
+    "proposals",
+    "talent_type",
+    "job_level",
 )
 
 
@@ -97,8 +105,10 @@ class BehaviourError(DxkpiError):
 
 def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise BehaviourError(f"{name} は {' / '.join(allowed)} のいずれかです（{value!r}）。",
-                             f"{name} must be one of {', '.join(allowed)} (got {value!r}).")
+        raise BehaviourError(
+            f"{name} は {' / '.join(allowed)} のいずれかです（{value!r}）。",
+            f"{name} must be one of {', '.join(allowed)} (got {value!r}).",
+        )
 
 
 def _fiscal_year(date: pl.Expr) -> pl.Expr:
@@ -119,7 +129,7 @@ def period_index(date: pl.Expr, first_fy: int, period: Period) -> pl.Expr:
 
 
 def _period_label(fiscal_year: pl.Expr, within: pl.Expr, period: Period) -> pl.Expr:
-    """"2024-04" (calendar month) or "FY2024-Q1" (fiscal quarter) from FY and 0-based index."""
+    """ "2024-04" (calendar month) or "FY2024-Q1" (fiscal quarter) from FY and 0-based index."""
     if period == "quarter":
         return pl.format("FY{}-Q{}", fiscal_year, within + 1)
     year = fiscal_year + (within >= 9).cast(pl.Int32)
@@ -130,6 +140,7 @@ def _period_label(fiscal_year: pl.Expr, within: pl.Expr, period: Period) -> pl.E
 def _profile(staff: pl.LazyFrame, profile: Profile) -> pl.LazyFrame:
     """Per employee: talent_type and job_level of their first or latest staff row."""
     _check_choice("profile", profile, ("first", "latest"))
+
     def pick(col: str) -> pl.Expr:
         ordered = pl.col(col).sort_by("fiscal_year")
         return ordered.last() if profile == "latest" else ordered.first()
@@ -146,7 +157,8 @@ def _staff_periods(staff: pl.LazyFrame, first_fy: int, period: Period) -> pl.Laz
         .select(
             pl.col("employee_id").alias("unit"),
             ((pl.col("fiscal_year") - first_fy) * per_year + pl.col("_within") + 1)
-            .cast(pl.Int64).alias("period"),
+            .cast(pl.Int64)
+            .alias("period"),
             _period_label(pl.col("fiscal_year"), pl.col("_within"), period).alias("period_label"),
             "fiscal_year",
             "department_code",
@@ -160,30 +172,41 @@ def treatment_sessions(data: Processed, treatment: Treatment) -> pl.LazyFrame:
     att = data.require("attendance")
     if treatment == "any":
         return att.filter(pl.col("status").is_in(["completed", "attended"])).select(
-            "employee_id", "session_date")
+            "employee_id", "session_date"
+        )
     phase = int(treatment[-1])
     courses = data.require("courses").select("course_id", pl.col("phase").cast(pl.Int64))
-    return (att.filter(pl.col("status") == "completed")
-            .join(courses, on="course_id", how="inner")
-            .filter(pl.col("phase") == phase)
-            .select("employee_id", "session_date"))
-
-
-def _first_treated(data: Processed, treatment: Treatment, first_fy: int, last_period: int,
-                   period: Period) -> pl.LazyFrame:
-    """Per treated employee: the period of their first treatment session (clamped to ≥ 1)."""
-    first = treatment_sessions(data, treatment).group_by("employee_id").agg(
-        pl.col("session_date").min())
-    idx = period_index(pl.col("session_date"), first_fy, period)
-    return first.select(
-        pl.col("employee_id").alias("unit"),
-        pl.when(idx > last_period).then(0).otherwise(pl.max_horizontal(idx, pl.lit(1)))
-        .cast(pl.Int64).alias("first_treated"),
+    return (
+        att.filter(pl.col("status") == "completed")
+        .join(courses, on="course_id", how="inner")
+        .filter(pl.col("phase") == phase)
+        .select("employee_id", "session_date")
     )
 
 
-def _outcome_counts(data: Processed, outcome: Outcome, first_fy: int,
-                    period: Period) -> pl.LazyFrame:
+def _first_treated(
+    data: Processed, treatment: Treatment, first_fy: int, last_period: int, period: Period
+) -> pl.LazyFrame:
+    """Per treated employee: the period of their first treatment session (clamped to ≥ 1)."""
+    first = (
+        treatment_sessions(data, treatment)
+        .group_by("employee_id")
+        .agg(pl.col("session_date").min())
+    )
+    idx = period_index(pl.col("session_date"), first_fy, period)
+    return first.select(
+        pl.col("employee_id").alias("unit"),
+        pl.when(idx > last_period)
+        .then(0)
+        .otherwise(pl.max_horizontal(idx, pl.lit(1)))
+        .cast(pl.Int64)
+        .alias("first_treated"),
+    )
+
+
+def _outcome_counts(
+    data: Processed, outcome: Outcome, first_fy: int, period: Period
+) -> pl.LazyFrame:
     """Proposal counts per employee and period of submission: unit, period, proposals."""
     _check_choice("outcome", outcome, OUTCOMES)
     props = data.require("proposals")
@@ -195,8 +218,14 @@ def _outcome_counts(data: Processed, outcome: Outcome, first_fy: int,
     ).agg(pl.len().cast(pl.Int64).alias("proposals"))
 
 
-def proposal_panel(data: Processed, *, period: Period = "month", treatment: Treatment = "phase2",
-                   outcome: Outcome = "submitted", profile: Profile = "first") -> pl.DataFrame:
+def proposal_panel(
+    data: Processed,
+    *,
+    period: Period = "month",
+    treatment: Treatment = "phase2",
+    outcome: Outcome = "submitted",
+    profile: Profile = "first",
+) -> pl.DataFrame:
     """Employee × period panel of proposal counts (proposals per employee-period).
 
     Columns (:data:`PANEL_COLUMNS`): unit (employee_id), period (Int64, 1 = first period of the
@@ -209,22 +238,28 @@ def proposal_panel(data: Processed, *, period: Period = "month", treatment: Trea
     """
     _check_choice("period", period, tuple(PERIODS_PER_YEAR))
     staff = data.staff.select(
-        pl.col("fiscal_year").cast(pl.Int32), "employee_id", "department_code",
-        pl.col("job_level"), pl.col("talent_type").fill_null("unassigned"))
-    years = staff.select(pl.col("fiscal_year").min().alias("lo"),
-                         pl.col("fiscal_year").max().alias("hi")).collect()
+        pl.col("fiscal_year").cast(pl.Int32),
+        "employee_id",
+        "department_code",
+        pl.col("job_level"),
+        pl.col("talent_type").fill_null("unassigned"),
+    )
+    years = staff.select(
+        pl.col("fiscal_year").min().alias("lo"), pl.col("fiscal_year").max().alias("hi")
+    ).collect()
     first_fy, last_fy = years["lo"][0], years["hi"][0]
     if first_fy is None:
-        raise BehaviourError("職員名簿が空です。", "the staff list is empty.",
-                             hint_ja="取り込み結果を確認してください。",
-                             hint_en="check the ingested staff list.")
+        raise BehaviourError(
+            "職員名簿が空です。",
+            "the staff list is empty.",
+            hint_ja="取り込み結果を確認してください。",
+            hint_en="check the ingested staff list.",
+        )
     last_period = (last_fy - first_fy + 1) * PERIODS_PER_YEAR[period]
     panel = (
         _staff_periods(staff, first_fy, period)
-        .join(_first_treated(data, treatment, first_fy, last_period, period), on="unit",
-              how="left")
-        .join(_outcome_counts(data, outcome, first_fy, period), on=["unit", "period"],
-              how="left")
+        .join(_first_treated(data, treatment, first_fy, last_period, period), on="unit", how="left")
+        .join(_outcome_counts(data, outcome, first_fy, period), on=["unit", "period"], how="left")
         .join(_profile(staff, profile).rename({"employee_id": "unit"}), on="unit", how="left")
         .with_columns(pl.col("first_treated", "proposals").fill_null(0))
         .select(PANEL_COLUMNS)
@@ -315,25 +350,44 @@ class BehaviourResult:
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (no frames except the event study rows)."""
+
         def contrast(c: Contrast | None) -> dict[str, Any] | None:
-            return None if c is None else {"estimate": c.estimate, "se": c.se,
-                                           "ci": list(c.ci), "n": c.n, "n_obs": c.n_obs}
+            return (
+                None
+                if c is None
+                else {
+                    "estimate": c.estimate,
+                    "se": c.se,
+                    "ci": list(c.ci),
+                    "n": c.n,
+                    "n_obs": c.n_obs,
+                }
+            )
+
         dyn = None if self.dynamic is None else self.dynamic.to_json_dict()
         return {
-            "period": self.period, "treatment": self.treatment, "outcome": self.outcome,
-            "control": self.control, "att": self.att, "se": self.simple.se,
+            "period": self.period,
+            "treatment": self.treatment,
+            "outcome": self.outcome,
+            "control": self.control,
+            "att": self.att,
+            "se": self.simple.se,
             "ci": None if self.ci is None else list(self.ci),
             "per_100_year": self.per_100_year,
-            "per_100_year_ci": None if self.per_100_year_ci is None else list(
-                self.per_100_year_ci),
+            "per_100_year_ci": None if self.per_100_year_ci is None else list(self.per_100_year_ci),
             "pct_of_pre": self.pct_of_pre,
             "pct_of_pre_ci": None if self.pct_of_pre_ci is None else list(self.pct_of_pre_ci),
             "pre_mean": self.pre_mean,
             "pretest": _pretest_json(self.pretest),
             "pretest_event": _pretest_json(self.pretest_event),
-            "dynamic": dyn, "naive": contrast(self.naive), "twfe": contrast(self.twfe),
-            "n_employees": self.n_employees, "n_used": self.n_used, "n_treated": self.n_treated,
-            "n_comparison_only": self.n_comparison_only, "n_cohorts": self.n_cohorts,
+            "dynamic": dyn,
+            "naive": contrast(self.naive),
+            "twfe": contrast(self.twfe),
+            "n_employees": self.n_employees,
+            "n_used": self.n_used,
+            "n_treated": self.n_treated,
+            "n_comparison_only": self.n_comparison_only,
+            "n_cohorts": self.n_cohorts,
             "notes": list(self.notes),
         }
 
@@ -354,8 +408,10 @@ def _contrast(fn, panel: pl.DataFrame) -> tuple[Contrast | None, str | None]:
 
 def _pre_mean(panel: pl.DataFrame, cohorts: np.ndarray) -> float | None:
     """Mean outcome per employee-period of the given cohorts' rows before their treatment."""
-    pre = panel.filter(pl.col("first_treated").is_in(cohorts.astype(np.int64).tolist())
-                       & (pl.col("period") < pl.col("first_treated")))
+    pre = panel.filter(
+        pl.col("first_treated").is_in(cohorts.astype(np.int64).tolist())
+        & (pl.col("period") < pl.col("first_treated"))
+    )
     return None if pre.height == 0 else float(pre["proposals"].mean())
 
 
@@ -403,19 +459,35 @@ def _dynamic(res: AttGtResult) -> Aggregation | None:
         return None
 
 
-def estimate_panel(panel: pl.DataFrame, *, period: Period = "month",
-                   treatment: Treatment = "phase2", outcome: Outcome = "submitted",
-                   control: str = "notyet", min_units: int = 10, boot_draws: int = 0,
-                   seed: int | None = None) -> BehaviourResult:
+def estimate_panel(
+    panel: pl.DataFrame,
+    *,
+    period: Period = "month",
+    treatment: Treatment = "phase2",
+    outcome: Outcome = "submitted",
+    control: str = "notyet",
+    min_units: int = 10,
+    boot_draws: int = 0,
+    seed: int | None = None,
+) -> BehaviourResult:
     """The behaviour-change estimate on a ready panel (columns as :func:`proposal_panel`)."""
     try:
-        res = att_gt(panel, **_DID_COLS, control=control, min_units=min_units,
-                     boot_draws=boot_draws, seed=seed)
+        res = att_gt(
+            panel,
+            **_DID_COLS,
+            control=control,
+            min_units=min_units,
+            boot_draws=boot_draws,
+            seed=seed,
+        )
         simple = res.aggregate("simple")
     except DidError as err:
-        raise BehaviourError(f"行動変容の推定ができません: {err.ja}",
-                             f"the behaviour-change estimate failed: {err.en}",
-                             hint_ja=err.hint_ja, hint_en=err.hint_en) from err
+        raise BehaviourError(
+            f"行動変容の推定ができません: {err.ja}",
+            f"the behaviour-change estimate failed: {err.en}",
+            hint_ja=err.hint_ja,
+            hint_en=err.hint_en,
+        ) from err
     dynamic = _dynamic(res)
     naive, note_n = _contrast(naive_before_after, panel)
     tw, note_t = _contrast(twfe, panel)
@@ -430,23 +502,44 @@ def estimate_panel(panel: pl.DataFrame, *, period: Period = "month",
         return percent_of_level(x, pre)
 
     return BehaviourResult(
-        period=period, treatment=treatment, outcome=outcome, control=res.settings.control,
-        attgt=res, simple=simple, dynamic=dynamic, pretest=res.pretest(),
-        pretest_event=event_pretest(dynamic, window=per_year), naive=naive,
-        twfe=tw, n_employees=int(panel["unit"].n_unique()), n_used=res.n_units,
+        period=period,
+        treatment=treatment,
+        outcome=outcome,
+        control=res.settings.control,
+        attgt=res,
+        simple=simple,
+        dynamic=dynamic,
+        pretest=res.pretest(),
+        pretest_event=event_pretest(dynamic, window=per_year),
+        naive=naive,
+        twfe=tw,
+        n_employees=int(panel["unit"].n_unique()),
+        n_used=res.n_units,
         n_treated=int(np.isin(res.unit_cohort, cohorts).sum()),
-        n_comparison_only=int(np.isinf(res.unit_cohort).sum()), n_cohorts=int(cohorts.size),
-        pre_mean=pre, periods_per_year=per_year, per_100_year=to_100(simple.att),
-        per_100_year_ci=_scaled(simple.ci, to_100), pct_of_pre=to_pct(simple.att),
+        n_comparison_only=int(np.isinf(res.unit_cohort).sum()),
+        n_cohorts=int(cohorts.size),
+        pre_mean=pre,
+        periods_per_year=per_year,
+        per_100_year=to_100(simple.att),
+        per_100_year_ci=_scaled(simple.ci, to_100),
+        pct_of_pre=to_pct(simple.att),
         pct_of_pre_ci=_scaled(simple.ci, to_pct),
         notes=tuple(n for n in (note_n, note_t) if n),
     )
 
 
-def behaviour_change(data: Processed, *, period: Period = "month",
-                     treatment: Treatment = "phase2", outcome: Outcome = "submitted",
-                     control: str = "notyet", min_units: int = 10, boot_draws: int = 0,
-                     seed: int | None = None, profile: Profile = "first") -> BehaviourResult:
+def behaviour_change(
+    data: Processed,
+    *,
+    period: Period = "month",
+    treatment: Treatment = "phase2",
+    outcome: Outcome = "submitted",
+    control: str = "notyet",
+    min_units: int = 10,
+    boot_draws: int = 0,
+    seed: int | None = None,
+    profile: Profile = "first",
+) -> BehaviourResult:
     """Effect of first training on proposals per employee-period (staggered DiD), with contrasts.
 
     Builds :func:`proposal_panel` and estimates ATT(g,t) (Callaway & Sant'Anna; comparison group
@@ -454,11 +547,19 @@ def behaviour_change(data: Processed, *, period: Period = "month",
     only). Cohorts or comparison groups with fewer than ``min_units`` employees in a cell are left
     out (listed in ``result.attgt.skipped``); the default 10 matches the privacy threshold k.
     """
-    panel = proposal_panel(data, period=period, treatment=treatment, outcome=outcome,
-                           profile=profile)
-    return estimate_panel(panel, period=period, treatment=treatment, outcome=outcome,
-                          control=control, min_units=min_units, boot_draws=boot_draws,
-                          seed=seed)
+    panel = proposal_panel(
+        data, period=period, treatment=treatment, outcome=outcome, profile=profile
+    )
+    return estimate_panel(
+        panel,
+        period=period,
+        treatment=treatment,
+        outcome=outcome,
+        control=control,
+        min_units=min_units,
+        boot_draws=boot_draws,
+        seed=seed,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -482,27 +583,57 @@ class HeterogeneityResult:
 
 
 _HET_SCHEMA = {
-    "group": pl.String, "n_employees": pl.Int64, "n_treated": pl.Int64, "n_cohorts": pl.Int64,
-    "att": pl.Float64, "se": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
-    "per_100_year": pl.Float64, "pct_of_pre": pl.Float64, "pre_mean": pl.Float64,
+    "group": pl.String,
+    "n_employees": pl.Int64,
+    "n_treated": pl.Int64,
+    "n_cohorts": pl.Int64,
+    "att": pl.Float64,
+    "se": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "per_100_year": pl.Float64,
+    "pct_of_pre": pl.Float64,
+    "pre_mean": pl.Float64,
     "pretest_p": pl.Float64,
 }
-_LEFT_SCHEMA = {"group": pl.String, "n_employees": pl.Int64, "n_treated": pl.Int64,
-                "reason": pl.String}
+_LEFT_SCHEMA = {
+    "group": pl.String,
+    "n_employees": pl.Int64,
+    "n_treated": pl.Int64,
+    "reason": pl.String,
+}
 
 
 def _het_row(group: str, r: BehaviourResult) -> dict[str, Any]:
     ci = r.ci or (None, None)
-    return {"group": group, "n_employees": r.n_employees, "n_treated": r.n_treated,
-            "n_cohorts": r.n_cohorts, "att": r.att, "se": r.simple.se, "ci_low": ci[0],
-            "ci_high": ci[1], "per_100_year": r.per_100_year, "pct_of_pre": r.pct_of_pre,
-            "pre_mean": r.pre_mean, "pretest_p": r.pretest_event.p}
+    return {
+        "group": group,
+        "n_employees": r.n_employees,
+        "n_treated": r.n_treated,
+        "n_cohorts": r.n_cohorts,
+        "att": r.att,
+        "se": r.simple.se,
+        "ci_low": ci[0],
+        "ci_high": ci[1],
+        "per_100_year": r.per_100_year,
+        "pct_of_pre": r.pct_of_pre,
+        "pre_mean": r.pre_mean,
+        "pretest_p": r.pretest_event.p,
+    }
 
 
-def heterogeneity(data: Processed, by: GroupBy = "talent_type", *, period: Period = "month",
-                  treatment: Treatment = "phase2", outcome: Outcome = "submitted",
-                  control: str = "notyet", min_units: int = 10, min_treated: int = 30,
-                  profile: Profile = "first") -> HeterogeneityResult:
+def heterogeneity(
+    data: Processed,
+    by: GroupBy = "talent_type",
+    *,
+    period: Period = "month",
+    treatment: Treatment = "phase2",
+    outcome: Outcome = "submitted",
+    control: str = "notyet",
+    min_units: int = 10,
+    min_treated: int = 30,
+    profile: Profile = "first",
+) -> HeterogeneityResult:
     """Behaviour-change estimate within each talent type or job level, with group sizes.
 
     Each group is estimated on its own employees only, so its comparison group is staff of the
@@ -511,31 +642,49 @@ def heterogeneity(data: Processed, by: GroupBy = "talent_type", *, period: Perio
     with the reason.
     """
     _check_choice("by", by, ("talent_type", "job_level"))
-    panel = proposal_panel(data, period=period, treatment=treatment, outcome=outcome,
-                           profile=profile)
-    sizes = (panel.group_by(pl.col(by).alias("group"))
-             .agg(pl.col("unit").n_unique().alias("n_employees"),
-                  pl.col("unit").filter(pl.col("first_treated") > 0).n_unique()
-                  .alias("n_treated"))
-             .sort("group"))
+    panel = proposal_panel(
+        data, period=period, treatment=treatment, outcome=outcome, profile=profile
+    )
+    sizes = (
+        panel.group_by(pl.col(by).alias("group"))
+        .agg(
+            pl.col("unit").n_unique().alias("n_employees"),
+            pl.col("unit").filter(pl.col("first_treated") > 0).n_unique().alias("n_treated"),
+        )
+        .sort("group")
+    )
     rows, left, results = [], [], {}
     for group, n_emp, n_tr in sizes.iter_rows():
         if n_tr < min_treated:
-            left.append((group, n_emp, n_tr, f"受講者が {min_treated} 人未満 / fewer than "
-                         f"{min_treated} treated employees"))
+            left.append(
+                (
+                    group,
+                    n_emp,
+                    n_tr,
+                    f"受講者が {min_treated} 人未満 / fewer than {min_treated} treated employees",
+                )
+            )
             continue
         try:
-            r = estimate_panel(panel.filter(pl.col(by) == group), period=period,
-                               treatment=treatment, outcome=outcome, control=control,
-                               min_units=min_units)
+            r = estimate_panel(
+                panel.filter(pl.col(by) == group),
+                period=period,
+                treatment=treatment,
+                outcome=outcome,
+                control=control,
+                min_units=min_units,
+            )
         except BehaviourError as err:
             left.append((group, n_emp, n_tr, f"{err.ja} / {err.en}"))
             continue
         results[group] = r
         rows.append(_het_row(group, r))
     return HeterogeneityResult(
-        by=by, table=pl.DataFrame(rows, schema=_HET_SCHEMA, orient="row"),
-        left_out=pl.DataFrame(left, schema=_LEFT_SCHEMA, orient="row"), results=results)
+        by=by,
+        table=pl.DataFrame(rows, schema=_HET_SCHEMA, orient="row"),
+        left_out=pl.DataFrame(left, schema=_LEFT_SCHEMA, orient="row"),
+        results=results,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -545,13 +694,16 @@ def heterogeneity(data: Processed, by: GroupBy = "talent_type", *, period: Perio
 _TREATMENT_WORDS: dict[str, tuple[str, str]] = {
     "phase1": (
         "フェーズ1（意識改革）の研修を初めて修了",
-        "first completed a phase-1 (mindset) course"),
+        "first completed a phase-1 (mindset) course",
+    ),
     "phase2": (
         "フェーズ2（スキル習得）の研修を初めて修了",
-        "first completed a phase-2 (skills) course"),
+        "first completed a phase-2 (skills) course",
+    ),
     "phase3": (
         "フェーズ3（実践）の研修を初めて修了",
-        "first completed a phase-3 (practice) course"),
+        "first completed a phase-3 (practice) course",
+    ),
     "any": ("研修を初めて受講", "first attended any course"),
 }
 _PERIOD_WORDS: dict[str, tuple[str, str]] = {
@@ -595,24 +747,36 @@ def _pretest_words(p: float | None, lang: str) -> str:
         if p is None:
             return "受講前の動きの比較（事前検定）はデータ不足で行えませんでした。"
         if p > 0.05:
-            return (f"受講前の期間では、受講した職員と比較相手の提案件数の動きに目立った差はなく"
-                    f"（事前検定 p={p:.2f}）、比較の前提（受講がなければ同じように推移した）と"
-                    "矛盾しません。")
+            return (
+                f"受講前の期間では、受講した職員と比較相手の提案件数の動きに目立った差はなく"
+                f"（事前検定 p={p:.2f}）、比較の前提（受講がなければ同じように推移した）と"
+                "矛盾しません。"
+            )
         if p > 0.01:
-            return (f"受講前の期間にもやや差が見られます（事前検定 p={p:.2f}）。"
-                    "結果は幅をもって読んでください。")
-        return (f"受講前の期間にも差が見られ（事前検定 p={p:.3f}）、比較の前提が疑わしいため、"
-                "結果は慎重に読んでください。")
+            return (
+                f"受講前の期間にもやや差が見られます（事前検定 p={p:.2f}）。"
+                "結果は幅をもって読んでください。"
+            )
+        return (
+            f"受講前の期間にも差が見られ（事前検定 p={p:.3f}）、比較の前提が疑わしいため、"
+            "結果は慎重に読んでください。"
+        )
     if p is None:
         return "The pre-training check (pre-test) could not be run: too little data."
     if p > 0.05:
-        return (f"Before training, trained staff and the comparison group moved alike (pre-test "
-                f"p = {p:.2f}), consistent with the comparison's assumption.")
+        return (
+            f"Before training, trained staff and the comparison group moved alike (pre-test "
+            f"p = {p:.2f}), consistent with the comparison's assumption."
+        )
     if p > 0.01:
-        return (f"Before training the groups already differed a little (pre-test p = {p:.2f}); "
-                "read the result with some caution.")
-    return (f"Before training the groups already differed (pre-test p = {p:.3f}); the "
-            "comparison's assumption is doubtful, so read the result with caution.")
+        return (
+            f"Before training the groups already differed a little (pre-test p = {p:.2f}); "
+            "read the result with some caution."
+        )
+    return (
+        f"Before training the groups already differed (pre-test p = {p:.3f}); the "
+        "comparison's assumption is doubtful, so read the result with caution."
+    )
 
 
 def _contrast_words(r: BehaviourResult, lang: str) -> list[str]:
@@ -650,12 +814,18 @@ def describe_behaviour(result: BehaviourResult, lang: str = "ja") -> list[str]:
     ci = r.ci or (math.nan, math.nan)
     crosses = not (ci[0] > 0 or ci[1] < 0)
     i = 0 if lang == "ja" else 1
-    treat, per, out = (_TREATMENT_WORDS[r.treatment][i], _PERIOD_WORDS[r.period][i],
-                       _OUTCOME_WORDS[r.outcome][i])
+    treat, per, out = (
+        _TREATMENT_WORDS[r.treatment][i],
+        _PERIOD_WORDS[r.period][i],
+        _OUTCOME_WORDS[r.outcome][i],
+    )
     p100 = r.per_100_year_ci or (math.nan, math.nan)
-    pct = (f"受講前の水準（{per}{fmt_number(r.pre_mean or math.nan)}件）の"
-           f"{fmt_number(r.pct_of_pre, lang=lang, sign=True)}%にあたります"
-           if r.pct_of_pre is not None else "")
+    pct = (
+        f"受講前の水準（{per}{fmt_number(r.pre_mean or math.nan)}件）の"
+        f"{fmt_number(r.pct_of_pre, lang=lang, sign=True)}%にあたります"
+        if r.pct_of_pre is not None
+        else ""
+    )
     if lang == "ja":
         way = "増えました" if r.att >= 0 else "減りました"
         lines = [
@@ -668,9 +838,11 @@ def describe_behaviour(result: BehaviourResult, lang: str = "ja") -> list[str]:
         ]
         if crosses:
             lines.append("区間が0を含むため、はっきりした効果は確認できません。")
-        lines.append("比較相手は、同じ時期にまだ受講していない職員（期間中に受講しなかった職員を"
-                     "含む）です。" if r.control == "notyet"
-                     else "比較相手は、期間中に一度も受講しなかった職員です。")
+        lines.append(
+            "比較相手は、同じ時期にまだ受講していない職員（期間中に受講しなかった職員を含む）です。"
+            if r.control == "notyet"
+            else "比較相手は、期間中に一度も受講しなかった職員です。"
+        )
         lines.append(_pretest_words(r.pretest_event.p, "ja"))
         lines.extend(_contrast_words(r, "ja"))
         lines.append("比較の前提が成り立つ場合、この差は研修による効果と読めます。")
@@ -681,19 +853,24 @@ def describe_behaviour(result: BehaviourResult, lang: str = "ja") -> list[str]:
         f"{out} {per} than the comparison group (95% interval {fmt_interval(*ci, lang='en')}).",
         f"That is {fmt_number(r.per_100_year, *p100, lang='en', sign=True)} per 100 staff per "
         f"year ({fmt_interval(*p100, lang='en')})"
-        + (f", {fmt_number(r.pct_of_pre, lang='en', sign=True)}% of the pre-training level "
-           f"({fmt_number(r.pre_mean or math.nan, lang='en')} {per})"
-           if r.pct_of_pre is not None else "") + ".",
+        + (
+            f", {fmt_number(r.pct_of_pre, lang='en', sign=True)}% of the pre-training level "
+            f"({fmt_number(r.pre_mean or math.nan, lang='en')} {per})"
+            if r.pct_of_pre is not None
+            else ""
+        )
+        + ".",
         f"{r.n_employees} employees; {r.n_treated} trained employees in {r.n_cohorts} "
         "training-time cohorts were used.",
     ]
     if crosses:
         lines.append("The interval includes zero: no clear effect.")
-    lines.append("The comparison group is staff not yet trained at the time (including staff "
-                 "never trained)." if r.control == "notyet"
-                 else "The comparison group is staff never trained in the period.")
+    lines.append(
+        "The comparison group is staff not yet trained at the time (including staff never trained)."
+        if r.control == "notyet"
+        else "The comparison group is staff never trained in the period."
+    )
     lines.append(_pretest_words(r.pretest_event.p, "en"))
     lines.extend(_contrast_words(r, "en"))
-    lines.append("If the comparison's assumption holds, the difference is the effect of "
-                 "training.")
+    lines.append("If the comparison's assumption holds, the difference is the effect of training.")
     return lines

@@ -52,8 +52,12 @@ def _frame(data: Any, unit: str, time: str, group: str, outcome: str) -> pl.Data
         pl.col(time).cast(pl.Float64).alias("t"),
         pl.col(group).cast(pl.Float64).fill_null(0.0).alias("g"),
         pl.col(outcome).cast(pl.Float64).alias("y"),
-    ).filter(pl.col("u").is_not_null() & pl.col("t").is_not_null()
-             & pl.col("y").is_not_null() & pl.col("y").is_finite())
+    ).filter(
+        pl.col("u").is_not_null()
+        & pl.col("t").is_not_null()
+        & pl.col("y").is_not_null()
+        & pl.col("y").is_finite()
+    )
 
 
 def _ci(est: float, se: float, alpha: float) -> tuple[float, float]:
@@ -61,8 +65,9 @@ def _ci(est: float, se: float, alpha: float) -> tuple[float, float]:
     return (est - z * se, est + z * se)
 
 
-def naive_before_after(data: Any, *, unit: str, time: str, group: str, outcome: str,
-                       alpha: float = 0.05) -> Contrast:
+def naive_before_after(
+    data: Any, *, unit: str, time: str, group: str, outcome: str, alpha: float = 0.05
+) -> Contrast:
     """Mean over treated units of (mean outcome from treatment on − before), outcome units.
 
     Only units with a first-treated period and rows both before and after it count; the SE is
@@ -79,18 +84,27 @@ def naive_before_after(data: Any, *, unit: str, time: str, group: str, outcome: 
         .drop_nulls(["after", "before"])
     )
     if per_unit.height < 2:
-        raise DidError("前後を比べられる処置単位が 2 未満です。",
-                       "fewer than 2 treated units observed both before and after treatment.",
-                       where=Where(column=group))
+        raise DidError(
+            "前後を比べられる処置単位が 2 未満です。",
+            "fewer than 2 treated units observed both before and after treatment.",
+            where=Where(column=group),
+        )
     diff = (per_unit["after"] - per_unit["before"]).to_numpy()
     est = float(diff.mean())
     se = float(diff.std(ddof=1) / np.sqrt(diff.size))
-    return Contrast("naive_before_after", est, se, _ci(est, se, alpha), int(diff.size),
-                    int(per_unit["rows"].sum()))
+    return Contrast(
+        "naive_before_after",
+        est,
+        se,
+        _ci(est, se, alpha),
+        int(diff.size),
+        int(per_unit["rows"].sum()),
+    )
 
 
-def _demean_two_way(x: np.ndarray, ui: np.ndarray, ti: np.ndarray, tol: float = 1e-12,
-                    max_iter: int = 10_000) -> np.ndarray:
+def _demean_two_way(
+    x: np.ndarray, ui: np.ndarray, ti: np.ndarray, tol: float = 1e-12, max_iter: int = 10_000
+) -> np.ndarray:
     """Residual of x after unit and period means (alternating projections; exact if balanced)."""
     nu, nt = ui.max() + 1, ti.max() + 1
     cu = np.bincount(ui, minlength=nu).astype(float)
@@ -105,8 +119,9 @@ def _demean_two_way(x: np.ndarray, ui: np.ndarray, ti: np.ndarray, tol: float = 
     return r
 
 
-def twfe(data: Any, *, unit: str, time: str, group: str, outcome: str,
-         alpha: float = 0.05) -> Contrast:
+def twfe(
+    data: Any, *, unit: str, time: str, group: str, outcome: str, alpha: float = 0.05
+) -> Contrast:
     """Two-way fixed-effects coefficient on the treated-and-post dummy, outcome units.
 
     y_it = a_i + l_t + b * 1{g_i > 0 and t >= g_i} + e_it, fitted by OLS (statsmodels) on the
@@ -121,8 +136,11 @@ def twfe(data: Any, *, unit: str, time: str, group: str, outcome: str,
     g, t = d["g"].to_numpy(), d["t"].to_numpy()
     treat = ((g > 0) & (t >= g)).astype(float)
     if treat.min() == treat.max():
-        raise DidError("処置ダミーに変動がありません。", "the treatment dummy does not vary.",
-                       where=Where(column=group))
+        raise DidError(
+            "処置ダミーに変動がありません。",
+            "the treatment dummy does not vary.",
+            where=Where(column=group),
+        )
     yd = _demean_two_way(d["y"].to_numpy(), ui, ti)
     xd = _demean_two_way(treat, ui, ti)
     fit = sm.OLS(yd, xd[:, None]).fit(cov_type="cluster", cov_kwds={"groups": ui})

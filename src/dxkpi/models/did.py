@@ -80,8 +80,12 @@ BasePeriod = Literal["varying", "universal"]
 AggKind = Literal["simple", "group", "dynamic", "calendar"]
 BootWeights = Literal["rademacher", "mammen"]
 
-_CONTROL_ALIASES = {"never": "never", "nevertreated": "never", "notyet": "notyet",
-                    "notyettreated": "notyet"}
+_CONTROL_ALIASES = {
+    "never": "never",
+    "nevertreated": "never",
+    "notyet": "notyet",
+    "notyettreated": "notyet",
+}
 # R did: SEs at or below this are treated as zero (reported as NA).
 _SE_TINY = math.sqrt(np.finfo(float).eps) * 10
 _IQR_NORMAL = stats.norm.ppf(0.75) - stats.norm.ppf(0.25)
@@ -153,8 +157,10 @@ class Aggregation:
         """The stable JSON shape: ``{"att", "se"}`` plus ``"by"`` rows for non-simple kinds."""
         out: dict[str, Any] = {"att": _num(self.att), "se": _num(self.se)}
         if self.by is not None:
-            out["by"] = [{"key": _key(r["key"]), "att": _num(r["att"]), "se": _num(r["se"])}
-                         for r in self.by.iter_rows(named=True)]
+            out["by"] = [
+                {"key": _key(r["key"]), "att": _num(r["att"]), "se": _num(r["se"])}
+                for r in self.by.iter_rows(named=True)
+            ]
         return out
 
 
@@ -180,8 +186,14 @@ class AttGtResult:
     unit_cohort: np.ndarray = field(repr=False)
     periods: np.ndarray = field(repr=False)
 
-    def aggregate(self, kind: AggKind = "simple", *, min_e: float = -math.inf,
-                  max_e: float = math.inf, balance_e: int | None = None) -> Aggregation:
+    def aggregate(
+        self,
+        kind: AggKind = "simple",
+        *,
+        min_e: float = -math.inf,
+        max_e: float = math.inf,
+        balance_e: int | None = None,
+    ) -> Aggregation:
         """Aggregate ATT(g,t) into one effect (outcome units); see :func:`aggte`."""
         return aggte(self, kind, min_e=min_e, max_e=max_e, balance_e=balance_e)
 
@@ -189,8 +201,9 @@ class AttGtResult:
         """Wald test that pre-treatment ATT(g,t) are jointly zero; see :func:`pretest`."""
         return pretest(self)
 
-    def to_json_dict(self, *, min_e: float = -math.inf, max_e: float = math.inf,
-                     balance_e: int | None = None) -> dict[str, Any]:
+    def to_json_dict(
+        self, *, min_e: float = -math.inf, max_e: float = math.inf, balance_e: int | None = None
+    ) -> dict[str, Any]:
         """Stable JSON-ready dict: attgt rows, the four aggregations, pretest and n_units.
 
         SEs are the analytic ones (also after a bootstrap); NaN/undefined values are None; an
@@ -199,14 +212,22 @@ class AttGtResult:
         aggs: dict[str, Any] = {}
         for kind in ("simple", "group", "dynamic", "calendar"):
             try:
-                aggs[kind] = self.aggregate(kind, min_e=min_e, max_e=max_e,
-                                            balance_e=balance_e).to_json_dict()
+                aggs[kind] = self.aggregate(
+                    kind, min_e=min_e, max_e=max_e, balance_e=balance_e
+                ).to_json_dict()
             except DidError:
                 aggs[kind] = None
         pt = self.pretest()
         return {
-            "attgt": [{"group": _key(r["group"]), "time": _key(r["time"]), "att": _num(r["att"]),
-                       "se": _num(r["se"])} for r in self.attgt.iter_rows(named=True)],
+            "attgt": [
+                {
+                    "group": _key(r["group"]),
+                    "time": _key(r["time"]),
+                    "att": _num(r["att"]),
+                    "se": _num(r["se"]),
+                }
+                for r in self.attgt.iter_rows(named=True)
+            ],
             "aggregations": aggs,
             "pretest": {"stat": _num(pt.stat), "df": pt.df, "p": _num(pt.p)},
             "n_units": self.n_units,
@@ -243,7 +264,8 @@ def _check_columns(df: pl.DataFrame, cols: dict[str, str]) -> None:
     for role, col in cols.items():
         if col not in df.columns:
             raise DidError(
-                f"列がありません（{role}）。", f"missing column ({role}).",
+                f"列がありません（{role}）。",
+                f"missing column ({role}).",
                 where=Where(column=col),
                 hint_ja=f"利用できる列: {', '.join(df.columns)}",
                 hint_en=f"available columns: {', '.join(df.columns)}",
@@ -252,22 +274,28 @@ def _check_columns(df: pl.DataFrame, cols: dict[str, str]) -> None:
         col = cols[role]
         if not df.schema[col].is_numeric():
             raise DidError(
-                f"数値ではない列です（{role}）。", f"column is not numeric ({role}).",
+                f"数値ではない列です（{role}）。",
+                f"column is not numeric ({role}).",
                 where=Where(column=col),
-                hint_ja="数値の列を指定してください。", hint_en="give a numeric column.",
+                hint_ja="数値の列を指定してください。",
+                hint_en="give a numeric column.",
             )
 
 
 def _integral(values: np.ndarray, col: str) -> np.ndarray:
     finite = values[np.isfinite(values)]
     if finite.size and np.any(finite != np.round(finite)):
-        raise DidError("期間は整数である必要があります。", "periods must be whole numbers.",
-                       where=Where(column=col))
+        raise DidError(
+            "期間は整数である必要があります。",
+            "periods must be whole numbers.",
+            where=Where(column=col),
+        )
     return values
 
 
-def _prepare(df: pl.DataFrame, unit: str, time: str, group: str, outcome: str,
-             s: DidSettings) -> _Panel:
+def _prepare(
+    df: pl.DataFrame, unit: str, time: str, group: str, outcome: str, s: DidSettings
+) -> _Panel:
     """Validate and reshape the long frame into a units × periods outcome matrix."""
     _check_columns(df, {"unit": unit, "time": time, "group": group, "outcome": outcome})
     d = df.select(
@@ -275,24 +303,35 @@ def _prepare(df: pl.DataFrame, unit: str, time: str, group: str, outcome: str,
         pl.col(time).cast(pl.Float64).alias("t"),
         pl.col(group).cast(pl.Float64).fill_null(0.0).alias("g"),
         pl.col(outcome).cast(pl.Float64).alias("y"),
-    ).filter(pl.col("u").is_not_null() & pl.col("t").is_not_null()
-             & pl.col("y").is_not_null() & pl.col("y").is_finite())
+    ).filter(
+        pl.col("u").is_not_null()
+        & pl.col("t").is_not_null()
+        & pl.col("y").is_not_null()
+        & pl.col("y").is_finite()
+    )
     if d.height == 0:
-        raise DidError("有効な行がありません。", "no rows with a unit, period and outcome.",
-                       where=Where(column=outcome))
+        raise DidError(
+            "有効な行がありません。",
+            "no rows with a unit, period and outcome.",
+            where=Where(column=outcome),
+        )
     units, u_idx = np.unique(d["u"].to_numpy(), return_inverse=True)
     periods, t_idx = np.unique(_integral(d["t"].to_numpy(), time), return_inverse=True)
     if np.bincount(u_idx * periods.size + t_idx).max() > 1:
-        raise DidError("同じ単位・期間の行が重複しています。",
-                       "a unit has more than one row in the same period.",
-                       where=Where(column=unit))
+        raise DidError(
+            "同じ単位・期間の行が重複しています。",
+            "a unit has more than one row in the same period.",
+            where=Where(column=unit),
+        )
     g_raw = _integral(d["g"].to_numpy(), group)
     cohort = np.empty(units.size)
     cohort[u_idx] = g_raw
     if np.any(cohort[u_idx] != g_raw):
-        raise DidError("単位ごとに処置開始期が一定ではありません。",
-                       "the first-treated period varies within a unit.",
-                       where=Where(column=group))
+        raise DidError(
+            "単位ごとに処置開始期が一定ではありません。",
+            "the first-treated period varies within a unit.",
+            where=Where(column=group),
+        )
     mat = np.full((units.size, periods.size), np.nan, order="F")
     mat[u_idx, t_idx] = d["y"].to_numpy()
     # R did's recoding: 0 → never; first treated after the last period (+ anticipation) → never
@@ -315,8 +354,9 @@ def _prepare(df: pl.DataFrame, unit: str, time: str, group: str, outcome: str,
     n_dropped = int(treated_first.sum())
     keep_u = seen & ~treated_first
     if not keep_u.any():
-        raise DidError("推定に使える行がありません。", "no usable rows remain.",
-                       where=Where(column=group))
+        raise DidError(
+            "推定に使える行がありません。", "no usable rows remain.", where=Where(column=group)
+        )
     units, cohort = units[keep_u], cohort[keep_u]
     mat = np.asfortranarray(mat[np.ix_(keep_u, keep_t)])
     periods = periods[keep_t]
@@ -327,11 +367,19 @@ def _prepare(df: pl.DataFrame, unit: str, time: str, group: str, outcome: str,
     if s.balance_panel and not complete.all():
         units, mat, cohort = units[complete], np.asfortranarray(mat[complete]), cohort[complete]
         if units.size == 0:
-            raise DidError("全期間で観測された単位がありません。",
-                           "no unit is observed in every period.", where=Where(column=unit))
-    return _Panel(units=units, periods=periods.astype(np.int64), cohort=cohort, y=mat,
-                  balanced=bool(complete.all()) or s.balance_panel,
-                  n_dropped_units=n_dropped)
+            raise DidError(
+                "全期間で観測された単位がありません。",
+                "no unit is observed in every period.",
+                where=Where(column=unit),
+            )
+    return _Panel(
+        units=units,
+        periods=periods.astype(np.int64),
+        cohort=cohort,
+        y=mat,
+        balanced=bool(complete.all()) or s.balance_panel,
+        n_dropped_units=n_dropped,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -395,20 +443,34 @@ def _nan_small(se: np.ndarray) -> np.ndarray:
     return out
 
 
-def _settings(control: str, base_period: str, anticipation: int, min_units: int,
-              balance_panel: bool, alpha: float) -> DidSettings:
+def _settings(
+    control: str,
+    base_period: str,
+    anticipation: int,
+    min_units: int,
+    balance_panel: bool,
+    alpha: float,
+) -> DidSettings:
     ctl = _CONTROL_ALIASES.get(control)
     if ctl is None:
         raise DidError("比較群は never か notyet です。", "control must be 'never' or 'notyet'.")
     if base_period not in ("varying", "universal"):
-        raise DidError("基準期は varying か universal です。",
-                       "base_period must be 'varying' or 'universal'.")
+        raise DidError(
+            "基準期は varying か universal です。", "base_period must be 'varying' or 'universal'."
+        )
     if anticipation < 0 or not 0 < alpha < 1:
-        raise DidError("anticipation は 0 以上、alpha は 0〜1 です。",
-                       "anticipation must be >= 0 and alpha in (0, 1).")
-    return DidSettings(control=ctl, base_period=base_period,  # type: ignore[arg-type]
-                       anticipation=anticipation, min_units=min_units,
-                       balance_panel=balance_panel, alpha=alpha)
+        raise DidError(
+            "anticipation は 0 以上、alpha は 0〜1 です。",
+            "anticipation must be >= 0 and alpha in (0, 1).",
+        )
+    return DidSettings(
+        control=ctl,
+        base_period=base_period,  # type: ignore[arg-type]
+        anticipation=anticipation,
+        min_units=min_units,
+        balance_panel=balance_panel,
+        alpha=alpha,
+    )
 
 
 def _estimate_cells(p: _Panel, cohorts: np.ndarray, s: DidSettings):
@@ -423,11 +485,19 @@ def _estimate_cells(p: _Panel, cohorts: np.ndarray, s: DidSettings):
             infs.append(np.zeros(p.units.size))
             continue
         if min(n_t, n_c) < need:
-            who, who_ja = (("treated cohort", "処置群") if n_t < need
-                           else ("comparison group", "比較群"))
-            skipped.append((_key(g), t, f"{who} has fewer than {s.min_units} units (treated "
-                            f"{n_t}, comparison {n_c}) / {who_ja}が {s.min_units} 単位未満",
-                            n_t, n_c))
+            who, who_ja = (
+                ("treated cohort", "処置群") if n_t < need else ("comparison group", "比較群")
+            )
+            skipped.append(
+                (
+                    _key(g),
+                    t,
+                    f"{who} has fewer than {s.min_units} units (treated "
+                    f"{n_t}, comparison {n_c}) / {who_ja}が {s.min_units} 単位未満",
+                    n_t,
+                    n_c,
+                )
+            )
             continue
         att, inf = _cell_estimate(p, ti, b, masks, counts)
         rows.append((g, t, base, att, n_t, n_c))
@@ -435,11 +505,23 @@ def _estimate_cells(p: _Panel, cohorts: np.ndarray, s: DidSettings):
     return rows, skipped, infs
 
 
-def att_gt(data: Any, *, unit: str, time: str, group: str, outcome: str,
-           control: str = "never", base_period: BasePeriod = "varying", anticipation: int = 0,
-           min_units: int = 5, balance_panel: bool = False, alpha: float = 0.05,
-           boot_draws: int = 0, boot_weights: BootWeights = "rademacher",
-           seed: int | None = None) -> AttGtResult:
+def att_gt(
+    data: Any,
+    *,
+    unit: str,
+    time: str,
+    group: str,
+    outcome: str,
+    control: str = "never",
+    base_period: BasePeriod = "varying",
+    anticipation: int = 0,
+    min_units: int = 5,
+    balance_panel: bool = False,
+    alpha: float = 0.05,
+    boot_draws: int = 0,
+    boot_weights: BootWeights = "rademacher",
+    seed: int | None = None,
+) -> AttGtResult:
     """Group-time average treatment effects ATT(g,t), in outcome units, with unit-clustered SEs.
 
     ``data`` is a long polars/pandas frame (one row per unit and period); ``group`` holds the
@@ -454,14 +536,20 @@ def att_gt(data: Any, *, unit: str, time: str, group: str, outcome: str,
         cohorts = cohorts[:-1]  # the latest cohort is only a comparison group (as R)
     cohorts = cohorts[cohorts > p.periods[0] + s.anticipation]
     if cohorts.size == 0:
-        raise DidError("処置群がありません。", "no treated cohort with a pre-treatment period.",
-                       where=Where(column=group))
+        raise DidError(
+            "処置群がありません。",
+            "no treated cohort with a pre-treatment period.",
+            where=Where(column=group),
+        )
     rows, skipped, infs = _estimate_cells(p, cohorts, s)
     if not rows:
-        raise DidError("推定できるセルがありません（単位数不足）。",
-                       "no group-time cell has enough units.", where=Where(column=group),
-                       hint_ja="min_units を下げるか比較群を変えてください。",
-                       hint_en="lower min_units or change the comparison group.")
+        raise DidError(
+            "推定できるセルがありません（単位数不足）。",
+            "no group-time cell has enough units.",
+            where=Where(column=group),
+            hint_ja="min_units を下げるか比較群を変えてください。",
+            hint_en="lower min_units or change the comparison group.",
+        )
     influence = np.column_stack(infs)
     influence.flags.writeable = False
     n = p.units.size
@@ -469,19 +557,37 @@ def att_gt(data: Any, *, unit: str, time: str, group: str, outcome: str,
     frame = _attgt_frame(rows, se, alpha)
     boot = None
     if boot_draws > 0:
-        boot = multiplier_bootstrap(influence, boot_draws, alpha=alpha, weights=boot_weights,
-                                    seed=seed)
+        boot = multiplier_bootstrap(
+            influence, boot_draws, alpha=alpha, weights=boot_weights, seed=seed
+        )
         frame = frame.with_columns(
             se_boot=pl.Series(boot.se),
             band_lower=pl.col("att") - boot.crit_value * pl.Series(boot.se),
             band_upper=pl.col("att") + boot.crit_value * pl.Series(boot.se),
         ).with_columns(pl.col("se_boot", "band_lower", "band_upper").fill_nan(None))
     skipped_frame = pl.DataFrame(
-        skipped, schema={"group": pl.Int64, "time": pl.Int64, "reason": pl.String,
-                         "n_treated": pl.Int64, "n_control": pl.Int64}, orient="row")
-    return AttGtResult(attgt=frame, skipped=skipped_frame, settings=s, n_units=n,
-                       n_dropped_units=p.n_dropped_units, balanced=p.balanced, bootstrap=boot,
-                       influence=influence, unit_cohort=p.cohort, periods=p.periods)
+        skipped,
+        schema={
+            "group": pl.Int64,
+            "time": pl.Int64,
+            "reason": pl.String,
+            "n_treated": pl.Int64,
+            "n_control": pl.Int64,
+        },
+        orient="row",
+    )
+    return AttGtResult(
+        attgt=frame,
+        skipped=skipped_frame,
+        settings=s,
+        n_units=n,
+        n_dropped_units=p.n_dropped_units,
+        balanced=p.balanced,
+        bootstrap=boot,
+        influence=influence,
+        unit_cohort=p.cohort,
+        periods=p.periods,
+    )
 
 
 def _attgt_frame(rows: list[tuple], se: np.ndarray, alpha: float) -> pl.DataFrame:
@@ -489,19 +595,21 @@ def _attgt_frame(rows: list[tuple], se: np.ndarray, alpha: float) -> pl.DataFram
     g = np.array([r[0] for r in rows])
     t = np.array([r[1] for r in rows])
     att = np.array([r[3] for r in rows], dtype=float)
-    return pl.DataFrame({
-        "group": g.astype(np.int64),
-        "time": t.astype(np.int64),
-        "att": att,
-        "se": se,
-        "n_treated": np.array([r[4] for r in rows], dtype=np.int64),
-        "n_control": np.array([r[5] for r in rows], dtype=np.int64),
-        "event_time": (t - g).astype(np.int64),
-        "base": np.array([r[2] for r in rows], dtype=np.int64),
-        "post": g <= t,
-        "ci_lower": att - z * se,
-        "ci_upper": att + z * se,
-    }).with_columns(pl.col("se", "ci_lower", "ci_upper").fill_nan(None))
+    return pl.DataFrame(
+        {
+            "group": g.astype(np.int64),
+            "time": t.astype(np.int64),
+            "att": att,
+            "se": se,
+            "n_treated": np.array([r[4] for r in rows], dtype=np.int64),
+            "n_control": np.array([r[5] for r in rows], dtype=np.int64),
+            "event_time": (t - g).astype(np.int64),
+            "base": np.array([r[2] for r in rows], dtype=np.int64),
+            "post": g <= t,
+            "ci_lower": att - z * se,
+            "ci_upper": att + z * se,
+        }
+    ).with_columns(pl.col("se", "ci_lower", "ci_upper").fill_nan(None))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,8 +624,10 @@ def _draw_codes(rng: np.random.Generator, rows: int, n: int, kind: BootWeights) 
     if kind == "mammen":
         r5 = math.sqrt(5)
         return (rng.random((rows, n)) >= (r5 + 1) / (2 * r5)).view(np.int8)
-    raise DidError("ブートストラップの重みは rademacher か mammen です。",
-                   "boot_weights must be 'rademacher' or 'mammen'.")
+    raise DidError(
+        "ブートストラップの重みは rademacher か mammen です。",
+        "boot_weights must be 'rademacher' or 'mammen'.",
+    )
 
 
 def _weight_values(kind: BootWeights) -> tuple[float, float]:
@@ -527,9 +637,15 @@ def _weight_values(kind: BootWeights) -> tuple[float, float]:
     return -1.0, 1.0
 
 
-def multiplier_bootstrap(influence: np.ndarray, draws: int, *, alpha: float = 0.05,
-                         weights: BootWeights = "rademacher", seed: int | None = None,
-                         chunk: int = 128) -> Bootstrap:
+def multiplier_bootstrap(
+    influence: np.ndarray,
+    draws: int,
+    *,
+    alpha: float = 0.05,
+    weights: BootWeights = "rademacher",
+    seed: int | None = None,
+    chunk: int = 128,
+) -> Bootstrap:
     """Multiplier-bootstrap SEs (outcome units) and sup-t critical value, as R did's ``mboot``.
 
     ``influence`` is units × estimates. Each draw multiplies the influence functions by i.i.d.
@@ -594,12 +710,14 @@ class _Codes:
     @staticmethod
     def of(res: AttGtResult, cell_g: np.ndarray) -> _Codes:
         keys = np.unique(res.unit_cohort[np.isfinite(res.unit_cohort)])
-        return _Codes(unit=np.searchsorted(keys, res.unit_cohort),
-                      cell=np.searchsorted(keys, cell_g), size=keys.size + 1)
+        return _Codes(
+            unit=np.searchsorted(keys, res.unit_cohort),
+            cell=np.searchsorted(keys, cell_g),
+            size=keys.size + 1,
+        )
 
 
-def _weight_if(cell_code: np.ndarray, pg: np.ndarray, att: np.ndarray,
-               codes: _Codes) -> np.ndarray:
+def _weight_if(cell_code: np.ndarray, pg: np.ndarray, att: np.ndarray, codes: _Codes) -> np.ndarray:
     """R did's ``wif %*% att``: influence of estimating cohort shares pg, an n-vector.
 
     wif[i,k] = ((1{G_i = g_k} − pg_k) − pg_k·Σ_j(1{G_i = g_j} − pg_j)/S) / S with S = Σ pg, so
@@ -613,8 +731,9 @@ def _weight_if(cell_code: np.ndarray, pg: np.ndarray, att: np.ndarray,
     return (a - pa) / total - (c - total) * pa / total**2
 
 
-def _weighted(res: AttGtResult, sel: np.ndarray, att: np.ndarray, pg: np.ndarray,
-              codes: _Codes | None) -> tuple[float, np.ndarray]:
+def _weighted(
+    res: AttGtResult, sel: np.ndarray, att: np.ndarray, pg: np.ndarray, codes: _Codes | None
+) -> tuple[float, np.ndarray]:
     """Share-weighted average of the selected cells and its influence function (wif if codes)."""
     w = pg[sel] / pg[sel].sum()
     est = float((att[sel] * w).sum())
@@ -629,8 +748,9 @@ def _crit(by_inf: np.ndarray, res: AttGtResult, alpha: float) -> float:
     if res.bootstrap is None or by_inf.shape[1] < 2:
         return z
     b = res.bootstrap
-    crit = multiplier_bootstrap(by_inf, b.draws, alpha=alpha, weights=b.weights,
-                                seed=b.seed).crit_value
+    crit = multiplier_bootstrap(
+        by_inf, b.draws, alpha=alpha, weights=b.weights, seed=b.seed
+    ).crit_value
     return crit if np.isfinite(crit) and crit >= z else z
 
 
@@ -650,9 +770,15 @@ class _Cells:
     def of(res: AttGtResult) -> _Cells:
         g = res.attgt["group"].to_numpy().astype(float)
         shares = {c: float(np.mean(res.unit_cohort == c)) for c in np.unique(g)}
-        return _Cells(res=res, g=g, t=res.attgt["time"].to_numpy().astype(float),
-                      att=res.attgt["att"].to_numpy(), pg=np.array([shares[c] for c in g]),
-                      shares=shares, codes=_Codes.of(res, g))
+        return _Cells(
+            res=res,
+            g=g,
+            t=res.attgt["time"].to_numpy().astype(float),
+            att=res.attgt["att"].to_numpy(),
+            pg=np.array([shares[c] for c in g]),
+            shares=shares,
+            codes=_Codes.of(res, g),
+        )
 
     def weighted(self, sel: np.ndarray, wif: bool = True) -> tuple[float, np.ndarray]:
         return _weighted(self.res, sel, self.att, self.pg, self.codes if wif else None)
@@ -671,8 +797,9 @@ def _agg_simple(c: _Cells, max_e: float, alpha: float) -> Aggregation:
     if not post.any():
         raise _no_post()
     est, inf = c.weighted(post)
-    return Aggregation("simple", est, _se(inf), None, float(stats.norm.ppf(1 - alpha / 2)),
-                       alpha, inf)
+    return Aggregation(
+        "simple", est, _se(inf), None, float(stats.norm.ppf(1 - alpha / 2)), alpha, inf
+    )
 
 
 def _agg_group(c: _Cells, max_e: float, alpha: float) -> Aggregation:
@@ -688,8 +815,9 @@ def _agg_group(c: _Cells, max_e: float, alpha: float) -> Aggregation:
     return _with_by("group", keys, att_k, inf_k, est, inf, c.res, alpha)
 
 
-def _agg_dynamic(c: _Cells, min_e: float, max_e: float, balance_e: int | None,
-                 alpha: float) -> Aggregation:
+def _agg_dynamic(
+    c: _Cells, min_e: float, max_e: float, balance_e: int | None, alpha: float
+) -> Aggregation:
     e_all = c.t - c.g
     include = np.ones(c.g.size, dtype=bool)
     eseq = np.unique(e_all)
@@ -700,8 +828,9 @@ def _agg_dynamic(c: _Cells, min_e: float, max_e: float, balance_e: int | None,
         eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - t_max + t_min)]
     eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
     if eseq.size == 0:
-        raise DidError("指定範囲に事象時点がありません。",
-                       "no event time within min_e/max_e/balance_e.")
+        raise DidError(
+            "指定範囲に事象時点がありません。", "no event time within min_e/max_e/balance_e."
+        )
     att_k, inf_k = c.parts([(e_all == e) & include for e in eseq])
     pos = eseq >= 0
     if pos.any():
@@ -712,17 +841,25 @@ def _agg_dynamic(c: _Cells, min_e: float, max_e: float, balance_e: int | None,
 
 
 def _agg_calendar(c: _Cells, alpha: float) -> Aggregation:
-    times = np.array([x for x in np.unique(c.t[c.t >= c.g.min()])
-                      if np.any((c.t == x) & (c.g <= c.t))])
+    times = np.array(
+        [x for x in np.unique(c.t[c.t >= c.g.min()]) if np.any((c.t == x) & (c.g <= c.t))]
+    )
     if times.size == 0:
         raise _no_post()
     att_k, inf_k = c.parts([(c.t == x) & (c.g <= c.t) for x in times])
-    return _with_by("calendar", times, att_k, inf_k, float(att_k.mean()), inf_k.mean(axis=1),
-                    c.res, alpha)
+    return _with_by(
+        "calendar", times, att_k, inf_k, float(att_k.mean()), inf_k.mean(axis=1), c.res, alpha
+    )
 
 
-def aggte(res: AttGtResult, kind: AggKind = "simple", *, min_e: float = -math.inf,
-          max_e: float = math.inf, balance_e: int | None = None) -> Aggregation:
+def aggte(
+    res: AttGtResult,
+    kind: AggKind = "simple",
+    *,
+    min_e: float = -math.inf,
+    max_e: float = math.inf,
+    balance_e: int | None = None,
+) -> Aggregation:
     """Aggregate ATT(g,t) (outcome units) as R did's ``aggte``.
 
     ``simple``: post-treatment cells weighted by cohort size; ``group``: mean over each cohort's
@@ -741,25 +878,35 @@ def aggte(res: AttGtResult, kind: AggKind = "simple", *, min_e: float = -math.in
         return _agg_dynamic(_Cells.of(res), min_e, max_e, balance_e, alpha)
     if kind == "calendar":
         return _agg_calendar(_Cells.of(res), alpha)
-    raise DidError("集計の種類が不明です。",
-                   "kind must be 'simple', 'group', 'dynamic' or 'calendar'.")
+    raise DidError(
+        "集計の種類が不明です。", "kind must be 'simple', 'group', 'dynamic' or 'calendar'."
+    )
 
 
-def _with_by(kind: AggKind, keys: np.ndarray, att_k: np.ndarray, inf_k: np.ndarray, est: float,
-             inf: np.ndarray, res: AttGtResult, alpha: float) -> Aggregation:
+def _with_by(
+    kind: AggKind,
+    keys: np.ndarray,
+    att_k: np.ndarray,
+    inf_k: np.ndarray,
+    est: float,
+    inf: np.ndarray,
+    res: AttGtResult,
+    alpha: float,
+) -> Aggregation:
     se_k = np.array([_se(inf_k[:, j]) or np.nan for j in range(keys.size)])
     crit = _crit(inf_k, res, alpha)
     z = stats.norm.ppf(1 - alpha / 2)
-    by = pl.DataFrame({
-        "key": keys.astype(np.int64),
-        "att": att_k,
-        "se": se_k,
-        "ci_lower": att_k - z * se_k,
-        "ci_upper": att_k + z * se_k,
-        "band_lower": att_k - crit * se_k,
-        "band_upper": att_k + crit * se_k,
-    }).with_columns(pl.col("se", "ci_lower", "ci_upper", "band_lower", "band_upper")
-                    .fill_nan(None))
+    by = pl.DataFrame(
+        {
+            "key": keys.astype(np.int64),
+            "att": att_k,
+            "se": se_k,
+            "ci_lower": att_k - z * se_k,
+            "ci_upper": att_k + z * se_k,
+            "band_lower": att_k - crit * se_k,
+            "band_upper": att_k + crit * se_k,
+        }
+    ).with_columns(pl.col("se", "ci_lower", "ci_upper", "band_lower", "band_upper").fill_nan(None))
     return Aggregation(kind, est, _se(inf), by, crit, alpha, inf, inf_k)
 
 

@@ -13,7 +13,8 @@ with department and fiscal-year fixed effects and standard errors clustered by d
 effects but not the department effects, which are nested in the clusters — fixest's default).
 Departments with a single usable year carry no within-department information and are dropped
 (reported). :func:`describe_link` states each coefficient as a sentence in the KPI's and KGI's
-units; :func:`dxkpi.models.behaviour.describe_behaviour` (re-exported here) does the same for the DiD.
+units; :func:`dxkpi.models.behaviour.describe_behaviour` (re-exported here) does the same for
+the DiD.
 """
 
 from __future__ import annotations
@@ -92,9 +93,13 @@ def _department_values(data: Processed, kpi_id: str, years: Sequence[int]) -> pl
     )
 
 
-def link_panel(data: Processed, *, kpis: Sequence[str] = PANEL_KPIS,
-               kgis: Sequence[str] = DEFAULT_KGIS,
-               fiscal_years: Sequence[int] | None = None) -> pl.DataFrame:
+def link_panel(
+    data: Processed,
+    *,
+    kpis: Sequence[str] = PANEL_KPIS,
+    kgis: Sequence[str] = DEFAULT_KGIS,
+    fiscal_years: Sequence[int] | None = None,
+) -> pl.DataFrame:
     """Department × fiscal-year panel of indicator values (each in its registry unit).
 
     Columns: department_code, department_name, division, fiscal_year, one column per KPI and
@@ -106,8 +111,9 @@ def link_panel(data: Processed, *, kpis: Sequence[str] = PANEL_KPIS,
     years = list(fiscal_years) if fiscal_years else data.fiscal_years()
     frames = pl.collect_all([_department_values(data, k, years) for k in ids])
     depts = data.departments.select("department_code", "department_name", "division").collect()
-    grid = depts.join(pl.DataFrame({"fiscal_year": years}, schema={"fiscal_year": pl.Int32}),
-                      how="cross")
+    grid = depts.join(
+        pl.DataFrame({"fiscal_year": years}, schema={"fiscal_year": pl.Int32}), how="cross"
+    )
     for frame in frames:
         grid = grid.join(frame, on=["department_code", "fiscal_year"], how="left")
     return grid.sort("department_code", "fiscal_year")
@@ -116,10 +122,12 @@ def link_panel(data: Processed, *, kpis: Sequence[str] = PANEL_KPIS,
 def _check_ids(ids: Sequence[str]) -> None:
     unknown = [k for k in ids if k not in REGISTRY]
     if unknown:
-        raise LinkError(f"不明な指標IDです: {', '.join(unknown)}",
-                        f"unknown indicator id: {', '.join(unknown)}",
-                        hint_ja=f"使える指標: {', '.join(REGISTRY)}",
-                        hint_en=f"known: {', '.join(REGISTRY)}")
+        raise LinkError(
+            f"不明な指標IDです: {', '.join(unknown)}",
+            f"unknown indicator id: {', '.join(unknown)}",
+            hint_ja=f"使える指標: {', '.join(REGISTRY)}",
+            hint_en=f"known: {', '.join(REGISTRY)}",
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,11 +161,11 @@ class LinkResult:
 def complete_rows(panel: pl.DataFrame, kgi: str, kpis: Sequence[str], lag: int) -> pl.DataFrame:
     """Rows (department_code, fiscal_year, _kgi at t, KPIs at t − lag) with no missing value."""
     lagged = panel.select(
-        "department_code", (pl.col("fiscal_year") + lag).cast(pl.Int32).alias("fiscal_year"),
-        *kpis)
-    rows = panel.select("department_code", pl.col("fiscal_year").cast(pl.Int32),
-                        pl.col(kgi).alias("_kgi")).join(
-        lagged, on=["department_code", "fiscal_year"], how="inner")
+        "department_code", (pl.col("fiscal_year") + lag).cast(pl.Int32).alias("fiscal_year"), *kpis
+    )
+    rows = panel.select(
+        "department_code", pl.col("fiscal_year").cast(pl.Int32), pl.col(kgi).alias("_kgi")
+    ).join(lagged, on=["department_code", "fiscal_year"], how="inner")
     cols = ["_kgi", *kpis]
     return rows.with_columns(pl.col(cols).cast(pl.Float64).fill_nan(None)).drop_nulls(cols)
 
@@ -165,8 +173,7 @@ def complete_rows(panel: pl.DataFrame, kgi: str, kpis: Sequence[str], lag: int) 
 def lagged_frame(panel: pl.DataFrame, kgi: str, kpis: Sequence[str], lag: int) -> pl.DataFrame:
     """The model's rows: :func:`complete_rows` of departments with ≥ 2 usable years."""
     rows = complete_rows(panel, kgi, kpis, lag)
-    return rows.filter(pl.len().over("department_code") > 1).sort("department_code",
-                                                                    "fiscal_year")
+    return rows.filter(pl.len().over("department_code") > 1).sort("department_code", "fiscal_year")
 
 
 def _demean_by(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -184,8 +191,13 @@ def _rss(y: np.ndarray, x: np.ndarray) -> float:
     return float(r @ r)
 
 
-def kpi_kgi_link(panel: pl.DataFrame, kgi: str, kpis: Sequence[str] = DEFAULT_KPIS,
-                 lag: int = 1, alpha: float = 0.05) -> LinkResult:
+def kpi_kgi_link(
+    panel: pl.DataFrame,
+    kgi: str,
+    kpis: Sequence[str] = DEFAULT_KPIS,
+    lag: int = 1,
+    alpha: float = 0.05,
+) -> LinkResult:
     """Association of a KGI with KPIs ``lag`` years earlier (department and year fixed effects).
 
     OLS of KGI(d,t) on KPI_k(d,t−lag), all ``kpis`` in one model, with department and fiscal-year
@@ -204,51 +216,80 @@ def kpi_kgi_link(panel: pl.DataFrame, kgi: str, kpis: Sequence[str] = DEFAULT_KP
             f"観測が足りません（所属{n_dept}・観測{rows.height}）。",
             f"too few observations ({n_dept} departments, {rows.height} department-years).",
             hint_ja="年度を増やすか、指標を減らしてください。",
-            hint_en="add fiscal years or use fewer KPIs.")
-    year_d = np.column_stack([(rows["fiscal_year"] == y).to_numpy().astype(float)
-                              for y in years[1:]]) if len(years) > 1 else np.empty((rows.height, 0))
+            hint_en="add fiscal years or use fewer KPIs.",
+        )
+    year_d = (
+        np.column_stack([(rows["fiscal_year"] == y).to_numpy().astype(float) for y in years[1:]])
+        if len(years) > 1
+        else np.empty((rows.height, 0))
+    )
     x = _demean_by(np.column_stack([rows[k].to_numpy() for k in kpis]), dept)
     d = _demean_by(year_d, dept) if year_d.shape[1] else year_d
     y = _demean_by(rows["_kgi"].to_numpy()[:, None], dept)[:, 0]
     flat = [k for k, col in zip(kpis, x.T, strict=True) if np.allclose(col, 0)]
     if flat:
-        raise LinkError(f"所属内で変化しない指標があります: {', '.join(flat)}",
-                        f"KPI does not vary within departments: {', '.join(flat)}")
+        raise LinkError(
+            f"所属内で変化しない指標があります: {', '.join(flat)}",
+            f"KPI does not vary within departments: {', '.join(flat)}",
+        )
     fit = sm.OLS(y, np.column_stack([x, d])).fit(
-        cov_type="cluster", cov_kwds={"groups": dept}, use_t=True)
+        cov_type="cluster", cov_kwds={"groups": dept}, use_t=True
+    )
     ci = np.asarray(fit.conf_int(alpha))
     k = len(kpis)
-    coefs = pl.DataFrame({
-        "kpi": list(kpis), "coef": np.asarray(fit.params)[:k], "se": np.asarray(fit.bse)[:k],
-        "ci_low": ci[:k, 0], "ci_high": ci[:k, 1], "p": np.asarray(fit.pvalues)[:k],
-    })
+    coefs = pl.DataFrame(
+        {
+            "kpi": list(kpis),
+            "coef": np.asarray(fit.params)[:k],
+            "se": np.asarray(fit.bse)[:k],
+            "ci_low": ci[:k, 0],
+            "ci_high": ci[:k, 1],
+            "p": np.asarray(fit.pvalues)[:k],
+        }
+    )
     rss_fe = _rss(y, d)
     within = 1.0 - float(fit.ssr) / rss_fe if rss_fe > 0 else math.nan
     n_all = complete_rows(panel, kgi, kpis, lag)["department_code"].n_unique()
-    return LinkResult(kgi=kgi, kpis=tuple(kpis), lag=lag, coefficients=coefs,
-                      n_obs=rows.height, n_departments=n_dept, years=tuple(years),
-                      within_r2=within, dropped_singletons=n_all - n_dept, alpha=alpha)
+    return LinkResult(
+        kgi=kgi,
+        kpis=tuple(kpis),
+        lag=lag,
+        coefficients=coefs,
+        n_obs=rows.height,
+        n_departments=n_dept,
+        years=tuple(years),
+        within_r2=within,
+        dropped_singletons=n_all - n_dept,
+        alpha=alpha,
+    )
 
 
-def link_all(panel: pl.DataFrame, *, kgis: Sequence[str] = DEFAULT_KGIS,
-             kpis: Sequence[str] = PANEL_KPIS, lag: int = 1, separate: bool = True
-             ) -> tuple[list[LinkResult], pl.DataFrame]:
+def link_all(
+    panel: pl.DataFrame,
+    *,
+    kgis: Sequence[str] = DEFAULT_KGIS,
+    kpis: Sequence[str] = PANEL_KPIS,
+    lag: int = 1,
+    separate: bool = True,
+) -> tuple[list[LinkResult], pl.DataFrame]:
     """Fit every KGI on the KPIs: one model per (KGI, KPI) pair (``separate``) or per KGI.
 
     Separate models use every department-year each KPI has (retention_rate's empty first year
     then costs only its own model). Returns the results and a frame (kgi, kpis, reason) of the
     models that could not be fitted.
     """
-    specs = [(g, (k,)) for g in kgis for k in kpis] if separate else [(g, tuple(kpis))
-                                                                      for g in kgis]
+    specs = (
+        [(g, (k,)) for g in kgis for k in kpis] if separate else [(g, tuple(kpis)) for g in kgis]
+    )
     results, failed = [], []
     for kgi, ks in specs:
         try:
             results.append(kpi_kgi_link(panel, kgi, ks, lag=lag))
         except LinkError as err:
             failed.append((kgi, ",".join(ks), f"{err.ja} / {err.en}"))
-    return results, pl.DataFrame(failed, schema={"kgi": pl.String, "kpis": pl.String,
-                                                 "reason": pl.String}, orient="row")
+    return results, pl.DataFrame(
+        failed, schema={"kgi": pl.String, "kpis": pl.String, "reason": pl.String}, orient="row"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,14 +323,18 @@ def _sentence(row: dict, r: LinkResult, lang: Lang) -> str:
     n_en = f"{r.n_departments} departments, {r.n_obs} department-years"
     if lang == "ja":
         way = "高い" if eff >= 0 else "低い"
-        s = (f"{_name(row['kpi'], 'ja')}が{step_ja}高い所属では、{_lag_words(r.lag, 'ja')}の"
-             f"{_name(r.kgi, 'ja')}が平均{fmt_number(abs(eff), lo, hi)}{unit_ja}{way}傾向"
-             f"（95%信頼区間 {fmt_interval(lo, hi)}、{n_ja}）。")
+        s = (
+            f"{_name(row['kpi'], 'ja')}が{step_ja}高い所属では、{_lag_words(r.lag, 'ja')}の"
+            f"{_name(r.kgi, 'ja')}が平均{fmt_number(abs(eff), lo, hi)}{unit_ja}{way}傾向"
+            f"（95%信頼区間 {fmt_interval(lo, hi)}、{n_ja}）。"
+        )
         return s + ("区間が0をまたぐため、はっきりした関連は見られません。" if crosses else "")
     way = "higher" if eff >= 0 else "lower"
-    s = (f"Where the {_name(row['kpi'], 'en')} is {step_en} higher, the {_name(r.kgi, 'en')} "
-         f"{_lag_words(r.lag, 'en')} tends to be {fmt_number(abs(eff), lo, hi, lang='en')} "
-         f"{unit_en} {way} on average (95% interval {fmt_interval(lo, hi, lang='en')}; {n_en}).")
+    s = (
+        f"Where the {_name(row['kpi'], 'en')} is {step_en} higher, the {_name(r.kgi, 'en')} "
+        f"{_lag_words(r.lag, 'en')} tends to be {fmt_number(abs(eff), lo, hi, lang='en')} "
+        f"{unit_en} {way} on average (95% interval {fmt_interval(lo, hi, lang='en')}; {n_en})."
+    )
     return s + (" The interval includes zero: no clear association." if crosses else "")
 
 
@@ -298,9 +343,15 @@ def describe_link(result: LinkResult, lang: Lang = "ja") -> list[str]:
     lines = [_sentence(row, result, lang) for row in result.coefficients.iter_rows(named=True)]
     several = len(result.kpis) > 1
     if lang == "ja":
-        method = ("所属ごとの違いと年度ごとの全庁的な変化を取り除いて比べています"
-                  + ("（ほかの指標が同じ水準の場合の関連）" if several else "") + "。")
+        method = (
+            "所属ごとの違いと年度ごとの全庁的な変化を取り除いて比べています"
+            + ("（ほかの指標が同じ水準の場合の関連）" if several else "")
+            + "。"
+        )
         return [*lines, method, "これは因果関係を示すものではなく関連です。"]
-    method = ("Differences between departments and city-wide year-to-year changes are taken out"
-              + (" (each KPI with the others held equal)" if several else "") + ".")
+    method = (
+        "Differences between departments and city-wide year-to-year changes are taken out"
+        + (" (each KPI with the others held equal)" if several else "")
+        + "."
+    )
     return [*lines, method, "This is an association, not proof of cause."]

@@ -126,16 +126,27 @@ def _naive_change(panel: pl.DataFrame) -> float | None:
 
 def _empty_row(area: str, panel: pl.DataFrame, reason: str) -> dict[str, object]:
     row: dict[str, object] = dict.fromkeys(EFFECT_SCHEMA)
-    row |= {"skill_area": area, "reason": reason, "n_observations": panel.height,
-            "n_units": panel["unit"].n_unique()}
+    row |= {
+        "skill_area": area,
+        "reason": reason,
+        "n_observations": panel.height,
+        "n_units": panel["unit"].n_unique(),
+    }
     return row
 
 
 def _fit(area: str, panel: pl.DataFrame, control: str, min_units: int) -> SkillEffect:
     """att_gt on one panel, aggregated to one ATT with its 95% interval and sizes."""
     try:
-        res = att_gt(panel, unit="unit", time="fiscal_year", group="first_fy", outcome="level",
-                     control=control, min_units=min_units)
+        res = att_gt(
+            panel,
+            unit="unit",
+            time="fiscal_year",
+            group="first_fy",
+            outcome="level",
+            control=control,
+            min_units=min_units,
+        )
         simple = res.aggregate("simple")
     except DidError as err:
         return SkillEffect(area, None, _empty_row(area, panel, err.en))
@@ -192,8 +203,7 @@ def skill_effect(
     att with ``reason`` when the area cannot be estimated. Comparison group: not-yet-treated
     (and never-treated) staff (``control="notyet"``).
     """
-    rows = [e.row for e in skill_effects(data, skill_areas, control=control,
-                                         min_units=min_units)]
+    rows = [e.row for e in skill_effects(data, skill_areas, control=control, min_units=min_units)]
     return pl.DataFrame(rows, schema=EFFECT_SCHEMA)
 
 
@@ -231,8 +241,9 @@ def score_gain(data: Processed, by_fiscal_year: bool = False) -> pl.DataFrame:
         )
         .sort(keys)
     )
-    return out.select(*keys, "mean_pre", "mean_post", "gain", "se", "ci_low", "ci_high",
-                      "n_sessions", "n_people").collect()
+    return out.select(
+        *keys, "mean_pre", "mean_post", "gain", "se", "ci_low", "ci_high", "n_sessions", "n_people"
+    ).collect()
 
 
 # ----------------------------------------------------------------------------- report helpers
@@ -334,8 +345,9 @@ def course_skill_moves(data: Processed, min_people: int) -> pl.DataFrame:
         data.require("attendance")
         .filter(pl.col("status") == "completed")
         .join(courses, on="course_id", how="inner")
-        .select("employee_id", "course_id", fiscal_year_of(pl.col("session_date")).alias(
-            "fiscal_year"))
+        .select(
+            "employee_id", "course_id", fiscal_year_of(pl.col("session_date")).alias("fiscal_year")
+        )
         .unique()
     )
     baseline = (
@@ -346,8 +358,10 @@ def course_skill_moves(data: Processed, min_people: int) -> pl.DataFrame:
     moved = (
         completed.join(change, on=["employee_id", "fiscal_year"], how="inner")
         .group_by("course_id", "skill_area")
-        .agg(pl.col("delta").mean().alias("change"),
-             pl.col("employee_id").n_unique().alias("n_people"))
+        .agg(
+            pl.col("delta").mean().alias("change"),
+            pl.col("employee_id").n_unique().alias("n_people"),
+        )
         .join(courses, on="course_id", how="inner")
         .join(baseline, on="skill_area", how="left")
     )
@@ -359,11 +373,23 @@ def course_skill_moves(data: Processed, min_people: int) -> pl.DataFrame:
             hide.alias("suppressed"),
         )
         .with_columns(
-            [pl.when(hide).then(None).otherwise(pl.col(c)).alias(c)
-             for c in ("change", "lift", "n_people")]
+            [
+                pl.when(hide).then(None).otherwise(pl.col(c)).alias(c)
+                for c in ("change", "lift", "n_people")
+            ]
         )
-        .select("course_id", "course_name", "course_skill_area", "skill_area", "matching",
-                "change", "baseline_change", "lift", "n_people", "suppressed")
+        .select(
+            "course_id",
+            "course_name",
+            "course_skill_area",
+            "skill_area",
+            "matching",
+            "change",
+            "baseline_change",
+            "lift",
+            "n_people",
+            "suppressed",
+        )
         .sort("course_id", "skill_area")
         .collect()
     )

@@ -71,14 +71,19 @@ SKILL_LEVEL_MIN, SKILL_LEVEL_MAX = 0, 4
 #: Default required levels. Managers lead change (process, facilitation 3) and judge data and
 #: security (2); mid-career staff run improvement work (process 3) and use data (2); general
 #: staff can improve their own work with support (2) and handle data and security safely.
-DEFAULT_SKILL_MATRIX: Mapping[str, Mapping[str, int]] = MappingProxyType({
-    "manager": MappingProxyType(
-        {"data": 2, "ai_rpa": 1, "process": 3, "security": 2, "facilitation": 3}),
-    "mid": MappingProxyType(
-        {"data": 2, "ai_rpa": 2, "process": 3, "security": 2, "facilitation": 2}),
-    "staff": MappingProxyType(
-        {"data": 2, "ai_rpa": 1, "process": 2, "security": 2, "facilitation": 1}),
-})
+DEFAULT_SKILL_MATRIX: Mapping[str, Mapping[str, int]] = MappingProxyType(
+    {
+        "manager": MappingProxyType(
+            {"data": 2, "ai_rpa": 1, "process": 3, "security": 2, "facilitation": 3}
+        ),
+        "mid": MappingProxyType(
+            {"data": 2, "ai_rpa": 2, "process": 3, "security": 2, "facilitation": 2}
+        ),
+        "staff": MappingProxyType(
+            {"data": 2, "ai_rpa": 1, "process": 2, "security": 2, "facilitation": 1}
+        ),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -106,9 +111,7 @@ class FiscalYearConfig:
 class SkillMatrix:
     """Required skill level 0–4 per job level and skill area (the 職層 × スキル matrix)."""
 
-    required: Mapping[str, Mapping[str, int]] = field(
-        default_factory=lambda: DEFAULT_SKILL_MATRIX
-    )
+    required: Mapping[str, Mapping[str, int]] = field(default_factory=lambda: DEFAULT_SKILL_MATRIX)
 
     def level(self, job_level: str, skill_area: str) -> int:
         """The required level of one job level in one skill area (0–4)."""
@@ -116,8 +119,9 @@ class SkillMatrix:
 
     def rows(self) -> list[tuple[str, str, int]]:
         """(job_level, skill_area, required) for every cell, in matrix order."""
-        return [(lv, area, self.required[lv][area]) for lv in SKILL_JOB_LEVELS
-                for area in SKILL_AREAS]
+        return [
+            (lv, area, self.required[lv][area]) for lv in SKILL_JOB_LEVELS for area in SKILL_AREAS
+        ]
 
 
 @dataclass(frozen=True)
@@ -259,14 +263,21 @@ def _fiscal_year(source: str, raw: Mapping[str, Any]) -> FiscalYearConfig:
 
 def _skill_level(source: str, key: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _error(source, key, f"整数 0〜4 が必要です（値: {value!r}）。",
-                     f"expected a whole number 0–4, got {value!r}.")
+        raise _error(
+            source,
+            key,
+            f"整数 0〜4 が必要です（値: {value!r}）。",
+            f"expected a whole number 0–4, got {value!r}.",
+        )
     if not SKILL_LEVEL_MIN <= value <= SKILL_LEVEL_MAX:
-        raise _error(source, key,
-                     f"必要レベルは 0〜4 です（値: {value}）。"
-                     "0 未経験 / 1 知っている / 2 支援があればできる / 3 一人でできる / "
-                     "4 人に教えられる",
-                     f"the required level must be 0–4, got {value}.")
+        raise _error(
+            source,
+            key,
+            f"必要レベルは 0〜4 です（値: {value}）。"
+            "0 未経験 / 1 知っている / 2 支援があればできる / 3 一人でできる / "
+            "4 人に教えられる",
+            f"the required level must be 0–4, got {value}.",
+        )
     return value
 
 

@@ -2,7 +2,8 @@
 
 Importing this module registers and enables the Altair theme ``"dxkpi"`` (large type for print
 and projectors, the Japanese font first, the Okabe–Ito colour-blind-safe palette, grade colours
-A/B/C/D) and the offline renderer ``"dxkpi"`` of :mod:`dxkpi.reports.render` (PNG + SVG, no network).
+A/B/C/D) and the offline renderer ``"dxkpi"`` of :mod:`dxkpi.reports.render` (PNG + SVG, no
+network).
 
 Builders take polars frames (converted to plain values only inside), label everything in
 Japanese by default (``lang="en"`` for English), take KPI names and units from
@@ -694,8 +695,11 @@ def _overview_rows(cells: pl.DataFrame, lang: Lang) -> pl.DataFrame:
 DYNAMIC_COLUMNS = ("key", "att", "ci_lower", "ci_upper")
 
 
-EVENT_UNIT = {"year": ("年数", "Years"), "quarter": ("四半期数", "Quarters"),
-              "month": ("月数", "Months")}
+EVENT_UNIT = {
+    "year": ("年数", "Years"),
+    "quarter": ("四半期数", "Quarters"),
+    "month": ("月数", "Months"),
+}
 
 
 def event_study(
@@ -728,8 +732,11 @@ def event_study(
     )
     x = alt.X(
         "key:Q",
-        title=_t(lang, f"研修開始からの{EVENT_UNIT[period][0]}",
-                 f"{EVENT_UNIT[period][1]} since first training"),
+        title=_t(
+            lang,
+            f"研修開始からの{EVENT_UNIT[period][0]}",
+            f"{EVENT_UNIT[period][1]} since first training",
+        ),
         scale=alt.Scale(domain=[lo, hi], nice=False),
         axis=alt.Axis(values=keys, format="d", grid=False),
     )
@@ -834,8 +841,8 @@ def estimator_comparison(
     Input: a polars frame or a sequence of rows with ``method`` (``naive_before_after``,
     ``twfe``, ``group_time`` or any label), ``estimate``, ``ci_low``, ``ci_high`` and optional
     ``n`` (units); :class:`dxkpi.models.contrasts.Contrast` objects and the ``simple``
-    :class:`dxkpi.models.did.Aggregation` are accepted as they are. Each method has its own colour and
-    shape; the label at each point gives the estimate and interval.
+    :class:`dxkpi.models.did.Aggregation` are accepted as they are. Each method has its own
+    colour and shape; the label at each point gives the estimate and interval.
     """
     if isinstance(rows, pl.DataFrame):
         _require(rows, ("method", "estimate", "ci_low", "ci_high"), "estimator_comparison")
@@ -956,8 +963,7 @@ def _unit_heatmap(
                 "value:Q",
                 title=_axis_title(spec, lang),
                 scale=alt.Scale(domain=list(domain), scheme="blues"),
-                legend=alt.Legend(direction="horizontal", gradientLength=240,
-                                  format=value_format),
+                legend=alt.Legend(direction="horizontal", gradientLength=240, format=value_format),
             ),
         )
     )
@@ -968,8 +974,9 @@ def _unit_heatmap(
             x=x,
             y=y,
             text=alt.Text("value:Q", format=value_format),
-            color=alt.condition(f"datum.value >= {dark_from}", alt.value("white"),
-                                alt.value(TEXT_COLOUR)),
+            color=alt.condition(
+                f"datum.value >= {dark_from}", alt.value("white"), alt.value(TEXT_COLOUR)
+            ),
         )
     )
     gaps = (
@@ -1003,11 +1010,19 @@ def maturity_heatmap(
     秘匿 with no value. Each tile prints its score, so the colour scale is not needed to read it.
     """
     return _unit_heatmap(
-        frame, "maturity_score", lang, fiscal_year=fiscal_year, group_by=group_by,
-        domain=(0, 5), value_format=".1f", dark_from=3,
+        frame,
+        "maturity_score",
+        lang,
+        fiscal_year=fiscal_year,
+        group_by=group_by,
+        domain=(0, 5),
+        value_format=".1f",
+        dark_from=3,
         subtitle=("所属×診断項目", "by unit and dimension"),
-        note=("数値は平均評点（0 未着手 … 5 全庁で持続的に高度化）",
-              "Numbers: mean score (0 not started … 5 continuously advanced city-wide)"),
+        note=(
+            "数値は平均評点（0 未着手 … 5 全庁で持続的に高度化）",
+            "Numbers: mean score (0 not started … 5 continuously advanced city-wide)",
+        ),
     )
 
 
@@ -1026,11 +1041,19 @@ def skill_heatmap(
     Suppressed cells are pale grey tiles labelled 秘匿 with no value.
     """
     return _unit_heatmap(
-        frame, "skill_attainment_rate", lang, fiscal_year=fiscal_year, group_by=group_by,
-        domain=(0, 1), value_format=".0%", dark_from=0.6,
+        frame,
+        "skill_attainment_rate",
+        lang,
+        fiscal_year=fiscal_year,
+        group_by=group_by,
+        domain=(0, 1),
+        value_format=".0%",
+        dark_from=0.6,
         subtitle=("所属×スキル領域", "by unit and skill area"),
-        note=("職層ごとの必要レベル（職層×スキル表）を満たす職員の割合",
-              "Share of staff meeting the level their job level requires"),
+        note=(
+            "職層ごとの必要レベル（職層×スキル表）を満たす職員の割合",
+            "Share of staff meeting the level their job level requires",
+        ),
     )
 
 

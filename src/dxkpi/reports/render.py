@@ -372,8 +372,7 @@ def mimebundle(
     }
     title = _title_text(spec)
     meta = {
-        "image/png": {"width": round(width / scale), "height": round(height / scale),
-                      "alt": title},
+        "image/png": {"width": round(width / scale), "height": round(height / scale), "alt": title},
         "image/svg+xml": {"alt": title},
     }
     return bundle, meta

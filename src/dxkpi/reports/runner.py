@@ -71,10 +71,18 @@ REPORTS: tuple[ReportSpec, ...] = (
     ReportSpec("behaviour_change", "行動変容の効果検証", "Did training change behaviour?"),
     ReportSpec("kpi_kgi_link", "KPI と KGI の関係", "KPI → KGI link"),
     ReportSpec("maturity", "DX 成熟度診断", "Maturity diagnosis"),
-    ReportSpec("skill_map", "スキルマップとナレッジ共有", "Skill map and knowledge sharing",
-               requires=("skill_assessment", "knowledge_posts")),
-    ReportSpec("pdca_review", "PDCA 年度レビュー", "Year-end PDCA review",
-               requires=("courses", "attendance", "proposals", "projects")),
+    ReportSpec(
+        "skill_map",
+        "スキルマップとナレッジ共有",
+        "Skill map and knowledge sharing",
+        requires=("skill_assessment", "knowledge_posts"),
+    ),
+    ReportSpec(
+        "pdca_review",
+        "PDCA 年度レビュー",
+        "Year-end PDCA review",
+        requires=("courses", "attendance", "proposals", "projects"),
+    ),
     ReportSpec("department", "所属別レポート", "Department drill-down", per_department=True),
 )
 
@@ -147,8 +155,9 @@ def check_parameters(template: Path, parameters: dict[str, Any]) -> None:
     for name, value in parameters.items():
         expected = (declared[name].get("inferred_type_name") or "").strip()
         types = _TYPES.get(expected)
-        if types and (not isinstance(value, types) or (expected == "int"
-                                                       and isinstance(value, bool))):
+        if types and (
+            not isinstance(value, types) or (expected == "int" and isinstance(value, bool))
+        ):
             raise ReportError(
                 f"パラメータ {name} の型が違います（{expected} が必要、"
                 f"{type(value).__name__} が渡された）",
@@ -250,13 +259,20 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
             km.release_clients()
         if out_nb.exists():
             out_nb.rename(folder / f"{task.name}.failed.ipynb")
-        return TaskResult(task.name, task.report, "failed", time.perf_counter() - start,
-                          _error_dict(err), task.parameters)
+        return TaskResult(
+            task.name,
+            task.report,
+            "failed",
+            time.perf_counter() - start,
+            _error_dict(err),
+            task.parameters,
+        )
     if km is not None:
         km.release_clients()
     export_html(out_nb, folder / f"{task.name}.html")
-    return TaskResult(task.name, task.report, "ok", time.perf_counter() - start, None,
-                      task.parameters)
+    return TaskResult(
+        task.name, task.report, "ok", time.perf_counter() - start, None, task.parameters
+    )
 
 
 REPORT_CSS = """
@@ -303,7 +319,8 @@ def _exporter() -> Any:
     exporter.mermaid_layout_elk_js_url = ""
     exporter.embed_images = True
     exporter.register_preprocessor(
-        TagRemovePreprocessor(remove_cell_tags={TEMPLATE_ONLY_TAG}), enabled=True)
+        TagRemovePreprocessor(remove_cell_tags={TEMPLATE_ONLY_TAG}), enabled=True
+    )
     return exporter
 
 
@@ -331,7 +348,8 @@ def templates_dir(root: Path) -> Path:
     folder = root / "notebooks" / "reports"
     if not folder.is_dir():
         raise ReportError(
-            "レポートのテンプレートフォルダがありません", "report templates folder not found",
+            "レポートのテンプレートフォルダがありません",
+            "report templates folder not found",
             where=Where(file=str(folder)),
             hint_ja="プロジェクトのフォルダで実行してください。",
             hint_en="Run from the project folder.",
@@ -358,7 +376,8 @@ def plan_tasks(
     unknown = sorted(set(only) - set(names))
     if unknown:
         raise ReportError(
-            f"不明なレポート名: {', '.join(unknown)}", f"unknown report(s): {', '.join(unknown)}",
+            f"不明なレポート名: {', '.join(unknown)}",
+            f"unknown report(s): {', '.join(unknown)}",
             hint_ja=f"使えるのは {', '.join(names)} です。",
             hint_en=f"Choose from {', '.join(names)}.",
         )
@@ -387,8 +406,11 @@ def plan_tasks(
             continue
         template = folder / f"{spec.name}.ipynb"
         if not template.exists():
-            raise ReportError("テンプレートがありません", "report template missing",
-                              where=Where(file=str(template)))
+            raise ReportError(
+                "テンプレートがありません",
+                "report template missing",
+                where=Where(file=str(template)),
+            )
         if spec.per_department:
             for code in dept_list:
                 params = {**common, "department": code}
@@ -405,8 +427,14 @@ def plan_tasks(
 
 def _code_version(root: Path) -> str:
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=True,
-                             capture_output=True, text=True, timeout=5).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         sha = "unknown"
     return f"dxkpi {__version__} ({sha})"
@@ -435,20 +463,26 @@ def write_index(folder: Path, run: dict[str, Any], lang: str) -> None:
         status = {"ok": ok_word, "skipped": skip_word}.get(r["status"], fail_word)
         html_name = f"{r['name']}.html"
         has_html = (folder / html_name).exists()
-        link = (f'<a href="{html.escape(html_name)}">{html.escape(label)}</a>' if has_html
-                else html.escape(label))
+        link = (
+            f'<a href="{html.escape(html_name)}">{html.escape(label)}</a>'
+            if has_html
+            else html.escape(label)
+        )
         extra = prev_word if r["status"] == "failed" and has_html else ""
         err = ""
         if r.get("error"):
             err = html.escape(f"{r['error'].get('ename', '')}: {r['error'].get('evalue', '')}")
         rows.append(
             f'<tr class="{r["status"]}"><td>{link}{extra}</td><td>{status}</td>'
-            f'<td>{r["seconds"]:.1f}s</td><td>{err}</td></tr>'
+            f"<td>{r['seconds']:.1f}s</td><td>{err}</td></tr>"
         )
     fy = run["parameters"]["fiscal_year"]
     heading = f"{fy}年度 レポート一覧" if lang == "ja" else f"FY{fy} reports"
-    cols = ("レポート", "状態", "所要時間", "エラー") if lang == "ja" else (
-        "Report", "Status", "Time", "Error")
+    cols = (
+        ("レポート", "状態", "所要時間", "エラー")
+        if lang == "ja"
+        else ("Report", "Status", "Time", "Error")
+    )
     page = f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(heading)}</title>
 <style>
@@ -523,15 +557,29 @@ def run_reports(
         (staging / "figures").mkdir()
         try:
             tasks = plan_tasks(
-                root=root, fiscal_year=fiscal_year, data_dir=data_dir.resolve(),
-                staging=staging.resolve(), lang=lang, min_cell_size=k, only=only,
-                departments=departments, known_departments=known,
+                root=root,
+                fiscal_year=fiscal_year,
+                data_dir=data_dir.resolve(),
+                staging=staging.resolve(),
+                lang=lang,
+                min_cell_size=k,
+                only=only,
+                departments=departments,
+                known_departments=known,
                 available=data.available(),
             )
             skipped = [
-                TaskResult(r.name, r.name, "skipped", 0.0,
-                           {"ename": "NoData", "evalue": "missing: " + ", ".join(
-                               d for d in r.requires if d not in data.available())})
+                TaskResult(
+                    r.name,
+                    r.name,
+                    "skipped",
+                    0.0,
+                    {
+                        "ename": "NoData",
+                        "evalue": "missing: "
+                        + ", ".join(d for d in r.requires if d not in data.available()),
+                    },
+                )
                 for r in REPORTS
                 if (not only or r.name in only) and not set(r.requires) <= set(data.available())
             ]
@@ -546,9 +594,14 @@ def run_reports(
             if write_extras is not None:
                 write_extras(staging)
             run = {
-                "parameters": {"fiscal_year": fiscal_year, "lang": lang, "min_cell_size": k,
-                               "only": list(only), "departments": list(departments),
-                               "data_dir": str(data_dir)},
+                "parameters": {
+                    "fiscal_year": fiscal_year,
+                    "lang": lang,
+                    "min_cell_size": k,
+                    "only": list(only),
+                    "departments": list(departments),
+                    "data_dir": str(data_dir),
+                },
                 "data_manifest_sha256": _manifest_hash(data_dir),
                 "code_version": _code_version(root),
                 "python": sys.version.split()[0],
@@ -556,18 +609,20 @@ def run_reports(
                 "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                 "ok": all(r.status in ("ok", "skipped") for r in results),
                 "notebooks": [
-                    {k2: v for k2, v in asdict(r).items() if k2 != "parameters"}
-                    for r in results
+                    {k2: v for k2, v in asdict(r).items() if k2 != "parameters"} for r in results
                 ],
             }
             for r in results:
                 if r.status != "ok":
                     e = r.error or {}
-                    say(f"{r.status.upper()} {r.name}: cell {e.get('cell_index')} "
-                        f"{e.get('ename')}: {e.get('evalue')}")
+                    say(
+                        f"{r.status.upper()} {r.name}: cell {e.get('cell_index')} "
+                        f"{e.get('ename')}: {e.get('evalue')}"
+                    )
             (staging / "run.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
             (staging / "run.json").write_text(
-                json.dumps(run, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+                json.dumps(run, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
             write_index(staging, run, lang)
             publish(staging, target)
         finally:
@@ -576,16 +631,16 @@ def run_reports(
     return RunResult(target, results, run)
 
 
-def _execute_all(tasks: list[Task], staging: Path, jobs: int | None, keep_going: bool,
-                 say: Progress) -> list[TaskResult]:
+def _execute_all(
+    tasks: list[Task], staging: Path, jobs: int | None, keep_going: bool, say: Progress
+) -> list[TaskResult]:
     workers = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     results: list[TaskResult] = []
     failed = False
     with cf.ProcessPoolExecutor(max_workers=workers) as pool:
         per_department = {r.name for r in REPORTS if r.per_department}
         pending = {
-            pool.submit(execute_task, t, str(staging), t.report in per_department): t
-            for t in tasks
+            pool.submit(execute_task, t, str(staging), t.report in per_department): t for t in tasks
         }
         for done, fut in enumerate(cf.as_completed(pending), start=1):
             res = fut.result()
@@ -594,8 +649,13 @@ def _execute_all(tasks: list[Task], staging: Path, jobs: int | None, keep_going:
             if res.status != "ok":
                 failed = True
                 e = res.error or {}
-                log.error("%s failed at cell %s: %s: %s", res.name, e.get("cell_index"),
-                          e.get("ename"), e.get("evalue"))
+                log.error(
+                    "%s failed at cell %s: %s: %s",
+                    res.name,
+                    e.get("cell_index"),
+                    e.get("ename"),
+                    e.get("evalue"),
+                )
                 if not keep_going:
                     for f in pending:
                         f.cancel()
@@ -603,9 +663,15 @@ def _execute_all(tasks: list[Task], staging: Path, jobs: int | None, keep_going:
     ran = {r.name for r in results}
     if failed and not keep_going:
         results.extend(
-            TaskResult(t.name, t.report, "failed", 0.0,
-                       {"ename": "NotRun", "evalue": "stopped after an earlier failure"})
-            for t in tasks if t.name not in ran
+            TaskResult(
+                t.name,
+                t.report,
+                "failed",
+                0.0,
+                {"ename": "NotRun", "evalue": "stopped after an earlier failure"},
+            )
+            for t in tasks
+            if t.name not in ran
         )
     return sorted(results, key=lambda r: order[r.name])
 
@@ -626,7 +692,8 @@ def write_kpi_cache(staging: Path, data: Any, config: Any, k: int) -> Path:
     from dxkpi.kpi.engine import compute
 
     config = dataclasses.replace(
-        config, privacy=dataclasses.replace(config.privacy, min_cell_size=k))
+        config, privacy=dataclasses.replace(config.privacy, min_cell_size=k)
+    )
     path = kpi_cache_path(staging, k)
     path.parent.mkdir(parents=True, exist_ok=True)
     compute(data, config, by=list(GROUPINGS)).write_parquet(path)
@@ -639,13 +706,13 @@ def latest_complete_fiscal_year(data: Any) -> int:
     if not years:
         raise ReportError("職員名簿に年度がありません", "the staff list holds no fiscal year")
     latest = data.latest_date()
-    complete = [y for y in years if latest is not None
-                and datetime.date(y + 1, 3, 31) <= latest]
+    complete = [y for y in years if latest is not None and datetime.date(y + 1, 3, 31) <= latest]
     return max(complete) if complete else max(years)
 
 
-def write_kpi_workbook(folder: Path, data_dir: Path, fiscal_year: int,
-                       min_cell_size: int | None) -> Path:
+def write_kpi_workbook(
+    folder: Path, data_dir: Path, fiscal_year: int, min_cell_size: int | None
+) -> Path:
     """The run's Excel companion ``kpi_FY<year>.xlsx``: every KPI, every grouping, that year."""
     import dataclasses
 
@@ -658,11 +725,10 @@ def write_kpi_workbook(folder: Path, data_dir: Path, fiscal_year: int,
     config = load_config()
     if min_cell_size is not None:
         config = dataclasses.replace(
-            config, privacy=dataclasses.replace(config.privacy, min_cell_size=min_cell_size))
-    rich = compute(load_processed(data_dir), config, fiscal_years=[fiscal_year],
-                   by=list(GROUPINGS))
-    return write_xlsx(rich, folder / f"kpi_FY{fiscal_year}.xlsx",
-                      config.privacy.min_cell_size)
+            config, privacy=dataclasses.replace(config.privacy, min_cell_size=min_cell_size)
+        )
+    rich = compute(load_processed(data_dir), config, fiscal_years=[fiscal_year], by=list(GROUPINGS))
+    return write_xlsx(rich, folder / f"kpi_FY{fiscal_year}.xlsx", config.privacy.min_cell_size)
 
 
 _COMMENTS = (

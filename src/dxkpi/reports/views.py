@@ -24,10 +24,13 @@ from dxkpi.project.config import Config, load_config
 
 SUPPRESSED_MARK = "―"
 GRADE_TEXT = {
-    "ja": {"A": "A（目標超過）", "B": "B（目標どおり）", "C": "C（目標未達）",
-           "D": "D（評価不能）"},
-    "en": {"A": "A (ahead)", "B": "B (on target)", "C": "C (behind)",
-           "D": "D (cannot assess)"},
+    "ja": {
+        "A": "A（目標超過）",
+        "B": "B（目標どおり）",
+        "C": "C（目標未達）",
+        "D": "D（評価不能）",
+    },
+    "en": {"A": "A (ahead)", "B": "B (on target)", "C": "C (behind)", "D": "D (cannot assess)"},
 }
 
 
@@ -84,8 +87,10 @@ class ReportContext:
         reiwa = self.fiscal_year - 2018
         if self.lang == "ja":
             return Markdown(f"# {ja}\n\n**{self.fiscal_year}年度（令和{reiwa}年度）**")
-        return Markdown(f"# {en}\n\n**FY{self.fiscal_year} (April {self.fiscal_year} – "
-                        f"March {self.fiscal_year + 1})**")
+        return Markdown(
+            f"# {en}\n\n**FY{self.fiscal_year} (April {self.fiscal_year} – "
+            f"March {self.fiscal_year + 1})**"
+        )
 
     def table(self, frame: pl.DataFrame, caption_ja: str = "", caption_en: str = "") -> HTML:
         """A display table with an optional caption in the report's language."""
@@ -134,21 +139,27 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def html_table(frame: pl.DataFrame, *, caption: str | None = None,
-               numeric: tuple[str, ...] = ()) -> str:
+def html_table(
+    frame: pl.DataFrame, *, caption: str | None = None, numeric: tuple[str, ...] = ()
+) -> str:
     """A plain, print-friendly HTML table (escaped; numbers right-aligned)."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
     rows = []
     for row in frame.iter_rows():
         cells = []
         for name, value in zip(frame.columns, row, strict=True):
-            align = ' style="text-align:right"' if (
-                name in numeric or isinstance(value, int | float)) else ""
+            align = (
+                ' style="text-align:right"'
+                if (name in numeric or isinstance(value, int | float))
+                else ""
+            )
             cells.append(f"<td{align}>{html.escape(_fmt(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return (f'<table class="dxkpi-table">{cap}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    return (
+        f'<table class="dxkpi-table">{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 class HTML:
@@ -187,22 +198,34 @@ def dataset_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
     rows = []
     for name, info in manifest["datasets"].items():
         suite = info.get("suite") or {}
-        rows.append({
-            "dataset": f"{DATASETS[name].ja}（{name}）" if lang == "ja" else name,
-            "status": info["status"],
-            "rows_in": info["rows_in"],
-            "accepted": info["accepted"],
-            "quarantined": info["quarantined"],
-            "quarantine_pct": round(100 * info["quarantined"] / info["rows_in"], 2)
-            if info["rows_in"] else None,
-            "suite": (f"{suite.get('successful', 0)}/{suite.get('evaluated', 0)}"
-                      if suite else "—"),
-        })
+        rows.append(
+            {
+                "dataset": f"{DATASETS[name].ja}（{name}）" if lang == "ja" else name,
+                "status": info["status"],
+                "rows_in": info["rows_in"],
+                "accepted": info["accepted"],
+                "quarantined": info["quarantined"],
+                "quarantine_pct": round(100 * info["quarantined"] / info["rows_in"], 2)
+                if info["rows_in"]
+                else None,
+                "suite": (
+                    f"{suite.get('successful', 0)}/{suite.get('evaluated', 0)}" if suite else "—"
+                ),
+            }
+        )
     frame = pl.DataFrame(rows)
     if lang == "ja":
-        frame = frame.rename({"dataset": "データ", "status": "状態", "rows_in": "行数",
-                              "accepted": "受理", "quarantined": "隔離",
-                              "quarantine_pct": "隔離率(%)", "suite": "GX検証(成功/評価)"})
+        frame = frame.rename(
+            {
+                "dataset": "データ",
+                "status": "状態",
+                "rows_in": "行数",
+                "accepted": "受理",
+                "quarantined": "隔離",
+                "quarantine_pct": "隔離率(%)",
+                "suite": "GX検証(成功/評価)",
+            }
+        )
     return frame
 
 
@@ -214,33 +237,47 @@ def rule_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
         for rule, n in info["rules"].items():
             meaning = cat[rule].ja if lang == "ja" else cat[rule].en
             rows.append({"dataset": name, "rule": rule, "meaning": meaning, "rows": n})
-    frame = pl.DataFrame(rows, schema={"dataset": pl.String, "rule": pl.String,
-                                       "meaning": pl.String, "rows": pl.Int64})
+    frame = pl.DataFrame(
+        rows,
+        schema={"dataset": pl.String, "rule": pl.String, "meaning": pl.String, "rows": pl.Int64},
+    )
     frame = frame.sort(["rows", "rule"], descending=[True, False])
     if lang == "ja":
-        frame = frame.rename({"dataset": "データ", "rule": "ルール", "meaning": "内容",
-                              "rows": "件数"})
+        frame = frame.rename(
+            {"dataset": "データ", "rule": "ルール", "meaning": "内容", "rows": "件数"}
+        )
     return frame
 
 
 def file_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
     """One row per input file or sheet: dataset, encoding, rows, accepted, quarantined."""
-    rows = [{
-        "file": f["file"] + (f"#{f['sheet']}" if f.get("sheet") else ""),
-        "dataset": f["dataset"],
-        "encoding": f["encoding"],
-        "rows_in": f["rows_in"],
-        "accepted": f["accepted"],
-        "quarantined": f["quarantined"],
-        "ignored_columns": ", ".join(f["ignored_columns"]),
-        "dropped_personal": ", ".join(f["dropped_personal_columns"]),
-    } for f in manifest["files"]]
+    rows = [
+        {
+            "file": f["file"] + (f"#{f['sheet']}" if f.get("sheet") else ""),
+            "dataset": f["dataset"],
+            "encoding": f["encoding"],
+            "rows_in": f["rows_in"],
+            "accepted": f["accepted"],
+            "quarantined": f["quarantined"],
+            "ignored_columns": ", ".join(f["ignored_columns"]),
+            "dropped_personal": ", ".join(f["dropped_personal_columns"]),
+        }
+        for f in manifest["files"]
+    ]
     frame = pl.DataFrame(rows)
     if lang == "ja" and frame.height:
-        frame = frame.rename({"file": "ファイル", "dataset": "データ", "encoding": "文字コード",
-                              "rows_in": "行数", "accepted": "受理", "quarantined": "隔離",
-                              "ignored_columns": "無視した列",
-                              "dropped_personal": "削除した個人情報列"})
+        frame = frame.rename(
+            {
+                "file": "ファイル",
+                "dataset": "データ",
+                "encoding": "文字コード",
+                "rows_in": "行数",
+                "accepted": "受理",
+                "quarantined": "隔離",
+                "ignored_columns": "無視した列",
+                "dropped_personal": "削除した個人情報列",
+            }
+        )
     return frame
 
 
@@ -279,12 +316,22 @@ def group_text(group_by: str, group: str, group_name: str | None, lang: str) -> 
 
 
 REASON_TEXT = {
-    "ja": {"no_members": "対象者なし", "denominator_zero": "分母が0のため算出不能",
-           "no_data_fy": "この年度のデータなし", "no_answers": "回答なし",
-           "gap_side_missing": "管理職・一般の一方に回答なし", "suppressed": "秘匿"},
-    "en": {"no_members": "no members", "denominator_zero": "denominator is 0",
-           "no_data_fy": "no data for this year", "no_answers": "no answers",
-           "gap_side_missing": "one side has no answers", "suppressed": "suppressed"},
+    "ja": {
+        "no_members": "対象者なし",
+        "denominator_zero": "分母が0のため算出不能",
+        "no_data_fy": "この年度のデータなし",
+        "no_answers": "回答なし",
+        "gap_side_missing": "管理職・一般の一方に回答なし",
+        "suppressed": "秘匿",
+    },
+    "en": {
+        "no_members": "no members",
+        "denominator_zero": "denominator is 0",
+        "no_data_fy": "no data for this year",
+        "no_answers": "no answers",
+        "gap_side_missing": "one side has no answers",
+        "suppressed": "suppressed",
+    },
 }
 
 
@@ -295,8 +342,13 @@ def reason_text(reason: str | None, lang: str) -> str:
     return REASON_TEXT[lang].get(reason, reason)
 
 
-def kpi_table(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja",
-              group_by: str = "city", kpis: list[str] | None = None) -> pl.DataFrame:
+def kpi_table(
+    rich: pl.DataFrame,
+    fiscal_year: int,
+    lang: str = "ja",
+    group_by: str = "city",
+    kpis: list[str] | None = None,
+) -> pl.DataFrame:
     """KPI rows of one year and grouping for display: name, group, value, n/d, target, grade.
 
     Suppressed cells show ``―`` and never their value or counts; empty values show their reason.
@@ -308,22 +360,47 @@ def kpi_table(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja",
     rows = []
     for r in frame.iter_rows(named=True):
         hidden = bool(r["suppressed"])
-        rows.append({
-            "kpi": r["name_ja"] if lang == "ja" else r["name_en"],
-            "group": group_text(r["group_by"], r["group"], r.get("group_name"), lang),
-            "value": SUPPRESSED_MARK if hidden else value_text(r["value"], r["unit"]),
-            "numerator": SUPPRESSED_MARK if hidden else _num_text(r["numerator"]),
-            "denominator": SUPPRESSED_MARK if hidden else _num_text(r["denominator"]),
-            "target": value_text(r["target"], r["unit"]),
-            "grade": grades.get(r["grade"], r["grade"] or ""),
-            "note": "" if hidden else reason_text(r["reason"], lang),
-        })
-    out = pl.DataFrame(rows, schema={c: pl.String for c in (
-        "kpi", "group", "value", "numerator", "denominator", "target", "grade", "note")})
+        rows.append(
+            {
+                "kpi": r["name_ja"] if lang == "ja" else r["name_en"],
+                "group": group_text(r["group_by"], r["group"], r.get("group_name"), lang),
+                "value": SUPPRESSED_MARK if hidden else value_text(r["value"], r["unit"]),
+                "numerator": SUPPRESSED_MARK if hidden else _num_text(r["numerator"]),
+                "denominator": SUPPRESSED_MARK if hidden else _num_text(r["denominator"]),
+                "target": value_text(r["target"], r["unit"]),
+                "grade": grades.get(r["grade"], r["grade"] or ""),
+                "note": "" if hidden else reason_text(r["reason"], lang),
+            }
+        )
+    out = pl.DataFrame(
+        rows,
+        schema={
+            c: pl.String
+            for c in (
+                "kpi",
+                "group",
+                "value",
+                "numerator",
+                "denominator",
+                "target",
+                "grade",
+                "note",
+            )
+        },
+    )
     if lang == "ja":
-        out = out.rename({"kpi": "指標", "group": "区分", "value": "実績", "numerator": "分子",
-                          "denominator": "分母", "target": "目標", "grade": "評価",
-                          "note": "備考"})
+        out = out.rename(
+            {
+                "kpi": "指標",
+                "group": "区分",
+                "value": "実績",
+                "numerator": "分子",
+                "denominator": "分母",
+                "target": "目標",
+                "grade": "評価",
+                "note": "備考",
+            }
+        )
     return out
 
 
@@ -336,20 +413,32 @@ def heterogeneity_table(table: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
         scale = per_year / r["att"] if r["att"] else None
         lo = r["ci_low"] * scale if scale is not None else None
         hi = r["ci_high"] * scale if scale is not None else None
-        rows.append({
-            "group": CODE_LABELS_JA.get(r["group"], r["group"]) if lang == "ja" else r["group"],
-            "n_employees": f"{r['n_employees']:,}",
-            "n_treated": f"{r['n_treated']:,}",
-            "per_100_year": f"{per_year:+.1f}",
-            "interval": "" if lo is None else f"{lo:+.1f} 〜 {hi:+.1f}",
-            "pct_of_pre": "" if r["pct_of_pre"] is None else f"{r['pct_of_pre']:+.0f}%",
-        })
-    names = (("区分", "職員数", "受講者数", "100人・年あたり増加件数", "95%信頼区間", "受講前比")
-             if lang == "ja" else ("group", "staff", "trained", "extra per 100 staff-years",
-                                   "95% interval", "vs. pre-training level"))
+        rows.append(
+            {
+                "group": CODE_LABELS_JA.get(r["group"], r["group"]) if lang == "ja" else r["group"],
+                "n_employees": f"{r['n_employees']:,}",
+                "n_treated": f"{r['n_treated']:,}",
+                "per_100_year": f"{per_year:+.1f}",
+                "interval": "" if lo is None else f"{lo:+.1f} 〜 {hi:+.1f}",
+                "pct_of_pre": "" if r["pct_of_pre"] is None else f"{r['pct_of_pre']:+.0f}%",
+            }
+        )
+    names = (
+        ("区分", "職員数", "受講者数", "100人・年あたり増加件数", "95%信頼区間", "受講前比")
+        if lang == "ja"
+        else (
+            "group",
+            "staff",
+            "trained",
+            "extra per 100 staff-years",
+            "95% interval",
+            "vs. pre-training level",
+        )
+    )
     keys = ("group", "n_employees", "n_treated", "per_100_year", "interval", "pct_of_pre")
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
-        dict(zip(keys, names, strict=True)))
+        dict(zip(keys, names, strict=True))
+    )
 
 
 def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
@@ -364,26 +453,48 @@ def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
             effect, lo, hi = effect_of_step(r, link.kgi)
             clear = lo > 0 or hi < 0
             name = "name_ja" if lang == "ja" else "name_en"
-            rows.append({
-                "kgi": getattr(REGISTRY[link.kgi], name),
-                "kpi": getattr(REGISTRY[r["kpi"]], name),
-                "effect": f"{effect:+.2f}",
-                "interval": f"{lo:+.2f} 〜 {hi:+.2f}",
-                "n": f"{link.n_departments} / {link.n_obs}",
-                "reading": (("関連あり" if clear else "はっきりしない") if lang == "ja"
-                            else ("associated" if clear else "unclear")),
-            })
-    names = (("KGI（翌年度）", "KPI（前年度）", "1段階あたりの差", "95%信頼区間", "所属 / 観測",
-              "読み方") if lang == "ja" else ("KGI (next year)", "KPI (year before)",
-                                          "difference per step", "95% interval",
-                                          "departments / obs.", "reading"))
+            rows.append(
+                {
+                    "kgi": getattr(REGISTRY[link.kgi], name),
+                    "kpi": getattr(REGISTRY[r["kpi"]], name),
+                    "effect": f"{effect:+.2f}",
+                    "interval": f"{lo:+.2f} 〜 {hi:+.2f}",
+                    "n": f"{link.n_departments} / {link.n_obs}",
+                    "reading": (
+                        ("関連あり" if clear else "はっきりしない")
+                        if lang == "ja"
+                        else ("associated" if clear else "unclear")
+                    ),
+                }
+            )
+    names = (
+        (
+            "KGI（翌年度）",
+            "KPI（前年度）",
+            "1段階あたりの差",
+            "95%信頼区間",
+            "所属 / 観測",
+            "読み方",
+        )
+        if lang == "ja"
+        else (
+            "KGI (next year)",
+            "KPI (year before)",
+            "difference per step",
+            "95% interval",
+            "departments / obs.",
+            "reading",
+        )
+    )
     keys = ("kgi", "kpi", "effect", "interval", "n", "reading")
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
-        dict(zip(keys, names, strict=True)))
+        dict(zip(keys, names, strict=True))
+    )
 
 
-def labelled(frame: pl.DataFrame, headers: dict[str, tuple[str, str]], lang: str = "ja",
-             digits: int = 2) -> pl.DataFrame:
+def labelled(
+    frame: pl.DataFrame, headers: dict[str, tuple[str, str]], lang: str = "ja", digits: int = 2
+) -> pl.DataFrame:
     """A library frame for display: only the ``headers`` columns, renamed to the report's
     language; codes (skill areas, job levels…) shown as their Japanese labels in Japanese;
     floats rounded to ``digits``; empty cells blank."""
@@ -391,7 +502,8 @@ def labelled(frame: pl.DataFrame, headers: dict[str, tuple[str, str]], lang: str
     if lang == "ja":
         out = out.with_columns(
             pl.col(c).replace_strict(CODE_LABELS_JA, default=pl.col(c))
-            for c, dtype in out.schema.items() if dtype == pl.String
+            for c, dtype in out.schema.items()
+            if dtype == pl.String
         )
     out = out.with_columns(pl.col(pl.Float64).round(digits))
     return out.rename({c: (ja if lang == "ja" else en) for c, (ja, en) in headers.items()})

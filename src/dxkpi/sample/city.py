@@ -5,9 +5,9 @@
 and values, wareki / slash / ISO dates, full-width digits, an ignored column and a personal-name
 column; plus ``ground_truth.json`` with the planted effects and the planted bad rows.
 
-Headers and Japanese value labels come from :data:`dxkpi.catalogue.contract.DATASETS`. The core datasets
-are drawn from one ``numpy.random.Generator(PCG64(seed))``: the same seed gives byte-identical
-files.
+Headers and Japanese value labels come from :data:`dxkpi.catalogue.contract.DATASETS`. The
+core datasets are drawn from one ``numpy.random.Generator(PCG64(seed))``: the same seed gives
+byte-identical files.
 
 The planted behavioural effect: each employee has a base monthly proposal rate (job level ×
 talent type × an individual gamma frailty with mean 1) times a city-wide fiscal-year and
@@ -109,17 +109,30 @@ SESSIONS_PER_YEAR = 20.0  # per enrolled employee-year
 VOLUNTARY_RATE = 0.03  # employee-years before enrolment with a voluntary phase-1 session
 STATUS_SHARE = {"absent": 0.07, "attended": 0.18, "completed": 0.75}
 SUPPORT_MODEL_SHARE = (  # by year index: outsourced, co_creation, in_house
-    (0.80, 0.18, 0.02), (0.60, 0.30, 0.10), (0.40, 0.40, 0.20), (0.25, 0.40, 0.35),
+    (0.80, 0.18, 0.02),
+    (0.60, 0.30, 0.10),
+    (0.40, 0.40, 0.20),
+    (0.25, 0.40, 0.35),
     (0.15, 0.35, 0.50),
 )
 SELF_RUNNING_RATE = {"outsourced": 0.35, "co_creation": 0.60, "in_house": 0.85}
 SATISFACTION_PER_PROGRAMME_YEAR = 0.02
 SATISFACTION_PER_YEAR = 0.005
 MATURITY = {
-    "base": 1.0, "per_year": 0.30, "rolled_out": 0.40, "manager": 0.80, "mid": 0.30,
-    "noise_sd": 0.8, "response_rate": 0.35,
-    "dimension": {"literacy": 0.2, "data": -0.3, "leadership": 0.0, "development": -0.1,
-                  "culture": -0.2},
+    "base": 1.0,
+    "per_year": 0.30,
+    "rolled_out": 0.40,
+    "manager": 0.80,
+    "mid": 0.30,
+    "noise_sd": 0.8,
+    "response_rate": 0.35,
+    "dimension": {
+        "literacy": 0.2,
+        "data": -0.3,
+        "leadership": 0.0,
+        "development": -0.1,
+        "culture": -0.2,
+    },
 }
 
 # Skill map (issue #8). Drawn from a separate random stream (SKILL_STREAM) *after* the eight core
@@ -128,8 +141,13 @@ SKILL_STREAM = 8
 SKILL_AREAS = ("data", "ai_rpa", "process", "security", "facilitation")
 SKILL = {
     "base_by_job_level": {"manager": 1.6, "mid": 1.3, "staff": 0.8},
-    "area_offset": {"data": 0.0, "ai_rpa": -0.4, "process": 0.4, "security": 0.3,
-                    "facilitation": -0.2},
+    "area_offset": {
+        "data": 0.0,
+        "ai_rpa": -0.4,
+        "process": 0.4,
+        "security": 0.3,
+        "facilitation": -0.2,
+    },
     "person_sd": 0.5,  # employee × skill-area effect
     "per_year": 0.15,  # city-wide drift per fiscal year (why a naive before/after overstates)
     "effect": 0.8,  # latent lift from the FY of the first completed phase-2/3 course of the area
@@ -142,26 +160,139 @@ SKILL = {
 POST_RATE = {"before_programme": 0.04, "in_programme": 0.30}  # knowledge posts / employee-year
 FAILURE_SHARE_BY_YEAR = (0.08, 0.14, 0.22, 0.30, 0.35)  # of posts, by programme year index
 POST_KIND_SHARE_OTHER = {"success": 0.6, "howto": 0.4}
-POST_TITLES = ("RPA導入でつまずいた点", "電子申請の周知で工夫したこと", "データ集計の自動化",
-               "窓口予約システムの定着", "AI議事録の試行結果", "ペーパーレス会議の進め方",
-               "業務フロー図の描き方", "オープンデータ公開の手順", "チャットボット導入の失敗",
-               "庁内照会の様式統一", "ノーコードアプリで申請管理", "BIダッシュボードの作り方")
+POST_TITLES = (
+    "RPA導入でつまずいた点",
+    "電子申請の周知で工夫したこと",
+    "データ集計の自動化",
+    "窓口予約システムの定着",
+    "AI議事録の試行結果",
+    "ペーパーレス会議の進め方",
+    "業務フロー図の描き方",
+    "オープンデータ公開の手順",
+    "チャットボット導入の失敗",
+    "庁内照会の様式統一",
+    "ノーコードアプリで申請管理",
+    "BIダッシュボードの作り方",
+)
 
-SURNAMES = ("佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田",
-            "山田", "佐々木", "山口", "松本", "井上", "木村", "林", "斎藤", "清水", "山崎", "森",
-            "池田", "橋本", "阿部", "石川", "前田", "藤田", "小川", "岡田", "後藤", "長谷川",
-            "村上", "近藤", "石井", "坂本", "遠藤", "青木", "藤井", "西村", "髙橋", "齋藤")
-GIVEN = ("翔太", "大輔", "健一", "拓也", "直樹", "誠", "亮", "浩二", "和也", "隆", "美咲", "陽子",
-         "恵", "由美", "真由美", "彩", "愛", "優子", "智子", "香織", "花子", "悠斗", "結衣", "葵",
-         "蓮", "陽菜", "湊", "さくら", "大翔", "千尋")
-PROPOSAL_OBJECTS = ("窓口受付", "申請書", "証明書発行", "会議資料", "庁内照会", "統計集計",
-                    "支払事務", "台帳管理", "問い合わせ対応", "現地調査記録", "予約受付",
-                    "議事録作成", "補助金審査", "郵送事務", "勤怠集計")
-PROPOSAL_ACTIONS = ("の電子化", "のRPA化", "のペーパーレス化", "の様式統一", "のオンライン化",
-                    "の自動集計", "の手順見直し", "へのAI活用", "のクラウド共有", "の押印廃止")
+SURNAMES = (
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "佐々木",
+    "山口",
+    "松本",
+    "井上",
+    "木村",
+    "林",
+    "斎藤",
+    "清水",
+    "山崎",
+    "森",
+    "池田",
+    "橋本",
+    "阿部",
+    "石川",
+    "前田",
+    "藤田",
+    "小川",
+    "岡田",
+    "後藤",
+    "長谷川",
+    "村上",
+    "近藤",
+    "石井",
+    "坂本",
+    "遠藤",
+    "青木",
+    "藤井",
+    "西村",
+    "髙橋",
+    "齋藤",
+)
+GIVEN = (
+    "翔太",
+    "大輔",
+    "健一",
+    "拓也",
+    "直樹",
+    "誠",
+    "亮",
+    "浩二",
+    "和也",
+    "隆",
+    "美咲",
+    "陽子",
+    "恵",
+    "由美",
+    "真由美",
+    "彩",
+    "愛",
+    "優子",
+    "智子",
+    "香織",
+    "花子",
+    "悠斗",
+    "結衣",
+    "葵",
+    "蓮",
+    "陽菜",
+    "湊",
+    "さくら",
+    "大翔",
+    "千尋",
+)
+PROPOSAL_OBJECTS = (
+    "窓口受付",
+    "申請書",
+    "証明書発行",
+    "会議資料",
+    "庁内照会",
+    "統計集計",
+    "支払事務",
+    "台帳管理",
+    "問い合わせ対応",
+    "現地調査記録",
+    "予約受付",
+    "議事録作成",
+    "補助金審査",
+    "郵送事務",
+    "勤怠集計",
+)
+PROPOSAL_ACTIONS = (
+    "の電子化",
+    "のRPA化",
+    "のペーパーレス化",
+    "の様式統一",
+    "のオンライン化",
+    "の自動集計",
+    "の手順見直し",
+    "へのAI活用",
+    "のクラウド共有",
+    "の押印廃止",
+)
 CATEGORIES = ("窓口", "内部事務", "データ活用", "ペーパーレス", "働き方")
-PROJECT_THEMES = ("電子申請", "RPA", "AI-OCR", "GIS", "オープンデータ", "チャットボット",
-                  "キャッシュレス決済", "文書管理", "Web会議", "ダッシュボード")
+PROJECT_THEMES = (
+    "電子申請",
+    "RPA",
+    "AI-OCR",
+    "GIS",
+    "オープンデータ",
+    "チャットボット",
+    "キャッシュレス決済",
+    "文書管理",
+    "Web会議",
+    "ダッシュボード",
+)
 
 EPOCH = datetime.date(1970, 1, 1)
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
@@ -231,8 +362,9 @@ def _iso(days: np.ndarray) -> pl.Series:
     return pl.Series(days.astype("int32")).cast(pl.Date).dt.strftime("%Y-%m-%d")
 
 
-def _workdays(fy: int, first: tuple[int, int] = (4, 8), last: tuple[int, int] = (3, 25)
-              ) -> np.ndarray:
+def _workdays(
+    fy: int, first: tuple[int, int] = (4, 8), last: tuple[int, int] = (3, 25)
+) -> np.ndarray:
     """Weekdays of a fiscal year between two month/day marks, as days since 1970."""
     start = _days(datetime.date(fy, *first))
     end = _days(datetime.date(fy + 1, *last))
@@ -260,16 +392,14 @@ def _num_text(x: np.ndarray) -> pl.Series:
     """Numbers as text: whole numbers without a decimal point."""
     s = pl.Series(np.asarray(x, dtype=np.float64))
     return pl.select(
-        pl.when(s == s.round(0)).then(s.cast(pl.Int64).cast(pl.String))
-        .otherwise(s.cast(pl.String))
+        pl.when(s == s.round(0)).then(s.cast(pl.Int64).cast(pl.String)).otherwise(s.cast(pl.String))
     ).to_series()
 
 
 # ---------------------------------------------------------------- departments and staff
 
 
-def _departments(rng: np.random.Generator, fys: tuple[int, ...]) -> tuple[pl.DataFrame,
-                                                                        np.ndarray]:
+def _departments(rng: np.random.Generator, fys: tuple[int, ...]) -> tuple[pl.DataFrame, np.ndarray]:
     """The departments table and each department's roll-out year index (1 pilot, 2, 3)."""
     codes, names, divisions = [], [], []
     for i, (division, depts) in enumerate(DIVISIONS):
@@ -285,15 +415,20 @@ def _departments(rng: np.random.Generator, fys: tuple[int, ...]) -> tuple[pl.Dat
     second = rng.choice(rest, size=round(SECOND_WAVE_SHARE * len(rest)), replace=False)
     wave[second] = 2
     pilot_fy = [str(fys[0] + w) if w < len(fys) else None for w in wave]
-    frame = pl.DataFrame({
-        "department_code": codes, "department_name": names, "division": divisions,
-        "pilot_fy": pl.Series(pilot_fy, dtype=pl.String),
-    })
+    frame = pl.DataFrame(
+        {
+            "department_code": codes,
+            "department_name": names,
+            "division": divisions,
+            "pilot_fy": pl.Series(pilot_fy, dtype=pl.String),
+        }
+    )
     return frame, wave
 
 
-def _simulate_people(rng: np.random.Generator, n_staff: int, n_years: int, n_dept: int
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _simulate_people(
+    rng: np.random.Generator, n_staff: int, n_years: int, n_dept: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Levels, talent types and a (employee × year) department matrix (-1: not on the list).
 
     Leavers go at the end of a fiscal year; hires (replacing them, +0.5 %) join in April;
@@ -345,15 +480,17 @@ def _staff_table(rng: np.random.Generator, city: _City) -> pl.DataFrame:
     blank = (talent == "unassigned") & (rng.random(len(emp)) < 0.85)
     talent = np.where(blank, None, talent)
     extension = rng.integers(1000, 9999, len(emp))
-    return pl.DataFrame({
-        "fiscal_year": _str(np.asarray(city.fys)[year]),
-        "employee_id": city.emp_ids[emp],
-        "department_code": np.asarray(city.dept_codes)[city.dept[emp, year]],
-        "job_level": np.asarray(LEVELS)[city.level[emp]],
-        "talent_type": pl.Series(talent.tolist(), dtype=pl.String),
-        "氏名": names[emp],
-        "内線番号": extension.astype(str),
-    })
+    return pl.DataFrame(
+        {
+            "fiscal_year": _str(np.asarray(city.fys)[year]),
+            "employee_id": city.emp_ids[emp],
+            "department_code": np.asarray(city.dept_codes)[city.dept[emp, year]],
+            "job_level": np.asarray(LEVELS)[city.level[emp]],
+            "talent_type": pl.Series(talent.tolist(), dtype=pl.String),
+            "氏名": names[emp],
+            "内線番号": extension.astype(str),
+        }
+    )
 
 
 # ---------------------------------------------------------------- courses and attendance
@@ -361,14 +498,16 @@ def _staff_table(rng: np.random.Generator, city: _City) -> pl.DataFrame:
 
 def _courses_table() -> pl.DataFrame:
     ids = [f"C{phase}{i + 1:02d}" for i, (_, phase, *_rest) in enumerate(COURSES)]
-    return pl.DataFrame({
-        "course_id": ids,
-        "course_name": [c[0] for c in COURSES],
-        "phase": [str(c[1]) for c in COURSES],
-        "skill_area": [c[2] for c in COURSES],
-        "hours": _num_text(np.array([c[3] for c in COURSES])),
-        "instructor": [c[4] for c in COURSES],
-    })
+    return pl.DataFrame(
+        {
+            "course_id": ids,
+            "course_name": [c[0] for c in COURSES],
+            "phase": [str(c[1]) for c in COURSES],
+            "skill_area": [c[2] for c in COURSES],
+            "hours": _num_text(np.array([c[3] for c in COURSES])),
+            "instructor": [c[4] for c in COURSES],
+        }
+    )
 
 
 def _programme_start(city: _City) -> np.ndarray:
@@ -386,8 +525,9 @@ def _phase_of(k: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.where(u < lo1, 1, np.where(u < lo2, 2, 3))
 
 
-def _attendance_arrays(rng: np.random.Generator, city: _City, sessions_per_year: float
-                       ) -> dict[str, np.ndarray]:
+def _attendance_arrays(
+    rng: np.random.Generator, city: _City, sessions_per_year: float
+) -> dict[str, np.ndarray]:
     """Session rows (employee, course, day, status, scores…), sorted by employee and date.
 
     Enrolled employee-years have 1 + Poisson(sessions_per_year − 1) sessions; before
@@ -402,8 +542,9 @@ def _attendance_arrays(rng: np.random.Generator, city: _City, sessions_per_year:
     emp, year, enrolled = emp[keep], year[keep], enrolled[keep]
     order = np.lexsort((year, emp))
     emp, year, enrolled = emp[order], year[order], enrolled[order]
-    n = np.where(enrolled, 1 + rng.poisson(sessions_per_year - 1, len(emp)),
-                 rng.integers(1, 3, len(emp)))
+    n = np.where(
+        enrolled, 1 + rng.poisson(sessions_per_year - 1, len(emp)), rng.integers(1, 3, len(emp))
+    )
     row_emp, row_year = np.repeat(emp, n), np.repeat(year, n)
     group = np.repeat(np.arange(len(emp)), n)
     day = np.empty(len(group), dtype=np.int64)
@@ -421,8 +562,13 @@ def _attendance_arrays(rng: np.random.Generator, city: _City, sessions_per_year:
     _, unique_at = np.unique(key, return_index=True)
     keep = np.zeros(len(key), dtype=bool)
     keep[unique_at] = True
-    arrays = {"emp": row_emp[keep], "year": row_year[keep], "day": day[keep],
-              "course": course[keep], "phase": phase[keep]}
+    arrays = {
+        "emp": row_emp[keep],
+        "year": row_year[keep],
+        "day": day[keep],
+        "course": course[keep],
+        "phase": phase[keep],
+    }
     arrays.update(_session_outcomes(rng, arrays["phase"], arrays["year"], arrays["course"]))
     return arrays
 
@@ -438,8 +584,9 @@ def _pick_courses(rng: np.random.Generator, year: np.ndarray, phase: np.ndarray)
     return course
 
 
-def _session_outcomes(rng: np.random.Generator, phase: np.ndarray, year: np.ndarray,
-                      course: np.ndarray) -> dict[str, np.ndarray]:
+def _session_outcomes(
+    rng: np.random.Generator, phase: np.ndarray, year: np.ndarray, course: np.ndarray
+) -> dict[str, np.ndarray]:
     """Status, pre/post test scores (phases 1–2) and satisfaction 1–5 (rising over years)."""
     n = len(phase)
     status = _choice(rng, list(STATUS_SHARE.values()), n)  # 0 absent, 1 attended, 2 completed
@@ -450,30 +597,36 @@ def _session_outcomes(rng: np.random.Generator, phase: np.ndarray, year: np.ndar
     mean = 3.5 + 0.1 * year + 0.15 * internal
     sat = np.clip(np.rint(rng.normal(mean, 0.9)), 1, 5)
     rated = (status > 0) & (rng.random(n) > 0.1)
-    return {"status": status, "pre": np.where(tested, pre, np.nan),
-            "post": np.where(tested, post, np.nan), "sat": np.where(rated, sat, np.nan)}
+    return {
+        "status": status,
+        "pre": np.where(tested, pre, np.nan),
+        "post": np.where(tested, post, np.nan),
+        "sat": np.where(rated, sat, np.nan),
+    }
 
 
 def _int_text(x: np.ndarray) -> pl.Series:
     """Whole numbers as text; NaN becomes an empty cell."""
-    return pl.Series(np.asarray(x, dtype=np.float64), nan_to_null=True).cast(pl.Int64).cast(
-        pl.String)
+    return (
+        pl.Series(np.asarray(x, dtype=np.float64), nan_to_null=True).cast(pl.Int64).cast(pl.String)
+    )
 
 
-def _attendance_table(city: _City, a: dict[str, np.ndarray], course_ids: list[str]
-                      ) -> pl.DataFrame:
+def _attendance_table(city: _City, a: dict[str, np.ndarray], course_ids: list[str]) -> pl.DataFrame:
     statuses = np.array(list(STATUS_SHARE))
-    frame = pl.DataFrame({
-        "employee_id": city.emp_ids[a["emp"]],
-        "course_id": np.asarray(course_ids)[a["course"]],
-        "session_date": _iso(a["day"]),
-        "status": statuses[a["status"]],
-        "pre_score": _int_text(a["pre"]),
-        "post_score": _int_text(a["post"]),
-        "satisfaction": _int_text(a["sat"]),
-        "_day": a["day"],
-        "_fy": np.asarray(city.fys)[a["year"]],
-    })
+    frame = pl.DataFrame(
+        {
+            "employee_id": city.emp_ids[a["emp"]],
+            "course_id": np.asarray(course_ids)[a["course"]],
+            "session_date": _iso(a["day"]),
+            "status": statuses[a["status"]],
+            "pre_score": _int_text(a["pre"]),
+            "post_score": _int_text(a["post"]),
+            "satisfaction": _int_text(a["sat"]),
+            "_day": a["day"],
+            "_fy": np.asarray(city.fys)[a["year"]],
+        }
+    )
     return frame.sort("_day", "employee_id", "course_id")
 
 
@@ -510,8 +663,9 @@ def _month_multiplier(month: np.ndarray) -> np.ndarray:
     return (1 + YEAR_MULTIPLIER_STEP * (month // 12)) * np.asarray(SEASON)[month % 12]
 
 
-def _proposal_counts(rng: np.random.Generator, city: _City, base: np.ndarray,
-                     treat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _proposal_counts(
+    rng: np.random.Generator, city: _City, base: np.ndarray, treat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Poisson proposal counts on the employee × month panel; returns (emp, month, count)."""
     emp, month = _panel(city)
     factor = np.array([TREATMENT_FACTOR[t] for t in TYPES])[city.ttype[emp]]
@@ -520,8 +674,9 @@ def _proposal_counts(rng: np.random.Generator, city: _City, base: np.ndarray,
     return emp, month, rng.poisson(rate)
 
 
-def _proposals_table(rng: np.random.Generator, city: _City, emp: np.ndarray, month: np.ndarray,
-                     count: np.ndarray) -> pl.DataFrame:
+def _proposals_table(
+    rng: np.random.Generator, city: _City, emp: np.ndarray, month: np.ndarray, count: np.ndarray
+) -> pl.DataFrame:
     """Proposal rows with a consistent submitted → decided → implemented flow."""
     emp, month = np.repeat(emp, count), np.repeat(month, count)
     n = len(emp)
@@ -536,31 +691,39 @@ def _proposals_table(rng: np.random.Generator, city: _City, emp: np.ndarray, mon
     adopted = is_decided & (rng.random(n) < 0.55)
     implemented_on = decided + rng.integers(30, 241, n)
     implemented = adopted & (implemented_on <= as_of) & (rng.random(n) < 0.7)
-    status = np.where(~is_decided, "submitted", np.where(
-        implemented, "implemented", np.where(adopted, "adopted", "rejected")))
+    status = np.where(
+        ~is_decided,
+        "submitted",
+        np.where(implemented, "implemented", np.where(adopted, "adopted", "rejected")),
+    )
     hours = np.where(adopted, np.rint(rng.lognormal(np.log(60), 0.9, n)), np.nan)
     year = month // 12
     order = np.lexsort((emp, submitted))
-    titles = (np.asarray(PROPOSAL_OBJECTS)[rng.integers(0, len(PROPOSAL_OBJECTS), n)].astype(object)
-              + np.asarray(PROPOSAL_ACTIONS)[rng.integers(0, len(PROPOSAL_ACTIONS), n)])
+    titles = (
+        np.asarray(PROPOSAL_OBJECTS)[rng.integers(0, len(PROPOSAL_OBJECTS), n)].astype(object)
+        + np.asarray(PROPOSAL_ACTIONS)[rng.integers(0, len(PROPOSAL_ACTIONS), n)]
+    )
     category = np.asarray(CATEGORIES, dtype=object)[rng.integers(0, len(CATEGORIES), n)]
     category = np.where(rng.random(n) < 0.2, None, category)
-    frame = pl.DataFrame({
-        "employee_id": city.emp_ids[emp],
-        "department_code": np.asarray(city.dept_codes)[city.dept[emp, year]],
-        "submitted_on": _iso(submitted),
-        "title": titles.astype(str),
-        "category": pl.Series(category.tolist(), dtype=pl.String),
-        "status": status,
-        "decided_on": _iso(decided).set(pl.Series(~is_decided), None),
-        "implemented_on": _iso(implemented_on).set(pl.Series(~implemented), None),
-        "hours_saved_per_year": _int_text(hours),
-        "_fy": np.asarray(city.fys)[year],
-    })[order]
+    frame = pl.DataFrame(
+        {
+            "employee_id": city.emp_ids[emp],
+            "department_code": np.asarray(city.dept_codes)[city.dept[emp, year]],
+            "submitted_on": _iso(submitted),
+            "title": titles.astype(str),
+            "category": pl.Series(category.tolist(), dtype=pl.String),
+            "status": status,
+            "decided_on": _iso(decided).set(pl.Series(~is_decided), None),
+            "implemented_on": _iso(implemented_on).set(pl.Series(~implemented), None),
+            "hours_saved_per_year": _int_text(hours),
+            "_fy": np.asarray(city.fys)[year],
+        }
+    )[order]
     seq = frame.select(pl.int_range(1, pl.len() + 1).over("_fy")).to_series()
     ids = pl.format("P{}-{}", frame["_fy"], seq.cast(pl.String).str.zfill(5))
     return frame.with_columns(ids.alias("proposal_id")).select(
-        "proposal_id", *[c for c in frame.columns if c != "proposal_id"])
+        "proposal_id", *[c for c in frame.columns if c != "proposal_id"]
+    )
 
 
 def _effect_truth(city: _City, base: np.ndarray, treat: np.ndarray) -> dict[str, Any]:
@@ -572,8 +735,10 @@ def _effect_truth(city: _City, base: np.ndarray, treat: np.ndarray) -> dict[str,
     effect = base[emp] * _month_multiplier(month) * (factor - 1)
 
     def mean_by(labels: np.ndarray, names: Sequence[str]) -> dict[str, float | None]:
-        return {name: (float(effect[labels == i].mean()) if (labels == i).any() else None)
-                for i, name in enumerate(names)}
+        return {
+            name: (float(effect[labels == i].mean()) if (labels == i).any() else None)
+            for i, name in enumerate(names)
+        }
 
     event = month - treat[emp]
     by_event = {str(e): float(effect[event == e].mean()) for e in np.unique(event)}
@@ -585,8 +750,12 @@ def _effect_truth(city: _City, base: np.ndarray, treat: np.ndarray) -> dict[str,
 
     labels = [label(m) for m in np.unique(cohorts)]
     counts = np.unique(cohorts, return_counts=True)[1]
-    cells = (pl.DataFrame({"g": treat[emp], "t": month, "effect": effect})
-             .group_by("g", "t").agg(pl.col("effect").mean()).sort("g", "t"))
+    cells = (
+        pl.DataFrame({"g": treat[emp], "t": month, "effect": effect})
+        .group_by("g", "t")
+        .agg(pl.col("effect").mean())
+        .sort("g", "t")
+    )
     att_gt: dict[str, dict[str, float]] = {}
     for g, t, value in cells.iter_rows():
         att_gt.setdefault(label(g), {})[label(t)] = value
@@ -635,28 +804,54 @@ def _projects_table(rng: np.random.Generator, city: _City, dept_size: np.ndarray
                 if len(members) and rng.random() < 0.8:
                     lead = str(city.emp_ids[members[rng.integers(0, len(members))]])
                 theme = PROJECT_THEMES[rng.integers(0, len(PROJECT_THEMES))]
-                rows.append({
-                    "project_name": f"{theme}導入（{DIVISIONS_FLAT[d]}）",
-                    "department_code": code, "lead_employee_id": lead,
-                    "started_on": started, "ended_on": ended if status != "active" else None,
-                    "support_model": model, "status": status, "self_running": self_running,
-                    "hours_saved_per_year": (str(int(rng.lognormal(np.log(400), 0.8)))
-                                             if status == "completed" else None),
-                    "cost_yen": str(int(round(rng.lognormal(np.log(cost), 0.5), -3))),
-                    "_fy": fy,
-                })
-    frame = pl.DataFrame(rows, schema_overrides={"ended_on": pl.Int64, "self_running": pl.String,
-                                                 "lead_employee_id": pl.String,
-                                                 "hours_saved_per_year": pl.String})
+                rows.append(
+                    {
+                        "project_name": f"{theme}導入（{DIVISIONS_FLAT[d]}）",
+                        "department_code": code,
+                        "lead_employee_id": lead,
+                        "started_on": started,
+                        "ended_on": ended if status != "active" else None,
+                        "support_model": model,
+                        "status": status,
+                        "self_running": self_running,
+                        "hours_saved_per_year": (
+                            str(int(rng.lognormal(np.log(400), 0.8)))
+                            if status == "completed"
+                            else None
+                        ),
+                        "cost_yen": str(int(round(rng.lognormal(np.log(cost), 0.5), -3))),
+                        "_fy": fy,
+                    }
+                )
+    frame = pl.DataFrame(
+        rows,
+        schema_overrides={
+            "ended_on": pl.Int64,
+            "self_running": pl.String,
+            "lead_employee_id": pl.String,
+            "hours_saved_per_year": pl.String,
+        },
+    )
     frame = frame.sort("started_on", "department_code", maintain_order=True)
     seq = frame.select(pl.int_range(1, pl.len() + 1).over("_fy")).to_series()
     return frame.with_columns(
         pl.format("PJ{}-{}", pl.col("_fy"), seq.cast(pl.String).str.zfill(3)).alias("project_id"),
         pl.col("started_on").cast(pl.Int32).cast(pl.Date).dt.strftime("%Y-%m-%d"),
         pl.col("ended_on").cast(pl.Int32).cast(pl.Date).dt.strftime("%Y-%m-%d"),
-    ).select("project_id", "project_name", "department_code", "lead_employee_id", "started_on",
-             "ended_on", "support_model", "status", "self_running", "hours_saved_per_year",
-             "cost_yen", "_fy")
+    ).select(
+        "project_id",
+        "project_name",
+        "department_code",
+        "lead_employee_id",
+        "started_on",
+        "ended_on",
+        "support_model",
+        "status",
+        "self_running",
+        "hours_saved_per_year",
+        "cost_yen",
+        "_fy",
+    )
 
 
 def _resident_survey_table(rng: np.random.Generator, city: _City) -> pl.DataFrame:
@@ -666,17 +861,25 @@ def _resident_survey_table(rng: np.random.Generator, city: _City) -> pl.DataFram
     d, y = np.meshgrid(np.arange(n_dept), np.arange(n_years), indexing="ij")
     d, y = d.ravel(), y.ravel()
     programme_years = np.maximum(0, y - city.dept_wave[d] + 1)
-    p = np.clip(0.55 + dept_effect[d] + SATISFACTION_PER_PROGRAMME_YEAR * programme_years
-                + SATISFACTION_PER_YEAR * y, 0.05, 0.95)
+    p = np.clip(
+        0.55
+        + dept_effect[d]
+        + SATISFACTION_PER_PROGRAMME_YEAR * programme_years
+        + SATISFACTION_PER_YEAR * y,
+        0.05,
+        0.95,
+    )
     respondents = rng.integers(60, 401, len(d))
     satisfied = rng.binomial(respondents, p)
-    frame = pl.DataFrame({
-        "fiscal_year": _str(np.asarray(city.fys)[y]),
-        "department_code": np.asarray(city.dept_codes)[d],
-        "respondents": respondents.astype(str),
-        "satisfied": satisfied.astype(str),
-        "_y": y,
-    })
+    frame = pl.DataFrame(
+        {
+            "fiscal_year": _str(np.asarray(city.fys)[y]),
+            "department_code": np.asarray(city.dept_codes)[d],
+            "respondents": respondents.astype(str),
+            "satisfied": satisfied.astype(str),
+            "_y": y,
+        }
+    )
     return frame.sort("_y", "department_code").drop("_y")
 
 
@@ -695,18 +898,21 @@ def _maturity_table(rng: np.random.Generator, city: _City) -> pl.DataFrame:
     lift = np.select([level == 0, level == 1], [MATURITY["manager"], MATURITY["mid"]], 0.0)
     mu = MATURITY["base"] + MATURITY["per_year"] * year + MATURITY["rolled_out"] * rolled + lift
     offset = np.array([MATURITY["dimension"][dim] for dim in dims])
-    score = np.clip(np.rint(mu[:, None] + offset[None, :]
-                            + rng.normal(0, MATURITY["noise_sd"], (n, k))), 0, 5)
+    score = np.clip(
+        np.rint(mu[:, None] + offset[None, :] + rng.normal(0, MATURITY["noise_sd"], (n, k))), 0, 5
+    )
     ids = np.char.add("A", np.char.zfill(rng.permutation(900_000)[:n].astype(str), 6))
     rep = np.repeat
-    return pl.DataFrame({
-        "fiscal_year": _str(rep(np.asarray(city.fys)[year], k)),
-        "respondent_id": rep(ids, k),
-        "department_code": rep(np.asarray(city.dept_codes)[dept], k),
-        "job_level": rep(np.asarray(LEVELS)[level], k),
-        "dimension": np.tile(np.asarray(dims), n),
-        "score": score.ravel().astype(int).astype(str),
-    })
+    return pl.DataFrame(
+        {
+            "fiscal_year": _str(rep(np.asarray(city.fys)[year], k)),
+            "respondent_id": rep(ids, k),
+            "department_code": rep(np.asarray(city.dept_codes)[dept], k),
+            "job_level": rep(np.asarray(LEVELS)[level], k),
+            "dimension": np.tile(np.asarray(dims), n),
+            "score": score.ravel().astype(int).astype(str),
+        }
+    )
 
 
 # ---------------------------------------------------------------- planted bad rows
@@ -724,13 +930,16 @@ def _append(frame: pl.DataFrame, row: Mapping[str, Any], rule: str) -> pl.DataFr
     return pl.concat([frame, extra], how="vertical")
 
 
-def _corrupt(frame: pl.DataFrame, index: int, changes: Mapping[str, str], rule: str
-             ) -> pl.DataFrame:
+def _corrupt(
+    frame: pl.DataFrame, index: int, changes: Mapping[str, str], rule: str
+) -> pl.DataFrame:
     """Overwrite cells of one row (a typo), marking it as a planted bad row."""
     hit = pl.int_range(pl.len()) == index
     return frame.with_columns(
-        *[pl.when(hit).then(pl.lit(v, pl.String)).otherwise(pl.col(c)).alias(c)
-          for c, v in {**changes, "_bad": rule}.items()]
+        *[
+            pl.when(hit).then(pl.lit(v, pl.String)).otherwise(pl.col(c)).alias(c)
+            for c, v in {**changes, "_bad": rule}.items()
+        ]
     )
 
 
@@ -743,8 +952,9 @@ def _phase1_course(course_ids: list[str], y: int) -> str:
     return course_ids[offered[0]]
 
 
-def _bad_attendance(rng: np.random.Generator, city: _City, frame: pl.DataFrame,
-                    course_ids: list[str]) -> pl.DataFrame:
+def _bad_attendance(
+    rng: np.random.Generator, city: _City, frame: pl.DataFrame, course_ids: list[str]
+) -> pl.DataFrame:
     """Eight attendance rows, each breaking one rule; none is a completed phase-2 session."""
     last = len(city.fys) - 1
     mid = max(0, last - 1)
@@ -752,9 +962,14 @@ def _bad_attendance(rng: np.random.Generator, city: _City, frame: pl.DataFrame,
     def extra(y: int, **changes: Any) -> dict[str, Any]:
         emp = _pick(rng, _on_list(city, y))
         day = int(_pick(rng, _workdays(city.fys[y])))
-        row = {"employee_id": str(city.emp_ids[emp]), "course_id": _phase1_course(course_ids, y),
-               "session_date": _iso(np.array([day]))[0], "status": "attended",
-               "_fy": city.fys[y], "_day": day}
+        row = {
+            "employee_id": str(city.emp_ids[emp]),
+            "course_id": _phase1_course(course_ids, y),
+            "session_date": _iso(np.array([day]))[0],
+            "status": "attended",
+            "_fy": city.fys[y],
+            "_day": day,
+        }
         return {**row, **changes}
 
     leavers = np.flatnonzero((city.dept[:, last] < 0) & (city.dept[:, mid] >= 0))
@@ -766,8 +981,10 @@ def _bad_attendance(rng: np.random.Generator, city: _City, frame: pl.DataFrame,
     dup = pool.row(int(rng.integers(0, pool.height)), named=True) if pool.height else None
     planted = [
         (extra(last, employee_id=gone), "attendance.employee_id.on_staff_list"),
-        (extra(last, status="completed", pre_score="52", post_score="120"),
-         "attendance.post_score.range"),
+        (
+            extra(last, status="completed", pre_score="52", post_score="120"),
+            "attendance.post_score.range",
+        ),
         (extra(wareki_y, session_date=f"令和{era_year}年2月30日"), "attendance.session_date.parse"),
         (extra(mid, status="保留"), "attendance.status.accepted"),
         (extra(mid, course_id=None), "attendance.course_id.required"),
@@ -789,11 +1006,17 @@ def _bad_proposals(rng: np.random.Generator, city: _City, frame: pl.DataFrame) -
     def extra(k: int, year: int, **changes: Any) -> dict[str, Any]:
         emp = _pick(rng, _on_list(city, year))
         day = int(_pick(rng, _workdays(city.fys[year], (4, 15), (2, 20))))
-        row = {"proposal_id": f"P{city.fys[year]}-9{k:04d}", "employee_id": str(city.emp_ids[emp]),
-               "department_code": city.dept_codes[city.dept[emp, year]],
-               "submitted_on": _iso(np.array([day]))[0], "title": "窓口受付の電子化",
-               "status": "adopted", "decided_on": _iso(np.array([day + 30]))[0],
-               "hours_saved_per_year": "40", "_fy": city.fys[year]}
+        row = {
+            "proposal_id": f"P{city.fys[year]}-9{k:04d}",
+            "employee_id": str(city.emp_ids[emp]),
+            "department_code": city.dept_codes[city.dept[emp, year]],
+            "submitted_on": _iso(np.array([day]))[0],
+            "title": "窓口受付の電子化",
+            "status": "adopted",
+            "decided_on": _iso(np.array([day + 30]))[0],
+            "hours_saved_per_year": "40",
+            "_fy": city.fys[year],
+        }
         return {**row, **changes}
 
     leavers = np.flatnonzero((city.dept[:, last] < 0) & (city.dept[:, y] >= 0))
@@ -822,42 +1045,77 @@ def _bad_proposals(rng: np.random.Generator, city: _City, frame: pl.DataFrame) -
 def _bad_projects(city: _City, frame: pl.DataFrame) -> pl.DataFrame:
     """Three project rows, each breaking one rule."""
     fy = city.fys[max(0, len(city.fys) - 2)]
-    base = {"project_name": "文書管理導入（追加登録）", "department_code": city.dept_codes[0],
-            "started_on": f"{fy}-06-03", "ended_on": f"{fy}-12-20",
-            "support_model": "co_creation", "status": "completed", "self_running": "true",
-            "cost_yen": "2500000", "_fy": fy}
+    base = {
+        "project_name": "文書管理導入（追加登録）",
+        "department_code": city.dept_codes[0],
+        "started_on": f"{fy}-06-03",
+        "ended_on": f"{fy}-12-20",
+        "support_model": "co_creation",
+        "status": "completed",
+        "self_running": "true",
+        "cost_yen": "2500000",
+        "_fy": fy,
+    }
     planted = [
-        ({**base, "project_id": f"PJ{fy}-901", "ended_on": f"{fy}-05-20"},
-         "projects.ended_on.after_started"),
-        ({**base, "project_id": f"PJ{fy}-902", "self_running": None},
-         "projects.self_running.required"),
-        ({**base, "project_id": f"PJ{fy}-903", "department_code": "090100", "status": "active",
-          "ended_on": None, "self_running": None}, "projects.department_code.exists"),
+        (
+            {**base, "project_id": f"PJ{fy}-901", "ended_on": f"{fy}-05-20"},
+            "projects.ended_on.after_started",
+        ),
+        (
+            {**base, "project_id": f"PJ{fy}-902", "self_running": None},
+            "projects.self_running.required",
+        ),
+        (
+            {
+                **base,
+                "project_id": f"PJ{fy}-903",
+                "department_code": "090100",
+                "status": "active",
+                "ended_on": None,
+                "self_running": None,
+            },
+            "projects.department_code.exists",
+        ),
     ]
     for row, rule in planted:
         frame = _append(frame, row, rule)
     return frame
 
 
-def _bad_masters(rng: np.random.Generator, city: _City, tables: dict[str, pl.DataFrame]
-                 ) -> None:
+def _bad_masters(rng: np.random.Generator, city: _City, tables: dict[str, pl.DataFrame]) -> None:
     """Departments, courses and staff: extra rows referenced by nothing, and a repeated row."""
     tables["departments"] = _append(
         tables["departments"],
         {"department_code": "090200", "department_name": None, "division": "危機管理部"},
-        "departments.department_name.required")
+        "departments.department_name.required",
+    )
     tables["courses"] = _append(
         tables["courses"],
-        {"course_id": "C900", "course_name": "AI倫理研修（準備中）", "phase": "2",
-         "skill_area": "ai_rpa", "hours": "0", "instructor": "internal"},
-        "courses.hours.range")
+        {
+            "course_id": "C900",
+            "course_name": "AI倫理研修（準備中）",
+            "phase": "2",
+            "skill_area": "ai_rpa",
+            "hours": "0",
+            "instructor": "internal",
+        },
+        "courses.hours.range",
+    )
     staff = tables["staff"]
     last = str(city.fys[-1])
     new_id = str(int(city.emp_ids.astype(np.int64).max()) + 7).zfill(7)
-    staff = _append(staff, {"fiscal_year": last, "employee_id": new_id,
-                            "department_code": "080600", "job_level": "staff",
-                            "氏名": "山田　太郎", "内線番号": "4321"},
-                    "staff.department_code.exists")
+    staff = _append(
+        staff,
+        {
+            "fiscal_year": last,
+            "employee_id": new_id,
+            "department_code": "080600",
+            "job_level": "staff",
+            "氏名": "山田　太郎",
+            "内線番号": "4321",
+        },
+        "staff.department_code.exists",
+    )
     repeat = staff.row(int(rng.integers(0, staff.height - 1)), named=True)
     tables["staff"] = _append(staff, {**repeat, "_bad": None}, "staff.duplicate_key")
 
@@ -867,13 +1125,15 @@ def _bad_surveys(rng: np.random.Generator, tables: dict[str, pl.DataFrame]) -> N
     rs = tables["resident_survey"]
     i = int(rng.integers(0, rs.height))
     over = str(int(rs["respondents"][i]) + int(rng.integers(5, 40)))
-    tables["resident_survey"] = _corrupt(rs, i, {"satisfied": over},
-                                         "resident_survey.satisfied.le_respondents")
+    tables["resident_survey"] = _corrupt(
+        rs, i, {"satisfied": over}, "resident_survey.satisfied.le_respondents"
+    )
     ms = tables["maturity_survey"]
     i, j = rng.choice(ms.height, size=2, replace=False)
     ms = _corrupt(ms, int(i), {"score": "7"}, "maturity_survey.score.range")
-    tables["maturity_survey"] = _corrupt(ms, int(j), {"job_level": "係長"},
-                                         "maturity_survey.job_level.accepted")
+    tables["maturity_survey"] = _corrupt(
+        ms, int(j), {"job_level": "係長"}, "maturity_survey.job_level.accepted"
+    )
 
 
 # ---------------------------------------------------------------- rendering and writing
@@ -923,18 +1183,25 @@ def _year_text(raw: pl.Expr, fmt: str) -> pl.Expr:
         "r": _wareki_year(y, short=True),
     }
     if fmt == "mixed":
-        text = (pl.when(pl.col("_form") == 1).then(forms["nendo"])
-                .when(pl.col("_form") == 2).then(forms["wareki"])
-                .when(pl.col("_form") == 3).then(forms["r"])
-                .when(pl.col("_form") == 4).then(_fw(forms["nendo"]))
-                .otherwise(raw))
+        text = (
+            pl.when(pl.col("_form") == 1)
+            .then(forms["nendo"])
+            .when(pl.col("_form") == 2)
+            .then(forms["wareki"])
+            .when(pl.col("_form") == 3)
+            .then(forms["r"])
+            .when(pl.col("_form") == 4)
+            .then(_fw(forms["nendo"]))
+            .otherwise(raw)
+        )
     else:
         text = forms[fmt]
     return pl.coalesce(text, raw)
 
 
-def _render(ds: Dataset, frame: pl.DataFrame, style: _Style, rng: np.random.Generator
-            ) -> pl.DataFrame:
+def _render(
+    ds: Dataset, frame: pl.DataFrame, style: _Style, rng: np.random.Generator
+) -> pl.DataFrame:
     """The canonical string table written in a file's style (headers, labels, dates, digits)."""
     frame = frame.with_columns(
         pl.Series("_fw", rng.random(frame.height) < style.fullwidth),
@@ -954,8 +1221,9 @@ def _render(ds: Dataset, frame: pl.DataFrame, style: _Style, rng: np.random.Gene
         if col.kind in (Kind.DATE, Kind.FISCAL_YEAR, Kind.NUMBER, Kind.INTEGER):
             e = pl.when(pl.col("_fw")).then(_fw(e)).otherwise(e)
         exprs.append(e.alias(col.ja if style.headers == "ja" else col.name))
-    extras = [pl.col(c) for c in frame.columns
-              if not c.startswith("_") and c not in ds.column_names]
+    extras = [
+        pl.col(c) for c in frame.columns if not c.startswith("_") and c not in ds.column_names
+    ]
     return frame.select(*exprs[:2], *extras, *exprs[2:])
 
 
@@ -1005,13 +1273,18 @@ def _xlsx_bytes(sheets: Sequence[tuple[str, Dataset | None, pl.DataFrame]]) -> b
 def _freeze_zip(data: bytes) -> bytes:
     """Rewrite an XLSX with fixed timestamps so the same seed gives the same bytes."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             content = src.read(info.filename)
             if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*",
-                                 rb"\g<1>2020-01-01T00:00:00Z", content)
+                content = re.sub(
+                    rb"(<dcterms:(created|modified)[^>]*>)[^<]*",
+                    rb"\g<1>2020-01-01T00:00:00Z",
+                    content,
+                )
             fixed = zipfile.ZipInfo(info.filename, FIXED_ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(fixed, content)
@@ -1023,30 +1296,52 @@ def _attendance_style(y: int, fy: int) -> tuple[str, _Style]:
     if y == 1:
         return f"attendance_fy{fy}.csv", _Style(dates="slash")
     if y == 2:
-        return f"受講_FY{fy}.csv", _Style(headers="ja", values="ja", dates="wareki",
-                                         encoding="cp932")
+        return f"受講_FY{fy}.csv", _Style(
+            headers="ja", values="ja", dates="wareki", encoding="cp932"
+        )
     if y == 3:
-        return f"attendance_fy{fy}.csv", _Style(dates="wareki_short", fullwidth=0.01,
-                                               encoding="utf-8-sig")
+        return f"attendance_fy{fy}.csv", _Style(
+            dates="wareki_short", fullwidth=0.01, encoding="utf-8-sig"
+        )
     return f"attendance_fy{fy}.csv", _Style()
 
 
 def _file_plan(fys: tuple[int, ...]) -> list[tuple[str, str, _Style, int | None]]:
     """(dataset, file, style, fiscal year or None) of every part written."""
     plan: list[tuple[str, str, _Style, int | None]] = [
-        ("departments", "マスタ.xlsx", _Style(headers="ja", values="ja", years="wareki",
-                                                encoding="xlsx", sheet="組織"), None),
-        ("courses", "courses.xlsx", _Style(headers="ja", values="ja", encoding="xlsx",
-                                           sheet="研修"), None),
-        ("staff", "staff.csv", _Style(headers="ja", values="ja", years="mixed",
-                                      fullwidth=0.0, encoding="utf-8-sig"), None),
+        (
+            "departments",
+            "マスタ.xlsx",
+            _Style(headers="ja", values="ja", years="wareki", encoding="xlsx", sheet="組織"),
+            None,
+        ),
+        (
+            "courses",
+            "courses.xlsx",
+            _Style(headers="ja", values="ja", encoding="xlsx", sheet="研修"),
+            None,
+        ),
+        (
+            "staff",
+            "staff.csv",
+            _Style(headers="ja", values="ja", years="mixed", fullwidth=0.0, encoding="utf-8-sig"),
+            None,
+        ),
     ]
     plan += [("attendance", *_attendance_style(y, fy), fy) for y, fy in enumerate(fys)]
     plan += [
-        ("proposals", "提案.csv", _Style(headers="ja", values="ja", dates="slash",
-                                         fullwidth=0.03), None),
-        ("projects", "projects.xlsx", _Style(values="ja", dates="excel", encoding="xlsx",
-                                             sheet="DX案件"), None),
+        (
+            "proposals",
+            "提案.csv",
+            _Style(headers="ja", values="ja", dates="slash", fullwidth=0.03),
+            None,
+        ),
+        (
+            "projects",
+            "projects.xlsx",
+            _Style(values="ja", dates="excel", encoding="xlsx", sheet="DX案件"),
+            None,
+        ),
         ("resident_survey", "resident_survey.csv", _Style(years="nendo"), None),
         ("maturity_survey", "maturity_survey.csv", _Style(years="r"), None),
     ]
@@ -1060,8 +1355,9 @@ class _Written:
     bad_rows: list[dict[str, Any]]
 
 
-def _write_files(rng: np.random.Generator, out: Path, tables: dict[str, pl.DataFrame],
-                 fys: tuple[int, ...]) -> _Written:
+def _write_files(
+    rng: np.random.Generator, out: Path, tables: dict[str, pl.DataFrame], fys: tuple[int, ...]
+) -> _Written:
     """Render and write every part; return the files, rows per file and the bad-row list."""
     out.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
@@ -1074,16 +1370,29 @@ def _write_files(rng: np.random.Generator, out: Path, tables: dict[str, pl.DataF
             part = part.filter(pl.col("_fy") == fy)
         rendered = _render(ds, part, style, rng)
         for i in np.flatnonzero(part["_bad"].is_not_null().to_numpy()):
-            bad.append({"dataset": dataset, "file": name, "sheet": style.sheet, "row": int(i) + 2,
-                        "rule": part["_bad"][int(i)]})
+            bad.append(
+                {
+                    "dataset": dataset,
+                    "file": name,
+                    "sheet": style.sheet,
+                    "row": int(i) + 2,
+                    "rule": part["_bad"][int(i)],
+                }
+            )
         key = name if style.sheet is None else f"{name}#{style.sheet}"
         rows[key] = rendered.height
         if style.encoding == "xlsx":
             xlsx.setdefault(name, []).append((style.sheet or dataset, ds, rendered))
         else:
             (out / name).write_bytes(_csv_bytes(rendered, style.encoding))
-    notes = pl.DataFrame({"説明": ["見本の市（架空）の組織マスタです。",
-                                   "「組織」シートを取り込みます。このシートは取り込み対象外です。"]})
+    notes = pl.DataFrame(
+        {
+            "説明": [
+                "見本の市（架空）の組織マスタです。",
+                "「組織」シートを取り込みます。このシートは取り込み対象外です。",
+            ]
+        }
+    )
     xlsx["マスタ.xlsx"].append(("説明", None, notes))
     for name, sheets in xlsx.items():
         (out / name).write_bytes(_xlsx_bytes(sheets))
@@ -1114,50 +1423,62 @@ def _planted_parameters(city: _City) -> dict[str, Any]:
         label = str(fy0 + int(w)) if w < len(city.fys) else "after_window"
         waves.setdefault(label, []).append(code)
     return {
-        "rollout": {"departments_by_pilot_fy": waves,
-                    "rule": "staff attend from the first fiscal year they sit in a rolled-out "
-                            "department, and keep attending after transfers"},
+        "rollout": {
+            "departments_by_pilot_fy": waves,
+            "rule": "staff attend from the first fiscal year they sit in a rolled-out "
+            "department, and keep attending after transfers",
+        },
         "treatment": {
             "definition": "first completed phase-2 course, month of session_date",
             "effect_starts": "the month of that session (the whole month), and lasts",
             "factors": TREATMENT_FACTOR,
             "assignment": "timing depends only on the department roll-out wave, April "
-                          "transfers and chance; not on job level, talent type or base rate",
+            "transfers and chance; not on job level, talent type or base rate",
         },
         "base_rates": {
             "unit": "proposals submitted per employee-month on the staff list",
             "by_job_level": BASE_RATE_BY_LEVEL,
             "talent_type_multiplier": TYPE_RATE_MULTIPLIER,
             "individual_frailty": f"gamma(shape={FRAILTY_SHAPE}, mean 1)",
-            "year_multiplier": {str(fy): round(1 + YEAR_MULTIPLIER_STEP * y, 4)
-                                for y, fy in enumerate(city.fys)},
-            "season_multiplier_by_month": {str((m + 3) % 12 + 1): s
-                                           for m, s in enumerate(SEASON)},
+            "year_multiplier": {
+                str(fy): round(1 + YEAR_MULTIPLIER_STEP * y, 4) for y, fy in enumerate(city.fys)
+            },
+            "season_multiplier_by_month": {str((m + 3) % 12 + 1): s for m, s in enumerate(SEASON)},
             "formula": "rate = level_rate × type_multiplier × frailty × year × season "
-                       "× (factor if month ≥ treatment month)",
+            "× (factor if month ≥ treatment month)",
         },
         "other_trends": {
             "insourcing": "external courses replaced by internal (庁内講師) versions from the "
-                          "third fiscal year; support model of projects moves outsourced → "
-                          "co_creation → in_house",
+            "third fiscal year; support model of projects moves outsourced → "
+            "co_creation → in_house",
             "support_model_share_by_year_index": SUPPORT_MODEL_SHARE,
             "self_running_probability_by_support_model": SELF_RUNNING_RATE,
             "resident_satisfaction": {
-                "base": 0.55, "department_sd": 0.05,
+                "base": 0.55,
+                "department_sd": 0.05,
                 "per_programme_year_of_department": SATISFACTION_PER_PROGRAMME_YEAR,
-                "per_fiscal_year": SATISFACTION_PER_YEAR},
+                "per_fiscal_year": SATISFACTION_PER_YEAR,
+            },
             "maturity": MATURITY,
             "attendance_satisfaction": "mean 3.5 + 0.1 per fiscal year + 0.15 for internal "
-                                       "instructors, rounded and clipped to 1–5",
-            "staff_flows": {"transfer_rate": TRANSFER_RATE, "leave_rate_by_level":
-                            dict(zip(LEVELS, LEAVE_RATE, strict=True)),
-                            "job_level_and_talent_type": "fixed per employee"},
+            "instructors, rounded and clipped to 1–5",
+            "staff_flows": {
+                "transfer_rate": TRANSFER_RATE,
+                "leave_rate_by_level": dict(zip(LEVELS, LEAVE_RATE, strict=True)),
+                "job_level_and_talent_type": "fixed per employee",
+            },
         },
     }
 
 
-def _truth(seed: int, city: _City, a: dict[str, np.ndarray], effect: dict[str, Any],
-           sizes: dict[str, int], written: _Written) -> dict[str, Any]:
+def _truth(
+    seed: int,
+    city: _City,
+    a: dict[str, np.ndarray],
+    effect: dict[str, Any],
+    sizes: dict[str, int],
+    written: _Written,
+) -> dict[str, Any]:
     staff_per_fy = {str(fy): int((city.dept[:, y] >= 0).sum()) for y, fy in enumerate(city.fys)}
     return {
         "generator": "dxkpi.sample.city.generate_city",
@@ -1177,13 +1498,13 @@ def _truth(seed: int, city: _City, a: dict[str, np.ndarray], effect: dict[str, A
         "bad_rows": written.bad_rows,
         "notes": {
             "bad_rows": "each breaks exactly one rule; row = spreadsheet row (header = 1); "
-                        "duplicates: the first row with a key is accepted, the repeat is bad",
+            "duplicates: the first row with a key is accepted, the repeat is bad",
             "ground_truth": "not a data file: the ingester reads only .csv and .xlsx",
             "expected_att": "means of base_rate × year × season × (factor − 1) over treated "
-                            "employees' months on the staff list from their cohort month on; "
-                            "expected_att_gt[cohort][month] is the true ATT(g,t) on the "
-                            "employee × month panel, for comparing estimators that drop cells "
-                            "without a comparison group",
+            "employees' months on the staff list from their cohort month on; "
+            "expected_att_gt[cohort][month] is the true ATT(g,t) on the "
+            "employee × month panel, for comparing estimators that drop cells "
+            "without a comparison group",
             "months": "YYYY-MM calendar months; event months count from the cohort month (0)",
         },
     }
@@ -1243,8 +1564,13 @@ def _skill_draws(rng: np.random.Generator, city: _City, treat: np.ndarray) -> _S
     base = np.array([SKILL["base_by_job_level"][lv] for lv in LEVELS])[city.level[emp]]
     offset = np.array([SKILL["area_offset"][a] for a in SKILL_AREAS])[area]
     n = len(emp)
-    latent = (base + offset + person[emp, area] + SKILL["per_year"] * year
-              + rng.normal(0, SKILL["noise_sd"], n))
+    latent = (
+        base
+        + offset
+        + person[emp, area]
+        + SKILL["per_year"] * year
+        + rng.normal(0, SKILL["noise_sd"], n)
+    )
     self_shift = SKILL["self_bias"] + rng.normal(0, SKILL["self_noise_sd"], n)
     has_self = rng.random(n) < SKILL["self_response"]
     has_manager = rng.random(n) < SKILL["manager_response"]
@@ -1254,10 +1580,16 @@ def _skill_draws(rng: np.random.Generator, city: _City, treat: np.ndarray) -> _S
 
     lift = SKILL["effect"]
     return _SkillDraws(
-        emp=emp, year=year, area=area, post=treat[emp, area] <= year,
-        has_self=has_self, has_manager=has_manager,
-        self0=level(latent + self_shift), self1=level(latent + self_shift + lift),
-        manager0=level(latent), manager1=level(latent + lift),
+        emp=emp,
+        year=year,
+        area=area,
+        post=treat[emp, area] <= year,
+        has_self=has_self,
+        has_manager=has_manager,
+        self0=level(latent + self_shift),
+        self1=level(latent + self_shift + lift),
+        manager0=level(latent),
+        manager1=level(latent + lift),
     )
 
 
@@ -1265,19 +1597,26 @@ def _skill_assessment_table(city: _City, d: _SkillDraws) -> pl.DataFrame:
     """One row per employee, FY, skill area and assessor (self before manager)."""
     parts = []
     for which, has in (("self", d.has_self), ("manager", d.has_manager)):
-        parts.append(pl.DataFrame({
-            "_y": d.year[has], "_e": d.emp[has], "_a": d.area[has],
-            "_o": np.full(int(has.sum()), 0 if which == "self" else 1),
-            "level": d.observed(which)[has].astype(str),
-            "assessor": np.full(int(has.sum()), which),
-        }))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "_y": d.year[has],
+                    "_e": d.emp[has],
+                    "_a": d.area[has],
+                    "_o": np.full(int(has.sum()), 0 if which == "self" else 1),
+                    "level": d.observed(which)[has].astype(str),
+                    "assessor": np.full(int(has.sum()), which),
+                }
+            )
+        )
     frame = pl.concat(parts).sort("_y", "_e", "_a", "_o")
     fys = np.asarray(city.fys)
     return frame.select(
         _str(fys[frame["_y"].to_numpy()]).alias("fiscal_year"),
         pl.Series("employee_id", city.emp_ids[frame["_e"].to_numpy()]),
         pl.Series("skill_area", np.asarray(SKILL_AREAS)[frame["_a"].to_numpy()]),
-        "assessor", "level",
+        "assessor",
+        "level",
         pl.Series("_fy", fys[frame["_y"].to_numpy()]),
     )
 
@@ -1294,28 +1633,32 @@ def _skill_truth(city: _City, d: _SkillDraws, treat: np.ndarray) -> dict[str, An
     gain = (d.used(True) - d.used(False))[keep]
     area, year, g = d.area[keep], d.year[keep], cohort[keep]
     fys = city.fys
-    by_area = {name: float(gain[area == i].mean()) if (area == i).any() else None
-               for i, name in enumerate(SKILL_AREAS)}
+    by_area = {
+        name: float(gain[area == i].mean()) if (area == i).any() else None
+        for i, name in enumerate(SKILL_AREAS)
+    }
     cells: dict[str, dict[str, dict[str, float]]] = {}
     for i, name in enumerate(SKILL_AREAS):
         for gi in np.unique(g[area == i]):
             for ti in np.unique(year[(area == i) & (g == gi)]):
                 sel = (area == i) & (g == gi) & (year == ti)
                 cells.setdefault(name, {}).setdefault(str(fys[gi]), {})[str(fys[ti])] = float(
-                    gain[sel].mean())
+                    gain[sel].mean()
+                )
     ever = treat < len(fys)
     return {
         "definition": "treatment = first completed phase-2 or phase-3 course of the skill area "
-                      "(fiscal year of session_date); outcome = assessed level 0–4 (manager's "
-                      "assessment where present, else self); assessments describe the end of "
-                      "the FY, so the cohort FY is already post-treatment",
+        "(fiscal year of session_date); outcome = assessed level 0–4 (manager's "
+        "assessment where present, else self); assessments describe the end of "
+        "the FY, so the cohort FY is already post-treatment",
         "parameters": SKILL,
         "expected_att": float(gain.mean()) if len(gain) else None,
         "expected_att_by_skill_area": by_area,
         "expected_att_gt": cells,
         "treated_post_observations": len(gain),
-        "treated_employees_by_skill_area": {name: int(ever[:, i].sum())
-                                            for i, name in enumerate(SKILL_AREAS)},
+        "treated_employees_by_skill_area": {
+            name: int(ever[:, i].sum()) for i, name in enumerate(SKILL_AREAS)
+        },
         "self_minus_manager_expected": "≈ self_bias (0.4) before rounding and clipping",
     }
 
@@ -1340,23 +1683,29 @@ def _knowledge_posts_table(rng: np.random.Generator, city: _City) -> pl.DataFram
     title = np.asarray(POST_TITLES)[rng.integers(0, len(POST_TITLES), n)]
     order = np.lexsort((emp, day))
     fys = np.asarray(city.fys)[year]
-    frame = pl.DataFrame({
-        "employee_id": city.emp_ids[emp],
-        "department_code": np.asarray(city.dept_codes)[city.dept[emp, year]],
-        "posted_on": _iso(day),
-        "kind": kind,
-        "title": title,
-        "_fy": fys,
-    })[order]
+    frame = pl.DataFrame(
+        {
+            "employee_id": city.emp_ids[emp],
+            "department_code": np.asarray(city.dept_codes)[city.dept[emp, year]],
+            "posted_on": _iso(day),
+            "kind": kind,
+            "title": title,
+            "_fy": fys,
+        }
+    )[order]
     seq = frame.select(pl.int_range(1, pl.len() + 1).over("_fy")).to_series()
     ids = pl.format("K{}-{}", frame["_fy"], seq.cast(pl.String).str.zfill(4))
     return frame.with_columns(ids.alias("post_id")).select(
-        "post_id", "employee_id", "department_code", "posted_on", "kind", "title", "_fy")
+        "post_id", "employee_id", "department_code", "posted_on", "kind", "title", "_fy"
+    )
 
 
 def _posts_truth(city: _City, posts: pl.DataFrame) -> dict[str, Any]:
-    realised = (posts.group_by("_fy").agg((pl.col("kind") == "failure").mean().alias("s"),
-                                          pl.len().alias("n")).sort("_fy"))
+    realised = (
+        posts.group_by("_fy")
+        .agg((pl.col("kind") == "failure").mean().alias("s"), pl.len().alias("n"))
+        .sort("_fy")
+    )
     return {
         "rate_per_employee_year": POST_RATE,
         "failure_share_by_programme_year": FAILURE_SHARE_BY_YEAR,
@@ -1366,8 +1715,9 @@ def _posts_truth(city: _City, posts: pl.DataFrame) -> dict[str, Any]:
     }
 
 
-def _bad_skill_rows(rng: np.random.Generator, city: _City, d: _SkillDraws,
-                    tables: dict[str, pl.DataFrame]) -> None:
+def _bad_skill_rows(
+    rng: np.random.Generator, city: _City, d: _SkillDraws, tables: dict[str, pl.DataFrame]
+) -> None:
     """Three skill-assessment and three knowledge-post rows, each breaking one rule."""
     last = len(city.fys) - 1
     fy = city.fys[last]
@@ -1377,41 +1727,64 @@ def _bad_skill_rows(rng: np.random.Generator, city: _City, d: _SkillDraws,
     gone = str(city.emp_ids[_pick(rng, leavers)]) if len(leavers) and last else "9999999"
 
     def assessment(i: int, **changes: str) -> dict[str, Any]:
-        row = {"fiscal_year": str(fy), "employee_id": str(city.emp_ids[d.emp[i]]),
-               "skill_area": SKILL_AREAS[d.area[i]], "assessor": "self", "level": "2", "_fy": fy}
+        row = {
+            "fiscal_year": str(fy),
+            "employee_id": str(city.emp_ids[d.emp[i]]),
+            "skill_area": SKILL_AREAS[d.area[i]],
+            "assessor": "self",
+            "level": "2",
+            "_fy": fy,
+        }
         return {**row, **changes}
 
     sa = tables["skill_assessment"]
     for row, rule in (
         (assessment(int(picks[0]), level="5"), "skill_assessment.level.range"),
         (assessment(int(picks[1]), assessor="同僚"), "skill_assessment.assessor.accepted"),
-        (assessment(int(picks[0]), employee_id=gone, skill_area="data"),
-         "skill_assessment.employee_id.on_staff_list"),
+        (
+            assessment(int(picks[0]), employee_id=gone, skill_area="data"),
+            "skill_assessment.employee_id.on_staff_list",
+        ),
     ):
         sa = _append(sa, row, rule)
     tables["skill_assessment"] = sa
     emp = _pick(rng, _on_list(city, last))
     day = int(_pick(rng, _workdays(fy, (4, 15), (2, 20))))
-    base = {"employee_id": str(city.emp_ids[emp]), "department_code":
-            city.dept_codes[city.dept[emp, last]], "posted_on": _iso(np.array([day]))[0],
-            "kind": "howto", "title": "共有会の運営ノウハウ", "_fy": fy}
+    base = {
+        "employee_id": str(city.emp_ids[emp]),
+        "department_code": city.dept_codes[city.dept[emp, last]],
+        "posted_on": _iso(np.array([day]))[0],
+        "kind": "howto",
+        "title": "共有会の運営ノウハウ",
+        "_fy": fy,
+    }
     kp = tables["knowledge_posts"]
     for row, rule in (
         ({**base, "post_id": f"K{fy}-9001", "kind": "雑談"}, "knowledge_posts.kind.accepted"),
-        ({**base, "post_id": f"K{fy}-9002", "department_code": "090100"},
-         "knowledge_posts.department_code.exists"),
-        ({**base, "post_id": f"K{fy}-9003", "posted_on": f"令和{fy + 1 - 2018}年2月30日"},
-         "knowledge_posts.posted_on.parse"),
+        (
+            {**base, "post_id": f"K{fy}-9002", "department_code": "090100"},
+            "knowledge_posts.department_code.exists",
+        ),
+        (
+            {**base, "post_id": f"K{fy}-9003", "posted_on": f"令和{fy + 1 - 2018}年2月30日"},
+            "knowledge_posts.posted_on.parse",
+        ),
     ):
         kp = _append(kp, row, rule)
     tables["knowledge_posts"] = kp
 
 
 SKILL_FILES: tuple[tuple[str, str, _Style], ...] = (
-    ("skill_assessment", "スキル評価.csv",
-     _Style(headers="ja", values="ja", years="wareki", encoding="utf-8-sig")),
-    ("knowledge_posts", "ナレッジ共有.csv",
-     _Style(headers="ja", values="ja", dates="wareki", encoding="cp932")),
+    (
+        "skill_assessment",
+        "スキル評価.csv",
+        _Style(headers="ja", values="ja", years="wareki", encoding="utf-8-sig"),
+    ),
+    (
+        "knowledge_posts",
+        "ナレッジ共有.csv",
+        _Style(headers="ja", values="ja", dates="wareki", encoding="cp932"),
+    ),
 )
 
 
@@ -1430,10 +1803,14 @@ def _skill_map(seed: int, out: Path, city: _City, a: dict[str, np.ndarray]) -> _
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, SKILL_STREAM])))
     treat = _skill_treatment_year(city, a)
     draws = _skill_draws(rng, city, treat)
-    tables = {"skill_assessment": _skill_assessment_table(city, draws),
-              "knowledge_posts": _knowledge_posts_table(rng, city)}
-    truth = {"skill_effect": _skill_truth(city, draws, treat),
-             "knowledge_posts": _posts_truth(city, tables["knowledge_posts"])}
+    tables = {
+        "skill_assessment": _skill_assessment_table(city, draws),
+        "knowledge_posts": _knowledge_posts_table(rng, city),
+    }
+    truth = {
+        "skill_effect": _skill_truth(city, draws, treat),
+        "knowledge_posts": _posts_truth(city, tables["knowledge_posts"]),
+    }
     tables = {k: v.with_columns(pl.lit(None, pl.String).alias("_bad")) for k, v in tables.items()}
     _bad_skill_rows(rng, city, draws, tables)
     rows: dict[str, int] = {}
@@ -1442,8 +1819,15 @@ def _skill_map(seed: int, out: Path, city: _City, a: dict[str, np.ndarray]) -> _
         part = tables[dataset]
         rendered = _render(DATASETS[dataset], part, style, rng)
         for i in np.flatnonzero(part["_bad"].is_not_null().to_numpy()):
-            bad.append({"dataset": dataset, "file": name, "sheet": None, "row": int(i) + 2,
-                        "rule": part["_bad"][int(i)]})
+            bad.append(
+                {
+                    "dataset": dataset,
+                    "file": name,
+                    "sheet": None,
+                    "row": int(i) + 2,
+                    "rule": part["_bad"][int(i)],
+                }
+            )
         rows[name] = rendered.height
         (out / name).write_bytes(_csv_bytes(rendered, style.encoding))
     files = tuple(out / name for _, name, _ in SKILL_FILES)
@@ -1458,14 +1842,21 @@ def _check_args(staff: int, fiscal_years: Sequence[int]) -> tuple[int, ...]:
     if staff < 100:
         raise ValueError("staff must be at least 100 / 職員数は100人以上にしてください")
     if not fys or fys != tuple(range(fys[0], fys[0] + len(fys))) or fys[0] < 2019:
-        raise ValueError("fiscal_years must be consecutive years from 2019 on "
-                         "/ 年度は2019年度以降の連続した年度にしてください")
+        raise ValueError(
+            "fiscal_years must be consecutive years from 2019 on "
+            "/ 年度は2019年度以降の連続した年度にしてください"
+        )
     return fys
 
 
-def generate_city(out: Path, *, seed: int = 7, staff: int = 2000,
-                  fiscal_years: tuple[int, ...] = (2022, 2023, 2024, 2025),
-                  sessions_per_year: float = SESSIONS_PER_YEAR) -> SampleSummary:
+def generate_city(
+    out: Path,
+    *,
+    seed: int = 7,
+    staff: int = 2000,
+    fiscal_years: tuple[int, ...] = (2022, 2023, 2024, 2025),
+    sessions_per_year: float = SESSIONS_PER_YEAR,
+) -> SampleSummary:
     """Write the sample city's raw files and ``ground_truth.json`` into ``out``.
 
     ``staff`` is the head count of the first fiscal year (leavers are replaced, +0.5 % a year);
@@ -1479,8 +1870,15 @@ def generate_city(out: Path, *, seed: int = 7, staff: int = 2000,
     rng = np.random.Generator(np.random.PCG64(seed))
     departments, wave = _departments(rng, fys)
     level, ttype, dept = _simulate_people(rng, staff, len(fys), departments.height)
-    city = _City(fys, departments["department_code"].to_list(), wave,
-                 _employee_ids(rng, len(level)), level, ttype, dept)
+    city = _City(
+        fys,
+        departments["department_code"].to_list(),
+        wave,
+        _employee_ids(rng, len(level)),
+        level,
+        ttype,
+        dept,
+    )
     courses = _courses_table()
     course_ids = courses["course_id"].to_list()
     a = _attendance_arrays(rng, city, sessions_per_year)
@@ -1507,9 +1905,11 @@ def generate_city(out: Path, *, seed: int = 7, staff: int = 2000,
     core = _write_files(rng, out, tables, fys)
     skill = _skill_map(seed, out, city, a)  # own random stream: core files are unchanged
     tables |= skill.tables
-    written = _Written(tuple(sorted({*core.files, *skill.written.files})),
-                       core.rows_per_file | skill.written.rows_per_file,
-                       core.bad_rows + skill.written.bad_rows)
+    written = _Written(
+        tuple(sorted({*core.files, *skill.written.files})),
+        core.rows_per_file | skill.written.rows_per_file,
+        core.bad_rows + skill.written.bad_rows,
+    )
     sizes = {k: v.height for k, v in tables.items()}
     truth = _truth(seed, city, a, _effect_truth(city, base, treat), sizes, written)
     truth |= skill.truth
@@ -1518,10 +1918,10 @@ def generate_city(out: Path, *, seed: int = 7, staff: int = 2000,
         "voluntary_phase1_rate_before_enrolment": VOLUNTARY_RATE,
         "status_share": STATUS_SHARE,
         "phase_order": "within a year sessions run phase 1 → 2 → 3 by date; first programme "
-                       "year mostly phases 1–2, later years mostly 2–3",
+        "year mostly phases 1–2, later years mostly 2–3",
     }
     truth_path = out / "ground_truth.json"
-    truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=2) + "\n",
-                          encoding="utf-8")
-    return SampleSummary(out, written.files, sizes, written.rows_per_file,
-                         len(written.bad_rows), truth_path)
+    truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return SampleSummary(
+        out, written.files, sizes, written.rows_per_file, len(written.bad_rows), truth_path
+    )
