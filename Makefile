@@ -9,7 +9,7 @@ RAW ?= data/raw
 PROCESSED ?= data/processed
 FY ?=
 
-.PHONY: help env sample ingest report test lint lab clean bench
+.PHONY: help env sample ingest report test test-fast test-browser browser-deps lint typecheck lab clean bench
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -34,9 +34,14 @@ ingest: $(STAMP) ## Validate data/raw and write data/processed (quarantine + man
 report: sample ingest ## Sample (if needed) → ingest → the full report set (reports/FY<year>/)
 	$(BIN)/dxkpi report $(if $(FY),--fy $(FY),)
 
-test: $(STAMP) ## Run the test suite and lint (browser checks: make test-browser)
+test: $(STAMP) ## Lint, types, doctests and the whole test suite (browser checks: make test-browser)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not browser"
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not browser" --doctest-modules src/dxkpi tests
+
+test-fast: $(STAMP) ## The unit tests only (no papermill, no full sample city): the inner loop, < 60 s
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow and not browser" tests
 
 browser-deps: ## Install Debian's chromium and a Japanese font (needs root; apt-get)
 	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'CJK'; then \
@@ -49,8 +54,12 @@ browser-deps: ## Install Debian's chromium and a Japanese font (needs root; apt-
 test-browser: $(STAMP) browser-deps ## Real-browser check of the reports (headless Chromium, offline)
 	$(BIN)/python -m pytest -q -m browser
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff (lint and format check)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP) ## mypy on src/
+	$(BIN)/mypy
 
 lab: $(STAMP) ## JupyterLab on 127.0.0.1 with token auth, kernel = this project's .venv
 	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.open_browser=False

@@ -82,7 +82,7 @@ def main() -> None:
 
     city = HERE / "out" / f"city_{args.staff}_{first}_{last}_{args.sessions:g}"
     if not (city / "ground_truth.json").exists():
-        from dxkpi.sample.city import generate_city
+        from dxkpi.sample import generate_city
 
         t = time.perf_counter()
         generate_city(

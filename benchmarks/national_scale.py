@@ -35,7 +35,7 @@ def one_size(staff: int, sessions: float) -> dict[str, float]:
     from dxkpi.ingest.suites import _context
     from dxkpi.kpi.engine import compute
     from dxkpi.project.config import load_config
-    from dxkpi.sample.city import generate_city
+    from dxkpi.sample import generate_city
 
     years = (2021, 2022, 2023, 2024, 2025)
     city = HERE / "out" / f"national_{staff}_{sessions:g}"

@@ -28,7 +28,7 @@ def main() -> None:
     processed = base / "processed"
     if not (processed / "manifest.json").exists():
         from dxkpi.ingest.pipeline import run_ingest
-        from dxkpi.sample.city import generate_city
+        from dxkpi.sample import generate_city
 
         shutil.rmtree(base, ignore_errors=True)
         generate_city(base / "raw", seed=7)

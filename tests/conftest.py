@@ -42,7 +42,7 @@ class SampleCity:
 def sample_city(tmp_path_factory: pytest.TempPathFactory) -> SampleCity:
     """The default sample city (seed 7, ~2,000 staff, FY2022–FY2025), generated and ingested."""
     from dxkpi.ingest.pipeline import run_ingest
-    from dxkpi.sample.city import generate_city
+    from dxkpi.sample import generate_city
 
     base = tmp_path_factory.mktemp("sample_city")
     raw, processed = base / "raw", base / "processed"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dxkpi.core.project import Project
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.reports.runner import REPORTS, run_reports
 from tests.conftest import ROOT, SECRET
@@ -30,14 +31,14 @@ ARGS = [
 @pytest.fixture(scope="module")
 def report_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The full report set of the sample city (two department drill-downs)."""
-    from dxkpi.sample.city import generate_city
+    from dxkpi.sample import generate_city
 
     base = tmp_path_factory.mktemp("browser")
     generate_city(base / "raw", seed=7)
     run_ingest(base / "raw", base / "processed", expectations=ROOT / "expectations", secret=SECRET)
     result = run_reports(
         fiscal_year=2025,
-        root=ROOT,
+        project=Project(ROOT),
         data_dir=base / "processed",
         reports_dir=base / "reports",
         departments=("010100", "020100"),

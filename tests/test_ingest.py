@@ -14,6 +14,7 @@ from dxkpi.catalogue.contract import DATASETS
 from dxkpi.commands.cli import cli
 from dxkpi.ingest import pipeline as ingest_mod
 from dxkpi.ingest.pipeline import run_ingest
+from dxkpi.ingest.processed import manifest_hash
 from dxkpi.ingest.pseudonym import pseudonym
 from tests.conftest import ROOT, SECRET
 from tests.rawcity import TINY, write_csv
@@ -301,7 +302,7 @@ def test_rerun_is_byte_identical(tiny_raw: Path, tmp_path: Path) -> None:
     before = _data_files(tmp_path / "out")
     second = _ingest(tiny_raw, tmp_path / "out")
     assert _data_files(tmp_path / "out") == before
-    assert ingest_mod.manifest_hash(first.manifest) == ingest_mod.manifest_hash(second.manifest)
+    assert manifest_hash(first.manifest) == manifest_hash(second.manifest)
     assert "quarantine/attendance.csv" in before
 
 

@@ -9,6 +9,7 @@ import nbformat
 import openpyxl
 import pytest
 
+from dxkpi.core.project import Project
 from dxkpi.reports.runner import (
     COMMON_PARAMETERS,
     REPORTS,
@@ -63,7 +64,7 @@ def report_run(sample_city, tmp_path_factory: pytest.TempPathFactory):  # type: 
 
     return run_reports(
         fiscal_year=2025,
-        root=ROOT,
+        project=Project(ROOT),
         data_dir=sample_city.processed,
         reports_dir=reports,
         departments=("010100",),

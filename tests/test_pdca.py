@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from dxkpi.core.project import Project
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi.grading import grade
 from dxkpi.pdca import review as pdca
@@ -565,7 +566,7 @@ def _run(project: Path, sample_city, fy: int, k: int):  # type: ignore[no-untype
 
     result = run_reports(
         fiscal_year=fy,
-        root=ROOT,
+        project=Project(ROOT),
         data_dir=sample_city.processed,
         reports_dir=project / "reports",
         min_cell_size=k,

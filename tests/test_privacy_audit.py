@@ -16,6 +16,7 @@ import openpyxl
 import polars as pl
 import pytest
 
+from dxkpi.core.project import Project
 from dxkpi.ingest.pseudonym import load_or_create_secret
 from dxkpi.reports.runner import write_kpi_workbook
 from tests.conftest import ROOT, SECRET
@@ -53,7 +54,7 @@ def run_outputs(sample_city, tmp_path_factory: pytest.TempPathFactory) -> list[P
     reports = tmp_path_factory.mktemp("audit_reports")
     run_reports(
         fiscal_year=2025,
-        root=ROOT,
+        project=Project(ROOT),
         data_dir=sample_city.processed,
         reports_dir=reports,
         departments=("010100",),

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from dxkpi.core.lock import LockedError, RunLock
+from dxkpi.core.project import Project
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.reports import runner as report_mod
 from dxkpi.reports.runner import ReportError, check_parameters, run_reports
@@ -62,7 +63,7 @@ def project(tmp_path: Path, tiny_raw: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def _run(project: Path, **kw):  # type: ignore[no-untyped-def]
     return run_reports(
         fiscal_year=2025,
-        root=project,
+        project=Project(project),
         data_dir=Path("data/processed"),
         reports_dir=Path("reports"),
         only=("data_quality", "kpi_dashboard"),

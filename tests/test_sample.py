@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from dxkpi.catalogue.contract import DATASETS, rule_catalogue
 from dxkpi.commands.sample import command, parse_years
 from dxkpi.ingest.pipeline import run_ingest
-from dxkpi.sample.city import SampleSummary, generate_city
+from dxkpi.sample import SampleSummary, generate_city
 from tests.conftest import SECRET
 
 

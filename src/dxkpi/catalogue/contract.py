@@ -21,6 +21,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import TypedDict, Unpack
 
 CONTRACT_VERSION = "1.0"
 
@@ -182,8 +183,23 @@ SKILL_AREA = (
 )
 
 
-def _c(name: str, ja: str, kind: Kind, **kw: object) -> Column:
-    return Column(name=name, ja=ja, kind=kind, **kw)  # type: ignore[arg-type]
+class _ColumnOptions(TypedDict, total=False):
+    """The optional fields of :class:`Column`, as keyword arguments of :func:`_c`."""
+
+    required: bool
+    codes: tuple[Code, ...]
+    min: float | None
+    max: float | None
+    min_strict: bool
+    employee_id: bool
+    empty_code: str | None
+    code_dtype: str
+    note_en: str
+    note_ja: str
+
+
+def _c(name: str, ja: str, kind: Kind, **kw: Unpack[_ColumnOptions]) -> Column:
+    return Column(name=name, ja=ja, kind=kind, **kw)
 
 
 def _staff_ref(rule_id: str, column: str, fy_from: str | None) -> Reference:

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from dxkpi.commands.context import or_default
 from dxkpi.ingest.processed import load_processed
 from dxkpi.models.behaviour import BehaviourResult, behaviour_change, describe_behaviour
 
@@ -61,9 +62,9 @@ def _rows(r: BehaviourResult) -> list[tuple[str, str, str]]:
     "--data",
     "data_dir",
     type=click.Path(path_type=Path),
-    default=Path("data/processed"),
-    show_default=True,
-    help="処理済みデータのフォルダ / Processed data folder.",
+    default=None,
+    help="処理済みデータのフォルダ（既定: プロジェクトの data/processed）/ Processed data "
+    "folder (default: the project's data/processed).",
 )
 @click.option(
     "--period",
@@ -116,7 +117,7 @@ def _rows(r: BehaviourResult) -> list[tuple[str, str, str]]:
     help="出力形式 / Output format.",
 )
 def command(
-    data_dir: Path,
+    data_dir: Path | None,
     period: str,
     treatment: str,
     outcome: str,
@@ -132,7 +133,7 @@ def command(
     with the pre-trend test and plain sentences.
     """
     result = behaviour_change(
-        load_processed(data_dir),
+        load_processed(or_default(data_dir, "processed")),
         period=period,  # type: ignore[arg-type]
         treatment=treatment,
         outcome=outcome,  # type: ignore[arg-type]

@@ -12,12 +12,15 @@ import importlib
 import importlib.util
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from dxkpi import __version__
+from dxkpi.commands.context import CliState
 from dxkpi.core.errors import DxkpiError
+from dxkpi.core.project import ENV_VAR
 
 # name → (module, one-line help shown by `dxkpi --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -79,14 +82,27 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dxkpi")
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="プロジェクトのフォルダ（dxkpi.toml のある所。既定: 作業フォルダから上へ探す。"
+    f"環境変数 {ENV_VAR} でも可）/ Project folder (default: found walking up from the "
+    f"working folder, or {ENV_VAR}).",
+)
 @click.option("-v", "--verbose", count=True, help="詳細ログ / More log output (-vv: debug).")
-def cli(verbose: int) -> None:
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path | None, verbose: int) -> None:
     """dxkpi — DX 人材育成の行動変容 KPI と KGI を測る分析ワークベンチ.
 
     Measures whether a city's DX talent-development programme changes how staff work, and
     whether that moves the results the city cares about. `dxkpi COMMAND --help` explains each
     command. Typical order: sample (or put your files in data/raw/) → ingest → kpi / report.
+    Default folders (data/raw, data/processed, expectations, reports, reviews) are those of the
+    project: the folder holding dxkpi.toml, found like git finds a repository.
     """
+    ctx.obj = CliState(project_dir=project_dir)
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(message)s")
 

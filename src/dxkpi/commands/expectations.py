@@ -7,15 +7,18 @@ from pathlib import Path
 
 import click
 
+from dxkpi.commands.context import or_default
+from dxkpi.ingest.suites import stale_suites, write_suites
+
 
 @click.command("expectations")
 @click.option(
     "--dir",
     "folder",
     type=click.Path(path_type=Path),
-    default=Path("expectations"),
-    show_default=True,
-    help="スイートのフォルダ / Folder of suites.",
+    default=None,
+    help="スイートのフォルダ（既定: プロジェクトの expectations）/ Folder of suites "
+    "(default: the project's expectations/).",
 )
 @click.option("--write", is_flag=True, help="契約から書き出す / Regenerate from the contract.")
 @click.option(
@@ -23,14 +26,13 @@ import click
     is_flag=True,
     help="契約と一致するか確認（既定）/ Check they match the contract (default).",
 )
-def command(folder: Path, write: bool, check: bool) -> None:
+def command(folder: Path | None, write: bool, check: bool) -> None:
     """データ契約から GX 検証スイート（expectations/*.json）を生成・照合する.
 
-    The suites are generated from src/dxkpi/contract.py; never edit them by hand. --check exits
-    1 when a suite is missing or differs from the contract.
+    The suites are generated from src/dxkpi/catalogue/contract.py; never edit them by hand.
+    --check exits 1 when a suite is missing or differs from the contract.
     """
-    from dxkpi.ingest.suites import stale_suites, write_suites
-
+    folder = or_default(folder, "expectations")
     if write:
         for path in write_suites(folder):
             click.echo(f"wrote {path}")

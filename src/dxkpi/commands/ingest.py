@@ -6,8 +6,11 @@ import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
 
+from dxkpi.commands.context import or_default
 from dxkpi.commands.summary import print_summary
+from dxkpi.ingest.pipeline import run_ingest
 
 
 @click.command("ingest")
@@ -15,27 +18,27 @@ from dxkpi.commands.summary import print_summary
     "--raw",
     "raw",
     type=click.Path(path_type=Path),
-    default=Path("data/raw"),
-    show_default=True,
-    help="生データのフォルダ / Folder of raw files.",
+    default=None,
+    help="生データのフォルダ（既定: プロジェクトの data/raw）/ Folder of raw files "
+    "(default: the project's data/raw).",
 )
 @click.option(
     "--out",
     "out",
     type=click.Path(path_type=Path),
-    default=Path("data/processed"),
-    show_default=True,
-    help="出力フォルダ / Output folder for processed data.",
+    default=None,
+    help="出力フォルダ（既定: プロジェクトの data/processed）/ Output folder for processed "
+    "data (default: the project's data/processed).",
 )
 @click.option(
     "--expectations",
     "expectations",
     type=click.Path(path_type=Path),
-    default=Path("expectations"),
-    show_default=True,
-    help="GX 検証スイートのフォルダ / Folder of the Great Expectations suites.",
+    default=None,
+    help="GX 検証スイートのフォルダ（既定: プロジェクトの expectations）/ Folder of the Great "
+    "Expectations suites (default: the project's expectations/).",
 )
-def command(raw: Path, out: Path, expectations: Path) -> None:
+def command(raw: Path | None, out: Path | None, expectations: Path | None) -> None:
     """生データを検証し、受理行を data/processed に、不備行を隔離に書き出す.
 
     Reads every CSV/XLSX in RAW (see README: which file belongs to which dataset), checks each
@@ -44,10 +47,9 @@ def command(raw: Path, out: Path, expectations: Path) -> None:
     writes processed parquet files, quarantine files and manifest.json atomically to OUT.
     Exit code 1 when a file or dataset failed (the others are still ingested).
     """
-    from rich.console import Console
-
-    from dxkpi.ingest.pipeline import run_ingest
-
+    raw = or_default(raw, "raw")
+    out = or_default(out, "processed")
+    expectations = or_default(expectations, "expectations")
     console = Console(stderr=True)
     with console.status("取り込み中 / ingesting…") as status:
         report = run_ingest(

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import click
 
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.commands.context import or_default
 from dxkpi.core.errors import DxkpiError
+from dxkpi.ingest.processed import load_processed
+from dxkpi.kpi.engine import compute, export_frame, select_kpis
+from dxkpi.project.config import load_config
+from dxkpi.reports import kpi_export as export
 
 FORMATS = ("table", "csv", "xlsx", "json")
 BY_CHOICES = (
@@ -69,15 +75,16 @@ def _fail(ja: str, en: str) -> click.ClickException:
     "--data",
     "data_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data/processed"),
-    show_default=True,
-    help="処理済みデータのフォルダ / processed data folder.",
+    default=None,
+    help="処理済みデータのフォルダ（既定: プロジェクトの data/processed）/ Processed data "
+    "folder (default: the project's data/processed).",
 )
 @click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="設定ファイル / config file (default: ./dxkpi.toml if present).",
+    help="設定ファイル（既定: プロジェクトの dxkpi.toml）/ config file (default: the "
+    "project's dxkpi.toml).",
 )
 @click.option(
     "--as-of",
@@ -91,17 +98,11 @@ def command(
     kpis: tuple[str, ...],
     fmt: str,
     out: Path | None,
-    data_dir: Path,
+    data_dir: Path | None,
     config_path: Path | None,
     as_of: dt.datetime | None,
 ) -> None:
     """KPI・KGI を計算して表示・出力する / Compute and export the KPI/KGI catalogue."""
-    from dxkpi.catalogue.kpis import REGISTRY
-    from dxkpi.ingest.processed import load_processed
-    from dxkpi.kpi.engine import compute, export_frame, select_kpis
-    from dxkpi.project.config import load_config
-    from dxkpi.reports import kpi_export as export
-
     unknown = [k for k in kpis if k not in REGISTRY]
     if unknown:
         raise _fail(
@@ -109,8 +110,8 @@ def command(
             f"unknown KPI id: {', '.join(unknown)} (known: {', '.join(REGISTRY)})",
         )
     try:
-        config = load_config(config_path)
-        data = load_processed(data_dir)
+        config = load_config(or_default(config_path, "config_file"))
+        data = load_processed(or_default(data_dir, "processed"))
         years = list(fiscal_years) or data.fiscal_years()[-1:]
         if not years:
             raise _fail(

@@ -8,6 +8,11 @@ import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
+
+from dxkpi.commands.context import current_project
+from dxkpi.ingest.processed import load_processed
+from dxkpi.reports.runner import latest_complete_fiscal_year, run_reports, write_kpi_workbook
 
 
 @click.command("report")
@@ -55,17 +60,16 @@ import click
     "--data",
     "data_dir",
     type=click.Path(path_type=Path),
-    default=Path("data/processed"),
-    show_default=True,
-    help="取込済みデータ / Processed-data folder.",
+    default=None,
+    help="処理済みデータのフォルダ（既定: プロジェクトの data/processed）/ Processed data "
+    "folder (default: the project's data/processed).",
 )
 @click.option(
     "--reports",
     "reports_dir",
     type=click.Path(path_type=Path),
-    default=Path("reports"),
-    show_default=True,
-    help="出力先 / Output folder.",
+    default=None,
+    help="出力先（既定: プロジェクトの reports）/ Output folder (default: the project's reports/).",
 )
 @click.option(
     "--min-cell-size",
@@ -86,8 +90,8 @@ def command(
     jobs: int | None,
     lang: str,
     keep_going: bool,
-    data_dir: Path,
-    reports_dir: Path,
+    data_dir: Path | None,
+    reports_dir: Path | None,
     min_cell_size: int | None,
     log_file: Path | None,
 ) -> None:
@@ -100,11 +104,9 @@ def command(
     Exit code 1 when any report failed (its partial notebook is kept as <name>.failed.ipynb).
     Suitable for cron / Task Scheduler: logs go to --log-file as well as the terminal.
     """
-    from rich.console import Console
-
-    from dxkpi.ingest.processed import load_processed
-    from dxkpi.reports.runner import latest_complete_fiscal_year, run_reports, write_kpi_workbook
-
+    project = current_project()
+    data_dir = data_dir if data_dir is not None else project.processed
+    reports_dir = reports_dir if reports_dir is not None else project.reports
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_path = log_file or reports_dir / "logs" / f"report-{stamp}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -139,6 +141,7 @@ def command(
 
         result = run_reports(
             fiscal_year=fy,
+            project=project,
             data_dir=data_dir,
             reports_dir=reports_dir,
             lang=lang,
@@ -148,7 +151,9 @@ def command(
             jobs=jobs,
             keep_going=keep_going,
             progress=progress,
-            write_extras=lambda folder: write_kpi_workbook(folder, data_dir, fy, min_cell_size),
+            write_extras=lambda folder: write_kpi_workbook(
+                folder, data_dir, fy, min_cell_size, project
+            ),
         )
     ok = sum(r.status == "ok" for r in result.results)
     summary = (

@@ -76,7 +76,7 @@ def command(seed: int, staff: int, years: str, out: Path, force: bool) -> None:
     Japanese headers; wareki dates…) with a few documented bad rows, and ground_truth.json with
     the planted effects. Refuses a folder that already holds .csv/.xlsx files unless --force.
     """
-    from dxkpi.sample.city import generate_city
+    from dxkpi.sample import generate_city
 
     fiscal_years = parse_years(years)
     existing = data_files(out)

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
 
+from dxkpi.commands.context import or_default
 from dxkpi.commands.summary import print_summary
 
 
@@ -16,19 +18,17 @@ from dxkpi.commands.summary import print_summary
     "--data",
     "data",
     type=click.Path(path_type=Path),
-    default=Path("data/processed"),
-    show_default=True,
-    help="取込済みフォルダ / Processed-data folder.",
+    default=None,
+    help="取込済みフォルダ（既定: プロジェクトの data/processed）/ Processed-data folder "
+    "(default: the project's data/processed).",
 )
-def command(data: Path) -> None:
+def command(data: Path | None) -> None:
     """直近の取り込み結果（件数・隔離・上位の違反ルール）を表示する.
 
     Prints, per dataset, rows read, accepted, quarantined and the most frequent broken rules,
     from OUT/manifest.json. Exit code 1 when the last ingest had failures.
     """
-    from rich.console import Console
-
-    path = data / "manifest.json"
+    path = or_default(data, "processed") / "manifest.json"
     if not path.exists():
         raise click.ClickException(
             f"{path} がありません。先に `dxkpi ingest` を実行してください。\n"

@@ -198,7 +198,7 @@ def _read_all(ds: Dataset, parts: list[Any]) -> tuple[pl.DataFrame, list[RawTabl
 
 def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes) -> pl.DataFrame:
     """Replace employee IDs by pseudonyms — also in the raw text kept for quarantine."""
-    updates = []
+    updates: list[pl.Series | pl.Expr] = []
     for col in (c.name for c in ds.columns if c.employee_id):
         pseudo = pseudonymise(frame[col], secret)
         updates.append(pseudo.alias(col))
@@ -350,14 +350,6 @@ def _manifest(reports: dict[str, DatasetReport], disc: Discovery) -> dict[str, A
             {"file": f, "message": _unmatched_error(f).message()} for f in disc.unmatched
         ],
     }
-
-
-def manifest_hash(manifest: dict[str, Any]) -> str:
-    """A hash of the manifest without its timestamp: identical for identical inputs."""
-    content = {k: v for k, v in manifest.items() if k != "generated_at"}
-    return hashlib.sha256(
-        json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
 
 
 def run_ingest(

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import polars as pl
 
@@ -81,10 +84,24 @@ class Processed:
         if unknown:
             raise TypeError(f"unknown datasets: {unknown}")
         lazy = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in frames.items()}
-        for name in REQUIRED_DATASETS:
-            if lazy.get(name) is None:
-                raise _missing(name, source)
-        return cls(source=source, **lazy)  # type: ignore[arg-type]
+        departments, staff = lazy.get("departments"), lazy.get("staff")
+        if departments is None:
+            raise _missing("departments", source)
+        if staff is None:
+            raise _missing("staff", source)
+        return cls(
+            departments=departments,
+            staff=staff,
+            courses=lazy.get("courses"),
+            attendance=lazy.get("attendance"),
+            proposals=lazy.get("proposals"),
+            projects=lazy.get("projects"),
+            resident_survey=lazy.get("resident_survey"),
+            maturity_survey=lazy.get("maturity_survey"),
+            skill_assessment=lazy.get("skill_assessment"),
+            knowledge_posts=lazy.get("knowledge_posts"),
+            source=source,
+        )
 
     def require(self, name: str) -> pl.LazyFrame:
         """The lazy frame of dataset ``name``; a clear two-language error if it is absent."""
@@ -144,3 +161,11 @@ def load_processed(path: str | Path) -> Processed:
         file = folder / f"{name}.parquet"
         frames[name] = pl.scan_parquet(file) if file.is_file() else None
     return Processed.from_frames(source=str(folder), **frames)
+
+
+def manifest_hash(manifest: dict[str, Any]) -> str:
+    """A hash of the manifest without its timestamp: identical for identical inputs."""
+    content = {k: v for k, v in manifest.items() if k != "generated_at"}
+    return hashlib.sha256(
+        json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()

@@ -9,8 +9,8 @@ target_full and the KPI's names and unit. :func:`export_frame` cuts it to exactl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Callable, Sequence
+from typing import Literal, cast
 
 import polars as pl
 
@@ -37,6 +37,9 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "grade",
     "suppressed",
 )
+#: The polars engines :func:`compute` can run the KPI plans on.
+PolarsEngine = Literal["auto", "in-memory", "streaming", "gpu"]
+
 RICH_COLUMNS: tuple[str, ...] = (
     *EXPORT_COLUMNS,
     "n_people",
@@ -57,7 +60,7 @@ class UnknownKpiError(DxkpiError):
     """A KPI id that is not in the registry."""
 
 
-def kpi_function(kpi_id: str):
+def kpi_function(kpi_id: str) -> Callable[..., pl.LazyFrame]:
     """The measure function of a KPI id (same name in :mod:`dxkpi.kpi.measures`)."""
     return getattr(measures, kpi_id)
 
@@ -158,18 +161,16 @@ def attach_targets(cells: pl.DataFrame, config: Config) -> pl.DataFrame:
     )
     on = ["kpi", "fiscal_year"]
     additive = [k for k, spec in REGISTRY.items() if spec.additive]
-    for i, (g, k) in enumerate((("_g1", "_k1"), ("_g2", "_k2"), (None, None))):
-        if g is None:
-            t = targets.filter(pl.col("_tg") == "").select(*on, pl.col("_t").alias(f"_t{i}"))
-            frame = frame.join(t, on=on, how="left").with_columns(
-                pl.when(pl.col("kpi").is_in(additive) & (pl.col("group_by") != "city"))
-                .then(None)
-                .otherwise(pl.col(f"_t{i}"))
-                .alias(f"_t{i}")
-            )
-        else:
-            t = targets.filter(pl.col("_tg") != "").rename({"_tg": g, "_tk": k, "_t": f"_t{i}"})
-            frame = frame.join(t, on=[*on, g, k], how="left")
+    for i, (g, k) in enumerate((("_g1", "_k1"), ("_g2", "_k2"))):
+        t = targets.filter(pl.col("_tg") != "").rename({"_tg": g, "_tk": k, "_t": f"_t{i}"})
+        frame = frame.join(t, on=[*on, g, k], how="left")
+    t = targets.filter(pl.col("_tg") == "").select(*on, pl.col("_t").alias("_t2"))
+    frame = frame.join(t, on=on, how="left").with_columns(
+        pl.when(pl.col("kpi").is_in(additive) & (pl.col("group_by") != "city"))
+        .then(None)
+        .otherwise(pl.col("_t2"))
+        .alias("_t2")
+    )
     return frame.with_columns(target_full=pl.coalesce("_t0", "_t1", "_t2")).drop(
         "_g1", "_k1", "_g2", "_k2", "_t0", "_t1", "_t2"
     )
@@ -244,7 +245,7 @@ def compute(
     fiscal_years: Sequence[int] | None = None,
     by: Sequence[str] = ("city",),
     as_of: dt.date | None = None,
-    engine: str = "auto",
+    engine: PolarsEngine = "auto",
 ) -> pl.DataFrame:
     """The rich KPI frame for the KPIs, fiscal years and groupings asked for.
 
@@ -268,7 +269,7 @@ def compute(
     ]
     if not plans or not years:
         return pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()
-    cells = pl.concat(pl.collect_all(plans, engine=engine), how="vertical")  # type: ignore[arg-type]
+    cells = pl.concat(pl.collect_all(plans, engine=engine), how="vertical")
     specs = {k: REGISTRY[k] for k in ids}
     cells = suppress(
         cells,
@@ -323,6 +324,7 @@ __all__ = [
     "EXPORT_COLUMNS",
     "RICH_COLUMNS",
     "MissingDatasetError",
+    "PolarsEngine",
     "UnknownKpiError",
     "compute",
     "compute_kpi",

@@ -8,10 +8,14 @@ E4 D03 staff unassigned. FY2025: E2 transfers to D03 in April; E5 joins D02.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from dxkpi.ingest.processed import Processed
+
+if TYPE_CHECKING:
+    import numpy as np
 
 D = dt.date
 
@@ -245,7 +249,7 @@ def tiny_city(**overrides: pl.DataFrame | None) -> Processed:
         "knowledge_posts": knowledge_posts(),
     }
     frames.update(overrides)
-    return Processed.from_frames(**frames)
+    return Processed.from_frames(source="<memory>", **frames)
 
 
 def cell(frame: pl.DataFrame, group_by: str, group: str, fiscal_year: int = 2025) -> dict:
@@ -443,7 +447,7 @@ def synthetic_city(
 
 
 def _synthetic_skill_map(
-    py: pl.DataFrame, start, years, seed: int
+    py: pl.DataFrame, start: np.ndarray, years: np.ndarray, seed: int
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Random skill assessments (self 80 %, manager 60 %) and knowledge posts (0.3 a year).
 

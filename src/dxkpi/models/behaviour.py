@@ -43,8 +43,9 @@ Pure functions over frames: no file I/O.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import polars as pl
@@ -285,7 +286,9 @@ def percent_of_level(att: float, level: float | None) -> float | None:
     return 100.0 * att / level
 
 
-def _scaled(ci: tuple[float, float] | None, f) -> tuple[float, float] | None:
+def _scaled(
+    ci: tuple[float, float] | None, f: Callable[[float], float | None]
+) -> tuple[float, float] | None:
     if ci is None:
         return None
     lo, hi = f(ci[0]), f(ci[1])
@@ -396,10 +399,24 @@ def _pretest_json(p: Pretest) -> dict[str, Any]:
     return {"stat": p.stat, "df": p.df, "p": p.p}
 
 
-_DID_COLS = {"unit": "unit", "time": "period", "group": "first_treated", "outcome": "proposals"}
+class _DidColumns(TypedDict):
+    unit: str
+    time: str
+    group: str
+    outcome: str
 
 
-def _contrast(fn, panel: pl.DataFrame) -> tuple[Contrast | None, str | None]:
+_DID_COLS: _DidColumns = {
+    "unit": "unit",
+    "time": "period",
+    "group": "first_treated",
+    "outcome": "proposals",
+}
+
+
+def _contrast(
+    fn: Callable[..., Contrast], panel: pl.DataFrame
+) -> tuple[Contrast | None, str | None]:
     try:
         return fn(panel, **_DID_COLS), None
     except DidError as err:
@@ -412,7 +429,10 @@ def _pre_mean(panel: pl.DataFrame, cohorts: np.ndarray) -> float | None:
         pl.col("first_treated").is_in(cohorts.astype(np.int64).tolist())
         & (pl.col("period") < pl.col("first_treated"))
     )
-    return None if pre.height == 0 else float(pre["proposals"].mean())
+    if pre.height == 0:
+        return None
+    mean = pre["proposals"].mean()  # an integer count column: a float (None only if all null)
+    return float(mean) if isinstance(mean, int | float) else None
 
 
 def event_pretest(dynamic: Aggregation | None, window: int | None = None) -> Pretest:

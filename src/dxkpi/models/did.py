@@ -53,6 +53,7 @@ Example — 2 cohorts and never-treated units over 4 periods, every effect equal
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -80,7 +81,12 @@ BasePeriod = Literal["varying", "universal"]
 AggKind = Literal["simple", "group", "dynamic", "calendar"]
 BootWeights = Literal["rademacher", "mammen"]
 
-_CONTROL_ALIASES = {
+# Per group-time cell: treated at t, treated at base, comparison at t, comparison at base.
+_Masks = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_CellRow = tuple[float, int, int, float, int, int]  # g, t, base, att, n_treated, n_control
+_SkippedCell = tuple[int | float, int, str, int, int]  # g, t, reason, n_treated, n_control
+
+_CONTROL_ALIASES: dict[str, Control] = {
     "never": "never",
     "nevertreated": "never",
     "notyet": "notyet",
@@ -387,7 +393,9 @@ def _prepare(
 # ---------------------------------------------------------------------------------------------
 
 
-def _cells(periods: np.ndarray, cohorts: np.ndarray, s: DidSettings):
+def _cells(
+    periods: np.ndarray, cohorts: np.ndarray, s: DidSettings
+) -> Iterator[tuple[float, int, int]]:
     """Yield (g, t index, base index) for every group-time cell, in R did's order."""
     varying = s.base_period == "varying"
     for g in cohorts:
@@ -399,7 +407,9 @@ def _cells(periods: np.ndarray, cohorts: np.ndarray, s: DidSettings):
             yield float(g), ti, b
 
 
-def _cell_masks(p: _Panel, g: float, ti: int, b: int, s: DidSettings):
+def _cell_masks(
+    p: _Panel, g: float, ti: int, b: int, s: DidSettings
+) -> tuple[_Masks, list[int], int, int]:
     """Treated/comparison units observed at t and at the base period, and the group counts."""
     treated = p.cohort == g
     control = np.isinf(p.cohort)
@@ -412,7 +422,9 @@ def _cell_masks(p: _Panel, g: float, ti: int, b: int, s: DidSettings):
     return masks, counts, min(counts[:2]), min(counts[2:])
 
 
-def _cell_estimate(p: _Panel, ti: int, b: int, masks, counts) -> tuple[float, np.ndarray]:
+def _cell_estimate(
+    p: _Panel, ti: int, b: int, masks: _Masks, counts: Sequence[int]
+) -> tuple[float, np.ndarray]:
     """ATT for one (g,t) cell and its unit-level influence function (n-vector).
 
     ATT = (treated mean at t − at base) − (comparison mean at t − at base). The influence
@@ -445,7 +457,7 @@ def _nan_small(se: np.ndarray) -> np.ndarray:
 
 def _settings(
     control: str,
-    base_period: str,
+    base_period: BasePeriod,
     anticipation: int,
     min_units: int,
     balance_panel: bool,
@@ -465,7 +477,7 @@ def _settings(
         )
     return DidSettings(
         control=ctl,
-        base_period=base_period,  # type: ignore[arg-type]
+        base_period=base_period,
         anticipation=anticipation,
         min_units=min_units,
         balance_panel=balance_panel,
@@ -473,9 +485,13 @@ def _settings(
     )
 
 
-def _estimate_cells(p: _Panel, cohorts: np.ndarray, s: DidSettings):
+def _estimate_cells(
+    p: _Panel, cohorts: np.ndarray, s: DidSettings
+) -> tuple[list[_CellRow], list[_SkippedCell], list[np.ndarray]]:
     """Rows (g, t, base, att, n_treated, n_control), skipped cells and influence columns."""
-    rows, skipped, infs = [], [], []
+    rows: list[_CellRow] = []
+    skipped: list[_SkippedCell] = []
+    infs: list[np.ndarray] = []
     need = max(s.min_units, 1)
     for g, ti, b in _cells(p.periods, cohorts, s):
         t, base = int(p.periods[ti]), int(p.periods[b])

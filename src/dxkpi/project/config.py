@@ -47,8 +47,8 @@ from typing import Any
 
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.core.errors import ConfigError, Where
+from dxkpi.core.project import locate_project
 
-DEFAULT_CONFIG_FILE = "dxkpi.toml"
 MIN_CELL_SIZE_FLOOR = 5
 TARGET_GROUPINGS: tuple[str, ...] = (
     "division",
@@ -356,13 +356,24 @@ def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
 
 
 def load_config(path: str | Path | None = None) -> Config:
-    """Read ``path`` (default ``./dxkpi.toml`` if it exists, else built-in defaults)."""
-    if path is None:
-        default = Path(DEFAULT_CONFIG_FILE)
-        if not default.is_file():
-            return Config()
-        path = default
-    file = Path(path)
+    """Read a project's ``dxkpi.toml`` into a validated :class:`Config`.
+
+    Parameters
+    ----------
+    path
+        The file to read. Default: the ``dxkpi.toml`` of the project found from the working
+        folder (:func:`dxkpi.core.project.locate_project`: ``DXKPI_PROJECT``, else walking up),
+        so a notebook anywhere under the project reads the project's settings.
+
+    Raises
+    ------
+    ProjectNotFoundError
+        When ``path`` is not given and no project is found (never silent defaults; the
+        built-in defaults are ``Config()``, asked for explicitly).
+    ConfigError
+        When the file is missing or invalid.
+    """
+    file = locate_project().config_file if path is None else Path(path)
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError as err:

@@ -24,6 +24,7 @@ marked as such, the other reports still run with ``keep_going``, and the run rep
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import datetime
 import functools
 import html
@@ -41,9 +42,17 @@ from pathlib import Path
 from typing import Any
 
 from dxkpi import __version__
+from dxkpi.catalogue.kpis import GROUPINGS
 from dxkpi.core.atomic import publish, recover, staging_dir
 from dxkpi.core.errors import DxkpiError, Where
 from dxkpi.core.lock import RunLock
+from dxkpi.core.project import ENV_VAR, Project, locate_project
+from dxkpi.ingest.processed import Processed, load_processed, manifest_hash
+from dxkpi.kpi.engine import compute
+from dxkpi.project.config import load_config
+from dxkpi.reports.kpi_cache import CACHE_DIR, write_kpi_cache
+from dxkpi.reports.kpi_export import write_xlsx
+from dxkpi.reports.render import PAGE_FONT_ENV, svg_with_embedded_font
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +108,7 @@ class Task:
     report: str
     template: str
     parameters: dict[str, Any]
+    project_root: str = ""  # the kernel's working folder and DXKPI_PROJECT
 
 
 @dataclass
@@ -221,7 +231,7 @@ def _drill_down_kernel(template: str) -> Any:
     if km is not None and km.is_alive():
         return km
     km = _tracking_kernel_manager()
-    km.start_kernel(cwd=str(Path.cwd()))
+    km.start_kernel(cwd=os.environ.get(ENV_VAR) or str(Path.cwd()))
     util.Finalize(km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10)
     _DRILL_DOWN_KERNELS[template] = km
     return km
@@ -234,9 +244,9 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
     """
     import papermill
 
-    from dxkpi.reports.render import PAGE_FONT_ENV
-
     os.environ[PAGE_FONT_ENV] = "1"  # charts skip their own font; export_html embeds one
+    if task.project_root:  # notebooks find the project (config, reviews) from the kernel
+        os.environ[ENV_VAR] = task.project_root
     folder = Path(staging)
     out_nb = folder / f"{task.name}.ipynb"
     start = time.perf_counter()
@@ -251,7 +261,7 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,  # saved once at the end (or at the failure)
-            cwd=str(Path.cwd()),
+            cwd=task.project_root or str(Path.cwd()),
             **extra,
         )
     except Exception as err:  # the failed notebook is kept; the run goes on
@@ -333,8 +343,6 @@ def export_html(notebook: Path, target: Path) -> None:
     body, _ = _exporter().from_notebook_node(nb)
     body = body.replace("</head>", REPORT_CSS + "</head>", 1)
     if "<svg" in body:
-        from dxkpi.reports.render import svg_with_embedded_font
-
         body = svg_with_embedded_font(body)  # one font subset for every chart of the page
     tmp = target.with_suffix(".html.tmp")
     tmp.write_text(body, encoding="utf-8")
@@ -344,22 +352,23 @@ def export_html(notebook: Path, target: Path) -> None:
 # ------------------------------------------------------------------ planning
 
 
-def templates_dir(root: Path) -> Path:
-    folder = root / "notebooks" / "reports"
+def templates_dir(project: Project) -> Path:
+    """The project's report templates folder (``notebooks/reports``); an error if absent."""
+    folder = project.report_templates
     if not folder.is_dir():
         raise ReportError(
             "レポートのテンプレートフォルダがありません",
             "report templates folder not found",
             where=Where(file=str(folder)),
-            hint_ja="プロジェクトのフォルダで実行してください。",
-            hint_en="Run from the project folder.",
+            hint_ja="プロジェクトの notebooks/reports/ を確かめてください。",
+            hint_en="check the project's notebooks/reports/ folder.",
         )
     return folder
 
 
 def plan_tasks(
     *,
-    root: Path,
+    project: Project,
     fiscal_year: int,
     data_dir: Path,
     staging: Path,
@@ -371,7 +380,8 @@ def plan_tasks(
     available: Sequence[str] | None = None,
 ) -> list[Task]:
     """Every notebook execution of a run, with parameters checked against each template."""
-    folder = templates_dir(root)
+    folder = templates_dir(project)
+    root = str(project.root)
     names = [r.name for r in REPORTS]
     unknown = sorted(set(only) - set(names))
     if unknown:
@@ -415,10 +425,10 @@ def plan_tasks(
             for code in dept_list:
                 params = {**common, "department": code}
                 check_parameters(template, params)
-                tasks.append(Task(f"{spec.name}_{code}", spec.name, str(template), params))
+                tasks.append(Task(f"{spec.name}_{code}", spec.name, str(template), params, root))
         else:
             check_parameters(template, common)
-            tasks.append(Task(spec.name, spec.name, str(template), dict(common)))
+            tasks.append(Task(spec.name, spec.name, str(template), dict(common), root))
     return tasks
 
 
@@ -444,8 +454,6 @@ def _manifest_hash(data_dir: Path) -> str | None:
     path = data_dir / "manifest.json"
     if not path.exists():
         return None
-    from dxkpi.ingest.pipeline import manifest_hash
-
     return manifest_hash(json.loads(path.read_text(encoding="utf-8")))
 
 
@@ -516,9 +524,9 @@ def _carry_over_previous(folder: Path, previous: Path, result: TaskResult) -> No
 def run_reports(
     *,
     fiscal_year: int,
-    root: Path = Path("."),
-    data_dir: Path = Path("data/processed"),
-    reports_dir: Path = Path("reports"),
+    project: Project | None = None,
+    data_dir: Path | None = None,
+    reports_dir: Path | None = None,
     lang: str = "ja",
     min_cell_size: int | None = None,
     only: Sequence[str] = (),
@@ -528,7 +536,16 @@ def run_reports(
     progress: Progress | None = None,
     write_extras: Callable[[Path], None] | None = None,
 ) -> RunResult:
-    """Execute the report set for one fiscal year (see the module docstring)."""
+    """Execute the report set for one fiscal year (see the module docstring).
+
+    ``project`` defaults to the project found from the working folder
+    (:func:`dxkpi.core.project.locate_project`); ``data_dir`` and ``reports_dir`` default to
+    its ``data/processed`` and ``reports``. Notebooks run with the project root as their working
+    folder and ``DXKPI_PROJECT`` set, so their configuration is the project's.
+    """
+    project = project or locate_project()
+    data_dir = data_dir if data_dir is not None else project.processed
+    reports_dir = reports_dir if reports_dir is not None else project.reports
     lines: list[str] = []
 
     def say(message: str) -> None:
@@ -539,10 +556,7 @@ def run_reports(
 
     if lang not in ("ja", "en"):
         raise ReportError(f"lang は ja か en です（{lang}）", f"lang must be ja or en ({lang})")
-    from dxkpi.ingest.processed import load_processed
-    from dxkpi.project.config import load_config
-
-    config = load_config()
+    config = load_config(project.config_file)
     k = int(min_cell_size if min_cell_size is not None else config.privacy.min_cell_size)
     data = load_processed(data_dir)
     known = data.departments.select("department_code").collect().to_series().to_list()
@@ -557,7 +571,7 @@ def run_reports(
         (staging / "figures").mkdir()
         try:
             tasks = plan_tasks(
-                root=root,
+                project=project,
                 fiscal_year=fiscal_year,
                 data_dir=data_dir.resolve(),
                 staging=staging.resolve(),
@@ -603,7 +617,7 @@ def run_reports(
                     "data_dir": str(data_dir),
                 },
                 "data_manifest_sha256": _manifest_hash(data_dir),
-                "code_version": _code_version(root),
+                "code_version": _code_version(project.root),
                 "python": sys.version.split()[0],
                 "started": started.isoformat(timespec="seconds"),
                 "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -676,31 +690,7 @@ def _execute_all(
     return sorted(results, key=lambda r: order[r.name])
 
 
-CACHE_DIR = ".cache"
-
-
-def kpi_cache_path(output_dir: Path, k: int) -> Path:
-    """Where a run keeps the KPI frame every report shares (removed before publishing)."""
-    return output_dir / CACHE_DIR / f"kpis_k{k}.parquet"
-
-
-def write_kpi_cache(staging: Path, data: Any, config: Any, k: int) -> Path:
-    """Compute every KPI × year × grouping once for all the notebooks of a run."""
-    import dataclasses
-
-    from dxkpi.catalogue.kpis import GROUPINGS
-    from dxkpi.kpi.engine import compute
-
-    config = dataclasses.replace(
-        config, privacy=dataclasses.replace(config.privacy, min_cell_size=k)
-    )
-    path = kpi_cache_path(staging, k)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    compute(data, config, by=list(GROUPINGS)).write_parquet(path)
-    return path
-
-
-def latest_complete_fiscal_year(data: Any) -> int:
+def latest_complete_fiscal_year(data: Processed) -> int:
     """The latest fiscal year whose 31 March lies within the data (else the latest year)."""
     years = data.fiscal_years()
     if not years:
@@ -711,18 +701,17 @@ def latest_complete_fiscal_year(data: Any) -> int:
 
 
 def write_kpi_workbook(
-    folder: Path, data_dir: Path, fiscal_year: int, min_cell_size: int | None
+    folder: Path,
+    data_dir: Path,
+    fiscal_year: int,
+    min_cell_size: int | None,
+    project: Project | None = None,
 ) -> Path:
-    """The run's Excel companion ``kpi_FY<year>.xlsx``: every KPI, every grouping, that year."""
-    import dataclasses
+    """The run's Excel companion ``kpi_FY<year>.xlsx``: every KPI, every grouping, that year.
 
-    from dxkpi.catalogue.kpis import GROUPINGS
-    from dxkpi.ingest.processed import load_processed
-    from dxkpi.kpi.engine import compute
-    from dxkpi.project.config import load_config
-    from dxkpi.reports.kpi_export import write_xlsx
-
-    config = load_config()
+    The configuration is the project's (``project``, default: found from the working folder).
+    """
+    config = load_config((project or locate_project()).config_file)
     if min_cell_size is not None:
         config = dataclasses.replace(
             config, privacy=dataclasses.replace(config.privacy, min_cell_size=min_cell_size)

@@ -18,9 +18,12 @@ from typing import Any
 import polars as pl
 
 from dxkpi.catalogue.contract import DATASETS, group_code_labels, rule_catalogue
+from dxkpi.catalogue.kpis import GROUPINGS
 from dxkpi.core.errors import ConfigError
 from dxkpi.ingest.processed import Processed, load_processed
+from dxkpi.kpi.engine import compute
 from dxkpi.project.config import Config, load_config
+from dxkpi.reports.kpi_cache import kpi_cache_path
 
 SUPPRESSED_MARK = "―"
 GRADE_TEXT = {
@@ -61,10 +64,6 @@ class ReportContext:
         Reads the frame the report runner computed once for the whole run when there is one;
         otherwise computes it.
         """
-        from dxkpi.catalogue.kpis import GROUPINGS
-        from dxkpi.kpi.engine import compute
-        from dxkpi.reports.runner import kpi_cache_path
-
         cache = kpi_cache_path(self.output_dir, self.k)
         if cache.exists():
             return pl.read_parquet(cache)

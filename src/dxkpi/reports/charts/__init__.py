@@ -1,0 +1,103 @@
+"""Charts for the KPI reports: one Altair theme and one builder per chart kind.
+
+Importing this package registers and enables the Altair theme ``"dxkpi"`` (large type for print
+and projectors, the Japanese font first, the Okabe–Ito colour-blind-safe palette, grade colours
+A/B/C/D) and the offline renderer ``"dxkpi"`` of :mod:`dxkpi.reports.render` (PNG + SVG, no
+network).
+
+Builders take polars frames (converted to plain values only inside), label everything in
+Japanese by default (``lang="en"`` for English), take KPI names and units from
+:data:`dxkpi.catalogue.kpis.REGISTRY` and return an ``alt.Chart`` / ``alt.LayerChart`` with a title.
+Suppressed cells are never drawn: they appear as a labelled gap ``―（秘匿）`` and their values are
+not in the chart's data. Where colour carries meaning, shape, dash or a text label carries it too,
+so charts stay readable in grey-scale print.
+
+Modules, one job each (every public name is re-exported here):
+
+* :mod:`~dxkpi.reports.charts.theme` — the theme, palette and grade colours (registered on import);
+* :mod:`~dxkpi.reports.charts.labels` — names, labels, units and formats in Japanese or English;
+* :mod:`~dxkpi.reports.charts.kpi` — :func:`kpi_trend`, :func:`kpi_trends`, :func:`kpi_by_group`,
+  :func:`grade_overview`;
+* :mod:`~dxkpi.reports.charts.effects` — :func:`event_study`, :func:`estimator_comparison`;
+* :mod:`~dxkpi.reports.charts.heatmaps` — :func:`maturity_heatmap`, :func:`skill_heatmap`,
+  :func:`maturity_gap`;
+* :mod:`~dxkpi.reports.charts.funnel` — :func:`phase_funnel`;
+* :mod:`~dxkpi.reports.charts._frames` — :class:`ChartInputError` and the input checks and chart
+  data the builders share.
+"""
+
+from __future__ import annotations
+
+from dxkpi.reports.charts._frames import ChartInputError
+from dxkpi.reports.charts.effects import DYNAMIC_COLUMNS, estimator_comparison, event_study
+from dxkpi.reports.charts.funnel import phase_funnel
+from dxkpi.reports.charts.heatmaps import maturity_gap, maturity_heatmap, skill_heatmap
+from dxkpi.reports.charts.kpi import RICH_MIN, grade_overview, kpi_by_group, kpi_trend, kpi_trends
+from dxkpi.reports.charts.labels import (
+    CODE_LABEL_EN,
+    CODE_LABEL_JA,
+    EVENT_UNIT,
+    GRADE_MEANING,
+    METHOD_LABEL,
+    PHASE_LABEL_EN,
+    PHASE_LABEL_JA,
+    SUPPRESSED_EN,
+    SUPPRESSED_JA,
+    UNIT_FORMAT,
+    UNIT_LABEL,
+    Lang,
+    format_value,
+    group_label,
+    kpi_name,
+)
+from dxkpi.reports.charts.theme import (
+    FONT_SIZE,
+    GRADE_COLOURS,
+    GROUP_SHAPES,
+    MUTED,
+    OKABE_ITO,
+    SUPPRESSED_COLOUR,
+    TEXT_COLOUR,
+    THEME_NAME,
+    theme_config,
+)
+
+__all__ = [
+    "CODE_LABEL_EN",
+    "CODE_LABEL_JA",
+    "DYNAMIC_COLUMNS",
+    "EVENT_UNIT",
+    "FONT_SIZE",
+    "GRADE_COLOURS",
+    "GRADE_MEANING",
+    "GROUP_SHAPES",
+    "METHOD_LABEL",
+    "MUTED",
+    "OKABE_ITO",
+    "PHASE_LABEL_EN",
+    "PHASE_LABEL_JA",
+    "RICH_MIN",
+    "SUPPRESSED_COLOUR",
+    "SUPPRESSED_EN",
+    "SUPPRESSED_JA",
+    "TEXT_COLOUR",
+    "THEME_NAME",
+    "UNIT_FORMAT",
+    "UNIT_LABEL",
+    "ChartInputError",
+    "Lang",
+    "estimator_comparison",
+    "event_study",
+    "format_value",
+    "grade_overview",
+    "group_label",
+    "kpi_by_group",
+    "kpi_name",
+    "kpi_trend",
+    "kpi_trends",
+    "maturity_gap",
+    "maturity_heatmap",
+    "phase_funnel",
+    "skill_heatmap",
+    "theme_config",
+]

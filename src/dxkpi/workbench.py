@@ -1,0 +1,236 @@
+"""The analyst's front door: one object that knows the project and offers every analysis.
+
+``dxkpi.open()`` finds the project (the folder holding ``dxkpi.toml``, walking up from the
+working folder — so a notebook in ``notebooks/exploratory/`` finds it too), reads its
+configuration and, on first use, its processed data. Each method is a thin call into the
+library: :mod:`dxkpi.kpi.engine` for KPIs, :mod:`dxkpi.models` for estimates,
+:mod:`dxkpi.reports.charts` for charts. Results are the library's own objects (polars frames,
+frozen results that display their value, interval, size and one sentence in JupyterLab).
+
+Examples
+--------
+A throw-away project holding a small sample city (the built-in generator), ingested:
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> import dxkpi
+>>> folder = Path(tempfile.mkdtemp())
+>>> wb = dxkpi.Workbench.create_sample(folder, staff=150, seed=3)
+>>> wb.project.root == folder.resolve()
+True
+>>> table = wb.kpi(["participation_rate"], fiscal_years=[2024])
+>>> table.select("kpi", "fiscal_year", "group").row(0)
+('participation_rate', 2024, 'city')
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import altair as alt
+import polars as pl
+
+from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
+from dxkpi.core.errors import DxkpiError
+from dxkpi.core.project import Project, locate_project
+from dxkpi.ingest.pipeline import IngestReport, run_ingest
+from dxkpi.ingest.processed import Processed, load_processed
+from dxkpi.ingest.suites import write_suites
+from dxkpi.kpi.engine import compute
+from dxkpi.models.behaviour import BehaviourResult, behaviour_change, heterogeneity
+from dxkpi.models.did import AttGtResult, att_gt
+from dxkpi.models.linkage import LinkResult, link_all, link_panel
+from dxkpi.project.config import Config, load_config
+from dxkpi.reports import charts
+from dxkpi.sample import generate_city
+
+__all__ = ["ChartKind", "Workbench", "open_project"]
+
+ChartKind = Literal["trend", "by_group", "grades", "event_study"]
+_CHART_KINDS: tuple[str, ...] = ("trend", "by_group", "grades", "event_study")
+
+
+@dataclass(frozen=True, eq=False)
+class Workbench:
+    """A dxkpi project opened for analysis: its settings, its data, and the analyses on them.
+
+    Parameters
+    ----------
+    project
+        The project folder (see :func:`dxkpi.core.project.locate_project`).
+
+    Notes
+    -----
+    The processed data and the configuration are read once, on first use, and kept.
+    """
+
+    project: Project
+
+    @classmethod
+    def create_sample(
+        cls, folder: str | Path, *, staff: int = 2000, seed: int = 7, years: Sequence[int] = ()
+    ) -> Workbench:
+        """A new project in ``folder`` holding the built-in sample city, ingested.
+
+        Writes a minimal ``dxkpi.toml`` (built-in settings, no targets yet), the expectation suites,
+        ``data/raw`` (the sample city's files and ``ground_truth.json``) and ``data/processed``.
+        ``folder`` must be empty or absent.
+        """
+        root = Path(folder).expanduser().resolve()
+        if root.exists() and any(root.iterdir()):
+            raise DxkpiError(
+                f"{root} は空ではありません。見本のプロジェクトは空のフォルダに作ります。",
+                f"{root} is not empty; a sample project is created in an empty folder.",
+            )
+        project = Project(root)
+        project.raw.mkdir(parents=True)
+        project.config_file.write_text(_SAMPLE_CONFIG, encoding="utf-8")
+        write_suites(project.expectations)
+        if years:
+            generate_city(project.raw, seed=seed, staff=staff, fiscal_years=tuple(years))
+        else:
+            generate_city(project.raw, seed=seed, staff=staff)
+        bench = cls(project)
+        bench.ingest()
+        return bench
+
+    @functools.cached_property
+    def config(self) -> Config:
+        """The project's ``dxkpi.toml`` (targets, privacy k, grading, skill matrix)."""
+        return load_config(self.project.config_file)
+
+    @functools.cached_property
+    def data(self) -> Processed:
+        """The processed data of ``data/processed`` (lazy frames, read on first use)."""
+        return load_processed(self.project.processed)
+
+    def ingest(self) -> IngestReport:
+        """Validate ``data/raw`` into ``data/processed`` (``dxkpi.ingest.pipeline.run_ingest``)."""
+        report = run_ingest(
+            self.project.raw, self.project.processed, expectations=self.project.expectations
+        )
+        self.__dict__.pop("data", None)  # the next use reads the new data
+        return report
+
+    def kpi(
+        self,
+        kpis: Sequence[str] | None = None,
+        *,
+        fiscal_years: Sequence[int] | None = None,
+        by: str | Sequence[str] = ("city",),
+    ) -> pl.DataFrame:
+        """KPI cells with numerator, denominator, value, target, grade and suppression.
+
+        Parameters
+        ----------
+        kpis
+            KPI ids of :data:`dxkpi.catalogue.kpis.REGISTRY` (default: every KPI with data).
+        fiscal_years
+            Fiscal years (default: every year on the staff list).
+        by
+            One grouping or several of :data:`dxkpi.catalogue.kpis.GROUPINGS`.
+
+        Returns
+        -------
+        polars.DataFrame
+            The rich KPI frame of :func:`dxkpi.kpi.engine.compute` (small groups suppressed).
+        """
+        groupings = [by] if isinstance(by, str) else list(by)
+        return compute(self.data, self.config, kpis=kpis, fiscal_years=fiscal_years, by=groupings)
+
+    def behaviour(self, **options: Any) -> BehaviourResult:
+        """Did training change proposal behaviour? (``dxkpi.models.behaviour.behaviour_change``).
+
+        ``options`` are that function's keywords (``period``, ``treatment``, ``outcome``,
+        ``control``, ``min_units``…).
+        """
+        return behaviour_change(self.data, **options)
+
+    def heterogeneity(self, by: str = "talent_type", **options: Any) -> Any:
+        """The behaviour effect within each talent type or job level (``by``)."""
+        return heterogeneity(self.data, by, **options)  # type: ignore[arg-type]
+
+    def links(self, **options: Any) -> list[LinkResult]:
+        """KPI→KGI links on the department × year panel (:func:`dxkpi.models.linkage.link_all`)."""
+        return link_all(link_panel(self.data), **options)
+
+    def did(
+        self, frame: Any, *, unit: str, time: str, group: str, outcome: str, **options: Any
+    ) -> AttGtResult:
+        """A staggered difference-in-differences on any long panel (``dxkpi.models.did.att_gt``).
+
+        ``options``: ``control``, ``base_period``, ``anticipation``, ``min_units``, ``bootstrap``…
+        """
+        return att_gt(frame, unit=unit, time=time, group=group, outcome=outcome, **options)
+
+    def chart(
+        self,
+        kind: ChartKind,
+        kpi: str | None = None,
+        *,
+        fiscal_year: int | None = None,
+        by: str = "department",
+        lang: Literal["ja", "en"] = "ja",
+        result: BehaviourResult | None = None,
+    ) -> alt.TopLevelMixin:
+        """An offline chart of the project's data.
+
+        Parameters
+        ----------
+        kind
+            ``"trend"`` (a KPI over the years, city-wide), ``"by_group"`` (a KPI per group of
+            ``by`` in ``fiscal_year``), ``"grades"`` (every KPI's grade in ``fiscal_year``) or
+            ``"event_study"`` (the behaviour effect by time since training; ``result`` from
+            :meth:`behaviour`, computed when not given).
+        """
+        if kind not in _CHART_KINDS:
+            raise DxkpiError(
+                f"グラフの種類 {kind!r} はありません（{', '.join(_CHART_KINDS)}）。",
+                f"no chart kind {kind!r} (choose {', '.join(_CHART_KINDS)}).",
+            )
+        year = fiscal_year if fiscal_year is not None else max(self.data.fiscal_years())
+        if kind == "grades":
+            return charts.grade_overview(self.kpi(by=list(GROUPINGS)), year, lang)
+        if kind == "event_study":
+            res = result if result is not None else self.behaviour()
+            if res.dynamic is None or res.dynamic.by is None:
+                raise DxkpiError(
+                    "経過時間別の効果（イベントスタディ）を作れません。",
+                    "the event study cannot be formed for this result.",
+                )
+            return charts.event_study(res.dynamic.by, period=res.period, lang=lang)
+        if kpi is None or kpi not in REGISTRY:
+            raise DxkpiError(
+                f"指標 ID を指定してください（{kpi!r} は登録簿にない）。",
+                f"give a KPI id ({kpi!r} is not in the registry).",
+            )
+        if kind == "trend":
+            return charts.kpi_trend(self.kpi([kpi]), kpi, lang)
+        return charts.kpi_by_group(self.kpi([kpi], by=by), kpi, year, lang, group_by=by)
+
+
+_SAMPLE_CONFIG = """\
+# dxkpi project settings (see the README). Built-in defaults apply to every section left out:
+# [privacy] min_cell_size = 10, [grading] tolerance = 0.05, no [targets] yet.
+"""
+
+
+def open_project(project: str | Path | None = None) -> Workbench:
+    """Open the project for analysis: ``project``, else ``DXKPI_PROJECT``, else found walking up.
+
+    Parameters
+    ----------
+    project
+        A project folder (holding ``dxkpi.toml``). Default: the project around the working
+        folder, found the way git finds a repository.
+
+    Raises
+    ------
+    dxkpi.core.project.ProjectNotFoundError
+        When no project is found (in Japanese and English).
+    """
+    return Workbench(locate_project(project))
