@@ -13,8 +13,10 @@ from click.testing import CliRunner
 from dxkpi.catalogue.contract import DATASETS, Kind, ingest_order, rule_catalogue
 from dxkpi.catalogue.docs import readme_is_current
 from dxkpi.commands.cli import COMMANDS, cli
+from dxkpi.core.errors import ContractError
+from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.ingest.rules import RULES, flag_duplicates, parse_and_check, with_rules
-from dxkpi.ingest.suites import stale_suites, suite_dict, suite_text, validate
+from dxkpi.ingest.suites import missing_suites, stale_suites, suite_dict, suite_text, validate
 from tests.conftest import ROOT
 from tests.rawcity import TINY
 from tests.test_rules_each import CASES, bad_row
@@ -33,6 +35,17 @@ def test_drift_is_detected(tmp_path: Path) -> None:
     (tmp_path / "courses.json").write_text(json.dumps(suite), encoding="utf-8")
     (tmp_path / "staff.json").unlink()
     assert stale_suites(tmp_path) == ["staff", "courses"]
+    assert missing_suites(tmp_path) == ["staff"]
+
+
+def test_missing_suites_are_reported_as_missing_not_as_a_mismatch(
+    tmp_path: Path, tiny_raw: Path
+) -> None:
+    with pytest.raises(ContractError) as caught:
+        run_ingest(tiny_raw, tmp_path / "out", expectations=tmp_path / "nowhere")
+    assert "expectation suites not found" in caught.value.en
+    assert "見つかりません" in caught.value.ja
+    assert "do not match" not in caught.value.message()
 
 
 def test_readme_contract_table_is_current() -> None:
@@ -138,4 +151,5 @@ def test_make_lab_binds_localhost_with_token() -> None:
     lab = next(line for line in make.splitlines() if "jupyter lab" in line)
     assert "--ip=127.0.0.1" in lab
     assert "0.0.0.0" not in lab and "token=''" not in lab and 'token=""' not in lab
-    assert "IdentityProvider.token" not in lab or "token=" not in lab.split("token")[1][:2]
+    # no empty token is ever set (which would switch authentication off)
+    assert not re.search(r"token\s*=\s*(''|\"\"|\s|$)", lab)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -121,7 +122,7 @@ def test_getting_started_notebook_runs_and_charts_display_offline(sample_city, t
         parameters={"data_dir": str(sample_city.processed)},
         kernel_name="python3",
         progress_bar=False,
-        cwd=str(ROOT),
+        cwd=str(EXPLORATORY),  # as JupyterLab runs it: the notebook's own folder
     )
     nb = nbformat.read(str(out), as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
@@ -129,4 +130,9 @@ def test_getting_started_notebook_runs_and_charts_display_offline(sample_city, t
     assert len(images) >= 3
     assert all("image/svg+xml" in o["data"] for o in images)
     assert not any("cdn" in str(o.get("data", {}).get("text/html", "")) for o in outputs)
+    # the project's targets (dxkpi.toml, found from the notebook's folder), not built-in defaults
+    shown = "".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
+    config = tomllib.loads((ROOT / "dxkpi.toml").read_text(encoding="utf-8"))
+    participation = config["targets"]["2025"]["participation_rate"]
+    assert f"'participation_rate': {participation}" in shown
     nbformat.validate(nb)

@@ -13,11 +13,13 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from dxkpi import pdca
 from dxkpi.core.project import Project
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi.grading import grade
-from dxkpi.pdca import review as pdca
 from dxkpi.project.config import parse_config
+from dxkpi.reports import pdca_tables, pdca_text
+from dxkpi.reports.runner import REPORTS
 from tests.conftest import ROOT
 
 # ------------------------------------------------------------------ proposed-target rule
@@ -181,7 +183,7 @@ def test_grades_change_and_reading_by_hand() -> None:
     assert change["proposer_rate"] == pytest.approx(0.09)
     assert change["hours_saved"] == pytest.approx(36000.0)
     assert change["implementation_rate"] is None
-    kgi = pdca.summary_display(s, "kgi", "ja").row(0, named=True)
+    kgi = pdca_tables.summary_display(s, "kgi", "ja").row(0, named=True)
     assert kgi == {
         "指標": "業務削減時間",
         "目標": "70,000時間",
@@ -190,7 +192,7 @@ def test_grades_change_and_reading_by_hand() -> None:
         "前年度比": "+36,000時間",
         "読み方": "目標を上回り、前年度より改善しました。",
     }
-    kpis = pdca.summary_display(s, "kpi", "ja")
+    kpis = pdca_tables.summary_display(s, "kpi", "ja")
     assert kpis["前年度比"].to_list()[0] == "+9.0ポイント"
     assert "前年度の値はありません" in kpis["読み方"].to_list()[1]
 
@@ -218,7 +220,7 @@ def test_proposed_targets_and_toml_by_hand() -> None:
 
 def test_summary_never_shows_a_suppressed_value() -> None:
     hidden = TINY.with_columns(suppressed=pl.col("kpi") == "proposer_rate")
-    shown = pdca.summary_display(pdca.summary_table(hidden, 2025), "kpi", "ja")
+    shown = pdca_tables.summary_display(pdca.summary_table(hidden, 2025), "kpi", "ja")
     row = shown.row(0, named=True)
     assert row["実績"] == "―" and row["前年度比"] == "―"
     assert "52" not in "".join(str(v) for v in row.values())
@@ -313,7 +315,7 @@ def test_roi_by_hand() -> None:
     assert r.hours_saved == 350.0 and r.benefits_yen == pytest.approx(560_000)
     assert r.participant_hours == 6.0 and r.costs_yen == pytest.approx(1_124_000)
     assert r.roi_pct == pytest.approx((560_000 - 1_124_000) / 1_124_000 * 100)
-    lines = pdca.roi_lines(r, "ja")
+    lines = pdca_text.roi_lines(r, "ja")
     assert any("時間単価 4,000円" in x and "寄与率 50%" in x for x in lines)
     assert not any("設定されていません" in x for x in lines)
 
@@ -381,7 +383,7 @@ def test_review_log_round_trip_and_validation(tmp_path: Path) -> None:
 
 def test_review_followup_by_hand() -> None:
     rich = TINY.with_columns(pl.col("kpi").replace("proposer_rate", "proposals_per_100"))
-    table = pdca.review_followup(_log(), rich, 2025, "ja")
+    table = pdca_tables.followup_display(pdca.review_followup(_log(), rich, 2025), "ja")
     first, second = table.rows(named=True)
     assert first["状況"] == "完了" and first["指標の動き"] == "改善"
     assert first["前年度"] == "0.43件/100人" or first["前年度"].startswith("0.4")
@@ -543,19 +545,10 @@ def assert_no_small_group(page: str, k: int) -> int:
 
 @pytest.fixture
 def pdca_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project folder (dxkpi.toml, reviews/) as cwd, with the PDCA report registered."""
-    import dxkpi.reports.runner as report
-
-    if "pdca_review" not in {r.name for r in report.REPORTS}:
-        monkeypatch.setattr(
-            report,
-            "REPORTS",
-            (
-                *report.REPORTS,
-                report.ReportSpec("pdca_review", "PDCA 年度レビュー", "Year-end PDCA review"),
-            ),
-        )
+    """A project folder (dxkpi.toml, reviews/, the report templates) as cwd."""
+    assert "pdca_review" in {r.name for r in REPORTS}  # the runner knows the PDCA report
     shutil.copy(ROOT / "dxkpi.toml", tmp_path / "dxkpi.toml")
+    (tmp_path / "notebooks").symlink_to(ROOT / "notebooks")  # the product's report templates
     pdca.save_review_log(_log(), tmp_path / "reviews" / "FY2024.toml")
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -566,7 +559,7 @@ def _run(project: Path, sample_city, fy: int, k: int):  # type: ignore[no-untype
 
     result = run_reports(
         fiscal_year=fy,
-        project=Project(ROOT),
+        project=Project(project),
         data_dir=sample_city.processed,
         reports_dir=project / "reports",
         min_cell_size=k,

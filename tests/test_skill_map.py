@@ -486,8 +486,10 @@ def test_cli_rejects_grouping_the_kpi_does_not_have(processed_dir: Path):
             "csv",
         ],
     )
-    # failure_share has no mobility grouping: nothing to show, but no crash
-    assert res.exit_code == 0, res.output
+    # failure_share has no mobility grouping: refused with a bilingual message naming the pair
+    assert res.exit_code != 0
+    assert "failure_share × mobility" in res.output
+    assert "集計単位" in res.output and "no such grouping" in res.output
 
 
 # ----------------------------------------------------------------------------- skills.py

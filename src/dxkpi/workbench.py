@@ -41,9 +41,14 @@ from dxkpi.ingest.pipeline import IngestReport, run_ingest
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.ingest.suites import write_suites
 from dxkpi.kpi.engine import compute
-from dxkpi.models.behaviour import BehaviourResult, behaviour_change, heterogeneity
+from dxkpi.models.behaviour import (
+    BehaviourResult,
+    behaviour_change,
+    describe_behaviour,
+    heterogeneity,
+)
 from dxkpi.models.did import AttGtResult, att_gt
-from dxkpi.models.linkage import LinkResult, link_all, link_panel
+from dxkpi.models.linkage import LinkResult, describe_link, link_all, link_panel
 from dxkpi.project.config import Config, load_config
 from dxkpi.reports import charts
 from dxkpi.sample import generate_city
@@ -62,6 +67,9 @@ class Workbench:
     ----------
     project
         The project folder (see :func:`dxkpi.core.project.locate_project`).
+    data_dir
+        Processed data to analyse instead of the project's ``data/processed`` (another
+        ingest's output, say); the settings stay the project's.
 
     Notes
     -----
@@ -69,6 +77,7 @@ class Workbench:
     """
 
     project: Project
+    data_dir: Path | None = None
 
     @classmethod
     def create_sample(
@@ -106,7 +115,31 @@ class Workbench:
     @functools.cached_property
     def data(self) -> Processed:
         """The processed data of ``data/processed`` (lazy frames, read on first use)."""
-        return load_processed(self.project.processed)
+        return load_processed(self.data_dir or self.project.processed)
+
+    def catalogue(self, lang: Literal["ja", "en"] = "ja") -> pl.DataFrame:
+        """Every KPI and KGI: id, name, kind, unit, whether higher is better, and definition."""
+        ja = lang == "ja"
+        return pl.DataFrame(
+            {
+                "id": list(REGISTRY),
+                "name": [s.name_ja if ja else s.name_en for s in REGISTRY.values()],
+                "kind": [s.kind for s in REGISTRY.values()],
+                "unit": [s.unit for s in REGISTRY.values()],
+                "higher_is_better": [s.higher_is_better for s in REGISTRY.values()],
+                "definition": [
+                    s.definition_ja if ja else s.definition_en for s in REGISTRY.values()
+                ],
+            }
+        )
+
+    def explain(
+        self, result: BehaviourResult | LinkResult, lang: Literal["ja", "en"] = "ja"
+    ) -> list[str]:
+        """The result in plain sentences: effect, interval, size and what it means."""
+        if isinstance(result, BehaviourResult):
+            return describe_behaviour(result, lang)
+        return describe_link(result, lang)
 
     def ingest(self) -> IngestReport:
         """Validate ``data/raw`` into ``data/processed`` (``dxkpi.ingest.pipeline.run_ingest``)."""
@@ -219,7 +252,9 @@ _SAMPLE_CONFIG = """\
 """
 
 
-def open_project(project: str | Path | None = None) -> Workbench:
+def open_project(
+    project: str | Path | None = None, *, data_dir: str | Path | None = None
+) -> Workbench:
     """Open the project for analysis: ``project``, else ``DXKPI_PROJECT``, else found walking up.
 
     Parameters
@@ -227,10 +262,12 @@ def open_project(project: str | Path | None = None) -> Workbench:
     project
         A project folder (holding ``dxkpi.toml``). Default: the project around the working
         folder, found the way git finds a repository.
+    data_dir
+        Processed data to analyse instead of the project's ``data/processed``.
 
     Raises
     ------
     dxkpi.core.project.ProjectNotFoundError
         When no project is found (in Japanese and English).
     """
-    return Workbench(locate_project(project))
+    return Workbench(locate_project(project), Path(data_dir) if data_dir else None)

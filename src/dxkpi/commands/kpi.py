@@ -109,6 +109,16 @@ def command(
             f"不明な指標IDです: {', '.join(unknown)}（使える指標: {', '.join(REGISTRY)}）",
             f"unknown KPI id: {', '.join(unknown)} (known: {', '.join(REGISTRY)})",
         )
+    lacking = [
+        (k, g) for k in kpis for g in groupings if g not in REGISTRY[k].groupings and g != "city"
+    ]
+    if lacking:
+        pairs = ", ".join(f"{k} × {g}" for k, g in lacking)
+        hints = "; ".join(f"{k}: {', '.join(REGISTRY[k].groupings)}" for k in dict(lacking))
+        raise _fail(
+            f"この指標はその集計単位では計算できません: {pairs}（使える集計単位 — {hints}）",
+            f"these KPIs have no such grouping: {pairs} (groupings available — {hints})",
+        )
     try:
         config = load_config(or_default(config_path, "config_file"))
         data = load_processed(or_default(data_dir, "processed"))

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import click
 
-from dxkpi.pdca.review import (
-    REVIEWS_DIR,
+from dxkpi.commands.context import current_project
+from dxkpi.core.atomic import write_text
+from dxkpi.ingest.processed import load_processed
+from dxkpi.pdca import (
     PdcaError,
     ReviewAction,
     ReviewLog,
@@ -24,11 +26,10 @@ from dxkpi.pdca.review import (
     save_review_log,
     with_targets_table,
 )
+from dxkpi.reports.runner import latest_complete_fiscal_year, run_reports
 
 REPORT = "pdca_review"
 CHROMIUM = "chromium"
-#: Both relative to the project folder (the current directory), as the notebook reads them.
-CONFIG_FILE = Path("dxkpi.toml")
 
 
 def chromium_missing() -> PdcaError:
@@ -70,13 +71,6 @@ def print_pdf(page: Path, pdf: Path, *, timeout: int = 180) -> Path:
     return pdf
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _city_targets(proposal_text: str, year: int) -> dict[str, float]:
     table = tomllib.loads(proposal_text).get("targets", {}).get(str(year), {})
     return {k: float(v) for k, v in table.items() if isinstance(v, int | float)}
@@ -111,7 +105,7 @@ def _publish_review_files(folder: Path, fiscal_year: int, reviews: Path) -> list
                 f"existing {target}; the new proposal is {fresh}"
             )
         else:
-            _write_atomic(target, fresh.read_text(encoding="utf-8"))
+            write_text(target, fresh.read_text(encoding="utf-8"))
             said.append(f"来年度の目標案 / proposed targets → {target}")
     log_path = review_log_path(fiscal_year, reviews)
     if not log_path.exists() and fresh.is_file():
@@ -144,7 +138,7 @@ def adopt(fiscal_year: int, config_path: Path, reviews: Path, *, yes: bool, forc
         click.echo(f"  {kpi} = {value:g}")
     if not yes:
         click.confirm("採用しますか？ / Adopt these targets?", abort=True)
-    _write_atomic(config_path, updated)
+    write_text(config_path, updated)
     log_path = review_log_path(fiscal_year, reviews)
     log = load_review_log(log_path) or _log_skeleton(fiscal_year, {})
     save_review_log(dataclasses.replace(log, adopted_targets=targets), log_path)
@@ -187,17 +181,17 @@ def adopt(fiscal_year: int, config_path: Path, reviews: Path, *, yes: bool, forc
     "--data",
     "data_dir",
     type=click.Path(path_type=Path),
-    default=Path("data/processed"),
-    show_default=True,
-    help="取込済みデータ / Processed-data folder.",
+    default=None,
+    help="取込済みデータ（既定: プロジェクトの data/processed）/ Processed-data folder "
+    "(default: the project's data/processed).",
 )
 @click.option(
     "--reports",
     "reports_dir",
     type=click.Path(path_type=Path),
-    default=Path("reports/pdca"),
-    show_default=True,
-    help="出力先（年度ごとに FY<年度>/）/ Output folder (FY<year>/ inside).",
+    default=None,
+    help="出力先（年度ごとに FY<年度>/。既定: プロジェクトの reports/pdca）/ Output folder "
+    "(FY<year>/ inside; default: the project's reports/pdca).",
 )
 @click.option(
     "--min-cell-size",
@@ -212,13 +206,13 @@ def command(
     adopt_targets: bool,
     yes: bool,
     force: bool,
-    data_dir: Path,
-    reports_dir: Path,
+    data_dir: Path | None,
+    reports_dir: Path | None,
     min_cell_size: int | None,
 ) -> None:
     """年度末の PDCA レビュー資料を作る（目標と実績・行動変容・ROI・来年度目標案）.
 
-    Run from the project folder (dxkpi.toml, reviews/). Runs
+    Works on the project found from the working folder (or --project). Runs
     notebooks/reports/pdca_review.ipynb through the report runner (same lock and atomic
     publishing) into reports/pdca/FY<year>/pdca_review.html, copies the proposed targets to
     reviews/FY<year+1>-proposed-targets.toml (an edited one is never overwritten) and starts
@@ -226,18 +220,19 @@ def command(
     them. --adopt writes the (edited) proposal into dxkpi.toml as [targets.<year+1>] after
     confirmation. --pdf prints an A4 PDF with headless Chromium.
     """
-    from dxkpi.ingest.processed import load_processed
-    from dxkpi.reports.runner import latest_complete_fiscal_year, run_reports
-
+    project = current_project()
+    data_dir = data_dir if data_dir is not None else project.processed
+    reports_dir = reports_dir if reports_dir is not None else project.reports / "pdca"
     fy = fiscal_year or latest_complete_fiscal_year(load_processed(data_dir))
     if adopt_targets:
-        path = adopt(fy, CONFIG_FILE, REVIEWS_DIR, yes=yes, force=force)
+        path = adopt(fy, project.config_file, project.reviews, yes=yes, force=force)
         click.echo(f"採用しました / adopted → {path} [targets.{fy + 1}]")
         return
     if pdf and shutil.which(CHROMIUM) is None:
         raise chromium_missing()
     result = run_reports(
         fiscal_year=fy,
+        project=project,
         data_dir=data_dir,
         reports_dir=reports_dir,
         lang=lang,
@@ -256,7 +251,7 @@ def command(
         sys.exit(1)
     page = result.folder / f"{REPORT}.html"
     click.echo(f"PDCA レビュー / review → {page}")
-    for line in _publish_review_files(result.folder, fy, REVIEWS_DIR):
+    for line in _publish_review_files(result.folder, fy, project.reviews):
         click.echo(line)
     if pdf:
         click.echo(f"PDF → {print_pdf(page, result.folder / f'{REPORT}.pdf')}")

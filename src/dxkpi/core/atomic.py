@@ -5,6 +5,9 @@ swaps it in with two renames: target → ``.<name>.old``, staging → target. A 
 the two renames leaves no target but a complete backup; :func:`recover`, called at the start of
 the next run, puts the backup back (or drops it once the new target is in place) and removes
 staging folders of runs that no longer exist.
+
+A single file is written the same way by :func:`write_text`: a hidden temporary file beside it,
+then one rename, so a reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import shutil
 from pathlib import Path
 
 from dxkpi.core.lock import pid_alive
+
+__all__ = ["publish", "recover", "staging_dir", "write_text"]
 
 
 def staging_dir(target: Path) -> Path:
@@ -49,3 +54,17 @@ def publish(staging: Path, target: Path) -> None:
     staging.rename(target)
     if backup.exists():
         shutil.rmtree(backup)
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write a UTF-8 text file atomically (``.<name>.<pid>.tmp`` beside it, then a rename);
+    creates the parent folder. Returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

@@ -59,7 +59,7 @@ from dxkpi.ingest.rules import (
     parse_and_check,
     with_rules,
 )
-from dxkpi.ingest.suites import load_suite, stale_suites, validate
+from dxkpi.ingest.suites import load_suite, missing_suites, stale_suites, validate
 
 LINEAGE = ("_source_file", "_source_sheet", "_source_row")
 QUARANTINE_DIR = "quarantine"
@@ -375,6 +375,17 @@ def run_ingest(
             hint_en="Create it and put your files there, or run `dxkpi sample`.",
         )
     if expectations is not None:
+        missing = missing_suites(expectations)
+        if missing:
+            raise ContractError(
+                f"検証スイートが見つかりません（{len(missing)} 件: {', '.join(missing)}）",
+                f"expectation suites not found ({len(missing)}: {', '.join(missing)})",
+                where=Where(file=str(expectations)),
+                hint_ja="プロジェクトの expectations/ を確かめるか（--project / --expectations）、"
+                "`dxkpi expectations --write` で作ってください。",
+                hint_en="Check the project's expectations/ folder (--project / --expectations), "
+                "or create the suites with `dxkpi expectations --write`.",
+            )
         stale = stale_suites(expectations)
         if stale:
             raise ContractError(

@@ -174,12 +174,18 @@ def write_suites(folder: Path) -> list[Path]:
 
 def stale_suites(folder: Path) -> list[str]:
     """Datasets whose suite file in ``folder`` is missing or differs from the contract."""
-    stale = []
-    for ds in DATASETS.values():
-        path = folder / f"{ds.name}.json"
-        if not path.exists() or path.read_text(encoding="utf-8") != suite_text(ds):
-            stale.append(ds.name)
-    return stale
+    missing = set(missing_suites(folder))
+    return [
+        ds.name
+        for ds in DATASETS.values()
+        if ds.name in missing
+        or (folder / f"{ds.name}.json").read_text(encoding="utf-8") != suite_text(ds)
+    ]
+
+
+def missing_suites(folder: Path) -> list[str]:
+    """Datasets with no suite file in ``folder`` (all of them when the folder does not exist)."""
+    return [ds.name for ds in DATASETS.values() if not (folder / f"{ds.name}.json").is_file()]
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ Pure functions over frames: no file I/O.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from dxkpi.core.display import Shown
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import Processed
 from dxkpi.models.contrasts import Contrast, naive_before_after, twfe
@@ -351,6 +353,25 @@ class BehaviourResult:
         """95% interval of the overall ATT, proposals per employee-period."""
         return self.simple.ci
 
+    def _shown(self) -> Shown:
+        sizes = [
+            ("employees", self.n_employees),
+            ("treated", self.n_treated),
+            ("cohorts", self.n_cohorts),
+        ]
+        per_100 = f"{self.per_100_year:+.1f} proposals per 100 staff per year"
+        if self.per_100_year_ci is not None:
+            lo, hi = self.per_100_year_ci
+            per_100 += f" ({lo:+.1f} to {hi:+.1f})"
+        name = f"ATT, {self.outcome} proposals per employee-{self.period}"
+        return Shown(name, self.att, self.ci, sizes, per_100)
+
+    def __repr__(self) -> str:
+        return f"BehaviourResult({self._shown().text()})"
+
+    def _repr_html_(self) -> str:
+        return self._shown().html()
+
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (no frames except the event study rows)."""
 
@@ -600,6 +621,18 @@ class HeterogeneityResult:
     table: pl.DataFrame
     left_out: pl.DataFrame
     results: dict[str, BehaviourResult]
+
+    def __repr__(self) -> str:
+        lines = [f"HeterogeneityResult(by={self.by}):"]
+        lines += [f"  {group}: {r._shown().text()}" for group, r in self.results.items()]
+        lines += [f"  {row['group']}: not estimated" for row in self.left_out.iter_rows(named=True)]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        parts = [
+            f"<h4>{html.escape(group)}</h4>{r._repr_html_()}" for group, r in self.results.items()
+        ]
+        return "".join(parts)
 
 
 _HET_SCHEMA = {

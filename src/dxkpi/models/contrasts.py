@@ -26,6 +26,7 @@ import polars as pl
 import statsmodels.api as sm
 from scipy import stats
 
+from dxkpi.core.display import Shown
 from dxkpi.core.errors import Where
 from dxkpi.models.did import DidError, _check_columns, _to_polars
 
@@ -42,6 +43,16 @@ class Contrast:
     ci: tuple[float, float]
     n: int
     n_obs: int
+
+    def _shown(self) -> Shown:
+        sizes = [("units", self.n), ("rows", self.n_obs)]
+        return Shown(self.method, self.estimate, self.ci, sizes, "a contrast, not the DiD estimate")
+
+    def __repr__(self) -> str:
+        return f"Contrast({self._shown().text()})"
+
+    def _repr_html_(self) -> str:
+        return self._shown().html()
 
 
 def _frame(data: Any, unit: str, time: str, group: str, outcome: str) -> pl.DataFrame:

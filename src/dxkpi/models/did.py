@@ -61,6 +61,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from dxkpi.core.display import Shown, number
 from dxkpi.core.errors import DxkpiError, Where
 
 __all__ = [
@@ -124,6 +125,16 @@ class Bootstrap:
     seed: int | None
 
 
+def _ci_sentence(ci: tuple[float, float]) -> str:
+    """Whether the interval excludes zero, in words (no verdict beyond that)."""
+    lo, hi = ci
+    if lo > 0:
+        return "the interval lies above zero"
+    if hi < 0:
+        return "the interval lies below zero"
+    return "the interval includes zero: an effect is not established (which is not 'no effect')"
+
+
 @dataclass(frozen=True)
 class Pretest:
     """Joint Wald test that all pre-treatment ATT(g,t) are zero (R did's parallel-trends p)."""
@@ -131,6 +142,12 @@ class Pretest:
     stat: float | None
     df: int
     p: float | None
+
+    def __repr__(self) -> str:
+        if self.p is None:
+            return f"Pretest(not available, df={self.df})"
+        verdict = "pre-trends detected" if self.p < 0.05 else "no pre-trend detected at 5%"
+        return f"Pretest(chi2={number(self.stat)}, df={self.df}, p={number(self.p, 3)}: {verdict})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,6 +175,18 @@ class Aggregation:
             return None
         z = stats.norm.ppf(1 - self.alpha / 2)
         return (self.att - z * self.se, self.att + z * self.se)
+
+    def _shown(self) -> Shown:
+        parts = [] if self.by is None else [(f"{self.kind} rows", self.by.height)]
+        sentence = "" if self.ci is None else _ci_sentence(self.ci)
+        level = f"{100 * (1 - self.alpha):g}%"
+        return Shown(f"ATT ({self.kind})", self.att, self.ci, parts, sentence, level)
+
+    def __repr__(self) -> str:
+        return f"Aggregation({self._shown().text()})"
+
+    def _repr_html_(self) -> str:
+        return self._shown().html()
 
     def to_json_dict(self) -> dict[str, Any]:
         """The stable JSON shape: ``{"att", "se"}`` plus ``"by"`` rows for non-simple kinds."""
@@ -191,6 +220,21 @@ class AttGtResult:
     influence: np.ndarray = field(repr=False)
     unit_cohort: np.ndarray = field(repr=False)
     periods: np.ndarray = field(repr=False)
+
+    def _shown(self) -> Shown:
+        try:
+            simple = self.aggregate("simple")
+        except DidError:
+            return Shown("ATT(g,t)", None, None, [("units", self.n_units)], "no post cell")
+        sizes = [("units", self.n_units), ("cells", self.attgt.height)]
+        sentence = "" if simple.ci is None else _ci_sentence(simple.ci)
+        return Shown("ATT (simple)", simple.att, simple.ci, sizes, sentence)
+
+    def __repr__(self) -> str:
+        return f"AttGtResult({self._shown().text()})"
+
+    def _repr_html_(self) -> str:
+        return self._shown().html()
 
     def aggregate(
         self,

@@ -29,6 +29,7 @@ import polars as pl
 import statsmodels.api as sm
 
 from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.core.display import Shown, number
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi.engine import compute_kpi
@@ -156,6 +157,25 @@ class LinkResult:
     within_r2: float
     dropped_singletons: int
     alpha: float = 0.05
+
+    def _shown(self) -> list[Shown]:
+        sizes = [("departments", self.n_departments), ("department-years", self.n_obs)]
+        return [
+            Shown(
+                f"{self.kgi} per unit of {row['kpi']} (lag {self.lag})",
+                row["coef"],
+                None if row["ci_low"] is None else (row["ci_low"], row["ci_high"]),
+                sizes,
+                f"p = {number(row['p'], 3)}",
+            )
+            for row in self.coefficients.iter_rows(named=True)
+        ]
+
+    def __repr__(self) -> str:
+        return "LinkResult(" + "; ".join(s.text() for s in self._shown()) + ")"
+
+    def _repr_html_(self) -> str:
+        return "".join(s.html() for s in self._shown())
 
 
 def complete_rows(panel: pl.DataFrame, kgi: str, kpis: Sequence[str], lag: int) -> pl.DataFrame:

@@ -1,0 +1,253 @@
+"""The review log: the decisions a year-end meeting records, and what became of them.
+
+``reviews/FY<year>.toml`` (:func:`review_log_path`) holds :class:`ReviewLog` — the adopted
+targets and the actions (:class:`ReviewAction`: what, who as a role, by when, for which KPI,
+status). :func:`load_review_log` and :func:`save_review_log` are the only functions of the
+PDCA review that read or write files; :func:`review_followup` sets last year's actions beside
+the KPI they aimed at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.core.atomic import write_text
+from dxkpi.core.errors import Where
+from dxkpi.core.project import locate_project
+from dxkpi.pdca.errors import PdcaError
+
+__all__ = [
+    "ACTION_STATUSES",
+    "MOVES",
+    "REVIEWS_DIR",
+    "ReviewAction",
+    "ReviewLog",
+    "load_review_log",
+    "parse_review_log",
+    "review_followup",
+    "review_log_path",
+    "review_log_text",
+    "save_review_log",
+]
+
+#: The review folder's name inside a project (see :attr:`dxkpi.core.project.Project.reviews`).
+REVIEWS_DIR = Path("reviews")
+
+
+ACTION_STATUSES: tuple[str, ...] = ("planned", "in_progress", "done", "dropped")
+#: How a KPI moved from last year to this year in its good direction (None: cannot tell).
+MOVES: tuple[str, ...] = ("better", "worse", "unchanged")
+
+
+@dataclass(frozen=True)
+class ReviewAction:
+    """One decision of the review meeting: what, who (a role), by when, for which KPI, status."""
+
+    action: str
+    owner: str
+    due: dt.date
+    kpi: str
+    status: str = "planned"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewLog:
+    """The decisions a PDCA review meeting recorded for one fiscal year."""
+
+    fiscal_year: int
+    meeting_date: dt.date | None = None
+    adopted_targets: Mapping[str, float] = field(default_factory=dict)
+    actions: tuple[ReviewAction, ...] = ()
+
+
+def review_log_path(fiscal_year: int, reviews: Path | None = None) -> Path:
+    """Where the review log of a fiscal year lives: ``<reviews>/FY<year>.toml``.
+
+    ``reviews`` defaults to the project's ``reviews/`` folder (the project found from the
+    working folder: :func:`dxkpi.core.project.locate_project`).
+    """
+    folder = reviews if reviews is not None else locate_project().reviews
+    return folder / f"FY{fiscal_year}.toml"
+
+
+def _log_error(source: str, key: str, ja: str, en: str) -> PdcaError:
+    return PdcaError(
+        f"レビュー記録「{key}」: {ja}",
+        f"review log '{key}': {en}",
+        where=Where(file=source),
+        hint_ja=f"{source} を直してください。",
+        hint_en=f"fix {source}.",
+    )
+
+
+def _date(source: str, key: str, value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as err:
+        raise _log_error(
+            source,
+            key,
+            f"日付（YYYY-MM-DD）が必要です（{value!r}）",
+            f"expected a date YYYY-MM-DD ({value!r})",
+        ) from err
+
+
+def parse_review_log(raw: Mapping[str, Any], source: str = "<memory>") -> ReviewLog:
+    """Validate a parsed review log (see :func:`review_log_text` for its shape)."""
+    allowed = ("fiscal_year", "meeting_date", "adopted_targets", "actions")
+    for key in raw:
+        if key not in allowed:
+            raise _log_error(
+                source,
+                key,
+                f"不明なキー（使えるキー: {', '.join(allowed)}）",
+                f"unknown key (allowed: {', '.join(allowed)})",
+            )
+    fy = raw.get("fiscal_year")
+    if isinstance(fy, bool) or not isinstance(fy, int):
+        raise _log_error(source, "fiscal_year", "年度（整数）が必要です", "expected a year")
+    targets = raw.get("adopted_targets", {})
+    for kpi, value in targets.items():
+        if kpi not in REGISTRY:
+            raise _log_error(source, f"adopted_targets.{kpi}", "不明な指標IDです", "unknown KPI")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _log_error(
+                source, f"adopted_targets.{kpi}", "数値が必要です", "expected a number"
+            )
+    actions = []
+    for i, a in enumerate(raw.get("actions", []), start=1):
+        key = f"actions[{i}]"
+        for need in ("action", "owner", "due", "kpi"):
+            if not str(a.get(need, "")).strip():
+                raise _log_error(source, f"{key}.{need}", "必須です", "is required")
+        if a["kpi"] not in REGISTRY:
+            raise _log_error(
+                source, f"{key}.kpi", f"不明な指標ID {a['kpi']!r}", f"unknown KPI {a['kpi']!r}"
+            )
+        status = a.get("status", "planned")
+        if status not in ACTION_STATUSES:
+            raise _log_error(
+                source,
+                f"{key}.status",
+                f"{' / '.join(ACTION_STATUSES)} のいずれかです（{status!r}）",
+                f"must be one of {', '.join(ACTION_STATUSES)} ({status!r})",
+            )
+        actions.append(
+            ReviewAction(
+                str(a["action"]),
+                str(a["owner"]),
+                _date(source, f"{key}.due", a["due"]),
+                str(a["kpi"]),
+                status,
+                str(a.get("note", "")),
+            )
+        )
+    meeting = raw.get("meeting_date")
+    return ReviewLog(
+        fy,
+        None if meeting is None else _date(source, "meeting_date", meeting),
+        {k: float(v) for k, v in targets.items()},
+        tuple(actions),
+    )
+
+
+def load_review_log(path: Path) -> ReviewLog | None:
+    """The review log at ``path`` (``None`` when there is none); a clear error when invalid."""
+    if not path.is_file():
+        return None
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise PdcaError(
+            f"レビュー記録を読めません（TOML の書式）: {err}",
+            f"the review log is not valid TOML: {err}",
+            where=Where(file=str(path)),
+        ) from err
+    return parse_review_log(raw, str(path))
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def review_log_text(log: ReviewLog) -> str:
+    """A review log as TOML (the format :func:`load_review_log` reads)."""
+    lines = [
+        "# PDCA レビュー記録 / review log: decisions of the year-end meeting.",
+        "# owner は役職名（個人名は書かない）/ owner is a role, never a person's name.",
+        "# status: planned（未着手）/ in_progress（実施中）/ done（完了）/ dropped（中止）",
+        f"fiscal_year = {log.fiscal_year}",
+    ]
+    if log.meeting_date:
+        lines.append(f"meeting_date = {log.meeting_date.isoformat()}")
+    lines += ["", "[adopted_targets]"]
+    lines += [f"{k} = {float(v)!r}" for k, v in log.adopted_targets.items()]
+    for a in log.actions:
+        lines += [
+            "",
+            "[[actions]]",
+            f"action = {_toml_str(a.action)}",
+            f"owner = {_toml_str(a.owner)}",
+            f"due = {a.due.isoformat()}",
+            f"kpi = {_toml_str(a.kpi)}",
+            f"status = {_toml_str(a.status)}",
+            f"note = {_toml_str(a.note)}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def save_review_log(log: ReviewLog, path: Path) -> Path:
+    """Write a review log atomically (validated by reading it back first)."""
+    text = review_log_text(log)
+    parse_review_log(tomllib.loads(text), str(path))
+    return write_text(path, text)
+
+
+def review_followup(log: ReviewLog, rich: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
+    """Last year's decisions and what became of them, one row per action.
+
+    Columns: action, owner (a role), due, status (one of :data:`ACTION_STATUSES`), kpi, previous
+    and value (the KPI's city value last year and this year, in its unit; empty when not shown),
+    moved (one of :data:`MOVES` in the KPI's good direction; empty when either value is missing).
+    """
+    city = rich.filter(pl.col("group_by") == "city", ~pl.col("suppressed"))
+    rows = []
+    for a in log.actions:
+        spec = REGISTRY[a.kpi]
+
+        def val(year: int, kpi: str = a.kpi) -> float | None:
+            cell = city.filter(pl.col("kpi") == kpi, pl.col("fiscal_year") == year)
+            return cell["value"][0] if cell.height else None
+
+        before, now = val(fiscal_year - 1), val(fiscal_year)
+        if before is None or now is None:
+            moved = None
+        elif abs(now - before) < 1e-9:
+            moved = "unchanged"
+        else:
+            moved = "better" if (now > before) == spec.higher_is_better else "worse"
+        rows.append([a.action, a.owner, a.due, a.status, a.kpi, before, now, moved])
+    schema = {
+        "action": pl.String,
+        "owner": pl.String,
+        "due": pl.Date,
+        "status": pl.String,
+        "kpi": pl.String,
+        "previous": pl.Float64,
+        "value": pl.Float64,
+        "moved": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")

@@ -1,0 +1,217 @@
+"""Act → Plan: next year's proposed targets and the TOML text that carries them.
+
+:func:`propose_target` (the rule, documented there), :func:`proposed_targets` (one proposal per
+city-wide KPI cell), :func:`targets_toml` (the proposal file in ``dxkpi.toml``'s
+``[targets.<year>]`` shape) and :func:`with_targets_table` (``dxkpi.toml`` text with an adopted
+proposal, for ``dxkpi pdca --adopt``). All text in, text out: no file is read or written here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Sequence
+
+import polars as pl
+
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.pdca.errors import PdcaError
+from dxkpi.pdca.summary import city_cells
+from dxkpi.project.config import parse_config
+
+__all__ = [
+    "MAX_STEP_RATIO",
+    "MAX_STEP_RELATIVE",
+    "UNIT_BOUNDS",
+    "propose_target",
+    "proposed_targets",
+    "proposed_targets_name",
+    "targets_toml",
+    "with_targets_table",
+]
+
+#: Units whose values are bounded: (low, high).
+UNIT_BOUNDS: dict[str, tuple[float, float]] = {
+    "ratio": (0.0, 1.0),
+    "score": (0.0, 5.0),
+    "score_diff": (0.0, math.inf),
+    "per_100": (0.0, math.inf),
+    "hours": (0.0, math.inf),
+}
+#: Largest yearly step a proposed target may ask for: absolute for ratios (10 points), relative
+#: (share of last year's value) for the other units.
+MAX_STEP_RATIO = 0.10
+MAX_STEP_RELATIVE = 0.20
+
+
+def _round_for(unit: str, value: float) -> float:
+    digits = {"ratio": 3, "per_100": 1, "hours": -2, "score": 2, "score_diff": 2}.get(unit, 3)
+    return float(round(value, digits))
+
+
+def propose_target(
+    history: Sequence[tuple[int, float]],
+    last_target: float | None,
+    unit: str,
+    higher_is_better: bool,
+) -> float | None:
+    """Next year's proposed target for one KPI, in the KPI's unit (``None`` without data).
+
+    The rule, in the KPI's good direction (up when higher is better, down otherwise):
+
+    1. start from the latest year's actual value ``v``;
+    2. *trend*: the mean yearly change over up to the last three years (two or more values);
+       only an improving trend counts (a worsening one gives 0: the target never asks for less
+       than this year's value);
+    3. *gap*: when ``v`` missed its target, ask for at least half of the remaining gap;
+    4. step = max(trend, gap ÷ 2), capped so it stays achievable: at most 10 points for ratios,
+       at most 20% of ``v`` for other units;
+    5. target = v ± step, clipped to the unit's bounds (ratios 0–1, scores 0–5, counts, hours
+       and gaps ≥ 0) and rounded (0.1% for ratios, 0.1 per 100, 100 hours, 0.01 points).
+    """
+    points = sorted((y, v) for y, v in history if v is not None and math.isfinite(v))
+    if not points:
+        return None
+    sign = 1.0 if higher_is_better else -1.0
+    value = points[-1][1]
+    recent = points[-3:]
+    trend = 0.0
+    if len(recent) >= 2:
+        trend = sign * (recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
+    gap = 0.0 if last_target is None else sign * (last_target - value)
+    step = max(trend, gap / 2, 0.0)
+    cap = MAX_STEP_RATIO if unit == "ratio" else MAX_STEP_RELATIVE * abs(value)
+    step = min(step, cap)
+    low, high = UNIT_BOUNDS.get(unit, (-math.inf, math.inf))
+    return _round_for(unit, min(max(value + sign * step, low), high))
+
+
+def proposed_targets(rich: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
+    """Proposed targets for ``fiscal_year + 1``, one per city-wide KPI cell (see
+    :func:`propose_target`).
+
+    Columns: kpi, grouping (None for the city-wide key, else phase / dimension …), group, unit,
+    value (this year's actual), target (this year's), proposed, basis (years used). Suppressed
+    or empty cells are not used; a KPI without any value this year gets no proposal.
+    """
+    cells = city_cells(rich).filter(
+        pl.col("fiscal_year") <= fiscal_year, ~pl.col("suppressed"), pl.col("value").is_not_null()
+    )
+    rows = []
+    latest = cells.filter(pl.col("fiscal_year") == fiscal_year)
+    for r in latest.sort("kpi", "group_by", "group").iter_rows(named=True):
+        spec = REGISTRY.get(r["kpi"])
+        if spec is None:
+            continue
+        hist = cells.filter(
+            pl.col("kpi") == r["kpi"],
+            pl.col("group_by") == r["group_by"],
+            pl.col("group") == r["group"],
+        ).sort("fiscal_year")
+        history = list(zip(hist["fiscal_year"].to_list(), hist["value"].to_list(), strict=True))
+        proposed = propose_target(history, r["target"], spec.unit, spec.higher_is_better)
+        city = r["group_by"] == "city"
+        rows.append(
+            {
+                "kpi": r["kpi"],
+                "grouping": None if city else r["group_by"],
+                "group": None if city else r["group"],
+                "unit": spec.unit,
+                "value": r["value"],
+                "target": r["target"],
+                "proposed": proposed,
+                "basis": ",".join(str(y) for y, _ in history[-3:]),
+            }
+        )
+    schema = {
+        "kpi": pl.String,
+        "grouping": pl.String,
+        "group": pl.String,
+        "unit": pl.String,
+        "value": pl.Float64,
+        "target": pl.Float64,
+        "proposed": pl.Float64,
+        "basis": pl.String,
+    }
+    order = {k: i for i, k in enumerate(REGISTRY)}
+    rows.sort(key=lambda x: (order.get(x["kpi"], 99), x["grouping"] or "", x["group"] or ""))
+    return pl.DataFrame(rows, schema=schema)
+
+
+def proposed_targets_name(next_year: int) -> str:
+    """File name of a proposal: ``FY<next year>-proposed-targets.toml``."""
+    return f"FY{next_year}-proposed-targets.toml"
+
+
+def _toml_value(unit: str, value: float) -> str:
+    return f"{value:.0f}.0" if unit == "hours" else repr(float(value))
+
+
+def targets_toml(proposals: pl.DataFrame, next_year: int, *, source: str = "") -> str:
+    """The proposals as TOML in dxkpi.toml's ``[targets.<year>]`` shape (editable, adoptable)."""
+    lines = [
+        f"# 来年度目標（案）/ proposed targets for FY{next_year}: edit, then adopt with",
+        f"#   dxkpi pdca --fy {next_year - 1} --adopt",
+        "# 規則 / rule: dxkpi.pdca.targets.propose_target (trend and last year's gap, capped).",
+        *([f"# {source}"] if source else []),
+        "",
+        f"[targets.{next_year}]",
+    ]
+    rows = proposals.filter(pl.col("proposed").is_not_null())
+    for r in rows.filter(pl.col("grouping").is_null()).iter_rows(named=True):
+        lines.append(f"{r['kpi']} = {_toml_value(r['unit'], r['proposed'])}")
+    sub = rows.filter(pl.col("grouping").is_not_null())
+    for (grouping, group), part in sub.group_by(["grouping", "group"], maintain_order=True):
+        lines += ["", f"[targets.{next_year}.{grouping}.{group}]"]
+        lines += [
+            f"{r['kpi']} = {_toml_value(r['unit'], r['proposed'])}"
+            for r in part.iter_rows(named=True)
+        ]
+    return "\n".join(lines) + "\n"
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def with_targets_table(
+    config_text: str, targets_text: str, next_year: int, *, force: bool = False
+) -> str:
+    """``dxkpi.toml`` text with ``[targets.<next_year>]`` (and its sub-tables) from the proposal
+    file appended; every other line is kept. An existing table for that year is an error unless
+    ``force``, which replaces it. The result is validated as a configuration."""
+    proposal = tomllib.loads(targets_text)
+    year_key = str(next_year)
+    if year_key not in proposal.get("targets", {}):
+        raise PdcaError(
+            f"提案ファイルに [targets.{next_year}] がありません",
+            f"the proposal has no [targets.{next_year}] table",
+        )
+    parse_config({"targets": {year_key: proposal["targets"][year_key]}}, "<proposal>")
+    existing = tomllib.loads(config_text).get("targets", {})
+    if year_key in existing and not force:
+        raise PdcaError(
+            f"dxkpi.toml には既に [targets.{next_year}] があります",
+            f"dxkpi.toml already has [targets.{next_year}]",
+            hint_ja="置き換えるなら --force を付けてください。",
+            hint_en="use --force to replace it.",
+        )
+    kept: list[str] = []
+    skipping = False
+    marker = f"# FY{next_year}: adopted from the PDCA review (dxkpi pdca --adopt)"
+    for line in config_text.splitlines():
+        if line.strip() == marker:
+            continue
+        m = _HEADER.match(line)
+        if m:
+            name = m.group(1).replace(" ", "")
+            skipping = name == f"targets.{year_key}" or name.startswith(f"targets.{year_key}.")
+        if not skipping:
+            kept.append(line)
+    body = "\n".join(kept).rstrip("\n")
+    lines = targets_text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _HEADER.match(line)), 0)
+    block = "\n".join(lines[start:])  # the tables, without the proposal's own header comments
+    text = f"{body}\n\n{marker}\n{block.strip()}\n"
+    parse_config(tomllib.loads(text), "<dxkpi.toml>")
+    return text

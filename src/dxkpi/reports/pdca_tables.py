@@ -1,0 +1,454 @@
+"""The PDCA review as display tables and HTML: every cell already text, headers in the language.
+
+One function per table of the year-end review page: the summary against targets
+(:func:`summary_display`, shown small by :func:`summary_html`), last year's decisions
+(:func:`followup_display`), courses, support models, maturity, success cases, stalled
+proposals, departments needing support and the proposed targets. Suppressed cells show ―.
+The figures come from :mod:`dxkpi.pdca`; units and sentences from
+:mod:`dxkpi.reports.pdca_text`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from dxkpi.catalogue.kpis import GROUPING_JA, REGISTRY
+from dxkpi.reports.pdca_text import (
+    _t,
+    _unit_text,
+    change_with_unit,
+    reading_sentence,
+    value_with_unit,
+)
+from dxkpi.reports.views import CODE_LABELS_JA, HTML, SUPPRESSED_MARK, group_text, html_table
+
+__all__ = [
+    "COMPACT_STYLE",
+    "PAGE_BREAK",
+    "course_display",
+    "followup_display",
+    "maturity_table",
+    "proposed_display",
+    "stalled_display",
+    "success_display",
+    "summary_display",
+    "summary_html",
+    "support_display",
+    "support_needed_display",
+]
+
+STATUS_TEXT = {
+    "ja": {"planned": "未着手", "in_progress": "実施中", "done": "完了", "dropped": "中止"},
+    "en": {
+        "planned": "planned",
+        "in_progress": "in progress",
+        "done": "done",
+        "dropped": "dropped",
+    },
+}
+
+
+def _range_text(values: list[float | None], unit: str, lang: str, *, sign: bool = False) -> str:
+    shown = [v for v in values if v is not None]
+    if not shown:
+        return "—"
+    lo, hi = min(shown), max(shown)
+    if abs(hi - lo) < 1e-12:
+        return _unit_text(lo, unit, lang, sign=sign)
+    low, high = _unit_text(lo, unit, lang, sign=sign), _unit_text(hi, unit, lang, sign=sign)
+    zero = _unit_text(0.0, unit, lang, sign=sign)
+    suffix = zero.lstrip("+-0.").strip() if zero else ""
+    if suffix and low.endswith(suffix):
+        low = low[: -len(suffix)].rstrip()
+    return f"{low}〜{high}"
+
+
+def _compressed_row(part: pl.DataFrame, lang: str) -> dict[str, str]:
+    """One summary row for a KPI shown per phase / dimension: ranges, grade counts, reading."""
+    first = part.row(0, named=True)
+    unit, hib = first["unit"], first["higher_is_better"]
+    grouping = first["group_by"]
+    label = GROUPING_JA.get(grouping, grouping) if lang == "ja" else grouping
+    name = first["name_ja"] if lang == "ja" else first["name_en"]
+    shown = part.filter(~pl.col("suppressed"))
+    grades = "・".join(f"{g}{n}" for g, n in sorted(shown.group_by("grade").len().iter_rows()) if g)
+    changes = [c for c in shown["change"].to_list() if c is not None]
+    better = sum((c > 0) == hib for c in changes if abs(c) > 1e-9)
+    worse = sum((c > 0) != hib for c in changes if abs(c) > 1e-9)
+    n = part.height
+    met = int(shown["grade"].is_in(["A", "B"]).sum())
+    reading = _t(lang, f"{n}区分中 目標達成 {met}", f"{met} of {n} on or ahead of target")
+    reading += (
+        _t(
+            lang,
+            f"、前年度より改善 {better}・悪化 {worse}。",
+            f"; {better} better, {worse} worse than last year.",
+        )
+        if changes
+        else _t(lang, "、前年度の値はありません。", "; no previous year.")
+    )
+    return {
+        "name": f"{name}（{label}別 {n}区分）" if lang == "ja" else f"{name} ({n} {label}s)",
+        "target": _range_text(part["target"].to_list(), unit, lang),
+        "value": _range_text(shown["value"].to_list(), unit, lang)
+        if shown.height
+        else SUPPRESSED_MARK,
+        "grade": grades or "D",
+        "change": _range_text(changes, unit, lang, sign=True),
+        "reading": reading,
+    }
+
+
+def summary_display(summary: pl.DataFrame, kind: str, lang: str = "ja") -> pl.DataFrame:
+    """The summary rows of one kind (``kpi`` 進捗 or ``kgi`` 効果) as display text.
+
+    A KPI with a city-wide value gets one row; a KPI shown per phase, maturity dimension or
+    mobility gets one row with the range of its values and the count of each grade.
+    """
+    rows = []
+    part_of_kind = summary.filter(pl.col("kind") == kind)
+    for kpi in part_of_kind["kpi"].unique(maintain_order=True).to_list():
+        part = part_of_kind.filter(pl.col("kpi") == kpi)
+        if part.height > 1 or part["group_by"][0] != "city":
+            rows.append(_compressed_row(part, lang))
+            continue
+        r = part.row(0, named=True)
+        name = r["name_ja"] if lang == "ja" else r["name_en"]
+        hidden = bool(r["suppressed"])
+        rows.append(
+            {
+                "name": name,
+                "target": value_with_unit(r["target"], r["unit"], lang) or "—",
+                "value": SUPPRESSED_MARK
+                if hidden
+                else value_with_unit(r["value"], r["unit"], lang),
+                "grade": r["grade"] or "",
+                "change": SUPPRESSED_MARK
+                if hidden
+                else (change_with_unit(r["change"], r["unit"], lang) or "—"),
+                "reading": SUPPRESSED_MARK
+                if hidden
+                else reading_sentence(
+                    name,
+                    r["value"],
+                    r["target"],
+                    r["grade"],
+                    r["change"],
+                    r["unit"],
+                    r["higher_is_better"],
+                    lang,
+                ),
+            }
+        )
+    keys = ("name", "target", "value", "grade", "change", "reading")
+    names = (
+        ("指標", "目標", "実績", "評価", "前年度比", "読み方")
+        if lang == "ja"
+        else ("indicator", "target", "actual", "grade", "change", "reading")
+    )
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
+        dict(zip(keys, names, strict=True))
+    )
+
+
+def proposed_display(proposals: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """Proposed targets for display: indicator, this year's actual and target, proposal."""
+    rows = []
+    for r in proposals.iter_rows(named=True):
+        spec = REGISTRY[r["kpi"]]
+        name = spec.name_ja if lang == "ja" else spec.name_en
+        if r["grouping"]:
+            name = f"{name}（{group_text(r['grouping'], r['group'], None, lang)}）"
+        rows.append(
+            {
+                "name": name,
+                "value": value_with_unit(r["value"], r["unit"], lang),
+                "target": value_with_unit(r["target"], r["unit"], lang) or "—",
+                "proposed": value_with_unit(r["proposed"], r["unit"], lang),
+            }
+        )
+    keys = ("name", "value", "target", "proposed")
+    names = (
+        ("指標", "今年度実績", "今年度目標", "来年度目標（案）")
+        if lang == "ja"
+        else ("indicator", "actual", "target", "proposed next year")
+    )
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
+        dict(zip(keys, names, strict=True))
+    )
+
+
+def course_display(review: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """The course review as display text (― for suppressed courses; reasons in words)."""
+    flags = {
+        "liked_no_change": _t(lang, "満足度は高いが行動変容なし", "liked, no behaviour change"),
+        "no_estimate": _t(
+            lang, "効果は推定せず（修了者が少ない等）", "no estimate (too few completers)"
+        ),
+    }
+    rows = []
+    for r in review.iter_rows(named=True):
+        if r["suppressed"]:
+            cells = [SUPPRESSED_MARK] * 4 + [_t(lang, "受講者が少ないため秘匿", "suppressed")]
+        else:
+            eff = (
+                ""
+                if r["per_100_year"] is None
+                else (
+                    f"{r['per_100_year']:+.1f}（{r['ci_low']:+.1f}〜{r['ci_high']:+.1f}）"
+                    + _t(lang, f" n={r['n_treated']:,}", f" n={r['n_treated']:,}")
+                )
+            )
+            sat = "" if r["satisfaction"] is None else f"{r['satisfaction']:.2f}"
+            cells = [
+                f"{r['attendees']:,}" + _t(lang, "人", ""),
+                f"{r['completion_rate']:.0%}",
+                sat,
+                eff,
+                flags.get(r["flag"], ""),
+            ]
+        rows.append([f"{r['course_name']}（{r['course_id']}）", str(r["phase"]), *cells])
+    keys = (
+        (
+            "研修",
+            "フェーズ",
+            "受講者",
+            "修了率",
+            "満足度(1〜5)",
+            "効果 件/100人・年（95%区間）",
+            "所見",
+        )
+        if lang == "ja"
+        else (
+            "course",
+            "phase",
+            "attendees",
+            "completion",
+            "satisfaction (1–5)",
+            "effect per 100 staff-years (95% CI)",
+            "finding",
+        )
+    )
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}, orient="row")
+
+
+def maturity_table(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja") -> pl.DataFrame:
+    """Maturity per dimension (0–5 points): this year, last year, change, and the manager–staff
+    gap this year; suppressed cells show ―."""
+    cells = rich.filter(pl.col("group_by") == "dimension")
+
+    def cell(kpi: str, year: int, dim: str) -> tuple[float | None, bool]:
+        c = cells.filter(
+            pl.col("kpi") == kpi, pl.col("fiscal_year") == year, pl.col("group") == dim
+        )
+        if not c.height:
+            return None, False
+        return (None, True) if c["suppressed"][0] else (c["value"][0], False)
+
+    def show(v: float | None, hidden: bool, sign: bool = False) -> str:
+        return SUPPRESSED_MARK if hidden else (_unit_text(v, "score", lang, sign=sign) or "—")
+
+    rows = []
+    for dim in ("literacy", "data", "leadership", "development", "culture"):
+        now, h1 = cell("maturity_score", fiscal_year, dim)
+        before, h0 = cell("maturity_score", fiscal_year - 1, dim)
+        gap, h2 = cell("maturity_gap", fiscal_year, dim)
+        change = None if now is None or before is None else now - before
+        rows.append(
+            [
+                CODE_LABELS_JA.get(dim, dim) if lang == "ja" else dim,
+                show(now, h1),
+                show(before, h0),
+                show(change, h1 or h0, sign=True),
+                show(gap, h2),
+            ]
+        )
+    keys = (
+        ("診断項目", "今年度", "前年度", "前年度比", "温度差（管理職−一般）")
+        if lang == "ja"
+        else ("dimension", "this year", "last year", "change", "gap (managers − staff)")
+    )
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}, orient="row")
+
+
+def support_display(models: pl.DataFrame, rich: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """Projects started per year by support model beside the city's insourcing rate (%)."""
+    rate = rich.filter(
+        pl.col("kpi") == "insourcing_rate", pl.col("group_by") == "city", ~pl.col("suppressed")
+    ).select("fiscal_year", pl.col("value").alias("r"))
+    rows = []
+    for r in models.join(rate, on="fiscal_year", how="left").iter_rows(named=True):
+        unit = "件" if lang == "ja" else ""
+        rows.append(
+            [
+                str(r["fiscal_year"]),
+                f"{r['outsourced']}{unit}",
+                f"{r['co_creation']}{unit}",
+                f"{r['in_house']}{unit}",
+                f"{r['in_house_share']:.0%}",
+                value_with_unit(r["r"], "ratio", lang) or "—",
+            ]
+        )
+    keys = (
+        ("年度", "外部委託", "伴走", "内製", "内製の割合（案件）", "内製化率（研修時間）")
+        if lang == "ja"
+        else (
+            "FY",
+            "outsourced",
+            "co-creation",
+            "in-house",
+            "in-house share (projects)",
+            "insourcing rate (training hours)",
+        )
+    )
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}, orient="row")
+
+
+def success_display(
+    props: pl.DataFrame, projects: pl.DataFrame, lang: str = "ja"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The success cases as display text (hours per year with their unit)."""
+    h = "時間/年" if lang == "ja" else " h/yr"
+    a = props.select(
+        pl.col("department_name"),
+        pl.col("category"),
+        pl.col("implemented").cast(pl.String) + ("件" if lang == "ja" else ""),
+        pl.col("proposers").cast(pl.String) + ("人" if lang == "ja" else ""),
+        pl.col("hours_saved").map_elements(lambda x: f"{x:,.0f}{h}", return_dtype=pl.String),
+        pl.col("examples"),
+    )
+    a.columns = (
+        ["所属", "分類", "実装件数", "提案者数", "年間削減時間", "主な件名"]
+        if lang == "ja"
+        else ["department", "category", "implemented", "proposers", "hours saved", "examples"]
+    )
+    models = {
+        "outsourced": _t(lang, "外部委託", "outsourced"),
+        "co_creation": _t(lang, "伴走", "co-creation"),
+        "in_house": _t(lang, "内製", "in-house"),
+    }
+    b = projects.select(
+        "department_name",
+        "project_name",
+        pl.col("support_model").replace_strict(models, default=pl.col("support_model")),
+        pl.col("hours_saved").map_elements(lambda x: f"{x:,.0f}{h}", return_dtype=pl.String),
+    )
+    b.columns = (
+        ["所属", "案件名", "支援形態", "年間削減時間"]
+        if lang == "ja"
+        else ["department", "project", "support model", "hours saved"]
+    )
+    return a, b
+
+
+def stalled_display(stalled: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """Stalled proposals of trained staff as display text."""
+    unit, ppl = ("件", "人") if lang == "ja" else ("", "")
+    out = stalled.select(
+        "department_name",
+        "category",
+        pl.col("proposals").cast(pl.String) + unit,
+        pl.col("proposers").cast(pl.String) + ppl,
+        pl.col("rejected").cast(pl.String) + unit,
+        pl.col("undecided").cast(pl.String) + unit,
+        pl.col("nowhere_share").map_elements(lambda x: f"{x:.0%}", return_dtype=pl.String),
+    )
+    out.columns = (
+        ["所属", "分類", "提案件数", "提案者数", "不採択", "未判定", "進まなかった割合"]
+        if lang == "ja"
+        else [
+            "department",
+            "category",
+            "proposals",
+            "proposers",
+            "rejected",
+            "undecided",
+            "went nowhere",
+        ]
+    )
+    return out
+
+
+def support_needed_display(frame: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """Departments needing support as display text (%, per 100 staff)."""
+    rows = [
+        [
+            f"{r['group_name']}（{r['department']}）",
+            value_with_unit(r["participation_rate"], "ratio", lang),
+            value_with_unit(r["proposals_per_100"], "per_100", lang),
+        ]
+        for r in frame.iter_rows(named=True)
+    ]
+    keys = (
+        ("所属", "研修参加率", "提案件数（100人当たり）")
+        if lang == "ja"
+        else ("department", "participation", "proposals per 100 staff")
+    )
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}, orient="row")
+
+
+def followup_display(followup: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """Last year's decisions (:func:`dxkpi.pdca.review_followup`) as display text: action, owner
+    (role), due, status, the KPI aimed at, its city value last year and this year, and whether it
+    moved the right way."""
+    moves = {
+        "better": _t(lang, "改善", "improved"),
+        "worse": _t(lang, "悪化", "worse"),
+        "unchanged": _t(lang, "変化なし", "unchanged"),
+    }
+    rows = []
+    for r in followup.iter_rows(named=True):
+        spec = REGISTRY[r["kpi"]]
+        rows.append(
+            [
+                r["action"],
+                r["owner"],
+                r["due"].isoformat(),
+                STATUS_TEXT[lang][r["status"]],
+                spec.name_ja if lang == "ja" else spec.name_en,
+                value_with_unit(r["previous"], spec.unit, lang) or "—",
+                value_with_unit(r["value"], spec.unit, lang) or "—",
+                moves.get(r["moved"], _t(lang, "判定できない", "cannot tell")),
+            ]
+        )
+    keys = (
+        ("決定事項", "担当（役職）", "期限", "状況", "対象指標", "前年度", "今年度", "指標の動き")
+        if lang == "ja"
+        else (
+            "decision",
+            "owner (role)",
+            "due",
+            "status",
+            "KPI aimed at",
+            "last year",
+            "this year",
+            "KPI moved",
+        )
+    )
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}, orient="row")
+
+
+def summary_html(frame: pl.DataFrame, caption: str) -> Any:
+    """A compact (small print) display table, so the summary fits one A4 page."""
+    table = html_table(frame, caption=caption).replace(
+        '<table class="dxkpi-table"', '<table class="dxkpi-table pdca-compact"', 1
+    )
+    return HTML(COMPACT_STYLE + table)
+
+
+#: Style of the compact summary tables (inline: the page stays self-contained).
+COMPACT_STYLE = (
+    "<style>.jp-RenderedHTMLCommon table.pdca-compact{width:100%;table-layout:fixed;"
+    "font-size:11px;line-height:1.3;margin:0 0 .6em 0}"
+    ".jp-RenderedHTMLCommon table.pdca-compact td,.jp-RenderedHTMLCommon table.pdca-compact th"
+    "{padding:2px 4px;text-align:left;white-space:normal;overflow-wrap:anywhere}"
+    ".pdca-compact th:nth-child(1){width:22%}.pdca-compact th:nth-child(2){width:11%}"
+    ".pdca-compact th:nth-child(3){width:14%}.pdca-compact th:nth-child(4){width:7%}"
+    ".pdca-compact th:nth-child(5){width:14%}.pdca-compact th:nth-child(6){width:32%}</style>"
+)
+
+
+#: Put before a section heading's Markdown: starts the section on a new printed page.
+PAGE_BREAK = '<div class="dxkpi-page-break"></div>\n\n'  # styled by the report CSS
