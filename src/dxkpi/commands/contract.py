@@ -9,6 +9,7 @@ import click
 
 from dxkpi.catalogue.docs import contract_markdown, readme_is_current, readme_with_contract
 from dxkpi.commands.context import current_project
+from dxkpi.core.atomic import write_text
 
 
 @click.command("contract")
@@ -36,7 +37,7 @@ def command(readme: Path | None, write_readme: bool, check: bool) -> None:
     path = readme if readme is not None else current_project().root / "README.md"
     if write_readme:
         text = path.read_text(encoding="utf-8")
-        path.write_text(readme_with_contract(text), encoding="utf-8")
+        write_text(path, readme_with_contract(text))
         click.echo(f"updated {path}")
         return
     if not readme_is_current(path):

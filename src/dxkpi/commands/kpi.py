@@ -13,6 +13,7 @@ import click
 
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.commands.context import or_default
+from dxkpi.core.atomic import write_bytes
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import load_processed
 from dxkpi.kpi.engine import compute, export_frame, select_kpis
@@ -163,5 +164,5 @@ def command(
     if out is None:
         click.echo(payload, nl=False)
         return
-    export.write_atomic(out, lambda tmp: tmp.write_bytes(payload))
+    write_bytes(out, payload)
     click.echo(f"書き出しました / written: {out}", err=True)

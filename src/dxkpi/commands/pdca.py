@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 import click
 
 from dxkpi.commands.context import current_project
-from dxkpi.core.atomic import write_text
+from dxkpi.core.atomic import write_file, write_text
 from dxkpi.ingest.processed import load_processed
 from dxkpi.pdca import (
     PdcaError,
@@ -49,25 +48,28 @@ def print_pdf(page: Path, pdf: Path, *, timeout: int = 180) -> Path:
     exe = shutil.which(CHROMIUM)
     if exe is None:
         raise chromium_missing()
-    tmp = pdf.with_suffix(".pdf.tmp")
-    cmd = [
-        exe,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-pdf-header-footer",
-        f"--print-to-pdf={tmp}",
-        page.resolve().as_uri(),
-    ]
-    try:
-        subprocess.run(cmd, check=True, capture_output=True, timeout=timeout)
-    except (OSError, subprocess.SubprocessError) as err:
-        raise PdcaError(
-            f"Chromium で PDF を作れませんでした: {err}", f"Chromium could not print the PDF: {err}"
-        ) from err
-    if not tmp.is_file() or tmp.stat().st_size == 0:
-        raise PdcaError("Chromium が PDF を書き出しませんでした。", "Chromium wrote no PDF.")
-    os.replace(tmp, pdf)
+
+    def chromium_print(tmp: Path) -> None:
+        cmd = [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={tmp}",
+            page.resolve().as_uri(),
+        ]
+        try:
+            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout)
+        except (OSError, subprocess.SubprocessError) as err:
+            raise PdcaError(
+                f"Chromium で PDF を作れませんでした: {err}",
+                f"Chromium could not print the PDF: {err}",
+            ) from err
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise PdcaError("Chromium が PDF を書き出しませんでした。", "Chromium wrote no PDF.")
+
+    write_file(pdf, chromium_print)
     return pdf
 
 

@@ -11,9 +11,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +21,7 @@ from rich.table import Table
 
 from dxkpi.catalogue.kpis import GROUPING_JA, REASONS, REGISTRY
 from dxkpi.catalogue.kpis import format_value as registry_format_value
+from dxkpi.core.atomic import write_file
 from dxkpi.core.spreadsheet import neutralise, neutralise_frame
 from dxkpi.kpi.engine import EXPORT_COLUMNS
 
@@ -91,21 +89,6 @@ def to_json(frame: pl.DataFrame) -> str:
         for r in records
     ]
     return json.dumps(clean, ensure_ascii=False, indent=1)
-
-
-def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Write via a temporary file in the same folder, then rename: never a half-written file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
 
 
 def group_label_ja(group_by: str, group: str, name: str | None = None) -> str:
@@ -321,4 +304,4 @@ def write_xlsx(rich: pl.DataFrame, path: str | Path, k: int) -> Path:
                 ws.column_dimensions[get_column_letter(i)].width = width
         wb.save(tmp)
 
-    return write_atomic(path, _write)
+    return write_file(path, _write)

@@ -37,7 +37,6 @@ import json
 import os
 import re
 import struct
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +45,7 @@ from typing import Any
 import altair as alt
 import vl_convert as vlc
 
+from dxkpi.core.atomic import write_bytes
 from dxkpi.core.errors import DxkpiError
 
 __all__ = [
@@ -311,24 +311,9 @@ def svg_with_embedded_font(svg: str, font: Path | None = None) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _write_atomic(path: str | Path, data: bytes) -> Path:
-    """Write through a temporary file in the same folder and rename: never a half-written file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
-
-
 def save_png(chart: alt.TopLevelMixin, path: str | Path, scale: float = DEFAULT_PNG_SCALE) -> Path:
     """Write the chart as PNG (``scale`` × its pixel size), atomically. Returns the path."""
-    return _write_atomic(path, chart_to_png(chart, scale))
+    return write_bytes(path, chart_to_png(chart, scale))
 
 
 def save_svg(chart: alt.TopLevelMixin, path: str | Path, *, embed_font: bool = True) -> Path:
@@ -336,7 +321,7 @@ def save_svg(chart: alt.TopLevelMixin, path: str | Path, *, embed_font: bool = T
     svg = chart_to_svg(chart)
     if embed_font:
         svg = svg_with_embedded_font(svg)
-    return _write_atomic(path, svg.encode("utf-8"))
+    return write_bytes(path, svg.encode("utf-8"))
 
 
 # ---------------------------------------------------------------------------------------------

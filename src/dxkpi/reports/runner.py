@@ -43,7 +43,7 @@ from typing import Any
 
 from dxkpi import __version__
 from dxkpi.catalogue.kpis import GROUPINGS
-from dxkpi.core.atomic import publish, recover, staging_dir
+from dxkpi.core.atomic import publish, recover, staging_dir, write_text
 from dxkpi.core.errors import DxkpiError, Where
 from dxkpi.core.lock import RunLock
 from dxkpi.core.project import ENV_VAR, Project, locate_project
@@ -344,9 +344,7 @@ def export_html(notebook: Path, target: Path) -> None:
     body = body.replace("</head>", REPORT_CSS + "</head>", 1)
     if "<svg" in body:
         body = svg_with_embedded_font(body)  # one font subset for every chart of the page
-    tmp = target.with_suffix(".html.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, target)
+    write_text(target, body)
 
 
 # ------------------------------------------------------------------ planning
