@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from dxkpi.catalogue.contract import DATASETS
+from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.parse import (
-    fiscal_year_of,
     parse_boolean,
     parse_code,
     parse_date,

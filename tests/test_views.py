@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from dxkpi.reports.views import SUPPRESSED_MARK, group_text, kpi_table, value_text
+from dxkpi.catalogue.format import format_value
+from dxkpi.reports.views import SUPPRESSED_MARK, group_text, kpi_table
 
 
 def _rich(**over: object) -> pl.DataFrame:
@@ -62,4 +63,4 @@ def test_labels() -> None:
     assert group_text("dimension", "literacy", None, "ja") == "リテラシー"
     assert group_text("department|phase", "010100|2", None, "ja") == "010100｜スキル習得"
     assert group_text("job_level", "manager", None, "en") == "manager"
-    assert value_text(0.5, "ratio") == "50.0%" and value_text(76222.0, "hours") == "76,222"
+    assert format_value(0.5, "ratio") == "50.0%" and format_value(76222.0, "hours") == "76,222"

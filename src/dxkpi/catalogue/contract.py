@@ -4,7 +4,8 @@ Every dataset and column of the domain brief (``DOMAIN.md``) lives here: canonic
 Japanese alias, type, accepted values in both languages, required/optional, keys, row rules and
 references. Parsing (:mod:`dxkpi.ingest.parse`), row validation (:mod:`dxkpi.ingest.rules`),
 the Great Expectations suites in ``expectations/`` (:mod:`dxkpi.ingest.suites`) and the README's
-data-contract table (:mod:`dxkpi.catalogue.docs`) are all generated from these declarations.
+data-contract table (:mod:`dxkpi.catalogue.docs`) are all generated from these declarations, and
+the label vocabulary (:mod:`dxkpi.catalogue.labels`) takes its code families from them.
 Change a rule here and the suites and docs follow (``dxkpi expectations --write``,
 ``dxkpi docs --write``); a test fails while they disagree.
 
@@ -795,25 +796,6 @@ def rule_catalogue(dataset: str) -> dict[str, RuleInfo]:
         )
     rules.extend(RuleInfo(r.id, r.ja, r.en, level="reference") for r in ds.references)
     return {r.id: r for r in rules}
-
-
-# Code columns whose values name groups in KPI tables and charts.
-GROUP_CODE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("staff", "job_level"),
-    ("staff", "talent_type"),
-    ("maturity_survey", "dimension"),
-    ("courses", "skill_area"),
-    ("skill_assessment", "assessor"),
-    ("knowledge_posts", "kind"),
-)
-
-
-def group_code_labels() -> dict[str, str]:
-    """Japanese label of every group code (``manager`` → 管理職, ``ai_rpa`` → AI・RPA)."""
-    labels: dict[str, str] = {}
-    for dataset, column in GROUP_CODE_COLUMNS:
-        labels |= {code.code: code.ja for code in DATASETS[dataset].column(column).codes}
-    return labels
 
 
 def contract_fingerprint() -> str:

@@ -2,7 +2,9 @@
 
 Adding an indicator is one entry here plus one function of the same name in
 :mod:`dxkpi.kpi.measures` (a test checks both directions). The entry says how the engine groups,
-grades, pro-rates and suppresses it; the function says how it is computed.
+grades, pro-rates and suppresses it; the function says how it is computed. The words shown for
+groupings, second-dimension values and empty values' reasons are in
+:mod:`dxkpi.catalogue.labels`; how a value of a unit is written is :mod:`dxkpi.catalogue.format`.
 """
 
 from __future__ import annotations
@@ -40,53 +42,12 @@ GROUPINGS: tuple[str, ...] = (
 PEOPLE_GROUPINGS: tuple[str, ...] = ("city", "division", "department", "job_level", "talent_type")
 UNIT_GROUPINGS: tuple[str, ...] = ("city", "division", "department")
 
-GROUPING_JA: dict[str, str] = {
-    "city": "全庁",
-    "division": "部局",
-    "department": "所属",
-    "job_level": "職層",
-    "talent_type": "DX人材タイプ",
-    "phase": "フェーズ",
-    "dimension": "診断項目",
-    "skill_area": "スキル領域",
-    "mobility": "異動",
-}
-
 #: Values of the second dimensions, in display order.
 SECOND_DIMENSION_VALUES: dict[str, tuple[str, ...]] = {
     "phase": ("1", "2", "3"),
     "dimension": ("literacy", "data", "leadership", "development", "culture"),
     "skill_area": ("data", "ai_rpa", "process", "security", "facilitation"),
     "mobility": ("moved", "stayed"),
-}
-
-#: Why a value is empty: code → (Japanese, English).
-REASONS: dict[str, tuple[str, str]] = {
-    "no_members": ("該当する職員がいません", "no members in this group"),
-    "denominator_zero": ("分母が0です", "denominator is 0"),
-    "no_data_fy": ("この年度のデータ（職員名簿）がありません", "no data (staff list) for this FY"),
-    "no_answers": ("回答がありません", "no answers"),
-    "suppressed": (
-        "少人数のため秘匿（個人が特定されないよう）",
-        "suppressed (small group, so no one can be singled out)",
-    ),
-    "gap_side_missing": (
-        "管理職または一般職の回答がありません",
-        "managers or staff have no answers",
-    ),
-    "not_assessed": (
-        "スキル評価を受けた職員がいません",
-        "nobody in this group was assessed",
-    ),
-    "no_assessment_pairs": (
-        "本人評価と上司評価の両方がある職員がいません",
-        "nobody in this group has both a self and a manager assessment",
-    ),
-    "no_posts": ("ナレッジ共有の投稿がありません", "no knowledge posts"),
-    "no_trained_staff": (
-        "該当する研修済み職員がいません",
-        "no trained staff in this group",
-    ),
 }
 
 
@@ -444,21 +405,3 @@ REGISTRY: dict[str, KpiSpec] = {spec.id: spec for spec in _SPECS}
 def kpi_ids() -> tuple[str, ...]:
     """All indicator ids, in display order."""
     return tuple(REGISTRY)
-
-
-def format_value(
-    value: float | None, unit: str, *, percent_digits: int = 1, empty: str = ""
-) -> str:
-    """A KPI value as people read it: ratios as %, per-100 with one decimal, hours whole,
-    score gaps signed. ``empty`` stands for a missing value."""
-    if value is None or value != value:  # None or NaN
-        return empty
-    if unit == "ratio":
-        return f"{value * 100:.{percent_digits}f}%"
-    if unit == "per_100":
-        return f"{value:,.1f}"
-    if unit == "hours":
-        return f"{value:,.0f}"
-    if unit == "score_diff":
-        return f"{value:+.2f}"
-    return f"{value:.2f}"

@@ -113,12 +113,19 @@ def command(
     lacking = [
         (k, g) for k in kpis for g in groupings if g not in REGISTRY[k].groupings and g != "city"
     ]
-    if lacking:
+    nowhere = sorted({g for _, g in lacking} - {g for k in kpis for g in REGISTRY[k].groupings})
+    if lacking and (nowhere or len(kpis) == 1):
         pairs = ", ".join(f"{k} × {g}" for k, g in lacking)
         hints = "; ".join(f"{k}: {', '.join(REGISTRY[k].groupings)}" for k in dict(lacking))
         raise _fail(
             f"この指標はその集計単位では計算できません: {pairs}（使える集計単位 — {hints}）",
             f"these KPIs have no such grouping: {pairs} (groupings available — {hints})",
+        )
+    if lacking:  # other KPIs asked for have it: say which cells will be missing, go on
+        click.echo(
+            "集計単位がないため出力しない組み合わせ / not computed (no such grouping): "
+            + ", ".join(f"{k} × {g}" for k, g in lacking),
+            err=True,
         )
     try:
         config = load_config(or_default(config_path, "config_file"))

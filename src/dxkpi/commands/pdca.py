@@ -13,12 +13,12 @@ import click
 
 from dxkpi.commands.context import current_project
 from dxkpi.core.atomic import write_file, write_text
+from dxkpi.core.fiscal import fy_date
 from dxkpi.ingest.processed import load_processed
 from dxkpi.pdca import (
     PdcaError,
     ReviewAction,
     ReviewLog,
-    fy_end,
     load_review_log,
     proposed_targets_name,
     review_log_path,
@@ -84,7 +84,7 @@ def _log_skeleton(fiscal_year: int, adopted: dict[str, float]) -> ReviewLog:
         "（例）提案の少ない所属で業務改善ワークショップを開く / (example) run improvement "
         "workshops in departments with few proposals",
         "DX推進課長 / head of the DX office",
-        fy_end(fiscal_year).replace(year=fiscal_year + 1, month=9, day=30),
+        fy_date(fiscal_year + 1, 9, 30),
         "proposals_per_100",
         "planned",
         "会議で書き換えてください / replace at the meeting",

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import click
 
+from dxkpi.commands.context import or_default
+from dxkpi.sample import generate_city
+
 DATA_SUFFIXES = (".csv", ".xlsx")
 
 
@@ -60,24 +63,23 @@ def data_files(folder: Path) -> list[Path]:
     "--out",
     "out",
     type=click.Path(path_type=Path),
-    default=Path("data/raw"),
-    show_default=True,
-    help="出力フォルダ / Folder to write into.",
+    default=None,
+    help="出力フォルダ（既定: プロジェクトの data/raw）/ Folder to write into (default: the "
+    "project's data/raw).",
 )
 @click.option(
     "--force",
     is_flag=True,
     help="既存のデータファイルがあっても書き込む / Write even if data files exist.",
 )
-def command(seed: int, staff: int, years: str, out: Path, force: bool) -> None:
+def command(seed: int, staff: int, years: str, out: Path | None, force: bool) -> None:
     """見本の市（架空）の生データと ground_truth.json を作る.
 
     Writes a fictional city's raw files (CSV in UTF-8 / UTF-8 BOM / CP932, XLSX; English and
     Japanese headers; wareki dates…) with a few documented bad rows, and ground_truth.json with
     the planted effects. Refuses a folder that already holds .csv/.xlsx files unless --force.
     """
-    from dxkpi.sample import generate_city
-
+    out = or_default(out, "raw")
     fiscal_years = parse_years(years)
     existing = data_files(out)
     if existing and not force:

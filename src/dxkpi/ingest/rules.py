@@ -23,7 +23,8 @@ from dxkpi.catalogue.contract import (
     Kind,
     RequiredWhen,
 )
-from dxkpi.ingest.parse import fiscal_year_of, is_empty, normalise, parse_column, parse_failed
+from dxkpi.core.fiscal import fiscal_year_of
+from dxkpi.ingest.parse import is_empty, normalise, parse_column, parse_failed
 
 RAW = "_raw_"
 RULES = "_rules"

@@ -1,5 +1,7 @@
 """Shared building blocks of the KPI functions: fiscal years, groups, and the output shape.
 
+A date's fiscal year is :func:`dxkpi.core.fiscal.fiscal_year_of` (April–March).
+
 Every KPI function returns a LazyFrame with :data:`OUTPUT_SCHEMA`. A cell is one
 (fiscal_year, group_by, group); ``group_by`` is the grouping (``city``, ``division``,
 ``department``, ``job_level``, ``talent_type``), crossed with a second dimension where the KPI has
@@ -8,13 +10,13 @@ one (``department|phase`` with ``group = "D03|2"``; city-wide just ``phase`` / `
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 
 import polars as pl
 
 from dxkpi.catalogue.kpis import REGISTRY, SECOND_DIMENSION_VALUES
 from dxkpi.core.errors import DxkpiError
+from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
 
 CITY = "city"
@@ -38,16 +40,6 @@ OUTPUT_SCHEMA: dict[str, pl.DataType] = {
 
 class GroupingError(DxkpiError):
     """A KPI was asked for a grouping it does not support."""
-
-
-def fiscal_year_of(date: pl.Expr) -> pl.Expr:
-    """Fiscal year of a date: April 1 of t … March 31 of t+1 → t (Int32)."""
-    return (date.dt.year() - (date.dt.month() < 4).cast(pl.Int32)).cast(pl.Int32)
-
-
-def fiscal_year_end(fiscal_year: int) -> dt.date:
-    """Last day of fiscal year t: March 31 of t+1."""
-    return dt.date(fiscal_year + 1, 3, 31)
 
 
 def fy_list(fiscal_years: Sequence[int]) -> pl.Series:

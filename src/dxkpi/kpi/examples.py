@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from dxkpi.core.fiscal import fy_start
 from dxkpi.ingest.processed import Processed
 
 if TYPE_CHECKING:
@@ -341,7 +342,7 @@ def synthetic_city(
     emp = py.get_column("employee_id").to_numpy()[rows]
     day = rng.integers(0, 365, len(rows))
     years = np.array(fiscal_years)
-    start = np.array([np.datetime64(f"{y}-04-01") for y in fiscal_years], dtype="datetime64[D]")
+    start = np.array([np.datetime64(fy_start(y)) for y in fiscal_years], dtype="datetime64[D]")
     dates = start[np.searchsorted(years, fy_col)] + day.astype("timedelta64[D]")
     att = pl.DataFrame(
         {
@@ -385,7 +386,7 @@ def synthetic_city(
         category=pl.lit(None, pl.String),
     )
     n_proj = max(10, staff // 15)
-    j_start = np.datetime64(f"{fiscal_years[0]}-04-01") + rng.integers(
+    j_start = np.datetime64(fy_start(fiscal_years[0])) + rng.integers(
         0, 365 * len(fiscal_years), n_proj
     ).astype("timedelta64[D]")
     j_status = rng.choice(["active", "completed", "cancelled"], n_proj, p=[0.3, 0.6, 0.1])

@@ -15,13 +15,14 @@ import datetime as dt
 
 import polars as pl
 
+from dxkpi.core.fiscal import fy_end, fy_start
+
 Grade = str  # "A" | "B" | "C" | "D"
 
 
 def fiscal_year_progress(fiscal_year: int, as_of: dt.date) -> float:
     """Elapsed share (0–1) of fiscal year t on the as-of date, days counted inclusively."""
-    start = dt.date(fiscal_year, 4, 1)
-    end = dt.date(fiscal_year + 1, 3, 31)
+    start, end = fy_start(fiscal_year), fy_end(fiscal_year)
     if as_of >= end:
         return 1.0
     if as_of < start:

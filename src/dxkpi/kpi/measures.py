@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi._frames import (
     CITY,
@@ -28,7 +29,6 @@ from dxkpi.kpi._frames import (
     finish,
     first_completion,
     first_training,
-    fiscal_year_of,
     fy_list,
     members,
     resolve_groupings,

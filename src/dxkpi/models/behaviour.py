@@ -54,6 +54,7 @@ from scipy import stats
 
 from dxkpi.core.display import Shown
 from dxkpi.core.errors import DxkpiError
+from dxkpi.core.fiscal import FIRST_MONTH, fiscal_month_of, fiscal_year_of
 from dxkpi.ingest.processed import Processed
 from dxkpi.models.contrasts import Contrast, naive_before_after, twfe
 from dxkpi.models.did import Aggregation, AttGtResult, DidError, Pretest, att_gt
@@ -114,29 +115,20 @@ def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
         )
 
 
-def _fiscal_year(date: pl.Expr) -> pl.Expr:
-    """Fiscal year of a date (April t … March t+1 → t). Int32."""
-    return (date.dt.year() - (date.dt.month() < 4).cast(pl.Int32)).cast(pl.Int32)
-
-
-def _fiscal_month(date: pl.Expr) -> pl.Expr:
-    """0-based month within the fiscal year: April 0 … March 11."""
-    return ((date.dt.month().cast(pl.Int32) + 8) % 12).cast(pl.Int32)
-
-
 def period_index(date: pl.Expr, first_fy: int, period: Period) -> pl.Expr:
     """Period index of a date: 1 = first month (April) or quarter (Q1) of ``first_fy``. Int64."""
     per_year = PERIODS_PER_YEAR[period]
-    within = _fiscal_month(date) // (12 // per_year)
-    return ((_fiscal_year(date) - first_fy) * per_year + within + 1).cast(pl.Int64)
+    within = (fiscal_month_of(date) - 1) // (12 // per_year)
+    return ((fiscal_year_of(date) - first_fy) * per_year + within + 1).cast(pl.Int64)
 
 
 def _period_label(fiscal_year: pl.Expr, within: pl.Expr, period: Period) -> pl.Expr:
     """ "2024-04" (calendar month) or "FY2024-Q1" (fiscal quarter) from FY and 0-based index."""
     if period == "quarter":
         return pl.format("FY{}-Q{}", fiscal_year, within + 1)
-    year = fiscal_year + (within >= 9).cast(pl.Int32)
-    month = (within + 3) % 12 + 1
+    months = within + FIRST_MONTH - 1  # calendar months since January of the fiscal year
+    year = fiscal_year + (months >= 12).cast(pl.Int32)
+    month = months % 12 + 1
     return pl.format("{}-{}", year, month.cast(pl.String).str.zfill(2))
 
 

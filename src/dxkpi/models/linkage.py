@@ -22,13 +22,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import polars as pl
 import statsmodels.api as sm
 
 from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.catalogue.labels import Lang
 from dxkpi.core.display import Shown, number
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import Processed
@@ -51,7 +51,6 @@ __all__ = [
     "link_panel",
 ]
 
-Lang = Literal["ja", "en"]
 PANEL_KPIS: tuple[str, ...] = ("participation_rate", "proposals_per_100", "retention_rate")
 #: The model's default KPIs. retention_rate is empty in the first fiscal year (no cohort first
 #: trained the year before), so adding it costs the model one year of observations.

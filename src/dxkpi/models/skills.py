@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
-from dxkpi.kpi._frames import fiscal_year_of
 from dxkpi.kpi.engine import compute
 from dxkpi.models.did import AttGtResult, DidError, att_gt
 from dxkpi.project.config import SKILL_AREAS, Config

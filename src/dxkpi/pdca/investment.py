@@ -7,7 +7,6 @@ costs in yen, ROI in %, benefit–cost ratio).
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,9 +15,9 @@ from typing import Any
 import polars as pl
 
 from dxkpi.core.errors import Where
+from dxkpi.core.fiscal import fy_end, fy_start
 from dxkpi.ingest.processed import Processed
 from dxkpi.pdca.errors import PdcaError
-from dxkpi.pdca.summary import fy_end
 
 __all__ = ["RoiAssumptions", "RoiResult", "roi", "roi_assumptions"]
 
@@ -138,7 +137,7 @@ def roi(data: Processed, fiscal_year: int, assumptions: RoiAssumptions) -> RoiRe
     ROI % = (benefits − costs) ÷ costs × 100; BCR = benefits ÷ costs (None when costs are 0).
     """
     a = assumptions
-    start, end = dt.date(fiscal_year, 4, 1), fy_end(fiscal_year)
+    start, end = fy_start(fiscal_year), fy_end(fiscal_year)
     props = (
         data.require("proposals")
         .filter(pl.col("status") == "implemented", pl.col("implemented_on").is_between(start, end))

@@ -8,15 +8,14 @@ groups below k are suppressed or left out; projects and departments are units.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
+from dxkpi.core.fiscal import fiscal_year_of, fy_end, fy_start
 from dxkpi.ingest.processed import Processed
 from dxkpi.models.behaviour import BehaviourError, estimate_panel, period_index, proposal_panel
-from dxkpi.pdca.summary import fy_end
 
 __all__ = [
     "course_effects",
@@ -117,7 +116,7 @@ def course_review(
     estimated; else None. Courses with fewer than ``k`` distinct attendees in the year have
     ``suppressed`` true and no figures.
     """
-    start, end = dt.date(fiscal_year, 4, 1), fy_end(fiscal_year)
+    start, end = fy_start(fiscal_year), fy_end(fiscal_year)
     att = data.require("attendance").filter(pl.col("session_date").is_between(start, end))
     per = att.group_by("course_id").agg(
         pl.col("employee_id").n_unique().alias("attendees"),
@@ -178,12 +177,7 @@ def support_models(data: Processed, fiscal_year: int) -> pl.DataFrame:
     models = ["outsourced", "co_creation", "in_house"]
     proj = (
         data.require("projects")
-        .with_columns(
-            fy=pl.when(pl.col("started_on").dt.month() >= 4)
-            .then(pl.col("started_on").dt.year())
-            .otherwise(pl.col("started_on").dt.year() - 1)
-            .cast(pl.Int32)
-        )
+        .with_columns(fy=fiscal_year_of(pl.col("started_on")))
         .filter(pl.col("fy") <= fiscal_year)
         .collect()
     )
@@ -206,11 +200,6 @@ def support_models(data: Processed, fiscal_year: int) -> pl.DataFrame:
     return wide.with_columns(in_house_share=pl.col("in_house") / total).sort("fiscal_year")
 
 
-def _fy_of(col: str) -> pl.Expr:
-    d = pl.col(col)
-    return pl.when(d.dt.month() >= 4).then(d.dt.year()).otherwise(d.dt.year() - 1)
-
-
 def success_cases(
     data: Processed, fiscal_year: int, k: int, *, top: int = 5
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -225,7 +214,10 @@ def success_cases(
     depts = data.departments.select("department_code", "department_name")
     props = (
         data.require("proposals")
-        .filter(pl.col("status") == "implemented", _fy_of("implemented_on") == fiscal_year)
+        .filter(
+            pl.col("status") == "implemented",
+            fiscal_year_of(pl.col("implemented_on")) == fiscal_year,
+        )
         .join(depts, on="department_code", how="left")
         .with_columns(pl.col("category").fill_null("（未分類）"))
         .group_by("department_name", "category")
@@ -247,7 +239,7 @@ def success_cases(
     )
     projects = (
         data.require("projects")
-        .filter(pl.col("status") == "completed", _fy_of("ended_on") == fiscal_year)
+        .filter(pl.col("status") == "completed", fiscal_year_of(pl.col("ended_on")) == fiscal_year)
         .join(depts, on="department_code", how="left")
         .select(
             "department_name",
@@ -276,7 +268,7 @@ def stalled_proposals(data: Processed, fiscal_year: int, k: int, *, top: int = 5
     depts = data.departments.select("department_code", "department_name")
     return (
         data.require("proposals")
-        .filter(_fy_of("submitted_on") == fiscal_year)
+        .filter(fiscal_year_of(pl.col("submitted_on")) == fiscal_year)
         .join(first, on="employee_id", how="inner")
         .filter(pl.col("trained_on") < pl.col("submitted_on"))
         .join(depts, on="department_code", how="left")

@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.catalogue.labels import codes, label
 from dxkpi.core.atomic import write_text
 from dxkpi.core.errors import Where
 from dxkpi.core.project import locate_project
@@ -42,9 +43,11 @@ __all__ = [
 REVIEWS_DIR = Path("reviews")
 
 
-ACTION_STATUSES: tuple[str, ...] = ("planned", "in_progress", "done", "dropped")
-#: How a KPI moved from last year to this year in its good direction (None: cannot tell).
-MOVES: tuple[str, ...] = ("better", "worse", "unchanged")
+#: The status of a decision (codes and words: family ``action_status`` of the label vocabulary).
+ACTION_STATUSES: tuple[str, ...] = codes("action_status")
+#: How a KPI moved from last year to this year in its good direction (None: cannot tell; family
+#: ``kpi_move``).
+MOVES: tuple[str, ...] = codes("kpi_move")
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ def review_log_text(log: ReviewLog) -> str:
     lines = [
         "# PDCA レビュー記録 / review log: decisions of the year-end meeting.",
         "# owner は役職名（個人名は書かない）/ owner is a role, never a person's name.",
-        "# status: planned（未着手）/ in_progress（実施中）/ done（完了）/ dropped（中止）",
+        "# status: " + "/ ".join(f"{c}（{label('action_status', c)}）" for c in ACTION_STATUSES),
         f"fiscal_year = {log.fiscal_year}",
     ]
     if log.meeting_date:

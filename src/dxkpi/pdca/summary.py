@@ -2,18 +2,19 @@
 
 :func:`summary_table` (value, target, grade and change from last year per city-wide cell),
 :func:`departments_needing_support` (below the city on participation and proposals),
-:func:`data_through` (the data as it stood at a fiscal year's end) and :func:`fy_end`.
+:func:`data_through` (the data as it stood at a fiscal year's end) and :func:`fy_end` (from
+:mod:`dxkpi.core.fiscal`).
 Department-level figures describe units; suppressed cells keep no value.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import polars as pl
 
 from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.core.fiscal import fy_end
 from dxkpi.ingest.processed import Processed
 
 __all__ = [
@@ -27,11 +28,6 @@ __all__ = [
 
 #: Groupings shown city-wide per value (one summary cell per phase, dimension…).
 SECOND_DIMENSION_GROUPINGS = ("phase", "dimension", "skill_area", "mobility")
-
-
-def fy_end(fiscal_year: int) -> dt.date:
-    """The last day of a fiscal year (31 March of the next calendar year)."""
-    return dt.date(fiscal_year + 1, 3, 31)
 
 
 def data_through(data: Processed, fiscal_year: int) -> Processed:

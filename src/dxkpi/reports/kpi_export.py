@@ -3,7 +3,9 @@
 CSV, JSON and XLSX carry exactly :data:`dxkpi.kpi.engine.EXPORT_COLUMNS`, in that order.
 Suppressed cells are empty in CSV/JSON (``suppressed`` = true) and shown as ``―`` in the table and
 the workbook, with a footnote. Text cells starting with ``= + - @`` (or a tab / carriage return)
-get a leading apostrophe in CSV and XLSX so spreadsheets never run them as formulas.
+get a leading apostrophe in CSV and XLSX so spreadsheets never run them as formulas. Codes show
+their labels (:mod:`dxkpi.catalogue.labels`); values are written by
+:func:`dxkpi.catalogue.format.format_value`.
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from rich.table import Table
 
-from dxkpi.catalogue.kpis import GROUPING_JA, REASONS, REGISTRY
-from dxkpi.catalogue.kpis import format_value as registry_format_value
+from dxkpi.catalogue.format import EXCEL_FORMAT, format_value
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.catalogue.labels import SUPPRESSED_MARK, group_part, label
 from dxkpi.core.atomic import write_file
 from dxkpi.core.spreadsheet import neutralise, neutralise_frame
 from dxkpi.kpi.engine import EXPORT_COLUMNS
-
-SUPPRESSED_MARK = "―"
 
 HEADERS_JA: dict[str, str] = {
     "kpi": "指標",
@@ -41,36 +42,14 @@ HEADERS_JA: dict[str, str] = {
     "grade": "評価",
     "suppressed": "秘匿",
 }
-GROUP_JA: dict[str, str] = {
-    "city": "全庁",
-    "manager": "管理職",
-    "mid": "中堅",
-    "staff": "一般",
-    "leader": "推進リーダー",
-    "specialist": "専門スキル",
-    "practitioner": "実務改革",
-    "unassigned": "未設定",
-    "literacy": "リテラシー",
-    "data": "データ活用",
-    "leadership": "推進体制",
-    "development": "人材育成",
-    "culture": "組織文化",
-    "ai_rpa": "AI・RPA",
-    "process": "業務改善",
-    "security": "セキュリティ",
-    "facilitation": "ファシリテーション",
-    "moved": "異動者",
-    "stayed": "非異動者",
-}
-PHASE_JA = {"1": "1 意識改革", "2": "2 スキル習得", "3": "3 実践"}
 
 
 def footnote_ja(k: int) -> str:
     """The suppression footnote in Japanese."""
+    grades = " ".join(f"{g}={label('grade', g)}" for g in "ABCD")
     return (
         f"{SUPPRESSED_MARK}: 秘匿。{k}人未満のグループ、または合計からの差し引きで"
-        "推定できるセルは表示していません。評価 A=目標を上回る B=目標どおり C=目標を下回る "
-        "D=評価できない（データまたは目標なし）。"
+        f"推定できるセルは表示していません。評価 {grades}（データまたは目標なし）。"
     )
 
 
@@ -96,11 +75,11 @@ def group_label_ja(group_by: str, group: str, name: str | None = None) -> str:
     parts = []
     for by, key in zip(group_by.split("|"), group.split("|"), strict=False):
         if by == "phase":
-            parts.append(PHASE_JA.get(key, key))
+            parts.append(f"{key} {label('phase', key)}")
         elif by == "department":
             parts.append(f"{key} {name}" if name else key)
         else:
-            parts.append(GROUP_JA.get(key, key))
+            parts.append(group_part(by, key))
     return " × ".join(parts)
 
 
@@ -125,12 +104,7 @@ def progress_note_ja(rich: pl.DataFrame) -> str | None:
 
 def group_by_ja(group_by: str) -> str:
     """Japanese label of a grouping (所属 × フェーズ …)."""
-    return " × ".join(GROUPING_JA.get(p, p) for p in group_by.split("|"))
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A value in a KPI table: ratios as % with one decimal, empty when missing."""
-    return registry_format_value(value, unit)
+    return " × ".join(label("grouping", p) for p in group_by.split("|"))
 
 
 def _count(value: float | None, unit: str) -> str:
@@ -167,7 +141,7 @@ def to_table(rich: pl.DataFrame, k: int) -> Table:
         ci = ""
         if row["ci_low"] is not None and row["ci_high"] is not None:
             ci = f"{format_value(row['ci_low'], unit)}–{format_value(row['ci_high'], unit)}"
-        note = "" if row["reason"] in (None, "suppressed") else REASONS[row["reason"]][0]
+        note = "" if row["reason"] in (None, "suppressed") else label("reason", row["reason"])
         if row["in_progress"]:
             note = (
                 "年度途中"
@@ -210,13 +184,6 @@ def _write_overview(wb: Workbook, kpis: list[str], k: int) -> None:
     ws.append(["指標ID", "指標名", "区分", "単位", "定義", "望ましい方向"])
     for cell in ws[1]:
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-    units = {
-        "ratio": "割合(%)",
-        "per_100": "100人当たり件数",
-        "hours": "時間",
-        "score": "評点(0–5)",
-        "score_diff": "評点差",
-    }
     for kpi in kpis:
         s = REGISTRY[kpi]
         ws.append(
@@ -224,7 +191,7 @@ def _write_overview(wb: Workbook, kpis: list[str], k: int) -> None:
                 s.id,
                 s.name_ja,
                 "KGI" if s.kind == "kgi" else "KPI",
-                units[s.unit],
+                label("unit", s.unit),
                 s.definition_ja,
                 "高いほど良い" if s.higher_is_better else "低いほど良い",
             ]
@@ -259,13 +226,7 @@ def write_xlsx(rich: pl.DataFrame, path: str | Path, k: int) -> Path:
                 cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
                 cell.alignment = Alignment(wrap_text=True)
             part = rich.filter(pl.col("kpi") == kpi)
-            value_fmt = {
-                "ratio": "0.0%",
-                "per_100": "0.0",
-                "hours": "#,##0",
-                "score": "0.00",
-                "score_diff": "+0.00;-0.00;0.00",
-            }[spec.unit]
+            value_fmt = EXCEL_FORMAT[spec.unit]
             for row in part.iter_rows(named=True):
                 hidden = bool(row["suppressed"])
                 out = []

@@ -4,8 +4,9 @@ One function per table of the year-end review page: the summary against targets
 (:func:`summary_display`, shown small by :func:`summary_html`), last year's decisions
 (:func:`followup_display`), courses, support models, maturity, success cases, stalled
 proposals, departments needing support and the proposed targets. Suppressed cells show ―.
-The figures come from :mod:`dxkpi.pdca`; units and sentences from
-:mod:`dxkpi.reports.pdca_text`.
+The figures come from :mod:`dxkpi.pdca`; codes' words from :mod:`dxkpi.catalogue.labels`, values
+with their units from :func:`dxkpi.catalogue.format.format_value` (variant ``text``) and sentences
+from :mod:`dxkpi.reports.pdca_text`.
 """
 
 from __future__ import annotations
@@ -14,15 +15,11 @@ from typing import Any
 
 import polars as pl
 
-from dxkpi.catalogue.kpis import GROUPING_JA, REGISTRY
-from dxkpi.reports.pdca_text import (
-    _t,
-    _unit_text,
-    change_with_unit,
-    reading_sentence,
-    value_with_unit,
-)
-from dxkpi.reports.views import CODE_LABELS_JA, HTML, SUPPRESSED_MARK, group_text, html_table
+from dxkpi.catalogue.format import format_value
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.catalogue.labels import SUPPRESSED_MARK, codes, label, labels, t
+from dxkpi.reports.pdca_text import reading_sentence
+from dxkpi.reports.views import HTML, group_text, html_table
 
 __all__ = [
     "COMPACT_STYLE",
@@ -39,15 +36,10 @@ __all__ = [
     "support_needed_display",
 ]
 
-STATUS_TEXT = {
-    "ja": {"planned": "未着手", "in_progress": "実施中", "done": "完了", "dropped": "中止"},
-    "en": {
-        "planned": "planned",
-        "in_progress": "in progress",
-        "done": "done",
-        "dropped": "dropped",
-    },
-}
+
+def _text(value: float | None, unit: str, lang: str, *, sign: bool = False) -> str:
+    """A value with its unit (a change with its sign), as the review prints it."""
+    return format_value(value, unit, lang=lang, variant="text", sign=sign)
 
 
 def _range_text(values: list[float | None], unit: str, lang: str, *, sign: bool = False) -> str:
@@ -56,9 +48,9 @@ def _range_text(values: list[float | None], unit: str, lang: str, *, sign: bool 
         return "—"
     lo, hi = min(shown), max(shown)
     if abs(hi - lo) < 1e-12:
-        return _unit_text(lo, unit, lang, sign=sign)
-    low, high = _unit_text(lo, unit, lang, sign=sign), _unit_text(hi, unit, lang, sign=sign)
-    zero = _unit_text(0.0, unit, lang, sign=sign)
+        return _text(lo, unit, lang, sign=sign)
+    low, high = _text(lo, unit, lang, sign=sign), _text(hi, unit, lang, sign=sign)
+    zero = _text(0.0, unit, lang, sign=sign)
     suffix = zero.lstrip("+-0.").strip() if zero else ""
     if suffix and low.endswith(suffix):
         low = low[: -len(suffix)].rstrip()
@@ -70,7 +62,7 @@ def _compressed_row(part: pl.DataFrame, lang: str) -> dict[str, str]:
     first = part.row(0, named=True)
     unit, hib = first["unit"], first["higher_is_better"]
     grouping = first["group_by"]
-    label = GROUPING_JA.get(grouping, grouping) if lang == "ja" else grouping
+    grouping_text = label("grouping", grouping, lang) if lang == "ja" else grouping
     name = first["name_ja"] if lang == "ja" else first["name_en"]
     shown = part.filter(~pl.col("suppressed"))
     grades = "・".join(f"{g}{n}" for g, n in sorted(shown.group_by("grade").len().iter_rows()) if g)
@@ -79,18 +71,20 @@ def _compressed_row(part: pl.DataFrame, lang: str) -> dict[str, str]:
     worse = sum((c > 0) != hib for c in changes if abs(c) > 1e-9)
     n = part.height
     met = int(shown["grade"].is_in(["A", "B"]).sum())
-    reading = _t(lang, f"{n}区分中 目標達成 {met}", f"{met} of {n} on or ahead of target")
+    reading = t(lang, f"{n}区分中 目標達成 {met}", f"{met} of {n} on or ahead of target")
     reading += (
-        _t(
+        t(
             lang,
             f"、前年度より改善 {better}・悪化 {worse}。",
             f"; {better} better, {worse} worse than last year.",
         )
         if changes
-        else _t(lang, "、前年度の値はありません。", "; no previous year.")
+        else t(lang, "、前年度の値はありません。", "; no previous year.")
     )
     return {
-        "name": f"{name}（{label}別 {n}区分）" if lang == "ja" else f"{name} ({n} {label}s)",
+        "name": f"{name}（{grouping_text}別 {n}区分）"
+        if lang == "ja"
+        else f"{name} ({n} {grouping_text}s)",
         "target": _range_text(part["target"].to_list(), unit, lang),
         "value": _range_text(shown["value"].to_list(), unit, lang)
         if shown.height
@@ -120,14 +114,12 @@ def summary_display(summary: pl.DataFrame, kind: str, lang: str = "ja") -> pl.Da
         rows.append(
             {
                 "name": name,
-                "target": value_with_unit(r["target"], r["unit"], lang) or "—",
-                "value": SUPPRESSED_MARK
-                if hidden
-                else value_with_unit(r["value"], r["unit"], lang),
+                "target": _text(r["target"], r["unit"], lang) or "—",
+                "value": SUPPRESSED_MARK if hidden else _text(r["value"], r["unit"], lang),
                 "grade": r["grade"] or "",
                 "change": SUPPRESSED_MARK
                 if hidden
-                else (change_with_unit(r["change"], r["unit"], lang) or "—"),
+                else (_text(r["change"], r["unit"], lang, sign=True) or "—"),
                 "reading": SUPPRESSED_MARK
                 if hidden
                 else reading_sentence(
@@ -164,9 +156,9 @@ def proposed_display(proposals: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
         rows.append(
             {
                 "name": name,
-                "value": value_with_unit(r["value"], r["unit"], lang),
-                "target": value_with_unit(r["target"], r["unit"], lang) or "—",
-                "proposed": value_with_unit(r["proposed"], r["unit"], lang),
+                "value": _text(r["value"], r["unit"], lang),
+                "target": _text(r["target"], r["unit"], lang) or "—",
+                "proposed": _text(r["proposed"], r["unit"], lang),
             }
         )
     keys = ("name", "value", "target", "proposed")
@@ -182,32 +174,26 @@ def proposed_display(proposals: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
 
 def course_display(review: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
     """The course review as display text (― for suppressed courses; reasons in words)."""
-    flags = {
-        "liked_no_change": _t(lang, "満足度は高いが行動変容なし", "liked, no behaviour change"),
-        "no_estimate": _t(
-            lang, "効果は推定せず（修了者が少ない等）", "no estimate (too few completers)"
-        ),
-    }
     rows = []
     for r in review.iter_rows(named=True):
         if r["suppressed"]:
-            cells = [SUPPRESSED_MARK] * 4 + [_t(lang, "受講者が少ないため秘匿", "suppressed")]
+            cells = [SUPPRESSED_MARK] * 4 + [t(lang, "受講者が少ないため秘匿", "suppressed")]
         else:
             eff = (
                 ""
                 if r["per_100_year"] is None
                 else (
                     f"{r['per_100_year']:+.1f}（{r['ci_low']:+.1f}〜{r['ci_high']:+.1f}）"
-                    + _t(lang, f" n={r['n_treated']:,}", f" n={r['n_treated']:,}")
+                    + t(lang, f" n={r['n_treated']:,}", f" n={r['n_treated']:,}")
                 )
             )
             sat = "" if r["satisfaction"] is None else f"{r['satisfaction']:.2f}"
             cells = [
-                f"{r['attendees']:,}" + _t(lang, "人", ""),
+                f"{r['attendees']:,}" + t(lang, "人", ""),
                 f"{r['completion_rate']:.0%}",
                 sat,
                 eff,
-                flags.get(r["flag"], ""),
+                label("course_flag", r["flag"], lang) if r["flag"] else "",
             ]
         rows.append([f"{r['course_name']}（{r['course_id']}）", str(r["phase"]), *cells])
     keys = (
@@ -248,17 +234,17 @@ def maturity_table(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja") -> pl
         return (None, True) if c["suppressed"][0] else (c["value"][0], False)
 
     def show(v: float | None, hidden: bool, sign: bool = False) -> str:
-        return SUPPRESSED_MARK if hidden else (_unit_text(v, "score", lang, sign=sign) or "—")
+        return SUPPRESSED_MARK if hidden else (_text(v, "score", lang, sign=sign) or "—")
 
     rows = []
-    for dim in ("literacy", "data", "leadership", "development", "culture"):
+    for dim in codes("dimension"):
         now, h1 = cell("maturity_score", fiscal_year, dim)
         before, h0 = cell("maturity_score", fiscal_year - 1, dim)
         gap, h2 = cell("maturity_gap", fiscal_year, dim)
         change = None if now is None or before is None else now - before
         rows.append(
             [
-                CODE_LABELS_JA.get(dim, dim) if lang == "ja" else dim,
+                label("dimension", dim, lang) if lang == "ja" else dim,
                 show(now, h1),
                 show(before, h0),
                 show(change, h1 or h0, sign=True),
@@ -288,20 +274,14 @@ def support_display(models: pl.DataFrame, rich: pl.DataFrame, lang: str = "ja") 
                 f"{r['co_creation']}{unit}",
                 f"{r['in_house']}{unit}",
                 f"{r['in_house_share']:.0%}",
-                value_with_unit(r["r"], "ratio", lang) or "—",
+                _text(r["r"], "ratio", lang) or "—",
             ]
         )
     keys = (
-        ("年度", "外部委託", "伴走", "内製", "内製の割合（案件）", "内製化率（研修時間）")
-        if lang == "ja"
-        else (
-            "FY",
-            "outsourced",
-            "co-creation",
-            "in-house",
-            "in-house share (projects)",
-            "insourcing rate (training hours)",
-        )
+        t(lang, "年度", "FY"),
+        *(label("support_model", m, lang) for m in ("outsourced", "co_creation", "in_house")),
+        t(lang, "内製の割合（案件）", "in-house share (projects)"),
+        t(lang, "内製化率（研修時間）", "insourcing rate (training hours)"),
     )
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}, orient="row")
 
@@ -324,15 +304,11 @@ def success_display(
         if lang == "ja"
         else ["department", "category", "implemented", "proposers", "hours saved", "examples"]
     )
-    models = {
-        "outsourced": _t(lang, "外部委託", "outsourced"),
-        "co_creation": _t(lang, "伴走", "co-creation"),
-        "in_house": _t(lang, "内製", "in-house"),
-    }
+    models = labels("support_model", lang)
     b = projects.select(
         "department_name",
         "project_name",
-        pl.col("support_model").replace_strict(models, default=pl.col("support_model")),
+        pl.col("support_model").replace_strict(models, return_dtype=pl.String),
         pl.col("hours_saved").map_elements(lambda x: f"{x:,.0f}{h}", return_dtype=pl.String),
     )
     b.columns = (
@@ -376,8 +352,8 @@ def support_needed_display(frame: pl.DataFrame, lang: str = "ja") -> pl.DataFram
     rows = [
         [
             f"{r['group_name']}（{r['department']}）",
-            value_with_unit(r["participation_rate"], "ratio", lang),
-            value_with_unit(r["proposals_per_100"], "per_100", lang),
+            _text(r["participation_rate"], "ratio", lang),
+            _text(r["proposals_per_100"], "per_100", lang),
         ]
         for r in frame.iter_rows(named=True)
     ]
@@ -393,11 +369,6 @@ def followup_display(followup: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
     """Last year's decisions (:func:`dxkpi.pdca.review_followup`) as display text: action, owner
     (role), due, status, the KPI aimed at, its city value last year and this year, and whether it
     moved the right way."""
-    moves = {
-        "better": _t(lang, "改善", "improved"),
-        "worse": _t(lang, "悪化", "worse"),
-        "unchanged": _t(lang, "変化なし", "unchanged"),
-    }
     rows = []
     for r in followup.iter_rows(named=True):
         spec = REGISTRY[r["kpi"]]
@@ -406,11 +377,13 @@ def followup_display(followup: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
                 r["action"],
                 r["owner"],
                 r["due"].isoformat(),
-                STATUS_TEXT[lang][r["status"]],
+                label("action_status", r["status"], lang),
                 spec.name_ja if lang == "ja" else spec.name_en,
-                value_with_unit(r["previous"], spec.unit, lang) or "—",
-                value_with_unit(r["value"], spec.unit, lang) or "—",
-                moves.get(r["moved"], _t(lang, "判定できない", "cannot tell")),
+                _text(r["previous"], spec.unit, lang) or "—",
+                _text(r["value"], spec.unit, lang) or "—",
+                label("kpi_move", r["moved"], lang)
+                if r["moved"]
+                else t(lang, "判定できない", "cannot tell"),
             ]
         )
     keys = (

@@ -1,63 +1,31 @@
-"""The PDCA review in words: values with their units, readings and the report's sentences.
+"""The PDCA review in words: readings and the report's sentences.
 
-Value formatters (:func:`value_with_unit`, :func:`change_with_unit`), the one-line reading of a
-KPI (:func:`reading_sentence`) and the sentences of the year-end review page: the cover's
-headline, leader coverage, knowledge continuity, ROI with its assumptions, and why a model
-could not be estimated yet. The figures come from :mod:`dxkpi.pdca`; display tables and HTML
-are in :mod:`dxkpi.reports.pdca_tables`.
+The one-line reading of a KPI (:func:`reading_sentence`) and the sentences of the year-end review
+page: the cover's headline, leader coverage, knowledge continuity, ROI with its assumptions, and
+why a model could not be estimated yet. Values are written with their units by
+:func:`dxkpi.catalogue.format.format_value` (variant ``text``). The figures come from
+:mod:`dxkpi.pdca`; display tables and HTML are in :mod:`dxkpi.reports.pdca_tables`.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from dxkpi.catalogue.format import format_value
+from dxkpi.catalogue.labels import t
 from dxkpi.models.behaviour import BehaviourError
 from dxkpi.models.linkage import LinkError, LinkResult, describe_link
 from dxkpi.pdca.investment import RoiResult
 
 __all__ = [
     "behaviour_unavailable",
-    "change_with_unit",
     "continuity_lines",
     "headline_lines",
     "leader_lines",
     "link_lines",
     "reading_sentence",
     "roi_lines",
-    "value_with_unit",
 ]
-
-
-def _t(lang: str, ja: str, en: str) -> str:
-    return ja if lang == "ja" else en
-
-
-def _unit_text(value: float | None, unit: str, lang: str, *, sign: bool = False) -> str:
-    """A value with its unit: ratios in % (changes in points), per 100 staff, hours, points."""
-    if value is None:
-        return ""
-    s = "+" if sign else ""
-    if unit == "ratio":
-        return (
-            (f"{value * 100:{s}.1f}ポイント" if lang == "ja" else f"{value * 100:{s}.1f} pt")
-            if sign
-            else f"{value * 100:.1f}%"
-        )
-    if unit == "per_100":
-        return f"{value:{s},.1f}" + ("件/100人" if lang == "ja" else " per 100")
-    if unit == "hours":
-        return f"{value:{s},.0f}" + ("時間" if lang == "ja" else " h")
-    return f"{value:{s}.2f}" + ("点" if lang == "ja" else " pts")
-
-
-def value_with_unit(value: float | None, unit: str, lang: str = "ja") -> str:
-    """A KPI value as printed in the PDCA review, with its unit (% / 件/100人 / 時間 / 点)."""
-    return _unit_text(value, unit, lang)
-
-
-def change_with_unit(change: float | None, unit: str, lang: str = "ja") -> str:
-    """A change from last year with sign and unit (ratios in percentage points)."""
-    return _unit_text(change, unit, lang, sign=True)
 
 
 def reading_sentence(
@@ -73,24 +41,24 @@ def reading_sentence(
     """One short plain sentence reading a KPI: against its target, then the direction of change
     from last year (the figures themselves are in the neighbouring columns)."""
     if value is None:
-        return _t(lang, "今年度の値がなく評価できません。", "No value this year: cannot assess.")
+        return t(lang, "今年度の値がなく評価できません。", "No value this year: cannot assess.")
     if target is None:
-        vs = _t(lang, "目標は未設定で", "No target set")
+        vs = t(lang, "目標は未設定で", "No target set")
     else:
         vs = {
-            "A": _t(lang, "目標を上回り", "Ahead of target"),
-            "B": _t(lang, "ほぼ目標どおりで", "On target"),
-            "C": _t(lang, "目標に届かず", "Behind target"),
+            "A": t(lang, "目標を上回り", "Ahead of target"),
+            "B": t(lang, "ほぼ目標どおりで", "On target"),
+            "C": t(lang, "目標に届かず", "Behind target"),
         }.get(grade, "")
     if change is None:
-        trend = _t(lang, "前年度の値はありません", "no previous year to compare")
+        trend = t(lang, "前年度の値はありません", "no previous year to compare")
     elif abs(change) < 1e-9:
-        trend = _t(lang, "前年度から横ばいでした", "unchanged from last year")
+        trend = t(lang, "前年度から横ばいでした", "unchanged from last year")
     elif (change > 0) == higher_is_better:
-        trend = _t(lang, "前年度より改善しました", "better than last year")
+        trend = t(lang, "前年度より改善しました", "better than last year")
     else:
-        trend = _t(lang, "前年度より悪化しました", "worse than last year")
-    return _t(lang, f"{vs}、{trend}。", f"{vs}; {trend}.")
+        trend = t(lang, "前年度より悪化しました", "worse than last year")
+    return t(lang, f"{vs}、{trend}。", f"{vs}; {trend}.")
 
 
 def headline_lines(summary: pl.DataFrame, lang: str = "ja") -> list[str]:
@@ -104,7 +72,7 @@ def headline_lines(summary: pl.DataFrame, lang: str = "ja") -> list[str]:
         counts = {g: int((part["grade"] == g).sum()) for g in "ABCD"}
         text = "・".join(f"{g} {n}" for g, n in counts.items())
         lines.append(
-            _t(lang, f"{ja} {part.height} 項目: {text}", f"{en}, {part.height} cells: {text}")
+            t(lang, f"{ja} {part.height} 項目: {text}", f"{en}, {part.height} cells: {text}")
         )
     return lines
 
@@ -115,18 +83,18 @@ def leader_lines(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja") -> list
     cells = rich.filter(pl.col("kpi") == "leader_coverage", pl.col("fiscal_year") == fiscal_year)
     city = cells.filter(pl.col("group_by") == "city")
     if not city.height or city["value"][0] is None:
-        return [_t(lang, "推進リーダーの配置は測れません。", "Leader coverage cannot be measured.")]
+        return [t(lang, "推進リーダーの配置は測れません。", "Leader coverage cannot be measured.")]
     missing = cells.filter(pl.col("group_by") == "department", pl.col("value") == 0)
     names = "、".join(missing["group_name"].fill_null(missing["group"]).to_list())
-    share = value_with_unit(city["value"][0], "ratio", lang)
+    share = format_value(city["value"][0], "ratio", lang=lang, variant="text")
     return [
-        _t(
+        t(
             lang,
             f"推進リーダー（DX人材タイプ「推進リーダー」）がいる所属の割合: {share}"
-            f"（目標 {value_with_unit(city['target'][0], 'ratio', lang) or '未設定'}）。",
+            f"（目標 {format_value(city['target'][0], 'ratio', variant='text') or '未設定'}）。",
             f"Departments with at least one DX leader: {share}.",
         ),
-        _t(
+        t(
             lang,
             f"推進リーダーがいない所属（{missing.height}）: {names}。"
             if names
@@ -147,7 +115,7 @@ def continuity_lines(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja") -> 
     city = cells.filter(pl.col("group_by") == "city")
     if not city.height or city["value"][0] is None:
         return [
-            _t(
+            t(
                 lang,
                 "前年度に研修を受けた職員がいないため、異動をまたぐ継続はまだ測れません。",
                 "No staff trained by last year yet: continuity across transfers cannot be "
@@ -157,16 +125,16 @@ def continuity_lines(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja") -> 
     lost = cells.filter(pl.col("group_by") == "department", pl.col("value") == 0)
     names = "、".join(lost["group_name"].fill_null(lost["group"]).to_list())
     lines = [
-        _t(
+        t(
             lang,
             f"4月の異動の後も研修修了者がいる所属の割合: "
-            f"{value_with_unit(city['value'][0], 'ratio', lang)}。",
+            f"{format_value(city['value'][0], 'ratio', lang=lang, variant='text')}。",
             f"Departments still with trained staff after the April transfers: "
-            f"{value_with_unit(city['value'][0], 'ratio', lang)}.",
+            f"{format_value(city['value'][0], 'ratio', lang=lang, variant='text')}.",
         )
     ]
     lines.append(
-        _t(
+        t(
             lang,
             f"異動で研修修了者がいなくなった所属: {names}。"
             if names
@@ -190,12 +158,12 @@ def roi_lines(r: RoiResult, lang: str = "ja") -> list[str]:
     roi_text = "—" if r.roi_pct is None else f"{r.roi_pct:+.0f}%"
     bcr = "—" if r.bcr is None else f"{r.bcr:.2f}"
     lines = [
-        _t(
+        t(
             lang,
             f"**ROI {roi_text}**（便益÷費用 = {bcr}）",
             f"**ROI {roi_text}** (benefit–cost ratio {bcr})",
         ),
-        _t(
+        t(
             lang,
             f"便益 {yen(r.benefits_yen)} = 初年度の削減時間 {r.hours_saved:,.0f}時間 × "
             f"時間単価 {a.hourly_cost_yen:,.0f}円 × 研修の寄与率 {a.attribution:.0%} × "
@@ -204,7 +172,7 @@ def roi_lines(r: RoiResult, lang: str = "ja") -> list[str]:
             f"hourly cost ¥{a.hourly_cost_yen:,.0f} × attribution to training {a.attribution:.0%}"
             f" × confidence {a.confidence:.0%}",
         ),
-        _t(
+        t(
             lang,
             f"費用 {yen(r.costs_yen)} = 受講時間 {r.participant_hours:,.0f}時間 × 時間単価 "
             f"（{yen(r.participant_cost_yen)}）＋ 研修予算 {yen(r.budget_yen)}"
@@ -217,7 +185,7 @@ def roi_lines(r: RoiResult, lang: str = "ja") -> list[str]:
                 else ""
             ),
         ),
-        _t(
+        t(
             lang,
             "便益は初年度分のみ（2年目以降の削減は数えない）、削減時間は提案・案件の申告値です。",
             "Benefits count the first year only; hours saved are as reported on proposals and "
@@ -226,7 +194,7 @@ def roi_lines(r: RoiResult, lang: str = "ja") -> list[str]:
     ]
     if not r.budget_set:
         lines.append(
-            _t(
+            t(
                 lang,
                 f"注意: {r.fiscal_year}年度の研修予算が設定されていません"
                 "（dxkpi.toml の [roi.training_budget_yen]）。"
@@ -243,7 +211,7 @@ def behaviour_unavailable(error: BehaviourError | None, lang: str = "ja") -> str
     the one :func:`dxkpi.pdca.safe_behaviour` returns."""
     if error is None:
         return ""
-    return _t(
+    return t(
         lang,
         f"行動変容はまだ推定できません: {error.ja}",
         f"Behaviour change cannot be estimated yet: {error.en}",
@@ -254,10 +222,10 @@ def link_lines(links: list[LinkResult], error: LinkError | None, lang: str = "ja
     """The KPI→KGI links of :func:`dxkpi.pdca.safe_links` in plain sentences, or why there are
     none (the panel's error, or no pair of years yet)."""
     if error is not None:
-        return [_t(lang, error.ja, error.en)]
+        return [t(lang, error.ja, error.en)]
     if not links:
         return [
-            _t(
+            t(
                 lang,
                 "前年度の KPI と今年度の KGI の組がまだないため、関係は推定できません。",
                 "No pair of last year's KPI and this year's KGI yet: nothing to link.",

@@ -45,6 +45,7 @@ from dxkpi import __version__
 from dxkpi.catalogue.kpis import GROUPINGS
 from dxkpi.core.atomic import publish, recover, staging_dir, write_text
 from dxkpi.core.errors import DxkpiError, Where
+from dxkpi.core.fiscal import fy_end
 from dxkpi.core.lock import RunLock
 from dxkpi.core.project import ENV_VAR, Project, locate_project
 from dxkpi.ingest.processed import Processed, load_processed, manifest_hash
@@ -694,7 +695,7 @@ def latest_complete_fiscal_year(data: Processed) -> int:
     if not years:
         raise ReportError("職員名簿に年度がありません", "the staff list holds no fiscal year")
     latest = data.latest_date()
-    complete = [y for y in years if latest is not None and datetime.date(y + 1, 3, 31) <= latest]
+    complete = [y for y in years if latest is not None and fy_end(y) <= latest]
     return max(complete) if complete else max(years)
 
 

@@ -3,7 +3,8 @@
 Report notebooks stay thin: they call :func:`report_context` in their derive cell and then the
 functions below, which return polars frames with display headers (Japanese by default) or HTML.
 Every table shown is built from the KPI engine's suppressed output, so no suppressed value can
-reach a report through here.
+reach a report through here. Codes are shown with their labels from
+:mod:`dxkpi.catalogue.labels` and values written by :func:`dxkpi.catalogue.format.format_value`.
 """
 
 from __future__ import annotations
@@ -17,24 +18,43 @@ from typing import Any
 
 import polars as pl
 
-from dxkpi.catalogue.contract import DATASETS, group_code_labels, rule_catalogue
+from dxkpi.catalogue.contract import DATASETS, rule_catalogue
+from dxkpi.catalogue.format import format_value
 from dxkpi.catalogue.kpis import GROUPINGS
+from dxkpi.catalogue.labels import (
+    CONTRACT_FAMILIES,
+    SUPPRESSED_MARK,
+    LabelError,
+    codes,
+    group_part,
+    label,
+    t,
+)
 from dxkpi.core.errors import ConfigError
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.kpi.engine import compute
 from dxkpi.project.config import Config, load_config
 from dxkpi.reports.kpi_cache import kpi_cache_path
 
-SUPPRESSED_MARK = "―"
-GRADE_TEXT = {
-    "ja": {
-        "A": "A（目標超過）",
-        "B": "B（目標どおり）",
-        "C": "C（目標未達）",
-        "D": "D（評価不能）",
-    },
-    "en": {"A": "A (ahead)", "B": "B (on target)", "C": "C (behind)", "D": "D (cannot assess)"},
-}
+__all__ = [
+    "CODE_COLUMNS",
+    "HTML",
+    "SUPPRESSED_MARK",
+    "Markdown",
+    "ReportContext",
+    "dataset_summary",
+    "file_summary",
+    "grade_text",
+    "group_text",
+    "heterogeneity_table",
+    "html_table",
+    "kpi_table",
+    "labelled",
+    "link_table",
+    "read_manifest",
+    "report_context",
+    "rule_summary",
+]
 
 
 @dataclass(frozen=True)
@@ -70,8 +90,8 @@ class ReportContext:
         return compute(self.data, self.config, by=list(GROUPINGS))
 
     def t(self, ja: str, en: str) -> str:
-        """The text in the report's language."""
-        return ja if self.lang == "ja" else en
+        """The text in the report's language (:func:`dxkpi.catalogue.labels.t`)."""
+        return t(self.lang, ja, en)
 
     def md(self, ja: str, en: str) -> Markdown:
         """Prose in the report's language, displayed as Markdown."""
@@ -289,56 +309,32 @@ def _num_text(value: float | None) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
-def value_text(value: float | None, unit: str) -> str:
-    """A KPI value as shown in a report table (the KPI exports' format: ratios as %)."""
-    from dxkpi.reports.kpi_export import format_value
-
-    return format_value(value, unit)
-
-
-CODE_LABELS_JA = {
-    **group_code_labels(),
-    **{c.code: c.ja for c in DATASETS["courses"].column("phase").codes},
-}
-
-
 def group_text(group_by: str, group: str, group_name: str | None, lang: str) -> str:
-    """The label of a KPI group: 全庁 for the city row, the department name where known, the
-    Japanese label of a code (職層, DX人材タイプ, フェーズ, 診断項目) in Japanese reports."""
+    """The label of a KPI group: 全庁 for the city row; in Japanese reports the department with
+    its name where known and every code (職層, DX人材タイプ, フェーズ, 診断項目, 異動…) as its
+    label of the grouping's family, parts joined by ｜; in English reports the codes."""
     if group_by == "city":
-        return "全庁" if lang == "ja" else "City"
-    if group_name:
-        return f"{group_name}（{group}）"
-    if lang == "ja":
-        return "｜".join(CODE_LABELS_JA.get(part, part) for part in group.split("|"))
-    return group
+        return label("grouping", "city", lang)
+    if lang != "ja":
+        return f"{group_name}（{group}）" if group_name else group
+    parts = []
+    for by, key in zip(group_by.split("|"), group.split("|"), strict=True):
+        if by == "department" and group_name:
+            parts.append(f"{group_name}（{key}）")
+        else:
+            parts.append(group_part(by, key, lang))
+    return "｜".join(parts)
 
 
-REASON_TEXT = {
-    "ja": {
-        "no_members": "対象者なし",
-        "denominator_zero": "分母が0のため算出不能",
-        "no_data_fy": "この年度のデータなし",
-        "no_answers": "回答なし",
-        "gap_side_missing": "管理職・一般の一方に回答なし",
-        "suppressed": "秘匿",
-    },
-    "en": {
-        "no_members": "no members",
-        "denominator_zero": "denominator is 0",
-        "no_data_fy": "no data for this year",
-        "no_answers": "no answers",
-        "gap_side_missing": "one side has no answers",
-        "suppressed": "suppressed",
-    },
-}
-
-
-def reason_text(reason: str | None, lang: str) -> str:
-    """Why a KPI value is empty, in words."""
-    if not reason:
+def grade_text(grade: str | None, lang: str) -> str:
+    """A grade with its meaning: ``A（目標超過）`` / ``A (ahead)``; empty without a grade."""
+    if not grade:
         return ""
-    return REASON_TEXT[lang].get(reason, reason)
+    return t(
+        lang,
+        f"{grade}（{label('grade', grade, lang)}）",
+        f"{grade} ({label('grade', grade, lang)})",
+    )
 
 
 def kpi_table(
@@ -355,7 +351,6 @@ def kpi_table(
     frame = rich.filter((pl.col("fiscal_year") == fiscal_year) & (pl.col("group_by") == group_by))
     if kpis is not None:
         frame = frame.filter(pl.col("kpi").is_in(kpis))
-    grades = GRADE_TEXT[lang]
     rows = []
     for r in frame.iter_rows(named=True):
         hidden = bool(r["suppressed"])
@@ -363,12 +358,12 @@ def kpi_table(
             {
                 "kpi": r["name_ja"] if lang == "ja" else r["name_en"],
                 "group": group_text(r["group_by"], r["group"], r.get("group_name"), lang),
-                "value": SUPPRESSED_MARK if hidden else value_text(r["value"], r["unit"]),
+                "value": SUPPRESSED_MARK if hidden else format_value(r["value"], r["unit"]),
                 "numerator": SUPPRESSED_MARK if hidden else _num_text(r["numerator"]),
                 "denominator": SUPPRESSED_MARK if hidden else _num_text(r["denominator"]),
-                "target": value_text(r["target"], r["unit"]),
-                "grade": grades.get(r["grade"], r["grade"] or ""),
-                "note": "" if hidden else reason_text(r["reason"], lang),
+                "target": format_value(r["target"], r["unit"]),
+                "grade": grade_text(r["grade"], lang),
+                "note": "" if hidden or not r["reason"] else label("reason", r["reason"], lang),
             }
         )
     out = pl.DataFrame(
@@ -403,9 +398,30 @@ def kpi_table(
     return out
 
 
-def heterogeneity_table(table: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+def _group_family(groups: list[str], by: str | None) -> str:
+    """The family of a heterogeneity table's groups: ``by`` when given, else the one of
+    talent_type and job_level whose codes hold every group."""
+    if by is not None:
+        return by
+    for family in ("talent_type", "job_level"):
+        if set(groups) <= set(codes(family)):
+            return family
+    raise LabelError(
+        f"区分の分類（talent_type / job_level）が分かりません: {groups}",
+        f"cannot tell the groups' family (talent_type / job_level): {groups}; pass by=",
+    )
+
+
+def heterogeneity_table(
+    table: pl.DataFrame, lang: str = "ja", *, by: str | None = None
+) -> pl.DataFrame:
     """A heterogeneity result for display: group, sizes, effect per 100 staff per year with its
-    interval, and % of the pre-training level (``table`` from ``behaviour.heterogeneity``)."""
+    interval, and % of the pre-training level (``table`` from ``behaviour.heterogeneity``).
+
+    ``by`` is the heterogeneity's grouping (``talent_type`` or ``job_level``); without it, the
+    family whose codes hold every group. Groups show their Japanese label in Japanese reports.
+    """
+    family = _group_family(table["group"].to_list(), by) if lang == "ja" and table.height else ""
     rows = []
     for r in table.iter_rows(named=True):
         per_year = r["per_100_year"]
@@ -414,7 +430,7 @@ def heterogeneity_table(table: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
         hi = r["ci_high"] * scale if scale is not None else None
         rows.append(
             {
-                "group": CODE_LABELS_JA.get(r["group"], r["group"]) if lang == "ja" else r["group"],
+                "group": label(family, r["group"], lang) if lang == "ja" else r["group"],
                 "n_employees": f"{r['n_employees']:,}",
                 "n_treated": f"{r['n_treated']:,}",
                 "per_100_year": f"{per_year:+.1f}",
@@ -491,18 +507,28 @@ def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
     )
 
 
+#: Columns of library frames that hold codes of a label family (named after it).
+CODE_COLUMNS: tuple[str, ...] = (*CONTRACT_FAMILIES, "mobility")
+
+
+def _code_labels(column: pl.Series, lang: str) -> dict[str, str]:
+    """Every code of a code column → its label (an unknown code raises LabelError)."""
+    return {c: label(column.name, c, lang) for c in column.drop_nulls().unique().to_list()}
+
+
 def labelled(
     frame: pl.DataFrame, headers: dict[str, tuple[str, str]], lang: str = "ja", digits: int = 2
 ) -> pl.DataFrame:
     """A library frame for display: only the ``headers`` columns, renamed to the report's
-    language; codes (skill areas, job levels…) shown as their Japanese labels in Japanese;
-    floats rounded to ``digits``; empty cells blank."""
+    language; in Japanese, the codes of a column named after a label family (``skill_area``,
+    ``job_level``, ``mobility``… :data:`CODE_COLUMNS`) shown as that family's labels; floats
+    rounded to ``digits``; empty cells blank."""
     out = frame.select(list(headers))
     if lang == "ja":
         out = out.with_columns(
-            pl.col(c).replace_strict(CODE_LABELS_JA, default=pl.col(c))
+            pl.col(c).replace_strict(_code_labels(out[c], lang), default=None)
             for c, dtype in out.schema.items()
-            if dtype == pl.String
+            if dtype == pl.String and c in CODE_COLUMNS
         )
     out = out.with_columns(pl.col(pl.Float64).round(digits))
     return out.rename({c: (ja if lang == "ja" else en) for c, (ja, en) in headers.items()})

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from dxkpi.core.fiscal import fy_start
 from dxkpi.sample.parameters import (
     BASE_RATE_BY_LEVEL,
     CATEGORIES,
@@ -75,8 +76,9 @@ def proposals_table(
     emp, month = np.repeat(emp, count), np.repeat(month, count)
     n = len(emp)
     fy0 = city.fys[0]
-    first_day = (np.datetime64(f"{fy0}-04", "M") + month).astype("datetime64[D]").astype(np.int64)
-    next_first = (np.datetime64(f"{fy0}-04", "M") + month + 1).astype("datetime64[D]")
+    april = np.datetime64(fy_start(fy0), "M")
+    first_day = (april + month).astype("datetime64[D]").astype(np.int64)
+    next_first = (april + month + 1).astype("datetime64[D]")
     length = next_first.astype(np.int64) - first_day
     submitted = first_day + np.floor(rng.random(n) * length).astype(np.int64)
     as_of = cutoff_day(city.fys)
@@ -140,7 +142,7 @@ def effect_truth(city: City, base: np.ndarray, treat: np.ndarray) -> dict[str, A
     fy0 = city.fys[0]
 
     def label(m: int) -> str:
-        return str(np.datetime64(f"{fy0}-04", "M") + int(m))
+        return str(np.datetime64(fy_start(fy0), "M") + int(m))
 
     labels = [label(m) for m in np.unique(cohorts)]
     counts = np.unique(cohorts, return_counts=True)[1]

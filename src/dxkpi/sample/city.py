@@ -9,7 +9,6 @@ core files are byte-identical with or without it.
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from dxkpi.core.fiscal import fy_end
 from dxkpi.sample.behaviour import base_rates, effect_truth, proposal_counts, proposals_table
 from dxkpi.sample.faults import (
     bad_attendance,
@@ -167,7 +167,7 @@ def _truth(
         "seed": seed,
         "staff": int((city.dept[:, 0] >= 0).sum()),
         "fiscal_years": list(city.fys),
-        "as_of": str(datetime.date(city.fys[-1] + 1, 3, 31)),
+        "as_of": str(fy_end(city.fys[-1])),
         "sizes": sizes,
         "rows_per_file": written.rows_per_file,
         "staff_per_fiscal_year": staff_per_fy,

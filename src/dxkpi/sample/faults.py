@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from dxkpi.core.fiscal import fy_date
 from dxkpi.sample.parameters import COURSES, SKILL_AREAS
 from dxkpi.sample.people import City
 from dxkpi.sample.skills import SkillDraws
@@ -85,7 +86,7 @@ def bad_attendance(
     leavers = np.flatnonzero((city.dept[:, last] < 0) & (city.dept[:, mid] >= 0))
     gone = str(city.emp_ids[_pick(rng, leavers)]) if len(leavers) and last else "9999999"
     wareki_y = 2 if len(city.fys) > 2 else 0
-    feb = city.fys[wareki_y] + 1
+    feb = fy_date(city.fys[wareki_y], 2, 1).year
     era_year = feb - 2018
     pool = frame.filter(pl.col("_fy") == city.fys[last])
     dup = pool.row(int(rng.integers(0, pool.height)), named=True) if pool.height else None
@@ -290,6 +291,7 @@ def bad_skill_rows(
         "_fy": fy,
     }
     kp = tables["knowledge_posts"]
+    feb_year = fy_date(fy, 2, 1).year
     for row, rule in (
         ({**base, "post_id": f"K{fy}-9001", "kind": "雑談"}, "knowledge_posts.kind.accepted"),
         (
@@ -297,7 +299,7 @@ def bad_skill_rows(
             "knowledge_posts.department_code.exists",
         ),
         (
-            {**base, "post_id": f"K{fy}-9003", "posted_on": f"令和{fy + 1 - 2018}年2月30日"},
+            {**base, "post_id": f"K{fy}-9003", "posted_on": f"令和{feb_year - 2018}年2月30日"},
             "knowledge_posts.posted_on.parse",
         ),
     ):

@@ -6,11 +6,10 @@ treatment month is the month of their first *completed* phase-2 session.
 
 from __future__ import annotations
 
-import datetime
-
 import numpy as np
 import polars as pl
 
+from dxkpi.core.fiscal import fy_start
 from dxkpi.sample.parameters import COURSES, STATUS_SHARE, VOLUNTARY_RATE
 from dxkpi.sample.people import City
 from dxkpi.sample.values import choose, day_number, int_text, iso_text, workdays
@@ -24,15 +23,11 @@ __all__ = [
 ]
 
 
-def _fy_start(fy: int) -> int:
-    return day_number(datetime.date(fy, 4, 1))
-
-
 def _month_index(days: np.ndarray, fy0: int) -> np.ndarray:
     """Months since April of the first fiscal year."""
     dates = days.astype("datetime64[D]")
     months = dates.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
-    return months - ((fy0 - 1970) * 12 + 3)
+    return months - np.datetime64(fy_start(fy0), "M").astype(np.int64)
 
 
 def _num_text(x: np.ndarray) -> pl.Series:
@@ -105,7 +100,7 @@ def attendance_arrays(
     rank = np.arange(len(group)) - first[group]
     phase = _phase_of(row_year - start[row_emp], (rank + 0.5) / n[group])
     course = _pick_courses(rng, row_year, phase)
-    key = (row_emp * len(COURSES) + course) * 100_000 + (day - _fy_start(city.fys[0]))
+    key = (row_emp * len(COURSES) + course) * 100_000 + (day - day_number(fy_start(city.fys[0])))
     _, unique_at = np.unique(key, return_index=True)
     keep = np.zeros(len(key), dtype=bool)
     keep[unique_at] = True

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from dxkpi.core.fiscal import fy_date, fy_end
 from dxkpi.sample.parameters import EPOCH
 
 __all__ = [
@@ -32,7 +33,7 @@ def day_number(d: datetime.date) -> int:
 
 def cutoff_day(fys: Sequence[int]) -> int:
     """The data's cut-off: the last day of the last fiscal year."""
-    return day_number(datetime.date(fys[-1] + 1, 3, 31))
+    return day_number(fy_end(fys[-1]))
 
 
 def iso_text(days: np.ndarray) -> pl.Series:
@@ -43,8 +44,8 @@ def workdays(
     fy: int, first: tuple[int, int] = (4, 8), last: tuple[int, int] = (3, 25)
 ) -> np.ndarray:
     """Weekdays of a fiscal year between two month/day marks, as days since 1970."""
-    start = day_number(datetime.date(fy, *first))
-    end = day_number(datetime.date(fy + 1, *last))
+    start = day_number(fy_date(fy, *first))
+    end = day_number(fy_date(fy, *last))
     days = np.arange(start, end + 1)
     weekday = (days + 3) % 7  # 1970-01-01 was a Thursday (3)
     return days[weekday < 5]

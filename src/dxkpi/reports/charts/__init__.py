@@ -15,7 +15,8 @@ so charts stay readable in grey-scale print.
 Modules, one job each (every public name is re-exported here):
 
 * :mod:`~dxkpi.reports.charts.theme` — the theme, palette and grade colours (registered on import);
-* :mod:`~dxkpi.reports.charts.labels` — names, labels, units and formats in Japanese or English;
+* :mod:`~dxkpi.reports.charts.labels` — KPI names, group labels, axis titles and titles composed
+  from the label vocabulary (:mod:`dxkpi.catalogue.labels`; values: :mod:`dxkpi.catalogue.format`);
 * :mod:`~dxkpi.reports.charts.kpi` — :func:`kpi_trend`, :func:`kpi_trends`, :func:`kpi_by_group`,
   :func:`grade_overview`;
 * :mod:`~dxkpi.reports.charts.effects` — :func:`event_study`, :func:`estimator_comparison`;
@@ -33,23 +34,7 @@ from dxkpi.reports.charts.effects import DYNAMIC_COLUMNS, estimator_comparison, 
 from dxkpi.reports.charts.funnel import phase_funnel
 from dxkpi.reports.charts.heatmaps import maturity_gap, maturity_heatmap, skill_heatmap
 from dxkpi.reports.charts.kpi import RICH_MIN, grade_overview, kpi_by_group, kpi_trend, kpi_trends
-from dxkpi.reports.charts.labels import (
-    CODE_LABEL_EN,
-    CODE_LABEL_JA,
-    EVENT_UNIT,
-    GRADE_MEANING,
-    METHOD_LABEL,
-    PHASE_LABEL_EN,
-    PHASE_LABEL_JA,
-    SUPPRESSED_EN,
-    SUPPRESSED_JA,
-    UNIT_FORMAT,
-    UNIT_LABEL,
-    Lang,
-    format_value,
-    group_label,
-    kpi_name,
-)
+from dxkpi.reports.charts.labels import SUPPRESSED_EN, SUPPRESSED_JA, Lang, group_label, kpi_name
 from dxkpi.reports.charts.theme import (
     FONT_SIZE,
     GRADE_COLOURS,
@@ -63,32 +48,22 @@ from dxkpi.reports.charts.theme import (
 )
 
 __all__ = [
-    "CODE_LABEL_EN",
-    "CODE_LABEL_JA",
     "DYNAMIC_COLUMNS",
-    "EVENT_UNIT",
     "FONT_SIZE",
     "GRADE_COLOURS",
-    "GRADE_MEANING",
     "GROUP_SHAPES",
-    "METHOD_LABEL",
     "MUTED",
     "OKABE_ITO",
-    "PHASE_LABEL_EN",
-    "PHASE_LABEL_JA",
     "RICH_MIN",
     "SUPPRESSED_COLOUR",
     "SUPPRESSED_EN",
     "SUPPRESSED_JA",
     "TEXT_COLOUR",
     "THEME_NAME",
-    "UNIT_FORMAT",
-    "UNIT_LABEL",
     "ChartInputError",
     "Lang",
     "estimator_comparison",
     "event_study",
-    "format_value",
     "grade_overview",
     "group_label",
     "kpi_by_group",

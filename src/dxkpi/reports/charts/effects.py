@@ -13,8 +13,8 @@ from typing import Any
 import altair as alt
 import polars as pl
 
+from dxkpi.catalogue.labels import Lang, has_label, label, t
 from dxkpi.reports.charts._frames import _data, _require
-from dxkpi.reports.charts.labels import EVENT_UNIT, METHOD_LABEL, Lang, _pair, _t
 from dxkpi.reports.charts.theme import FONT_SIZE, MUTED, OKABE_ITO, TEXT_COLOUR
 
 __all__ = ["DYNAMIC_COLUMNS", "estimator_comparison", "event_study"]
@@ -42,21 +42,21 @@ def event_study(
     squares, post-treatment as blue circles; a dashed rule marks the start of training.
     """
     _require(dynamic_frame, DYNAMIC_COLUMNS, "event_study")
-    pre, post = _t(lang, "研修前", "Before training"), _t(lang, "研修後", "After training")
+    pre, post = t(lang, "研修前", "Before training"), t(lang, "研修後", "After training")
     frame = dynamic_frame.sort("key").with_columns(
         period=pl.when(pl.col("key") < 0).then(pl.lit(pre)).otherwise(pl.lit(post))
     )
     keys = frame.get_column("key").to_list()
     lo, hi = min(keys) - 0.5, max(keys) + 0.5
-    y_title = outcome_label or _t(
+    y_title = outcome_label or t(
         lang, "効果（処置群と比較群の差）", "Effect (treated − comparison)"
     )
     x = alt.X(
         "key:Q",
-        title=_t(
+        title=t(
             lang,
-            f"研修開始からの{EVENT_UNIT[period][0]}",
-            f"{EVENT_UNIT[period][1]} since first training",
+            f"研修開始からの{label('event_time_unit', period, lang)}",
+            f"{label('event_time_unit', period, lang)} since first training",
         ),
         scale=alt.Scale(domain=[lo, hi], nice=False),
         axis=alt.Axis(values=keys, format="d", grid=False),
@@ -68,7 +68,7 @@ def event_study(
     )
     zero = alt.Chart(_data(pl.DataFrame({"y": [0.0]}))).mark_rule(color=TEXT_COLOUR).encode(y="y:Q")
     start = alt.Chart(
-        _data(pl.DataFrame({"x": [-0.5], "text": [_t(lang, "研修開始", "Training starts")]}))
+        _data(pl.DataFrame({"x": [-0.5], "text": [t(lang, "研修開始", "Training starts")]}))
     )
     start_rule = start.mark_rule(strokeDash=[6, 4], color=MUTED).encode(x="x:Q")
     start_text = start.mark_text(align="left", baseline="top", dx=6, dy=4, color=MUTED).encode(
@@ -103,16 +103,16 @@ def event_study(
         .encode(x=x, y="att:Q", color=period_colour, shape=period_shape),
     ]
     subtitle = [
-        _t(
+        t(
             lang,
             "縦線は95%信頼区間。灰色の期間の効果は0に近いのが前提（平行トレンド）。",
             "Bars: 95% intervals. Effects in the grey period should be near 0 (parallel trends).",
         )
     ]
     if _draw_band(frame, band):
-        subtitle.append(_t(lang, "水色の帯は同時95%信頼帯", "Light band: simultaneous 95% band"))
+        subtitle.append(t(lang, "水色の帯は同時95%信頼帯", "Light band: simultaneous 95% band"))
     title = alt.Title(
-        text=_t(
+        text=t(
             lang,
             "イベントスタディ：研修開始前後の効果",
             "Event study: effect before and after training",
@@ -173,8 +173,8 @@ def estimator_comparison(
     data = pl.DataFrame(
         [
             {
-                "method": _pair(METHOD_LABEL[r["method"]], lang)
-                if r["method"] in METHOD_LABEL
+                "method": label("method", r["method"], lang)
+                if has_label("method", str(r["method"]))
                 else str(r["method"]),
                 "estimate": float(r["estimate"]),
                 "ci_low": float(r["ci_low"]),
@@ -186,7 +186,7 @@ def estimator_comparison(
     )
     order = data.get_column("method").to_list()
     y = alt.Y("method:N", sort=order, title=None)
-    x_title = outcome_label or _t(lang, "効果の推定値（95%信頼区間）", "Estimated effect (95% CI)")
+    x_title = outcome_label or t(lang, "効果の推定値（95%信頼区間）", "Estimated effect (95% CI)")
     colour = alt.Color("method:N", sort=order, legend=None)
     base = alt.Chart(_data(data))
     layers = [
@@ -208,8 +208,8 @@ def estimator_comparison(
         base.mark_text(dy=-18, fontSize=FONT_SIZE - 1).encode(x="estimate:Q", y=y, text="text:N"),
     ]
     title = alt.Title(
-        text=_t(lang, "推定方法による効果の違い", "The effect by estimation method"),
-        subtitle=_t(
+        text=t(lang, "推定方法による効果の違い", "The effect by estimation method"),
+        subtitle=t(
             lang,
             "比較群のない前後比較や TWFE は、段階導入では偏ることがあります。",
             "Before/after has no comparison group; TWFE can be biased with staggered roll-out.",
@@ -221,5 +221,5 @@ def estimator_comparison(
 def _estimate_text(row: Mapping[str, Any], lang: Lang) -> str:
     text = f"{row['estimate']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
     if row.get("n"):
-        text += _t(lang, f"（n={row['n']:,}）", f" (n={row['n']:,})")
+        text += t(lang, f"（n={row['n']:,}）", f" (n={row['n']:,})")
     return text

@@ -9,9 +9,11 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from dxkpi.catalogue.format import format_value
 from dxkpi.catalogue.kpis import SECOND_DIMENSION_VALUES
+from dxkpi.catalogue.labels import t
 from dxkpi.reports.charts._frames import _data, _hidden, _latest_year, _require, _shown, _spec
-from dxkpi.reports.charts.labels import Lang, _axis_title, _code_label, _suppressed_text, _t, _title
+from dxkpi.reports.charts.labels import Lang, _axis_title, _code_label, _suppressed_text, _title
 from dxkpi.reports.charts.theme import FONT_SIZE, MUTED, OKABE_ITO, TEXT_COLOUR
 
 __all__ = ["phase_funnel"]
@@ -34,10 +36,10 @@ def phase_funnel(
     cells = frame.filter(pl.col("kpi") == spec.id, pl.col("group_by") == "phase")
     year = _latest_year(cells, fiscal_year)
     cells = cells.filter(pl.col("fiscal_year") == year).with_columns(
-        phase=pl.col("group").map_elements(lambda p: _code_label(p, lang), pl.String)
+        phase=pl.col("group").map_elements(lambda p: _code_label("phase", p, lang), pl.String)
     )
-    order = [_code_label(p, lang) for p in SECOND_DIMENSION_VALUES["phase"]]
-    people = _t(lang, "人", " staff")
+    order = [_code_label("phase", p, lang) for p in SECOND_DIMENSION_VALUES["phase"]]
+    people = t(lang, "人", " staff")
     shown = (
         _shown(cells)
         .with_columns(
@@ -45,7 +47,7 @@ def phase_funnel(
             neg=-pl.col("value") / 2,
             text=pl.struct("value", "numerator").map_elements(
                 lambda r: (
-                    f"{r['value']:.0%}"
+                    format_value(r["value"], "ratio", variant="chart")
                     + (
                         f"（{int(r['numerator']):,}{people}）"
                         if lang == "ja" and r["numerator"] is not None
@@ -59,7 +61,7 @@ def phase_funnel(
         )
         .select("phase", "value", "half", "neg", "text")
     )
-    y = alt.Y("phase:N", sort=order, title=_t(lang, "フェーズ", "Phase"))
+    y = alt.Y("phase:N", sort=order, title=t(lang, "フェーズ", "Phase"))
     x = alt.X(
         "neg:Q", title=_axis_title(spec, lang), scale=alt.Scale(domain=[-0.5, 0.5]), axis=None
     )
@@ -100,10 +102,10 @@ def phase_funnel(
             .encode(y=y, x=alt.datum(0), text="text:N")
         )
     title = _title(
-        _t(lang, spec.name_ja, spec.name_en),
-        _t(lang, f"フェーズ別（{year}年度末）", f"by phase (end of FY{year})"),
+        t(lang, spec.name_ja, spec.name_en),
+        t(lang, f"フェーズ別（{year}年度末）", f"by phase (end of FY{year})"),
         lang,
-        _t(
+        t(
             lang,
             "各フェーズの研修を修了した職員の割合（過年度を含む）",
             "Share of staff who completed a session of the phase (any year)",

@@ -11,6 +11,7 @@ import altair as alt
 import polars as pl
 
 from dxkpi.catalogue.kpis import SECOND_DIMENSION_VALUES
+from dxkpi.catalogue.labels import t
 from dxkpi.reports.charts._frames import _data, _hidden, _latest_year, _require, _shown, _spec
 from dxkpi.reports.charts.labels import (
     Lang,
@@ -18,7 +19,6 @@ from dxkpi.reports.charts.labels import (
     _code_label,
     _grouping_title,
     _suppressed_text,
-    _t,
     _title,
 )
 from dxkpi.reports.charts.theme import MUTED, OKABE_ITO, SUPPRESSED_COLOUR, TEXT_COLOUR
@@ -27,7 +27,7 @@ __all__ = ["maturity_gap", "maturity_heatmap", "skill_heatmap"]
 
 
 def _second_order(dimension: str, lang: Lang) -> list[str]:
-    return [_code_label(d, lang) for d in SECOND_DIMENSION_VALUES[dimension]]
+    return [_code_label(dimension, d, lang) for d in SECOND_DIMENSION_VALUES[dimension]]
 
 
 def _unit_heatmap(
@@ -50,9 +50,12 @@ def _unit_heatmap(
     cells = frame.filter(pl.col("kpi") == spec.id, pl.col("group_by") == group_by)
     year = _latest_year(cells, fiscal_year)
     cells = cells.filter(pl.col("fiscal_year") == year)
+    unit_family, second_family = group_by.split("|")[0], group_by.split("|")[-1]
     names = cells.get_column("group_name") if "group_name" in cells.columns else None
     unit_labels = [
-        names[i] if names is not None and names[i] else _code_label(g.split("|")[0], lang)
+        names[i]
+        if names is not None and names[i]
+        else _code_label(unit_family, g.split("|")[0], lang)
         for i, g in enumerate(cells.get_column("group").to_list())
     ]
     cells = cells.with_columns(
@@ -60,11 +63,11 @@ def _unit_heatmap(
         second=pl.col("group")
         .str.split("|")
         .list.last()
-        .map_elements(lambda d: _code_label(d, lang), pl.String),
+        .map_elements(lambda d: _code_label(second_family, d, lang), pl.String),
     )
     shown = _shown(cells).select("unit", "second", "value")
     hidden = _hidden(cells).select(
-        "unit", "second", pl.lit(_t(lang, "秘匿", "suppr.")).alias("text")
+        "unit", "second", pl.lit(t(lang, "秘匿", "suppr.")).alias("text")
     )
     units = cells.get_column("unit").unique(maintain_order=True).to_list()
     order = _second_order(spec.second_dimension or "dimension", lang)
@@ -101,10 +104,10 @@ def _unit_heatmap(
     )
     gap_text = alt.Chart(_data(hidden)).mark_text(color=MUTED).encode(x=x, y=y, text="text:N")
     title = _title(
-        _t(lang, spec.name_ja, spec.name_en),
-        _t(lang, f"{subtitle[0]}（{year}年度）", f"{subtitle[1]} (FY{year})"),
+        t(lang, spec.name_ja, spec.name_en),
+        t(lang, f"{subtitle[0]}（{year}年度）", f"{subtitle[1]} (FY{year})"),
         lang,
-        _t(lang, *note),
+        t(lang, *note),
     )
     return alt.layer(tiles, gaps, labels, gap_text, title=title).properties(
         width=110 * len(order), height=alt.Step(26)
@@ -202,11 +205,11 @@ def maturity_gap(
         dimension=pl.col("group")
         .str.split("|")
         .list.last()
-        .map_elements(lambda d: _code_label(d, lang), pl.String)
+        .map_elements(lambda d: _code_label("dimension", d, lang), pl.String)
     )
     higher, lower = (
-        _t(lang, "管理職が高い", "Managers higher"),
-        _t(lang, "一般職が高い", "Staff higher"),
+        t(lang, "管理職が高い", "Managers higher"),
+        t(lang, "一般職が高い", "Staff higher"),
     )
     shown = (
         _shown(cells)
@@ -259,10 +262,10 @@ def maturity_gap(
             .encode(y=y, x=alt.datum(0), text="text:N")
         )
     title = _title(
-        _t(lang, spec.name_ja, spec.name_en),
-        _t(lang, f"診断項目別（{year}年度）", f"by dimension (FY{year})"),
+        t(lang, spec.name_ja, spec.name_en),
+        t(lang, f"診断項目別（{year}年度）", f"by dimension (FY{year})"),
         lang,
-        _t(
+        t(
             lang,
             "管理職の平均評点 − 一般職の平均評点。破線は目標とする差の範囲。",
             "Managers' mean − staff's mean score. Dashed: target range.",

@@ -14,24 +14,22 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from dxkpi.catalogue.kpis import GROUPING_JA, REGISTRY, SECOND_DIMENSION_VALUES, KpiSpec
+from dxkpi.catalogue.format import D3_FORMAT, format_value
+from dxkpi.catalogue.kpis import REGISTRY, SECOND_DIMENSION_VALUES, KpiSpec
+from dxkpi.catalogue.labels import codes, label, t
 from dxkpi.reports.charts._frames import _data, _hidden, _require, _shown, _spec
 from dxkpi.reports.charts.labels import (
-    GRADE_MEANING,
     SUPPRESSED_EN,
     SUPPRESSED_JA,
-    UNIT_FORMAT,
     Lang,
     _axis_title,
     _code_label,
+    _grade_meaning,
     _grouping_title,
     _labelled,
-    _pair,
     _suppressed_text,
-    _t,
     _title,
     _year_label,
-    format_value,
     kpi_name,
 )
 from dxkpi.reports.charts.theme import FONT_SIZE, GRADE_COLOURS, GROUP_SHAPES, MUTED, TEXT_COLOUR
@@ -74,7 +72,7 @@ def kpi_trend(
         year=pl.col("fiscal_year").map_elements(lambda y: _year_label(y, lang), pl.String)
     )
     years = cells.get_column("year").unique(maintain_order=True).to_list()
-    actual, target = _t(lang, "実績", "Actual"), _t(lang, "目標", "Target")
+    actual, target = t(lang, "実績", "Actual"), t(lang, "目標", "Target")
     shown = _shown(cells)
     long = pl.concat(
         [
@@ -84,9 +82,9 @@ def kpi_trend(
             ),
         ]
     )
-    fmt = UNIT_FORMAT[spec.unit]
+    fmt = D3_FORMAT[spec.unit]
     x = alt.X(
-        "year:O", sort=years, title=_t(lang, "年度", "Fiscal year"), axis=alt.Axis(labelAngle=0)
+        "year:O", sort=years, title=t(lang, "年度", "Fiscal year"), axis=alt.Axis(labelAngle=0)
     )
     y = alt.Y("value:Q", title=_axis_title(spec, lang), axis=alt.Axis(format=fmt))
     series = alt.StrokeDash(
@@ -99,7 +97,7 @@ def kpi_trend(
     # colour and shape share field, title and domain (no ``sort``), so Vega-Lite draws one
     # legend showing both; a single series needs no legend
     legend = None if len(labels) <= 1 else alt.Legend()
-    group_title = _t(lang, "区分", "Group")
+    group_title = t(lang, "区分", "Group")
     colour = alt.Color("label:N", title=group_title, scale=alt.Scale(domain=labels), legend=legend)
     stroke = alt.Stroke("label:N", title=group_title, scale=alt.Scale(domain=labels), legend=legend)
     shape = alt.Shape(
@@ -135,7 +133,7 @@ def kpi_trend(
     ]
     title = _title(
         kpi_name(kpi_id, lang),
-        _t(lang, "年度別の推移", "by fiscal year"),
+        t(lang, "年度別の推移", "by fiscal year"),
         lang,
         _trend_subtitle(cells, lang, band_drawn=not band.is_empty()),
     )
@@ -145,12 +143,12 @@ def kpi_trend(
 def _trend_subtitle(cells: pl.DataFrame, lang: Lang, *, band_drawn: bool) -> list[str]:
     notes: list[str] = []
     if band_drawn:
-        notes.append(_t(lang, "帯は95%信頼区間", "Band: 95% confidence interval"))
+        notes.append(t(lang, "帯は95%信頼区間", "Band: 95% confidence interval"))
     hidden = _hidden(cells)
     if not hidden.is_empty():
         years = ", ".join(str(y) for y in hidden.get_column("fiscal_year").unique().sort())
         notes.append(
-            _t(
+            t(
                 lang,
                 f"{SUPPRESSED_JA}: 少人数のため非表示（{years}年度）",
                 f"{SUPPRESSED_EN}: small group, not shown (FY {years})",
@@ -193,20 +191,20 @@ def kpi_by_group(
     """
     _require(rich, RICH_MIN, "kpi_by_group")
     spec = _spec(kpi_id)
-    label = group_by
+    cell_group_by = group_by
     cells = rich.filter(pl.col("kpi") == kpi_id, pl.col("fiscal_year") == fiscal_year)
     if spec.second_dimension and group_by not in ("city", spec.second_dimension):
-        label = f"{group_by}|{spec.second_dimension}"
+        cell_group_by = f"{group_by}|{spec.second_dimension}"
         pick = second or SECOND_DIMENSION_VALUES[spec.second_dimension][0]
         cells = cells.filter(pl.col("group").str.ends_with(f"|{pick}"))
-    cells = _labelled(cells.filter(pl.col("group_by") == label), lang)
+    cells = _labelled(cells.filter(pl.col("group_by") == cell_group_by), lang)
     order = cells.get_column("label").to_list()
     shown = _shown(cells).with_columns(
         text=pl.struct("value", "grade").map_elements(
-            lambda r: (
-                f"{format_value(r['value'], spec.unit)}（{r['grade']}）"
-                if lang == "ja"
-                else f"{format_value(r['value'], spec.unit)} ({r['grade']})"
+            lambda r: t(
+                lang,
+                f"{format_value(r['value'], spec.unit, variant='chart')}（{r['grade']}）",
+                f"{format_value(r['value'], spec.unit, variant='chart')} ({r['grade']})",
             ),
             pl.String,
         ),
@@ -214,7 +212,7 @@ def kpi_by_group(
         text_x=pl.max_horizontal("value", pl.col("target").fill_null(pl.col("value"))),
     )
     y = alt.Y("label:N", sort=order, title=_grouping_title(group_by, lang))
-    x_axis = alt.Axis(format=UNIT_FORMAT[spec.unit])
+    x_axis = alt.Axis(format=D3_FORMAT[spec.unit])
     bars = (
         alt.Chart(_data(shown.select("label", "value", "grade", "target", "text", "text_x")))
         .mark_bar(height={"band": 0.7})
@@ -239,22 +237,22 @@ def kpi_by_group(
         .mark_tick(color=TEXT_COLOUR, thickness=3, size=22)
         .encode(x="target:Q", y=y)
     )
-    subtitle = _t(
+    subtitle = t(
         lang,
         "黒い縦線は目標。色と括弧内は評価（A〜D）。",
         "Black tick: target. Colour and letter: grade (A–D).",
     )
     if not _hidden(cells).is_empty():
-        subtitle += _t(
+        subtitle += t(
             lang,
             f" {SUPPRESSED_JA} は少人数のため非表示。",
             f" {SUPPRESSED_EN}: small group, not shown.",
         )
     title = _title(
         kpi_name(kpi_id, lang),
-        _t(
+        t(
             lang,
-            f"{GROUPING_JA.get(group_by, group_by)}別（{fiscal_year}年度）",
+            f"{label('grouping', group_by, lang)}別（{fiscal_year}年度）",
             f"by {group_by.replace('_', ' ')} (FY{fiscal_year})",
         ),
         lang,
@@ -269,7 +267,7 @@ def _grade_colour(lang: Lang, *, legend: bool = True) -> alt.Color:
     grades = list(GRADE_COLOURS)
     return alt.Color(
         "grade:N",
-        title=_t(lang, "評価", "Grade"),
+        title=t(lang, "評価", "Grade"),
         scale=alt.Scale(domain=grades, range=list(GRADE_COLOURS.values())),
         legend=alt.Legend(labelExpr=_grade_label_expr(lang)) if legend else None,
     )
@@ -277,7 +275,7 @@ def _grade_colour(lang: Lang, *, legend: bool = True) -> alt.Color:
 
 def _grade_label_expr(lang: Lang) -> str:
     cases = " : ".join(
-        f"datum.label == '{g}' ? '{_pair(GRADE_MEANING[g], lang)}'" for g in GRADE_MEANING
+        f"datum.label == '{g}' ? '{_grade_meaning(g, lang)}'" for g in codes("grade")
     )
     return f"{cases} : datum.label"
 
@@ -293,10 +291,10 @@ def grade_overview(rich: pl.DataFrame, fiscal_year: int, lang: Lang = "ja") -> a
     _require(rich, RICH_MIN, "grade_overview")
     rows = _overview_rows(rich.filter(pl.col("fiscal_year") == fiscal_year), lang)
     cols = [
-        _t(lang, "区分", "Kind"),
-        _t(lang, "評価", "Grade"),
-        _t(lang, "実績", "Actual"),
-        _t(lang, "目標", "Target"),
+        t(lang, "区分", "Kind"),
+        t(lang, "評価", "Grade"),
+        t(lang, "実績", "Actual"),
+        t(lang, "目標", "Target"),
     ]
     long = pl.concat(
         [
@@ -353,16 +351,12 @@ def grade_overview(rich: pl.DataFrame, fiscal_year: int, lang: Lang = "ja") -> a
         )
     )
     title = alt.Title(
-        text=_t(
+        text=t(
             lang,
             f"KPI・KGIの評価一覧（{fiscal_year}年度・全庁）",
             f"KPI and KGI grades (FY{fiscal_year}, whole city)",
         ),
-        subtitle=_t(
-            lang,
-            "A 目標を上回る　B 目標どおり　C 目標を下回る　D 評価できない",
-            "A ahead of target · B on target · C behind · D cannot be assessed",
-        ),
+        subtitle=t(lang, "　", " · ").join(_grade_meaning(g, lang) for g in codes("grade")),
     )
     return alt.layer(tiles, text, title=title).properties(width=480, height=alt.Step(30))
 
@@ -372,20 +366,20 @@ def _overview_rows(cells: pl.DataFrame, lang: Lang) -> pl.DataFrame:
     for kpi_id, spec in REGISTRY.items():
         mine = cells.filter(pl.col("kpi") == kpi_id, pl.col("group_by") == _city_label(spec))
         for cell in mine.to_dicts():
-            name = _t(lang, spec.name_ja, spec.name_en)
+            name = t(lang, spec.name_ja, spec.name_en)
             if spec.second_dimension:
-                name = f"{name} {_code_label(cell['group'], lang)}"
+                name = f"{name} {_code_label(spec.second_dimension, cell['group'], lang)}"
             hidden = bool(cell["suppressed"])
             rows.append(
                 {
                     "row": name,
                     "kind_label": spec.kind.upper(),
                     "grade": None if hidden else (cell["grade"] or "D"),
-                    "grade_text": _t(lang, "秘匿", "suppr.") if hidden else (cell["grade"] or "D"),
+                    "grade_text": t(lang, "秘匿", "suppr.") if hidden else (cell["grade"] or "D"),
                     "value_text": _suppressed_text(lang)
                     if hidden
-                    else format_value(cell["value"], spec.unit),
-                    "target_text": format_value(cell["target"], spec.unit),
+                    else format_value(cell["value"], spec.unit, variant="chart"),
+                    "target_text": format_value(cell["target"], spec.unit, variant="chart"),
                 }
             )
     schema = {

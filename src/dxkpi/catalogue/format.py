@@ -1,0 +1,109 @@
+"""How a KPI value is written, declared once: the one formatter and the unit formats.
+
+:func:`format_value` writes a value of a KPI unit (``ratio``, ``per_100``, ``hours``, ``score``,
+``score_diff``) for every reader: HTML views, the CLI table and the Excel export, chart labels and
+the PDCA document. The variants are the ways those readers show it:
+
+* ``table`` — KPI tables and exports: ratios as % with one decimal, per-100 with one decimal,
+  hours whole, scores with two decimals, score differences signed; empty when missing;
+* ``chart`` — chart labels: as ``table`` but ratios as whole %, ``―`` when missing;
+* ``text`` — prose (the PDCA review): as ``table`` with the unit's suffix (件/100人, 時間, 点 —
+  family ``unit_suffix`` of :mod:`dxkpi.catalogue.labels`) and score differences unsigned;
+  ``sign=True`` writes a change (signed; a ratio's change in percentage points).
+
+:data:`D3_FORMAT` (chart axes) and :data:`EXCEL_FORMAT` (workbook cells) are the same rules for
+Vega-Lite and Excel.
+
+>>> format_value(0.4567, "ratio"), format_value(0.4567, "ratio", variant="chart")
+('45.7%', '46%')
+>>> format_value(12.34, "per_100", lang="ja", variant="text")
+'12.3件/100人'
+>>> format_value(0.05, "ratio", lang="en", variant="text", sign=True)
+'+5.0 pt'
+>>> format_value(None, "hours"), format_value(None, "hours", variant="chart")
+('', '―')
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from dxkpi.catalogue.kpis import Unit
+from dxkpi.catalogue.labels import SUPPRESSED_MARK, LabelError, label, t
+
+__all__ = ["D3_FORMAT", "EXCEL_FORMAT", "UNITS", "VARIANTS", "Variant", "format_value"]
+
+Variant = Literal["table", "chart", "text"]
+VARIANTS: tuple[str, ...] = get_args(Variant)
+UNITS: tuple[str, ...] = get_args(Unit)
+
+#: d3 formats for chart axes (``~`` drops trailing zeros: 20 not 20.0).
+D3_FORMAT: dict[str, str] = {
+    "ratio": ".0%",
+    "per_100": ",~f",
+    "hours": ",~f",
+    "score": "~f",
+    "score_diff": "+~f",
+}
+
+#: Excel number formats of the workbook's value, interval and target cells.
+EXCEL_FORMAT: dict[str, str] = {
+    "ratio": "0.0%",
+    "per_100": "0.0",
+    "hours": "#,##0",
+    "score": "0.00",
+    "score_diff": "+0.00;-0.00;0.00",
+}
+
+
+def _number(value: float, unit: str, variant: str, sign: bool) -> str:
+    s = "+" if sign else ""
+    if unit == "ratio":
+        digits = 0 if variant == "chart" else 1
+        return f"{value * 100:{s}.{digits}f}"
+    if unit == "per_100":
+        return f"{value:{s},.1f}"
+    if unit == "hours":
+        return f"{value:{s},.0f}"
+    if unit == "score_diff" and variant != "text":
+        return f"{value:+.2f}"
+    if unit in ("score", "score_diff"):
+        return f"{value:{s}.2f}"
+    raise LabelError(f"不明な単位です: {unit!r}", f"unknown unit {unit!r} (known: {UNITS})")
+
+
+def format_value(
+    value: float | None,
+    unit: str,
+    *,
+    lang: str = "ja",
+    variant: str = "table",
+    sign: bool = False,
+) -> str:
+    """A KPI value as people read it (see the module's doc for the variants).
+
+    Missing values (None, NaN) are empty, ``―`` on charts. ``sign`` writes a change with its
+    sign (``text``: a ratio's change in percentage points, ポイント / pt).
+
+    >>> [format_value(v, u) for v, u in ((1234.5, "per_100"), (76222.0, "hours"),
+    ...                                  (0.123, "score"), (0.123, "score_diff"))]
+    ['1,234.5', '76,222', '0.12', '+0.12']
+    >>> format_value(76222.0, "hours", lang="en", variant="text")
+    '76,222 h'
+    >>> format_value(-0.3, "score_diff", variant="text"), format_value(0.3, "score", variant="text",
+    ...                                                                  sign=True)
+    ('-0.30点', '+0.30点')
+    """
+    if variant not in VARIANTS:
+        raise LabelError(
+            f"不明な表示形式です: {variant!r}", f"unknown variant {variant!r} (known: {VARIANTS})"
+        )
+    if value is None or value != value:  # None or NaN
+        return SUPPRESSED_MARK if variant == "chart" else ""
+    number = _number(value, unit, variant, sign)
+    if unit == "ratio" and not (variant == "text" and sign):
+        return f"{number}%"
+    if variant != "text":
+        return number
+    suffix = label("unit_suffix", "points" if unit == "ratio" else unit, lang)
+    return number + t(lang, suffix, f" {suffix}")

@@ -1,0 +1,369 @@
+"""The label vocabulary, declared once: every code a report shows, in Japanese and English.
+
+A label is keyed by ``(family, code)``: the job level ``manager`` (管理職) and the assessor
+``manager`` (上司) are different labels of different families. Every view, export, chart, CLI
+table and the PDCA document look codes up here; an unknown ``(family, code)`` raises
+:class:`LabelError` instead of showing the raw code.
+
+Where the words come from:
+
+* the code columns of the data contract (:data:`CONTRACT_FAMILIES`): codes and Japanese from
+  :mod:`dxkpi.catalogue.contract`, English here;
+* KPI names (family ``kpi``): :data:`dxkpi.catalogue.kpis.REGISTRY`;
+* every other family (mobility, grouping, reason, grade, action status, units, methods…):
+  declared here.
+
+:func:`t` is the one translator (``t(lang, ja, en)``); :data:`Lang` the type of a language.
+
+>>> label("job_level", "manager"), label("assessor", "manager")
+('管理職', '上司')
+>>> label("mobility", "moved"), label("mobility", "stayed", "en")
+('異動者', 'Stayed')
+>>> label("reason", "not_assessed")
+'スキル評価を受けた職員がいません'
+>>> t("en", "全庁", "City")
+'City'
+>>> try:
+...     label("job_level", "boss")
+... except LabelError as err:
+...     print(err.en)
+no label for 'boss' in family 'job_level' (known: manager, mid, staff)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal, get_args
+
+from dxkpi.catalogue.contract import DATASETS
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.core.errors import DxkpiError
+
+__all__ = [
+    "ALL",
+    "CONTRACT_FAMILIES",
+    "LANGS",
+    "ORGANISATION_GROUPINGS",
+    "SUPPRESSED_MARK",
+    "VOCABULARY",
+    "LabelError",
+    "Lang",
+    "codes",
+    "families",
+    "group_part",
+    "has_label",
+    "label",
+    "labels",
+    "t",
+]
+
+Lang = Literal["ja", "en"]
+LANGS: tuple[str, ...] = get_args(Lang)
+
+#: What a suppressed cell shows instead of its value.
+SUPPRESSED_MARK = "―"
+
+#: The code of a row pooled over every value of a dimension (all skill areas, moved and stayed).
+ALL = "all"
+
+
+class LabelError(DxkpiError):
+    """A code has no label in its family, or the language is neither ``ja`` nor ``en``."""
+
+
+def t(lang: str, ja: str, en: str) -> str:
+    """The text in the language: ``ja`` for Japanese, ``en`` for English.
+
+    >>> t("ja", "全庁", "City"), t("en", "全庁", "City")
+    ('全庁', 'City')
+    """
+    if lang == "ja":
+        return ja
+    if lang == "en":
+        return en
+    raise LabelError(
+        f"言語は ja か en です（{lang!r}）", f"the language must be ja or en (got {lang!r})"
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# families derived from the data contract
+# ----------------------------------------------------------------------------------------------
+
+#: Family → the (dataset, column) of the contract whose codes and Japanese labels it takes.
+CONTRACT_FAMILIES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "job_level": ("staff", "job_level"),
+        "talent_type": ("staff", "talent_type"),
+        "phase": ("courses", "phase"),
+        "skill_area": ("courses", "skill_area"),
+        "instructor": ("courses", "instructor"),
+        "attendance_status": ("attendance", "status"),
+        "proposal_status": ("proposals", "status"),
+        "support_model": ("projects", "support_model"),
+        "project_status": ("projects", "status"),
+        "dimension": ("maturity_survey", "dimension"),
+        "assessor": ("skill_assessment", "assessor"),
+        "post_kind": ("knowledge_posts", "kind"),
+    }
+)
+
+#: English of the contract's codes (the contract declares codes and their Japanese).
+_CONTRACT_EN: dict[str, dict[str, str]] = {
+    "job_level": {"manager": "Managers", "mid": "Mid-career", "staff": "General staff"},
+    "talent_type": {
+        "leader": "Leaders",
+        "specialist": "Specialists",
+        "practitioner": "Practitioners",
+        "unassigned": "Unassigned",
+    },
+    "phase": {"1": "Mindset", "2": "Skills", "3": "Practice"},
+    "skill_area": {
+        "data": "Data use",
+        "ai_rpa": "AI/RPA",
+        "process": "Process improvement",
+        "security": "Security",
+        "facilitation": "Facilitation",
+    },
+    "instructor": {"internal": "Internal", "external": "External"},
+    "attendance_status": {"completed": "Completed", "attended": "Attended", "absent": "Absent"},
+    "proposal_status": {
+        "submitted": "Submitted",
+        "adopted": "Adopted",
+        "implemented": "Implemented",
+        "rejected": "Rejected",
+    },
+    "support_model": {
+        "outsourced": "outsourced",
+        "co_creation": "co-creation",
+        "in_house": "in-house",
+    },
+    "project_status": {"active": "Active", "completed": "Completed", "cancelled": "Cancelled"},
+    "dimension": {
+        "literacy": "Literacy",
+        "data": "Data use",
+        "leadership": "Leadership",
+        "development": "Talent development",
+        "culture": "Culture",
+    },
+    "assessor": {"self": "Self", "manager": "Manager"},
+    "post_kind": {"success": "Success case", "failure": "Failure case", "howto": "Know-how"},
+}
+
+_POOLED = ("全体", "All")
+
+#: Codes that are not in the contract but are shown in a contract family's column.
+_CONTRACT_EXTRA: dict[str, dict[str, tuple[str, str]]] = {
+    "skill_area": {ALL: _POOLED},  # models.skills.skill_effect pools every skill area
+}
+
+# ----------------------------------------------------------------------------------------------
+# families declared here
+# ----------------------------------------------------------------------------------------------
+
+_DECLARED: dict[str, dict[str, tuple[str, str]]] = {
+    # the second dimension of portable_learning (catalogue.kpis.SECOND_DIMENSION_VALUES)
+    "mobility": {"moved": ("異動者", "Moved"), "stayed": ("非異動者", "Stayed"), ALL: _POOLED},
+    # the groupings of a KPI cell (catalogue.kpis.GROUPINGS and the second dimensions)
+    "grouping": {
+        "city": ("全庁", "City"),
+        "division": ("部局", "Division"),
+        "department": ("所属", "Department"),
+        "job_level": ("職層", "Job level"),
+        "talent_type": ("DX人材タイプ", "Talent type"),
+        "phase": ("フェーズ", "Phase"),
+        "dimension": ("診断項目", "Dimension"),
+        "skill_area": ("スキル領域", "Skill area"),
+        "mobility": ("異動", "Mobility"),
+    },
+    # why a KPI value is empty (the empty_reason of kpi.measures, "suppressed" of kpi.suppression)
+    "reason": {
+        "no_members": ("該当する職員がいません", "no members in this group"),
+        "denominator_zero": ("分母が0です", "denominator is 0"),
+        "no_data_fy": (
+            "この年度のデータ（職員名簿）がありません",
+            "no data (staff list) for this FY",
+        ),
+        "no_answers": ("回答がありません", "no answers"),
+        "suppressed": (
+            "少人数のため秘匿（個人が特定されないよう）",
+            "suppressed (small group, so no one can be singled out)",
+        ),
+        "gap_side_missing": (
+            "管理職または一般職の回答がありません",
+            "managers or staff have no answers",
+        ),
+        "not_assessed": ("スキル評価を受けた職員がいません", "nobody in this group was assessed"),
+        "no_assessment_pairs": (
+            "本人評価と上司評価の両方がある職員がいません",
+            "nobody in this group has both a self and a manager assessment",
+        ),
+        "no_posts": ("ナレッジ共有の投稿がありません", "no knowledge posts"),
+        "no_trained_staff": ("該当する研修済み職員がいません", "no trained staff in this group"),
+    },
+    # what a grade means (kpi.grading)
+    "grade": {
+        "A": ("目標超過", "ahead"),
+        "B": ("目標どおり", "on target"),
+        "C": ("目標未達", "behind"),
+        "D": ("評価不能", "cannot assess"),
+    },
+    # the status of a decision of the PDCA review meeting (pdca.review_log)
+    "action_status": {
+        "planned": ("未着手", "planned"),
+        "in_progress": ("実施中", "in progress"),
+        "done": ("完了", "done"),
+        "dropped": ("中止", "dropped"),
+    },
+    # how a KPI moved in its good direction since last year (pdca.review_log.review_followup)
+    "kpi_move": {
+        "better": ("改善", "improved"),
+        "worse": ("悪化", "worse"),
+        "unchanged": ("変化なし", "unchanged"),
+    },
+    # the finding of the course review (pdca.programme.course_review)
+    "course_flag": {
+        "liked_no_change": ("満足度は高いが行動変容なし", "liked, no behaviour change"),
+        "no_estimate": ("効果は推定せず（修了者が少ない等）", "no estimate (too few completers)"),
+    },
+    # a KPI unit's name (axis titles, the workbook's unit column)
+    "unit": {
+        "ratio": ("％", "%"),
+        "per_100": ("件／100人", "per 100 staff"),
+        "hours": ("時間／年", "hours per year"),
+        "score": ("評点 0–5", "score 0–5"),
+        "score_diff": ("評点の差", "score difference"),
+    },
+    # the suffix of a value written with its unit (catalogue.format, variant "text");
+    # ``points``: a change of a ratio, in percentage points
+    "unit_suffix": {
+        "ratio": ("%", "%"),
+        "points": ("ポイント", "pt"),
+        "per_100": ("件/100人", "per 100"),
+        "hours": ("時間", "h"),
+        "score": ("点", "pts"),
+        "score_diff": ("点", "pts"),
+    },
+    # estimators of the behaviour change (models.contrasts, models.did)
+    "method": {
+        "naive_before_after": ("単純な前後比較", "Naive before/after"),
+        "twfe": ("二方向固定効果（TWFE）", "Two-way fixed effects (TWFE)"),
+        "group_time": ("グループ・時点別DiD", "Group-time DiD (Callaway–Sant'Anna)"),
+    },
+    # the unit of event time counted from first training (event-study axis)
+    "event_time_unit": {
+        "year": ("年数", "Years"),
+        "quarter": ("四半期数", "Quarters"),
+        "month": ("月数", "Months"),
+    },
+}
+
+#: Groupings whose keys are the city's own department codes and division names, shown as they
+#: are (a department with its name where known), not looked up here.
+ORGANISATION_GROUPINGS: tuple[str, ...] = ("division", "department")
+
+
+def _contract_family(family: str) -> dict[str, tuple[str, str]]:
+    dataset, column = CONTRACT_FAMILIES[family]
+    english = _CONTRACT_EN.get(family, {})
+    out: dict[str, tuple[str, str]] = {}
+    for code in DATASETS[dataset].column(column).codes:
+        if code.code not in english:
+            raise LabelError(
+                f"{dataset}.{column} の「{code.code}」に英語のラベルがありません",
+                f"{dataset}.{column} code {code.code!r} has no English label in labels.py",
+            )
+        out[code.code] = (code.ja, english[code.code])
+    return out | _CONTRACT_EXTRA.get(family, {})
+
+
+def _vocabulary() -> Mapping[str, Mapping[str, tuple[str, str]]]:
+    vocab: dict[str, Mapping[str, tuple[str, str]]] = {
+        family: MappingProxyType(_contract_family(family)) for family in CONTRACT_FAMILIES
+    }
+    vocab["kpi"] = MappingProxyType(
+        {kpi: (spec.name_ja, spec.name_en) for kpi, spec in REGISTRY.items()}
+    )
+    for family, entries in _DECLARED.items():
+        if family in vocab:  # pragma: no cover - a family declared twice above
+            raise LabelError(f"ラベルの分類「{family}」が重複", f"label family {family!r} twice")
+        vocab[family] = MappingProxyType(dict(entries))
+    return MappingProxyType(vocab)
+
+
+#: family → code → (Japanese, English). Built once, read-only.
+VOCABULARY: Mapping[str, Mapping[str, tuple[str, str]]] = _vocabulary()
+
+
+def families() -> tuple[str, ...]:
+    """Every label family."""
+    return tuple(VOCABULARY)
+
+
+def _family(family: str) -> Mapping[str, tuple[str, str]]:
+    try:
+        return VOCABULARY[family]
+    except KeyError:
+        raise LabelError(
+            f"ラベルの分類「{family}」はありません（使える分類: {', '.join(VOCABULARY)}）",
+            f"no label family {family!r} (known: {', '.join(VOCABULARY)})",
+        ) from None
+
+
+def codes(family: str) -> tuple[str, ...]:
+    """The codes of a family, in declaration order.
+
+    >>> codes("action_status")
+    ('planned', 'in_progress', 'done', 'dropped')
+    """
+    return tuple(_family(family))
+
+
+def has_label(family: str, code: str | int) -> bool:
+    """Whether ``code`` has a label in ``family`` (an unknown family raises)."""
+    return str(code) in _family(family)
+
+
+def label(family: str, code: str | int, lang: str = "ja") -> str:
+    """The label of ``code`` in ``family`` in the language; an unknown code raises
+    :class:`LabelError` (never the raw code).
+
+    >>> label("phase", 2), label("grade", "C", "en"), label("unit_suffix", "per_100")
+    ('スキル習得', 'behind', '件/100人')
+    """
+    entries = _family(family)
+    key = str(code)
+    if key not in entries:
+        known = ", ".join(entries)
+        raise LabelError(
+            f"「{family}」に「{key!r}」のラベルがありません（使える値: {known}）",
+            f"no label for {key!r} in family {family!r} (known: {known})",
+        )
+    ja, en = entries[key]
+    return t(lang, ja, en)
+
+
+def labels(family: str, lang: str = "ja") -> dict[str, str]:
+    """Every code of a family → its label in the language.
+
+    >>> labels("grade", "en")
+    {'A': 'ahead', 'B': 'on target', 'C': 'behind', 'D': 'cannot assess'}
+    """
+    return {code: t(lang, ja, en) for code, (ja, en) in _family(family).items()}
+
+
+def group_part(grouping: str, key: str, lang: str = "ja") -> str:
+    """The label of one part of a KPI cell's group under ``grouping``: the city's label for the
+    city, a department code or division name as it is, a code's label otherwise.
+
+    >>> group_part("city", "city"), group_part("division", "総務部")
+    ('全庁', '総務部')
+    >>> group_part("mobility", "moved", "en")
+    'Moved'
+    """
+    if grouping == "city":
+        return label("grouping", "city", lang)
+    if grouping in ORGANISATION_GROUPINGS:
+        return key
+    return label(grouping, key, lang)
