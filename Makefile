@@ -40,8 +40,8 @@ test: $(STAMP) ## Lint, types, doctests and the whole test suite (browser checks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not browser" --doctest-modules src/dxkpi tests
 
-test-fast: $(STAMP) ## The unit tests only (no papermill, no full sample city): the inner loop, < 60 s
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow and not browser" tests
+test-fast: $(STAMP) ## The unit tests only (no papermill, no ingest runs, no sample city): < 60 s
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow and not integration and not browser" tests
 
 browser-deps: ## Install Debian's chromium and a Japanese font (needs root; apt-get)
 	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'CJK'; then \

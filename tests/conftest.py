@@ -1,4 +1,9 @@
-"""Shared fixtures: an isolated pseudonym secret, a tiny raw city, and the sample city."""
+"""Shared fixtures: an isolated pseudonym secret, a tiny raw city, the sample city, one report set.
+
+Tests that use the sample city or the report set are end-to-end runs: they are marked ``slow``
+here (``make test-fast`` leaves them out). The report set runs once per test run, in the one
+xdist worker of the ``report_run`` group.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,12 @@ from typing import Any
 
 import pytest
 
-from tests.rawcity import write_tiny_city
-
-ROOT = Path(__file__).resolve().parents[1]
-SECRET = b"dxkpi-test-secret-0123456789abcdef"
+from dxkpi.core.project import Project
+from dxkpi.ingest.pipeline import run_ingest
+from dxkpi.reports.runner import RunResult, run_reports, write_kpi_workbook
+from dxkpi.sample import generate_city
+from tests.helpers import ROOT, SECRET
+from tests.helpers.rawcity import write_tiny_city
 
 
 @pytest.fixture(autouse=True)
@@ -41,12 +48,36 @@ class SampleCity:
 @pytest.fixture(scope="session")
 def sample_city(tmp_path_factory: pytest.TempPathFactory) -> SampleCity:
     """The default sample city (seed 7, ~2,000 staff, FY2022–FY2025), generated and ingested."""
-    from dxkpi.ingest.pipeline import run_ingest
-    from dxkpi.sample import generate_city
-
     base = tmp_path_factory.mktemp("sample_city")
     raw, processed = base / "raw", base / "processed"
     generate_city(raw, seed=7)
     report = run_ingest(raw, processed, expectations=ROOT / "expectations", secret=SECRET)
     truth = json.loads((raw / "ground_truth.json").read_text(encoding="utf-8"))
     return SampleCity(raw, processed, truth, report.manifest)
+
+
+@pytest.fixture(scope="session")
+def report_set(sample_city: SampleCity, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    """Every report of FY2025 on the sample city (one drill-down department), with the Excel
+    companion: run ONCE per test run and shared by the report, notebook and privacy tests."""
+    reports = tmp_path_factory.mktemp("report_set")
+    return run_reports(
+        fiscal_year=2025,
+        project=Project(ROOT),
+        data_dir=sample_city.processed,
+        reports_dir=reports,
+        departments=("010100",),
+        keep_going=True,
+        write_extras=lambda folder: write_kpi_workbook(folder, sample_city.processed, 2025, None),
+    )
+
+
+#: Fixtures that make a test an end-to-end run (marked ``slow``).
+SLOW_FIXTURES = frozenset({"sample_city", "report_set"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that uses the sample city or the report set as ``slow``."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

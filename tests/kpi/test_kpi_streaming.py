@@ -8,7 +8,7 @@ from dxkpi.catalogue.kpis import GROUPINGS
 from dxkpi.ingest.processed import load_processed
 from dxkpi.kpi.engine import compute
 from dxkpi.project.config import load_config
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_streaming_engine_gives_the_same_catalogue(sample_city) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ import pytest
 from dxkpi.core.project import Project
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.reports.runner import REPORTS, run_reports
-from tests.conftest import ROOT, SECRET
+from tests.helpers import ROOT, SECRET
 
 pytestmark = pytest.mark.browser
 

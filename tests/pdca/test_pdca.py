@@ -20,7 +20,7 @@ from dxkpi.kpi.grading import grade
 from dxkpi.project.config import parse_config
 from dxkpi.reports import pdca_tables, pdca_text
 from dxkpi.reports.runner import REPORTS
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 # ------------------------------------------------------------------ proposed-target rule
 

@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dxkpi.ingest.pipeline import run_ingest
-from tests.conftest import ROOT, SECRET
-from tests.rawcity import TINY, write_csv, write_tiny_city
+from tests.helpers import ROOT, SECRET
+from tests.helpers.rawcity import TINY, write_csv, write_tiny_city
+
+pytestmark = pytest.mark.integration  # the whole ingest on hostile files
 
 EXP = ROOT / "expectations"
 

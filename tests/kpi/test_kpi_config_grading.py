@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -14,8 +13,7 @@ from dxkpi.kpi.engine import EXPORT_COLUMNS, compute, export_frame
 from dxkpi.kpi.examples import tiny_city
 from dxkpi.kpi.grading import fiscal_year_progress, grade
 from dxkpi.project.config import Config, load_config, parse_config
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 
 
 def test_project_toml_has_targets_for_every_kpi_fy2023_to_2025():

@@ -16,8 +16,10 @@ from dxkpi.ingest import pipeline as ingest_mod
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.ingest.processed import manifest_hash
 from dxkpi.ingest.pseudonym import pseudonym
-from tests.conftest import ROOT, SECRET
-from tests.rawcity import TINY, write_csv
+from tests.helpers import ROOT, SECRET
+from tests.helpers.rawcity import TINY, write_csv
+
+pytestmark = pytest.mark.integration  # the whole ingest pipeline
 
 EXP = ROOT / "expectations"
 

@@ -10,15 +10,13 @@ import nbformat
 import openpyxl
 import pytest
 
-from dxkpi.core.project import Project
 from dxkpi.reports.runner import (
     COMMON_PARAMETERS,
     REPORTS,
     declared_parameters,
     external_urls,
-    run_reports,
 )
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 TEMPLATES = ROOT / "notebooks" / "reports"
 EXPLORATORY = ROOT / "notebooks" / "exploratory"
@@ -58,20 +56,10 @@ def test_notebooks_are_thin_and_committed_without_outputs(path: Path) -> None:
 pytestmark_reports = pytest.mark.xdist_group("report_run")
 
 
-@pytest.fixture(scope="module")
-def report_run(sample_city, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    reports = tmp_path_factory.mktemp("reports")
-    from dxkpi.reports.runner import write_kpi_workbook
-
-    return run_reports(
-        fiscal_year=2025,
-        project=Project(ROOT),
-        data_dir=sample_city.processed,
-        reports_dir=reports,
-        departments=("010100",),
-        keep_going=True,
-        write_extras=lambda folder: write_kpi_workbook(folder, sample_city.processed, 2025, None),
-    )
+@pytest.fixture
+def report_run(report_set):  # type: ignore[no-untyped-def]
+    """The shared report set of this test run (tests/conftest.py)."""
+    return report_set
 
 
 @pytestmark_reports

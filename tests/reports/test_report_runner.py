@@ -14,29 +14,10 @@ from dxkpi.core.project import Project
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.reports import runner as report_mod
 from dxkpi.reports.runner import ReportError, check_parameters, run_reports
-from tests.conftest import ROOT, SECRET
+from tests.helpers import ROOT, SECRET
+from tests.helpers.notebooks import write_notebook
 
-PARAMS = """fiscal_year: int = 2025  # 対象年度
-data_dir: str = "data/processed"  # 取込済みデータ
-output_dir: str = "reports/FY2025"  # 出力先
-lang: str = "ja"  # 言語
-min_cell_size: int = 10  # 最小セルサイズ
-"""
-
-
-def _notebook(path: Path, body: str, params: str = PARAMS) -> Path:
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell(params)
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# テスト"), cell, nbformat.v4.new_code_cell(body)]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
-    return path
+pytestmark = pytest.mark.slow  # papermill runs real notebooks
 
 
 @pytest.fixture
@@ -49,13 +30,13 @@ def project(tmp_path: Path, tiny_raw: Path, monkeypatch: pytest.MonkeyPatch) -> 
         (ROOT / "dxkpi.toml").read_text(encoding="utf-8"), encoding="utf-8"
     )
     folder = tmp_path / "notebooks" / "reports"
-    _notebook(
+    write_notebook(
         folder / "data_quality.ipynb",
         "print('品質 OK', fiscal_year)\n"
         "from pathlib import Path\n"
         "Path(output_dir, 'figures', 'q.png').write_bytes(b'png')",
     )
-    _notebook(folder / "kpi_dashboard.ipynb", "print('ダッシュボード', lang)")
+    write_notebook(folder / "kpi_dashboard.ipynb", "print('ダッシュボード', lang)")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -104,7 +85,7 @@ def test_unknown_or_mistyped_parameter_is_rejected(project: Path) -> None:
 def test_failing_notebook_keeps_partial_copy_and_others_run(project: Path) -> None:
     first = _run(project)
     assert first.ok
-    _notebook(
+    write_notebook(
         project / "notebooks" / "reports" / "kpi_dashboard.ipynb",
         "print('before')\nraise ValueError('壊れたセル')",
     )

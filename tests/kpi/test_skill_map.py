@@ -41,8 +41,8 @@ from dxkpi.project.config import (
     load_config,
     parse_config,
 )
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SKILL_KPIS = (
     "skill_attainment_rate",
     "skill_gap",

@@ -17,9 +17,9 @@ from dxkpi.core.errors import ContractError
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.ingest.rules import RULES, flag_duplicates, parse_and_check, with_rules
 from dxkpi.ingest.suites import missing_suites, stale_suites, suite_dict, suite_text, validate
-from tests.conftest import ROOT
-from tests.rawcity import TINY
-from tests.test_rules_each import CASES, bad_row
+from tests.helpers import ROOT
+from tests.helpers.rawcity import TINY
+from tests.helpers.rules import CASES, bad_row
 
 
 def test_committed_suites_match_the_contract() -> None:
@@ -89,6 +89,7 @@ GX_CHECKED = sorted(
 )
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("rule_id", GX_CHECKED)
 def test_great_expectations_agrees_with_polars_rules(rule_id: str) -> None:
     """The GX suite, run on rows that polars quarantines for a rule, fails on that same rule."""

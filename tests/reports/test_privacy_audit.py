@@ -16,10 +16,8 @@ import openpyxl
 import polars as pl
 import pytest
 
-from dxkpi.core.project import Project
 from dxkpi.ingest.pseudonym import load_or_create_secret
-from dxkpi.reports.runner import write_kpi_workbook
-from tests.conftest import ROOT, SECRET
+from tests.helpers import SECRET
 
 DATA_URI = re.compile(rb"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=]+")
 
@@ -47,21 +45,10 @@ def _text_of(path: Path) -> bytes:
     return DATA_URI.sub(b"", data)
 
 
-@pytest.fixture(scope="module")
-def run_outputs(sample_city, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:  # type: ignore[no-untyped-def]
-    from dxkpi.reports.runner import run_reports
-
-    reports = tmp_path_factory.mktemp("audit_reports")
-    run_reports(
-        fiscal_year=2025,
-        project=Project(ROOT),
-        data_dir=sample_city.processed,
-        reports_dir=reports,
-        departments=("010100",),
-        keep_going=True,
-        write_extras=lambda folder: write_kpi_workbook(folder, sample_city.processed, 2025, None),
-    )
-    return _artefacts(sample_city.processed, reports)
+@pytest.fixture
+def run_outputs(sample_city, report_set) -> list[Path]:  # type: ignore[no-untyped-def]
+    """Every artefact of the shared report set and of the processed data."""
+    return _artefacts(sample_city.processed, report_set.folder.parent)
 
 
 @pytest.mark.xdist_group("report_run")

@@ -18,6 +18,8 @@ from dxkpi.kpi.examples import synthetic_city, tiny_city
 from dxkpi.project.config import Config, PrivacyConfig
 from dxkpi.reports import kpi_export as export
 
+pytestmark = pytest.mark.integration  # the CLI on an ingested city
+
 
 @pytest.fixture(scope="module")
 def processed_dir(tmp_path_factory) -> Path:

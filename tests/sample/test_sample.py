@@ -16,7 +16,9 @@ from dxkpi.catalogue.contract import DATASETS, rule_catalogue
 from dxkpi.commands.sample import command, parse_years
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.sample import SampleSummary, generate_city
-from tests.conftest import SECRET
+from tests.helpers import SECRET
+
+pytestmark = pytest.mark.integration  # generates and ingests whole cities
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from dxkpi.ingest.pipeline import run_ingest
-from tests.conftest import ROOT, SECRET
-from tests.test_report_runner import _notebook
+from tests.helpers import ROOT, SECRET
+from tests.helpers.notebooks import write_notebook
+
+pytestmark = pytest.mark.slow  # papermill runs real notebooks
 
 CLI = [sys.executable, "-c", "from dxkpi.commands.cli import main; main()"]
 
@@ -34,11 +36,11 @@ def project(tmp_path: Path, tiny_raw: Path) -> Path:
 
 def _write_templates(root: Path, version: str, fail: bool = False) -> None:
     folder = root / "notebooks" / "reports"
-    _notebook(
+    write_notebook(
         folder / "data_quality.ipynb", f"import time\ntime.sleep(1.0)\nprint('品質 {version}')"
     )
     body = "raise RuntimeError('わざと失敗')" if fail else f"print('ダッシュボード {version}')"
-    _notebook(folder / "kpi_dashboard.ipynb", f"import time\ntime.sleep(1.0)\n{body}")
+    write_notebook(folder / "kpi_dashboard.ipynb", f"import time\ntime.sleep(1.0)\n{body}")
 
 
 def _report(root: Path, *extra: str) -> subprocess.Popen[bytes]:
