@@ -44,13 +44,13 @@ from dxkpi.kpi.engine import compute
 from dxkpi.models.behaviour import (
     BehaviourResult,
     behaviour_change,
-    describe_behaviour,
     heterogeneity,
 )
 from dxkpi.models.did import AttGtResult, att_gt
-from dxkpi.models.linkage import LinkResult, describe_link, link_all, link_panel
+from dxkpi.models.linkage import LinkResult, link_all, link_panel
 from dxkpi.project.config import Config, load_config
 from dxkpi.reports import charts
+from dxkpi.reports.narrative import describe_behaviour, describe_link
 from dxkpi.sample import generate_city
 
 __all__ = ["ChartKind", "Workbench", "open_project"]

@@ -14,16 +14,14 @@ from dxkpi.models.behaviour import (
     PANEL_COLUMNS,
     BehaviourError,
     behaviour_change,
-    describe_behaviour,
     estimate_panel,
     event_pretest,
-    fmt_interval,
-    fmt_number,
     heterogeneity,
     per_100_per_year,
     percent_of_level,
     proposal_panel,
 )
+from dxkpi.reports.narrative import describe_behaviour, fmt_interval, fmt_number
 
 D = dt.date
 

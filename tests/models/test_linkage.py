@@ -16,14 +16,12 @@ from dxkpi.models.linkage import (
     PANEL_KPIS,
     LinkError,
     LinkResult,
-    describe_behaviour,
-    describe_link,
-    effect_of_step,
     kpi_kgi_link,
     lagged_frame,
     link_all,
     link_panel,
 )
+from dxkpi.reports.narrative import describe_link, effect_of_step
 
 
 def _panel(
@@ -192,9 +190,3 @@ def test_sample_city_links_run_and_are_finite(panel) -> None:
     results, failed = link_all(panel)
     assert len(results) + failed.height == len(DEFAULT_KGIS) * len(PANEL_KPIS)
     assert len(results) >= 6
-
-
-def test_describe_behaviour_is_reexported() -> None:
-    from dxkpi.models.behaviour import describe_behaviour as original
-
-    assert describe_behaviour is original

@@ -11,7 +11,8 @@ import click
 
 from dxkpi.commands.context import or_default
 from dxkpi.ingest.processed import load_processed
-from dxkpi.models.behaviour import BehaviourResult, behaviour_change, describe_behaviour
+from dxkpi.models.behaviour import BehaviourResult, behaviour_change
+from dxkpi.reports.narrative import describe_behaviour
 
 
 def _clean(x: Any) -> Any:

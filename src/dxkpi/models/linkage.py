@@ -28,12 +28,10 @@ import polars as pl
 import statsmodels.api as sm
 
 from dxkpi.catalogue.kpis import REGISTRY
-from dxkpi.catalogue.labels import Lang
 from dxkpi.core.display import Shown, number
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi.engine import compute_kpi
-from dxkpi.models.behaviour import describe_behaviour, fmt_interval, fmt_number
 
 __all__ = [
     "DEFAULT_KGIS",
@@ -42,9 +40,6 @@ __all__ = [
     "LinkError",
     "LinkResult",
     "complete_rows",
-    "describe_behaviour",
-    "describe_link",
-    "effect_of_step",
     "kpi_kgi_link",
     "lagged_frame",
     "link_all",
@@ -56,23 +51,6 @@ PANEL_KPIS: tuple[str, ...] = ("participation_rate", "proposals_per_100", "reten
 #: trained the year before), so adding it costs the model one year of observations.
 DEFAULT_KPIS: tuple[str, ...] = ("participation_rate", "proposals_per_100")
 DEFAULT_KGIS: tuple[str, ...] = ("self_running_rate", "hours_saved", "resident_satisfaction")
-
-# How a one-step difference in an indicator is described: (step, ja label, en label).
-_STEP: dict[str, tuple[float, str, str]] = {
-    "ratio": (0.10, "10ポイント", "10 percentage points"),
-    "per_100": (10.0, "10件", "10 per 100 staff"),
-    "hours": (100.0, "100時間", "100 hours"),
-    "score": (0.5, "0.5点", "0.5 points"),
-    "score_diff": (0.5, "0.5点", "0.5 points"),
-}
-# How a KGI difference is shown: (multiplier, ja unit, en unit).
-_SHOW: dict[str, tuple[float, str, str]] = {
-    "ratio": (100.0, "ポイント", "percentage points"),
-    "per_100": (1.0, "件（100人当たり）", "per 100 staff"),
-    "hours": (1.0, "時間", "hours"),
-    "score": (1.0, "点", "points"),
-    "score_diff": (1.0, "点", "points"),
-}
 
 
 class LinkError(DxkpiError):
@@ -309,68 +287,3 @@ def link_all(
     return results, pl.DataFrame(
         failed, schema={"kgi": pl.String, "kpis": pl.String, "reason": pl.String}, orient="row"
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# sentences
-# ---------------------------------------------------------------------------------------------
-
-
-def _lag_words(lag: int, lang: Lang) -> str:
-    if lang == "ja":
-        return {0: "同じ年度", 1: "翌年度"}.get(lag, f"{lag}年度後")
-    return {0: "in the same year", 1: "the following year"}.get(lag, f"{lag} years later")
-
-
-def _name(kpi_id: str, lang: Lang) -> str:
-    spec = REGISTRY[kpi_id]
-    return spec.name_ja if lang == "ja" else spec.name_en.lower()
-
-
-def effect_of_step(row: dict, kgi: str) -> tuple[float, float, float]:
-    """(effect, low, high) on the KGI, in its display unit, of one KPI step (see _STEP/_SHOW)."""
-    f = _STEP[REGISTRY[row["kpi"]].unit][0] * _SHOW[REGISTRY[kgi].unit][0]
-    return row["coef"] * f, row["ci_low"] * f, row["ci_high"] * f
-
-
-def _sentence(row: dict, r: LinkResult, lang: Lang) -> str:
-    eff, lo, hi = effect_of_step(row, r.kgi)
-    _, step_ja, step_en = _STEP[REGISTRY[row["kpi"]].unit]
-    _, unit_ja, unit_en = _SHOW[REGISTRY[r.kgi].unit]
-    crosses = lo <= 0 <= hi
-    n_ja = f"所属{r.n_departments}・観測{r.n_obs}"
-    n_en = f"{r.n_departments} departments, {r.n_obs} department-years"
-    if lang == "ja":
-        way = "高い" if eff >= 0 else "低い"
-        s = (
-            f"{_name(row['kpi'], 'ja')}が{step_ja}高い所属では、{_lag_words(r.lag, 'ja')}の"
-            f"{_name(r.kgi, 'ja')}が平均{fmt_number(abs(eff), lo, hi)}{unit_ja}{way}傾向"
-            f"（95%信頼区間 {fmt_interval(lo, hi)}、{n_ja}）。"
-        )
-        return s + ("区間が0をまたぐため、はっきりした関連は見られません。" if crosses else "")
-    way = "higher" if eff >= 0 else "lower"
-    s = (
-        f"Where the {_name(row['kpi'], 'en')} is {step_en} higher, the {_name(r.kgi, 'en')} "
-        f"{_lag_words(r.lag, 'en')} tends to be {fmt_number(abs(eff), lo, hi, lang='en')} "
-        f"{unit_en} {way} on average (95% interval {fmt_interval(lo, hi, lang='en')}; {n_en})."
-    )
-    return s + (" The interval includes zero: no clear association." if crosses else "")
-
-
-def describe_link(result: LinkResult, lang: Lang = "ja") -> list[str]:
-    """Plain sentences, one per KPI, then how the comparison was made and that it is not cause."""
-    lines = [_sentence(row, result, lang) for row in result.coefficients.iter_rows(named=True)]
-    several = len(result.kpis) > 1
-    if lang == "ja":
-        method = (
-            "所属ごとの違いと年度ごとの全庁的な変化を取り除いて比べています"
-            + ("（ほかの指標が同じ水準の場合の関連）" if several else "")
-            + "。"
-        )
-        return [*lines, method, "これは因果関係を示すものではなく関連です。"]
-    method = (
-        "Differences between departments and city-wide year-to-year changes are taken out"
-        + (" (each KPI with the others held equal)" if several else "")
-        + "."
-    )
-    return [*lines, method, "This is an association, not proof of cause."]

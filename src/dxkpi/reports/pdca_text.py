@@ -14,8 +14,9 @@ import polars as pl
 from dxkpi.catalogue.format import format_value
 from dxkpi.catalogue.labels import t
 from dxkpi.models.behaviour import BehaviourError
-from dxkpi.models.linkage import LinkError, LinkResult, describe_link
+from dxkpi.models.linkage import LinkError, LinkResult
 from dxkpi.pdca.investment import RoiResult
+from dxkpi.reports.narrative import describe_link
 
 __all__ = [
     "behaviour_unavailable",

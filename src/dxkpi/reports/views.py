@@ -20,7 +20,7 @@ import polars as pl
 
 from dxkpi.catalogue.contract import DATASETS, rule_catalogue
 from dxkpi.catalogue.format import format_value
-from dxkpi.catalogue.kpis import GROUPINGS
+from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
 from dxkpi.catalogue.labels import (
     CONTRACT_FAMILIES,
     SUPPRESSED_MARK,
@@ -35,6 +35,7 @@ from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.kpi.engine import compute
 from dxkpi.project.config import Config, load_config
 from dxkpi.reports.kpi_cache import kpi_cache_path
+from dxkpi.reports.narrative import effect_of_step
 
 __all__ = [
     "CODE_COLUMNS",
@@ -459,9 +460,6 @@ def heterogeneity_table(
 def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
     """KPI→KGI links for display: KGI, KPI, effect of one KPI step with its 95% interval,
     departments and observations, and a plain reading (``links``: ``linkage.LinkResult``)."""
-    from dxkpi.catalogue.kpis import REGISTRY
-    from dxkpi.models.linkage import effect_of_step
-
     rows = []
     for link in links:
         for r in link.coefficients.iter_rows(named=True):

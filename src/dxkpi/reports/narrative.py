@@ -1,0 +1,289 @@
+"""Estimates in plain words: the behaviour-change effect and the KPI→KGI links as sentences.
+
+Analysis modules (:mod:`dxkpi.models`) return numbers; this module turns them into the short
+Japanese or English sentences the reports, the PDCA document, the CLI and ``Workbench.explain``
+show — every interval with its sample size, and "not established" never written as "no effect".
+"""
+
+from __future__ import annotations
+
+import math
+
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.catalogue.labels import Lang
+from dxkpi.models.behaviour import BehaviourResult
+from dxkpi.models.linkage import LinkResult
+
+__all__ = ["describe_behaviour", "describe_link", "effect_of_step", "fmt_interval", "fmt_number"]
+
+
+# ---------------------------------------------------------------------------------------------
+# sentences
+# ---------------------------------------------------------------------------------------------
+
+_TREATMENT_WORDS: dict[str, tuple[str, str]] = {
+    "phase1": (
+        "フェーズ1（意識改革）の研修を初めて修了",
+        "first completed a phase-1 (mindset) course",
+    ),
+    "phase2": (
+        "フェーズ2（スキル習得）の研修を初めて修了",
+        "first completed a phase-2 (skills) course",
+    ),
+    "phase3": (
+        "フェーズ3（実践）の研修を初めて修了",
+        "first completed a phase-3 (practice) course",
+    ),
+    "any": ("研修を初めて受講", "first attended any course"),
+}
+_PERIOD_WORDS: dict[str, tuple[str, str]] = {
+    "month": ("1人1か月あたり", "per employee per month"),
+    "quarter": ("1人1四半期あたり", "per employee per quarter"),
+}
+_OUTCOME_WORDS: dict[str, tuple[str, str]] = {
+    "submitted": ("提案件数", "proposals submitted"),
+    "implemented": ("実装に至った提案件数", "proposals later implemented"),
+}
+
+
+def _digits(*values: float) -> int:
+    m = max((abs(v) for v in values if v is not None and math.isfinite(v)), default=0.0)
+    return 0 if m >= 100 else 1 if m >= 1 else 2 if m >= 0.1 else 3
+
+
+def fmt_number(x: float, *scale: float, lang: str = "ja", sign: bool = False) -> str:
+    """A number rounded to suit the magnitude of ``x`` and ``scale`` (e.g. its interval).
+
+    Negative numbers use the minus sign "−" in Japanese, "-" in English; ``sign`` adds "+".
+    """
+    if x is None or not math.isfinite(x):
+        return "—"
+    text = f"{abs(x):.{_digits(x, *scale)}f}"
+    if float(text) == 0:
+        return text
+    if x < 0:
+        return ("−" if lang == "ja" else "-") + text
+    return ("+" + text) if sign else text
+
+
+def fmt_interval(lo: float, hi: float, lang: str = "ja") -> str:
+    """An interval as "−0.2〜1.8" (ja) or "-0.2 to 1.8" (en), rounded alike."""
+    a, b = fmt_number(lo, hi, lang=lang), fmt_number(hi, lo, lang=lang)
+    return f"{a}〜{b}" if lang == "ja" else f"{a} to {b}"
+
+
+def _pretest_words(p: float | None, lang: str) -> str:
+    if lang == "ja":
+        if p is None:
+            return "受講前の動きの比較（事前検定）はデータ不足で行えませんでした。"
+        if p > 0.05:
+            return (
+                f"受講前の期間では、受講した職員と比較相手の提案件数の動きに目立った差はなく"
+                f"（事前検定 p={p:.2f}）、比較の前提（受講がなければ同じように推移した）と"
+                "矛盾しません。"
+            )
+        if p > 0.01:
+            return (
+                f"受講前の期間にもやや差が見られます（事前検定 p={p:.2f}）。"
+                "結果は幅をもって読んでください。"
+            )
+        return (
+            f"受講前の期間にも差が見られ（事前検定 p={p:.3f}）、比較の前提が疑わしいため、"
+            "結果は慎重に読んでください。"
+        )
+    if p is None:
+        return "The pre-training check (pre-test) could not be run: too little data."
+    if p > 0.05:
+        return (
+            f"Before training, trained staff and the comparison group moved alike (pre-test "
+            f"p = {p:.2f}), consistent with the comparison's assumption."
+        )
+    if p > 0.01:
+        return (
+            f"Before training the groups already differed a little (pre-test p = {p:.2f}); "
+            "read the result with some caution."
+        )
+    return (
+        f"Before training the groups already differed (pre-test p = {p:.3f}); the "
+        "comparison's assumption is doubtful, so read the result with caution."
+    )
+
+
+def _contrast_words(r: BehaviourResult, lang: str) -> list[str]:
+    if r.naive is None or r.twfe is None:
+        return []
+    n, t, a = r.naive.estimate, r.twfe.estimate, r.att
+    scale = (n, t, a)
+    if lang == "ja":
+        return [
+            f"単純な受講前後の比較では{fmt_number(n, *scale, sign=True)}件、従来の二方向固定効果"
+            f"モデル（TWFE）では{fmt_number(t, *scale, sign=True)}件でした（本推定は"
+            f"{fmt_number(a, *scale, sign=True)}件）。",
+            "単純な前後比較には比較相手がなく、同じ時期に全庁で起きた変化（季節や年度ごとの増減）"
+            "まで研修の効果に含めてしまいます。TWFEは先に受講した職員を後から受講した職員の比較"
+            "相手に使うため、効果が受講時期や受講後の経過で変わると偏ります。本推定は、まだ受講"
+            "していない職員とだけ比べることで、その両方を避けています。",
+        ]
+    return [
+        f"A naive before/after comparison gives {fmt_number(n, *scale, lang='en', sign=True)} "
+        f"and a two-way fixed-effects model (TWFE) {fmt_number(t, *scale, lang='en', sign=True)}"
+        f" (this estimate: {fmt_number(a, *scale, lang='en', sign=True)}).",
+        "The before/after comparison has no comparison group, so city-wide changes of the same "
+        "period (seasons, year-on-year growth) count as effect; TWFE uses staff trained earlier "
+        "as controls for staff trained later and is biased when effects change with timing or "
+        "time since training. This estimate compares only with staff not yet trained.",
+    ]
+
+
+def describe_behaviour(result: BehaviourResult, lang: str = "ja") -> list[str]:
+    """Plain sentences on the DiD result: size, interval, sample, comparison, pre-test, contrasts.
+
+    ``lang`` "ja" (default) or "en". The pre-trend sentence uses :func:`event_pretest`.
+    """
+    r = result
+    ci = r.ci or (math.nan, math.nan)
+    crosses = not (ci[0] > 0 or ci[1] < 0)
+    i = 0 if lang == "ja" else 1
+    treat, per, out = (
+        _TREATMENT_WORDS[r.treatment][i],
+        _PERIOD_WORDS[r.period][i],
+        _OUTCOME_WORDS[r.outcome][i],
+    )
+    p100 = r.per_100_year_ci or (math.nan, math.nan)
+    pct = (
+        f"受講前の水準（{per}{fmt_number(r.pre_mean or math.nan)}件）の"
+        f"{fmt_number(r.pct_of_pre, lang=lang, sign=True)}%にあたります"
+        if r.pct_of_pre is not None
+        else ""
+    )
+    if lang == "ja":
+        way = "増えました" if r.att >= 0 else "減りました"
+        lines = [
+            f"{treat}した職員の{out}は、比較相手と比べて{per}平均"
+            f"{fmt_number(abs(r.att), *ci)}件{way}（95%信頼区間 {fmt_interval(*ci)}）。",
+            f"100人あたり年間に直すと{fmt_number(r.per_100_year, *p100, sign=True)}件"
+            f"（{fmt_interval(*p100)}）で、" + (pct or "受講前の水準とは比べられません") + "。",
+            f"対象は職員{r.n_employees}人で、推定に使った受講者は{r.n_treated}人"
+            f"（受講時期のグループ{r.n_cohorts}個）です。",
+        ]
+        if crosses:
+            lines.append("区間が0を含むため、はっきりした効果は確認できません。")
+        lines.append(
+            "比較相手は、同じ時期にまだ受講していない職員（期間中に受講しなかった職員を含む）です。"
+            if r.control == "notyet"
+            else "比較相手は、期間中に一度も受講しなかった職員です。"
+        )
+        lines.append(_pretest_words(r.pretest_event.p, "ja"))
+        lines.extend(_contrast_words(r, "ja"))
+        lines.append("比較の前提が成り立つ場合、この差は研修による効果と読めます。")
+        return lines
+    way = "more" if r.att >= 0 else "fewer"
+    lines = [
+        f"Staff who {treat} then made {fmt_number(abs(r.att), *ci, lang='en')} {way} "
+        f"{out} {per} than the comparison group (95% interval {fmt_interval(*ci, lang='en')}).",
+        f"That is {fmt_number(r.per_100_year, *p100, lang='en', sign=True)} per 100 staff per "
+        f"year ({fmt_interval(*p100, lang='en')})"
+        + (
+            f", {fmt_number(r.pct_of_pre, lang='en', sign=True)}% of the pre-training level "
+            f"({fmt_number(r.pre_mean or math.nan, lang='en')} {per})"
+            if r.pct_of_pre is not None
+            else ""
+        )
+        + ".",
+        f"{r.n_employees} employees; {r.n_treated} trained employees in {r.n_cohorts} "
+        "training-time cohorts were used.",
+    ]
+    if crosses:
+        lines.append("The interval includes zero: no clear effect.")
+    lines.append(
+        "The comparison group is staff not yet trained at the time (including staff never trained)."
+        if r.control == "notyet"
+        else "The comparison group is staff never trained in the period."
+    )
+    lines.append(_pretest_words(r.pretest_event.p, "en"))
+    lines.extend(_contrast_words(r, "en"))
+    lines.append("If the comparison's assumption holds, the difference is the effect of training.")
+    return lines
+
+
+# How a one-step difference in an indicator is described: (step, ja label, en label).
+_STEP: dict[str, tuple[float, str, str]] = {
+    "ratio": (0.10, "10ポイント", "10 percentage points"),
+    "per_100": (10.0, "10件", "10 per 100 staff"),
+    "hours": (100.0, "100時間", "100 hours"),
+    "score": (0.5, "0.5点", "0.5 points"),
+    "score_diff": (0.5, "0.5点", "0.5 points"),
+}
+# How a KGI difference is shown: (multiplier, ja unit, en unit).
+_SHOW: dict[str, tuple[float, str, str]] = {
+    "ratio": (100.0, "ポイント", "percentage points"),
+    "per_100": (1.0, "件（100人当たり）", "per 100 staff"),
+    "hours": (1.0, "時間", "hours"),
+    "score": (1.0, "点", "points"),
+    "score_diff": (1.0, "点", "points"),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# sentences
+# ---------------------------------------------------------------------------------------------
+
+
+def _lag_words(lag: int, lang: Lang) -> str:
+    if lang == "ja":
+        return {0: "同じ年度", 1: "翌年度"}.get(lag, f"{lag}年度後")
+    return {0: "in the same year", 1: "the following year"}.get(lag, f"{lag} years later")
+
+
+def _name(kpi_id: str, lang: Lang) -> str:
+    spec = REGISTRY[kpi_id]
+    return spec.name_ja if lang == "ja" else spec.name_en.lower()
+
+
+def effect_of_step(row: dict, kgi: str) -> tuple[float, float, float]:
+    """(effect, low, high) on the KGI, in its display unit, of one KPI step (see _STEP/_SHOW)."""
+    f = _STEP[REGISTRY[row["kpi"]].unit][0] * _SHOW[REGISTRY[kgi].unit][0]
+    return row["coef"] * f, row["ci_low"] * f, row["ci_high"] * f
+
+
+def _sentence(row: dict, r: LinkResult, lang: Lang) -> str:
+    eff, lo, hi = effect_of_step(row, r.kgi)
+    _, step_ja, step_en = _STEP[REGISTRY[row["kpi"]].unit]
+    _, unit_ja, unit_en = _SHOW[REGISTRY[r.kgi].unit]
+    crosses = lo <= 0 <= hi
+    n_ja = f"所属{r.n_departments}・観測{r.n_obs}"
+    n_en = f"{r.n_departments} departments, {r.n_obs} department-years"
+    if lang == "ja":
+        way = "高い" if eff >= 0 else "低い"
+        s = (
+            f"{_name(row['kpi'], 'ja')}が{step_ja}高い所属では、{_lag_words(r.lag, 'ja')}の"
+            f"{_name(r.kgi, 'ja')}が平均{fmt_number(abs(eff), lo, hi)}{unit_ja}{way}傾向"
+            f"（95%信頼区間 {fmt_interval(lo, hi)}、{n_ja}）。"
+        )
+        return s + ("区間が0をまたぐため、はっきりした関連は見られません。" if crosses else "")
+    way = "higher" if eff >= 0 else "lower"
+    s = (
+        f"Where the {_name(row['kpi'], 'en')} is {step_en} higher, the {_name(r.kgi, 'en')} "
+        f"{_lag_words(r.lag, 'en')} tends to be {fmt_number(abs(eff), lo, hi, lang='en')} "
+        f"{unit_en} {way} on average (95% interval {fmt_interval(lo, hi, lang='en')}; {n_en})."
+    )
+    return s + (" The interval includes zero: no clear association." if crosses else "")
+
+
+def describe_link(result: LinkResult, lang: Lang = "ja") -> list[str]:
+    """Plain sentences, one per KPI, then how the comparison was made and that it is not cause."""
+    lines = [_sentence(row, result, lang) for row in result.coefficients.iter_rows(named=True)]
+    several = len(result.kpis) > 1
+    if lang == "ja":
+        method = (
+            "所属ごとの違いと年度ごとの全庁的な変化を取り除いて比べています"
+            + ("（ほかの指標が同じ水準の場合の関連）" if several else "")
+            + "。"
+        )
+        return [*lines, method, "これは因果関係を示すものではなく関連です。"]
+    method = (
+        "Differences between departments and city-wide year-to-year changes are taken out"
+        + (" (each KPI with the others held equal)" if several else "")
+        + "."
+    )
+    return [*lines, method, "This is an association, not proof of cause."]
