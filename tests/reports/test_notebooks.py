@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import nbformat
 import openpyxl
 import pytest
 
+from dxkpi.catalogue.labels import codes
 from dxkpi.reports.runner import (
     COMMON_PARAMETERS,
     REPORTS,
@@ -124,3 +127,20 @@ def test_getting_started_notebook_runs_and_charts_display_offline(sample_city, t
     participation = config["targets"]["2025"]["participation_rate"]
     assert f"'participation_rate': {participation}" in shown
     nbformat.validate(nb)
+
+
+def _visible_text(page: str) -> str:
+    """What a reader sees: no <style>, <script> or tags (SVG text included, attributes not)."""
+    page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+@pytestmark_reports
+def test_dashboard_speaks_one_vocabulary(report_run) -> None:  # type: ignore[no-untyped-def]
+    """Job level manager is 管理職 (not the assessor's 上司), mobility is 異動者 / 非異動者, and
+    every reason is a sentence, never a raw code."""
+    text = _visible_text((report_run.folder / "kpi_dashboard.html").read_text(encoding="utf-8"))
+    assert "管理職" in text and "異動者" in text and "非異動者" in text
+    raw = ["moved", "stayed", *codes("reason")]
+    shown = [code for code in raw if re.search(rf"(?<![A-Za-z_]){code}(?![A-Za-z_])", text)]
+    assert shown == []
