@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from dxkpi.workbench import Workbench
     from dxkpi.workbench import open_project as open
 
-__all__ = ["Workbench", "__version__", "open"]
+__all__ = ["Workbench", "open"]
 
 
 def __getattr__(name: str) -> Any:
@@ -38,4 +38,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted([*__all__, "__version__"])

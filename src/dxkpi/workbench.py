@@ -43,6 +43,8 @@ from dxkpi.ingest.suites import write_suites
 from dxkpi.kpi.engine import compute
 from dxkpi.models.behaviour import (
     BehaviourResult,
+    GroupBy,
+    HeterogeneityResult,
     behaviour_change,
     heterogeneity,
 )
@@ -183,12 +185,15 @@ class Workbench:
         """
         return behaviour_change(self.data, **options)
 
-    def heterogeneity(self, by: str = "talent_type", **options: Any) -> Any:
+    def heterogeneity(self, by: GroupBy = "talent_type", **options: Any) -> HeterogeneityResult:
         """The behaviour effect within each talent type or job level (``by``)."""
-        return heterogeneity(self.data, by, **options)  # type: ignore[arg-type]
+        return heterogeneity(self.data, by, **options)
 
-    def links(self, **options: Any) -> list[LinkResult]:
-        """KPI→KGI links on the department × year panel (:func:`dxkpi.models.linkage.link_all`)."""
+    def links(self, **options: Any) -> tuple[list[LinkResult], pl.DataFrame]:
+        """KPI→KGI links on the department × year panel (:func:`dxkpi.models.linkage.link_all`).
+
+        Returns the fitted links and a frame (kgi, kpis, reason) of the models not fitted.
+        """
         return link_all(link_panel(self.data), **options)
 
     def did(

@@ -24,6 +24,28 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import TypedDict, Unpack
 
+__all__ = [
+    "CONTRACT_VERSION",
+    "DATASETS",
+    "EXCEL_CELL_LIMIT",
+    "JOB_LEVEL",
+    "PERSONAL_NAME_HEADERS",
+    "SKILL_AREA",
+    "Code",
+    "Column",
+    "Compare",
+    "Dataset",
+    "EmptyWhen",
+    "Kind",
+    "Reference",
+    "RequiredWhen",
+    "RowRule",
+    "RuleInfo",
+    "contract_fingerprint",
+    "ingest_order",
+    "rule_catalogue",
+]
+
 CONTRACT_VERSION = "1.0"
 
 

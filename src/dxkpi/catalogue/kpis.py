@@ -12,6 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+__all__ = [
+    "GROUPINGS",
+    "PEOPLE_GROUPINGS",
+    "REGISTRY",
+    "SECOND_DIMENSION_VALUES",
+    "UNIT_GROUPINGS",
+    "Kind",
+    "KpiSpec",
+    "People",
+    "Unit",
+    "kpi_ids",
+]
+
 Unit = Literal["ratio", "per_100", "hours", "score", "score_diff"]
 Kind = Literal["kpi", "kgi"]
 People = Literal[

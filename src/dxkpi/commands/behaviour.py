@@ -11,8 +11,10 @@ import click
 
 from dxkpi.commands.context import or_default
 from dxkpi.ingest.processed import load_processed
-from dxkpi.models.behaviour import BehaviourResult, behaviour_change
+from dxkpi.models.behaviour import BehaviourResult, Outcome, Period, Treatment, behaviour_change
 from dxkpi.reports.narrative import describe_behaviour
+
+__all__ = ["command"]
 
 
 def _clean(x: Any) -> Any:
@@ -119,9 +121,9 @@ def _rows(r: BehaviourResult) -> list[tuple[str, str, str]]:
 )
 def command(
     data_dir: Path | None,
-    period: str,
-    treatment: str,
-    outcome: str,
+    period: Period,  # the click.Choice values are exactly the Literal's
+    treatment: Treatment,
+    outcome: Outcome,
     control: str,
     min_units: int,
     lang: str,
@@ -135,9 +137,9 @@ def command(
     """
     result = behaviour_change(
         load_processed(or_default(data_dir, "processed")),
-        period=period,  # type: ignore[arg-type]
+        period=period,
         treatment=treatment,
-        outcome=outcome,  # type: ignore[arg-type]
+        outcome=outcome,
         control=control,
         min_units=min_units,
     )

@@ -22,6 +22,8 @@ from dxkpi.commands.context import CliState
 from dxkpi.core.errors import DxkpiError
 from dxkpi.core.project import ENV_VAR
 
+__all__ = ["COMMANDS", "LazyGroup", "cli", "main"]
+
 # name → (module, one-line help shown by `dxkpi --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "sample": (

@@ -11,6 +11,8 @@ from dxkpi.catalogue.docs import contract_markdown, readme_is_current, readme_wi
 from dxkpi.commands.context import current_project
 from dxkpi.core.atomic import write_text
 
+__all__ = ["command"]
+
 
 @click.command("contract")
 @click.option(

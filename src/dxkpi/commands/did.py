@@ -10,7 +10,9 @@ from typing import Any
 import click
 import polars as pl
 
-from dxkpi.models.did import AttGtResult, DidError, att_gt
+from dxkpi.models.did import Aggregation, AttGtResult, BasePeriod, DidError, att_gt
+
+__all__ = ["command"]
 
 
 def _fail(csv: Path, ja: str, en: str, column: str | None = None) -> click.ClickException:
@@ -40,7 +42,7 @@ def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) of the text report: cells, aggregations, event times, skipped."""
     boot = res.bootstrap is not None
     head = ["group", "time", "ATT", "SE", "95% CI", "n_T", "n_C"]
-    if boot:
+    if res.bootstrap is not None:
         head.append(f"band (c={res.bootstrap.crit_value:.3f})")
     cells = []
     for r in res.attgt.iter_rows(named=True):
@@ -57,7 +59,8 @@ def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
             row.append(f"[{_fmt(r['band_lower'])}, {_fmt(r['band_upper'])}]")
         cells.append(row)
     out = [("ATT(g,t)", head, cells)]
-    agg_rows, dynamic = [], None
+    agg_rows: list[list[str]] = []
+    dynamic: Aggregation | None = None
     for kind in ("simple", "group", "dynamic", "calendar"):
         try:
             a = res.aggregate(kind)
@@ -71,7 +74,7 @@ def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
         if kind == "dynamic":
             dynamic = a
     out.append(("aggregations / 集計", ["type", "ATT", "SE", "95% CI"], agg_rows))
-    if dynamic is not None:
+    if dynamic is not None and dynamic.by is not None:  # a dynamic aggregation always has rows
         band = "95% CI" if res.bootstrap is None else f"band (c={dynamic.crit_value:.3f})"
         out.append(
             (
@@ -210,7 +213,7 @@ def command(
     group: str,
     outcome: str,
     control: str,
-    base_period: str,
+    base_period: BasePeriod,  # the click.Choice values are exactly the Literal's
     anticipation: int,
     min_units: int,
     fmt: str,
@@ -243,7 +246,7 @@ def command(
             group=group,
             outcome=outcome,
             control=control,
-            base_period=base_period,  # type: ignore[arg-type]
+            base_period=base_period,
             anticipation=anticipation,
             min_units=min_units,
             boot_draws=bootstrap,

@@ -10,6 +10,8 @@ import click
 from dxkpi.commands.context import or_default
 from dxkpi.ingest.suites import stale_suites, write_suites
 
+__all__ = ["command"]
+
 
 @click.command("expectations")
 @click.option(

@@ -12,6 +12,8 @@ from dxkpi.commands.context import or_default
 from dxkpi.commands.summary import print_summary
 from dxkpi.ingest.pipeline import run_ingest
 
+__all__ = ["command"]
+
 
 @click.command("ingest")
 @click.option(

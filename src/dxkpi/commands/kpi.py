@@ -20,6 +20,8 @@ from dxkpi.kpi.engine import compute, export_frame, select_kpis
 from dxkpi.project.config import load_config
 from dxkpi.reports import kpi_export as export
 
+__all__ = ["BY_CHOICES", "FORMATS", "command"]
+
 FORMATS = ("table", "csv", "xlsx", "json")
 BY_CHOICES = (
     "city",

@@ -27,6 +27,8 @@ from dxkpi.pdca import (
 )
 from dxkpi.reports.runner import latest_complete_fiscal_year, run_reports
 
+__all__ = ["CHROMIUM", "REPORT", "adopt", "chromium_missing", "command", "print_pdf"]
+
 REPORT = "pdca_review"
 CHROMIUM = "chromium"
 

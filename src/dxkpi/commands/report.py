@@ -14,6 +14,8 @@ from dxkpi.commands.context import current_project
 from dxkpi.ingest.processed import load_processed
 from dxkpi.reports.runner import latest_complete_fiscal_year, run_reports, write_kpi_workbook
 
+__all__ = ["command"]
+
 
 @click.command("report")
 @click.option(

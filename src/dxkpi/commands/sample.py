@@ -11,6 +11,8 @@ import click
 from dxkpi.commands.context import or_default
 from dxkpi.sample import generate_city
 
+__all__ = ["DATA_SUFFIXES", "command", "data_files", "parse_years"]
+
 DATA_SUFFIXES = (".csv", ".xlsx")
 
 

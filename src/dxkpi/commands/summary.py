@@ -6,6 +6,8 @@ from typing import Any
 
 from dxkpi.catalogue.contract import DATASETS, rule_catalogue
 
+__all__ = ["STATUS", "print_summary", "top_rules"]
+
 STATUS = {
     "ok": "正常 ok",
     "failed": "失敗 failed",

@@ -12,6 +12,8 @@ from rich.console import Console
 from dxkpi.commands.context import or_default
 from dxkpi.commands.summary import print_summary
 
+__all__ = ["command"]
+
 
 @click.command("validate")
 @click.option(

@@ -2,3 +2,5 @@
 
 Nothing in ``core`` imports another dxkpi package.
 """
+
+__all__: list[str] = []

@@ -17,6 +17,8 @@ from types import TracebackType
 
 from dxkpi.core.errors import DxkpiError, Where
 
+__all__ = ["LockedError", "RunLock", "pid_alive"]
+
 
 class LockedError(DxkpiError):
     """Another run holds the lock."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+__all__ = ["FORMULA_PREFIXES", "neutralise", "neutralise_frame"]
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _RISKY = "^[=+\\-@\t\r]"
 

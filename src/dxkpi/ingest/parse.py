@@ -21,6 +21,23 @@ import polars as pl
 
 from dxkpi.catalogue.contract import Column, Kind
 
+__all__ = [
+    "ERAS",
+    "code_lookup",
+    "is_empty",
+    "normalise",
+    "parse_boolean",
+    "parse_code",
+    "parse_column",
+    "parse_date",
+    "parse_failed",
+    "parse_fiscal_year",
+    "parse_id",
+    "parse_integer",
+    "parse_number",
+    "parse_text",
+]
+
 # Era start dates (元年 = year 1) and the last valid day of each era.
 ERAS: tuple[tuple[str, str, datetime.date, datetime.date], ...] = (
     ("明治", "M", datetime.date(1868, 1, 25), datetime.date(1912, 7, 29)),

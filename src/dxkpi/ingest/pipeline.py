@@ -61,6 +61,20 @@ from dxkpi.ingest.rules import (
 )
 from dxkpi.ingest.suites import load_suite, missing_suites, stale_suites, validate
 
+__all__ = [
+    "LINEAGE",
+    "MANIFEST",
+    "QUARANTINE_DIR",
+    "DatasetReport",
+    "FileReport",
+    "IngestReport",
+    "Progress",
+    "certify",
+    "drop_duplicate_files",
+    "ingest_dataset",
+    "run_ingest",
+]
+
 LINEAGE = ("_source_file", "_source_sheet", "_source_row")
 QUARANTINE_DIR = "quarantine"
 MANIFEST = "manifest.json"

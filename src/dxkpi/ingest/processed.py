@@ -25,6 +25,17 @@ import polars as pl
 
 from dxkpi.core.errors import DxkpiError, Where
 
+__all__ = [
+    "DATASETS",
+    "DATE_COLUMNS",
+    "OPTIONAL_DATASETS",
+    "REQUIRED_DATASETS",
+    "MissingDatasetError",
+    "Processed",
+    "load_processed",
+    "manifest_hash",
+]
+
 REQUIRED_DATASETS: tuple[str, ...] = ("departments", "staff")
 OPTIONAL_DATASETS: tuple[str, ...] = (
     "courses",

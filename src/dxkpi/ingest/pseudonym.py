@@ -22,6 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
+__all__ = ["DIGITS", "PREFIX", "load_or_create_secret", "pseudonym", "pseudonymise", "secret_path"]
+
 PREFIX = "E"
 DIGITS = 16
 

@@ -34,6 +34,20 @@ import polars as pl
 from dxkpi.catalogue.contract import DATASETS, PERSONAL_NAME_HEADERS, Dataset
 from dxkpi.core.errors import ContractError, Where
 
+__all__ = [
+    "DATA_SUFFIXES",
+    "Discovery",
+    "RawTable",
+    "SourcePart",
+    "dataset_for_name",
+    "decode_csv",
+    "discover",
+    "header_lookup",
+    "locate_csv_fault",
+    "map_headers",
+    "read_part",
+]
+
 DATA_SUFFIXES = (".csv", ".xlsx")
 
 

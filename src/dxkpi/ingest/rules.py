@@ -26,6 +26,27 @@ from dxkpi.catalogue.contract import (
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.parse import is_empty, normalise, parse_column, parse_failed
 
+__all__ = [
+    "BITS",
+    "CONFLICT",
+    "DUP",
+    "EMPTY",
+    "FAILED",
+    "HEADER",
+    "INDEX",
+    "KEY",
+    "LONG",
+    "RAW",
+    "REF",
+    "RULES",
+    "flag_duplicates",
+    "flag_references",
+    "is_bad",
+    "parse_and_check",
+    "violation_exprs",
+    "with_rules",
+]
+
 RAW = "_raw_"
 RULES = "_rules"
 BITS = "_rulebits"

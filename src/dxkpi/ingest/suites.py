@@ -36,6 +36,18 @@ from dxkpi.catalogue.contract import (
     contract_fingerprint,
 )
 
+__all__ = [
+    "GX_VERSION_FLOOR",
+    "SuiteResult",
+    "load_suite",
+    "missing_suites",
+    "stale_suites",
+    "suite_dict",
+    "suite_text",
+    "validate",
+    "write_suites",
+]
+
 GX_VERSION_FLOOR = "1.23"
 _counter = itertools.count()
 

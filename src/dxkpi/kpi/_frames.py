@@ -19,6 +19,37 @@ from dxkpi.core.errors import DxkpiError
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
 
+__all__ = [
+    "ATTENDANCE_SUMMARY",
+    "CITY",
+    "JOB_LEVELS",
+    "OUTPUT_SCHEMA",
+    "SHARED",
+    "TALENT_TYPES",
+    "TRAINED",
+    "GroupingError",
+    "aggregate",
+    "attendance_of_members",
+    "attendance_summary",
+    "concat_outputs",
+    "covered_years",
+    "divisions",
+    "fill_cells",
+    "finish",
+    "first_completion",
+    "first_training",
+    "frame_cells",
+    "fy_list",
+    "group_expr",
+    "group_keys",
+    "grouping_column",
+    "label",
+    "members",
+    "resolve_groupings",
+    "skill_levels",
+    "with_division",
+]
+
 CITY = "city"
 JOB_LEVELS: tuple[str, ...] = ("manager", "mid", "staff")
 TALENT_TYPES: tuple[str, ...] = ("leader", "specialist", "practitioner", "unassigned")

@@ -18,6 +18,23 @@ from dxkpi.ingest.processed import Processed
 if TYPE_CHECKING:
     import numpy as np
 
+__all__ = [
+    "D",
+    "attendance",
+    "cell",
+    "courses",
+    "departments",
+    "knowledge_posts",
+    "maturity_survey",
+    "projects",
+    "proposals",
+    "resident_survey",
+    "skill_assessment",
+    "staff",
+    "synthetic_city",
+    "tiny_city",
+]
+
 D = dt.date
 
 

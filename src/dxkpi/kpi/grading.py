@@ -17,6 +17,8 @@ import polars as pl
 
 from dxkpi.core.fiscal import fy_end, fy_start
 
+__all__ = ["Grade", "fiscal_year_progress", "grade", "grade_expr"]
+
 Grade = str  # "A" | "B" | "C" | "D"
 
 

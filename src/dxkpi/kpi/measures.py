@@ -37,6 +37,33 @@ from dxkpi.kpi._frames import (
 )
 from dxkpi.project.config import SkillMatrix
 
+__all__ = [
+    "Z95",
+    "By",
+    "adoption_rate",
+    "assessment_gap",
+    "completion_rate",
+    "failure_share",
+    "hours_saved",
+    "implementation_rate",
+    "insourcing_rate",
+    "knowledge_continuity",
+    "knowledge_posts_per_100",
+    "leader_coverage",
+    "maturity_gap",
+    "maturity_score",
+    "participation_rate",
+    "phase_reach",
+    "portable_learning",
+    "proposals_per_100",
+    "proposer_rate",
+    "resident_satisfaction",
+    "retention_rate",
+    "self_running_rate",
+    "skill_attainment_rate",
+    "skill_gap",
+]
+
 Z95 = 1.959964
 By = str | Sequence[str]
 

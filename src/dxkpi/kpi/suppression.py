@@ -27,6 +27,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
+__all__ = ["CITY", "HIDDEN_COLUMNS", "equations", "split_labels", "suppress"]
+
 CITY = "city"
 HIDDEN_COLUMNS = ("numerator", "denominator", "value", "ci_low", "ci_high", "n_people")
 _MAX_ROUNDS = 100

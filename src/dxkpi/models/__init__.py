@@ -1,1 +1,3 @@
 """Statistical models: staggered DiD, contrasts, behaviour change, KPI→KGI links, skills."""
+
+__all__: list[str] = []

@@ -60,17 +60,27 @@ from dxkpi.models.contrasts import Contrast, naive_before_after, twfe
 from dxkpi.models.did import Aggregation, AttGtResult, DidError, Pretest, att_gt
 
 __all__ = [
+    "OUTCOMES",
+    "PANEL_COLUMNS",
     "PERIODS_PER_YEAR",
+    "TREATMENTS",
     "BehaviourError",
     "BehaviourResult",
+    "GroupBy",
     "HeterogeneityResult",
+    "Outcome",
+    "Period",
+    "Profile",
+    "Treatment",
     "behaviour_change",
     "estimate_panel",
     "event_pretest",
     "heterogeneity",
     "per_100_per_year",
     "percent_of_level",
+    "period_index",
     "proposal_panel",
+    "treatment_sessions",
 ]
 
 Period = Literal["month", "quarter"]

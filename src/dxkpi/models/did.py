@@ -65,9 +65,13 @@ from dxkpi.core.display import Shown, number
 from dxkpi.core.errors import DxkpiError, Where
 
 __all__ = [
+    "AggKind",
     "Aggregation",
     "AttGtResult",
+    "BasePeriod",
+    "BootWeights",
     "Bootstrap",
+    "Control",
     "DidError",
     "DidSettings",
     "Pretest",

@@ -397,6 +397,9 @@ def course_skill_moves(data: Processed, min_people: int) -> pl.DataFrame:
 
 __all__ = [
     "ALL",
+    "EFFECT_SCHEMA",
+    "TREATING_PHASES",
+    "Z95",
     "SkillEffect",
     "assessed_levels",
     "assessment_gap_by_skill_area",

@@ -50,8 +50,9 @@ def course_effects(
         "reason": pl.String,
     }
     base = proposal_panel(data, period="quarter", treatment="any").drop("first_treated")
-    first_fy = int(base["fiscal_year"].min())  # type: ignore[arg-type]
-    last = int(base["period"].max())  # type: ignore[arg-type]
+    first_fy, last = base["fiscal_year"].min(), base["period"].max()
+    if not isinstance(first_fy, int) or not isinstance(last, int):  # integer columns: empty panel
+        raise TypeError(f"empty proposal panel (first year {first_fy!r}, last period {last!r})")
     firsts = (
         data.require("attendance")
         .filter(pl.col("status") == "completed")
@@ -134,7 +135,8 @@ def course_review(
     )
     hidden = pl.col("attendees") < k
     if liked is None:
-        liked = frame.filter(pl.col("attendees") >= k)["satisfaction"].median()  # type: ignore[assignment]
+        median = frame.filter(pl.col("attendees") >= k)["satisfaction"].median()
+        liked = float(median) if isinstance(median, int | float) else None  # None: no shown course
     liked = 5.0 if liked is None else float(liked)
     no_change = pl.col("ci_low").is_null() | (pl.col("ci_low") <= 0)
     frame = frame.with_columns(

@@ -13,6 +13,7 @@ from dxkpi.ingest.processed import Processed
 from dxkpi.models.behaviour import (
     BehaviourError,
     BehaviourResult,
+    GroupBy,
     behaviour_change,
     heterogeneity,
 )
@@ -32,13 +33,13 @@ def safe_behaviour(data: Processed, k: int) -> tuple[BehaviourResult | None, Beh
         return None, err
 
 
-def safe_heterogeneity(data: Processed, by: str, k: int) -> pl.DataFrame | None:
+def safe_heterogeneity(data: Processed, by: GroupBy, k: int) -> pl.DataFrame | None:
     """The heterogeneity table by talent type or job level (groups need ≥ max(30, k) trained
     staff), or ``None`` when it cannot be estimated."""
     try:
         table = heterogeneity(
             data,
-            by=by,  # type: ignore[arg-type]
+            by=by,
             min_treated=max(30, k),
             min_units=k,
         ).table

@@ -49,6 +49,24 @@ from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.core.errors import ConfigError, Where
 from dxkpi.core.project import locate_project
 
+__all__ = [
+    "DEFAULT_SKILL_MATRIX",
+    "MIN_CELL_SIZE_FLOOR",
+    "SKILL_AREAS",
+    "SKILL_JOB_LEVELS",
+    "SKILL_LEVEL_MAX",
+    "SKILL_LEVEL_MIN",
+    "TARGET_GROUPINGS",
+    "Config",
+    "FiscalYearConfig",
+    "GradingConfig",
+    "PrivacyConfig",
+    "SkillMatrix",
+    "Target",
+    "load_config",
+    "parse_config",
+]
+
 MIN_CELL_SIZE_FLOOR = 5
 TARGET_GROUPINGS: tuple[str, ...] = (
     "division",
@@ -182,7 +200,9 @@ def _number(source: str, key: str, value: object) -> float:
     return float(value)
 
 
-def _check_keys(source: str, prefix: str, table: Mapping[str, Any], allowed: tuple[str, ...]):
+def _check_keys(
+    source: str, prefix: str, table: Mapping[str, Any], allowed: tuple[str, ...]
+) -> None:
     for key in table:
         if key not in allowed:
             raise _error(

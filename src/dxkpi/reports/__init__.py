@@ -1,1 +1,3 @@
 """What people see: report runner, views, charts, narrative text, HTML and workbooks."""
+
+__all__: list[str] = []

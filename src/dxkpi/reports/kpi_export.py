@@ -19,6 +19,7 @@ import polars as pl
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from dxkpi.catalogue.format import EXCEL_FORMAT, format_value
@@ -27,6 +28,18 @@ from dxkpi.catalogue.labels import SUPPRESSED_MARK, group_part, label
 from dxkpi.core.atomic import write_file
 from dxkpi.core.spreadsheet import neutralise, neutralise_frame
 from dxkpi.kpi.engine import EXPORT_COLUMNS
+
+__all__ = [
+    "HEADERS_JA",
+    "footnote_ja",
+    "group_by_ja",
+    "group_label_ja",
+    "progress_note_ja",
+    "to_csv_bytes",
+    "to_json",
+    "to_table",
+    "write_xlsx",
+]
 
 HEADERS_JA: dict[str, str] = {
     "kpi": "指標",
@@ -121,7 +134,7 @@ def to_table(rich: pl.DataFrame, k: int) -> Table:
     if note := progress_note_ja(rich):
         caption += "\n" + note
     table = Table(title="DX人材育成 KPI", caption=caption, show_lines=False)
-    for header, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("指標", "left"),
         ("年度", "right"),
         ("集計単位", "left"),
@@ -133,8 +146,9 @@ def to_table(rich: pl.DataFrame, k: int) -> Table:
         ("目標", "right"),
         ("評価", "center"),
         ("備考", "left"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    )
+    for header, justify in columns:
+        table.add_column(header, justify=justify)
     for row in rich.iter_rows(named=True):
         unit = row["unit"]
         hidden = bool(row["suppressed"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from dxkpi.catalogue.format import format_value
-from dxkpi.catalogue.labels import t
+from dxkpi.catalogue.labels import Lang, t
 from dxkpi.models.behaviour import BehaviourError
 from dxkpi.models.linkage import LinkError, LinkResult
 from dxkpi.pdca.investment import RoiResult
@@ -219,7 +219,7 @@ def behaviour_unavailable(error: BehaviourError | None, lang: str = "ja") -> str
     )
 
 
-def link_lines(links: list[LinkResult], error: LinkError | None, lang: str = "ja") -> list[str]:
+def link_lines(links: list[LinkResult], error: LinkError | None, lang: Lang = "ja") -> list[str]:
     """The KPI→KGI links of :func:`dxkpi.pdca.safe_links` in plain sentences, or why there are
     none (the panel's error, or no pair of years yet)."""
     if error is not None:
@@ -232,5 +232,5 @@ def link_lines(links: list[LinkResult], error: LinkError | None, lang: str = "ja
                 "No pair of last year's KPI and this year's KGI yet: nothing to link.",
             )
         ]
-    firsts = [describe_link(x, lang)[0] for x in links]  # type: ignore[arg-type]
-    return firsts + describe_link(links[0], lang)[1:]  # type: ignore[arg-type]
+    firsts = [describe_link(x, lang)[0] for x in links]
+    return firsts + describe_link(links[0], lang)[1:]

@@ -49,7 +49,11 @@ from dxkpi.core.atomic import write_bytes
 from dxkpi.core.errors import DxkpiError
 
 __all__ = [
+    "DEFAULT_PNG_SCALE",
+    "ENV_FONT_DIR",
+    "FONT_PACKAGE",
     "FONT_STACK",
+    "PAGE_FONT_ENV",
     "PRIMARY_FONT",
     "RENDERER_NAME",
     "JapaneseFont",
@@ -64,6 +68,7 @@ __all__ = [
     "register_renderer",
     "save_png",
     "save_svg",
+    "svg_characters",
     "svg_to_png",
     "svg_with_embedded_font",
 ]

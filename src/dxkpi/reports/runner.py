@@ -55,6 +55,32 @@ from dxkpi.reports.kpi_cache import CACHE_DIR, write_kpi_cache
 from dxkpi.reports.kpi_export import write_xlsx
 from dxkpi.reports.render import PAGE_FONT_ENV, svg_with_embedded_font
 
+__all__ = [
+    "COMMON_PARAMETERS",
+    "KERNEL",
+    "REPORTS",
+    "REPORT_CSS",
+    "TEMPLATE_ONLY_TAG",
+    "Progress",
+    "ReportError",
+    "ReportSpec",
+    "RunResult",
+    "Task",
+    "TaskResult",
+    "check_parameters",
+    "declared_parameters",
+    "execute_task",
+    "export_html",
+    "external_urls",
+    "latest_complete_fiscal_year",
+    "log",
+    "plan_tasks",
+    "run_reports",
+    "templates_dir",
+    "write_index",
+    "write_kpi_workbook",
+]
+
 log = logging.getLogger(__name__)
 
 KERNEL = "python3"
@@ -202,7 +228,7 @@ def _tracking_kernel_manager() -> Any:
     client nbclient opens on a kernel it does not own (nbclient leaves those open)."""
     from jupyter_client import KernelManager
 
-    class TrackingKernelManager(KernelManager):  # type: ignore[misc]
+    class TrackingKernelManager(KernelManager):
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.handed: list[Any] = []
@@ -533,7 +559,7 @@ def run_reports(
     jobs: int | None = None,
     keep_going: bool = False,
     progress: Progress | None = None,
-    write_extras: Callable[[Path], None] | None = None,
+    write_extras: Callable[[Path], object] | None = None,
 ) -> RunResult:
     """Execute the report set for one fiscal year (see the module docstring).
 

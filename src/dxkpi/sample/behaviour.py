@@ -100,7 +100,7 @@ def proposals_table(
         + np.asarray(PROPOSAL_ACTIONS)[rng.integers(0, len(PROPOSAL_ACTIONS), n)]
     )
     category = np.asarray(CATEGORIES, dtype=object)[rng.integers(0, len(CATEGORIES), n)]
-    category = np.where(rng.random(n) < 0.2, None, category)
+    category[rng.random(n) < 0.2] = None  # a fresh object array (fancy indexing copies)
     frame = pl.DataFrame(
         {
             "employee_id": city.emp_ids[emp],

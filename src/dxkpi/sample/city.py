@@ -85,12 +85,12 @@ class SampleSummary:
     ground_truth: Path
 
 
-def _insourcing_by_year(city: City, a: dict[str, np.ndarray]) -> dict[str, float]:
+def _insourcing_by_year(city: City, a: dict[str, np.ndarray]) -> dict[str, float | None]:
     """Realised share of attendee-hours (attended/completed) taught by internal instructors."""
     hours = np.array([c[3] for c in COURSES])[a["course"]]
     internal = np.array([c[4] == "internal" for c in COURSES])[a["course"]]
     took = a["status"] > 0
-    out = {}
+    out: dict[str, float | None] = {}
     for y, fy in enumerate(city.fys):
         mask = took & (a["year"] == y)
         total = hours[mask].sum()

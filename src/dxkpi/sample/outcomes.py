@@ -108,8 +108,8 @@ def resident_survey_table(rng: np.random.Generator, city: City) -> pl.DataFrame:
     """Per department per year; satisfaction rises with the department's programme years."""
     n_dept, n_years = len(city.dept_codes), len(city.fys)
     dept_effect = rng.normal(0, 0.05, n_dept)
-    d, y = np.meshgrid(np.arange(n_dept), np.arange(n_years), indexing="ij")
-    d, y = d.ravel(), y.ravel()
+    grid_d, grid_y = np.meshgrid(np.arange(n_dept), np.arange(n_years), indexing="ij")
+    d, y = grid_d.ravel(), grid_y.ravel()
     programme_years = np.maximum(0, y - city.dept_wave[d] + 1)
     p = np.clip(
         0.55

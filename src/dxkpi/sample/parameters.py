@@ -9,6 +9,7 @@ files. Changing any value changes the generated files (and ``ground_truth.json``
 from __future__ import annotations
 
 import datetime
+from typing import TypedDict
 
 __all__ = [
     "BASE_RATE_BY_LEVEL",
@@ -131,7 +132,20 @@ SUPPORT_MODEL_SHARE = (  # by year index: outsourced, co_creation, in_house
 SELF_RUNNING_RATE = {"outsourced": 0.35, "co_creation": 0.60, "in_house": 0.85}
 SATISFACTION_PER_PROGRAMME_YEAR = 0.02
 SATISFACTION_PER_YEAR = 0.005
-MATURITY = {
+
+
+class _Maturity(TypedDict):
+    base: float
+    per_year: float
+    rolled_out: float
+    manager: float
+    mid: float
+    noise_sd: float
+    response_rate: float
+    dimension: dict[str, float]
+
+
+MATURITY: _Maturity = {
     "base": 1.0,
     "per_year": 0.30,
     "rolled_out": 0.40,
@@ -152,7 +166,22 @@ MATURITY = {
 # datasets, so adding them leaves every core file byte-identical for a seed.
 SKILL_STREAM = 8
 SKILL_AREAS = ("data", "ai_rpa", "process", "security", "facilitation")
-SKILL = {
+
+
+class _Skill(TypedDict):
+    base_by_job_level: dict[str, float]
+    area_offset: dict[str, float]
+    person_sd: float
+    per_year: float
+    effect: float
+    noise_sd: float
+    self_bias: float
+    self_noise_sd: float
+    self_response: float
+    manager_response: float
+
+
+SKILL: _Skill = {
     "base_by_job_level": {"manager": 1.6, "mid": 1.3, "staff": 0.8},
     "area_offset": {
         "data": 0.0,

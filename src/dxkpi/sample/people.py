@@ -133,7 +133,7 @@ def staff_table(rng: np.random.Generator, city: City) -> pl.DataFrame:
     names = np.array([f"{SURNAMES[s]}　{GIVEN[g]}" for s, g in zip(surname, given, strict=True)])
     talent = np.array(TYPES, dtype=object)[city.ttype[emp]]
     blank = (talent == "unassigned") & (rng.random(len(emp)) < 0.85)
-    talent = np.where(blank, None, talent)
+    talent[blank] = None  # a fresh object array (fancy indexing copies)
     extension = rng.integers(1000, 9999, len(emp))
     return pl.DataFrame(
         {

@@ -51,7 +51,7 @@ def workdays(
     return days[weekday < 5]
 
 
-def choose(rng: np.random.Generator, shares: Sequence[float], size: int) -> np.ndarray:
+def choose(rng: np.random.Generator, shares: Sequence[float] | np.ndarray, size: int) -> np.ndarray:
     return rng.choice(len(shares), size=size, p=np.asarray(shares) / np.sum(shares))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, SupportsInt
 
 import altair as alt
 import polars as pl
@@ -64,7 +64,10 @@ def _latest_year(frame: pl.DataFrame, fiscal_year: int | None) -> int:
         return fiscal_year
     if frame.is_empty():
         raise ChartInputError("描く行がありません。", "no rows to chart.")
-    return int(frame.get_column("fiscal_year").max())  # type: ignore[arg-type]
+    latest = frame.get_column("fiscal_year").max()
+    if not isinstance(latest, SupportsInt | str):  # all null, or not a year: int() would fail
+        raise TypeError(f"fiscal_year is not a whole number: {latest!r}")
+    return int(latest)
 
 
 def _shown(frame: pl.DataFrame) -> pl.DataFrame:

@@ -119,7 +119,7 @@ def event_study(
         ),
         subtitle=subtitle,
     )
-    return alt.layer(*layers, title=title).properties(width=560, height=320)
+    return alt.LayerChart(layer=layers, title=title).properties(width=560, height=320)
 
 
 def _draw_band(frame: pl.DataFrame, band: bool | None) -> bool:
@@ -215,7 +215,7 @@ def estimator_comparison(
             "Before/after has no comparison group; TWFE can be biased with staggered roll-out.",
         ),
     )
-    return alt.layer(*layers, title=title).properties(width=520, height=alt.Step(70))
+    return alt.LayerChart(layer=layers, title=title).properties(width=520, height=alt.Step(70))
 
 
 def _estimate_text(row: Mapping[str, Any], lang: Lang) -> str:

@@ -111,4 +111,4 @@ def phase_funnel(
             "Share of staff who completed a session of the phase (any year)",
         ),
     )
-    return alt.layer(*layers, title=title).properties(width=520, height=alt.Step(56))
+    return alt.LayerChart(layer=layers, title=title).properties(width=520, height=alt.Step(56))

@@ -109,7 +109,7 @@ def _unit_heatmap(
         lang,
         t(lang, *note),
     )
-    return alt.layer(tiles, gaps, labels, gap_text, title=title).properties(
+    return alt.LayerChart(layer=[tiles, gaps, labels, gap_text], title=title).properties(
         width=110 * len(order), height=alt.Step(26)
     )
 
@@ -271,4 +271,4 @@ def maturity_gap(
             "Managers' mean − staff's mean score. Dashed: target range.",
         ),
     )
-    return alt.layer(*layers, title=title).properties(width=480, height=alt.Step(40))
+    return alt.LayerChart(layer=layers, title=title).properties(width=480, height=alt.Step(40))

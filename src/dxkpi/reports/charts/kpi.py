@@ -137,7 +137,7 @@ def kpi_trend(
         lang,
         _trend_subtitle(cells, lang, band_drawn=not band.is_empty()),
     )
-    return alt.layer(*layers, title=title).properties(width=560, height=320)
+    return alt.LayerChart(layer=layers, title=title).properties(width=560, height=320)
 
 
 def _trend_subtitle(cells: pl.DataFrame, lang: Lang, *, band_drawn: bool) -> list[str]:
@@ -258,7 +258,7 @@ def kpi_by_group(
         lang,
         subtitle,
     )
-    return alt.layer(bars, targets, values, gaps, title=title).properties(
+    return alt.LayerChart(layer=[bars, targets, values, gaps], title=title).properties(
         width=520, height=alt.Step(26)
     )
 
@@ -358,7 +358,9 @@ def grade_overview(rich: pl.DataFrame, fiscal_year: int, lang: Lang = "ja") -> a
         ),
         subtitle=t(lang, "　", " · ").join(_grade_meaning(g, lang) for g in codes("grade")),
     )
-    return alt.layer(tiles, text, title=title).properties(width=480, height=alt.Step(30))
+    return alt.LayerChart(layer=[tiles, text], title=title).properties(
+        width=480, height=alt.Step(30)
+    )
 
 
 def _overview_rows(cells: pl.DataFrame, lang: Lang) -> pl.DataFrame:

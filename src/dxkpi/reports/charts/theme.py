@@ -8,8 +8,6 @@ no network). Every chart module imports it, so importing :mod:`dxkpi.reports.cha
 
 from __future__ import annotations
 
-from typing import Any
-
 import altair as alt
 
 from dxkpi.reports import render
@@ -73,9 +71,9 @@ MUTED = "#666666"
 FONT_SIZE = 14
 
 
-def theme_config() -> dict[str, Any]:
+def theme_config() -> alt.theme.ThemeConfig:
     """The ``dxkpi`` theme: Vega-Lite top-level properties (``config`` and defaults)."""
-    axis = {
+    axis: alt.theme.AxisConfigKwds = {
         "labelFontSize": FONT_SIZE,
         "titleFontSize": FONT_SIZE + 1,
         "titleFontWeight": "normal",
@@ -124,7 +122,7 @@ def theme_config() -> dict[str, Any]:
 
 @alt.theme.register(THEME_NAME, enable=True)
 def _dxkpi_theme() -> alt.theme.ThemeConfig:
-    return theme_config()  # type: ignore[return-value]
+    return theme_config()
 
 
 render.enable_renderer()
