@@ -73,7 +73,7 @@ def report_set(sample_city: SampleCity, tmp_path_factory: pytest.TempPathFactory
 
 
 #: Fixtures that make a test an end-to-end run (marked ``slow``).
-SLOW_FIXTURES = frozenset({"sample_city", "report_set"})
+SLOW_FIXTURES = frozenset({"sample_city", "report_set", "other_city"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -253,7 +253,8 @@ class Workbench:
 
 _SAMPLE_CONFIG = """\
 # dxkpi project settings (see the README). Built-in defaults apply to every section left out:
-# [privacy] min_cell_size = 10, [grading] tolerance = 0.05, no [targets] yet.
+# [privacy] min_cell_size = 10, [grading] tolerance = 0.05,
+# [decisions] smallest_effect_per_100_staff_year = 20, no [targets] yet.
 """
 
 

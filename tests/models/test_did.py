@@ -245,6 +245,38 @@ def test_hand_computed_cells() -> None:
     assert a31 == pytest.approx(mean([1, 2], 1, 2) - mean(never, 1, 2))
 
 
+def test_within_units_compares_each_unit_with_itself() -> None:
+    # unit 1 treated from period 3; 2 and 3 never; 3 leaves after period 2 with a high value
+    y = {1: [0.0, 1.0, 5.0], 2: [None, 2.0, 3.0], 3: [0.0, 10.0, None]}
+    g = {1: 3, 2: 0, 3: 0}
+    df = pl.DataFrame(
+        [
+            {"id": u, "t": t + 1, "g": g[u], "y": v}
+            for u, ys in y.items()
+            for t, v in enumerate(ys)
+            if v is not None
+        ]
+    )
+
+    def cell(res, t):  # type: ignore[no-untyped-def]
+        return res.attgt.filter((pl.col("group") == 3) & (pl.col("time") == t)).row(0, named=True)
+
+    # cross-sections (R's unbalanced form): the leaver's base value enters the comparison mean
+    cross = cell(att_gt(df, **COLS, min_units=1), 3)
+    assert cross["att"] == pytest.approx((5 - 1) - (3 - (2 + 10) / 2))
+    # within units: only unit 2 is seen at both 2 and 3
+    res = att_gt(df, **COLS, min_units=1, within_units=True)
+    within = cell(res, 3)
+    assert within["att"] == pytest.approx((5 - 1) - (3 - 2))
+    assert (within["n_treated"], within["n_control"]) == (1, 1)
+    assert res.units.tolist() == [1, 2, 3] and np.isnan(res.outcomes[2, 2])
+    # a balanced panel gives the same with or without
+    bal = make_panel(3, n=60, periods=4, cohorts=(3, 0))
+    a = att_gt(bal, **COLS).attgt
+    b = att_gt(bal, **COLS, within_units=True).attgt
+    assert_frame_equal(a, b)
+
+
 # ---------------------------------------------------------------------------------------------
 # simulation: heterogeneous, growing effects
 # ---------------------------------------------------------------------------------------------

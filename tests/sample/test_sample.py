@@ -179,7 +179,10 @@ def test_planted_effect_is_visible_and_consistent(
     assert by_type["leader"] > by_type["practitioner"] > by_type["unassigned"] > 0
     assert min(by_type.values()) < att < max(by_type.values())
     assert truth["factors"]["leader"] == 3.0 and truth["seed"] == 7
-    cells = [v for row in truth["expected_att_gt"].values() for v in row.values()]
+    # the effect starts the month after the completion month: ATT(g, g) = 0, later cells > 0
+    gt = truth["expected_att_gt"]
+    assert all(row[g] == 0 for g, row in gt.items())
+    cells = [v for g, row in gt.items() for t, v in row.items() if t > g]
     assert cells and all(v > 0 for v in cells)
     # Treated employees propose clearly more after treatment than before (factors 1.6–3).
     out, _ = ingested

@@ -224,8 +224,40 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
     },
     # the finding of the course review (pdca.programme.course_review)
     "course_flag": {
-        "liked_no_change": ("満足度は高いが行動変容なし", "liked, no behaviour change"),
-        "no_estimate": ("効果は推定せず（修了者が少ない等）", "no estimate (too few completers)"),
+        "liked_no_effect": ("満足度は高いが行動は変わらず", "liked, behaviour unchanged"),
+    },
+    # the verdict on an effect (models.verdicts.judge): the three verdicts of the decision layer
+    "verdict": {
+        "effect": ("効果あり", "effect"),
+        "no_effect": ("実用上の効果なし", "no effect of practical size"),
+        "inconclusive": ("判断できない（データ不足）", "cannot tell (too little data)"),
+    },
+    # why a course's effect was not estimated (models.courses.course_effects)
+    "course_reason": {
+        "too_few_completers": (
+            "比較できる初回修了者が少ないため推定せず",
+            "not estimated: too few first-at-stage completers to compare",
+        ),
+        "no_comparison": (
+            "同じ段階の比較相手がいないため推定せず",
+            "not estimated: no comparison staff at the same stage",
+        ),
+        "not_in_catalogue": (
+            "研修一覧にないため推定せず",
+            "not estimated: not in the course list",
+        ),
+    },
+    # whom a course's completers are compared with, by the course's phase (models.courses)
+    "stage_comparison": {
+        "1": ("未修了の職員と比較", "vs staff with no phase completed"),
+        "2": (
+            "フェーズ1修了済み・フェーズ2未修了の職員と比較",
+            "vs staff past phase 1, not yet phase 2",
+        ),
+        "3": (
+            "フェーズ2修了済み・フェーズ3未修了の職員と比較",
+            "vs staff past phase 2, not yet phase 3",
+        ),
     },
     # a KPI unit's name (axis titles, the workbook's unit column)
     "unit": {

@@ -1,4 +1,9 @@
-"""`dxkpi behaviour`: did training change proposal behaviour? (staggered DiD on processed data)."""
+"""`dxkpi behaviour`: did training change proposal behaviour? (staggered DiD on processed data).
+
+``--by course`` / ``--by phase``: each course's (phase's) effect at the employee's stage with its
+verdict (:mod:`dxkpi.models.courses`, :mod:`dxkpi.models.verdicts`), judged with the project's
+smallest effect of interest (``[decisions]`` in dxkpi.toml).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ from typing import Any
 import click
 
 from dxkpi.commands.context import or_default
-from dxkpi.ingest.processed import load_processed
+from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.models.behaviour import BehaviourResult, Outcome, Period, Treatment, behaviour_change
+from dxkpi.models.courses import CourseEffects, course_effects, phase_effects
+from dxkpi.project.config import Config, load_config
 from dxkpi.reports.narrative import describe_behaviour
 
 __all__ = ["command"]
@@ -58,6 +65,94 @@ def _rows(r: BehaviourResult) -> list[tuple[str, str, str]]:
         ("employees / treated / cohorts", str(r.n_employees), f"{r.n_treated} / {r.n_cohorts}")
     )
     return rows
+
+
+#: People counts in a course row: shown only when at least k (0 is shown: nobody).
+_PEOPLE = ("n_completers", "n_treated", "n_not_at_stage")
+_VERDICT_JA = {
+    "effect": "効果あり",
+    "no_effect": "実用上の効果なし",
+    "inconclusive": "判断できない",
+}
+_REASON_JA = {
+    "too_few_completers": "初回修了者が少なく推定せず",
+    "no_comparison": "比較相手がおらず推定せず",
+}
+
+
+def _effects(data: Processed, config: Config, by: str, min_units: int) -> CourseEffects:
+    k = config.privacy.min_cell_size
+    options = {
+        "smallest": config.decisions.smallest_effect_per_employee_month,
+        "min_treated": max(30, k),
+        "min_comparison": min_units,
+    }
+    if by == "phase":
+        return phase_effects(data, **options)  # type: ignore[arg-type]
+    return course_effects(data, **options)  # type: ignore[arg-type]
+
+
+def _effect_rows(effects: CourseEffects, k: int) -> list[dict[str, Any]]:
+    """The JSON rows of ``--by course/phase``: people counts below ``k`` are null and named in
+    ``suppressed``; every row carries the family's adjustment and smallest effect."""
+    rows = []
+    for r in effects.to_json_rows():
+        hidden = [c for c in _PEOPLE if r[c] is not None and 0 < r[c] < k]
+        rows.append(
+            {key: (None if key in hidden else value) for key, value in r.items()}
+            | {
+                "suppressed": hidden,
+                "adjustment": "holm",
+                "family_size": effects.family_size,
+                "alpha": effects.alpha,
+                "smallest_effect": effects.smallest,
+                "smallest_effect_per_100_staff_year": effects.smallest * 1200,
+                "unit": "proposals per employee-month",
+            }
+        )
+    return rows
+
+
+def _effect_table(rows: list[dict[str, Any]], by: str) -> list[tuple[str, ...]]:
+    head = (
+        "研修 course" if by == "course" else "フェーズ phase",
+        "フェーズ",
+        "推定対象 estimand",
+        "効果/人月 effect",
+        "95%区間 CI",
+        "倍率 ratio (95%)",
+        "補正後p p_adj",
+        "検出可能な最小効果 mde",
+        "判定 verdict",
+        "修了者 n",
+    )
+    out: list[tuple[str, ...]] = [head]
+    for r in rows:
+        ratio = (
+            "—"
+            if r["ratio"] is None
+            else f"{r['ratio']:.2f}"
+            + ("" if r["ratio_ci"] is None else f" {_ci(tuple(r['ratio_ci']), 2)}")
+        )
+        verdict = _VERDICT_JA[r["verdict"]] + f" {r['verdict']}"
+        if r["reason"]:
+            verdict += f"（{_REASON_JA.get(r['reason'], r['reason'])} / {r['reason']}）"
+        n = "<k" if "n_treated" in r["suppressed"] else str(r["n_treated"] or "—")
+        out.append(
+            (
+                r["course_id"] or str(r["phase"]),
+                str(r["phase"]),
+                r["estimand"],
+                _fmt(r["effect"]),
+                _ci(None if r["ci_low"] is None else (r["ci_low"], r["ci_high"])),
+                ratio,
+                _fmt(r["p_adjusted"], 3),
+                _fmt(r["mde"]),
+                verdict,
+                n,
+            )
+        )
+    return out
 
 
 @click.command("behaviour")
@@ -112,6 +207,21 @@ def _rows(r: BehaviourResult) -> list[tuple[str, str, str]]:
     help="説明文の言語 / Language of the sentences.",
 )
 @click.option(
+    "--by",
+    type=click.Choice(["course", "phase"]),
+    default=None,
+    help="研修別・フェーズ別の効果と判定（同じ段階の未受講者と比較）/ Effect and verdict per "
+    "course or phase, against staff at the same stage not yet trained.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="設定ファイル（--by で使用。既定: プロジェクトの dxkpi.toml）/ Config file (for --by; "
+    "default: the project's dxkpi.toml).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["table", "json"]),
@@ -127,14 +237,39 @@ def command(
     control: str,
     min_units: int,
     lang: str,
+    by: str | None,
+    config_path: Path | None,
     fmt: str,
 ) -> None:
     """研修で提案行動が変わったか（段階的導入の差の差分析）.
 
     Effect of first training on proposals per employee-period (Callaway & Sant'Anna, with the
     naive before/after and TWFE contrasts beside it), as extra proposals per 100 staff per year,
-    with the pre-trend test and plain sentences.
+    with the pre-trend test and plain sentences. ``--by course`` / ``--by phase``: the effect of
+    each course (phase) at the employee's stage with its verdict — effect, no effect of
+    practical size, or cannot tell — Holm-adjusted across the courses judged.
     """
+    if by is not None:
+        config = load_config(or_default(config_path, "config_file"))
+        data = load_processed(or_default(data_dir, "processed"))
+        effects = _effects(data, config, by, min_units)
+        effect_list = _effect_rows(effects, config.privacy.min_cell_size)
+        if fmt == "json":
+            click.echo(json.dumps(_clean(effect_list), ensure_ascii=False, allow_nan=False))
+            return
+        table = _effect_table(effect_list, by)
+        widths = [max(len(c[i]) for c in table) for i in range(len(table[0]))]
+        for cells in table:
+            click.echo("  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)))
+        click.echo("")
+        click.echo(
+            f"判定は推定できた{effects.family_size}件を Holm 法で多重比較補正（全体 5%）、"
+            f"最小の意味のある効果 ±{effects.smallest * 1200:.0f}件/100人・年。"
+            f"/ Verdicts Holm-adjusted over "
+            f"{effects.family_size} estimates; smallest effect of interest "
+            f"±{effects.smallest * 1200:.0f} per 100 staff-years."
+        )
+        return
     result = behaviour_change(
         load_processed(or_default(data_dir, "processed")),
         period=period,

@@ -17,7 +17,12 @@ covariates reduces to differences of group means:
 * balanced panels give exactly R's ``panel=TRUE`` results; an unbalanced panel is handled as R's
   ``allow_unbalanced_panel=TRUE`` (each cell a repeated cross-section of the units observed in
   the two periods, influence functions summed per unit). ``balance_panel=True`` instead drops
-  units not observed in every period, as R's default does;
+  units not observed in every period, as R's default does. ``within_units=True`` is a third
+  way, not in R: each 2×2 cell keeps the units observed in *both* of its periods and differences
+  within them (the ``panel=TRUE`` formula on that cell's balanced sub-panel), so units that
+  leave or join — even when leaving depends on the outcome — only change who is in a cell, not
+  the comparison of a unit with itself; a unit's contributions to several cells are summed
+  (clustered by unit) as for the unbalanced form;
 * SEs come from the influence function (population variances within each 2×2 comparison,
   clustered by unit); aggregations add the influence of the estimated cohort shares (R's
   ``wif``); the multiplier bootstrap gives R-style IQR-based SEs and a sup-t critical value for
@@ -116,6 +121,7 @@ class DidSettings:
     min_units: int = 5
     balance_panel: bool = False
     alpha: float = 0.05
+    within_units: bool = False
 
 
 @dataclass(frozen=True)
@@ -208,9 +214,10 @@ class AttGtResult:
     """Group-time ATTs (outcome units) with unit-level influence functions for inference.
 
     ``attgt`` columns: group, time, att, se (analytic), n_treated, n_control (units in the cohort
-    and comparison group; for unbalanced panels the fewer of the two periods), event_time
-    (t − g), base (base period), post (g <= t), ci_lower, ci_upper (pointwise), and after a
-    bootstrap se_boot, band_lower, band_upper (simultaneous band).
+    and comparison group; for unbalanced panels the fewer of the two periods, with
+    ``within_units`` those seen in both), event_time (t − g), base (base period), post (g <= t),
+    ci_lower, ci_upper (pointwise), and after a bootstrap se_boot, band_lower, band_upper
+    (simultaneous band).
     ``skipped``: group, time, reason, n_treated, n_control of cells left out.
     """
 
@@ -224,6 +231,8 @@ class AttGtResult:
     influence: np.ndarray = field(repr=False)
     unit_cohort: np.ndarray = field(repr=False)
     periods: np.ndarray = field(repr=False)
+    units: np.ndarray | None = field(default=None, repr=False)
+    outcomes: np.ndarray | None = field(default=None, repr=False)
 
     def _shown(self) -> Shown:
         try:
@@ -465,23 +474,28 @@ def _cell_masks(
         threshold = max(p.periods[ti], p.periods[b]) + s.anticipation
         control = control | ((p.cohort > threshold) & ~treated)
     obs_t, obs_b = ~np.isnan(p.y[:, ti]), ~np.isnan(p.y[:, b])
+    if s.within_units:  # only units seen in both periods: one within-unit change each
+        obs_t = obs_b = obs_t & obs_b
     masks = (treated & obs_t, treated & obs_b, control & obs_t, control & obs_b)
     counts = [int(m.sum()) for m in masks]
     return masks, counts, min(counts[:2]), min(counts[2:])
 
 
 def _cell_estimate(
-    p: _Panel, ti: int, b: int, masks: _Masks, counts: Sequence[int]
+    p: _Panel, ti: int, b: int, masks: _Masks, counts: Sequence[int], within: bool = False
 ) -> tuple[float, np.ndarray]:
     """ATT for one (g,t) cell and its unit-level influence function (n-vector).
 
     ATT = (treated mean at t − at base) − (comparison mean at t − at base). The influence
     function, scaled as R did's (n/n1)·DRDID one, is n·(y − cell mean)/cell count, signed,
-    summed per unit; in a balanced panel this is n·(Δy − mean Δy)/n_group.
+    summed per unit; in a balanced panel (or with ``within``: the units seen in both periods)
+    this is n·(Δy − mean Δy)/n_group.
     """
     n = p.units.size
-    if p.balanced:  # one outcome change per unit: the panel (R panel=TRUE) form
+    if p.balanced or within:  # one outcome change per unit: the panel (R panel=TRUE) form
         dy = p.y[:, ti] - p.y[:, b]
+        if not p.balanced:  # units outside the cell have NaN changes and weight 0
+            dy = np.where(masks[0] | masks[2], dy, 0.0)
         wt = masks[0] / counts[0]
         wc = masks[2] / counts[2]
         # elementwise sums, not BLAS ddot: tiny dots pay thread start-up and contention
@@ -510,6 +524,7 @@ def _settings(
     min_units: int,
     balance_panel: bool,
     alpha: float,
+    within_units: bool = False,
 ) -> DidSettings:
     ctl = _CONTROL_ALIASES.get(control)
     if ctl is None:
@@ -530,6 +545,7 @@ def _settings(
         min_units=min_units,
         balance_panel=balance_panel,
         alpha=alpha,
+        within_units=within_units,
     )
 
 
@@ -563,7 +579,7 @@ def _estimate_cells(
                 )
             )
             continue
-        att, inf = _cell_estimate(p, ti, b, masks, counts)
+        att, inf = _cell_estimate(p, ti, b, masks, counts, s.within_units)
         rows.append((g, t, base, att, n_t, n_c))
         infs.append(inf)
     return rows, skipped, infs
@@ -582,6 +598,7 @@ def att_gt(
     min_units: int = 5,
     balance_panel: bool = False,
     alpha: float = 0.05,
+    within_units: bool = False,
     boot_draws: int = 0,
     boot_weights: BootWeights = "rademacher",
     seed: int | None = None,
@@ -591,9 +608,12 @@ def att_gt(
     ``data`` is a long polars/pandas frame (one row per unit and period); ``group`` holds the
     first treated period (0 or null = never treated), in the same units as ``time``.
     ``boot_draws > 0`` adds a multiplier bootstrap (``boot_weights``, ``seed``) with
-    simultaneous bands. The input frame is never modified.
+    simultaneous bands. ``within_units=True`` makes every cell a within-unit comparison of the
+    units observed in both its periods (see the module docstring). The result keeps the unit
+    ids and the units × periods outcome matrix it used (``units``, ``outcomes``; NaN = not
+    observed), row-aligned with ``influence``. The input frame is never modified.
     """
-    s = _settings(control, base_period, anticipation, min_units, balance_panel, alpha)
+    s = _settings(control, base_period, anticipation, min_units, balance_panel, alpha, within_units)
     p = _prepare(_to_polars(data), unit, time, group, outcome, s)
     cohorts = np.unique(p.cohort[np.isfinite(p.cohort)])
     if s.control == "notyet" and not np.isinf(p.cohort).any():
@@ -651,6 +671,8 @@ def att_gt(
         influence=influence,
         unit_cohort=p.cohort,
         periods=p.periods,
+        units=p.units,
+        outcomes=p.y,
     )
 
 

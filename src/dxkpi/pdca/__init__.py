@@ -6,9 +6,10 @@ the change from last year). Do/Check: :func:`course_effects` and :func:`course_r
 :func:`success_cases`, :func:`stalled_proposals`, :func:`roi` (Phillips-style, conservative),
 and the model wrappers :func:`safe_behaviour`, :func:`safe_heterogeneity`, :func:`safe_links`.
 Act → Plan: :func:`proposed_targets` (the rule is documented on :func:`propose_target`),
-:func:`departments_needing_support`, :func:`courses_to_revise`, :func:`targets_toml`, and the
-review log (:func:`load_review_log`, :func:`save_review_log`, :func:`review_followup`) that
-carries the meeting's decisions into next year's report. :func:`with_targets_table` rewrites
+:func:`departments_needing_support`, :func:`courses_to_revise` (beside :func:`courses_undecided`:
+courses whose effect cannot be judged), :func:`targets_toml`, and the review log
+(:func:`load_review_log`, :func:`save_review_log`, :func:`review_followup`) that carries the
+meeting's decisions into next year's report. :func:`with_targets_table` rewrites
 ``dxkpi.toml`` text for ``dxkpi pdca --adopt``.
 
 Modules: ``summary`` (Check), ``targets`` (next year's targets, TOML text in and out),
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         course_effects,
         course_review,
         courses_to_revise,
+        courses_undecided,
         stalled_proposals,
         success_cases,
         support_models,
@@ -77,6 +79,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "course_effects",
         "course_review",
         "courses_to_revise",
+        "courses_undecided",
         "stalled_proposals",
         "success_cases",
         "support_models",
@@ -119,6 +122,7 @@ __all__ = [
     "course_effects",
     "course_review",
     "courses_to_revise",
+    "courses_undecided",
     "data_through",
     "departments_needing_support",
     "fy_end",

@@ -1,121 +1,102 @@
 """Do/Check of the programme: courses, support models, success cases and stalled proposals.
 
-:func:`course_effects` (staggered DiD per course), :func:`course_review` (satisfaction beside
-behavioural change), :func:`courses_to_revise`, :func:`support_models` (outsourced → co-creation
-→ in-house), :func:`success_cases` and :func:`stalled_proposals` (Brinkerhoff). Person-level
-groups below k are suppressed or left out; projects and departments are units.
+:func:`course_effects` (each course's effect at the employee's stage, with its verdict — see
+:mod:`dxkpi.models.courses`), :func:`course_review` (satisfaction beside behavioural change),
+:func:`courses_to_revise` and :func:`courses_undecided`, :func:`support_models` (outsourced →
+co-creation → in-house), :func:`success_cases` and :func:`stalled_proposals` (Brinkerhoff).
+Person-level groups below k are suppressed or left out; projects and departments are units.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import polars as pl
 
 from dxkpi.core.fiscal import fiscal_year_of, fy_end, fy_start
 from dxkpi.ingest.processed import Processed
-from dxkpi.models.behaviour import BehaviourError, estimate_panel, period_index, proposal_panel
+from dxkpi.models import courses as _courses
+from dxkpi.models.courses import CourseEffects
 
 __all__ = [
     "course_effects",
     "course_review",
     "courses_to_revise",
+    "courses_undecided",
     "stalled_proposals",
     "success_cases",
     "support_models",
 ]
 
+#: Months per year × 100 staff: proposals per employee-month → per 100 staff per year.
+_PER_100_YEAR = 1200.0
+
 
 def course_effects(
     data: Processed,
     *,
+    smallest: float,
     min_treated: int = 30,
-    min_units: int = 10,
+    min_comparison: int = 10,
+    alpha: float = 0.05,
+    base_months: int = 12,
     courses: Sequence[str] | None = None,
-) -> pl.DataFrame:
-    """Per course: the staggered-DiD effect of first completing it on proposals, per 100 staff
-    per year, with its 95% interval (treatment = first completed session of that course;
-    comparison = staff who have not (yet) completed it; quarterly panel).
+) -> CourseEffects:
+    """Per course: the effect of completing it at the employee's stage, with its verdict.
 
-    Columns: course_id, n_treated, per_100_year, ci_low, ci_high, reason (why no estimate:
-    ``too_few`` below ``min_treated`` completers, ``not_estimable`` when the estimator fails).
+    A thin wrapper of :func:`dxkpi.models.courses.course_effects` (read its docstring for the
+    estimand and the comparison: staff at the same stage not yet trained at that phase).
+    ``smallest``: the smallest effect of interest in proposals per employee-month
+    (``config.decisions.smallest_effect_per_employee_month``); ``min_treated``: fewest
+    first-at-stage completers to estimate a course (use at least k); ``min_comparison``:
+    fewest comparison employees for a pair of months; ``base_months``: months before completion
+    averaged as the base. Verdicts are Holm-adjusted across the courses estimated (family-wise
+    ``alpha``). Courses not estimated are rows with a ``reason``.
     """
-    schema = {
-        "course_id": pl.String,
-        "n_treated": pl.Int64,
-        "per_100_year": pl.Float64,
-        "ci_low": pl.Float64,
-        "ci_high": pl.Float64,
-        "reason": pl.String,
-    }
-    base = proposal_panel(data, period="quarter", treatment="any").drop("first_treated")
-    first_fy, last = base["fiscal_year"].min(), base["period"].max()
-    if not isinstance(first_fy, int) or not isinstance(last, int):  # integer columns: empty panel
-        raise TypeError(f"empty proposal panel (first year {first_fy!r}, last period {last!r})")
-    firsts = (
-        data.require("attendance")
-        .filter(pl.col("status") == "completed")
-        .group_by("course_id", "employee_id")
-        .agg(pl.col("session_date").min())
-        .with_columns(
-            period_index(pl.col("session_date"), first_fy, "quarter")
-            .cast(pl.Int64)
-            .alias("first_treated")
-        )
-        .collect()
+    return _courses.course_effects(
+        data,
+        smallest=smallest,
+        alpha=alpha,
+        min_treated=min_treated,
+        min_comparison=min_comparison,
+        base_months=base_months,
+        courses=courses,
     )
-    ids = courses if courses is not None else sorted(firsts["course_id"].unique().to_list())
-    rows = []
-    for cid in ids:
-        treated = firsts.filter(pl.col("course_id") == cid).select(
-            pl.col("employee_id").alias("unit"),
-            pl.when(pl.col("first_treated") > last)
-            .then(0)
-            .otherwise(pl.max_horizontal(pl.col("first_treated"), pl.lit(1)))
-            .alias("first_treated"),
-        )
-        panel = base.join(treated, on="unit", how="left").with_columns(
-            pl.col("first_treated").fill_null(0)
-        )
-        n = int(panel.filter(pl.col("first_treated") > 1)["unit"].n_unique())
-        row: dict[str, Any] = {
-            "course_id": cid,
-            "n_treated": n,
-            "per_100_year": None,
-            "ci_low": None,
-            "ci_high": None,
-            "reason": None,
-        }
-        if n < min_treated:
-            row["reason"] = "too_few"
-        else:
-            try:
-                res = estimate_panel(panel, period="quarter", treatment="any", min_units=min_units)
-                ci = res.per_100_year_ci
-                row |= {
-                    "per_100_year": res.per_100_year,
-                    "n_treated": res.n_treated,
-                    "ci_low": ci[0] if ci else None,
-                    "ci_high": ci[1] if ci else None,
-                }
-            except BehaviourError:
-                row["reason"] = "not_estimable"
-        rows.append(row)
-    return pl.DataFrame(rows, schema=schema)
+
+
+_EFFECT_FIGURES = (
+    "effect_100",
+    "ci_low_100",
+    "ci_high_100",
+    "mde_100",
+    "ratio",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "n_treated",
+    "p_adjusted",
+)
 
 
 def course_review(
-    data: Processed, fiscal_year: int, effects: pl.DataFrame, k: int, *, liked: float | None = None
+    data: Processed,
+    fiscal_year: int,
+    effects: CourseEffects,
+    k: int,
+    *,
+    liked: float | None = None,
 ) -> pl.DataFrame:
-    """Per course run in the year: attendees, completion rate, mean satisfaction (1–5) beside the
-    course's behavioural effect (per 100 staff per year), and flags.
+    """Per course run in the year: attendees, completion rate, mean satisfaction (1–5) beside
+    the course's behavioural effect and its verdict.
 
-    ``flag``: ``liked_no_change`` — mean satisfaction ≥ ``liked`` (default: the median of the
-    year's shown courses, i.e. the better-liked half) but the effect's interval includes 0 or is
-    below it (satisfaction is not behaviour); ``no_estimate`` — no effect
-    estimated; else None. Courses with fewer than ``k`` distinct attendees in the year have
-    ``suppressed`` true and no figures.
+    Effect columns (per 100 staff per year, from ``effects``): ``effect_100``, ``ci_low_100``,
+    ``ci_high_100`` (pointwise 95%), ``mde_100`` (smallest effect the data could detect),
+    ``ratio`` and its interval, ``n_treated``, ``p_adjusted`` (Holm), ``verdict`` (effect /
+    no_effect / inconclusive), ``estimand`` and ``reason`` (why not estimated).
+    ``flag``: ``liked_no_effect`` — mean satisfaction ≥ ``liked`` (default: the median of the
+    year's shown courses, i.e. the better-liked half) and verdict ``no_effect`` (satisfaction
+    is not behaviour); else None. A course whose interval merely includes 0 is
+    ``inconclusive``, never flagged as "no change". Courses with fewer than ``k`` distinct
+    attendees in the year have ``suppressed`` true and no figures.
     """
     start, end = fy_start(fiscal_year), fy_end(fiscal_year)
     att = data.require("attendance").filter(pl.col("session_date").is_between(start, end))
@@ -128,49 +109,69 @@ def course_review(
     courses = data.require("courses").select(
         "course_id", "course_name", pl.col("phase").cast(pl.Int64)
     )
+    est = effects.table.select(
+        "course_id",
+        "estimand",
+        (pl.col("effect") * _PER_100_YEAR).alias("effect_100"),
+        (pl.col("ci_low") * _PER_100_YEAR).alias("ci_low_100"),
+        (pl.col("ci_high") * _PER_100_YEAR).alias("ci_high_100"),
+        (pl.col("mde") * _PER_100_YEAR).alias("mde_100"),
+        "ratio",
+        "ratio_ci_low",
+        "ratio_ci_high",
+        "n_treated",
+        "p_adjusted",
+        "verdict",
+        "below_smallest",
+        "reason",
+    )
     frame = (
         courses.join(per, on="course_id", how="inner")
         .collect()
-        .join(effects, on="course_id", how="left")
+        .join(est, on="course_id", how="left")
+        .with_columns(
+            pl.col("verdict").fill_null("inconclusive"),
+            pl.when(pl.col("verdict").is_null())
+            .then(pl.lit("not_in_catalogue"))
+            .otherwise(pl.col("reason"))
+            .alias("reason"),
+        )
     )
     hidden = pl.col("attendees") < k
     if liked is None:
         median = frame.filter(pl.col("attendees") >= k)["satisfaction"].median()
         liked = float(median) if isinstance(median, int | float) else None  # None: no shown course
     liked = 5.0 if liked is None else float(liked)
-    no_change = pl.col("ci_low").is_null() | (pl.col("ci_low") <= 0)
     frame = frame.with_columns(
         suppressed=hidden,
         flag=pl.when(hidden)
         .then(None)
-        .when(pl.col("per_100_year").is_null())
-        .then(pl.lit("no_estimate"))
-        .when((pl.col("satisfaction") >= liked) & no_change)
-        .then(pl.lit("liked_no_change")),
+        .when((pl.col("satisfaction") >= liked) & (pl.col("verdict") == "no_effect"))
+        .then(pl.lit("liked_no_effect")),
     )
-    figures = [
-        "attendees",
-        "completion_rate",
-        "satisfaction",
-        "satisfaction_n",
-        "per_100_year",
-        "ci_low",
-        "ci_high",
-        "n_treated",
-    ]
+    figures = ["attendees", "completion_rate", "satisfaction", "satisfaction_n", *_EFFECT_FIGURES]
     return frame.with_columns(
         [pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in figures]
     ).sort("phase", "course_id")
 
 
 def courses_to_revise(review: pl.DataFrame, completion_floor: float = 0.7) -> pl.DataFrame:
-    """Courses to revise next year: liked without behavioural change, or a completion rate below
-    ``completion_floor`` (0–1), or a negative effect whose interval excludes 0."""
+    """Courses to revise next year (見直す研修): verdict ``no_effect`` (no effect of practical
+    size — liked or not), a completion rate below ``completion_floor`` (0–1), or verdict
+    ``effect`` with a negative estimate (it lowers proposals). Courses whose effect is not known
+    (``inconclusive``) are never listed for that reason: see :func:`courses_undecided`."""
     return review.filter(~pl.col("suppressed")).filter(
-        (pl.col("flag") == "liked_no_change")
+        (pl.col("verdict") == "no_effect")
         | (pl.col("completion_rate") < completion_floor)
-        | (pl.col("ci_high") < 0)
+        | ((pl.col("verdict") == "effect") & (pl.col("effect_100") < 0))
     )
+
+
+def courses_undecided(review: pl.DataFrame) -> pl.DataFrame:
+    """Courses whose effect cannot be judged (判断できない（データ不足）): verdict
+    ``inconclusive`` — estimated with an interval too wide to say (``mde_100`` says what size
+    of effect the data could have shown) or not estimated (``reason``)."""
+    return review.filter(~pl.col("suppressed"), pl.col("verdict") == "inconclusive")
 
 
 def support_models(data: Processed, fiscal_year: int) -> pl.DataFrame:

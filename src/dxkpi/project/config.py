@@ -29,6 +29,10 @@ phase, dimension, skill_area, mobility.
     data = 2                    # process, security, facilitation. A level or area left out
                                 # keeps its default (DEFAULT_SKILL_MATRIX).
 
+    [decisions]                 # how estimates become verdicts (effect / no effect / not known)
+    smallest_effect_per_100_staff_year = 20   # SESOI: extra proposals per 100 staff per year
+                                # below which an effect is not worth having [20]; > 0
+
 Any other top-level section (``[roi]`` …) is kept verbatim in
 :attr:`Config.sections` for the modules that own it; add a dataclass and a parser here to validate
 it. Keys inside the sections above that are not listed are errors (a typo must not be ignored).
@@ -58,6 +62,7 @@ __all__ = [
     "SKILL_LEVEL_MIN",
     "TARGET_GROUPINGS",
     "Config",
+    "DecisionsConfig",
     "FiscalYearConfig",
     "GradingConfig",
     "PrivacyConfig",
@@ -78,7 +83,7 @@ TARGET_GROUPINGS: tuple[str, ...] = (
     "skill_area",
     "mobility",
 )
-_KNOWN_SECTIONS = ("privacy", "grading", "fiscal_year", "targets", "skill_matrix")
+_KNOWN_SECTIONS = ("privacy", "grading", "fiscal_year", "targets", "skill_matrix", "decisions")
 
 #: The 職層 × スキル matrix's axes (codes of the data contract) and the level scale 0–4
 #: (0 未経験, 1 知っている, 2 支援があればできる, 3 一人でできる, 4 人に教えられる).
@@ -143,6 +148,29 @@ class SkillMatrix:
 
 
 @dataclass(frozen=True)
+class DecisionsConfig:
+    """How estimates become verdicts (:mod:`dxkpi.models.verdicts`).
+
+    ``smallest_effect_per_100_staff_year`` is the smallest effect of interest (SESOI): the
+    smallest change in proposals per 100 staff per year that would be worth having from one
+    course or phase. A course is judged to have *no effect of practical size* only when its
+    (multiplicity-adjusted) interval lies inside ±this value; a wider interval around zero is
+    "not known", never "no effect". Default 20 (= 1/60 ≈ 0.0167 proposals per employee-month):
+    about a third of a typical pre-programme level (the sample plan's FY2023 target is 50 per
+    100 staff per year) and the size of one year's step in that plan's targets (50 → 65 → 90):
+    a course that moves its own completers by less than one yearly step of the plan is not
+    worth a separate decision. A city sets its own value.
+    """
+
+    smallest_effect_per_100_staff_year: float = 20.0
+
+    @property
+    def smallest_effect_per_employee_month(self) -> float:
+        """The SESOI in proposals per employee-month (÷ 100 staff ÷ 12 months)."""
+        return self.smallest_effect_per_100_staff_year / 1200.0
+
+
+@dataclass(frozen=True)
 class Target:
     """One target: KPI, fiscal year, optional (grouping, group) it applies to, value."""
 
@@ -162,6 +190,7 @@ class Config:
     fiscal_year: FiscalYearConfig = field(default_factory=FiscalYearConfig)
     targets: tuple[Target, ...] = ()
     skill_matrix: SkillMatrix = field(default_factory=SkillMatrix)
+    decisions: DecisionsConfig = field(default_factory=DecisionsConfig)
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "<defaults>"
 
@@ -315,6 +344,24 @@ def _skill_matrix(source: str, raw: Mapping[str, Any]) -> SkillMatrix:
     return SkillMatrix(MappingProxyType(matrix))
 
 
+def _decisions(source: str, raw: Mapping[str, Any]) -> DecisionsConfig:
+    key = "smallest_effect_per_100_staff_year"
+    _check_keys(source, "decisions", raw, (key,))
+    value = _number(
+        source, f"decisions.{key}", raw.get(key, DecisionsConfig.smallest_effect_per_100_staff_year)
+    )
+    if value <= 0:
+        raise _error(
+            source,
+            f"decisions.{key}",
+            f"正の数（100人・年あたりの提案件数）にしてください（値: {value}）。0 以下では"
+            "「効果なし」の判定ができません。",
+            f"must be a positive number of proposals per 100 staff per year, got {value}: "
+            "with 0 or less nothing could ever be judged 'no effect'.",
+        )
+    return DecisionsConfig(smallest_effect_per_100_staff_year=value)
+
+
 def _kpi_value(source: str, key: str, kpi: str, value: object) -> float:
     if kpi not in REGISTRY:
         raise _error(
@@ -370,6 +417,7 @@ def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         skill_matrix=_skill_matrix(
             source, _table(source, "skill_matrix", raw.get("skill_matrix", {}))
         ),
+        decisions=_decisions(source, _table(source, "decisions", raw.get("decisions", {}))),
         sections=MappingProxyType(sections),
         source=source,
     )

@@ -25,6 +25,7 @@ __all__ = [
     "COMPACT_STYLE",
     "PAGE_BREAK",
     "course_display",
+    "course_note",
     "followup_display",
     "maturity_table",
     "proposed_display",
@@ -34,6 +35,8 @@ __all__ = [
     "summary_html",
     "support_display",
     "support_needed_display",
+    "undecided_display",
+    "verdict_text",
 ]
 
 
@@ -172,27 +175,76 @@ def proposed_display(proposals: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
     )
 
 
+def _signed(x: float) -> str:
+    return f"{x:+.1f}"
+
+
+def _effect_cell(r: dict[str, Any]) -> str:
+    if r["effect_100"] is None:
+        return "—"
+    return f"{_signed(r['effect_100'])}（{_signed(r['ci_low_100'])}〜{_signed(r['ci_high_100'])}）"
+
+
+def _ratio_cell(r: dict[str, Any], lang: str) -> str:
+    if r["ratio"] is None:
+        return "—"
+    ci = (
+        ""
+        if r["ratio_ci_low"] is None
+        else f"（{r['ratio_ci_low']:.2f}〜{r['ratio_ci_high']:.2f}）"
+    )
+    return f"×{r['ratio']:.2f}{ci}"
+
+
+def verdict_text(r: dict[str, Any], lang: str = "ja") -> str:
+    """The verdict of one course row in words, with the Holm-adjusted p or what is missing."""
+    verdict = r["verdict"] or "inconclusive"
+    text = label("verdict", verdict, lang)
+    if r.get("reason"):
+        return f"{text}: {label('course_reason', r['reason'], lang)}"
+    if verdict == "effect":
+        up = (r["effect_100"] or 0) >= 0
+        if lang == "ja":
+            way = "増加" if up else "減少"
+            small = "、ただし実用上は小さい" if r.get("below_smallest") else ""
+            return f"{text}（{way}{small}、補正後 p={r['p_adjusted']:.3f}）"
+        way = "more" if up else "fewer"
+        small = ", but below the smallest worth having" if r.get("below_smallest") else ""
+        return f"{text} ({way}{small}; adjusted p = {r['p_adjusted']:.3f})"
+    if verdict == "inconclusive" and r.get("mde_100") is not None:
+        return text + t(
+            lang,
+            f"（検出できる最小の効果 ±{r['mde_100']:.0f}件/100人・年）",
+            f" (smallest detectable effect ±{r['mde_100']:.0f} per 100 staff-years)",
+        )
+    return text
+
+
 def course_display(review: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
-    """The course review as display text (― for suppressed courses; reasons in words)."""
+    """The course review as display text (― for suppressed courses).
+
+    Per course: attendees, completion, satisfaction, the effect in extra proposals per 100
+    staff per year with its 95% interval, the ratio to the estimated counterfactual, whom it is
+    compared with (the estimand's comparison at the course's stage), the verdict (Holm-adjusted
+    across the courses judged; see :func:`course_note`) and the finding.
+    """
     rows = []
     for r in review.iter_rows(named=True):
         if r["suppressed"]:
-            cells = [SUPPRESSED_MARK] * 4 + [t(lang, "受講者が少ないため秘匿", "suppressed")]
+            cells = [SUPPRESSED_MARK] * 6 + [
+                t(lang, "受講者が少ないため秘匿", "suppressed"),
+                "",
+            ]
         else:
-            eff = (
-                ""
-                if r["per_100_year"] is None
-                else (
-                    f"{r['per_100_year']:+.1f}（{r['ci_low']:+.1f}〜{r['ci_high']:+.1f}）"
-                    + t(lang, f" n={r['n_treated']:,}", f" n={r['n_treated']:,}")
-                )
-            )
             sat = "" if r["satisfaction"] is None else f"{r['satisfaction']:.2f}"
             cells = [
                 f"{r['attendees']:,}" + t(lang, "人", ""),
                 f"{r['completion_rate']:.0%}",
                 sat,
-                eff,
+                _effect_cell(r),
+                _ratio_cell(r, lang),
+                label("stage_comparison", r["phase"], lang) if r["phase"] else "",
+                verdict_text(r, lang),
                 label("course_flag", r["flag"], lang) if r["flag"] else "",
             ]
         rows.append([f"{r['course_name']}（{r['course_id']}）", str(r["phase"]), *cells])
@@ -204,6 +256,9 @@ def course_display(review: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
             "修了率",
             "満足度(1〜5)",
             "効果 件/100人・年（95%区間）",
+            "倍率（受講しなかった場合比）",
+            "比較相手",
+            "判定",
             "所見",
         )
         if lang == "ja"
@@ -214,10 +269,94 @@ def course_display(review: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
             "completion",
             "satisfaction (1–5)",
             "effect per 100 staff-years (95% CI)",
+            "ratio to no training",
+            "compared with",
+            "verdict",
             "finding",
         )
     )
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}, orient="row")
+
+
+def undecided_display(undecided: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """Courses whose effect cannot be judged: effect and interval, the smallest effect the data
+    could have detected, and why (interval too wide, or not estimated)."""
+    rows = []
+    for r in undecided.iter_rows(named=True):
+        if r["reason"]:
+            why = label("course_reason", r["reason"], lang)
+        elif r["ci_low_100"] is not None and (r["ci_low_100"] > 0 or r["ci_high_100"] < 0):
+            why = t(
+                lang,
+                "95%区間は0を含まないが、多重比較の補正後は0と区別できない",
+                "the 95% interval excludes 0, but not after the multiplicity adjustment",
+            )
+        else:
+            why = t(
+                lang,
+                "区間が0を含み、かつ実用上意味のある大きさの効果も含む",
+                "the interval includes 0 and also effects worth having",
+            )
+        mde = "—" if r["mde_100"] is None else f"±{r['mde_100']:.0f}"
+        rows.append(
+            [
+                f"{r['course_name']}（{r['course_id']}）",
+                str(r["phase"]),
+                _effect_cell(r),
+                mde + t(lang, "件/100人・年", " per 100 staff-years") if mde != "—" else mde,
+                why,
+            ]
+        )
+    keys = (
+        ("研修", "フェーズ", "効果 件/100人・年（95%区間）", "検出できる最小の効果", "理由")
+        if lang == "ja"
+        else (
+            "course",
+            "phase",
+            "effect per 100 staff-years (95% CI)",
+            "smallest detectable effect",
+            "why",
+        )
+    )
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}, orient="row")
+
+
+def course_note(effects: Any, lang: str = "ja") -> str:
+    """How the course verdicts were reached: the comparison, the multiplicity adjustment (Holm
+    across the courses judged), the smallest effect of interest, and what was not estimated.
+
+    ``effects`` is a :class:`dxkpi.models.courses.CourseEffects`.
+    """
+    m = effects.family_size
+    sesoi = effects.smallest * 1200
+    alpha = effects.alpha
+    missing = effects.not_estimated.height
+    if lang == "ja":
+        return (
+            "効果は、各研修をその段階で初めて修了した職員の、修了の翌月から次のフェーズを修了する"
+            "まで（フェーズ3は以後ずっと）の提案件数の増減です。比較相手は同じ月に同じ段階にいて、"
+            "そのフェーズの研修をまだ修了していない職員（フェーズ2なら、フェーズ1を修了済みで"
+            "フェーズ2は未修了の職員）で、修了月からの本人の中での変化どうしを比べます。"
+            f"判定は推定できた{m}研修をまとめて判断するため、多重比較の補正（Holm法、全体の誤り"
+            f"{alpha:.0%}以下）をしています。そのため95%区間が0を含まなくても「判断できない」と"
+            "なることがあります。「実用上の効果なし」は、補正した区間が"
+            f"±{sesoi:.0f}件/100人・年（最小の意味のある効果、dxkpi.toml の [decisions]）の内側に"
+            "収まる場合だけです。区間が広く0をまたぐだけの研修は「効果なし」ではなく"
+            "「判断できない」です。"
+            + (f"推定しなかった研修が{missing}件あります（理由は表のとおり）。" if missing else "")
+        )
+    return (
+        "Effect: extra proposals of staff who first completed the course at their stage, from the "
+        "month after completion until they complete the next phase (phase 3: for good), compared "
+        "in the same months with staff at the same stage not yet trained at that phase (for "
+        "phase 2: past phase 1, not yet phase 2), within-employee changes from the completion "
+        f"month. Verdicts judge the {m} estimated courses together, adjusted for multiplicity "
+        f"(Holm, family-wise error ≤ {alpha:.0%}), so a 95% interval clear of 0 may still be "
+        "'cannot tell'. 'No effect of practical size' only when the adjusted interval lies "
+        f"inside ±{sesoi:.0f} per 100 staff-years (the smallest effect worth having, [decisions] "
+        "in dxkpi.toml). A wide interval around 0 is 'cannot tell', never 'no effect'."
+        + (f" {missing} course(s) not estimated (reasons in the table)." if missing else "")
+    )
 
 
 def maturity_table(rich: pl.DataFrame, fiscal_year: int, lang: str = "ja") -> pl.DataFrame:

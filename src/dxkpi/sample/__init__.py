@@ -9,11 +9,18 @@ Headers and Japanese value labels come from :data:`dxkpi.catalogue.contract.DATA
 core datasets are drawn from one ``numpy.random.Generator(PCG64(seed))``: the same seed gives
 byte-identical files.
 
-The planted behavioural effect: each employee has a base monthly proposal rate (job level ×
+The planted behavioural effects: each employee has a base monthly proposal rate (job level ×
 talent type × an individual gamma frailty with mean 1) times a city-wide fiscal-year and
-seasonal multiplier; from the month of their first *completed* phase-2 course on (that whole
-month included), the rate is multiplied by a factor that depends on talent type. Who is trained
-when depends only on the department's roll-out wave, transfers and chance.
+seasonal multiplier. From the month AFTER the month of their first *completed* phase-2 course c
+the rate is multiplied by ``1 + (factor[talent type] − 1) × s_c`` (s_c per course: 1, ½ or 0);
+from the month after their first completed phase-3 course z (completed only after a phase-2
+completion) also by m_z (1–1.5). Who is trained when, and in which course, depends only on the
+department's roll-out wave, transfers and chance. Leaving at a fiscal-year end depends on the
+employee's own proposals that year (low proposers leave more), so the panel is unbalanced in an
+outcome-dependent way. ``ground_truth.json`` records, computed from the potential rates: the
+programme effect (additive and as a ratio, overall and by talent type and job level), the effect
+of each course and phase at the employee's stage, the proposal pipeline's waiting times exactly
+from the planted distributions, the leavers, and the conventions behind every key.
 
 The skill map (``skill_assessment``, ``knowledge_posts``) comes from a second random stream
 (``SeedSequence([seed, SKILL_STREAM])``) drawn after the eight core datasets are written, so the
@@ -24,11 +31,14 @@ ATT on the assessed level per cohort FY and FY); failure posts grow as the progr
 
 Modules, each importing only from those above it: :mod:`~dxkpi.sample.parameters` (planted
 parameters and constants), :mod:`~dxkpi.sample.values` (shared value helpers),
-:mod:`~dxkpi.sample.people` (departments and staff), :mod:`~dxkpi.sample.training` (courses
-and attendance), :mod:`~dxkpi.sample.behaviour` (proposals and the planted effect),
-:mod:`~dxkpi.sample.outcomes` (projects and surveys), :mod:`~dxkpi.sample.skills` (the skill
-map), :mod:`~dxkpi.sample.faults` (planted bad rows), :mod:`~dxkpi.sample.forms` (the written
-files) and :mod:`~dxkpi.sample.city` (:func:`generate_city` and ``ground_truth.json``).
+:mod:`~dxkpi.sample.people` (departments, staff flows and leaving),
+:mod:`~dxkpi.sample.training` (courses, attendance and stages), :mod:`~dxkpi.sample.behaviour`
+(the proposal rate model with the planted effects, and the proposals),
+:mod:`~dxkpi.sample.history` (the years simulated in order), :mod:`~dxkpi.sample.truth` (the
+planted truth), :mod:`~dxkpi.sample.outcomes` (projects and surveys),
+:mod:`~dxkpi.sample.skills` (the skill map), :mod:`~dxkpi.sample.faults` (planted bad rows),
+:mod:`~dxkpi.sample.forms` (the written files) and :mod:`~dxkpi.sample.city`
+(:func:`generate_city` and ``ground_truth.json``).
 """
 
 from __future__ import annotations

@@ -1,25 +1,35 @@
-"""Improvement proposals and the planted behavioural effect, with the ATT it implies.
+"""Improvement proposals: the monthly rate model with the planted course effects, and the rows.
 
-Each employee has a base monthly proposal rate (job level × talent type × a gamma frailty
-with mean 1) times a city-wide fiscal-year and seasonal multiplier; from their treatment
-month on (that whole month included) the rate is multiplied by a factor that depends on
-talent type. :func:`effect_truth` is the additive effect a staggered DiD should recover.
+Each employee has a base monthly proposal rate (job level × talent type × a gamma frailty with
+mean 1) times a city-wide fiscal-year and seasonal multiplier. From the month AFTER the month
+of their first completed phase-2 course c (``EFFECT_LAG_MONTHS``) the rate is multiplied by
+``1 + (TREATMENT_FACTOR[type] − 1) × s_c`` (``PHASE2_SHARE``); from the month after their first
+completed phase-3 course z, also by ``m_z`` (``PHASE3_MULTIPLIER``). :func:`rates` gives both
+potential rates of any employee-months (the truth in :mod:`dxkpi.sample.truth` is built on it);
+:func:`proposals_table` the rows, with a submitted → decided → implemented flow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from dxkpi.core.fiscal import fy_start
 from dxkpi.sample.parameters import (
+    ADOPTION_PROBABILITY,
     BASE_RATE_BY_LEVEL,
     CATEGORIES,
+    COURSES,
+    DECISION_DAYS,
+    EFFECT_LAG_MONTHS,
     FRAILTY_SHAPE,
+    IMPLEMENTATION_DAYS,
+    IMPLEMENTATION_PROBABILITY,
     LEVELS,
+    PHASE2_SHARE,
+    PHASE3_MULTIPLIER,
     PROPOSAL_ACTIONS,
     PROPOSAL_OBJECTS,
     SEASON,
@@ -29,28 +39,47 @@ from dxkpi.sample.parameters import (
     YEAR_MULTIPLIER_STEP,
 )
 from dxkpi.sample.people import City
+from dxkpi.sample.training import Stages
 from dxkpi.sample.values import cutoff_day, int_text, iso_text
 
 __all__ = [
+    "Rates",
     "base_rates",
-    "effect_truth",
+    "course_phase2_share",
+    "course_phase3_multiplier",
+    "panel",
     "proposal_counts",
     "proposals_table",
+    "rates",
 ]
 
 
-def base_rates(rng: np.random.Generator, city: City) -> np.ndarray:
+def base_rates(rng: np.random.Generator, level: np.ndarray, ttype: np.ndarray) -> np.ndarray:
+    """Monthly base rates of new employees: level rate × talent-type multiplier × frailty."""
     level_rate = np.array([BASE_RATE_BY_LEVEL[lv] for lv in LEVELS])
     type_mult = np.array([TYPE_RATE_MULTIPLIER[t] for t in TYPES])
-    frailty = rng.gamma(FRAILTY_SHAPE, 1 / FRAILTY_SHAPE, len(city.emp_ids))
-    return level_rate[city.level] * type_mult[city.ttype] * frailty
+    frailty = rng.gamma(FRAILTY_SHAPE, 1 / FRAILTY_SHAPE, len(level))
+    return level_rate[level] * type_mult[ttype] * frailty
 
 
-def _panel(city: City) -> tuple[np.ndarray, np.ndarray]:
-    """(employee, month index) of every employee-month on the staff list."""
-    emp, year = np.nonzero(city.dept >= 0)
+def course_phase2_share() -> np.ndarray:
+    """s_c per course index (0 for courses outside phase 2)."""
+    return np.array([PHASE2_SHARE.get(c[0], 0.0) if c[1] == 2 else 0.0 for c in COURSES])
+
+
+def course_phase3_multiplier() -> np.ndarray:
+    """m_z per course index (1 for courses outside phase 3)."""
+    return np.array([PHASE3_MULTIPLIER.get(c[0], 1.0) if c[1] == 3 else 1.0 for c in COURSES])
+
+
+def panel(city: City, year: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(employee, month index) of every employee-month on the staff list (of one year)."""
+    on_list = city.dept >= 0
+    if year is not None:
+        on_list = on_list & (np.arange(len(city.fys)) == year)
+    emp, y = np.nonzero(on_list)
     emp = np.repeat(emp, 12)
-    month = np.repeat(year * 12, 12) + np.tile(np.arange(12), len(year))
+    month = np.repeat(y * 12, 12) + np.tile(np.arange(12), len(y))
     return emp, month
 
 
@@ -58,15 +87,49 @@ def _month_multiplier(month: np.ndarray) -> np.ndarray:
     return (1 + YEAR_MULTIPLIER_STEP * (month // 12)) * np.asarray(SEASON)[month % 12]
 
 
-def proposal_counts(
-    rng: np.random.Generator, city: City, base: np.ndarray, treat: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Poisson proposal counts on the employee × month panel; returns (emp, month, count)."""
-    emp, month = _panel(city)
+@dataclass(frozen=True)
+class Rates:
+    """Potential monthly rates of a set of employee-months.
+
+    ``without`` is the rate without any programme effect; ``boost2`` the phase-2 multiplier in
+    force that month (1 before the month after the first phase-2 completion); ``boost3`` the
+    phase-3 multiplier in force (1 before the month after the first phase-3 completion).
+    ``in2`` / ``in3`` mark the months those are in force. The realised rate is
+    ``without × boost2 × boost3``.
+    """
+
+    emp: np.ndarray
+    month: np.ndarray
+    without: np.ndarray
+    boost2: np.ndarray
+    boost3: np.ndarray
+    in2: np.ndarray
+    in3: np.ndarray
+
+    @property
+    def rate(self) -> np.ndarray:
+        return self.without * self.boost2 * self.boost3
+
+
+def rates(city: City, base: np.ndarray, st: Stages, emp: np.ndarray, month: np.ndarray) -> Rates:
+    """Both potential rates of the employee-months (emp, month) under the planted effects."""
     factor = np.array([TREATMENT_FACTOR[t] for t in TYPES])[city.ttype[emp]]
-    post = (treat[emp] >= 0) & (month >= treat[emp])
-    rate = base[emp] * _month_multiplier(month) * np.where(post, factor, 1.0)
-    return emp, month, rng.poisson(rate)
+    c2, m2 = st.course[2][emp], st.month[2][emp]
+    c3, m3 = st.course[3][emp], st.month[3][emp]
+    in2 = (m2 >= 0) & (month >= m2 + EFFECT_LAG_MONTHS)
+    in3 = (m3 >= 0) & (month >= m3 + EFFECT_LAG_MONTHS)
+    boost2 = np.where(in2, 1 + (factor - 1) * course_phase2_share()[c2], 1.0)
+    boost3 = np.where(in3, course_phase3_multiplier()[c3], 1.0)
+    without = base[emp] * _month_multiplier(month)
+    return Rates(emp, month, without, boost2, boost3, in2, in3)
+
+
+def proposal_counts(
+    rng: np.random.Generator, city: City, base: np.ndarray, st: Stages, year: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Poisson counts on the employee × month panel of one year: (emp, month, count)."""
+    emp, month = panel(city, year)
+    return emp, month, rng.poisson(rates(city, base, st, emp, month).rate)
 
 
 def proposals_table(
@@ -82,11 +145,11 @@ def proposals_table(
     length = next_first.astype(np.int64) - first_day
     submitted = first_day + np.floor(rng.random(n) * length).astype(np.int64)
     as_of = cutoff_day(city.fys)
-    decided = submitted + rng.integers(7, 91, n)
+    decided = submitted + rng.integers(DECISION_DAYS[0], DECISION_DAYS[1] + 1, n)
     is_decided = decided <= as_of
-    adopted = is_decided & (rng.random(n) < 0.55)
-    implemented_on = decided + rng.integers(30, 241, n)
-    implemented = adopted & (implemented_on <= as_of) & (rng.random(n) < 0.7)
+    adopted = is_decided & (rng.random(n) < ADOPTION_PROBABILITY)
+    implemented_on = decided + rng.integers(IMPLEMENTATION_DAYS[0], IMPLEMENTATION_DAYS[1] + 1, n)
+    implemented = adopted & (implemented_on <= as_of) & (rng.random(n) < IMPLEMENTATION_PROBABILITY)
     status = np.where(
         ~is_decided,
         "submitted",
@@ -120,51 +183,3 @@ def proposals_table(
     return frame.with_columns(ids.alias("proposal_id")).select(
         "proposal_id", *[c for c in frame.columns if c != "proposal_id"]
     )
-
-
-def effect_truth(city: City, base: np.ndarray, treat: np.ndarray) -> dict[str, Any]:
-    """The additive effect a staggered DiD on the employee × month panel should recover."""
-    emp, month = _panel(city)
-    post = (treat[emp] >= 0) & (month >= treat[emp])
-    emp, month = emp[post], month[post]
-    factor = np.array([TREATMENT_FACTOR[t] for t in TYPES])[city.ttype[emp]]
-    effect = base[emp] * _month_multiplier(month) * (factor - 1)
-
-    def mean_by(labels: np.ndarray, names: Sequence[str]) -> dict[str, float | None]:
-        return {
-            name: (float(effect[labels == i].mean()) if (labels == i).any() else None)
-            for i, name in enumerate(names)
-        }
-
-    event = month - treat[emp]
-    by_event = {str(e): float(effect[event == e].mean()) for e in np.unique(event)}
-    cohorts = treat[treat >= 0]
-    fy0 = city.fys[0]
-
-    def label(m: int) -> str:
-        return str(np.datetime64(fy_start(fy0), "M") + int(m))
-
-    labels = [label(m) for m in np.unique(cohorts)]
-    counts = np.unique(cohorts, return_counts=True)[1]
-    cells = (
-        pl.DataFrame({"g": treat[emp], "t": month, "effect": effect})
-        .group_by("g", "t")
-        .agg(pl.col("effect").mean())
-        .sort("g", "t")
-    )
-    att_gt: dict[str, dict[str, float]] = {}
-    for g, t, value in cells.iter_rows():
-        att_gt.setdefault(label(g), {})[label(t)] = value
-    by_cohort = {label(g): float(effect[treat[emp] == g].mean()) for g in np.unique(cohorts)}
-    return {
-        "expected_att_per_employee_month": float(effect.mean()) if len(effect) else None,
-        "expected_att_by_talent_type": mean_by(city.ttype[emp], TYPES),
-        "expected_att_by_job_level": mean_by(city.level[emp], LEVELS),
-        "expected_att_by_event_month": by_event,
-        "expected_att_by_cohort_month": by_cohort,
-        "expected_att_gt": att_gt,
-        "treated_post_employee_months": len(effect),
-        "treated_employees": int((treat >= 0).sum()),
-        "never_treated_employees": int((treat < 0).sum()),
-        "treated_per_cohort_month": dict(zip(labels, map(int, counts), strict=True)),
-    }

@@ -1,8 +1,9 @@
 """``generate_city``: the sample city end to end, its summary and ``ground_truth.json``.
 
 The order of the random draws is part of the output. The eight core datasets come from one
-``numpy.random.Generator(PCG64(seed))`` in a fixed order (people, attendance, proposals,
-tables, bad rows, then the rendering of each file); the skill map from a second stream
+``numpy.random.Generator(PCG64(seed))`` in a fixed order (the history year by year — staff,
+attendance, proposal counts, leavers —, then the tables, bad rows, then the rendering of each
+file); the skill map from a second stream
 (``SeedSequence([seed, SKILL_STREAM])``) drawn after the core files are written, so the
 core files are byte-identical with or without it.
 """
@@ -19,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from dxkpi.core.fiscal import fy_end
-from dxkpi.sample.behaviour import base_rates, effect_truth, proposal_counts, proposals_table
+from dxkpi.sample.behaviour import proposals_table
 from dxkpi.sample.faults import (
     bad_attendance,
     bad_masters,
@@ -29,14 +30,21 @@ from dxkpi.sample.faults import (
     bad_surveys,
 )
 from dxkpi.sample.forms import Written, write_files, write_skill_files
+from dxkpi.sample.history import History, simulate_history
 from dxkpi.sample.outcomes import maturity_survey_table, projects_table, resident_survey_table
 from dxkpi.sample.parameters import (
     BASE_RATE_BY_LEVEL,
+    COURSE_WEIGHT,
     COURSES,
+    EFFECT_LAG_MONTHS,
     FRAILTY_SHAPE,
+    LEAVE_GAMMA,
     LEAVE_RATE,
     LEVELS,
     MATURITY,
+    PHASE2_SHARE,
+    PHASE3_MULTIPLIER,
+    PHASE3_PLACE_RATE,
     SATISFACTION_PER_PROGRAMME_YEAR,
     SATISFACTION_PER_YEAR,
     SEASON,
@@ -51,7 +59,7 @@ from dxkpi.sample.parameters import (
     VOLUNTARY_RATE,
     YEAR_MULTIPLIER_STEP,
 )
-from dxkpi.sample.people import City, draw_departments, employee_ids, simulate_people, staff_table
+from dxkpi.sample.people import City, draw_departments, staff_table
 from dxkpi.sample.skills import (
     knowledge_posts_table,
     posts_truth,
@@ -60,11 +68,14 @@ from dxkpi.sample.skills import (
     skill_treatment_year,
     skill_truth,
 )
-from dxkpi.sample.training import (
-    attendance_arrays,
-    attendance_table,
-    courses_table,
-    treatment_month,
+from dxkpi.sample.training import attendance_table, courses_table
+from dxkpi.sample.truth import (
+    attrition_truth,
+    conventions,
+    course_truth,
+    effect_truth,
+    phase_truth,
+    pipeline_truth,
 )
 
 __all__ = [
@@ -112,27 +123,39 @@ def _planted_parameters(city: City) -> dict[str, Any]:
         },
         "treatment": {
             "definition": "first completed phase-2 course, month of session_date",
-            "effect_starts": "the month of that session (the whole month), and lasts",
+            "effect_starts": f"{EFFECT_LAG_MONTHS} month(s) after the month of that session "
+            "(the completion month itself untreated), and lasts",
+            "effect_lag_months": EFFECT_LAG_MONTHS,
             "factors": TREATMENT_FACTOR,
-            "assignment": "timing depends only on the department roll-out wave, April "
-            "transfers and chance; not on job level, talent type or base rate",
+            "phase2_boost": "1 + (factor[talent type] − 1) × s_c, c = the first completed "
+            "phase-2 course; later phase-2 courses add nothing",
+            "phase2_share_by_course": PHASE2_SHARE,
+            "phase3_multiplier": "× m_z from the month after the month of the first completed "
+            "phase-3 course z (completed only after a phase-2 completion)",
+            "phase3_multiplier_by_course": PHASE3_MULTIPLIER,
+            "course_weight": COURSE_WEIGHT,
+            "phase3_place_rate_by_programme_year": PHASE3_PLACE_RATE,
+            "assignment": "timing and course depend only on the department roll-out wave, "
+            "April transfers and chance; not on job level, talent type or base rate",
         },
         "base_rates": {
             "unit": "proposals submitted per employee-month on the staff list",
             "by_job_level": BASE_RATE_BY_LEVEL,
             "talent_type_multiplier": TYPE_RATE_MULTIPLIER,
             "individual_frailty": f"gamma(shape={FRAILTY_SHAPE}, mean 1)",
+            "frailty_shape": FRAILTY_SHAPE,
             "year_multiplier": {
                 str(fy): round(1 + YEAR_MULTIPLIER_STEP * y, 4) for y, fy in enumerate(city.fys)
             },
             "season_multiplier_by_month": {str((m + 3) % 12 + 1): s for m, s in enumerate(SEASON)},
             "formula": "rate = level_rate × type_multiplier × frailty × year × season "
-            "× (factor if month ≥ treatment month)",
+            "× phase2_boost (months after the first phase-2 completion month) × m_z (months "
+            "after the first phase-3 completion month)",
         },
         "other_trends": {
             "insourcing": "external courses replaced by internal (庁内講師) versions from the "
-            "third fiscal year; support model of projects moves outsourced → "
-            "co_creation → in_house",
+            "third fiscal year (データ分析実践 from the second); support model of projects "
+            "moves outsourced → co_creation → in_house",
             "support_model_share_by_year_index": SUPPORT_MODEL_SHARE,
             "self_running_probability_by_support_model": SELF_RUNNING_RATE,
             "resident_satisfaction": {
@@ -147,6 +170,8 @@ def _planted_parameters(city: City) -> dict[str, Any]:
             "staff_flows": {
                 "transfer_rate": TRANSFER_RATE,
                 "leave_rate_by_level": dict(zip(LEVELS, LEAVE_RATE, strict=True)),
+                "leave_gamma": LEAVE_GAMMA,
+                "leaving": "depends on the year's own proposals: see attrition",
                 "job_level_and_talent_type": "fixed per employee",
             },
         },
@@ -154,13 +179,9 @@ def _planted_parameters(city: City) -> dict[str, Any]:
 
 
 def _truth(
-    seed: int,
-    city: City,
-    a: dict[str, np.ndarray],
-    effect: dict[str, Any],
-    sizes: dict[str, int],
-    written: Written,
+    seed: int, h: History, course_ids: list[str], sizes: dict[str, int], written: Written
 ) -> dict[str, Any]:
+    city = h.city
     staff_per_fy = {str(fy): int((city.dept[:, y] >= 0).sum()) for y, fy in enumerate(city.fys)}
     return {
         "generator": "dxkpi.sample.city.generate_city",
@@ -175,18 +196,22 @@ def _truth(
         "departments": len(city.dept_codes),
         **_planted_parameters(city),
         "factors": TREATMENT_FACTOR,
-        **effect,
-        "insourcing_share_by_fy": _insourcing_by_year(city, a),
+        **effect_truth(h),
+        "course_effects": course_truth(h, course_ids),
+        "phase_effects": phase_truth(h),
+        "proposal_pipeline": pipeline_truth(city.fys),
+        "attrition": attrition_truth(h),
+        "conventions": conventions(),
+        "insourcing_share_by_fy": _insourcing_by_year(city, h.attendance),
         "bad_rows": written.bad_rows,
         "notes": {
             "bad_rows": "each breaks exactly one rule; row = spreadsheet row (header = 1); "
             "duplicates: the first row with a key is accepted, the repeat is bad",
             "ground_truth": "not a data file: the ingester reads only .csv and .xlsx",
-            "expected_att": "means of base_rate × year × season × (factor − 1) over treated "
-            "employees' months on the staff list from their cohort month on; "
-            "expected_att_gt[cohort][month] is the true ATT(g,t) on the "
-            "employee × month panel, for comparing estimators that drop cells "
-            "without a comparison group",
+            "expected_att": "see conventions: means of rate with − rate without the programme "
+            "over treated employees' months on the staff list after their cohort month; "
+            "expected_att_gt[cohort][month] is the true ATT(g,t) on the employee × month "
+            "panel, for comparing estimators that drop cells without a comparison group",
             "months": "YYYY-MM calendar months; event months count from the cohort month (0)",
         },
     }
@@ -253,30 +278,20 @@ def generate_city(
     fys = _check_args(staff, fiscal_years)
     rng = np.random.Generator(np.random.PCG64(seed))
     departments, wave = draw_departments(rng, fys)
-    level, ttype, dept = simulate_people(rng, staff, len(fys), departments.height)
-    city = City(
-        fys,
-        departments["department_code"].to_list(),
-        wave,
-        employee_ids(rng, len(level)),
-        level,
-        ttype,
-        dept,
+    h = simulate_history(
+        rng, fys, departments["department_code"].to_list(), wave, staff, sessions_per_year
     )
+    city, a = h.city, h.attendance
     courses = courses_table()
     course_ids = courses["course_id"].to_list()
-    a = attendance_arrays(rng, city, sessions_per_year)
-    treat = treatment_month(city, a)
-    base = base_rates(rng, city)
-    emp, month, count = proposal_counts(rng, city, base, treat)
-    dept_size = np.bincount(dept[dept >= 0], minlength=len(city.dept_codes)).astype(float)
+    dept_size = np.bincount(city.dept[city.dept >= 0], minlength=len(city.dept_codes))
     tables = {
         "departments": departments,
         "staff": staff_table(rng, city),
         "courses": courses,
         "attendance": attendance_table(city, a, course_ids),
-        "proposals": proposals_table(rng, city, emp, month, count),
-        "projects": projects_table(rng, city, dept_size),
+        "proposals": proposals_table(rng, city, h.emp, h.month, h.count),
+        "projects": projects_table(rng, city, dept_size.astype(float)),
         "resident_survey": resident_survey_table(rng, city),
         "maturity_survey": maturity_survey_table(rng, city),
     }
@@ -295,7 +310,7 @@ def generate_city(
         core.bad_rows + skill.written.bad_rows,
     )
     sizes = {k: v.height for k, v in tables.items()}
-    truth = _truth(seed, city, a, effect_truth(city, base, treat), sizes, written)
+    truth = _truth(seed, h, course_ids, sizes, written)
     truth |= skill.truth
     truth["attendance"] = {
         "sessions_per_enrolled_employee_year": sessions_per_year,

@@ -1,9 +1,11 @@
 """The sample city's planted parameters and constants: declarations only.
 
-The organisation (divisions, pilot departments, roll-out waves), the course catalogue, staff
-flows, proposal base rates and the planted treatment factors, programme trends, the skill-map
-parameters, the pools names and titles are drawn from, and the fixed constants of the written
-files. Changing any value changes the generated files (and ``ground_truth.json``).
+The organisation (divisions, pilot departments, roll-out waves), the course catalogue with each
+course's planted effect and share of places, staff flows (with outcome-dependent leaving),
+proposal base rates and the planted treatment factors, the proposal pipeline's waiting times,
+programme trends, the skill-map parameters, the pools names and titles are drawn from, and the
+fixed constants of the written files. Changing any value changes the generated files (and
+``ground_truth.json``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ import datetime
 from typing import TypedDict
 
 __all__ = [
+    "ADOPTION_PROBABILITY",
     "BASE_RATE_BY_LEVEL",
     "CATEGORIES",
     "COURSES",
+    "COURSE_WEIGHT",
+    "DECISION_DAYS",
     "DIVISIONS",
     "DIVISIONS_FLAT",
+    "EFFECT_LAG_MONTHS",
     "EPOCH",
     "FAILURE_SHARE_BY_YEAR",
     "FIXED_ZIP_TIME",
@@ -24,10 +30,16 @@ __all__ = [
     "FULL_WIDTH",
     "GIVEN",
     "HIRE_LEVEL_SHARE",
+    "IMPLEMENTATION_DAYS",
+    "IMPLEMENTATION_PROBABILITY",
+    "LEAVE_GAMMA",
     "LEAVE_RATE",
     "LEVELS",
     "LEVEL_SHARE",
     "MATURITY",
+    "PHASE2_SHARE",
+    "PHASE3_MULTIPLIER",
+    "PHASE3_PLACE_RATE",
     "PILOT_DEPARTMENTS",
     "POST_KIND_SHARE_OTHER",
     "POST_RATE",
@@ -53,6 +65,7 @@ __all__ = [
     "TYPE_RATE_MULTIPLIER",
     "TYPE_SHARE_BY_LEVEL",
     "VOLUNTARY_RATE",
+    "WITHIN_DAYS",
     "YEAR_MULTIPLIER_STEP",
 ]
 
@@ -72,7 +85,7 @@ SECOND_WAVE_SHARE = 0.4  # of the non-pilot departments, joining one year after 
 
 # (name, phase, skill area, hours, instructor, first programme year, last programme year)
 # Programme year 0 is the first fiscal year generated. External courses are replaced by internal
-# (内製) versions from year 2 on: insourcing rises.
+# (内製) versions from year 2 on (the data course already from year 1): insourcing rises.
 COURSES: tuple[tuple[str, int, str, float, str, int, int], ...] = (
     ("DX基礎研修（全職員向け）", 1, "process", 3, "external", 0, 2),
     ("DX基礎研修（庁内講師）", 1, "process", 3, "internal", 2, 99),
@@ -81,7 +94,7 @@ COURSES: tuple[tuple[str, int, str, float, str, int, int], ...] = (
     ("デジタル活用マインド研修", 1, "process", 2, "external", 0, 3),
     ("行政DX事例に学ぶ", 1, "process", 2, "internal", 1, 99),
     ("Excelデータ集計・分析", 2, "data", 6, "external", 0, 2),
-    ("データ分析実践（庁内講師）", 2, "data", 6, "internal", 2, 99),
+    ("データ分析実践（庁内講師）", 2, "data", 6, "internal", 1, 99),
     ("BIツール可視化入門", 2, "data", 6, "external", 0, 99),
     ("RPA基礎", 2, "ai_rpa", 6, "external", 0, 2),
     ("RPA開発（庁内講師）", 2, "ai_rpa", 6, "internal", 2, 99),
@@ -101,10 +114,52 @@ COURSES: tuple[tuple[str, int, str, float, str, int, int], ...] = (
     ("DX推進リーダー養成", 3, "facilitation", 12.5, "external", 0, 99),
 )
 
+# Planted per-course effects on the monthly proposal rate (issue item 9). Phase 2: the boost of
+# an employee's FIRST completed phase-2 course c is 1 + (TREATMENT_FACTOR[type] − 1) × s_c; later
+# phase-2 courses add nothing. Phase 3: the first completed phase-3 course z (only ever after a
+# phase-2 completion) multiplies the rate by m_z on top. Phase-1 courses have no planted effect.
+PHASE2_SHARE: dict[str, float] = {
+    "Excelデータ集計・分析": 1.0,
+    "データ分析実践（庁内講師）": 1.0,
+    "BIツール可視化入門": 0.5,  # partial, and few places (COURSE_WEIGHT): inconclusive
+    "RPA基礎": 1.0,
+    "RPA開発（庁内講師）": 1.0,
+    "生成AI活用研修": 1.0,
+    "生成AI活用（庁内講師）": 1.0,
+    "ノーコードアプリ作成": 0.5,
+    "業務プロセス可視化（BPR）": 1.0,
+    "業務フロー改善（庁内講師）": 1.0,
+    "クラウドサービス基礎": 0.0,
+    "個人情報保護とセキュリティ実務": 0.0,
+    "ファシリテーション基礎": 0.5,
+}
+PHASE3_MULTIPLIER: dict[str, float] = {
+    "業務改善プロジェクト演習": 1.3,
+    "業務改善プロジェクト（伴走型）": 1.4,
+    "データ利活用プロジェクト": 1.5,
+    "RPA・AI導入実践": 1.5,
+    "ワークショップ運営実践": 1.0,
+    "DX推進リーダー養成": 1.5,  # few places (COURSE_WEIGHT): a real effect, hard to see
+}
+# Relative chance that a session of a phase goes to this course among those offered that year
+# (1 when not listed): a small weight is a course with few places, hence few completers.
+COURSE_WEIGHT: dict[str, float] = {"BIツール可視化入門": 0.05, "DX推進リーダー養成": 0.06}
+# The effect starts this many months after the completion month (the completion month itself
+# is untreated).
+EFFECT_LAG_MONTHS = 1
+# Chance an enrolled employee has a phase-3 (実践) place in a programme year (index 0, 1, 2+).
+# Without one, the sessions that would have been phase 3 are further phase-2 courses. Chance
+# only: not related to job level, talent type or base rate.
+PHASE3_PLACE_RATE = (0.15, 0.35, 0.35)
+
 LEVELS = ("manager", "mid", "staff")
 LEVEL_SHARE = (0.12, 0.35, 0.53)
 HIRE_LEVEL_SHARE = (0.0, 0.15, 0.85)
 LEAVE_RATE = (0.07, 0.035, 0.04)  # per year, by job level
+# Leaving at a fiscal-year end depends on the employee's own proposals that year: the
+# probability is LEAVE_RATE[level] × exp(−LEAVE_GAMMA × z), z the count standardised over the
+# staff list of that year (low proposers leave more often).
+LEAVE_GAMMA = 0.5
 TRANSFER_RATE = 0.20
 TYPES = ("leader", "specialist", "practitioner", "unassigned")
 TYPE_SHARE_BY_LEVEL = (
@@ -119,6 +174,14 @@ TREATMENT_FACTOR = {"leader": 3.0, "specialist": 2.2, "practitioner": 2.5, "unas
 YEAR_MULTIPLIER_STEP = 0.05  # city-wide: × (1 + 0.05 × year index)
 # Fiscal months April … March; October is the city's 改善提案強化月間.
 SEASON = (0.6, 0.9, 1.0, 1.1, 0.8, 1.0, 1.4, 1.2, 0.8, 0.9, 1.1, 0.9)
+# The proposal pipeline: decided_on = submitted_on + U{DECISION_DAYS} days (both ends included),
+# adopted with ADOPTION_PROBABILITY, implemented_on = decided_on + U{IMPLEMENTATION_DAYS} days and
+# implemented with IMPLEMENTATION_PROBABILITY (each status only if its date is by the as-of date).
+DECISION_DAYS = (7, 90)
+ADOPTION_PROBABILITY = 0.55
+IMPLEMENTATION_DAYS = (30, 240)
+IMPLEMENTATION_PROBABILITY = 0.7
+WITHIN_DAYS = (90, 180, 365)  # windows of the recorded "implemented within W days" truth
 SESSIONS_PER_YEAR = 20.0  # per enrolled employee-year
 VOLUNTARY_RATE = 0.03  # employee-years before enrolment with a voluntary phase-1 session
 STATUS_SHARE = {"absent": 0.07, "attended": 0.18, "completed": 0.75}

@@ -1,12 +1,14 @@
 """Departments and the simulated staff: job levels, talent types, hires, leavers, transfers.
 
-:class:`City` is the simulated city every later table is drawn from; :func:`staff_table`
-is its staff list (one row per employee per fiscal year).
+:class:`City` is the simulated city every later table is drawn from; it is built a fiscal year
+at a time (:func:`first_city`, then :func:`next_year`), because who leaves at a year end depends
+on their proposals that year (:func:`leave_probability`). :func:`staff_table` is its staff list
+(one row per employee per fiscal year).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,7 @@ from dxkpi.sample.parameters import (
     DIVISIONS,
     GIVEN,
     HIRE_LEVEL_SHARE,
+    LEAVE_GAMMA,
     LEAVE_RATE,
     LEVEL_SHARE,
     LEVELS,
@@ -30,9 +33,12 @@ from dxkpi.sample.values import choose, text_column
 
 __all__ = [
     "City",
+    "department_weights",
     "draw_departments",
     "employee_ids",
-    "simulate_people",
+    "first_city",
+    "leave_probability",
+    "next_year",
     "staff_table",
 ]
 
@@ -81,45 +87,86 @@ def draw_departments(
     return frame, wave
 
 
-def simulate_people(
-    rng: np.random.Generator, n_staff: int, n_years: int, n_dept: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Levels, talent types and a (employee × year) department matrix (-1: not on the list).
-
-    Leavers go at the end of a fiscal year; hires (replacing them, +0.5 %) join in April;
-    about 20 % of staff move to another department every April.
-    """
+def department_weights(rng: np.random.Generator, n_dept: int) -> np.ndarray:
+    """Each department's share of the staff (gamma-distributed sizes), for placing people."""
     weight = rng.gamma(3.0, 1.0, n_dept)
-    weight /= weight.sum()
-    level = choose(rng, LEVEL_SHARE, n_staff)
-    dept_rows = [choose(rng, weight, n_staff)]
-    active = np.ones(n_staff, dtype=bool)
-    for _ in range(1, n_years):
-        prev = dept_rows[-1]
-        leave = active & (rng.random(len(prev)) < np.asarray(LEAVE_RATE)[level])
-        active = active & ~leave
-        n_hire = int(leave.sum()) + round(0.005 * n_staff)
-        level = np.concatenate([level, choose(rng, HIRE_LEVEL_SHARE, n_hire)])
-        move = active & (rng.random(len(prev)) < TRANSFER_RATE)
-        target = choose(rng, weight, len(prev))
-        target = np.where(target == prev, (target + 1) % n_dept, target)
-        cur = np.where(active, np.where(move, target, prev), -1)
-        cur = np.concatenate([cur, choose(rng, weight, n_hire)])
-        active = np.concatenate([active, np.ones(n_hire, dtype=bool)])
-        dept_rows = [np.concatenate([r, np.full(n_hire, -1)]) for r in dept_rows]
-        dept_rows.append(cur)
-    dept = np.stack(dept_rows, axis=1)
+    return weight / weight.sum()
+
+
+def _talent_types(rng: np.random.Generator, level: np.ndarray) -> np.ndarray:
     ttype = np.empty(len(level), dtype=np.int64)
     for lv, shares in enumerate(TYPE_SHARE_BY_LEVEL):
         idx = np.flatnonzero(level == lv)
         ttype[idx] = choose(rng, shares, len(idx))
-    return level, ttype, dept
+    return ttype
 
 
-def employee_ids(rng: np.random.Generator, n: int) -> np.ndarray:
+def employee_ids(rng: np.random.Generator, n: int, after: int = 10_000) -> np.ndarray:
     """Seven-digit personnel numbers with leading zeros, increasing with hire order."""
-    numbers = 10_000 + np.cumsum(rng.integers(1, 30, n))
+    numbers = after + np.cumsum(rng.integers(1, 30, n))
     return np.char.zfill(numbers.astype(str), 7)
+
+
+def first_city(
+    rng: np.random.Generator,
+    fys: tuple[int, ...],
+    dept_codes: list[str],
+    wave: np.ndarray,
+    n_staff: int,
+    weight: np.ndarray,
+) -> City:
+    """The city in its first fiscal year: ``n_staff`` people, nobody placed in later years yet."""
+    level = choose(rng, LEVEL_SHARE, n_staff)
+    dept = np.full((n_staff, len(fys)), -1)
+    dept[:, 0] = choose(rng, weight, n_staff)
+    ttype = _talent_types(rng, level)
+    return City(fys, dept_codes, wave, employee_ids(rng, n_staff), level, ttype, dept)
+
+
+def leave_probability(level: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Chance of leaving at the fiscal-year end, from the job level and that year's proposals.
+
+    ``LEAVE_RATE[level] × exp(−LEAVE_GAMMA × z)`` with ``z`` the proposal count standardised
+    over the people given (the staff list of the year), capped at 1.
+    """
+    sd = counts.std()
+    z = (counts - counts.mean()) / sd if sd > 0 else np.zeros(len(counts))
+    return np.minimum(1.0, np.asarray(LEAVE_RATE)[level] * np.exp(-LEAVE_GAMMA * z))
+
+
+def next_year(
+    rng: np.random.Generator,
+    city: City,
+    y: int,
+    leave: np.ndarray,
+    weight: np.ndarray,
+    n_staff: int,
+) -> City:
+    """The city with the staff list of year ``y`` filled in from that of ``y − 1``.
+
+    ``leave`` marks who left at the end of ``y − 1``. Hires (as many as left, plus 0.5 % of
+    ``n_staff``) join in April with new personnel numbers; about 20 % of the stayers move to
+    another department.
+    """
+    prev = city.dept[:, y - 1]
+    active = (prev >= 0) & ~leave
+    n_hire = int((leave & (prev >= 0)).sum()) + round(0.005 * n_staff)
+    move = active & (rng.random(len(prev)) < TRANSFER_RATE)
+    target = choose(rng, weight, len(prev))
+    target = np.where(target == prev, (target + 1) % len(weight), target)
+    level = choose(rng, HIRE_LEVEL_SHARE, n_hire)
+    hire_dept = choose(rng, weight, n_hire)
+    ttype = _talent_types(rng, level)
+    ids = employee_ids(rng, n_hire, int(city.emp_ids[-1]))
+    dept = np.concatenate([city.dept, np.full((n_hire, len(city.fys)), -1)])
+    dept[:, y] = np.concatenate([np.where(active, np.where(move, target, prev), -1), hire_dept])
+    return replace(
+        city,
+        emp_ids=np.concatenate([city.emp_ids, ids]),
+        level=np.concatenate([city.level, level]),
+        ttype=np.concatenate([city.ttype, ttype]),
+        dept=dept,
+    )
 
 
 def staff_table(rng: np.random.Generator, city: City) -> pl.DataFrame:

@@ -1,25 +1,37 @@
-"""The training programme: courses, roll-out, simulated attendance and treatment months.
+"""The training programme: courses, roll-out, simulated attendance and each employee's stages.
 
-Staff attend from the first fiscal year they sit in a rolled-out department; an employee's
-treatment month is the month of their first *completed* phase-2 session.
+Staff attend from the first fiscal year they sit in a rolled-out department, a fiscal year at a
+time (:func:`attendance_year`). Phases build on each other: a phase-3 session is completed only
+after a phase-2 completion (:func:`gate_phase3`). :func:`stages` gives each employee's first
+completed course of each phase and its month (the phase-2 one is the default treatment).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from dxkpi.core.fiscal import fy_start
-from dxkpi.sample.parameters import COURSES, STATUS_SHARE, VOLUNTARY_RATE
+from dxkpi.sample.parameters import (
+    COURSE_WEIGHT,
+    COURSES,
+    PHASE3_PLACE_RATE,
+    STATUS_SHARE,
+    VOLUNTARY_RATE,
+)
 from dxkpi.sample.people import City
 from dxkpi.sample.values import choose, day_number, int_text, iso_text, workdays
 
 __all__ = [
-    "attendance_arrays",
+    "Stages",
     "attendance_table",
+    "attendance_year",
     "courses_table",
+    "gate_phase3",
     "programme_start",
-    "treatment_month",
+    "stages",
 ]
 
 
@@ -67,46 +79,47 @@ def _phase_of(k: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.where(u < lo1, 1, np.where(u < lo2, 2, 3))
 
 
-def attendance_arrays(
-    rng: np.random.Generator, city: City, sessions_per_year: float
+def attendance_year(
+    rng: np.random.Generator, city: City, y: int, sessions_per_year: float
 ) -> dict[str, np.ndarray]:
-    """Session rows (employee, course, day, status, scores…), sorted by employee and date.
+    """Session rows of fiscal year ``y`` (employee, course, day, status, scores…).
 
-    Enrolled employee-years have 1 + Poisson(sessions_per_year − 1) sessions; before
-    enrolment a few staff (VOLUNTARY_RATE) take one or two voluntary phase-1 sessions.
+    Sorted by employee and date. Enrolled employee-years have 1 + Poisson(sessions_per_year − 1)
+    sessions, their phases following the programme year (:func:`_phase_of`); phase-3 sessions
+    only for those with a phase-3 place that year (``PHASE3_PLACE_RATE``), the others take
+    further phase-2 courses instead. Before enrolment a few staff (VOLUNTARY_RATE) take one or
+    two voluntary phase-1 sessions. ``city`` needs its staff lists up to year ``y`` only.
     """
-    n_years = len(city.fys)
     start = programme_start(city)
-    emp, year = np.nonzero(city.dept >= 0)
-    enrolled = year >= start[emp]
+    emp = np.flatnonzero(city.dept[:, y] >= 0)
+    enrolled = y >= start[emp]
     voluntary = ~enrolled & (rng.random(len(emp)) < VOLUNTARY_RATE)
     keep = enrolled | voluntary
-    emp, year, enrolled = emp[keep], year[keep], enrolled[keep]
-    order = np.lexsort((year, emp))
-    emp, year, enrolled = emp[order], year[order], enrolled[order]
+    emp, enrolled = emp[keep], enrolled[keep]
+    k = y - start[emp]
     n = np.where(
         enrolled, 1 + rng.poisson(sessions_per_year - 1, len(emp)), rng.integers(1, 3, len(emp))
     )
-    row_emp, row_year = np.repeat(emp, n), np.repeat(year, n)
+    place_rate = np.asarray(PHASE3_PLACE_RATE)[np.clip(k, 0, len(PHASE3_PLACE_RATE) - 1)]
+    place3 = enrolled & (rng.random(len(emp)) < place_rate)
+    row_emp = np.repeat(emp, n)
     group = np.repeat(np.arange(len(emp)), n)
-    day = np.empty(len(group), dtype=np.int64)
-    for y in range(n_years):
-        pool = workdays(city.fys[y])
-        mask = row_year == y
-        day[mask] = pool[rng.integers(0, len(pool), int(mask.sum()))]
+    pool = workdays(city.fys[y])
+    day = pool[rng.integers(0, len(pool), len(group))]
     order = np.lexsort((day, group))
-    row_emp, row_year, group, day = row_emp[order], row_year[order], group[order], day[order]
+    row_emp, group, day = row_emp[order], group[order], day[order]
     first = np.concatenate([[0], np.cumsum(n)[:-1]])
     rank = np.arange(len(group)) - first[group]
-    phase = _phase_of(row_year - start[row_emp], (rank + 0.5) / n[group])
-    course = _pick_courses(rng, row_year, phase)
+    phase = _phase_of(k[group], (rank + 0.5) / n[group])
+    phase = np.where((phase == 3) & ~place3[group], 2, phase)
+    course = _pick_courses(rng, y, phase)
     key = (row_emp * len(COURSES) + course) * 100_000 + (day - day_number(fy_start(city.fys[0])))
     _, unique_at = np.unique(key, return_index=True)
     keep = np.zeros(len(key), dtype=bool)
     keep[unique_at] = True
     arrays = {
         "emp": row_emp[keep],
-        "year": row_year[keep],
+        "year": np.full(int(keep.sum()), y),
         "day": day[keep],
         "course": course[keep],
         "phase": phase[keep],
@@ -115,14 +128,14 @@ def attendance_arrays(
     return arrays
 
 
-def _pick_courses(rng: np.random.Generator, year: np.ndarray, phase: np.ndarray) -> np.ndarray:
-    """A course offered in that year for that phase, uniformly."""
-    course = np.empty(len(year), dtype=np.int64)
-    for y in np.unique(year):
-        for p in (1, 2, 3):
-            mask = (year == y) & (phase == p)
-            offered = [i for i, c in enumerate(COURSES) if c[1] == p and c[5] <= y <= c[6]]
-            course[mask] = np.asarray(offered)[rng.integers(0, len(offered), int(mask.sum()))]
+def _pick_courses(rng: np.random.Generator, y: int, phase: np.ndarray) -> np.ndarray:
+    """A course offered in year ``y`` for that phase, in proportion to its ``COURSE_WEIGHT``."""
+    course = np.empty(len(phase), dtype=np.int64)
+    for p in (1, 2, 3):
+        mask = phase == p
+        offered = [i for i, c in enumerate(COURSES) if c[1] == p and c[5] <= y <= c[6]]
+        weight = [COURSE_WEIGHT.get(COURSES[i][0], 1.0) for i in offered]
+        course[mask] = np.asarray(offered)[choose(rng, weight, int(mask.sum()))]
     return course
 
 
@@ -165,12 +178,47 @@ def attendance_table(city: City, a: dict[str, np.ndarray], course_ids: list[str]
     return frame.sort("_day", "employee_id", "course_id")
 
 
-def treatment_month(city: City, a: dict[str, np.ndarray]) -> np.ndarray:
-    """Month index of each employee's first completed phase-2 session (-1: never)."""
-    done = (a["phase"] == 2) & (a["status"] == 2)
-    first = np.full(len(city.emp_ids), np.iinfo(np.int64).max)
-    np.minimum.at(first, a["emp"][done], a["day"][done])
-    treated = first < np.iinfo(np.int64).max
-    month = np.full(len(city.emp_ids), -1)
-    month[treated] = _month_index(first[treated], city.fys[0])
-    return month
+def _first(n_emp: int, a: dict[str, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per employee, the day and course of the earliest of ``rows`` (-1, -1: none).
+
+    Several on that day: the course listed first (the lowest course_id of the phase).
+    """
+    n_courses = len(COURSES)
+    none = np.iinfo(np.int64).max
+    key = np.full(n_emp, none)
+    np.minimum.at(key, a["emp"][rows], a["day"][rows] * n_courses + a["course"][rows])
+    found = key < none
+    return np.where(found, key // n_courses, -1), np.where(found, key % n_courses, -1)
+
+
+def gate_phase3(n_emp: int, a: dict[str, np.ndarray]) -> np.ndarray:
+    """Statuses with phase 3 completed only after a phase-2 completion (strictly later day).
+
+    A completed phase-3 session on or before the employee's first completed phase-2 session (or
+    without one) becomes attended: practice (実践) cannot be completed without the skills.
+    """
+    day2, _ = _first(n_emp, a, (a["phase"] == 2) & (a["status"] == 2))
+    first2 = day2[a["emp"]]
+    early = (a["phase"] == 3) & (a["status"] == 2) & ((first2 < 0) | (a["day"] <= first2))
+    return np.where(early, 1, a["status"])
+
+
+@dataclass(frozen=True)
+class Stages:
+    """Per employee: the first completed course of phases 1, 2 and 3, and its month index.
+
+    ``course[p]`` is the course index (into COURSES) and ``month[p]`` the month of its session
+    (months since April of the first fiscal year), both -1 where there is none.
+    """
+
+    course: dict[int, np.ndarray]
+    month: dict[int, np.ndarray]
+
+
+def stages(city: City, a: dict[str, np.ndarray]) -> Stages:
+    """The first completed course of each phase per employee (ties: lowest course_id)."""
+    course, month = {}, {}
+    for p in (1, 2, 3):
+        day, course[p] = _first(len(city.emp_ids), a, (a["phase"] == p) & (a["status"] == 2))
+        month[p] = np.where(day >= 0, _month_index(np.maximum(day, 0), city.fys[0]), -1)
+    return Stages(course, month)
