@@ -18,7 +18,7 @@ from dxkpi.core.project import Project
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.reports.runner import RunResult, run_reports, write_kpi_workbook
 from dxkpi.sample import generate_city
-from tests.helpers import ROOT, SECRET
+from tests.helpers import OTHER_SEED, ROOT, SECRET
 from tests.helpers.rawcity import write_tiny_city
 
 
@@ -54,6 +54,16 @@ def sample_city(tmp_path_factory: pytest.TempPathFactory) -> SampleCity:
     report = run_ingest(raw, processed, expectations=ROOT / "expectations", secret=SECRET)
     truth = json.loads((raw / "ground_truth.json").read_text(encoding="utf-8"))
     return SampleCity(raw, processed, truth, report.manifest)
+
+
+@pytest.fixture(scope="session")
+def other_city(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A second sample city (seed OTHER_SEED), generated and ingested once: (processed, truth)."""
+    base = tmp_path_factory.mktemp("other_city")
+    generate_city(base / "raw", seed=OTHER_SEED)
+    run_ingest(base / "raw", base / "processed", expectations=ROOT / "expectations", secret=SECRET)
+    truth = json.loads((base / "raw" / "ground_truth.json").read_text(encoding="utf-8"))
+    return base / "processed", truth
 
 
 @pytest.fixture(scope="session")

@@ -171,7 +171,7 @@ def test_job_level_manager_and_assessor_manager_in_the_same_run() -> None:
             "ci_low": [0.01, 0.0],
             "ci_high": [0.09, 0.08],
             "per_100_year": [60.0, 48.0],
-            "pct_of_pre": [20.0, None],
+            "ratio": [1.2, None],
         }
     )
     assert views.heterogeneity_table(het, "ja")["区分"].to_list() == ["管理職", "一般"]

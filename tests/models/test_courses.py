@@ -21,17 +21,14 @@ from click.testing import CliRunner
 
 from dxkpi import pdca
 from dxkpi.commands.behaviour import command
-from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.models import courses as C
 from dxkpi.models.did import att_gt
 from dxkpi.models.verdicts import equivalence_p, holm, judge, minimum_detectable_effect
 from dxkpi.reports import pdca_tables
-from dxkpi.sample import generate_city
-from tests.helpers import ROOT, SECRET
+from tests.helpers import ROOT
 
 SESOI = C.per_employee_month(20.0)
-OTHER_SEED = 11
 
 # ------------------------------------------------------------------ stages by hand
 
@@ -329,16 +326,6 @@ def test_revise_lists_only_no_effect_and_undecided_lists_inconclusive() -> None:
 
 
 # ------------------------------------------------------------------ sample cities
-
-
-@pytest.fixture(scope="session")
-def other_city(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """A second sample city (seed OTHER_SEED), generated and ingested once."""
-    base = tmp_path_factory.mktemp("other_city")
-    generate_city(base / "raw", seed=OTHER_SEED)
-    run_ingest(base / "raw", base / "processed", expectations=ROOT / "expectations", secret=SECRET)
-    truth = json.loads((base / "raw" / "ground_truth.json").read_text(encoding="utf-8"))
-    return base / "processed", truth
 
 
 _JUDGED: dict[str, tuple[C.CourseEffects, C.CourseEffects]] = {}

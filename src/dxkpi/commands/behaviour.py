@@ -14,9 +14,17 @@ from typing import Any
 
 import click
 
+from dxkpi.catalogue.labels import label
 from dxkpi.commands.context import or_default
 from dxkpi.ingest.processed import Processed, load_processed
-from dxkpi.models.behaviour import BehaviourResult, Outcome, Period, Treatment, behaviour_change
+from dxkpi.models.behaviour import (
+    BehaviourResult,
+    Outcome,
+    Period,
+    Timing,
+    Treatment,
+    behaviour_change,
+)
 from dxkpi.models.courses import CourseEffects, course_effects, phase_effects
 from dxkpi.project.config import Config, load_config
 from dxkpi.reports.narrative import describe_behaviour
@@ -54,7 +62,11 @@ def _rows(r: BehaviourResult) -> list[tuple[str, str, str]]:
             _fmt(r.per_100_year, 1),
             _ci(r.per_100_year_ci, 1),
         ),
-        ("% of pre-training level / 受講前比 %", _fmt(r.pct_of_pre, 1), _ci(r.pct_of_pre_ci, 1)),
+        (
+            "ratio to no training (1.0 = no change) / 非受講時比",
+            _fmt(None if r.ratio is None else r.ratio.ratio, 3),
+            _ci(None if r.ratio is None else r.ratio.ratio_ci, 3),
+        ),
     ]
     for name, c in (("naive before/after / 単純前後比較", r.naive), ("TWFE", r.twfe)):
         if c is not None:
@@ -69,15 +81,6 @@ def _rows(r: BehaviourResult) -> list[tuple[str, str, str]]:
 
 #: People counts in a course row: shown only when at least k (0 is shown: nobody).
 _PEOPLE = ("n_completers", "n_treated", "n_not_at_stage")
-_VERDICT_JA = {
-    "effect": "効果あり",
-    "no_effect": "実用上の効果なし",
-    "inconclusive": "判断できない",
-}
-_REASON_JA = {
-    "too_few_completers": "初回修了者が少なく推定せず",
-    "no_comparison": "比較相手がおらず推定せず",
-}
 
 
 def _effects(data: Processed, config: Config, by: str, min_units: int) -> CourseEffects:
@@ -134,9 +137,9 @@ def _effect_table(rows: list[dict[str, Any]], by: str) -> list[tuple[str, ...]]:
             else f"{r['ratio']:.2f}"
             + ("" if r["ratio_ci"] is None else f" {_ci(tuple(r['ratio_ci']), 2)}")
         )
-        verdict = _VERDICT_JA[r["verdict"]] + f" {r['verdict']}"
+        verdict = label("verdict", r["verdict"]) + f" {r['verdict']}"
         if r["reason"]:
-            verdict += f"（{_REASON_JA.get(r['reason'], r['reason'])} / {r['reason']}）"
+            verdict += f"（{label('course_reason', r['reason'])} / {r['reason']}）"
         n = "<k" if "n_treated" in r["suppressed"] else str(r["n_treated"] or "—")
         out.append(
             (
@@ -184,6 +187,14 @@ def _effect_table(rows: list[dict[str, Any]], by: str) -> list[tuple[str, ...]]:
     default="submitted",
     show_default=True,
     help="成果 / Outcome: proposals submitted or implemented.",
+)
+@click.option(
+    "--timing",
+    type=click.Choice(["next", "same"]),
+    default="next",
+    show_default=True,
+    help="処置の開始: next = 修了した月の翌月から、same = 修了した月から / When treatment "
+    "starts: next = the period after the completion period, same = the completion period.",
 )
 @click.option(
     "--control",
@@ -234,6 +245,7 @@ def command(
     period: Period,  # the click.Choice values are exactly the Literal's
     treatment: Treatment,
     outcome: Outcome,
+    timing: Timing,
     control: str,
     min_units: int,
     lang: str,
@@ -277,6 +289,7 @@ def command(
         outcome=outcome,
         control=control,
         min_units=min_units,
+        timing=timing,
     )
     if fmt == "json":
         out = result.to_json_dict() | {"sentences": describe_behaviour(result, lang)}
@@ -284,8 +297,8 @@ def command(
         return
     rows = _rows(result)
     width = max(len(r[0]) for r in rows)
-    for label, est, ci in rows:
-        click.echo(f"{label.ljust(width)}  {est:>10}  {ci}")
+    for name, est, ci in rows:
+        click.echo(f"{name.ljust(width)}  {est:>10}  {ci}")
     click.echo("")
     for line in describe_behaviour(result, lang):
         click.echo(line)

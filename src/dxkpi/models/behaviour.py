@@ -6,9 +6,10 @@ the period of their first training (the *cohort*) and their proposal count.
 :func:`behaviour_change` runs the Callaway–Sant'Anna estimator of :mod:`dxkpi.models.did` on it
 and sets the naive before/after and two-way fixed-effects contrasts of
 :mod:`dxkpi.models.contrasts` beside it;
-the effect is also expressed as extra proposals per 100 staff per year and as a percentage of the
-treated cohorts' pre-training level. :func:`heterogeneity` repeats the estimate within each talent
-type or job level (the comparison group is then staff of the same type or level).
+the effect is also expressed as extra proposals per 100 staff per year and as a ratio to the
+counterfactual (what the treated would have proposed without training, :mod:`dxkpi.models.ratio`).
+:func:`heterogeneity` repeats the estimate within each talent type or job level (the comparison
+group is then staff of the same type or level).
 
 Conventions, chosen and documented here:
 
@@ -18,12 +19,17 @@ Conventions, chosen and documented here:
   months, ``"FY2024-Q1"`` for quarters.
 * **Treatment** (``treatment``): ``"phase1"``/``"phase2"``/``"phase3"`` — the first session with
   status ``completed`` of a course of that phase; ``"any"`` — the first ``completed`` or
-  ``attended`` session of any phase. The whole period containing that session counts as treated.
+  ``attended`` session of any phase.
+* **Timing** (``timing``): ``"next"`` (the default) — treatment starts in the period *after* the
+  period of that session, so the completion month itself is untreated (a course completed on
+  25 May cannot change May's proposals much); ``"same"`` — the whole period containing the
+  session counts as treated (the older convention; it averages a partly treated first period
+  into every post-treatment cell). A treatment whose first treated period falls after the window
+  counts as never treated within it.
   ``first_treated`` = 0 when the employee is never treated within the window; a session before the
   window is set to period 1 (always treated: the estimator drops such employees).
-  With quarters, training late in its quarter still makes the whole quarter treated, so the
-  quarterly ATT averages partly treated first quarters and is below 3 × the monthly one when the
-  effect starts at training (on the sample city: 0.115 per quarter vs 3 × 0.046 per month).
+  With ``timing="same"`` and quarters, training late in its quarter still makes the whole quarter
+  treated, so the quarterly ATT averages partly treated first quarters.
 * **Pre-trends** are judged by :func:`event_pretest` (the event study's pre-period estimates of
   the year before training, F reference), not by R did's test over every pre-treatment cell.
 * **Outcome** (``outcome``): ``"submitted"`` counts every proposal by submission date;
@@ -43,7 +49,6 @@ Pure functions over frames: no file I/O.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
@@ -58,11 +63,13 @@ from dxkpi.core.fiscal import FIRST_MONTH, fiscal_month_of, fiscal_year_of
 from dxkpi.ingest.processed import Processed
 from dxkpi.models.contrasts import Contrast, naive_before_after, twfe
 from dxkpi.models.did import Aggregation, AttGtResult, DidError, Pretest, att_gt
+from dxkpi.models.ratio import RatioEstimate, counterfactual_ratio
 
 __all__ = [
     "OUTCOMES",
     "PANEL_COLUMNS",
     "PERIODS_PER_YEAR",
+    "TIMINGS",
     "TREATMENTS",
     "BehaviourError",
     "BehaviourResult",
@@ -71,13 +78,13 @@ __all__ = [
     "Outcome",
     "Period",
     "Profile",
+    "Timing",
     "Treatment",
     "behaviour_change",
     "estimate_panel",
     "event_pretest",
     "heterogeneity",
     "per_100_per_year",
-    "percent_of_level",
     "period_index",
     "proposal_panel",
     "treatment_sessions",
@@ -88,9 +95,11 @@ Treatment = Literal["phase1", "phase2", "phase3", "any"]
 Outcome = Literal["submitted", "implemented"]
 Profile = Literal["first", "latest"]
 GroupBy = Literal["talent_type", "job_level"]
+Timing = Literal["next", "same"]
 
 PERIODS_PER_YEAR: dict[str, int] = {"month": 12, "quarter": 4}
 TREATMENTS: tuple[str, ...] = ("phase1", "phase2", "phase3", "any")
+TIMINGS: tuple[str, ...] = ("next", "same")
 OUTCOMES: tuple[str, ...] = ("submitted", "implemented")
 PANEL_COLUMNS: tuple[str, ...] = (
     "unit",
@@ -187,15 +196,20 @@ def treatment_sessions(data: Processed, treatment: Treatment) -> pl.LazyFrame:
 
 
 def _first_treated(
-    data: Processed, treatment: Treatment, first_fy: int, last_period: int, period: Period
+    data: Processed,
+    treatment: Treatment,
+    first_fy: int,
+    last_period: int,
+    period: Period,
+    timing: Timing = "next",
 ) -> pl.LazyFrame:
-    """Per treated employee: the period of their first treatment session (clamped to ≥ 1)."""
+    """Per treated employee: the first treated period (clamped to ≥ 1; 0 = after the window)."""
     first = (
         treatment_sessions(data, treatment)
         .group_by("employee_id")
         .agg(pl.col("session_date").min())
     )
-    idx = period_index(pl.col("session_date"), first_fy, period)
+    idx = period_index(pl.col("session_date"), first_fy, period) + (1 if timing == "next" else 0)
     return first.select(
         pl.col("employee_id").alias("unit"),
         pl.when(idx > last_period)
@@ -227,18 +241,21 @@ def proposal_panel(
     treatment: Treatment = "phase2",
     outcome: Outcome = "submitted",
     profile: Profile = "first",
+    timing: Timing = "next",
 ) -> pl.DataFrame:
     """Employee × period panel of proposal counts (proposals per employee-period).
 
     Columns (:data:`PANEL_COLUMNS`): unit (employee_id), period (Int64, 1 = first period of the
     first fiscal year on the staff list), period_label, fiscal_year, department_code (of that
-    fiscal year), first_treated (period of first treatment, 0 = never within the window),
+    fiscal year), first_treated (first treated period, see ``timing``; 0 = never within the
+    window),
     proposals (count in the period; 0 when none), talent_type and job_level (of the employee's
     first or latest staff row, see ``profile``). One row per period of every fiscal year the
     employee is on the staff list; proposals outside those periods are not counted. Sorted by
     unit and period. See the module docstring for the conventions.
     """
     _check_choice("period", period, tuple(PERIODS_PER_YEAR))
+    _check_choice("timing", timing, TIMINGS)
     staff = data.staff.select(
         pl.col("fiscal_year").cast(pl.Int32),
         "employee_id",
@@ -260,7 +277,11 @@ def proposal_panel(
     last_period = (last_fy - first_fy + 1) * PERIODS_PER_YEAR[period]
     panel = (
         _staff_periods(staff, first_fy, period)
-        .join(_first_treated(data, treatment, first_fy, last_period, period), on="unit", how="left")
+        .join(
+            _first_treated(data, treatment, first_fy, last_period, period, timing),
+            on="unit",
+            how="left",
+        )
         .join(_outcome_counts(data, outcome, first_fy, period), on=["unit", "period"], how="left")
         .join(_profile(staff, profile).rename({"employee_id": "unit"}), on="unit", how="left")
         .with_columns(pl.col("first_treated", "proposals").fill_null(0))
@@ -278,13 +299,6 @@ def proposal_panel(
 def per_100_per_year(att: float, periods_per_year: int) -> float:
     """Extra proposals per 100 staff per year from an ATT per employee-period."""
     return att * periods_per_year * 100.0
-
-
-def percent_of_level(att: float, level: float | None) -> float | None:
-    """The ATT as % of a baseline level (same units); ``None`` when the level is 0 or missing."""
-    if level is None or not math.isfinite(level) or level == 0:
-        return None
-    return 100.0 * att / level
 
 
 def _scaled(
@@ -312,10 +326,11 @@ class BehaviourResult:
     ``pretest`` is R did's joint test over every pre-treatment ATT(g,t) (often unavailable with
     monthly cells); ``pretest_event`` the joint test of the event study's pre-period estimates
     of the year before training (:func:`event_pretest`; the one reports use).
-    ``naive`` / ``twfe``: the contrasts (None when they cannot be computed). ``pre_mean``: mean
-    proposals per employee-period of the estimated cohorts' employees before their treatment.
+    ``naive`` / ``twfe``: the contrasts (None when they cannot be computed).
     ``per_100_year`` = ATT × periods per year × 100 (extra proposals per 100 staff per year);
-    ``pct_of_pre`` = 100 × ATT ÷ ``pre_mean`` (the baseline is taken as known).
+    ``ratio``: the treated's mean over the same cells ÷ its estimated counterfactual
+    (:func:`dxkpi.models.ratio.counterfactual_ratio`; 1.0 = no change; None when the
+    counterfactual mean is not positive). ``timing``: when treatment starts (module docstring).
     """
 
     period: Period
@@ -334,12 +349,11 @@ class BehaviourResult:
     n_treated: int
     n_comparison_only: int
     n_cohorts: int
-    pre_mean: float | None
     periods_per_year: int
     per_100_year: float
     per_100_year_ci: tuple[float, float] | None
-    pct_of_pre: float | None
-    pct_of_pre_ci: tuple[float, float] | None
+    ratio: RatioEstimate | None
+    timing: Timing = "next"
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -388,9 +402,11 @@ class BehaviourResult:
             )
 
         dyn = None if self.dynamic is None else self.dynamic.to_json_dict()
+        r = self.ratio
         return {
             "period": self.period,
             "treatment": self.treatment,
+            "timing": self.timing,
             "outcome": self.outcome,
             "control": self.control,
             "att": self.att,
@@ -398,9 +414,12 @@ class BehaviourResult:
             "ci": None if self.ci is None else list(self.ci),
             "per_100_year": self.per_100_year,
             "per_100_year_ci": None if self.per_100_year_ci is None else list(self.per_100_year_ci),
-            "pct_of_pre": self.pct_of_pre,
-            "pct_of_pre_ci": None if self.pct_of_pre_ci is None else list(self.pct_of_pre_ci),
-            "pre_mean": self.pre_mean,
+            "ratio": None if r is None else r.ratio,
+            "ratio_ci": None if r is None or r.ratio_ci is None else list(r.ratio_ci),
+            "percent_change": None if r is None else r.percent,
+            "percent_change_ci": None if r is None or r.percent_ci is None else list(r.percent_ci),
+            "treated_mean": None if r is None else r.treated_mean,
+            "counterfactual_mean": None if r is None else r.counterfactual_mean,
             "pretest": _pretest_json(self.pretest),
             "pretest_event": _pretest_json(self.pretest_event),
             "dynamic": dyn,
@@ -441,18 +460,6 @@ def _contrast(
         return fn(panel, **_DID_COLS), None
     except DidError as err:
         return None, f"{fn.__name__}: {err.en}"
-
-
-def _pre_mean(panel: pl.DataFrame, cohorts: np.ndarray) -> float | None:
-    """Mean outcome per employee-period of the given cohorts' rows before their treatment."""
-    pre = panel.filter(
-        pl.col("first_treated").is_in(cohorts.astype(np.int64).tolist())
-        & (pl.col("period") < pl.col("first_treated"))
-    )
-    if pre.height == 0:
-        return None
-    mean = pre["proposals"].mean()  # an integer count column: a float (None only if all null)
-    return float(mean) if isinstance(mean, int | float) else None
 
 
 def event_pretest(dynamic: Aggregation | None, window: int | None = None) -> Pretest:
@@ -509,8 +516,11 @@ def estimate_panel(
     min_units: int = 10,
     boot_draws: int = 0,
     seed: int | None = None,
+    timing: Timing = "next",
 ) -> BehaviourResult:
-    """The behaviour-change estimate on a ready panel (columns as :func:`proposal_panel`)."""
+    """The behaviour-change estimate on a ready panel (columns as :func:`proposal_panel`).
+
+    ``timing`` records the convention the panel was built with (it does not rebuild it)."""
     try:
         res = att_gt(
             panel,
@@ -533,13 +543,9 @@ def estimate_panel(
     tw, note_t = _contrast(twfe, panel)
     cohorts = np.unique(res.attgt["group"].to_numpy())
     per_year = PERIODS_PER_YEAR[period]
-    pre = _pre_mean(panel, cohorts)
 
     def to_100(x: float) -> float:
         return per_100_per_year(x, per_year)
-
-    def to_pct(x: float) -> float | None:
-        return percent_of_level(x, pre)
 
     return BehaviourResult(
         period=period,
@@ -558,12 +564,11 @@ def estimate_panel(
         n_treated=int(np.isin(res.unit_cohort, cohorts).sum()),
         n_comparison_only=int(np.isinf(res.unit_cohort).sum()),
         n_cohorts=int(cohorts.size),
-        pre_mean=pre,
         periods_per_year=per_year,
         per_100_year=to_100(simple.att),
         per_100_year_ci=_scaled(simple.ci, to_100),
-        pct_of_pre=to_pct(simple.att),
-        pct_of_pre_ci=_scaled(simple.ci, to_pct),
+        ratio=counterfactual_ratio(res, simple),
+        timing=timing,
         notes=tuple(n for n in (note_n, note_t) if n),
     )
 
@@ -579,6 +584,7 @@ def behaviour_change(
     boot_draws: int = 0,
     seed: int | None = None,
     profile: Profile = "first",
+    timing: Timing = "next",
 ) -> BehaviourResult:
     """Effect of first training on proposals per employee-period (staggered DiD), with contrasts.
 
@@ -586,9 +592,11 @@ def behaviour_change(
     ``control``: ``"notyet"`` = never plus not-yet-treated staff, ``"never"`` = never-treated
     only). Cohorts or comparison groups with fewer than ``min_units`` employees in a cell are left
     out (listed in ``result.attgt.skipped``); the default 10 matches the privacy threshold k.
+    ``timing``: ``"next"`` (default) treats staff from the period after their training period,
+    ``"same"`` from the training period itself (module docstring).
     """
     panel = proposal_panel(
-        data, period=period, treatment=treatment, outcome=outcome, profile=profile
+        data, period=period, treatment=treatment, outcome=outcome, profile=profile, timing=timing
     )
     return estimate_panel(
         panel,
@@ -599,6 +607,7 @@ def behaviour_change(
         min_units=min_units,
         boot_draws=boot_draws,
         seed=seed,
+        timing=timing,
     )
 
 
@@ -612,7 +621,8 @@ class HeterogeneityResult:
     """Separate behaviour-change estimates per group, proposals per employee-period.
 
     ``table``: group, n_employees, n_treated, n_cohorts, att, se, ci_low, ci_high, per_100_year,
-    pct_of_pre, pre_mean, pretest_p. ``left_out``: group, n_employees, n_treated, reason (ja / en)
+    ratio, ratio_low, ratio_high (to the counterfactual, see :mod:`dxkpi.models.ratio`),
+    pretest_p. ``left_out``: group, n_employees, n_treated, reason (ja / en)
     of groups too small to estimate. ``results``: the full :class:`BehaviourResult` per group.
     """
 
@@ -644,8 +654,9 @@ _HET_SCHEMA = {
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
     "per_100_year": pl.Float64,
-    "pct_of_pre": pl.Float64,
-    "pre_mean": pl.Float64,
+    "ratio": pl.Float64,
+    "ratio_low": pl.Float64,
+    "ratio_high": pl.Float64,
     "pretest_p": pl.Float64,
 }
 _LEFT_SCHEMA = {
@@ -668,8 +679,9 @@ def _het_row(group: str, r: BehaviourResult) -> dict[str, Any]:
         "ci_low": ci[0],
         "ci_high": ci[1],
         "per_100_year": r.per_100_year,
-        "pct_of_pre": r.pct_of_pre,
-        "pre_mean": r.pre_mean,
+        "ratio": None if r.ratio is None else r.ratio.ratio,
+        "ratio_low": None if r.ratio is None or r.ratio.ratio_ci is None else r.ratio.ratio_ci[0],
+        "ratio_high": None if r.ratio is None or r.ratio.ratio_ci is None else r.ratio.ratio_ci[1],
         "pretest_p": r.pretest_event.p,
     }
 
@@ -685,6 +697,7 @@ def heterogeneity(
     min_units: int = 10,
     min_treated: int = 30,
     profile: Profile = "first",
+    timing: Timing = "next",
 ) -> HeterogeneityResult:
     """Behaviour-change estimate within each talent type or job level, with group sizes.
 
@@ -695,7 +708,7 @@ def heterogeneity(
     """
     _check_choice("by", by, ("talent_type", "job_level"))
     panel = proposal_panel(
-        data, period=period, treatment=treatment, outcome=outcome, profile=profile
+        data, period=period, treatment=treatment, outcome=outcome, profile=profile, timing=timing
     )
     sizes = (
         panel.group_by(pl.col(by).alias("group"))
@@ -725,6 +738,7 @@ def heterogeneity(
                 outcome=outcome,
                 control=control,
                 min_units=min_units,
+                timing=timing,
             )
         except BehaviourError as err:
             left.append((group, n_emp, n_tr, f"{err.ja} / {err.en}"))

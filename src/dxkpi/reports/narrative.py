@@ -150,10 +150,12 @@ def describe_behaviour(result: BehaviourResult, lang: str = "ja") -> list[str]:
         _OUTCOME_WORDS[r.outcome][i],
     )
     p100 = r.per_100_year_ci or (math.nan, math.nan)
+    pct_ci = (r.ratio.percent_ci if r.ratio is not None else None) or (math.nan, math.nan)
     pct = (
-        f"受講前の水準（{per}{fmt_number(r.pre_mean or math.nan)}件）の"
-        f"{fmt_number(r.pct_of_pre, lang=lang, sign=True)}%にあたります"
-        if r.pct_of_pre is not None
+        f"受講しなかった場合の見込み（{per}{fmt_number(r.ratio.counterfactual_mean)}件）と比べて"
+        f"{fmt_number(r.ratio.percent, *pct_ci, sign=True)}%"
+        f"（95%信頼区間 {fmt_interval(*pct_ci)}%）にあたります"
+        if r.ratio is not None
         else ""
     )
     if lang == "ja":
@@ -162,7 +164,9 @@ def describe_behaviour(result: BehaviourResult, lang: str = "ja") -> list[str]:
             f"{treat}した職員の{out}は、比較相手と比べて{per}平均"
             f"{fmt_number(abs(r.att), *ci)}件{way}（95%信頼区間 {fmt_interval(*ci)}）。",
             f"100人あたり年間に直すと{fmt_number(r.per_100_year, *p100, sign=True)}件"
-            f"（{fmt_interval(*p100)}）で、" + (pct or "受講前の水準とは比べられません") + "。",
+            f"（{fmt_interval(*p100)}）で、"
+            + (pct or "受講しなかった場合の見込みとは比べられません")
+            + "。",
             f"対象は職員{r.n_employees}人で、推定に使った受講者は{r.n_treated}人"
             f"（受講時期のグループ{r.n_cohorts}個）です。",
         ]
@@ -184,9 +188,11 @@ def describe_behaviour(result: BehaviourResult, lang: str = "ja") -> list[str]:
         f"That is {fmt_number(r.per_100_year, *p100, lang='en', sign=True)} per 100 staff per "
         f"year ({fmt_interval(*p100, lang='en')})"
         + (
-            f", {fmt_number(r.pct_of_pre, lang='en', sign=True)}% of the pre-training level "
-            f"({fmt_number(r.pre_mean or math.nan, lang='en')} {per})"
-            if r.pct_of_pre is not None
+            f", {fmt_number(r.ratio.percent, *pct_ci, lang='en', sign=True)}% compared with what "
+            f"they would have made without training "
+            f"({fmt_number(r.ratio.counterfactual_mean, lang='en')} {per}; 95% interval "
+            f"{fmt_interval(*pct_ci, lang='en')}%)"
+            if r.ratio is not None
             else ""
         )
         + ".",

@@ -417,7 +417,7 @@ def heterogeneity_table(
     table: pl.DataFrame, lang: str = "ja", *, by: str | None = None
 ) -> pl.DataFrame:
     """A heterogeneity result for display: group, sizes, effect per 100 staff per year with its
-    interval, and % of the pre-training level (``table`` from ``behaviour.heterogeneity``).
+    interval, and the change against no training (``ratio`` from ``behaviour.heterogeneity``).
 
     ``by`` is the heterogeneity's grouping (``talent_type`` or ``job_level``); without it, the
     family whose codes hold every group. Groups show their Japanese label in Japanese reports.
@@ -436,11 +436,11 @@ def heterogeneity_table(
                 "n_treated": f"{r['n_treated']:,}",
                 "per_100_year": f"{per_year:+.1f}",
                 "interval": "" if lo is None else f"{lo:+.1f} 〜 {hi:+.1f}",
-                "pct_of_pre": "" if r["pct_of_pre"] is None else f"{r['pct_of_pre']:+.0f}%",
+                "ratio": "" if r["ratio"] is None else f"{100 * (r['ratio'] - 1):+.0f}%",
             }
         )
     names = (
-        ("区分", "職員数", "受講者数", "100人・年あたり増加件数", "95%信頼区間", "受講前比")
+        ("区分", "職員数", "受講者数", "100人・年あたり増加件数", "95%信頼区間", "非受講時比")
         if lang == "ja"
         else (
             "group",
@@ -448,10 +448,10 @@ def heterogeneity_table(
             "trained",
             "extra per 100 staff-years",
             "95% interval",
-            "vs. pre-training level",
+            "vs. without training",
         )
     )
-    keys = ("group", "n_employees", "n_treated", "per_100_year", "interval", "pct_of_pre")
+    keys = ("group", "n_employees", "n_treated", "per_100_year", "interval", "ratio")
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
         dict(zip(keys, names, strict=True))
     )

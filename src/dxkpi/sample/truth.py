@@ -114,14 +114,24 @@ def effect_truth(h: History) -> dict[str, Any]:
     }
     cohorts, sizes = np.unique(h.stages.month[2][h.stages.month[2] >= 0], return_counts=True)
     by_cohort = {_month_label(fy0, c): _mean(effect[post & (g == c)]) for c in cohorts}
-    # numpy, not a polars group_by: its parallel sums are not bit-for-bit reproducible
     n_months = 12 * len(city.fys)
-    keys, inverse = np.unique(g[counted] * n_months + r.month[counted], return_inverse=True)
-    means = np.bincount(inverse, weights=effect[counted]) / np.bincount(inverse)
-    att_gt: dict[str, dict[str, float]] = {}
-    for key, value in zip(keys, means, strict=True):
-        cg, t = divmod(int(key), n_months)
-        att_gt.setdefault(_month_label(fy0, cg), {})[_month_label(fy0, t)] = float(value)
+
+    def cells(mask: np.ndarray) -> dict[str, dict[str, float]]:
+        """ATT(g,t) over the months in ``mask`` (numpy, not a polars group_by: its parallel
+        sums are not bit-for-bit reproducible)."""
+        keys, inverse = np.unique(g[mask] * n_months + r.month[mask], return_inverse=True)
+        means = np.bincount(inverse, weights=effect[mask]) / np.bincount(inverse)
+        out: dict[str, dict[str, float]] = {}
+        for key, value in zip(keys, means, strict=True):
+            cg, t = divmod(int(key), n_months)
+            out.setdefault(_month_label(fy0, cg), {})[_month_label(fy0, t)] = float(value)
+        return out
+
+    att_gt = cells(counted)
+    att_gt_type = {name: cells(counted & (city.ttype[r.emp] == i)) for i, name in enumerate(TYPES)}
+    att_gt_level = {
+        name: cells(counted & (city.level[r.emp] == i)) for i, name in enumerate(LEVELS)
+    }
     treated = h.stages.month[2] >= 0
     return {
         "expected_att_per_employee_month": _mean(effect[post]),
@@ -133,6 +143,8 @@ def effect_truth(h: History) -> dict[str, Any]:
         "expected_att_by_event_month": by_event,
         "expected_att_by_cohort_month": by_cohort,
         "expected_att_gt": att_gt,
+        "expected_att_gt_by_talent_type": att_gt_type,
+        "expected_att_gt_by_job_level": att_gt_level,
         "treated_post_employee_months": int(post.sum()),
         "treated_employees": int(treated.sum()),
         "never_treated_employees": int((~treated).sum()),
@@ -311,6 +323,11 @@ def conventions() -> dict[str, str]:
         "is untreated and its value is 0",
         "expected_att_gt": "expected_att_gt[cohort][month] is the true ATT(g,t) for months t ≥ "
         "g, ATT(g,g) = 0; expected_att_by_cohort_month averages months after g (null: none)",
+        "expected_att_gt_by_group": "expected_att_gt_by_talent_type[type][cohort][month] and "
+        "expected_att_gt_by_job_level[level][cohort][month]: the same cells over the group's "
+        "employees only. A within-group estimate that can use only some cohorts (too few "
+        "employees per cohort month) targets the average of ITS cells: compare it with these "
+        "cells weighted as the estimator weighs them, not with the group's overall average",
         "completion_month_counted_as_treated": "the same estimand over months from the cohort "
         "month on, the cohort month contributing 0: what an estimator that treats the "
         "completion month as the first treated period recovers",
