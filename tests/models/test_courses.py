@@ -412,6 +412,33 @@ def test_second_seed_verdicts_match_the_planted_truth(other_city) -> None:  # ty
     assert phases.table.filter(pl.col("phase") == 2)["verdict"].item() == "effect"
 
 
+def _revise_check(processed: Path, truth: dict[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    courses, _ = _judged(processed)
+    review = pdca.course_review(load_processed(processed), 2025, courses, 10)
+    zero = {c["course_id"] for c in truth["course_effects"] if c["zero_effect"]}
+    revise = pdca.courses_to_revise(review)
+    for r in revise.iter_rows(named=True):
+        assert r["course_id"] in zero and r["verdict"] == "no_effect", r
+    low = pdca.courses_low_completion(review)
+    assert (low["completion_rate"] < 0.7).all()
+    return revise, low
+
+
+def test_sample_city_revise_lists_only_planted_zero_courses_judged_no_effect(sample_city) -> None:  # type: ignore[no-untyped-def]
+    """The PDCA review's 見直す研修 on the seed-7 city: only courses whose planted effect is zero
+    and whose verdict is no_effect. On this city no course reaches no_effect (see the strict
+    xfail above), so the list is empty and the meeting is told so; C209 (a real planted effect,
+    too few completers to judge, 65 % completion) appears under low completion, not under
+    見直す研修 as before."""
+    revise, low = _revise_check(sample_city.processed, sample_city.truth)
+    assert revise.is_empty()
+    assert "C209" in low["course_id"].to_list()
+
+
+def test_second_seed_revise_lists_only_planted_zero_courses_judged_no_effect(other_city) -> None:  # type: ignore[no-untyped-def]
+    _revise_check(*other_city)
+
+
 def test_one_base_month_is_did_att_gt_pooled(sample_city) -> None:  # type: ignore[no-untyped-def]
 
     panel = C.stage_panel(load_processed(sample_city.processed))

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from dxkpi.pdca.programme import (
         course_effects,
         course_review,
+        courses_low_completion,
         courses_to_revise,
         courses_undecided,
         stalled_proposals,
@@ -78,7 +79,9 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "programme": (
         "course_effects",
         "course_review",
-        "courses_to_revise",
+        "courses_low_completion",
+        "courses_low_completion",
+    "courses_to_revise",
         "courses_undecided",
         "stalled_proposals",
         "success_cases",

@@ -155,16 +155,23 @@ def course_review(
     ).sort("phase", "course_id")
 
 
-def courses_to_revise(review: pl.DataFrame, completion_floor: float = 0.7) -> pl.DataFrame:
-    """Courses to revise next year (見直す研修): verdict ``no_effect`` (no effect of practical
-    size — liked or not), a completion rate below ``completion_floor`` (0–1), or verdict
-    ``effect`` with a negative estimate (it lowers proposals). Courses whose effect is not known
-    (``inconclusive``) are never listed for that reason: see :func:`courses_undecided`."""
+def courses_to_revise(review: pl.DataFrame) -> pl.DataFrame:
+    """Courses to revise next year for what they do to behaviour (見直す研修): verdict
+    ``no_effect`` (no effect of practical size — liked or not) or verdict ``effect`` with a
+    negative estimate (it lowers proposals). Only the effect evidence decides: courses whose
+    effect is not known (``inconclusive``) are never listed (see :func:`courses_undecided`),
+    and a low completion rate is a delivery matter listed by :func:`courses_low_completion`."""
     return review.filter(~pl.col("suppressed")).filter(
         (pl.col("verdict") == "no_effect")
-        | (pl.col("completion_rate") < completion_floor)
         | ((pl.col("verdict") == "effect") & (pl.col("effect_100") < 0))
     )
+
+
+def courses_low_completion(review: pl.DataFrame, completion_floor: float = 0.7) -> pl.DataFrame:
+    """Courses whose completion rate is below ``completion_floor`` (0–1), whatever their
+    effect verdict: how the course is run (schedule, length, workload) needs a look. Kept apart
+    from :func:`courses_to_revise` so that a delivery problem is never read as "no effect"."""
+    return review.filter(~pl.col("suppressed"), pl.col("completion_rate") < completion_floor)
 
 
 def courses_undecided(review: pl.DataFrame) -> pl.DataFrame:
