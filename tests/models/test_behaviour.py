@@ -399,6 +399,9 @@ def test_sample_city_command_json(sample_city) -> None:
     doc = json.loads(out.output)
     assert doc["period"] == "quarter" and doc["treatment"] == "any"
     assert doc["ci"][0] < doc["att"] < doc["ci"][1]
+    assert doc["ratio_ci"][0] < doc["ratio"] < doc["ratio_ci"][1] and doc["ratio"] > 1
+    assert doc["timing"] == "next" and "pct_of_pre" not in doc and "pre_mean" not in doc
+    assert any("受講しなかった場合の見込み" in s for s in doc["sentences"])
     assert doc["sentences"] and "因果" not in doc["sentences"][0]
 
 
