@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from dxkpi.catalogue.format import format_value
-from dxkpi.catalogue.labels import Lang, t
+from dxkpi.catalogue.labels import Lang, codes, t
 from dxkpi.models.behaviour import BehaviourError
 from dxkpi.models.linkage import LinkError, LinkResult
 from dxkpi.pdca.investment import RoiResult
@@ -63,14 +63,16 @@ def reading_sentence(
 
 
 def headline_lines(summary: pl.DataFrame, lang: str = "ja") -> list[str]:
-    """The cover's headline: how many KGI and KPI cells got each grade (A/B/C/D) this year."""
+    """The cover's headline: how many KGI and KPI cells got each grade (A/B/C/D, and P 暫定
+    when a waiting KPI's value is provisional) this year."""
     lines = []
     for kind, ja, en in (
         ("kgi", "効果（KGI）", "Outcomes (KGIs)"),
         ("kpi", "進捗（KPI）", "Progress (KPIs)"),
     ):
         part = summary.filter(pl.col("kind") == kind)
-        counts = {g: int((part["grade"] == g).sum()) for g in "ABCD"}
+        counts = {g: int((part["grade"] == g).sum()) for g in codes("grade")}
+        counts = {g: n for g, n in counts.items() if n or g in "ABCD"}  # P (暫定) when any
         text = "・".join(f"{g} {n}" for g, n in counts.items())
         lines.append(
             t(lang, f"{ja} {part.height} 項目: {text}", f"{en}, {part.height} cells: {text}")
