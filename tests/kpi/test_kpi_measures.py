@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import polars as pl
@@ -13,6 +14,7 @@ from dxkpi.ingest.processed import MissingDatasetError
 from dxkpi.kpi import measures
 from dxkpi.kpi._frames import OUTPUT_SCHEMA, GroupingError
 from dxkpi.kpi.examples import cell, staff, tiny_city
+from dxkpi.kpi.maturity import Maturity
 
 FY = [2024, 2025]
 
@@ -91,12 +93,27 @@ def test_proposals_per_100_and_proposer_rate():
     assert cell(pr, "city", "city")["value"] == pytest.approx(3 / 5)
 
 
+def _all_matured(kpi: str) -> Maturity:
+    """A window every tiny-city proposal has had in full (as of 2027-12-31, W = 365 days)."""
+    return Maturity(kpi, 365, dt.date(2027, 12, 31), "config", 0)
+
+
 def test_adoption_and_implementation_rates():
-    ad = cell(run("adoption_rate", "city"), "city", "city")
-    assert (ad["numerator"], ad["denominator"], ad["n_people"]) == (2, 3, 2)
-    im = cell(run("implementation_rate", "city"), "city", "city")
-    assert (im["numerator"], im["denominator"]) == (1, 2)
-    d02 = cell(run("adoption_rate", "department"), "department", "D02")
+    data = tiny_city()
+    ad = measures.adoption_rate(data, FY, "city", _all_matured("adoption_rate")).collect()
+    assert (cell(ad, "city", "city")["numerator"], cell(ad, "city", "city")["denominator"]) == (
+        2,
+        3,
+    )
+    assert cell(ad, "city", "city")["n_people"] == 2
+    im = measures.implementation_rate(data, FY, "city", _all_matured("implementation_rate"))
+    c = cell(im.collect(), "city", "city")
+    assert (c["numerator"], c["denominator"]) == (1, 2)
+    d02 = cell(
+        measures.adoption_rate(data, FY, "department", _all_matured("adoption_rate")).collect(),
+        "department",
+        "D02",
+    )
     assert d02["value"] is None and d02["reason"] == "denominator_zero"
 
 

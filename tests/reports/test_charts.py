@@ -296,7 +296,7 @@ def test_grade_overview_every_city_kpi_in_registry_order(rich):
     assert str(SECRET_VALUE) not in spec_json(chart)
     tiles = next(lay for lay in layers(chart) if mark_type(lay) == "rect")
     scale = tiles["encoding"]["color"]["scale"]
-    assert scale["domain"] == ["A", "B", "C", "D"]
+    assert scale["domain"] == ["A", "B", "C", "D", "P"]  # P: 暫定 (provisional)
     assert scale["range"] == list(charts.GRADE_COLOURS.values())
 
 

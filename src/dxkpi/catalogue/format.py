@@ -26,12 +26,22 @@ Vega-Lite and Excel.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal, get_args
 
 from dxkpi.catalogue.kpis import Unit
 from dxkpi.catalogue.labels import SUPPRESSED_MARK, LabelError, label, t
 
-__all__ = ["D3_FORMAT", "EXCEL_FORMAT", "UNITS", "VARIANTS", "Variant", "format_value"]
+__all__ = [
+    "D3_FORMAT",
+    "EXCEL_FORMAT",
+    "UNITS",
+    "VARIANTS",
+    "Variant",
+    "format_days",
+    "format_provisional",
+    "format_value",
+]
 
 Variant = Literal["table", "chart", "text"]
 VARIANTS: tuple[str, ...] = get_args(Variant)
@@ -107,3 +117,35 @@ def format_value(
         return number
     suffix = label("unit_suffix", "points" if unit == "ratio" else unit, lang)
     return number + t(lang, suffix, f" {suffix}")
+
+
+def format_days(days: float | None, lang: str = "ja") -> str:
+    """A number of days (a waiting time, a maturity window), whole: ``183日`` / ``183 days``.
+
+    >>> format_days(183.5), format_days(300, "en"), format_days(None)
+    ('184日', '300 days', '')
+    """
+    if days is None or days != days:
+        return ""
+    suffix = label("unit_suffix", "days", lang)
+    return f"{days:,.0f}" + t(lang, suffix, f" {suffix}")
+
+
+def format_provisional(as_of: dt.date, days: int | None = None, lang: str = "ja") -> str:
+    """The mark of a provisional value (暫定) with its as-of date and window W.
+
+    >>> import datetime as dt
+    >>> format_provisional(dt.date(2026, 3, 31), 300)
+    '暫定（2026-03-31 時点、提出から300日を経ていない提案を含む年度）'
+    >>> format_provisional(dt.date(2026, 3, 31), lang="en")
+    'provisional (as of 2026-03-31)'
+    """
+    mark = label("maturity", "provisional", lang)
+    when = as_of.isoformat()
+    if days is None:
+        return t(lang, f"{mark}（{when} 時点）", f"{mark} (as of {when})")
+    return t(
+        lang,
+        f"{mark}（{when} 時点、提出から{format_days(days, lang)}を経ていない提案を含む年度）",
+        f"{mark} (as of {when}; the year has proposals not yet {format_days(days, lang)} old)",
+    )

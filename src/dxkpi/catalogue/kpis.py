@@ -18,10 +18,12 @@ __all__ = [
     "REGISTRY",
     "SECOND_DIMENSION_VALUES",
     "UNIT_GROUPINGS",
+    "Awaits",
     "Kind",
     "KpiSpec",
     "People",
     "Unit",
+    "awaiting_kpis",
     "kpi_ids",
 ]
 
@@ -65,6 +67,23 @@ SECOND_DIMENSION_VALUES: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
+class Awaits:
+    """An indicator that waits for an outcome after an event (right-censored pipeline KPIs).
+
+    A record of ``dataset`` counts in the cohort of the fiscal year of its ``event`` date; its
+    outcome (the ``outcome`` date) counts only when it came within W days of the event, and only
+    records whose event is at least W days before the as-of date are counted (the cohort has
+    *matured*). W is ``[kpi] maturity_days`` of ``dxkpi.toml`` or, when unset, derived from the
+    data's own delays (:mod:`dxkpi.kpi.maturity`). A fiscal year whose cohort has not wholly
+    matured on the as-of date is provisional (暫定) and not graded.
+    """
+
+    dataset: str
+    event: str
+    outcome: str
+
+
+@dataclass(frozen=True)
 class KpiSpec:
     """Metadata of one indicator. ``people`` names whose head count decides suppression.
 
@@ -89,6 +108,9 @@ class KpiSpec:
     #: The value is a total that adds up over groups (hours saved): a city-wide target is not a
     #: department's target, so groups are graded only against targets set for them.
     additive: bool = False
+    #: The value waits for an outcome after an event: measured on matured cohorts (see
+    #: :class:`Awaits`); ``None`` for indicators whose year-end value is final.
+    awaits: Awaits | None = None
 
     @property
     def suppressed(self) -> bool:
@@ -174,27 +196,33 @@ _SPECS: tuple[KpiSpec, ...] = (
         "adoption_rate",
         "採択率",
         "Adoption rate",
-        "年度内提出の提案のうち（採択＋実装）÷（採択＋実装＋不採択）",
-        "(adopted + implemented) ÷ (adopted + implemented + rejected), proposals of the FY",
+        "年度内提出で提出からW日以上たった提案のうち、W日以内の判定が（採択＋実装）÷"
+        "（採択＋実装＋不採択）",
+        "(adopted + implemented) ÷ (adopted + implemented + rejected) among decisions within W "
+        "days of submission, proposals of the FY submitted at least W days before the as-of date",
         "ratio",
         True,
         "kpi",
         _P,
         "proposers",
         ("proposals",),
+        awaits=Awaits("proposals", "submitted_on", "decided_on"),
     ),
     KpiSpec(
         "implementation_rate",
         "実装率",
         "Implementation rate",
-        "年度内提出の提案のうち 実装 ÷（採択＋実装）",
-        "Implemented ÷ (adopted + implemented), proposals submitted in the FY",
+        "年度内提出で提出からW日以上たった提案のうち、W日以内に採択された（採択＋実装）に対する"
+        "W日以内に実装された提案の割合",
+        "Implemented within W days of submission ÷ (adopted + implemented, adopted within W "
+        "days), proposals of the FY submitted at least W days before the as-of date",
         "ratio",
         True,
         "kpi",
         _P,
         "proposers",
         ("proposals",),
+        awaits=Awaits("proposals", "submitted_on", "implemented_on"),
     ),
     KpiSpec(
         "retention_rate",
@@ -413,6 +441,11 @@ _SPECS: tuple[KpiSpec, ...] = (
 
 #: The catalogue, in display order.
 REGISTRY: dict[str, KpiSpec] = {spec.id: spec for spec in _SPECS}
+
+
+def awaiting_kpis() -> tuple[str, ...]:
+    """Ids of the indicators that wait for an outcome after an event (:class:`Awaits`)."""
+    return tuple(k for k, spec in REGISTRY.items() if spec.awaits is not None)
 
 
 def kpi_ids() -> tuple[str, ...]:

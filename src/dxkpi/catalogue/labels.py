@@ -201,6 +201,10 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "no_posts": ("ナレッジ共有の投稿がありません", "no knowledge posts"),
         "no_trained_staff": ("該当する研修済み職員がいません", "no trained staff in this group"),
+        "not_matured": (
+            "判定・実装を待つ期間（W日）を経た提案がまだありません",
+            "no proposal of this year has had its waiting window (W days) yet",
+        ),
     },
     # what a grade means (kpi.grading)
     "grade": {
@@ -208,6 +212,8 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
         "B": ("目標どおり", "on target"),
         "C": ("目標未達", "behind"),
         "D": ("評価不能", "cannot assess"),
+        # a KPI that waits for an outcome, on a cohort not yet matured (kpi.maturity)
+        "P": ("暫定（評価保留）", "provisional (not graded)"),
     },
     # the status of a decision of the PDCA review meeting (pdca.review_log)
     "action_status": {
@@ -221,6 +227,8 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
         "better": ("改善", "improved"),
         "worse": ("悪化", "worse"),
         "unchanged": ("変化なし", "unchanged"),
+        # this year's value is provisional (its cohort has not matured): not judged
+        "provisional": ("暫定（判定保留）", "provisional (not judged)"),
     },
     # the finding of the course review (pdca.programme.course_review)
     "course_flag": {
@@ -276,6 +284,7 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
         "hours": ("時間", "h"),
         "score": ("点", "pts"),
         "score_diff": ("点", "pts"),
+        "days": ("日", "days"),
     },
     # estimators of the behaviour change (models.contrasts, models.did)
     "method": {
@@ -288,6 +297,23 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
         "year": ("年数", "Years"),
         "quarter": ("四半期数", "Quarters"),
         "month": ("月数", "Months"),
+    },
+    # the state of a waiting KPI's value (kpi.maturity): matured, or provisional (暫定)
+    "maturity": {
+        "matured": ("確定", "final"),
+        "provisional": ("暫定", "provisional"),
+    },
+    # where the maturity window W came from (kpi.maturity.Maturity.source)
+    "maturity_source": {
+        "config": ("dxkpi.toml の [kpi] maturity_days", "[kpi] maturity_days of dxkpi.toml"),
+        "data": (
+            "データの所要日数の90パーセンタイル（30日単位に切り上げ）",
+            "the 90th percentile of the data's delays, rounded up to 30 days",
+        ),
+        "fallback": (
+            "所要日数が観測されないため365日",
+            "365 days: no delay observed in the data",
+        ),
     },
 }
 
@@ -379,8 +405,8 @@ def label(family: str, code: str | int, lang: str = "ja") -> str:
 def labels(family: str, lang: str = "ja") -> dict[str, str]:
     """Every code of a family → its label in the language.
 
-    >>> labels("grade", "en")
-    {'A': 'ahead', 'B': 'on target', 'C': 'behind', 'D': 'cannot assess'}
+    >>> labels("grade", "en")["C"], labels("grade")["P"]
+    ('behind', '暫定（評価保留）')
     """
     return {code: t(lang, ja, en) for code, (ja, en) in _family(family).items()}
 

@@ -2,8 +2,9 @@
 
 :func:`compute` returns the *rich* frame (for reports): the export columns of
 :data:`EXPORT_COLUMNS` followed by n_people, reason, suppression, in_progress, progress,
-target_full and the KPI's names and unit. :func:`export_frame` cuts it to exactly
-:data:`EXPORT_COLUMNS`, the order every export (CSV, JSON, XLSX) uses.
+target_full, provisional (a waiting KPI's fiscal year not yet wholly matured: 暫定, grade
+``P``), maturity_days (its window W), as_of and the KPI's names and unit. :func:`export_frame`
+cuts it to exactly :data:`EXPORT_COLUMNS`, the order every export (CSV, JSON, XLSX) uses.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import MissingDatasetError, Processed
 from dxkpi.kpi import measures
 from dxkpi.kpi._frames import SHARED
-from dxkpi.kpi.grading import fiscal_year_progress, grade_expr
+from dxkpi.kpi.grading import PROVISIONAL, fiscal_year_progress, grade_expr
+from dxkpi.kpi.maturity import Maturity, maturity_frame, maturity_windows
 from dxkpi.kpi.suppression import suppress
 from dxkpi.project.config import Config, SkillMatrix
 
@@ -48,6 +50,9 @@ RICH_COLUMNS: tuple[str, ...] = (
     "in_progress",
     "progress",
     "target_full",
+    "provisional",
+    "maturity_days",
+    "as_of",
     "name_ja",
     "name_en",
     "unit",
@@ -71,13 +76,21 @@ def compute_kpi(
     fiscal_years: Sequence[int],
     by: str | Sequence[str],
     matrix: SkillMatrix | None = None,
+    maturity: Maturity | None = None,
 ) -> pl.LazyFrame:
     """Unsuppressed, ungraded cells of one KPI with a leading ``kpi`` column.
 
     ``matrix`` (the 職層 × スキル requirement) goes to the KPIs that use it; default: the
-    built-in :data:`dxkpi.project.config.DEFAULT_SKILL_MATRIX`.
+    built-in :data:`dxkpi.project.config.DEFAULT_SKILL_MATRIX`. ``maturity`` (W and the as-of
+    date) goes to the KPIs that wait for an outcome; default: from the data
+    (:func:`dxkpi.kpi.maturity.maturity_for`).
     """
-    extra = {"matrix": matrix} if matrix is not None and REGISTRY[kpi_id].uses_skill_matrix else {}
+    spec = REGISTRY[kpi_id]
+    extra: dict[str, object] = {}
+    if matrix is not None and spec.uses_skill_matrix:
+        extra["matrix"] = matrix
+    if maturity is not None and spec.awaits is not None:
+        extra["maturity"] = maturity
     frame = kpi_function(kpi_id)(data, fiscal_years, by, **extra)
     return frame.select(pl.lit(kpi_id).alias("kpi"), pl.all())
 
@@ -176,8 +189,18 @@ def attach_targets(cells: pl.DataFrame, config: Config) -> pl.DataFrame:
     )
 
 
-def grade_cells(cells: pl.DataFrame, config: Config, as_of: dt.date | None) -> pl.DataFrame:
-    """Add in_progress, progress, target (pro-rated for cumulative KPIs) and grade."""
+def grade_cells(
+    cells: pl.DataFrame,
+    config: Config,
+    as_of: dt.date | None,
+    windows: dict[str, Maturity] | None = None,
+) -> pl.DataFrame:
+    """Add in_progress, progress, target (pro-rated for cumulative KPIs), provisional,
+    maturity_days, as_of and grade.
+
+    A cell of a waiting KPI (``windows``: its :class:`~dxkpi.kpi.maturity.Maturity`) whose
+    fiscal year has not wholly matured is provisional: grade ``P`` (暫定), never A–C.
+    """
     years = cells.get_column("fiscal_year").unique().to_list()
     progress = {y: (fiscal_year_progress(y, as_of) if as_of else 1.0) for y in years}
     meta = pl.DataFrame(
@@ -192,6 +215,12 @@ def grade_cells(cells: pl.DataFrame, config: Config, as_of: dt.date | None) -> p
         schema={"fiscal_year": pl.Int32, "progress": pl.Float64},
     )
     frame = cells.join(meta, on="kpi", how="left").join(prog, on="fiscal_year", how="left")
+    ripe = maturity_frame(windows or {}, years).select(
+        "kpi", "fiscal_year", "provisional", "maturity_days"
+    )
+    frame = frame.join(ripe, on=["kpi", "fiscal_year"], how="left").with_columns(
+        pl.col("provisional").fill_null(False), as_of=pl.lit(as_of, pl.Date)
+    )
     frame = frame.with_columns(in_progress=pl.col("progress") < 1.0).with_columns(
         target=pl.when(pl.col("_cum") & pl.col("in_progress"))
         .then(pl.col("target_full") * pl.col("progress"))
@@ -204,6 +233,8 @@ def grade_cells(cells: pl.DataFrame, config: Config, as_of: dt.date | None) -> p
         .then(pl.lit(None, pl.String))
         .when(~started)
         .then(pl.lit("D"))
+        .when(pl.col("provisional") & pl.col("value").is_not_null())
+        .then(pl.lit(PROVISIONAL))
         .otherwise(graded)
     )
     return frame.drop("_hib", "_cum")
@@ -257,6 +288,8 @@ def compute(
     years = list(fiscal_years) if fiscal_years else data.fiscal_years()
     data = materialise_shared(data, ids)
     wanted = list(by)
+    when = resolve_as_of(data, config, as_of)
+    windows = {k: m for k, m in maturity_windows(data, config, when).items() if k in ids}
     plans = [
         compute_kpi(
             data,
@@ -264,6 +297,7 @@ def compute(
             years,
             [g for g in REGISTRY[k].groupings if g != REGISTRY[k].second_dimension],
             config.skill_matrix,
+            windows.get(k),
         )
         for k in ids
     ]
@@ -288,7 +322,7 @@ def compute(
         schema={"kpi": pl.String, "group_by": pl.String},
     ).unique()
     cells = cells.join(keep, on=["kpi", "group_by"], how="semi")
-    cells = grade_cells(attach_targets(cells, config), config, resolve_as_of(data, config, as_of))
+    cells = grade_cells(attach_targets(cells, config), config, when, windows)
     names = pl.DataFrame(
         {
             "kpi": list(REGISTRY),

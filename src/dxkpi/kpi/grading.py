@@ -7,6 +7,11 @@ A fiscal year still in progress on the as-of date (as_of < March 31 of t+1) is f
 cumulative KPI (one that only grows during the year: counts, sums, "≥1 … in t" shares) is then
 graded against the target pro-rated by the elapsed share of the year, days counted inclusively.
 Other KPIs keep their full target. A year not yet started (as_of < April 1 of t) is graded D.
+
+A KPI that waits for an outcome after an event (adoption, implementation: right-censored) is
+measured on matured cohorts (:mod:`dxkpi.kpi.maturity`); a fiscal year whose cohort has not wholly
+matured on the as-of date is *provisional*: :data:`PROVISIONAL` (``P``, 暫定) instead of a grade,
+so a year that has not had time is never graded C against one that has.
 """
 
 from __future__ import annotations
@@ -17,9 +22,13 @@ import polars as pl
 
 from dxkpi.core.fiscal import fy_end, fy_start
 
-__all__ = ["Grade", "fiscal_year_progress", "grade", "grade_expr"]
+__all__ = ["GRADEABLE", "PROVISIONAL", "Grade", "fiscal_year_progress", "grade", "grade_expr"]
 
-Grade = str  # "A" | "B" | "C" | "D"
+Grade = str  # "A" | "B" | "C" | "D" | "P"
+#: The mark of a provisional value (暫定): not graded until its cohort has matured.
+PROVISIONAL: Grade = "P"
+#: Grades that judge a value against its target (not D, not P).
+GRADEABLE: tuple[Grade, ...] = ("A", "B", "C")
 
 
 def fiscal_year_progress(fiscal_year: int, as_of: dt.date) -> float:
@@ -33,11 +42,24 @@ def fiscal_year_progress(fiscal_year: int, as_of: dt.date) -> float:
 
 
 def grade(
-    value: float | None, target: float | None, higher_is_better: bool, tolerance: float
+    value: float | None,
+    target: float | None,
+    higher_is_better: bool,
+    tolerance: float,
+    *,
+    provisional: bool = False,
 ) -> Grade:
-    """The grade of one value against one target (scalar twin of :func:`grade_expr`)."""
+    """The grade of one value against one target (scalar twin of :func:`grade_expr`).
+
+    A ``provisional`` value (a cohort not yet matured) is :data:`PROVISIONAL`, never A–C.
+
+    >>> grade(0.357, 0.7, True, 0.05), grade(0.357, 0.7, True, 0.05, provisional=True)
+    ('C', 'P')
+    """
     if value is None or target is None:
         return "D"
+    if provisional:
+        return PROVISIONAL
     ahead = value - target if higher_is_better else target - value
     band = tolerance * abs(target)
     if ahead > band:

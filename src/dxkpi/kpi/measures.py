@@ -13,10 +13,12 @@ departments table / code list is shown, also with no members (value empty, reaso
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import polars as pl
 
+from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi._frames import (
@@ -35,6 +37,7 @@ from dxkpi.kpi._frames import (
     skill_levels,
     with_division,
 )
+from dxkpi.kpi.maturity import Maturity, maturity_for
 from dxkpi.project.config import SkillMatrix
 
 __all__ = [
@@ -257,18 +260,56 @@ def _decided_share(
     kpi_id: str,
     hit: tuple[str, ...],
     base: tuple[str, ...],
+    maturity: Maturity | None,
 ) -> pl.LazyFrame:
-    facts = _proposals_in(data, fiscal_years).filter(pl.col("status").is_in(base))
+    """Share of the matured cohort (proposals of t submitted at least W days before the as-of
+    date) whose outcome came within W days: ``hit`` statuses with their outcome date within W
+    over ``base`` statuses decided within W (see :mod:`dxkpi.kpi.maturity`)."""
+    m = maturity or maturity_for(data, kpi_id)
+    awaits = REGISTRY[kpi_id].awaits
+    assert awaits is not None  # the registry declares every caller as waiting
+    window = dt.timedelta(days=m.days)
+    by_deadline = pl.col("submitted_on") + window
+    props = data.require("proposals").select(
+        "proposal_id",
+        "employee_id",
+        "status",
+        fiscal_year_of(pl.col("submitted_on")).alias("fiscal_year"),
+        (pl.col("submitted_on") <= m.matured_through).alias("_matured"),
+        (pl.col("decided_on") <= by_deadline).fill_null(False).alias("_decided_in_w"),
+        (pl.col(awaits.outcome) <= by_deadline).fill_null(False).alias("_outcome_in_w"),
+    )
+    facts = (
+        props.filter(_in_years(fiscal_years))
+        .join(members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner")
+        .filter(pl.col("_matured") & pl.col("_decided_in_w") & pl.col("status").is_in(base))
+    )
     aggs = [
-        pl.col("status").is_in(hit).sum().alias("numerator"),
+        (pl.col("status").is_in(hit) & pl.col("_outcome_in_w")).sum().alias("numerator"),
         pl.len().alias("denominator"),
         pl.col("employee_id").n_unique().alias("n_people"),
     ]
-    return _grouped(data, fiscal_years, by, kpi_id, facts, aggs, covered=_staff_years(data))
+    out = _grouped(data, fiscal_years, by, kpi_id, facts, aggs, covered=_staff_years(data))
+    unripe = [int(y) for y in fiscal_years if not m.matured_any(int(y))]
+    if not unripe:
+        return out
+    waiting = pl.col("fiscal_year").is_in(fy_list(unripe).implode()) & pl.col("value").is_null()
+    return out.with_columns(
+        reason=pl.when(waiting & (pl.col("reason") != "no_data_fy"))
+        .then(pl.lit("not_matured"))
+        .otherwise(pl.col("reason"))
+    )
 
 
-def adoption_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
-    """(adopted+implemented) ÷ (adopted+implemented+rejected), proposals of t. Unit: ratio."""
+def adoption_rate(
+    data: Processed, fiscal_years: Sequence[int], by: By = CITY, maturity: Maturity | None = None
+) -> pl.LazyFrame:
+    """Adopted share of decisions within W days, matured proposals of t. Unit: ratio 0–1.
+
+    (adopted + implemented) ÷ (adopted + implemented + rejected) over proposals submitted in t
+    at least W days before the as-of date and decided within W days of submission. ``maturity``
+    (W and the as-of date): default from the data (:func:`dxkpi.kpi.maturity.maturity_for`).
+    """
     return _decided_share(
         data,
         fiscal_years,
@@ -276,15 +317,27 @@ def adoption_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -
         "adoption_rate",
         ("adopted", "implemented"),
         ("adopted", "implemented", "rejected"),
+        maturity,
     )
 
 
 def implementation_rate(
-    data: Processed, fiscal_years: Sequence[int], by: By = CITY
+    data: Processed, fiscal_years: Sequence[int], by: By = CITY, maturity: Maturity | None = None
 ) -> pl.LazyFrame:
-    """Implemented ÷ (adopted + implemented), proposals submitted in t. Unit: ratio 0–1."""
+    """Implemented within W days ÷ adopted, matured proposals of t. Unit: ratio 0–1.
+
+    Over proposals submitted in t at least W days before the as-of date and adopted (status
+    adopted or implemented) within W days of submission: the share implemented within W days of
+    submission. ``maturity``: as for :func:`adoption_rate`.
+    """
     return _decided_share(
-        data, fiscal_years, by, "implementation_rate", ("implemented",), ("adopted", "implemented")
+        data,
+        fiscal_years,
+        by,
+        "implementation_rate",
+        ("implemented",),
+        ("adopted", "implemented"),
+        maturity,
     )
 
 

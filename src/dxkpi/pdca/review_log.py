@@ -224,19 +224,29 @@ def review_followup(log: ReviewLog, rich: pl.DataFrame, fiscal_year: int) -> pl.
 
     Columns: action, owner (a role), due, status (one of :data:`ACTION_STATUSES`), kpi, previous
     and value (the KPI's city value last year and this year, in its unit; empty when not shown),
-    moved (one of :data:`MOVES` in the KPI's good direction; empty when either value is missing).
+    moved (one of :data:`MOVES` in the KPI's good direction; empty when either value is missing;
+    ``provisional`` when this year's value is provisional — a waiting KPI whose cohort has not
+    matured, 暫定 — so a recent year that has not had time is never judged 悪化).
     """
     city = rich.filter(pl.col("group_by") == "city", ~pl.col("suppressed"))
+    if "provisional" not in city.columns:
+        city = city.with_columns(provisional=pl.lit(False))
     rows = []
     for a in log.actions:
         spec = REGISTRY[a.kpi]
 
-        def val(year: int, kpi: str = a.kpi) -> float | None:
-            cell = city.filter(pl.col("kpi") == kpi, pl.col("fiscal_year") == year)
-            return cell["value"][0] if cell.height else None
+        def cell(year: int, kpi: str = a.kpi) -> pl.DataFrame:
+            return city.filter(pl.col("kpi") == kpi, pl.col("fiscal_year") == year)
+
+        def val(year: int) -> float | None:
+            found = cell(year)
+            return found["value"][0] if found.height else None
 
         before, now = val(fiscal_year - 1), val(fiscal_year)
-        if before is None or now is None:
+        this = cell(fiscal_year)
+        if this.height and bool(this["provisional"][0]) and now is not None:
+            moved = "provisional"
+        elif before is None or now is None:
             moved = None
         elif abs(now - before) < 1e-9:
             moved = "unchanged"

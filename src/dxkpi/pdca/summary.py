@@ -63,8 +63,9 @@ def summary_table(rich: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
 
     Columns: kind (kpi 進捗 / kgi 効果), kpi, group_by, group, name_ja, name_en, unit,
     higher_is_better, value, target, grade, suppressed, previous, change (value − previous,
-    in the KPI's unit; empty without a comparable previous value). Suppressed cells keep no
-    value, previous or change.
+    in the KPI's unit; empty without a comparable previous value), provisional (a waiting KPI
+    whose cohort of this year has not matured: grade ``P`` 暫定, never C), maturity_days (its
+    window W) and as_of. Suppressed cells keep no value, previous or change.
     """
     cells = city_cells(rich)
     now = cells.filter(pl.col("fiscal_year") == fiscal_year)
@@ -104,6 +105,7 @@ def summary_table(rich: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
         "suppressed",
         "previous",
         "change",
+        *[c for c in ("provisional", "maturity_days", "as_of") if c in out.columns],
     )
 
 

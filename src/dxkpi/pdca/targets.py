@@ -93,13 +93,18 @@ def proposed_targets(rich: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
 
     Columns: kpi, grouping (None for the city-wide key, else phase / dimension …), group, unit,
     value (this year's actual), target (this year's), proposed, basis (years used). Suppressed
-    or empty cells are not used; a KPI without any value this year gets no proposal.
+    or empty cells are not used; a KPI without any value this year gets no proposal. A
+    provisional value (a waiting KPI whose cohort has not matured, 暫定) is shown but not used:
+    the proposal rests on the matured years, and this year's target does not count as missed.
     """
     cells = city_cells(rich).filter(
         pl.col("fiscal_year") <= fiscal_year, ~pl.col("suppressed"), pl.col("value").is_not_null()
     )
+    if "provisional" not in cells.columns:
+        cells = cells.with_columns(provisional=pl.lit(False))
     rows = []
     latest = cells.filter(pl.col("fiscal_year") == fiscal_year)
+    cells = cells.filter(~pl.col("provisional").fill_null(False))
     for r in latest.sort("kpi", "group_by", "group").iter_rows(named=True):
         spec = REGISTRY.get(r["kpi"])
         if spec is None:
@@ -110,7 +115,8 @@ def proposed_targets(rich: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
             pl.col("group") == r["group"],
         ).sort("fiscal_year")
         history = list(zip(hist["fiscal_year"].to_list(), hist["value"].to_list(), strict=True))
-        proposed = propose_target(history, r["target"], spec.unit, spec.higher_is_better)
+        missed = None if r["provisional"] else r["target"]
+        proposed = propose_target(history, missed, spec.unit, spec.higher_is_better)
         city = r["group_by"] == "city"
         rows.append(
             {

@@ -33,6 +33,15 @@ phase, dimension, skill_area, mobility.
     smallest_effect_per_100_staff_year = 20   # SESOI: extra proposals per 100 staff per year
                                 # below which an effect is not worth having [20]; > 0
 
+    [kpi]                       # indicators that wait for an outcome (adoption, implementation)
+    maturity_days = 300         # W: an outcome counts when it came within W days of the event,
+                                # over events at least W days before the as-of date; a fiscal
+                                # year not wholly W days old is provisional (暫定), not graded.
+                                # One whole number of days (1–3650) for every such KPI, or a
+                                # table per KPI id ([kpi.maturity_days] implementation_rate = 300).
+                                # Absent: derived from the data (dxkpi.kpi.maturity: the 90th
+                                # percentile of the observed delays, rounded up to 30 days).
+
 Any other top-level section (``[roi]`` …) is kept verbatim in
 :attr:`Config.sections` for the modules that own it; add a dataclass and a parser here to validate
 it. Keys inside the sections above that are not listed are errors (a typo must not be ignored).
@@ -49,12 +58,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.catalogue.kpis import REGISTRY, awaiting_kpis
 from dxkpi.core.errors import ConfigError, Where
 from dxkpi.core.project import locate_project
 
 __all__ = [
     "DEFAULT_SKILL_MATRIX",
+    "MAX_MATURITY_DAYS",
     "MIN_CELL_SIZE_FLOOR",
     "SKILL_AREAS",
     "SKILL_JOB_LEVELS",
@@ -65,6 +75,7 @@ __all__ = [
     "DecisionsConfig",
     "FiscalYearConfig",
     "GradingConfig",
+    "KpiConfig",
     "PrivacyConfig",
     "SkillMatrix",
     "Target",
@@ -83,7 +94,17 @@ TARGET_GROUPINGS: tuple[str, ...] = (
     "skill_area",
     "mobility",
 )
-_KNOWN_SECTIONS = ("privacy", "grading", "fiscal_year", "targets", "skill_matrix", "decisions")
+_KNOWN_SECTIONS = (
+    "privacy",
+    "grading",
+    "fiscal_year",
+    "targets",
+    "skill_matrix",
+    "decisions",
+    "kpi",
+)
+#: The longest maturity window W a city may set, in days (ten years).
+MAX_MATURITY_DAYS = 3650
 
 #: The 職層 × スキル matrix's axes (codes of the data contract) and the level scale 0–4
 #: (0 未経験, 1 知っている, 2 支援があればできる, 3 一人でできる, 4 人に教えられる).
@@ -171,6 +192,22 @@ class DecisionsConfig:
 
 
 @dataclass(frozen=True)
+class KpiConfig:
+    """Settings of the indicators that wait for an outcome after an event.
+
+    ``maturity_days`` maps a KPI id (one of :func:`dxkpi.catalogue.kpis.awaiting_kpis`) to its
+    window W in days; a KPI not in it gets W from its data
+    (:func:`dxkpi.kpi.maturity.default_maturity_days`).
+    """
+
+    maturity_days: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def days(self, kpi: str) -> int | None:
+        """W set for one KPI, or ``None`` (derive it from the data)."""
+        return self.maturity_days.get(kpi)
+
+
+@dataclass(frozen=True)
 class Target:
     """One target: KPI, fiscal year, optional (grouping, group) it applies to, value."""
 
@@ -191,6 +228,7 @@ class Config:
     targets: tuple[Target, ...] = ()
     skill_matrix: SkillMatrix = field(default_factory=SkillMatrix)
     decisions: DecisionsConfig = field(default_factory=DecisionsConfig)
+    kpi: KpiConfig = field(default_factory=KpiConfig)
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "<defaults>"
 
@@ -362,6 +400,40 @@ def _decisions(source: str, raw: Mapping[str, Any]) -> DecisionsConfig:
     return DecisionsConfig(smallest_effect_per_100_staff_year=value)
 
 
+def _days(source: str, key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _error(
+            source,
+            key,
+            f"日数（整数）が必要です（値: {value!r}）。",
+            f"expected a whole number of days, got {value!r}.",
+        )
+    if not 1 <= value <= MAX_MATURITY_DAYS:
+        raise _error(
+            source,
+            key,
+            f"1〜{MAX_MATURITY_DAYS} 日にしてください（値: {value}）。",
+            f"must be 1–{MAX_MATURITY_DAYS} days, got {value}.",
+        )
+    return value
+
+
+def _kpi(source: str, raw: Mapping[str, Any]) -> KpiConfig:
+    """``[kpi] maturity_days = W`` (every waiting KPI) or ``[kpi.maturity_days] <kpi> = W``."""
+    _check_keys(source, "kpi", raw, ("maturity_days",))
+    value = raw.get("maturity_days")
+    if value is None:
+        return KpiConfig()
+    waiting = awaiting_kpis()
+    if isinstance(value, Mapping):
+        _check_keys(source, "kpi.maturity_days", value, waiting)
+        days = {k: _days(source, f"kpi.maturity_days.{k}", v) for k, v in value.items()}
+    else:
+        w = _days(source, "kpi.maturity_days", value)
+        days = dict.fromkeys(waiting, w)
+    return KpiConfig(maturity_days=MappingProxyType(days))
+
+
 def _kpi_value(source: str, key: str, kpi: str, value: object) -> float:
     if kpi not in REGISTRY:
         raise _error(
@@ -418,6 +490,7 @@ def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
             source, _table(source, "skill_matrix", raw.get("skill_matrix", {}))
         ),
         decisions=_decisions(source, _table(source, "decisions", raw.get("decisions", {}))),
+        kpi=_kpi(source, _table(source, "kpi", raw.get("kpi", {}))),
         sections=MappingProxyType(sections),
         source=source,
     )

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from dxkpi.catalogue.format import EXCEL_FORMAT, format_value
 from dxkpi.catalogue.kpis import REGISTRY
-from dxkpi.catalogue.labels import SUPPRESSED_MARK, group_part, label
+from dxkpi.catalogue.labels import SUPPRESSED_MARK, codes, group_part, label
 from dxkpi.core.atomic import write_file
 from dxkpi.core.spreadsheet import neutralise, neutralise_frame
 from dxkpi.kpi.engine import EXPORT_COLUMNS
@@ -59,7 +59,7 @@ HEADERS_JA: dict[str, str] = {
 
 def footnote_ja(k: int) -> str:
     """The suppression footnote in Japanese."""
-    grades = " ".join(f"{g}={label('grade', g)}" for g in "ABCD")
+    grades = " ".join(f"{g}={label('grade', g)}" for g in codes("grade"))
     return (
         f"{SUPPRESSED_MARK}: 秘匿。{k}人未満のグループ、または合計からの差し引きで"
         f"推定できるセルは表示していません。評価 {grades}（データまたは目標なし）。"

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from dxkpi.catalogue.format import format_value
-from dxkpi.catalogue.labels import Lang, t
+from dxkpi.catalogue.format import format_days, format_provisional, format_value
+from dxkpi.catalogue.labels import Lang, codes, label, t
 from dxkpi.models.behaviour import BehaviourError
 from dxkpi.models.linkage import LinkError, LinkResult
+from dxkpi.models.survival import ImplementationCurves
 from dxkpi.pdca.investment import RoiResult
 from dxkpi.reports.narrative import describe_link
 
@@ -24,6 +25,7 @@ __all__ = [
     "headline_lines",
     "leader_lines",
     "link_lines",
+    "maturity_lines",
     "reading_sentence",
     "roi_lines",
 ]
@@ -63,14 +65,16 @@ def reading_sentence(
 
 
 def headline_lines(summary: pl.DataFrame, lang: str = "ja") -> list[str]:
-    """The cover's headline: how many KGI and KPI cells got each grade (A/B/C/D) this year."""
+    """The cover's headline: how many KGI and KPI cells got each grade (A/B/C/D, and P 暫定
+    when a waiting KPI's value is provisional) this year."""
     lines = []
     for kind, ja, en in (
         ("kgi", "効果（KGI）", "Outcomes (KGIs)"),
         ("kpi", "進捗（KPI）", "Progress (KPIs)"),
     ):
         part = summary.filter(pl.col("kind") == kind)
-        counts = {g: int((part["grade"] == g).sum()) for g in "ABCD"}
+        counts = {g: int((part["grade"] == g).sum()) for g in codes("grade")}
+        counts = {g: n for g, n in counts.items() if n or g in "ABCD"}  # P (暫定) when any
         text = "・".join(f"{g} {n}" for g, n in counts.items())
         lines.append(
             t(lang, f"{ja} {part.height} 項目: {text}", f"{en}, {part.height} cells: {text}")
@@ -234,3 +238,56 @@ def link_lines(links: list[LinkResult], error: LinkError | None, lang: Lang = "j
         ]
     firsts = [describe_link(x, lang)[0] for x in links]
     return firsts + describe_link(links[0], lang)[1:]
+
+
+def maturity_lines(curves: ImplementationCurves, lang: str = "ja") -> list[str]:
+    """How the waiting KPIs are measured, in sentences: the window W and where it came from,
+    the provisional years (暫定, with the as-of date) and the matured years' time to
+    implementation (Kaplan–Meier)."""
+    m = curves.maturity
+    w = format_days(m.days, lang)
+    source = label("maturity_source", m.source, lang)
+    lines = [
+        t(
+            lang,
+            f"実装率は、提出から {w} 以内の実装だけを数え、{m.as_of.isoformat()} "
+            f"時点で提出から {w} 以上たった提案（{m.matured_through.isoformat()} までの提出）"
+            f"で測ります（W = {w}: {source}）。まだ時間のたっていない提案で率が下がって"
+            "見えることはありません（採択率も判定について同様に、それぞれの W で測ります）。",
+            f"The implementation rate counts implementations within {w} of submission,"
+            f" over proposals at least {w} old on {m.as_of.isoformat()} (submitted "
+            f"by {m.matured_through.isoformat()}; W = {w}: {source}), so proposals that have not "
+            "had time do not pull the rate down (the adoption rate likewise, for decisions, "
+            "with its own W).",
+        )
+    ]
+    cohorts = curves.cohorts.filter(~pl.col("suppressed"))
+    provisional = cohorts.filter(pl.col("provisional"))["fiscal_year"].to_list()
+    if provisional:
+        years = t(lang, "・", ", ").join(t(lang, f"{y}年度", f"FY{y}") for y in provisional)
+        lines.append(
+            t(
+                lang,
+                f"{years}の値は{format_provisional(m.as_of, m.days, lang)}で、評価（A〜C）"
+                "をつけません。",
+                f"{years}: {format_provisional(m.as_of, m.days, lang)}; not graded A–C.",
+            )
+        )
+    final = cohorts.filter(pl.col("median_days_implemented").is_not_null())
+    if final.height:
+        medians = t(lang, "、", ", ").join(
+            t(
+                lang,
+                f"{r['fiscal_year']}年度 {format_days(r['median_days_implemented'], lang)}",
+                f"FY{r['fiscal_year']} {format_days(r['median_days_implemented'], lang)}",
+            )
+            for r in final.iter_rows(named=True)
+        )
+        lines.append(
+            t(
+                lang,
+                f"実装された提案の提出から実装までの日数（中央値）: {medians}。",
+                f"Median days from submission to implementation, implemented proposals: {medians}.",
+            )
+        )
+    return lines

@@ -43,7 +43,13 @@ OKABE_ITO: tuple[str, ...] = (
 
 #: Grade tiles: dark blue / light blue / vermillion / light grey — distinct in grey-scale too,
 #: and every tile also prints its letter.
-GRADE_COLOURS: dict[str, str] = {"A": "#0072B2", "B": "#56B4E9", "C": "#D55E00", "D": "#D9D9D9"}
+GRADE_COLOURS: dict[str, str] = {
+    "A": "#0072B2",
+    "B": "#56B4E9",
+    "C": "#D55E00",
+    "D": "#D9D9D9",
+    "P": "#F0E442",  # 暫定: a waiting KPI's cohort not yet matured (not graded)
+}
 
 
 SUPPRESSED_COLOUR = "#F2F2F2"
