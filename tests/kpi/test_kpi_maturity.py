@@ -155,4 +155,5 @@ def test_review_followup_does_not_call_a_provisional_year_worse() -> None:
     moved = review_followup(log, rich, 2025)["moved"].to_list()
     assert moved == ["provisional"]
     matured = rich.with_columns(provisional=False)
-    assert review_followup(log, matured, 2025)["moved"].to_list() == ["unchanged"]
+    row = review_followup(log, matured, 2025).row(0, named=True)
+    assert row["moved"] is None and row["reason"] == "zero_base"  # 0 → 0: no relative change

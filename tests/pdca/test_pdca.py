@@ -382,12 +382,75 @@ def test_review_log_round_trip_and_validation(tmp_path: Path) -> None:
 
 
 def test_review_followup_by_hand() -> None:
-    rich = TINY.with_columns(pl.col("kpi").replace("proposer_rate", "proposals_per_100"))
-    table = pdca_tables.followup_display(pdca.review_followup(_log(), rich, 2025), "ja")
-    first, second = table.rows(named=True)
-    assert first["状況"] == "完了" and first["指標の動き"] == "改善"
-    assert first["前年度"] == "0.43件/100人" or first["前年度"].startswith("0.4")
-    assert second["状況"] == "実施中" and second["指標の動き"] == "判定できない"
+    rich = TINY.with_columns(
+        pl.col("kpi").replace("proposer_rate", "proposals_per_100"),
+        ci_low=pl.col("value") - 0.03,
+        ci_high=pl.col("value") + 0.03,
+    )
+    follow = pdca.review_followup(_log(), rich, 2025)
+    # 0.43 → 0.52: +0.09 / 0.43 = +20.9 %; SE √2 · (0.03 / 1.96) / 0.43 = 5.03 %: z = 4.2
+    first = follow.row(0, named=True)
+    assert first["change"] == pytest.approx(0.09 / 0.43)
+    se = 2**0.5 * 0.03 / 1.959963984540054 / 0.43
+    assert first["change_high"] - first["change"] == pytest.approx(1.959963984540054 * se)
+    assert first["verdict"] == "effect" and first["moved"] == "better"
+    table = pdca_tables.followup_display(follow, "ja")
+    first_t, second_t = table.rows(named=True)
+    assert first_t["状況"] == "完了" and first_t["指標の動き"] == "改善"
+    assert first_t["前年度比（良い向きを＋、95%区間）"] == "+21%（+11%〜+31%）"
+    assert first_t["前年度"] == "0.43件/100人" or first_t["前年度"].startswith("0.4")
+    # implementation_rate is not in the frame: not judged, with the reason
+    assert second_t["状況"] == "実施中"
+    assert second_t["指標の動き"] == "判断できない（データ不足）: 前年度か今年度の値がない"
+
+
+def _followup_frame(values: dict[int, tuple[float, float]]) -> pl.DataFrame:
+    """City cells of proposals_per_100: fiscal year → (value, half-width of the 95 % interval)."""
+    return pl.DataFrame(
+        {
+            "kpi": ["proposals_per_100"] * len(values),
+            "fiscal_year": list(values),
+            "group_by": ["city"] * len(values),
+            "group": ["city"] * len(values),
+            "value": [v for v, _ in values.values()],
+            "ci_low": [v - h for v, h in values.values()],
+            "ci_high": [v + h for v, h in values.values()],
+            "suppressed": [False] * len(values),
+        }
+    )
+
+
+def _one_action(kpi: str = "proposals_per_100") -> pdca.ReviewLog:
+    action = pdca.ReviewAction("研修を増やす", "課長", dt.date(2025, 9, 30), kpi, "done")
+    return pdca.ReviewLog(2024, dt.date(2025, 5, 20), {}, (action,))
+
+
+@pytest.mark.parametrize(
+    ("values", "verdict", "moved"),
+    [
+        # 50 → 50.5 ± 0.5: +1 % with SE 0.72 % (z 1.4); TOST against ±10 %: no change of
+        # practical size
+        ({2024: (50.0, 0.5), 2025: (50.5, 0.5)}, "no_effect", "unchanged"),
+        # 50 → 40 ± 1: −20 % in the good direction (higher is better): worse, clearly
+        ({2024: (50.0, 1.0), 2025: (40.0, 1.0)}, "effect", "worse"),
+        # 50 → 52 ± 10: +4 % with SE 28 %: the data cannot tell — never "unchanged"
+        ({2024: (50.0, 10.0), 2025: (52.0, 10.0)}, "inconclusive", None),
+    ],
+)
+def test_review_followup_three_verdicts(values, verdict, moved) -> None:  # type: ignore[no-untyped-def]
+    row = pdca.review_followup(_one_action(), _followup_frame(values), 2025).row(0, named=True)
+    assert row["verdict"] == verdict and row["moved"] == moved
+    if verdict == "inconclusive":
+        assert row["mde"] == pytest.approx(2.8016 * 2**0.5 * 10 / 1.959963984540054 / 50, rel=1e-3)
+
+
+def test_review_followup_smallest_share_decides_no_change() -> None:
+    frame = _followup_frame({2024: (50.0, 0.5), 2025: (50.5, 0.5)})
+    strict = pdca.review_followup(_one_action(), frame, 2025, smallest_share=0.01)
+    assert strict["verdict"].item() == "inconclusive"  # ±1 % of interest: +1 % ± 1.4 % can't tell
+    zero = _followup_frame({2024: (0.0, 0.5), 2025: (1.0, 0.5)})
+    row = pdca.review_followup(_one_action(), zero, 2025).row(0, named=True)
+    assert row["verdict"] == "inconclusive" and row["reason"] == "zero_base"
 
 
 CONFIG = """# comment kept

@@ -226,9 +226,16 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
     "kpi_move": {
         "better": ("改善", "improved"),
         "worse": ("悪化", "worse"),
-        "unchanged": ("変化なし", "unchanged"),
+        "unchanged": ("実用上の変化なし", "no change of practical size"),
         # this year's value is provisional (its cohort has not matured): not judged
         "provisional": ("暫定（判定保留）", "provisional (not judged)"),
+    },
+    # why the review log could not judge a KPI's move (pdca.review_log.review_followup)
+    "followup_reason": {
+        "provisional": ("今年度の値は暫定（判定保留）", "this year's value is provisional"),
+        "no_value": ("前年度か今年度の値がない", "no value last year or this year"),
+        "zero_base": ("前年度の値が0で比べられない", "last year's value is 0: no relative change"),
+        "no_interval": ("値に誤差の幅がなく判定できない", "the value has no interval to judge by"),
     },
     # the finding of the course review (pdca.programme.course_review)
     "course_flag": {

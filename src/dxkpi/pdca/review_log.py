@@ -23,6 +23,7 @@ from dxkpi.catalogue.labels import codes, label
 from dxkpi.core.atomic import write_text
 from dxkpi.core.errors import Where
 from dxkpi.core.project import locate_project
+from dxkpi.models.verdicts import judge
 from dxkpi.pdca.errors import PdcaError
 
 __all__ = [
@@ -219,40 +220,100 @@ def save_review_log(log: ReviewLog, path: Path) -> Path:
     return write_text(path, text)
 
 
-def review_followup(log: ReviewLog, rich: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
-    """Last year's decisions and what became of them, one row per action.
+#: z of the two-sided 95 % interval the KPI engine gives (ci_low, ci_high).
+_Z95 = 1.959963984540054
+
+
+def _change(
+    before: dict[str, Any] | None, now: dict[str, Any] | None, higher_is_better: bool
+) -> tuple[float, float] | str:
+    """(relative change in the good direction, its SE) from the two years' values and 95 %
+    intervals, or the reason it cannot be formed. The years are separate sets of people and
+    events, so their errors are taken as independent."""
+    if before is None or now is None or before["value"] is None or now["value"] is None:
+        return "no_value"
+    if before["value"] == 0:
+        return "zero_base"
+    ses = []
+    for cell in (before, now):
+        lo, hi = cell.get("ci_low"), cell.get("ci_high")
+        if lo is None or hi is None:
+            return "no_interval"
+        ses.append((hi - lo) / (2 * _Z95))
+    sign = 1.0 if higher_is_better else -1.0
+    base = abs(before["value"])
+    change = sign * (now["value"] - before["value"]) / base
+    return change, (ses[0] ** 2 + ses[1] ** 2) ** 0.5 / base
+
+
+def review_followup(
+    log: ReviewLog,
+    rich: pl.DataFrame,
+    fiscal_year: int,
+    *,
+    smallest_share: float = 0.10,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Last year's decisions and what became of them, one row per action, with the same three
+    verdicts as the course review (:mod:`dxkpi.models.verdicts`).
 
     Columns: action, owner (a role), due, status (one of :data:`ACTION_STATUSES`), kpi, previous
     and value (the KPI's city value last year and this year, in its unit; empty when not shown),
-    moved (one of :data:`MOVES` in the KPI's good direction; empty when either value is missing;
-    ``provisional`` when this year's value is provisional — a waiting KPI whose cohort has not
-    matured, 暫定 — so a recent year that has not had time is never judged 悪化).
+    change / change_low / change_high (this year against last, as a share of last year's value,
+    signed so that + is the KPI's good direction, with its pointwise 95 % interval from the two
+    years' intervals), verdict (``effect``: the Holm-adjusted test over the actions judged
+    rejects no change; ``no_effect``: the change lies within ± ``smallest_share`` of last year's
+    value — 実用上の変化なし; ``inconclusive``: neither, or not judged), mde (the smallest
+    relative change the two years could have shown), reason (why not judged: ``provisional``,
+    ``no_value``, ``zero_base``, ``no_interval``; else empty) and moved (one of :data:`MOVES`:
+    better / worse for an ``effect``, unchanged for ``no_effect``, ``provisional`` when this
+    year's value is provisional — a waiting KPI whose cohort has not matured, 暫定 — so a
+    recent year that has not had time is never judged 悪化; empty when the data cannot tell).
+    The verdict says whether the KPI moved, not that the action moved it.
     """
     city = rich.filter(pl.col("group_by") == "city", ~pl.col("suppressed"))
     if "provisional" not in city.columns:
         city = city.with_columns(provisional=pl.lit(False))
-    rows = []
+    base_rows: list[list[Any]] = []
+    estimates: list[tuple[float, float] | None] = []
+    reasons: list[str | None] = []
     for a in log.actions:
         spec = REGISTRY[a.kpi]
 
-        def cell(year: int, kpi: str = a.kpi) -> pl.DataFrame:
-            return city.filter(pl.col("kpi") == kpi, pl.col("fiscal_year") == year)
+        def cell(year: int, kpi: str = a.kpi) -> dict[str, Any] | None:
+            found = city.filter(pl.col("kpi") == kpi, pl.col("fiscal_year") == year)
+            return found.row(0, named=True) if found.height else None
 
-        def val(year: int) -> float | None:
-            found = cell(year)
-            return found["value"][0] if found.height else None
-
-        before, now = val(fiscal_year - 1), val(fiscal_year)
-        this = cell(fiscal_year)
-        if this.height and bool(this["provisional"][0]) and now is not None:
-            moved = "provisional"
-        elif before is None or now is None:
-            moved = None
-        elif abs(now - before) < 1e-9:
+        before, now = cell(fiscal_year - 1), cell(fiscal_year)
+        change = _change(before, now, spec.higher_is_better)
+        if now is not None and now["value"] is not None and bool(now["provisional"]):
+            change = "provisional"
+        base_rows.append(
+            [
+                a.action,
+                a.owner,
+                a.due,
+                a.status,
+                a.kpi,
+                None if before is None else before["value"],
+                None if now is None else now["value"],
+            ]
+        )
+        estimates.append(None if isinstance(change, str) else change)
+        reasons.append(change if isinstance(change, str) else None)
+    judged = judge(estimates, smallest=smallest_share, alpha=alpha) if estimates else []
+    rows = []
+    for row, j, reason in zip(base_rows, judged, reasons, strict=True):
+        if reason == "provisional":
+            moved: str | None = "provisional"
+        elif j.verdict == "effect":
+            moved = "better" if (j.estimate or 0.0) > 0 else "worse"
+        elif j.verdict == "no_effect":
             moved = "unchanged"
         else:
-            moved = "better" if (now > before) == spec.higher_is_better else "worse"
-        rows.append([a.action, a.owner, a.due, a.status, a.kpi, before, now, moved])
+            moved = None
+        lo, hi = j.ci if j.ci is not None else (None, None)
+        rows.append([*row, j.estimate, lo, hi, j.verdict, j.mde, reason, moved])
     schema = {
         "action": pl.String,
         "owner": pl.String,
@@ -261,6 +322,12 @@ def review_followup(log: ReviewLog, rich: pl.DataFrame, fiscal_year: int) -> pl.
         "kpi": pl.String,
         "previous": pl.Float64,
         "value": pl.Float64,
+        "change": pl.Float64,
+        "change_low": pl.Float64,
+        "change_high": pl.Float64,
+        "verdict": pl.String,
+        "mde": pl.Float64,
+        "reason": pl.String,
         "moved": pl.String,
     }
     return pl.DataFrame(rows, schema=schema, orient="row")

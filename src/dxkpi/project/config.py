@@ -31,6 +31,7 @@ phase, dimension, skill_area, mobility.
 
     [decisions]                 # how estimates become verdicts (effect / no effect / not known)
     smallest_effect_per_100_staff_year = 20   # SESOI: extra proposals per 100 staff per year
+    smallest_kpi_change_share = 0.10          # review log: smallest KPI change worth calling one
                                 # below which an effect is not worth having [20]; > 0
 
     [kpi]                       # indicators that wait for an outcome (adoption, implementation)
@@ -181,9 +182,15 @@ class DecisionsConfig:
     100 staff per year) and the size of one year's step in that plan's targets (50 → 65 → 90):
     a course that moves its own completers by less than one yearly step of the plan is not
     worth a separate decision. A city sets its own value.
+
+    ``smallest_kpi_change_share`` is the same idea for the review log ("did the action move its
+    KPI?"): the smallest change of a KPI's city value from last year, as a share of last year's
+    value, worth calling a change. Default 0.10 (10 %): the smallest step between consecutive
+    yearly targets in the sample plan is about 10 % of the earlier one; a city sets its own.
     """
 
     smallest_effect_per_100_staff_year: float = 20.0
+    smallest_kpi_change_share: float = 0.10
 
     @property
     def smallest_effect_per_employee_month(self) -> float:
@@ -383,8 +390,20 @@ def _skill_matrix(source: str, raw: Mapping[str, Any]) -> SkillMatrix:
 
 
 def _decisions(source: str, raw: Mapping[str, Any]) -> DecisionsConfig:
-    key = "smallest_effect_per_100_staff_year"
-    _check_keys(source, "decisions", raw, (key,))
+    key, share_key = "smallest_effect_per_100_staff_year", "smallest_kpi_change_share"
+    _check_keys(source, "decisions", raw, (key, share_key))
+    share = _number(
+        source,
+        f"decisions.{share_key}",
+        raw.get(share_key, DecisionsConfig.smallest_kpi_change_share),
+    )
+    if not 0 < share < 1:
+        raise _error(
+            source,
+            f"decisions.{share_key}",
+            f"0 より大きく 1 より小さい割合にしてください（値: {share}）。",
+            f"must be a share between 0 and 1 (exclusive), got {share}.",
+        )
     value = _number(
         source, f"decisions.{key}", raw.get(key, DecisionsConfig.smallest_effect_per_100_staff_year)
     )
@@ -397,7 +416,9 @@ def _decisions(source: str, raw: Mapping[str, Any]) -> DecisionsConfig:
             f"must be a positive number of proposals per 100 staff per year, got {value}: "
             "with 0 or less nothing could ever be judged 'no effect'.",
         )
-    return DecisionsConfig(smallest_effect_per_100_staff_year=value)
+    return DecisionsConfig(
+        smallest_effect_per_100_staff_year=value, smallest_kpi_change_share=share
+    )
 
 
 def _days(source: str, key: str, value: object) -> int:

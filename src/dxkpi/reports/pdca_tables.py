@@ -504,10 +504,32 @@ def support_needed_display(frame: pl.DataFrame, lang: str = "ja") -> pl.DataFram
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}, orient="row")
 
 
+def _followup_move(r: dict[str, Any], lang: str) -> str:
+    """The review log's judgement in words: the three verdicts, provisional years apart."""
+    if r["moved"]:
+        return label("kpi_move", r["moved"], lang)
+    text = label("verdict", "inconclusive", lang)
+    if r["reason"]:
+        return f"{text}: {label('followup_reason', r['reason'], lang)}"
+    if r["mde"] is not None:
+        mde = f"±{100 * r['mde']:.0f}%"
+        return text + t(lang, f"（検出できる最小の変化 {mde}）", f" (smallest detectable {mde})")
+    return text
+
+
+def _followup_change(r: dict[str, Any], lang: str) -> str:
+    if r["change"] is None:
+        return "—"
+    lo, hi = r["change_low"], r["change_high"]
+    sep = "〜" if lang == "ja" else " to "
+    return f"{100 * r['change']:+.0f}%（{100 * lo:+.0f}%{sep}{100 * hi:+.0f}%）"
+
+
 def followup_display(followup: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
     """Last year's decisions (:func:`dxkpi.pdca.review_followup`) as display text: action, owner
-    (role), due, status, the KPI aimed at, its city value last year and this year, and whether it
-    moved the right way."""
+    (role), due, status, the KPI aimed at, its city value last year and this year, the change in
+    the KPI's good direction with its 95 % interval, and the verdict on whether it moved (the
+    three verdicts of the course review; provisional years not judged)."""
     rows = []
     for r in followup.iter_rows(named=True):
         spec = REGISTRY[r["kpi"]]
@@ -520,13 +542,22 @@ def followup_display(followup: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
                 spec.name_ja if lang == "ja" else spec.name_en,
                 _text(r["previous"], spec.unit, lang) or "—",
                 _text(r["value"], spec.unit, lang) or "—",
-                label("kpi_move", r["moved"], lang)
-                if r["moved"]
-                else t(lang, "判定できない", "cannot tell"),
+                _followup_change(r, lang),
+                _followup_move(r, lang),
             ]
         )
     keys = (
-        ("決定事項", "担当（役職）", "期限", "状況", "対象指標", "前年度", "今年度", "指標の動き")
+        (
+            "決定事項",
+            "担当（役職）",
+            "期限",
+            "状況",
+            "対象指標",
+            "前年度",
+            "今年度",
+            "前年度比（良い向きを＋、95%区間）",
+            "指標の動き",
+        )
         if lang == "ja"
         else (
             "decision",
@@ -536,6 +567,7 @@ def followup_display(followup: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
             "KPI aimed at",
             "last year",
             "this year",
+            "change (+ = good direction, 95% interval)",
             "KPI moved",
         )
     )
