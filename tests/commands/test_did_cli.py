@@ -36,7 +36,8 @@ def test_json_output_matches_library(panel_csv: Path) -> None:
     out = CliRunner().invoke(command, ["--csv", str(panel_csv), *ARGS, "--format", "json"])
     assert out.exit_code == 0, out.output
     js = json.loads(out.output)
-    assert set(js) == {"attgt", "aggregations", "pretest", "n_units"}
+    assert {"estimator", "settings", "attgt", "aggregations", "pretest", "n_units"} <= set(js)
+    assert js["estimator"]["panel"] == "within" and "bootstrap" not in js
     assert js["n_units"] == 60
     lib = att_gt(
         pl.read_csv(panel_csv), unit="id", time="year", group="first", outcome="y"
