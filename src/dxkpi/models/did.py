@@ -258,7 +258,8 @@ class Pretest:
     pre-trend — the cohorts' outcomes drifting away from the comparison group by this much per
     unit of the time column, the same for every tested cohort — that the test at level ``alpha``
     would detect with probability ``power`` (outcome units per time unit; None without a test).
-    ``reference`` is ``"chi2"`` (by unit, as R) or ``"F"`` (clustered: F(df, clusters − 1)).
+    ``reference`` is ``"chi2"`` (by unit, as R) or ``"F"`` (clustered: Hotelling's F, see
+    :func:`pretest`).
     """
 
     stat: float | None
@@ -395,7 +396,9 @@ class AttGtResult:
     ``one_cluster``), n_treated, n_control of cells left out.
     ``panel`` is the panel option that ran, ``estimator`` says what it computed, ``balanced``
     whether the panel used was balanced. ``dropped_units``: units left out before estimation,
-    counted by reason (no ids); ``rows_dropped``: rows without a unit, period or finite outcome.
+    counted by reason (no ids); ``rows_dropped``: rows without a unit, period or finite outcome;
+    ``units_in_no_cell``: units kept (counted in ``n_units`` and the cohort shares) that enter
+    no estimated cell, e.g. with ``"within"`` units seen in one period only.
     ``inference`` says how SEs and intervals were computed; ``cluster_codes`` (units, aligned
     with ``influence``) the cluster of each unit when clustered.
     """
@@ -414,6 +417,7 @@ class AttGtResult:
     outcomes: np.ndarray | None = field(default=None, repr=False)
     dropped_units: dict[str, int] = field(default_factory=dict)
     rows_dropped: int = 0
+    units_in_no_cell: int = 0
     inference: Inference = field(
         default_factory=lambda: Inference("unit", None, None, float(stats.norm.ppf(0.975)), None)
     )
@@ -531,6 +535,7 @@ class AttGtResult:
                 "units": dict(self.dropped_units),
                 "n_units": sum(self.dropped_units.values()),
                 "rows_without_unit_period_or_outcome": self.rows_dropped,
+                "units_in_no_cell": self.units_in_no_cell,
             },
             "n_units": self.n_units,
         }
@@ -1096,9 +1101,6 @@ def att_gt(
         },
         orient="row",
     )
-    dropped = dict(p.dropped)
-    if unused:
-        dropped["in_no_estimated_cell"] = unused
     return AttGtResult(
         attgt=frame,
         skipped=skipped_frame,
@@ -1112,8 +1114,9 @@ def att_gt(
         periods=p.periods,
         units=p.units,
         outcomes=p.y,
-        dropped_units=dropped,
+        dropped_units=dict(p.dropped),
         rows_dropped=p.rows_dropped,
+        units_in_no_cell=unused,
         inference=infer,
         cluster_codes=p.cluster,
     )
@@ -1596,7 +1599,9 @@ def pretest(res: AttGtResult) -> Pretest:
     ``excluded``): their covariance is too noisy for the chi-square reference, and with no
     pre-trend a 5-unit cohort made the test reject far more often than its level.
     ``pretest_min_units=0`` keeps every cohort (R's test). When clustered, the covariance comes
-    from cluster sums and the reference is F(df, clusters − 1).
+    from cluster sums and the reference is Hotelling's: W·(ν − df + 1)/(df·ν) ~ F(df, ν − df + 1)
+    with ν = G − (number of cohorts, never-treated included), as each group's cluster sums are
+    centred (no test when df > ν).
 
     ``min_detectable_slope``: under a linear pre-trend of slope δ (outcome units per time unit)
     each pre cell's mean is δ·(t − base), so the statistic is non-central with λ = δ²·a'V⁻¹a
@@ -1625,14 +1630,18 @@ def pretest(res: AttGtResult) -> Pretest:
         return replace(empty, df=int(pre.size), cohorts=cohorts)
     df = int(pre.size)
     stat = float(att @ np.linalg.solve(cov, att))
-    df_den = res.inference.df if clustered else None
-    if df_den is None:
-        p = float(stats.chi2.sf(stat, df))
+    df_den = None
+    if clustered:  # Hotelling: the covariance has ν = G − (cohort groups) degrees of freedom
+        nu = (res.inference.n_clusters or 0) - np.unique(res.unit_cohort).size
+        if df > nu:
+            return replace(empty, df=df, cohorts=cohorts)
+        df_den = nu - df + 1
+        p = float(stats.f.sf(stat * df_den / (df * nu), df, df_den))
     else:
-        p = float(stats.f.sf(stat / df, df, df_den))
+        p = float(stats.chi2.sf(stat, df))
     a = (f["time"] - f["base"]).to_numpy().astype(float)[pre]
     info = float(a @ np.linalg.solve(cov, a))
-    lam = _noncentrality(df, s.alpha, PRETEST_POWER, df_den)
+    lam = _noncentrality(df, s.alpha, PRETEST_POWER, df_den)  # same λ for T² and its F
     mdt = math.sqrt(lam / info) if info > 0 and math.isfinite(lam) else None
     return replace(empty, stat=stat, df=df, p=p, cohorts=cohorts, min_detectable_slope=mdt)
 
