@@ -91,6 +91,7 @@ def test_matches_csdid(unbalanced, control, base, anticipation) -> None:
         anticipation=anticipation,
         min_units=1,
         panel="unbalanced",  # R's allow_unbalanced_panel (identical to "within" when balanced)
+        pretest_min_units=0,  # R's pre-test keeps every cohort
     )
     f = res.attgt
     assert f["group"].to_list() == [int(x) for x in cs.results["group"]]

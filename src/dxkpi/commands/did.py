@@ -284,8 +284,8 @@ def _print_tables(res: AttGtResult) -> None:
     type=click.IntRange(min=0),
     default=PRETEST_MIN_UNITS,
     show_default=True,
-    help="事前検定に含めるコホートの最小単位数（事前セルあたり 10 以上も必要、0 = R と同じく全"
-    "コホート）/ Smallest cohort in the pre-test (also 10 per pre cell; 0 = every cohort, as R).",
+    help="事前検定に含めるコホートの最小単位数（事前セルあたり 20 以上も必要、0 = R と同じく全"
+    "コホート）/ Smallest cohort in the pre-test (also 20 per pre cell; 0 = every cohort, as R).",
 )
 def command(
     csv: Path,

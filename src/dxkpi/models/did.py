@@ -117,7 +117,7 @@ PanelKind = Literal["within", "balanced", "unbalanced"]
 #: cells: about 40% at 5%; 7 pre cells: over 90%); at 10 units per pre cell and at least 30 units
 #: the rejection rate stays within 3–7%.
 PRETEST_MIN_UNITS = 30
-PRETEST_UNITS_PER_CELL = 10
+PRETEST_UNITS_PER_CELL = 20
 #: Power at which the pre-test's minimum detectable linear pre-trend is reported.
 PRETEST_POWER = 0.8
 #: Wild-cluster-bootstrap draws when ``cluster`` is given without ``boot_draws``.
