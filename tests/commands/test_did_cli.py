@@ -36,7 +36,8 @@ def test_json_output_matches_library(panel_csv: Path) -> None:
     out = CliRunner().invoke(command, ["--csv", str(panel_csv), *ARGS, "--format", "json"])
     assert out.exit_code == 0, out.output
     js = json.loads(out.output)
-    assert set(js) == {"attgt", "aggregations", "pretest", "n_units"}
+    assert {"estimator", "settings", "attgt", "aggregations", "pretest", "n_units"} <= set(js)
+    assert js["estimator"]["panel"] == "within" and "bootstrap" not in js
     assert js["n_units"] == 60
     lib = att_gt(
         pl.read_csv(panel_csv), unit="id", time="year", group="first", outcome="y"
@@ -121,3 +122,70 @@ def test_registered_under_dxkpi_group(panel_csv: Path) -> None:
     out = CliRunner().invoke(cli.cli, ["did", "--csv", str(panel_csv), *ARGS, "--format", "json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["n_units"] == 60
+
+
+@pytest.fixture
+def dept_csv(tmp_path: Path) -> Path:
+    """8 departments in 3 waves and never; some employees leave (unbalanced)."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for u in range(200):
+        dept = u % 8
+        g = [2022, 2023, 2024, 0][dept % 4]
+        for t in range(2020, 2026):
+            if t > 2021 and rng.random() < 0.08:
+                continue
+            y = rng.normal() + 0.5 * (g > 0 and t >= g)
+            rows.append({"id": u, "year": t, "first": g, "dept": f"部{dept}", "y": y})
+    path = tmp_path / "dept.csv"
+    pl.DataFrame(rows).write_csv(path)
+    return path
+
+
+def _json(args: list[str]) -> dict:
+    out = CliRunner().invoke(command, [*args, "--format", "json"])
+    assert out.exit_code == 0, out.output
+    return json.loads(out.output)
+
+
+def test_panel_option(dept_csv: Path) -> None:
+    base = ["--csv", str(dept_csv), *ARGS]
+    runs = {p: _json([*base, "--panel", p]) for p in ("within", "balanced", "unbalanced")}
+    assert _json(base)["estimator"]["panel"] == "within"  # the default
+    for p, js in runs.items():
+        assert js["estimator"]["panel"] == p and js["settings"]["panel"] == p
+    assert runs["balanced"]["dropped"]["units"]["not_observed_in_every_period"] > 0
+    assert runs["within"]["attgt"] != runs["unbalanced"]["attgt"]
+    help_text = CliRunner().invoke(command, ["--help"]).output
+    assert "--panel" in help_text and "個人内差分" in help_text and "within units" in help_text
+
+
+def test_cluster_and_bootstrap_options(dept_csv: Path) -> None:
+    base = ["--csv", str(dept_csv), *ARGS]
+    plain = _json(base)
+    assert "bootstrap" not in plain and plain["inference"]["method"] == "unit"
+    boot = _json([*base, "--bootstrap", "199", "--seed", "5"])
+    assert boot["bootstrap"]["seed"] == 5 and boot["bootstrap"]["draws"] == 199
+    assert all(a["se_boot"] is not None for a in boot["aggregations"].values())
+    assert boot["aggregations"]["dynamic"]["crit_value"] > 1.96
+    clustered = _json([*base, "--cluster", "dept", "--seed", "5"])
+    assert clustered["inference"]["n_clusters"] == 8 and clustered["inference"]["df"] == 7
+    assert clustered["bootstrap"]["weights"] == "webb" and clustered["bootstrap"]["clusters"] == 8
+    again = _json([*base, "--cluster", "dept", "--seed", "5"])
+    assert again == clustered
+    rad = _json([*base, "--cluster", "dept", "--boot-weights", "rademacher", "--seed", "5"])
+    assert rad["bootstrap"]["weights"] == "rademacher"
+    table = CliRunner().invoke(command, [*base, "--cluster", "dept", "--seed", "5"])
+    assert table.exit_code == 0 and "8 clusters" in table.output and "bootstrap SE" in table.output
+    bad = CliRunner().invoke(command, [*base, "--cluster", "division"])
+    assert bad.exit_code != 0 and "division" in bad.output
+
+
+def test_pretest_option(dept_csv: Path) -> None:
+    base = ["--csv", str(dept_csv), *ARGS]
+    default = _json(base)["pretest"]
+    # 50 employees per cohort, 1–3 pre cells: the 2024 cohort (3 cells) needs 60 units
+    assert [c["group"] for c in default["excluded_cohorts"]] == [2024]
+    assert default["min_detectable_slope"] > 0 and "per period" in default["sentence"]
+    every = _json([*base, "--pretest-min-units", "0"])["pretest"]
+    assert every["excluded_cohorts"] == [] and every["df"] > default["df"]

@@ -84,7 +84,14 @@ def test_matches_csdid(unbalanced, control, base, anticipation) -> None:
             allow_unbalanced_panel=bool(unbalanced),
         ).fit(est_method="dr", base_period=base, bstrap=False)
     res = att_gt(
-        df, **COLS, control=control, base_period=base, anticipation=anticipation, min_units=1
+        df,
+        **COLS,
+        control=control,
+        base_period=base,
+        anticipation=anticipation,
+        min_units=1,
+        panel="unbalanced",  # R's allow_unbalanced_panel (identical to "within" when balanced)
+        pretest_min_units=0,  # R's pre-test keeps every cohort
     )
     f = res.attgt
     assert f["group"].to_list() == [int(x) for x in cs.results["group"]]
@@ -262,7 +269,7 @@ def test_within_units_compares_each_unit_with_itself() -> None:
         return res.attgt.filter((pl.col("group") == 3) & (pl.col("time") == t)).row(0, named=True)
 
     # cross-sections (R's unbalanced form): the leaver's base value enters the comparison mean
-    cross = cell(att_gt(df, **COLS, min_units=1), 3)
+    cross = cell(att_gt(df, **COLS, min_units=1, panel="unbalanced"), 3)
     assert cross["att"] == pytest.approx((5 - 1) - (3 - (2 + 10) / 2))
     # within units: only unit 2 is seen at both 2 and 3
     res = att_gt(df, **COLS, min_units=1, within_units=True)
@@ -352,7 +359,9 @@ def test_never_and_notyet_coincide_with_one_cohort() -> None:
     never = att_gt(df, **COLS, control="never")
     notyet = att_gt(df, **COLS, control="notyet")
     assert_frame_equal(never.attgt, notyet.attgt)
-    _assert_json_close(never.to_json_dict(), notyet.to_json_dict())
+    a, b = never.to_json_dict(), notyet.to_json_dict()
+    assert (a.pop("settings")["control"], b.pop("settings")["control"]) == ("never", "notyet")
+    _assert_json_close(a, b)
 
 
 def test_input_not_mutated_and_pandas_accepted() -> None:
@@ -458,13 +467,23 @@ def test_aggte_function_equals_method_and_json_shape() -> None:
     res = att_gt(make_panel(2), **COLS)
     assert aggte(res, "calendar").att == res.aggregate("calendar").att
     js = res.to_json_dict()
-    assert set(js) == {"attgt", "aggregations", "pretest", "n_units"}
+    assert set(js) == {
+        "estimator",
+        "settings",
+        "inference",
+        "attgt",
+        "aggregations",
+        "pretest",
+        "skipped",
+        "dropped",
+        "n_units",
+    }
     assert set(js["attgt"][0]) == {"group", "time", "att", "se"}
-    assert set(js["aggregations"]["simple"]) == {"att", "se"}
+    assert set(js["aggregations"]["simple"]) == {"att", "se", "ci_lower", "ci_upper"}
     for kind in ("group", "dynamic", "calendar"):
-        assert set(js["aggregations"][kind]) == {"att", "se", "by"}
+        assert set(js["aggregations"][kind]) == {"att", "se", "ci_lower", "ci_upper", "by"}
         assert set(js["aggregations"][kind]["by"][0]) == {"key", "att", "se"}
-    assert set(js["pretest"]) == {"stat", "df", "p"}
+    assert {"stat", "df", "p", "excluded_cohorts", "min_detectable_slope"} <= set(js["pretest"])
     assert 0 <= js["pretest"]["p"] <= 1
 
 

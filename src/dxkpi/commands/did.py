@@ -10,7 +10,16 @@ from typing import Any
 import click
 import polars as pl
 
-from dxkpi.models.did import Aggregation, AttGtResult, BasePeriod, DidError, att_gt
+from dxkpi.models.did import (
+    PRETEST_MIN_UNITS,
+    Aggregation,
+    AttGtResult,
+    BasePeriod,
+    BootWeights,
+    DidError,
+    PanelKind,
+    att_gt,
+)
 
 __all__ = ["command"]
 
@@ -41,7 +50,8 @@ def _fmt(x: Any, digits: int = 4) -> str:
 def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) of the text report: cells, aggregations, event times, skipped."""
     boot = res.bootstrap is not None
-    head = ["group", "time", "ATT", "SE", "95% CI", "n_T", "n_C"]
+    level = f"{100 * (1 - res.settings.alpha):g}% CI"
+    head = ["group", "time", "ATT", "SE", level, "n_T", "n_C"]
     if res.bootstrap is not None:
         head.append(f"band (c={res.bootstrap.crit_value:.3f})")
     cells = []
@@ -65,17 +75,19 @@ def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
         try:
             a = res.aggregate(kind)
         except DidError as err:
-            agg_rows.append([kind, "—", "—", err.en])
+            agg_rows.append([kind, "—", "—", err.en, *(["—"] if boot else [])])
             continue
         ci = a.ci
-        agg_rows.append(
-            [kind, _fmt(a.att), _fmt(a.se), f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else "—"]
-        )
+        row = [kind, _fmt(a.att), _fmt(a.se), f"[{_fmt(ci[0])}, {_fmt(ci[1])}]" if ci else "—"]
+        if boot:
+            row.append(_fmt(a.se_boot))
+        agg_rows.append(row)
         if kind == "dynamic":
             dynamic = a
-    out.append(("aggregations / 集計", ["type", "ATT", "SE", "95% CI"], agg_rows))
+    agg_head = ["type", "ATT", "SE", level, *(["bootstrap SE"] if boot else [])]
+    out.append(("aggregations / 集計", agg_head, agg_rows))
     if dynamic is not None and dynamic.by is not None:  # a dynamic aggregation always has rows
-        band = "95% CI" if res.bootstrap is None else f"band (c={dynamic.crit_value:.3f})"
+        band = level if res.bootstrap is None else f"band (c={dynamic.crit_value:.3f})"
         out.append(
             (
                 "event study / イベントスタディ",
@@ -95,8 +107,16 @@ def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
     out.append(
         (
             "pre-test of parallel trends / 平行トレンドの事前検定",
-            ["Wald", "df", "p"],
-            [[_fmt(pt.stat), str(pt.df), _fmt(pt.p)]],
+            ["Wald", "df", "p", f"detectable slope ({100 * pt.power:g}% power)", "left out"],
+            [
+                [
+                    _fmt(pt.stat),
+                    str(pt.df),
+                    _fmt(pt.p),
+                    _fmt(pt.min_detectable_slope),
+                    ", ".join(f"{g} ({n} units)" for g, n, _ in pt.excluded) or "—",
+                ]
+            ],
         )
     )
     if res.skipped.height:
@@ -113,13 +133,32 @@ def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
     return out
 
 
+def _note(res: AttGtResult) -> str:
+    """The lines under the tables: what ran, how inference was done, what was left out."""
+    s = res.settings
+    dropped = ", ".join(f"{why} {n}" for why, n in res.dropped_units.items()) or "none"
+    lines = [
+        f"units {res.n_units}; control {s.control}; base {s.base_period}; anticipation "
+        f"{s.anticipation}; min units {s.min_units}",
+        f"panel / パネル: {res.panel} — {res.estimator}",
+        f"inference / 推論: {res.inference.describe()}",
+        f"units left out / 除外した単位: {dropped}; units in no cell {res.units_in_no_cell}; "
+        f"rows without unit, period or outcome {res.rows_dropped}",
+        f"pre-test / 事前検定: {res.pretest().sentence()}",
+    ]
+    if res.bootstrap is not None:
+        b = res.bootstrap
+        on = f"{b.clusters} clusters" if b.clusters else "units"
+        lines.append(
+            f"bootstrap / ブートストラップ: {b.draws} draws, {b.weights} weights on {on}, seed "
+            f"{b.seed}, band critical value {_fmt(b.crit_value, 3)}"
+        )
+    return "\n".join(lines)
+
+
 def _print_tables(res: AttGtResult) -> None:
     tables = _tables(res)
-    note = (
-        f"units {res.n_units}; control {res.settings.control}; base "
-        f"{res.settings.base_period}; anticipation {res.settings.anticipation}; "
-        f"{'balanced' if res.balanced else 'unbalanced (cross-section per cell)'}"
-    )
+    note = _note(res)
     try:
         from rich.console import Console
         from rich.table import Table
@@ -205,7 +244,49 @@ def _print_tables(res: AttGtResult) -> None:
     show_default=True,
     help="乗数ブートストラップ回数（同時信頼帯）/ Multiplier-bootstrap draws.",
 )
+@click.option(
+    "--boot-weights",
+    type=click.Choice(["rademacher", "mammen", "webb"]),
+    default=None,
+    help="ブートストラップの重み（既定: rademacher、--cluster 時は webb）/ Bootstrap weights "
+    "(default rademacher; webb with --cluster).",
+)
 @click.option("--seed", type=int, default=None, help="乱数シード / Random seed.")
+@click.option(
+    "--panel",
+    type=click.Choice(["within", "balanced", "unbalanced"]),
+    default="within",
+    show_default=True,
+    help="出入りのあるパネルの扱い: within = 両期間に観測された単位の個人内差分、balanced = "
+    "全期間に観測された単位のみ、unbalanced = R の allow_unbalanced_panel / Panels with entry "
+    "and exit: within = differences within units seen in both periods of a cell (unbiased when "
+    "leaving depends on the outcome level), balanced = only units seen in every period, "
+    "unbalanced = R did's allow_unbalanced_panel.",
+)
+@click.option(
+    "--cluster",
+    "cluster",
+    default=None,
+    metavar="COLUMN",
+    help="この列（例: 部署）でクラスター化した推論: t(G−1) 区間と wild cluster bootstrap / "
+    "Cluster inference by this column (e.g. department): t(G−1) intervals and a wild cluster "
+    "bootstrap (999 draws unless --bootstrap).",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="有意水準（区間は 1−alpha）/ Significance level (intervals at 1 − alpha).",
+)
+@click.option(
+    "--pretest-min-units",
+    type=click.IntRange(min=0),
+    default=PRETEST_MIN_UNITS,
+    show_default=True,
+    help="事前検定に含めるコホートの最小単位数（事前セルあたり 20 以上も必要、0 = R と同じく全"
+    "コホート）/ Smallest cohort in the pre-test (also 20 per pre cell; 0 = every cohort, as R).",
+)
 def command(
     csv: Path,
     unit: str,
@@ -218,16 +299,23 @@ def command(
     min_units: int,
     fmt: str,
     bootstrap: int,
+    boot_weights: BootWeights | None,
     seed: int | None,
+    panel: PanelKind,
+    cluster: str | None,
+    alpha: float,
+    pretest_min_units: int,
 ) -> None:
     """段階的導入の差の差（Callaway & Sant'Anna）: ATT(g,t)、集計、事前検定.
 
     Group-time average treatment effects with unit-clustered SEs, their simple / group /
-    dynamic / calendar aggregations and the parallel-trends pre-test. JSON keeps analytic SEs;
-    --bootstrap adds simultaneous bands to the table.
+    dynamic / calendar aggregations and the parallel-trends pre-test (with the smallest
+    pre-trend it could detect). JSON records the panel option, every setting, the inference,
+    skipped cells and dropped units; --bootstrap adds bootstrap SEs of every aggregation,
+    simultaneous bands and their critical values; --cluster moves inference to clusters.
     """
     df = _read(csv)
-    for col in (unit, time_col, group, outcome):
+    for col in (unit, time_col, group, outcome, *([cluster] if cluster else [])):
         if col not in df.columns:
             raise _fail(
                 csv,
@@ -250,7 +338,12 @@ def command(
             anticipation=anticipation,
             min_units=min_units,
             boot_draws=bootstrap,
+            boot_weights=boot_weights,
             seed=seed,
+            panel=panel,
+            cluster=cluster,
+            alpha=alpha,
+            pretest_min_units=pretest_min_units,
         )
     except DidError as err:
         raise _fail(

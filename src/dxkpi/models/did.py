@@ -14,19 +14,28 @@ covariates reduces to differences of group means:
   first treated after the last period (``+ anticipation``) count as never treated; with
   ``control="notyet"`` and no never-treated unit, periods from ``latest g - anticipation`` on are
   dropped and the latest cohort serves only as a comparison group (as R does);
-* balanced panels give exactly R's ``panel=TRUE`` results; an unbalanced panel is handled as R's
-  ``allow_unbalanced_panel=TRUE`` (each cell a repeated cross-section of the units observed in
-  the two periods, influence functions summed per unit). ``balance_panel=True`` instead drops
-  units not observed in every period, as R's default does. ``within_units=True`` is a third
-  way, not in R: each 2×2 cell keeps the units observed in *both* of its periods and differences
-  within them (the ``panel=TRUE`` formula on that cell's balanced sub-panel), so units that
-  leave or join — even when leaving depends on the outcome — only change who is in a cell, not
-  the comparison of a unit with itself; a unit's contributions to several cells are summed
-  (clustered by unit) as for the unbalanced form;
+* panels with entry and exit (``panel``), never switched silently (``result.panel`` and
+  ``result.estimator`` say which ran): ``"within"`` (the default) makes each 2×2 cell keep the units
+  observed in *both* of its periods and difference within them (the ``panel=TRUE`` formula on
+  that cell's balanced sub-panel, not in R), so units that leave or join — even when leaving
+  depends on the outcome level — only change who is in a cell, not the comparison of a unit with
+  itself; ``"balanced"`` keeps only units observed in every period used (R's default);
+  ``"unbalanced"`` is R's ``allow_unbalanced_panel=TRUE`` (each cell a repeated cross-section of
+  the units observed in each of the two periods). On a balanced panel the three are identical and
+  equal R's ``panel=TRUE`` results. A unit's contributions to several cells are summed
+  (clustered by unit);
 * SEs come from the influence function (population variances within each 2×2 comparison,
   clustered by unit); aggregations add the influence of the estimated cohort shares (R's
   ``wif``); the multiplier bootstrap gives R-style IQR-based SEs and a sup-t critical value for
-  simultaneous bands.
+  simultaneous bands;
+* ``cluster="department"`` moves inference to the roll-out level: influence functions are summed
+  within clusters, with a CR2-style leverage correction per cell (each cluster's share of the
+  cell's treated or comparison units), pointwise intervals use t with G − 1 degrees of freedom
+  (G clusters), and a wild cluster bootstrap (Webb six-point weights by default, or Rademacher)
+  gives bootstrap SEs and simultaneous bands. In simulations with 8–24 departments treated in
+  three waves this keeps 95% intervals at 94–95% (``benchmarks/did_cluster_coverage.py``);
+* the pre-test leaves out cohorts too small for its chi-square reference (see :func:`pretest`)
+  and reports the smallest linear pre-trend it could detect.
 
 Cells whose cohort or comparison group has fewer than ``min_units`` units are left out and listed
 in ``result.skipped`` with the reason (R would report them as NA or noise).
@@ -49,8 +58,10 @@ Example — 2 cohorts and never-treated units over 4 periods, every effect equal
 >>> simple = res.aggregate("simple")
 >>> round(simple.att, 4), round(simple.se, 4)
 (2.0226, 0.043)
->>> res.pretest().df
-3
+>>> res.pretest().df, [g for g, n, why in res.pretest().excluded]  # 4-unit cohorts: too few
+(0, [3, 4])
+>>> res.panel, res.inference.method
+('within', 'unit')
 >>> sorted(res.to_json_dict()["aggregations"])
 ['calendar', 'dynamic', 'group', 'simple']
 """
@@ -59,17 +70,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 from scipy import stats
+from scipy.optimize import brentq
 
 from dxkpi.core.display import Shown, number
 from dxkpi.core.errors import DxkpiError, Where
 
 __all__ = [
+    "CLUSTER_BOOT_DRAWS",
+    "PRETEST_MIN_UNITS",
+    "PRETEST_POWER",
+    "PRETEST_UNITS_PER_CELL",
     "AggKind",
     "Aggregation",
     "AttGtResult",
@@ -79,6 +95,8 @@ __all__ = [
     "Control",
     "DidError",
     "DidSettings",
+    "Inference",
+    "PanelKind",
     "Pretest",
     "aggte",
     "att_gt",
@@ -89,12 +107,28 @@ __all__ = [
 Control = Literal["never", "notyet"]
 BasePeriod = Literal["varying", "universal"]
 AggKind = Literal["simple", "group", "dynamic", "calendar"]
-BootWeights = Literal["rademacher", "mammen"]
+BootWeights = Literal["rademacher", "mammen", "webb"]
+PanelKind = Literal["within", "balanced", "unbalanced"]
+
+#: The pre-test leaves out a cohort with fewer units than ``max(pretest_min_units,
+#: PRETEST_UNITS_PER_CELL × its pre-treatment cells)``. Chosen by simulation
+#: (``benchmarks/did_pretest_size.py``): with no pre-trend, the chi-square Wald test rejects far
+#: more than its level when a cohort's covariance rests on few units (a 5-unit cohort with 3 pre
+#: cells: about 40% at 5%; 7 pre cells: over 90%); at 10 units per pre cell and at least 30 units
+#: the rejection rate stays within 3–7%.
+PRETEST_MIN_UNITS = 30
+PRETEST_UNITS_PER_CELL = 20
+#: Power at which the pre-test's minimum detectable linear pre-trend is reported.
+PRETEST_POWER = 0.8
+#: Wild-cluster-bootstrap draws when ``cluster`` is given without ``boot_draws``.
+CLUSTER_BOOT_DRAWS = 999
+_PANEL_KINDS: tuple[PanelKind, ...] = ("within", "balanced", "unbalanced")
+_WEBB = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)])
 
 # Per group-time cell: treated at t, treated at base, comparison at t, comparison at base.
 _Masks = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _CellRow = tuple[float, int, int, float, int, int]  # g, t, base, att, n_treated, n_control
-_SkippedCell = tuple[int | float, int, str, int, int]  # g, t, reason, n_treated, n_control
+_SkippedCell = tuple[int | float, int, str, str, int, int]  # g, t, reason, code, n_t, n_c
 
 _CONTROL_ALIASES: dict[str, Control] = {
     "never": "never",
@@ -113,26 +147,96 @@ class DidError(DxkpiError):
 
 @dataclass(frozen=True)
 class DidSettings:
-    """Estimator settings: comparison group, base period, anticipation and small-sample guard."""
+    """Estimator settings: comparison group, base period, anticipation, small-sample guards,
+    panel handling, clustering and bootstrap (all recorded in the JSON)."""
 
     control: Control = "never"
     base_period: BasePeriod = "varying"
     anticipation: int = 0
     min_units: int = 5
-    balance_panel: bool = False
     alpha: float = 0.05
-    within_units: bool = False
+    panel: PanelKind = "within"
+    cluster: str | None = None
+    boot_draws: int = 0
+    boot_weights: BootWeights = "rademacher"
+    seed: int | None = None
+    pretest_min_units: int = PRETEST_MIN_UNITS
+
+    @property
+    def within_units(self) -> bool:
+        """Each cell a within-unit comparison (``panel == "within"``)."""
+        return self.panel == "within"
+
+    @property
+    def balance_panel(self) -> bool:
+        """Units not observed in every period dropped (``panel == "balanced"``)."""
+        return self.panel == "balanced"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The settings as JSON values."""
+        return {
+            "panel": self.panel,
+            "control": self.control,
+            "base_period": self.base_period,
+            "anticipation": self.anticipation,
+            "min_units": self.min_units,
+            "alpha": self.alpha,
+            "cluster": self.cluster,
+            "boot_draws": self.boot_draws,
+            "boot_weights": self.boot_weights if self.boot_draws else None,
+            "seed": self.seed,
+            "pretest_min_units": self.pretest_min_units,
+        }
 
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """Multiplier-bootstrap SEs (outcome units) and sup-t critical value for simultaneous bands."""
+    """Multiplier-bootstrap SEs (outcome units) and sup-t critical value for simultaneous bands.
+
+    ``clusters`` is the number of clusters whose scores were multiplied (None: units).
+    """
 
     se: np.ndarray
     crit_value: float
     draws: int
     weights: BootWeights
     seed: int | None
+    clusters: int | None = None
+
+
+@dataclass(frozen=True)
+class Inference:
+    """How SEs and intervals were computed: by unit (R did) or by cluster (few-cluster method).
+
+    ``crit`` is the pointwise critical value (normal by unit; t with ``df`` = clusters − 1 by
+    cluster).
+    """
+
+    method: Literal["unit", "cluster"]
+    cluster: str | None
+    n_clusters: int | None
+    crit: float
+    df: int | None
+
+    def describe(self) -> str:
+        """One line naming the SE and the reference distribution."""
+        if self.method == "unit":
+            return "influence-function SEs clustered by unit, normal critical values (as R did)"
+        return (
+            f"influence functions summed within {self.n_clusters} clusters of '{self.cluster}' "
+            f"(CR2-style leverage correction per cell), t critical values with {self.df} df"
+        )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The inference as JSON values."""
+        return {
+            "method": self.method,
+            "cluster": self.cluster,
+            "n_clusters": self.n_clusters,
+            "df": self.df,
+            "critical_value": _num(self.crit),
+            "description": self.describe(),
+        }
 
 
 def _ci_sentence(ci: tuple[float, float]) -> str:
@@ -147,17 +251,68 @@ def _ci_sentence(ci: tuple[float, float]) -> str:
 
 @dataclass(frozen=True)
 class Pretest:
-    """Joint Wald test that all pre-treatment ATT(g,t) are zero (R did's parallel-trends p)."""
+    """Joint Wald test that the pre-treatment ATT(g,t) of the tested cohorts are zero.
+
+    ``excluded``: (cohort, units, reason) of cohorts left out as too small for the test's
+    reference distribution (see :func:`pretest`). ``min_detectable_slope``: the smallest linear
+    pre-trend — the cohorts' outcomes drifting away from the comparison group by this much per
+    unit of the time column, the same for every tested cohort — that the test at level ``alpha``
+    would detect with probability ``power`` (outcome units per time unit; None without a test).
+    ``reference`` is ``"chi2"`` (by unit, as R) or ``"F"`` (clustered: Hotelling's F, see
+    :func:`pretest`).
+    """
 
     stat: float | None
     df: int
     p: float | None
+    cohorts: tuple[int | float, ...] = ()
+    excluded: tuple[tuple[int | float, int, str], ...] = ()
+    min_detectable_slope: float | None = None
+    alpha: float = 0.05
+    power: float = PRETEST_POWER
+    reference: Literal["chi2", "F"] = "chi2"
+
+    def sentence(self) -> str:
+        """The result in one plain sentence, with the smallest detectable pre-trend."""
+        left = ""
+        if self.excluded:
+            cohorts = ", ".join(f"{_key(g)} ({n} units)" for g, n, _ in self.excluded)
+            left = f"; cohorts left out as too small for the test: {cohorts}"
+        if self.p is None:
+            return f"no pre-test available (df={self.df}){left}"
+        level = f"{100 * self.alpha:g}%"
+        verdict = (
+            "pre-trends detected" if self.p < self.alpha else f"no pre-trend detected at {level}"
+        )
+        mdt = (
+            ""
+            if self.min_detectable_slope is None
+            else f"; it would detect a linear pre-trend of {number(self.min_detectable_slope)} "
+            f"per period with {100 * self.power:g}% probability"
+        )
+        return f"{verdict} (p={number(self.p, 3)}, df={self.df}){mdt}{left}"
 
     def __repr__(self) -> str:
         if self.p is None:
             return f"Pretest(not available, df={self.df})"
-        verdict = "pre-trends detected" if self.p < 0.05 else "no pre-trend detected at 5%"
-        return f"Pretest(chi2={number(self.stat)}, df={self.df}, p={number(self.p, 3)}: {verdict})"
+        return f"Pretest(chi2={number(self.stat)}, {self.sentence()})"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """stat, df, p, the tested and excluded cohorts, and the minimum detectable slope."""
+        return {
+            "stat": _num(self.stat),
+            "df": self.df,
+            "p": _num(self.p),
+            "reference": self.reference,
+            "cohorts": [_key(g) for g in self.cohorts],
+            "excluded_cohorts": [
+                {"group": _key(g), "n_units": n, "reason": r} for g, n, r in self.excluded
+            ],
+            "min_detectable_slope": _num(self.min_detectable_slope),
+            "power": self.power,
+            "alpha": self.alpha,
+            "sentence": self.sentence(),
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +321,9 @@ class Aggregation:
 
     ``by`` has columns ``key`` (cohort, event time or period), ``att``, ``se``, ``ci_lower``,
     ``ci_upper``, ``band_lower``, ``band_upper`` (simultaneous band with ``crit_value``, equal to
-    the pointwise interval when no bootstrap was asked for).
+    the pointwise interval when no bootstrap was asked for) and, after a bootstrap, ``se_boot``.
+    ``z`` is the pointwise critical value (normal, or t with clusters − 1 df when clustered);
+    ``se_boot`` the bootstrap SE of the overall value (None without a bootstrap).
     """
 
     kind: AggKind
@@ -177,13 +334,16 @@ class Aggregation:
     alpha: float
     influence: np.ndarray = field(repr=False)
     by_influence: np.ndarray | None = field(default=None, repr=False)
+    z: float | None = None
+    se_boot: float | None = None
+    bootstrapped: bool = False
 
     @property
     def ci(self) -> tuple[float, float] | None:
         """Pointwise (1-alpha) confidence interval for the overall value, outcome units."""
         if self.se is None:
             return None
-        z = stats.norm.ppf(1 - self.alpha / 2)
+        z = stats.norm.ppf(1 - self.alpha / 2) if self.z is None else self.z
         return (self.att - z * self.se, self.att + z * self.se)
 
     def _shown(self) -> Shown:
@@ -199,11 +359,25 @@ class Aggregation:
         return self._shown().html()
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The stable JSON shape: ``{"att", "se"}`` plus ``"by"`` rows for non-simple kinds."""
-        out: dict[str, Any] = {"att": _num(self.att), "se": _num(self.se)}
+        """The stable JSON shape: ``{"att", "se", "ci_lower", "ci_upper"}`` plus ``"by"`` rows
+        for non-simple kinds; after a bootstrap also ``se_boot`` (overall and per row) and the
+        uniform band's ``crit_value`` (non-simple kinds)."""
+        ci = self.ci
+        out: dict[str, Any] = {
+            "att": _num(self.att),
+            "se": _num(self.se),
+            "ci_lower": _num(ci[0]) if ci else None,
+            "ci_upper": _num(ci[1]) if ci else None,
+        }
+        boot = self.bootstrapped
+        if boot:
+            out["se_boot"] = _num(self.se_boot)
         if self.by is not None:
+            if boot:
+                out["crit_value"] = _num(self.crit_value)
             out["by"] = [
                 {"key": _key(r["key"]), "att": _num(r["att"]), "se": _num(r["se"])}
+                | ({"se_boot": _num(r["se_boot"])} if boot else {})
                 for r in self.by.iter_rows(named=True)
             ]
         return out
@@ -213,12 +387,20 @@ class Aggregation:
 class AttGtResult:
     """Group-time ATTs (outcome units) with unit-level influence functions for inference.
 
-    ``attgt`` columns: group, time, att, se (analytic), n_treated, n_control (units in the cohort
-    and comparison group; for unbalanced panels the fewer of the two periods, with
-    ``within_units`` those seen in both), event_time (t − g), base (base period), post (g <= t),
-    ci_lower, ci_upper (pointwise), and after a bootstrap se_boot, band_lower, band_upper
-    (simultaneous band).
-    ``skipped``: group, time, reason, n_treated, n_control of cells left out.
+    ``attgt`` columns: group, time, att, se (by unit, or by cluster when clustered), n_treated,
+    n_control (units in the cohort and comparison group; with ``panel="unbalanced"`` the fewer
+    of the two periods, with ``"within"`` those seen in both), event_time (t − g), base (base
+    period), post (g <= t), ci_lower, ci_upper (pointwise), and after a bootstrap se_boot,
+    band_lower, band_upper (simultaneous band).
+    ``skipped``: group, time, reason, code (``few_treated``, ``few_comparison``,
+    ``one_cluster``), n_treated, n_control of cells left out.
+    ``panel`` is the panel option that ran, ``estimator`` says what it computed, ``balanced``
+    whether the panel used was balanced. ``dropped_units``: units left out before estimation,
+    counted by reason (no ids); ``rows_dropped``: rows without a unit, period or finite outcome;
+    ``units_in_no_cell``: units kept (counted in ``n_units`` and the cohort shares) that enter
+    no estimated cell, e.g. with ``"within"`` units seen in one period only.
+    ``inference`` says how SEs and intervals were computed; ``cluster_codes`` (units, aligned
+    with ``influence``) the cluster of each unit when clustered.
     """
 
     attgt: pl.DataFrame
@@ -233,6 +415,34 @@ class AttGtResult:
     periods: np.ndarray = field(repr=False)
     units: np.ndarray | None = field(default=None, repr=False)
     outcomes: np.ndarray | None = field(default=None, repr=False)
+    dropped_units: dict[str, int] = field(default_factory=dict)
+    rows_dropped: int = 0
+    units_in_no_cell: int = 0
+    inference: Inference = field(
+        default_factory=lambda: Inference("unit", None, None, float(stats.norm.ppf(0.975)), None)
+    )
+    cluster_codes: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def panel(self) -> PanelKind:
+        """The panel option that ran: ``within``, ``balanced`` or ``unbalanced``."""
+        return self.settings.panel
+
+    @property
+    def estimator(self) -> str:
+        """What was computed, in words (never switched silently)."""
+        if self.panel == "balanced":
+            text = "balanced panel: units observed in every period used (R did panel=TRUE)"
+        elif self.panel == "unbalanced":
+            text = (
+                "unbalanced panel: each cell a repeated cross-section of the units observed in "
+                "each period (R did allow_unbalanced_panel=TRUE)"
+            )
+        else:
+            text = "within units: each cell compares the units observed in both of its periods"
+        if self.balanced and self.panel != "balanced":
+            text += "; the panel is balanced, so this equals R did panel=TRUE"
+        return text
 
     def _shown(self) -> Shown:
         try:
@@ -240,6 +450,8 @@ class AttGtResult:
         except DidError:
             return Shown("ATT(g,t)", None, None, [("units", self.n_units)], "no post cell")
         sizes = [("units", self.n_units), ("cells", self.attgt.height)]
+        if self.inference.n_clusters is not None:
+            sizes.append(("clusters", self.inference.n_clusters))
         sentence = "" if simple.ci is None else _ci_sentence(simple.ci)
         return Shown("ATT (simple)", simple.att, simple.ci, sizes, sentence)
 
@@ -267,10 +479,15 @@ class AttGtResult:
     def to_json_dict(
         self, *, min_e: float = -math.inf, max_e: float = math.inf, balance_e: int | None = None
     ) -> dict[str, Any]:
-        """Stable JSON-ready dict: attgt rows, the four aggregations, pretest and n_units.
+        """Stable JSON-ready dict: what ran and how, attgt rows, the four aggregations, pretest.
 
-        SEs are the analytic ones (also after a bootstrap); NaN/undefined values are None; an
-        aggregation that cannot be formed (e.g. no post-treatment cell) is None.
+        Keys: ``estimator`` (panel option and description), ``settings`` (all of them),
+        ``inference`` (by unit or cluster, number of clusters), ``attgt``, ``aggregations``,
+        ``pretest``, ``skipped`` (cells left out with reasons), ``dropped`` (units and rows left
+        out, counted by reason — no ids), ``n_units``; after a bootstrap ``bootstrap`` (draws,
+        weights, seed, uniform band critical value) and ``se_boot`` on every cell and
+        aggregation. SEs are the analytic ones; NaN/undefined values are None; an aggregation
+        that cannot be formed (e.g. no post-treatment cell) is None.
         """
         aggs: dict[str, Any] = {}
         for kind in ("simple", "group", "dynamic", "calendar"):
@@ -280,21 +497,58 @@ class AttGtResult:
                 ).to_json_dict()
             except DidError:
                 aggs[kind] = None
-        pt = self.pretest()
-        return {
-            "attgt": [
+        boot = self.bootstrap
+        cells = []
+        for r in self.attgt.iter_rows(named=True):
+            row = {
+                "group": _key(r["group"]),
+                "time": _key(r["time"]),
+                "att": _num(r["att"]),
+                "se": _num(r["se"]),
+            }
+            if boot is not None:
+                row["se_boot"] = _num(r["se_boot"])
+            cells.append(row)
+        out: dict[str, Any] = {
+            "estimator": {
+                "panel": self.panel,
+                "balanced": self.balanced,
+                "description": self.estimator,
+            },
+            "settings": self.settings.to_json_dict(),
+            "inference": self.inference.to_json_dict(),
+            "attgt": cells,
+            "aggregations": aggs,
+            "pretest": self.pretest().to_json_dict(),
+            "skipped": [
                 {
                     "group": _key(r["group"]),
                     "time": _key(r["time"]),
-                    "att": _num(r["att"]),
-                    "se": _num(r["se"]),
+                    "code": r["code"],
+                    "reason": r["reason"],
+                    "n_treated": r["n_treated"],
+                    "n_control": r["n_control"],
                 }
-                for r in self.attgt.iter_rows(named=True)
+                for r in self.skipped.iter_rows(named=True)
             ],
-            "aggregations": aggs,
-            "pretest": {"stat": _num(pt.stat), "df": pt.df, "p": _num(pt.p)},
+            "dropped": {
+                "units": dict(self.dropped_units),
+                "n_units": sum(self.dropped_units.values()),
+                "rows_without_unit_period_or_outcome": self.rows_dropped,
+                "units_in_no_cell": self.units_in_no_cell,
+            },
             "n_units": self.n_units,
         }
+        if boot is not None:
+            out["bootstrap"] = {
+                "draws": boot.draws,
+                "weights": boot.weights,
+                "seed": boot.seed,
+                "clusters": boot.clusters,
+                "crit_value": _num(boot.crit_value),
+                "level": 1 - self.settings.alpha,
+            }
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,6 +564,10 @@ class _Panel:
     y: np.ndarray  # units × periods (column-major: one period is contiguous), NaN = missing
     balanced: bool
     n_dropped_units: int
+    dropped: dict[str, int] = field(default_factory=dict)  # units left out, by reason
+    rows_dropped: int = 0
+    cluster: np.ndarray | None = None  # per unit: cluster code 0..G-1
+    n_clusters: int = 0
 
 
 def _to_polars(data: Any) -> pl.DataFrame:
@@ -334,7 +592,7 @@ def _check_columns(df: pl.DataFrame, cols: dict[str, str]) -> None:
                 hint_en=f"available columns: {', '.join(df.columns)}",
             )
     for role in ("time", "group", "outcome"):
-        col = cols[role]
+        col = cols[role]  # the cluster column may hold any labels
         if not df.schema[col].is_numeric():
             raise DidError(
                 f"数値ではない列です（{role}）。",
@@ -356,16 +614,44 @@ def _integral(values: np.ndarray, col: str) -> np.ndarray:
     return values
 
 
+def _unit_clusters(d: pl.DataFrame, units: np.ndarray, u_idx: np.ndarray, col: str) -> np.ndarray:
+    """Cluster code of each unit (0..G-1); the cluster must be given and constant within a unit."""
+    labels = d["c"]
+    if labels.null_count():
+        raise DidError(
+            "クラスター列に空の値があります。",
+            "the cluster column has empty values.",
+            where=Where(column=col),
+        )
+    _, c_idx = np.unique(labels.to_numpy(), return_inverse=True)
+    codes = np.full(units.size, -1)
+    codes[u_idx] = c_idx
+    if np.any(codes[u_idx] != c_idx):
+        raise DidError(
+            "単位ごとにクラスターが一定ではありません。",
+            "the cluster varies within a unit.",
+            where=Where(column=col),
+            hint_ja="単位が属する組織（例: 導入時の部署）を 1 つに決めてください。",
+            hint_en="give each unit one cluster (e.g. its department at roll-out).",
+        )
+    return codes
+
+
 def _prepare(
     df: pl.DataFrame, unit: str, time: str, group: str, outcome: str, s: DidSettings
 ) -> _Panel:
     """Validate and reshape the long frame into a units × periods outcome matrix."""
-    _check_columns(df, {"unit": unit, "time": time, "group": group, "outcome": outcome})
+    cols = {"unit": unit, "time": time, "group": group, "outcome": outcome}
+    if s.cluster is not None:
+        cols["cluster"] = s.cluster
+    _check_columns(df, cols)
+    n_rows = df.height
     d = df.select(
         pl.col(unit).alias("u"),
         pl.col(time).cast(pl.Float64).alias("t"),
         pl.col(group).cast(pl.Float64).fill_null(0.0).alias("g"),
         pl.col(outcome).cast(pl.Float64).alias("y"),
+        *([pl.col(s.cluster).alias("c")] if s.cluster is not None else []),
     ).filter(
         pl.col("u").is_not_null()
         & pl.col("t").is_not_null()
@@ -386,6 +672,7 @@ def _prepare(
             "a unit has more than one row in the same period.",
             where=Where(column=unit),
         )
+    codes = _unit_clusters(d, units, u_idx, s.cluster) if s.cluster is not None else None
     g_raw = _integral(d["g"].to_numpy(), group)
     cohort = np.empty(units.size)
     cohort[u_idx] = g_raw
@@ -415,33 +702,49 @@ def _prepare(
     first = periods[keep_t].min() if keep_t.any() else np.inf
     treated_first = seen & np.isfinite(cohort) & (cohort <= first + s.anticipation)
     n_dropped = int(treated_first.sum())
+    dropped = {
+        "treated_in_first_period": n_dropped,
+        "not_observed_in_periods_used": int((~seen).sum()),
+    }
     keep_u = seen & ~treated_first
     if not keep_u.any():
         raise DidError(
             "推定に使える行がありません。", "no usable rows remain.", where=Where(column=group)
         )
     units, cohort = units[keep_u], cohort[keep_u]
+    codes = codes[keep_u] if codes is not None else None
     mat = np.asfortranarray(mat[np.ix_(keep_u, keep_t)])
     periods = periods[keep_t]
     observed = ~np.isnan(mat).all(axis=0)
     if not observed.all():  # a period seen only among dropped units
         mat, periods = np.asfortranarray(mat[:, observed]), periods[observed]
     complete = ~np.isnan(mat).any(axis=1)
-    if s.balance_panel and not complete.all():
+    dropped["not_observed_in_every_period"] = 0
+    if s.panel == "balanced" and not complete.all():
+        dropped["not_observed_in_every_period"] = int((~complete).sum())
         units, mat, cohort = units[complete], np.asfortranarray(mat[complete]), cohort[complete]
+        codes = codes[complete] if codes is not None else None
         if units.size == 0:
             raise DidError(
                 "全期間で観測された単位がありません。",
                 "no unit is observed in every period.",
                 where=Where(column=unit),
             )
+    n_clusters = 0
+    if codes is not None:  # renumber the clusters that remain 0..G-1
+        kept, codes = np.unique(codes, return_inverse=True)
+        n_clusters = int(kept.size)
     return _Panel(
         units=units,
         periods=periods.astype(np.int64),
         cohort=cohort,
         y=mat,
-        balanced=bool(complete.all()) or s.balance_panel,
+        balanced=bool(complete.all()) or s.panel == "balanced",
         n_dropped_units=n_dropped,
+        dropped={k: v for k, v in dropped.items() if v},
+        rows_dropped=n_rows - d.height,
+        cluster=codes,
+        n_clusters=n_clusters,
     )
 
 
@@ -474,11 +777,24 @@ def _cell_masks(
         threshold = max(p.periods[ti], p.periods[b]) + s.anticipation
         control = control | ((p.cohort > threshold) & ~treated)
     obs_t, obs_b = ~np.isnan(p.y[:, ti]), ~np.isnan(p.y[:, b])
-    if s.within_units:  # only units seen in both periods: one within-unit change each
+    if s.panel == "within":  # only units seen in both periods: one within-unit change each
         obs_t = obs_b = obs_t & obs_b
     masks = (treated & obs_t, treated & obs_b, control & obs_t, control & obs_b)
     counts = [int(m.sum()) for m in masks]
     return masks, counts, min(counts[:2]), min(counts[2:])
+
+
+def _leverage(p: _Panel, mask: np.ndarray) -> np.ndarray:
+    """CR2-style factor 1/sqrt(1 − h) per unit of a group, h = its cluster's share of the group.
+
+    For a group mean, summing the residuals within clusters underestimates the variance by the
+    factor (1 − h) per cluster; with few clusters per group (a cohort of 2 departments) that is a
+    halving. The factor restores it (exact for a mean, as Bell & McCaffrey's CR2).
+    """
+    assert p.cluster is not None
+    share = np.bincount(p.cluster[mask], minlength=p.n_clusters) / mask.sum()
+    share = np.where(share < 1.0, share, 0.0)  # one cluster: no correction possible (skipped)
+    return 1.0 / np.sqrt(1.0 - share[p.cluster])
 
 
 def _cell_estimate(
@@ -489,9 +805,11 @@ def _cell_estimate(
     ATT = (treated mean at t − at base) − (comparison mean at t − at base). The influence
     function, scaled as R did's (n/n1)·DRDID one, is n·(y − cell mean)/cell count, signed,
     summed per unit; in a balanced panel (or with ``within``: the units seen in both periods)
-    this is n·(Δy − mean Δy)/n_group.
+    this is n·(Δy − mean Δy)/n_group. When clustered, each group's terms carry the leverage
+    factor of :func:`_leverage`.
     """
     n = p.units.size
+    clustered = p.cluster is not None
     if p.balanced or within:  # one outcome change per unit: the panel (R panel=TRUE) form
         dy = p.y[:, ti] - p.y[:, b]
         if not p.balanced:  # units outside the cell have NaN changes and weight 0
@@ -500,6 +818,9 @@ def _cell_estimate(
         wc = masks[2] / counts[2]
         # elementwise sums, not BLAS ddot: tiny dots pay thread start-up and contention
         mu_t, mu_c = float((dy * wt).sum()), float((dy * wc).sum())
+        if clustered:
+            wt = np.where(masks[0], wt * _leverage(p, masks[0]), 0.0)
+            wc = np.where(masks[2], wc * _leverage(p, masks[2]), 0.0)
         return mu_t - mu_c, n * ((dy - mu_t) * wt - (dy - mu_c) * wc)
     inf = np.zeros(n)
     means = []
@@ -507,7 +828,8 @@ def _cell_estimate(
         vals = p.y[m, col]
         mu = vals.mean()
         means.append(mu)
-        inf[m] += sign * n * (vals - mu) / cnt
+        part = sign * n * (vals - mu) / cnt
+        inf[m] += part * _leverage(p, m)[m] if clustered else part
     return (means[0] - means[1]) - (means[2] - means[3]), inf
 
 
@@ -517,14 +839,44 @@ def _nan_small(se: np.ndarray) -> np.ndarray:
     return out
 
 
+def _resolve_panel(
+    panel: str | None, balance_panel: bool | None, within_units: bool | None
+) -> PanelKind:
+    """The panel option from ``panel`` or the older ``balance_panel``/``within_units`` flags."""
+    legacy: PanelKind | None = None
+    if balance_panel:
+        legacy = "balanced"
+    elif within_units:
+        legacy = "within"
+    elif within_units is False:
+        legacy = "unbalanced"  # the former default when neither flag was set
+    if panel is None:
+        return legacy or "within"
+    if panel not in _PANEL_KINDS:
+        raise DidError(
+            "panel は within, balanced, unbalanced のいずれかです。",
+            "panel must be 'within', 'balanced' or 'unbalanced'.",
+        )
+    if (balance_panel or within_units) and legacy != panel:
+        raise DidError(
+            "panel と balance_panel/within_units が矛盾しています。",
+            f"panel='{panel}' contradicts balance_panel/within_units.",
+        )
+    return panel
+
+
 def _settings(
     control: str,
     base_period: BasePeriod,
     anticipation: int,
     min_units: int,
-    balance_panel: bool,
     alpha: float,
-    within_units: bool = False,
+    panel: PanelKind,
+    cluster: str | None = None,
+    boot_draws: int = 0,
+    boot_weights: BootWeights | None = None,
+    seed: int | None = None,
+    pretest_min_units: int = PRETEST_MIN_UNITS,
 ) -> DidSettings:
     ctl = _CONTROL_ALIASES.get(control)
     if ctl is None:
@@ -538,25 +890,66 @@ def _settings(
             "anticipation は 0 以上、alpha は 0〜1 です。",
             "anticipation must be >= 0 and alpha in (0, 1).",
         )
+    if boot_weights is None:
+        boot_weights = "webb" if cluster is not None else "rademacher"
+    if boot_weights not in ("rademacher", "mammen", "webb"):
+        raise DidError(
+            "ブートストラップの重みは rademacher, mammen, webb のいずれかです。",
+            "boot_weights must be 'rademacher', 'mammen' or 'webb'.",
+        )
+    if cluster is not None and boot_draws == 0:
+        boot_draws = CLUSTER_BOOT_DRAWS
     return DidSettings(
         control=ctl,
         base_period=base_period,
         anticipation=anticipation,
         min_units=min_units,
-        balance_panel=balance_panel,
         alpha=alpha,
-        within_units=within_units,
+        panel=panel,
+        cluster=cluster,
+        boot_draws=max(boot_draws, 0),
+        boot_weights=boot_weights,
+        seed=seed,
+        pretest_min_units=max(pretest_min_units, 0),
     )
+
+
+def _skip_reason(
+    p: _Panel, masks: _Masks, n_t: int, n_c: int, s: DidSettings
+) -> tuple[str, str] | None:
+    """(code, reason) when a cell cannot be estimated, else None."""
+    need = max(s.min_units, 1)
+    if min(n_t, n_c) < need:
+        few_t = n_t < need
+        who, who_ja = ("treated cohort", "処置群") if few_t else ("comparison group", "比較群")
+        return (
+            "few_treated" if few_t else "few_comparison",
+            f"{who} has fewer than {s.min_units} units (treated {n_t}, comparison {n_c}) / "
+            f"{who_ja}が {s.min_units} 単位未満",
+        )
+    if p.cluster is not None:
+        for m, who, who_ja in (
+            (masks[0], "treated cohort", "処置群"),
+            (masks[2], "comparison group", "比較群"),
+        ):
+            if np.unique(p.cluster[m]).size < 2:
+                return (
+                    "one_cluster",
+                    f"the {who} lies in one cluster: no cluster-level variance / "
+                    f"{who_ja}が 1 クラスターのみ",
+                )
+    return None
 
 
 def _estimate_cells(
     p: _Panel, cohorts: np.ndarray, s: DidSettings
-) -> tuple[list[_CellRow], list[_SkippedCell], list[np.ndarray]]:
-    """Rows (g, t, base, att, n_treated, n_control), skipped cells and influence columns."""
+) -> tuple[list[_CellRow], list[_SkippedCell], list[np.ndarray], int]:
+    """Rows (g, t, base, att, n_treated, n_control), skipped cells, influence columns, and the
+    number of units that enter no estimated cell."""
     rows: list[_CellRow] = []
     skipped: list[_SkippedCell] = []
     infs: list[np.ndarray] = []
-    need = max(s.min_units, 1)
+    used = np.zeros(p.units.size, dtype=bool)
     for g, ti, b in _cells(p.periods, cohorts, s):
         t, base = int(p.periods[ti]), int(p.periods[b])
         masks, counts, n_t, n_c = _cell_masks(p, g, ti, b, s)
@@ -564,25 +957,39 @@ def _estimate_cells(
             rows.append((g, t, base, 0.0, n_t, n_c))
             infs.append(np.zeros(p.units.size))
             continue
-        if min(n_t, n_c) < need:
-            who, who_ja = (
-                ("treated cohort", "処置群") if n_t < need else ("comparison group", "比較群")
-            )
-            skipped.append(
-                (
-                    _key(g),
-                    t,
-                    f"{who} has fewer than {s.min_units} units (treated "
-                    f"{n_t}, comparison {n_c}) / {who_ja}が {s.min_units} 単位未満",
-                    n_t,
-                    n_c,
-                )
-            )
+        why = _skip_reason(p, masks, n_t, n_c, s)
+        if why is not None:
+            skipped.append((_key(g), t, why[1], why[0], n_t, n_c))
             continue
-        att, inf = _cell_estimate(p, ti, b, masks, counts, s.within_units)
+        att, inf = _cell_estimate(p, ti, b, masks, counts, s.panel == "within")
+        used |= masks[0] | masks[1] | masks[2] | masks[3]
         rows.append((g, t, base, att, n_t, n_c))
         infs.append(inf)
-    return rows, skipped, infs
+    return rows, skipped, infs, int((~used).sum())
+
+
+def _inference(p: _Panel, s: DidSettings) -> Inference:
+    if s.cluster is None:
+        return Inference("unit", None, None, float(stats.norm.ppf(1 - s.alpha / 2)), None)
+    if p.n_clusters < 2:
+        raise DidError(
+            "クラスターが 2 つ未満です。",
+            "clustered inference needs at least 2 clusters.",
+            where=Where(column=s.cluster),
+        )
+    df = p.n_clusters - 1
+    return Inference(
+        "cluster", s.cluster, p.n_clusters, float(stats.t.ppf(1 - s.alpha / 2, df)), df
+    )
+
+
+def _cluster_sums(inf: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
+    """Influence functions (units × columns, or units) summed within clusters."""
+    if inf.ndim == 1:
+        return np.bincount(codes, weights=inf, minlength=size)
+    out = np.zeros((size, inf.shape[1]))
+    np.add.at(out, codes, inf)
+    return out
 
 
 def att_gt(
@@ -596,25 +1003,50 @@ def att_gt(
     base_period: BasePeriod = "varying",
     anticipation: int = 0,
     min_units: int = 5,
-    balance_panel: bool = False,
+    balance_panel: bool | None = None,
     alpha: float = 0.05,
-    within_units: bool = False,
+    within_units: bool | None = None,
     boot_draws: int = 0,
-    boot_weights: BootWeights = "rademacher",
+    boot_weights: BootWeights | None = None,
     seed: int | None = None,
+    panel: PanelKind | None = None,
+    cluster: str | None = None,
+    pretest_min_units: int = PRETEST_MIN_UNITS,
 ) -> AttGtResult:
     """Group-time average treatment effects ATT(g,t), in outcome units, with unit-clustered SEs.
 
     ``data`` is a long polars/pandas frame (one row per unit and period); ``group`` holds the
     first treated period (0 or null = never treated), in the same units as ``time``.
-    ``boot_draws > 0`` adds a multiplier bootstrap (``boot_weights``, ``seed``) with
-    simultaneous bands. ``within_units=True`` makes every cell a within-unit comparison of the
-    units observed in both its periods (see the module docstring). The result keeps the unit
-    ids and the units × periods outcome matrix it used (``units``, ``outcomes``; NaN = not
-    observed), row-aligned with ``influence``. The input frame is never modified.
+    ``panel``: ``"within"`` (default; each cell a within-unit comparison of the units observed in
+    both its periods), ``"balanced"`` (only units observed in every period) or ``"unbalanced"``
+    (R's ``allow_unbalanced_panel``); see the module docstring. The older flags still work:
+    ``balance_panel=True`` is ``"balanced"``, ``within_units=True`` ``"within"`` and
+    ``within_units=False`` ``"unbalanced"``.
+    ``boot_draws > 0`` adds a multiplier bootstrap (``boot_weights``: rademacher, mammen or
+    webb; ``seed``) with simultaneous bands and bootstrap SEs of every aggregation.
+    ``cluster``: a column constant within units (e.g. the department at roll-out); SEs and
+    intervals then come from the clusters (t with G − 1 df) and a wild cluster bootstrap runs
+    (Webb weights and ``CLUSTER_BOOT_DRAWS`` draws unless given).
+    ``pretest_min_units``: see :func:`pretest` (0 = test every cohort, as R).
+    The result keeps the unit ids and the units × periods outcome matrix it used (``units``,
+    ``outcomes``; NaN = not observed), row-aligned with ``influence``. The input frame is never
+    modified.
     """
-    s = _settings(control, base_period, anticipation, min_units, balance_panel, alpha, within_units)
+    s = _settings(
+        control,
+        base_period,
+        anticipation,
+        min_units,
+        alpha,
+        _resolve_panel(panel, balance_panel, within_units),
+        cluster,
+        boot_draws,
+        boot_weights,
+        seed,
+        pretest_min_units,
+    )
     p = _prepare(_to_polars(data), unit, time, group, outcome, s)
+    infer = _inference(p, s)
     cohorts = np.unique(p.cohort[np.isfinite(p.cohort)])
     if s.control == "notyet" and not np.isinf(p.cohort).any():
         cohorts = cohorts[:-1]  # the latest cohort is only a comparison group (as R)
@@ -625,7 +1057,7 @@ def att_gt(
             "no treated cohort with a pre-treatment period.",
             where=Where(column=group),
         )
-    rows, skipped, infs = _estimate_cells(p, cohorts, s)
+    rows, skipped, infs, unused = _estimate_cells(p, cohorts, s)
     if not rows:
         raise DidError(
             "推定できるセルがありません（単位数不足）。",
@@ -637,13 +1069,21 @@ def att_gt(
     influence = np.column_stack(infs)
     influence.flags.writeable = False
     n = p.units.size
-    se = _nan_small(np.sqrt((influence**2).sum(axis=0)) / n)
-    frame = _attgt_frame(rows, se, alpha)
+    scores = influence if p.cluster is None else _cluster_sums(influence, p.cluster, p.n_clusters)
+    se = _nan_small(np.sqrt((scores**2).sum(axis=0)) / n)
+    frame = _attgt_frame(rows, se, infer.crit)
     boot = None
-    if boot_draws > 0:
+    if s.boot_draws > 0:
         boot = multiplier_bootstrap(
-            influence, boot_draws, alpha=alpha, weights=boot_weights, seed=seed
+            influence,
+            s.boot_draws,
+            alpha=alpha,
+            weights=s.boot_weights,
+            seed=seed,
+            clusters=p.cluster,
         )
+        if infer.method == "cluster":  # few clusters: the band is at least the t interval
+            boot = replace(boot, crit_value=_cluster_band(boot.crit_value, infer, alpha))
         frame = frame.with_columns(
             se_boot=pl.Series(boot.se),
             band_lower=pl.col("att") - boot.crit_value * pl.Series(boot.se),
@@ -655,6 +1095,7 @@ def att_gt(
             "group": pl.Int64,
             "time": pl.Int64,
             "reason": pl.String,
+            "code": pl.String,
             "n_treated": pl.Int64,
             "n_control": pl.Int64,
         },
@@ -673,11 +1114,23 @@ def att_gt(
         periods=p.periods,
         units=p.units,
         outcomes=p.y,
+        dropped_units=dict(p.dropped),
+        rows_dropped=p.rows_dropped,
+        units_in_no_cell=unused,
+        inference=infer,
+        cluster_codes=p.cluster,
     )
 
 
-def _attgt_frame(rows: list[tuple], se: np.ndarray, alpha: float) -> pl.DataFrame:
-    z = stats.norm.ppf(1 - alpha / 2)
+def _cluster_band(crit: float, infer: Inference, alpha: float) -> float:
+    """The bootstrap sup-t value on the t scale (× t/z), never below the pointwise t value."""
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    if not math.isfinite(crit):
+        return infer.crit
+    return max(crit * infer.crit / z, infer.crit)
+
+
+def _attgt_frame(rows: list[_CellRow], se: np.ndarray, crit: float) -> pl.DataFrame:
     g = np.array([r[0] for r in rows])
     t = np.array([r[1] for r in rows])
     att = np.array([r[3] for r in rows], dtype=float)
@@ -692,8 +1145,8 @@ def _attgt_frame(rows: list[tuple], se: np.ndarray, alpha: float) -> pl.DataFram
             "event_time": (t - g).astype(np.int64),
             "base": np.array([r[2] for r in rows], dtype=np.int64),
             "post": g <= t,
-            "ci_lower": att - z * se,
-            "ci_upper": att + z * se,
+            "ci_lower": att - crit * se,
+            "ci_upper": att + crit * se,
         }
     ).with_columns(pl.col("se", "ci_lower", "ci_upper").fill_nan(None))
 
@@ -704,15 +1157,18 @@ def _attgt_frame(rows: list[tuple], se: np.ndarray, alpha: float) -> pl.DataFram
 
 
 def _draw_codes(rng: np.random.Generator, rows: int, n: int, kind: BootWeights) -> np.ndarray:
-    """0/1 int8 codes of the multiplier weights (1 = +1 for Rademacher, the high Mammen value)."""
+    """Codes of the multiplier weights: 0/1 int8 (1 = +1 for Rademacher, the high Mammen value),
+    0..5 for Webb's six points."""
     if kind == "rademacher":
         return rng.integers(0, 2, size=(rows, n), dtype=np.int8)
     if kind == "mammen":
         r5 = math.sqrt(5)
         return (rng.random((rows, n)) >= (r5 + 1) / (2 * r5)).view(np.int8)
+    if kind == "webb":
+        return rng.integers(0, 6, size=(rows, n), dtype=np.int8)
     raise DidError(
-        "ブートストラップの重みは rademacher か mammen です。",
-        "boot_weights must be 'rademacher' or 'mammen'.",
+        "ブートストラップの重みは rademacher, mammen, webb のいずれかです。",
+        "boot_weights must be 'rademacher', 'mammen' or 'webb'.",
     )
 
 
@@ -723,6 +1179,31 @@ def _weight_values(kind: BootWeights) -> tuple[float, float]:
     return -1.0, 1.0
 
 
+def _replicates(
+    scores: np.ndarray, draws: int, weights: BootWeights, seed: int | None, chunk: int
+) -> np.ndarray:
+    """draws × columns: Σ_i w_i·score_i for i.i.d. multiplier weights w (one per score row)."""
+    m = scores.shape[0]
+    rng = np.random.default_rng(seed)
+    bres = np.empty((draws, scores.shape[1]))
+    if weights == "webb":
+        for start in range(0, draws, chunk):
+            stop = min(start + chunk, draws)
+            bres[start:stop] = _WEBB[_draw_codes(rng, stop - start, m, weights)] @ scores
+        return bres
+    low, high = _weight_values(weights)
+    col_sum = scores.sum(axis=0)
+    buf = np.empty((min(chunk, draws), m))
+    for start in range(0, draws, chunk):
+        stop = min(start + chunk, draws)
+        codes = _draw_codes(rng, stop - start, m, weights)
+        part = buf[: stop - start]
+        np.copyto(part, codes, casting="unsafe")
+        # w = low + (high - low)·code, so w @ IF = low·colsum + (high - low)·(code @ IF)
+        bres[start:stop] = low * col_sum + (high - low) * (part @ scores)
+    return bres
+
+
 def multiplier_bootstrap(
     influence: np.ndarray,
     draws: int,
@@ -731,13 +1212,19 @@ def multiplier_bootstrap(
     weights: BootWeights = "rademacher",
     seed: int | None = None,
     chunk: int = 128,
+    clusters: np.ndarray | None = None,
+    band: np.ndarray | None = None,
 ) -> Bootstrap:
     """Multiplier-bootstrap SEs (outcome units) and sup-t critical value, as R did's ``mboot``.
 
     ``influence`` is units × estimates. Each draw multiplies the influence functions by i.i.d.
-    Rademacher (or Mammen) weights; SEs are the IQR of the draws over the normal IQR; the
-    critical value is the (1-alpha) quantile (type 1) of the max |t| across estimates.
-    Degenerate columns (zero variance) get SE NaN and are left out of the max.
+    Rademacher (or Mammen, or Webb's six-point) weights; SEs are the IQR of the draws over the
+    normal IQR; the critical value is the (1-alpha) quantile (type 1) of the max |t| across
+    estimates (only the columns where ``band`` is true, if given). Degenerate columns (zero
+    variance) get SE NaN and are left out of the max. With ``clusters`` (a cluster code
+    0..G-1 per unit) the influence functions are first summed within clusters and one weight is
+    drawn per cluster: the wild cluster bootstrap (Webb weights suit fewer than about 12
+    clusters, where Rademacher weights allow only 2^G distinct draws).
     """
     if draws < 1:
         raise DidError("ブートストラップ回数は 1 以上です。", "draws must be at least 1.")
@@ -745,18 +1232,12 @@ def multiplier_bootstrap(
     if inf.ndim == 1:
         inf = inf[:, None]
     n = inf.shape[0]
-    rng = np.random.default_rng(seed)
-    low, high = _weight_values(weights)
-    col_sum = inf.sum(axis=0)
-    bres = np.empty((draws, inf.shape[1]))
-    buf = np.empty((min(chunk, draws), n))
-    for start in range(0, draws, chunk):
-        stop = min(start + chunk, draws)
-        codes = _draw_codes(rng, stop - start, n, weights)
-        part = buf[: stop - start]
-        np.copyto(part, codes, casting="unsafe")
-        # w = low + (high - low)·code, so w @ IF = low·colsum + (high - low)·(code @ IF)
-        bres[start:stop] = low * col_sum + (high - low) * (part @ inf)
+    n_clusters = None
+    scores = inf
+    if clusters is not None:
+        n_clusters = int(clusters.max()) + 1
+        scores = _cluster_sums(inf, clusters, n_clusters)
+    bres = _replicates(scores, draws, weights, seed, chunk)
     bres /= math.sqrt(n)  # sqrt(n) * mean(w * IF)
     ok = np.isfinite(bres).all(axis=0) & ((bres**2).sum(axis=0) > _SE_TINY)
     se = np.full(inf.shape[1], np.nan)
@@ -764,14 +1245,19 @@ def multiplier_bootstrap(
     if ok.any():
         b = np.sort(bres[:, ok], axis=0)
         lo, hi = b[math.ceil(0.25 * draws) - 1], b[math.ceil(0.75 * draws) - 1]
-        sigma = (hi - lo) / _IQR_NORMAL
-        se[ok] = sigma / math.sqrt(n)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t_max = np.nanmax(np.abs(bres[:, ok] / sigma), axis=1)
-        t_max = t_max[np.isfinite(t_max)]
-        if t_max.size:
-            crit = float(np.quantile(t_max, 1 - alpha, method="inverted_cdf"))
-    return Bootstrap(se=se, crit_value=crit, draws=draws, weights=weights, seed=seed)
+        sigma = np.full(inf.shape[1], np.nan)
+        sigma[ok] = (hi - lo) / _IQR_NORMAL
+        se = sigma / math.sqrt(n)
+        use = ok & (np.ones(inf.shape[1], dtype=bool) if band is None else band)
+        if use.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t_max = np.nanmax(np.abs(bres[:, use] / sigma[use]), axis=1)
+            t_max = t_max[np.isfinite(t_max)]
+            if t_max.size:
+                crit = float(np.quantile(t_max, 1 - alpha, method="inverted_cdf"))
+    return Bootstrap(
+        se=se, crit_value=crit, draws=draws, weights=weights, seed=seed, clusters=n_clusters
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -779,9 +1265,14 @@ def multiplier_bootstrap(
 # ---------------------------------------------------------------------------------------------
 
 
-def _se(inf: np.ndarray) -> float | None:
+def _se(inf: np.ndarray, res: AttGtResult) -> float | None:
+    """SE of an estimate from its influence function: by unit, or by cluster when clustered."""
     n = inf.shape[0]
-    se = math.sqrt(float(np.mean(inf**2)) / n)
+    if res.cluster_codes is not None:
+        sums = _cluster_sums(inf, res.cluster_codes, res.inference.n_clusters or 0)
+        se = math.sqrt(float((sums**2).sum())) / n
+    else:
+        se = math.sqrt(float(np.mean(inf**2)) / n)
     return se if se > _SE_TINY else None
 
 
@@ -829,14 +1320,30 @@ def _weighted(
     return est, inf
 
 
-def _crit(by_inf: np.ndarray, res: AttGtResult, alpha: float) -> float:
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    if res.bootstrap is None or by_inf.shape[1] < 2:
-        return z
+def _boot(res: AttGtResult, cols: np.ndarray, band: np.ndarray, alpha: float) -> Bootstrap | None:
+    """The result's bootstrap (same draws, weights, seed, clusters) applied to other estimates."""
     b = res.bootstrap
-    crit = multiplier_bootstrap(
-        by_inf, b.draws, alpha=alpha, weights=b.weights, seed=b.seed
-    ).crit_value
+    if b is None:
+        return None
+    return multiplier_bootstrap(
+        cols,
+        b.draws,
+        alpha=alpha,
+        weights=b.weights,
+        seed=b.seed,
+        clusters=res.cluster_codes,
+        band=band,
+    )
+
+
+def _band_crit(boot: Bootstrap | None, n_cols: int, res: AttGtResult, alpha: float) -> float:
+    """Simultaneous-band critical value: the sup-t one, never below the pointwise value."""
+    z = res.inference.crit
+    if boot is None or n_cols < 2:
+        return z
+    if res.inference.method == "cluster":
+        return _cluster_band(boot.crit_value, res.inference, alpha)
+    crit = boot.crit_value
     return crit if np.isfinite(crit) and crit >= z else z
 
 
@@ -883,8 +1390,19 @@ def _agg_simple(c: _Cells, max_e: float, alpha: float) -> Aggregation:
     if not post.any():
         raise _no_post()
     est, inf = c.weighted(post)
+    boot = _boot(c.res, inf[:, None], np.ones(1, dtype=bool), alpha)
+    z = c.res.inference.crit
     return Aggregation(
-        "simple", est, _se(inf), None, float(stats.norm.ppf(1 - alpha / 2)), alpha, inf
+        "simple",
+        est,
+        _se(inf, c.res),
+        None,
+        z,
+        alpha,
+        inf,
+        z=z,
+        se_boot=None if boot is None else _num(boot.se[0]),
+        bootstrapped=boot is not None,
     )
 
 
@@ -979,9 +1497,11 @@ def _with_by(
     res: AttGtResult,
     alpha: float,
 ) -> Aggregation:
-    se_k = np.array([_se(inf_k[:, j]) or np.nan for j in range(keys.size)])
-    crit = _crit(inf_k, res, alpha)
-    z = stats.norm.ppf(1 - alpha / 2)
+    se_k = np.array([_se(inf_k[:, j], res) or np.nan for j in range(keys.size)])
+    band = np.r_[np.ones(keys.size, dtype=bool), False]
+    boot = _boot(res, np.column_stack([inf_k, inf]), band, alpha)
+    crit = _band_crit(boot, keys.size, res, alpha)
+    z = res.inference.crit
     by = pl.DataFrame(
         {
             "key": keys.astype(np.int64),
@@ -992,8 +1512,25 @@ def _with_by(
             "band_lower": att_k - crit * se_k,
             "band_upper": att_k + crit * se_k,
         }
-    ).with_columns(pl.col("se", "ci_lower", "ci_upper", "band_lower", "band_upper").fill_nan(None))
-    return Aggregation(kind, est, _se(inf), by, crit, alpha, inf, inf_k)
+    )
+    filled = ["se", "ci_lower", "ci_upper", "band_lower", "band_upper"]
+    if boot is not None:
+        by = by.with_columns(se_boot=pl.Series(boot.se[:-1]))
+        filled.append("se_boot")
+    by = by.with_columns(pl.col(*filled).fill_nan(None))
+    return Aggregation(
+        kind,
+        est,
+        _se(inf, res),
+        by,
+        crit,
+        alpha,
+        inf,
+        inf_k,
+        z=z,
+        se_boot=None if boot is None else _num(boot.se[-1]),
+        bootstrapped=boot is not None,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1001,27 +1538,112 @@ def _with_by(
 # ---------------------------------------------------------------------------------------------
 
 
+def _pretest_exclusions(
+    f: pl.DataFrame, pre: np.ndarray, s: DidSettings
+) -> tuple[np.ndarray, list[tuple[int | float, int, str]]]:
+    """Pre cells kept after leaving out cohorts too small for the test, and those cohorts."""
+    if s.pretest_min_units <= 0:
+        return pre, []
+    g = f["group"].to_numpy()[pre]
+    n_t = f["n_treated"].to_numpy()[pre]
+    keep = np.ones(pre.size, dtype=bool)
+    excluded: list[tuple[int | float, int, str]] = []
+    for cohort in np.unique(g):
+        cells = g == cohort
+        k, units = int(cells.sum()), int(n_t[cells].min())
+        need = max(s.pretest_min_units, PRETEST_UNITS_PER_CELL * k)
+        if units < need:
+            keep &= ~cells
+            excluded.append(
+                (
+                    _key(cohort),
+                    units,
+                    f"{units} units for {k} pre-treatment cells: fewer than {need} "
+                    f"(at least {s.pretest_min_units}, and {PRETEST_UNITS_PER_CELL} per cell) / "
+                    f"事前検定に必要な単位数 {need} 未満",
+                )
+            )
+    return pre[keep], excluded
+
+
+def _noncentrality(df: int, alpha: float, power: float, df_den: int | None) -> float:
+    """Non-centrality at which the Wald test (chi2, or F with df_den) has the given power."""
+    if df_den is None:
+        crit = stats.chi2.isf(alpha, df)
+
+        def gap(lam: float) -> float:
+            return float(stats.ncx2.sf(crit, df, lam)) - power
+
+    else:
+        crit = stats.f.isf(alpha, df, df_den)
+
+        def gap(lam: float) -> float:
+            return float(stats.ncf.sf(crit, df, df_den, lam)) - power
+
+    hi = 1.0
+    while gap(hi) < 0 and hi < 1e8:
+        hi *= 2
+    return float(brentq(gap, 1e-9, hi)) if gap(hi) >= 0 else math.inf
+
+
 def pretest(res: AttGtResult) -> Pretest:
-    """Wald statistic, df and chi-square p for H0: all pre-treatment ATT(g,t) = 0.
+    """Wald statistic, df and p for H0: the pre-treatment ATT(g,t) of the tested cohorts are 0.
 
     Uses the influence-function covariance of the pre-treatment cells (g > t) with a positive
     SE, as R did's ``att_gt`` ("P-value for pre-test of parallel trends assumption"; R rounds
     the p-value to 5 digits, this does not). As in R, with anticipation the cells
-    g − anticipation <= t < g are included (csdid leaves them out). Returns ``stat=None``
-    when there is no usable pre-period or the covariance is singular.
+    g − anticipation <= t < g are included (csdid leaves them out).
+
+    Unlike R, cohorts whose pre cells rest on fewer than ``max(pretest_min_units,
+    PRETEST_UNITS_PER_CELL × pre cells)`` treated units are left out (and listed in
+    ``excluded``): their covariance is too noisy for the chi-square reference, and with no
+    pre-trend a 5-unit cohort made the test reject far more often than its level.
+    ``pretest_min_units=0`` keeps every cohort (R's test). When clustered, the covariance comes
+    from cluster sums and the reference is Hotelling's: W·(ν − df + 1)/(df·ν) ~ F(df, ν − df + 1)
+    with ν = G − (number of cohorts, never-treated included), as each group's cluster sums are
+    centred (no test when df > ν).
+
+    ``min_detectable_slope``: under a linear pre-trend of slope δ (outcome units per time unit)
+    each pre cell's mean is δ·(t − base), so the statistic is non-central with λ = δ²·a'V⁻¹a
+    (a = t − base); the reported δ gives power ``PRETEST_POWER`` at level ``alpha``.
+    Returns ``stat=None`` when there is no usable pre-period or the covariance is singular.
     """
     f = res.attgt
-    pre = np.flatnonzero((f["group"] > f["time"]).to_numpy() & f["se"].is_not_null().to_numpy())
+    s = res.settings
+    clustered = res.cluster_codes is not None
+    ref: Literal["chi2", "F"] = "F" if clustered else "chi2"
+    pre_all = np.flatnonzero((f["group"] > f["time"]).to_numpy() & f["se"].is_not_null().to_numpy())
+    pre, excluded = _pretest_exclusions(f, pre_all, s)
+    empty = Pretest(stat=None, df=0, p=None, excluded=tuple(excluded), alpha=s.alpha, reference=ref)
     if pre.size == 0:
-        return Pretest(stat=None, df=0, p=None)
+        return empty
+    g = f["group"].to_numpy()[pre]
+    cohorts = tuple(_key(x) for x in np.unique(g))
     n = res.n_units
     att = f["att"].to_numpy()[pre]
     inf = res.influence[:, pre]
+    if clustered:
+        assert res.cluster_codes is not None and res.inference.n_clusters is not None
+        inf = _cluster_sums(inf, res.cluster_codes, res.inference.n_clusters)
     cov = inf.T @ inf / n**2
     if 1.0 / np.linalg.cond(cov, p=1) <= np.finfo(float).eps:
-        return Pretest(stat=None, df=int(pre.size), p=None)
+        return replace(empty, df=int(pre.size), cohorts=cohorts)
+    df = int(pre.size)
     stat = float(att @ np.linalg.solve(cov, att))
-    return Pretest(stat=stat, df=int(pre.size), p=float(stats.chi2.sf(stat, pre.size)))
+    df_den = None
+    if clustered:  # Hotelling: the covariance has ν = G − (cohort groups) degrees of freedom
+        nu = (res.inference.n_clusters or 0) - np.unique(res.unit_cohort).size
+        if df > nu:
+            return replace(empty, df=df, cohorts=cohorts)
+        df_den = nu - df + 1
+        p = float(stats.f.sf(stat * df_den / (df * nu), df, df_den))
+    else:
+        p = float(stats.chi2.sf(stat, df))
+    a = (f["time"] - f["base"]).to_numpy().astype(float)[pre]
+    info = float(a @ np.linalg.solve(cov, a))
+    lam = _noncentrality(df, s.alpha, PRETEST_POWER, df_den)  # same λ for T² and its F
+    mdt = math.sqrt(lam / info) if info > 0 and math.isfinite(lam) else None
+    return replace(empty, stat=stat, df=df, p=p, cohorts=cohorts, min_detectable_slope=mdt)
 
 
 # ---------------------------------------------------------------------------------------------
