@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 from dxkpi.catalogue.kpis import REGISTRY
-from dxkpi.catalogue.labels import Lang
+from dxkpi.catalogue.labels import Lang, label, t
 from dxkpi.models.behaviour import BehaviourResult
-from dxkpi.models.linkage import LinkResult
+from dxkpi.models.linkage import FEW_DEPARTMENTS, LinkResult
 
 __all__ = ["describe_behaviour", "describe_link", "effect_of_step", "fmt_interval", "fmt_number"]
 
@@ -246,11 +246,31 @@ def effect_of_step(row: dict, kgi: str) -> tuple[float, float, float]:
     return row["coef"] * f, row["ci_low"] * f, row["ci_high"] * f
 
 
+def _verdict_words(row: dict, r: LinkResult, lang: Lang) -> str:
+    """What the interval and the Holm-adjusted p-value say (the verdict is the adjusted one)."""
+    lo, hi = row["ci_low"], row["ci_high"]
+    if lo <= 0 <= hi:
+        return t(
+            lang,
+            "区間が0をまたぐため、はっきりした関連は見られません。",
+            " The interval includes zero: no clear association.",
+        )
+    if not row["associated"]:
+        p, m = f"{row['p_adjusted']:.2f}", r.n_tests
+        return t(
+            lang,
+            f"区間は0を含みませんが、同時に調べた{m}件の関連を考慮すると（Holm法で補正した"
+            f" p={p}）偶然の範囲を超えず、はっきりした関連とは言えません。",
+            f" The interval excludes zero, but with {m} links examined at once (Holm-adjusted "
+            f"p = {p}) this is within chance: no clear association.",
+        )
+    return ""
+
+
 def _sentence(row: dict, r: LinkResult, lang: Lang) -> str:
     eff, lo, hi = effect_of_step(row, r.kgi)
     _, step_ja, step_en = _STEP[REGISTRY[row["kpi"]].unit]
     _, unit_ja, unit_en = _SHOW[REGISTRY[r.kgi].unit]
-    crosses = lo <= 0 <= hi
     n_ja = f"所属{r.n_departments}・観測{r.n_obs}"
     n_en = f"{r.n_departments} departments, {r.n_obs} department-years"
     if lang == "ja":
@@ -260,19 +280,44 @@ def _sentence(row: dict, r: LinkResult, lang: Lang) -> str:
             f"{_name(r.kgi, 'ja')}が平均{fmt_number(abs(eff), lo, hi)}{unit_ja}{way}傾向"
             f"（95%信頼区間 {fmt_interval(lo, hi)}、{n_ja}）。"
         )
-        return s + ("区間が0をまたぐため、はっきりした関連は見られません。" if crosses else "")
+        return s + _verdict_words(row, r, lang)
     way = "higher" if eff >= 0 else "lower"
     s = (
         f"Where the {_name(row['kpi'], 'en')} is {step_en} higher, the {_name(r.kgi, 'en')} "
         f"{_lag_words(r.lag, 'en')} tends to be {fmt_number(abs(eff), lo, hi, lang='en')} "
         f"{unit_en} {way} on average (95% interval {fmt_interval(lo, hi, lang='en')}; {n_en})."
     )
-    return s + (" The interval includes zero: no clear association." if crosses else "")
+    return s + _verdict_words(row, r, lang)
+
+
+def _caution_words(result: LinkResult, lang: Lang) -> list[str]:
+    """One sentence per caution of the link (e.g. fewer than 20 departments)."""
+    out = []
+    for code in result.cautions:
+        if code == "few_departments":
+            out.append(
+                t(
+                    lang,
+                    f"注意: 所属が{result.n_departments}と少ない（{FEW_DEPARTMENTS}未満）ため、"
+                    "所属ごとのばらつきの推定自体が不安定で、区間や判定は目安にとどまります。",
+                    f"Caution: only {result.n_departments} departments (fewer than "
+                    f"{FEW_DEPARTMENTS}), so the clustered interval is itself unstable; treat "
+                    "intervals and verdicts as rough.",
+                )
+            )
+        else:
+            out.append(label("link_caution", code, lang))
+    return out
 
 
 def describe_link(result: LinkResult, lang: Lang = "ja") -> list[str]:
-    """Plain sentences, one per KPI, then how the comparison was made and that it is not cause."""
+    """Plain sentences, one per KPI, then cautions, how the comparison was made, not cause.
+
+    A link reads as clear only when its Holm-adjusted p-value (over every link examined at once,
+    ``p_adjusted``) is below alpha.
+    """
     lines = [_sentence(row, result, lang) for row in result.coefficients.iter_rows(named=True)]
+    lines += _caution_words(result, lang)
     several = len(result.kpis) > 1
     if lang == "ja":
         method = (

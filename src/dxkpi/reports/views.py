@@ -459,25 +459,32 @@ def heterogeneity_table(
 
 def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
     """KPI→KGI links for display: KGI, KPI, effect of one KPI step with its 95% interval,
-    departments and observations, and a plain reading (``links``: ``linkage.LinkResult``)."""
+    the Holm-adjusted p-value, departments and observations, and a plain reading
+    (``links``: ``linkage.LinkResult`` from ``link_all``).
+
+    The reading is 関連あり / associated only when the adjusted p-value is below alpha (the
+    model's ``associated``); a link on fewer than 20 departments says so in the reading.
+    """
     rows = []
     for link in links:
+        caution = "".join(f"（{label('link_caution', c, lang)}）" for c in link.cautions)
         for r in link.coefficients.iter_rows(named=True):
             effect, lo, hi = effect_of_step(r, link.kgi)
-            clear = lo > 0 or hi < 0
             name = "name_ja" if lang == "ja" else "name_en"
+            reading = (
+                t(lang, "関連あり", "associated")
+                if r["associated"]
+                else t(lang, "はっきりしない", "unclear")
+            )
             rows.append(
                 {
                     "kgi": getattr(REGISTRY[link.kgi], name),
                     "kpi": getattr(REGISTRY[r["kpi"]], name),
                     "effect": f"{effect:+.2f}",
                     "interval": f"{lo:+.2f} 〜 {hi:+.2f}",
+                    "p_adjusted": f"{r['p_adjusted']:.3f}",
                     "n": f"{link.n_departments} / {link.n_obs}",
-                    "reading": (
-                        ("関連あり" if clear else "はっきりしない")
-                        if lang == "ja"
-                        else ("associated" if clear else "unclear")
-                    ),
+                    "reading": reading + caution,
                 }
             )
     names = (
@@ -486,6 +493,7 @@ def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
             "KPI（前年度）",
             "1段階あたりの差",
             "95%信頼区間",
+            "補正後p値（Holm）",
             "所属 / 観測",
             "読み方",
         )
@@ -495,11 +503,12 @@ def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
             "KPI (year before)",
             "difference per step",
             "95% interval",
+            "adjusted p (Holm)",
             "departments / obs.",
             "reading",
         )
     )
-    keys = ("kgi", "kpi", "effect", "interval", "n", "reading")
+    keys = ("kgi", "kpi", "effect", "interval", "p_adjusted", "n", "reading")
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
         dict(zip(keys, names, strict=True))
     )
