@@ -306,7 +306,8 @@ def test_sample_city_links_run_and_are_finite(panel) -> None:
         for col in ("coef", "se", "ci_low", "ci_high"):
             assert all(math.isfinite(v) for v in r.coefficients[col])
         text = describe_link(r)
-        assert len(text) == 4 and "因果関係" in text[-1]
+        assert len(text) == 4 + len(r.cautions) and "因果関係" in text[-1]
+        assert any("注意: 所属が" in s for s in text) == (r.n_departments < 20)
     results, failed = link_all(panel)
     assert len(results) + failed.height == len(DEFAULT_KGIS) * len(PANEL_KPIS)
     assert len(results) >= 6

@@ -414,15 +414,35 @@ def _group_family(groups: list[str], by: str | None) -> str:
 
 
 def heterogeneity_table(
-    table: pl.DataFrame, lang: str = "ja", *, by: str | None = None
+    table: pl.DataFrame,
+    lang: str = "ja",
+    *,
+    by: str | None = None,
+    left_out: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """A heterogeneity result for display: group, sizes, effect per 100 staff per year with its
-    interval, and % of the pre-training level (``table`` from ``behaviour.heterogeneity``).
+    interval, % of the pre-training level and a note (``table`` from
+    ``behaviour.heterogeneity``).
 
-    ``by`` is the heterogeneity's grouping (``talent_type`` or ``job_level``); without it, the
-    family whose codes hold every group. Groups show their Japanese label in Japanese reports.
+    ``left_out`` (the result's ``left_out``) adds one row per group without an estimate, its
+    reason in the note; a group suppressed for its size shows no sizes (``―``). ``by`` is the
+    grouping (``talent_type`` or ``job_level``); without it, the family whose codes hold every
+    group. Groups show their Japanese label in Japanese reports.
     """
-    family = _group_family(table["group"].to_list(), by) if lang == "ja" and table.height else ""
+    left = (
+        left_out
+        if left_out is not None
+        else pl.DataFrame({"group": []}, schema={"group": pl.String})
+    )
+    groups = table["group"].to_list() + left["group"].to_list()
+    family = _group_family(groups, by) if lang == "ja" and groups else ""
+
+    def name(group: str) -> str:
+        return label(family, group, lang) if lang == "ja" else group
+
+    def size(n: int | None) -> str:
+        return SUPPRESSED_MARK if n is None else f"{n:,}"
+
     rows = []
     for r in table.iter_rows(named=True):
         per_year = r["per_100_year"]
@@ -431,16 +451,29 @@ def heterogeneity_table(
         hi = r["ci_high"] * scale if scale is not None else None
         rows.append(
             {
-                "group": label(family, r["group"], lang) if lang == "ja" else r["group"],
-                "n_employees": f"{r['n_employees']:,}",
-                "n_treated": f"{r['n_treated']:,}",
+                "group": name(r["group"]),
+                "n_employees": size(r["n_employees"]),
+                "n_treated": size(r["n_treated"]),
                 "per_100_year": f"{per_year:+.1f}",
                 "interval": "" if lo is None else f"{lo:+.1f} 〜 {hi:+.1f}",
                 "pct_of_pre": "" if r["pct_of_pre"] is None else f"{r['pct_of_pre']:+.0f}%",
+                "note": "",
+            }
+        )
+    for r in left.iter_rows(named=True):
+        rows.append(
+            {
+                "group": name(r["group"]),
+                "n_employees": size(r.get("n_employees")),
+                "n_treated": size(r.get("n_treated")),
+                "per_100_year": "",
+                "interval": "",
+                "pct_of_pre": "",
+                "note": label("subgroup_reason", r["reason"], lang),
             }
         )
     names = (
-        ("区分", "職員数", "受講者数", "100人・年あたり増加件数", "95%信頼区間", "受講前比")
+        ("区分", "職員数", "受講者数", "100人・年あたり増加件数", "95%信頼区間", "受講前比", "備考")
         if lang == "ja"
         else (
             "group",
@@ -449,9 +482,10 @@ def heterogeneity_table(
             "extra per 100 staff-years",
             "95% interval",
             "vs. pre-training level",
+            "note",
         )
     )
-    keys = ("group", "n_employees", "n_treated", "per_100_year", "interval", "pct_of_pre")
+    keys = ("group", "n_employees", "n_treated", "per_100_year", "interval", "pct_of_pre", "note")
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
         dict(zip(keys, names, strict=True))
     )
