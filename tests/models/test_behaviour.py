@@ -12,15 +12,24 @@ import pytest
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.models.behaviour import (
     PANEL_COLUMNS,
+    SUBGROUP_REASONS,
     BehaviourError,
     behaviour_change,
     estimate_panel,
+    estimate_subgroups,
     event_pretest,
     heterogeneity,
     per_100_per_year,
     proposal_panel,
 )
-from dxkpi.reports.narrative import describe_behaviour, fmt_interval, fmt_number
+from dxkpi.pdca.summary import data_through
+from dxkpi.reports.narrative import (
+    describe_behaviour,
+    describe_heterogeneity,
+    fmt_interval,
+    fmt_number,
+)
+from dxkpi.reports.views import heterogeneity_table
 from tests.helpers.truth import cell_matched_truth
 
 D = dt.date
@@ -363,8 +372,71 @@ def test_sample_city_heterogeneity_by_talent_type(city, sample_city) -> None:
 
 def test_sample_city_small_groups_are_left_out_with_a_reason(city) -> None:
     h = heterogeneity(city, "talent_type", min_treated=200)
-    assert "leader" in h.left_out["group"].to_list()
-    assert h.left_out["reason"].str.contains("200").all()
+    row = h.left_out.filter(pl.col("group") == "leader").row(0, named=True)
+    assert (row["reason"], row["threshold"]) == ("few_treated", 200)
+    assert row["n_employees"] == 115 and row["n_treated"] < 200
+
+
+@pytest.mark.parametrize("by", ["talent_type", "job_level"])
+def test_sample_city_subgroups_are_within_group_comparisons(city, sample_city, by) -> None:
+    """Every group is estimable on the full sample city, within the group (its treated and
+    comparison staff both of the group), with its simultaneous interval wider than the
+    pointwise one and a ratio to the counterfactual; the coverage of the planted effects is
+    checked against the cells each estimate used (``_check_groups`` above)."""
+    h = heterogeneity(city, by, min_cell=10)  # type: ignore[arg-type]
+    assert h.left_out.height == 0
+    rows = {r["group"]: r for r in h.table.iter_rows(named=True)}
+    assert set(rows) == set(sample_city.truth[f"expected_att_by_{by}"])
+    for group, row in rows.items():
+        assert row["ci_adj_low"] < row["ci_low"]  # wider than pointwise
+        # no ratio only when the counterfactual mean (treated mean − ATT) is not positive: on
+        # seed 7 the leaders' two small cohorts had a zero base month (their ATT 0.29 exceeds
+        # their own mean), see SEED7_MISSES
+        assert row["ratio"] is None or row["ratio_low"] < row["ratio"] < row["ratio_high"]
+        r = h.results[group]
+        members = (  # staff with a row of the group (an employee's first row decides the group)
+            city.staff.filter(pl.col(by).fill_null("unassigned") == group)
+            .select("employee_id")
+            .collect()["employee_id"]
+        )
+        assert set(r.attgt.units.tolist()) <= set(members.to_list())  # within-group comparison
+        assert r.n_employees == row["n_employees"]
+    assert sum(r["n_employees"] for r in rows.values()) == sample_city.truth["employees_total"]
+    assert sum(r["ratio"] is not None for r in rows.values()) >= len(rows) - 1
+    assert h.overall_att == pytest.approx(behaviour_change(city).att)
+
+
+def test_sample_city_groups_without_an_estimate_say_why(city) -> None:
+    """At FY2023 year end few 推進リーダー and 管理職 were trained yet: they are listed with
+    the reason and their sizes, never dropped silently; a k above a group's size suppresses
+    the group and its sizes."""
+    fy2023 = data_through(city, 2023)
+    by_type = heterogeneity(fy2023, "talent_type", min_cell=10)
+    by_level = heterogeneity(fy2023, "job_level", min_cell=10)
+    left = {
+        r["group"]: r
+        for r in pl.concat([by_type.left_out, by_level.left_out]).iter_rows(named=True)
+    }
+    assert {g: r["reason"] for g, r in left.items()} == {
+        "leader": "few_treated",
+        "manager": "few_treated",
+    }
+    assert all(r["n_treated"] < 30 and r["n_employees"] > 100 for r in left.values())
+    assert set(by_type.table["group"]) == {"practitioner", "specialist", "unassigned"}
+    words = describe_heterogeneity(by_type)
+    assert any(s.startswith("推進リーダー: 受講した職員が少ないため推定せず") for s in words)
+    assert any(
+        s.startswith("管理職: 受講した職員が少ないため推定せず")
+        for s in describe_heterogeneity(by_level)
+    )
+    suppressed = heterogeneity(city, "talent_type", min_cell=200)
+    row = suppressed.left_out.filter(pl.col("group") == "leader").row(0, named=True)
+    assert row["reason"] == "below_min_cell"
+    assert row["n_employees"] is None and row["n_treated"] is None
+    assert "leader" not in suppressed.results
+    assert "115" not in repr(suppressed) and "115" not in " ".join(
+        describe_heterogeneity(suppressed)
+    )
 
 
 def test_sample_city_quarterly_and_sentences(city) -> None:
@@ -408,3 +480,117 @@ def test_sample_city_command_json(sample_city) -> None:
 def test_sample_city_implemented_outcome_runs(city) -> None:
     r = behaviour_change(city, period="quarter", outcome="implemented")
     assert math.isfinite(r.att) and r.ratio is not None and r.ratio.counterfactual_mean > 0
+
+
+# --------------------------------------------------------------------------- subgroups
+
+
+def _groups(spec: dict[str, list[tuple[int, int, float]]], by: str, seed: int = 0) -> pl.DataFrame:
+    """A 12-period panel per group: (cohort, units, effect) with cohort 0 = never trained."""
+    rng = np.random.default_rng(seed)
+    frames, uid = [], 0
+    for group, cohorts in spec.items():
+        for cohort, n, effect in cohorts:
+            unit = np.repeat(np.arange(uid, uid + n), 12)
+            uid += n
+            period = np.tile(np.arange(1, 13), n)
+            base = rng.gamma(2.0, 0.5, n).repeat(12) + 0.3 * np.sin(period)
+            y = base + effect * ((cohort > 0) & (period >= cohort)) + rng.normal(0, 0.05, unit.size)
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "unit": unit.astype(str),
+                        "period": period,
+                        "first_treated": np.full(unit.size, cohort),
+                        "proposals": y,
+                        by: [group] * unit.size,
+                    }
+                )
+            )
+    return pl.concat(frames)
+
+
+def test_subgroups_left_out_each_with_its_reason_and_suppressed_sizes() -> None:
+    panel = _groups(
+        {
+            "leader": [(5, 100, 0.5), (9, 100, 0.5), (0, 100, 0.0)],
+            "specialist": [(5, 4, 0.5), (0, 4, 0.0)],  # 8 staff: below k = 10
+            "practitioner": [(5, 20, 0.5), (0, 80, 0.0)],  # 20 trained < 30
+            "unassigned": [(5, 40, 0.5)],  # everyone trained in one month: nobody to compare
+        },
+        "talent_type",
+    )
+    h = estimate_subgroups(panel, "talent_type", min_units=10, min_treated=30, min_cell=10)
+    assert h.table["group"].to_list() == ["leader"]
+    assert h.table["ci_low"][0] < 0.5 < h.table["ci_high"][0]
+    left = {r["group"]: r for r in h.left_out.iter_rows(named=True)}
+    assert {g: r["reason"] for g, r in left.items()} == {
+        "practitioner": "few_treated",
+        "specialist": "below_min_cell",
+        "unassigned": "no_comparison",
+    }
+    assert (left["practitioner"]["n_treated"], left["practitioner"]["threshold"]) == (20, 30)
+    assert left["specialist"]["n_employees"] is None and left["specialist"]["n_treated"] is None
+    assert left["specialist"]["threshold"] == 10
+    assert left["unassigned"]["n_comparison"] == 0
+    assert set(h.left_out["reason"]) <= set(SUBGROUP_REASONS)
+    assert h.composition is None  # one estimated group: nothing to compare
+    words = describe_heterogeneity(h)
+    assert any(s.startswith("専門スキル: 人数が少ないため秘匿") for s in words)
+    assert any(
+        s.startswith("実務改革: 受講した職員が少ないため推定せず（受講者20人") for s in words
+    )
+    assert any(s.startswith("未設定: 同じ区分に比較できる未受講の職員がいない") for s in words)
+    assert not any("8" in s for s in words if s.startswith("専門スキル"))
+    shown = heterogeneity_table(h.table, "ja", by="talent_type", left_out=h.left_out)
+    suppressed = shown.filter(pl.col("区分") == "専門スキル").row(0, named=True)
+    assert (suppressed["職員数"], suppressed["受講者数"]) == ("―", "―")
+    assert suppressed["備考"].startswith("人数が少ないため秘匿")
+    assert shown.height == 4
+
+
+def test_subgroup_without_an_estimable_cell() -> None:
+    small_cohorts = [(c, 4, 0.5) for c in range(3, 13)] + [(0, 40, 0.0)]
+    panel = _groups({"manager": small_cohorts, "staff": [(6, 60, 0.3), (0, 60, 0.0)]}, "job_level")
+    h = estimate_subgroups(panel, "job_level", min_units=10, min_treated=30)
+    assert h.table["group"].to_list() == ["staff"]
+    row = h.left_out.row(0, named=True)
+    assert (row["group"], row["reason"], row["threshold"], row["n_treated"]) == (
+        "manager",
+        "no_estimable_cell",
+        10,
+        40,
+    )
+    assert any("管理職: 受講時期ごとの人数が少なく" in s for s in describe_heterogeneity(h))
+
+
+def test_composition_sentence_only_when_every_group_lies_on_one_side() -> None:
+    """Six early-trained staff per group with a large effect: too few for a cohort of its own
+    within each group, enough (12) together — the overall estimate then weighs a cohort no
+    group estimate has, and lies above both groups."""
+    group = [(3, 6, 2.0), (7, 100, 0.2), (0, 100, 0.0)]
+    panel = _groups({"mid": group, "staff": group}, "job_level", seed=5)
+    h = estimate_subgroups(panel, "job_level", min_units=10, min_treated=30)
+    atts = h.table["att"].to_list()
+    assert atts == pytest.approx([0.2, 0.2], abs=0.02)
+    assert h.overall_att is not None and h.overall_att > max(atts) + 0.1
+    assert h.composition == "below"  # every group below the overall
+    assert h.overall_exposure is not None
+    assert all(h.overall_exposure > e for e in h.table["exposure"])
+    words = describe_heterogeneity(h)
+    assert any(
+        "も全体の推定値" in s and "小さくなっていますが、矛盾ではありません" in s for s in words
+    )
+    assert any("受講から時間のたった時点に重みがかかっています" in s for s in words)
+    en = describe_heterogeneity(h, "en")
+    assert any("lies below the overall one" in s for s in en)
+    # groups on both sides of the overall: no such sentence
+    mixed = _groups(
+        {"mid": [(5, 100, 0.1), (0, 100, 0.0)], "staff": [(5, 100, 0.8), (0, 100, 0.0)]},
+        "job_level",
+    )
+    m = estimate_subgroups(mixed, "job_level", min_units=10, min_treated=30)
+    lo, hi = sorted(m.table["att"].to_list())
+    assert m.overall_att is not None and lo < m.overall_att < hi
+    assert m.composition is None
+    assert not any("矛盾ではありません" in s for s in describe_heterogeneity(m))

@@ -8,11 +8,13 @@ import numpy as np
 import polars as pl
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 
 from dxkpi.ingest.processed import load_processed
 from dxkpi.kpi.engine import compute_kpi
 from dxkpi.models.linkage import (
     DEFAULT_KGIS,
+    FEW_DEPARTMENTS,
     PANEL_KPIS,
     LinkError,
     LinkResult,
@@ -20,8 +22,11 @@ from dxkpi.models.linkage import (
     lagged_frame,
     link_all,
     link_panel,
+    with_holm,
 )
+from dxkpi.models.verdicts import holm
 from dxkpi.reports.narrative import describe_link, effect_of_step
+from dxkpi.reports.views import link_table
 
 
 def _panel(
@@ -70,6 +75,99 @@ def test_point_estimate_matches_a_dummy_variable_regression() -> None:
     assert math.isfinite(r.within_r2)
 
 
+def test_clustered_se_is_fixest_default_by_hand() -> None:
+    """fixest's default ``ssc(adj=TRUE, fixef.K="nested", cluster.adj=TRUE, t.df="min")`` by
+    hand on a dummy-variable regression: V = G/(G−1)·(n−1)/(n−K)·sandwich with K = slopes +
+    years (the department effects are nested in the department clusters and not counted; the
+    year effects count all T levels, as fixest's ``nparams − (D − 1)``), t with G − 1 df."""
+    panel = _panel(noise=0.1, seed=4, n_dept=12, years=4)
+    r = kpi_kgi_link(panel, "resident_satisfaction", kpis=("participation_rate",))
+    rows = lagged_frame(panel, "resident_satisfaction", ["participation_rate"], 1)
+    dummies = rows.to_dummies(["department_code", "fiscal_year"], drop_first=True)
+    cols = ["participation_rate"] + [
+        c for c in dummies.columns if c.startswith(("department_code_", "fiscal_year_"))
+    ]
+    x = np.column_stack([np.ones(rows.height), dummies.select(cols).to_numpy()])
+    y = rows["_kgi"].to_numpy()
+    bread = np.linalg.inv(x.T @ x)
+    beta = bread @ x.T @ y
+    e = y - x @ beta
+    codes = rows["department_code"].to_list()
+    meat = np.zeros((x.shape[1], x.shape[1]))
+    for code in set(codes):
+        s = x[[c == code for c in codes]].T @ e[[c == code for c in codes]]
+        meat += np.outer(s, s)
+    n, g, years = rows.height, 12, 3
+    assert r.years == (2021, 2022, 2023) and n == 36
+    k = 1 + years
+    se = math.sqrt((bread @ meat @ bread)[1, 1] * g / (g - 1) * (n - 1) / (n - k))
+    c = r.coefficients.row(0, named=True)
+    assert c["se"] == pytest.approx(se, rel=1e-9)
+    assert c["p"] == pytest.approx(2 * stats.t.sf(abs(beta[1] / se), g - 1), rel=1e-9)
+    half = stats.t.ppf(0.975, g - 1) * se
+    assert (c["ci_low"], c["ci_high"]) == pytest.approx((beta[1] - half, beta[1] + half))
+    # statsmodels' cluster correction on the department-demeaned design (what this module did
+    # before) counts K = slopes + years − 1: an SE smaller by √((n − K) / (n − K + 1))
+    within = rows.with_columns(
+        (pl.col(c) - pl.col(c).mean().over("department_code")).alias(c)
+        for c in ["_kgi", "participation_rate"]
+    )
+    year_dummies = dummies.select(c for c in cols if c.startswith("fiscal_year_")).to_numpy()
+    year_dummies = year_dummies - np.array(
+        [year_dummies[[c == code for c in codes]].mean(axis=0) for code in codes]
+    )
+    old = sm.OLS(
+        within["_kgi"].to_numpy(),
+        np.column_stack([within["participation_rate"].to_numpy(), year_dummies]),
+    ).fit(cov_type="cluster", cov_kwds={"groups": rows["department_code"].rank("dense").to_numpy()})
+    assert old.bse[0] / se == pytest.approx(math.sqrt((n - k) / (n - k + 1)), rel=1e-9)
+    assert old.bse[0] / se == pytest.approx(0.9847, abs=1e-4)
+
+
+def test_holm_across_every_link_and_the_verdict_uses_it() -> None:
+    panel = _panel(slope=0.05, noise=0.1, seed=2, n_dept=12).with_columns(
+        hours_saved=pl.col("resident_satisfaction") * 100,
+        proposals_per_100=pl.col("participation_rate").reverse(),
+    )
+    links, failed = link_all(
+        panel,
+        kgis=("resident_satisfaction", "hours_saved"),
+        kpis=("participation_rate", "proposals_per_100"),
+    )
+    assert failed.height == 0 and len(links) == 4
+    raw = [float(link.coefficients["p"][0]) for link in links]
+    assert [float(link.coefficients["p_adjusted"][0]) for link in links] == pytest.approx(holm(raw))
+    assert all(link.n_tests == 4 for link in links)
+    for link in links:
+        row = link.coefficients.row(0, named=True)
+        assert row["associated"] == (row["p_adjusted"] < 0.05)
+    # a single model adjusts over its own KPIs only
+    one = kpi_kgi_link(panel, "resident_satisfaction", kpis=("participation_rate",))
+    assert one.n_tests == 1
+    assert one.coefficients["p_adjusted"][0] == one.coefficients["p"][0]
+    # the same link judged alone and among four: the adjusted p is never smaller
+    again = with_holm([one, *links[1:]])
+    assert again[0].coefficients["p_adjusted"][0] >= one.coefficients["p"][0]
+
+
+def test_few_departments_carry_a_caution_in_data_and_words() -> None:
+    few = kpi_kgi_link(
+        _panel(n_dept=FEW_DEPARTMENTS - 1), "resident_satisfaction", kpis=("participation_rate",)
+    )
+    enough = kpi_kgi_link(
+        _panel(n_dept=FEW_DEPARTMENTS), "resident_satisfaction", kpis=("participation_rate",)
+    )
+    assert few.cautions == ("few_departments",) and enough.cautions == ()
+    assert any("所属が19と少ない（20未満）" in s for s in describe_link(few))
+    assert any("only 19 departments" in s for s in describe_link(few, "en"))
+    assert not any("注意" in s for s in describe_link(enough))
+    table = link_table([few, enough])
+    assert table["読み方"].to_list() == [
+        "関連あり（所属数が少なく（20未満）、区間や判定が不安定です）",
+        "関連あり",
+    ]
+
+
 def test_singleton_departments_are_dropped_and_missing_values_left_out() -> None:
     panel = _panel().with_columns(
         pl.when((pl.col("department_code") == "D00") & (pl.col("fiscal_year") > 2021))
@@ -97,9 +195,20 @@ def _result(
     hi: float,
     kpi: str = "participation_rate",
     kgi: str = "resident_satisfaction",
+    p_adjusted: float | None = None,
 ) -> LinkResult:
+    clear = lo > 0 or hi < 0
     coefs = pl.DataFrame(
-        {"kpi": [kpi], "coef": [coef], "se": [0.05], "ci_low": [lo], "ci_high": [hi], "p": [0.1]}
+        {
+            "kpi": [kpi],
+            "coef": [coef],
+            "se": [0.05],
+            "ci_low": [lo],
+            "ci_high": [hi],
+            "p": [0.01 if clear else 0.3],
+            "p_adjusted": [p_adjusted if p_adjusted is not None else 0.03 if clear else 0.9],
+            "associated": [clear if p_adjusted is None else p_adjusted < 0.05],
+        }
     )
     return LinkResult(
         kgi=kgi,
@@ -111,6 +220,7 @@ def _result(
         years=(2023, 2024, 2025),
         within_r2=0.1,
         dropped_singletons=0,
+        n_tests=9,
     )
 
 
@@ -138,6 +248,16 @@ def test_sentence_when_the_interval_excludes_zero_and_negative() -> None:
         {"kpi": "proposals_per_100", "coef": 0.001, "ci_low": 0.0, "ci_high": 0.002},
         "resident_satisfaction",
     ) == pytest.approx((1.0, 0.0, 2.0))
+
+
+def test_sentence_when_only_the_adjustment_makes_it_unclear() -> None:
+    lines = describe_link(_result(0.08, 0.02, 0.14, p_adjusted=0.27))
+    assert "同時に調べた9件の関連を考慮すると（Holm法で補正した p=0.27）" in lines[0]
+    assert "はっきりした関連とは言えません" in lines[0]
+    en = describe_link(_result(0.08, 0.02, 0.14, p_adjusted=0.27), "en")
+    assert "with 9 links examined at once (Holm-adjusted p = 0.27)" in en[0]
+    assert link_table([_result(0.08, 0.02, 0.14, p_adjusted=0.27)])["読み方"][0] == "はっきりしない"
+    assert link_table([_result(0.08, 0.02, 0.14)], "en")["reading"][0] == "associated"
 
 
 def test_sentence_in_english() -> None:
@@ -186,7 +306,14 @@ def test_sample_city_links_run_and_are_finite(panel) -> None:
         for col in ("coef", "se", "ci_low", "ci_high"):
             assert all(math.isfinite(v) for v in r.coefficients[col])
         text = describe_link(r)
-        assert len(text) == 4 and "因果関係" in text[-1]
+        assert len(text) == 4 + len(r.cautions) and "因果関係" in text[-1]
+        assert any("注意: 所属が" in s for s in text) == (r.n_departments < 20)
     results, failed = link_all(panel)
     assert len(results) + failed.height == len(DEFAULT_KGIS) * len(PANEL_KPIS)
     assert len(results) >= 6
+    p = [v for r in results for v in r.coefficients["p"]]
+    adjusted = [v for r in results for v in r.coefficients["p_adjusted"]]
+    assert adjusted == pytest.approx(holm(p))
+    assert all(r.n_tests == len(p) for r in results)
+    for r in results:
+        assert r.cautions == (("few_departments",) if r.n_departments < 20 else ())

@@ -262,6 +262,32 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
             "not estimated: not in the course list",
         ),
     },
+    # why a talent type or job level has no effect of its own (models.behaviour.heterogeneity)
+    "subgroup_reason": {
+        "below_min_cell": (
+            "人数が少ないため秘匿（個人が特定されないよう、人数も示しません）",
+            "suppressed: too few staff (no one may be singled out; sizes not shown)",
+        ),
+        "few_treated": (
+            "受講した職員が少ないため推定せず",
+            "not estimated: too few trained staff",
+        ),
+        "no_comparison": (
+            "同じ区分に比較できる未受講の職員がいないため推定せず",
+            "not estimated: no untrained staff of the same group to compare with",
+        ),
+        "no_estimable_cell": (
+            "受講時期ごとの人数が少なく、比較できる組がないため推定せず",
+            "not estimated: every training-month cohort or its comparison group is too small",
+        ),
+    },
+    # a caution on a KPI→KGI link (models.linkage.LinkResult.cautions)
+    "link_caution": {
+        "few_departments": (
+            "所属数が少なく（20未満）、区間や判定が不安定です",
+            "few departments (fewer than 20): intervals and verdicts are unstable",
+        ),
+    },
     # whom a course's completers are compared with, by the course's phase (models.courses)
     "stage_comparison": {
         "1": ("未修了の職員と比較", "vs staff with no phase completed"),

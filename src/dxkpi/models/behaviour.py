@@ -69,10 +69,12 @@ __all__ = [
     "OUTCOMES",
     "PANEL_COLUMNS",
     "PERIODS_PER_YEAR",
+    "SUBGROUP_REASONS",
     "TIMINGS",
     "TREATMENTS",
     "BehaviourError",
     "BehaviourResult",
+    "Composition",
     "GroupBy",
     "HeterogeneityResult",
     "Outcome",
@@ -82,6 +84,7 @@ __all__ = [
     "Treatment",
     "behaviour_change",
     "estimate_panel",
+    "estimate_subgroups",
     "event_pretest",
     "heterogeneity",
     "per_100_per_year",
@@ -615,31 +618,69 @@ def behaviour_change(
 # heterogeneity
 # ---------------------------------------------------------------------------------------------
 
+#: Why a group has no estimate of its own (labels: family ``subgroup_reason``), in the order
+#: they are checked: fewer staff than the minimum cell size (suppressed: no sizes shown), fewer
+#: than ``min_treated`` trained staff, no untrained staff of the group to compare with, no
+#: cohort-month cell with ``min_units`` treated and comparison staff.
+SUBGROUP_REASONS: tuple[str, ...] = (
+    "below_min_cell",
+    "few_treated",
+    "no_comparison",
+    "no_estimable_cell",
+)
+Composition = Literal["below", "above"]
+
 
 @dataclass(frozen=True, eq=False)
 class HeterogeneityResult:
     """Separate behaviour-change estimates per group, proposals per employee-period.
 
-    ``table``: group, n_employees, n_treated, n_cohorts, att, se, ci_low, ci_high, per_100_year,
-    ratio, ratio_low, ratio_high (to the counterfactual, see :mod:`dxkpi.models.ratio`),
-    pretest_p. ``left_out``: group, n_employees, n_treated, reason (ja / en)
-    of groups too small to estimate. ``results``: the full :class:`BehaviourResult` per group.
+    Each group's estimate is a within-group comparison: the DiD runs on the group's own panel,
+    so treated and comparison staff both belong to the group.
+
+    ``table``: group, n_employees, n_treated, n_comparison, n_cohorts, att, se, ci_low, ci_high
+    (pointwise 95%), ci_adj_low, ci_adj_high (Bonferroni-simultaneous over the estimated groups),
+    per_100_year, ratio, ratio_low, ratio_high (to the counterfactual, see
+    :mod:`dxkpi.models.ratio`), pretest_p, exposure (mean periods since the training
+    period over the estimate's cells, weighted as the estimate weights them).
+    ``left_out``: group, n_employees, n_treated, n_comparison (null when suppressed), reason
+    (a code of :data:`SUBGROUP_REASONS`), threshold (the number the reason refers to).
+    ``results``: the full :class:`BehaviourResult` per group.
+    ``overall_att`` / ``overall_ci`` / ``overall_exposure``: the estimate over every employee
+    with the same settings (None when it cannot be formed). ``composition``: ``"below"`` /
+    ``"above"`` when every group's estimate (at least two) lies below / above the overall one —
+    the overall then differs from each group by how it weights cohorts and months, not by any
+    group's effect. ``min_cell``: the privacy threshold k used.
     """
 
     by: GroupBy
     table: pl.DataFrame
     left_out: pl.DataFrame
     results: dict[str, BehaviourResult]
+    overall_att: float | None = None
+    overall_ci: tuple[float, float] | None = None
+    overall_exposure: float | None = None
+    composition: Composition | None = None
+    min_cell: int = 10
 
     def __repr__(self) -> str:
         lines = [f"HeterogeneityResult(by={self.by}):"]
         lines += [f"  {group}: {r._shown().text()}" for group, r in self.results.items()]
-        lines += [f"  {row['group']}: not estimated" for row in self.left_out.iter_rows(named=True)]
+        lines += [
+            f"  {row['group']}: not estimated ({row['reason']})"
+            for row in self.left_out.iter_rows(named=True)
+        ]
+        if self.composition is not None:
+            lines.append(f"  every group {self.composition} the overall {self.overall_att:.4g}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         parts = [
             f"<h4>{html.escape(group)}</h4>{r._repr_html_()}" for group, r in self.results.items()
+        ]
+        parts += [
+            f"<p>{html.escape(row['group'])}: not estimated ({html.escape(row['reason'])})</p>"
+            for row in self.left_out.iter_rows(named=True)
         ]
         return "".join(parts)
 
@@ -648,42 +689,106 @@ _HET_SCHEMA = {
     "group": pl.String,
     "n_employees": pl.Int64,
     "n_treated": pl.Int64,
+    "n_comparison": pl.Int64,
     "n_cohorts": pl.Int64,
     "att": pl.Float64,
     "se": pl.Float64,
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
+    "ci_adj_low": pl.Float64,
+    "ci_adj_high": pl.Float64,
     "per_100_year": pl.Float64,
     "ratio": pl.Float64,
     "ratio_low": pl.Float64,
     "ratio_high": pl.Float64,
     "pretest_p": pl.Float64,
+    "exposure": pl.Float64,
 }
 _LEFT_SCHEMA = {
     "group": pl.String,
     "n_employees": pl.Int64,
     "n_treated": pl.Int64,
+    "n_comparison": pl.Int64,
     "reason": pl.String,
+    "threshold": pl.Int64,
 }
 
 
-def _het_row(group: str, r: BehaviourResult) -> dict[str, Any]:
+def _exposure(res: AttGtResult) -> float | None:
+    """Mean periods since the training period (t − g) over the post cells, cohort-share weighted.
+
+    The weights are those of the simple aggregation (each post cell ∝ its cohort's share of
+    units), so this is the average time since training the estimate describes.
+    """
+    post = res.attgt.filter(pl.col("post"))
+    if post.height == 0:
+        return None
+    g = post["group"].to_numpy().astype(float)
+    e = post["time"].to_numpy().astype(float) - g
+    share = {c: float(np.mean(res.unit_cohort == c)) for c in np.unique(g)}
+    w = np.array([share[c] for c in g])
+    return float((w * e).sum() / w.sum()) if w.sum() > 0 else None
+
+
+def _het_row(group: str, r: BehaviourResult, n_comparison: int, z_adj: float) -> dict[str, Any]:
     ci = r.ci or (None, None)
+    se = r.simple.se
     return {
         "group": group,
         "n_employees": r.n_employees,
         "n_treated": r.n_treated,
+        "n_comparison": n_comparison,
         "n_cohorts": r.n_cohorts,
         "att": r.att,
-        "se": r.simple.se,
+        "se": se,
         "ci_low": ci[0],
         "ci_high": ci[1],
+        "ci_adj_low": None if se is None else r.att - z_adj * se,
+        "ci_adj_high": None if se is None else r.att + z_adj * se,
         "per_100_year": r.per_100_year,
         "ratio": None if r.ratio is None else r.ratio.ratio,
         "ratio_low": None if r.ratio is None or r.ratio.ratio_ci is None else r.ratio.ratio_ci[0],
         "ratio_high": None if r.ratio is None or r.ratio.ratio_ci is None else r.ratio.ratio_ci[1],
         "pretest_p": r.pretest_event.p,
+        "exposure": _exposure(r.attgt),
     }
+
+
+def _group_sizes(panel: pl.DataFrame, by: GroupBy, control: str) -> pl.DataFrame:
+    """Per group: employees, ever-trained employees, and comparison employees.
+
+    Comparison employees: never trained within the window, plus (``control="notyet"``) those
+    first trained after the group's earliest cohort that has a pre-training period — the staff
+    a cohort of the group can be compared with while not yet trained.
+    """
+    first = panel.group_by("unit").agg(
+        pl.col(by).first().alias("group"), pl.col("first_treated").first()
+    )
+    lo = int(panel["period"].min())  # type: ignore[arg-type]
+    earliest = pl.col("first_treated").filter(pl.col("first_treated") > lo).min().over("group")
+    later = (pl.col("first_treated") > earliest).fill_null(False)
+    comparison = (pl.col("first_treated") == 0) | (later if control != "never" else pl.lit(False))
+    return (
+        first.with_columns(_cmp=comparison)
+        .group_by("group")
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_employees"),
+            (pl.col("first_treated") > 0).sum().cast(pl.Int64).alias("n_treated"),
+            pl.col("_cmp").sum().cast(pl.Int64).alias("n_comparison"),
+        )
+        .sort("group")
+    )
+
+
+def _composition(overall: float | None, atts: list[float]) -> Composition | None:
+    """``"below"``/``"above"`` when every group estimate (≥ 2) is below/above the overall."""
+    if overall is None or len(atts) < 2:
+        return None
+    if all(a < overall for a in atts):
+        return "below"
+    if all(a > overall for a in atts):
+        return "above"
+    return None
 
 
 def heterogeneity(
@@ -696,58 +801,97 @@ def heterogeneity(
     control: str = "notyet",
     min_units: int = 10,
     min_treated: int = 30,
+    min_cell: int = 10,
     profile: Profile = "first",
     timing: Timing = "next",
 ) -> HeterogeneityResult:
     """Behaviour-change estimate within each talent type or job level, with group sizes.
 
-    Each group is estimated on its own employees only, so its comparison group is staff of the
-    same type or level (parallel trends within the group). A group with fewer than
-    ``min_treated`` treated employees, or where the estimator finds no usable cell, is left out
-    with the reason.
+    Builds :func:`proposal_panel` and runs :func:`estimate_subgroups` on it.
     """
-    _check_choice("by", by, ("talent_type", "job_level"))
     panel = proposal_panel(
         data, period=period, treatment=treatment, outcome=outcome, profile=profile, timing=timing
     )
-    sizes = (
-        panel.group_by(pl.col(by).alias("group"))
-        .agg(
-            pl.col("unit").n_unique().alias("n_employees"),
-            pl.col("unit").filter(pl.col("first_treated") > 0).n_unique().alias("n_treated"),
-        )
-        .sort("group")
+    return estimate_subgroups(
+        panel,
+        by,
+        period=period,
+        treatment=treatment,
+        outcome=outcome,
+        control=control,
+        min_units=min_units,
+        min_treated=min_treated,
+        min_cell=min_cell,
+        timing=timing,
     )
-    rows, left, results = [], [], {}
-    for group, n_emp, n_tr in sizes.iter_rows():
+
+
+def estimate_subgroups(
+    panel: pl.DataFrame,
+    by: GroupBy = "talent_type",
+    *,
+    period: Period = "month",
+    treatment: Treatment = "phase2",
+    outcome: Outcome = "submitted",
+    control: str = "notyet",
+    min_units: int = 10,
+    min_treated: int = 30,
+    min_cell: int = 10,
+    timing: Timing = "next",
+) -> HeterogeneityResult:
+    """Within-group estimates on a ready panel (columns as :func:`proposal_panel`).
+
+    Each group is estimated on its own employees only (:func:`estimate_panel` on the group's
+    rows), so treated and comparison staff are both of the group (parallel trends within the
+    group). A group is left out, with its reason (:data:`SUBGROUP_REASONS`), when it has fewer
+    than ``min_cell`` employees (the privacy threshold k: its sizes are suppressed too), fewer
+    than ``min_treated`` trained employees, no comparison employees, or no cohort-period cell
+    with ``min_units`` treated and comparison employees. The overall estimate with the same
+    settings is computed alongside, and ``composition`` says when every group lies on one side
+    of it.
+    """
+    _check_choice("by", by, ("talent_type", "job_level"))
+    options: dict[str, Any] = {
+        "period": period,
+        "treatment": treatment,
+        "outcome": outcome,
+        "control": control,
+        "min_units": min_units,
+        "timing": timing,
+    }
+    estimated: list[tuple[str, BehaviourResult, int]] = []
+    left: list[tuple[str, int | None, int | None, int | None, str, int | None]] = []
+    for group, n_emp, n_tr, n_cmp in _group_sizes(panel, by, control).iter_rows():
+        if n_emp < min_cell:
+            left.append((group, None, None, None, "below_min_cell", min_cell))
+            continue
         if n_tr < min_treated:
-            left.append(
-                (
-                    group,
-                    n_emp,
-                    n_tr,
-                    f"受講者が {min_treated} 人未満 / fewer than {min_treated} treated employees",
-                )
-            )
+            left.append((group, n_emp, n_tr, n_cmp, "few_treated", min_treated))
+            continue
+        if n_cmp == 0:
+            left.append((group, n_emp, n_tr, n_cmp, "no_comparison", None))
             continue
         try:
-            r = estimate_panel(
-                panel.filter(pl.col(by) == group),
-                period=period,
-                treatment=treatment,
-                outcome=outcome,
-                control=control,
-                min_units=min_units,
-                timing=timing,
-            )
-        except BehaviourError as err:
-            left.append((group, n_emp, n_tr, f"{err.ja} / {err.en}"))
+            r = estimate_panel(panel.filter(pl.col(by) == group), **options)
+        except BehaviourError:
+            left.append((group, n_emp, n_tr, n_cmp, "no_estimable_cell", min_units))
             continue
-        results[group] = r
-        rows.append(_het_row(group, r))
+        estimated.append((group, r, n_cmp))
+    try:
+        overall: BehaviourResult | None = estimate_panel(panel, **options)
+    except BehaviourError:
+        overall = None
+    z_adj = float(stats.norm.ppf(1 - 0.05 / (2 * max(len(estimated), 1))))
+    rows = [_het_row(group, r, n_cmp, z_adj) for group, r, n_cmp in estimated]
+    overall_att = None if overall is None else overall.att
     return HeterogeneityResult(
         by=by,
         table=pl.DataFrame(rows, schema=_HET_SCHEMA, orient="row"),
         left_out=pl.DataFrame(left, schema=_LEFT_SCHEMA, orient="row"),
-        results=results,
+        results={group: r for group, r, _ in estimated},
+        overall_att=overall_att,
+        overall_ci=None if overall is None else overall.ci,
+        overall_exposure=None if overall is None else _exposure(overall.attgt),
+        composition=_composition(overall_att, [r.att for _, r, _ in estimated]),
+        min_cell=min_cell,
     )

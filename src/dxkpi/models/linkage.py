@@ -8,34 +8,47 @@ department's value, while suppression (:func:`dxkpi.kpi.engine.compute`) blanks 
 people KPIs for display. Only coefficients leave this module, never the cells.
 
 :func:`kpi_kgi_link` fits KGI(d,t) = a_d + l_t + Σ_k b_k·KPI_k(d,t−lag) + e by OLS (statsmodels),
-with department and fiscal-year fixed effects and standard errors clustered by department
-(t intervals with G−1 degrees of freedom; the small-sample factor counts the slopes and year
-effects but not the department effects, which are nested in the clusters — fixest's default).
+with department and fiscal-year fixed effects and standard errors clustered by department.
 Departments with a single usable year carry no within-department information and are dropped
-(reported). :func:`describe_link` states each coefficient as a sentence in the KPI's and KGI's
-units; :func:`dxkpi.models.behaviour.describe_behaviour` (re-exported here) does the same for
-the DiD.
+(reported).
+
+Inference follows R fixest's defaults (``ssc(adj = TRUE, fixef.K = "nested", cluster.adj =
+TRUE, t.df = "min")``): V = G/(G−1) · (n−1)/(n−K) · sandwich, t intervals and p-values with G−1
+degrees of freedom (G departments, n department-years). fixest counts K = the model's parameters
+(slopes + D departments + T years − 1 reference) minus the D − 1 department effects nested in
+the department clusters, so **K = slopes + T** (T = fiscal years used). statsmodels' own
+cluster correction would count K = slopes + T − 1 (the year dummies left after demeaning), which
+gives SEs slightly smaller than fixest's; the sandwich is therefore computed here.
+
+Several links are judged at once (:func:`link_all`: every KGI × KPI pair), so each link's
+``p_adjusted`` is Holm's over the whole family and ``associated`` (the verdict a report calls
+関連あり) uses it. Fewer than :data:`FEW_DEPARTMENTS` departments add the caution
+``few_departments`` (``LinkResult.cautions``): with so few clusters the clustered SE is itself
+noisy. The sentences are :func:`dxkpi.reports.narrative.describe_link`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
-import statsmodels.api as sm
+from scipy import stats
 
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.core.display import Shown, number
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi.engine import compute_kpi
+from dxkpi.models.verdicts import holm
 
 __all__ = [
     "DEFAULT_KGIS",
     "DEFAULT_KPIS",
+    "FEW_DEPARTMENTS",
+    "LINK_CAUTIONS",
     "PANEL_KPIS",
     "LinkError",
     "LinkResult",
@@ -44,6 +57,7 @@ __all__ = [
     "lagged_frame",
     "link_all",
     "link_panel",
+    "with_holm",
 ]
 
 PANEL_KPIS: tuple[str, ...] = ("participation_rate", "proposals_per_100", "retention_rate")
@@ -51,6 +65,10 @@ PANEL_KPIS: tuple[str, ...] = ("participation_rate", "proposals_per_100", "reten
 #: trained the year before), so adding it costs the model one year of observations.
 DEFAULT_KPIS: tuple[str, ...] = ("participation_rate", "proposals_per_100")
 DEFAULT_KGIS: tuple[str, ...] = ("self_running_rate", "hours_saved", "resident_satisfaction")
+#: Below this many departments (clusters) a link carries the caution ``few_departments``.
+FEW_DEPARTMENTS = 20
+#: The caution codes of :attr:`LinkResult.cautions` (labels: family ``link_caution``).
+LINK_CAUTIONS: tuple[str, ...] = ("few_departments",)
 
 
 class LinkError(DxkpiError):
@@ -117,11 +135,14 @@ def _check_ids(ids: Sequence[str]) -> None:
 class LinkResult:
     """KGI on lagged KPIs with department and year fixed effects; coefficients in registry units.
 
-    ``coefficients``: kpi, coef (KGI units per KPI unit), se (department-clustered), ci_low,
-    ci_high (95%, t with n_departments − 1 df), p. ``n_obs`` department-years and
-    ``n_departments`` used; ``years`` the KGI fiscal years used; ``within_r2`` the share of the
-    KGI's variation left after the department and year effects that the KPIs explain;
-    ``dropped_singletons`` departments left out for having one usable year.
+    ``coefficients``: kpi, coef (KGI units per KPI unit), se (department-clustered, fixest's
+    small-sample factor), ci_low, ci_high (95%, t with n_departments − 1 df), p, p_adjusted
+    (Holm over ``n_tests`` tests: this model's KPIs, or every link of :func:`link_all`) and
+    associated (p_adjusted < alpha: the verdict shown as 関連あり). ``n_obs`` department-years
+    and ``n_departments`` used; ``years`` the KGI fiscal years used; ``within_r2`` the share of
+    the KGI's variation left after the department and year effects that the KPIs explain;
+    ``dropped_singletons`` departments left out for having one usable year; ``cautions`` codes of
+    :data:`LINK_CAUTIONS` that apply (``few_departments``: fewer than :data:`FEW_DEPARTMENTS`).
     """
 
     kgi: str
@@ -134,6 +155,8 @@ class LinkResult:
     within_r2: float
     dropped_singletons: int
     alpha: float = 0.05
+    n_tests: int = 1
+    cautions: tuple[str, ...] = ()
 
     def _shown(self) -> list[Shown]:
         sizes = [("departments", self.n_departments), ("department-years", self.n_obs)]
@@ -143,7 +166,9 @@ class LinkResult:
                 row["coef"],
                 None if row["ci_low"] is None else (row["ci_low"], row["ci_high"]),
                 sizes,
-                f"p = {number(row['p'], 3)}",
+                f"p = {number(row['p'], 3)}, Holm-adjusted over {self.n_tests} tests "
+                f"p = {number(row['p_adjusted'], 3)}"
+                + ("; caution: " + ", ".join(self.cautions) if self.cautions else ""),
             )
             for row in self.coefficients.iter_rows(named=True)
         ]
@@ -188,6 +213,32 @@ def _rss(y: np.ndarray, x: np.ndarray) -> float:
     return float(r @ r)
 
 
+@dataclass(frozen=True)
+class _Fit:
+    beta: np.ndarray
+    se: np.ndarray
+    df: int
+    ssr: float
+
+
+def _clustered_ols(y: np.ndarray, x: np.ndarray, cluster: np.ndarray, k: int) -> _Fit:
+    """OLS of department-demeaned y on x, SEs clustered by department as fixest computes them.
+
+    V = G/(G−1) · (n−1)/(n−K) · B⁻¹ (Σ_g s_g s_gᵀ) B⁻¹ with B = xᵀx, s_g = x_gᵀ e_g, and
+    K = ``k`` (the KPI slopes + the fiscal years; fixest's ``fixef.K = "nested"``: the
+    department effects are nested in the clusters and not counted). Degrees of freedom G − 1.
+    """
+    n, g = y.size, int(cluster.max()) + 1
+    bread = np.linalg.pinv(x.T @ x)
+    beta = bread @ (x.T @ y)
+    e = y - x @ beta
+    scores = np.zeros((g, x.shape[1]))
+    np.add.at(scores, cluster, x * e[:, None])
+    factor = g / (g - 1) * (n - 1) / (n - k)
+    cov = factor * bread @ (scores.T @ scores) @ bread
+    return _Fit(beta, np.sqrt(np.diag(cov)), g - 1, float(e @ e))
+
+
 def kpi_kgi_link(
     panel: pl.DataFrame,
     kgi: str,
@@ -198,7 +249,9 @@ def kpi_kgi_link(
     """Association of a KGI with KPIs ``lag`` years earlier (department and year fixed effects).
 
     OLS of KGI(d,t) on KPI_k(d,t−lag), all ``kpis`` in one model, with department and fiscal-year
-    fixed effects; department-clustered SEs. Rows with any missing value are left out.
+    fixed effects; department-clustered SEs (fixest's small-sample factor, see the module
+    docstring); ``p_adjusted`` is Holm's over this model's KPIs (:func:`link_all` widens it to
+    every link). Rows with any missing value are left out.
     """
     _check_ids([kgi, *kpis])
     if lag < 0:
@@ -229,23 +282,26 @@ def kpi_kgi_link(
             f"所属内で変化しない指標があります: {', '.join(flat)}",
             f"KPI does not vary within departments: {', '.join(flat)}",
         )
-    fit = sm.OLS(y, np.column_stack([x, d])).fit(
-        cov_type="cluster", cov_kwds={"groups": dept}, use_t=True
-    )
-    ci = np.asarray(fit.conf_int(alpha))
+    fit = _clustered_ols(y, np.column_stack([x, d]), dept, k=len(kpis) + len(years))
     k = len(kpis)
+    se = fit.se[:k]
+    half = stats.t.ppf(1 - alpha / 2, fit.df) * se
+    p = 2 * stats.t.sf(np.abs(fit.beta[:k] / se), fit.df)
+    p_adj = holm(p.tolist())
     coefs = pl.DataFrame(
         {
             "kpi": list(kpis),
-            "coef": np.asarray(fit.params)[:k],
-            "se": np.asarray(fit.bse)[:k],
-            "ci_low": ci[:k, 0],
-            "ci_high": ci[:k, 1],
-            "p": np.asarray(fit.pvalues)[:k],
+            "coef": fit.beta[:k],
+            "se": se,
+            "ci_low": fit.beta[:k] - half,
+            "ci_high": fit.beta[:k] + half,
+            "p": p,
+            "p_adjusted": p_adj,
+            "associated": [q < alpha for q in p_adj],
         }
     )
     rss_fe = _rss(y, d)
-    within = 1.0 - float(fit.ssr) / rss_fe if rss_fe > 0 else math.nan
+    within = 1.0 - fit.ssr / rss_fe if rss_fe > 0 else math.nan
     n_all = complete_rows(panel, kgi, kpis, lag)["department_code"].n_unique()
     return LinkResult(
         kgi=kgi,
@@ -258,6 +314,8 @@ def kpi_kgi_link(
         within_r2=within,
         dropped_singletons=n_all - n_dept,
         alpha=alpha,
+        n_tests=k,
+        cautions=("few_departments",) if n_dept < FEW_DEPARTMENTS else (),
     )
 
 
@@ -272,8 +330,9 @@ def link_all(
     """Fit every KGI on the KPIs: one model per (KGI, KPI) pair (``separate``) or per KGI.
 
     Separate models use every department-year each KPI has (retention_rate's empty first year
-    then costs only its own model). Returns the results and a frame (kgi, kpis, reason) of the
-    models that could not be fitted.
+    then costs only its own model). Returns the results, with ``p_adjusted`` and ``associated``
+    by Holm over every coefficient of every fitted model (:func:`with_holm`), and a frame (kgi,
+    kpis, reason) of the models that could not be fitted.
     """
     specs = (
         [(g, (k,)) for g in kgis for k in kpis] if separate else [(g, tuple(kpis)) for g in kgis]
@@ -284,6 +343,25 @@ def link_all(
             results.append(kpi_kgi_link(panel, kgi, ks, lag=lag))
         except LinkError as err:
             failed.append((kgi, ",".join(ks), f"{err.ja} / {err.en}"))
-    return results, pl.DataFrame(
+    return with_holm(results), pl.DataFrame(
         failed, schema={"kgi": pl.String, "kpis": pl.String, "reason": pl.String}, orient="row"
     )
+
+
+def with_holm(links: Sequence[LinkResult]) -> list[LinkResult]:
+    """The links with ``p_adjusted``, ``associated`` and ``n_tests`` over all of them at once.
+
+    Holm's step-down adjustment over every coefficient of every link (the family a report
+    shows together); the links themselves are not modified.
+    """
+    p = [float(v) for link in links for v in link.coefficients["p"]]
+    adjusted = iter(holm(p))
+    out = []
+    for link in links:
+        p_adj = [next(adjusted) for _ in range(link.coefficients.height)]
+        coefs = link.coefficients.with_columns(
+            p_adjusted=pl.Series(p_adj, dtype=pl.Float64),
+            associated=pl.Series([q < link.alpha for q in p_adj], dtype=pl.Boolean),
+        )
+        out.append(replace(link, coefficients=coefs, n_tests=len(p)))
+    return out

@@ -21,6 +21,7 @@ from dxkpi.models.courses import CourseEffects
 __all__ = [
     "course_effects",
     "course_review",
+    "courses_low_completion",
     "courses_to_revise",
     "courses_undecided",
     "stalled_proposals",

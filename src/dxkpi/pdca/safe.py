@@ -7,13 +7,12 @@ error, so the report can say why instead of failing; the words are the report's.
 
 from __future__ import annotations
 
-import polars as pl
-
 from dxkpi.ingest.processed import Processed
 from dxkpi.models.behaviour import (
     BehaviourError,
     BehaviourResult,
     GroupBy,
+    HeterogeneityResult,
     behaviour_change,
     heterogeneity,
 )
@@ -33,19 +32,14 @@ def safe_behaviour(data: Processed, k: int) -> tuple[BehaviourResult | None, Beh
         return None, err
 
 
-def safe_heterogeneity(data: Processed, by: GroupBy, k: int) -> pl.DataFrame | None:
-    """The heterogeneity table by talent type or job level (groups need ≥ max(30, k) trained
-    staff), or ``None`` when it cannot be estimated."""
+def safe_heterogeneity(data: Processed, by: GroupBy, k: int) -> HeterogeneityResult | None:
+    """The behaviour change by talent type or job level (groups need ≥ max(30, k) trained staff
+    and ≥ k staff; smaller groups are in ``left_out`` with their reason, a group below k with no
+    sizes), or ``None`` when the panel cannot be built."""
     try:
-        table = heterogeneity(
-            data,
-            by=by,
-            min_treated=max(30, k),
-            min_units=k,
-        ).table
+        return heterogeneity(data, by=by, min_treated=max(30, k), min_units=k, min_cell=k)
     except BehaviourError:
         return None
-    return table.filter(pl.col("n_employees") >= k) if table.height else None
 
 
 def safe_links(data: Processed) -> tuple[list[LinkResult], LinkError | None]:

@@ -1,4 +1,4 @@
-"""Estimates in plain words: the behaviour-change effect and the KPI→KGI links as sentences.
+"""Estimates in plain words: the behaviour-change effect, its subgroups and the KPI→KGI links.
 
 Analysis modules (:mod:`dxkpi.models`) return numbers; this module turns them into the short
 Japanese or English sentences the reports, the PDCA document, the CLI and ``Workbench.explain``
@@ -10,11 +10,18 @@ from __future__ import annotations
 import math
 
 from dxkpi.catalogue.kpis import REGISTRY
-from dxkpi.catalogue.labels import Lang
-from dxkpi.models.behaviour import BehaviourResult
-from dxkpi.models.linkage import LinkResult
+from dxkpi.catalogue.labels import Lang, label, t
+from dxkpi.models.behaviour import BehaviourResult, HeterogeneityResult
+from dxkpi.models.linkage import FEW_DEPARTMENTS, LinkResult
 
-__all__ = ["describe_behaviour", "describe_link", "effect_of_step", "fmt_interval", "fmt_number"]
+__all__ = [
+    "describe_behaviour",
+    "describe_heterogeneity",
+    "describe_link",
+    "effect_of_step",
+    "fmt_interval",
+    "fmt_number",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,11 +259,31 @@ def effect_of_step(row: dict, kgi: str) -> tuple[float, float, float]:
     return row["coef"] * f, row["ci_low"] * f, row["ci_high"] * f
 
 
+def _verdict_words(row: dict, r: LinkResult, lang: Lang) -> str:
+    """What the interval and the Holm-adjusted p-value say (the verdict is the adjusted one)."""
+    lo, hi = row["ci_low"], row["ci_high"]
+    if lo <= 0 <= hi:
+        return t(
+            lang,
+            "区間が0をまたぐため、はっきりした関連は見られません。",
+            " The interval includes zero: no clear association.",
+        )
+    if not row["associated"]:
+        p, m = f"{row['p_adjusted']:.2f}", r.n_tests
+        return t(
+            lang,
+            f"区間は0を含みませんが、同時に調べた{m}件の関連を考慮すると（Holm法で補正した"
+            f" p={p}）偶然の範囲を超えず、はっきりした関連とは言えません。",
+            f" The interval excludes zero, but with {m} links examined at once (Holm-adjusted "
+            f"p = {p}) this is within chance: no clear association.",
+        )
+    return ""
+
+
 def _sentence(row: dict, r: LinkResult, lang: Lang) -> str:
     eff, lo, hi = effect_of_step(row, r.kgi)
     _, step_ja, step_en = _STEP[REGISTRY[row["kpi"]].unit]
     _, unit_ja, unit_en = _SHOW[REGISTRY[r.kgi].unit]
-    crosses = lo <= 0 <= hi
     n_ja = f"所属{r.n_departments}・観測{r.n_obs}"
     n_en = f"{r.n_departments} departments, {r.n_obs} department-years"
     if lang == "ja":
@@ -266,19 +293,44 @@ def _sentence(row: dict, r: LinkResult, lang: Lang) -> str:
             f"{_name(r.kgi, 'ja')}が平均{fmt_number(abs(eff), lo, hi)}{unit_ja}{way}傾向"
             f"（95%信頼区間 {fmt_interval(lo, hi)}、{n_ja}）。"
         )
-        return s + ("区間が0をまたぐため、はっきりした関連は見られません。" if crosses else "")
+        return s + _verdict_words(row, r, lang)
     way = "higher" if eff >= 0 else "lower"
     s = (
         f"Where the {_name(row['kpi'], 'en')} is {step_en} higher, the {_name(r.kgi, 'en')} "
         f"{_lag_words(r.lag, 'en')} tends to be {fmt_number(abs(eff), lo, hi, lang='en')} "
         f"{unit_en} {way} on average (95% interval {fmt_interval(lo, hi, lang='en')}; {n_en})."
     )
-    return s + (" The interval includes zero: no clear association." if crosses else "")
+    return s + _verdict_words(row, r, lang)
+
+
+def _caution_words(result: LinkResult, lang: Lang) -> list[str]:
+    """One sentence per caution of the link (e.g. fewer than 20 departments)."""
+    out = []
+    for code in result.cautions:
+        if code == "few_departments":
+            out.append(
+                t(
+                    lang,
+                    f"注意: 所属が{result.n_departments}と少ない（{FEW_DEPARTMENTS}未満）ため、"
+                    "所属ごとのばらつきの推定自体が不安定で、区間や判定は目安にとどまります。",
+                    f"Caution: only {result.n_departments} departments (fewer than "
+                    f"{FEW_DEPARTMENTS}), so the clustered interval is itself unstable; treat "
+                    "intervals and verdicts as rough.",
+                )
+            )
+        else:
+            out.append(label("link_caution", code, lang))
+    return out
 
 
 def describe_link(result: LinkResult, lang: Lang = "ja") -> list[str]:
-    """Plain sentences, one per KPI, then how the comparison was made and that it is not cause."""
+    """Plain sentences, one per KPI, then cautions, how the comparison was made, not cause.
+
+    A link reads as clear only when its Holm-adjusted p-value (over every link examined at once,
+    ``p_adjusted``) is below alpha.
+    """
     lines = [_sentence(row, result, lang) for row in result.coefficients.iter_rows(named=True)]
+    lines += _caution_words(result, lang)
     several = len(result.kpis) > 1
     if lang == "ja":
         method = (
@@ -293,3 +345,108 @@ def describe_link(result: LinkResult, lang: Lang = "ja") -> list[str]:
         + "."
     )
     return [*lines, method, "This is an association, not proof of cause."]
+
+
+# ---------------------------------------------------------------------------------------------
+# subgroups
+# ---------------------------------------------------------------------------------------------
+
+_PERIOD_UNIT: dict[str, tuple[str, str]] = {
+    "month": ("か月", "months"),
+    "quarter": ("四半期", "quarters"),
+}
+
+
+def _left_out_words(row: dict, by: str, lang: Lang) -> str:
+    """One group that has no estimate, with its reason (a suppressed group shows no sizes)."""
+    name = label(by, row["group"], lang)
+    why = label("subgroup_reason", row["reason"], lang)
+    code, k = row["reason"], row["threshold"]
+    if code == "below_min_cell":
+        detail = t(lang, f"（{k}人未満）", f" (fewer than {k} staff)")
+    elif code == "few_treated":
+        detail = t(
+            lang,
+            f"（受講者{row['n_treated']}人、推定には{k}人以上が必要）",
+            f" ({row['n_treated']} trained; {k} needed)",
+        )
+    elif code == "no_estimable_cell":
+        detail = t(
+            lang,
+            f"（受講時期ごとの受講者と比較相手がそれぞれ{k}人以上の組がありません）",
+            f" (no training-month cohort with {k} trained and {k} comparison staff)",
+        )
+    else:
+        detail = ""
+    return t(lang, f"{name}: {why}{detail}。", f"{name}: {why}{detail}.")
+
+
+def _composition_words(result: HeterogeneityResult, lang: Lang) -> list[str]:
+    """Why every group can lie on one side of the overall estimate (only when they all do)."""
+    if result.composition is None or result.overall_att is None:
+        return []
+    below = result.composition == "below"
+    overall = result.overall_att
+    atts = result.table["att"].to_list()
+    scale = (overall, *atts)
+    lo_ja, hi_ja = fmt_number(min(atts), *scale), fmt_number(max(atts), *scale)
+    all_ja = fmt_number(overall, *scale)
+    period = next(iter(result.results.values())).period if result.results else "month"
+    per_ja, per_en = _PERIOD_WORDS[period]
+    lines = [
+        t(
+            lang,
+            f"どの区分の推定値（{per_ja}{lo_ja}〜{hi_ja}件）も全体の推定値（{all_ja}件）より"
+            + ("小さく" if below else "大きく")
+            + "なっていますが、矛盾ではありません。全体の推定は、受講時期（コホート）と月の組を、"
+            "各区分の推定とは異なる重みで平均しています。各区分の推定はその区分の職員だけで比べる"
+            "ため、人数の少ない受講時期の組が外れることがあり、組ごとの重みも変わります。",
+            f"Every group's estimate ({fmt_number(min(atts), *scale, lang='en')} to "
+            f"{fmt_number(max(atts), *scale, lang='en')} {per_en}) lies "
+            + ("below" if below else "above")
+            + f" the overall one ({fmt_number(overall, *scale, lang='en')}); this is no "
+            "contradiction. The overall estimate averages training-month cohorts and months with "
+            "other weights than the groups' estimates: each group is compared within itself, so "
+            "its small cohorts can drop out and the others weigh differently.",
+        )
+    ]
+    exposures = [e for e in result.table["exposure"].to_list() if e is not None]
+    e_all = result.overall_exposure
+    unit_ja, unit_en = _PERIOD_UNIT[period]
+    longer = e_all is not None and exposures and all(e < e_all for e in exposures)
+    shorter = e_all is not None and exposures and all(e > e_all for e in exposures)
+    if e_all is not None and ((below and longer) or (not below and shorter)):
+        lo, hi = min(exposures), max(exposures)
+        lines.append(
+            t(
+                lang,
+                f"実際、全体の推定は受講後平均{e_all:.1f}{unit_ja}の時点を表し、各区分"
+                f"（{lo:.1f}〜{hi:.1f}{unit_ja}）より受講から"
+                + ("時間のたった" if below else "間もない")
+                + "時点に重みがかかっています（効果は受講後の経過とともに変わりえます）。",
+                f"Indeed the overall estimate describes on average {e_all:.1f} {unit_en} after "
+                f"training, the groups {lo:.1f} to {hi:.1f} {unit_en}: it weighs "
+                + ("later" if below else "earlier")
+                + " times since training more (effects can change with time since training).",
+            )
+        )
+    return lines
+
+
+def describe_heterogeneity(result: HeterogeneityResult, lang: Lang = "ja") -> list[str]:
+    """Sentences on the subgroup estimates: how they are compared, why every group can lie on
+    one side of the overall estimate (only when every group does), and each group that has no
+    estimate with its reason (a group below the minimum cell size shows no sizes)."""
+    lines = [
+        t(
+            lang,
+            "区分ごとの効果は、同じ区分の中で受講した職員とまだ受講していない職員を比べた"
+            "推定です。",
+            "Each group's effect compares trained and not-yet-trained staff within that group.",
+        )
+    ]
+    lines += _composition_words(result, lang)
+    lines += [
+        _left_out_words(row, result.by, lang) for row in result.left_out.iter_rows(named=True)
+    ]
+    return lines

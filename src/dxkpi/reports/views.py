@@ -414,15 +414,35 @@ def _group_family(groups: list[str], by: str | None) -> str:
 
 
 def heterogeneity_table(
-    table: pl.DataFrame, lang: str = "ja", *, by: str | None = None
+    table: pl.DataFrame,
+    lang: str = "ja",
+    *,
+    by: str | None = None,
+    left_out: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """A heterogeneity result for display: group, sizes, effect per 100 staff per year with its
-    interval, and the change against no training (``ratio`` from ``behaviour.heterogeneity``).
+    interval, the change against no training (``ratio``) and a note (``table`` from
+    ``behaviour.heterogeneity``).
 
-    ``by`` is the heterogeneity's grouping (``talent_type`` or ``job_level``); without it, the
-    family whose codes hold every group. Groups show their Japanese label in Japanese reports.
+    ``left_out`` (the result's ``left_out``) adds one row per group without an estimate, its
+    reason in the note; a group suppressed for its size shows no sizes (``―``). ``by`` is the
+    grouping (``talent_type`` or ``job_level``); without it, the family whose codes hold every
+    group. Groups show their Japanese label in Japanese reports.
     """
-    family = _group_family(table["group"].to_list(), by) if lang == "ja" and table.height else ""
+    left = (
+        left_out
+        if left_out is not None
+        else pl.DataFrame({"group": []}, schema={"group": pl.String})
+    )
+    groups = table["group"].to_list() + left["group"].to_list()
+    family = _group_family(groups, by) if lang == "ja" and groups else ""
+
+    def name(group: str) -> str:
+        return label(family, group, lang) if lang == "ja" else group
+
+    def size(n: int | None) -> str:
+        return SUPPRESSED_MARK if n is None else f"{n:,}"
+
     rows = []
     for r in table.iter_rows(named=True):
         per_year = r["per_100_year"]
@@ -431,16 +451,37 @@ def heterogeneity_table(
         hi = r["ci_high"] * scale if scale is not None else None
         rows.append(
             {
-                "group": label(family, r["group"], lang) if lang == "ja" else r["group"],
-                "n_employees": f"{r['n_employees']:,}",
-                "n_treated": f"{r['n_treated']:,}",
+                "group": name(r["group"]),
+                "n_employees": size(r["n_employees"]),
+                "n_treated": size(r["n_treated"]),
                 "per_100_year": f"{per_year:+.1f}",
                 "interval": "" if lo is None else f"{lo:+.1f} 〜 {hi:+.1f}",
                 "ratio": "" if r["ratio"] is None else f"{100 * (r['ratio'] - 1):+.0f}%",
+                "note": "",
+            }
+        )
+    for r in left.iter_rows(named=True):
+        rows.append(
+            {
+                "group": name(r["group"]),
+                "n_employees": size(r.get("n_employees")),
+                "n_treated": size(r.get("n_treated")),
+                "per_100_year": "",
+                "interval": "",
+                "ratio": "",
+                "note": label("subgroup_reason", r["reason"], lang),
             }
         )
     names = (
-        ("区分", "職員数", "受講者数", "100人・年あたり増加件数", "95%信頼区間", "非受講時比")
+        (
+            "区分",
+            "職員数",
+            "受講者数",
+            "100人・年あたり増加件数",
+            "95%信頼区間",
+            "非受講時比",
+            "備考",
+        )
         if lang == "ja"
         else (
             "group",
@@ -449,9 +490,10 @@ def heterogeneity_table(
             "extra per 100 staff-years",
             "95% interval",
             "vs. without training",
+            "note",
         )
     )
-    keys = ("group", "n_employees", "n_treated", "per_100_year", "interval", "ratio")
+    keys = ("group", "n_employees", "n_treated", "per_100_year", "interval", "ratio", "note")
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
         dict(zip(keys, names, strict=True))
     )
@@ -459,25 +501,32 @@ def heterogeneity_table(
 
 def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
     """KPI→KGI links for display: KGI, KPI, effect of one KPI step with its 95% interval,
-    departments and observations, and a plain reading (``links``: ``linkage.LinkResult``)."""
+    the Holm-adjusted p-value, departments and observations, and a plain reading
+    (``links``: ``linkage.LinkResult`` from ``link_all``).
+
+    The reading is 関連あり / associated only when the adjusted p-value is below alpha (the
+    model's ``associated``); a link on fewer than 20 departments says so in the reading.
+    """
     rows = []
     for link in links:
+        caution = "".join(f"（{label('link_caution', c, lang)}）" for c in link.cautions)
         for r in link.coefficients.iter_rows(named=True):
             effect, lo, hi = effect_of_step(r, link.kgi)
-            clear = lo > 0 or hi < 0
             name = "name_ja" if lang == "ja" else "name_en"
+            reading = (
+                t(lang, "関連あり", "associated")
+                if r["associated"]
+                else t(lang, "はっきりしない", "unclear")
+            )
             rows.append(
                 {
                     "kgi": getattr(REGISTRY[link.kgi], name),
                     "kpi": getattr(REGISTRY[r["kpi"]], name),
                     "effect": f"{effect:+.2f}",
                     "interval": f"{lo:+.2f} 〜 {hi:+.2f}",
+                    "p_adjusted": f"{r['p_adjusted']:.3f}",
                     "n": f"{link.n_departments} / {link.n_obs}",
-                    "reading": (
-                        ("関連あり" if clear else "はっきりしない")
-                        if lang == "ja"
-                        else ("associated" if clear else "unclear")
-                    ),
+                    "reading": reading + caution,
                 }
             )
     names = (
@@ -486,6 +535,7 @@ def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
             "KPI（前年度）",
             "1段階あたりの差",
             "95%信頼区間",
+            "補正後p値（Holm）",
             "所属 / 観測",
             "読み方",
         )
@@ -495,11 +545,12 @@ def link_table(links: list[Any], lang: str = "ja") -> pl.DataFrame:
             "KPI (year before)",
             "difference per step",
             "95% interval",
+            "adjusted p (Holm)",
             "departments / obs.",
             "reading",
         )
     )
-    keys = ("kgi", "kpi", "effect", "interval", "n", "reading")
+    keys = ("kgi", "kpi", "effect", "interval", "p_adjusted", "n", "reading")
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
         dict(zip(keys, names, strict=True))
     )
