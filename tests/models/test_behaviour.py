@@ -532,7 +532,7 @@ def test_subgroups_left_out_each_with_its_reason_and_suppressed_sizes() -> None:
     assert (left["practitioner"]["n_treated"], left["practitioner"]["threshold"]) == (20, 30)
     assert left["specialist"]["n_employees"] is None and left["specialist"]["n_treated"] is None
     assert left["specialist"]["threshold"] == 10
-    assert left["unassigned"]["n_comparison"] == 0
+    assert left["unassigned"]["n_comparison"] is None  # 0 < k: not shown
     assert set(h.left_out["reason"]) <= set(SUBGROUP_REASONS)
     assert h.composition is None  # one estimated group: nothing to compare
     words = describe_heterogeneity(h)

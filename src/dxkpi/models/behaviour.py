@@ -861,20 +861,25 @@ def estimate_subgroups(
     }
     estimated: list[tuple[str, BehaviourResult, int]] = []
     left: list[tuple[str, int | None, int | None, int | None, str, int | None]] = []
+
+    def shown(n: int) -> int | None:
+        """A head count below the privacy threshold k (0 included) is not shown."""
+        return n if n >= min_cell else None
+
     for group, n_emp, n_tr, n_cmp in _group_sizes(panel, by, control).iter_rows():
         if n_emp < min_cell:
             left.append((group, None, None, None, "below_min_cell", min_cell))
             continue
         if n_tr < min_treated:
-            left.append((group, n_emp, n_tr, n_cmp, "few_treated", min_treated))
+            left.append((group, n_emp, shown(n_tr), shown(n_cmp), "few_treated", min_treated))
             continue
         if n_cmp == 0:
-            left.append((group, n_emp, n_tr, n_cmp, "no_comparison", None))
+            left.append((group, n_emp, shown(n_tr), None, "no_comparison", None))
             continue
         try:
             r = estimate_panel(panel.filter(pl.col(by) == group), **options)
         except BehaviourError:
-            left.append((group, n_emp, n_tr, n_cmp, "no_estimable_cell", min_units))
+            left.append((group, n_emp, shown(n_tr), shown(n_cmp), "no_estimable_cell", min_units))
             continue
         estimated.append((group, r, n_cmp))
     try:

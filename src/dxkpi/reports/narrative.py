@@ -364,6 +364,8 @@ def _left_out_words(row: dict, by: str, lang: Lang) -> str:
     code, k = row["reason"], row["threshold"]
     if code == "below_min_cell":
         detail = t(lang, f"（{k}人未満）", f" (fewer than {k} staff)")
+    elif code == "few_treated" and row["n_treated"] is None:  # below k: the count is hidden
+        detail = t(lang, f"（推定には受講者{k}人以上が必要）", f" ({k} trained needed)")
     elif code == "few_treated":
         detail = t(
             lang,
