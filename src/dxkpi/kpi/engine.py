@@ -21,7 +21,7 @@ from dxkpi.ingest.processed import MissingDatasetError, Processed
 from dxkpi.kpi import measures
 from dxkpi.kpi._frames import SHARED
 from dxkpi.kpi.grading import PROVISIONAL, fiscal_year_progress, grade_expr
-from dxkpi.kpi.maturity import Maturity, maturity_frame, maturity_windows
+from dxkpi.kpi.maturity import Maturity, maturity_frame, maturity_windows, resolve_as_of
 from dxkpi.kpi.suppression import suppress
 from dxkpi.project.config import Config, SkillMatrix
 
@@ -127,11 +127,6 @@ def select_kpis(data: Processed, kpis: Sequence[str] | None) -> tuple[list[str],
     chosen = [k for k, s in REGISTRY.items() if not _needs(s, data)]
     skipped = [k for k in REGISTRY if k not in chosen]
     return chosen, skipped
-
-
-def resolve_as_of(data: Processed, config: Config, as_of: dt.date | None) -> dt.date | None:
-    """As-of date: the parameter, else the config's, else the latest date in the data."""
-    return as_of or config.fiscal_year.as_of or data.latest_date()
 
 
 def _targets_frame(config: Config) -> pl.DataFrame:

@@ -45,6 +45,7 @@ __all__ = [
     "maturity_for",
     "maturity_frame",
     "maturity_windows",
+    "resolve_as_of",
 ]
 
 #: The share of observed delays W must cover when it is derived from the data.
@@ -114,16 +115,21 @@ def default_maturity_days(data: Processed, kpi: str) -> tuple[int, int]:
     return int(days), delays.len()
 
 
+def resolve_as_of(data: Processed, config: Config, as_of: dt.date | None) -> dt.date | None:
+    """As-of date: the parameter, else the config's, else the latest date in the data."""
+    return as_of or config.fiscal_year.as_of or data.latest_date()
+
+
 def maturity_for(
     data: Processed, kpi: str, config: Config | None = None, as_of: dt.date | None = None
 ) -> Maturity:
     """The window of one waiting KPI: W from the configuration, else from the data.
 
-    ``as_of`` defaults to the configuration's ``[fiscal_year] as_of``, else the latest date in
-    the data (as the KPI engine resolves it).
+    ``as_of`` as the KPI engine resolves it (:func:`resolve_as_of`); today when the data has no
+    date at all.
     """
     cfg = config or Config()
-    when = as_of or cfg.fiscal_year.as_of or data.latest_date() or dt.date.today()
+    when = resolve_as_of(data, cfg, as_of) or dt.date.today()
     set_days = cfg.kpi.days(kpi)
     if set_days is not None:
         return Maturity(kpi, set_days, when, "config", 0)

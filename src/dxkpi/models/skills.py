@@ -31,11 +31,11 @@ import polars as pl
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi.engine import compute
+from dxkpi.kpi.measures import Z95
 from dxkpi.models.did import AttGtResult, DidError, att_gt
 from dxkpi.project.config import SKILL_AREAS, Config
 
 ALL = "all"
-Z95 = 1.959964
 TREATING_PHASES = (2, 3)
 
 EFFECT_SCHEMA: dict[str, pl.DataType] = {
@@ -399,7 +399,6 @@ __all__ = [
     "ALL",
     "EFFECT_SCHEMA",
     "TREATING_PHASES",
-    "Z95",
     "SkillEffect",
     "assessed_levels",
     "assessment_gap_by_skill_area",

@@ -36,18 +36,17 @@ from dxkpi.core.fiscal import fiscal_year_of, fy_end
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi._frames import members
 from dxkpi.kpi.maturity import Maturity, maturity_for
+from dxkpi.kpi.measures import Z95
 from dxkpi.project.config import Config
 
 __all__ = [
     "COHORT_COLUMNS",
     "CURVE_COLUMNS",
-    "Z95",
     "ImplementationCurves",
     "implementation_curves",
     "implementation_times",
 ]
 
-Z95 = 1.959964
 
 CURVE_COLUMNS: dict[str, pl.DataType] = {
     "fiscal_year": pl.Int32(),

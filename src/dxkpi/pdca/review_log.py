@@ -23,6 +23,7 @@ from dxkpi.catalogue.labels import codes, label
 from dxkpi.core.atomic import write_text
 from dxkpi.core.errors import Where
 from dxkpi.core.project import locate_project
+from dxkpi.kpi.measures import Z95
 from dxkpi.models.verdicts import judge
 from dxkpi.pdca.errors import PdcaError
 
@@ -220,10 +221,6 @@ def save_review_log(log: ReviewLog, path: Path) -> Path:
     return write_text(path, text)
 
 
-#: z of the two-sided 95 % interval the KPI engine gives (ci_low, ci_high).
-_Z95 = 1.959963984540054
-
-
 def _change(
     before: dict[str, Any] | None, now: dict[str, Any] | None, higher_is_better: bool
 ) -> tuple[float, float] | str:
@@ -239,7 +236,7 @@ def _change(
         lo, hi = cell.get("ci_low"), cell.get("ci_high")
         if lo is None or hi is None:
             return "no_interval"
-        ses.append((hi - lo) / (2 * _Z95))
+        ses.append((hi - lo) / (2 * Z95))  # the z of the engine's intervals
     sign = 1.0 if higher_is_better else -1.0
     base = abs(before["value"])
     change = sign * (now["value"] - before["value"]) / base
