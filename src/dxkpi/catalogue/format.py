@@ -35,6 +35,7 @@ from dxkpi.catalogue.labels import SUPPRESSED_MARK, LabelError, label, t
 __all__ = [
     "D3_FORMAT",
     "EXCEL_FORMAT",
+    "PER_100_STAFF_YEAR",
     "UNITS",
     "VARIANTS",
     "Variant",
@@ -46,6 +47,9 @@ __all__ = [
 Variant = Literal["table", "chart", "text"]
 VARIANTS: tuple[str, ...] = get_args(Variant)
 UNITS: tuple[str, ...] = get_args(Unit)
+#: Proposals per employee-month → per 100 staff per year (12 months × 100 staff): the one
+#: conversion between the estimators' unit and the unit people read.
+PER_100_STAFF_YEAR = 1200.0
 
 #: d3 formats for chart axes (``~`` drops trailing zeros: 20 not 20.0).
 D3_FORMAT: dict[str, str] = {

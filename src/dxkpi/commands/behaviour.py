@@ -109,7 +109,7 @@ def _effect_rows(effects: CourseEffects, k: int) -> list[dict[str, Any]]:
                 "family_size": effects.family_size,
                 "alpha": effects.alpha,
                 "smallest_effect": effects.smallest,
-                "smallest_effect_per_100_staff_year": effects.smallest * 1200,
+                "smallest_effect_per_100_staff_year": effects.smallest_per_100_year,
                 "unit": "proposals per employee-month",
             }
         )
@@ -276,10 +276,10 @@ def command(
         click.echo("")
         click.echo(
             f"判定は推定できた{effects.family_size}件を Holm 法で多重比較補正（全体 5%）、"
-            f"最小の意味のある効果 ±{effects.smallest * 1200:.0f}件/100人・年。"
+            f"最小の意味のある効果 ±{effects.smallest_per_100_year:.0f}件/100人・年。"
             f"/ Verdicts Holm-adjusted over "
             f"{effects.family_size} estimates; smallest effect of interest "
-            f"±{effects.smallest * 1200:.0f} per 100 staff-years."
+            f"±{effects.smallest_per_100_year:.0f} per 100 staff-years."
         )
         return
     result = behaviour_change(

@@ -133,6 +133,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from dxkpi.catalogue.format import PER_100_STAFF_YEAR
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import Processed
 from dxkpi.models.behaviour import period_index, proposal_panel
@@ -157,8 +158,6 @@ __all__ = [
 #: The effect of a completed course starts this many months after its completion month.
 LAG_MONTHS = 1
 PHASES: tuple[int, ...] = (1, 2, 3)
-#: Months per year and the per-100-staff scale of the smallest effect of interest.
-_PER_100_YEAR = 12 * 100
 
 EFFECT_COLUMNS: dict[str, Any] = {
     "course_id": pl.String,
@@ -197,7 +196,7 @@ class CoursesError(DxkpiError):
 
 def per_employee_month(per_100_staff_year: float) -> float:
     """Proposals per 100 staff per year → proposals per employee-month."""
-    return per_100_staff_year / _PER_100_YEAR
+    return per_100_staff_year / PER_100_STAFF_YEAR
 
 
 # ---------------------------------------------------------------------------------------------
@@ -579,6 +578,11 @@ class CourseEffects:
     family_size: int
     min_treated: int
     min_comparison: int
+
+    @property
+    def smallest_per_100_year(self) -> float:
+        """The smallest effect of interest in proposals per 100 staff per year."""
+        return self.smallest * PER_100_STAFF_YEAR
 
     @property
     def not_estimated(self) -> pl.DataFrame:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from dxkpi.catalogue.format import PER_100_STAFF_YEAR
 from dxkpi.core.fiscal import fiscal_year_of, fy_end, fy_start
 from dxkpi.ingest.processed import Processed
 from dxkpi.models import courses as _courses
@@ -28,9 +29,6 @@ __all__ = [
     "success_cases",
     "support_models",
 ]
-
-#: Months per year × 100 staff: proposals per employee-month → per 100 staff per year.
-_PER_100_YEAR = 1200.0
 
 
 def course_effects(
@@ -113,10 +111,10 @@ def course_review(
     est = effects.table.select(
         "course_id",
         "estimand",
-        (pl.col("effect") * _PER_100_YEAR).alias("effect_100"),
-        (pl.col("ci_low") * _PER_100_YEAR).alias("ci_low_100"),
-        (pl.col("ci_high") * _PER_100_YEAR).alias("ci_high_100"),
-        (pl.col("mde") * _PER_100_YEAR).alias("mde_100"),
+        (pl.col("effect") * PER_100_STAFF_YEAR).alias("effect_100"),
+        (pl.col("ci_low") * PER_100_STAFF_YEAR).alias("ci_low_100"),
+        (pl.col("ci_high") * PER_100_STAFF_YEAR).alias("ci_high_100"),
+        (pl.col("mde") * PER_100_STAFF_YEAR).alias("mde_100"),
         "ratio",
         "ratio_ci_low",
         "ratio_ci_high",

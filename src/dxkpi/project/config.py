@@ -59,6 +59,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from dxkpi.catalogue.format import PER_100_STAFF_YEAR
 from dxkpi.catalogue.kpis import REGISTRY, awaiting_kpis
 from dxkpi.core.errors import ConfigError, Where
 from dxkpi.core.project import locate_project
@@ -195,7 +196,7 @@ class DecisionsConfig:
     @property
     def smallest_effect_per_employee_month(self) -> float:
         """The SESOI in proposals per employee-month (÷ 100 staff ÷ 12 months)."""
-        return self.smallest_effect_per_100_staff_year / 1200.0
+        return self.smallest_effect_per_100_staff_year / PER_100_STAFF_YEAR
 
 
 @dataclass(frozen=True)

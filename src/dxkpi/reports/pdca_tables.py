@@ -328,7 +328,7 @@ def course_note(effects: Any, lang: str = "ja") -> str:
     ``effects`` is a :class:`dxkpi.models.courses.CourseEffects`.
     """
     m = effects.family_size
-    sesoi = effects.smallest * 1200
+    sesoi = effects.smallest_per_100_year
     alpha = effects.alpha
     missing = effects.not_estimated.height
     if lang == "ja":
