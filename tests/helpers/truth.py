@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import polars as pl
 
 from dxkpi.models.did import AttGtResult
 
@@ -28,11 +27,10 @@ def cell_matched_truth(
     aggregation weighs them (cohort shares). ``truth_gt[cohort month][month]`` is keyed by the
     completion month; a monthly panel built with ``lag`` (1 = treated from the month after,
     0 = from the completion month) has cohort period = completion period + ``lag``."""
-    post = res.attgt.filter(pl.col("post"))
-    total, weight = 0.0, 0.0
-    for g, t in post.select("group", "time").iter_rows():
-        share = float(np.mean(res.unit_cohort == g))
-        cell = truth_gt[month_label(first_fy, int(g) - lag)][month_label(first_fy, int(t))]
-        total += share * cell
-        weight += share
-    return total / weight
+    planted = [
+        truth_gt[month_label(first_fy, int(g) - lag)][month_label(first_fy, int(t))]
+        if post
+        else 0.0  # pre-treatment cells carry no weight in the simple aggregation
+        for g, t, post in res.attgt.select("group", "time", "post").iter_rows()
+    ]
+    return res.aggregate_values(np.array(planted)).att

@@ -720,14 +720,11 @@ def _exposure(res: AttGtResult) -> float | None:
     The weights are those of the simple aggregation (each post cell ∝ its cohort's share of
     units), so this is the average time since training the estimate describes.
     """
-    post = res.attgt.filter(pl.col("post"))
-    if post.height == 0:
+    event_time = (res.attgt["time"] - res.attgt["group"]).cast(pl.Float64).to_numpy()
+    try:
+        return res.aggregate_values(event_time).att
+    except DidError:  # no post-treatment cell
         return None
-    g = post["group"].to_numpy().astype(float)
-    e = post["time"].to_numpy().astype(float) - g
-    share = {c: float(np.mean(res.unit_cohort == c)) for c in np.unique(g)}
-    w = np.array([share[c] for c in g])
-    return float((w * e).sum() / w.sum()) if w.sum() > 0 else None
 
 
 def _het_row(group: str, r: BehaviourResult, n_comparison: int, z_adj: float) -> dict[str, Any]:

@@ -138,6 +138,7 @@ from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import Processed
 from dxkpi.models.behaviour import period_index, proposal_panel
 from dxkpi.models.did import AttGtResult, DidError, att_gt
+from dxkpi.models.ratio import log_interval, log_ratio_se
 from dxkpi.models.verdicts import Judgement, judge
 
 __all__ = [
@@ -348,8 +349,8 @@ def _finish(
     ratio = ratio_se = None
     if mu0 > 0:
         ratio = mu1 / mu0
-        inf_r = (mu1 * inf - effect * inf_mu1) / mu0**2
-        ratio_se = math.sqrt(float((inf_r**2).sum())) / n
+        if mu1 > 0:  # the delta method on the log scale: SE(ratio) = ratio · SE(log ratio)
+            ratio_se = ratio * log_ratio_se(mu1, mu0, inf_mu1, inf_mu1 - inf)
     n_treated, n_cells, months, left_out = counts
     return _Pooled(effect, se, df, mu1, ratio, ratio_se, n_treated, n_cells, months, left_out)
 
@@ -543,11 +544,8 @@ def _one(
         "ratio": pooled.ratio,
     }
     if pooled.ratio is not None and pooled.ratio_se is not None and pooled.ratio > 0:
-        half = z * pooled.ratio_se / pooled.ratio
-        row |= {
-            "ratio_ci_low": pooled.ratio * math.exp(-half),
-            "ratio_ci_high": pooled.ratio * math.exp(half),
-        }
+        low, high = log_interval(pooled.ratio, pooled.ratio_se / pooled.ratio, z)
+        row |= {"ratio_ci_low": low, "ratio_ci_high": high}
     return row
 
 

@@ -472,6 +472,25 @@ class AttGtResult:
         """Aggregate ATT(g,t) into one effect (outcome units); see :func:`aggte`."""
         return aggte(self, kind, min_e=min_e, max_e=max_e, balance_e=balance_e)
 
+    def aggregate_values(
+        self, values: np.ndarray, influence: np.ndarray | None = None, kind: AggKind = "simple"
+    ) -> Aggregation:
+        """Aggregate other per-cell values with the weights ``kind`` gives the ATT(g,t).
+
+        ``values`` is aligned with the rows of :attr:`attgt` (e.g. the treated's mean outcome
+        per cell, or the cell's event time), ``influence`` with the columns of
+        :attr:`influence` (units × cells; zeros when omitted: the value then carries only the
+        influence of the estimated cohort shares). One home for the aggregation weights.
+        """
+        inf = np.zeros_like(self.influence) if influence is None else influence
+        swapped = replace(
+            self,
+            attgt=self.attgt.with_columns(pl.Series("att", values, dtype=pl.Float64)),
+            influence=inf,
+            bootstrap=None,
+        )
+        return swapped.aggregate(kind)
+
     def pretest(self) -> Pretest:
         """Wald test that pre-treatment ATT(g,t) are jointly zero; see :func:`pretest`."""
         return pretest(self)

@@ -24,17 +24,21 @@ Pure functions over results: no file I/O.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
 from scipy import stats
 
 from dxkpi.models.did import Aggregation, AttGtResult
 
-__all__ = ["RatioEstimate", "counterfactual_ratio", "treated_means"]
+__all__ = [
+    "RatioEstimate",
+    "counterfactual_ratio",
+    "log_interval",
+    "log_ratio_se",
+    "treated_means",
+]
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ def treated_means(res: AttGtResult) -> tuple[np.ndarray, np.ndarray]:
     ``influence[:, k]`` is n·(y_it − Ȳ_gt)/n_gt for the units the cell's ATT used as treated,
     0 for the others (the scaling of the ATT(g,t) influence functions).
 
+    >>> import polars as pl
     >>> from dxkpi.models.did import att_gt
     >>> df = pl.DataFrame({
     ...     "u": [1, 1, 2, 2, 3, 3, 4, 4], "t": [1, 2] * 4, "g": [2, 2, 2, 2, 0, 0, 0, 0],
@@ -103,6 +108,28 @@ def treated_means(res: AttGtResult) -> tuple[np.ndarray, np.ndarray]:
     return means, influence
 
 
+def log_ratio_se(m1: float, m0: float, inf_m1: np.ndarray, inf_m0: np.ndarray) -> float:
+    """Standard error of log(m1 ÷ m0) by the delta method (m1, m0 > 0).
+
+    ``inf_m1`` / ``inf_m0``: per-unit influence functions of the two means, scaled as
+    :mod:`dxkpi.models.did`'s (SE = √Σψ² ÷ n).
+
+    >>> round(log_ratio_se(2.0, 1.0, np.array([2.0, -2.0]), np.array([1.0, -1.0])), 12)
+    0.0
+    """
+    inf_log = inf_m1 / m1 - inf_m0 / m0
+    return math.sqrt(float((inf_log**2).sum())) / inf_log.size
+
+
+def log_interval(ratio: float, se_log: float, z: float) -> tuple[float, float]:
+    """The interval exp(log ratio ± z·se) — asymmetric on the ratio scale, never below 0.
+
+    >>> [round(x, 4) for x in log_interval(2.0, 0.1, 1.959964)]
+    [1.644, 2.433]
+    """
+    return (ratio * math.exp(-z * se_log), ratio * math.exp(z * se_log))
+
+
 def counterfactual_ratio(
     res: AttGtResult, simple: Aggregation, *, alpha: float | None = None
 ) -> RatioEstimate | None:
@@ -112,6 +139,7 @@ def counterfactual_ratio(
     See the module docstring for the definitions; ``None`` when the counterfactual mean is not
     positive.
 
+    >>> import polars as pl
     >>> from dxkpi.models.did import att_gt
     >>> df = pl.DataFrame({
     ...     "u": [1, 1, 2, 2, 3, 3, 4, 4], "t": [1, 2] * 4, "g": [2, 2, 2, 2, 0, 0, 0, 0],
@@ -123,25 +151,15 @@ def counterfactual_ratio(
     """
     level = alpha if alpha is not None else simple.alpha
     means, influence = treated_means(res)
-    swapped = dataclasses.replace(
-        res,
-        attgt=res.attgt.with_columns(pl.Series("att", means)),
-        influence=influence,
-        bootstrap=None,
-    )
-    m1_agg = swapped.aggregate("simple")
+    m1_agg = res.aggregate_values(means, influence)
     m1, m0 = m1_agg.att, m1_agg.att - simple.att
     if not (math.isfinite(m1) and math.isfinite(m0)) or m0 <= 0 or m1 <= 0:
         return None
-    inf_m0 = m1_agg.influence - simple.influence
-    inf_log = m1_agg.influence / m1 - inf_m0 / m0
-    n = inf_log.shape[0]
-    se = math.sqrt(float(np.mean(inf_log**2)) / n)
+    se = log_ratio_se(m1, m0, m1_agg.influence, m1_agg.influence - simple.influence)
     ratio = m1 / m0
     ci = None
     if se > 0 and math.isfinite(se):
-        z = float(stats.norm.ppf(1 - level / 2))
-        ci = (ratio * math.exp(-z * se), ratio * math.exp(z * se))
+        ci = log_interval(ratio, se, float(stats.norm.ppf(1 - level / 2)))
     return RatioEstimate(
         treated_mean=m1,
         counterfactual_mean=m0,
