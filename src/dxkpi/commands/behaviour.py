@@ -16,7 +16,7 @@ import click
 
 from dxkpi.catalogue.labels import label
 from dxkpi.commands.context import or_default
-from dxkpi.ingest.processed import Processed, load_processed
+from dxkpi.ingest.processed import load_processed
 from dxkpi.models.behaviour import (
     BehaviourResult,
     Outcome,
@@ -25,8 +25,9 @@ from dxkpi.models.behaviour import (
     Treatment,
     behaviour_change,
 )
-from dxkpi.models.courses import CourseEffects, course_effects, phase_effects
-from dxkpi.project.config import Config, load_config
+from dxkpi.models.courses import CourseEffects
+from dxkpi.pdca.programme import course_effects
+from dxkpi.project.config import load_config
 from dxkpi.reports.narrative import describe_behaviour
 
 __all__ = ["command"]
@@ -81,18 +82,6 @@ def _rows(r: BehaviourResult) -> list[tuple[str, str, str]]:
 
 #: People counts in a course row: shown only when at least k (0 is shown: nobody).
 _PEOPLE = ("n_completers", "n_treated", "n_not_at_stage")
-
-
-def _effects(data: Processed, config: Config, by: str, min_units: int) -> CourseEffects:
-    k = config.privacy.min_cell_size
-    options = {
-        "smallest": config.decisions.smallest_effect_per_employee_month,
-        "min_treated": max(30, k),
-        "min_comparison": min_units,
-    }
-    if by == "phase":
-        return phase_effects(data, **options)  # type: ignore[arg-type]
-    return course_effects(data, **options)  # type: ignore[arg-type]
 
 
 def _effect_rows(effects: CourseEffects, k: int) -> list[dict[str, Any]]:
@@ -264,7 +253,9 @@ def command(
     if by is not None:
         config = load_config(or_default(config_path, "config_file"))
         data = load_processed(or_default(data_dir, "processed"))
-        effects = _effects(data, config, by, min_units)
+        effects = course_effects(
+            data, config, by="phase" if by == "phase" else "course", min_comparison=min_units
+        )
         effect_list = _effect_rows(effects, config.privacy.min_cell_size)
         if fmt == "json":
             click.echo(json.dumps(_clean(effect_list), ensure_ascii=False, allow_nan=False))

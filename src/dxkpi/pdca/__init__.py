@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from dxkpi.pdca.errors import PdcaError
     from dxkpi.pdca.investment import RoiAssumptions, RoiResult, roi, roi_assumptions
     from dxkpi.pdca.programme import (
+        MIN_COMPLETERS,
         course_effects,
         course_review,
         courses_low_completion,
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
 _MODULES: dict[str, tuple[str, ...]] = {
     "errors": ("PdcaError",),
     "programme": (
+        "MIN_COMPLETERS",
         "course_effects",
         "course_review",
         "courses_low_completion",
@@ -114,6 +116,7 @@ _HOME = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "ACTION_STATUSES",
+    "MIN_COMPLETERS",
     "MOVES",
     "REVIEWS_DIR",
     "PdcaError",

@@ -9,7 +9,7 @@ Person-level groups below k are suppressed or left out; projects and departments
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Literal
 
 import polars as pl
 
@@ -18,8 +18,10 @@ from dxkpi.core.fiscal import fiscal_year_of, fy_end, fy_start
 from dxkpi.ingest.processed import Processed
 from dxkpi.models import courses as _courses
 from dxkpi.models.courses import CourseEffects
+from dxkpi.project.config import Config
 
 __all__ = [
+    "MIN_COMPLETERS",
     "course_effects",
     "course_review",
     "courses_low_completion",
@@ -31,35 +33,35 @@ __all__ = [
 ]
 
 
+#: The fewest first-at-stage completers a course needs to be estimated (k when k is larger).
+MIN_COMPLETERS = 30
+
+
 def course_effects(
     data: Processed,
+    config: Config,
     *,
-    smallest: float,
-    min_treated: int = 30,
-    min_comparison: int = 10,
-    alpha: float = 0.05,
-    base_months: int = 12,
-    courses: Sequence[str] | None = None,
+    by: Literal["course", "phase"] = "course",
+    min_comparison: int | None = None,
 ) -> CourseEffects:
-    """Per course: the effect of completing it at the employee's stage, with its verdict.
+    """Per course (or phase): the effect of completing it at the employee's stage, with its
+    verdict, judged with the project's settings — the one place the review and the CLI take
+    them from.
 
-    A thin wrapper of :func:`dxkpi.models.courses.course_effects` (read its docstring for the
-    estimand and the comparison: staff at the same stage not yet trained at that phase).
-    ``smallest``: the smallest effect of interest in proposals per employee-month
-    (``config.decisions.smallest_effect_per_employee_month``); ``min_treated``: fewest
-    first-at-stage completers to estimate a course (use at least k); ``min_comparison``:
-    fewest comparison employees for a pair of months; ``base_months``: months before completion
-    averaged as the base. Verdicts are Holm-adjusted across the courses estimated (family-wise
-    ``alpha``). Courses not estimated are rows with a ``reason``.
+    :func:`dxkpi.models.courses.course_effects` (read its docstring for the estimand and the
+    comparison: staff at the same stage not yet trained at that phase) with the smallest effect
+    of interest of ``[decisions]``, at least ``max(MIN_COMPLETERS, k)`` first-at-stage
+    completers per course and ``min_comparison`` comparison employees per pair of months
+    (default k). Verdicts are Holm-adjusted across the courses estimated. Courses not estimated
+    are rows with a ``reason``.
     """
-    return _courses.course_effects(
+    k = config.privacy.min_cell_size
+    estimate = _courses.phase_effects if by == "phase" else _courses.course_effects
+    return estimate(
         data,
-        smallest=smallest,
-        alpha=alpha,
-        min_treated=min_treated,
-        min_comparison=min_comparison,
-        base_months=base_months,
-        courses=courses,
+        smallest=config.decisions.smallest_effect_per_employee_month,
+        min_treated=max(MIN_COMPLETERS, k),
+        min_comparison=k if min_comparison is None else min_comparison,
     )
 
 
