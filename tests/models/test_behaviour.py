@@ -549,6 +549,19 @@ def test_subgroups_left_out_each_with_its_reason_and_suppressed_sizes() -> None:
     assert shown.height == 4
 
 
+def test_subgroups_take_the_callers_overall_estimate_only_with_the_same_settings() -> None:
+    group = [(5, 100, 0.3), (0, 100, 0.0)]
+    panel = _groups({"mid": group, "staff": group}, "job_level")
+    fresh = estimate_subgroups(panel, "job_level", min_units=10, min_treated=30)
+    overall = estimate_panel(panel, min_units=10)
+    reused = estimate_subgroups(panel, "job_level", min_units=10, min_treated=30, overall=overall)
+    assert reused.overall_att == fresh.overall_att == overall.att
+    assert reused.table.equals(fresh.table)
+    other = estimate_panel(panel, min_units=5)
+    with pytest.raises(ValueError, match="not made with these settings"):
+        estimate_subgroups(panel, "job_level", min_units=10, min_treated=30, overall=other)
+
+
 def test_subgroup_without_an_estimable_cell() -> None:
     small_cohorts = [(c, 4, 0.5) for c in range(3, 13)] + [(0, 40, 0.0)]
     panel = _groups({"manager": small_cohorts, "staff": [(6, 60, 0.3), (0, 60, 0.0)]}, "job_level")

@@ -801,10 +801,12 @@ def heterogeneity(
     min_cell: int = 10,
     profile: Profile = "first",
     timing: Timing = "next",
+    overall: BehaviourResult | None = None,
 ) -> HeterogeneityResult:
     """Behaviour-change estimate within each talent type or job level, with group sizes.
 
-    Builds :func:`proposal_panel` and runs :func:`estimate_subgroups` on it.
+    Builds :func:`proposal_panel` and runs :func:`estimate_subgroups` on it (``overall``: the
+    estimate over everyone with the same settings, when the caller has it already).
     """
     panel = proposal_panel(
         data, period=period, treatment=treatment, outcome=outcome, profile=profile, timing=timing
@@ -820,7 +822,21 @@ def heterogeneity(
         min_treated=min_treated,
         min_cell=min_cell,
         timing=timing,
+        overall=overall,
     )
+
+
+def _same_settings(r: BehaviourResult, options: dict[str, Any]) -> bool:
+    """Whether ``r`` was estimated with these :func:`estimate_panel` options."""
+    ran = {
+        "period": r.period,
+        "treatment": r.treatment,
+        "outcome": r.outcome,
+        "control": r.control,
+        "min_units": r.attgt.settings.min_units,
+        "timing": r.timing,
+    }
+    return all(ran[key] == value for key, value in options.items())
 
 
 def estimate_subgroups(
@@ -835,6 +851,7 @@ def estimate_subgroups(
     min_treated: int = 30,
     min_cell: int = 10,
     timing: Timing = "next",
+    overall: BehaviourResult | None = None,
 ) -> HeterogeneityResult:
     """Within-group estimates on a ready panel (columns as :func:`proposal_panel`).
 
@@ -844,8 +861,8 @@ def estimate_subgroups(
     than ``min_cell`` employees (the privacy threshold k: its sizes are suppressed too), fewer
     than ``min_treated`` trained employees, no comparison employees, or no cohort-period cell
     with ``min_units`` treated and comparison employees. The overall estimate with the same
-    settings is computed alongside, and ``composition`` says when every group lies on one side
-    of it.
+    settings is computed alongside (or taken from ``overall``, which must have been estimated
+    with the same settings), and ``composition`` says when every group lies on one side of it.
     """
     _check_choice("by", by, ("talent_type", "job_level"))
     options: dict[str, Any] = {
@@ -879,10 +896,13 @@ def estimate_subgroups(
             left.append((group, n_emp, shown(n_tr), shown(n_cmp), "no_estimable_cell", min_units))
             continue
         estimated.append((group, r, n_cmp))
-    try:
-        overall: BehaviourResult | None = estimate_panel(panel, **options)
-    except BehaviourError:
-        overall = None
+    if overall is not None and not _same_settings(overall, options):
+        raise ValueError(f"the overall estimate was not made with these settings: {options}")
+    if overall is None:
+        try:
+            overall = estimate_panel(panel, **options)
+        except BehaviourError:
+            overall = None
     z_adj = float(stats.norm.ppf(1 - 0.05 / (2 * max(len(estimated), 1))))
     rows = [_het_row(group, r, n_cmp, z_adj) for group, r, n_cmp in estimated]
     overall_att = None if overall is None else overall.att

@@ -32,12 +32,17 @@ def safe_behaviour(data: Processed, k: int) -> tuple[BehaviourResult | None, Beh
         return None, err
 
 
-def safe_heterogeneity(data: Processed, by: GroupBy, k: int) -> HeterogeneityResult | None:
+def safe_heterogeneity(
+    data: Processed, by: GroupBy, k: int, overall: BehaviourResult | None = None
+) -> HeterogeneityResult | None:
     """The behaviour change by talent type or job level (groups need ≥ max(30, k) trained staff
     and ≥ k staff; smaller groups are in ``left_out`` with their reason, a group below k with no
-    sizes), or ``None`` when the panel cannot be built."""
+    sizes), or ``None`` when the panel cannot be built. ``overall``: the result of
+    :func:`safe_behaviour` with the same ``k``, so that it is not estimated again."""
     try:
-        return heterogeneity(data, by=by, min_treated=max(30, k), min_units=k, min_cell=k)
+        return heterogeneity(
+            data, by=by, min_treated=max(30, k), min_units=k, min_cell=k, overall=overall
+        )
     except BehaviourError:
         return None
 
