@@ -42,7 +42,7 @@ from dxkpi.core.display import Shown, number
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi.engine import compute_kpi
-from dxkpi.models.verdicts import holm
+from dxkpi.models.verdicts import holm, two_sided_p
 
 __all__ = [
     "DEFAULT_KGIS",
@@ -286,8 +286,8 @@ def kpi_kgi_link(
     k = len(kpis)
     se = fit.se[:k]
     half = stats.t.ppf(1 - alpha / 2, fit.df) * se
-    p = 2 * stats.t.sf(np.abs(fit.beta[:k] / se), fit.df)
-    p_adj = holm(p.tolist())
+    p = [two_sided_p(float(b), float(s), fit.df) for b, s in zip(fit.beta[:k], se, strict=True)]
+    p_adj = holm(p)
     coefs = pl.DataFrame(
         {
             "kpi": list(kpis),
