@@ -28,7 +28,7 @@ from dxkpi.models.behaviour import (
 from dxkpi.models.courses import CourseEffects
 from dxkpi.pdca.programme import course_effects
 from dxkpi.project.config import load_config
-from dxkpi.reports.narrative import describe_behaviour
+from dxkpi.reports.narrative import describe_behaviour, describe_estimand
 
 __all__ = ["command"]
 
@@ -89,6 +89,10 @@ def _effect_rows(effects: CourseEffects, k: int) -> list[dict[str, Any]]:
     ``suppressed``; every row carries the family's adjustment and smallest effect."""
     rows = []
     for r in effects.to_json_rows():
+        r |= {
+            "estimand_text": describe_estimand(r["phase"], r["course_id"] is not None, "en"),
+            "estimand_text_ja": describe_estimand(r["phase"], r["course_id"] is not None, "ja"),
+        }
         hidden = [c for c in _PEOPLE if r[c] is not None and 0 < r[c] < k]
         rows.append(
             {key: (None if key in hidden else value) for key, value in r.items()}

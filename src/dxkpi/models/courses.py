@@ -148,7 +148,6 @@ __all__ = [
     "CourseEffects",
     "CoursesError",
     "course_effects",
-    "estimand_text",
     "first_completions",
     "per_employee_month",
     "phase_effects",
@@ -595,18 +594,12 @@ class CourseEffects:
         )
 
     def to_json_rows(self) -> list[dict[str, Any]]:
-        """JSON-ready rows: the table plus ``ratio_ci`` and the estimand sentence (en, ja)."""
+        """JSON-ready rows: the table plus ``ratio_ci`` (the estimand in words is
+        :func:`dxkpi.reports.narrative.describe_estimand`)."""
         out = []
         for r in self.table.iter_rows(named=True):
             ci = (r["ratio_ci_low"], r["ratio_ci_high"])
-            out.append(
-                {
-                    **r,
-                    "ratio_ci": None if ci[0] is None else list(ci),
-                    "estimand_text": estimand_text(r["phase"], r["course_id"] is not None, "en"),
-                    "estimand_text_ja": estimand_text(r["phase"], r["course_id"] is not None, "ja"),
-                }
-            )
+            out.append({**r, "ratio_ci": None if ci[0] is None else list(ci)})
         return out
 
 
@@ -710,46 +703,3 @@ def phase_effects(
     table = _judged(rows, smallest, alpha)
     m = int(table["p"].is_not_null().sum())
     return CourseEffects("phase", table, smallest, alpha, m, min_treated, min_comparison)
-
-
-# ---------------------------------------------------------------------------------------------
-# words
-# ---------------------------------------------------------------------------------------------
-
-_STAGE_JA = {
-    0: "まだどのフェーズの効果も始まっていない",
-    1: "フェーズ1を修了済みでフェーズ2はまだの",
-    2: "フェーズ2を修了済みでフェーズ3はまだの",
-}
-_STAGE_EN = {
-    0: "with no phase in force yet",
-    1: "who have completed phase 1 but not yet phase 2",
-    2: "who have completed phase 2 but not yet phase 3",
-}
-
-
-def estimand_text(phase: int, course: bool = True, lang: str = "ja") -> str:
-    """The estimand of a course (or phase) row in one sentence."""
-    until_ja = "" if phase == 3 else f"、フェーズ{phase + 1}の研修を初めて修了する月の前まで"
-    until_en = "" if phase == 3 else f" to the month before they first complete a phase-{phase + 1}"
-    if lang == "ja":
-        who = (
-            f"この研修がフェーズ{phase}で最初に修了した研修である職員"
-            if course
-            else f"フェーズ{phase}の研修を初めて修了した職員"
-        )
-        return (
-            f"{who}の、修了の翌月から{until_ja}の1人1か月あたり提案件数の増減。比較相手は同じ月に"
-            f"{_STAGE_JA[phase - 1]}職員（修了月からの本人の中での変化どうしを比較）。"
-        )
-    who = (
-        f"staff whose first completed phase-{phase} course is this one"
-        if course
-        else f"staff who first completed a phase-{phase} course"
-    )
-    return (
-        f"Extra proposals per employee-month of {who}, from the month after completion"
-        + (f"{until_en} course" if phase < 3 else " on")
-        + f"; compared in the same months with staff {_STAGE_EN[phase - 1]} (changes within "
-        "each employee from the completion month)."
-    )

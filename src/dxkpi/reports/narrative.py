@@ -16,6 +16,7 @@ from dxkpi.models.linkage import FEW_DEPARTMENTS, LinkResult
 
 __all__ = [
     "describe_behaviour",
+    "describe_estimand",
     "describe_heterogeneity",
     "describe_link",
     "effect_of_step",
@@ -452,3 +453,42 @@ def describe_heterogeneity(result: HeterogeneityResult, lang: Lang = "ja") -> li
         _left_out_words(row, result.by, lang) for row in result.left_out.iter_rows(named=True)
     ]
     return lines
+
+
+_STAGE_JA = {
+    0: "まだどのフェーズの効果も始まっていない",
+    1: "フェーズ1を修了済みでフェーズ2はまだの",
+    2: "フェーズ2を修了済みでフェーズ3はまだの",
+}
+_STAGE_EN = {
+    0: "with no phase in force yet",
+    1: "who have completed phase 1 but not yet phase 2",
+    2: "who have completed phase 2 but not yet phase 3",
+}
+
+
+def describe_estimand(phase: int, course: bool = True, lang: str = "ja") -> str:
+    """The estimand of a course (or phase) row of :mod:`dxkpi.models.courses` in one sentence."""
+    until_ja = "" if phase == 3 else f"、フェーズ{phase + 1}の研修を初めて修了する月の前まで"
+    until_en = "" if phase == 3 else f" to the month before they first complete a phase-{phase + 1}"
+    if lang == "ja":
+        who = (
+            f"この研修がフェーズ{phase}で最初に修了した研修である職員"
+            if course
+            else f"フェーズ{phase}の研修を初めて修了した職員"
+        )
+        return (
+            f"{who}の、修了の翌月から{until_ja}の1人1か月あたり提案件数の増減。比較相手は同じ月に"
+            f"{_STAGE_JA[phase - 1]}職員（修了月からの本人の中での変化どうしを比較）。"
+        )
+    who = (
+        f"staff whose first completed phase-{phase} course is this one"
+        if course
+        else f"staff who first completed a phase-{phase} course"
+    )
+    return (
+        f"Extra proposals per employee-month of {who}, from the month after completion"
+        + (f"{until_en} course" if phase < 3 else " on")
+        + f"; compared in the same months with staff {_STAGE_EN[phase - 1]} (changes within "
+        "each employee from the completion month)."
+    )
