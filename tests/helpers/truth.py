@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 
+from dxkpi.core.fiscal import fiscal_month_label
 from dxkpi.models.did import AttGtResult
 
-__all__ = ["cell_matched_truth", "month_label"]
-
-
-def month_label(first_fy: int, period: int) -> str:
-    """The ``YYYY-MM`` label of monthly panel period ``period`` (1 = April of ``first_fy``).
-
-    >>> month_label(2022, 1), month_label(2022, 12), month_label(2022, 13)
-    ('2022-04', '2023-03', '2023-04')
-    """
-    return str(np.datetime64(dt.date(first_fy, 4, 1), "M") + (period - 1))
+__all__ = ["cell_matched_truth"]
 
 
 def cell_matched_truth(
@@ -28,7 +18,10 @@ def cell_matched_truth(
     completion month; a monthly panel built with ``lag`` (1 = treated from the month after,
     0 = from the completion month) has cohort period = completion period + ``lag``."""
     planted = [
-        truth_gt[month_label(first_fy, int(g) - lag)][month_label(first_fy, int(t))]
+        # monthly panel period p (1 = April of first_fy) is month p − 1 after that April
+        truth_gt[fiscal_month_label(first_fy, int(g) - lag - 1)][
+            fiscal_month_label(first_fy, int(t) - 1)
+        ]
         if post
         else 0.0  # pre-treatment cells carry no weight in the simple aggregation
         for g, t, post in res.attgt.select("group", "time", "post").iter_rows()

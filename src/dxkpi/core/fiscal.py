@@ -25,6 +25,7 @@ import polars as pl
 __all__ = [
     "FIRST_MONTH",
     "fiscal_month",
+    "fiscal_month_label",
     "fiscal_month_of",
     "fiscal_year",
     "fiscal_year_of",
@@ -81,6 +82,17 @@ def fiscal_month(month: int) -> int:
     (1, 9, 12)
     """
     return (month - FIRST_MONTH) % 12 + 1
+
+
+def fiscal_month_label(first_fy: int, months: int) -> str:
+    """The ``YYYY-MM`` label of the month ``months`` after April of ``first_fy`` (0 = April).
+
+    >>> fiscal_month_label(2022, 0), fiscal_month_label(2022, 11), fiscal_month_label(2022, -1)
+    ('2022-04', '2023-03', '2022-03')
+    """
+    start = fy_start(first_fy)
+    index = start.year * 12 + start.month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def fiscal_year_of(date: pl.Expr) -> pl.Expr:

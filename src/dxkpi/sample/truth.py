@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from dxkpi.core.fiscal import fy_end, fy_start
+from dxkpi.core.fiscal import fiscal_month_label, fy_end
 from dxkpi.sample.behaviour import (
     Rates,
     course_phase2_share,
@@ -68,10 +68,6 @@ def _ratio(with_: np.ndarray, without: np.ndarray) -> float | None:
     return float(with_.sum() / without.sum()) if len(with_) else None
 
 
-def _month_label(fy0: int, m: int) -> str:
-    return str(np.datetime64(fy_start(fy0), "M") + int(m))
-
-
 def _summary(mask: np.ndarray, with_: np.ndarray, without: np.ndarray) -> dict[str, Any]:
     """expected_att (mean of with − without), expected_ratio (Σ with ÷ Σ without), months."""
     return {
@@ -113,7 +109,7 @@ def effect_truth(h: History) -> dict[str, Any]:
         str(e): float(effect[counted & (event == e)].mean()) for e in np.unique(event[counted])
     }
     cohorts, sizes = np.unique(h.stages.month[2][h.stages.month[2] >= 0], return_counts=True)
-    by_cohort = {_month_label(fy0, c): _mean(effect[post & (g == c)]) for c in cohorts}
+    by_cohort = {fiscal_month_label(fy0, c): _mean(effect[post & (g == c)]) for c in cohorts}
     n_months = 12 * len(city.fys)
 
     def cells(mask: np.ndarray) -> dict[str, dict[str, float]]:
@@ -124,7 +120,9 @@ def effect_truth(h: History) -> dict[str, Any]:
         out: dict[str, dict[str, float]] = {}
         for key, value in zip(keys, means, strict=True):
             cg, t = divmod(int(key), n_months)
-            out.setdefault(_month_label(fy0, cg), {})[_month_label(fy0, t)] = float(value)
+            out.setdefault(fiscal_month_label(fy0, cg), {})[fiscal_month_label(fy0, t)] = float(
+                value
+            )
         return out
 
     att_gt = cells(counted)
@@ -149,7 +147,7 @@ def effect_truth(h: History) -> dict[str, Any]:
         "treated_employees": int(treated.sum()),
         "never_treated_employees": int((~treated).sum()),
         "treated_per_cohort_month": {
-            _month_label(fy0, c): int(n) for c, n in zip(cohorts, sizes, strict=True)
+            fiscal_month_label(fy0, c): int(n) for c, n in zip(cohorts, sizes, strict=True)
         },
         "completion_month_counted_as_treated": {
             "expected_att_per_employee_month": _mean(effect[counted]),
