@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from dxkpi.core.fiscal import FIRST_MONTH, fiscal_month_of, fiscal_year_of
 from dxkpi.ingest.processed import load_processed
 
 PHASES = ("1", "2", "3")
@@ -36,8 +37,8 @@ def courses(truth) -> dict[str, dict[str, Any]]:
 
 
 def _month(date: pl.Expr, fy0: int) -> pl.Expr:
-    """Months since April of the first fiscal year."""
-    return (date.dt.year() - fy0) * 12 + date.dt.month() - 4
+    """Months since the first month of the first fiscal year (the fiscal-year rule's April)."""
+    return (fiscal_year_of(date) - fy0) * 12 + fiscal_month_of(date) - 1
 
 
 def _first_completions(data, fy0: int) -> pl.DataFrame:
@@ -185,8 +186,8 @@ def _stage_panel(data, truth) -> pl.DataFrame:
         staff.select(
             "employee_id",
             pl.date_ranges(
-                pl.date(pl.col("fiscal_year"), 4, 1),
-                pl.date(pl.col("fiscal_year") + 1, 3, 1),
+                pl.date(pl.col("fiscal_year"), FIRST_MONTH, 1),
+                pl.date(pl.col("fiscal_year") + 1, FIRST_MONTH - 1, 1),
                 "1mo",
             ).alias("d"),
         )
@@ -230,10 +231,7 @@ def test_first_completers_and_stage_months_match_the_data(data, truth, courses) 
             assert counts.get(cid, 0) == c["n_completers"], cid
     lag = truth["treatment"]["effect_lag_months"]
     panel = _stage_panel(data, truth)
-    at2 = panel.filter(
-        (pl.col("t") >= pl.col("m2") + lag)
-        & (pl.col("m3").is_null() | (pl.col("t") < pl.col("m3")))
-    )
+    at2 = panel.filter(_at_stage2(lag))
     at3 = panel.filter(pl.col("t") >= pl.col("m3") + lag)
     months = {
         **dict(at2.group_by("c2").len().iter_rows()),
@@ -298,9 +296,7 @@ def test_leaving_depends_on_the_year_s_proposals(data, truth) -> None:
     counts = (
         data.proposals.select(
             "employee_id",
-            (pl.col("submitted_on").dt.year() - (pl.col("submitted_on").dt.month() < 4))
-            .cast(pl.Int32)
-            .alias("fiscal_year"),
+            fiscal_year_of(pl.col("submitted_on")).alias("fiscal_year"),
         )
         .collect()
         .group_by("fiscal_year", "employee_id")
