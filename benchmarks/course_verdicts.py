@@ -7,7 +7,7 @@ Each city is the sample generator's city for one seed (``dxkpi.sample``: the sam
 ``generate_city(seed=…)``), built in memory from the simulated history — staff, courses,
 attendance and proposals — without the planted bad rows and file rendering (which the ingest
 quarantines; they are not what is measured here). Its planted truth is the generator's own
-``course_truth`` / ``phase_truth`` (``ground_truth.json`` keys ``course_effects``,
+``programme_truth`` (``ground_truth.json`` keys ``course_effects``,
 ``phase_effects``). Every city is judged by :func:`dxkpi.models.courses.course_effects` and
 :func:`~dxkpi.models.courses.phase_effects` with the default settings (SESOI 20 per 100
 staff-years, Holm at 5%, at least 30 first-at-stage completers, 10 comparison staff a pair of
@@ -49,7 +49,7 @@ from dxkpi.sample.history import simulate_history
 from dxkpi.sample.parameters import SESSIONS_PER_YEAR
 from dxkpi.sample.people import draw_departments, staff_table
 from dxkpi.sample.training import attendance_table, courses_table
-from dxkpi.sample.truth import course_truth, phase_truth
+from dxkpi.sample.truth import programme_truth
 
 FISCAL_YEARS = (2022, 2023, 2024, 2025)
 STAFF = 2000
@@ -117,7 +117,8 @@ def simulate_city(seed: int) -> tuple[Processed, list[dict[str, Any]], dict[str,
             "status",
         ),
     )
-    return data, course_truth(h, ids), phase_truth(h)
+    truth = programme_truth(h, ids)
+    return data, truth["course_effects"], truth["phase_effects"]
 
 
 def _records(table: pl.DataFrame, truth: dict[str, dict[str, Any]], key: str) -> list[dict]:

@@ -72,10 +72,8 @@ from dxkpi.sample.training import attendance_table, courses_table
 from dxkpi.sample.truth import (
     attrition_truth,
     conventions,
-    course_truth,
-    effect_truth,
-    phase_truth,
     pipeline_truth,
+    programme_truth,
 )
 
 __all__ = [
@@ -182,13 +180,14 @@ def _truth(
     seed: int, h: History, course_ids: list[str], sizes: dict[str, int], written: Written
 ) -> dict[str, Any]:
     city = h.city
+    as_of = fy_end(city.fys[-1])
     staff_per_fy = {str(fy): int((city.dept[:, y] >= 0).sum()) for y, fy in enumerate(city.fys)}
     return {
         "generator": "dxkpi.sample.city.generate_city",
         "seed": seed,
         "staff": int((city.dept[:, 0] >= 0).sum()),
         "fiscal_years": list(city.fys),
-        "as_of": str(fy_end(city.fys[-1])),
+        "as_of": str(as_of),
         "sizes": sizes,
         "rows_per_file": written.rows_per_file,
         "staff_per_fiscal_year": staff_per_fy,
@@ -196,10 +195,8 @@ def _truth(
         "departments": len(city.dept_codes),
         **_planted_parameters(city),
         "factors": TREATMENT_FACTOR,
-        **effect_truth(h),
-        "course_effects": course_truth(h, course_ids),
-        "phase_effects": phase_truth(h),
-        "proposal_pipeline": pipeline_truth(city.fys),
+        **programme_truth(h, course_ids),
+        "proposal_pipeline": pipeline_truth(as_of),
         "attrition": attrition_truth(h),
         "conventions": conventions(),
         "insourcing_share_by_fy": _insourcing_by_year(city, h.attendance),

@@ -17,12 +17,13 @@ from the realised counts, except where a key says "realised":
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from dxkpi.core.fiscal import fiscal_month_label, fy_end
+from dxkpi.core.fiscal import fiscal_month_label
 from dxkpi.sample.behaviour import (
     Rates,
     course_phase2_share,
@@ -48,10 +49,8 @@ from dxkpi.sample.parameters import (
 __all__ = [
     "attrition_truth",
     "conventions",
-    "course_truth",
-    "effect_truth",
-    "phase_truth",
     "pipeline_truth",
+    "programme_truth",
 ]
 
 
@@ -77,14 +76,25 @@ def _summary(mask: np.ndarray, with_: np.ndarray, without: np.ndarray) -> dict[s
     }
 
 
-def effect_truth(h: History) -> dict[str, Any]:
+def programme_truth(h: History, course_ids: Sequence[str]) -> dict[str, Any]:
+    """The programme's planted effects: the default treatment's keys (:func:`_effect_truth`),
+    ``course_effects`` and ``phase_effects``, from one computation of both potential rates."""
+    r = _rates(h)
+    masks = _stage_masks(h, r)
+    return {
+        **_effect_truth(h, r),
+        "course_effects": _course_truth(h, r, masks, course_ids),
+        "phase_effects": _phase_truth(h, masks),
+    }
+
+
+def _effect_truth(h: History, r: Rates) -> dict[str, Any]:
     """The programme effect of the default treatment: first completed phase-2 course.
 
     Over the treated employees' months on the staff list AFTER the completion month: the
     realised rate (phase-2 boost and, once in force, the phase-3 multiplier) against the rate
     without the programme.
     """
-    r = _rates(h)
     city, fy0 = h.city, h.city.fys[0]
     g = h.stages.month[2][r.emp]
     effect = r.rate - r.without
@@ -158,17 +168,18 @@ def effect_truth(h: History) -> dict[str, Any]:
     }
 
 
-def _stage_masks(h: History, r: Rates) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+_Masks = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _stage_masks(h: History, r: Rates) -> _Masks:
     """Per phase: (employee-months at that stage, rate with, rate without that phase's boost).
 
     Stage p of an employee: the months after the month of their first completed phase-p course
     and before the month of their first completed phase-(p+1) course.
     """
     st = h.stages
-    after = {
-        p: (st.month[p][r.emp] >= 0) & (r.month >= st.month[p][r.emp] + EFFECT_LAG_MONTHS)
-        for p in (1, 2, 3)
-    }
+    in1 = (st.month[1][r.emp] >= 0) & (r.month >= st.month[1][r.emp] + EFFECT_LAG_MONTHS)
+    after = {1: in1, 2: r.in2, 3: r.in3}  # phases 2 and 3: when their boost is in force
     before = {p: (st.month[p + 1][r.emp] < 0) | (r.month < st.month[p + 1][r.emp]) for p in (1, 2)}
     return {
         1: (after[1] & before[1], r.without, r.without),  # no planted phase-1 effect
@@ -177,10 +188,10 @@ def _stage_masks(h: History, r: Rates) -> dict[int, tuple[np.ndarray, np.ndarray
     }
 
 
-def course_truth(h: History, course_ids: Sequence[str]) -> list[dict[str, Any]]:
+def _course_truth(
+    h: History, r: Rates, masks: _Masks, course_ids: Sequence[str]
+) -> list[dict[str, Any]]:
     """Per course: the planted s_c / m_z and the effect at its stage on its first completers."""
-    r = _rates(h)
-    masks = _stage_masks(h, r)
     share, mult = course_phase2_share(), course_phase3_multiplier()
     out = []
     for i, (name, phase, *_rest) in enumerate(COURSES):
@@ -202,15 +213,11 @@ def course_truth(h: History, course_ids: Sequence[str]) -> list[dict[str, Any]]:
     return out
 
 
-def phase_truth(h: History) -> dict[str, dict[str, Any]]:
+def _phase_truth(h: History, masks: _Masks) -> dict[str, dict[str, Any]]:
     """Per phase (any course): the effect at that stage on the phase's first completers."""
-    r = _rates(h)
     return {
-        str(p): {
-            "n_completers": int((h.stages.month[p] >= 0).sum()),
-            **_summary(*masks),
-        }
-        for p, masks in _stage_masks(h, r).items()
+        str(p): {"n_completers": int((h.stages.month[p] >= 0).sum()), **_summary(*mask)}
+        for p, mask in masks.items()
     }
 
 
@@ -231,7 +238,7 @@ def _median(first: int, ways: np.ndarray, total: int) -> float:
     return float(first + lower)
 
 
-def pipeline_truth(fys: Sequence[int]) -> dict[str, Any]:
+def pipeline_truth(as_of: dt.date) -> dict[str, Any]:
     """Adoption and implementation: eventual probabilities and waiting times, exactly."""
     first, ways, total = _days_pmf()
     decision = np.ones(DECISION_DAYS[1] - DECISION_DAYS[0] + 1, dtype=np.int64)
@@ -240,7 +247,7 @@ def pipeline_truth(fys: Sequence[int]) -> dict[str, Any]:
         return float(ways[: max(0, w - first + 1)].sum() / total)
 
     return {
-        "as_of": str(fy_end(fys[-1])),
+        "as_of": str(as_of),
         "decision_days": {
             "distribution": "uniform integer",
             "min": DECISION_DAYS[0],
