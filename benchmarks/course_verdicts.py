@@ -42,13 +42,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from dxkpi.catalogue.contract import DATASETS
 from dxkpi.ingest.processed import Processed
+from dxkpi.ingest.rules import parse_and_check
 from dxkpi.models.courses import course_effects, per_employee_month, phase_effects, stage_panel
-from dxkpi.sample.behaviour import proposals_table
-from dxkpi.sample.history import simulate_history
+from dxkpi.sample.city import simulate_core
 from dxkpi.sample.parameters import SESSIONS_PER_YEAR
-from dxkpi.sample.people import draw_departments, staff_table
-from dxkpi.sample.training import attendance_table, courses_table
 from dxkpi.sample.truth import programme_truth
 
 FISCAL_YEARS = (2022, 2023, 2024, 2025)
@@ -58,66 +57,21 @@ STAFF = 2000
 def simulate_city(seed: int) -> tuple[Processed, list[dict[str, Any]], dict[str, Any]]:
     """The sample city of ``seed`` as processed frames, with its course and phase truth.
 
-    The random draws follow :func:`dxkpi.sample.city.generate_city` up to the proposals, so the
-    staff, attendance and proposals are those of the generated city before bad rows are planted.
+    The generator's own first draws (:func:`dxkpi.sample.city.simulate_core`), so the staff,
+    attendance and proposals are those of ``generate_city(seed=…)`` before bad rows are
+    planted, typed by the ingest's own parser (every row must pass the contract's rules).
     """
     rng = np.random.Generator(np.random.PCG64(seed))
-    departments, wave = draw_departments(rng, FISCAL_YEARS)
-    h = simulate_history(
-        rng,
-        FISCAL_YEARS,
-        departments["department_code"].to_list(),
-        wave,
-        STAFF,
-        SESSIONS_PER_YEAR,
-    )
-    courses = courses_table()
-    ids = courses["course_id"].to_list()
-    staff = staff_table(rng, h.city)
-    attendance = attendance_table(h.city, h.attendance, ids)
-    proposals = proposals_table(rng, h.city, h.emp, h.month, h.count)
-    c = pl.col
-    data = Processed.from_frames(
-        source=f"sample seed {seed}",
-        departments=departments.select(
-            "department_code",
-            "department_name",
-            "division",
-            c("pilot_fy").cast(pl.Int32, strict=False),
-        ),
-        staff=staff.select(
-            c("fiscal_year").cast(pl.Int32),
-            "employee_id",
-            "department_code",
-            "job_level",
-            "talent_type",
-        ),
-        courses=courses.select(
-            "course_id",
-            "course_name",
-            c("phase").cast(pl.Int64),
-            "skill_area",
-            c("hours").cast(pl.Float64),
-            "instructor",
-        ),
-        attendance=attendance.select(
-            "employee_id",
-            "course_id",
-            c("session_date").str.to_date(),
-            "status",
-            c("satisfaction").cast(pl.Int64),
-        ),
-        proposals=proposals.select(
-            "proposal_id",
-            "employee_id",
-            "department_code",
-            c("submitted_on").str.to_date(),
-            "title",
-            "category",
-            "status",
-        ),
-    )
-    truth = programme_truth(h, ids)
+    h, tables = simulate_core(rng, FISCAL_YEARS, STAFF, SESSIONS_PER_YEAR)
+    typed = {}
+    for name, table in tables.items():
+        ds = DATASETS[name]
+        parsed = parse_and_check(ds, table.select(ds.column_names))
+        if (parsed["_rulebits"] != 0).any():
+            raise RuntimeError(f"seed {seed}: the sample's {name} breaks a contract rule")
+        typed[name] = parsed.select(ds.column_names)
+    data = Processed.from_frames(source=f"sample seed {seed}", **typed)
+    truth = programme_truth(h, tables["courses"]["course_id"].to_list())
     return data, truth["course_effects"], truth["phase_effects"]
 
 
@@ -125,7 +79,7 @@ def _records(table: pl.DataFrame, truth: dict[str, dict[str, Any]], key: str) ->
     out = []
     for r in table.iter_rows(named=True):
         t = truth[str(r[key])]
-        zero = bool(t.get("zero_effect", t["expected_att"] == 0))
+        zero = bool(t["zero_effect"])
         target = t["expected_att"]
         rec = {
             "id": str(r[key]),

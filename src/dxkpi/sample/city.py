@@ -79,6 +79,7 @@ from dxkpi.sample.truth import (
 __all__ = [
     "SampleSummary",
     "generate_city",
+    "simulate_core",
 ]
 
 
@@ -255,6 +256,28 @@ def _check_args(staff: int, fiscal_years: Sequence[int]) -> tuple[int, ...]:
     return fys
 
 
+def simulate_core(
+    rng: np.random.Generator, fys: tuple[int, ...], staff: int, sessions_per_year: float
+) -> tuple[History, dict[str, pl.DataFrame]]:
+    """The draws every sample city starts with, in their order: departments, the simulated
+    history, the staff list, the courses, attendance and proposals (raw text tables, before bad
+    rows). :func:`generate_city` goes on from here with the same ``rng``; the course-verdict
+    benchmark stops here."""
+    departments, wave = draw_departments(rng, fys)
+    h = simulate_history(
+        rng, fys, departments["department_code"].to_list(), wave, staff, sessions_per_year
+    )
+    courses = courses_table()
+    tables = {
+        "departments": departments,
+        "staff": staff_table(rng, h.city),
+        "courses": courses,
+        "attendance": attendance_table(h.city, h.attendance, courses["course_id"].to_list()),
+        "proposals": proposals_table(rng, h.city, h.emp, h.month, h.count),
+    }
+    return h, tables
+
+
 def generate_city(
     out: Path,
     *,
@@ -274,20 +297,11 @@ def generate_city(
     out = Path(out)
     fys = _check_args(staff, fiscal_years)
     rng = np.random.Generator(np.random.PCG64(seed))
-    departments, wave = draw_departments(rng, fys)
-    h = simulate_history(
-        rng, fys, departments["department_code"].to_list(), wave, staff, sessions_per_year
-    )
+    h, tables = simulate_core(rng, fys, staff, sessions_per_year)
     city, a = h.city, h.attendance
-    courses = courses_table()
-    course_ids = courses["course_id"].to_list()
+    course_ids = tables["courses"]["course_id"].to_list()
     dept_size = np.bincount(city.dept[city.dept >= 0], minlength=len(city.dept_codes))
-    tables = {
-        "departments": departments,
-        "staff": staff_table(rng, city),
-        "courses": courses,
-        "attendance": attendance_table(city, a, course_ids),
-        "proposals": proposals_table(rng, city, h.emp, h.month, h.count),
+    tables |= {
         "projects": projects_table(rng, city, dept_size.astype(float)),
         "resident_survey": resident_survey_table(rng, city),
         "maturity_survey": maturity_survey_table(rng, city),
