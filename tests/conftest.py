@@ -45,25 +45,25 @@ class SampleCity:
     manifest: dict[str, Any]
 
 
-@pytest.fixture(scope="session")
-def sample_city(tmp_path_factory: pytest.TempPathFactory) -> SampleCity:
-    """The default sample city (seed 7, ~2,000 staff, FY2022–FY2025), generated and ingested."""
-    base = tmp_path_factory.mktemp("sample_city")
+def _city(factory: pytest.TempPathFactory, name: str, seed: int) -> SampleCity:
+    base = factory.mktemp(name)
     raw, processed = base / "raw", base / "processed"
-    generate_city(raw, seed=7)
+    generate_city(raw, seed=seed)
     report = run_ingest(raw, processed, expectations=ROOT / "expectations", secret=SECRET)
     truth = json.loads((raw / "ground_truth.json").read_text(encoding="utf-8"))
     return SampleCity(raw, processed, truth, report.manifest)
 
 
 @pytest.fixture(scope="session")
-def other_city(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """A second sample city (seed OTHER_SEED), generated and ingested once: (processed, truth)."""
-    base = tmp_path_factory.mktemp("other_city")
-    generate_city(base / "raw", seed=OTHER_SEED)
-    run_ingest(base / "raw", base / "processed", expectations=ROOT / "expectations", secret=SECRET)
-    truth = json.loads((base / "raw" / "ground_truth.json").read_text(encoding="utf-8"))
-    return base / "processed", truth
+def sample_city(tmp_path_factory: pytest.TempPathFactory) -> SampleCity:
+    """The default sample city (seed 7, ~2,000 staff, FY2022–FY2025), generated and ingested."""
+    return _city(tmp_path_factory, "sample_city", 7)
+
+
+@pytest.fixture(scope="session")
+def other_city(tmp_path_factory: pytest.TempPathFactory) -> SampleCity:
+    """A second sample city (seed OTHER_SEED), generated and ingested once."""
+    return _city(tmp_path_factory, "other_city", OTHER_SEED)
 
 
 @pytest.fixture(scope="session")

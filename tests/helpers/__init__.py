@@ -2,7 +2,8 @@
 
 ``ROOT`` is the repository (the sample project: dxkpi.toml, expectations/, notebooks/);
 ``SECRET`` the pseudonym key every test uses instead of the developer's own; ``OTHER_SEED`` the
-seed of the second sample city (every planted truth is also checked on it).
+seed of the second sample city (the course verdicts, the list of courses to revise, the ratio
+and the subgroup effects are also checked on it).
 """
 
 from __future__ import annotations

@@ -357,8 +357,7 @@ def test_sample_city_subgroups_cover_their_cell_matched_truth(city, sample_city,
 
 @pytest.mark.parametrize("by", ["talent_type", "job_level"])
 def test_other_city_subgroups_cover_their_cell_matched_truth(other_city, by) -> None:
-    processed, truth = other_city
-    _check_groups(load_processed(processed), truth, by, set())
+    _check_groups(load_processed(other_city.processed), other_city.truth, by, set())
 
 
 def test_sample_city_heterogeneity_by_talent_type(city, sample_city) -> None:

@@ -406,9 +406,8 @@ def test_some_zero_effect_course_is_judged_no_effect_on_seed_7(sample_city) -> N
 
 
 def test_second_seed_verdicts_match_the_planted_truth(other_city) -> None:  # type: ignore[no-untyped-def]
-    processed, truth = other_city
-    courses, phases = _judged(processed)
-    _check_against_truth(courses, truth)
+    courses, phases = _judged(other_city.processed)
+    _check_against_truth(courses, other_city.truth)
     assert phases.table.filter(pl.col("phase") == 2)["verdict"].item() == "effect"
 
 
@@ -436,7 +435,7 @@ def test_sample_city_revise_lists_only_planted_zero_courses_judged_no_effect(sam
 
 
 def test_second_seed_revise_lists_only_planted_zero_courses_judged_no_effect(other_city) -> None:  # type: ignore[no-untyped-def]
-    _revise_check(*other_city)
+    _revise_check(other_city.processed, other_city.truth)
 
 
 def test_one_base_month_is_did_att_gt_pooled(sample_city) -> None:  # type: ignore[no-untyped-def]

@@ -130,5 +130,4 @@ def test_sample_city_ratio_covers_the_planted_ratio(sample_city) -> None:
 
 
 def test_other_city_ratio_covers_the_planted_ratio(other_city) -> None:
-    processed, truth = other_city
-    _check_city(processed, truth)
+    _check_city(other_city.processed, other_city.truth)
