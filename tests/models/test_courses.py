@@ -23,7 +23,6 @@ from dxkpi import pdca
 from dxkpi.commands.behaviour import command
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.models import courses as C
-from dxkpi.models.did import att_gt
 from dxkpi.models.verdicts import equivalence_p, holm, judge, minimum_detectable_effect
 from dxkpi.reports import pdca_tables
 from tests.helpers import ROOT
@@ -443,17 +442,7 @@ def test_one_base_month_is_did_att_gt_pooled(sample_city) -> None:  # type: igno
     panel = C.stage_panel(load_processed(sample_city.processed))
     for phase, course in ((2, "C214"), (3, "C322")):
         used = C.stage_roles(panel, phase, course).filter(pl.col("role").is_not_null())
-        res = att_gt(
-            used,
-            unit="unit",
-            time="period",
-            group="first_treated",
-            outcome="proposals",
-            control="notyet",
-            min_units=1,
-            within_units=True,
-        )
-        cells, matrix = C._pool(res, 10), C._averaged(used, 1, 10)
+        cells, matrix = C._single_base(used, 10), C._averaged(used, 1, 10)
         assert cells is not None and matrix is not None
         for name in ("effect", "se", "df", "ratio", "ratio_se", "n_treated", "n_cells", "months"):
             assert getattr(matrix, name) == pytest.approx(getattr(cells, name), rel=1e-9), name

@@ -476,6 +476,25 @@ def _averaged(used: pl.DataFrame, base_months: int, min_comparison: int) -> _Poo
     return _finish(effect, inf, mu1, inf_mu1, counts)
 
 
+def _single_base(used: pl.DataFrame, min_comparison: int) -> _Pooled | None:
+    """did.py's within-unit ATT(g,t) with the stage-restricted not-yet-treated comparison (one
+    base month: the completion month), pooled by employee-months; None when nothing is left."""
+    try:
+        res = att_gt(
+            used,
+            unit="unit",
+            time="period",
+            group="first_treated",
+            outcome="proposals",
+            control="notyet",
+            min_units=1,
+            within_units=True,
+        )
+    except DidError:
+        return None
+    return _pool(res, min_comparison)
+
+
 def _counts(rows: pl.DataFrame) -> tuple[int, int]:
     """(first-at-stage completers, of them not at the previous stage in their completion month)."""
     treated = rows.filter(pl.col("first_treated") > 0)
@@ -505,23 +524,11 @@ def _one(
     }
     used = roles.filter(pl.col("role").is_not_null())
     pooled = None
-    if used.filter(pl.col("role") == "at_stage").height and base_months > 1:
-        pooled = _averaged(used, base_months, min_comparison)
-    elif used.filter(pl.col("role") == "at_stage").height:
-        try:
-            res = att_gt(
-                used,
-                unit="unit",
-                time="period",
-                group="first_treated",
-                outcome="proposals",
-                control="notyet",
-                min_units=1,
-                within_units=True,
-            )
-            pooled = _pool(res, min_comparison)
-        except DidError:
-            pooled = None
+    if (used["role"] == "at_stage").any():
+        if base_months > 1:
+            pooled = _averaged(used, base_months, min_comparison)
+        else:
+            pooled = _single_base(used, min_comparison)
     if pooled is None:
         row["reason"] = "no_comparison" if n_completers >= min_treated else "too_few_completers"
         return row
