@@ -251,10 +251,16 @@ class Workbench:
         return charts.kpi_by_group(self.kpi([kpi], by=by), kpi, year, lang, group_by=by)
 
 
-_SAMPLE_CONFIG = """\
+_DEFAULTS = Config()
+#: A new project's dxkpi.toml: the defaults it runs with, written from the defaults themselves.
+_SAMPLE_CONFIG = f"""\
 # dxkpi project settings (see the README). Built-in defaults apply to every section left out:
-# [privacy] min_cell_size = 10, [grading] tolerance = 0.05,
-# [decisions] smallest_effect_per_100_staff_year = 20, no [targets] yet.
+# [privacy] min_cell_size = {_DEFAULTS.privacy.min_cell_size}, \
+[grading] tolerance = {_DEFAULTS.grading.tolerance},
+# [decisions] smallest_effect_per_100_staff_year = \
+{_DEFAULTS.decisions.smallest_effect_per_100_staff_year:g}, \
+smallest_kpi_change_share = {_DEFAULTS.decisions.smallest_kpi_change_share},
+# [kpi] maturity_days from the data's own delays, no [targets] yet.
 """
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "FRAILTY_SHAPE",
     "FULL_WIDTH",
     "GIVEN",
+    "HIRE_GROWTH",
     "HIRE_LEVEL_SHARE",
     "IMPLEMENTATION_DAYS",
     "IMPLEMENTATION_PROBABILITY",
@@ -160,6 +161,8 @@ LEAVE_RATE = (0.07, 0.035, 0.04)  # per year, by job level
 # probability is LEAVE_RATE[level] × exp(−LEAVE_GAMMA × z), z the count standardised over the
 # staff list of that year (low proposers leave more often).
 LEAVE_GAMMA = 0.5
+# Hires each April: as many as left, plus this share of the first year's head count.
+HIRE_GROWTH = 0.005
 TRANSFER_RATE = 0.20
 TYPES = ("leader", "specialist", "practitioner", "unassigned")
 TYPE_SHARE_BY_LEVEL = (

@@ -17,6 +17,7 @@ import polars as pl
 from dxkpi.sample.parameters import (
     DIVISIONS,
     GIVEN,
+    HIRE_GROWTH,
     HIRE_LEVEL_SHARE,
     LEAVE_GAMMA,
     LEAVE_RATE,
@@ -150,7 +151,7 @@ def next_year(
     """
     prev = city.dept[:, y - 1]
     active = (prev >= 0) & ~leave
-    n_hire = int((leave & (prev >= 0)).sum()) + round(0.005 * n_staff)
+    n_hire = int((leave & (prev >= 0)).sum()) + round(HIRE_GROWTH * n_staff)
     move = active & (rng.random(len(prev)) < TRANSFER_RATE)
     target = choose(rng, weight, len(prev))
     target = np.where(target == prev, (target + 1) % len(weight), target)

@@ -37,6 +37,7 @@ from dxkpi.sample.parameters import (
     COURSES,
     DECISION_DAYS,
     EFFECT_LAG_MONTHS,
+    HIRE_GROWTH,
     IMPLEMENTATION_DAYS,
     IMPLEMENTATION_PROBABILITY,
     LEAVE_GAMMA,
@@ -296,7 +297,8 @@ def attrition_truth(h: History) -> dict[str, Any]:
         "formula": "at the end of fiscal year t an employee on its staff list leaves with "
         "probability min(1, leave_rate[job_level] × exp(−gamma × z)), z = (their proposals "
         "submitted in t − mean) ÷ standard deviation over the staff list of t",
-        "hires": "as many as left, plus 0.5 % of the first year's head count, join in April",
+        "hires": f"as many as left, plus {100 * HIRE_GROWTH:g} % of the first year's head "
+        "count, join in April",
         "leavers_by_fiscal_year": leavers,
         "hires_by_fiscal_year": hires,
         "mean_leave_probability_by_fiscal_year": mean_p,
