@@ -185,7 +185,7 @@ def _effect_cell(r: dict[str, Any]) -> str:
     return f"{_signed(r['effect_100'])}（{_signed(r['ci_low_100'])}〜{_signed(r['ci_high_100'])}）"
 
 
-def _ratio_cell(r: dict[str, Any], lang: str) -> str:
+def _ratio_cell(r: dict[str, Any]) -> str:
     if r["ratio"] is None:
         return "—"
     ci = (
@@ -242,7 +242,7 @@ def course_display(review: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
                 f"{r['completion_rate']:.0%}",
                 sat,
                 _effect_cell(r),
-                _ratio_cell(r, lang),
+                _ratio_cell(r),
                 label("stage_comparison", r["phase"], lang) if r["phase"] else "",
                 verdict_text(r, lang),
                 label("course_flag", r["flag"], lang) if r["flag"] else "",
