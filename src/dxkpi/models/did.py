@@ -209,7 +209,8 @@ class Inference:
     """How SEs and intervals were computed: by unit (R did) or by cluster (few-cluster method).
 
     ``crit`` is the pointwise critical value (normal by unit; t with ``df`` = clusters − 1 by
-    cluster).
+    cluster). ``codes``: when clustered, each unit's cluster (0 .. ``n_clusters`` − 1, aligned
+    with the rows of the result's influence functions); the one record of the clustering.
     """
 
     method: Literal["unit", "cluster"]
@@ -217,6 +218,7 @@ class Inference:
     n_clusters: int | None
     crit: float
     df: int | None
+    codes: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def describe(self) -> str:
         """One line naming the SE and the reference distribution."""
@@ -399,8 +401,8 @@ class AttGtResult:
     counted by reason (no ids); ``rows_dropped``: rows without a unit, period or finite outcome;
     ``units_in_no_cell``: units kept (counted in ``n_units`` and the cohort shares) that enter
     no estimated cell, e.g. with ``"within"`` units seen in one period only.
-    ``inference`` says how SEs and intervals were computed; ``cluster_codes`` (units, aligned
-    with ``influence``) the cluster of each unit when clustered.
+    ``inference`` says how SEs and intervals were computed (and holds the cluster of each unit
+    when clustered, see :attr:`cluster_codes`).
     """
 
     attgt: pl.DataFrame
@@ -421,7 +423,11 @@ class AttGtResult:
     inference: Inference = field(
         default_factory=lambda: Inference("unit", None, None, float(stats.norm.ppf(0.975)), None)
     )
-    cluster_codes: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def cluster_codes(self) -> np.ndarray | None:
+        """The cluster of each unit (aligned with ``influence``) when clustered, else None."""
+        return self.inference.codes
 
     @property
     def panel(self) -> PanelKind:
@@ -583,10 +589,9 @@ class _Panel:
     y: np.ndarray  # units × periods (column-major: one period is contiguous), NaN = missing
     balanced: bool
     n_dropped_units: int
+    infer: Inference  # how SEs and intervals are computed, with the cluster of each unit
     dropped: dict[str, int] = field(default_factory=dict)  # units left out, by reason
     rows_dropped: int = 0
-    cluster: np.ndarray | None = None  # per unit: cluster code 0..G-1
-    n_clusters: int = 0
 
 
 def _to_polars(data: Any) -> pl.DataFrame:
@@ -749,10 +754,6 @@ def _prepare(
                 "no unit is observed in every period.",
                 where=Where(column=unit),
             )
-    n_clusters = 0
-    if codes is not None:  # renumber the clusters that remain 0..G-1
-        kept, codes = np.unique(codes, return_inverse=True)
-        n_clusters = int(kept.size)
     return _Panel(
         units=units,
         periods=periods.astype(np.int64),
@@ -760,10 +761,9 @@ def _prepare(
         y=mat,
         balanced=bool(complete.all()) or s.panel == "balanced",
         n_dropped_units=n_dropped,
+        infer=_inference(codes, s),
         dropped={k: v for k, v in dropped.items() if v},
         rows_dropped=n_rows - d.height,
-        cluster=codes,
-        n_clusters=n_clusters,
     )
 
 
@@ -810,10 +810,11 @@ def _leverage(p: _Panel, mask: np.ndarray) -> np.ndarray:
     factor (1 − h) per cluster; with few clusters per group (a cohort of 2 departments) that is a
     halving. The factor restores it (exact for a mean, as Bell & McCaffrey's CR2).
     """
-    assert p.cluster is not None
-    share = np.bincount(p.cluster[mask], minlength=p.n_clusters) / mask.sum()
+    codes = p.infer.codes
+    assert codes is not None
+    share = np.bincount(codes[mask], minlength=p.infer.n_clusters or 0) / mask.sum()
     share = np.where(share < 1.0, share, 0.0)  # one cluster: no correction possible (skipped)
-    return 1.0 / np.sqrt(1.0 - share[p.cluster])
+    return 1.0 / np.sqrt(1.0 - share[codes])
 
 
 def _cell_estimate(
@@ -828,7 +829,7 @@ def _cell_estimate(
     factor of :func:`_leverage`.
     """
     n = p.units.size
-    clustered = p.cluster is not None
+    clustered = p.infer.codes is not None
     if p.balanced or within:  # one outcome change per unit: the panel (R panel=TRUE) form
         dy = p.y[:, ti] - p.y[:, b]
         if not p.balanced:  # units outside the cell have NaN changes and weight 0
@@ -946,12 +947,13 @@ def _skip_reason(
             f"{who} has fewer than {s.min_units} units (treated {n_t}, comparison {n_c}) / "
             f"{who_ja}が {s.min_units} 単位未満",
         )
-    if p.cluster is not None:
+    codes = p.infer.codes
+    if codes is not None:
         for m, who, who_ja in (
             (masks[0], "treated cohort", "処置群"),
             (masks[2], "comparison group", "比較群"),
         ):
-            if np.unique(p.cluster[m]).size < 2:
+            if np.unique(codes[m]).size < 2:
                 return (
                     "one_cluster",
                     f"the {who} lies in one cluster: no cluster-level variance / "
@@ -987,28 +989,41 @@ def _estimate_cells(
     return rows, skipped, infs, int((~used).sum())
 
 
-def _inference(p: _Panel, s: DidSettings) -> Inference:
-    if s.cluster is None:
+def _inference(codes: np.ndarray | None, s: DidSettings) -> Inference:
+    """By unit, or by the clusters of ``codes`` (each unit's cluster), renumbered 0..G-1."""
+    if s.cluster is None or codes is None:
         return Inference("unit", None, None, float(stats.norm.ppf(1 - s.alpha / 2)), None)
-    if p.n_clusters < 2:
+    kept, codes = np.unique(codes, return_inverse=True)
+    g = int(kept.size)
+    if g < 2:
         raise DidError(
             "クラスターが 2 つ未満です。",
             "clustered inference needs at least 2 clusters.",
             where=Where(column=s.cluster),
         )
-    df = p.n_clusters - 1
-    return Inference(
-        "cluster", s.cluster, p.n_clusters, float(stats.t.ppf(1 - s.alpha / 2, df)), df
-    )
+    crit = float(stats.t.ppf(1 - s.alpha / 2, g - 1))
+    return Inference("cluster", s.cluster, g, crit, g - 1, codes)
 
 
 def _cluster_sums(inf: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
-    """Influence functions (units × columns, or units) summed within clusters."""
-    if inf.ndim == 1:
-        return np.bincount(codes, weights=inf, minlength=size)
+    """Influence functions (units × columns) summed within clusters (clusters × columns)."""
     out = np.zeros((size, inf.shape[1]))
     np.add.at(out, codes, inf)
     return out
+
+
+def _scores(inf: np.ndarray, infer: Inference) -> np.ndarray:
+    """What SEs, the bootstrap and the pre-test use: the influence functions (units × columns)
+    by unit, or their sums within clusters (clusters × columns) when clustered."""
+    if infer.codes is None:
+        return inf
+    return _cluster_sums(inf, infer.codes, infer.n_clusters or 0)
+
+
+def _ses(scores: np.ndarray, n: int) -> np.ndarray:
+    """SE of each column (outcome units) from its scores (see :func:`_scores`) and the number of
+    units ``n``; NaN at or below :data:`_SE_TINY` (R did's NA)."""
+    return _nan_small(np.sqrt((scores**2).sum(axis=0)) / n)
 
 
 def att_gt(
@@ -1065,7 +1080,7 @@ def att_gt(
         pretest_min_units,
     )
     p = _prepare(_to_polars(data), unit, time, group, outcome, s)
-    infer = _inference(p, s)
+    infer = p.infer
     cohorts = np.unique(p.cohort[np.isfinite(p.cohort)])
     if s.control == "notyet" and not np.isinf(p.cohort).any():
         cohorts = cohorts[:-1]  # the latest cohort is only a comparison group (as R)
@@ -1088,20 +1103,20 @@ def att_gt(
     influence = np.column_stack(infs)
     influence.flags.writeable = False
     n = p.units.size
-    scores = influence if p.cluster is None else _cluster_sums(influence, p.cluster, p.n_clusters)
-    se = _nan_small(np.sqrt((scores**2).sum(axis=0)) / n)
-    frame = _attgt_frame(rows, se, infer.crit)
+    scores = _scores(influence, infer)
+    frame = _attgt_frame(rows, _ses(scores, n), infer.crit)
     boot = None
     if s.boot_draws > 0:
-        boot = multiplier_bootstrap(
-            influence,
+        boot = _bootstrap(
+            scores,
+            n,
             s.boot_draws,
             alpha=alpha,
             weights=s.boot_weights,
             seed=seed,
-            clusters=p.cluster,
+            clusters=infer.n_clusters,
         )
-        if infer.method == "cluster":  # few clusters: the band is at least the t interval
+        if infer.codes is not None:  # few clusters: the band is at least the t interval
             boot = replace(boot, crit_value=_cluster_band(boot.crit_value, infer, alpha))
         frame = frame.with_columns(
             se_boot=pl.Series(boot.se),
@@ -1137,7 +1152,6 @@ def att_gt(
         rows_dropped=p.rows_dropped,
         units_in_no_cell=unused,
         inference=infer,
-        cluster_codes=p.cluster,
     )
 
 
@@ -1250,24 +1264,50 @@ def multiplier_bootstrap(
     inf = np.asarray(influence, dtype=float)
     if inf.ndim == 1:
         inf = inf[:, None]
-    n = inf.shape[0]
-    n_clusters = None
-    scores = inf
+    scores, n_clusters = inf, None
     if clusters is not None:
         n_clusters = int(clusters.max()) + 1
         scores = _cluster_sums(inf, clusters, n_clusters)
+    return _bootstrap(
+        scores,
+        inf.shape[0],
+        draws,
+        alpha=alpha,
+        weights=weights,
+        seed=seed,
+        chunk=chunk,
+        clusters=n_clusters,
+        band=band,
+    )
+
+
+def _bootstrap(
+    scores: np.ndarray,
+    n: int,
+    draws: int,
+    *,
+    alpha: float,
+    weights: BootWeights,
+    seed: int | None,
+    clusters: int | None,
+    chunk: int = 128,
+    band: np.ndarray | None = None,
+) -> Bootstrap:
+    """:func:`multiplier_bootstrap` of scores (see :func:`_scores`: units, or ``clusters``
+    cluster sums, × estimates) of ``n`` units."""
     bres = _replicates(scores, draws, weights, seed, chunk)
     bres /= math.sqrt(n)  # sqrt(n) * mean(w * IF)
+    cols = scores.shape[1]
     ok = np.isfinite(bres).all(axis=0) & ((bres**2).sum(axis=0) > _SE_TINY)
-    se = np.full(inf.shape[1], np.nan)
+    se = np.full(cols, np.nan)
     crit = math.nan
     if ok.any():
         b = np.sort(bres[:, ok], axis=0)
         lo, hi = b[math.ceil(0.25 * draws) - 1], b[math.ceil(0.75 * draws) - 1]
-        sigma = np.full(inf.shape[1], np.nan)
+        sigma = np.full(cols, np.nan)
         sigma[ok] = (hi - lo) / _IQR_NORMAL
         se = sigma / math.sqrt(n)
-        use = ok & (np.ones(inf.shape[1], dtype=bool) if band is None else band)
+        use = ok & (np.ones(cols, dtype=bool) if band is None else band)
         if use.any():
             with np.errstate(divide="ignore", invalid="ignore"):
                 t_max = np.nanmax(np.abs(bres[:, use] / sigma[use]), axis=1)
@@ -1275,24 +1315,13 @@ def multiplier_bootstrap(
             if t_max.size:
                 crit = float(np.quantile(t_max, 1 - alpha, method="inverted_cdf"))
     return Bootstrap(
-        se=se, crit_value=crit, draws=draws, weights=weights, seed=seed, clusters=n_clusters
+        se=se, crit_value=crit, draws=draws, weights=weights, seed=seed, clusters=clusters
     )
 
 
 # ---------------------------------------------------------------------------------------------
 # aggregation
 # ---------------------------------------------------------------------------------------------
-
-
-def _se(inf: np.ndarray, res: AttGtResult) -> float | None:
-    """SE of an estimate from its influence function: by unit, or by cluster when clustered."""
-    n = inf.shape[0]
-    if res.cluster_codes is not None:
-        sums = _cluster_sums(inf, res.cluster_codes, res.inference.n_clusters or 0)
-        se = math.sqrt(float((sums**2).sum())) / n
-    else:
-        se = math.sqrt(float(np.mean(inf**2)) / n)
-    return se if se > _SE_TINY else None
 
 
 @dataclass(frozen=True)
@@ -1339,18 +1368,20 @@ def _weighted(
     return est, inf
 
 
-def _boot(res: AttGtResult, cols: np.ndarray, band: np.ndarray, alpha: float) -> Bootstrap | None:
-    """The result's bootstrap (same draws, weights, seed, clusters) applied to other estimates."""
+def _boot(res: AttGtResult, scores: np.ndarray, band: np.ndarray, alpha: float) -> Bootstrap | None:
+    """The result's bootstrap (same draws, weights, seed, clusters) applied to the scores of
+    other estimates."""
     b = res.bootstrap
     if b is None:
         return None
-    return multiplier_bootstrap(
-        cols,
+    return _bootstrap(
+        scores,
+        res.n_units,
         b.draws,
         alpha=alpha,
         weights=b.weights,
         seed=b.seed,
-        clusters=res.cluster_codes,
+        clusters=b.clusters,
         band=band,
     )
 
@@ -1360,7 +1391,7 @@ def _band_crit(boot: Bootstrap | None, n_cols: int, res: AttGtResult, alpha: flo
     z = res.inference.crit
     if boot is None or n_cols < 2:
         return z
-    if res.inference.method == "cluster":
+    if res.inference.codes is not None:
         return _cluster_band(boot.crit_value, res.inference, alpha)
     crit = boot.crit_value
     return crit if np.isfinite(crit) and crit >= z else z
@@ -1409,12 +1440,13 @@ def _agg_simple(c: _Cells, max_e: float, alpha: float) -> Aggregation:
     if not post.any():
         raise _no_post()
     est, inf = c.weighted(post)
-    boot = _boot(c.res, inf[:, None], np.ones(1, dtype=bool), alpha)
+    scores = _scores(inf[:, None], c.res.inference)
+    boot = _boot(c.res, scores, np.ones(1, dtype=bool), alpha)
     z = c.res.inference.crit
     return Aggregation(
         "simple",
         est,
-        _se(inf, c.res),
+        _num(_ses(scores, c.res.n_units)[0]),
         None,
         z,
         alpha,
@@ -1516,9 +1548,11 @@ def _with_by(
     res: AttGtResult,
     alpha: float,
 ) -> Aggregation:
-    se_k = np.array([_se(inf_k[:, j], res) or np.nan for j in range(keys.size)])
+    scores = _scores(np.column_stack([inf_k, inf]), res.inference)  # summed once, used twice
+    ses = _ses(scores, res.n_units)
+    se_k = ses[:-1]
     band = np.r_[np.ones(keys.size, dtype=bool), False]
-    boot = _boot(res, np.column_stack([inf_k, inf]), band, alpha)
+    boot = _boot(res, scores, band, alpha)
     crit = _band_crit(boot, keys.size, res, alpha)
     z = res.inference.crit
     by = pl.DataFrame(
@@ -1540,7 +1574,7 @@ def _with_by(
     return Aggregation(
         kind,
         est,
-        _se(inf, res),
+        _num(ses[-1]),
         by,
         crit,
         alpha,
@@ -1629,7 +1663,7 @@ def pretest(res: AttGtResult) -> Pretest:
     """
     f = res.attgt
     s = res.settings
-    clustered = res.cluster_codes is not None
+    clustered = res.inference.codes is not None
     ref: Literal["chi2", "F"] = "F" if clustered else "chi2"
     pre_all = np.flatnonzero((f["group"] > f["time"]).to_numpy() & f["se"].is_not_null().to_numpy())
     pre, excluded = _pretest_exclusions(f, pre_all, s)
@@ -1640,11 +1674,8 @@ def pretest(res: AttGtResult) -> Pretest:
     cohorts = tuple(_key(x) for x in np.unique(g))
     n = res.n_units
     att = f["att"].to_numpy()[pre]
-    inf = res.influence[:, pre]
-    if clustered:
-        assert res.cluster_codes is not None and res.inference.n_clusters is not None
-        inf = _cluster_sums(inf, res.cluster_codes, res.inference.n_clusters)
-    cov = inf.T @ inf / n**2
+    scores = _scores(res.influence[:, pre], res.inference)
+    cov = scores.T @ scores / n**2
     if 1.0 / np.linalg.cond(cov, p=1) <= np.finfo(float).eps:
         return replace(empty, df=int(pre.size), cohorts=cohorts)
     df = int(pre.size)
