@@ -194,6 +194,9 @@ class Bootstrap:
     """Multiplier-bootstrap SEs (outcome units) and sup-t critical value for simultaneous bands.
 
     ``clusters`` is the number of clusters whose scores were multiplied (None: units).
+    ``crit_value`` is on the scale of the pointwise critical value it widens: normal from
+    :func:`multiplier_bootstrap` and by unit; with clustered inference (``result.bootstrap``,
+    the aggregations' bands) the sup-t value × t/z, never below the t value.
     """
 
     se: np.ndarray
@@ -1115,9 +1118,8 @@ def att_gt(
             weights=s.boot_weights,
             seed=seed,
             clusters=infer.n_clusters,
+            infer=infer,
         )
-        if infer.codes is not None:  # few clusters: the band is at least the t interval
-            boot = replace(boot, crit_value=_cluster_band(boot.crit_value, infer, alpha))
         frame = frame.with_columns(
             se_boot=pl.Series(boot.se),
             band_lower=pl.col("att") - boot.crit_value * pl.Series(boot.se),
@@ -1153,14 +1155,6 @@ def att_gt(
         units_in_no_cell=unused,
         inference=infer,
     )
-
-
-def _cluster_band(crit: float, infer: Inference, alpha: float) -> float:
-    """The bootstrap sup-t value on the t scale (× t/z), never below the pointwise t value."""
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    if not math.isfinite(crit):
-        return infer.crit
-    return max(crit * infer.crit / z, infer.crit)
 
 
 def _attgt_frame(rows: list[_CellRow], se: np.ndarray, crit: float) -> pl.DataFrame:
@@ -1292,9 +1286,11 @@ def _bootstrap(
     clusters: int | None,
     chunk: int = 128,
     band: np.ndarray | None = None,
+    infer: Inference | None = None,
 ) -> Bootstrap:
     """:func:`multiplier_bootstrap` of scores (see :func:`_scores`: units, or ``clusters``
-    cluster sums, × estimates) of ``n`` units."""
+    cluster sums, × estimates) of ``n`` units; with ``infer`` the critical value is put on its
+    scale (see :func:`_cluster_band`)."""
     bres = _replicates(scores, draws, weights, seed, chunk)
     bres /= math.sqrt(n)  # sqrt(n) * mean(w * IF)
     cols = scores.shape[1]
@@ -1314,9 +1310,20 @@ def _bootstrap(
             t_max = t_max[np.isfinite(t_max)]
             if t_max.size:
                 crit = float(np.quantile(t_max, 1 - alpha, method="inverted_cdf"))
+    if infer is not None and infer.codes is not None:
+        crit = _cluster_band(crit, infer, alpha)
     return Bootstrap(
         se=se, crit_value=crit, draws=draws, weights=weights, seed=seed, clusters=clusters
     )
+
+
+def _cluster_band(crit: float, infer: Inference, alpha: float) -> float:
+    """The bootstrap sup-t value on the t scale (× t/z), never below the pointwise t value: with
+    few clusters the band is at least the t interval."""
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    if not math.isfinite(crit):
+        return infer.crit
+    return max(crit * infer.crit / z, infer.crit)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1383,16 +1390,15 @@ def _boot(res: AttGtResult, scores: np.ndarray, band: np.ndarray, alpha: float) 
         seed=b.seed,
         clusters=b.clusters,
         band=band,
+        infer=res.inference,
     )
 
 
-def _band_crit(boot: Bootstrap | None, n_cols: int, res: AttGtResult, alpha: float) -> float:
-    """Simultaneous-band critical value: the sup-t one, never below the pointwise value."""
-    z = res.inference.crit
+def _band_crit(boot: Bootstrap | None, n_cols: int, z: float) -> float:
+    """Simultaneous-band critical value: the sup-t one (on the scale of the pointwise value
+    ``z``), never below ``z``."""
     if boot is None or n_cols < 2:
         return z
-    if res.inference.codes is not None:
-        return _cluster_band(boot.crit_value, res.inference, alpha)
     crit = boot.crit_value
     return crit if np.isfinite(crit) and crit >= z else z
 
@@ -1553,8 +1559,8 @@ def _with_by(
     se_k = ses[:-1]
     band = np.r_[np.ones(keys.size, dtype=bool), False]
     boot = _boot(res, scores, band, alpha)
-    crit = _band_crit(boot, keys.size, res, alpha)
     z = res.inference.crit
+    crit = _band_crit(boot, keys.size, z)
     by = pl.DataFrame(
         {
             "key": keys.astype(np.int64),
