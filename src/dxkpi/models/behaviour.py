@@ -62,7 +62,7 @@ from dxkpi.core.errors import DxkpiError
 from dxkpi.core.fiscal import FIRST_MONTH, fiscal_month_of, fiscal_year_of
 from dxkpi.ingest.processed import Processed
 from dxkpi.models.contrasts import Contrast, naive_before_after, twfe
-from dxkpi.models.did import Aggregation, AttGtResult, DidError, Pretest, att_gt
+from dxkpi.models.did import Aggregation, AttGtResult, DidError, Pretest, att_gt, wald_test
 from dxkpi.models.ratio import RatioEstimate, counterfactual_ratio
 
 __all__ = [
@@ -469,7 +469,8 @@ def event_pretest(dynamic: Aggregation | None, window: int | None = None) -> Pre
     """Joint test that the event study's pre-period estimates (−window <= e < 0) are all zero.
 
     Returns the Wald statistic W, its df k and a p-value from the small-sample (Hotelling-type)
-    reference: W·(n − k) / (k·(n − 1)) ~ F(k, n − k), n = employees (clusters).
+    reference: W·(n − k) / (k·(n − 1)) ~ F(k, n − k), n = employees (clusters) — the
+    :func:`~dxkpi.models.did.wald_test` with ν = n − 1.
 
     Why not R did's test over every pre-treatment ATT(g,t): with monthly periods there are
     hundreds of such cells, many from small cohorts, and their covariance is singular or noisy.
@@ -482,24 +483,19 @@ def event_pretest(dynamic: Aggregation | None, window: int | None = None) -> Pre
     pre-periods did. ``stat=None`` when no pre-period is usable or the covariance is singular.
     """
     if dynamic is None or dynamic.by is None or dynamic.by_influence is None:
-        return Pretest(stat=None, df=0, p=None)
+        return Pretest(stat=None, df=0, p=None, reference="F")
     by = dynamic.by
     key = by["key"].to_numpy()
     usable = (key < 0) & by["se"].is_not_null().to_numpy()
     if window is not None:
         usable &= key >= -window
     pre = np.flatnonzero(usable)
-    inf = dynamic.by_influence[:, pre]
-    n, k = inf.shape
-    if k == 0 or n <= k:
-        return Pretest(stat=None, df=int(k), p=None)
+    n = dynamic.by_influence.shape[0]
     att = by["att"].to_numpy()[pre]
-    cov = inf.T @ inf / n**2
-    if 1.0 / np.linalg.cond(cov, p=1) <= np.finfo(float).eps:
-        return Pretest(stat=None, df=int(k), p=None)
-    stat = float(att @ np.linalg.solve(cov, att))
-    f_stat = stat * (n - k) / (k * (n - 1))
-    return Pretest(stat=stat, df=int(k), p=float(stats.f.sf(f_stat, k, n - k)))
+    test = wald_test(att, dynamic.by_influence[:, pre], n, nu=n - 1)
+    if test is None:
+        return Pretest(stat=None, df=int(pre.size), p=None, reference="F")
+    return Pretest(stat=test.stat, df=test.df, p=test.p, reference="F", df_den=test.df_den)
 
 
 def _dynamic(res: AttGtResult) -> Aggregation | None:

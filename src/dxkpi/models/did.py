@@ -98,10 +98,12 @@ __all__ = [
     "Inference",
     "PanelKind",
     "Pretest",
+    "WaldTest",
     "aggte",
     "att_gt",
     "multiplier_bootstrap",
     "pretest",
+    "wald_test",
 ]
 
 Control = Literal["never", "notyet"]
@@ -264,7 +266,8 @@ class Pretest:
     unit of the time column, the same for every tested cohort — that the test at level ``alpha``
     would detect with probability ``power`` (outcome units per time unit; None without a test).
     ``reference`` is ``"chi2"`` (by unit, as R) or ``"F"`` (clustered: Hotelling's F, see
-    :func:`pretest`).
+    :func:`pretest`); ``stat`` is the Wald statistic W either way, and ``df_den`` the F
+    reference's denominator degrees of freedom (None for chi2; see :func:`wald_test`).
     """
 
     stat: float | None
@@ -276,6 +279,7 @@ class Pretest:
     alpha: float = 0.05
     power: float = PRETEST_POWER
     reference: Literal["chi2", "F"] = "chi2"
+    df_den: int | None = None
 
     def sentence(self) -> str:
         """The result in one plain sentence, with the smallest detectable pre-trend."""
@@ -300,7 +304,17 @@ class Pretest:
     def __repr__(self) -> str:
         if self.p is None:
             return f"Pretest(not available, df={self.df})"
-        return f"Pretest(chi2={number(self.stat)}, {self.sentence()})"
+        return f"Pretest({self._statistic()}, {self.sentence()})"
+
+    def _statistic(self) -> str:
+        """The statistic compared with the reference: chi2 = W, or F = W·(ν − df + 1)/(df·ν)."""
+        if self.reference == "chi2":
+            return f"chi2={number(self.stat)}"
+        if self.df_den is None or self.stat is None:
+            return f"W={number(self.stat)} (F reference)"
+        nu = self.df_den + self.df - 1
+        f_stat = self.stat * self.df_den / (self.df * nu)
+        return f"F({self.df}, {self.df_den})={number(f_stat)}"
 
     def to_json_dict(self) -> dict[str, Any]:
         """stat, df, p, the tested and excluded cohorts, and the minimum detectable slope."""
@@ -1645,6 +1659,59 @@ def _noncentrality(df: int, alpha: float, power: float, df_den: int | None) -> f
     return float(brentq(gap, 1e-9, hi)) if gap(hi) >= 0 else math.inf
 
 
+@dataclass(frozen=True, eq=False)
+class WaldTest:
+    """A Wald test that estimates are jointly zero (see :func:`wald_test`).
+
+    ``stat`` is W = est'V⁻¹est, ``df`` the number of estimates, ``p`` the p-value from the
+    reference: chi-square (``df_den`` None) or Hotelling's F(df, ``df_den``); ``cov`` is V.
+    """
+
+    stat: float
+    df: int
+    p: float
+    df_den: int | None
+    cov: np.ndarray = field(repr=False)
+
+    @property
+    def reference(self) -> Literal["chi2", "F"]:
+        """``"chi2"`` or ``"F"``."""
+        return "chi2" if self.df_den is None else "F"
+
+    def quadratic(self, a: np.ndarray) -> float:
+        """a'V⁻¹a (e.g. the non-centrality per squared unit of a trend along ``a``)."""
+        return float(a @ np.linalg.solve(self.cov, a))
+
+
+def wald_test(
+    est: np.ndarray, scores: np.ndarray, n: int, *, nu: int | None = None
+) -> WaldTest | None:
+    """Wald test that ``est`` (k estimates) are jointly zero, from their scores.
+
+    V = scores'scores / n², with ``scores`` units (or cluster sums) × estimates, scaled as the
+    influence functions here (SE = √Σscore² ÷ n), and W = est'V⁻¹est. Reference: chi-square
+    with k df, or — when V rests on only ``nu`` degrees of freedom (clusters less the groups
+    whose sums are centred; units − 1) — Hotelling's: W·(ν − k + 1)/(k·ν) ~ F(k, ν − k + 1).
+    None when there is no estimate, k > ν, or V is singular.
+
+    >>> t = wald_test(np.array([1.0]), np.array([[2.0], [-2.0]]), 2)
+    >>> t.stat, t.reference
+    (0.5, 'chi2')
+    """
+    k = int(est.size)
+    if k == 0 or (nu is not None and k > nu):
+        return None
+    cov = scores.T @ scores / n**2
+    if 1.0 / np.linalg.cond(cov, p=1) <= np.finfo(float).eps:
+        return None
+    stat = float(est @ np.linalg.solve(cov, est))
+    if nu is None:
+        return WaldTest(stat, k, float(stats.chi2.sf(stat, k)), None, cov)
+    df_den = nu - k + 1
+    p = float(stats.f.sf(stat * df_den / (k * nu), k, df_den))
+    return WaldTest(stat, k, p, df_den, cov)
+
+
 def pretest(res: AttGtResult) -> Pretest:
     """Wald statistic, df and p for H0: the pre-treatment ATT(g,t) of the tested cohorts are 0.
 
@@ -1669,8 +1736,10 @@ def pretest(res: AttGtResult) -> Pretest:
     """
     f = res.attgt
     s = res.settings
-    clustered = res.inference.codes is not None
-    ref: Literal["chi2", "F"] = "F" if clustered else "chi2"
+    nu = None
+    if res.inference.codes is not None:  # Hotelling: V has ν = G − (cohort groups) df
+        nu = (res.inference.n_clusters or 0) - np.unique(res.unit_cohort).size
+    ref: Literal["chi2", "F"] = "chi2" if nu is None else "F"
     pre_all = np.flatnonzero((f["group"] > f["time"]).to_numpy() & f["se"].is_not_null().to_numpy())
     pre, excluded = _pretest_exclusions(f, pre_all, s)
     empty = Pretest(stat=None, df=0, p=None, excluded=tuple(excluded), alpha=s.alpha, reference=ref)
@@ -1678,28 +1747,23 @@ def pretest(res: AttGtResult) -> Pretest:
         return empty
     g = f["group"].to_numpy()[pre]
     cohorts = tuple(_key(x) for x in np.unique(g))
-    n = res.n_units
     att = f["att"].to_numpy()[pre]
-    scores = _scores(res.influence[:, pre], res.inference)
-    cov = scores.T @ scores / n**2
-    if 1.0 / np.linalg.cond(cov, p=1) <= np.finfo(float).eps:
+    test = wald_test(att, _scores(res.influence[:, pre], res.inference), res.n_units, nu=nu)
+    if test is None:
         return replace(empty, df=int(pre.size), cohorts=cohorts)
-    df = int(pre.size)
-    stat = float(att @ np.linalg.solve(cov, att))
-    df_den = None
-    if clustered:  # Hotelling: the covariance has ν = G − (cohort groups) degrees of freedom
-        nu = (res.inference.n_clusters or 0) - np.unique(res.unit_cohort).size
-        if df > nu:
-            return replace(empty, df=df, cohorts=cohorts)
-        df_den = nu - df + 1
-        p = float(stats.f.sf(stat * df_den / (df * nu), df, df_den))
-    else:
-        p = float(stats.chi2.sf(stat, df))
     a = (f["time"] - f["base"]).to_numpy().astype(float)[pre]
-    info = float(a @ np.linalg.solve(cov, a))
-    lam = _noncentrality(df, s.alpha, PRETEST_POWER, df_den)  # same λ for T² and its F
+    info = test.quadratic(a)
+    lam = _noncentrality(test.df, s.alpha, PRETEST_POWER, test.df_den)  # same λ: T², its F
     mdt = math.sqrt(lam / info) if info > 0 and math.isfinite(lam) else None
-    return replace(empty, stat=stat, df=df, p=p, cohorts=cohorts, min_detectable_slope=mdt)
+    return replace(
+        empty,
+        stat=test.stat,
+        df=test.df,
+        p=test.p,
+        cohorts=cohorts,
+        min_detectable_slope=mdt,
+        df_den=test.df_den,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
