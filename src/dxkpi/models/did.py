@@ -69,6 +69,7 @@ Example — 2 cohorts and never-treated units over 4 periods, every effect equal
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -207,6 +208,9 @@ class Bootstrap:
     weights: BootWeights
     seed: int | None
     clusters: int | None = None
+    # The seed the draws used: ``seed``, or an entropy drawn once when it is None, so that every
+    # aggregation of one result reuses the same draws (its JSON, repr and tables agree).
+    _stream: int | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -1074,7 +1078,8 @@ def att_gt(
     ``balance_panel=True`` is ``"balanced"``, ``within_units=True`` ``"within"`` and
     ``within_units=False`` ``"unbalanced"``.
     ``boot_draws > 0`` adds a multiplier bootstrap (``boot_weights``: rademacher, mammen or
-    webb; ``seed``) with simultaneous bands and bootstrap SEs of every aggregation.
+    webb; ``seed``) with simultaneous bands and bootstrap SEs of every aggregation (without a
+    seed the draws are random, but one result reuses them for every aggregation).
     ``cluster``: a column constant within units (e.g. the department at roll-out); SEs and
     intervals then come from the clusters (t with G − 1 df) and a wild cluster bootstrap runs
     (Webb weights and ``CLUSTER_BOOT_DRAWS`` draws unless given).
@@ -1301,11 +1306,15 @@ def _bootstrap(
     chunk: int = 128,
     band: np.ndarray | None = None,
     infer: Inference | None = None,
+    stream: int | None = None,
 ) -> Bootstrap:
     """:func:`multiplier_bootstrap` of scores (see :func:`_scores`: units, or ``clusters``
     cluster sums, × estimates) of ``n`` units; with ``infer`` the critical value is put on its
-    scale (see :func:`_cluster_band`)."""
-    bres = _replicates(scores, draws, weights, seed, chunk)
+    scale (see :func:`_cluster_band`). ``stream`` seeds the draws (default: ``seed``, or a fresh
+    entropy when that is None); the result records it for :func:`_boot`."""
+    if stream is None:
+        stream = seed if seed is not None else secrets.randbits(128)
+    bres = _replicates(scores, draws, weights, stream, chunk)
     bres /= math.sqrt(n)  # sqrt(n) * mean(w * IF)
     cols = scores.shape[1]
     ok = np.isfinite(bres).all(axis=0) & ((bres**2).sum(axis=0) > _SE_TINY)
@@ -1327,7 +1336,13 @@ def _bootstrap(
     if infer is not None and infer.codes is not None:
         crit = _cluster_band(crit, infer, alpha)
     return Bootstrap(
-        se=se, crit_value=crit, draws=draws, weights=weights, seed=seed, clusters=clusters
+        se=se,
+        crit_value=crit,
+        draws=draws,
+        weights=weights,
+        seed=seed,
+        clusters=clusters,
+        _stream=stream,
     )
 
 
@@ -1390,8 +1405,8 @@ def _weighted(
 
 
 def _boot(res: AttGtResult, scores: np.ndarray, band: np.ndarray, alpha: float) -> Bootstrap | None:
-    """The result's bootstrap (same draws, weights, seed, clusters) applied to the scores of
-    other estimates."""
+    """The result's bootstrap (same draws — also without a seed —, weights, clusters) applied to
+    the scores of other estimates."""
     b = res.bootstrap
     if b is None:
         return None
@@ -1405,6 +1420,7 @@ def _boot(res: AttGtResult, scores: np.ndarray, band: np.ndarray, alpha: float) 
         clusters=b.clusters,
         band=band,
         infer=res.inference,
+        stream=b._stream,
     )
 
 
