@@ -11,6 +11,8 @@ import click
 import polars as pl
 
 from dxkpi.models.did import (
+    BOOT_WEIGHTS,
+    PANEL_KINDS,
     PRETEST_MIN_UNITS,
     Aggregation,
     AttGtResult,
@@ -246,7 +248,7 @@ def _print_tables(res: AttGtResult) -> None:
 )
 @click.option(
     "--boot-weights",
-    type=click.Choice(["rademacher", "mammen", "webb"]),
+    type=click.Choice(BOOT_WEIGHTS),
     default=None,
     help="ブートストラップの重み（既定: rademacher、--cluster 時は webb）/ Bootstrap weights "
     "(default rademacher; webb with --cluster).",
@@ -254,7 +256,7 @@ def _print_tables(res: AttGtResult) -> None:
 @click.option("--seed", type=int, default=None, help="乱数シード / Random seed.")
 @click.option(
     "--panel",
-    type=click.Choice(["within", "balanced", "unbalanced"]),
+    type=click.Choice(PANEL_KINDS),
     default="within",
     show_default=True,
     help="出入りのあるパネルの扱い: within = 両期間に観測された単位の個人内差分、balanced = "

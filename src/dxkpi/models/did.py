@@ -72,7 +72,7 @@ import math
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import polars as pl
@@ -83,7 +83,9 @@ from dxkpi.core.display import Shown, number
 from dxkpi.core.errors import DxkpiError, Where
 
 __all__ = [
+    "BOOT_WEIGHTS",
     "CLUSTER_BOOT_DRAWS",
+    "PANEL_KINDS",
     "PRETEST_MIN_UNITS",
     "PRETEST_POWER",
     "PRETEST_UNITS_PER_CELL",
@@ -112,6 +114,9 @@ BasePeriod = Literal["varying", "universal"]
 AggKind = Literal["simple", "group", "dynamic", "calendar"]
 BootWeights = Literal["rademacher", "mammen", "webb"]
 PanelKind = Literal["within", "balanced", "unbalanced"]
+#: The values of :data:`BootWeights` and :data:`PanelKind` (the command line's choices too).
+BOOT_WEIGHTS: tuple[BootWeights, ...] = get_args(BootWeights)
+PANEL_KINDS: tuple[PanelKind, ...] = get_args(PanelKind)
 
 #: The pre-test leaves out a cohort with fewer units than ``max(pretest_min_units,
 #: PRETEST_UNITS_PER_CELL × its pre-treatment cells)``. Chosen by simulation
@@ -125,7 +130,6 @@ PRETEST_UNITS_PER_CELL = 20
 PRETEST_POWER = 0.8
 #: Wild-cluster-bootstrap draws when ``cluster`` is given without ``boot_draws``.
 CLUSTER_BOOT_DRAWS = 999
-_PANEL_KINDS: tuple[PanelKind, ...] = ("within", "balanced", "unbalanced")
 _WEBB = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)])
 
 # Per group-time cell: treated at t, treated at base, comparison at t, comparison at base.
@@ -893,10 +897,10 @@ def _resolve_panel(
         legacy = "unbalanced"  # the former default when neither flag was set
     if panel is None:
         return legacy or "within"
-    if panel not in _PANEL_KINDS:
+    if panel not in PANEL_KINDS:
         raise DidError(
-            "panel は within, balanced, unbalanced のいずれかです。",
-            "panel must be 'within', 'balanced' or 'unbalanced'.",
+            f"panel は {', '.join(PANEL_KINDS)} のいずれかです。",
+            f"panel must be {_one_of(PANEL_KINDS)}.",
         )
     if (balance_panel or within_units) and legacy != panel:
         raise DidError(
@@ -933,11 +937,7 @@ def _settings(
         )
     if boot_weights is None:
         boot_weights = "webb" if cluster is not None else "rademacher"
-    if boot_weights not in ("rademacher", "mammen", "webb"):
-        raise DidError(
-            "ブートストラップの重みは rademacher, mammen, webb のいずれかです。",
-            "boot_weights must be 'rademacher', 'mammen' or 'webb'.",
-        )
+    _check_weights(boot_weights)
     if cluster is not None and boot_draws == 0:
         boot_draws = CLUSTER_BOOT_DRAWS
     return DidSettings(
@@ -1202,6 +1202,15 @@ def _attgt_frame(rows: list[_CellRow], se: np.ndarray, crit: float) -> pl.DataFr
 # ---------------------------------------------------------------------------------------------
 
 
+def _check_weights(weights: str) -> None:
+    """Raise unless ``weights`` is one of :data:`BOOT_WEIGHTS`."""
+    if weights not in BOOT_WEIGHTS:
+        raise DidError(
+            f"ブートストラップの重みは {', '.join(BOOT_WEIGHTS)} のいずれかです。",
+            f"boot_weights must be {_one_of(BOOT_WEIGHTS)}.",
+        )
+
+
 def _draw_codes(rng: np.random.Generator, rows: int, n: int, kind: BootWeights) -> np.ndarray:
     """Codes of the multiplier weights: 0/1 int8 (1 = +1 for Rademacher, the high Mammen value),
     0..5 for Webb's six points."""
@@ -1210,12 +1219,7 @@ def _draw_codes(rng: np.random.Generator, rows: int, n: int, kind: BootWeights) 
     if kind == "mammen":
         r5 = math.sqrt(5)
         return (rng.random((rows, n)) >= (r5 + 1) / (2 * r5)).view(np.int8)
-    if kind == "webb":
-        return rng.integers(0, 6, size=(rows, n), dtype=np.int8)
-    raise DidError(
-        "ブートストラップの重みは rademacher, mammen, webb のいずれかです。",
-        "boot_weights must be 'rademacher', 'mammen' or 'webb'.",
-    )
+    return rng.integers(0, 6, size=(rows, n), dtype=np.int8)  # webb
 
 
 def _weight_values(kind: BootWeights) -> tuple[float, float]:
@@ -1274,6 +1278,7 @@ def multiplier_bootstrap(
     """
     if draws < 1:
         raise DidError("ブートストラップ回数は 1 以上です。", "draws must be at least 1.")
+    _check_weights(weights)
     inf = np.asarray(influence, dtype=float)
     if inf.ndim == 1:
         inf = inf[:, None]
@@ -1792,6 +1797,12 @@ def _num(x: Any) -> float | None:
         return None
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def _one_of(values: Sequence[str]) -> str:
+    """``'a', 'b' or 'c'``."""
+    quoted = [f"'{v}'" for v in values]
+    return f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def _key(x: Any) -> int | float:
