@@ -174,11 +174,6 @@ class DidSettings:
         """Each cell a within-unit comparison (``panel == "within"``)."""
         return self.panel == "within"
 
-    @property
-    def balance_panel(self) -> bool:
-        """Units not observed in every period dropped (``panel == "balanced"``)."""
-        return self.panel == "balanced"
-
     def to_json_dict(self) -> dict[str, Any]:
         """The settings as JSON values."""
         return {
@@ -232,6 +227,11 @@ class Inference:
     crit: float
     df: int | None
     codes: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @staticmethod
+    def by_unit(alpha: float) -> Inference:
+        """Inference by unit (as R did): normal critical values at level ``alpha``."""
+        return Inference("unit", None, None, float(stats.norm.ppf(1 - alpha / 2)), None)
 
     def describe(self) -> str:
         """One line naming the SE and the reference distribution."""
@@ -360,8 +360,8 @@ class Aggregation:
     crit_value: float
     alpha: float
     influence: np.ndarray = field(repr=False)
+    z: float
     by_influence: np.ndarray | None = field(default=None, repr=False)
-    z: float | None = None
     se_boot: float | None = None
     bootstrapped: bool = False
 
@@ -370,8 +370,7 @@ class Aggregation:
         """Pointwise (1-alpha) confidence interval for the overall value, outcome units."""
         if self.se is None:
             return None
-        z = stats.norm.ppf(1 - self.alpha / 2) if self.z is None else self.z
-        return (self.att - z * self.se, self.att + z * self.se)
+        return (self.att - self.z * self.se, self.att + self.z * self.se)
 
     def _shown(self) -> Shown:
         parts = [] if self.by is None else [(f"{self.kind} rows", self.by.height)]
@@ -434,7 +433,6 @@ class AttGtResult:
     skipped: pl.DataFrame
     settings: DidSettings
     n_units: int
-    n_dropped_units: int
     balanced: bool
     bootstrap: Bootstrap | None
     influence: np.ndarray = field(repr=False)
@@ -445,9 +443,12 @@ class AttGtResult:
     dropped_units: dict[str, int] = field(default_factory=dict)
     rows_dropped: int = 0
     units_in_no_cell: int = 0
-    inference: Inference = field(
-        default_factory=lambda: Inference("unit", None, None, float(stats.norm.ppf(0.975)), None)
-    )
+    inference: Inference = field(default_factory=lambda: Inference.by_unit(0.05))
+
+    @property
+    def n_dropped_units(self) -> int:
+        """Units dropped as treated in the first period used (R did's count)."""
+        return self.dropped_units.get("treated_in_first_period", 0)
 
     @property
     def cluster_codes(self) -> np.ndarray | None:
@@ -613,7 +614,6 @@ class _Panel:
     cohort: np.ndarray  # per unit: first-treated period, inf = never treated (float64)
     y: np.ndarray  # units × periods (column-major: one period is contiguous), NaN = missing
     balanced: bool
-    n_dropped_units: int
     infer: Inference  # how SEs and intervals are computed, with the cluster of each unit
     dropped: dict[str, int] = field(default_factory=dict)  # units left out, by reason
     rows_dropped: int = 0
@@ -750,9 +750,8 @@ def _prepare(
     seen = ~np.isnan(mat[:, keep_t]).all(axis=1)
     first = periods[keep_t].min() if keep_t.any() else np.inf
     treated_first = seen & np.isfinite(cohort) & (cohort <= first + s.anticipation)
-    n_dropped = int(treated_first.sum())
     dropped = {
-        "treated_in_first_period": n_dropped,
+        "treated_in_first_period": int(treated_first.sum()),
         "not_observed_in_periods_used": int((~seen).sum()),
     }
     keep_u = seen & ~treated_first
@@ -785,7 +784,6 @@ def _prepare(
         cohort=cohort,
         y=mat,
         balanced=bool(complete.all()) or s.panel == "balanced",
-        n_dropped_units=n_dropped,
         infer=_inference(codes, s),
         dropped={k: v for k, v in dropped.items() if v},
         rows_dropped=n_rows - d.height,
@@ -917,12 +915,13 @@ def _settings(
     min_units: int,
     alpha: float,
     panel: PanelKind,
-    cluster: str | None = None,
-    boot_draws: int = 0,
-    boot_weights: BootWeights | None = None,
-    seed: int | None = None,
-    pretest_min_units: int = PRETEST_MIN_UNITS,
+    cluster: str | None,
+    boot_draws: int,
+    boot_weights: BootWeights | None,
+    seed: int | None,
+    pretest_min_units: int,
 ) -> DidSettings:
+    """Checked settings; ``boot_weights=None`` picks Webb when clustered, else Rademacher."""
     ctl = _CONTROL_ALIASES.get(control)
     if ctl is None:
         raise DidError("比較群は never か notyet です。", "control must be 'never' or 'notyet'.")
@@ -1013,7 +1012,7 @@ def _estimate_cells(
 def _inference(codes: np.ndarray | None, s: DidSettings) -> Inference:
     """By unit, or by the clusters of ``codes`` (each unit's cluster), renumbered 0..G-1."""
     if s.cluster is None or codes is None:
-        return Inference("unit", None, None, float(stats.norm.ppf(1 - s.alpha / 2)), None)
+        return Inference.by_unit(s.alpha)
     kept, codes = np.unique(codes, return_inverse=True)
     g = int(kept.size)
     if g < 2:
@@ -1161,7 +1160,6 @@ def att_gt(
         skipped=skipped_frame,
         settings=s,
         n_units=n,
-        n_dropped_units=p.n_dropped_units,
         balanced=p.balanced,
         bootstrap=boot,
         influence=influence,
@@ -1492,7 +1490,7 @@ def _agg_simple(c: _Cells, max_e: float, alpha: float) -> Aggregation:
         z,
         alpha,
         inf,
-        z=z,
+        z,
         se_boot=None if boot is None else _num(boot.se[0]),
         bootstrapped=boot is not None,
     )
@@ -1620,8 +1618,8 @@ def _with_by(
         crit,
         alpha,
         inf,
-        inf_k,
-        z=z,
+        z,
+        by_influence=inf_k,
         se_boot=None if boot is None else _num(boot.se[-1]),
         bootstrapped=boot is not None,
     )
