@@ -20,6 +20,7 @@ from dxkpi.models.did import (
     BootWeights,
     DidError,
     PanelKind,
+    Pretest,
     att_gt,
 )
 
@@ -49,8 +50,9 @@ def _fmt(x: Any, digits: int = 4) -> str:
     return str(x)
 
 
-def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) of the text report: cells, aggregations, event times, skipped."""
+def _tables(res: AttGtResult, pt: Pretest) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) of the text report: cells, aggregations, event times, the pre-test
+    ``pt`` (``res.pretest()``), skipped cells."""
     boot = res.bootstrap is not None
     level = f"{100 * (1 - res.settings.alpha):g}% CI"
     head = ["group", "time", "ATT", "SE", level, "n_T", "n_C"]
@@ -105,7 +107,6 @@ def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
                 ],
             )
         )
-    pt = res.pretest()
     out.append(
         (
             "pre-test of parallel trends / 平行トレンドの事前検定",
@@ -116,7 +117,7 @@ def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
                     str(pt.df),
                     _fmt(pt.p),
                     _fmt(pt.min_detectable_slope),
-                    ", ".join(f"{g} ({n} units)" for g, n, _ in pt.excluded) or "—",
+                    pt.excluded_text or "—",
                 ]
             ],
         )
@@ -135,8 +136,9 @@ def _tables(res: AttGtResult) -> list[tuple[str, list[str], list[list[str]]]]:
     return out
 
 
-def _note(res: AttGtResult) -> str:
-    """The lines under the tables: what ran, how inference was done, what was left out."""
+def _note(res: AttGtResult, pt: Pretest) -> str:
+    """The lines under the tables: what ran, how inference was done, what was left out, the
+    pre-test ``pt`` (``res.pretest()``) in words."""
     s = res.settings
     dropped = ", ".join(f"{why} {n}" for why, n in res.dropped_units.items()) or "none"
     lines = [
@@ -146,7 +148,7 @@ def _note(res: AttGtResult) -> str:
         f"inference / 推論: {res.inference.describe()}",
         f"units left out / 除外した単位: {dropped}; units in no cell {res.units_in_no_cell}; "
         f"rows without unit, period or outcome {res.rows_dropped}",
-        f"pre-test / 事前検定: {res.pretest().sentence()}",
+        f"pre-test / 事前検定: {pt.sentence()}",
     ]
     if res.bootstrap is not None:
         b = res.bootstrap
@@ -159,8 +161,9 @@ def _note(res: AttGtResult) -> str:
 
 
 def _print_tables(res: AttGtResult) -> None:
-    tables = _tables(res)
-    note = _note(res)
+    pt = res.pretest()  # once, for the table and the note
+    tables = _tables(res, pt)
+    note = _note(res, pt)
     try:
         from rich.console import Console
         from rich.table import Table

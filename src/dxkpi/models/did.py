@@ -289,12 +289,16 @@ class Pretest:
     reference: Literal["chi2", "F"] = "chi2"
     df_den: int | None = None
 
+    @property
+    def excluded_text(self) -> str:
+        """The cohorts left out with their units, e.g. ``7 (5 units), 8 (3 units)`` ("" if none)."""
+        return ", ".join(f"{_key(g)} ({n} units)" for g, n, _ in self.excluded)
+
     def sentence(self) -> str:
         """The result in one plain sentence, with the smallest detectable pre-trend."""
         left = ""
         if self.excluded:
-            cohorts = ", ".join(f"{_key(g)} ({n} units)" for g, n, _ in self.excluded)
-            left = f"; cohorts left out as too small for the test: {cohorts}"
+            left = f"; cohorts left out as too small for the test: {self.excluded_text}"
         if self.p is None:
             return f"no pre-test available (df={self.df}){left}"
         level = f"{100 * self.alpha:g}%"
