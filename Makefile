@@ -69,6 +69,9 @@ bench: $(STAMP) ## Run the benchmarks (slow; prints figures beside the peer tool
 	$(BIN)/python benchmarks/kpi_scale.py
 	$(BIN)/python benchmarks/did_speed.py
 	$(BIN)/python benchmarks/did_coverage.py
+	$(BIN)/python benchmarks/did_attrition.py
+	$(BIN)/python benchmarks/did_pretest_size.py
+	$(BIN)/python benchmarks/did_cluster_coverage.py
 	$(BIN)/python benchmarks/report_set.py
 
 clean: ## Delete generated outputs (data/processed, reports, caches); never data/raw

@@ -122,7 +122,7 @@ PANEL_KINDS: tuple[PanelKind, ...] = get_args(PanelKind)
 #: PRETEST_UNITS_PER_CELL × its pre-treatment cells)``. Chosen by simulation
 #: (``benchmarks/did_pretest_size.py``): with no pre-trend, the chi-square Wald test rejects far
 #: more than its level when a cohort's covariance rests on few units (a 5-unit cohort with 3 pre
-#: cells: about 40% at 5%; 7 pre cells: over 90%); at 10 units per pre cell and at least 30 units
+#: cells: about 40% at 5%; 7 pre cells: over 90%); at 20 units per pre cell and at least 30 units
 #: the rejection rate stays within 3–7%.
 PRETEST_MIN_UNITS = 30
 PRETEST_UNITS_PER_CELL = 20
