@@ -273,9 +273,10 @@ class Pretest:
     pre-trend — the cohorts' outcomes drifting away from the comparison group by this much per
     unit of the time column, the same for every tested cohort — that the test at level ``alpha``
     would detect with probability ``power`` (outcome units per time unit; None without a test).
-    ``reference`` is ``"chi2"`` (by unit, as R) or ``"F"`` (clustered: Hotelling's F, see
-    :func:`pretest`); ``stat`` is the Wald statistic W either way, and ``df_den`` the F
-    reference's denominator degrees of freedom (None for chi2; see :func:`wald_test`).
+    ``reference`` is ``"chi2"`` (by unit, as R) or ``"F"`` (Hotelling's F: clustered, see
+    :func:`pretest`, and the behaviour event-study test); ``stat`` is the Wald statistic W
+    either way, and ``df_den`` the F reference's denominator degrees of freedom (None for chi2;
+    see :func:`wald_test`).
     """
 
     stat: float | None
