@@ -41,6 +41,7 @@ __all__ = [
     "Variant",
     "format_days",
     "format_provisional",
+    "format_ratio",
     "format_value",
 ]
 
@@ -121,6 +122,27 @@ def format_value(
         return number
     suffix = label("unit_suffix", "points" if unit == "ratio" else unit, lang)
     return number + t(lang, suffix, f" {suffix}")
+
+
+def format_ratio(ratio: float | None, low: float | None = None, high: float | None = None) -> str:
+    """A ratio to the counterfactual (1 = no change) with its interval: ``×1.87（1.01〜3.46）``;
+    ``—`` when there is none. Two decimals from 0.1 to 10, fewer beyond.
+
+    >>> format_ratio(1.8732, 1.0104, 3.4567), format_ratio(16.18, 0.0755, 1491.3)
+    ('×1.87（1.01〜3.46）', '×16.2（0.075〜1,491）')
+    >>> format_ratio(None)
+    '—'
+    """
+    if ratio is None:
+        return "—"
+
+    def number(x: float) -> str:
+        if abs(x) < 0.1:
+            return f"{x:.2g}"
+        return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}" if abs(x) < 100 else f"{x:,.0f}"
+
+    ci = "" if low is None or high is None else f"（{number(low)}〜{number(high)}）"
+    return f"×{number(ratio)}{ci}"
 
 
 def format_days(days: float | None, lang: str = "ja") -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from dxkpi.catalogue.format import format_value
+from dxkpi.catalogue.format import format_ratio, format_value
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.catalogue.labels import SUPPRESSED_MARK, codes, label, labels, t
 from dxkpi.reports.pdca_text import reading_sentence
@@ -186,14 +186,7 @@ def _effect_cell(r: dict[str, Any]) -> str:
 
 
 def _ratio_cell(r: dict[str, Any]) -> str:
-    if r["ratio"] is None:
-        return "—"
-    ci = (
-        ""
-        if r["ratio_ci_low"] is None
-        else f"（{r['ratio_ci_low']:.2f}〜{r['ratio_ci_high']:.2f}）"
-    )
-    return f"×{r['ratio']:.2f}{ci}"
+    return format_ratio(r["ratio"], r["ratio_ci_low"], r["ratio_ci_high"])
 
 
 def verdict_text(r: dict[str, Any], lang: str = "ja") -> str:

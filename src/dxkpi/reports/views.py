@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from dxkpi.catalogue.contract import DATASETS, rule_catalogue
-from dxkpi.catalogue.format import format_value
+from dxkpi.catalogue.format import format_ratio, format_value
 from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
 from dxkpi.catalogue.labels import (
     CONTRACT_FAMILIES,
@@ -456,7 +456,7 @@ def heterogeneity_table(
                 "n_treated": size(r["n_treated"]),
                 "per_100_year": f"{per_year:+.1f}",
                 "interval": "" if lo is None else f"{lo:+.1f} 〜 {hi:+.1f}",
-                "ratio": "" if r["ratio"] is None else f"{100 * (r['ratio'] - 1):+.0f}%",
+                "ratio": format_ratio(r["ratio"], r.get("ratio_low"), r.get("ratio_high")),
                 "note": "",
             }
         )
@@ -479,7 +479,7 @@ def heterogeneity_table(
             "受講者数",
             "100人・年あたり増加件数",
             "95%信頼区間",
-            "非受講時比",
+            "倍率（受講しなかった場合比、95%区間）",
             "備考",
         )
         if lang == "ja"
@@ -489,7 +489,7 @@ def heterogeneity_table(
             "trained",
             "extra per 100 staff-years",
             "95% interval",
-            "vs. without training",
+            "ratio to no training (95% CI)",
             "note",
         )
     )
