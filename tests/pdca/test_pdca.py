@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import shutil
 import tomllib
@@ -442,6 +443,33 @@ def test_review_followup_three_verdicts(values, verdict, moved) -> None:  # type
     assert row["verdict"] == verdict and row["moved"] == moved
     if verdict == "inconclusive":
         assert row["mde"] == pytest.approx(2.8016 * 2**0.5 * 10 / 1.959963984540054 / 50, rel=1e-3)
+
+
+def test_review_followup_judges_counts_without_an_engine_interval() -> None:
+    """proposals_per_100 has no interval from the engine: its chance variation comes from the
+    counts (Poisson). 1,400 proposals / 2,000 staff (70.0) → 1,878 / 2,030 (92.51): +32.2 %,
+    SE √(1.8708² + 2.1348²) / 70 = 4.06 %."""
+    frame = pl.DataFrame(
+        {
+            "kpi": ["proposals_per_100"] * 2,
+            "fiscal_year": [2024, 2025],
+            "group_by": ["city"] * 2,
+            "group": ["city"] * 2,
+            "value": [70.0, 100 * 1878 / 2030],
+            "numerator": [1400.0, 1878.0],
+            "denominator": [2000.0, 2030.0],
+            "ci_low": [None, None],
+            "ci_high": [None, None],
+            "suppressed": [False] * 2,
+        }
+    )
+    row = pdca.review_followup(_one_action(), frame, 2025).row(0, named=True)
+    assert row["change"] == pytest.approx((100 * 1878 / 2030 - 70) / 70)
+    se = math.hypot(100 * math.sqrt(1400) / 2000, 100 * math.sqrt(1878) / 2030) / 70
+    assert row["change_high"] - row["change"] == pytest.approx(1.959963984540054 * se, rel=1e-5)
+    assert (row["verdict"], row["moved"], row["reason"]) == ("effect", "better", None)
+    hours = frame.with_columns(pl.Series("numerator", [10.5, 11.5]))  # not counts
+    assert pdca.review_followup(_one_action(), hours, 2025)["reason"].item() == "no_interval"
 
 
 def test_review_followup_smallest_share_decides_no_change() -> None:

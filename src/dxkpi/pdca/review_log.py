@@ -23,7 +23,7 @@ from dxkpi.catalogue.labels import codes, label
 from dxkpi.core.atomic import write_text
 from dxkpi.core.errors import Where
 from dxkpi.core.project import locate_project
-from dxkpi.kpi.measures import Z95
+from dxkpi.kpi.measures import Z95, count_se
 from dxkpi.models.verdicts import judge
 from dxkpi.pdca.errors import PdcaError
 
@@ -222,11 +222,16 @@ def save_review_log(log: ReviewLog, path: Path) -> Path:
 
 
 def _change(
-    before: dict[str, Any] | None, now: dict[str, Any] | None, higher_is_better: bool
+    before: dict[str, Any] | None,
+    now: dict[str, Any] | None,
+    higher_is_better: bool,
+    unit: str,
 ) -> tuple[float, float] | str:
-    """(relative change in the good direction, its SE) from the two years' values and 95 %
-    intervals, or the reason it cannot be formed. The years are separate sets of people and
-    events, so their errors are taken as independent."""
+    """(relative change in the good direction, its SE) from the two years' values and their
+    uncertainty, or the reason it cannot be formed. The uncertainty of a year's value is its
+    95 % interval from the engine when it has one, else the chance variation of its counts
+    (:func:`dxkpi.kpi.measures.count_se`). The years are separate sets of people and events, so
+    their errors are taken as independent."""
     if before is None or now is None or before["value"] is None or now["value"] is None:
         return "no_value"
     if before["value"] == 0:
@@ -234,9 +239,13 @@ def _change(
     ses = []
     for cell in (before, now):
         lo, hi = cell.get("ci_low"), cell.get("ci_high")
-        if lo is None or hi is None:
+        if lo is not None and hi is not None:
+            ses.append((hi - lo) / (2 * Z95))  # the z of the engine's intervals
+            continue
+        se = count_se(unit, cell.get("numerator"), cell.get("denominator"))
+        if se is None:
             return "no_interval"
-        ses.append((hi - lo) / (2 * Z95))  # the z of the engine's intervals
+        ses.append(se)
     sign = 1.0 if higher_is_better else -1.0
     base = abs(before["value"])
     change = sign * (now["value"] - before["value"]) / base
@@ -282,7 +291,7 @@ def review_followup(
             return found.row(0, named=True) if found.height else None
 
         before, now = cell(fiscal_year - 1), cell(fiscal_year)
-        change = _change(before, now, spec.higher_is_better)
+        change = _change(before, now, spec.higher_is_better, spec.unit)
         if now is not None and now["value"] is not None and bool(now["provisional"]):
             change = "provisional"
         base_rows.append(
