@@ -56,6 +56,7 @@ __all__ = [
     "VERDICTS",
     "Judgement",
     "Verdict",
+    "count_se",
     "equivalence_p",
     "holm",
     "judge",
@@ -202,3 +203,30 @@ def judge(
             family_size=m,
         )
     return out
+
+
+def count_se(unit: str, numerator: float | None, denominator: float | None) -> float | None:
+    """Standard error of a KPI value built from counts, as the outcome of a chance process.
+
+    A share of people or events (unit ``ratio``, value = numerator ÷ denominator, both whole
+    numbers): binomial, √(p(1 − p) ÷ denominator). Events per 100 staff (unit ``per_100``,
+    value = 100 × numerator ÷ denominator, both whole numbers): Poisson, 100 × √numerator ÷
+    denominator. Even over the whole staff list a year's value is one draw of how the staff
+    behaved that year, so two years' values differ by chance; this is that chance. None for
+    other units, non-whole counts (e.g. hours) or an empty denominator.
+
+    >>> round(count_se("ratio", 50, 100), 4), round(count_se("per_100", 100, 1000), 4)
+    (0.05, 1.0)
+    >>> count_se("hours", 10, None), count_se("ratio", 10.5, 20)
+    (None, None)
+    """
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    if not (float(numerator).is_integer() and float(denominator).is_integer()):
+        return None
+    if unit == "ratio":
+        p = numerator / denominator
+        return math.sqrt(p * (1 - p) / denominator)
+    if unit == "per_100":
+        return 100 * math.sqrt(numerator) / denominator
+    return None

@@ -23,8 +23,8 @@ from dxkpi.catalogue.labels import codes, label
 from dxkpi.core.atomic import write_text
 from dxkpi.core.errors import Where
 from dxkpi.core.project import locate_project
-from dxkpi.kpi.measures import Z95, count_se
-from dxkpi.models.verdicts import judge
+from dxkpi.kpi.measures import Z95
+from dxkpi.models.verdicts import count_se, judge
 from dxkpi.pdca.errors import PdcaError
 
 __all__ = [
@@ -230,7 +230,7 @@ def _change(
     """(relative change in the good direction, its SE) from the two years' values and their
     uncertainty, or the reason it cannot be formed. The uncertainty of a year's value is its
     95 % interval from the engine when it has one, else the chance variation of its counts
-    (:func:`dxkpi.kpi.measures.count_se`). The years are separate sets of people and events, so
+    (:func:`dxkpi.models.verdicts.count_se`). The years are separate sets of people and events, so
     their errors are taken as independent."""
     if before is None or now is None or before["value"] is None or now["value"] is None:
         return "no_value"
