@@ -35,6 +35,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "commands": frozenset({*ORDER, "sample"}),
     "sample": frozenset({"core", "catalogue", "sample"}),
     "workbench": frozenset({*ORDER, "sample", "workbench"}),
+    "__main__": frozenset({"commands"}),  # ``python -m dxkpi``: the command line, nothing else
     "dxkpi": frozenset({*ORDER, "sample", "workbench", "dxkpi"}),
 }
 #: ``from dxkpi import __version__`` is allowed anywhere: the root package is loaded before any
