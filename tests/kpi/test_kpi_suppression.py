@@ -94,9 +94,91 @@ def test_k_minus_one_people_suppressed_in_tiny_city_even_alone():
         0, named=True
     )
     assert d03["suppressed"] and d03["value"] is None and d03["n_people"] is None
-    # unit KPIs are never suppressed
-    lc = out.filter(pl.col("kpi") == "leader_coverage")
-    assert not lc.get_column("suppressed").any()
+
+
+def test_unit_kpis_of_a_department_with_hidden_staff_are_hidden():
+    """A department's unit cells (leader coverage 0/1) follow its head count: where the staff
+    of the department are hidden, whether it has a leader is too, and the division's equation
+    then hides a second department (D04) so the hidden one cannot be recovered."""
+    data = tiny_city()
+    out = compute(data, Config(privacy=PrivacyConfig(min_cell_size=5)), by=["department"])
+    fy = out.filter(pl.col("fiscal_year") == 2025)
+    staff = fy.filter(pl.col("kpi") == "participation_rate").select("group", "suppression")
+    units = fy.filter(pl.col("kpi") == "leader_coverage").select("group", "suppression")
+    assert dict(staff.rows()) == {"D01": "primary", "D02": "primary", "D03": "primary", "D04": None}
+    assert dict(units.rows()) == {
+        "D01": "linked",
+        "D02": "linked",
+        "D03": "linked",
+        "D04": "complementary",
+    }
+    assert fy.filter(pl.col("kpi") == "leader_coverage")["numerator"].null_count() == 4
+
+
+def test_a_quantity_hidden_in_one_kpi_is_hidden_in_every_kpi_that_shows_it(city_result):
+    """adoption_rate's numerator is implementation_rate's denominator (the registry says so and
+    ``test_declared_shared_quantities_are_equal`` checks it): where one KPI hides the cell, the
+    other does too; so does every KPI whose denominator is the hidden head count."""
+    shown, _, _ = city_result
+    keys = ["fiscal_year", "group_by", "group"]
+
+    def hidden(kpi: str) -> pl.DataFrame:
+        return shown.filter((pl.col("kpi") == kpi) & pl.col("suppressed")).select(keys)
+
+    adoption, implementation = hidden("adoption_rate"), hidden("implementation_rate")
+    assert implementation.height > 0
+    assert sorted(adoption.rows()) == sorted(implementation.rows())
+    assert shown.filter(pl.col("suppression") == "linked").height > 0
+    staff = [k for k, s in REGISTRY.items() if s.denominator_is == "staff" and k != "phase_reach"]
+    assert len({tuple(sorted(hidden(k).rows())) for k in staff}) == 1
+
+
+def test_declared_shared_quantities_are_equal(city_result):
+    """Every numerator_is / denominator_is of the registry is the same number, cell for cell,
+    in the computed (unsuppressed) cells of every KPI that declares it, and ``staff`` is the
+    head count."""
+    _, raw, _ = city_result
+    keys = ["fiscal_year", "group_by", "group"]
+    cells = raw.with_columns(  # phase_reach: one denominator per group whatever the phase
+        group_by=pl.col("group_by").str.split("|").list.first().replace({"phase": "city"}),
+        group=pl.when(pl.col("group_by") == "phase")
+        .then(pl.lit("city"))
+        .otherwise(pl.col("group").str.split("|").list.first()),
+    )
+    seen: dict[str, int] = defaultdict(int)
+    for kpi, spec in REGISTRY.items():
+        for part, q in (("numerator", spec.numerator_is), ("denominator", spec.denominator_is)):
+            if q is None:
+                continue
+            mine = cells.filter(pl.col("kpi") == kpi).select(*keys, pl.col(part).alias("x"))
+            if q == "staff":
+                other = cells.filter(pl.col("kpi") == "participation_rate")
+                other = other.select(*keys, pl.col("n_people").cast(pl.Float64).alias("y"))
+            else:
+                other = pl.concat(
+                    cells.filter(pl.col("kpi") == k).select(*keys, pl.col(p).alias("y"))
+                    for k, s in REGISTRY.items()
+                    for p, q2 in (("numerator", s.numerator_is), ("denominator", s.denominator_is))
+                    if q2 == q and k != kpi
+                )
+            both = mine.join(other.unique(), on=keys, how="inner")
+            assert both.height >= mine.unique(keys).height > 0, (kpi, q)
+            assert both.filter(pl.col("x") != pl.col("y")).is_empty(), (kpi, q)
+            seen[q] += 1
+    assert seen == {"staff": 5, "adopted_within_w": 2}
+
+
+@pytest.mark.parametrize("kpi", ["adoption_rate", "leader_coverage", "proposer_rate"])
+def test_suppression_does_not_depend_on_the_kpis_asked_for(kpi):
+    """One KPI alone hides what it hides among all: a run for adoption_rate alone cannot show
+    the adopted count a run for implementation_rate hides."""
+    data = synthetic_city(staff=400, fiscal_years=(2025,), seed=3)
+    config = Config(privacy=PrivacyConfig(min_cell_size=10))
+    alone = compute(data, config, kpis=[kpi], by=["department", "division", "city"])
+    every = compute(data, config, by=["department", "division", "city"])
+    together = alone.select(KEYS).join(every, on=KEYS, how="left")
+    assert alone.get_column("suppressed").to_list() == together.get_column("suppressed").to_list()
+    assert alone.get_column("suppressed").any()
 
 
 def test_suppression_does_not_depend_on_requested_groupings():

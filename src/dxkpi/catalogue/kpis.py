@@ -111,6 +111,12 @@ class KpiSpec:
     #: The value waits for an outcome after an event: measured on matured cohorts (see
     #: :class:`Awaits`); ``None`` for indicators whose year-end value is final.
     awaits: Awaits | None = None
+    #: The quantity this KPI's numerator / denominator is, cell for cell (same fiscal year and
+    #: group), when another KPI shows the same number: ``"staff"`` (the group's head count) or
+    #: ``"adopted_within_w"``. Suppression hides a shared quantity in every KPI that shows it
+    #: (:mod:`dxkpi.kpi.suppression`); a test checks the declarations against computed cells.
+    numerator_is: str | None = None
+    denominator_is: str | None = None
 
     @property
     def suppressed(self) -> bool:
@@ -135,6 +141,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         "staff",
         ("attendance", "courses"),
         cumulative=True,
+        denominator_is="staff",
     ),
     KpiSpec(
         "completion_rate",
@@ -163,6 +170,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         "staff",
         ("attendance", "courses"),
         second_dimension="phase",
+        denominator_is="staff",
     ),
     KpiSpec(
         "proposals_per_100",
@@ -177,6 +185,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         "staff",
         ("proposals",),
         cumulative=True,
+        denominator_is="staff",
     ),
     KpiSpec(
         "proposer_rate",
@@ -191,6 +200,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         "staff",
         ("proposals",),
         cumulative=True,
+        denominator_is="staff",
     ),
     KpiSpec(
         "adoption_rate",
@@ -207,6 +217,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         "proposers",
         ("proposals",),
         awaits=Awaits("proposals", "submitted_on", "decided_on"),
+        numerator_is="adopted_within_w",
     ),
     KpiSpec(
         "implementation_rate",
@@ -223,6 +234,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         "proposers",
         ("proposals",),
         awaits=Awaits("proposals", "submitted_on", "implemented_on"),
+        denominator_is="adopted_within_w",
     ),
     KpiSpec(
         "retention_rate",
@@ -406,6 +418,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         "staff",
         ("knowledge_posts",),
         cumulative=True,
+        denominator_is="staff",
     ),
     KpiSpec(
         "failure_share",

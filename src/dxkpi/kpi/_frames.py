@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import polars as pl
 
-from dxkpi.catalogue.kpis import REGISTRY, SECOND_DIMENSION_VALUES
+from dxkpi.catalogue.kpis import PEOPLE_GROUPINGS, REGISTRY, SECOND_DIMENSION_VALUES
 from dxkpi.core.errors import DxkpiError
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
@@ -43,6 +43,7 @@ __all__ = [
     "group_expr",
     "group_keys",
     "grouping_column",
+    "headcount",
     "label",
     "members",
     "resolve_groupings",
@@ -262,6 +263,27 @@ def fill_cells(
     on = ["fiscal_year", "group"] + (["dim"] if dimension is not None else [])
     cells = frame_cells(data, fiscal_years, grouping, dimension)
     return cells.join(agg, on=on, how="left").with_columns(pl.col(list(zero)).fill_null(0))
+
+
+def headcount(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """|H(t,g)| for every people grouping, in the output shape (numerator = denominator =
+    n_people = staff, value = staff): the head count several KPIs share as their denominator.
+
+    >>> from dxkpi.kpi.examples import tiny_city
+    >>> cells = headcount(tiny_city(), [2025]).collect()
+    >>> cells.filter(pl.col("group_by") == "city").select("group", "n_people").rows()
+    [('city', 6)]
+    """
+    heads = members(data, fiscal_years)
+    outs = []
+    for grouping in PEOPLE_GROUPINGS:
+        agg = aggregate(heads, grouping, [pl.len().alias("n_people")])
+        cells = fill_cells(data, fiscal_years, grouping, None, agg, zero=("n_people",))
+        cells = cells.with_columns(numerator=pl.col("n_people"), denominator=pl.col("n_people"))
+        outs.append(
+            finish(cells, grouping, None, value=pl.col("denominator"), empty_reason="no_members")
+        )
+    return concat_outputs(outs)
 
 
 def concat_outputs(frames: Sequence[pl.LazyFrame]) -> pl.LazyFrame:

@@ -19,10 +19,10 @@ from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY, KpiSpec
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import MissingDatasetError, Processed
 from dxkpi.kpi import measures
-from dxkpi.kpi._frames import SHARED
+from dxkpi.kpi._frames import SHARED, headcount
 from dxkpi.kpi.grading import PROVISIONAL, fiscal_year_progress, grade_expr
 from dxkpi.kpi.maturity import Maturity, maturity_frame, maturity_windows, resolve_as_of
-from dxkpi.kpi.suppression import suppress
+from dxkpi.kpi.suppression import HEADCOUNT, STAFF, suppress
 from dxkpi.project.config import Config, SkillMatrix
 
 EXPORT_COLUMNS: tuple[str, ...] = (
@@ -105,6 +105,24 @@ def labels_for(spec: KpiSpec, grouping: str) -> str | None:
     if grouping in ("city", dim):
         return dim
     return f"{grouping}|{dim}"
+
+
+def suppression_set(data: Processed, ids: Sequence[str]) -> list[str]:
+    """``ids`` and the KPIs (with their data present) that share a quantity other than the head
+    count with one of them: suppression is decided over them together, so what one run hides
+    another cannot show (the head count has its own carrier cells in every run)."""
+    shared = {
+        q
+        for k in ids
+        for q in (REGISTRY[k].numerator_is, REGISTRY[k].denominator_is)
+        if q is not None and q != STAFF
+    }
+    partners = [
+        k
+        for k, s in REGISTRY.items()
+        if k not in ids and shared & {s.numerator_is, s.denominator_is} and not _needs(s, data)
+    ]
+    return [*ids, *partners]
 
 
 def _needs(spec: KpiSpec, data: Processed) -> list[str]:
@@ -281,10 +299,13 @@ def compute(
     """
     ids, _skipped = select_kpis(data, kpis)
     years = list(fiscal_years) if fiscal_years else data.fiscal_years()
-    data = materialise_shared(data, ids)
+    if not ids or not years:
+        return pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()
+    decided = suppression_set(data, ids)
+    data = materialise_shared(data, decided)
     wanted = list(by)
     when = resolve_as_of(data, config, as_of)
-    windows = {k: m for k, m in maturity_windows(data, config, when).items() if k in ids}
+    windows = {k: m for k, m in maturity_windows(data, config, when).items() if k in decided}
     plans = [
         compute_kpi(
             data,
@@ -294,19 +315,21 @@ def compute(
             config.skill_matrix,
             windows.get(k),
         )
-        for k in ids
+        for k in decided
     ]
-    if not plans or not years:
-        return pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()
+    plans.append(headcount(data, years).select(pl.lit(HEADCOUNT).alias("kpi"), pl.all()))
     cells = pl.concat(pl.collect_all(plans, engine=engine), how="vertical")
-    specs = {k: REGISTRY[k] for k in ids}
+    every = {k: REGISTRY[k] for k in decided}
     cells = suppress(
         cells,
         config.privacy.min_cell_size,
         data.departments.select("department_code", "division").collect(),
-        {k: s.second_dimension for k, s in specs.items()},
-        {k: s.suppressed for k, s in specs.items()},
+        {HEADCOUNT: None} | {k: s.second_dimension for k, s in every.items()},
+        {HEADCOUNT: True} | {k: s.suppressed for k, s in every.items()},
+        {HEADCOUNT: (None, STAFF)}
+        | {k: (s.numerator_is, s.denominator_is) for k, s in every.items()},
     )
+    specs = {k: REGISTRY[k] for k in ids}
     keep = pl.DataFrame(
         [
             {"kpi": k, "group_by": label}
@@ -365,5 +388,6 @@ __all__ = [
     "materialise_shared",
     "resolve_as_of",
     "select_kpis",
+    "suppression_set",
     "with_group_names",
 ]

@@ -14,11 +14,22 @@ Algorithm, per KPI, fiscal year and second-dimension value (phase / maturity dim
    group code); if no child is left, suppress its parent. Repeat to a fixed point, so every
    equation has zero or ≥ 2 unknown cells and no single suppressed cell can be recovered.
 
-Suppression is decided over all groupings a KPI supports at once, whatever a report shows, so
-runs with different ``--by`` choices cannot be combined to recover a cell. Suppressed cells lose
-numerator, denominator, value, interval and head count. Unit KPIs (``people == "units"``) are never
-suppressed. Known limit: relations *between* KPIs (adoption_rate's numerator equals
-implementation_rate's denominator) are not equations here.
+4. *Links between KPIs*: a quantity several KPIs show cell for cell (the registry's
+   ``numerator_is`` / ``denominator_is``: the group's head count ``staff`` is the denominator of
+   five KPIs; ``adopted_within_w`` is adoption_rate's numerator and implementation_rate's
+   denominator) is hidden in all of them once it is hidden in one: a cell of one KPI is
+   suppressed (``linked``) when a cell of the same fiscal year and group showing the same
+   quantity is. The head count travels as its own carrier cells (:data:`HEADCOUNT`, added by the
+   engine to every run and never shown), so what is hidden does not depend on which KPIs a run
+   asked for.
+5. *Unit KPIs* (``people == "units"``: departments, projects, hours) have no primary
+   suppression, but a department's unit cells follow its head count: where a department's staff
+   cell is hidden, its unit cells are too (``linked``), and their own equations (departments →
+   division → city) get complementary suppression like any other.
+
+Steps 3–5 repeat to a fixed point. Suppression is decided over all groupings a KPI supports at
+once, whatever a report shows, so runs with different ``--by`` choices cannot be combined to
+recover a cell. Suppressed cells lose numerator, denominator, value, interval and head count.
 """
 
 from __future__ import annotations
@@ -27,11 +38,23 @@ from collections.abc import Mapping
 
 import polars as pl
 
-__all__ = ["CITY", "HIDDEN_COLUMNS", "equations", "split_labels", "suppress"]
+__all__ = [
+    "CITY",
+    "HEADCOUNT",
+    "HIDDEN_COLUMNS",
+    "STAFF",
+    "equations",
+    "links",
+    "split_labels",
+    "suppress",
+]
 
 CITY = "city"
+#: The kpi id of the head-count carrier cells (numerator = denominator = n_people = staff).
+HEADCOUNT = "_headcount"
+#: The quantity name of a group's head count (the registry's ``denominator_is="staff"``).
+STAFF = "staff"
 HIDDEN_COLUMNS = ("numerator", "denominator", "value", "ci_low", "ci_high", "n_people")
-_MAX_ROUNDS = 100
 
 
 def split_labels(frame: pl.DataFrame, second_dims: Mapping[str, str | None]) -> pl.DataFrame:
@@ -126,24 +149,82 @@ def _complement_round(state: pl.DataFrame, eqs: pl.DataFrame) -> pl.Series:
     return pl.concat([child.get_column("_row"), parent.get_column("_row")]).unique()
 
 
+def links(
+    base: pl.DataFrame, quantities: Mapping[str, tuple[str | None, str | None]]
+) -> pl.DataFrame:
+    """Which cells show the same number: (_link, _row, _leads).
+
+    ``quantities``: kpi → (numerator_is, denominator_is). A cell shows quantity q of its fiscal
+    year and group when its KPI's numerator or denominator is q (``_leads``: hiding it hides the
+    others). A unit KPI's department cell follows its department's head count (``_leads`` false:
+    hiding the unit cell hides nothing else).
+    """
+    tagged = [
+        base.filter(pl.col("kpi") == kpi).select(
+            "_row", "fiscal_year", "_grouping", "_key", _q=pl.lit(q), _leads=pl.lit(True)
+        )
+        for kpi, pair in quantities.items()
+        for q in dict.fromkeys(x for x in pair if x is not None)
+    ]
+    tagged.append(
+        base.filter(~pl.col("_people") & (pl.col("_grouping") == "department")).select(
+            "_row", "fiscal_year", "_grouping", "_key", _q=pl.lit(STAFF), _leads=pl.lit(False)
+        )
+    )
+    out = pl.concat(tagged, how="vertical")
+    return out.select(
+        pl.concat_str(
+            "_q", pl.col("fiscal_year").cast(pl.String), "_grouping", "_key", separator="\x1f"
+        ).alias("_link"),
+        "_row",
+        "_leads",
+    )
+
+
+def _link_round(state: pl.DataFrame, linked: pl.DataFrame) -> pl.Series:
+    """Shown cells whose linked quantity is hidden in a leading cell (may be empty)."""
+    members = linked.join(state.select("_row", "_suppressed"), on="_row", how="inner")
+    hidden = members.filter(pl.col("_leads") & pl.col("_suppressed")).select("_link").unique()
+    return (
+        members.join(hidden, on="_link", how="semi")
+        .filter(~pl.col("_suppressed"))
+        .get_column("_row")
+        .unique()
+    )
+
+
+def _next_round(state: pl.DataFrame, eqs: pl.DataFrame, linked: pl.DataFrame) -> pl.Series:
+    """The cells to hide next: complementary first; when no equation is exposed, linked cells
+    (the series is named ``linked`` then); empty at the fixed point."""
+    extra = _complement_round(state, eqs)
+    if extra.is_empty():
+        extra = _link_round(state, linked).rename("linked")
+    return extra
+
+
 def suppress(
     cells: pl.DataFrame,
     k: int,
     department_division: pl.DataFrame,
     second_dims: Mapping[str, str | None],
     suppressible: Mapping[str, bool],
+    quantities: Mapping[str, tuple[str | None, str | None]] | None = None,
 ) -> pl.DataFrame:
-    """Add ``suppressed`` (bool) and ``suppression`` (primary/complementary) and blank hidden cells.
+    """Add ``suppressed`` (bool) and ``suppression`` (primary/complementary/linked) and blank
+    hidden cells.
 
     ``cells`` has kpi, fiscal_year, group_by, group, numerator, denominator, value, ci_low, ci_high,
     n_people, reason; ``department_division`` maps department_code → division; ``second_dims`` and
-    ``suppressible`` give each KPI's second dimension and whether it describes people.
+    ``suppressible`` give each KPI's second dimension and whether it describes people;
+    ``quantities`` each KPI's shared numerator / denominator (steps 4–5 of the module doc).
     """
     base = split_labels(cells.with_row_index("_row"), second_dims)
     people = pl.col("kpi").replace_strict(
         dict(suppressible), default=False, return_dtype=pl.Boolean
     )
-    n = pl.col("n_people").fill_null(0)
+    # a unit cell "has something in it" when it counts units or shows a total
+    units = pl.col("denominator").fill_null(pl.col("numerator").is_not_null().cast(pl.Float64))
+    n = pl.when(people).then(pl.col("n_people").fill_null(0)).otherwise(units.fill_null(0))
     base = base.with_columns(
         _people=people,
         _n=n,
@@ -151,12 +232,14 @@ def suppress(
         _suppressed=people & (n > 0) & (n < k),
     )
     primary = base.get_column("_suppressed")
-    eqs = equations(base.filter(pl.col("_people")), department_division)
+    eqs = equations(base, department_division)
+    linked = links(base, quantities or {})
     state = base.select("_row", "_key", "_n", "_den", "_suppressed")
-    for _ in range(_MAX_ROUNDS):
-        extra = _complement_round(state, eqs)
-        if extra.is_empty():
-            break
+    via_link = pl.Series("_row", [], dtype=pl.UInt32)
+    while not (extra := _next_round(state, eqs, linked)).is_empty():
+        # every round hides at least one more cell, so this ends within cells.height rounds
+        if extra.name == "linked":
+            via_link = pl.concat([via_link, extra.rename("_row")])
         state = state.with_columns(
             _suppressed=pl.col("_suppressed") | pl.col("_row").is_in(extra.implode())
         )
@@ -165,6 +248,8 @@ def suppress(
         suppressed=suppressed,
         suppression=pl.when(primary)
         .then(pl.lit("primary"))
+        .when(pl.int_range(pl.len()).is_in(via_link.implode()))
+        .then(pl.lit("linked"))
         .when(suppressed)
         .then(pl.lit("complementary"))
         .otherwise(pl.lit(None, pl.String)),
