@@ -63,6 +63,38 @@ def test_no_ratio_when_the_counterfactual_is_not_positive() -> None:
     assert counterfactual_ratio(res, res.aggregate("simple")) is None
 
 
+def _near_zero_base(treated_pre: list[float]) -> pl.DataFrame:
+    """20 treated (cohort 2) and 20 never-treated units, two periods, no trend among the
+    comparison: m0 is the treated pre mean, m1 their post mean (5 each)."""
+    n = len(treated_pre)
+    pre = [*treated_pre, *([0.0] * n)]
+    post = [*([5.0] * n), *([0.0] * n)]
+    return pl.DataFrame(
+        {
+            "u": np.repeat(np.arange(2 * n), 2),
+            "t": [1, 2] * (2 * n),
+            "g": np.repeat([2] * n + [0] * n, 2),
+            "y": np.column_stack([pre, post]).ravel(),
+        }
+    )
+
+
+def test_no_ratio_when_the_counterfactual_is_not_distinguishable_from_zero() -> None:
+    """One treated unit of 20 active before: m0 = 0.05 with SE √(0.05·0.95/20) ≈ 0.049, its
+    95% interval reaches 0, so the ratio's (Fieller) confidence set is unbounded: no ratio,
+    where the delta method gave ×100 (×15〜×676) — and, with a smaller m0, an
+    overflow (a subgroup of a simulated city crashed with OverflowError)."""
+    res = att_gt(_near_zero_base([1.0] + [0.0] * 19), **COLS, min_units=1)
+    simple = res.aggregate("simple")
+    assert simple.att == pytest.approx(4.95)
+    assert counterfactual_ratio(res, simple) is None
+    # eight of twenty active: m0 = 0.4, SE ≈ 0.11, clearly above 0 — a ratio with its interval
+    res = att_gt(_near_zero_base([1.0] * 8 + [0.0] * 12), **COLS, min_units=1)
+    r = counterfactual_ratio(res, res.aggregate("simple"))
+    assert r is not None and r.ratio == pytest.approx(5 / 0.4)
+    assert r.ratio_ci is not None and r.ratio_ci[0] < r.ratio < r.ratio_ci[1]
+
+
 def _multiplicative(seed: int, n: int = 1500, effect: float = 1.25) -> pl.DataFrame:
     """Poisson counts with a secular rise common to everyone (+0.2 per period: parallel trends
     in levels, what the DiD assumes), early cohorts less active before training, and a planted

@@ -17,7 +17,9 @@ functions: the influence function of m1 is built cell by cell as ATT(g,t)'s is (
 for the cell's treated units) and aggregated by the same ``simple`` aggregation, so the
 estimation of the cohort shares is included as it is for the ATT; the ATT's own influence
 function comes from the aggregation. The interval is exp(log ratio ± z·se), asymmetric on the
-ratio scale and never below 0. ``None`` when m0 ≤ 0 (no meaningful ratio).
+ratio scale and never below 0. ``None`` when m0 is not distinguishable from 0: m0 ≤ 0, or m0's
+own (1 − alpha) interval reaches 0 — then, by Fieller's theorem, the ratio's confidence set is
+unbounded and a delta-method interval would be a meaningless (or overflowing) number.
 
 Pure functions over results: no file I/O.
 """
@@ -137,7 +139,7 @@ def counterfactual_ratio(
 
     ``simple`` must be ``res.aggregate("simple")`` (its ATT and influence function are used).
     See the module docstring for the definitions; ``None`` when the counterfactual mean is not
-    positive.
+    distinguishable from 0 (not positive, or its interval reaches 0).
 
     >>> import polars as pl
     >>> from dxkpi.models.did import att_gt
@@ -155,11 +157,15 @@ def counterfactual_ratio(
     m1, m0 = m1_agg.att, m1_agg.att - simple.att
     if not (math.isfinite(m1) and math.isfinite(m0)) or m0 <= 0 or m1 <= 0:
         return None
-    se = log_ratio_se(m1, m0, m1_agg.influence, m1_agg.influence - simple.influence)
+    inf_m0 = m1_agg.influence - simple.influence
+    z = float(stats.norm.ppf(1 - level / 2))
+    if m0 - z * math.sqrt(float((inf_m0**2).sum())) / inf_m0.size <= 0:
+        return None  # Fieller: the denominator's interval reaches 0, the ratio's is unbounded
+    se = log_ratio_se(m1, m0, m1_agg.influence, inf_m0)
     ratio = m1 / m0
     ci = None
     if se > 0 and math.isfinite(se):
-        ci = log_interval(ratio, se, float(stats.norm.ppf(1 - level / 2)))
+        ci = log_interval(ratio, se, z)
     return RatioEstimate(
         treated_mean=m1,
         counterfactual_mean=m0,
