@@ -1,6 +1,6 @@
-"""Right censoring on the sample city: the matured rates and the Kaplan–Meier curve recover the
-planted proposal pipeline (``ground_truth.json`` → ``proposal_pipeline``), and the latest year is
-provisional, not worse.
+"""Right censoring on the sample cities (seeds 7 and 11): the matured rates and the Kaplan–Meier
+curve recover the planted proposal pipeline (``ground_truth.json`` → ``proposal_pipeline``), and
+the latest year is provisional, not worse.
 
 The planted "implemented within W days" share of *adopted* proposals
 (``share_of_adopted_implemented_within_days``: 0.0586 / 0.34 / 0.70 for 90 / 180 / 365 days) is
@@ -25,15 +25,23 @@ from dxkpi.pdca.review_log import ReviewAction, ReviewLog
 from dxkpi.project.config import load_config, parse_config
 from tests.helpers import ROOT
 
+#: both sample cities: the generator's default seed and the second one (conftest's other_city)
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", params=["sample_city", "other_city"])
+def city(request):  # type: ignore[no-untyped-def]
+    return request.getfixturevalue(request.param)
+
 
 @pytest.fixture(scope="module")
-def data(sample_city):  # type: ignore[no-untyped-def]
-    return load_processed(sample_city.processed)
+def data(city):  # type: ignore[no-untyped-def]
+    return load_processed(city.processed)
 
 
 @pytest.fixture(scope="module")
-def pipeline(sample_city):  # type: ignore[no-untyped-def]
-    return sample_city.truth["proposal_pipeline"]
+def pipeline(city):  # type: ignore[no-untyped-def]
+    return city.truth["proposal_pipeline"]
 
 
 def _with_w(days: int):  # type: ignore[no-untyped-def]
