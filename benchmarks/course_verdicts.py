@@ -41,37 +41,16 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from simulated_city import simulated_city
 
-from dxkpi.catalogue.contract import DATASETS
 from dxkpi.ingest.processed import Processed
-from dxkpi.ingest.rules import parse_and_check
 from dxkpi.models.courses import course_effects, per_employee_month, phase_effects, stage_panel
-from dxkpi.sample.city import simulate_core
-from dxkpi.sample.parameters import SESSIONS_PER_YEAR
-from dxkpi.sample.truth import programme_truth
-
-FISCAL_YEARS = (2022, 2023, 2024, 2025)
-STAFF = 2000
 
 
 def simulate_city(seed: int) -> tuple[Processed, list[dict[str, Any]], dict[str, Any]]:
-    """The sample city of ``seed`` as processed frames, with its course and phase truth.
-
-    The generator's own first draws (:func:`dxkpi.sample.city.simulate_core`), so the staff,
-    attendance and proposals are those of ``generate_city(seed=…)`` before bad rows are
-    planted, typed by the ingest's own parser (every row must pass the contract's rules).
-    """
-    rng = np.random.Generator(np.random.PCG64(seed))
-    h, tables = simulate_core(rng, FISCAL_YEARS, STAFF, SESSIONS_PER_YEAR)
-    typed = {}
-    for name, table in tables.items():
-        ds = DATASETS[name]
-        parsed = parse_and_check(ds, table.select(ds.column_names))
-        if (parsed["_rulebits"] != 0).any():
-            raise RuntimeError(f"seed {seed}: the sample's {name} breaks a contract rule")
-        typed[name] = parsed.select(ds.column_names)
-    data = Processed.from_frames(source=f"sample seed {seed}", **typed)
-    truth = programme_truth(h, tables["courses"]["course_id"].to_list())
+    """The sample city of ``seed`` as processed frames, with its course and phase truth
+    (``simulated_city.py`` beside this file)."""
+    data, truth = simulated_city(seed)
     return data, truth["course_effects"], truth["phase_effects"]
 
 
