@@ -49,6 +49,7 @@ Pure functions over frames: no file I/O.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
@@ -63,7 +64,8 @@ from dxkpi.core.fiscal import FIRST_MONTH, fiscal_month_of, fiscal_year_of
 from dxkpi.ingest.processed import Processed
 from dxkpi.models.contrasts import Contrast, naive_before_after, twfe
 from dxkpi.models.did import Aggregation, AttGtResult, DidError, Pretest, att_gt, wald_test
-from dxkpi.models.ratio import RatioEstimate, counterfactual_ratio
+from dxkpi.models.ratio import RatioEstimate, counterfactual_ratio, log_interval
+from dxkpi.models.verdicts import effective_df
 
 __all__ = [
     "OUTCOMES",
@@ -634,11 +636,16 @@ class HeterogeneityResult:
     Each group's estimate is a within-group comparison: the DiD runs on the group's own panel,
     so treated and comparison staff both belong to the group.
 
-    ``table``: group, n_employees, n_treated, n_comparison, n_cohorts, att, se, ci_low, ci_high
-    (pointwise 95%), ci_adj_low, ci_adj_high (Bonferroni-simultaneous over the estimated groups),
-    per_100_year, ratio, ratio_low, ratio_high (to the counterfactual, see
+    ``table``: group, n_employees, n_treated, n_comparison, n_cohorts, att, se, df, ci_low,
+    ci_high (pointwise 95%), ci_adj_low, ci_adj_high (Bonferroni-simultaneous over the estimated
+    groups), per_100_year, ratio, ratio_low, ratio_high (to the counterfactual, see
     :mod:`dxkpi.models.ratio`), pretest_p, exposure (mean periods since the training
-    period over the estimate's cells, weighted as the estimate weights them).
+    period over the estimate's cells, weighted as the estimate weights them). Intervals use
+    Student's t with ``df`` = Kish's effective number of employees behind the SE (a group's
+    estimate can rest on a few small cohorts; the per-course estimates use the same
+    reference): over 200 simulated sample cities (``benchmarks/subgroup_coverage.py``) the
+    normal reference covered the planted group effects 92.0–96.5% of the time (93.8% overall)
+    and this one 94.5–97.5%.
     ``left_out``: group, n_employees, n_treated, n_comparison (null when suppressed), reason
     (a code of :data:`SUBGROUP_REASONS`), threshold (the number the reason refers to).
     ``results``: the full :class:`BehaviourResult` per group.
@@ -689,6 +696,7 @@ _HET_SCHEMA = {
     "n_cohorts": pl.Int64,
     "att": pl.Float64,
     "se": pl.Float64,
+    "df": pl.Float64,
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
     "ci_adj_low": pl.Float64,
@@ -723,9 +731,20 @@ def _exposure(res: AttGtResult) -> float | None:
         return None
 
 
-def _het_row(group: str, r: BehaviourResult, n_comparison: int, z_adj: float) -> dict[str, Any]:
-    ci = r.ci or (None, None)
+def _het_row(group: str, r: BehaviourResult, n_comparison: int, family: int) -> dict[str, Any]:
+    """One group's row: its intervals use Student's t with Kish's effective number of employees
+    behind the SE (:func:`dxkpi.models.verdicts.effective_df`), pointwise and Bonferroni over
+    the ``family`` groups estimated; the ratio's interval the same reference."""
     se = r.simple.se
+    df = effective_df(r.simple.influence)
+    t = float(stats.t.ppf(0.975, df)) if df > 0 else math.inf
+    t_adj = float(stats.t.ppf(1 - 0.05 / (2 * family), df)) if df > 0 else math.inf
+    ratio = r.ratio
+    ratio_ci = (
+        None
+        if ratio is None or ratio.se_log is None or not math.isfinite(t)
+        else log_interval(ratio.ratio, ratio.se_log, t)
+    )
     return {
         "group": group,
         "n_employees": r.n_employees,
@@ -734,14 +753,15 @@ def _het_row(group: str, r: BehaviourResult, n_comparison: int, z_adj: float) ->
         "n_cohorts": r.n_cohorts,
         "att": r.att,
         "se": se,
-        "ci_low": ci[0],
-        "ci_high": ci[1],
-        "ci_adj_low": None if se is None else r.att - z_adj * se,
-        "ci_adj_high": None if se is None else r.att + z_adj * se,
+        "df": df,
+        "ci_low": None if se is None else r.att - t * se,
+        "ci_high": None if se is None else r.att + t * se,
+        "ci_adj_low": None if se is None else r.att - t_adj * se,
+        "ci_adj_high": None if se is None else r.att + t_adj * se,
         "per_100_year": r.per_100_year,
-        "ratio": None if r.ratio is None else r.ratio.ratio,
-        "ratio_low": None if r.ratio is None or r.ratio.ratio_ci is None else r.ratio.ratio_ci[0],
-        "ratio_high": None if r.ratio is None or r.ratio.ratio_ci is None else r.ratio.ratio_ci[1],
+        "ratio": None if ratio is None else ratio.ratio,
+        "ratio_low": None if ratio_ci is None else ratio_ci[0],
+        "ratio_high": None if ratio_ci is None else ratio_ci[1],
         "pretest_p": r.pretest_event.p,
         "exposure": _exposure(r.attgt),
     }
@@ -899,8 +919,8 @@ def estimate_subgroups(
             overall = estimate_panel(panel, **options)
         except BehaviourError:
             overall = None
-    z_adj = float(stats.norm.ppf(1 - 0.05 / (2 * max(len(estimated), 1))))
-    rows = [_het_row(group, r, n_cmp, z_adj) for group, r, n_cmp in estimated]
+    family = max(len(estimated), 1)
+    rows = [_het_row(group, r, n_cmp, family) for group, r, n_cmp in estimated]
     overall_att = None if overall is None else overall.att
     return HeterogeneityResult(
         by=by,

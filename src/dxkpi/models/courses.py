@@ -139,7 +139,7 @@ from dxkpi.ingest.processed import Processed
 from dxkpi.models.behaviour import period_index, proposal_panel
 from dxkpi.models.did import AttGtResult, DidError, att_gt
 from dxkpi.models.ratio import log_interval, log_ratio_se
-from dxkpi.models.verdicts import Judgement, judge
+from dxkpi.models.verdicts import Judgement, effective_df, judge
 
 __all__ = [
     "EFFECT_COLUMNS",
@@ -343,7 +343,7 @@ def _finish(
     n = inf.size
     sq = inf**2
     se = math.sqrt(float(sq.sum())) / n
-    df = float(sq.sum() ** 2 / (sq**2).sum()) if sq.sum() > 0 else math.nan
+    df = effective_df(inf)
     mu0 = mu1 - effect
     ratio = ratio_se = None
     if mu0 > 0:

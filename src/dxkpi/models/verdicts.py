@@ -50,6 +50,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from scipy import stats
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "Judgement",
     "Verdict",
     "count_se",
+    "effective_df",
     "equivalence_p",
     "holm",
     "judge",
@@ -203,6 +205,23 @@ def judge(
             family_size=m,
         )
     return out
+
+
+def effective_df(influence: np.ndarray) -> float:
+    """Kish's effective number of independent units behind a standard error built from
+    per-unit influence contributions ψ_i: ν = (Σ ψ_i²)² ÷ Σ ψ_i⁴ — the degrees of freedom of the
+    Student-t reference that estimates resting on few units (small cohorts, few comparison
+    employees in late months) use, in the spirit of the small-cluster corrections of Bell &
+    McCaffrey (2002) and Imbens & Kolesár (2016). ``nan`` when every ψ is 0.
+
+    >>> effective_df(np.array([1.0, -1.0, 1.0, -1.0]))  # four equal contributions
+    4.0
+    >>> round(effective_df(np.array([10.0, 1.0, 1.0, 1.0])), 2)  # one unit carries it
+    1.06
+    """
+    sq = np.asarray(influence, dtype=float) ** 2
+    total = float(sq.sum())
+    return total**2 / float((sq**2).sum()) if total > 0 else math.nan
 
 
 def count_se(unit: str, numerator: float | None, denominator: float | None) -> float | None:
