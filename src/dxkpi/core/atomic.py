@@ -6,6 +6,16 @@ the two renames leaves no target but a complete backup; :func:`recover`, called 
 the next run, puts the backup back (or drops it once the new target is in place) and removes
 staging folders of runs that no longer exist.
 
+dxkpi only ever replaces a folder it made. :func:`publish` writes a marker file (:data:`MARKER`)
+into every folder it swaps in; a target is replaced only when it does not exist, is empty (a
+lone ``.gitkeep`` counts as empty, and is kept), carries that marker, or was written by dxkpi
+0.2 or earlier, before the marker existed — recognised by its ``manifest.json`` (processed data)
+or ``run.json`` (a report set) with the keys those versions wrote. Anything else — the raw
+folder, a project, a folder of the user's files — is refused with :class:`OutputFolderError`
+before anything is touched: :func:`ensure_replaceable` checks it, and :func:`recover` and
+:func:`publish` check it again, so every caller of the swap is guarded. :func:`ensure_apart`
+refuses an output folder that is, contains or lies inside the folder a run reads.
+
 A single file is written the same way by :func:`write_file` (and :func:`write_text`,
 :func:`write_bytes`): a hidden temporary file beside it, then one rename, so a reader never sees
 half a file. This module is the one home of atomic writes.
@@ -13,15 +23,130 @@ half a file. This module is the one home of atomic writes.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from dxkpi.core.errors import DxkpiError, Where
 from dxkpi.core.lock import pid_alive
 
-__all__ = ["publish", "recover", "staging_dir", "write_bytes", "write_file", "write_text"]
+__all__ = [
+    "MARKER",
+    "OutputFolderError",
+    "ensure_apart",
+    "ensure_replaceable",
+    "is_replaceable",
+    "publish",
+    "recover",
+    "staging_dir",
+    "write_bytes",
+    "write_file",
+    "write_text",
+]
+
+#: The file that says "dxkpi made this folder and may replace it".
+MARKER = ".dxkpi-output"
+_MARKER_TEXT = (
+    "このフォルダは dxkpi が作り、実行のたびに丸ごと置き換えます。自分のファイルを置かないで"
+    "ください。\nThis folder is written by dxkpi and replaced as a whole on every run: do not "
+    "keep your own files here.\n"
+)
+_GITKEEP = ".gitkeep"
+#: What the folders of dxkpi ≤ 0.2 (before the marker) hold: a JSON file with these keys.
+_LEGACY_SIGNATURES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("manifest.json", frozenset({"dxkpi_version", "contract_sha256", "datasets", "files"})),
+    ("run.json", frozenset({"parameters", "data_manifest_sha256", "notebooks"})),
+)
+
+
+class OutputFolderError(DxkpiError):
+    """An output folder dxkpi would replace is not one it made (or overlaps what it reads)."""
+
+
+def _has_legacy_signature(folder: Path) -> bool:
+    for name, keys in _LEGACY_SIGNATURES:
+        try:
+            content = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(content, dict) and keys <= content.keys():
+            return True
+    return False
+
+
+def is_replaceable(folder: Path) -> bool:
+    """True when dxkpi may replace ``folder``: it does not exist, is empty (but for a
+    ``.gitkeep``), carries :data:`MARKER`, or is a processed-data or report folder of dxkpi
+    ≤ 0.2. A symlink or a file is never replaceable.
+
+    >>> import tempfile
+    >>> base = Path(tempfile.mkdtemp())
+    >>> is_replaceable(base / "new"), is_replaceable(base)
+    (True, True)
+    >>> _ = (base / "notes.txt").write_text("mine", encoding="utf-8")
+    >>> is_replaceable(base)
+    False
+    >>> _ = (base / MARKER).write_text("", encoding="utf-8")
+    >>> is_replaceable(base)
+    True
+    """
+    if folder.is_symlink():
+        return False
+    if not folder.exists():
+        return True
+    if not folder.is_dir():
+        return False
+    if (folder / MARKER).is_file():
+        return True
+    if all(entry.name == _GITKEEP for entry in folder.iterdir()):
+        return True
+    return _has_legacy_signature(folder)
+
+
+def ensure_replaceable(folder: Path) -> None:
+    """Refuse, touching nothing, to replace a folder dxkpi did not make
+    (:func:`is_replaceable`)."""
+    if is_replaceable(folder):
+        return
+    raise OutputFolderError(
+        "出力先が dxkpi の作ったフォルダではありません。置き換えると中のファイルが消えるため、"
+        "何も変更せずに中止しました",
+        "the output folder is not one dxkpi made: replacing it would delete the files in it, so "
+        "nothing was changed",
+        where=Where(file=str(folder)),
+        hint_ja="空のフォルダか存在しないフォルダを出力先に指定してください（--out など）。"
+        f"dxkpi の出力先には目印のファイル {MARKER} があります。",
+        hint_en="Give an empty or new folder as the output (--out …). Folders dxkpi writes "
+        f"carry the file {MARKER}.",
+    )
+
+
+def _resolved(path: Path) -> Path:
+    return Path(os.path.normcase(path.resolve()))
+
+
+def ensure_apart(source: Path, output: Path) -> None:
+    """Refuse an ``output`` folder that is ``source``, or lies inside it or around it (symlinks
+    resolved), before anything is touched.
+
+    >>> ensure_apart(Path("/city/data/raw"), Path("/city/data/processed"))
+    >>> ensure_apart(Path("/city/data/raw"), Path("/city/data/raw/out"))
+    Traceback (most recent call last):
+    dxkpi.core.atomic.OutputFolderError: ...
+    """
+    src, out = _resolved(source), _resolved(output)
+    if src == out or out.is_relative_to(src) or src.is_relative_to(out):
+        raise OutputFolderError(
+            f"出力先と読み込み元が同じか、一方が他方の中にあります（読み込み元 {source}）",
+            f"the output folder is the input folder or lies inside or around it (input {source})",
+            where=Where(file=str(output)),
+            hint_ja="読み込み元（data/raw など）の外にある別のフォルダを出力先に指定してください。",
+            hint_en="Give an output folder apart from the input (data/raw …), neither inside nor "
+            "around it.",
+        )
 
 
 def staging_dir(target: Path) -> Path:
@@ -34,7 +159,9 @@ def _backup(target: Path) -> Path:
 
 
 def recover(target: Path) -> None:
-    """Finish or roll back a swap a killed run left half done; remove dead runs' staging."""
+    """Finish or roll back a swap a killed run left half done; remove dead runs' staging.
+    Refuses first a target dxkpi did not make (:func:`ensure_replaceable`)."""
+    ensure_replaceable(target)
     backup = _backup(target)
     if backup.exists():
         if target.exists():
@@ -48,7 +175,15 @@ def recover(target: Path) -> None:
 
 
 def publish(staging: Path, target: Path) -> None:
-    """Replace ``target`` by ``staging`` (rename target away, rename staging in, drop the old)."""
+    """Replace ``target`` by ``staging`` (rename target away, rename staging in, drop the old).
+
+    Refuses a target dxkpi did not make (:func:`ensure_replaceable`); writes :data:`MARKER`
+    into the new folder and keeps the target's ``.gitkeep``.
+    """
+    ensure_replaceable(target)
+    (staging / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+    if (target / _GITKEEP).is_file():
+        shutil.copy2(target / _GITKEEP, staging / _GITKEEP)
     backup = _backup(target)
     if backup.exists():
         shutil.rmtree(backup)

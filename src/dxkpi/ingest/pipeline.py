@@ -12,11 +12,13 @@ attendance and proposals…):
    (:mod:`dxkpi.ingest.suites`): a failure there stops the dataset (the evaluators disagree);
 5. check, per file, rows in = accepted + quarantined.
 
-Everything is written into a staging folder beside ``out``, which then replaces ``out`` in two
-renames; a run that fails or is killed leaves the previous ``out`` in place (a half-finished
-swap is completed or rolled back at the start of the next run). A file-level fault stops its
-dataset (and the datasets that reference it) with a two-language message; the other datasets are
-still ingested, and the run reports failure.
+``out`` must be a folder dxkpi may replace — new, empty, or made by dxkpi
+(:func:`dxkpi.core.atomic.is_replaceable`) — apart from ``raw``; otherwise the run is refused
+before anything is touched. Everything is written into a staging folder beside ``out``, which
+then replaces ``out`` in two renames; a run that fails or is killed leaves the previous ``out``
+in place (a half-finished swap is completed or rolled back at the start of the next run). A
+file-level fault stops its dataset (and the datasets that reference it) with a two-language
+message; the other datasets are still ingested, and the run reports failure.
 
 The manifest records the pseudonym key's fingerprint
 (:func:`dxkpi.ingest.pseudonym.key_fingerprint`). An ingest whose key differs from the one
@@ -52,7 +54,7 @@ from dxkpi.catalogue.contract import (
     ingest_order,
     rule_catalogue,
 )
-from dxkpi.core.atomic import publish, recover, staging_dir
+from dxkpi.core.atomic import ensure_apart, ensure_replaceable, publish, recover, staging_dir
 from dxkpi.core.errors import (
     ContractError,
     DxkpiError,
@@ -443,7 +445,7 @@ def run_ingest(
     there is none), knowing that pseudonyms will not link to earlier years.
     """
     say = progress or (lambda _msg: None)
-    raw, out = Path(raw), Path(out)
+    raw, out = Path(raw), Path(out).resolve()  # a symlinked out: replace the folder it names
     if not raw.is_dir():
         raise ContractError(
             "生データのフォルダがありません",
@@ -452,6 +454,8 @@ def run_ingest(
             hint_ja="フォルダを作ってファイルを置くか、`dxkpi sample` で見本を作ってください。",
             hint_en="Create it and put your files there, or run `dxkpi sample`.",
         )
+    ensure_apart(raw, out)
+    ensure_replaceable(out)
     if expectations is not None:
         missing = missing_suites(expectations)
         if missing:
@@ -498,9 +502,6 @@ def _locked_ingest(
         manifest = _manifest(reports, disc, key_fingerprint(secret))
         manifest["duplicate_files"] = duplicate_files
         _write_manifest(manifest, staging / MANIFEST)
-        keep = out / ".gitkeep"
-        if keep.exists():
-            shutil.copy2(keep, staging / ".gitkeep")
         publish(staging, out)
     finally:
         if staging.exists():
