@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from dxkpi.commands.context import or_default
 from dxkpi.commands.summary import print_summary
@@ -68,10 +69,11 @@ def command(raw: Path | None, out: Path | None, expectations: Path | None, new_k
             out,
             expectations=expectations,
             new_key=new_key,
-            progress=lambda msg: status.update(f"取り込み中 / ingesting: {msg}"),
+            progress=lambda msg: status.update(f"取り込み中 / ingesting: {escape(msg)}"),
         )
     print_summary(report.manifest, Console(width=max(Console().width, 110)))
     for err in report.errors:
-        console.print(f"[red]{err.message()}[/red]", highlight=False)
+        # paths and values are data: never rich markup ("[old]", "[/x]" in a folder name)
+        console.print(err.message(), style="red", markup=False, highlight=False)
     if not report.ok:
         sys.exit(1)
