@@ -19,6 +19,13 @@ refuses an output folder that is, contains or lies inside the folder a run reads
 A single file is written the same way by :func:`write_file` (and :func:`write_text`,
 :func:`write_bytes`): a hidden temporary file beside it, then one rename, so a reader never sees
 half a file. This module is the one home of atomic writes.
+
+File modes are decided here, whatever the umask: every file of a folder :func:`publish` swaps in
+(processed data, quarantine, a report set) is :data:`FILE_MODE` (0640: the owner writes, the
+owner's group reads, others nothing) and every folder :data:`FOLDER_MODE` (0750); a new file
+written by :func:`write_file` gets :data:`FILE_MODE`, a file it replaces keeps its mode (README,
+dxkpi.toml stay as their owner set them). Secrets — the pseudonym key — are
+:data:`PRIVATE_FILE_MODE` (0600) in a :data:`PRIVATE_FOLDER_MODE` (0700) folder.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +42,11 @@ from dxkpi.core.errors import DxkpiError, Where
 from dxkpi.core.lock import pid_alive
 
 __all__ = [
+    "FILE_MODE",
+    "FOLDER_MODE",
     "MARKER",
+    "PRIVATE_FILE_MODE",
+    "PRIVATE_FOLDER_MODE",
     "OutputFolderError",
     "ensure_apart",
     "ensure_replaceable",
@@ -42,10 +54,19 @@ __all__ = [
     "publish",
     "recover",
     "staging_dir",
+    "with_modes",
     "write_bytes",
     "write_file",
     "write_text",
 ]
+
+#: Mode of every artefact file dxkpi writes: owner read/write, group read, others nothing.
+FILE_MODE = 0o640
+#: Mode of every output folder dxkpi writes.
+FOLDER_MODE = 0o750
+#: Mode of a secret (the pseudonym key) and of the folder dxkpi creates for it.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_FOLDER_MODE = 0o700
 
 #: The file that says "dxkpi made this folder and may replace it".
 MARKER = ".dxkpi-output"
@@ -150,8 +171,32 @@ def ensure_apart(source: Path, output: Path) -> None:
 
 
 def staging_dir(target: Path) -> Path:
-    """This process's staging folder for ``target``."""
+    """This process's staging folder for ``target`` (not created: the caller makes it, and
+    :func:`publish` sets its modes)."""
     return target.parent / f".{target.name}.new-{os.getpid()}"
+
+
+def with_modes(folder: Path) -> Path:
+    """Set :data:`FOLDER_MODE` on ``folder`` and every folder under it and :data:`FILE_MODE`
+    on every file (symlinks are left alone). Returns ``folder``.
+
+    >>> import tempfile
+    >>> base = Path(tempfile.mkdtemp())
+    >>> _ = (base / "a.html").write_text("x", encoding="utf-8")
+    >>> oct(with_modes(base).stat().st_mode & 0o777), oct((base / "a.html").stat().st_mode & 0o777)
+    ('0o750', '0o640')
+    """
+    folder.chmod(FOLDER_MODE)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            path = Path(root, name)
+            if not path.is_symlink():
+                path.chmod(FOLDER_MODE)
+        for name in files:
+            path = Path(root, name)
+            if not path.is_symlink():
+                path.chmod(FILE_MODE)
+    return folder
 
 
 def _backup(target: Path) -> Path:
@@ -178,12 +223,14 @@ def publish(staging: Path, target: Path) -> None:
     """Replace ``target`` by ``staging`` (rename target away, rename staging in, drop the old).
 
     Refuses a target dxkpi did not make (:func:`ensure_replaceable`); writes :data:`MARKER`
-    into the new folder and keeps the target's ``.gitkeep``.
+    into the new folder, keeps the target's ``.gitkeep`` and sets the modes of everything in it
+    (:func:`with_modes`).
     """
     ensure_replaceable(target)
     (staging / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
     if (target / _GITKEEP).is_file():
         shutil.copy2(target / _GITKEEP, staging / _GITKEEP)
+    with_modes(staging)
     backup = _backup(target)
     if backup.exists():
         shutil.rmtree(backup)
@@ -194,22 +241,12 @@ def publish(staging: Path, target: Path) -> None:
         shutil.rmtree(backup)
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-#: Read once at import (single-threaded): new files get the modes a plain write would give.
-_UMASK = _current_umask()
-
-
 def write_file(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Create ``path`` atomically: ``write`` fills a hidden temporary file beside it, then one
     rename puts it in place, so a reader never sees half a file. Creates the parent folder.
 
-    The file gets the permissions an ordinary write would (``0o666`` less the umask). If
-    ``write`` raises, the temporary file is removed and ``path`` is untouched.
+    A new file gets :data:`FILE_MODE`; a file it replaces keeps its mode. If ``write``
+    raises, the temporary file is removed and ``path`` is untouched.
 
     >>> import tempfile
     >>> target = Path(tempfile.mkdtemp()) / "sub" / "a.txt"
@@ -222,8 +259,9 @@ def write_file(path: str | Path, write: Callable[[Path], object]) -> Path:
     os.close(fd)
     tmp = Path(name)
     try:
+        mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else FILE_MODE
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -54,7 +54,14 @@ from dxkpi.catalogue.contract import (
     ingest_order,
     rule_catalogue,
 )
-from dxkpi.core.atomic import ensure_apart, ensure_replaceable, publish, recover, staging_dir
+from dxkpi.core.atomic import (
+    PRIVATE_FOLDER_MODE,
+    ensure_apart,
+    ensure_replaceable,
+    publish,
+    recover,
+    staging_dir,
+)
 from dxkpi.core.errors import (
     ContractError,
     DxkpiError,
@@ -496,7 +503,7 @@ def _locked_ingest(
     recover(out)
     disc, duplicate_files = drop_duplicate_files(discover(raw))
     staging = staging_dir(out)
-    staging.mkdir(parents=True)
+    staging.mkdir(parents=True, mode=PRIVATE_FOLDER_MODE)  # owner-only until published
     try:
         reports = _ingest_all(disc, staging, secret, expectations, say)
         manifest = _manifest(reports, disc, key_fingerprint(secret))

@@ -30,6 +30,7 @@ from typing import NoReturn
 
 import polars as pl
 
+from dxkpi.core.atomic import PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE
 from dxkpi.core.errors import DxkpiError, Where
 
 __all__ = [
@@ -168,9 +169,9 @@ def load_secret(path: Path | None = None) -> bytes:
 def create_secret(path: Path | None = None) -> bytes:
     """Create a new random key (0600, parent folder 0700); never overwrites one."""
     path = path or secret_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER_MODE)
     key = secrets.token_bytes(KEY_BYTES)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "wb") as fh:
         fh.write(key)
     return key
