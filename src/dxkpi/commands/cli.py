@@ -3,7 +3,9 @@
 Each command lives in :mod:`dxkpi.commands` and is imported only when it runs, so ``dxkpi
 --help`` and light commands start fast (Great Expectations alone takes seconds to import).
 Library errors (:class:`dxkpi.core.errors.DxkpiError`) become a Japanese + English message and exit
-code 2; a run that completes but finds faults exits 1.
+code 2; so does an ``OSError`` that reaches the top (disk full, permission, read-only file system:
+mapped by :func:`dxkpi.core.errors.os_fault`). No traceback is shown unless ``--debug`` is given.
+A run that completes but finds faults exits 1.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ import importlib
 import importlib.util
 import logging
 import sys
+import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from dxkpi import __version__
 from dxkpi.commands.context import CliState
-from dxkpi.core.errors import DxkpiError
+from dxkpi.core.errors import DxkpiError, os_fault
 from dxkpi.core.project import ENV_VAR
 
 __all__ = ["COMMANDS", "LazyGroup", "cli", "main"]
@@ -94,8 +97,13 @@ class LazyGroup(click.Group):
     f"working folder, or {ENV_VAR}).",
 )
 @click.option("-v", "--verbose", count=True, help="詳細ログ / More log output (-vv: debug).")
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="エラー時にトレースバックも表示 / Show the traceback with an error message.",
+)
 @click.pass_context
-def cli(ctx: click.Context, project_dir: Path | None, verbose: int) -> None:
+def cli(ctx: click.Context, project_dir: Path | None, verbose: int, debug: bool) -> None:
     """dxkpi — DX 人材育成の行動変容 KPI と KGI を測る分析ワークベンチ.
 
     Measures whether a city's DX talent-development programme changes how staff work, and
@@ -104,18 +112,30 @@ def cli(ctx: click.Context, project_dir: Path | None, verbose: int) -> None:
     Default folders (data/raw, data/processed, expectations, reports, reviews) are those of the
     project: the folder holding dxkpi.toml, found like git finds a repository.
     """
-    ctx.obj = CliState(project_dir=project_dir)
+    state = ctx.ensure_object(CliState)
+    state.project_dir, state.debug = project_dir, debug
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(message)s")
 
 
+def _fail(err: DxkpiError, cause: BaseException, debug: bool) -> NoReturn:
+    """Print the two-language message (after the traceback with ``--debug``); exit 2."""
+    if debug:
+        traceback.print_exception(cause, file=sys.stderr)
+    click.echo(err.message(), err=True)
+    sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point: domain errors become a clear message and exit code 2."""
+    """Console-script entry point: domain errors and OS faults become a clear message and exit
+    code 2 (with ``--debug``, after their traceback)."""
+    state = CliState()
     try:
-        return cli.main(args=argv, standalone_mode=False)
+        return cli.main(args=argv, standalone_mode=False, obj=state)
     except DxkpiError as err:
-        click.echo(err.message(), err=True)
-        sys.exit(2)
+        _fail(err, err, state.debug)
+    except OSError as err:
+        _fail(os_fault(err), err, state.debug)
     except click.exceptions.Abort:
         click.echo("中断しました / Aborted.", err=True)
         sys.exit(130)

@@ -179,15 +179,17 @@ def _print_tables(res: AttGtResult) -> None:
                 click.echo("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
         click.echo(note)
         return
+    from rich.markup import escape
+
     console = Console()
-    for title, head, rows in tables:
-        table = Table(title=title)
+    for title, head, rows in tables:  # cells carry "[lo, hi]" and the CSV's values: not markup
+        table = Table(title=escape(title))
         for h in head:
-            table.add_column(h, justify="right")
+            table.add_column(escape(h), justify="right")
         for r in rows:
-            table.add_row(*r)
+            table.add_row(*(escape(c) for c in r))
         console.print(table)
-    console.print(note)
+    console.print(note, markup=False)
 
 
 @click.command("did")

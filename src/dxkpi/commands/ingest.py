@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from dxkpi.commands.context import or_default
 from dxkpi.commands.summary import print_summary
@@ -40,14 +41,23 @@ __all__ = ["command"]
     help="GX 検証スイートのフォルダ（既定: プロジェクトの expectations）/ Folder of the Great "
     "Expectations suites (default: the project's expectations/).",
 )
-def command(raw: Path | None, out: Path | None, expectations: Path | None) -> None:
+@click.option(
+    "--new-key",
+    "new_key",
+    is_flag=True,
+    help="仮名化の鍵が前回と違っても取り込む（仮名が変わり過去の年度とつながらなくなる）/ "
+    "Accept a pseudonym key other than the processed data's (or create one): every pseudonym "
+    "changes and will not link to earlier years.",
+)
+def command(raw: Path | None, out: Path | None, expectations: Path | None, new_key: bool) -> None:
     """生データを検証し、受理行を data/processed に、不備行を隔離に書き出す.
 
     Reads every CSV/XLSX in RAW (see README: which file belongs to which dataset), checks each
     row against the data contract, quarantines rows that break a rule (with the rule, in
     Japanese and English), certifies accepted rows with the Great Expectations suites, and
     writes processed parquet files, quarantine files and manifest.json atomically to OUT.
-    Exit code 1 when a file or dataset failed (the others are still ingested).
+    Exit code 1 when a file or dataset failed (the others are still ingested). A pseudonym key
+    other than the one OUT was made with is refused (exit 2) unless --new-key is given.
     """
     raw = or_default(raw, "raw")
     out = or_default(out, "processed")
@@ -58,10 +68,12 @@ def command(raw: Path | None, out: Path | None, expectations: Path | None) -> No
             raw,
             out,
             expectations=expectations,
-            progress=lambda msg: status.update(f"取り込み中 / ingesting: {msg}"),
+            new_key=new_key,
+            progress=lambda msg: status.update(f"取り込み中 / ingesting: {escape(msg)}"),
         )
     print_summary(report.manifest, Console(width=max(Console().width, 110)))
     for err in report.errors:
-        console.print(f"[red]{err.message()}[/red]", highlight=False)
+        # paths and values are data: never rich markup ("[old]", "[/x]" in a folder name)
+        console.print(err.message(), style="red", markup=False, highlight=False)
     if not report.ok:
         sys.exit(1)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from dxkpi.commands.context import current_project
 from dxkpi.ingest.processed import load_processed
@@ -138,8 +139,8 @@ def command(
                     }
                 )
             )
-            console.print(msg, highlight=False)
-            status.update(f"FY{fy}: {msg}")
+            console.print(msg, markup=False, highlight=False)  # names from data: not markup
+            status.update(f"FY{fy}: {escape(msg)}")
 
         result = run_reports(
             fiscal_year=fy,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
+
 from dxkpi.catalogue.contract import DATASETS, rule_catalogue
 
 __all__ = ["STATUS", "print_summary", "top_rules"]
@@ -41,15 +43,15 @@ def print_summary(manifest: dict[str, Any], console: Any) -> None:
                 seen[rule] = (cat[rule].ja, cat[rule].en)
         table.add_row(
             f"{DATASETS[name].ja} {name}",
-            STATUS.get(info["status"], info["status"]),
+            escape(STATUS.get(info["status"], str(info["status"]))),
             f"{info['rows_in']:,}",
             f"{info['accepted']:,}",
             f"{info['quarantined']:,}",
-            "\n".join(f"{r} ×{n}" for r, n in tops),
+            escape("\n".join(f"{r} ×{n}" for r, n in tops)),
         )
     console.print(table)
     for rule, (ja, en) in sorted(seen.items()):
-        console.print(f"  {rule}: {ja} / {en}", highlight=False)
+        console.print(f"  {rule}: {ja} / {en}", markup=False, highlight=False)
     total_in = sum(d["rows_in"] for d in manifest["datasets"].values())
     total_q = sum(d["quarantined"] for d in manifest["datasets"].values())
     console.print(

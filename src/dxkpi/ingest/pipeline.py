@@ -12,11 +12,20 @@ attendance and proposals…):
    (:mod:`dxkpi.ingest.suites`): a failure there stops the dataset (the evaluators disagree);
 5. check, per file, rows in = accepted + quarantined.
 
-Everything is written into a staging folder beside ``out``, which then replaces ``out`` in two
-renames; a run that fails or is killed leaves the previous ``out`` in place (a half-finished
-swap is completed or rolled back at the start of the next run). A file-level fault stops its
-dataset (and the datasets that reference it) with a two-language message; the other datasets are
-still ingested, and the run reports failure.
+``out`` must be a folder dxkpi may replace — new, empty, or made by dxkpi
+(:func:`dxkpi.core.atomic.is_replaceable`) — apart from ``raw``; otherwise the run is refused
+before anything is touched. Everything is written into a staging folder beside ``out``, which
+then replaces ``out`` in two renames; a run that fails or is killed leaves the previous ``out``
+in place (a half-finished swap is completed or rolled back at the start of the next run). A
+file-level fault stops its dataset (and the datasets that reference it) with a two-language
+message; the other datasets are still ingested, and the run reports failure.
+
+The manifest records the pseudonym key's fingerprint
+(:func:`dxkpi.ingest.pseudonym.key_fingerprint`). An ingest whose key differs from the one
+``out`` was made with — or that would have to create a key while ``out`` holds processed data —
+is refused unless ``new_key`` is set: new pseudonyms would not link to earlier years. A full disk
+or a folder that cannot be written is one two-language
+:class:`~dxkpi.core.errors.EnvironmentFault`, and ``out`` stays as it was.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import os
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -44,11 +54,33 @@ from dxkpi.catalogue.contract import (
     ingest_order,
     rule_catalogue,
 )
-from dxkpi.core.atomic import publish, recover, staging_dir
-from dxkpi.core.errors import ContractError, DxkpiError, IngestInvariantError, Where
+from dxkpi.core.atomic import (
+    PRIVATE_FOLDER_MODE,
+    ensure_apart,
+    ensure_replaceable,
+    publish,
+    recover,
+    staging_dir,
+)
+from dxkpi.core.errors import (
+    ContractError,
+    DxkpiError,
+    IngestInvariantError,
+    Where,
+    environment_faults,
+)
 from dxkpi.core.lock import RunLock
 from dxkpi.core.spreadsheet import neutralise_frame
-from dxkpi.ingest.pseudonym import load_or_create_secret, pseudonymise
+from dxkpi.ingest.pseudonym import (
+    check_same_key,
+    create_secret,
+    key_fingerprint,
+    load_secret,
+    missing_key_error,
+    pseudonymise,
+    require_key_length,
+    secret_path,
+)
 from dxkpi.ingest.read import Discovery, RawTable, discover, read_part
 from dxkpi.ingest.rules import (
     RAW,
@@ -72,6 +104,7 @@ __all__ = [
     "certify",
     "drop_duplicate_files",
     "ingest_dataset",
+    "previous_manifest",
     "run_ingest",
 ]
 
@@ -187,12 +220,45 @@ def _unmatched_error(rel: str) -> ContractError:
 
 
 def _write_parquet(frame: pl.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(path, compression="zstd", statistics=True)
+    with environment_faults(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(path, compression="zstd", statistics=True)
 
 
 def _write_csv_for_excel(frame: pl.DataFrame, path: Path) -> None:
-    neutralise_frame(frame).write_csv(path, include_bom=True)
+    with environment_faults(path):
+        neutralise_frame(frame).write_csv(path, include_bom=True)
+
+
+def _write_manifest(manifest: dict[str, Any], path: Path) -> None:
+    with environment_faults(path):
+        path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------- the pseudonym key
+
+
+def previous_manifest(out: Path) -> dict[str, Any] | None:
+    """The manifest of the processed data in ``out``, or None when there is none."""
+    path = out / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def _installation_key(previous: dict[str, Any] | None, out: Path, new_key: bool) -> bytes:
+    """This installation's key; a new one only when ``out`` holds no processed data or
+    ``new_key`` says so."""
+    path = secret_path()
+    if os.path.lexists(path):
+        return load_secret(path)
+    if previous is not None and not new_key:
+        raise missing_key_error(path, out)
+    return create_secret(path)
 
 
 # ---------------------------------------------------------------- one dataset
@@ -346,7 +412,9 @@ def certify(ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> dict[str,
 # ---------------------------------------------------------------- the run
 
 
-def _manifest(reports: dict[str, DatasetReport], disc: Discovery) -> dict[str, Any]:
+def _manifest(
+    reports: dict[str, DatasetReport], disc: Discovery, fingerprint: str
+) -> dict[str, Any]:
     files = [f.as_dict() for r in reports.values() for f in r.files]
     files.sort(key=lambda f: (f["file"], f["sheet"] or ""))
     ok = all(r.status in ("ok", "no_files") for r in reports.values()) and not disc.unmatched
@@ -354,6 +422,7 @@ def _manifest(reports: dict[str, DatasetReport], disc: Discovery) -> dict[str, A
         "dxkpi_version": __version__,
         "contract_version": CONTRACT_VERSION,
         "contract_sha256": contract_fingerprint(),
+        "pseudonym_key_fingerprint": fingerprint,
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "ok": ok,
         "datasets": {k: v.as_dict() for k, v in reports.items()},
@@ -372,14 +441,18 @@ def run_ingest(
     *,
     expectations: Path | None = Path("expectations"),
     secret: bytes | None = None,
+    new_key: bool = False,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Ingest every dataset under ``raw`` into ``out`` (atomically). See the module docstring.
 
     ``expectations=None`` skips the Great Expectations gate (tests of the routing only).
+    ``secret`` defaults to this installation's key (:mod:`dxkpi.ingest.pseudonym`);
+    ``new_key=True`` accepts a key other than the one ``out`` was made with (and creates one if
+    there is none), knowing that pseudonyms will not link to earlier years.
     """
     say = progress or (lambda _msg: None)
-    raw, out = Path(raw), Path(out)
+    raw, out = Path(raw), Path(out).resolve()  # a symlinked out: replace the folder it names
     if not raw.is_dir():
         raise ContractError(
             "生データのフォルダがありません",
@@ -388,6 +461,8 @@ def run_ingest(
             hint_ja="フォルダを作ってファイルを置くか、`dxkpi sample` で見本を作ってください。",
             hint_en="Create it and put your files there, or run `dxkpi sample`.",
         )
+    ensure_apart(raw, out)
+    ensure_replaceable(out)
     if expectations is not None:
         missing = missing_suites(expectations)
         if missing:
@@ -409,7 +484,14 @@ def run_ingest(
                 hint_ja="`dxkpi expectations --write` で作り直してください。",
                 hint_en="Regenerate them with `dxkpi expectations --write`.",
             )
-    secret = secret if secret is not None else load_or_create_secret()
+    previous = previous_manifest(out)
+    if secret is None:
+        secret = _installation_key(previous, out, new_key)
+        key_file: Path | None = secret_path()
+    else:
+        secret, key_file = require_key_length(secret), None
+    before = previous.get("pseudonym_key_fingerprint") if previous is not None else None
+    check_same_key(before, key_fingerprint(secret), new_key=new_key, path=key_file)
     out.parent.mkdir(parents=True, exist_ok=True)
     with RunLock(out.parent / f".{out.name}.lock"):
         return _locked_ingest(raw, out, secret, expectations, say)
@@ -421,17 +503,12 @@ def _locked_ingest(
     recover(out)
     disc, duplicate_files = drop_duplicate_files(discover(raw))
     staging = staging_dir(out)
-    staging.mkdir(parents=True)
+    staging.mkdir(parents=True, mode=PRIVATE_FOLDER_MODE)  # owner-only until published
     try:
         reports = _ingest_all(disc, staging, secret, expectations, say)
-        manifest = _manifest(reports, disc)
+        manifest = _manifest(reports, disc, key_fingerprint(secret))
         manifest["duplicate_files"] = duplicate_files
-        (staging / MANIFEST).write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        keep = out / ".gitkeep"
-        if keep.exists():
-            shutil.copy2(keep, staging / ".gitkeep")
+        _write_manifest(manifest, staging / MANIFEST)
         publish(staging, out)
     finally:
         if staging.exists():

@@ -20,6 +20,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from rich.console import JustifyMethod
+from rich.markup import escape
 from rich.table import Table
 
 from dxkpi.catalogue.format import EXCEL_FORMAT, format_value
@@ -166,7 +167,7 @@ def to_table(rich: pl.DataFrame, k: int) -> Table:
             row["name_ja"],
             f"{row['fiscal_year']}年度",
             group_by_ja(row["group_by"]),
-            group_label_ja(row["group_by"], row["group"], row.get("group_name")),
+            escape(group_label_ja(row["group_by"], row["group"], row.get("group_name"))),
             SUPPRESSED_MARK if hidden else _count(row["numerator"], unit),
             SUPPRESSED_MARK if hidden else _count(row["denominator"], unit),
             SUPPRESSED_MARK if hidden else format_value(row["value"], unit),
