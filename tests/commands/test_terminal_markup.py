@@ -40,3 +40,18 @@ def test_kpi_table_shows_bracketed_department_names() -> None:
     console.print(export.to_table(rich, 1))
     text = console.file.getvalue()  # type: ignore[attr-defined]
     assert "[old]情報課" in text and "[/x]総務課" in text
+
+
+@pytest.mark.integration
+def test_ingest_summary_points_at_the_folder_it_wrote(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """The summary's "details" line names the --out folder given, not the project default
+    (it always said data/processed/quarantine/*.csv), bracketed names included."""
+    raw = write_tiny_city(tmp_path / "raw")
+    out = tmp_path / "[old] out"
+    code, output = run_dxkpi(capsys, *ingest_args(raw, out))
+    assert code == 0, output
+    flat = output.replace("\n", "")
+    assert f"{out / 'quarantine'}/*.csv" in flat and f"{out / 'manifest.json'}" in flat
+    assert "data/processed/quarantine" not in flat

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
@@ -23,9 +24,10 @@ def top_rules(rules: dict[str, int], n: int = 3) -> list[tuple[str, int]]:
     return sorted(rules.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
-def print_summary(manifest: dict[str, Any], console: Any) -> None:
+def print_summary(manifest: dict[str, Any], console: Any, out: Path) -> None:
     """Print one row per dataset (rows, accepted, quarantined, top rules), then what each
-    broken rule means in Japanese and English."""
+    broken rule means in Japanese and English, then where the details are (``out``: the
+    processed-data folder the manifest belongs to)."""
     from rich.table import Table
 
     table = Table(title="取り込み結果 / Ingest summary")
@@ -56,6 +58,7 @@ def print_summary(manifest: dict[str, Any], console: Any) -> None:
     total_q = sum(d["quarantined"] for d in manifest["datasets"].values())
     console.print(
         f"合計 {total_in:,} 行、うち隔離 {total_q:,} 行 / {total_in:,} rows, {total_q:,} "
-        "quarantined — 詳細 details: data/processed/quarantine/*.csv, manifest.json",
+        f"quarantined — 詳細 details: {out / 'quarantine'}/*.csv, {out / 'manifest.json'}",
+        markup=False,
         highlight=False,
     )

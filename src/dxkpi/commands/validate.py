@@ -30,13 +30,14 @@ def command(data: Path | None) -> None:
     Prints, per dataset, rows read, accepted, quarantined and the most frequent broken rules,
     from OUT/manifest.json. Exit code 1 when the last ingest had failures.
     """
-    path = or_default(data, "processed") / "manifest.json"
+    folder = or_default(data, "processed")
+    path = folder / "manifest.json"
     if not path.exists():
         raise click.ClickException(
             f"{path} がありません。先に `dxkpi ingest` を実行してください。\n"
             f"{path} does not exist: run `dxkpi ingest` first."
         )
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    print_summary(manifest, Console(width=max(Console().width, 110)))
+    print_summary(manifest, Console(width=max(Console().width, 110)), folder)
     if not manifest["ok"]:
         sys.exit(1)
