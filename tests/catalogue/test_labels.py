@@ -174,7 +174,11 @@ def test_job_level_manager_and_assessor_manager_in_the_same_run() -> None:
             "ratio": [1.2, None],
         }
     )
-    assert views.heterogeneity_table(het, "ja")["区分"].to_list() == ["管理職", "一般"]
+    shown = views.heterogeneity_table(het, "ja")
+    assert shown["区分"].to_list() == ["管理職", "一般"]
+    # a group without a ratio says why instead of a bare dash
+    assert shown["備考"].to_list() == ["", label("ratio_note", "no_ratio", "ja")]
+    assert shown["倍率（受講しなかった場合比、95%区間）"].to_list()[1] == "—"
 
 
 def test_pooled_and_mobility_codes_in_japanese() -> None:

@@ -281,6 +281,13 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
             "not estimated: every training-month cohort or its comparison group is too small",
         ),
     },
+    # why an effect has no ratio to the counterfactual (models.ratio.counterfactual_ratio)
+    "ratio_note": {
+        "no_ratio": (
+            "倍率なし：受講しなかった場合の推定件数が0と区別できないため",
+            "no ratio: the estimated count without training is not distinguishable from 0",
+        ),
+    },
     # a caution on a KPI→KGI link (models.linkage.LinkResult.cautions)
     "link_caution": {
         "few_departments": (

@@ -457,7 +457,7 @@ def heterogeneity_table(
                 "per_100_year": f"{per_year:+.1f}",
                 "interval": "" if lo is None else f"{lo:+.1f} 〜 {hi:+.1f}",
                 "ratio": format_ratio(r["ratio"], r.get("ratio_low"), r.get("ratio_high")),
-                "note": "",
+                "note": "" if r["ratio"] is not None else label("ratio_note", "no_ratio", lang),
             }
         )
     for r in left.iter_rows(named=True):
