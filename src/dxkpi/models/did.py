@@ -103,10 +103,12 @@ from dxkpi.core.errors import DxkpiError, Where
 from dxkpi.models.drdid import (
     EST_METHODS,
     OVERLAP_SCHEMA,
+    Design,
     EstMethod,
     NotEstimable,
     Overlap,
-    did_2x2,
+    design,
+    estimate,
 )
 
 __all__ = [
@@ -690,6 +692,7 @@ class _Panel:
     x: np.ndarray | None = None
     x_names: tuple[str, ...] = ()
     rows_without_covariates: int = 0
+    x_fixed: bool = False  # every unit's covariates are the same in every period it is seen
 
 
 def _to_polars(data: Any) -> pl.DataFrame:
@@ -871,6 +874,7 @@ def _prepare(
         x=x,
         x_names=x_names,
         rows_without_covariates=rows_without_x,
+        x_fixed=x is not None and bool(np.all(np.nanmax(x, axis=0) == np.nanmin(x, axis=0))),
     )
 
 
@@ -1176,24 +1180,56 @@ def _skip_reason(
     return None
 
 
+class _Designs:
+    """The covariate designs of the last few cells, by their units and covariates: in a balanced
+    panel with a never-treated comparison group (and covariates fixed per unit) every cell of a
+    cohort has the same units and covariates, so one logit and one regression design serve
+    them all. A few entries suffice, as cells come cohort by cohort."""
+
+    def __init__(self, p: _Panel, method: EstMethod, size: int = 4) -> None:
+        self.p, self.method, self.size = p, method, size
+        self.fits: dict[tuple[int, bytes, bytes], Design | NotEstimable] = {}
+
+    def get(self, masks: _Masks, earlier: int) -> Design:
+        """The design of a cell (raises the cell's :class:`NotEstimable` again when cached)."""
+        cell, treated = masks[0] | masks[2], masks[0]
+        period = -1 if self.p.x_fixed else earlier
+        key = (period, np.packbits(cell).tobytes(), np.packbits(treated).tobytes())
+        fit = self.fits.get(key)
+        if fit is None:
+            fit = self._fit(cell, treated, earlier)
+            if len(self.fits) >= self.size:
+                del self.fits[next(iter(self.fits))]
+            self.fits[key] = fit
+        if isinstance(fit, NotEstimable):
+            raise fit
+        return fit
+
+    def _fit(self, cell: np.ndarray, treated: np.ndarray, earlier: int) -> Design | NotEstimable:
+        assert self.p.x is not None
+        idx = np.flatnonzero(cell)
+        x = np.column_stack([np.ones(idx.size), self.p.x[earlier][idx]])
+        try:
+            return design(x, treated[idx], self.method)
+        except NotEstimable as err:
+            return err
+
+
 def _cell_estimate_x(
-    p: _Panel, ti: int, b: int, masks: _Masks, method: EstMethod
+    p: _Panel, ti: int, b: int, masks: _Masks, designs: _Designs
 ) -> tuple[float, np.ndarray, _OverlapRow]:
     """ATT for one (g,t) cell conditional on the covariates, its influence function (n-vector)
     and the cell's propensity-score summary.
 
     As R did: the cell's units (treated and comparison, each observed in both periods) and
     their covariates at the earlier of the two periods go to the DRDID panel estimator of
-    ``method`` (:func:`dxkpi.models.drdid.did_2x2`); its influence function is scaled by
+    ``designs.method`` (:mod:`dxkpi.models.drdid`); its influence function is scaled by
     n/(units in the cell). When clustered, each unit's term carries the leverage factor of its
     group (:func:`_leverage`), as for the unconditional estimator.
     """
-    assert p.x is not None
-    cell = masks[0] | masks[2]
-    idx = np.flatnonzero(cell)
-    dy = p.y[idx, ti] - p.y[idx, b]
-    x = np.column_stack([np.ones(idx.size), p.x[min(ti, b)][idx]])
-    r = did_2x2(dy, masks[0][idx], x, method)
+    des = designs.get(masks, min(ti, b))
+    idx = np.flatnonzero(masks[0] | masks[2])
+    r = estimate(p.y[idx, ti] - p.y[idx, b], des)
     n = p.units.size
     inf = np.zeros(n)
     inf[idx] = r.influence * (n / idx.size)
@@ -1214,6 +1250,7 @@ def _estimate_cells(
     infs: list[np.ndarray] = []
     overlap: list[_OverlapCell] = []
     used = np.zeros(p.units.size, dtype=bool)
+    designs = _Designs(p, s.est_method)
     for g, ti, b in _cells(p.periods, cohorts, s):
         t, base = int(p.periods[ti]), int(p.periods[b])
         masks, counts, n_t, n_c = _cell_masks(p, g, ti, b, s)
@@ -1229,7 +1266,7 @@ def _estimate_cells(
             att, inf = _cell_estimate(p, ti, b, masks, counts, s.panel == "within")
         else:
             try:
-                att, inf, ps = _cell_estimate_x(p, ti, b, masks, s.est_method)
+                att, inf, ps = _cell_estimate_x(p, ti, b, masks, designs)
             except NotEstimable as err:
                 skipped.append((_key(g), t, f"{err.en} / {err.ja}", err.code, n_t, n_c))
                 continue

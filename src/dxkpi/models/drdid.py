@@ -61,11 +61,14 @@ __all__ = [
     "PS_CAP",
     "PS_LOW",
     "TRIM_LEVEL",
+    "Design",
     "EstMethod",
     "NotEstimable",
     "Overlap",
     "TwoByTwo",
+    "design",
     "did_2x2",
+    "estimate",
     "logit_scores",
 ]
 
@@ -279,10 +282,102 @@ def _check_regression(x: np.ndarray, control: np.ndarray) -> None:
         raise _singular("comparison units")
 
 
-def _ols_fit(x: np.ndarray, dy: np.ndarray, control: np.ndarray) -> np.ndarray:
-    """Fitted changes x'β̂ from OLS of the comparison units' ``dy`` on ``x``."""
-    beta, *_ = np.linalg.lstsq(x[control], dy[control], rcond=None)
-    return x @ beta
+@dataclass(frozen=True, eq=False)
+class Design:
+    """The covariate side of one 2×2 comparison, fitted once (:func:`design`) and used for
+    every outcome change of the same units (:func:`estimate`): in a balanced panel with a
+    never-treated comparison group every cell of a cohort shares it.
+
+    ``x``: units × design columns (ones first); ``d``: 1 treated, 0 comparison;
+    ``ps``: the fitted propensity scores (None for ``"reg"``); ``w_cont``: the comparison
+    units' IPW weights p/(1 − p), 0 when trimmed; ``score_h``: the logit coefficients'
+    influence (score · (X'WX/n)⁻¹), units × columns; ``ols_q``/``ols_r``: the QR factors of
+    the comparison units' design; ``ols_t``/``ols_c``: the OLS coefficients' influence applied
+    to the derivative vectors of the treated and comparison terms, one value per unit
+    (divided by the unit's residual).
+    """
+
+    method: EstMethod
+    x: np.ndarray = field(repr=False)
+    d: np.ndarray = field(repr=False)
+    control: np.ndarray = field(repr=False)
+    ps: np.ndarray | None = field(default=None, repr=False)
+    converged: bool = True
+    w_cont: np.ndarray | None = field(default=None, repr=False)
+    score_h: np.ndarray | None = field(default=None, repr=False)
+    ols_q: np.ndarray | None = field(default=None, repr=False)
+    ols_r: np.ndarray | None = field(default=None, repr=False)
+    ols_t: np.ndarray | None = field(default=None, repr=False)
+    ols_c: np.ndarray | None = field(default=None, repr=False)
+
+    def fitted(self, dy: np.ndarray) -> np.ndarray:
+        """x'β̂ from OLS of the comparison units' ``dy`` on x (through the stored QR)."""
+        assert self.ols_q is not None and self.ols_r is not None
+        beta = np.linalg.solve(self.ols_r, self.ols_q.T @ dy[self.control])
+        return self.x @ beta
+
+    def overlap(self) -> tuple[float | None, float | None, int, int]:
+        """Score range, comparison units trimmed, units with a score below :data:`PS_LOW`."""
+        if self.ps is None or self.w_cont is None:
+            return None, None, 0, 0
+        trimmed = int((self.control & (np.minimum(self.ps, PS_CAP) >= TRIM_LEVEL)).sum())
+        low = int((self.ps < PS_LOW).sum())
+        return float(self.ps.min()), float(self.ps.max()), trimmed, low
+
+
+def _ols_parts(x: np.ndarray, control: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """QR factors of the comparison units' design and (X_c'X_c/n)⁻¹ (R's singularity guard)."""
+    xc = x[control]
+    xpx_inv = _inv_xtx(xc, np.ones(xc.shape[0]), n, "outcome regression")
+    q, r = np.linalg.qr(xc)
+    return q, r, xpx_inv
+
+
+def design(x: np.ndarray, treated: np.ndarray, method: EstMethod = "dr") -> Design:
+    """Fit the covariate side of a 2×2 comparison: the logit (``dr``, ``ipw``) and the
+    comparison units' regression design (``dr``, ``reg``), with R did's guards (raises
+    :class:`NotEstimable`)."""
+    d = treated.astype(float)
+    control = ~treated
+    n = d.size
+    if method == "reg":
+        _check_regression(x, control)
+        q, r, xpx_inv = _ols_parts(x, control, n)
+        m1 = x.T @ d / n
+        return Design(method, x, d, control, ols_q=q, ols_r=r, ols_c=x @ (xpx_inv @ m1))
+    ps_raw, converged = logit_scores(x, d)
+    _check_overlap(ps_raw)
+    if method == "dr":
+        _check_regression(x, control)
+    ps = np.minimum(ps_raw, PS_CAP)
+    w_cont = np.where(control & (ps < TRIM_LEVEL), ps / (1.0 - ps), 0.0)
+    # asymptotic linear representation of the logit coefficients: score · (X'WX/n)⁻¹
+    hess = _inv_xtx(x, ps * (1.0 - ps), n, "propensity score")
+    score_h = ((d - ps)[:, None] * x) @ hess
+    parts: dict[str, np.ndarray] = {}
+    if method == "dr":
+        q, r, xpx_inv = _ols_parts(x, control, n)
+        m1 = x.T @ d / n
+        m3 = x.T @ w_cont / n
+        parts = {
+            "ols_q": q,
+            "ols_r": r,
+            "ols_t": x @ (xpx_inv @ m1),
+            "ols_c": x @ (xpx_inv @ m3),
+        }
+    return Design(method, x, d, control, ps_raw, converged, w_cont=w_cont, score_h=score_h, **parts)
+
+
+def estimate(dy: np.ndarray, des: Design) -> TwoByTwo:
+    """ATT of the 2×2 comparison of ``des`` for the outcome changes ``dy`` (one per unit)."""
+    if des.method == "reg":
+        att, inf = _reg(dy, des)
+    elif des.method == "dr":
+        att, inf = _dr(dy, des)
+    else:
+        att, inf = _ipw(dy, des)
+    ps_min, ps_max, trimmed, low = des.overlap()
+    return TwoByTwo(att, inf, ps_min, ps_max, trimmed, low, des.converged)
 
 
 def did_2x2(
@@ -293,101 +388,49 @@ def did_2x2(
     ``dy``: outcome change per unit (later period − earlier); ``treated``: boolean per unit
     (the others are the comparison group); ``method``: ``"dr"``, ``"ipw"`` or ``"reg"`` (see
     the module docstring). Raises :class:`NotEstimable` when the cell fails R did's overlap or
-    regression guard.
+    regression guard. The same as ``estimate(dy, design(x, treated, method))``.
     """
-    d = treated.astype(float)
-    control = ~treated
-    n = d.size
-    if method == "reg":
-        _check_regression(x, control)
-        return _reg(dy, d, x, control, n)
-    ps_raw, converged = logit_scores(x, d)
-    _check_overlap(ps_raw)
-    if method == "dr":
-        _check_regression(x, control)
-    ps = np.minimum(ps_raw, PS_CAP)
-    keep = np.where(control, ps < TRIM_LEVEL, True)
-    w_treat = d
-    w_cont = keep * ps * (1.0 - d) / (1.0 - ps)
-    # asymptotic linear representation of the logit coefficients: score · (X'WX/n)⁻¹
-    hess = _inv_xtx(x, ps * (1.0 - ps), n, "propensity score")
-    score = (d - ps)[:, None] * x
-    if method == "dr":
-        out = _ols_fit(x, dy, control)
-        resid = dy - out
-        att, inf = _dr(resid, w_treat, w_cont, x, control, score, hess, n)
-    else:
-        att, inf = _ipw(dy, w_treat, w_cont, x, score, hess)
-    return TwoByTwo(
-        att=att,
-        influence=inf,
-        ps_min=float(ps_raw.min()),
-        ps_max=float(ps_raw.max()),
-        n_trimmed=int((control & ~keep).sum()),
-        n_ps_low=int((ps_raw < PS_LOW).sum()),
-        converged=converged,
-    )
+    return estimate(dy, design(x, treated, method))
 
 
-def _ols_rep(
-    x: np.ndarray, resid: np.ndarray, control: np.ndarray, n: int, m: np.ndarray
-) -> np.ndarray:
-    """ψ_OLS·m: the OLS coefficients' influence (comparison units' x·residual · (X'X/n)⁻¹)
-    applied to the derivative vector ``m`` (computed as a k-vector first)."""
-    c = control.astype(float)
-    xpx_inv = _inv_xtx(x, c, n, "outcome regression")
-    return (c * resid) * (x @ (xpx_inv @ m))
-
-
-def _dr(
-    resid: np.ndarray,
-    w_treat: np.ndarray,
-    w_cont: np.ndarray,
-    x: np.ndarray,
-    control: np.ndarray,
-    score: np.ndarray,
-    hess: np.ndarray,
-    n: int,
-) -> tuple[float, np.ndarray]:
+def _dr(dy: np.ndarray, des: Design) -> tuple[float, np.ndarray]:
     """DRDID::drdid_panel: ATT and influence function from the OLS residuals and the weights."""
-    mt, mc = float(w_treat.mean()), float(w_cont.mean())
-    eta_t = float((w_treat * resid).mean()) / mt
+    assert des.w_cont is not None and des.score_h is not None
+    assert des.ols_t is not None and des.ols_c is not None
+    d, w_cont, c = des.d, des.w_cont, des.control
+    resid = dy - des.fitted(dy)
+    mt, mc = float(d.mean()), float(w_cont.mean())
+    eta_t = float((d * resid).mean()) / mt
     eta_c = float((w_cont * resid).mean()) / mc
-    m1 = (w_treat[:, None] * x).mean(axis=0)
-    m2 = ((w_cont * (resid - eta_c))[:, None] * x).mean(axis=0)
-    m3 = (w_cont[:, None] * x).mean(axis=0)
-    inf_treat = (w_treat * (resid - eta_t) - _ols_rep(x, resid, control, n, m1)) / mt
-    inf_cont = (
-        w_cont * (resid - eta_c) + score @ (hess @ m2) - _ols_rep(x, resid, control, n, m3)
-    ) / mc
+    m2 = des.x.T @ (w_cont * (resid - eta_c)) / d.size
+    c_resid = np.where(c, resid, 0.0)
+    inf_treat = (d * (resid - eta_t) - c_resid * des.ols_t) / mt
+    inf_cont = (w_cont * (resid - eta_c) + des.score_h @ m2 - c_resid * des.ols_c) / mc
     return eta_t - eta_c, inf_treat - inf_cont
 
 
-def _ipw(
-    dy: np.ndarray,
-    w_treat: np.ndarray,
-    w_cont: np.ndarray,
-    x: np.ndarray,
-    score: np.ndarray,
-    hess: np.ndarray,
-) -> tuple[float, np.ndarray]:
+def _ipw(dy: np.ndarray, des: Design) -> tuple[float, np.ndarray]:
     """DRDID::std_ipw_did_panel: normalised IPW ATT and its influence function."""
-    mt, mc = float(w_treat.mean()), float(w_cont.mean())
-    eta_t = float((w_treat * dy).mean()) / mt
+    assert des.w_cont is not None and des.score_h is not None
+    d, w_cont = des.d, des.w_cont
+    mt, mc = float(d.mean()), float(w_cont.mean())
+    eta_t = float((d * dy).mean()) / mt
     eta_c = float((w_cont * dy).mean()) / mc
-    m2 = ((w_cont * (dy - eta_c))[:, None] * x).mean(axis=0)
-    inf_treat = w_treat * (dy - eta_t) / mt
-    inf_cont = (w_cont * (dy - eta_c) + score @ (hess @ m2)) / mc
+    m2 = des.x.T @ (w_cont * (dy - eta_c)) / d.size
+    inf_treat = d * (dy - eta_t) / mt
+    inf_cont = (w_cont * (dy - eta_c) + des.score_h @ m2) / mc
     return eta_t - eta_c, inf_treat - inf_cont
 
 
-def _reg(dy: np.ndarray, d: np.ndarray, x: np.ndarray, control: np.ndarray, n: int) -> TwoByTwo:
+def _reg(dy: np.ndarray, des: Design) -> tuple[float, np.ndarray]:
     """DRDID::reg_did_panel: outcome-regression ATT and its influence function."""
-    out = _ols_fit(x, dy, control)
+    assert des.ols_c is not None
+    d = des.d
+    out = des.fitted(dy)
     mt = float(d.mean())
     eta_t = float((d * dy).mean()) / mt
     eta_c = float((d * out).mean()) / mt
-    m1 = (d[:, None] * x).mean(axis=0)
+    c_resid = np.where(des.control, dy - out, 0.0)
     inf_treat = d * (dy - eta_t) / mt
-    inf_cont = (d * (out - eta_c) + _ols_rep(x, dy - out, control, n, m1)) / mt
-    return TwoByTwo(att=eta_t - eta_c, influence=inf_treat - inf_cont)
+    inf_cont = (d * (out - eta_c) + c_resid * des.ols_c) / mt
+    return eta_t - eta_c, inf_treat - inf_cont
