@@ -51,6 +51,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import polars as pl
+from scipy import special
 
 from dxkpi.core.errors import DxkpiError
 
@@ -238,7 +239,7 @@ def logit_scores(x: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, bool]:
         except np.linalg.LinAlgError as err:
             raise _singular("propensity score") from err
         eta = x @ beta
-        mu = np.clip(1.0 / (1.0 + np.exp(-eta)), _EPS, 1.0 - _EPS)
+        mu = np.clip(special.expit(eta), _EPS, 1.0 - _EPS)
         dev = -2.0 * float(np.sum(d * np.log(mu) + (1.0 - d) * np.log(1.0 - mu)))
         if abs(dev - dev_old) / (abs(dev) + 0.1) < _DEVIANCE_TOL:
             return mu, True
@@ -274,14 +275,6 @@ def _check_overlap(ps: np.ndarray) -> None:
         )
 
 
-def _check_regression(x: np.ndarray, control: np.ndarray) -> None:
-    """R did's regression guard: rcond(X'X) of the comparison units below machine epsilon."""
-    xc = x[control]
-    xtx = xc.T @ xc
-    if xc.shape[0] == 0 or 1.0 / np.linalg.cond(xtx, p=1) < _EPS:
-        raise _singular("comparison units")
-
-
 @dataclass(frozen=True, eq=False)
 class Design:
     """The covariate side of one 2×2 comparison, fitted once (:func:`design`) and used for
@@ -291,10 +284,10 @@ class Design:
     ``x``: units × design columns (ones first); ``d``: 1 treated, 0 comparison;
     ``ps``: the fitted propensity scores (None for ``"reg"``); ``w_cont``: the comparison
     units' IPW weights p/(1 − p), 0 when trimmed; ``score_h``: the logit coefficients'
-    influence (score · (X'WX/n)⁻¹), units × columns; ``ols_q``/``ols_r``: the QR factors of
-    the comparison units' design; ``ols_t``/``ols_c``: the OLS coefficients' influence applied
-    to the derivative vectors of the treated and comparison terms, one value per unit
-    (divided by the unit's residual).
+    influence (score · (X'WX/n)⁻¹), units × columns; ``ols_chol``: the Cholesky factor of the
+    comparison units' X'X; ``ols_t``/``ols_c``: the OLS coefficients' influence applied to the
+    derivative vectors of the treated and comparison terms, one value per unit (divided by the
+    unit's residual).
     """
 
     method: EstMethod
@@ -305,15 +298,18 @@ class Design:
     converged: bool = True
     w_cont: np.ndarray | None = field(default=None, repr=False)
     score_h: np.ndarray | None = field(default=None, repr=False)
-    ols_q: np.ndarray | None = field(default=None, repr=False)
-    ols_r: np.ndarray | None = field(default=None, repr=False)
+    ols_chol: np.ndarray | None = field(default=None, repr=False)
     ols_t: np.ndarray | None = field(default=None, repr=False)
     ols_c: np.ndarray | None = field(default=None, repr=False)
 
     def fitted(self, dy: np.ndarray) -> np.ndarray:
-        """x'β̂ from OLS of the comparison units' ``dy`` on x (through the stored QR)."""
-        assert self.ols_q is not None and self.ols_r is not None
-        beta = np.linalg.solve(self.ols_r, self.ols_q.T @ dy[self.control])
+        """x'β̂ from OLS of the comparison units' ``dy`` on x: the normal equations through the
+        stored Cholesky factor, with one step of iterative refinement (as accurate as a QR
+        solve for these small designs, without a QR per cell)."""
+        assert self.ols_chol is not None
+        xc, yc = self.x[self.control], dy[self.control]
+        beta = _cho_solve(self.ols_chol, xc.T @ yc)
+        beta += _cho_solve(self.ols_chol, xc.T @ (yc - xc @ beta))
         return self.x @ beta
 
     def overlap(self) -> tuple[float | None, float | None, int, int]:
@@ -325,12 +321,23 @@ class Design:
         return float(self.ps.min()), float(self.ps.max()), trimmed, low
 
 
-def _ols_parts(x: np.ndarray, control: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
-    """QR factors of the comparison units' design and (X_c'X_c/n)⁻¹ (R's singularity guard)."""
+def _ols_parts(x: np.ndarray, control: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Cholesky factor of the comparison units' X'X and (X'X/n)⁻¹, after R did's guard
+    (rcond of X'X below machine epsilon: :class:`NotEstimable` ``"singular"``)."""
     xc = x[control]
-    xpx_inv = _inv_xtx(xc, np.ones(xc.shape[0]), n, "outcome regression")
-    q, r = np.linalg.qr(xc)
-    return q, r, xpx_inv
+    xtx = xc.T @ xc
+    if xc.shape[0] == 0 or 1.0 / np.linalg.cond(xtx, p=1) < _EPS:
+        raise _singular("comparison units")
+    try:
+        chol = np.linalg.cholesky(xtx)
+    except np.linalg.LinAlgError as err:
+        raise _singular("comparison units") from err
+    return chol, n * _cho_solve(chol, np.eye(xtx.shape[0]))
+
+
+def _cho_solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve (L L')·β = b for the lower Cholesky factor L."""
+    return np.linalg.solve(chol.T, np.linalg.solve(chol, b))
 
 
 def design(x: np.ndarray, treated: np.ndarray, method: EstMethod = "dr") -> Design:
@@ -341,30 +348,23 @@ def design(x: np.ndarray, treated: np.ndarray, method: EstMethod = "dr") -> Desi
     control = ~treated
     n = d.size
     if method == "reg":
-        _check_regression(x, control)
-        q, r, xpx_inv = _ols_parts(x, control, n)
+        chol, xpx_inv = _ols_parts(x, control, n)
         m1 = x.T @ d / n
-        return Design(method, x, d, control, ols_q=q, ols_r=r, ols_c=x @ (xpx_inv @ m1))
+        return Design(method, x, d, control, ols_chol=chol, ols_c=x @ (xpx_inv @ m1))
     ps_raw, converged = logit_scores(x, d)
     _check_overlap(ps_raw)
-    if method == "dr":
-        _check_regression(x, control)
+    ols = _ols_parts(x, control, n) if method == "dr" else None  # R's order: overlap first
     ps = np.minimum(ps_raw, PS_CAP)
     w_cont = np.where(control & (ps < TRIM_LEVEL), ps / (1.0 - ps), 0.0)
     # asymptotic linear representation of the logit coefficients: score · (X'WX/n)⁻¹
     hess = _inv_xtx(x, ps * (1.0 - ps), n, "propensity score")
     score_h = ((d - ps)[:, None] * x) @ hess
     parts: dict[str, np.ndarray] = {}
-    if method == "dr":
-        q, r, xpx_inv = _ols_parts(x, control, n)
+    if ols is not None:
+        chol, xpx_inv = ols
         m1 = x.T @ d / n
         m3 = x.T @ w_cont / n
-        parts = {
-            "ols_q": q,
-            "ols_r": r,
-            "ols_t": x @ (xpx_inv @ m1),
-            "ols_c": x @ (xpx_inv @ m3),
-        }
+        parts = {"ols_chol": chol, "ols_t": x @ (xpx_inv @ m1), "ols_c": x @ (xpx_inv @ m3)}
     return Design(method, x, d, control, ps_raw, converged, w_cont=w_cont, score_h=score_h, **parts)
 
 
