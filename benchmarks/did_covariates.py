@@ -16,9 +16,14 @@ conditional on (x, z): the unconditional estimator is biased, the conditional on
 Printed per estimator: mean estimate of the overall (simple) ATT against the truth 1, its bias,
 the SD of the estimates, the mean SE and the coverage of the 95% interval. Goal: the doubly
 robust estimator's coverage 93–97% when its models are right (1,000 employees). With the
-regression's model wrong the doubly robust estimate stays unbiased through its logit, but at
-1,000 employees its interval covers about 91–92% (the SE is about 8% short of the estimates'
-SD, as the IPW's); at 3,000 employees it is back at 95–97%. Both are printed.
+regression's model wrong the doubly robust estimate stays unbiased through its logit, but its
+SE falls short of the estimates' SD, as the IPW's does (the weights' tails): measured over 1,000
+panels, 91.8% coverage at 1,000 employees and 93.4% at 3,000. Both are printed.
+
+Measured (2 busy cores, 1,000 panels each): models right — unconditional bias +0.528 (coverage
+0%), dr 95.0%, ipw 94.3%, reg 94.3%; regression's model wrong — reg bias +0.310 (20.4%), dr
+bias +0.007 (91.8%), ipw 92.5%. Speed: dxkpi 0.9–2.9 s, diff-diff 3.5–4.3× and csdid 8.5–12.5×
+as long in the same runs; ATT(g,t) and SEs equal csdid's to 4e-16.
 
 Speed. One panel of 30,000 units × 20 periods, cohorts in periods 6, 9, 12, 15, 18 and never,
 selection and trend on five covariates (three numbers, two 0/1), never-treated comparison
