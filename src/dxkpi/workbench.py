@@ -181,7 +181,7 @@ class Workbench:
         """Did training change proposal behaviour? (``dxkpi.models.behaviour.behaviour_change``).
 
         ``options`` are that function's keywords (``period``, ``treatment``, ``outcome``,
-        ``control``, ``min_units``…).
+        ``control``, ``min_units``, ``covariates="default"``…).
         """
         return behaviour_change(self.data, **options)
 
@@ -201,7 +201,8 @@ class Workbench:
     ) -> AttGtResult:
         """A staggered difference-in-differences on any long panel (``dxkpi.models.did.att_gt``).
 
-        ``options``: ``control``, ``base_period``, ``anticipation``, ``min_units``, ``bootstrap``…
+        ``options``: ``control``, ``base_period``, ``anticipation``, ``min_units``,
+        ``boot_draws``, ``covariates`` and ``est_method``…
         """
         return att_gt(frame, unit=unit, time=time, group=group, outcome=outcome, **options)
 

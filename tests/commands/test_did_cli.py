@@ -189,3 +189,54 @@ def test_pretest_option(dept_csv: Path) -> None:
     assert default["min_detectable_slope"] > 0 and "per period" in default["sentence"]
     every = _json([*base, "--pretest-min-units", "0"])["pretest"]
     assert every["excluded_cohorts"] == [] and every["df"] > default["df"]
+
+
+@pytest.fixture
+def covariate_csv(tmp_path: Path) -> Path:
+    """x raises both early training and the trend; a text column 'level' too."""
+    rng = np.random.default_rng(6)
+    n = 400
+    x = rng.normal(size=n)
+    g = np.where(rng.random(n) < 1 / (1 + np.exp(-x)), 2023, 0)
+    level = rng.choice(np.array(["係員", "係長", "課長"]), size=n)
+    rows = [
+        {"id": u, "year": t, "first": g[u] or None, "x": x[u], "level": level[u],
+         "y": 0.5 * x[u] * (t - 2020) + rng.normal() + (g[u] > 0 and t >= g[u])}
+        for u in range(n)
+        for t in range(2020, 2026)
+    ]  # fmt: skip
+    path = tmp_path / "cov.csv"
+    pl.DataFrame(rows).write_csv(path)
+    return path
+
+
+def test_covariates_and_method(covariate_csv: Path) -> None:
+    base = ["--csv", str(covariate_csv), *ARGS]
+    js = _json([*base, "--covariates", "x, level", "--est-method", "ipw"])
+    assert js["settings"]["covariates"] == ["x", "level"] and js["settings"]["est_method"] == "ipw"
+    cov = js["covariates"]
+    assert cov["columns"] == ["x", "level"] and cov["est_method"] == "ipw"
+    assert cov["design"] == ["x", "level=係長", "level=課長"]
+    assert cov["overlap"]["checked"] and cov["overlap"]["cells"] == len(js["attgt"])
+    lib = att_gt(
+        pl.read_csv(covariate_csv),
+        unit="id",
+        time="year",
+        group="first",
+        outcome="y",
+        covariates=["x", "level"],
+        est_method="ipw",
+    ).to_json_dict()
+    assert js == lib
+    plain = _json(base)
+    assert plain["covariates"] is None and plain["settings"]["covariates"] == []
+    assert js["aggregations"]["simple"]["att"] < plain["aggregations"]["simple"]["att"]
+    table = CliRunner().invoke(command, [*base, "--covariates", "x"])
+    assert table.exit_code == 0 and "covariates / 共変量: x (dr)" in table.output
+    assert "trimmed" in table.output
+    bad = CliRunner().invoke(command, [*base, "--covariates", "age"])
+    assert bad.exit_code != 0 and "age" in bad.output and "available" in bad.output
+    unb = CliRunner().invoke(command, [*base, "--covariates", "x", "--panel", "unbalanced"])
+    assert unb.exit_code != 0 and "panel='within'" in unb.output
+    help_text = CliRunner().invoke(command, ["--help"]).output
+    assert "--covariates" in help_text and "--est-method" in help_text and "二重頑健" in help_text

@@ -11,6 +11,8 @@ import pytest
 
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.models.behaviour import (
+    BEHAVIOUR_COVARIATES,
+    DEPARTMENT_SIZE_BANDS,
     PANEL_COLUMNS,
     SUBGROUP_REASONS,
     BehaviourError,
@@ -477,6 +479,14 @@ def test_sample_city_command_json(sample_city) -> None:
     assert doc["timing"] == "next" and "pct_of_pre" not in doc and "pre_mean" not in doc
     assert any("受講しなかった場合の見込み" in s for s in doc["sentences"])
     assert doc["sentences"] and "因果" not in doc["sentences"][0]
+    assert doc["covariates"] == [] and doc["overlap"] is None
+    args = ["--data", str(sample_city.processed), "--period", "quarter", "--format", "json"]
+    out = CliRunner().invoke(command, [*args, "--covariates", "default", "--est-method", "ipw"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert doc["covariates"] == ["job_level", "talent_type", "department_size_band"]
+    assert doc["est_method"] == "ipw" and doc["overlap"]["checked"]
+    assert doc["ci"][0] < doc["att"] < doc["ci"][1]
 
 
 def test_sample_city_implemented_outcome_runs(city) -> None:
@@ -609,3 +619,102 @@ def test_composition_sentence_only_when_every_group_lies_on_one_side() -> None:
     assert m.overall_att is not None and lo < m.overall_att < hi
     assert m.composition is None
     assert not any("矛盾ではありません" in s for s in describe_heterogeneity(m))
+
+
+# --------------------------------------------------------------------------- covariates
+
+
+def test_panel_has_department_size_and_band() -> None:
+    staff = [(2022, f"E{i}", "X", "staff", None) for i in range(31)]
+    staff += [(2022, "F", "Y", "mid", "leader"), (2023, "F", "X", "mid", "leader")]
+    panel = proposal_panel(_city(staff))
+    fy = panel.group_by("unit", "fiscal_year").agg(
+        pl.col("department_size").first(), pl.col("department_size_band").first()
+    )
+    f = {r["fiscal_year"]: r for r in fy.filter(pl.col("unit") == "F").iter_rows(named=True)}
+    assert (f[2022]["department_size"], f[2022]["department_size_band"]) == (1, "1-29")
+    assert (f[2023]["department_size"], f[2023]["department_size_band"]) == (1, "1-29")
+    e = fy.filter((pl.col("unit") == "E0") & (pl.col("fiscal_year") == 2022)).row(0, named=True)
+    assert (e["department_size"], e["department_size_band"]) == (31, "30-59")
+    assert DEPARTMENT_SIZE_BANDS == (30, 60)
+
+
+def _selected(n: int = 900, seed: int = 2) -> pl.DataFrame:
+    """Managers are trained more and their proposals rise faster anyway: the unconditional
+    comparison is biased, the one within job levels is not (effect 0.3)."""
+    rng = np.random.default_rng(seed)
+    level = rng.choice(np.array(["manager", "mid", "staff"]), size=n, p=[0.3, 0.3, 0.4])
+    manager = level == "manager"
+    trained = rng.random(n) < np.where(manager, 0.8, 0.3)
+    cohort = np.where(trained, rng.choice(np.array([5, 9]), size=n), 0)
+    unit = np.repeat(np.arange(n), 12)
+    period = np.tile(np.arange(1, 13), n)
+    g = cohort[unit]
+    slope = np.where(manager, 0.08, 0.0)[unit]
+    y = 1 + slope * period + 0.3 * ((g > 0) & (period >= g)) + rng.normal(0, 0.3, unit.size)
+    return pl.DataFrame(
+        {
+            "unit": unit.astype(str),
+            "period": period,
+            "first_treated": g,
+            "proposals": y,
+            "job_level": level[unit],
+            "talent_type": np.array(["leader", "unassigned"])[unit % 2],
+            "department_size_band": "30-59",  # one value: adjusts nothing, left out
+        }
+    )
+
+
+def test_covariates_compare_like_with_like() -> None:
+    panel = _selected()
+    plain = estimate_panel(panel, min_units=5)
+    assert plain.ci[0] > 0.3  # managers' own trend counted as effect
+    adjusted = estimate_panel(panel, min_units=5, covariates="default")
+    assert adjusted.ci[0] < 0.3 < adjusted.ci[1]
+    assert adjusted.covariates == ("job_level", "talent_type")
+    assert adjusted.attgt.settings.covariates == ("job_level", "talent_type")
+    assert any("department_size_band has one value" in n for n in adjusted.notes)
+    doc = adjusted.to_json_dict()
+    assert doc["covariates"] == ["job_level", "talent_type"] and doc["est_method"] == "dr"
+    assert doc["overlap"]["checked"] and doc["overlap"]["cells"] == adjusted.attgt.attgt.height
+    assert plain.to_json_dict()["covariates"] == [] and plain.to_json_dict()["overlap"] is None
+    reg = estimate_panel(panel, min_units=5, covariates=["job_level"], est_method="reg")
+    assert reg.ci[0] < 0.3 < reg.ci[1] and reg.est_method == "reg"
+    with pytest.raises(BehaviourError, match="missing covariate"):
+        estimate_panel(panel, min_units=5, covariates=["tenure_band"])
+
+
+def test_subgroups_condition_on_every_covariate_but_their_own() -> None:
+    panel = _selected(1200)
+    h = estimate_subgroups(
+        panel, "talent_type", min_units=5, min_treated=30, covariates=["job_level", "talent_type"]
+    )
+    for result in h.results.values():
+        assert result.covariates == ("job_level",)
+        assert result.ci[0] < 0.3 < result.ci[1]
+    overall = estimate_panel(panel, min_units=5, covariates=["job_level", "talent_type"])
+    assert overall.covariates == ("job_level", "talent_type") and h.overall_att == overall.att
+    plain = estimate_panel(panel, min_units=5)
+    with pytest.raises(ValueError, match="not made with these settings"):
+        estimate_subgroups(
+            panel,
+            "talent_type",
+            min_units=5,
+            min_treated=30,
+            covariates=["job_level"],
+            overall=plain,
+        )
+
+
+def test_sample_city_with_the_default_covariates(city, sample_city, monthly) -> None:
+    """Training in the sample city follows department waves, not job level, talent type or
+    department size: conditioning on them still covers the planted effect, close to the
+    unconditional estimate."""
+    truth = sample_city.truth["expected_att_per_employee_month"]
+    r = behaviour_change(city, covariates="default")
+    assert r.covariates == BEHAVIOUR_COVARIATES
+    assert r.ci[0] < truth < r.ci[1] and r.ci[0] > 0
+    assert abs(r.att - monthly.att) < 0.25 * monthly.att
+    overlap = r.attgt.overlap
+    assert overlap is not None and overlap.cells.height == r.attgt.attgt.height
+    assert overlap.not_estimated <= 0.01 * overlap.cells.height

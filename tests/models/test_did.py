@@ -477,7 +477,9 @@ def test_aggte_function_equals_method_and_json_shape() -> None:
         "skipped",
         "dropped",
         "n_units",
+        "covariates",
     }
+    assert js["covariates"] is None  # unconditional parallel trends
     assert set(js["attgt"][0]) == {"group", "time", "att", "se"}
     assert set(js["aggregations"]["simple"]) == {"att", "se", "ci_lower", "ci_upper"}
     for kind in ("group", "dynamic", "calendar"):

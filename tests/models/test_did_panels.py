@@ -136,6 +136,8 @@ def test_json_records_estimator_settings_skipped_and_dropped() -> None:
         "boot_weights": None,
         "seed": None,
         "pretest_min_units": 30,
+        "covariates": [],
+        "est_method": "dr",
     }
     assert js["inference"]["method"] == "unit" and js["inference"]["n_clusters"] is None
     skipped = [s for s in js["skipped"] if s["group"] == 4]

@@ -26,6 +26,7 @@ from dxkpi.models.behaviour import (
     behaviour_change,
 )
 from dxkpi.models.courses import CourseEffects
+from dxkpi.models.drdid import EST_METHODS, EstMethod
 from dxkpi.pdca.programme import course_effects
 from dxkpi.project.config import load_config
 from dxkpi.reports.narrative import describe_behaviour, describe_estimand
@@ -204,6 +205,23 @@ def _effect_table(rows: list[dict[str, Any]], by: str) -> list[tuple[str, ...]]:
     help="セルに必要な最小人数 / Minimum employees per cohort and comparison group.",
 )
 @click.option(
+    "--covariates",
+    default=None,
+    metavar="default|A,B",
+    help="条件付き平行トレンドの共変量: default = 職層・DX人材タイプ・所属の規模帯、またはパネルの"
+    "列（カンマ区切り）。既定はなし / Covariates for conditional parallel trends: default = job "
+    "level, talent type and department size band, or panel columns (comma-separated); none by "
+    "default.",
+)
+@click.option(
+    "--est-method",
+    type=click.Choice(EST_METHODS),
+    default="dr",
+    show_default=True,
+    help="共変量ありの推定法（dr = 二重頑健、ipw、reg）/ Estimator with covariates (dr = doubly "
+    "robust, ipw, reg).",
+)
+@click.option(
     "--lang",
     type=click.Choice(["ja", "en"]),
     default="ja",
@@ -241,6 +259,8 @@ def command(
     timing: Timing,
     control: str,
     min_units: int,
+    covariates: str | None,
+    est_method: EstMethod,
     lang: str,
     by: str | None,
     config_path: Path | None,
@@ -253,6 +273,8 @@ def command(
     with the pre-trend test and plain sentences. ``--by course`` / ``--by phase``: the effect of
     each course (phase) at the employee's stage with its verdict — effect, no effect of
     practical size, or cannot tell — Holm-adjusted across the courses judged.
+    ``--covariates default`` conditions parallel trends on job level, talent type and department
+    size band (``--est-method``; off by default: see ``dxkpi.models.behaviour.estimate_panel``).
     """
     if by is not None:
         config = load_config(or_default(config_path, "config_file"))
@@ -285,6 +307,8 @@ def command(
         control=control,
         min_units=min_units,
         timing=timing,
+        covariates=covariates,
+        est_method=est_method,
     )
     if fmt == "json":
         out = result.to_json_dict() | {"sentences": describe_behaviour(result, lang)}
@@ -297,3 +321,9 @@ def command(
     click.echo("")
     for line in describe_behaviour(result, lang):
         click.echo(line)
+    overlap = result.attgt.overlap
+    if overlap is not None:
+        click.echo(
+            f"共変量 / covariates: {', '.join(result.covariates)} ({result.est_method}); "
+            f"{overlap.sentence()}"
+        )

@@ -23,6 +23,7 @@ from dxkpi.models.did import (
     Pretest,
     att_gt,
 )
+from dxkpi.models.drdid import EST_METHODS, EstMethod
 
 __all__ = ["command"]
 
@@ -150,6 +151,12 @@ def _note(res: AttGtResult, pt: Pretest) -> str:
         f"rows without unit, period or outcome {res.rows_dropped}",
         f"pre-test / 事前検定: {pt.sentence()}",
     ]
+    if res.overlap is not None:
+        lines.insert(
+            2,
+            f"covariates / 共変量: {', '.join(s.covariates)} ({s.est_method}); overlap / 重なり: "
+            f"{res.overlap.sentence()}; rows without covariates {res.rows_without_covariates}",
+        )
     if res.bootstrap is not None:
         b = res.bootstrap
         on = f"{b.clusters} clusters" if b.clusters else "units"
@@ -294,6 +301,23 @@ def _print_tables(res: AttGtResult) -> None:
     help="事前検定に含めるコホートの最小単位数（事前セルあたり 20 以上も必要、0 = R と同じく全"
     "コホート）/ Smallest cohort in the pre-test (also 20 per pre cell; 0 = every cohort, as R).",
 )
+@click.option(
+    "--covariates",
+    default=None,
+    metavar="A,B",
+    help="条件付き平行トレンドの共変量（カンマ区切りの列、各セルの基準期の値）/ Covariates for "
+    "conditional parallel trends (comma-separated columns, taken at each cell's base period; "
+    "text columns become one dummy per level).",
+)
+@click.option(
+    "--est-method",
+    type=click.Choice(EST_METHODS),
+    default="dr",
+    show_default=True,
+    help="共変量ありの推定法: dr = 二重頑健、ipw = 逆確率重み付け、reg = 結果回帰 / Estimator "
+    "with covariates: dr = doubly robust, ipw = inverse probability weighting, reg = outcome "
+    "regression (as R did).",
+)
 def command(
     csv: Path,
     unit: str,
@@ -312,6 +336,8 @@ def command(
     cluster: str | None,
     alpha: float,
     pretest_min_units: int,
+    covariates: str | None,
+    est_method: EstMethod,
 ) -> None:
     """段階的導入の差の差（Callaway & Sant'Anna）: ATT(g,t)、集計、事前検定.
 
@@ -319,10 +345,13 @@ def command(
     dynamic / calendar aggregations and the parallel-trends pre-test (with the smallest
     pre-trend it could detect). JSON records the panel option, every setting, the inference,
     skipped cells and dropped units; --bootstrap adds bootstrap SEs of every aggregation,
-    simultaneous bands and their critical values; --cluster moves inference to clusters.
+    simultaneous bands and their critical values; --cluster moves inference to clusters;
+    --covariates makes parallel trends conditional on them (--est-method), and the JSON then
+    records the covariates, the method and the propensity-score overlap.
     """
     df = _read(csv)
-    for col in (unit, time_col, group, outcome, *([cluster] if cluster else [])):
+    names = [c.strip() for c in covariates.split(",") if c.strip()] if covariates else []
+    for col in (unit, time_col, group, outcome, *([cluster] if cluster else []), *names):
         if col not in df.columns:
             raise _fail(
                 csv,
@@ -351,6 +380,8 @@ def command(
             cluster=cluster,
             alpha=alpha,
             pretest_min_units=pretest_min_units,
+            covariates=names,
+            est_method=est_method,
         )
     except DidError as err:
         raise _fail(

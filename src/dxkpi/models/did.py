@@ -1,11 +1,11 @@
 """Group-time average treatment effects for staggered adoption (Callaway & Sant'Anna 2021).
 
-Unconditional parallel trends, no covariates. ATT(g,t) is the change of the mean outcome of
-cohort ``g`` (units first treated in period ``g``) between a base period and period ``t``, minus
-the same change in a comparison group: never-treated units (``control="never"``) or never-treated
-plus not-yet-treated units (``control="notyet"``). The conventions follow R ``did`` 2.x
-(``att_gt``/``aggte``/``mboot``) with ``est_method="dr"`` and ``xformla=~1``, which without
-covariates reduces to differences of group means:
+ATT(g,t) is the change of the mean outcome of cohort ``g`` (units first treated in period
+``g``) between a base period and period ``t``, minus the same change in a comparison group:
+never-treated units (``control="never"``) or never-treated plus not-yet-treated units
+(``control="notyet"``). Without covariates (unconditional parallel trends) this is a difference
+of group means; the conventions follow R ``did`` 2.x (``att_gt``/``aggte``/``mboot``) with
+``est_method="dr"`` and ``xformla=~1``:
 
 * base period ``"varying"`` (pre-periods compare ``t`` with ``t-1``; post-periods use the last
   period before ``g - anticipation``) or ``"universal"`` (always that period; the reference cell is
@@ -39,6 +39,25 @@ covariates reduces to differences of group means:
 
 Cells whose cohort or comparison group has fewer than ``min_units`` units are left out and listed
 in ``result.skipped`` with the reason (R would report them as NA or noise).
+
+Covariates (``covariates=[...]``, R's ``xformla``) make parallel trends conditional on them: each
+cell compares treated and comparison units *with the same covariates*, by ``est_method``
+``"dr"`` (doubly robust, Sant'Anna & Zhao 2020; the default), ``"ipw"`` (normalised inverse
+probability weighting) or ``"reg"`` (outcome regression) — R's ``DRDID`` panel estimators,
+:mod:`dxkpi.models.drdid`. As R did: a covariate is taken at the *earlier* of a cell's two
+periods (the base period, except pre-periods before a universal base, where it is the period
+itself), so a covariate that changes over time enters at its pre-treatment value; numbers enter
+as they are, booleans as 0/1, text as one 0/1 column per level but the first (one design for the
+whole panel: a level nobody in a cell has makes that cell singular, as in R); rows with a
+missing covariate are left out and counted. Cells whose propensity score reaches 0.999 (no
+comparable comparison units) or whose covariates are singular are skipped with code ``overlap``
+or ``singular``; comparison units with a score of at least 0.995 get weight 0 and are counted
+(``result.overlap``). The influence functions include the estimation of the logit and
+regression coefficients, so SEs, aggregations, the bootstrap, clustering and the pre-test work
+unchanged. With ``panel="within"`` each cell runs the panel estimator on the units seen in both
+of its periods; ``panel="unbalanced"`` (R's repeated cross-section estimators) is not offered
+with covariates. Matches R did 2.5.1 on ``mpdta`` with ``xformla=~lpop`` for the three methods
+(``tests/models/test_did_covariates.py``).
 
 Example — 2 cohorts and never-treated units over 4 periods, every effect equal to 2 (plus noise):
 
@@ -81,6 +100,16 @@ from scipy.optimize import brentq
 
 from dxkpi.core.display import Shown, number
 from dxkpi.core.errors import DxkpiError, Where
+from dxkpi.models.drdid import (
+    EST_METHODS,
+    OVERLAP_SCHEMA,
+    Design,
+    EstMethod,
+    NotEstimable,
+    Overlap,
+    design,
+    estimate,
+)
 
 __all__ = [
     "BOOT_WEIGHTS",
@@ -136,6 +165,8 @@ _WEBB = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, m
 _Masks = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _CellRow = tuple[float, int, int, float, int, int]  # g, t, base, att, n_treated, n_control
 _SkippedCell = tuple[int | float, int, str, str, int, int]  # g, t, reason, code, n_t, n_c
+_OverlapRow = tuple[float | None, float | None, int, int, bool]  # ps min, max, trimmed, low, conv
+_OverlapCell = tuple[int, int, float | None, float | None, int, int, bool]  # g, t, *_OverlapRow
 
 _CONTROL_ALIASES: dict[str, Control] = {
     "never": "never",
@@ -168,6 +199,8 @@ class DidSettings:
     boot_weights: BootWeights = "rademacher"
     seed: int | None = None
     pretest_min_units: int = PRETEST_MIN_UNITS
+    covariates: tuple[str, ...] = ()
+    est_method: EstMethod = "dr"
 
     @property
     def within_units(self) -> bool:
@@ -188,6 +221,8 @@ class DidSettings:
             "boot_weights": self.boot_weights if self.boot_draws else None,
             "seed": self.seed,
             "pretest_min_units": self.pretest_min_units,
+            "covariates": list(self.covariates),
+            "est_method": self.est_method,
         }
 
 
@@ -432,6 +467,11 @@ class AttGtResult:
     no estimated cell, e.g. with ``"within"`` units seen in one period only.
     ``inference`` says how SEs and intervals were computed (and holds the cluster of each unit
     when clustered, see :attr:`cluster_codes`).
+    With covariates (``settings.covariates``, ``settings.est_method``): ``covariate_columns``
+    names the design columns (``col`` or ``col=level``), ``overlap`` summarises the propensity
+    scores of every cell (what was trimmed or flagged; cells that failed overlap are in
+    ``skipped`` with code ``overlap``, singular designs with ``singular``), and
+    ``rows_without_covariates`` counts rows left out for a missing covariate value.
     """
 
     attgt: pl.DataFrame
@@ -449,6 +489,9 @@ class AttGtResult:
     rows_dropped: int = 0
     units_in_no_cell: int = 0
     inference: Inference = field(default_factory=lambda: Inference.by_unit(0.05))
+    overlap: Overlap | None = None
+    covariate_columns: tuple[str, ...] = ()
+    rows_without_covariates: int = 0
 
     @property
     def n_dropped_units(self) -> int:
@@ -479,6 +522,13 @@ class AttGtResult:
             text = "within units: each cell compares the units observed in both of its periods"
         if self.balanced and self.panel != "balanced":
             text += "; the panel is balanced, so this equals R did panel=TRUE"
+        s = self.settings
+        if s.covariates:
+            name = {"dr": "doubly robust", "ipw": "normalised IPW", "reg": "outcome regression"}
+            text += (
+                f"; parallel trends conditional on {', '.join(s.covariates)} at each cell's "
+                f"earlier period, {name[s.est_method]} (R did est_method='{s.est_method}')"
+            )
         return text
 
     def _shown(self) -> Shown:
@@ -532,6 +582,19 @@ class AttGtResult:
         """Wald test that pre-treatment ATT(g,t) are jointly zero; see :func:`pretest`."""
         return pretest(self)
 
+    def _covariates_json(self) -> dict[str, Any] | None:
+        s = self.settings
+        if not s.covariates or self.overlap is None:
+            return None
+        return {
+            "columns": list(s.covariates),
+            "design": list(self.covariate_columns),
+            "est_method": s.est_method,
+            "taken_at": "the earlier period of each cell (the base period, except pre-periods "
+            "before a universal base: the period itself), as R did",
+            "overlap": self.overlap.to_json_dict(),
+        }
+
     def to_json_dict(
         self, *, min_e: float = -math.inf, max_e: float = math.inf, balance_e: int | None = None
     ) -> dict[str, Any]:
@@ -540,10 +603,11 @@ class AttGtResult:
         Keys: ``estimator`` (panel option and description), ``settings`` (all of them),
         ``inference`` (by unit or cluster, number of clusters), ``attgt``, ``aggregations``,
         ``pretest``, ``skipped`` (cells left out with reasons), ``dropped`` (units and rows left
-        out, counted by reason — no ids), ``n_units``; after a bootstrap ``bootstrap`` (draws,
-        weights, seed, uniform band critical value) and ``se_boot`` on every cell and
-        aggregation. SEs are the analytic ones; NaN/undefined values are None; an aggregation
-        that cannot be formed (e.g. no post-treatment cell) is None.
+        out, counted by reason — no ids), ``n_units``, ``covariates`` (None without; else the
+        columns, design columns, method and the ``overlap`` summary); after a bootstrap
+        ``bootstrap`` (draws, weights, seed, uniform band critical value) and ``se_boot`` on
+        every cell and aggregation. SEs are the analytic ones; NaN/undefined values are None; an
+        aggregation that cannot be formed (e.g. no post-treatment cell) is None.
         """
         aggs: dict[str, Any] = {}
         for kind in ("simple", "group", "dynamic", "calendar"):
@@ -591,9 +655,11 @@ class AttGtResult:
                 "units": dict(self.dropped_units),
                 "n_units": sum(self.dropped_units.values()),
                 "rows_without_unit_period_or_outcome": self.rows_dropped,
+                "rows_without_covariates": self.rows_without_covariates,
                 "units_in_no_cell": self.units_in_no_cell,
             },
             "n_units": self.n_units,
+            "covariates": self._covariates_json(),
         }
         if boot is not None:
             out["bootstrap"] = {
@@ -622,6 +688,11 @@ class _Panel:
     infer: Inference  # how SEs and intervals are computed, with the cluster of each unit
     dropped: dict[str, int] = field(default_factory=dict)  # units left out, by reason
     rows_dropped: int = 0
+    # covariates: periods × units × design columns (no intercept), NaN = row not observed
+    x: np.ndarray | None = None
+    x_names: tuple[str, ...] = ()
+    rows_without_covariates: int = 0
+    x_fixed: bool = False  # every unit's covariates are the same in every period it is seen
 
 
 def _to_polars(data: Any) -> pl.DataFrame:
@@ -699,6 +770,7 @@ def _prepare(
     if s.cluster is not None:
         cols["cluster"] = s.cluster
     _check_columns(df, cols)
+    x_exprs, x_names = _design(df, s.covariates)
     n_rows = df.height
     d = df.select(
         pl.col(unit).alias("u"),
@@ -706,12 +778,15 @@ def _prepare(
         pl.col(group).cast(pl.Float64).fill_null(0.0).alias("g"),
         pl.col(outcome).cast(pl.Float64).alias("y"),
         *([pl.col(s.cluster).alias("c")] if s.cluster is not None else []),
+        *x_exprs,
     ).filter(
         pl.col("u").is_not_null()
         & pl.col("t").is_not_null()
         & pl.col("y").is_not_null()
         & pl.col("y").is_finite()
     )
+    rows_dropped = n_rows - d.height
+    d, rows_without_x = _with_covariates(d, x_names, s.covariates)
     if d.height == 0:
         raise DidError(
             "有効な行がありません。",
@@ -738,6 +813,7 @@ def _prepare(
         )
     mat = np.full((units.size, periods.size), np.nan, order="F")
     mat[u_idx, t_idx] = d["y"].to_numpy()
+    x = _covariate_array(d, len(x_names), u_idx, t_idx, mat.shape) if x_names else None
     # R did's recoding: 0 → never; first treated after the last period (+ anticipation) → never
     cohort = np.where(cohort == 0, np.inf, cohort)
     cohort = np.where(cohort > periods.max() + s.anticipation, np.inf, cohort)
@@ -767,16 +843,19 @@ def _prepare(
     units, cohort = units[keep_u], cohort[keep_u]
     codes = codes[keep_u] if codes is not None else None
     mat = np.asfortranarray(mat[np.ix_(keep_u, keep_t)])
+    x = x[np.ix_(keep_t, keep_u)] if x is not None else None
     periods = periods[keep_t]
     observed = ~np.isnan(mat).all(axis=0)
     if not observed.all():  # a period seen only among dropped units
         mat, periods = np.asfortranarray(mat[:, observed]), periods[observed]
+        x = x[observed] if x is not None else None
     complete = ~np.isnan(mat).any(axis=1)
     dropped["not_observed_in_every_period"] = 0
     if s.panel == "balanced" and not complete.all():
         dropped["not_observed_in_every_period"] = int((~complete).sum())
         units, mat, cohort = units[complete], np.asfortranarray(mat[complete]), cohort[complete]
         codes = codes[complete] if codes is not None else None
+        x = x[:, complete] if x is not None else None
         if units.size == 0:
             raise DidError(
                 "全期間で観測された単位がありません。",
@@ -791,8 +870,86 @@ def _prepare(
         balanced=bool(complete.all()) or s.panel == "balanced",
         infer=_inference(codes, s),
         dropped={k: v for k, v in dropped.items() if v},
-        rows_dropped=n_rows - d.height,
+        rows_dropped=rows_dropped,
+        x=x,
+        x_names=x_names,
+        rows_without_covariates=rows_without_x,
+        x_fixed=x is not None and bool(np.all(np.nanmax(x, axis=0) == np.nanmin(x, axis=0))),
     )
+
+
+def _design(df: pl.DataFrame, covariates: tuple[str, ...]) -> tuple[list[pl.Expr], tuple[str, ...]]:
+    """The covariates' design columns (no intercept), as R's ``model.matrix``: numbers as they
+    are, booleans as 0/1, text or categories as one 0/1 column per level but the first (levels
+    sorted). Returns the expressions (aliased ``_x0``, ``_x1``, …) and the columns' names
+    (``col`` or ``col=level``)."""
+    exprs: list[pl.Expr] = []
+    names: list[str] = []
+    for col in covariates:
+        if col not in df.columns:
+            raise DidError(
+                "共変量の列がありません。",
+                "missing covariate column.",
+                where=Where(column=col),
+                hint_ja=f"利用できる列: {', '.join(df.columns)}",
+                hint_en=f"available columns: {', '.join(df.columns)}",
+            )
+        dtype = df.schema[col]
+        if dtype == pl.Boolean or dtype.is_numeric():
+            exprs.append(pl.col(col).cast(pl.Float64))
+            names.append(col)
+            continue
+        if not (dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)):
+            raise DidError(
+                "共変量は数値・真偽値・文字列の列です。",
+                f"a covariate must be numeric, boolean or text (got {dtype}).",
+                where=Where(column=col),
+            )
+        text = pl.col(col).cast(pl.String)
+        levels = sorted(df.select(text.drop_nulls().unique()).to_series().to_list())
+        if len(levels) < 2:
+            raise _constant_covariate(col, covariates)
+        for level in levels[1:]:
+            exprs.append((text == level).cast(pl.Float64))
+            names.append(f"{col}={level}")
+    return [e.alias(f"_x{i}") for i, e in enumerate(exprs)], tuple(names)
+
+
+def _with_covariates(
+    d: pl.DataFrame, x_names: tuple[str, ...], covariates: tuple[str, ...]
+) -> tuple[pl.DataFrame, int]:
+    """The rows with every design column present and finite, and how many were dropped (as R
+    keeps complete cases). A design column constant over the kept rows is an error: it would
+    make every cell's design singular."""
+    if not x_names:
+        return d, 0
+    cols = [f"_x{i}" for i in range(len(x_names))]
+    present = [pl.col(c).is_not_null() & pl.col(c).is_finite() for c in cols]
+    kept = d.filter(pl.all_horizontal(present))
+    if kept.height:
+        for c, name in zip(cols, x_names, strict=True):
+            if kept[c].n_unique() < 2:
+                raise _constant_covariate(name, covariates)
+    return kept, d.height - kept.height
+
+
+def _constant_covariate(name: str, covariates: tuple[str, ...]) -> DidError:
+    return DidError(
+        "共変量が一定です（比較の調整に使えません）。",
+        f"covariate '{name}' takes one value on every row used: it cannot adjust a comparison.",
+        where=Where(column=name.split("=")[0]),
+        hint_ja="この共変量を外してください。",
+        hint_en=f"leave it out of the covariates ({', '.join(covariates)}).",
+    )
+
+
+def _covariate_array(
+    d: pl.DataFrame, k: int, u_idx: np.ndarray, t_idx: np.ndarray, shape: tuple[int, ...]
+) -> np.ndarray:
+    """periods × units × k design values, NaN where a unit has no row in a period."""
+    x = np.full((shape[1], shape[0], k), np.nan)
+    x[t_idx, u_idx] = d.select(f"_x{i}" for i in range(k)).to_numpy()
+    return x
 
 
 # ---------------------------------------------------------------------------------------------
@@ -959,6 +1116,42 @@ def _settings(
     )
 
 
+def _covariate_settings(
+    s: DidSettings,
+    covariates: Sequence[str] | str | None,
+    est_method: str,
+    roles: dict[str, str],
+) -> DidSettings:
+    """``s`` with the checked covariates (a list, or one comma-separated string) and method.
+
+    Covariates need a panel estimator: ``panel="unbalanced"`` (R's repeated cross-section
+    estimators) is refused, as is a covariate that is also the unit, time, group or outcome."""
+    if est_method not in EST_METHODS:
+        raise DidError(
+            f"est_method は {', '.join(EST_METHODS)} のいずれかです。",
+            f"est_method must be {_one_of(EST_METHODS)}.",
+        )
+    if isinstance(covariates, str):
+        covariates = [c.strip() for c in covariates.split(",")]
+    names = tuple(dict.fromkeys(c for c in covariates or () if c))
+    for name in names:
+        role = next((r for r, col in roles.items() if col == name), None)
+        if role is not None:
+            raise DidError(
+                f"{role} の列は共変量にできません。",
+                f"the {role} column cannot be a covariate.",
+                where=Where(column=name),
+            )
+    if names and s.panel == "unbalanced":
+        raise DidError(
+            "共変量は panel='unbalanced' では使えません。",
+            "covariates need a panel estimator: panel='unbalanced' is not supported with them.",
+            hint_ja="panel='within' か 'balanced' を使ってください。",
+            hint_en="use panel='within' (the default) or 'balanced'.",
+        )
+    return replace(s, covariates=names, est_method=est_method)
+
+
 def _skip_reason(
     p: _Panel, masks: _Masks, n_t: int, n_c: int, s: DidSettings
 ) -> tuple[str, str] | None:
@@ -987,15 +1180,77 @@ def _skip_reason(
     return None
 
 
+class _Designs:
+    """The covariate designs of the last few cells, by their units and covariates: in a balanced
+    panel with a never-treated comparison group (and covariates fixed per unit) every cell of a
+    cohort has the same units and covariates, so one logit and one regression design serve
+    them all. A few entries suffice, as cells come cohort by cohort."""
+
+    def __init__(self, p: _Panel, method: EstMethod, size: int = 4) -> None:
+        self.p, self.method, self.size = p, method, size
+        self.fits: dict[tuple[int, bytes, bytes], Design | NotEstimable] = {}
+
+    def get(self, masks: _Masks, earlier: int) -> Design:
+        """The design of a cell (raises the cell's :class:`NotEstimable` again when cached)."""
+        cell, treated = masks[0] | masks[2], masks[0]
+        period = -1 if self.p.x_fixed else earlier
+        key = (period, np.packbits(cell).tobytes(), np.packbits(treated).tobytes())
+        fit = self.fits.get(key)
+        if fit is None:
+            fit = self._fit(cell, treated, earlier)
+            if len(self.fits) >= self.size:
+                del self.fits[next(iter(self.fits))]
+            self.fits[key] = fit
+        if isinstance(fit, NotEstimable):
+            raise fit
+        return fit
+
+    def _fit(self, cell: np.ndarray, treated: np.ndarray, earlier: int) -> Design | NotEstimable:
+        assert self.p.x is not None
+        idx = np.flatnonzero(cell)
+        x = np.column_stack([np.ones(idx.size), self.p.x[earlier][idx]])
+        try:
+            return design(x, treated[idx], self.method)
+        except NotEstimable as err:
+            return err
+
+
+def _cell_estimate_x(
+    p: _Panel, ti: int, b: int, masks: _Masks, designs: _Designs
+) -> tuple[float, np.ndarray, _OverlapRow]:
+    """ATT for one (g,t) cell conditional on the covariates, its influence function (n-vector)
+    and the cell's propensity-score summary.
+
+    As R did: the cell's units (treated and comparison, each observed in both periods) and
+    their covariates at the earlier of the two periods go to the DRDID panel estimator of
+    ``designs.method`` (:mod:`dxkpi.models.drdid`); its influence function is scaled by
+    n/(units in the cell). When clustered, each unit's term carries the leverage factor of its
+    group (:func:`_leverage`), as for the unconditional estimator.
+    """
+    des = designs.get(masks, min(ti, b))
+    idx = np.flatnonzero(masks[0] | masks[2])
+    r = estimate(p.y[idx, ti] - p.y[idx, b], des)
+    n = p.units.size
+    inf = np.zeros(n)
+    inf[idx] = r.influence * (n / idx.size)
+    if p.infer.codes is not None:
+        inf = np.where(masks[0], inf * _leverage(p, masks[0]), inf)
+        inf = np.where(masks[2], inf * _leverage(p, masks[2]), inf)
+    return r.att, inf, (r.ps_min, r.ps_max, r.n_trimmed, r.n_ps_low, r.converged)
+
+
 def _estimate_cells(
     p: _Panel, cohorts: np.ndarray, s: DidSettings
-) -> tuple[list[_CellRow], list[_SkippedCell], list[np.ndarray], int]:
-    """Rows (g, t, base, att, n_treated, n_control), skipped cells, influence columns, and the
-    number of units that enter no estimated cell."""
+) -> tuple[list[_CellRow], list[_SkippedCell], list[np.ndarray], int, list[_OverlapCell]]:
+    """Rows (g, t, base, att, n_treated, n_control), skipped cells, influence columns, the
+    number of units that enter no estimated cell, and (with covariates) each estimated cell's
+    propensity-score summary."""
     rows: list[_CellRow] = []
     skipped: list[_SkippedCell] = []
     infs: list[np.ndarray] = []
+    overlap: list[_OverlapCell] = []
     used = np.zeros(p.units.size, dtype=bool)
+    designs = _Designs(p, s.est_method)
     for g, ti, b in _cells(p.periods, cohorts, s):
         t, base = int(p.periods[ti]), int(p.periods[b])
         masks, counts, n_t, n_c = _cell_masks(p, g, ti, b, s)
@@ -1007,11 +1262,19 @@ def _estimate_cells(
         if why is not None:
             skipped.append((_key(g), t, why[1], why[0], n_t, n_c))
             continue
-        att, inf = _cell_estimate(p, ti, b, masks, counts, s.panel == "within")
+        if p.x is None:
+            att, inf = _cell_estimate(p, ti, b, masks, counts, s.panel == "within")
+        else:
+            try:
+                att, inf, ps = _cell_estimate_x(p, ti, b, masks, designs)
+            except NotEstimable as err:
+                skipped.append((_key(g), t, f"{err.en} / {err.ja}", err.code, n_t, n_c))
+                continue
+            overlap.append((int(g), t, *ps))
         used |= masks[0] | masks[1] | masks[2] | masks[3]
         rows.append((g, t, base, att, n_t, n_c))
         infs.append(inf)
-    return rows, skipped, infs, int((~used).sum())
+    return rows, skipped, infs, int((~used).sum()), overlap
 
 
 def _inference(codes: np.ndarray | None, s: DidSettings) -> Inference:
@@ -1071,6 +1334,8 @@ def att_gt(
     panel: PanelKind | None = None,
     cluster: str | None = None,
     pretest_min_units: int = PRETEST_MIN_UNITS,
+    covariates: Sequence[str] | str | None = None,
+    est_method: EstMethod = "dr",
 ) -> AttGtResult:
     """Group-time average treatment effects ATT(g,t), in outcome units, with unit-clustered SEs.
 
@@ -1088,6 +1353,11 @@ def att_gt(
     intervals then come from the clusters (t with G − 1 df) and a wild cluster bootstrap runs
     (Webb weights and ``CLUSTER_BOOT_DRAWS`` draws unless given).
     ``pretest_min_units``: see :func:`pretest` (0 = test every cohort, as R).
+    ``covariates`` (columns, or one comma-separated string; R's ``xformla``) makes parallel
+    trends conditional on them, estimated per cell by ``est_method``: ``"dr"`` (doubly robust,
+    the default), ``"ipw"`` or ``"reg"`` (see "Covariates" in the module docstring); without
+    covariates the three are the same difference of mean changes and ``est_method`` changes
+    nothing.
     The result keeps the unit ids and the units × periods outcome matrix it used (``units``,
     ``outcomes``; NaN = not observed), row-aligned with ``influence``. The input frame is never
     modified.
@@ -1105,6 +1375,8 @@ def att_gt(
         seed,
         pretest_min_units,
     )
+    roles = {"unit": unit, "time": time, "group": group, "outcome": outcome}
+    s = _covariate_settings(s, covariates, est_method, roles)
     p = _prepare(_to_polars(data), unit, time, group, outcome, s)
     infer = p.infer
     cohorts = np.unique(p.cohort[np.isfinite(p.cohort)])
@@ -1117,7 +1389,7 @@ def att_gt(
             "no treated cohort with a pre-treatment period.",
             where=Where(column=group),
         )
-    rows, skipped, infs, unused = _estimate_cells(p, cohorts, s)
+    rows, skipped, infs, unused, ps_cells = _estimate_cells(p, cohorts, s)
     if not rows:
         raise DidError(
             "推定できるセルがありません（単位数不足）。",
@@ -1176,7 +1448,23 @@ def att_gt(
         rows_dropped=p.rows_dropped,
         units_in_no_cell=unused,
         inference=infer,
+        overlap=_overlap(ps_cells, skipped, s),
+        covariate_columns=p.x_names,
+        rows_without_covariates=p.rows_without_covariates,
     )
+
+
+def _overlap(
+    cells: list[_OverlapCell], skipped: list[_SkippedCell], s: DidSettings
+) -> Overlap | None:
+    """The propensity-score summary of an estimate with covariates (None without)."""
+    if not s.covariates:
+        return None
+    frame = pl.DataFrame(
+        cells if s.est_method != "reg" else [], schema=OVERLAP_SCHEMA, orient="row"
+    )
+    failed = sum(1 for row in skipped if row[3] == "overlap")
+    return Overlap(method=s.est_method, cells=frame, not_estimated=failed)
 
 
 def _attgt_frame(rows: list[_CellRow], se: np.ndarray, crit: float) -> pl.DataFrame:
