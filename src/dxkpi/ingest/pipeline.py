@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import json
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -46,6 +45,7 @@ from dxkpi.catalogue.contract import (
 )
 from dxkpi.core.atomic import publish, recover, staging_dir
 from dxkpi.core.errors import ContractError, DxkpiError, IngestInvariantError, Where
+from dxkpi.core.jsontext import json_text
 from dxkpi.core.lock import RunLock
 from dxkpi.core.spreadsheet import neutralise_frame
 from dxkpi.ingest.pseudonym import load_or_create_secret, pseudonymise
@@ -426,9 +426,7 @@ def _locked_ingest(
         reports = _ingest_all(disc, staging, secret, expectations, say)
         manifest = _manifest(reports, disc)
         manifest["duplicate_files"] = duplicate_files
-        (staging / MANIFEST).write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        (staging / MANIFEST).write_text(json_text(manifest, indent=2) + "\n", encoding="utf-8")
         keep = out / ".gitkeep"
         if keep.exists():
             shutil.copy2(keep, staging / ".gitkeep")

@@ -35,6 +35,7 @@ from dxkpi.catalogue.contract import (
     RequiredWhen,
     contract_fingerprint,
 )
+from dxkpi.core.jsontext import json_text
 
 __all__ = [
     "GX_VERSION_FLOOR",
@@ -170,7 +171,7 @@ def suite_dict(ds: Dataset) -> dict[str, Any]:
 
 def suite_text(ds: Dataset) -> str:
     """The suite file's exact text."""
-    return json.dumps(suite_dict(ds), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+    return json_text(suite_dict(ds), indent=2) + "\n"
 
 
 def write_suites(folder: Path) -> list[Path]:
