@@ -227,3 +227,37 @@ def test_every_row_accepted_or_quarantined_exactly_once(
     assert seen == sorted(set(seen))  # never duplicated
     f = next(f for f in report.manifest["files"] if f["file"] == "attendance.csv")
     assert f["rows_in"] + f["blank_rows_skipped"] == len(rows)  # nothing lost, blanks counted
+
+
+# ------------------------------------------------------------------ values that never pass
+
+
+def test_numbers_that_are_not_data_are_quarantined_by_name(tiny_raw: Path, tmp_path: Path) -> None:
+    """``1e309`` (infinity), a saving above a working year, a European decimal comma and a
+    comma that groups no thousands are each quarantined with their own rule; the largest
+    plausible saving is accepted."""
+    base = TINY["proposals"][1]
+    edits = {
+        "P101": "1e309",
+        "P102": "2001",
+        "P103": "1.234,5",
+        "P104": "12,34",
+        "P105": "2,000",
+    }
+    rows = [
+        *TINY["proposals"],
+        *({**base, "proposal_id": pid, "hours_saved_per_year": h} for pid, h in edits.items()),
+    ]
+    write_csv(tiny_raw / "proposals.csv", rows)
+    _ingest(tiny_raw, tmp_path / "out")
+    q = pl.read_csv(tmp_path / "out" / "quarantine" / "proposals.csv", infer_schema=False)
+    assert dict(zip(q["proposal_id"], q["rule"], strict=True)) == {
+        "P101": "proposals.hours_saved_per_year.finite",
+        "P102": "proposals.hours_saved_per_year.range",
+        "P103": "proposals.hours_saved_per_year.separators",
+        "P104": "proposals.hours_saved_per_year.separators",
+    }
+    assert "カンマは3桁区切り" in q["rule_ja"][2] and "period for decimals" in q["rule_en"][2]
+    accepted = pl.read_parquet(tmp_path / "out" / "proposals.parquet")
+    assert accepted.filter(pl.col("proposal_id") == "P105")["hours_saved_per_year"].item() == 2000
+    assert accepted["hours_saved_per_year"].is_finite().all()

@@ -10,6 +10,7 @@ import pytest
 from dxkpi.catalogue.contract import DATASETS
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.parse import (
+    number_fault,
     parse_boolean,
     parse_code,
     parse_date,
@@ -90,6 +91,16 @@ def test_parse_fiscal_year(raw: str, expected: int | None) -> None:
         ("▲1.5", -1.5, None),
         ("3.5", 3.5, None),
         ("1e3", 1000.0, 1000),
+        ("12,345.6", 12345.6, None),
+        ("1 234", 1234.0, 1234),
+        ("1,234 円", 1234.0, 1234),
+        ("- 5", -5.0, -5),
+        ("1e309", None, None),  # overflows to infinity: not a number the contract accepts
+        ("-1e309", None, None),
+        ("1.234,5", None, None),  # European decimal comma: ambiguous
+        ("12,34", None, None),  # a comma that does not group three digits
+        ("1.234.567", None, None),
+        ("1,", None, None),
         ("nan", None, None),
         ("inf", None, None),
         ("abc", None, None),
@@ -99,6 +110,32 @@ def test_parse_fiscal_year(raw: str, expected: int | None) -> None:
 def test_parse_number_and_integer(raw: str, number: float | None, integer: int | None) -> None:
     assert _one(parse_number, raw) == number
     assert _one(parse_integer, raw) == integer
+
+
+@pytest.mark.parametrize(
+    ("raw", "fault"),
+    [
+        ("1e309", "finite"),
+        ("-1e309", "finite"),
+        ("１e３０９", "finite"),
+        ("1.234,5", "separators"),
+        ("12,34", "separators"),
+        ("1,2345", "separators"),
+        ("1234,5", "separators"),
+        ("1.234.567", "separators"),
+        ("12 34", "separators"),
+        (",5", "separators"),
+        ("1,234", None),
+        ("12,345.6", None),
+        ("1,234,567円", None),
+        ("3", None),
+        ("abc", None),  # not a number at all: the parse rule says so
+        ("", None),
+        (None, None),
+    ],
+)
+def test_number_faults_are_named(raw: str | None, fault: str | None) -> None:
+    assert _one(number_fault, raw) == fault
 
 
 @pytest.mark.parametrize(

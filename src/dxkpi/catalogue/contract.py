@@ -29,8 +29,14 @@ __all__ = [
     "DATASETS",
     "EXCEL_CELL_LIMIT",
     "JOB_LEVEL",
+    "NUMBER_FAULTS",
     "PERSONAL_NAME_HEADERS",
+    "PROJECT_COST_MAX",
+    "PROJECT_HOURS_MAX",
+    "PROPOSAL_HOURS_MAX",
+    "RESPONDENTS_MAX",
     "SKILL_AREA",
+    "WORKING_YEAR_HOURS",
     "Code",
     "Column",
     "Compare",
@@ -43,6 +49,7 @@ __all__ = [
     "RuleInfo",
     "contract_fingerprint",
     "ingest_order",
+    "range_text",
     "rule_catalogue",
 ]
 
@@ -187,6 +194,27 @@ class Dataset:
     def depends_on(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r.dataset for r in self.references))
 
+
+#: Faults of a number cell (NUMBER and INTEGER columns) beyond "not a number", each its own rule
+#: ``<dataset>.<column>.<fault>``: ``separators`` — commas or periods that do not read one way
+#: (``1.234,5``, ``12,34``: a comma only groups three digits); ``finite`` — a number too large to
+#: hold (``1e309`` would be infinity, and an infinite saving would be graded A).
+NUMBER_FAULTS: tuple[str, str] = ("separators", "finite")
+
+# Plausible maxima of counts and hours: a value above one is a typing or unit slip, never data.
+#: One person's working year, rounded up: 7 h 45 min × about 245 working days ≈ 1,900 h.
+WORKING_YEAR_HOURS = 2_000
+#: Hours one proposal saves per year: one proposal changes one task, at most one working year;
+#: a saving of several people's work is a DX project (``projects``).
+PROPOSAL_HOURS_MAX = WORKING_YEAR_HOURS
+#: Hours one DX project saves per year: 100 working years, more than one project of a city's DX
+#: programme saves; above it, extra digits or minutes recorded as hours.
+PROJECT_HOURS_MAX = 100 * WORKING_YEAR_HOURS
+#: Cost of one DX project: 100 billion yen (1,000億円), more than a city's whole yearly IT budget.
+PROJECT_COST_MAX = 100_000_000_000
+#: Respondents to one department's resident survey: more than the population of Japan's largest
+#: city (Yokohama, about 3.8 million).
+RESPONDENTS_MAX = 4_000_000
 
 # Columns that carry personal names. They are dropped at ingestion and the drop is reported.
 PERSONAL_NAME_HEADERS: tuple[str, ...] = ("name", "氏名", "名前", "職員氏名", "氏名（漢字）")
@@ -411,7 +439,18 @@ _DATASET_LIST: tuple[Dataset, ...] = (
                 note_en="≥ decided_on; required exactly when status is implemented",
                 note_ja="判定日以降。状況が実装のときだけ必須",
             ),
-            _c("hours_saved_per_year", "年間削減時間", Kind.NUMBER, required=False, min=0),
+            _c(
+                "hours_saved_per_year",
+                "年間削減時間",
+                Kind.NUMBER,
+                required=False,
+                min=0,
+                max=PROPOSAL_HOURS_MAX,
+                note_en="at most one working year (7 h 45 min × about 245 days ≈ 1,900 h, "
+                "rounded up): one proposal changes one task; a larger saving is a DX project",
+                note_ja="1人の年間勤務時間（7時間45分×約245日≈1,900時間を切り上げ）まで："
+                "1件の提案は1つの業務を変えるもの。それを超える削減はDX案件として記録",
+            ),
         ),
         key=("proposal_id",),
         row_rules=(
@@ -520,8 +559,28 @@ _DATASET_LIST: tuple[Dataset, ...] = (
                 note_en="required when completed: staff run it without external support",
                 note_ja="完了なら必須：引継ぎ後、外部支援なしで職員が運用",
             ),
-            _c("hours_saved_per_year", "年間削減時間", Kind.NUMBER, required=False, min=0),
-            _c("cost_yen", "費用", Kind.NUMBER, required=False, min=0),
+            _c(
+                "hours_saved_per_year",
+                "年間削減時間",
+                Kind.NUMBER,
+                required=False,
+                min=0,
+                max=PROJECT_HOURS_MAX,
+                note_en="at most 100 working years, more than one project saves: above it, "
+                "extra digits or minutes entered as hours",
+                note_ja="100人年まで：これを超えるのは桁の誤りや分と時間の取り違え",
+            ),
+            _c(
+                "cost_yen",
+                "費用",
+                Kind.NUMBER,
+                required=False,
+                min=0,
+                max=PROJECT_COST_MAX,
+                note_en="at most 100 billion yen (1,000億円), more than a city's whole yearly IT "
+                "budget: above it, extra digits",
+                note_ja="1,000億円まで：市の年間情報システム予算全体を超える額は桁の誤り",
+            ),
         ),
         key=("project_id",),
         row_rules=(
@@ -562,8 +621,17 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         columns=(
             _c("fiscal_year", "年度", Kind.FISCAL_YEAR),
             _c("department_code", "所属コード", Kind.ID),
-            _c("respondents", "回答数", Kind.INTEGER, min=0, min_strict=True),
-            _c("satisfied", "満足回答数", Kind.INTEGER, min=0),
+            _c(
+                "respondents",
+                "回答数",
+                Kind.INTEGER,
+                min=0,
+                min_strict=True,
+                max=RESPONDENTS_MAX,
+                note_en="at most 4,000,000: more than the population of Japan's largest city",
+                note_ja="400万まで：日本最大の市の人口を超える数はありえない",
+            ),
+            _c("satisfied", "満足回答数", Kind.INTEGER, min=0, max=RESPONDENTS_MAX),
         ),
         key=("fiscal_year", "department_code"),
         row_rules=(
@@ -739,6 +807,8 @@ def _column_rules(ds: Dataset, col: Column) -> list[RuleInfo]:
                 f"{col.name} is not a valid {col.kind.value}",
             )
         )
+    if col.kind in (Kind.NUMBER, Kind.INTEGER):
+        rules.extend(_number_fault_rules(ds, col))
     if col.kind is Kind.CODE:
         allowed = " / ".join(f"{c.code}（{c.ja}）" for c in col.codes)
         rules.append(
@@ -749,7 +819,7 @@ def _column_rules(ds: Dataset, col: Column) -> list[RuleInfo]:
             )
         )
     if col.min is not None or col.max is not None:
-        rng = _range_text(col)
+        rng = range_text(col)
         rules.append(
             RuleInfo(
                 f"{ds.name}.{col.name}.range",
@@ -760,14 +830,39 @@ def _column_rules(ds: Dataset, col: Column) -> list[RuleInfo]:
     return rules
 
 
-def _range_text(col: Column) -> str:
+def _number_fault_rules(ds: Dataset, col: Column) -> list[RuleInfo]:
+    separators, finite = NUMBER_FAULTS
+    return [
+        RuleInfo(
+            f"{ds.name}.{col.name}.{separators}",
+            f"「{col.ja}」の区切りが曖昧（1.234,5 や 12,34 など）。カンマは3桁区切り（1,234）"
+            "にだけ、小数点はピリオド（12.5）で書いてください",
+            f"{col.name} has ambiguous separators (such as 1.234,5 or 12,34): use a comma only "
+            "to group three digits (1,234) and a period for decimals (12.5)",
+        ),
+        RuleInfo(
+            f"{ds.name}.{col.name}.{finite}",
+            f"「{col.ja}」が大きすぎて数として扱えない（1e309 など）。値を確かめてください",
+            f"{col.name} is too large to be a number (such as 1e309): check the value",
+        ),
+    ]
+
+
+def range_text(col: Column) -> str:
+    """The accepted range of a column as the README and rule messages show it.
+
+    >>> range_text(DATASETS["courses"].column("hours"))
+    '0 < x ≤ 40'
+    >>> range_text(DATASETS["projects"].column("cost_yen"))
+    '0 ≤ x ≤ 100,000,000,000'
+    """
     lo = "" if col.min is None else f"{_num(col.min)} {'<' if col.min_strict else '≤'} "
     hi = "" if col.max is None else f" ≤ {_num(col.max)}"
     return f"{lo}x{hi}"
 
 
 def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+    return f"{int(x):,}" if float(x).is_integer() else str(x)
 
 
 EXCEL_CELL_LIMIT = 32_767  # characters Excel can hold in one cell

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dxkpi.catalogue.contract import DATASETS, Column, Kind, rule_catalogue
+from dxkpi.catalogue.contract import DATASETS, Column, Kind, range_text, rule_catalogue
 
 __all__ = ["BEGIN", "END", "contract_markdown", "readme_is_current", "readme_with_contract"]
 
@@ -32,9 +32,7 @@ def _rule_text(col: Column) -> str:
     if col.codes:
         parts.append(" / ".join(f"`{c.code}` {c.ja}" for c in col.codes))
     if col.min is not None or col.max is not None:
-        lo = "" if col.min is None else f"{col.min:g} {'<' if col.min_strict else '≤'} "
-        hi = "" if col.max is None else f" ≤ {col.max:g}"
-        parts.append(f"{lo}x{hi}")
+        parts.append(range_text(col))
     if col.employee_id:
         parts.append("pseudonymised 仮名化")
     if col.note_en:

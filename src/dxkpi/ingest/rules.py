@@ -16,6 +16,7 @@ import polars as pl
 
 from dxkpi.catalogue.contract import (
     EXCEL_CELL_LIMIT,
+    NUMBER_FAULTS,
     Column,
     Compare,
     Dataset,
@@ -24,7 +25,7 @@ from dxkpi.catalogue.contract import (
     RequiredWhen,
 )
 from dxkpi.core.fiscal import fiscal_year_of
-from dxkpi.ingest.parse import is_empty, normalise, parse_column, parse_failed
+from dxkpi.ingest.parse import column_fault, is_empty, normalise, parse_column, parse_failed
 
 __all__ = [
     "BITS",
@@ -32,6 +33,7 @@ __all__ = [
     "DUP",
     "EMPTY",
     "FAILED",
+    "FAULT",
     "HEADER",
     "INDEX",
     "KEY",
@@ -55,6 +57,7 @@ REF = "_ref"
 INDEX = "__row_index__"
 EMPTY = "__empty__"
 FAILED = "__failed__"
+FAULT = "__fault__"
 HEADER = "__header__"
 LONG = "__long__"
 CONFLICT = "_conflict"
@@ -83,8 +86,12 @@ def _column_violations(ds: Dataset, col: Column) -> list[tuple[str, pl.Expr]]:
     out: list[tuple[str, pl.Expr]] = []
     if col.required:
         out.append((f"{ds.name}.{col.name}.required", _empty(col.name) & value.is_null()))
+    fault = pl.col(FAULT + col.name)
     if col.kind in (Kind.DATE, Kind.FISCAL_YEAR, Kind.NUMBER, Kind.INTEGER, Kind.BOOLEAN):
-        out.append((f"{ds.name}.{col.name}.parse", _failed(col.name)))
+        # A cell refused for a named fault (ambiguous separators…) is reported by that rule.
+        out.append((f"{ds.name}.{col.name}.parse", _failed(col.name) & fault.is_null()))
+    if col.kind in (Kind.NUMBER, Kind.INTEGER):
+        out.extend((f"{ds.name}.{col.name}.{name}", fault == name) for name in NUMBER_FAULTS)
     if col.kind is Kind.CODE:
         out.append((f"{ds.name}.{col.name}.accepted", _failed(col.name)))
     if col.min is not None or col.max is not None:
@@ -118,8 +125,8 @@ def _is_header_row(ds: Dataset) -> pl.Expr:
 def violation_exprs(ds: Dataset) -> list[tuple[str, pl.Expr]]:
     """(rule id, violated) for every single-row rule of a dataset, in catalogue order.
 
-    The expressions read the parsed columns and the ``__empty__``/``__failed__``/``__header__``/
-    ``__long__`` flags that :func:`parse_and_check` computes.
+    The expressions read the parsed columns and the ``__empty__``/``__failed__``/``__fault__``/
+    ``__header__``/``__long__`` flags that :func:`parse_and_check` computes.
     """
     out: list[tuple[str, pl.Expr]] = [
         (f"{ds.name}.repeated_header", _is_header_row(ds)),
@@ -152,7 +159,8 @@ def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
     """Parse each distinct raw value of a column once, then gather back to every row.
 
     Dates, codes and IDs repeat a lot: 3 million attendance rows hold a few thousand distinct
-    dates. Returns the parsed column and its ``__empty__``/``__failed__`` flags.
+    dates. Returns the parsed column, its ``__empty__``/``__failed__``/``__header__``/``__long__``
+    flags and its ``__fault__`` (the named fault of a refused cell, or null).
     """
     distinct = cell.unique(maintain_order=True)
     raw = pl.col("raw")
@@ -162,6 +170,7 @@ def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
         parsed.alias("value"),
         is_empty(raw).alias("empty"),
         parse_failed(col, raw, parsed).alias("failed"),
+        column_fault(col, raw).alias("fault"),
         normalise(raw).str.to_lowercase().is_in(spellings).fill_null(False).alias("header"),
         (raw.str.len_chars() > EXCEL_CELL_LIMIT).fill_null(False).alias("long"),
     )
@@ -176,6 +185,7 @@ def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
         col.name: table["value"].gather(index).alias(col.name),
         EMPTY + col.name: table["empty"].gather(index).alias(EMPTY + col.name),
         FAILED + col.name: table["failed"].gather(index).alias(FAILED + col.name),
+        FAULT + col.name: table["fault"].gather(index).alias(FAULT + col.name),
         HEADER + col.name: table["header"].gather(index).alias(HEADER + col.name),
         LONG + col.name: table["long"].gather(index).alias(LONG + col.name),
     }
@@ -198,7 +208,7 @@ def parse_and_check(ds: Dataset, raw: pl.DataFrame | pl.LazyFrame) -> pl.DataFra
         *[pl.col(c) for c in lineage],
         *[pl.col(c.name).alias(RAW + c.name) for c in ds.columns],
     ).with_columns(list(parsed.values()))
-    helpers = [p + c.name for c in ds.columns for p in (EMPTY, FAILED, HEADER, LONG)]
+    helpers = [p + c.name for c in ds.columns for p in (EMPTY, FAILED, FAULT, HEADER, LONG)]
     return frame.with_columns(_rule_bits(violation_exprs(ds)).alias(BITS)).drop(helpers)
 
 
