@@ -3,6 +3,7 @@ crash, a lost row or a duplicated row."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -11,7 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dxkpi.catalogue.contract import DATASETS, Dataset
 from dxkpi.ingest.pipeline import run_ingest
+from dxkpi.ingest.processed import load_processed
+from dxkpi.ingest.rules import RULES, flag_duplicates, parse_and_check, with_rules
+from dxkpi.kpi.maturity import resolve_as_of
+from dxkpi.project.config import Config
 from tests.helpers import ROOT, SECRET
 from tests.helpers.rawcity import TINY, write_csv, write_tiny_city
 
@@ -65,8 +71,6 @@ def test_truncated_multibyte_character_is_a_file_fault(tiny_raw: Path, tmp_path:
 def test_header_repeated_mid_file(tiny_raw: Path, tmp_path: Path) -> None:
     """Two exports concatenated (the second with Japanese headers): the repeated header row is
     quarantined with its own rule and the rows after it are read normally."""
-    from dxkpi.catalogue.contract import DATASETS
-
     ja_header = {c.name: c.ja for c in DATASETS["courses"].columns}
     rows = [
         *TINY["courses"],
@@ -261,3 +265,58 @@ def test_numbers_that_are_not_data_are_quarantined_by_name(tiny_raw: Path, tmp_p
     accepted = pl.read_parquet(tmp_path / "out" / "proposals.parquet")
     assert accepted.filter(pl.col("proposal_id") == "P105")["hours_saved_per_year"].item() == 2000
     assert accepted["hours_saved_per_year"].is_finite().all()
+
+
+def test_implausible_dates_are_quarantined_and_cannot_move_the_as_of_date(
+    tiny_raw: Path, tmp_path: Path
+) -> None:
+    """0001-01-01 and 2099-04-01 are dates no record of the programme can carry: quarantined,
+    so a single such row no longer moves the default as-of date (the latest date in the data)."""
+    clean = _ingest(tiny_raw, tmp_path / "clean")
+    assert clean.ok
+    as_of = resolve_as_of(load_processed(tmp_path / "clean"), Config(), None)
+    proposal = {**TINY["proposals"][1], "status": "adopted"}
+    write_csv(
+        tiny_raw / "proposals.csv",
+        [*TINY["proposals"], {**proposal, "proposal_id": "P201", "decided_on": "2099-04-01"}],
+    )
+    project = {**TINY["projects"][0], "project_id": "X201", "started_on": "0001-01-01"}
+    write_csv(tiny_raw / "projects.csv", [*TINY["projects"], project])
+    _ingest(tiny_raw, tmp_path / "out")
+    rules = {}
+    for name in ("proposals", "projects"):
+        q = pl.read_csv(tmp_path / "out" / "quarantine" / f"{name}.csv", infer_schema=False)
+        rules[name] = q["rule"].to_list()
+        assert "2000-04-01" in q["rule_en"][0] and "取込日" in q["rule_ja"][0]
+    assert rules == {
+        "proposals": ["proposals.decided_on.range"],
+        "projects": ["projects.started_on.range"],
+    }
+    assert resolve_as_of(load_processed(tmp_path / "out"), Config(), None) == as_of
+
+
+def _checked(ds: Dataset, columns: dict[str, list[str]], run_date: dt.date) -> pl.DataFrame:
+    frame = parse_and_check(ds, pl.DataFrame(columns), run_date=run_date)
+    return with_rules(ds, flag_duplicates(ds, frame))
+
+
+def test_the_upper_date_bound_follows_the_run_date() -> None:
+    """A date is accepted up to the day after the run date (a UTC clock while Japan is a day
+    ahead), a staff list's fiscal year up to the year after the run date's."""
+    ds = DATASETS["attendance"]
+    rows = {c: [""] * 3 for c in ds.column_names} | {
+        "employee_id": ["1"] * 3,
+        "course_id": ["C1"] * 3,
+        "status": ["completed"] * 3,
+        "session_date": ["2025-06-01", "2025-06-02", "2025-06-03"],
+    }
+    checked = _checked(ds, rows, dt.date(2025, 6, 1))
+    assert checked[RULES].to_list() == [[], [], ["attendance.session_date.range"]]
+    staff = DATASETS["staff"]
+    years = {c: ["x"] * 3 for c in staff.column_names} | {
+        "job_level": ["staff"] * 3,
+        "talent_type": [""] * 3,
+        "fiscal_year": ["2025", "2026", "2027"],
+    }
+    checked = _checked(staff, years, dt.date(2026, 3, 1))
+    assert checked[RULES].to_list() == [[], [], ["staff.fiscal_year.range"]]

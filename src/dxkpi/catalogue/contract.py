@@ -17,6 +17,7 @@ Change a rule here and the suites and docs follow (``dxkpi expectations --write`
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
@@ -24,19 +25,27 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import TypedDict, Unpack
 
+from dxkpi.core.fiscal import fiscal_year
+
 __all__ = [
     "CONTRACT_VERSION",
     "DATASETS",
+    "DAYS_AFTER_RUN",
+    "EARLIEST_DATE",
+    "EARLIEST_FISCAL_YEAR",
     "EXCEL_CELL_LIMIT",
+    "GENERAL_RULES",
     "JOB_LEVEL",
     "NUMBER_FAULTS",
     "PERSONAL_NAME_HEADERS",
+    "PLANNED_YEARS_AFTER_RUN",
     "PROJECT_COST_MAX",
     "PROJECT_HOURS_MAX",
     "PROPOSAL_HOURS_MAX",
     "RESPONDENTS_MAX",
     "SKILL_AREA",
     "WORKING_YEAR_HOURS",
+    "YEARS_AFTER_RUN",
     "Code",
     "Column",
     "Compare",
@@ -93,6 +102,8 @@ class Column:
     min: float | None = None
     max: float | None = None
     min_strict: bool = False  # min is exclusive (0 < h)
+    not_before: dt.date | None = None  # DATE: the earliest date accepted
+    after_run: int | None = None  # DATE: days after the run date; FISCAL_YEAR: years after its FY
     employee_id: bool = False  # personnel-system ID: pseudonymised at ingestion
     empty_code: str | None = None  # an empty cell means this code (talent_type: unassigned)
     code_dtype: str = "str"  # "int" stores codes as Int8 (course phase)
@@ -102,6 +113,25 @@ class Column:
     @property
     def optional(self) -> bool:
         return not self.required
+
+    @property
+    def bounded(self) -> bool:
+        """True when the column declares a range (a ``.range`` rule)."""
+        return any(b is not None for b in (self.min, self.max, self.not_before, self.after_run))
+
+    def latest(self, run_date: dt.date) -> dt.date | int | None:
+        """The latest value accepted when ingesting on ``run_date`` (``after_run``), or None.
+
+        >>> DATASETS["attendance"].column("session_date").latest(dt.date(2026, 3, 31))
+        datetime.date(2026, 4, 1)
+        >>> DATASETS["staff"].column("fiscal_year").latest(dt.date(2026, 3, 31))
+        2026
+        """
+        if self.after_run is None:
+            return None
+        if self.kind is Kind.DATE:
+            return run_date + dt.timedelta(days=self.after_run)
+        return fiscal_year(run_date) + self.after_run
 
     def code_values(self) -> list[str | int]:
         """Canonical stored values of a CODE column (ints for integer codes)."""
@@ -216,6 +246,37 @@ PROJECT_COST_MAX = 100_000_000_000
 #: city (Yokohama, about 3.8 million).
 RESPONDENTS_MAX = 4_000_000
 
+# Plausible dates and fiscal years (the reasons: GENERAL_RULES below).
+#: The earliest date of any record (FY2000).
+EARLIEST_DATE = dt.date(2000, 4, 1)
+EARLIEST_FISCAL_YEAR = fiscal_year(EARLIEST_DATE)
+#: How many days after the day ingestion runs a date may lie.
+DAYS_AFTER_RUN = 1
+#: How many fiscal years after the run date's a fiscal year may lie.
+YEARS_AFTER_RUN = 1
+#: The same for the planned fiscal year a department joins the programme (``pilot_fy``).
+PLANNED_YEARS_AFTER_RUN = 10
+
+#: What the contract decides for every column of a kind, and why: the README shows these above
+#: its tables (:func:`dxkpi.catalogue.docs.contract_markdown`).
+GENERAL_RULES: tuple[str, ...] = (
+    f"**Dates** lie from {EARLIEST_DATE.isoformat()} to {DAYS_AFTER_RUN} day after the day "
+    "ingestion runs (`<dataset>.<column>.range`). FY"
+    f"{EARLIEST_FISCAL_YEAR} leaves two decades before the programmes measured here "
+    "(自治体DX推進計画, December 2020); an earlier date is a slip such as 0001-01-01, an empty "
+    "Excel date or 平成 typed for 令和 (H7 is 1995). Records describe what has happened; the "
+    "day of margin is for a server clock in UTC, a day behind Japan in the morning. A later "
+    "date would also move the default as-of date (the latest date in the data).",
+    f"**Fiscal years** lie from {EARLIEST_FISCAL_YEAR} to the run date's fiscal year + "
+    f"{YEARS_AFTER_RUN} (April's staff list is ready in March); `pilot_fy` up to + "
+    f"{PLANNED_YEARS_AFTER_RUN}, as a roll-out is planned years ahead (a 中期計画 runs up to five "
+    "years) and refusing a department would refuse all of its staff.",
+    "**Numbers**: a comma only groups three digits (1,234, 12,345.6) and the decimal mark is a "
+    "period, so 1.234,5 and 12,34 are quarantined as `<column>.separators` rather than guessed; "
+    "a number too large to hold (1e309, which would become infinity) as `<column>.finite`. "
+    "Every count and number of hours has a plausible maximum, with its reason in its row below.",
+)
+
 # Columns that carry personal names. They are dropped at ingestion and the drop is reported.
 PERSONAL_NAME_HEADERS: tuple[str, ...] = ("name", "氏名", "名前", "職員氏名", "氏名（漢字）")
 
@@ -242,6 +303,8 @@ class _ColumnOptions(TypedDict, total=False):
     min: float | None
     max: float | None
     min_strict: bool
+    not_before: dt.date | None
+    after_run: int | None
     employee_id: bool
     empty_code: str | None
     code_dtype: str
@@ -300,6 +363,8 @@ _DATASET_LIST: tuple[Dataset, ...] = (
                 "先行導入年度",
                 Kind.FISCAL_YEAR,
                 required=False,
+                min=EARLIEST_FISCAL_YEAR,
+                after_run=PLANNED_YEARS_AFTER_RUN,
                 note_en="when the department joined the programme",
                 note_ja="プログラムに参加した年度",
             ),
@@ -312,7 +377,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         description_en="One row per employee per fiscal year, as of April 1.",
         description_ja="年度ごと（4月1日時点）の職員名簿",
         columns=(
-            _c("fiscal_year", "年度", Kind.FISCAL_YEAR),
+            _c(
+                "fiscal_year",
+                "年度",
+                Kind.FISCAL_YEAR,
+                min=EARLIEST_FISCAL_YEAR,
+                after_run=YEARS_AFTER_RUN,
+            ),
             _c("employee_id", "職員番号", Kind.ID, employee_id=True),
             _c("department_code", "所属コード", Kind.ID),
             _c("job_level", "職層", Kind.CODE, codes=JOB_LEVEL),
@@ -376,7 +447,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         columns=(
             _c("employee_id", "職員番号", Kind.ID, employee_id=True),
             _c("course_id", "研修コード", Kind.ID),
-            _c("session_date", "受講日", Kind.DATE),
+            _c(
+                "session_date",
+                "受講日",
+                Kind.DATE,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
+            ),
             _c(
                 "status",
                 "受講状況",
@@ -409,7 +486,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("proposal_id", "提案番号", Kind.ID),
             _c("employee_id", "提案者職員番号", Kind.ID, employee_id=True),
             _c("department_code", "所属コード", Kind.ID),
-            _c("submitted_on", "提出日", Kind.DATE),
+            _c(
+                "submitted_on",
+                "提出日",
+                Kind.DATE,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
+            ),
             _c("title", "件名", Kind.TEXT),
             _c("category", "分類", Kind.TEXT, required=False),
             _c(
@@ -428,6 +511,8 @@ _DATASET_LIST: tuple[Dataset, ...] = (
                 "判定日",
                 Kind.DATE,
                 required=False,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
                 note_en="≥ submitted_on; required unless status is submitted, empty when it is",
                 note_ja="提出日以降。状況が提出以外なら必須、提出なら空欄",
             ),
@@ -436,6 +521,8 @@ _DATASET_LIST: tuple[Dataset, ...] = (
                 "実装日",
                 Kind.DATE,
                 required=False,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
                 note_en="≥ decided_on; required exactly when status is implemented",
                 note_ja="判定日以降。状況が実装のときだけ必須",
             ),
@@ -522,12 +609,20 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("project_name", "案件名", Kind.TEXT),
             _c("department_code", "所属コード", Kind.ID),
             _c("lead_employee_id", "担当職員番号", Kind.ID, required=False, employee_id=True),
-            _c("started_on", "開始日", Kind.DATE),
+            _c(
+                "started_on",
+                "開始日",
+                Kind.DATE,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
+            ),
             _c(
                 "ended_on",
                 "終了日",
                 Kind.DATE,
                 required=False,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
                 note_en="≥ started_on; required when status is completed",
                 note_ja="開始日以降。完了なら必須",
             ),
@@ -619,7 +714,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         description_en="Resident satisfaction survey results per department and fiscal year.",
         description_ja="所属別・年度別の住民満足度調査",
         columns=(
-            _c("fiscal_year", "年度", Kind.FISCAL_YEAR),
+            _c(
+                "fiscal_year",
+                "年度",
+                Kind.FISCAL_YEAR,
+                min=EARLIEST_FISCAL_YEAR,
+                after_run=YEARS_AFTER_RUN,
+            ),
             _c("department_code", "所属コード", Kind.ID),
             _c(
                 "respondents",
@@ -652,7 +753,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         description_en="Anonymous maturity diagnosis, one row per respondent per dimension.",
         description_ja="成熟度診断（匿名、回答者×診断項目ごとに1行）",
         columns=(
-            _c("fiscal_year", "年度", Kind.FISCAL_YEAR),
+            _c(
+                "fiscal_year",
+                "年度",
+                Kind.FISCAL_YEAR,
+                min=EARLIEST_FISCAL_YEAR,
+                after_run=YEARS_AFTER_RUN,
+            ),
             _c("respondent_id", "回答者ID", Kind.ID),
             _c("department_code", "所属コード", Kind.ID),
             _c("job_level", "職層", Kind.CODE, codes=JOB_LEVEL),
@@ -687,7 +794,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         description_en="Skill assessments, one row per employee, FY, skill area and assessor.",
         description_ja="スキル評価（職員・年度・スキル領域・評価者ごとに1行）",
         columns=(
-            _c("fiscal_year", "年度", Kind.FISCAL_YEAR),
+            _c(
+                "fiscal_year",
+                "年度",
+                Kind.FISCAL_YEAR,
+                min=EARLIEST_FISCAL_YEAR,
+                after_run=YEARS_AFTER_RUN,
+            ),
             _c("employee_id", "職員番号", Kind.ID, employee_id=True),
             _c("skill_area", "スキル領域", Kind.CODE, codes=SKILL_AREA),
             _c(
@@ -732,7 +845,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("post_id", "投稿番号", Kind.ID),
             _c("employee_id", "投稿者職員番号", Kind.ID, employee_id=True),
             _c("department_code", "所属コード", Kind.ID),
-            _c("posted_on", "投稿日", Kind.DATE),
+            _c(
+                "posted_on",
+                "投稿日",
+                Kind.DATE,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
+            ),
             _c(
                 "kind",
                 "種別",
@@ -818,13 +937,12 @@ def _column_rules(ds: Dataset, col: Column) -> list[RuleInfo]:
                 f"{col.name} is not an accepted value ({allowed})",
             )
         )
-    if col.min is not None or col.max is not None:
-        rng = range_text(col)
+    if col.bounded:
         rules.append(
             RuleInfo(
                 f"{ds.name}.{col.name}.range",
-                f"「{col.ja}」が範囲外（{rng}）",
-                f"{col.name} is out of range ({rng})",
+                f"「{col.ja}」が範囲外（{range_text(col, 'ja')}）",
+                f"{col.name} is out of range ({range_text(col)})",
             )
         )
     return rules
@@ -848,20 +966,39 @@ def _number_fault_rules(ds: Dataset, col: Column) -> list[RuleInfo]:
     ]
 
 
-def range_text(col: Column) -> str:
-    """The accepted range of a column as the README and rule messages show it.
+def range_text(col: Column, lang: str = "en") -> str:
+    """The accepted range of a column as the README and rule messages show it (``ja``/``en``).
 
     >>> range_text(DATASETS["courses"].column("hours"))
     '0 < x ≤ 40'
     >>> range_text(DATASETS["projects"].column("cost_yen"))
     '0 ≤ x ≤ 100,000,000,000'
+    >>> range_text(DATASETS["attendance"].column("session_date"))
+    '2000-04-01 ≤ x ≤ run date + 1 day'
+    >>> range_text(DATASETS["staff"].column("fiscal_year"), "ja")
+    '2000 ≤ x ≤ 取込日の年度 + 1'
     """
-    lo = "" if col.min is None else f"{_num(col.min)} {'<' if col.min_strict else '≤'} "
-    hi = "" if col.max is None else f" ≤ {_num(col.max)}"
+    lo, hi = "", ""
+    if col.not_before is not None:
+        lo = f"{col.not_before.isoformat()} ≤ "
+    elif col.min is not None:
+        lo = f"{_num(col.min, col.kind)} {'<' if col.min_strict else '≤'} "
+    if col.max is not None:
+        hi = f" ≤ {_num(col.max, col.kind)}"
+    elif col.after_run is not None:
+        hi = " ≤ " + _run_relative(col.kind, col.after_run, lang)
     return f"{lo}x{hi}"
 
 
-def _num(x: float) -> str:
+def _run_relative(kind: Kind, n: int, lang: str) -> str:
+    if kind is Kind.DATE:
+        return f"取込日 + {n}日" if lang == "ja" else f"run date + {n} day{'s' * (n != 1)}"
+    return f"取込日の年度 + {n}" if lang == "ja" else f"the run date's fiscal year + {n}"
+
+
+def _num(x: float, kind: Kind) -> str:
+    if kind is Kind.FISCAL_YEAR:
+        return str(int(x))
     return f"{int(x):,}" if float(x).is_integer() else str(x)
 
 

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dxkpi.catalogue.contract import DATASETS, Column, Kind, range_text, rule_catalogue
+from dxkpi.catalogue.contract import (
+    DATASETS,
+    GENERAL_RULES,
+    Column,
+    Kind,
+    range_text,
+    rule_catalogue,
+)
 
 __all__ = ["BEGIN", "END", "contract_markdown", "readme_is_current", "readme_with_contract"]
 
@@ -31,7 +38,7 @@ def _rule_text(col: Column) -> str:
     parts = [f"{col.kind.value} ({_KIND_JA[col.kind]})"]
     if col.codes:
         parts.append(" / ".join(f"`{c.code}` {c.ja}" for c in col.codes))
-    if col.min is not None or col.max is not None:
+    if col.bounded:
         parts.append(range_text(col))
     if col.employee_id:
         parts.append("pseudonymised 仮名化")
@@ -42,8 +49,10 @@ def _rule_text(col: Column) -> str:
 
 
 def contract_markdown() -> str:
-    """The data contract as Markdown: one table per dataset, then its keys and rules."""
-    out: list[str] = []
+    """The data contract as Markdown: the rules every column of a kind follows, then one table
+    per dataset with its keys and rules."""
+    out: list[str] = [f"- {rule}" for rule in GENERAL_RULES]
+    out.append("")
     for ds in DATASETS.values():
         out.append(f"#### `{ds.name}` {ds.ja} — {ds.description_en}")
         out.append("")

@@ -10,6 +10,7 @@ references (against the accepted rows of the referenced dataset).
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 
 import polars as pl
@@ -64,12 +65,18 @@ CONFLICT = "_conflict"
 KEY = "__raw_key__"
 
 
-def _in_range(col: Column, value: pl.Expr) -> pl.Expr:
+def _in_range(col: Column, value: pl.Expr, run_date: dt.date) -> pl.Expr:
+    """True where a value lies in the column's declared range (on this run date)."""
     ok = pl.lit(True)
     if col.min is not None:
         ok = ok & ((value > col.min) if col.min_strict else (value >= col.min))
     if col.max is not None:
         ok = ok & (value <= col.max)
+    if col.not_before is not None:
+        ok = ok & (value >= pl.lit(col.not_before))
+    latest = col.latest(run_date)
+    if latest is not None:
+        ok = ok & (value <= pl.lit(latest))
     return ok
 
 
@@ -81,7 +88,7 @@ def _failed(column: str) -> pl.Expr:
     return pl.col(FAILED + column)
 
 
-def _column_violations(ds: Dataset, col: Column) -> list[tuple[str, pl.Expr]]:
+def _column_violations(ds: Dataset, col: Column, run_date: dt.date) -> list[tuple[str, pl.Expr]]:
     value = pl.col(col.name)
     out: list[tuple[str, pl.Expr]] = []
     if col.required:
@@ -94,8 +101,9 @@ def _column_violations(ds: Dataset, col: Column) -> list[tuple[str, pl.Expr]]:
         out.extend((f"{ds.name}.{col.name}.{name}", fault == name) for name in NUMBER_FAULTS)
     if col.kind is Kind.CODE:
         out.append((f"{ds.name}.{col.name}.accepted", _failed(col.name)))
-    if col.min is not None or col.max is not None:
-        out.append((f"{ds.name}.{col.name}.range", value.is_not_null() & ~_in_range(col, value)))
+    if col.bounded:
+        in_range = _in_range(col, value, run_date)
+        out.append((f"{ds.name}.{col.name}.range", value.is_not_null() & ~in_range))
     return out
 
 
@@ -122,8 +130,11 @@ def _is_header_row(ds: Dataset) -> pl.Expr:
     return pl.all_horizontal([pl.col(HEADER + c.name) for c in ds.columns])
 
 
-def violation_exprs(ds: Dataset) -> list[tuple[str, pl.Expr]]:
+def violation_exprs(ds: Dataset, run_date: dt.date | None = None) -> list[tuple[str, pl.Expr]]:
     """(rule id, violated) for every single-row rule of a dataset, in catalogue order.
+
+    ``run_date`` (default: today) is the day ingestion runs: dates and fiscal years may not lie
+    further after it than the contract allows (:meth:`Column.latest`).
 
     The expressions read the parsed columns and the ``__empty__``/``__failed__``/``__fault__``/
     ``__header__``/``__long__`` flags that :func:`parse_and_check` computes.
@@ -135,8 +146,9 @@ def violation_exprs(ds: Dataset) -> list[tuple[str, pl.Expr]]:
             pl.any_horizontal([pl.col(LONG + c.name) for c in ds.columns]),
         ),
     ]
+    today = run_date or dt.date.today()
     for col in ds.columns:
-        out.extend(_column_violations(ds, col))
+        out.extend(_column_violations(ds, col, today))
     out.extend((rule.id, _row_rule_violation(rule)) for rule in ds.row_rules)
     return out
 
@@ -191,10 +203,13 @@ def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
     }
 
 
-def parse_and_check(ds: Dataset, raw: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+def parse_and_check(
+    ds: Dataset, raw: pl.DataFrame | pl.LazyFrame, *, run_date: dt.date | None = None
+) -> pl.DataFrame:
     """Parse every contract column and flag the single-row rules each row breaks.
 
-    Input: text columns named as the contract (plus lineage columns starting with ``_``).
+    Input: text columns named as the contract (plus lineage columns starting with ``_``);
+    ``run_date`` is the day of the run (default: today), which bounds dates and fiscal years.
     Output: the typed columns, the raw text as ``_raw_<column>``, lineage, and ``_rulebits``
     (see :func:`with_rules` for the list of rule ids). Row order is kept.
     """
@@ -209,7 +224,8 @@ def parse_and_check(ds: Dataset, raw: pl.DataFrame | pl.LazyFrame) -> pl.DataFra
         *[pl.col(c.name).alias(RAW + c.name) for c in ds.columns],
     ).with_columns(list(parsed.values()))
     helpers = [p + c.name for c in ds.columns for p in (EMPTY, FAILED, FAULT, HEADER, LONG)]
-    return frame.with_columns(_rule_bits(violation_exprs(ds)).alias(BITS)).drop(helpers)
+    bits = _rule_bits(violation_exprs(ds, run_date))
+    return frame.with_columns(bits.alias(BITS)).drop(helpers)
 
 
 def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
