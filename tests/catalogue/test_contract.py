@@ -84,7 +84,7 @@ def _typed_rows(dataset: str, rows: list[dict[str, str]]) -> pl.DataFrame:
 GX_CHECKED = sorted(
     rid
     for rid in CASES
-    if rid.endswith((".required", ".range", ".duplicate_key", ".key_conflict"))
+    if rid.endswith((".required", ".range", ".id_format", ".duplicate_key", ".key_conflict"))
     or any(rid == r.id for ds in DATASETS.values() for r in ds.row_rules)
 )
 

@@ -269,6 +269,26 @@ CASES: dict[str, dict[str, str] | object] = {
     "knowledge_posts.duplicate_key": DUP,
     "knowledge_posts.employee_id.on_staff_list": {"posted_on": "2026-04-01"},
     "knowledge_posts.department_code.exists": {"department_code": "999999"},
+    # identifiers: the character set of the contract (the detail column names the character)
+    "departments.department_code.id_format": {"department_code": "q/../../x"},
+    "staff.employee_id.id_format": {"employee_id": "000\u200b0099"},
+    "staff.department_code.id_format": {"department_code": "01 0100"},
+    "courses.course_id.id_format": {"course_id": "研修99"},
+    "attendance.employee_id.id_format": {"employee_id": "\ufeff0000002"},
+    "attendance.course_id.id_format": {"course_id": ".C02"},
+    "proposals.proposal_id.id_format": {"proposal_id": "P\t099"},
+    "proposals.employee_id.id_format": {"employee_id": "0000002\u200d"},
+    "proposals.department_code.id_format": {"department_code": "020100\\x"},
+    "projects.project_id.id_format": {"project_id": "X" * 65},
+    "projects.department_code.id_format": {"department_code": "020100#"},
+    "projects.lead_employee_id.id_format": {"lead_employee_id": "0000001\u3000x"},
+    "resident_survey.department_code.id_format": {"department_code": "010100\u0301"},
+    "maturity_survey.respondent_id.id_format": {"respondent_id": "R9!"},
+    "maturity_survey.department_code.id_format": {"department_code": "０２０１００／"},
+    "skill_assessment.employee_id.id_format": {"employee_id": "0000001\u00ad"},
+    "knowledge_posts.post_id.id_format": {"post_id": "K099\u200b"},
+    "knowledge_posts.employee_id.id_format": {"employee_id": "0000002\u2060"},
+    "knowledge_posts.department_code.id_format": {"department_code": "020100:"},
 }
 
 

@@ -320,3 +320,37 @@ def test_the_upper_date_bound_follows_the_run_date() -> None:
     }
     checked = _checked(staff, years, dt.date(2026, 3, 1))
     assert checked[RULES].to_list() == [[], [], ["staff.fiscal_year.range"]]
+
+
+def test_an_identifier_with_an_invisible_character_says_which_and_where(
+    tiny_raw: Path, tmp_path: Path
+) -> None:
+    """A zero-width space in an employee ID is quarantined by the identifier rule, and the
+    quarantine names the character and its position — the ID itself appears nowhere, only its
+    pseudonym. A department code that is a path is quarantined before it can name a file."""
+    staff = [*TINY["staff"], {**TINY["staff"][3], "employee_id": "000\u200b0002"}]
+    write_csv(tiny_raw / "staff.csv", staff)
+    departments = [
+        *TINY["departments"],
+        {**TINY["departments"][1], "department_code": "q/../../x/TRAVERSAL"},
+    ]
+    write_csv(tiny_raw / "departments.csv", departments)
+    _ingest(tiny_raw, tmp_path / "out")
+    q = pl.read_csv(tmp_path / "out" / "quarantine" / "staff.csv", infer_schema=False)
+    assert q["rule"].to_list() == ["staff.employee_id.id_format"]
+    assert q["detail_ja"].to_list() == [
+        "「職員番号」4文字目に U+200B ZERO WIDTH SPACE（ゼロ幅文字（見えない文字））"
+    ]
+    assert q["detail_en"].to_list() == [
+        "employee_id: U+200B ZERO WIDTH SPACE (zero-width character (invisible)) at position 4"
+    ]
+    assert q["employee_id"][0].startswith("E") and len(q["employee_id"][0]) == 17
+    text = (tmp_path / "out" / "quarantine" / "staff.csv").read_text(encoding="utf-8-sig")
+    assert "0002" not in text.replace(q["employee_id"][0], "")
+    d = pl.read_csv(tmp_path / "out" / "quarantine" / "departments.csv", infer_schema=False)
+    assert d["rule"].to_list() == ["departments.department_code.id_format"]
+    assert d["detail_en"].to_list() == [
+        "department_code: U+002F SOLIDUS (path separator) at position 2"
+    ]
+    accepted = pl.read_parquet(tmp_path / "out" / "departments.parquet")["department_code"]
+    assert not accepted.str.contains("/").any()

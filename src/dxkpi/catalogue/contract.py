@@ -35,6 +35,9 @@ __all__ = [
     "EARLIEST_FISCAL_YEAR",
     "EXCEL_CELL_LIMIT",
     "GENERAL_RULES",
+    "ID_FAULT",
+    "ID_MAX_LENGTH",
+    "ID_PATTERN",
     "JOB_LEVEL",
     "NUMBER_FAULTS",
     "PERSONAL_NAME_HEADERS",
@@ -56,6 +59,7 @@ __all__ = [
     "RequiredWhen",
     "RowRule",
     "RuleInfo",
+    "column_faults",
     "contract_fingerprint",
     "ingest_order",
     "range_text",
@@ -225,6 +229,15 @@ class Dataset:
         return tuple(dict.fromkeys(r.dataset for r in self.references))
 
 
+# Identifiers (employee, department, course, proposal… codes): the reasons in GENERAL_RULES.
+#: The longest identifier accepted, in characters.
+ID_MAX_LENGTH = 64
+#: An identifier after NFKC normalisation and trimming: ASCII letters, digits, ".", "_", "-",
+#: starting with a letter or digit, at most :data:`ID_MAX_LENGTH` characters.
+ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{ID_MAX_LENGTH - 1}}}$"
+#: The fault (and rule suffix, ``<dataset>.<column>.id_format``) of a cell that is no identifier.
+ID_FAULT = "id_format"
+
 #: Faults of a number cell (NUMBER and INTEGER columns) beyond "not a number", each its own rule
 #: ``<dataset>.<column>.<fault>``: ``separators`` — commas or periods that do not read one way
 #: (``1.234,5``, ``12,34``: a comma only groups three digits); ``finite`` — a number too large to
@@ -275,6 +288,13 @@ GENERAL_RULES: tuple[str, ...] = (
     "period, so 1.234,5 and 12,34 are quarantined as `<column>.separators` rather than guessed; "
     "a number too large to hold (1e309, which would become infinity) as `<column>.finite`. "
     "Every count and number of hours has a plausible maximum, with its reason in its row below.",
+    "**Identifiers** (every `id` column: employee, department, course, proposal, project, "
+    "respondent and post codes) are NFKC-normalised and trimmed first (full-width ０１２ is 012), "
+    f"then hold 1–{ID_MAX_LENGTH} ASCII letters, digits, `.`, `_` or `-`, starting with a letter "
+    "or digit (`<dataset>.<column>.id_format`). A zero-width space or a stray symbol would "
+    "otherwise make the same person two people, and department codes name report files: "
+    "`q/../../x` must not become a path. The quarantine's `detail_ja`/`detail_en` name the "
+    "character (code point, name, class) and its position, never the identifier.",
 )
 
 # Columns that carry personal names. They are dropped at ingestion and the drop is reported.
@@ -928,6 +948,17 @@ def _column_rules(ds: Dataset, col: Column) -> list[RuleInfo]:
         )
     if col.kind in (Kind.NUMBER, Kind.INTEGER):
         rules.extend(_number_fault_rules(ds, col))
+    if col.kind is Kind.ID:
+        rules.append(
+            RuleInfo(
+                f"{ds.name}.{col.name}.{ID_FAULT}",
+                f"「{col.ja}」に使えない文字がある（英数字と . _ - の{ID_MAX_LENGTH}文字まで、"
+                "先頭は英数字。文字と位置は detail_ja 列）。見えない文字や記号を除いてください",
+                f"{col.name} is not an identifier (1–{ID_MAX_LENGTH} ASCII letters, digits, "
+                ". _ -, starting with a letter or digit; detail_en names the character and its "
+                "position): remove invisible characters and symbols",
+            )
+        )
     if col.kind is Kind.CODE:
         allowed = " / ".join(f"{c.code}（{c.ja}）" for c in col.codes)
         rules.append(
@@ -946,6 +977,21 @@ def _column_rules(ds: Dataset, col: Column) -> list[RuleInfo]:
             )
         )
     return rules
+
+
+def column_faults(col: Column) -> tuple[str, ...]:
+    """The named faults a cell of this column can have (each the rule
+    ``<dataset>.<column>.<fault>``), beyond being empty or not parsing.
+
+    >>> courses = DATASETS["courses"]
+    >>> column_faults(courses.column("hours")), column_faults(courses.column("course_id"))
+    (('separators', 'finite'), ('id_format',))
+    """
+    if col.kind in (Kind.NUMBER, Kind.INTEGER):
+        return NUMBER_FAULTS
+    if col.kind is Kind.ID:
+        return (ID_FAULT,)
+    return ()
 
 
 def _number_fault_rules(ds: Dataset, col: Column) -> list[RuleInfo]:

@@ -19,12 +19,23 @@ import unicodedata
 
 import polars as pl
 
-from dxkpi.catalogue.contract import NUMBER_FAULTS, Column, Kind
+from dxkpi.catalogue.contract import (
+    ID_FAULT,
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    NUMBER_FAULTS,
+    Column,
+    Kind,
+)
+from dxkpi.catalogue.labels import label
 
 __all__ = [
     "ERAS",
+    "char_class",
     "code_lookup",
     "column_fault",
+    "id_fault",
+    "id_problem",
     "is_empty",
     "normalise",
     "number_fault",
@@ -260,6 +271,75 @@ def parse_id(raw: pl.Expr) -> pl.Expr:
     return normalise(raw)
 
 
+def id_fault(raw: pl.Expr) -> pl.Expr:
+    """:data:`~dxkpi.catalogue.contract.ID_FAULT` where a non-empty identifier breaks the
+    contract's identifier rule (:data:`~dxkpi.catalogue.contract.ID_PATTERN`), else null."""
+    text = normalise(raw)
+    return pl.when(text.is_not_null() & ~text.str.contains(ID_PATTERN)).then(pl.lit(ID_FAULT))
+
+
+#: Zero-width characters, named apart from other invisible format characters.
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+_ID_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_ID_CHARS = _ID_START | frozenset("._-")
+
+
+def char_class(ch: str) -> str:
+    r"""The class of a character an identifier may not hold (a ``char_class`` label code).
+
+    >>> [char_class(c) for c in ("\u200b", "/", " ", "\t", "総", "#")]
+    ['zero_width', 'path', 'space', 'control', 'non_ascii', 'symbol']
+    """
+    category = unicodedata.category(ch)
+    if ch in _ZERO_WIDTH:
+        return "zero_width"
+    if ch in "/\\":
+        return "path"
+    if category == "Cc":
+        return "control"
+    if category.startswith("Z") or ch.isspace():
+        return "space"
+    if category == "Cf":
+        return "invisible"
+    if category.startswith("M"):
+        return "combining"
+    if not ch.isascii():
+        return "non_ascii"
+    return "symbol"
+
+
+def _char_name(ch: str) -> str:
+    """``U+200B ZERO WIDTH SPACE``: the code point and Unicode name, never the character."""
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
+
+def id_problem(text: str) -> tuple[str, str]:
+    r"""Why a normalised identifier breaks the identifier rule, in Japanese and English: the first
+    character it may not hold (code point, Unicode name, class) and its 1-based position, or its
+    length — never the identifier itself, which may be a personnel-system ID.
+
+    >>> id_problem("000\u200b124")[1]
+    'U+200B ZERO WIDTH SPACE (zero-width character (invisible)) at position 4'
+    """
+    for pos, ch in enumerate(text, start=1):
+        if pos == 1 and ch in _ID_CHARS and ch not in _ID_START:
+            return (
+                f"1文字目が {_char_name(ch)}（先頭は英字か数字）",
+                f"starts with {_char_name(ch)} (an identifier starts with a letter or digit)",
+            )
+        if ch not in _ID_CHARS:
+            cls = char_class(ch)
+            return (
+                f"{pos}文字目に {_char_name(ch)}（{label('char_class', cls, 'ja')}）",
+                f"{_char_name(ch)} ({label('char_class', cls, 'en')}) at position {pos}",
+            )
+    return (
+        f"{len(text)}文字（{ID_MAX_LENGTH}文字まで）",
+        f"{len(text)} characters (at most {ID_MAX_LENGTH})",
+    )
+
+
 def parse_text(raw: pl.Expr) -> pl.Expr:
     """Free text, verbatim; a cell of only white space is empty."""
     return pl.when(is_empty(raw)).then(None).otherwise(raw)
@@ -292,6 +372,8 @@ def column_fault(col: Column, raw: pl.Expr) -> pl.Expr:
     (the suffix of its rule, such as ``separators``), null where there is none."""
     if col.kind in (Kind.NUMBER, Kind.INTEGER):
         return number_fault(raw)
+    if col.kind is Kind.ID:
+        return id_fault(raw)
     return pl.lit(None, dtype=pl.String)
 
 

@@ -51,6 +51,8 @@ from dxkpi.core.spreadsheet import neutralise_frame
 from dxkpi.ingest.pseudonym import load_or_create_secret, pseudonymise
 from dxkpi.ingest.read import Discovery, RawTable, discover, read_part
 from dxkpi.ingest.rules import (
+    DETAIL_EN,
+    DETAIL_JA,
     RAW,
     RULES,
     flag_duplicates,
@@ -242,6 +244,8 @@ def _quarantine_frame(ds: Dataset, bad: pl.DataFrame) -> pl.DataFrame:
         .list.eval(pl.element().replace_strict(en, default=pl.element()))
         .list.join(" | ")
         .alias("rule_en"),
+        pl.col(DETAIL_JA).alias("detail_ja"),
+        pl.col(DETAIL_EN).alias("detail_en"),
         *[pl.col(RAW + c).alias(c) for c in ds.column_names],
     )
 

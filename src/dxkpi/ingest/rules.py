@@ -17,20 +17,30 @@ import polars as pl
 
 from dxkpi.catalogue.contract import (
     EXCEL_CELL_LIMIT,
-    NUMBER_FAULTS,
+    ID_FAULT,
     Column,
     Compare,
     Dataset,
     EmptyWhen,
     Kind,
     RequiredWhen,
+    column_faults,
 )
 from dxkpi.core.fiscal import fiscal_year_of
-from dxkpi.ingest.parse import column_fault, is_empty, normalise, parse_column, parse_failed
+from dxkpi.ingest.parse import (
+    column_fault,
+    id_problem,
+    is_empty,
+    normalise,
+    parse_column,
+    parse_failed,
+)
 
 __all__ = [
     "BITS",
     "CONFLICT",
+    "DETAIL_EN",
+    "DETAIL_JA",
     "DUP",
     "EMPTY",
     "FAILED",
@@ -59,6 +69,8 @@ INDEX = "__row_index__"
 EMPTY = "__empty__"
 FAILED = "__failed__"
 FAULT = "__fault__"
+DETAIL_JA = "_detail_ja"
+DETAIL_EN = "_detail_en"
 HEADER = "__header__"
 LONG = "__long__"
 CONFLICT = "_conflict"
@@ -97,8 +109,7 @@ def _column_violations(ds: Dataset, col: Column, run_date: dt.date) -> list[tupl
     if col.kind in (Kind.DATE, Kind.FISCAL_YEAR, Kind.NUMBER, Kind.INTEGER, Kind.BOOLEAN):
         # A cell refused for a named fault (ambiguous separators…) is reported by that rule.
         out.append((f"{ds.name}.{col.name}.parse", _failed(col.name) & fault.is_null()))
-    if col.kind in (Kind.NUMBER, Kind.INTEGER):
-        out.extend((f"{ds.name}.{col.name}.{name}", fault == name) for name in NUMBER_FAULTS)
+    out.extend((f"{ds.name}.{col.name}.{name}", fault == name) for name in column_faults(col))
     if col.kind is Kind.CODE:
         out.append((f"{ds.name}.{col.name}.accepted", _failed(col.name)))
     if col.bounded:
@@ -167,6 +178,20 @@ def _rule_bits(pairs: list[tuple[str, pl.Expr]]) -> pl.Expr:
     return pl.when(header).then(pl.lit(1, pl.UInt64)).otherwise(total)
 
 
+def _id_details(col: Column, table: pl.DataFrame) -> list[pl.Series]:
+    """``detail_ja``/``detail_en`` of each distinct value: for an identifier refused by the
+    identifier rule, the column, the character and its position (:func:`id_problem`)."""
+    refused = table.filter(pl.col("fault") == ID_FAULT)["value"].unique().to_list()
+    problems = {text: id_problem(text) for text in refused}
+    ja = {text: f"「{col.ja}」{p[0]}" for text, p in problems.items()}
+    en = {text: f"{col.name}: {p[1]}" for text, p in problems.items()}
+    value = table["value"]
+    return [
+        value.replace_strict(ja, default=None, return_dtype=pl.String).alias("detail_ja"),
+        value.replace_strict(en, default=None, return_dtype=pl.String).alias("detail_en"),
+    ]
+
+
 def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
     """Parse each distinct raw value of a column once, then gather back to every row.
 
@@ -178,14 +203,17 @@ def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
     raw = pl.col("raw")
     parsed = parse_column(col, raw)
     spellings = [unicodedata.normalize("NFKC", s).lower() for s in (col.name, col.ja)]
+    long = (raw.str.len_chars() > EXCEL_CELL_LIMIT).fill_null(False)
     table = pl.DataFrame({"raw": distinct}, schema={"raw": pl.String}).select(
         parsed.alias("value"),
         is_empty(raw).alias("empty"),
         parse_failed(col, raw, parsed).alias("failed"),
-        column_fault(col, raw).alias("fault"),
+        # an over-long cell is reported as that alone (cell_too_long), not also by its content
+        pl.when(~long).then(column_fault(col, raw)).alias("fault"),
         normalise(raw).str.to_lowercase().is_in(spellings).fill_null(False).alias("header"),
-        (raw.str.len_chars() > EXCEL_CELL_LIMIT).fill_null(False).alias("long"),
+        long.alias("long"),
     )
+    table = table.with_columns(_id_details(col, table))
     index = (
         cell.replace_strict(
             distinct, pl.Series(range(distinct.len()), dtype=pl.UInt32), return_dtype=pl.UInt32
@@ -198,6 +226,8 @@ def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
         EMPTY + col.name: table["empty"].gather(index).alias(EMPTY + col.name),
         FAILED + col.name: table["failed"].gather(index).alias(FAILED + col.name),
         FAULT + col.name: table["fault"].gather(index).alias(FAULT + col.name),
+        DETAIL_JA + col.name: table["detail_ja"].gather(index).alias(DETAIL_JA + col.name),
+        DETAIL_EN + col.name: table["detail_en"].gather(index).alias(DETAIL_EN + col.name),
         HEADER + col.name: table["header"].gather(index).alias(HEADER + col.name),
         LONG + col.name: table["long"].gather(index).alias(LONG + col.name),
     }
@@ -210,8 +240,10 @@ def parse_and_check(
 
     Input: text columns named as the contract (plus lineage columns starting with ``_``);
     ``run_date`` is the day of the run (default: today), which bounds dates and fiscal years.
-    Output: the typed columns, the raw text as ``_raw_<column>``, lineage, and ``_rulebits``
-    (see :func:`with_rules` for the list of rule ids). Row order is kept.
+    Output: the typed columns, the raw text as ``_raw_<column>``, lineage, ``_rulebits`` (see
+    :func:`with_rules` for the list of rule ids) and ``_detail_ja``/``_detail_en``: what exactly
+    is wrong where the rule alone cannot say it without showing the value (the character of an
+    identifier that breaks the identifier rule, and its position). Row order is kept.
     """
     if isinstance(raw, pl.LazyFrame):
         raw = raw.collect()
@@ -223,9 +255,23 @@ def parse_and_check(
         *[pl.col(c) for c in lineage],
         *[pl.col(c.name).alias(RAW + c.name) for c in ds.columns],
     ).with_columns(list(parsed.values()))
-    helpers = [p + c.name for c in ds.columns for p in (EMPTY, FAILED, FAULT, HEADER, LONG)]
+    helpers = [
+        p + c.name
+        for c in ds.columns
+        for p in (EMPTY, FAILED, FAULT, HEADER, LONG, DETAIL_JA, DETAIL_EN)
+    ]
     bits = _rule_bits(violation_exprs(ds, run_date))
-    return frame.with_columns(bits.alias(BITS)).drop(helpers)
+    return frame.with_columns(
+        bits.alias(BITS), _joined(DETAIL_JA, ds), _joined(DETAIL_EN, ds)
+    ).drop(helpers)
+
+
+def _joined(prefix: str, ds: Dataset) -> pl.Expr:
+    """A row's details of every column, joined (null when there are none)."""
+    joined = pl.concat_str(
+        [pl.col(prefix + c.name) for c in ds.columns], separator=" | ", ignore_nulls=True
+    )
+    return pl.when(joined.str.len_chars() > 0).then(joined).alias(prefix)
 
 
 def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:

@@ -29,6 +29,8 @@ import polars as pl
 from dxkpi.catalogue.contract import (
     CONTRACT_VERSION,
     DATASETS,
+    ID_FAULT,
+    ID_PATTERN,
     Column,
     Compare,
     Dataset,
@@ -124,6 +126,15 @@ def suite_dict(ds: Dataset) -> dict[str, Any]:
             exps.append(
                 _expectation(
                     "expect_column_values_to_not_be_null", f"{rid}.required", column=col.name
+                )
+            )
+        if col.kind is Kind.ID:
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_match_regex",
+                    f"{rid}.{ID_FAULT}",
+                    column=col.name,
+                    regex=ID_PATTERN,
                 )
             )
         if col.kind is Kind.CODE:
