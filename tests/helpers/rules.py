@@ -289,6 +289,25 @@ CASES: dict[str, dict[str, str] | object] = {
     "knowledge_posts.post_id.id_format": {"post_id": "K099\u200b"},
     "knowledge_posts.employee_id.id_format": {"employee_id": "0000002\u2060"},
     "knowledge_posts.department_code.id_format": {"department_code": "020100:"},
+    # identifiers that differ only in leading zeros (Excel turned them into numbers)
+    "departments.department_code.zero_variant": {"department_code": "10100"},
+    "staff.employee_id.zero_variant": {"employee_id": "1"},
+    "courses.course_id.zero_variant": {"course_id": "0C01"},
+    "proposals.proposal_id.zero_variant": {"proposal_id": "0P001"},
+    "projects.project_id.zero_variant": {"project_id": "0X01"},
+    "maturity_survey.respondent_id.zero_variant": {"respondent_id": "0R1"},
+    "knowledge_posts.post_id.zero_variant": {"post_id": "0K001"},
+    "staff.department_code.leading_zeros": {"department_code": "10100"},
+    "attendance.employee_id.leading_zeros": {"employee_id": "2"},
+    "attendance.course_id.leading_zeros": {"course_id": "0C02"},
+    "proposals.employee_id.leading_zeros": {"employee_id": "00000002"},
+    "proposals.department_code.leading_zeros": {"department_code": "20100"},
+    "projects.department_code.leading_zeros": {"department_code": "0020100"},
+    "resident_survey.department_code.leading_zeros": {"department_code": "10100"},
+    "maturity_survey.department_code.leading_zeros": {"department_code": "20100"},
+    "skill_assessment.employee_id.leading_zeros": {"employee_id": "1"},
+    "knowledge_posts.employee_id.leading_zeros": {"employee_id": "2"},
+    "knowledge_posts.department_code.leading_zeros": {"department_code": "20100"},
 }
 
 

@@ -7,12 +7,15 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dxkpi.catalogue.contract import DATASETS, Dataset
+from dxkpi.commands.cli import cli
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.ingest.processed import load_processed
 from dxkpi.ingest.rules import RULES, flag_duplicates, parse_and_check, with_rules
@@ -354,3 +357,30 @@ def test_an_identifier_with_an_invisible_character_says_which_and_where(
     ]
     accepted = pl.read_parquet(tmp_path / "out" / "departments.parquet")["department_code"]
     assert not accepted.str.contains("/").any()
+
+
+def test_staff_ids_that_excel_turned_into_numbers_say_so(tiny_raw: Path, tmp_path: Path) -> None:
+    """A staff list saved from Excel with the IDs as numbers (0000001 → 1): every attendance row
+    is quarantined with the leading-zero rule, and the hint (format the ID column as text)
+    reaches the terminal summary — not only the quarantine file."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    columns = list(TINY["staff"][0])
+    sheet.append(columns)
+    for row in TINY["staff"]:
+        sheet.append([int(row[c]) if c == "employee_id" else row[c] for c in columns])
+    (tiny_raw / "staff.csv").unlink()
+    workbook.save(tiny_raw / "staff.xlsx")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["--project", str(ROOT), "ingest", "--raw", str(tiny_raw), "--out", str(out)]
+    )
+    att = pl.read_csv(out / "quarantine" / "attendance.csv", infer_schema=False)
+    assert att["rule"].to_list() == ["attendance.employee_id.leading_zeros"] * len(
+        TINY["attendance"]
+    )
+    summary = " ".join(result.output.split())
+    assert "attendance.employee_id.leading_zeros" in summary
+    assert "format the ID column as text" in summary
+    assert "文字列（テキスト）形式" in summary.replace(" ", "")

@@ -39,6 +39,7 @@ __all__ = [
     "ID_MAX_LENGTH",
     "ID_PATTERN",
     "JOB_LEVEL",
+    "LEADING_ZEROS",
     "NUMBER_FAULTS",
     "PERSONAL_NAME_HEADERS",
     "PLANNED_YEARS_AFTER_RUN",
@@ -49,6 +50,7 @@ __all__ = [
     "SKILL_AREA",
     "WORKING_YEAR_HOURS",
     "YEARS_AFTER_RUN",
+    "ZERO_VARIANT",
     "Code",
     "Column",
     "Compare",
@@ -196,6 +198,16 @@ class Reference:
     en: str
     fiscal_year_from: str | None = None
 
+    @property
+    def leading_zeros_id(self) -> str:
+        """The rule of a row that fails this reference but would match after adding or removing
+        leading zeros (``attendance.employee_id.leading_zeros``).
+
+        >>> DATASETS["attendance"].references[0].leading_zeros_id
+        'attendance.employee_id.leading_zeros'
+        """
+        return f"{self.id.rsplit('.', 1)[0]}.{LEADING_ZEROS}"
+
 
 RowRule = Compare | RequiredWhen | EmptyWhen
 
@@ -228,6 +240,18 @@ class Dataset:
     def depends_on(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r.dataset for r in self.references))
 
+    @property
+    def zero_variant_columns(self) -> tuple[str, ...]:
+        """Identifiers of the key checked, within the dataset, for spellings that differ only in
+        leading zeros (``00124`` and ``124``); an identifier that refers to another dataset is
+        checked against that dataset instead (:attr:`Reference.leading_zeros_id`).
+
+        >>> DATASETS["staff"].zero_variant_columns, DATASETS["attendance"].zero_variant_columns
+        (('employee_id',), ())
+        """
+        referring = {c for r in self.references for c in r.columns}
+        return tuple(c for c in self.key if self.column(c).kind is Kind.ID and c not in referring)
+
 
 # Identifiers (employee, department, course, proposal… codes): the reasons in GENERAL_RULES.
 #: The longest identifier accepted, in characters.
@@ -237,6 +261,14 @@ ID_MAX_LENGTH = 64
 ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{ID_MAX_LENGTH - 1}}}$"
 #: The fault (and rule suffix, ``<dataset>.<column>.id_format``) of a cell that is no identifier.
 ID_FAULT = "id_format"
+
+#: The rule suffixes of identifiers that differ only in leading zeros: ``zero_variant`` within a
+#: dataset (the earlier spelling is kept), ``leading_zeros`` for a reference to another dataset.
+ZERO_VARIANT = "zero_variant"
+LEADING_ZEROS = "leading_zeros"
+#: What to do about identifiers that differ only in leading zeros (Excel turned them into numbers).
+_ZEROS_HINT_JA = "ID の列を文字列（テキスト）形式にして出力し直してください"
+_ZEROS_HINT_EN = "format the ID column as text and export the file again"
 
 #: Faults of a number cell (NUMBER and INTEGER columns) beyond "not a number", each its own rule
 #: ``<dataset>.<column>.<fault>``: ``separators`` — commas or periods that do not read one way
@@ -295,6 +327,13 @@ GENERAL_RULES: tuple[str, ...] = (
     "otherwise make the same person two people, and department codes name report files: "
     "`q/../../x` must not become a path. The quarantine's `detail_ja`/`detail_en` name the "
     "character (code point, name, class) and its position, never the identifier.",
+    "**Leading zeros** are part of an identifier (`010001` is not `10001`), and identifiers that "
+    "differ only in them are never matched silently: Excel turns an ID column into numbers and "
+    "drops the zeros, so `00124` and `124` are most likely one person, but which spelling is "
+    "right only the city knows. A row whose ID is an earlier row's with more or fewer leading "
+    "zeros is quarantined as `<dataset>.<column>.zero_variant` (the earlier row is kept), and a "
+    "reference that fails but would match after adding or removing leading zeros as "
+    "`<dataset>.<column>.leading_zeros`, both saying to format the ID column as text.",
 )
 
 # Columns that carry personal names. They are dropped at ingestion and the drop is reported.
@@ -1074,6 +1113,7 @@ def rule_catalogue(dataset: str) -> dict[str, RuleInfo]:
     for col in ds.columns:
         rules.extend(_column_rules(ds, col))
     rules.extend(RuleInfo(r.id, r.ja, r.en) for r in ds.row_rules)
+    rules.extend(_zero_variant_rule(ds, ds.column(c)) for c in ds.zero_variant_columns)
     if ds.key:
         keys_ja = "・".join(ds.column(k).ja for k in ds.key)
         keys_en = ", ".join(ds.key)
@@ -1094,8 +1134,34 @@ def rule_catalogue(dataset: str) -> dict[str, RuleInfo]:
                 level="key",
             )
         )
-    rules.extend(RuleInfo(r.id, r.ja, r.en, level="reference") for r in ds.references)
+    for ref in ds.references:
+        rules.append(RuleInfo(ref.id, ref.ja, ref.en, level="reference"))
+        rules.append(_leading_zeros_rule(ds, ref))
     return {r.id: r for r in rules}
+
+
+def _zero_variant_rule(ds: Dataset, col: Column) -> RuleInfo:
+    return RuleInfo(
+        f"{ds.name}.{col.name}.{ZERO_VARIANT}",
+        f"「{col.ja}」が前の行と先頭の0だけ違う（00124 と 124 など。Excel が番号を数値に"
+        f"変えた？前の行を採用）。{_ZEROS_HINT_JA}",
+        f"{col.name} differs from an earlier row's only in leading zeros (such as 00124 and "
+        f"124: did Excel turn the IDs into numbers? the earlier row is kept): {_ZEROS_HINT_EN}",
+        level="key",
+    )
+
+
+def _leading_zeros_rule(ds: Dataset, ref: Reference) -> RuleInfo:
+    target = DATASETS[ref.dataset]
+    col = next(ds.column(c) for c in ref.columns if ds.column(c).kind is Kind.ID)
+    return RuleInfo(
+        ref.leading_zeros_id,
+        f"「{col.ja}」が{target.ja}（{target.name}）のものと先頭の0だけ違う（00124 と 124 など。"
+        f"Excel が番号を数値に変えた？）。{_ZEROS_HINT_JA}",
+        f"{col.name} matches {target.name} only with leading zeros added or removed (such as "
+        f"00124 and 124: did Excel turn the IDs into numbers?): {_ZEROS_HINT_EN}",
+        level="reference",
+    )
 
 
 def contract_fingerprint() -> str:

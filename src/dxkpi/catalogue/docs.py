@@ -11,6 +11,7 @@ from pathlib import Path
 from dxkpi.catalogue.contract import (
     DATASETS,
     GENERAL_RULES,
+    ZERO_VARIANT,
     Column,
     Kind,
     range_text,
@@ -68,7 +69,9 @@ def contract_markdown() -> str:
         rules = [
             r
             for r in rule_catalogue(ds.name).values()
-            if r.level == "reference" or r.id in {x.id for x in ds.row_rules}
+            if r.level == "reference"
+            or r.id in {x.id for x in ds.row_rules}
+            or r.id.endswith(f".{ZERO_VARIANT}")
         ]
         if rules:
             out.append("")

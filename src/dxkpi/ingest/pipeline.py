@@ -55,10 +55,12 @@ from dxkpi.ingest.rules import (
     DETAIL_JA,
     RAW,
     RULES,
+    ZEROS,
     flag_duplicates,
     flag_references,
     is_bad,
     parse_and_check,
+    reference_keys,
     with_rules,
 )
 from dxkpi.ingest.suites import load_suite, missing_suites, stale_suites, validate
@@ -223,6 +225,8 @@ def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes) -> pl.DataFra
         updates.append(
             pl.when(frame[RAW + col].is_null()).then(None).otherwise(pseudo).alias(RAW + col)
         )
+        # The ID without its leading zeros (compared by the leading-zero rules) likewise.
+        updates.append(pseudonymise(frame[ZEROS + col], secret).alias(ZEROS + col))
     return frame.with_columns(updates) if updates else frame
 
 
@@ -305,6 +309,7 @@ class _DatasetOutput:
     accepted: pl.DataFrame
     quarantine: pl.DataFrame
     report: DatasetReport
+    keys: pl.DataFrame  # what references of other datasets look up (memory only)
 
 
 def ingest_dataset(
@@ -320,7 +325,8 @@ def ingest_dataset(
     checked = _pseudonymise(ds, checked, secret)
     checked = flag_references(ds, checked, accepted)
     bad_rows = is_bad(ds)
-    good = checked.filter(~bad_rows).select(*LINEAGE, *ds.column_names)
+    kept = checked.filter(~bad_rows)
+    good = kept.select(*LINEAGE, *ds.column_names)
     bad = with_rules(ds, checked.filter(bad_rows))
     files = _file_reports(tables, good, bad)
     report = DatasetReport(ds.name, files=files)
@@ -328,7 +334,7 @@ def ingest_dataset(
     report.accepted = good.height
     report.quarantined = bad.height
     report.rules = dict(Counter(bad[RULES].explode().drop_nulls().to_list()))
-    return _DatasetOutput(good, _quarantine_frame(ds, bad), report)
+    return _DatasetOutput(good, _quarantine_frame(ds, bad), report, reference_keys(ds, kept))
 
 
 def certify(ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> dict[str, Any]:
@@ -508,7 +514,7 @@ def _ingest_each(
         except ContractError as err:
             reports[name] = DatasetReport(name, status="failed", error=err)
             continue
-        accepted[name] = result.accepted
+        accepted[name] = result.keys
         reports[name] = result.report
         if suite is not None:
             pending[name] = gx.submit(certify, ds, result.accepted, suite)

@@ -16,13 +16,16 @@ import unicodedata
 import polars as pl
 
 from dxkpi.catalogue.contract import (
+    DATASETS,
     EXCEL_CELL_LIMIT,
     ID_FAULT,
+    ZERO_VARIANT,
     Column,
     Compare,
     Dataset,
     EmptyWhen,
     Kind,
+    Reference,
     RequiredWhen,
     column_faults,
 )
@@ -52,10 +55,14 @@ __all__ = [
     "RAW",
     "REF",
     "RULES",
+    "ZERO",
+    "ZEROS",
+    "ZREF",
     "flag_duplicates",
     "flag_references",
     "is_bad",
     "parse_and_check",
+    "reference_keys",
     "violation_exprs",
     "with_rules",
 ]
@@ -71,6 +78,9 @@ FAILED = "__failed__"
 FAULT = "__fault__"
 DETAIL_JA = "_detail_ja"
 DETAIL_EN = "_detail_en"
+ZEROS = "_zeros_"  # an identifier without its leading zeros (pseudonymised like the ID)
+ZERO = "_zero"  # + j: key identifier j spells an earlier row's ID with other leading zeros
+ZREF = "_zref"  # + i: reference i matches only with leading zeros added or removed
 HEADER = "__header__"
 LONG = "__long__"
 CONFLICT = "_conflict"
@@ -243,7 +253,9 @@ def parse_and_check(
     Output: the typed columns, the raw text as ``_raw_<column>``, lineage, ``_rulebits`` (see
     :func:`with_rules` for the list of rule ids) and ``_detail_ja``/``_detail_en``: what exactly
     is wrong where the rule alone cannot say it without showing the value (the character of an
-    identifier that breaks the identifier rule, and its position). Row order is kept.
+    identifier that breaks the identifier rule, and its position), and ``_zeros_<column>`` for
+    every identifier: its text without leading zeros, which the leading-zero rules compare (the
+    pipeline pseudonymises it with the employee ID; it is never written). Row order is kept.
     """
     if isinstance(raw, pl.LazyFrame):
         raw = raw.collect()
@@ -261,8 +273,13 @@ def parse_and_check(
         for p in (EMPTY, FAILED, FAULT, HEADER, LONG, DETAIL_JA, DETAIL_EN)
     ]
     bits = _rule_bits(violation_exprs(ds, run_date))
+    zeros = [
+        pl.col(c.name).str.strip_chars_start("0").alias(ZEROS + c.name)
+        for c in ds.columns
+        if c.kind is Kind.ID
+    ]
     return frame.with_columns(
-        bits.alias(BITS), _joined(DETAIL_JA, ds), _joined(DETAIL_EN, ds)
+        bits.alias(BITS), _joined(DETAIL_JA, ds), _joined(DETAIL_EN, ds), *zeros
     ).drop(helpers)
 
 
@@ -275,10 +292,22 @@ def _joined(prefix: str, ds: Dataset) -> pl.Expr:
 
 
 def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``_dup`` and ``_conflict`` to later rows repeating the key of an earlier row that
-    passed the row rules: ``_dup`` when every value equals that row's (an exact repeat, e.g.
-    overlapping exports), ``_conflict`` when some value differs (the earlier row is kept)."""
+    """Flag later rows repeating the key of an earlier row that passed the row rules.
+
+    First ``_zero<j>``: the row's key identifier is an earlier row's with more or fewer leading
+    zeros (``124`` after ``00124``; :attr:`Dataset.zero_variant_columns`) — the earlier spelling
+    keeps the identifier. Then, among the rest, ``_dup`` when every value equals the earlier
+    row's (an exact repeat, e.g. overlapping exports) and ``_conflict`` when some value differs
+    (the earlier row is kept)."""
     clean = pl.col(BITS) == 0
+    zero_flags = [
+        _zero_variant(column, clean).alias(f"{ZERO}{j}")
+        for j, column in enumerate(ds.zero_variant_columns)
+    ]
+    frame = frame.with_columns(zero_flags)
+    clean = clean & ~pl.any_horizontal(
+        pl.lit(False), *[pl.col(f"{ZERO}{j}") for j in range(len(zero_flags))]
+    )
     if not ds.key:
         return frame.with_columns(pl.lit(False).alias(DUP), pl.lit(False).alias(CONFLICT))
     key = pl.col(ds.key[0]) if len(ds.key) == 1 else pl.struct(ds.key)
@@ -312,39 +341,78 @@ def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _zero_variant(column: str, clean: pl.Expr) -> pl.Expr:
+    """True for a clean row whose ``column`` is spelt differently from the first clean row with
+    the same identifier once leading zeros are removed (``124`` after ``00124``)."""
+    first = pl.col(column).filter(clean).first().over(pl.col(ZEROS + column))
+    return (clean & (pl.col(column) != first)).fill_null(False)
+
+
 def flag_references(
     ds: Dataset, frame: pl.DataFrame, accepted: dict[str, pl.DataFrame]
 ) -> pl.DataFrame:
     """Add ``_ref<i>`` per reference: a row that passed every other rule but whose key is not
-    among the accepted rows of the referenced dataset (``accepted``)."""
+    among the accepted rows of the referenced dataset (``accepted``, with the
+    ``_zeros_`` columns of :func:`reference_keys`); ``_zref<i>`` instead where the key would
+    match once leading zeros are added or removed (``124`` against ``00124``)."""
     indexed = frame.with_row_index(INDEX)
-    candidates = indexed.filter((pl.col(BITS) == 0) & ~pl.col(DUP) & ~pl.col(CONFLICT))
+    zero = [pl.col(f"{ZERO}{j}") for j in range(len(ds.zero_variant_columns))]
+    candidates = indexed.filter(
+        (pl.col(BITS) == 0)
+        & ~pl.col(DUP)
+        & ~pl.col(CONFLICT)
+        & ~pl.any_horizontal(pl.lit(False), *zero)
+    )
     flags = []
     for i, ref in enumerate(ds.references):
-        if ref.fiscal_year_from is not None:
-            left_on = [fiscal_year_of(pl.col(ref.fiscal_year_from)), *map(pl.col, ref.columns)]
-            right_on = ["fiscal_year", *ref.target_columns]
-        else:
-            left_on, right_on = list(map(pl.col, ref.columns)), list(ref.target_columns)
-        present = pl.all_horizontal([e.is_not_null() for e in left_on])
-        keys = accepted[ref.dataset].select(right_on).unique()
-        left = candidates.filter(present).select(
-            INDEX, *[e.alias(f"__k{j}") for j, e in enumerate(left_on)]
+        target = accepted[ref.dataset]
+        missing = _missing(candidates, target, ds, ref, zeros=False)
+        only_zeros = _missing(
+            candidates.filter(pl.col(INDEX).is_in(missing.implode())), target, ds, ref, zeros=True
         )
-        missing = left.join(
-            keys,
-            left_on=[f"__k{j}" for j in range(len(right_on))],
-            right_on=right_on,
-            how="anti",
-        )[INDEX]
-        flags.append(pl.col(INDEX).is_in(missing.implode()).alias(f"{REF}{i}"))
+        zero_match = missing.filter(~missing.is_in(only_zeros.implode()))
+        flags.append(pl.col(INDEX).is_in(only_zeros.implode()).alias(f"{REF}{i}"))
+        flags.append(pl.col(INDEX).is_in(zero_match.implode()).alias(f"{ZREF}{i}"))
     return indexed.with_columns(flags).drop(INDEX)
+
+
+def _missing(
+    rows: pl.DataFrame, target: pl.DataFrame, ds: Dataset, ref: Reference, *, zeros: bool
+) -> pl.Series:
+    """Row indices of ``rows`` whose reference key is not among ``target``'s keys; with
+    ``zeros``, identifiers are compared without their leading zeros."""
+
+    def key(frame_ds: Dataset, column: str) -> str:
+        is_id = frame_ds.column(column).kind is Kind.ID
+        return ZEROS + column if zeros and is_id else column
+
+    target_ds = DATASETS[ref.dataset]
+    left_on = [pl.col(key(ds, c)) for c in ref.columns]
+    right_on = [key(target_ds, c) for c in ref.target_columns]
+    if ref.fiscal_year_from is not None:
+        left_on = [fiscal_year_of(pl.col(ref.fiscal_year_from)), *left_on]
+        right_on = ["fiscal_year", *right_on]
+    present = pl.all_horizontal([e.is_not_null() for e in left_on])
+    keys = target.select(right_on).unique()
+    left = rows.filter(present).select(INDEX, *[e.alias(f"__k{j}") for j, e in enumerate(left_on)])
+    return left.join(
+        keys, left_on=[f"__k{j}" for j in range(len(right_on))], right_on=right_on, how="anti"
+    )[INDEX]
+
+
+def reference_keys(ds: Dataset, accepted: pl.DataFrame) -> pl.DataFrame:
+    """What other datasets' references look up in ``ds``'s accepted rows: its columns and the
+    ``_zeros_`` column of each identifier (kept in memory for :func:`flag_references`, never
+    written)."""
+    zeros = [ZEROS + c.name for c in ds.columns if c.kind is Kind.ID]
+    return accepted.select(*ds.column_names, *zeros)
 
 
 def is_bad(ds: Dataset) -> pl.Expr:
     """True for a row that breaks any rule (row rule, duplicate key or reference)."""
-    refs = [pl.col(f"{REF}{i}") for i in range(len(ds.references))]
-    return pl.any_horizontal(pl.col(BITS) != 0, pl.col(DUP), pl.col(CONFLICT), *refs)
+    refs = [pl.col(f"{p}{i}") for i in range(len(ds.references)) for p in (REF, ZREF)]
+    zero = [pl.col(f"{ZERO}{j}") for j in range(len(ds.zero_variant_columns))]
+    return pl.any_horizontal(pl.col(BITS) != 0, *zero, pl.col(DUP), pl.col(CONFLICT), *refs)
 
 
 def with_rules(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
@@ -354,12 +422,15 @@ def with_rules(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
         pl.when((pl.col(BITS) & pl.lit(1 << i, pl.UInt64)) != 0).then(pl.lit(rid))
         for i, rid in enumerate(ids)
     ]
+    parts.extend(
+        pl.when(pl.col(f"{ZERO}{j}")).then(pl.lit(f"{ds.name}.{column}.{ZERO_VARIANT}"))
+        for j, column in enumerate(ds.zero_variant_columns)
+    )
     parts.append(pl.when(pl.col(DUP)).then(pl.lit(f"{ds.name}.duplicate_key")))
     parts.append(pl.when(pl.col(CONFLICT)).then(pl.lit(f"{ds.name}.key_conflict")))
     cols = frame.columns
-    parts.extend(
-        pl.when(pl.col(f"{REF}{i}")).then(pl.lit(ref.id))
-        for i, ref in enumerate(ds.references)
-        if f"{REF}{i}" in cols
-    )
+    for i, ref in enumerate(ds.references):
+        if f"{REF}{i}" in cols:
+            parts.append(pl.when(pl.col(f"{REF}{i}")).then(pl.lit(ref.id)))
+            parts.append(pl.when(pl.col(f"{ZREF}{i}")).then(pl.lit(ref.leading_zeros_id)))
     return frame.with_columns(pl.concat_list(parts).list.drop_nulls().alias(RULES))

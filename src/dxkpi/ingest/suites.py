@@ -7,8 +7,11 @@ the accepted rows with these suites in an ephemeral GX context: two independent 
 one contract that must agree.
 A suite failure on accepted rows stops the dataset (it means the two disagree: a bug).
 
-Cross-dataset references have no GX expectation (GX cannot join tables); they are checked only
-by the polars rules.
+Cross-dataset references have no GX expectation (GX cannot join tables), nor have identifiers
+that differ only in leading zeros (GX cannot compare one row with another); they are checked
+only by the polars rules. A bound that follows the day of the run (the latest date or fiscal
+year accepted) is a suite parameter (``{"$PARAMETER": "latest_date_1"}``), so the suite file
+stays the same from day to day; :func:`validate` supplies its value (:func:`run_parameters`).
 
 ``import great_expectations`` costs seconds, so it happens inside :func:`validate`, never at
 module import.
