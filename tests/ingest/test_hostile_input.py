@@ -21,6 +21,7 @@ from dxkpi.ingest.processed import load_processed
 from dxkpi.ingest.rules import RULES, flag_duplicates, parse_and_check, with_rules
 from dxkpi.kpi.maturity import resolve_as_of
 from dxkpi.project.config import Config
+from dxkpi.reports.views import read_manifest, rule_summary
 from tests.helpers import ROOT, SECRET
 from tests.helpers.rawcity import TINY, write_csv, write_tiny_city
 
@@ -384,3 +385,7 @@ def test_staff_ids_that_excel_turned_into_numbers_say_so(tiny_raw: Path, tmp_pat
     assert "attendance.employee_id.leading_zeros" in summary
     assert "format the ID column as text" in summary
     assert "文字列（テキスト）形式" in summary.replace(" ", "")
+    # the data-quality report's table of broken rules says the same
+    shown = rule_summary(read_manifest(out), "en")
+    meaning = shown.filter(pl.col("rule") == "attendance.employee_id.leading_zeros")["meaning"]
+    assert "format the ID column as text" in meaning.item()
