@@ -3,7 +3,9 @@
 Raw cells arrive as text. Numbers, dates, fiscal years, codes and IDs are NFKC-normalised
 (full-width ``２０２５`` → ``2025``, NBSP and full-width spaces trimmed); free text is kept
 verbatim. Each parser returns the parsed value, or null where the cell is empty or unparseable;
-:func:`parse_failed` tells the two apart.
+:func:`parse_failed` tells the two apart, and :func:`column_fault` names the faults that have a
+rule of their own (a number with ambiguous separators or too large to hold, an identifier
+outside the contract's character set — :func:`id_problem` says which character and where).
 
 >>> import polars as pl
 >>> df = pl.DataFrame({"d": ["2025-04-01", "2025/4/1", "令和7年4月1日", "R7.4.1", "x"]})

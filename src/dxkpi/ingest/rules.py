@@ -4,8 +4,10 @@ Each rule of :func:`dxkpi.catalogue.contract.rule_catalogue` becomes a boolean "
 expression; a row's ``_rules`` column lists every rule it breaks. One lazy pass parses and
 checks all columns.
 Key duplicates and references need other rows or datasets and are flagged after, in that order:
-row rules → duplicate key (among rows that passed the row rules; the first row keeps the key) →
-references (against the accepted rows of the referenced dataset).
+row rules → key identifiers spelt like an earlier row's with other leading zeros, then duplicate
+keys (among rows that passed the row rules; the first row keeps the key) → references (against
+the accepted rows of the referenced dataset; a key that would match with other leading zeros
+breaks its own rule, so the hint to format the ID column as text reaches the user).
 """
 
 from __future__ import annotations
