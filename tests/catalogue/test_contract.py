@@ -84,7 +84,7 @@ def _typed_rows(dataset: str, rows: list[dict[str, str]]) -> pl.DataFrame:
 GX_CHECKED = sorted(
     rid
     for rid in CASES
-    if rid.endswith((".required", ".range", ".duplicate_key", ".key_conflict"))
+    if rid.endswith((".required", ".range", ".id_format", ".duplicate_key", ".key_conflict"))
     or any(rid == r.id for ds in DATASETS.values() for r in ds.row_rules)
 )
 
@@ -154,3 +154,20 @@ def test_make_lab_binds_localhost_with_token() -> None:
     assert "0.0.0.0" not in lab and "token=''" not in lab and 'token=""' not in lab
     # no empty token is ever set (which would switch authentication off)
     assert not re.search(r"token\s*=\s*(''|\"\"|\s|$)", lab)
+
+
+def test_every_number_date_and_year_has_a_plausible_range() -> None:
+    """No column accepts any number or any date: counts and hours have a maximum, dates and
+    fiscal years an earliest value and a latest one relative to the day of the run."""
+    for ds in DATASETS.values():
+        for col in ds.columns:
+            where = f"{ds.name}.{col.name}"
+            if col.kind in (Kind.NUMBER, Kind.INTEGER):
+                assert col.max is not None, where
+                assert f"{where}.finite" in rule_catalogue(ds.name), where
+            if col.kind is Kind.DATE:
+                assert col.not_before is not None and col.after_run is not None, where
+            if col.kind is Kind.FISCAL_YEAR:
+                assert col.min is not None and col.after_run is not None, where
+            if col.bounded:
+                assert f"{where}.range" in rule_catalogue(ds.name), where

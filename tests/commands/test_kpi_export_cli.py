@@ -176,3 +176,32 @@ def test_in_progress_year_is_flagged_in_table_and_workbook(tmp_path):
     ws = openpyxl.load_workbook(path)["研修参加率"]
     texts = [c for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)]
     assert any(t.startswith("年度途中") for t in texts)
+
+
+def _strict_json(text: str):  # type: ignore[no-untyped-def]
+    """Parse JSON as RFC 8259 defines it: NaN and Infinity are not JSON."""
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"not JSON: {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_cli_json_is_valid_json_when_a_value_is_not_finite(tmp_path):
+    """Processed data holding an infinite hours-saved value (as ingest once accepted from
+    ``1e309``) must still give valid JSON: the value is null, never ``Infinity``."""
+    folder = tmp_path / "processed"
+    folder.mkdir()
+    data = synthetic_city(staff=300, fiscal_years=(2024, 2025), seed=5)
+    for name in data.available():
+        frame = getattr(data, name).collect()
+        if name == "projects":
+            frame = frame.with_columns(hours_saved_per_year=pl.lit(float("inf")))
+        frame.write_parquet(folder / f"{name}.parquet")
+    result = CliRunner().invoke(
+        command,
+        ["--fy", "2025", "--kpi", "hours_saved", "--format", "json", "--data", str(folder)],
+    )
+    assert result.exit_code == 0, result.output
+    records = _strict_json(result.output)
+    assert records and all(r["value"] is None for r in records if r["kpi"] == "hours_saved")

@@ -3,15 +3,25 @@ crash, a lost row or a duplicated row."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dxkpi.catalogue.contract import DATASETS, Dataset
+from dxkpi.commands.cli import cli
 from dxkpi.ingest.pipeline import run_ingest
+from dxkpi.ingest.processed import load_processed
+from dxkpi.ingest.rules import RULES, flag_duplicates, parse_and_check, with_rules
+from dxkpi.kpi.maturity import resolve_as_of
+from dxkpi.project.config import Config
+from dxkpi.reports.views import read_manifest, rule_summary
 from tests.helpers import ROOT, SECRET
 from tests.helpers.rawcity import TINY, write_csv, write_tiny_city
 
@@ -65,8 +75,6 @@ def test_truncated_multibyte_character_is_a_file_fault(tiny_raw: Path, tmp_path:
 def test_header_repeated_mid_file(tiny_raw: Path, tmp_path: Path) -> None:
     """Two exports concatenated (the second with Japanese headers): the repeated header row is
     quarantined with its own rule and the rows after it are read normally."""
-    from dxkpi.catalogue.contract import DATASETS
-
     ja_header = {c.name: c.ja for c in DATASETS["courses"].columns}
     rows = [
         *TINY["courses"],
@@ -227,3 +235,157 @@ def test_every_row_accepted_or_quarantined_exactly_once(
     assert seen == sorted(set(seen))  # never duplicated
     f = next(f for f in report.manifest["files"] if f["file"] == "attendance.csv")
     assert f["rows_in"] + f["blank_rows_skipped"] == len(rows)  # nothing lost, blanks counted
+
+
+# ------------------------------------------------------------------ values that never pass
+
+
+def test_numbers_that_are_not_data_are_quarantined_by_name(tiny_raw: Path, tmp_path: Path) -> None:
+    """``1e309`` (infinity), a saving above a working year, a European decimal comma and a
+    comma that groups no thousands are each quarantined with their own rule; the largest
+    plausible saving is accepted."""
+    base = TINY["proposals"][1]
+    edits = {
+        "P101": "1e309",
+        "P102": "2001",
+        "P103": "1.234,5",
+        "P104": "12,34",
+        "P105": "2,000",
+    }
+    rows = [
+        *TINY["proposals"],
+        *({**base, "proposal_id": pid, "hours_saved_per_year": h} for pid, h in edits.items()),
+    ]
+    write_csv(tiny_raw / "proposals.csv", rows)
+    _ingest(tiny_raw, tmp_path / "out")
+    q = pl.read_csv(tmp_path / "out" / "quarantine" / "proposals.csv", infer_schema=False)
+    assert dict(zip(q["proposal_id"], q["rule"], strict=True)) == {
+        "P101": "proposals.hours_saved_per_year.finite",
+        "P102": "proposals.hours_saved_per_year.range",
+        "P103": "proposals.hours_saved_per_year.separators",
+        "P104": "proposals.hours_saved_per_year.separators",
+    }
+    assert "カンマは3桁区切り" in q["rule_ja"][2] and "period for decimals" in q["rule_en"][2]
+    accepted = pl.read_parquet(tmp_path / "out" / "proposals.parquet")
+    assert accepted.filter(pl.col("proposal_id") == "P105")["hours_saved_per_year"].item() == 2000
+    assert accepted["hours_saved_per_year"].is_finite().all()
+
+
+def test_implausible_dates_are_quarantined_and_cannot_move_the_as_of_date(
+    tiny_raw: Path, tmp_path: Path
+) -> None:
+    """0001-01-01 and 2099-04-01 are dates no record of the programme can carry: quarantined,
+    so a single such row no longer moves the default as-of date (the latest date in the data)."""
+    clean = _ingest(tiny_raw, tmp_path / "clean")
+    assert clean.ok
+    as_of = resolve_as_of(load_processed(tmp_path / "clean"), Config(), None)
+    proposal = {**TINY["proposals"][1], "status": "adopted"}
+    write_csv(
+        tiny_raw / "proposals.csv",
+        [*TINY["proposals"], {**proposal, "proposal_id": "P201", "decided_on": "2099-04-01"}],
+    )
+    project = {**TINY["projects"][0], "project_id": "X201", "started_on": "0001-01-01"}
+    write_csv(tiny_raw / "projects.csv", [*TINY["projects"], project])
+    _ingest(tiny_raw, tmp_path / "out")
+    rules = {}
+    for name in ("proposals", "projects"):
+        q = pl.read_csv(tmp_path / "out" / "quarantine" / f"{name}.csv", infer_schema=False)
+        rules[name] = q["rule"].to_list()
+        assert "2000-04-01" in q["rule_en"][0] and "取込日" in q["rule_ja"][0]
+    assert rules == {
+        "proposals": ["proposals.decided_on.range"],
+        "projects": ["projects.started_on.range"],
+    }
+    assert resolve_as_of(load_processed(tmp_path / "out"), Config(), None) == as_of
+
+
+def _checked(ds: Dataset, columns: dict[str, list[str]], run_date: dt.date) -> pl.DataFrame:
+    frame = parse_and_check(ds, pl.DataFrame(columns), run_date=run_date)
+    return with_rules(ds, flag_duplicates(ds, frame))
+
+
+def test_the_upper_date_bound_follows_the_run_date() -> None:
+    """A date is accepted up to the day after the run date (a UTC clock while Japan is a day
+    ahead), a staff list's fiscal year up to the year after the run date's."""
+    ds = DATASETS["attendance"]
+    rows = {c: [""] * 3 for c in ds.column_names} | {
+        "employee_id": ["1"] * 3,
+        "course_id": ["C1"] * 3,
+        "status": ["completed"] * 3,
+        "session_date": ["2025-06-01", "2025-06-02", "2025-06-03"],
+    }
+    checked = _checked(ds, rows, dt.date(2025, 6, 1))
+    assert checked[RULES].to_list() == [[], [], ["attendance.session_date.range"]]
+    staff = DATASETS["staff"]
+    years = {c: ["x"] * 3 for c in staff.column_names} | {
+        "job_level": ["staff"] * 3,
+        "talent_type": [""] * 3,
+        "fiscal_year": ["2025", "2026", "2027"],
+    }
+    checked = _checked(staff, years, dt.date(2026, 3, 1))
+    assert checked[RULES].to_list() == [[], [], ["staff.fiscal_year.range"]]
+
+
+def test_an_identifier_with_an_invisible_character_says_which_and_where(
+    tiny_raw: Path, tmp_path: Path
+) -> None:
+    """A zero-width space in an employee ID is quarantined by the identifier rule, and the
+    quarantine names the character and its position — the ID itself appears nowhere, only its
+    pseudonym. A department code that is a path is quarantined before it can name a file."""
+    staff = [*TINY["staff"], {**TINY["staff"][3], "employee_id": "000\u200b0002"}]
+    write_csv(tiny_raw / "staff.csv", staff)
+    departments = [
+        *TINY["departments"],
+        {**TINY["departments"][1], "department_code": "q/../../x/TRAVERSAL"},
+    ]
+    write_csv(tiny_raw / "departments.csv", departments)
+    _ingest(tiny_raw, tmp_path / "out")
+    q = pl.read_csv(tmp_path / "out" / "quarantine" / "staff.csv", infer_schema=False)
+    assert q["rule"].to_list() == ["staff.employee_id.id_format"]
+    assert q["detail_ja"].to_list() == [
+        "「職員番号」4文字目に U+200B ZERO WIDTH SPACE（ゼロ幅文字（見えない文字））"
+    ]
+    assert q["detail_en"].to_list() == [
+        "employee_id: U+200B ZERO WIDTH SPACE (zero-width character (invisible)) at position 4"
+    ]
+    assert q["employee_id"][0].startswith("E") and len(q["employee_id"][0]) == 17
+    text = (tmp_path / "out" / "quarantine" / "staff.csv").read_text(encoding="utf-8-sig")
+    assert "0002" not in text.replace(q["employee_id"][0], "")
+    d = pl.read_csv(tmp_path / "out" / "quarantine" / "departments.csv", infer_schema=False)
+    assert d["rule"].to_list() == ["departments.department_code.id_format"]
+    assert d["detail_en"].to_list() == [
+        "department_code: U+002F SOLIDUS (path separator) at position 2"
+    ]
+    accepted = pl.read_parquet(tmp_path / "out" / "departments.parquet")["department_code"]
+    assert not accepted.str.contains("/").any()
+
+
+def test_staff_ids_that_excel_turned_into_numbers_say_so(tiny_raw: Path, tmp_path: Path) -> None:
+    """A staff list saved from Excel with the IDs as numbers (0000001 → 1): every attendance row
+    is quarantined with the leading-zero rule, and the hint (format the ID column as text)
+    reaches the terminal summary — not only the quarantine file."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    columns = list(TINY["staff"][0])
+    sheet.append(columns)
+    for row in TINY["staff"]:
+        sheet.append([int(row[c]) if c == "employee_id" else row[c] for c in columns])
+    (tiny_raw / "staff.csv").unlink()
+    workbook.save(tiny_raw / "staff.xlsx")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["--project", str(ROOT), "ingest", "--raw", str(tiny_raw), "--out", str(out)]
+    )
+    att = pl.read_csv(out / "quarantine" / "attendance.csv", infer_schema=False)
+    assert att["rule"].to_list() == ["attendance.employee_id.leading_zeros"] * len(
+        TINY["attendance"]
+    )
+    summary = " ".join(result.output.split())
+    assert "attendance.employee_id.leading_zeros" in summary
+    assert "format the ID column as text" in summary
+    assert "文字列（テキスト）形式" in summary.replace(" ", "")
+    # the data-quality report's table of broken rules says the same
+    shown = rule_summary(read_manifest(out), "en")
+    meaning = shown.filter(pl.col("rule") == "attendance.employee_id.leading_zeros")["meaning"]
+    assert "format the ID column as text" in meaning.item()

@@ -10,6 +10,9 @@ import pytest
 from dxkpi.catalogue.contract import DATASETS
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.parse import (
+    id_fault,
+    id_problem,
+    number_fault,
     parse_boolean,
     parse_code,
     parse_date,
@@ -90,6 +93,16 @@ def test_parse_fiscal_year(raw: str, expected: int | None) -> None:
         ("▲1.5", -1.5, None),
         ("3.5", 3.5, None),
         ("1e3", 1000.0, 1000),
+        ("12,345.6", 12345.6, None),
+        ("1 234", 1234.0, 1234),
+        ("1,234 円", 1234.0, 1234),
+        ("- 5", -5.0, -5),
+        ("1e309", None, None),  # overflows to infinity: not a number the contract accepts
+        ("-1e309", None, None),
+        ("1.234,5", None, None),  # European decimal comma: ambiguous
+        ("12,34", None, None),  # a comma that does not group three digits
+        ("1.234.567", None, None),
+        ("1,", None, None),
         ("nan", None, None),
         ("inf", None, None),
         ("abc", None, None),
@@ -99,6 +112,32 @@ def test_parse_fiscal_year(raw: str, expected: int | None) -> None:
 def test_parse_number_and_integer(raw: str, number: float | None, integer: int | None) -> None:
     assert _one(parse_number, raw) == number
     assert _one(parse_integer, raw) == integer
+
+
+@pytest.mark.parametrize(
+    ("raw", "fault"),
+    [
+        ("1e309", "finite"),
+        ("-1e309", "finite"),
+        ("１e３０９", "finite"),
+        ("1.234,5", "separators"),
+        ("12,34", "separators"),
+        ("1,2345", "separators"),
+        ("1234,5", "separators"),
+        ("1.234.567", "separators"),
+        ("12 34", "separators"),
+        (",5", "separators"),
+        ("1,234", None),
+        ("12,345.6", None),
+        ("1,234,567円", None),
+        ("3", None),
+        ("abc", None),  # not a number at all: the parse rule says so
+        ("", None),
+        (None, None),
+    ],
+)
+def test_number_faults_are_named(raw: str | None, fault: str | None) -> None:
+    assert _one(number_fault, raw) == fault
 
 
 @pytest.mark.parametrize(
@@ -148,6 +187,55 @@ def test_ids_keep_leading_zeros_and_normalise_width() -> None:
     assert _one(parse_id, "010001") == "010001"
     assert _one(parse_id, "０１０００１ ") == "010001"
     assert _one(parse_id, "\u3000010001\u00a0") == "010001"
+
+
+@pytest.mark.parametrize(
+    ("raw", "fault"),
+    [
+        ("010001", None),
+        ("０１０００１", None),  # full-width digits are normalised first
+        ("E-01_a.b", None),
+        ("x" * 64, None),
+        ("x" * 65, "id_format"),
+        ("000\u200b124", "id_format"),
+        ("q/../../x", "id_format"),
+        ("..", "id_format"),
+        ("-rf", "id_format"),
+        ("01 0100", "id_format"),
+        ("総務01", "id_format"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_identifier_character_set(raw: str | None, fault: str | None) -> None:
+    assert _one(id_fault, raw) == fault
+
+
+@pytest.mark.parametrize(
+    ("text", "ja", "en"),
+    [
+        (
+            "000\u200b124",
+            "4文字目に U+200B ZERO WIDTH SPACE（ゼロ幅文字（見えない文字））",
+            "U+200B ZERO WIDTH SPACE (zero-width character (invisible)) at position 4",
+        ),
+        (
+            "q/../x",
+            "2文字目に U+002F SOLIDUS（パス区切り文字）",
+            "U+002F SOLIDUS (path separator) at position 2",
+        ),
+        ("a\tb", "2文字目に U+0009（制御文字）", "U+0009 (control character) at position 2"),
+        (
+            ".x",
+            "1文字目が U+002E FULL STOP（先頭は英字か数字）",
+            "starts with U+002E FULL STOP (an identifier starts with a letter or digit)",
+        ),
+        ("x" * 70, "70文字（64文字まで）", "70 characters (at most 64)"),
+    ],
+)
+def test_identifier_problem_names_the_character_never_the_id(text: str, ja: str, en: str) -> None:
+    assert id_problem(text) == (ja, en)
+    assert text not in ja + en
 
 
 def test_free_text_is_verbatim() -> None:

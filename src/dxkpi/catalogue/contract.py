@@ -17,6 +17,7 @@ Change a rule here and the suites and docs follow (``dxkpi expectations --write`
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
@@ -24,13 +25,32 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import TypedDict, Unpack
 
+from dxkpi.core.fiscal import fiscal_year
+
 __all__ = [
     "CONTRACT_VERSION",
     "DATASETS",
+    "DAYS_AFTER_RUN",
+    "EARLIEST_DATE",
+    "EARLIEST_FISCAL_YEAR",
     "EXCEL_CELL_LIMIT",
+    "GENERAL_RULES",
+    "ID_FAULT",
+    "ID_MAX_LENGTH",
+    "ID_PATTERN",
     "JOB_LEVEL",
+    "LEADING_ZEROS",
+    "NUMBER_FAULTS",
     "PERSONAL_NAME_HEADERS",
+    "PLANNED_YEARS_AFTER_RUN",
+    "PROJECT_COST_MAX",
+    "PROJECT_HOURS_MAX",
+    "PROPOSAL_HOURS_MAX",
+    "RESPONDENTS_MAX",
     "SKILL_AREA",
+    "WORKING_YEAR_HOURS",
+    "YEARS_AFTER_RUN",
+    "ZERO_VARIANT",
     "Code",
     "Column",
     "Compare",
@@ -41,8 +61,10 @@ __all__ = [
     "RequiredWhen",
     "RowRule",
     "RuleInfo",
+    "column_faults",
     "contract_fingerprint",
     "ingest_order",
+    "range_text",
     "rule_catalogue",
 ]
 
@@ -86,6 +108,8 @@ class Column:
     min: float | None = None
     max: float | None = None
     min_strict: bool = False  # min is exclusive (0 < h)
+    not_before: dt.date | None = None  # DATE: the earliest date accepted
+    after_run: int | None = None  # DATE: days after the run date; FISCAL_YEAR: years after its FY
     employee_id: bool = False  # personnel-system ID: pseudonymised at ingestion
     empty_code: str | None = None  # an empty cell means this code (talent_type: unassigned)
     code_dtype: str = "str"  # "int" stores codes as Int8 (course phase)
@@ -95,6 +119,25 @@ class Column:
     @property
     def optional(self) -> bool:
         return not self.required
+
+    @property
+    def bounded(self) -> bool:
+        """True when the column declares a range (a ``.range`` rule)."""
+        return any(b is not None for b in (self.min, self.max, self.not_before, self.after_run))
+
+    def latest(self, run_date: dt.date) -> dt.date | int | None:
+        """The latest value accepted when ingesting on ``run_date`` (``after_run``), or None.
+
+        >>> DATASETS["attendance"].column("session_date").latest(dt.date(2026, 3, 31))
+        datetime.date(2026, 4, 1)
+        >>> DATASETS["staff"].column("fiscal_year").latest(dt.date(2026, 3, 31))
+        2026
+        """
+        if self.after_run is None:
+            return None
+        if self.kind is Kind.DATE:
+            return run_date + dt.timedelta(days=self.after_run)
+        return fiscal_year(run_date) + self.after_run
 
     def code_values(self) -> list[str | int]:
         """Canonical stored values of a CODE column (ints for integer codes)."""
@@ -155,6 +198,16 @@ class Reference:
     en: str
     fiscal_year_from: str | None = None
 
+    @property
+    def leading_zeros_id(self) -> str:
+        """The rule of a row that fails this reference but would match after adding or removing
+        leading zeros (``attendance.employee_id.leading_zeros``).
+
+        >>> DATASETS["attendance"].references[0].leading_zeros_id
+        'attendance.employee_id.leading_zeros'
+        """
+        return f"{self.id.rsplit('.', 1)[0]}.{LEADING_ZEROS}"
+
 
 RowRule = Compare | RequiredWhen | EmptyWhen
 
@@ -187,6 +240,101 @@ class Dataset:
     def depends_on(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(r.dataset for r in self.references))
 
+    @property
+    def zero_variant_columns(self) -> tuple[str, ...]:
+        """Identifiers of the key checked, within the dataset, for spellings that differ only in
+        leading zeros (``00124`` and ``124``); an identifier that refers to another dataset is
+        checked against that dataset instead (:attr:`Reference.leading_zeros_id`).
+
+        >>> DATASETS["staff"].zero_variant_columns, DATASETS["attendance"].zero_variant_columns
+        (('employee_id',), ())
+        """
+        referring = {c for r in self.references for c in r.columns}
+        return tuple(c for c in self.key if self.column(c).kind is Kind.ID and c not in referring)
+
+
+# Identifiers (employee, department, course, proposal… codes): the reasons in GENERAL_RULES.
+#: The longest identifier accepted, in characters.
+ID_MAX_LENGTH = 64
+#: An identifier after NFKC normalisation and trimming: ASCII letters, digits, ".", "_", "-",
+#: starting with a letter or digit, at most :data:`ID_MAX_LENGTH` characters.
+ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{ID_MAX_LENGTH - 1}}}$"
+#: The fault (and rule suffix, ``<dataset>.<column>.id_format``) of a cell that is no identifier.
+ID_FAULT = "id_format"
+
+#: The rule suffixes of identifiers that differ only in leading zeros: ``zero_variant`` within a
+#: dataset (the earlier spelling is kept), ``leading_zeros`` for a reference to another dataset.
+ZERO_VARIANT = "zero_variant"
+LEADING_ZEROS = "leading_zeros"
+#: What to do about identifiers that differ only in leading zeros (Excel turned them into numbers).
+_ZEROS_HINT_JA = "ID の列を文字列（テキスト）形式にして出力し直してください"
+_ZEROS_HINT_EN = "format the ID column as text and export the file again"
+
+#: Faults of a number cell (NUMBER and INTEGER columns) beyond "not a number", each its own rule
+#: ``<dataset>.<column>.<fault>``: ``separators`` — commas or periods that do not read one way
+#: (``1.234,5``, ``12,34``: a comma only groups three digits); ``finite`` — a number too large to
+#: hold (``1e309`` would be infinity, and an infinite saving would be graded A).
+NUMBER_FAULTS: tuple[str, str] = ("separators", "finite")
+
+# Plausible maxima of counts and hours: a value above one is a typing or unit slip, never data.
+#: One person's working year, rounded up: 7 h 45 min × about 245 working days ≈ 1,900 h.
+WORKING_YEAR_HOURS = 2_000
+#: Hours one proposal saves per year: one proposal changes one task, at most one working year;
+#: a saving of several people's work is a DX project (``projects``).
+PROPOSAL_HOURS_MAX = WORKING_YEAR_HOURS
+#: Hours one DX project saves per year: 100 working years, more than one project of a city's DX
+#: programme saves; above it, extra digits or minutes recorded as hours.
+PROJECT_HOURS_MAX = 100 * WORKING_YEAR_HOURS
+#: Cost of one DX project: 100 billion yen (1,000億円), more than a city's whole yearly IT budget.
+PROJECT_COST_MAX = 100_000_000_000
+#: Respondents to one department's resident survey: more than the population of Japan's largest
+#: city (Yokohama, about 3.8 million).
+RESPONDENTS_MAX = 4_000_000
+
+# Plausible dates and fiscal years (the reasons: GENERAL_RULES below).
+#: The earliest date of any record (FY2000).
+EARLIEST_DATE = dt.date(2000, 4, 1)
+EARLIEST_FISCAL_YEAR = fiscal_year(EARLIEST_DATE)
+#: How many days after the day ingestion runs a date may lie.
+DAYS_AFTER_RUN = 1
+#: How many fiscal years after the run date's a fiscal year may lie.
+YEARS_AFTER_RUN = 1
+#: The same for the planned fiscal year a department joins the programme (``pilot_fy``).
+PLANNED_YEARS_AFTER_RUN = 10
+
+#: What the contract decides for every column of a kind, and why: the README shows these above
+#: its tables (:func:`dxkpi.catalogue.docs.contract_markdown`).
+GENERAL_RULES: tuple[str, ...] = (
+    f"**Dates** lie from {EARLIEST_DATE.isoformat()} to {DAYS_AFTER_RUN} day after the day "
+    "ingestion runs (`<dataset>.<column>.range`). FY"
+    f"{EARLIEST_FISCAL_YEAR} leaves two decades before the programmes measured here "
+    "(自治体DX推進計画, December 2020); an earlier date is a slip such as 0001-01-01, an empty "
+    "Excel date or 平成 typed for 令和 (H7 is 1995). Records describe what has happened; the "
+    "day of margin is for a server clock in UTC, a day behind Japan in the morning. A later "
+    "date would also move the default as-of date (the latest date in the data).",
+    f"**Fiscal years** lie from {EARLIEST_FISCAL_YEAR} to the run date's fiscal year + "
+    f"{YEARS_AFTER_RUN} (April's staff list is ready in March); `pilot_fy` up to + "
+    f"{PLANNED_YEARS_AFTER_RUN}, as a roll-out is planned years ahead (a 中期計画 runs up to five "
+    "years) and refusing a department would refuse all of its staff.",
+    "**Numbers**: a comma only groups three digits (1,234, 12,345.6) and the decimal mark is a "
+    "period, so 1.234,5 and 12,34 are quarantined as `<column>.separators` rather than guessed; "
+    "a number too large to hold (1e309, which would become infinity) as `<column>.finite`. "
+    "Every count and number of hours has a plausible maximum, with its reason in its row below.",
+    "**Identifiers** (every `id` column: employee, department, course, proposal, project, "
+    "respondent and post codes) are NFKC-normalised and trimmed first (full-width ０１２ is 012), "
+    f"then hold 1–{ID_MAX_LENGTH} ASCII letters, digits, `.`, `_` or `-`, starting with a letter "
+    "or digit (`<dataset>.<column>.id_format`). A zero-width space or a stray symbol would "
+    "otherwise make the same person two people, and department codes name report files: "
+    "`q/../../x` must not become a path. The quarantine's `detail_ja`/`detail_en` name the "
+    "character (code point, name, class) and its position, never the identifier.",
+    "**Leading zeros** are part of an identifier (`010001` is not `10001`), and identifiers that "
+    "differ only in them are never matched silently: Excel turns an ID column into numbers and "
+    "drops the zeros, so `00124` and `124` are most likely one person, but which spelling is "
+    "right only the city knows. A row whose ID is an earlier row's with more or fewer leading "
+    "zeros is quarantined as `<dataset>.<column>.zero_variant` (the earlier row is kept), and a "
+    "reference that fails but would match after adding or removing leading zeros as "
+    "`<dataset>.<column>.leading_zeros`, both saying to format the ID column as text.",
+)
 
 # Columns that carry personal names. They are dropped at ingestion and the drop is reported.
 PERSONAL_NAME_HEADERS: tuple[str, ...] = ("name", "氏名", "名前", "職員氏名", "氏名（漢字）")
@@ -214,6 +362,8 @@ class _ColumnOptions(TypedDict, total=False):
     min: float | None
     max: float | None
     min_strict: bool
+    not_before: dt.date | None
+    after_run: int | None
     employee_id: bool
     empty_code: str | None
     code_dtype: str
@@ -272,6 +422,8 @@ _DATASET_LIST: tuple[Dataset, ...] = (
                 "先行導入年度",
                 Kind.FISCAL_YEAR,
                 required=False,
+                min=EARLIEST_FISCAL_YEAR,
+                after_run=PLANNED_YEARS_AFTER_RUN,
                 note_en="when the department joined the programme",
                 note_ja="プログラムに参加した年度",
             ),
@@ -284,7 +436,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         description_en="One row per employee per fiscal year, as of April 1.",
         description_ja="年度ごと（4月1日時点）の職員名簿",
         columns=(
-            _c("fiscal_year", "年度", Kind.FISCAL_YEAR),
+            _c(
+                "fiscal_year",
+                "年度",
+                Kind.FISCAL_YEAR,
+                min=EARLIEST_FISCAL_YEAR,
+                after_run=YEARS_AFTER_RUN,
+            ),
             _c("employee_id", "職員番号", Kind.ID, employee_id=True),
             _c("department_code", "所属コード", Kind.ID),
             _c("job_level", "職層", Kind.CODE, codes=JOB_LEVEL),
@@ -348,7 +506,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         columns=(
             _c("employee_id", "職員番号", Kind.ID, employee_id=True),
             _c("course_id", "研修コード", Kind.ID),
-            _c("session_date", "受講日", Kind.DATE),
+            _c(
+                "session_date",
+                "受講日",
+                Kind.DATE,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
+            ),
             _c(
                 "status",
                 "受講状況",
@@ -381,7 +545,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("proposal_id", "提案番号", Kind.ID),
             _c("employee_id", "提案者職員番号", Kind.ID, employee_id=True),
             _c("department_code", "所属コード", Kind.ID),
-            _c("submitted_on", "提出日", Kind.DATE),
+            _c(
+                "submitted_on",
+                "提出日",
+                Kind.DATE,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
+            ),
             _c("title", "件名", Kind.TEXT),
             _c("category", "分類", Kind.TEXT, required=False),
             _c(
@@ -400,6 +570,8 @@ _DATASET_LIST: tuple[Dataset, ...] = (
                 "判定日",
                 Kind.DATE,
                 required=False,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
                 note_en="≥ submitted_on; required unless status is submitted, empty when it is",
                 note_ja="提出日以降。状況が提出以外なら必須、提出なら空欄",
             ),
@@ -408,10 +580,23 @@ _DATASET_LIST: tuple[Dataset, ...] = (
                 "実装日",
                 Kind.DATE,
                 required=False,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
                 note_en="≥ decided_on; required exactly when status is implemented",
                 note_ja="判定日以降。状況が実装のときだけ必須",
             ),
-            _c("hours_saved_per_year", "年間削減時間", Kind.NUMBER, required=False, min=0),
+            _c(
+                "hours_saved_per_year",
+                "年間削減時間",
+                Kind.NUMBER,
+                required=False,
+                min=0,
+                max=PROPOSAL_HOURS_MAX,
+                note_en="at most one working year (7 h 45 min × about 245 days ≈ 1,900 h, "
+                "rounded up): one proposal changes one task; a larger saving is a DX project",
+                note_ja="1人の年間勤務時間（7時間45分×約245日≈1,900時間を切り上げ）まで："
+                "1件の提案は1つの業務を変えるもの。それを超える削減はDX案件として記録",
+            ),
         ),
         key=("proposal_id",),
         row_rules=(
@@ -483,12 +668,20 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("project_name", "案件名", Kind.TEXT),
             _c("department_code", "所属コード", Kind.ID),
             _c("lead_employee_id", "担当職員番号", Kind.ID, required=False, employee_id=True),
-            _c("started_on", "開始日", Kind.DATE),
+            _c(
+                "started_on",
+                "開始日",
+                Kind.DATE,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
+            ),
             _c(
                 "ended_on",
                 "終了日",
                 Kind.DATE,
                 required=False,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
                 note_en="≥ started_on; required when status is completed",
                 note_ja="開始日以降。完了なら必須",
             ),
@@ -520,8 +713,28 @@ _DATASET_LIST: tuple[Dataset, ...] = (
                 note_en="required when completed: staff run it without external support",
                 note_ja="完了なら必須：引継ぎ後、外部支援なしで職員が運用",
             ),
-            _c("hours_saved_per_year", "年間削減時間", Kind.NUMBER, required=False, min=0),
-            _c("cost_yen", "費用", Kind.NUMBER, required=False, min=0),
+            _c(
+                "hours_saved_per_year",
+                "年間削減時間",
+                Kind.NUMBER,
+                required=False,
+                min=0,
+                max=PROJECT_HOURS_MAX,
+                note_en="at most 100 working years, more than one project saves: above it, "
+                "extra digits or minutes entered as hours",
+                note_ja="100人年まで：これを超えるのは桁の誤りや分と時間の取り違え",
+            ),
+            _c(
+                "cost_yen",
+                "費用",
+                Kind.NUMBER,
+                required=False,
+                min=0,
+                max=PROJECT_COST_MAX,
+                note_en="at most 100 billion yen (1,000億円), more than a city's whole yearly IT "
+                "budget: above it, extra digits",
+                note_ja="1,000億円まで：市の年間情報システム予算全体を超える額は桁の誤り",
+            ),
         ),
         key=("project_id",),
         row_rules=(
@@ -560,10 +773,25 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         description_en="Resident satisfaction survey results per department and fiscal year.",
         description_ja="所属別・年度別の住民満足度調査",
         columns=(
-            _c("fiscal_year", "年度", Kind.FISCAL_YEAR),
+            _c(
+                "fiscal_year",
+                "年度",
+                Kind.FISCAL_YEAR,
+                min=EARLIEST_FISCAL_YEAR,
+                after_run=YEARS_AFTER_RUN,
+            ),
             _c("department_code", "所属コード", Kind.ID),
-            _c("respondents", "回答数", Kind.INTEGER, min=0, min_strict=True),
-            _c("satisfied", "満足回答数", Kind.INTEGER, min=0),
+            _c(
+                "respondents",
+                "回答数",
+                Kind.INTEGER,
+                min=0,
+                min_strict=True,
+                max=RESPONDENTS_MAX,
+                note_en="at most 4,000,000: more than the population of Japan's largest city",
+                note_ja="400万まで：日本最大の市の人口を超える数はありえない",
+            ),
+            _c("satisfied", "満足回答数", Kind.INTEGER, min=0, max=RESPONDENTS_MAX),
         ),
         key=("fiscal_year", "department_code"),
         row_rules=(
@@ -584,7 +812,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         description_en="Anonymous maturity diagnosis, one row per respondent per dimension.",
         description_ja="成熟度診断（匿名、回答者×診断項目ごとに1行）",
         columns=(
-            _c("fiscal_year", "年度", Kind.FISCAL_YEAR),
+            _c(
+                "fiscal_year",
+                "年度",
+                Kind.FISCAL_YEAR,
+                min=EARLIEST_FISCAL_YEAR,
+                after_run=YEARS_AFTER_RUN,
+            ),
             _c("respondent_id", "回答者ID", Kind.ID),
             _c("department_code", "所属コード", Kind.ID),
             _c("job_level", "職層", Kind.CODE, codes=JOB_LEVEL),
@@ -619,7 +853,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         description_en="Skill assessments, one row per employee, FY, skill area and assessor.",
         description_ja="スキル評価（職員・年度・スキル領域・評価者ごとに1行）",
         columns=(
-            _c("fiscal_year", "年度", Kind.FISCAL_YEAR),
+            _c(
+                "fiscal_year",
+                "年度",
+                Kind.FISCAL_YEAR,
+                min=EARLIEST_FISCAL_YEAR,
+                after_run=YEARS_AFTER_RUN,
+            ),
             _c("employee_id", "職員番号", Kind.ID, employee_id=True),
             _c("skill_area", "スキル領域", Kind.CODE, codes=SKILL_AREA),
             _c(
@@ -664,7 +904,13 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _c("post_id", "投稿番号", Kind.ID),
             _c("employee_id", "投稿者職員番号", Kind.ID, employee_id=True),
             _c("department_code", "所属コード", Kind.ID),
-            _c("posted_on", "投稿日", Kind.DATE),
+            _c(
+                "posted_on",
+                "投稿日",
+                Kind.DATE,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
+            ),
             _c(
                 "kind",
                 "種別",
@@ -739,6 +985,19 @@ def _column_rules(ds: Dataset, col: Column) -> list[RuleInfo]:
                 f"{col.name} is not a valid {col.kind.value}",
             )
         )
+    if col.kind in (Kind.NUMBER, Kind.INTEGER):
+        rules.extend(_number_fault_rules(ds, col))
+    if col.kind is Kind.ID:
+        rules.append(
+            RuleInfo(
+                f"{ds.name}.{col.name}.{ID_FAULT}",
+                f"「{col.ja}」に使えない文字がある（英数字と . _ - の{ID_MAX_LENGTH}文字まで、"
+                "先頭は英数字。文字と位置は detail_ja 列）。見えない文字や記号を除いてください",
+                f"{col.name} is not an identifier (1–{ID_MAX_LENGTH} ASCII letters, digits, "
+                ". _ -, starting with a letter or digit; detail_en names the character and its "
+                "position): remove invisible characters and symbols",
+            )
+        )
     if col.kind is Kind.CODE:
         allowed = " / ".join(f"{c.code}（{c.ja}）" for c in col.codes)
         rules.append(
@@ -748,26 +1007,84 @@ def _column_rules(ds: Dataset, col: Column) -> list[RuleInfo]:
                 f"{col.name} is not an accepted value ({allowed})",
             )
         )
-    if col.min is not None or col.max is not None:
-        rng = _range_text(col)
+    if col.bounded:
         rules.append(
             RuleInfo(
                 f"{ds.name}.{col.name}.range",
-                f"「{col.ja}」が範囲外（{rng}）",
-                f"{col.name} is out of range ({rng})",
+                f"「{col.ja}」が範囲外（{range_text(col, 'ja')}）",
+                f"{col.name} is out of range ({range_text(col)})",
             )
         )
     return rules
 
 
-def _range_text(col: Column) -> str:
-    lo = "" if col.min is None else f"{_num(col.min)} {'<' if col.min_strict else '≤'} "
-    hi = "" if col.max is None else f" ≤ {_num(col.max)}"
+def column_faults(col: Column) -> tuple[str, ...]:
+    """The named faults a cell of this column can have (each the rule
+    ``<dataset>.<column>.<fault>``), beyond being empty or not parsing.
+
+    >>> courses = DATASETS["courses"]
+    >>> column_faults(courses.column("hours")), column_faults(courses.column("course_id"))
+    (('separators', 'finite'), ('id_format',))
+    """
+    if col.kind in (Kind.NUMBER, Kind.INTEGER):
+        return NUMBER_FAULTS
+    if col.kind is Kind.ID:
+        return (ID_FAULT,)
+    return ()
+
+
+def _number_fault_rules(ds: Dataset, col: Column) -> list[RuleInfo]:
+    separators, finite = NUMBER_FAULTS
+    return [
+        RuleInfo(
+            f"{ds.name}.{col.name}.{separators}",
+            f"「{col.ja}」の区切りが曖昧（1.234,5 や 12,34 など）。カンマは3桁区切り（1,234）"
+            "にだけ、小数点はピリオド（12.5）で書いてください",
+            f"{col.name} has ambiguous separators (such as 1.234,5 or 12,34): use a comma only "
+            "to group three digits (1,234) and a period for decimals (12.5)",
+        ),
+        RuleInfo(
+            f"{ds.name}.{col.name}.{finite}",
+            f"「{col.ja}」が大きすぎて数として扱えない（1e309 など）。値を確かめてください",
+            f"{col.name} is too large to be a number (such as 1e309): check the value",
+        ),
+    ]
+
+
+def range_text(col: Column, lang: str = "en") -> str:
+    """The accepted range of a column as the README and rule messages show it (``ja``/``en``).
+
+    >>> range_text(DATASETS["courses"].column("hours"))
+    '0 < x ≤ 40'
+    >>> range_text(DATASETS["projects"].column("cost_yen"))
+    '0 ≤ x ≤ 100,000,000,000'
+    >>> range_text(DATASETS["attendance"].column("session_date"))
+    '2000-04-01 ≤ x ≤ run date + 1 day'
+    >>> range_text(DATASETS["staff"].column("fiscal_year"), "ja")
+    '2000 ≤ x ≤ 取込日の年度 + 1'
+    """
+    lo, hi = "", ""
+    if col.not_before is not None:
+        lo = f"{col.not_before.isoformat()} ≤ "
+    elif col.min is not None:
+        lo = f"{_num(col.min, col.kind)} {'<' if col.min_strict else '≤'} "
+    if col.max is not None:
+        hi = f" ≤ {_num(col.max, col.kind)}"
+    elif col.after_run is not None:
+        hi = " ≤ " + _run_relative(col.kind, col.after_run, lang)
     return f"{lo}x{hi}"
 
 
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+def _run_relative(kind: Kind, n: int, lang: str) -> str:
+    if kind is Kind.DATE:
+        return f"取込日 + {n}日" if lang == "ja" else f"run date + {n} day{'s' * (n != 1)}"
+    return f"取込日の年度 + {n}" if lang == "ja" else f"the run date's fiscal year + {n}"
+
+
+def _num(x: float, kind: Kind) -> str:
+    if kind is Kind.FISCAL_YEAR:
+        return str(int(x))
+    return f"{int(x):,}" if float(x).is_integer() else str(x)
 
 
 EXCEL_CELL_LIMIT = 32_767  # characters Excel can hold in one cell
@@ -796,6 +1113,7 @@ def rule_catalogue(dataset: str) -> dict[str, RuleInfo]:
     for col in ds.columns:
         rules.extend(_column_rules(ds, col))
     rules.extend(RuleInfo(r.id, r.ja, r.en) for r in ds.row_rules)
+    rules.extend(_zero_variant_rule(ds, ds.column(c)) for c in ds.zero_variant_columns)
     if ds.key:
         keys_ja = "・".join(ds.column(k).ja for k in ds.key)
         keys_en = ", ".join(ds.key)
@@ -816,8 +1134,34 @@ def rule_catalogue(dataset: str) -> dict[str, RuleInfo]:
                 level="key",
             )
         )
-    rules.extend(RuleInfo(r.id, r.ja, r.en, level="reference") for r in ds.references)
+    for ref in ds.references:
+        rules.append(RuleInfo(ref.id, ref.ja, ref.en, level="reference"))
+        rules.append(_leading_zeros_rule(ds, ref))
     return {r.id: r for r in rules}
+
+
+def _zero_variant_rule(ds: Dataset, col: Column) -> RuleInfo:
+    return RuleInfo(
+        f"{ds.name}.{col.name}.{ZERO_VARIANT}",
+        f"「{col.ja}」が前の行と先頭の0だけ違う（00124 と 124 など。Excel が番号を数値に"
+        f"変えた？前の行を採用）。{_ZEROS_HINT_JA}",
+        f"{col.name} differs from an earlier row's only in leading zeros (such as 00124 and "
+        f"124: did Excel turn the IDs into numbers? the earlier row is kept): {_ZEROS_HINT_EN}",
+        level="key",
+    )
+
+
+def _leading_zeros_rule(ds: Dataset, ref: Reference) -> RuleInfo:
+    target = DATASETS[ref.dataset]
+    col = next(ds.column(c) for c in ref.columns if ds.column(c).kind is Kind.ID)
+    return RuleInfo(
+        ref.leading_zeros_id,
+        f"「{col.ja}」が{target.ja}（{target.name}）のものと先頭の0だけ違う（00124 と 124 など。"
+        f"Excel が番号を数値に変えた？）。{_ZEROS_HINT_JA}",
+        f"{col.name} matches {target.name} only with leading zeros added or removed (such as "
+        f"00124 and 124: did Excel turn the IDs into numbers?): {_ZEROS_HINT_EN}",
+        level="reference",
+    )
 
 
 def contract_fingerprint() -> str:

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dxkpi.catalogue.contract import DATASETS, Column, Kind, rule_catalogue
+from dxkpi.catalogue.contract import (
+    DATASETS,
+    GENERAL_RULES,
+    ZERO_VARIANT,
+    Column,
+    Kind,
+    range_text,
+    rule_catalogue,
+)
 
 __all__ = ["BEGIN", "END", "contract_markdown", "readme_is_current", "readme_with_contract"]
 
@@ -31,10 +39,8 @@ def _rule_text(col: Column) -> str:
     parts = [f"{col.kind.value} ({_KIND_JA[col.kind]})"]
     if col.codes:
         parts.append(" / ".join(f"`{c.code}` {c.ja}" for c in col.codes))
-    if col.min is not None or col.max is not None:
-        lo = "" if col.min is None else f"{col.min:g} {'<' if col.min_strict else '≤'} "
-        hi = "" if col.max is None else f" ≤ {col.max:g}"
-        parts.append(f"{lo}x{hi}")
+    if col.bounded:
+        parts.append(range_text(col))
     if col.employee_id:
         parts.append("pseudonymised 仮名化")
     if col.note_en:
@@ -44,8 +50,10 @@ def _rule_text(col: Column) -> str:
 
 
 def contract_markdown() -> str:
-    """The data contract as Markdown: one table per dataset, then its keys and rules."""
-    out: list[str] = []
+    """The data contract as Markdown: the rules every column of a kind follows, then one table
+    per dataset with its keys and rules."""
+    out: list[str] = [f"- {rule}" for rule in GENERAL_RULES]
+    out.append("")
     for ds in DATASETS.values():
         out.append(f"#### `{ds.name}` {ds.ja} — {ds.description_en}")
         out.append("")
@@ -61,7 +69,9 @@ def contract_markdown() -> str:
         rules = [
             r
             for r in rule_catalogue(ds.name).values()
-            if r.level == "reference" or r.id in {x.id for x in ds.row_rules}
+            if r.level == "reference"
+            or r.id in {x.id for x in ds.row_rules}
+            or r.id.endswith(f".{ZERO_VARIANT}")
         ]
         if rules:
             out.append("")

@@ -206,6 +206,20 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
             "no proposal of this year has had its waiting window (W days) yet",
         ),
     },
+    # the class of a character an identifier may not hold (ingest.parse.id_problem)
+    "char_class": {
+        "zero_width": ("ゼロ幅文字（見えない文字）", "zero-width character (invisible)"),
+        "invisible": ("見えない書式文字", "invisible format character"),
+        "space": ("空白", "space"),
+        "control": ("制御文字", "control character"),
+        "path": ("パス区切り文字", "path separator"),
+        "non_ascii": (
+            "ASCII 以外の文字（漢字・かな・全角記号など）",
+            "non-ASCII character (kanji, kana, full-width symbol…)",
+        ),
+        "combining": ("結合文字", "combining mark"),
+        "symbol": ("使えない記号", "symbol not allowed"),
+    },
     # what a grade means (kpi.grading)
     "grade": {
         "A": ("目標超過", "ahead"),

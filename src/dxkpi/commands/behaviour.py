@@ -7,7 +7,6 @@ smallest effect of interest (``[decisions]`` in dxkpi.toml).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import click
 
 from dxkpi.catalogue.labels import label
 from dxkpi.commands.context import or_default
+from dxkpi.core.jsontext import json_text
 from dxkpi.ingest.processed import load_processed
 from dxkpi.models.behaviour import (
     BehaviourResult,
@@ -32,19 +32,6 @@ from dxkpi.project.config import load_config
 from dxkpi.reports.narrative import describe_behaviour, describe_estimand
 
 __all__ = ["command"]
-
-
-def _clean(x: Any) -> Any:
-    """JSON-safe: NaN/inf → None, numpy scalars → Python, recursively."""
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if hasattr(x, "item") and not isinstance(x, str):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
@@ -284,7 +271,7 @@ def command(
         )
         effect_list = _effect_rows(effects, config.privacy.min_cell_size)
         if fmt == "json":
-            click.echo(json.dumps(_clean(effect_list), ensure_ascii=False, allow_nan=False))
+            click.echo(json_text(effect_list))
             return
         table = _effect_table(effect_list, by)
         widths = [max(len(c[i]) for c in table) for i in range(len(table[0]))]
@@ -312,7 +299,7 @@ def command(
     )
     if fmt == "json":
         out = result.to_json_dict() | {"sentences": describe_behaviour(result, lang)}
-        click.echo(json.dumps(_clean(out), ensure_ascii=False, allow_nan=False))
+        click.echo(json_text(out))
         return
     rows = _rows(result)
     width = max(len(r[0]) for r in rows)

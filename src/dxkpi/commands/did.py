@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import click
 import polars as pl
 
+from dxkpi.core.jsontext import json_text
 from dxkpi.models.did import (
     BOOT_WEIGHTS,
     PANEL_KINDS,
@@ -391,6 +391,6 @@ def command(
             err.where.column,
         ) from err
     if fmt == "json":
-        click.echo(json.dumps(res.to_json_dict(), ensure_ascii=False, allow_nan=False))
+        click.echo(json_text(res.to_json_dict()))
     else:
         _print_tables(res)

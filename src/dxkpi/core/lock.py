@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from dxkpi.core.errors import DxkpiError, Where
+from dxkpi.core.jsontext import json_text
 
 __all__ = ["LockedError", "RunLock", "pid_alive"]
 
@@ -46,13 +47,16 @@ class RunLock:
     def _write(self) -> None:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(
-                {
-                    "pid": os.getpid(),
-                    "host": socket.gethostname(),
-                    "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-                },
-                fh,
+            fh.write(
+                json_text(
+                    {
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "started": datetime.datetime.now(datetime.UTC).isoformat(
+                            timespec="seconds"
+                        ),
+                    }
+                )
             )
 
     def __enter__(self) -> RunLock:

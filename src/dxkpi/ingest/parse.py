@@ -3,7 +3,9 @@
 Raw cells arrive as text. Numbers, dates, fiscal years, codes and IDs are NFKC-normalised
 (full-width ``２０２５`` → ``2025``, NBSP and full-width spaces trimmed); free text is kept
 verbatim. Each parser returns the parsed value, or null where the cell is empty or unparseable;
-:func:`parse_failed` tells the two apart.
+:func:`parse_failed` tells the two apart, and :func:`column_fault` names the faults that have a
+rule of their own (a number with ambiguous separators or too large to hold, an identifier
+outside the contract's character set — :func:`id_problem` says which character and where).
 
 >>> import polars as pl
 >>> df = pl.DataFrame({"d": ["2025-04-01", "2025/4/1", "令和7年4月1日", "R7.4.1", "x"]})
@@ -19,13 +21,26 @@ import unicodedata
 
 import polars as pl
 
-from dxkpi.catalogue.contract import Column, Kind
+from dxkpi.catalogue.contract import (
+    ID_FAULT,
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    NUMBER_FAULTS,
+    Column,
+    Kind,
+)
+from dxkpi.catalogue.labels import label
 
 __all__ = [
     "ERAS",
+    "char_class",
     "code_lookup",
+    "column_fault",
+    "id_fault",
+    "id_problem",
     "is_empty",
     "normalise",
+    "number_fault",
     "parse_boolean",
     "parse_code",
     "parse_column",
@@ -60,6 +75,13 @@ _COMPACT_DATE = r"^([0-9]{4})([0-9]{2})([0-9]{2})$"
 _EXCEL_SERIAL = r"^([0-9]{5})(?:\.0+)?$"
 _WAREKI_YEAR = rf"^({_ERA_ALT})\s*(元|[0-9]{{1,2}})\s*(?:年度|年)?$"
 _WESTERN_YEAR = r"^(?:FY\s*)?([0-9]{4})\s*(?:年度|年)?$"
+
+#: A number: digits, optionally grouped by commas in threes, a decimal point, an exponent.
+_NUMBER = (
+    r"^[+-]?(?:(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+)
+#: Digits mixed with commas and periods: a number whose separators do not read one way.
+_DIGITS_AND_SEPARATORS = r"^[+-]?[0-9.,]*[0-9][0-9.,]*$"
 
 _TRUE = ("true", "t", "1", "yes", "y", "はい", "○", "〇", "◯", "有", "あり")
 _FALSE = ("false", "f", "0", "no", "n", "いいえ", "×", "✕", "x", "無", "なし")
@@ -147,16 +169,64 @@ def parse_fiscal_year(raw: pl.Expr) -> pl.Expr:
     return pl.when(year.is_between(1900, 2200)).then(year).cast(pl.Int32)
 
 
-def parse_number(raw: pl.Expr) -> pl.Expr:
-    """Decimal number; thousands separators, 円, and △/▲ minus signs accepted."""
-    text = (
+def _number_text(raw: pl.Expr) -> pl.Expr:
+    """A number cell without its 円 and with △/▲ as a minus sign; a space between digits
+    counts as a comma (a thousands separator, so it must group three digits too)."""
+    return (
         normalise(raw)
-        .str.replace_all(r"[,\s]", "")
-        .str.replace(r"円$", "")
-        .str.replace(r"^[△▲−]", "-")
+        .str.replace(r"\s*円$", "")
+        .str.replace(r"^[△▲−]\s*", "-")
+        .str.replace(r"^([+-])\s+", "$1")
+        .str.replace_all(r"\s+", ",")
     )
-    ok = text.str.contains(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
-    return pl.when(ok).then(text.cast(pl.Float64, strict=False))
+
+
+def _number_value(text: pl.Expr) -> pl.Expr:
+    """The Float64 of well-formed number text (separators dropped), else null; may be ±inf."""
+    well_formed = text.str.contains(_NUMBER)
+    return pl.when(well_formed).then(text.str.replace_all(",", "").cast(pl.Float64, strict=False))
+
+
+def parse_number(raw: pl.Expr) -> pl.Expr:
+    """Finite decimal number; 円, △/▲ minus signs and commas grouping three digits accepted.
+
+    Null where the cell is empty, not a number, has ambiguous separators (:func:`number_fault`)
+    or overflows to infinity (``1e309``).
+
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"x": ["1,234.5", "△5", "1.234,5", "12,34", "1e309"]})
+    >>> df.select(parse_number(pl.col("x"))).to_series().to_list()
+    [1234.5, -5.0, None, None, None]
+    """
+    value = _number_value(_number_text(raw))
+    return pl.when(value.is_finite()).then(value)
+
+
+def number_fault(raw: pl.Expr) -> pl.Expr:
+    """Why a number cell that looks like a number is not accepted, as the suffix of its rule
+    (:data:`dxkpi.catalogue.contract.NUMBER_FAULTS`); null otherwise.
+
+    ``separators``: digits with commas or periods that do not read one way — a comma is a
+    thousands separator only when it groups exactly three digits before the decimal point
+    (``1,234``, ``12,345.6``), so ``1.234,5`` (a European decimal comma), ``12,34`` and
+    ``1.234.567`` are refused rather than guessed. ``finite``: a well-formed number too large to
+    hold (``1e309`` would become infinity).
+
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"x": ["1.234,5", "12,34", "1e309", "1,234", "abc"]})
+    >>> df.select(number_fault(pl.col("x"))).to_series().to_list()
+    ['separators', 'separators', 'finite', None, None]
+    """
+    text = _number_text(raw)
+    value = _number_value(text)
+    separators, finite = NUMBER_FAULTS
+    return (
+        pl.when(value.is_not_null() & ~value.is_finite())
+        .then(pl.lit(finite))
+        .when(value.is_null() & text.str.contains(_DIGITS_AND_SEPARATORS))
+        .then(pl.lit(separators))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
 
 
 def parse_integer(raw: pl.Expr) -> pl.Expr:
@@ -203,6 +273,75 @@ def parse_id(raw: pl.Expr) -> pl.Expr:
     return normalise(raw)
 
 
+def id_fault(raw: pl.Expr) -> pl.Expr:
+    """:data:`~dxkpi.catalogue.contract.ID_FAULT` where a non-empty identifier breaks the
+    contract's identifier rule (:data:`~dxkpi.catalogue.contract.ID_PATTERN`), else null."""
+    text = normalise(raw)
+    return pl.when(text.is_not_null() & ~text.str.contains(ID_PATTERN)).then(pl.lit(ID_FAULT))
+
+
+#: Zero-width characters, named apart from other invisible format characters.
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+_ID_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_ID_CHARS = _ID_START | frozenset("._-")
+
+
+def char_class(ch: str) -> str:
+    r"""The class of a character an identifier may not hold (a ``char_class`` label code).
+
+    >>> [char_class(c) for c in ("\u200b", "/", " ", "\t", "総", "#")]
+    ['zero_width', 'path', 'space', 'control', 'non_ascii', 'symbol']
+    """
+    category = unicodedata.category(ch)
+    if ch in _ZERO_WIDTH:
+        return "zero_width"
+    if ch in "/\\":
+        return "path"
+    if category == "Cc":
+        return "control"
+    if category.startswith("Z") or ch.isspace():
+        return "space"
+    if category == "Cf":
+        return "invisible"
+    if category.startswith("M"):
+        return "combining"
+    if not ch.isascii():
+        return "non_ascii"
+    return "symbol"
+
+
+def _char_name(ch: str) -> str:
+    """``U+200B ZERO WIDTH SPACE``: the code point and Unicode name, never the character."""
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
+
+def id_problem(text: str) -> tuple[str, str]:
+    r"""Why a normalised identifier breaks the identifier rule, in Japanese and English: the first
+    character it may not hold (code point, Unicode name, class) and its 1-based position, or its
+    length — never the identifier itself, which may be a personnel-system ID.
+
+    >>> id_problem("000\u200b124")[1]
+    'U+200B ZERO WIDTH SPACE (zero-width character (invisible)) at position 4'
+    """
+    for pos, ch in enumerate(text, start=1):
+        if pos == 1 and ch in _ID_CHARS and ch not in _ID_START:
+            return (
+                f"1文字目が {_char_name(ch)}（先頭は英字か数字）",
+                f"starts with {_char_name(ch)} (an identifier starts with a letter or digit)",
+            )
+        if ch not in _ID_CHARS:
+            cls = char_class(ch)
+            return (
+                f"{pos}文字目に {_char_name(ch)}（{label('char_class', cls, 'ja')}）",
+                f"{_char_name(ch)} ({label('char_class', cls, 'en')}) at position {pos}",
+            )
+    return (
+        f"{len(text)}文字（{ID_MAX_LENGTH}文字まで）",
+        f"{len(text)} characters (at most {ID_MAX_LENGTH})",
+    )
+
+
 def parse_text(raw: pl.Expr) -> pl.Expr:
     """Free text, verbatim; a cell of only white space is empty."""
     return pl.when(is_empty(raw)).then(None).otherwise(raw)
@@ -228,6 +367,16 @@ def parse_column(col: Column, raw: pl.Expr) -> pl.Expr:
         case Kind.BOOLEAN:
             return parse_boolean(raw)
     raise ValueError(col.kind)  # pragma: no cover
+
+
+def column_fault(col: Column, raw: pl.Expr) -> pl.Expr:
+    """The named fault of a non-empty cell of ``col`` that is refused for a reason of its own
+    (the suffix of its rule, such as ``separators``), null where there is none."""
+    if col.kind in (Kind.NUMBER, Kind.INTEGER):
+        return number_fault(raw)
+    if col.kind is Kind.ID:
+        return id_fault(raw)
+    return pl.lit(None, dtype=pl.String)
 
 
 def parse_failed(col: Column, raw: pl.Expr, parsed: pl.Expr) -> pl.Expr:

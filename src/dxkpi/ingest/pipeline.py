@@ -69,6 +69,7 @@ from dxkpi.core.errors import (
     Where,
     environment_faults,
 )
+from dxkpi.core.jsontext import json_text
 from dxkpi.core.lock import RunLock
 from dxkpi.core.spreadsheet import neutralise_frame
 from dxkpi.ingest.pseudonym import (
@@ -83,12 +84,16 @@ from dxkpi.ingest.pseudonym import (
 )
 from dxkpi.ingest.read import Discovery, RawTable, discover, read_part
 from dxkpi.ingest.rules import (
+    DETAIL_EN,
+    DETAIL_JA,
     RAW,
     RULES,
+    ZEROS,
     flag_duplicates,
     flag_references,
     is_bad,
     parse_and_check,
+    reference_keys,
     with_rules,
 )
 from dxkpi.ingest.suites import load_suite, missing_suites, stale_suites, validate
@@ -232,7 +237,7 @@ def _write_csv_for_excel(frame: pl.DataFrame, path: Path) -> None:
 
 def _write_manifest(manifest: dict[str, Any], path: Path) -> None:
     with environment_faults(path):
-        path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        path.write_text(json_text(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 # ---------------------------------------------------------------- the pseudonym key
@@ -287,6 +292,8 @@ def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes) -> pl.DataFra
         updates.append(
             pl.when(frame[RAW + col].is_null()).then(None).otherwise(pseudo).alias(RAW + col)
         )
+        # The ID without its leading zeros (compared by the leading-zero rules) likewise.
+        updates.append(pseudonymise(frame[ZEROS + col], secret).alias(ZEROS + col))
     return frame.with_columns(updates) if updates else frame
 
 
@@ -308,6 +315,8 @@ def _quarantine_frame(ds: Dataset, bad: pl.DataFrame) -> pl.DataFrame:
         .list.eval(pl.element().replace_strict(en, default=pl.element()))
         .list.join(" | ")
         .alias("rule_en"),
+        pl.col(DETAIL_JA).alias("detail_ja"),
+        pl.col(DETAIL_EN).alias("detail_en"),
         *[pl.col(RAW + c).alias(c) for c in ds.column_names],
     )
 
@@ -367,6 +376,7 @@ class _DatasetOutput:
     accepted: pl.DataFrame
     quarantine: pl.DataFrame
     report: DatasetReport
+    keys: pl.DataFrame  # what references of other datasets look up (memory only)
 
 
 def ingest_dataset(
@@ -382,7 +392,8 @@ def ingest_dataset(
     checked = _pseudonymise(ds, checked, secret)
     checked = flag_references(ds, checked, accepted)
     bad_rows = is_bad(ds)
-    good = checked.filter(~bad_rows).select(*LINEAGE, *ds.column_names)
+    kept = checked.filter(~bad_rows)
+    good = kept.select(*LINEAGE, *ds.column_names)
     bad = with_rules(ds, checked.filter(bad_rows))
     files = _file_reports(tables, good, bad)
     report = DatasetReport(ds.name, files=files)
@@ -390,7 +401,7 @@ def ingest_dataset(
     report.accepted = good.height
     report.quarantined = bad.height
     report.rules = dict(Counter(bad[RULES].explode().drop_nulls().to_list()))
-    return _DatasetOutput(good, _quarantine_frame(ds, bad), report)
+    return _DatasetOutput(good, _quarantine_frame(ds, bad), report, reference_keys(ds, kept))
 
 
 def certify(ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> dict[str, Any]:
@@ -583,7 +594,7 @@ def _ingest_each(
         except ContractError as err:
             reports[name] = DatasetReport(name, status="failed", error=err)
             continue
-        accepted[name] = result.accepted
+        accepted[name] = result.keys
         reports[name] = result.report
         if suite is not None:
             pending[name] = gx.submit(certify, ds, result.accepted, suite)

@@ -4,34 +4,52 @@ Each rule of :func:`dxkpi.catalogue.contract.rule_catalogue` becomes a boolean "
 expression; a row's ``_rules`` column lists every rule it breaks. One lazy pass parses and
 checks all columns.
 Key duplicates and references need other rows or datasets and are flagged after, in that order:
-row rules → duplicate key (among rows that passed the row rules; the first row keeps the key) →
-references (against the accepted rows of the referenced dataset).
+row rules → key identifiers spelt like an earlier row's with other leading zeros, then duplicate
+keys (among rows that passed the row rules; the first row keeps the key) → references (against
+the accepted rows of the referenced dataset; a key that would match with other leading zeros
+breaks its own rule, so the hint to format the ID column as text reaches the user).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 
 import polars as pl
 
 from dxkpi.catalogue.contract import (
+    DATASETS,
     EXCEL_CELL_LIMIT,
+    ID_FAULT,
+    ZERO_VARIANT,
     Column,
     Compare,
     Dataset,
     EmptyWhen,
     Kind,
+    Reference,
     RequiredWhen,
+    column_faults,
 )
 from dxkpi.core.fiscal import fiscal_year_of
-from dxkpi.ingest.parse import is_empty, normalise, parse_column, parse_failed
+from dxkpi.ingest.parse import (
+    column_fault,
+    id_problem,
+    is_empty,
+    normalise,
+    parse_column,
+    parse_failed,
+)
 
 __all__ = [
     "BITS",
     "CONFLICT",
+    "DETAIL_EN",
+    "DETAIL_JA",
     "DUP",
     "EMPTY",
     "FAILED",
+    "FAULT",
     "HEADER",
     "INDEX",
     "KEY",
@@ -39,10 +57,14 @@ __all__ = [
     "RAW",
     "REF",
     "RULES",
+    "ZERO",
+    "ZEROS",
+    "ZREF",
     "flag_duplicates",
     "flag_references",
     "is_bad",
     "parse_and_check",
+    "reference_keys",
     "violation_exprs",
     "with_rules",
 ]
@@ -55,18 +77,30 @@ REF = "_ref"
 INDEX = "__row_index__"
 EMPTY = "__empty__"
 FAILED = "__failed__"
+FAULT = "__fault__"
+DETAIL_JA = "_detail_ja"
+DETAIL_EN = "_detail_en"
+ZEROS = "_zeros_"  # an identifier without its leading zeros (pseudonymised like the ID)
+ZERO = "_zero"  # + j: key identifier j spells an earlier row's ID with other leading zeros
+ZREF = "_zref"  # + i: reference i matches only with leading zeros added or removed
 HEADER = "__header__"
 LONG = "__long__"
 CONFLICT = "_conflict"
 KEY = "__raw_key__"
 
 
-def _in_range(col: Column, value: pl.Expr) -> pl.Expr:
+def _in_range(col: Column, value: pl.Expr, run_date: dt.date) -> pl.Expr:
+    """True where a value lies in the column's declared range (on this run date)."""
     ok = pl.lit(True)
     if col.min is not None:
         ok = ok & ((value > col.min) if col.min_strict else (value >= col.min))
     if col.max is not None:
         ok = ok & (value <= col.max)
+    if col.not_before is not None:
+        ok = ok & (value >= pl.lit(col.not_before))
+    latest = col.latest(run_date)
+    if latest is not None:
+        ok = ok & (value <= pl.lit(latest))
     return ok
 
 
@@ -78,17 +112,21 @@ def _failed(column: str) -> pl.Expr:
     return pl.col(FAILED + column)
 
 
-def _column_violations(ds: Dataset, col: Column) -> list[tuple[str, pl.Expr]]:
+def _column_violations(ds: Dataset, col: Column, run_date: dt.date) -> list[tuple[str, pl.Expr]]:
     value = pl.col(col.name)
     out: list[tuple[str, pl.Expr]] = []
     if col.required:
         out.append((f"{ds.name}.{col.name}.required", _empty(col.name) & value.is_null()))
+    fault = pl.col(FAULT + col.name)
     if col.kind in (Kind.DATE, Kind.FISCAL_YEAR, Kind.NUMBER, Kind.INTEGER, Kind.BOOLEAN):
-        out.append((f"{ds.name}.{col.name}.parse", _failed(col.name)))
+        # A cell refused for a named fault (ambiguous separators…) is reported by that rule.
+        out.append((f"{ds.name}.{col.name}.parse", _failed(col.name) & fault.is_null()))
+    out.extend((f"{ds.name}.{col.name}.{name}", fault == name) for name in column_faults(col))
     if col.kind is Kind.CODE:
         out.append((f"{ds.name}.{col.name}.accepted", _failed(col.name)))
-    if col.min is not None or col.max is not None:
-        out.append((f"{ds.name}.{col.name}.range", value.is_not_null() & ~_in_range(col, value)))
+    if col.bounded:
+        in_range = _in_range(col, value, run_date)
+        out.append((f"{ds.name}.{col.name}.range", value.is_not_null() & ~in_range))
     return out
 
 
@@ -115,11 +153,14 @@ def _is_header_row(ds: Dataset) -> pl.Expr:
     return pl.all_horizontal([pl.col(HEADER + c.name) for c in ds.columns])
 
 
-def violation_exprs(ds: Dataset) -> list[tuple[str, pl.Expr]]:
+def violation_exprs(ds: Dataset, run_date: dt.date | None = None) -> list[tuple[str, pl.Expr]]:
     """(rule id, violated) for every single-row rule of a dataset, in catalogue order.
 
-    The expressions read the parsed columns and the ``__empty__``/``__failed__``/``__header__``/
-    ``__long__`` flags that :func:`parse_and_check` computes.
+    ``run_date`` (default: today) is the day ingestion runs: dates and fiscal years may not lie
+    further after it than the contract allows (:meth:`Column.latest`).
+
+    The expressions read the parsed columns and the ``__empty__``/``__failed__``/``__fault__``/
+    ``__header__``/``__long__`` flags that :func:`parse_and_check` computes.
     """
     out: list[tuple[str, pl.Expr]] = [
         (f"{ds.name}.repeated_header", _is_header_row(ds)),
@@ -128,8 +169,9 @@ def violation_exprs(ds: Dataset) -> list[tuple[str, pl.Expr]]:
             pl.any_horizontal([pl.col(LONG + c.name) for c in ds.columns]),
         ),
     ]
+    today = run_date or dt.date.today()
     for col in ds.columns:
-        out.extend(_column_violations(ds, col))
+        out.extend(_column_violations(ds, col, today))
     out.extend((rule.id, _row_rule_violation(rule)) for rule in ds.row_rules)
     return out
 
@@ -148,23 +190,42 @@ def _rule_bits(pairs: list[tuple[str, pl.Expr]]) -> pl.Expr:
     return pl.when(header).then(pl.lit(1, pl.UInt64)).otherwise(total)
 
 
+def _id_details(col: Column, table: pl.DataFrame) -> list[pl.Series]:
+    """``detail_ja``/``detail_en`` of each distinct value: for an identifier refused by the
+    identifier rule, the column, the character and its position (:func:`id_problem`)."""
+    refused = table.filter(pl.col("fault") == ID_FAULT)["value"].unique().to_list()
+    problems = {text: id_problem(text) for text in refused}
+    ja = {text: f"「{col.ja}」{p[0]}" for text, p in problems.items()}
+    en = {text: f"{col.name}: {p[1]}" for text, p in problems.items()}
+    value = table["value"]
+    return [
+        value.replace_strict(ja, default=None, return_dtype=pl.String).alias("detail_ja"),
+        value.replace_strict(en, default=None, return_dtype=pl.String).alias("detail_en"),
+    ]
+
+
 def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
     """Parse each distinct raw value of a column once, then gather back to every row.
 
     Dates, codes and IDs repeat a lot: 3 million attendance rows hold a few thousand distinct
-    dates. Returns the parsed column and its ``__empty__``/``__failed__`` flags.
+    dates. Returns the parsed column, its ``__empty__``/``__failed__``/``__header__``/``__long__``
+    flags and its ``__fault__`` (the named fault of a refused cell, or null).
     """
     distinct = cell.unique(maintain_order=True)
     raw = pl.col("raw")
     parsed = parse_column(col, raw)
     spellings = [unicodedata.normalize("NFKC", s).lower() for s in (col.name, col.ja)]
+    long = (raw.str.len_chars() > EXCEL_CELL_LIMIT).fill_null(False)
     table = pl.DataFrame({"raw": distinct}, schema={"raw": pl.String}).select(
         parsed.alias("value"),
         is_empty(raw).alias("empty"),
         parse_failed(col, raw, parsed).alias("failed"),
+        # an over-long cell is reported as that alone (cell_too_long), not also by its content
+        pl.when(~long).then(column_fault(col, raw)).alias("fault"),
         normalise(raw).str.to_lowercase().is_in(spellings).fill_null(False).alias("header"),
-        (raw.str.len_chars() > EXCEL_CELL_LIMIT).fill_null(False).alias("long"),
+        long.alias("long"),
     )
+    table = table.with_columns(_id_details(col, table))
     index = (
         cell.replace_strict(
             distinct, pl.Series(range(distinct.len()), dtype=pl.UInt32), return_dtype=pl.UInt32
@@ -176,17 +237,27 @@ def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
         col.name: table["value"].gather(index).alias(col.name),
         EMPTY + col.name: table["empty"].gather(index).alias(EMPTY + col.name),
         FAILED + col.name: table["failed"].gather(index).alias(FAILED + col.name),
+        FAULT + col.name: table["fault"].gather(index).alias(FAULT + col.name),
+        DETAIL_JA + col.name: table["detail_ja"].gather(index).alias(DETAIL_JA + col.name),
+        DETAIL_EN + col.name: table["detail_en"].gather(index).alias(DETAIL_EN + col.name),
         HEADER + col.name: table["header"].gather(index).alias(HEADER + col.name),
         LONG + col.name: table["long"].gather(index).alias(LONG + col.name),
     }
 
 
-def parse_and_check(ds: Dataset, raw: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+def parse_and_check(
+    ds: Dataset, raw: pl.DataFrame | pl.LazyFrame, *, run_date: dt.date | None = None
+) -> pl.DataFrame:
     """Parse every contract column and flag the single-row rules each row breaks.
 
-    Input: text columns named as the contract (plus lineage columns starting with ``_``).
-    Output: the typed columns, the raw text as ``_raw_<column>``, lineage, and ``_rulebits``
-    (see :func:`with_rules` for the list of rule ids). Row order is kept.
+    Input: text columns named as the contract (plus lineage columns starting with ``_``);
+    ``run_date`` is the day of the run (default: today), which bounds dates and fiscal years.
+    Output: the typed columns, the raw text as ``_raw_<column>``, lineage, ``_rulebits`` (see
+    :func:`with_rules` for the list of rule ids) and ``_detail_ja``/``_detail_en``: what exactly
+    is wrong where the rule alone cannot say it without showing the value (the character of an
+    identifier that breaks the identifier rule, and its position), and ``_zeros_<column>`` for
+    every identifier: its text without leading zeros, which the leading-zero rules compare (the
+    pipeline pseudonymises it with the employee ID; it is never written). Row order is kept.
     """
     if isinstance(raw, pl.LazyFrame):
         raw = raw.collect()
@@ -198,15 +269,47 @@ def parse_and_check(ds: Dataset, raw: pl.DataFrame | pl.LazyFrame) -> pl.DataFra
         *[pl.col(c) for c in lineage],
         *[pl.col(c.name).alias(RAW + c.name) for c in ds.columns],
     ).with_columns(list(parsed.values()))
-    helpers = [p + c.name for c in ds.columns for p in (EMPTY, FAILED, HEADER, LONG)]
-    return frame.with_columns(_rule_bits(violation_exprs(ds)).alias(BITS)).drop(helpers)
+    helpers = [
+        p + c.name
+        for c in ds.columns
+        for p in (EMPTY, FAILED, FAULT, HEADER, LONG, DETAIL_JA, DETAIL_EN)
+    ]
+    bits = _rule_bits(violation_exprs(ds, run_date))
+    zeros = [
+        pl.col(c.name).str.strip_chars_start("0").alias(ZEROS + c.name)
+        for c in ds.columns
+        if c.kind is Kind.ID
+    ]
+    return frame.with_columns(
+        bits.alias(BITS), _joined(DETAIL_JA, ds), _joined(DETAIL_EN, ds), *zeros
+    ).drop(helpers)
+
+
+def _joined(prefix: str, ds: Dataset) -> pl.Expr:
+    """A row's details of every column, joined (null when there are none)."""
+    joined = pl.concat_str(
+        [pl.col(prefix + c.name) for c in ds.columns], separator=" | ", ignore_nulls=True
+    )
+    return pl.when(joined.str.len_chars() > 0).then(joined).alias(prefix)
 
 
 def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``_dup`` and ``_conflict`` to later rows repeating the key of an earlier row that
-    passed the row rules: ``_dup`` when every value equals that row's (an exact repeat, e.g.
-    overlapping exports), ``_conflict`` when some value differs (the earlier row is kept)."""
+    """Flag later rows repeating the key of an earlier row that passed the row rules.
+
+    First ``_zero<j>``: the row's key identifier is an earlier row's with more or fewer leading
+    zeros (``124`` after ``00124``; :attr:`Dataset.zero_variant_columns`) — the earlier spelling
+    keeps the identifier. Then, among the rest, ``_dup`` when every value equals the earlier
+    row's (an exact repeat, e.g. overlapping exports) and ``_conflict`` when some value differs
+    (the earlier row is kept)."""
     clean = pl.col(BITS) == 0
+    zero_flags = [
+        _zero_variant(column, clean).alias(f"{ZERO}{j}")
+        for j, column in enumerate(ds.zero_variant_columns)
+    ]
+    frame = frame.with_columns(zero_flags)
+    clean = clean & ~pl.any_horizontal(
+        pl.lit(False), *[pl.col(f"{ZERO}{j}") for j in range(len(zero_flags))]
+    )
     if not ds.key:
         return frame.with_columns(pl.lit(False).alias(DUP), pl.lit(False).alias(CONFLICT))
     key = pl.col(ds.key[0]) if len(ds.key) == 1 else pl.struct(ds.key)
@@ -240,39 +343,78 @@ def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _zero_variant(column: str, clean: pl.Expr) -> pl.Expr:
+    """True for a clean row whose ``column`` is spelt differently from the first clean row with
+    the same identifier once leading zeros are removed (``124`` after ``00124``)."""
+    first = pl.col(column).filter(clean).first().over(pl.col(ZEROS + column))
+    return (clean & (pl.col(column) != first)).fill_null(False)
+
+
 def flag_references(
     ds: Dataset, frame: pl.DataFrame, accepted: dict[str, pl.DataFrame]
 ) -> pl.DataFrame:
     """Add ``_ref<i>`` per reference: a row that passed every other rule but whose key is not
-    among the accepted rows of the referenced dataset (``accepted``)."""
+    among the accepted rows of the referenced dataset (``accepted``, with the
+    ``_zeros_`` columns of :func:`reference_keys`); ``_zref<i>`` instead where the key would
+    match once leading zeros are added or removed (``124`` against ``00124``)."""
     indexed = frame.with_row_index(INDEX)
-    candidates = indexed.filter((pl.col(BITS) == 0) & ~pl.col(DUP) & ~pl.col(CONFLICT))
+    zero = [pl.col(f"{ZERO}{j}") for j in range(len(ds.zero_variant_columns))]
+    candidates = indexed.filter(
+        (pl.col(BITS) == 0)
+        & ~pl.col(DUP)
+        & ~pl.col(CONFLICT)
+        & ~pl.any_horizontal(pl.lit(False), *zero)
+    )
     flags = []
     for i, ref in enumerate(ds.references):
-        if ref.fiscal_year_from is not None:
-            left_on = [fiscal_year_of(pl.col(ref.fiscal_year_from)), *map(pl.col, ref.columns)]
-            right_on = ["fiscal_year", *ref.target_columns]
-        else:
-            left_on, right_on = list(map(pl.col, ref.columns)), list(ref.target_columns)
-        present = pl.all_horizontal([e.is_not_null() for e in left_on])
-        keys = accepted[ref.dataset].select(right_on).unique()
-        left = candidates.filter(present).select(
-            INDEX, *[e.alias(f"__k{j}") for j, e in enumerate(left_on)]
+        target = accepted[ref.dataset]
+        missing = _missing(candidates, target, ds, ref, zeros=False)
+        only_zeros = _missing(
+            candidates.filter(pl.col(INDEX).is_in(missing.implode())), target, ds, ref, zeros=True
         )
-        missing = left.join(
-            keys,
-            left_on=[f"__k{j}" for j in range(len(right_on))],
-            right_on=right_on,
-            how="anti",
-        )[INDEX]
-        flags.append(pl.col(INDEX).is_in(missing.implode()).alias(f"{REF}{i}"))
+        zero_match = missing.filter(~missing.is_in(only_zeros.implode()))
+        flags.append(pl.col(INDEX).is_in(only_zeros.implode()).alias(f"{REF}{i}"))
+        flags.append(pl.col(INDEX).is_in(zero_match.implode()).alias(f"{ZREF}{i}"))
     return indexed.with_columns(flags).drop(INDEX)
+
+
+def _missing(
+    rows: pl.DataFrame, target: pl.DataFrame, ds: Dataset, ref: Reference, *, zeros: bool
+) -> pl.Series:
+    """Row indices of ``rows`` whose reference key is not among ``target``'s keys; with
+    ``zeros``, identifiers are compared without their leading zeros."""
+
+    def key(frame_ds: Dataset, column: str) -> str:
+        is_id = frame_ds.column(column).kind is Kind.ID
+        return ZEROS + column if zeros and is_id else column
+
+    target_ds = DATASETS[ref.dataset]
+    left_on = [pl.col(key(ds, c)) for c in ref.columns]
+    right_on = [key(target_ds, c) for c in ref.target_columns]
+    if ref.fiscal_year_from is not None:
+        left_on = [fiscal_year_of(pl.col(ref.fiscal_year_from)), *left_on]
+        right_on = ["fiscal_year", *right_on]
+    present = pl.all_horizontal([e.is_not_null() for e in left_on])
+    keys = target.select(right_on).unique()
+    left = rows.filter(present).select(INDEX, *[e.alias(f"__k{j}") for j, e in enumerate(left_on)])
+    return left.join(
+        keys, left_on=[f"__k{j}" for j in range(len(right_on))], right_on=right_on, how="anti"
+    )[INDEX]
+
+
+def reference_keys(ds: Dataset, accepted: pl.DataFrame) -> pl.DataFrame:
+    """What other datasets' references look up in ``ds``'s accepted rows: its columns and the
+    ``_zeros_`` column of each identifier (kept in memory for :func:`flag_references`, never
+    written)."""
+    zeros = [ZEROS + c.name for c in ds.columns if c.kind is Kind.ID]
+    return accepted.select(*ds.column_names, *zeros)
 
 
 def is_bad(ds: Dataset) -> pl.Expr:
     """True for a row that breaks any rule (row rule, duplicate key or reference)."""
-    refs = [pl.col(f"{REF}{i}") for i in range(len(ds.references))]
-    return pl.any_horizontal(pl.col(BITS) != 0, pl.col(DUP), pl.col(CONFLICT), *refs)
+    refs = [pl.col(f"{p}{i}") for i in range(len(ds.references)) for p in (REF, ZREF)]
+    zero = [pl.col(f"{ZERO}{j}") for j in range(len(ds.zero_variant_columns))]
+    return pl.any_horizontal(pl.col(BITS) != 0, *zero, pl.col(DUP), pl.col(CONFLICT), *refs)
 
 
 def with_rules(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
@@ -282,12 +424,15 @@ def with_rules(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
         pl.when((pl.col(BITS) & pl.lit(1 << i, pl.UInt64)) != 0).then(pl.lit(rid))
         for i, rid in enumerate(ids)
     ]
+    parts.extend(
+        pl.when(pl.col(f"{ZERO}{j}")).then(pl.lit(f"{ds.name}.{column}.{ZERO_VARIANT}"))
+        for j, column in enumerate(ds.zero_variant_columns)
+    )
     parts.append(pl.when(pl.col(DUP)).then(pl.lit(f"{ds.name}.duplicate_key")))
     parts.append(pl.when(pl.col(CONFLICT)).then(pl.lit(f"{ds.name}.key_conflict")))
     cols = frame.columns
-    parts.extend(
-        pl.when(pl.col(f"{REF}{i}")).then(pl.lit(ref.id))
-        for i, ref in enumerate(ds.references)
-        if f"{REF}{i}" in cols
-    )
+    for i, ref in enumerate(ds.references):
+        if f"{REF}{i}" in cols:
+            parts.append(pl.when(pl.col(f"{REF}{i}")).then(pl.lit(ref.id)))
+            parts.append(pl.when(pl.col(f"{ZREF}{i}")).then(pl.lit(ref.leading_zeros_id)))
     return frame.with_columns(pl.concat_list(parts).list.drop_nulls().alias(RULES))

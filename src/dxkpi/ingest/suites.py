@@ -7,8 +7,11 @@ the accepted rows with these suites in an ephemeral GX context: two independent 
 one contract that must agree.
 A suite failure on accepted rows stops the dataset (it means the two disagree: a bug).
 
-Cross-dataset references have no GX expectation (GX cannot join tables); they are checked only
-by the polars rules.
+Cross-dataset references have no GX expectation (GX cannot join tables), nor have identifiers
+that differ only in leading zeros (GX cannot compare one row with another); they are checked
+only by the polars rules. A bound that follows the day of the run (the latest date or fiscal
+year accepted) is a suite parameter (``{"$PARAMETER": "latest_date_1"}``), so the suite file
+stays the same from day to day; :func:`validate` supplies its value (:func:`run_parameters`).
 
 ``import great_expectations`` costs seconds, so it happens inside :func:`validate`, never at
 module import.
@@ -16,6 +19,7 @@ module import.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 import json
@@ -28,6 +32,9 @@ import polars as pl
 from dxkpi.catalogue.contract import (
     CONTRACT_VERSION,
     DATASETS,
+    ID_FAULT,
+    ID_PATTERN,
+    Column,
     Compare,
     Dataset,
     EmptyWhen,
@@ -35,12 +42,14 @@ from dxkpi.catalogue.contract import (
     RequiredWhen,
     contract_fingerprint,
 )
+from dxkpi.core.jsontext import json_text
 
 __all__ = [
     "GX_VERSION_FLOOR",
     "SuiteResult",
     "load_suite",
     "missing_suites",
+    "run_parameters",
     "stale_suites",
     "suite_dict",
     "suite_text",
@@ -72,6 +81,38 @@ def _condition(column: str, values: tuple[str, ...], negate: bool) -> dict[str, 
     }
 
 
+def _gx_value(value: dt.date | int) -> str | int:
+    """A bound as GX compares it with a column: a date as an ISO timestamp (pandas holds dates
+    as timestamps), a fiscal year as it is."""
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time()).isoformat()
+    return value
+
+
+def _parameter_name(col: Column) -> str:
+    return f"latest_{col.kind.value}_{col.after_run}"
+
+
+def _run_parameter(col: Column) -> dict[str, str]:
+    """The suite parameter that stands for a bound set by the run date (``Column.after_run``):
+    the suite file stays the same from day to day, :func:`validate` supplies the value."""
+    return {"$PARAMETER": _parameter_name(col)}
+
+
+def run_parameters(ds: Dataset, run_date: dt.date) -> dict[str, str | int]:
+    """The values of a dataset's run-date parameters on ``run_date``.
+
+    >>> run_parameters(DATASETS["staff"], dt.date(2026, 3, 31))
+    {'latest_fiscal_year_1': 2026}
+    """
+    out: dict[str, str | int] = {}
+    for col in ds.columns:
+        latest = col.latest(run_date)
+        if latest is not None:
+            out[_parameter_name(col)] = _gx_value(latest)
+    return out
+
+
 def suite_dict(ds: Dataset) -> dict[str, Any]:
     """The GX suite of one dataset, as a JSON-ready dict (deterministic)."""
     exps: list[dict[str, Any]] = [
@@ -90,6 +131,15 @@ def suite_dict(ds: Dataset) -> dict[str, Any]:
                     "expect_column_values_to_not_be_null", f"{rid}.required", column=col.name
                 )
             )
+        if col.kind is Kind.ID:
+            exps.append(
+                _expectation(
+                    "expect_column_values_to_match_regex",
+                    f"{rid}.{ID_FAULT}",
+                    column=col.name,
+                    regex=ID_PATTERN,
+                )
+            )
         if col.kind is Kind.CODE:
             exps.append(
                 _expectation(
@@ -99,14 +149,14 @@ def suite_dict(ds: Dataset) -> dict[str, Any]:
                     value_set=col.code_values(),
                 )
             )
-        if col.min is not None or col.max is not None:
+        if col.bounded:
             exps.append(
                 _expectation(
                     "expect_column_values_to_be_between",
                     f"{rid}.range",
                     column=col.name,
-                    min_value=col.min,
-                    max_value=col.max,
+                    min_value=_gx_value(col.not_before) if col.not_before else col.min,
+                    max_value=_run_parameter(col) if col.after_run is not None else col.max,
                     strict_min=col.min_strict,
                     strict_max=False,
                 )
@@ -170,7 +220,7 @@ def suite_dict(ds: Dataset) -> dict[str, Any]:
 
 def suite_text(ds: Dataset) -> str:
     """The suite file's exact text."""
-    return json.dumps(suite_dict(ds), ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+    return json_text(suite_dict(ds), indent=2) + "\n"
 
 
 def write_suites(folder: Path) -> list[Path]:
@@ -239,8 +289,13 @@ def _context() -> tuple[Any, Any]:
     return gx, context
 
 
-def validate(dataset: str, frame: pl.DataFrame, suite: dict[str, Any]) -> SuiteResult:
-    """Run a stored suite over accepted rows in an ephemeral GX context (BOOLEAN_ONLY)."""
+def validate(
+    dataset: str, frame: pl.DataFrame, suite: dict[str, Any], run_date: dt.date | None = None
+) -> SuiteResult:
+    """Run a stored suite over accepted rows in an ephemeral GX context (BOOLEAN_ONLY).
+
+    ``run_date`` (default: today) sets the bounds that follow the day of the run.
+    """
     gx, context = _context()
     name = f"dxkpi_{dataset}_{next(_counter)}"
     source = context.data_sources.add_pandas(name=name)
@@ -251,7 +306,11 @@ def validate(dataset: str, frame: pl.DataFrame, suite: dict[str, Any]) -> SuiteR
         expectations=[_build_expectation(gx, e) for e in suite["expectations"]],
     )
     batch = batch_def.get_batch(batch_parameters={"dataframe": _to_pandas(frame)})
-    result = batch.validate(gx_suite, result_format="BOOLEAN_ONLY")
+    result = batch.validate(
+        gx_suite,
+        result_format="BOOLEAN_ONLY",
+        expectation_parameters=run_parameters(DATASETS[dataset], run_date or dt.date.today()),
+    )
     failed = tuple(
         r.expectation_config.meta.get("dxkpi_rule", r.expectation_config.type)
         for r in result.results

@@ -11,7 +11,6 @@ their labels (:mod:`dxkpi.catalogue.labels`); values are written by
 from __future__ import annotations
 
 import io
-import json
 import math
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from dxkpi.catalogue.format import EXCEL_FORMAT, format_value
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.catalogue.labels import SUPPRESSED_MARK, codes, group_part, label
 from dxkpi.core.atomic import write_file
+from dxkpi.core.jsontext import json_text
 from dxkpi.core.spreadsheet import neutralise, neutralise_frame
 from dxkpi.kpi.engine import EXPORT_COLUMNS
 
@@ -75,13 +75,9 @@ def to_csv_bytes(frame: pl.DataFrame) -> bytes:
 
 
 def to_json(frame: pl.DataFrame) -> str:
-    """JSON array of records with the export columns in order (NaN → null)."""
-    records = frame.select(EXPORT_COLUMNS).to_dicts()
-    clean = [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
-        for r in records
-    ]
-    return json.dumps(clean, ensure_ascii=False, indent=1)
+    """JSON array of records with the export columns in order; a value that is not finite
+    (NaN, ±inf: not computable) is null (:func:`dxkpi.core.jsontext.json_text`)."""
+    return json_text(frame.select(EXPORT_COLUMNS).to_dicts(), indent=1)
 
 
 def group_label_ja(group_by: str, group: str, name: str | None = None) -> str:

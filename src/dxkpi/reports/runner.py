@@ -46,6 +46,7 @@ from dxkpi.catalogue.kpis import GROUPINGS
 from dxkpi.core.atomic import publish, recover, staging_dir, write_text
 from dxkpi.core.errors import DxkpiError, Where
 from dxkpi.core.fiscal import fy_end
+from dxkpi.core.jsontext import json_text
 from dxkpi.core.lock import RunLock
 from dxkpi.core.project import ENV_VAR, Project, locate_project
 from dxkpi.ingest.processed import Processed, load_processed, manifest_hash
@@ -659,9 +660,7 @@ def run_reports(
                         f"{e.get('ename')}: {e.get('evalue')}"
                     )
             (staging / "run.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
-            (staging / "run.json").write_text(
-                json.dumps(run, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-            )
+            (staging / "run.json").write_text(json_text(run, indent=2) + "\n", encoding="utf-8")
             write_index(staging, run, lang)
             publish(staging, target)
         finally:

@@ -10,7 +10,6 @@ core files are byte-identical with or without it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from dxkpi.core.fiscal import fy_end
+from dxkpi.core.jsontext import json_text
 from dxkpi.sample.behaviour import proposals_table
 from dxkpi.sample.faults import (
     bad_attendance,
@@ -331,7 +331,7 @@ def generate_city(
         "year mostly phases 1–2, later years mostly 2–3",
     }
     truth_path = out / "ground_truth.json"
-    truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    truth_path.write_text(json_text(truth, indent=2) + "\n", encoding="utf-8")
     return SampleSummary(
         out, written.files, sizes, written.rows_per_file, len(written.bad_rows), truth_path
     )
