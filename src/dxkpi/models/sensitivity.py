@@ -297,7 +297,10 @@ class SensitivityResult:
         """一文の日本語の要約."""
         what = "事後の最初の期の効果" if self.target == "first" else "事後期間の平均効果"
         if self.breakdown is None:
-            return f"平行トレンドが厳密に成り立つ場合でも{what}の区間は 0 を含み、覆る結論がありません。"
+            return (
+                f"平行トレンドが厳密に成り立つ場合でも{what}の区間は 0 を含み、"
+                "覆る結論がありません。"
+            )
         bound = "試した全ての範囲" if math.isinf(self.breakdown) else number(self.breakdown, 3)
         if self.restriction == "relative_magnitudes":
             return (
@@ -630,7 +633,12 @@ def _check_rm(es: EventStudy, method: str) -> None:
 
 
 def _rm_grid_accepts(
-    es: EventStudy, l_vec: np.ndarray, mbar: float, grid: np.ndarray, alpha: float, lf: bool,
+    es: EventStudy,
+    l_vec: np.ndarray,
+    mbar: float,
+    grid: np.ndarray,
+    alpha: float,
+    lf: bool,
     seed: int,
 ) -> np.ndarray:
     """Accept/reject of every grid θ: the union over s and ± of the ARP sets."""
@@ -673,8 +681,8 @@ def relative_magnitudes(
     bd = None
     if breakdown:
         bd = _breakdown(
-            lambda mb: not rm_accepts(
-                es, 0.0, mb, target=target, alpha=alpha, method=method, seed=seed
+            lambda mb: (
+                not rm_accepts(es, 0.0, mb, target=target, alpha=alpha, method=method, seed=seed)
             ),
             1.0,
         )
@@ -808,8 +816,16 @@ class _SdProblem:
             return np.r_[np.full(k, m * dq), d_sd * (q - t * dq)]
 
         cons = [
-            {"type": "ineq", "fun": lambda x: x[:k] - low @ x[k:], "jac": lambda x: _abs_jac(low, 1)},
-            {"type": "ineq", "fun": lambda x: x[:k] + low @ x[k:], "jac": lambda x: _abs_jac(low, -1)},
+            {
+                "type": "ineq",
+                "fun": lambda x: x[:k] - low @ x[k:],
+                "jac": lambda x: _abs_jac(low, 1),
+            },
+            {
+                "type": "ineq",
+                "fun": lambda x: x[:k] + low @ x[k:],
+                "jac": lambda x: _abs_jac(low, -1),
+            },
             {
                 "type": "eq",
                 "fun": lambda x: np.array([x[k:].sum() - self.target_sum]),
@@ -818,12 +834,17 @@ class _SdProblem:
         ]
         x0 = np.r_[np.abs(low @ start), start]
         res = minimize(
-            value, x0, jac=grad, constraints=cons, method="SLSQP",
+            value,
+            x0,
+            jac=grad,
+            constraints=cons,
+            method="SLSQP",
             options={"ftol": 1e-15, "maxiter": 2000},
         )
         if not res.success and res.status != 8:  # 8: positive directional derivative at the end
             raise SensitivityError(
-                "FLCI の最適化が収束しませんでした。", f"the FLCI optimisation failed: {res.message}"
+                "FLCI の最適化が収束しませんでした。",
+                f"the FLCI optimisation failed: {res.message}",
             )
         return np.asarray(res.x[k:])
 
@@ -882,6 +903,15 @@ def smoothness(
             se,
         )
     return SensitivityResult(
-        "smoothness", "FLCI", _target_name(target), alpha, tuple(sets), bd, est, se, (lo, hi),
-        es.n_pre, es.n_post,
+        "smoothness",
+        "FLCI",
+        _target_name(target),
+        alpha,
+        tuple(sets),
+        bd,
+        est,
+        se,
+        (lo, hi),
+        es.n_pre,
+        es.n_post,
     )
