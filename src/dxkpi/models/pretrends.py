@@ -19,7 +19,7 @@ average post-period effect by δ·ā_post.
 >>> res = att_gt(pl.DataFrame(rows), unit="id", time="t", group="g", outcome="y")
 >>> pw = pretest_power(res, slope=0.2)
 >>> pw.df, round(pw.power, 2), round(pw.slope_80 / pw.slope_50, 2)
-(4, 0.86, 1.34)
+(3, 0.98, 1.38)
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ Kolesár, M. (2018), "Optimal Inference in a Class of Regression Models", Econom
 >>> es = EventStudy.from_arrays([0.01, -0.01, 0.0, 0.5, 0.6], np.diag([0.01] * 5), n_pre=3)
 >>> sd = smoothness(es, m=(0.0, 0.1), target="first")
 >>> [round(r.lower, 3) for r in sd.sets], round(sd.breakdown, 3)
-[-0.14, -0.36, 0.112]
+([0.298, 0.184], 0.267)
 """
 
 from __future__ import annotations
