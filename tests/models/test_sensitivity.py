@@ -185,3 +185,18 @@ def test_bad_inputs_are_domain_errors() -> None:
     with pytest.raises(SensitivityError):
         _study("bc").target_vector([1.0, 2.0])
     assert math.isfinite(flci(es, 0.1, target="first")[2])
+
+
+@pytest.mark.slow
+def test_least_favourable_hybrid_is_close_to_the_conditional_test() -> None:
+    """The C-LF hybrid (first stage at κ = α/10 with a simulated critical value) differs from
+    the conditional test only near the set's ends: on Benzarti & Carloni both sets agree to one
+    grid step, and a θ far outside is rejected by both."""
+    es = _study("bc")
+    kw = {"target": "first", "grid_points": 30, "breakdown": False}
+    cond = relative_magnitudes(es, [1.0], **kw).sets[0]
+    lf = relative_magnitudes(es, [1.0], method="C-LF", **kw).sets[0]
+    step = 40 * math.sqrt(es.sigma[4, 4]) / 29
+    assert abs(lf.lower - cond.lower) <= step + 1e-12
+    assert abs(lf.upper - cond.upper) <= step + 1e-12
+    assert not rm_accepts(es, 1.0, 1.0, target="first", method="C-LF")

@@ -295,7 +295,9 @@ class SensitivityResult:
     @property
     def summary_ja(self) -> str:
         """一文の日本語の要約."""
-        what = "事後の最初の期の効果" if self.target == "first" else "事後期間の平均効果"
+        what = {"first": "事後の最初の期の効果", "average": "事後期間の平均効果"}.get(
+            self.target, "事後期間の重み付き効果"
+        )
         if self.breakdown is None:
             return (
                 f"平行トレンドが厳密に成り立つ場合でも{what}の区間は 0 を含み、"
