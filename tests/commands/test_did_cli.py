@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from dxkpi.commands.did import command
+from dxkpi.models.contrasts import twfe
 from dxkpi.models.did import att_gt
+from dxkpi.models.sensitivity import event_study, relative_magnitudes
 
 ARGS = ["--unit", "id", "--time", "year", "--group", "first", "--outcome", "y"]
 
@@ -240,3 +242,51 @@ def test_covariates_and_method(covariate_csv: Path) -> None:
     assert unb.exit_code != 0 and "panel='within'" in unb.output
     help_text = CliRunner().invoke(command, ["--help"]).output
     assert "--covariates" in help_text and "--est-method" in help_text and "二重頑健" in help_text
+
+
+def test_sensitivity_and_bacon_options(panel_csv: Path) -> None:
+    """--sensitivity: robust sets over the M̄ and M grids, breakdown values, the pre-test's
+    power, equal to the library; --bacon: the decomposition, reproducing the TWFE estimate."""
+    base = ["--csv", str(panel_csv), *ARGS, "--base-period", "universal", "--format", "json"]
+    out = CliRunner().invoke(
+        command, [*base, "--sensitivity", "--bacon", "--grid-points", "20", "--mbar", "0,1"]
+    )
+    assert out.exit_code == 0, out.output
+    js = json.loads(out.output)
+    rm = js["sensitivity"]["relative_magnitudes"]
+    assert [s["bound"] for s in rm["sets"]] == [0.0, 1.0]
+    assert rm["breakdown"] is not None and rm["summary_ja"] and rm["summary_en"]
+    sd = js["sensitivity"]["smoothness"]
+    assert len(sd["sets"]) == 4 and sd["sets"][0]["bound"] == 0.0
+    assert js["sensitivity"]["pretest_power"]["slope_50"] > 0
+    df = pl.read_csv(panel_csv).with_columns(pl.col("first").fill_null(0))
+    res = att_gt(df, unit="id", time="year", group="first", outcome="y", base_period="universal")
+    lib = relative_magnitudes(event_study(res), [0.0, 1.0], grid_points=20)
+    assert rm == lib.to_json_dict()
+    b = js["bacon"]
+    assert sum(c["weight"] for c in b["comparisons"]) == pytest.approx(1.0)
+    assert b["estimate"] == pytest.approx(
+        twfe(df, unit="id", time="year", group="first", outcome="y").estimate, abs=1e-10
+    )
+    table = CliRunner().invoke(
+        command, [*base[:-2], "--sensitivity", "--bacon", "--grid-points", "20"]
+    )
+    assert table.exit_code == 0, table.output
+    assert "M̄=" in table.output and "later_vs_earlier" in table.output
+    help_text = CliRunner().invoke(command, ["--help"]).output
+    assert "--sensitivity" in help_text and "崩壊点" in help_text and "--bacon" in help_text
+
+
+def test_sensitivity_needs_a_universal_base_and_bacon_a_balanced_panel(panel_csv, tmp_path):
+    out = CliRunner().invoke(command, ["--csv", str(panel_csv), *ARGS, "--sensitivity"])
+    assert out.exit_code != 0 and "universal" in out.output and "基準期" in out.output
+    gap = tmp_path / "gap.csv"
+    pl.read_csv(panel_csv).filter(~((pl.col("id") == 0) & (pl.col("year") == 2021))).write_csv(gap)
+    out = CliRunner().invoke(command, ["--csv", str(gap), *ARGS, "--bacon"])
+    assert out.exit_code != 0 and "unbalanced" in out.output and "--bacon-balance" in out.output
+    ok = CliRunner().invoke(
+        command, ["--csv", str(gap), *ARGS, "--bacon", "--bacon-balance", "--format", "json"]
+    )
+    assert ok.exit_code == 0 and json.loads(ok.output)["bacon"]["dropped_units"] == 1
+    bad = CliRunner().invoke(command, ["--csv", str(panel_csv), *ARGS, "--mbar", "a,b"])
+    assert bad.exit_code != 0 and "--mbar" in bad.output

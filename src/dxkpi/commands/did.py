@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 import polars as pl
 
+from dxkpi.core.errors import DxkpiError
 from dxkpi.core.jsontext import json_text
+from dxkpi.models.bacon import BaconResult, bacon
 from dxkpi.models.did import (
     BOOT_WEIGHTS,
     PANEL_KINDS,
@@ -24,6 +27,14 @@ from dxkpi.models.did import (
     att_gt,
 )
 from dxkpi.models.drdid import EST_METHODS, EstMethod
+from dxkpi.models.pretrends import PretestPower, pretest_power
+from dxkpi.models.sensitivity import (
+    RM_METHODS,
+    SensitivityResult,
+    event_study,
+    relative_magnitudes,
+    smoothness,
+)
 
 __all__ = ["command"]
 
@@ -167,10 +178,10 @@ def _note(res: AttGtResult, pt: Pretest) -> str:
     return "\n".join(lines)
 
 
-def _print_tables(res: AttGtResult) -> None:
+def _print_tables(res: AttGtResult, extras: _Extras) -> None:
     pt = res.pretest()  # once, for the table and the note
-    tables = _tables(res, pt)
-    note = _note(res, pt)
+    tables = _tables(res, pt) + extras.tables()
+    note = "\n".join(x for x in (_note(res, pt), extras.note()) if x)
     try:
         from rich.console import Console
         from rich.table import Table
@@ -197,6 +208,129 @@ def _print_tables(res: AttGtResult) -> None:
             table.add_row(*(escape(c) for c in r))
         console.print(table)
     console.print(note, markup=False)
+
+
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    """``"0,0.5,1"`` → (0.0, 0.5, 1.0); a click error naming ``option`` otherwise."""
+    try:
+        values = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError as err:
+        raise click.BadParameter(
+            f"数値のカンマ区切りで指定してください / give comma-separated numbers: {text}",
+            param_hint=option,
+        ) from err
+    if not values or any(v < 0 for v in values):
+        raise click.BadParameter("0 以上の数値が必要です / need values >= 0", param_hint=option)
+    return values
+
+
+@dataclass(frozen=True)
+class _Extras:
+    """What --sensitivity and --bacon add to the output."""
+
+    rm: SensitivityResult | None = None
+    sd: SensitivityResult | None = None
+    power: PretestPower | None = None
+    bacon: BaconResult | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.rm is not None and self.sd is not None:
+            out["sensitivity"] = {
+                "relative_magnitudes": self.rm.to_json_dict(),
+                "smoothness": self.sd.to_json_dict(),
+                "pretest_power": None if self.power is None else self.power.to_json_dict(),
+            }
+        if self.bacon is not None:
+            out["bacon"] = self.bacon.to_json_dict()
+        return out
+
+    def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
+        out = []
+        for r in (self.rm, self.sd):
+            if r is None:
+                continue
+            rows = [
+                [
+                    "original",
+                    _fmt(r.ci[0]),
+                    _fmt(r.ci[1]),
+                    "yes" if r.ci[0] > 0 or r.ci[1] < 0 else "no",
+                ]
+            ]
+            rows += [
+                [
+                    f"{r.bound_name}={s.value:g}",
+                    _fmt(s.lower),
+                    _fmt(s.upper),
+                    "yes" if s.excludes_zero else "no",
+                ]
+                for s in r.sets
+            ]
+            title = (
+                f"robust sets ({r.restriction}, {r.method}, {r.target} effect) / "
+                "平行トレンドの破れに頑健な信頼集合"
+            )
+            out.append((title, ["bound", "lower", "upper", "excludes 0"], rows))
+        if self.bacon is not None:
+            b = self.bacon
+            out.append(
+                (
+                    "Goodman-Bacon decomposition of TWFE / TWFE の分解",
+                    ["type", "treated", "control", "estimate", "weight"],
+                    [
+                        [
+                            r["type"],
+                            _fmt(r["treated"], 0),
+                            "untreated" if r["control"] is None else _fmt(r["control"], 0),
+                            _fmt(r["estimate"]),
+                            _fmt(r["weight"]),
+                        ]
+                        for r in b.comparisons.iter_rows(named=True)
+                    ],
+                )
+            )
+        return out
+
+    def note(self) -> str:
+        lines = []
+        for r in (self.rm, self.sd):
+            if r is not None:
+                lines.append(f"{r.summary_ja}\n{r.summary_en}")
+        if self.power is not None:
+            lines.append(f"{self.power.summary_ja}\n{self.power.summary_en}")
+        if self.bacon is not None:
+            b = self.bacon
+            lines.append(
+                f"{b.summary_ja}\n{b.summary_en} (TWFE {_fmt(b.estimate)}; units {b.n_units}, "
+                f"dropped to balance {b.dropped_units})"
+            )
+        return "\n".join(lines)
+
+
+def _sensitivity(
+    res: AttGtResult,
+    pre: int | None,
+    post: int | None,
+    target: str,
+    mbar: tuple[float, ...],
+    m: tuple[float, ...] | None,
+    method: str,
+    grid_points: int,
+) -> tuple[SensitivityResult, SensitivityResult, PretestPower]:
+    es = event_study(res, pre=pre, post=post)
+    tgt: Any = target
+    rm = relative_magnitudes(
+        es,
+        mbar,
+        target=tgt,
+        alpha=res.settings.alpha,
+        method=method,  # type: ignore[arg-type]
+        grid_points=grid_points,
+    )
+    m_values = m if m is not None else tuple(rm.se * k for k in (0.0, 0.1, 0.25, 0.5))
+    sd = smoothness(es, m_values, target=tgt, alpha=res.settings.alpha)
+    return rm, sd, pretest_power(res)
 
 
 @click.command("did")
@@ -318,6 +452,73 @@ def _print_tables(res: AttGtResult) -> None:
     "with covariates: dr = doubly robust, ipw = inverse probability weighting, reg = outcome "
     "regression (as R did).",
 )
+@click.option(
+    "--sensitivity",
+    is_flag=True,
+    help="平行トレンドの破れへの感度（Rambachan & Roth: 相対的な大きさ M̄ と滑らかさ M の頑健な信頼"
+    "集合、崩壊点、事前検定の検出力）。--base-period universal が必要 / Sensitivity to violations "
+    "of parallel trends (robust sets under relative-magnitude and smoothness bounds, the "
+    "breakdown value, the pre-test's power); needs --base-period universal.",
+)
+@click.option(
+    "--sensitivity-pre",
+    type=click.IntRange(min=1),
+    default=None,
+    help="感度分析に使う事前期間数（e=-2 から遡る、既定: 全て）/ Pre-periods used (default all).",
+)
+@click.option(
+    "--sensitivity-post",
+    type=click.IntRange(min=2),
+    default=None,
+    help="感度分析に使う事後期間数（既定: 全て）/ Post-periods used (default all).",
+)
+@click.option(
+    "--target",
+    type=click.Choice(["average", "first"]),
+    default="average",
+    show_default=True,
+    help="対象: 事後期間の平均効果か最初の期の効果 / The average post effect or the first one.",
+)
+@click.option(
+    "--mbar",
+    default="0,0.5,1,1.5,2",
+    show_default=True,
+    help="相対的な大きさの上限 M̄ の値 / Values of M̄ (relative magnitudes).",
+)
+@click.option(
+    "--m",
+    "m_values",
+    default=None,
+    help="滑らかさの上限 M の値（成果の単位/期²、既定: SE の 0, 0.1, 0.25, 0.5 倍）/ Values of M "
+    "(outcome units per period²; default 0, 0.1, 0.25, 0.5 × SE of the estimate).",
+)
+@click.option(
+    "--rm-method",
+    type=click.Choice(RM_METHODS),
+    default="conditional",
+    show_default=True,
+    help="M̄ の検定: conditional（ARP、決定的）か C-LF（HonestDiD の既定、シミュレーションで遅い）/ "
+    "Test for M̄: conditional (ARP) or C-LF (HonestDiD's default; simulated, slower).",
+)
+@click.option(
+    "--grid-points",
+    type=click.IntRange(min=10),
+    default=100,
+    show_default=True,
+    help="θ の格子点数（R honest_did の既定 100）/ Points of the θ grid (R honest_did's 100).",
+)
+@click.option(
+    "--bacon",
+    "with_bacon",
+    is_flag=True,
+    help="TWFE の Goodman-Bacon 分解（2×2 比較、重み、既処置群を比較に使う割合）/ Goodman-Bacon "
+    "decomposition of the TWFE estimate.",
+)
+@click.option(
+    "--bacon-balance",
+    is_flag=True,
+    help="不揃いなパネルを全期間観測の単位に絞って分解 / Balance an unbalanced panel for --bacon.",
+)
 def command(
     csv: Path,
     unit: str,
@@ -338,6 +539,16 @@ def command(
     pretest_min_units: int,
     covariates: str | None,
     est_method: EstMethod,
+    sensitivity: bool,
+    sensitivity_pre: int | None,
+    sensitivity_post: int | None,
+    target: str,
+    mbar: str,
+    m_values: str | None,
+    rm_method: str,
+    grid_points: int,
+    with_bacon: bool,
+    bacon_balance: bool,
 ) -> None:
     """段階的導入の差の差（Callaway & Sant'Anna）: ATT(g,t)、集計、事前検定.
 
@@ -348,7 +559,11 @@ def command(
     simultaneous bands and their critical values; --cluster moves inference to clusters;
     --covariates makes parallel trends conditional on them (--est-method), and the JSON then
     records the covariates, the method and the propensity-score overlap.
+    --sensitivity adds robust confidence sets under violations of parallel trends and the
+    breakdown value; --bacon the Goodman-Bacon decomposition of the TWFE estimate.
     """
+    mbar_values = _floats(mbar, "--mbar")
+    m_grid = None if m_values is None else _floats(m_values, "--m")
     df = _read(csv)
     names = [c.strip() for c in covariates.split(",") if c.strip()] if covariates else []
     for col in (unit, time_col, group, outcome, *([cluster] if cluster else []), *names):
@@ -390,7 +605,33 @@ def command(
             err.en + (f" {err.hint_en}" if err.hint_en else ""),
             err.where.column,
         ) from err
+    extras = _Extras()
+    try:
+        if sensitivity:
+            rm, sd, power = _sensitivity(
+                res,
+                sensitivity_pre,
+                sensitivity_post,
+                target,
+                mbar_values,
+                m_grid,
+                rm_method,
+                grid_points,
+            )
+            extras = _Extras(rm=rm, sd=sd, power=power)
+        if with_bacon:
+            b = bacon(
+                df, unit=unit, time=time_col, group=group, outcome=outcome, balance=bacon_balance
+            )
+            extras = _Extras(extras.rm, extras.sd, extras.power, b)
+    except DxkpiError as err:
+        raise _fail(
+            csv,
+            err.ja + (f" {err.hint_ja}" if err.hint_ja else ""),
+            err.en + (f" {err.hint_en}" if err.hint_en else ""),
+            err.where.column,
+        ) from err
     if fmt == "json":
-        click.echo(json_text(res.to_json_dict()))
+        click.echo(json_text(res.to_json_dict() | extras.to_json_dict()))
     else:
-        _print_tables(res)
+        _print_tables(res, extras)

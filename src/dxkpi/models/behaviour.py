@@ -72,7 +72,15 @@ from dxkpi.core.errors import DxkpiError
 from dxkpi.core.fiscal import FIRST_MONTH, fiscal_month_of, fiscal_year_of
 from dxkpi.ingest.processed import Processed
 from dxkpi.models.contrasts import Contrast, naive_before_after, twfe
-from dxkpi.models.did import Aggregation, AttGtResult, DidError, Pretest, att_gt, wald_test
+from dxkpi.models.did import (
+    Aggregation,
+    AttGtResult,
+    DidError,
+    Pretest,
+    WaldTest,
+    att_gt,
+    wald_test,
+)
 from dxkpi.models.drdid import EstMethod
 from dxkpi.models.ratio import RatioEstimate, counterfactual_ratio, log_interval
 from dxkpi.models.verdicts import effective_df
@@ -100,7 +108,9 @@ __all__ = [
     "behaviour_change",
     "estimate_panel",
     "estimate_subgroups",
+    "event_pre_columns",
     "event_pretest",
+    "event_wald_test",
     "heterogeneity",
     "per_100_per_year",
     "period_index",
@@ -543,18 +553,30 @@ def event_pretest(dynamic: Aggregation | None, window: int | None = None) -> Pre
     """
     if dynamic is None or dynamic.by is None or dynamic.by_influence is None:
         return Pretest(stat=None, df=0, p=None, reference="F")
-    by = dynamic.by
-    key = by["key"].to_numpy()
-    usable = (key < 0) & by["se"].is_not_null().to_numpy()
-    if window is not None:
-        usable &= key >= -window
-    pre = np.flatnonzero(usable)
-    n = dynamic.by_influence.shape[0]
-    att = by["att"].to_numpy()[pre]
-    test = wald_test(att, dynamic.by_influence[:, pre], n, nu=n - 1)
+    pre = event_pre_columns(dynamic, window)
+    test = event_wald_test(dynamic, pre)
     if test is None:
         return Pretest(stat=None, df=int(pre.size), p=None, reference="F")
     return Pretest(stat=test.stat, df=test.df, p=test.p, reference="F", df_den=test.df_den)
+
+
+def event_pre_columns(dynamic: Aggregation, window: int | None = None) -> np.ndarray:
+    """Rows of ``dynamic.by`` that :func:`event_pretest` tests: −window <= e < 0 with an SE."""
+    assert dynamic.by is not None
+    key = dynamic.by["key"].to_numpy()
+    usable = (key < 0) & dynamic.by["se"].is_not_null().to_numpy()
+    if window is not None:
+        usable &= key >= -window
+    return np.flatnonzero(usable)
+
+
+def event_wald_test(dynamic: Aggregation, rows: np.ndarray) -> WaldTest | None:
+    """The Wald test of :func:`event_pretest` on the given event-time rows (F reference with
+    ν = employees − 1)."""
+    assert dynamic.by is not None and dynamic.by_influence is not None
+    n = dynamic.by_influence.shape[0]
+    att = dynamic.by["att"].to_numpy()[rows]
+    return wald_test(att, dynamic.by_influence[:, rows], n, nu=n - 1)
 
 
 def _dynamic(res: AttGtResult) -> Aggregation | None:
