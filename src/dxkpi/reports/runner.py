@@ -670,6 +670,15 @@ def run_reports(
     return RunResult(target, results, run)
 
 
+def _finished(fut: cf.Future[TaskResult], task: Task) -> TaskResult:
+    """The result of a finished notebook; a worker that died or an export that raised is a
+    failed task with its error (never an exception that ends the run)."""
+    try:
+        return fut.result()
+    except Exception as err:
+        return TaskResult(task.name, task.report, "failed", 0.0, _error_dict(err), task.parameters)
+
+
 def _execute_all(
     tasks: list[Task], staging: Path, jobs: int | None, keep_going: bool, say: Progress
 ) -> list[TaskResult]:
@@ -681,9 +690,13 @@ def _execute_all(
         pending = {
             pool.submit(execute_task, t, str(staging), t.report in per_department): t for t in tasks
         }
-        for done, fut in enumerate(cf.as_completed(pending), start=1):
-            res = fut.result()
+        done = 0
+        for fut in cf.as_completed(pending):
+            if fut.cancelled():  # not started after an earlier failure: recorded as NotRun
+                continue
+            res = _finished(fut, pending[fut])
             results.append(res)
+            done += 1
             say(f"[{done}/{len(tasks)}] {res.name}: {res.status} ({res.seconds:.1f}s)")
             if res.status != "ok":
                 failed = True
