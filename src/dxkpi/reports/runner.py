@@ -54,6 +54,7 @@ from dxkpi.project.config import load_config
 from dxkpi.reports.kpi_cache import CACHE_DIR, write_kpi_cache
 from dxkpi.reports.kpi_export import write_xlsx
 from dxkpi.reports.render import PAGE_FONT_ENV, svg_with_embedded_font
+from dxkpi.reports.views import check_report_parameters
 
 __all__ = [
     "COMMON_PARAMETERS",
@@ -579,11 +580,10 @@ def run_reports(
         if progress is not None:
             progress(message)
 
-    if lang not in ("ja", "en"):
-        raise ReportError(f"lang は ja か en です（{lang}）", f"lang must be ja or en ({lang})")
     config = load_config(project.config_file)
     k = int(min_cell_size if min_cell_size is not None else config.privacy.min_cell_size)
     data = load_processed(data_dir)
+    check_report_parameters(data, fiscal_year=fiscal_year, lang=lang, min_cell_size=k)
     known = data.departments.select("department_code").collect().to_series().to_list()
     target = reports_dir / f"FY{fiscal_year}"
     reports_dir.mkdir(parents=True, exist_ok=True)

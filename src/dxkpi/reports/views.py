@@ -33,7 +33,7 @@ from dxkpi.catalogue.labels import (
 from dxkpi.core.errors import ConfigError
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.kpi.engine import compute
-from dxkpi.project.config import Config, load_config
+from dxkpi.project.config import MIN_CELL_SIZE_FLOOR, Config, load_config
 from dxkpi.reports.kpi_cache import kpi_cache_path
 from dxkpi.reports.narrative import effect_of_step
 
@@ -43,6 +43,7 @@ __all__ = [
     "SUPPRESSED_MARK",
     "Markdown",
     "ReportContext",
+    "check_report_parameters",
     "dataset_summary",
     "file_summary",
     "grade_text",
@@ -118,26 +119,41 @@ class ReportContext:
         return HTML(html_table(frame, caption=caption))
 
 
+def check_report_parameters(
+    data: Processed, *, fiscal_year: int, lang: str, min_cell_size: int
+) -> None:
+    """The parameters every report takes, checked once — by the report runner before any
+    notebook starts, and by :func:`report_context` in each notebook: ``lang`` ja or en,
+    ``min_cell_size`` at least :data:`~dxkpi.project.config.MIN_CELL_SIZE_FLOOR`, and a fiscal
+    year with a staff list (:meth:`~dxkpi.ingest.processed.Processed.check_fiscal_years`)."""
+    if lang not in ("ja", "en"):
+        raise ConfigError(f"lang は ja か en（{lang}）", f"lang must be ja or en ({lang})")
+    if min_cell_size < MIN_CELL_SIZE_FLOOR:
+        raise ConfigError(
+            f"min_cell_size は {MIN_CELL_SIZE_FLOOR} 以上（{min_cell_size}）",
+            f"min_cell_size may not be below {MIN_CELL_SIZE_FLOOR} ({min_cell_size})",
+            hint_ja=f"--min-cell-size を {MIN_CELL_SIZE_FLOOR} 以上にしてください。",
+            hint_en=f"give --min-cell-size {MIN_CELL_SIZE_FLOOR} or more.",
+        )
+    data.check_fiscal_years([fiscal_year])
+
+
 def report_context(
     *, fiscal_year: int, data_dir: str, output_dir: str, lang: str, min_cell_size: int
 ) -> ReportContext:
     """Load the processed data and configuration for a report run (the notebooks' derive cell).
 
-    ``min_cell_size`` overrides the configuration's k; it may not be below 5.
+    ``min_cell_size`` overrides the configuration's k; the parameters are checked by
+    :func:`check_report_parameters`.
     """
-    if lang not in ("ja", "en"):
-        raise ConfigError(f"lang は ja か en（{lang}）", f"lang must be ja or en ({lang})")
-    if min_cell_size < 5:
-        raise ConfigError(
-            f"min_cell_size は 5 以上（{min_cell_size}）",
-            f"min_cell_size may not be below 5 ({min_cell_size})",
-        )
+    data = load_processed(data_dir)
+    check_report_parameters(data, fiscal_year=fiscal_year, lang=lang, min_cell_size=min_cell_size)
     config = load_config()
     config = dataclasses.replace(
         config, privacy=dataclasses.replace(config.privacy, min_cell_size=min_cell_size)
     )
     return ReportContext(
-        data=load_processed(data_dir),
+        data=data,
         config=config,
         fiscal_year=int(fiscal_year),
         lang=lang,
