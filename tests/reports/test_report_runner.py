@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import shutil
 from pathlib import Path
 
 import nbformat
+import polars as pl
 import pytest
 
 from dxkpi.core.lock import LockedError, RunLock
@@ -194,3 +197,41 @@ def test_an_export_that_raises_in_a_worker_is_a_failed_report(
         ("failed", "OSError")
     }
     assert "No space left" in (result.results[0].error or {})["evalue"]
+
+
+def _add_department(processed: Path, code: str) -> None:
+    """A department ``code`` (a copy of 010100 and its staff) written straight into the
+    processed data, as ingest would never accept it."""
+    for name in ("departments", "staff"):
+        path = processed / f"{name}.parquet"
+        frame = pl.read_parquet(path)
+        copy = frame.filter(pl.col("department_code") == "010100")
+        pl.concat([frame, copy.with_columns(department_code=pl.lit(code))]).write_parquet(path)
+
+
+def test_a_department_code_cannot_write_outside_the_reports_folder(project: Path) -> None:
+    """The real drill-down template, run for the code ``q/../../../../x/TRAVERSAL``: every file
+    it writes (notebook, HTML, figure) stays in reports/FY2025 under a sanitised name."""
+    code = "q/../../../../x/TRAVERSAL"
+    _add_department(project / "data" / "processed", code)
+    shutil.copy2(
+        ROOT / "notebooks" / "reports" / "department.ipynb", project / "notebooks" / "reports"
+    )
+    result = run_reports(
+        fiscal_year=2025,
+        project=Project(project),
+        data_dir=Path("data/processed"),
+        reports_dir=Path("reports"),
+        only=("department",),
+        departments=(code,),
+        jobs=1,
+    )
+    assert result.ok, [r.error for r in result.results]
+    out = project / "reports" / "FY2025"
+    written = [p for p in project.rglob("*TRAVERSAL*")]
+    assert written and all(p.is_relative_to(out) for p in written), written
+    assert not (project / "x").exists()
+    (page,) = out.glob("department_*.html")
+    assert "/" not in page.name and ".." not in page.name
+    assert len(list((out / "figures").glob("department_*_trends.png"))) == 1
+    assert html.escape(code) in (out / "index.html").read_text(encoding="utf-8")

@@ -45,6 +45,7 @@ from dxkpi import __version__
 from dxkpi.catalogue.kpis import GROUPINGS
 from dxkpi.core.atomic import publish, recover, staging_dir, write_text
 from dxkpi.core.errors import DxkpiError, Where
+from dxkpi.core.filenames import path_inside, safe_stem
 from dxkpi.core.fiscal import fy_end
 from dxkpi.core.lock import RunLock
 from dxkpi.core.project import ENV_VAR, Project, locate_project
@@ -132,11 +133,12 @@ class ReportError(DxkpiError):
 class Task:
     """One notebook execution."""
 
-    name: str  # output stem, e.g. kpi_dashboard or department_010100
+    name: str  # output stem, e.g. kpi_dashboard or department_010100 (safe_stem of the code)
     report: str
     template: str
     parameters: dict[str, Any]
     project_root: str = ""  # the kernel's working folder and DXKPI_PROJECT
+    department: str | None = None  # the drill-down's department code, as in the data
 
 
 @dataclass
@@ -147,6 +149,7 @@ class TaskResult:
     seconds: float
     error: dict[str, Any] | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    department: str | None = None
 
 
 @dataclass
@@ -276,7 +279,7 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
     if task.project_root:  # notebooks find the project (config, reviews) from the kernel
         os.environ[ENV_VAR] = task.project_root
     folder = Path(staging)
-    out_nb = folder / f"{task.name}.ipynb"
+    out_nb = path_inside(folder, f"{task.name}.ipynb")
     start = time.perf_counter()
     km = _drill_down_kernel(task.template) if shared_kernel else None
     extra = {"km": km} if km is not None else {}
@@ -296,7 +299,7 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
         if km is not None:
             km.release_clients()
         if out_nb.exists():
-            out_nb.rename(folder / f"{task.name}.failed.ipynb")
+            out_nb.rename(path_inside(folder, f"{task.name}.failed.ipynb"))
         return TaskResult(
             task.name,
             task.report,
@@ -304,12 +307,19 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
             time.perf_counter() - start,
             _error_dict(err),
             task.parameters,
+            task.department,
         )
     if km is not None:
         km.release_clients()
-    export_html(out_nb, folder / f"{task.name}.html")
+    export_html(out_nb, path_inside(folder, f"{task.name}.html"))
     return TaskResult(
-        task.name, task.report, "ok", time.perf_counter() - start, None, task.parameters
+        task.name,
+        task.report,
+        "ok",
+        time.perf_counter() - start,
+        None,
+        task.parameters,
+        task.department,
     )
 
 
@@ -451,11 +461,30 @@ def plan_tasks(
             for code in dept_list:
                 params = {**common, "department": code}
                 check_parameters(template, params)
-                tasks.append(Task(f"{spec.name}_{code}", spec.name, str(template), params, root))
+                name = f"{spec.name}_{safe_stem(code)}"
+                tasks.append(Task(name, spec.name, str(template), params, root, code))
         else:
             check_parameters(template, common)
             tasks.append(Task(spec.name, spec.name, str(template), dict(common), root))
+    _check_distinct_names(tasks)
     return tasks
+
+
+def _check_distinct_names(tasks: list[Task]) -> None:
+    """Two executions may never write the same files (e.g. department codes ``a b`` and
+    ``a_b-c8687a08aa``, made alike by :func:`~dxkpi.core.filenames.safe_stem`)."""
+    seen: dict[str, Task] = {}
+    for task in tasks:
+        other = seen.setdefault(task.name, task)
+        if other is not task:
+            raise ReportError(
+                f"所属コード「{other.department}」と「{task.department}」が同じファイル名"
+                f"（{task.name}）になります",
+                f"department codes '{other.department}' and '{task.department}' make the same "
+                f"file name ({task.name})",
+                hint_ja="どちらかの所属コードを組織マスタで変えてください。",
+                hint_en="change one of the codes in the departments table.",
+            )
 
 
 # ------------------------------------------------------------------ index and run.json
@@ -493,7 +522,7 @@ def write_index(folder: Path, run: dict[str, Any], lang: str) -> None:
     rows = []
     for r in run["notebooks"]:
         title = titles.get(r["report"], r["report"])
-        label = title if r["name"] == r["report"] else f"{title} — {r['name'].split('_')[-1]}"
+        label = f"{title} — {r['department']}" if r.get("department") else title
         status = {"ok": ok_word, "skipped": skip_word}.get(r["status"], fail_word)
         html_name = f"{r['name']}.html"
         has_html = (folder / html_name).exists()
@@ -676,7 +705,15 @@ def _finished(fut: cf.Future[TaskResult], task: Task) -> TaskResult:
     try:
         return fut.result()
     except Exception as err:
-        return TaskResult(task.name, task.report, "failed", 0.0, _error_dict(err), task.parameters)
+        return TaskResult(
+            task.name,
+            task.report,
+            "failed",
+            0.0,
+            _error_dict(err),
+            task.parameters,
+            task.department,
+        )
 
 
 def _execute_all(
@@ -721,6 +758,7 @@ def _execute_all(
                 "failed",
                 0.0,
                 {"ename": "NotRun", "evalue": "stopped after an earlier failure"},
+                department=t.department,
             )
             for t in tasks
             if t.name not in ran

@@ -31,6 +31,7 @@ from dxkpi.catalogue.labels import (
     t,
 )
 from dxkpi.core.errors import ConfigError
+from dxkpi.core.filenames import path_inside, safe_stem
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.kpi.engine import compute
 from dxkpi.project.config import MIN_CELL_SIZE_FLOOR, Config, load_config
@@ -79,6 +80,12 @@ class ReportContext:
         path = self.output_dir / "figures"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def figure(self, *parts: str) -> Path:
+        """The PNG file for a figure named from ``parts`` joined by ``_`` — each made a plain
+        file name component (:func:`~dxkpi.core.filenames.safe_stem`: a department code from
+        the data cannot climb out of the folder) — checked to lie in :attr:`figures`."""
+        return path_inside(self.figures, "_".join(safe_stem(p) for p in parts) + ".png")
 
     def kpis(self) -> pl.DataFrame:
         """The rich KPI frame (suppressed, graded) for every KPI, year and grouping.
