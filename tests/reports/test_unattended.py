@@ -115,3 +115,66 @@ def test_killed_run_leaves_last_good_reports(project: Path, delay: float) -> Non
     assert not list((project / "reports").glob(".FY2025.new-*"))
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     assert run["ok"]
+
+
+def _children() -> dict[int, list[int]]:
+    """Every live process's children (Linux /proc); zombies count as gone."""
+    tree: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            tree.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    return tree
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _descendants(pid: int) -> set[int]:
+    tree, found, todo = _children(), set(), [pid]
+    while todo:
+        for child in tree.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    live = {p for ps in _children().values() for p in ps}
+    return pids & live
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_and_kernels_die_with_a_killed_run(project: Path) -> None:
+    """SIGKILL of the `dxkpi report` process alone (not its group): its notebook workers and
+    their kernels stop within seconds instead of running on into a dead staging folder."""
+    folder = project / "notebooks" / "reports"
+    for name in ("data_quality", "kpi_dashboard"):
+        write_notebook(folder / f"{name}.ipynb", "import time\ntime.sleep(120)")
+    proc = _report(project)
+    deadline = time.monotonic() + 120
+    family: set[int] = set()
+    while time.monotonic() < deadline:  # two workers, each with a kernel running its notebook
+        family = _descendants(proc.pid)
+        kernels = [p for p in family if b"ipykernel" in _cmdline(p)]
+        if len(kernels) >= 2:
+            break
+        time.sleep(0.5)
+    assert len(family) >= 4, "the run never started its notebooks"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while _alive(family) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    survivors = _alive(family)
+    for pid in survivors:  # clean up before failing
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == set()

@@ -47,6 +47,7 @@ from dxkpi.core.atomic import publish, recover, staging_dir, write_text
 from dxkpi.core.errors import DxkpiError, Where
 from dxkpi.core.filenames import path_inside, safe_stem
 from dxkpi.core.fiscal import fy_end
+from dxkpi.core.lifetime import end_with_parent
 from dxkpi.core.lock import RunLock
 from dxkpi.core.project import ENV_VAR, Project, locate_project
 from dxkpi.ingest.processed import Processed, load_processed, manifest_hash
@@ -722,7 +723,9 @@ def _execute_all(
     workers = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     results: list[TaskResult] = []
     failed = False
-    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+    with cf.ProcessPoolExecutor(
+        max_workers=workers, initializer=end_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         per_department = {r.name for r in REPORTS if r.per_department}
         pending = {
             pool.submit(execute_task, t, str(staging), t.report in per_department): t for t in tasks
