@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -178,3 +179,67 @@ def test_workers_and_kernels_die_with_a_killed_run(project: Path) -> None:
     for pid in survivors:  # clean up before failing
         os.kill(pid, signal.SIGKILL)
     assert survivors == set()
+
+
+WAIT_FOR_GO = """
+def wait_for_go():
+    for _ in range(1200):
+        if Path("go").exists():
+            return
+        time.sleep(0.1)
+    raise TimeoutError("no go")
+"""
+CITY = """
+from pathlib import Path
+import time
+from dxkpi.ingest.processed import load_processed
+def city():
+    names = load_processed(data_dir).departments.collect()["department_name"]
+    return "CITY " + ",".join(sorted(names))
+"""
+
+
+def test_an_ingest_during_a_report_never_publishes_a_mix(project: Path, tiny_raw: Path) -> None:
+    """`dxkpi ingest` replaces the processed data while the report's notebooks run: one
+    notebook read the data before, the other reads after. Every published report shows one
+    city's data, and run.json records the hash of the data the reports show."""
+    from dxkpi.ingest.processed import manifest_hash
+
+    folder = project / "notebooks" / "reports"
+    write_notebook(
+        folder / "data_quality.ipynb",
+        CITY + WAIT_FOR_GO + "print(city())\nPath('read-early').touch()\nwait_for_go()",
+    )
+    write_notebook(
+        folder / "kpi_dashboard.ipynb",
+        CITY + WAIT_FOR_GO + "Path('waiting').touch()\nwait_for_go()\nprint(city())",
+    )
+    processed = project / "data" / "processed"
+    before = manifest_hash(json.loads((processed / "manifest.json").read_text(encoding="utf-8")))
+    other = project / "other_raw"
+    other.mkdir()
+    for csv in tiny_raw.glob("*.csv"):
+        text = csv.read_text(encoding="utf-8").replace("総務課", "新庁舎課")
+        (other / csv.name).write_text(text, encoding="utf-8")
+
+    proc = _report(project)
+    deadline = time.monotonic() + 120
+    while not ((project / "read-early").exists() and (project / "waiting").exists()):
+        assert time.monotonic() < deadline and proc.poll() is None, "notebooks never started"
+        time.sleep(0.2)
+    run_ingest(other, processed, expectations=ROOT / "expectations", secret=SECRET)
+    after = manifest_hash(json.loads((processed / "manifest.json").read_text(encoding="utf-8")))
+    assert after != before
+    (project / "go").touch()
+    out, _ = proc.communicate(timeout=180)
+
+    assert proc.returncode == 0, out.decode()
+    assert "re-ingested during the run" in out.decode()
+    folder = project / "reports" / "FY2025"
+    shown = {
+        name: re.findall(r"CITY [^<\n]*", (folder / f"{name}.html").read_text(encoding="utf-8"))
+        for name in ("data_quality", "kpi_dashboard")
+    }
+    assert {tuple(v) for v in shown.values()} == {("CITY 市民課,総務課",)}, shown
+    run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    assert run["data_manifest_sha256"] == before

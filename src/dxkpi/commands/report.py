@@ -154,8 +154,8 @@ def command(
                 jobs=jobs,
                 keep_going=keep_going,
                 progress=progress,
-                write_extras=lambda folder: write_kpi_workbook(
-                    folder, data_dir, fy, min_cell_size, project
+                write_extras=lambda folder, data: write_kpi_workbook(
+                    folder, data, fy, min_cell_size, project
                 ),
             )
         except FiscalYearError as err:  # a year that cannot be reported: exit 1, nothing run

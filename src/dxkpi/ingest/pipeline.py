@@ -46,7 +46,7 @@ from dxkpi.catalogue.contract import (
 )
 from dxkpi.core.atomic import publish, recover, staging_dir
 from dxkpi.core.errors import ContractError, DxkpiError, IngestInvariantError, Where
-from dxkpi.core.lock import RunLock
+from dxkpi.core.lock import RunLock, folder_lock
 from dxkpi.core.spreadsheet import neutralise_frame
 from dxkpi.ingest.pseudonym import load_or_create_secret, pseudonymise
 from dxkpi.ingest.read import Discovery, RawTable, discover, read_part
@@ -411,7 +411,7 @@ def run_ingest(
             )
     secret = secret if secret is not None else load_or_create_secret()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with RunLock(out.parent / f".{out.name}.lock"):
+    with RunLock(folder_lock(out)):
         return _locked_ingest(raw, out, secret, expectations, say)
 
 

@@ -16,6 +16,9 @@ Parameters are checked against each notebook's declared parameters (papermill's
 ``inspect_notebook``) before anything runs: an undeclared name or a wrong type is an error, so a
 typo never runs a report with a default silently. Everything is built in a staging folder and
 swapped in at the end under a lock; a run that dies midway leaves the previous reports in place.
+The run reads its own copy of the processed data, taken under the ingest's lock
+(:func:`snapshot_processed`), so an ingest while it runs changes nothing it shows, and
+``run.json`` records the hash of the data the reports show.
 A notebook that fails keeps its partially executed copy (``<name>.failed.ipynb``), the log names
 the failing cell and error, the previous good HTML of that report (if any) is carried over and
 marked as such, the other reports still run with ``keep_going``, and the run reports failure.
@@ -48,7 +51,7 @@ from dxkpi.core.errors import DxkpiError, Where
 from dxkpi.core.filenames import path_inside, safe_stem
 from dxkpi.core.fiscal import fy_end
 from dxkpi.core.lifetime import end_with_parent
-from dxkpi.core.lock import RunLock
+from dxkpi.core.lock import LockedError, RunLock, folder_lock
 from dxkpi.core.project import ENV_VAR, Project, locate_project
 from dxkpi.ingest.processed import Processed, load_processed, manifest_hash
 from dxkpi.kpi.engine import compute
@@ -63,6 +66,7 @@ __all__ = [
     "KERNEL",
     "REPORTS",
     "REPORT_CSS",
+    "SNAPSHOT_DIR",
     "TEMPLATE_ONLY_TAG",
     "Progress",
     "ReportError",
@@ -79,6 +83,7 @@ __all__ = [
     "log",
     "plan_tasks",
     "run_reports",
+    "snapshot_processed",
     "templates_dir",
     "write_index",
     "write_kpi_workbook",
@@ -577,6 +582,63 @@ def _carry_over_previous(folder: Path, previous: Path, result: TaskResult) -> No
         shutil.copy2(old, folder / f"{result.name}.html")
 
 
+#: The run's own copy of the processed data, inside its staging folder (removed before publish).
+SNAPSHOT_DIR = ".data"
+
+
+def snapshot_processed(data_dir: Path, staging: Path) -> Path:
+    """Copy the processed data a run reads (every ``*.parquet`` and ``manifest.json``; never
+    the quarantine) into ``staging``, holding the ingest's lock while copying, so the copy is
+    one ingest's output: an ingest that rewrites ``data_dir`` during the run changes nothing
+    the run shows. The run's notebooks, its KPI workbook and its ``run.json`` hash all read
+    this copy."""
+    snapshot = staging / SNAPSHOT_DIR
+    try:
+        with RunLock(folder_lock(data_dir)):
+            snapshot.mkdir()
+            for path in sorted(data_dir.iterdir()):
+                if path.is_file() and (path.suffix == ".parquet" or path.name == "manifest.json"):
+                    shutil.copy2(path, snapshot / path.name)
+    except LockedError as err:
+        raise ReportError(
+            "取り込み（dxkpi ingest）が処理済みデータを書き換えている最中です",
+            "an ingest (dxkpi ingest) is rewriting the processed data",
+            where=Where(file=str(data_dir)),
+            hint_ja="取り込みが終わってからレポートを実行してください。前回のレポートはそのままです。",
+            hint_en="run the report when the ingest has finished; the last reports are kept.",
+        ) from err
+    return snapshot
+
+
+def _note_if_data_changed(data_dir: Path, shown: str | None, say: Progress) -> None:
+    """Say so when the processed data was re-ingested while the run read its copy."""
+    if _manifest_hash(data_dir) != shown:
+        say(
+            "処理済みデータは実行中に取り込み直されました。このレポートは開始時点のデータ"
+            f"（{str(shown)[:12]}）です。新しいデータのレポートはもう一度実行してください / the "
+            "processed data was re-ingested during the run: these reports show the data as it "
+            f"was at the start ({str(shown)[:12]}); run again for the new data"
+        )
+
+
+def _skipped(only: Sequence[str], available: Sequence[str]) -> list[TaskResult]:
+    """The reports of the run whose optional datasets are absent (skipped, not failed)."""
+    return [
+        TaskResult(
+            r.name,
+            r.name,
+            "skipped",
+            0.0,
+            {
+                "ename": "NoData",
+                "evalue": "missing: " + ", ".join(d for d in r.requires if d not in available),
+            },
+        )
+        for r in REPORTS
+        if (not only or r.name in only) and not set(r.requires) <= set(available)
+    ]
+
+
 def run_reports(
     *,
     fiscal_year: int,
@@ -590,14 +652,17 @@ def run_reports(
     jobs: int | None = None,
     keep_going: bool = False,
     progress: Progress | None = None,
-    write_extras: Callable[[Path], object] | None = None,
+    write_extras: Callable[[Path, Path], object] | None = None,
 ) -> RunResult:
     """Execute the report set for one fiscal year (see the module docstring).
 
     ``project`` defaults to the project found from the working folder
     (:func:`dxkpi.core.project.locate_project`); ``data_dir`` and ``reports_dir`` default to
     its ``data/processed`` and ``reports``. Notebooks run with the project root as their working
-    folder and ``DXKPI_PROJECT`` set, so their configuration is the project's.
+    folder and ``DXKPI_PROJECT`` set, so their configuration is the project's. The parameters
+    are checked before anything starts; the run reads its own copy of the data
+    (:func:`snapshot_processed`). ``write_extras(staging, data)`` adds files to the set (the
+    KPI workbook) from that copy.
     """
     project = project or locate_project()
     data_dir = data_dir if data_dir is not None else project.processed
@@ -612,9 +677,9 @@ def run_reports(
 
     config = load_config(project.config_file)
     k = int(min_cell_size if min_cell_size is not None else config.privacy.min_cell_size)
-    data = load_processed(data_dir)
-    check_report_parameters(data, fiscal_year=fiscal_year, lang=lang, min_cell_size=k)
-    known = data.departments.select("department_code").collect().to_series().to_list()
+    check_report_parameters(
+        load_processed(data_dir), fiscal_year=fiscal_year, lang=lang, min_cell_size=k
+    )
     target = reports_dir / f"FY{fiscal_year}"
     reports_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(reports_dir / f".FY{fiscal_year}.lock") as lock:
@@ -625,43 +690,37 @@ def run_reports(
         staging.mkdir(parents=True)
         (staging / "figures").mkdir()
         try:
+            snapshot = snapshot_processed(data_dir, staging)
+            data = load_processed(snapshot)
+            data_hash = _manifest_hash(snapshot)
             tasks = plan_tasks(
                 project=project,
                 fiscal_year=fiscal_year,
-                data_dir=data_dir.resolve(),
+                data_dir=snapshot.resolve(),
                 staging=staging.resolve(),
                 lang=lang,
                 min_cell_size=k,
                 only=only,
                 departments=departments,
-                known_departments=known,
+                known_departments=data.departments.select("department_code")
+                .collect()
+                .to_series()
+                .to_list(),
                 available=data.available(),
             )
-            skipped = [
-                TaskResult(
-                    r.name,
-                    r.name,
-                    "skipped",
-                    0.0,
-                    {
-                        "ename": "NoData",
-                        "evalue": "missing: "
-                        + ", ".join(d for d in r.requires if d not in data.available()),
-                    },
-                )
-                for r in REPORTS
-                if (not only or r.name in only) and not set(r.requires) <= set(data.available())
-            ]
             started = datetime.datetime.now(datetime.UTC)
             say("KPI を計算中 / computing KPIs once for every report…")
             write_kpi_cache(staging, data, config, k)
-            results = _execute_all(tasks, staging, jobs, keep_going, say) + skipped
+            results = _execute_all(tasks, staging, jobs, keep_going, say)
+            results += _skipped(only, data.available())
             shutil.rmtree(staging / CACHE_DIR, ignore_errors=True)
             for r in results:
                 if r.status == "failed":
                     _carry_over_previous(staging, target, r)
             if write_extras is not None:
-                write_extras(staging)
+                write_extras(staging, snapshot)
+            shutil.rmtree(snapshot)
+            _note_if_data_changed(data_dir, data_hash, say)
             run = {
                 "parameters": {
                     "fiscal_year": fiscal_year,
@@ -671,7 +730,7 @@ def run_reports(
                     "departments": list(departments),
                     "data_dir": str(data_dir),
                 },
-                "data_manifest_sha256": _manifest_hash(data_dir),
+                "data_manifest_sha256": data_hash,
                 "code_version": _code_version(project.root),
                 "python": sys.version.split()[0],
                 "started": started.isoformat(timespec="seconds"),
