@@ -30,7 +30,6 @@ import concurrent.futures as cf
 import dataclasses
 import datetime
 import functools
-import html
 import json
 import logging
 import os
@@ -43,6 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from dxkpi import __version__
 from dxkpi.catalogue.kpis import GROUPINGS
@@ -56,6 +56,7 @@ from dxkpi.core.project import ENV_VAR, Project, locate_project
 from dxkpi.ingest.processed import Processed, load_processed, manifest_hash
 from dxkpi.kpi.engine import compute
 from dxkpi.project.config import load_config
+from dxkpi.reports.escape import csp_meta, page_text, sets_the_policy
 from dxkpi.reports.kpi_cache import CACHE_DIR, write_kpi_cache
 from dxkpi.reports.kpi_export import write_xlsx
 from dxkpi.reports.render import PAGE_FONT_ENV, svg_with_embedded_font
@@ -379,12 +380,19 @@ def _exporter() -> Any:
 
 
 def export_html(notebook: Path, target: Path) -> None:
-    """Export an executed notebook to self-contained HTML with code hidden (no CDN, no MathJax,
-    no require.js; images embedded)."""
+    """Export an executed notebook to self-contained HTML with code hidden (no script, no CDN;
+    images embedded; the Content-Security-Policy of :mod:`dxkpi.reports.escape` first in
+    ``<head>``)."""
     import nbformat
 
     nb = nbformat.read(str(notebook), as_version=4)
-    body, _ = _exporter().from_notebook_node(nb)
+    body, _ = _exporter().from_notebook_node(nb, resources={"dxkpi_csp_meta": csp_meta()})
+    if not sets_the_policy(body):  # a template change must never drop it
+        raise ReportError(
+            "レポートのページにセキュリティポリシーがありません",
+            "the report page lost its Content-Security-Policy",
+            where=Where(file=str(target)),
+        )
     body = body.replace("</head>", REPORT_CSS + "</head>", 1)
     if "<svg" in body:
         body = svg_with_embedded_font(body)  # one font subset for every chart of the page
@@ -533,14 +541,12 @@ def write_index(folder: Path, run: dict[str, Any], lang: str) -> None:
         html_name = f"{r['name']}.html"
         has_html = (folder / html_name).exists()
         link = (
-            f'<a href="{html.escape(html_name)}">{html.escape(label)}</a>'
-            if has_html
-            else html.escape(label)
+            f'<a href="{quote(html_name)}">{page_text(label)}</a>' if has_html else page_text(label)
         )
         extra = prev_word if r["status"] == "failed" and has_html else ""
         err = ""
         if r.get("error"):
-            err = html.escape(f"{r['error'].get('ename', '')}: {r['error'].get('evalue', '')}")
+            err = page_text(f"{r['error'].get('ename', '')}: {r['error'].get('evalue', '')}")
         rows.append(
             f'<tr class="{r["status"]}"><td>{link}{extra}</td><td>{status}</td>'
             f"<td>{r['seconds']:.1f}s</td><td>{err}</td></tr>"
@@ -553,7 +559,7 @@ def write_index(folder: Path, run: dict[str, Any], lang: str) -> None:
         else ("Report", "Status", "Time", "Error")
     )
     page = f"""<!DOCTYPE html>
-<html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(heading)}</title>
+<html lang="{lang}"><head><meta charset="utf-8">{csp_meta()}<title>{page_text(heading)}</title>
 <style>
 body {{ font-family: "BIZ UDPGothic", "Noto Sans CJK JP", "Yu Gothic", "Meiryo", sans-serif;
   margin: 2em auto; max-width: 960px; color: #1a1a1a; }}
@@ -562,9 +568,9 @@ td, th {{ border-bottom: 1px solid #ccc; padding: .4em .6em; text-align: left; }
 tr.failed td {{ background: #fde8e8; }}
 .meta {{ color: #555; font-size: 90%; }}
 </style></head><body>
-<h1>{html.escape(heading)}</h1>
-<p class="meta">{html.escape(run["code_version"])} · {html.escape(run["finished"])} ·
-data {html.escape(str(run["data_manifest_sha256"])[:12])} ·
+<h1>{page_text(heading)}</h1>
+<p class="meta">{page_text(run["code_version"])} · {page_text(run["finished"])} ·
+data {page_text(str(run["data_manifest_sha256"])[:12])} ·
 <a href="kpi_FY{fy}.xlsx">kpi_FY{fy}.xlsx</a> · <a href="run.json">run.json</a></p>
 <table><tr>{"".join(f"<th>{c}</th>" for c in cols)}</tr>
 {"".join(rows)}
