@@ -176,3 +176,14 @@ def test_in_progress_year_is_flagged_in_table_and_workbook(tmp_path):
     ws = openpyxl.load_workbook(path)["研修参加率"]
     texts = [c for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)]
     assert any(t.startswith("年度途中") for t in texts)
+
+
+def test_table_shows_names_as_text_not_terminal_markup():
+    rich = compute(
+        tiny_city(), Config(privacy=PrivacyConfig(5)), fiscal_years=[2025], by=["department"]
+    )
+    name = "[/x][bold]総務課[link=javascript:alert(1)]"
+    rich = rich.with_columns(group_name=pl.lit(name))
+    out = io.StringIO()
+    Console(file=out, width=400).print(export.to_table(rich, 5))
+    assert name in out.getvalue()

@@ -243,3 +243,17 @@ def test_an_ingest_during_a_report_never_publishes_a_mix(project: Path, tiny_raw
     assert {tuple(v) for v in shown.values()} == {("CITY 市民課,総務課",)}, shown
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     assert run["data_manifest_sha256"] == before
+
+
+def test_an_error_quoting_data_is_printed_as_text(project: Path) -> None:
+    """A notebook error quoting a name like ``[/x]`` is printed as it is (rich would read it
+    as console markup and abort the run before it publishes)."""
+    write_notebook(
+        project / "notebooks" / "reports" / "kpi_dashboard.ipynb",
+        "raise KeyError('[/x][bold]総務課')",
+    )
+    proc = _report(project, "--keep-going")
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 1, out.decode()
+    assert "MarkupError" not in out.decode() and "[/x][bold]総務課" in out.decode()
+    assert (project / "reports" / "FY2025" / "kpi_dashboard.failed.ipynb").exists()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from dxkpi.commands.context import current_project
 from dxkpi.ingest.processed import FiscalYearError, load_processed
@@ -138,8 +139,8 @@ def command(
                     }
                 )
             )
-            console.print(msg, highlight=False)
-            status.update(f"FY{fy}: {msg}")
+            console.print(msg, highlight=False, markup=False)  # may quote data: "[/x]"
+            status.update(Text(f"FY{fy}: {msg}"))
 
         try:
             result = run_reports(

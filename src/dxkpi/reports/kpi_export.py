@@ -21,6 +21,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from rich.console import JustifyMethod
 from rich.table import Table
+from rich.text import Text
 
 from dxkpi.catalogue.format import EXCEL_FORMAT, format_value
 from dxkpi.catalogue.kpis import REGISTRY
@@ -129,7 +130,8 @@ def _count(value: float | None, unit: str) -> str:
 
 
 def to_table(rich: pl.DataFrame, k: int) -> Table:
-    """A rich Table (Japanese headers; rich aligns East Asian wide characters)."""
+    """A rich Table (Japanese headers; rich aligns East Asian wide characters). Group names
+    come from the data and are shown as text, never read as console markup."""
     caption = footnote_ja(k)
     if note := progress_note_ja(rich):
         caption += "\n" + note
@@ -166,7 +168,7 @@ def to_table(rich: pl.DataFrame, k: int) -> Table:
             row["name_ja"],
             f"{row['fiscal_year']}年度",
             group_by_ja(row["group_by"]),
-            group_label_ja(row["group_by"], row["group"], row.get("group_name")),
+            Text(group_label_ja(row["group_by"], row["group"], row.get("group_name"))),
             SUPPRESSED_MARK if hidden else _count(row["numerator"], unit),
             SUPPRESSED_MARK if hidden else _count(row["denominator"], unit),
             SUPPRESSED_MARK if hidden else format_value(row["value"], unit),
