@@ -78,7 +78,7 @@ def report_set(sample_city: SampleCity, tmp_path_factory: pytest.TempPathFactory
         reports_dir=reports,
         departments=("010100",),
         keep_going=True,
-        write_extras=lambda folder: write_kpi_workbook(folder, sample_city.processed, 2025, None),
+        write_extras=lambda folder, data: write_kpi_workbook(folder, data, 2025, None),
     )
 
 

@@ -205,3 +205,14 @@ def test_cli_json_is_valid_json_when_a_value_is_not_finite(tmp_path):
     assert result.exit_code == 0, result.output
     records = _strict_json(result.output)
     assert records and all(r["value"] is None for r in records if r["kpi"] == "hours_saved")
+
+
+def test_table_shows_names_as_text_not_terminal_markup():
+    rich = compute(
+        tiny_city(), Config(privacy=PrivacyConfig(5)), fiscal_years=[2025], by=["department"]
+    )
+    name = "[/x][bold]総務課[link=javascript:alert(1)]"
+    rich = rich.with_columns(group_name=pl.lit(name))
+    out = io.StringIO()
+    Console(file=out, width=400).print(export.to_table(rich, 5))
+    assert name in out.getvalue()

@@ -1,6 +1,11 @@
 """Real-browser check of the report set (``make test-browser``): headless Chromium (Debian's
 package) opens index.html and every report from file:// with the network off; every chart is
-drawn, no request fails or leaves the machine, and a screenshot of each page is saved."""
+drawn, no request fails or leaves the machine, the Content-Security-Policy blocks nothing the
+page needs, and a screenshot of each page is saved.
+
+The sample city it reports on carries script-injection payloads in every free-text and name
+column (tests/helpers/payloads.py): on every page no dialog opens, no element carries an event
+handler or a javascript: URL, and the payloads show as text."""
 
 from __future__ import annotations
 
@@ -11,8 +16,10 @@ import pytest
 
 from dxkpi.core.project import Project
 from dxkpi.ingest.pipeline import run_ingest
+from dxkpi.reports.escape import sets_the_policy
 from dxkpi.reports.runner import REPORTS, run_reports
 from tests.helpers import ROOT, SECRET
+from tests.helpers.payloads import PAYLOADS, plant_payloads
 
 pytestmark = pytest.mark.browser
 
@@ -30,11 +37,13 @@ ARGS = [
 
 @pytest.fixture(scope="module")
 def report_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The full report set of the sample city (two department drill-downs)."""
+    """The full report set of the sample city, payloads planted in its names and free text
+    (two department drill-downs)."""
     from dxkpi.sample import generate_city
 
     base = tmp_path_factory.mktemp("browser")
     generate_city(base / "raw", seed=7)
+    assert plant_payloads(base / "raw") == 7  # every free-text column of the contract
     run_ingest(base / "raw", base / "processed", expectations=ROOT / "expectations", secret=SECRET)
     result = run_reports(
         fiscal_year=2025,
@@ -57,11 +66,16 @@ def test_every_report_opens_offline_with_charts(report_set: Path) -> None:
     shots.mkdir(exist_ok=True)
     failed: list[str] = []
     outside: list[str] = []
+    blocked: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
         context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.on("requestfailed", lambda r: failed.append(r.url))
+        page.on(
+            "console",
+            lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         page.on(
             "request",
             lambda r: (
@@ -91,3 +105,56 @@ def test_every_report_opens_offline_with_charts(report_set: Path) -> None:
         browser.close()
     assert failed == []
     assert outside == []
+    assert blocked == []
+
+
+#: Everything on a page that could run: script-like elements, event handlers, javascript: URLs.
+ACTIVE = """() => {
+  const found = [];
+  for (const el of document.querySelectorAll("*")) {
+    const tag = el.tagName.toLowerCase();
+    if (["script", "iframe", "frame", "object", "embed"].includes(tag)) found.push(`<${tag}>`);
+    for (const a of el.attributes) {
+      if (a.name.startsWith("on")) found.push(`<${tag} ${a.name}>`);
+      if (/^\\s*javascript:/i.test(a.value)) found.push(`<${tag} ${a.name}="${a.value}">`);
+    }
+  }
+  return found;
+}"""
+
+
+def test_data_never_runs_as_code(report_set: Path) -> None:
+    """Every page of the planted city: no dialog, nothing runnable from the data, the policy
+    set; the drill-downs and the PDCA review (which name departments, courses, proposals and
+    projects in headings, sentences and tables) show every payload as text."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is required: make browser-deps"
+    pages = sorted(report_set.glob("*.html"))
+    assert {"department_010100.html", "pdca_review.html"} <= {p.name for p in pages}
+    dialogs: list[str] = []
+    active: dict[str, list[str]] = {}
+    unshown: list[str] = []
+    unprotected = [p.name for p in pages if not sets_the_policy(p.read_text(encoding="utf-8"))]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+        context = browser.new_context(offline=True)
+        page = context.new_page()
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        for path in pages:
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            page.wait_for_timeout(200)  # let anything that would fire on load fire
+            found = page.evaluate(ACTIVE)
+            if found:
+                active[path.name] = found
+            naming = path.stem.startswith("department_") or path.stem == "pdca_review"
+            text = page.inner_text("body")
+            if naming and not all(p in text for p in PAYLOADS):
+                unshown.append(path.name)
+        browser.close()
+    assert dialogs == []
+    assert active == {}
+    assert unprotected == []
+    assert unshown == []

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import shutil
 from pathlib import Path
 
 import nbformat
+import polars as pl
 import pytest
 
 from dxkpi.core.lock import LockedError, RunLock
@@ -15,7 +18,7 @@ from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.reports import runner as report_mod
 from dxkpi.reports.runner import ReportError, check_parameters, run_reports
 from tests.helpers import ROOT, SECRET
-from tests.helpers.notebooks import write_notebook
+from tests.helpers.notebooks import PARAMS, write_notebook
 
 pytestmark = pytest.mark.slow  # papermill runs real notebooks
 
@@ -144,3 +147,91 @@ def test_lock_refuses_a_second_run_and_recovers_a_stale_one(tmp_path: Path) -> N
     with RunLock(lock) as held:
         assert held.stale_taken
         assert json.loads(lock.read_text(encoding="utf-8"))["pid"] == os.getpid()
+
+
+def test_a_failure_stops_the_run_cleanly_and_keeps_the_failed_notebook(project: Path) -> None:
+    """Without --keep-going, a failure cancels the notebooks not yet started: the run still
+    ends with a result (no CancelledError), the cause recorded and the failed copy kept."""
+    folder = project / "notebooks" / "reports"
+    write_notebook(folder / "data_quality.ipynb", "raise ValueError('年度のデータなし')")
+    for name in ("kpi_dashboard", "behaviour_change", "kpi_kgi_link", "maturity"):
+        write_notebook(folder / f"{name}.ipynb", "import time\ntime.sleep(1)")
+    write_notebook(
+        folder / "department.ipynb",
+        "import time\ntime.sleep(1)",
+        PARAMS + 'department: str = "010100"  # 所属コード\n',
+    )
+    result = run_reports(
+        fiscal_year=2025,
+        project=Project(project),
+        data_dir=Path("data/processed"),
+        reports_dir=Path("reports"),
+        only=(
+            "data_quality",
+            "kpi_dashboard",
+            "behaviour_change",
+            "kpi_kgi_link",
+            "maturity",
+            "department",
+        ),
+        jobs=1,
+    )
+    assert not result.ok
+    status = {r.name: r for r in result.results}
+    assert status["data_quality"].status == "failed"
+    assert "年度のデータなし" in (status["data_quality"].error or {})["evalue"]
+    assert any((r.error or {}).get("ename") == "NotRun" for r in result.results)
+    assert (project / "reports" / "FY2025" / "data_quality.failed.ipynb").exists()
+
+
+def test_an_export_that_raises_in_a_worker_is_a_failed_report(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(notebook: Path, target: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report_mod, "export_html", full_disk)  # forked workers inherit it
+    result = _run(project, keep_going=True)
+    assert not result.ok
+    assert {(r.status, (r.error or {}).get("ename")) for r in result.results} == {
+        ("failed", "OSError")
+    }
+    assert "No space left" in (result.results[0].error or {})["evalue"]
+
+
+def _add_department(processed: Path, code: str) -> None:
+    """A department ``code`` (a copy of 010100 and its staff) written straight into the
+    processed data, as ingest would never accept it."""
+    for name in ("departments", "staff"):
+        path = processed / f"{name}.parquet"
+        frame = pl.read_parquet(path)
+        copy = frame.filter(pl.col("department_code") == "010100")
+        pl.concat([frame, copy.with_columns(department_code=pl.lit(code))]).write_parquet(path)
+
+
+def test_a_department_code_cannot_write_outside_the_reports_folder(project: Path) -> None:
+    """The real drill-down template, run for the code ``q/../../../../x/TRAVERSAL``: every file
+    it writes (notebook, HTML, figure) stays in reports/FY2025 under a sanitised name."""
+    code = "q/../../../../x/TRAVERSAL"
+    _add_department(project / "data" / "processed", code)
+    shutil.copy2(
+        ROOT / "notebooks" / "reports" / "department.ipynb", project / "notebooks" / "reports"
+    )
+    result = run_reports(
+        fiscal_year=2025,
+        project=Project(project),
+        data_dir=Path("data/processed"),
+        reports_dir=Path("reports"),
+        only=("department",),
+        departments=(code,),
+        jobs=1,
+    )
+    assert result.ok, [r.error for r in result.results]
+    out = project / "reports" / "FY2025"
+    written = [p for p in project.rglob("*TRAVERSAL*")]
+    assert written and all(p.is_relative_to(out) for p in written), written
+    assert not (project / "x").exists()
+    (page,) = out.glob("department_*.html")
+    assert "/" not in page.name and ".." not in page.name
+    assert len(list((out / "figures").glob("department_*_trends.png"))) == 1
+    assert html.escape(code) in (out / "index.html").read_text(encoding="utf-8")

@@ -138,6 +138,7 @@ def command(
                 "職員名簿に年度がありません。--fy で年度を指定してください。",
                 "the staff list has no fiscal year; give one with --fy.",
             )
+        data.check_fiscal_years(years)
         if not kpis:
             _, skipped = select_kpis(data, None)
             if skipped:

@@ -14,7 +14,7 @@ import click
 from dxkpi.commands.context import current_project
 from dxkpi.core.atomic import write_file, write_text
 from dxkpi.core.fiscal import fy_date
-from dxkpi.ingest.processed import load_processed
+from dxkpi.ingest.processed import FiscalYearError, load_processed
 from dxkpi.pdca import (
     PdcaError,
     ReviewAction,
@@ -234,16 +234,19 @@ def command(
         return
     if pdf and shutil.which(CHROMIUM) is None:
         raise chromium_missing()
-    result = run_reports(
-        fiscal_year=fy,
-        project=project,
-        data_dir=data_dir,
-        reports_dir=reports_dir,
-        lang=lang,
-        min_cell_size=min_cell_size,
-        only=(REPORT,),
-        progress=lambda msg: click.echo(msg, err=True),
-    )
+    try:
+        result = run_reports(
+            fiscal_year=fy,
+            project=project,
+            data_dir=data_dir,
+            reports_dir=reports_dir,
+            lang=lang,
+            min_cell_size=min_cell_size,
+            only=(REPORT,),
+            progress=lambda msg: click.echo(msg, err=True),
+        )
+    except FiscalYearError as err:  # a year that cannot be reviewed: exit 1, nothing run
+        raise click.ClickException(err.message()) from err
     if not result.ok:
         for r in result.results:
             e = r.error or {}

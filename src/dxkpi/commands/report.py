@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from dxkpi.commands.context import current_project
-from dxkpi.ingest.processed import load_processed
+from dxkpi.ingest.processed import FiscalYearError, load_processed
 from dxkpi.reports.runner import latest_complete_fiscal_year, run_reports, write_kpi_workbook
 
 __all__ = ["command"]
@@ -142,22 +142,26 @@ def command(
             console.print(msg, markup=False, highlight=False)  # names from data: not markup
             status.update(f"FY{fy}: {escape(msg)}")
 
-        result = run_reports(
-            fiscal_year=fy,
-            project=project,
-            data_dir=data_dir,
-            reports_dir=reports_dir,
-            lang=lang,
-            min_cell_size=min_cell_size,
-            only=only,
-            departments=departments,
-            jobs=jobs,
-            keep_going=keep_going,
-            progress=progress,
-            write_extras=lambda folder: write_kpi_workbook(
-                folder, data_dir, fy, min_cell_size, project
-            ),
-        )
+        try:
+            result = run_reports(
+                fiscal_year=fy,
+                project=project,
+                data_dir=data_dir,
+                reports_dir=reports_dir,
+                lang=lang,
+                min_cell_size=min_cell_size,
+                only=only,
+                departments=departments,
+                jobs=jobs,
+                keep_going=keep_going,
+                progress=progress,
+                write_extras=lambda folder, data: write_kpi_workbook(
+                    folder, data, fy, min_cell_size, project
+                ),
+            )
+        except FiscalYearError as err:  # a year that cannot be reported: exit 1, nothing run
+            log.error(err.message())
+            raise click.ClickException(err.message()) from err
     ok = sum(r.status == "ok" for r in result.results)
     summary = (
         f"{ok}/{len(result.results)} 件成功 / reports ok → "

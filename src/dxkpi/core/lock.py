@@ -18,11 +18,21 @@ from types import TracebackType
 from dxkpi.core.errors import DxkpiError, Where
 from dxkpi.core.jsontext import json_text
 
-__all__ = ["LockedError", "RunLock", "pid_alive"]
+__all__ = ["LockedError", "RunLock", "folder_lock", "pid_alive"]
 
 
 class LockedError(DxkpiError):
     """Another run holds the lock."""
+
+
+def folder_lock(folder: Path) -> Path:
+    """The lock file of a folder that is replaced as a whole (``data/processed``): held by the
+    ingest that rewrites it and, while it copies the folder, by a report run that reads it.
+
+    >>> folder_lock(Path("data/processed")).as_posix()
+    'data/.processed.lock'
+    """
+    return folder.parent / f".{folder.name}.lock"
 
 
 def pid_alive(pid: int) -> bool:

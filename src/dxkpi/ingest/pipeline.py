@@ -70,7 +70,7 @@ from dxkpi.core.errors import (
     environment_faults,
 )
 from dxkpi.core.jsontext import json_text
-from dxkpi.core.lock import RunLock
+from dxkpi.core.lock import RunLock, folder_lock
 from dxkpi.core.spreadsheet import neutralise_frame
 from dxkpi.ingest.pseudonym import (
     check_same_key,
@@ -504,7 +504,7 @@ def run_ingest(
     before = previous.get("pseudonym_key_fingerprint") if previous is not None else None
     check_same_key(before, key_fingerprint(secret), new_key=new_key, path=key_file)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with RunLock(out.parent / f".{out.name}.lock"):
+    with RunLock(folder_lock(out)):
         return _locked_ingest(raw, out, secret, expectations, say)
 
 

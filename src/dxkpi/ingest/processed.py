@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -30,6 +30,7 @@ __all__ = [
     "DATE_COLUMNS",
     "OPTIONAL_DATASETS",
     "REQUIRED_DATASETS",
+    "FiscalYearError",
     "MissingDatasetError",
     "Processed",
     "load_processed",
@@ -60,6 +61,10 @@ DATE_COLUMNS: dict[str, tuple[str, ...]] = {
 
 class MissingDatasetError(DxkpiError):
     """A KPI needs a processed dataset that is not in the processed folder."""
+
+
+class FiscalYearError(DxkpiError):
+    """A fiscal year asked for has no staff list in the processed data."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,38 @@ class Processed:
         """Fiscal years present on the staff list, ascending."""
         years = self.staff.select(pl.col("fiscal_year").unique().sort()).collect()
         return [int(y) for y in years.get_column("fiscal_year").to_list() if y is not None]
+
+    def check_fiscal_years(self, years: Iterable[int]) -> None:
+        """Refuse fiscal years without a staff list: every KPI is defined over the staff of its
+        year, so such a year would show zeros, not a result. The error lists the years there
+        are (the one check ``dxkpi kpi``, ``report`` and ``pdca`` make).
+
+        >>> data = Processed.from_frames(
+        ...     departments=pl.DataFrame({"department_code": ["010100"]}),
+        ...     staff=pl.DataFrame({"fiscal_year": [2024, 2025]}),
+        ... )
+        >>> data.check_fiscal_years([2025])
+        >>> try:
+        ...     data.check_fiscal_years([2030, 2026])
+        ... except FiscalYearError as err:
+        ...     print(err.en)
+        no staff list for fiscal year 2026, 2030 (years with a staff list: 2024, 2025)
+        """
+        present = self.fiscal_years()
+        missing = sorted(set(years) - set(present))
+        if not missing:
+            return
+        asked = ", ".join(str(y) for y in missing)
+        there = ", ".join(str(y) for y in present) or "なし / none"
+        raise FiscalYearError(
+            f"{asked} 年度の職員名簿がありません（名簿のある年度: {there}）",
+            f"no staff list for fiscal year {asked} (years with a staff list: {there})",
+            where=Where(file=self.source),
+            hint_ja="--fy で名簿のある年度を指定するか、その年度の職員名簿を生データに加えて"
+            "取り込み（dxkpi ingest）をやり直してください。",
+            hint_en="choose a year with a staff list (--fy), or add that year's staff list to "
+            "the raw data and run dxkpi ingest again.",
+        )
 
 
 def _missing(name: str, source: str) -> MissingDatasetError:

@@ -126,7 +126,8 @@ def _count(value: float | None, unit: str) -> str:
 
 
 def to_table(rich: pl.DataFrame, k: int) -> Table:
-    """A rich Table (Japanese headers; rich aligns East Asian wide characters)."""
+    """A rich Table (Japanese headers; rich aligns East Asian wide characters). Group names
+    come from the data and are shown as text, never read as console markup."""
     caption = footnote_ja(k)
     if note := progress_note_ja(rich):
         caption += "\n" + note

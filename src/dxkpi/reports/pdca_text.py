@@ -165,8 +165,8 @@ def roi_lines(r: RoiResult, lang: str = "ja") -> list[str]:
     lines = [
         t(
             lang,
-            f"**ROI {roi_text}**（便益÷費用 = {bcr}）",
-            f"**ROI {roi_text}** (benefit–cost ratio {bcr})",
+            f"ROI {roi_text}（便益÷費用 = {bcr}）",
+            f"ROI {roi_text} (benefit–cost ratio {bcr})",
         ),
         t(
             lang,

@@ -16,6 +16,9 @@ Parameters are checked against each notebook's declared parameters (papermill's
 ``inspect_notebook``) before anything runs: an undeclared name or a wrong type is an error, so a
 typo never runs a report with a default silently. Everything is built in a staging folder and
 swapped in at the end under a lock; a run that dies midway leaves the previous reports in place.
+The run reads its own copy of the processed data, taken under the ingest's lock
+(:func:`snapshot_processed`), so an ingest while it runs changes nothing it shows, and
+``run.json`` records the hash of the data the reports show.
 A notebook that fails keeps its partially executed copy (``<name>.failed.ipynb``), the log names
 the failing cell and error, the previous good HTML of that report (if any) is carried over and
 marked as such, the other reports still run with ``keep_going``, and the run reports failure.
@@ -27,7 +30,6 @@ import concurrent.futures as cf
 import dataclasses
 import datetime
 import functools
-import html
 import json
 import logging
 import os
@@ -40,27 +42,33 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from dxkpi import __version__
 from dxkpi.catalogue.kpis import GROUPINGS
 from dxkpi.core.atomic import publish, recover, staging_dir, write_text
 from dxkpi.core.errors import DxkpiError, Where
+from dxkpi.core.filenames import path_inside, safe_stem
 from dxkpi.core.fiscal import fy_end
 from dxkpi.core.jsontext import json_text
-from dxkpi.core.lock import RunLock
+from dxkpi.core.lifetime import end_with_parent
+from dxkpi.core.lock import LockedError, RunLock, folder_lock
 from dxkpi.core.project import ENV_VAR, Project, locate_project
 from dxkpi.ingest.processed import Processed, load_processed, manifest_hash
 from dxkpi.kpi.engine import compute
 from dxkpi.project.config import load_config
+from dxkpi.reports.escape import csp_meta, page_text, sets_the_policy
 from dxkpi.reports.kpi_cache import CACHE_DIR, write_kpi_cache
 from dxkpi.reports.kpi_export import write_xlsx
 from dxkpi.reports.render import PAGE_FONT_ENV, svg_with_embedded_font
+from dxkpi.reports.views import check_report_parameters
 
 __all__ = [
     "COMMON_PARAMETERS",
     "KERNEL",
     "REPORTS",
     "REPORT_CSS",
+    "SNAPSHOT_DIR",
     "TEMPLATE_ONLY_TAG",
     "Progress",
     "ReportError",
@@ -77,6 +85,7 @@ __all__ = [
     "log",
     "plan_tasks",
     "run_reports",
+    "snapshot_processed",
     "templates_dir",
     "write_index",
     "write_kpi_workbook",
@@ -132,11 +141,12 @@ class ReportError(DxkpiError):
 class Task:
     """One notebook execution."""
 
-    name: str  # output stem, e.g. kpi_dashboard or department_010100
+    name: str  # output stem, e.g. kpi_dashboard or department_010100 (safe_stem of the code)
     report: str
     template: str
     parameters: dict[str, Any]
     project_root: str = ""  # the kernel's working folder and DXKPI_PROJECT
+    department: str | None = None  # the drill-down's department code, as in the data
 
 
 @dataclass
@@ -147,6 +157,7 @@ class TaskResult:
     seconds: float
     error: dict[str, Any] | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    department: str | None = None
 
 
 @dataclass
@@ -276,7 +287,7 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
     if task.project_root:  # notebooks find the project (config, reviews) from the kernel
         os.environ[ENV_VAR] = task.project_root
     folder = Path(staging)
-    out_nb = folder / f"{task.name}.ipynb"
+    out_nb = path_inside(folder, f"{task.name}.ipynb")
     start = time.perf_counter()
     km = _drill_down_kernel(task.template) if shared_kernel else None
     extra = {"km": km} if km is not None else {}
@@ -296,7 +307,7 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
         if km is not None:
             km.release_clients()
         if out_nb.exists():
-            out_nb.rename(folder / f"{task.name}.failed.ipynb")
+            out_nb.rename(path_inside(folder, f"{task.name}.failed.ipynb"))
         return TaskResult(
             task.name,
             task.report,
@@ -304,12 +315,19 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
             time.perf_counter() - start,
             _error_dict(err),
             task.parameters,
+            task.department,
         )
     if km is not None:
         km.release_clients()
-    export_html(out_nb, folder / f"{task.name}.html")
+    export_html(out_nb, path_inside(folder, f"{task.name}.html"))
     return TaskResult(
-        task.name, task.report, "ok", time.perf_counter() - start, None, task.parameters
+        task.name,
+        task.report,
+        "ok",
+        time.perf_counter() - start,
+        None,
+        task.parameters,
+        task.department,
     )
 
 
@@ -363,12 +381,19 @@ def _exporter() -> Any:
 
 
 def export_html(notebook: Path, target: Path) -> None:
-    """Export an executed notebook to self-contained HTML with code hidden (no CDN, no MathJax,
-    no require.js; images embedded)."""
+    """Export an executed notebook to self-contained HTML with code hidden (no script, no CDN;
+    images embedded; the Content-Security-Policy of :mod:`dxkpi.reports.escape` first in
+    ``<head>``)."""
     import nbformat
 
     nb = nbformat.read(str(notebook), as_version=4)
-    body, _ = _exporter().from_notebook_node(nb)
+    body, _ = _exporter().from_notebook_node(nb, resources={"dxkpi_csp_meta": csp_meta()})
+    if not sets_the_policy(body):  # a template change must never drop it
+        raise ReportError(
+            "レポートのページにセキュリティポリシーがありません",
+            "the report page lost its Content-Security-Policy",
+            where=Where(file=str(target)),
+        )
     body = body.replace("</head>", REPORT_CSS + "</head>", 1)
     if "<svg" in body:
         body = svg_with_embedded_font(body)  # one font subset for every chart of the page
@@ -451,11 +476,30 @@ def plan_tasks(
             for code in dept_list:
                 params = {**common, "department": code}
                 check_parameters(template, params)
-                tasks.append(Task(f"{spec.name}_{code}", spec.name, str(template), params, root))
+                name = f"{spec.name}_{safe_stem(code)}"
+                tasks.append(Task(name, spec.name, str(template), params, root, code))
         else:
             check_parameters(template, common)
             tasks.append(Task(spec.name, spec.name, str(template), dict(common), root))
+    _check_distinct_names(tasks)
     return tasks
+
+
+def _check_distinct_names(tasks: list[Task]) -> None:
+    """Two executions may never write the same files (e.g. department codes ``a b`` and
+    ``a_b-c8687a08aa``, made alike by :func:`~dxkpi.core.filenames.safe_stem`)."""
+    seen: dict[str, Task] = {}
+    for task in tasks:
+        other = seen.setdefault(task.name, task)
+        if other is not task:
+            raise ReportError(
+                f"所属コード「{other.department}」と「{task.department}」が同じファイル名"
+                f"（{task.name}）になります",
+                f"department codes '{other.department}' and '{task.department}' make the same "
+                f"file name ({task.name})",
+                hint_ja="どちらかの所属コードを組織マスタで変えてください。",
+                hint_en="change one of the codes in the departments table.",
+            )
 
 
 # ------------------------------------------------------------------ index and run.json
@@ -493,19 +537,17 @@ def write_index(folder: Path, run: dict[str, Any], lang: str) -> None:
     rows = []
     for r in run["notebooks"]:
         title = titles.get(r["report"], r["report"])
-        label = title if r["name"] == r["report"] else f"{title} — {r['name'].split('_')[-1]}"
+        label = f"{title} — {r['department']}" if r.get("department") else title
         status = {"ok": ok_word, "skipped": skip_word}.get(r["status"], fail_word)
         html_name = f"{r['name']}.html"
         has_html = (folder / html_name).exists()
         link = (
-            f'<a href="{html.escape(html_name)}">{html.escape(label)}</a>'
-            if has_html
-            else html.escape(label)
+            f'<a href="{quote(html_name)}">{page_text(label)}</a>' if has_html else page_text(label)
         )
         extra = prev_word if r["status"] == "failed" and has_html else ""
         err = ""
         if r.get("error"):
-            err = html.escape(f"{r['error'].get('ename', '')}: {r['error'].get('evalue', '')}")
+            err = page_text(f"{r['error'].get('ename', '')}: {r['error'].get('evalue', '')}")
         rows.append(
             f'<tr class="{r["status"]}"><td>{link}{extra}</td><td>{status}</td>'
             f"<td>{r['seconds']:.1f}s</td><td>{err}</td></tr>"
@@ -518,7 +560,7 @@ def write_index(folder: Path, run: dict[str, Any], lang: str) -> None:
         else ("Report", "Status", "Time", "Error")
     )
     page = f"""<!DOCTYPE html>
-<html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(heading)}</title>
+<html lang="{lang}"><head><meta charset="utf-8">{csp_meta()}<title>{page_text(heading)}</title>
 <style>
 body {{ font-family: "BIZ UDPGothic", "Noto Sans CJK JP", "Yu Gothic", "Meiryo", sans-serif;
   margin: 2em auto; max-width: 960px; color: #1a1a1a; }}
@@ -527,9 +569,9 @@ td, th {{ border-bottom: 1px solid #ccc; padding: .4em .6em; text-align: left; }
 tr.failed td {{ background: #fde8e8; }}
 .meta {{ color: #555; font-size: 90%; }}
 </style></head><body>
-<h1>{html.escape(heading)}</h1>
-<p class="meta">{html.escape(run["code_version"])} · {html.escape(run["finished"])} ·
-data {html.escape(str(run["data_manifest_sha256"])[:12])} ·
+<h1>{page_text(heading)}</h1>
+<p class="meta">{page_text(run["code_version"])} · {page_text(run["finished"])} ·
+data {page_text(str(run["data_manifest_sha256"])[:12])} ·
 <a href="kpi_FY{fy}.xlsx">kpi_FY{fy}.xlsx</a> · <a href="run.json">run.json</a></p>
 <table><tr>{"".join(f"<th>{c}</th>" for c in cols)}</tr>
 {"".join(rows)}
@@ -547,6 +589,63 @@ def _carry_over_previous(folder: Path, previous: Path, result: TaskResult) -> No
         shutil.copy2(old, folder / f"{result.name}.html")
 
 
+#: The run's own copy of the processed data, inside its staging folder (removed before publish).
+SNAPSHOT_DIR = ".data"
+
+
+def snapshot_processed(data_dir: Path, staging: Path) -> Path:
+    """Copy the processed data a run reads (every ``*.parquet`` and ``manifest.json``; never
+    the quarantine) into ``staging``, holding the ingest's lock while copying, so the copy is
+    one ingest's output: an ingest that rewrites ``data_dir`` during the run changes nothing
+    the run shows. The run's notebooks, its KPI workbook and its ``run.json`` hash all read
+    this copy."""
+    snapshot = staging / SNAPSHOT_DIR
+    try:
+        with RunLock(folder_lock(data_dir)):
+            snapshot.mkdir()
+            for path in sorted(data_dir.iterdir()):
+                if path.is_file() and (path.suffix == ".parquet" or path.name == "manifest.json"):
+                    shutil.copy2(path, snapshot / path.name)
+    except LockedError as err:
+        raise ReportError(
+            "取り込み（dxkpi ingest）が処理済みデータを書き換えている最中です",
+            "an ingest (dxkpi ingest) is rewriting the processed data",
+            where=Where(file=str(data_dir)),
+            hint_ja="取り込みが終わってからレポートを実行してください。前回のレポートはそのままです。",
+            hint_en="run the report when the ingest has finished; the last reports are kept.",
+        ) from err
+    return snapshot
+
+
+def _note_if_data_changed(data_dir: Path, shown: str | None, say: Progress) -> None:
+    """Say so when the processed data was re-ingested while the run read its copy."""
+    if _manifest_hash(data_dir) != shown:
+        say(
+            "処理済みデータは実行中に取り込み直されました。このレポートは開始時点のデータ"
+            f"（{str(shown)[:12]}）です。新しいデータのレポートはもう一度実行してください / the "
+            "processed data was re-ingested during the run: these reports show the data as it "
+            f"was at the start ({str(shown)[:12]}); run again for the new data"
+        )
+
+
+def _skipped(only: Sequence[str], available: Sequence[str]) -> list[TaskResult]:
+    """The reports of the run whose optional datasets are absent (skipped, not failed)."""
+    return [
+        TaskResult(
+            r.name,
+            r.name,
+            "skipped",
+            0.0,
+            {
+                "ename": "NoData",
+                "evalue": "missing: " + ", ".join(d for d in r.requires if d not in available),
+            },
+        )
+        for r in REPORTS
+        if (not only or r.name in only) and not set(r.requires) <= set(available)
+    ]
+
+
 def run_reports(
     *,
     fiscal_year: int,
@@ -560,14 +659,17 @@ def run_reports(
     jobs: int | None = None,
     keep_going: bool = False,
     progress: Progress | None = None,
-    write_extras: Callable[[Path], object] | None = None,
+    write_extras: Callable[[Path, Path], object] | None = None,
 ) -> RunResult:
     """Execute the report set for one fiscal year (see the module docstring).
 
     ``project`` defaults to the project found from the working folder
     (:func:`dxkpi.core.project.locate_project`); ``data_dir`` and ``reports_dir`` default to
     its ``data/processed`` and ``reports``. Notebooks run with the project root as their working
-    folder and ``DXKPI_PROJECT`` set, so their configuration is the project's.
+    folder and ``DXKPI_PROJECT`` set, so their configuration is the project's. The parameters
+    are checked before anything starts; the run reads its own copy of the data
+    (:func:`snapshot_processed`). ``write_extras(staging, data)`` adds files to the set (the
+    KPI workbook) from that copy.
     """
     project = project or locate_project()
     data_dir = data_dir if data_dir is not None else project.processed
@@ -580,12 +682,11 @@ def run_reports(
         if progress is not None:
             progress(message)
 
-    if lang not in ("ja", "en"):
-        raise ReportError(f"lang は ja か en です（{lang}）", f"lang must be ja or en ({lang})")
     config = load_config(project.config_file)
     k = int(min_cell_size if min_cell_size is not None else config.privacy.min_cell_size)
-    data = load_processed(data_dir)
-    known = data.departments.select("department_code").collect().to_series().to_list()
+    check_report_parameters(
+        load_processed(data_dir), fiscal_year=fiscal_year, lang=lang, min_cell_size=k
+    )
     target = reports_dir / f"FY{fiscal_year}"
     reports_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(reports_dir / f".FY{fiscal_year}.lock") as lock:
@@ -596,43 +697,37 @@ def run_reports(
         staging.mkdir(parents=True)
         (staging / "figures").mkdir()
         try:
+            snapshot = snapshot_processed(data_dir, staging)
+            data = load_processed(snapshot)
+            data_hash = _manifest_hash(snapshot)
             tasks = plan_tasks(
                 project=project,
                 fiscal_year=fiscal_year,
-                data_dir=data_dir.resolve(),
+                data_dir=snapshot.resolve(),
                 staging=staging.resolve(),
                 lang=lang,
                 min_cell_size=k,
                 only=only,
                 departments=departments,
-                known_departments=known,
+                known_departments=data.departments.select("department_code")
+                .collect()
+                .to_series()
+                .to_list(),
                 available=data.available(),
             )
-            skipped = [
-                TaskResult(
-                    r.name,
-                    r.name,
-                    "skipped",
-                    0.0,
-                    {
-                        "ename": "NoData",
-                        "evalue": "missing: "
-                        + ", ".join(d for d in r.requires if d not in data.available()),
-                    },
-                )
-                for r in REPORTS
-                if (not only or r.name in only) and not set(r.requires) <= set(data.available())
-            ]
             started = datetime.datetime.now(datetime.UTC)
             say("KPI を計算中 / computing KPIs once for every report…")
             write_kpi_cache(staging, data, config, k)
-            results = _execute_all(tasks, staging, jobs, keep_going, say) + skipped
+            results = _execute_all(tasks, staging, jobs, keep_going, say)
+            results += _skipped(only, data.available())
             shutil.rmtree(staging / CACHE_DIR, ignore_errors=True)
             for r in results:
                 if r.status == "failed":
                     _carry_over_previous(staging, target, r)
             if write_extras is not None:
-                write_extras(staging)
+                write_extras(staging, snapshot)
+            shutil.rmtree(snapshot)
+            _note_if_data_changed(data_dir, data_hash, say)
             run = {
                 "parameters": {
                     "fiscal_year": fiscal_year,
@@ -642,7 +737,7 @@ def run_reports(
                     "departments": list(departments),
                     "data_dir": str(data_dir),
                 },
-                "data_manifest_sha256": _manifest_hash(data_dir),
+                "data_manifest_sha256": data_hash,
                 "code_version": _code_version(project.root),
                 "python": sys.version.split()[0],
                 "started": started.isoformat(timespec="seconds"),
@@ -669,20 +764,43 @@ def run_reports(
     return RunResult(target, results, run)
 
 
+def _finished(fut: cf.Future[TaskResult], task: Task) -> TaskResult:
+    """The result of a finished notebook; a worker that died or an export that raised is a
+    failed task with its error (never an exception that ends the run)."""
+    try:
+        return fut.result()
+    except Exception as err:
+        return TaskResult(
+            task.name,
+            task.report,
+            "failed",
+            0.0,
+            _error_dict(err),
+            task.parameters,
+            task.department,
+        )
+
+
 def _execute_all(
     tasks: list[Task], staging: Path, jobs: int | None, keep_going: bool, say: Progress
 ) -> list[TaskResult]:
     workers = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     results: list[TaskResult] = []
     failed = False
-    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+    with cf.ProcessPoolExecutor(
+        max_workers=workers, initializer=end_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         per_department = {r.name for r in REPORTS if r.per_department}
         pending = {
             pool.submit(execute_task, t, str(staging), t.report in per_department): t for t in tasks
         }
-        for done, fut in enumerate(cf.as_completed(pending), start=1):
-            res = fut.result()
+        done = 0
+        for fut in cf.as_completed(pending):
+            if fut.cancelled():  # not started after an earlier failure: recorded as NotRun
+                continue
+            res = _finished(fut, pending[fut])
             results.append(res)
+            done += 1
             say(f"[{done}/{len(tasks)}] {res.name}: {res.status} ({res.seconds:.1f}s)")
             if res.status != "ok":
                 failed = True
@@ -707,6 +825,7 @@ def _execute_all(
                 "failed",
                 0.0,
                 {"ename": "NotRun", "evalue": "stopped after an earlier failure"},
+                department=t.department,
             )
             for t in tasks
             if t.name not in ran

@@ -10,7 +10,6 @@ reach a report through here. Codes are shown with their labels from
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +30,11 @@ from dxkpi.catalogue.labels import (
     t,
 )
 from dxkpi.core.errors import ConfigError
+from dxkpi.core.filenames import path_inside, safe_stem
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.kpi.engine import compute
-from dxkpi.project.config import Config, load_config
+from dxkpi.project.config import MIN_CELL_SIZE_FLOOR, Config, load_config
+from dxkpi.reports.escape import page_text
 from dxkpi.reports.kpi_cache import kpi_cache_path
 from dxkpi.reports.narrative import effect_of_step
 
@@ -43,6 +44,7 @@ __all__ = [
     "SUPPRESSED_MARK",
     "Markdown",
     "ReportContext",
+    "check_report_parameters",
     "dataset_summary",
     "file_summary",
     "grade_text",
@@ -79,6 +81,12 @@ class ReportContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def figure(self, *parts: str) -> Path:
+        """The PNG file for a figure named from ``parts`` joined by ``_`` — each made a plain
+        file name component (:func:`~dxkpi.core.filenames.safe_stem`: a department code from
+        the data cannot climb out of the folder) — checked to lie in :attr:`figures`."""
+        return path_inside(self.figures, "_".join(safe_stem(p) for p in parts) + ".png")
+
     def kpis(self) -> pl.DataFrame:
         """The rich KPI frame (suppressed, graded) for every KPI, year and grouping.
 
@@ -94,21 +102,26 @@ class ReportContext:
         """The text in the report's language (:func:`dxkpi.catalogue.labels.t`)."""
         return t(self.lang, ja, en)
 
-    def md(self, ja: str, en: str) -> Markdown:
-        """Prose in the report's language, displayed as Markdown."""
-        return Markdown(self.t(ja, en))
+    def md(self, ja: str, en: str, **data: object) -> Markdown:
+        """Prose in the report's language, displayed as Markdown. ``ja`` and ``en`` are the
+        report's own Markdown; values from the data go in ``data`` and are put in their
+        ``{name}`` places as text (:func:`~dxkpi.reports.escape.page_text`), never as markup."""
+        return Markdown(_fill(self.t(ja, en), data))
 
     def lines(self, sentences: list[str]) -> Markdown:
-        """Sentences already in the report's language, as a bulleted list."""
-        return Markdown("\n".join(f"- {s}" for s in sentences))
+        """Plain sentences already in the report's language (they may quote data: names,
+        error messages), as a bulleted list; each shown as text, never as markup."""
+        return Markdown("\n".join(f"- {page_text(s)}" for s in sentences))
 
-    def title(self, ja: str, en: str) -> Markdown:
-        """The report's heading with its fiscal year (令和 and western) in the right language."""
+    def title(self, ja: str, en: str, **data: object) -> Markdown:
+        """The report's heading with its fiscal year (令和 and western) in the right language;
+        values from the data go in ``data`` (as in :meth:`md`)."""
         reiwa = self.fiscal_year - 2018
         if self.lang == "ja":
-            return Markdown(f"# {ja}\n\n**{self.fiscal_year}年度（令和{reiwa}年度）**")
+            heading = f"# {_fill(ja, data)}\n\n**{self.fiscal_year}年度（令和{reiwa}年度）**"
+            return Markdown(heading)
         return Markdown(
-            f"# {en}\n\n**FY{self.fiscal_year} (April {self.fiscal_year} – "
+            f"# {_fill(en, data)}\n\n**FY{self.fiscal_year} (April {self.fiscal_year} – "
             f"March {self.fiscal_year + 1})**"
         )
 
@@ -118,26 +131,48 @@ class ReportContext:
         return HTML(html_table(frame, caption=caption))
 
 
+def check_report_parameters(
+    data: Processed, *, fiscal_year: int, lang: str, min_cell_size: int
+) -> None:
+    """The parameters every report takes, checked once — by the report runner before any
+    notebook starts, and by :func:`report_context` in each notebook: ``lang`` ja or en,
+    ``min_cell_size`` at least :data:`~dxkpi.project.config.MIN_CELL_SIZE_FLOOR`, and a fiscal
+    year with a staff list (:meth:`~dxkpi.ingest.processed.Processed.check_fiscal_years`)."""
+    if lang not in ("ja", "en"):
+        raise ConfigError(f"lang は ja か en（{lang}）", f"lang must be ja or en ({lang})")
+    if min_cell_size < MIN_CELL_SIZE_FLOOR:
+        raise ConfigError(
+            f"min_cell_size は {MIN_CELL_SIZE_FLOOR} 以上（{min_cell_size}）",
+            f"min_cell_size may not be below {MIN_CELL_SIZE_FLOOR} ({min_cell_size})",
+            hint_ja=f"--min-cell-size を {MIN_CELL_SIZE_FLOOR} 以上にしてください。",
+            hint_en=f"give --min-cell-size {MIN_CELL_SIZE_FLOOR} or more.",
+        )
+    data.check_fiscal_years([fiscal_year])
+
+
+def _fill(template: str, data: dict[str, object]) -> str:
+    """``template`` with each ``{name}`` replaced by ``data[name]`` as page text."""
+    if not data:
+        return template
+    return template.format_map({k: page_text(v) for k, v in data.items()})
+
+
 def report_context(
     *, fiscal_year: int, data_dir: str, output_dir: str, lang: str, min_cell_size: int
 ) -> ReportContext:
     """Load the processed data and configuration for a report run (the notebooks' derive cell).
 
-    ``min_cell_size`` overrides the configuration's k; it may not be below 5.
+    ``min_cell_size`` overrides the configuration's k; the parameters are checked by
+    :func:`check_report_parameters`.
     """
-    if lang not in ("ja", "en"):
-        raise ConfigError(f"lang は ja か en（{lang}）", f"lang must be ja or en ({lang})")
-    if min_cell_size < 5:
-        raise ConfigError(
-            f"min_cell_size は 5 以上（{min_cell_size}）",
-            f"min_cell_size may not be below 5 ({min_cell_size})",
-        )
+    data = load_processed(data_dir)
+    check_report_parameters(data, fiscal_year=fiscal_year, lang=lang, min_cell_size=min_cell_size)
     config = load_config()
     config = dataclasses.replace(
         config, privacy=dataclasses.replace(config.privacy, min_cell_size=min_cell_size)
     )
     return ReportContext(
-        data=load_processed(data_dir),
+        data=data,
         config=config,
         fiscal_year=int(fiscal_year),
         lang=lang,
@@ -162,8 +197,9 @@ def _fmt(value: Any) -> str:
 def html_table(
     frame: pl.DataFrame, *, caption: str | None = None, numeric: tuple[str, ...] = ()
 ) -> str:
-    """A plain, print-friendly HTML table (escaped; numbers right-aligned)."""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    """A plain, print-friendly HTML table (every text through
+    :func:`~dxkpi.reports.escape.page_text`; numbers right-aligned)."""
+    head = "".join(f"<th>{page_text(c)}</th>" for c in frame.columns)
     rows = []
     for row in frame.iter_rows():
         cells = []
@@ -173,9 +209,9 @@ def html_table(
                 if (name in numeric or isinstance(value, int | float))
                 else ""
             )
-            cells.append(f"<td{align}>{html.escape(_fmt(value))}</td>")
+            cells.append(f"<td{align}>{page_text(_fmt(value))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    cap = f"<caption>{page_text(caption)}</caption>" if caption else ""
     return (
         f'<table class="dxkpi-table">{cap}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
