@@ -63,6 +63,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "dxkpi.commands.share",
         "他団体と共有する KPI ファイルを作成 / Write the share file for peer municipalities",
     ),
+    "benchmark": (
+        "dxkpi.commands.benchmark",
+        "団体間比較（合算・ファネルプロット）/ Benchmark across municipalities (funnel plots)",
+    ),
     "did": (
         "dxkpi.commands.did",
         "任意のパネルで差の差分析 / Staggered difference-in-differences on any panel",
