@@ -13,11 +13,16 @@ import pytest
 
 from dxkpi.catalogue.contract import DATASETS, Kind
 from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.core.project import Project
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.kpi.engine import compute
 from dxkpi.peers.benchmark import Z_95, Z_998, BenchmarkError, benchmark, read_shares
 from dxkpi.peers.share import SHARE_GROUPINGS, TABLE_SCHEMA, Municipality, Share
 from dxkpi.project.config import load_config
+from dxkpi.reports import charts
+from dxkpi.reports.charts import ChartInputError
+from dxkpi.reports.runner import external_urls, run_reports
+from tests.helpers import ROOT
 from tests.helpers.cli import run_dxkpi
 from tests.peers.conftest import FISCAL_YEAR, Peers
 
@@ -356,3 +361,66 @@ def test_the_table_shows_the_city_against_its_peers(
         capsys, "benchmark", "--shares", str(peer_cities.shares), "--city", "013031"
     )
     assert code == 2 and "検査数字" in out and "check digit" in out
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def test_the_funnel_chart_highlights_the_city_and_draws_no_hidden_cell() -> None:
+    """Town 013030 shows 6 leaders under its own k = 5; with k = 10 its leader cell is hidden,
+    and so is one other municipality's (else the pool minus the shown one would reveal it): the
+    leaders' funnel draws a single point."""
+
+    def city(code: str, num: float, n: float) -> Share:
+        leaders = (6, 6) if code == "013030" else (30, 30)
+        rows = _talent("participation_rate", n, {"leader": leaders, "specialist": (num, n)})
+        rows[0]["numerator"] = num
+        return _share(code, "town_village", "lt300", rows, k=5)
+
+    bench = benchmark(
+        [city("013030", 45, 100), city("013048", 20, 100), city("012033", 235, 800)], 10
+    )
+    spec = charts.funnel_plot(bench, "participation_rate", 2025, city="013048").to_dict()
+    text = json.dumps(spec, ensure_ascii=False)
+    assert "自団体 013048" in text and "95%" in text and "研修参加率" in text
+    points = [d for d in spec["datasets"].values() if d and "who" in d[0]]
+    assert sorted(p["who"] for p in points[0]) == ["他団体", "他団体", "自団体"]
+    leaders = charts.funnel_plot(
+        bench, "participation_rate", 2025, city="013030", group_by="talent_type", group="leader"
+    ).to_dict()
+    points = [d for d in leaders["datasets"].values() if d and "who" in d[0]]
+    assert [p["who"] for p in points[0]] == ["他団体"]
+    assert "013030" not in json.dumps(leaders)
+    with pytest.raises(ChartInputError):  # a quotient has no funnel
+        charts.funnel_plot(bench, "insourcing_rate", 2025)
+
+
+def test_the_benchmark_report_renders_offline(peer_cities: Peers, tmp_path: Path) -> None:
+    """``dxkpi report --only benchmark --shares DIR``: one papermill run of the template, in a
+    project whose [city] code is highlighted."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(peer_cities.cities[1].project / "dxkpi.toml", project / "dxkpi.toml")
+    (project / "notebooks").symlink_to(ROOT / "notebooks")
+    result = run_reports(
+        fiscal_year=FISCAL_YEAR,
+        project=Project(project),
+        data_dir=peer_cities.cities[1].processed,
+        reports_dir=tmp_path / "reports",
+        only=("benchmark",),
+        shares_dir=peer_cities.shares,
+        jobs=1,
+    )
+    assert [(r.name, r.status) for r in result.results] == [("benchmark", "ok")], result.results
+    page = (result.folder / "benchmark.html").read_text(encoding="utf-8")
+    assert external_urls(page) == [] and "団体間比較" in page and "自団体 013048" in page
+    assert (result.folder / "figures" / "benchmark_participation_rate.png").stat().st_size > 10_000
+    skipped = run_reports(
+        fiscal_year=FISCAL_YEAR,
+        project=Project(project),
+        data_dir=peer_cities.cities[1].processed,
+        reports_dir=tmp_path / "reports2",
+        only=("benchmark",),
+        jobs=1,
+    )
+    assert [(r.name, r.status) for r in skipped.results] == [("benchmark", "skipped")]

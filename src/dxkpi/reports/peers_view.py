@@ -30,6 +30,8 @@ __all__ = [
     "benchmark_json",
     "benchmark_summary",
     "benchmark_table",
+    "benchmark_view",
+    "funnel_kpis",
     "header",
     "latest_fiscal_year",
     "position_text",
@@ -168,6 +170,29 @@ def benchmark_summary(
                 row[f"category:{cat}"] = _pooled_text(index.get(("category", cat, *cell)), unit)
         rows.append(row)
     return pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.String) if rows else None)
+
+
+def benchmark_view(
+    bench: Benchmark,
+    fiscal_year: int,
+    city: str | None = None,
+    lang: str = "ja",
+    grouping: str = "city",
+) -> pl.DataFrame:
+    """:func:`benchmark_summary` with its headers in the report's language."""
+    frame = benchmark_summary(bench, fiscal_year, grouping, city, lang)
+    return frame.rename({c: header(c, lang) for c in frame.columns})
+
+
+def funnel_kpis(bench: Benchmark, fiscal_year: int) -> list[str]:
+    """The KPIs with a funnel of the whole municipality (``city`` cells against every
+    municipality's pooled value) in ``fiscal_year``, in the registry's order."""
+    rows = bench.funnel.filter(
+        (pl.col("fiscal_year") == fiscal_year)
+        & (pl.col("group_by") == "city")
+        & (pl.col("reference") == "all")
+    )
+    return list(dict.fromkeys(rows.get_column("kpi").to_list()))
 
 
 def benchmark_table(
