@@ -83,7 +83,7 @@ def test_pooled_values_equal_the_kpi_engine_on_the_pooled_raw_data(
         mine, theirs = both.get_column(column), both.get_column(f"e_{column}")
         assert (mine.is_null() == theirs.is_null()).all(), column
         gap = (mine.cast(pl.Float64) - theirs.cast(pl.Float64)).abs().fill_null(0)
-        assert gap.max() < 1e-9 * max(1.0, float(theirs.cast(pl.Float64).abs().max())), column  # type: ignore[arg-type]
+        assert gap.max() < 1e-9 * max(1.0, float(theirs.cast(pl.Float64).abs().max())), column
 
 
 def _hidden_counts(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -357,6 +357,16 @@ def test_the_table_shows_the_city_against_its_peers(
     for word in ("指標", "KPI", "自団体", "Own", "全団体（団体数）", "Position", "category", "(n)"):
         assert word in words, word
     assert "研修参加率" in text and "管理限界内" in text and "never a rank" in text
+    mine = ["--project", str(peer_cities.cities[2].project), "benchmark"]
+    code, out = run_dxkpi(capsys, *mine, "--shares", str(peer_cities.shares), "--fy", "2025")
+    assert code == 0 and "— 012033" in out  # [city] code of the project it runs in
+    elsewhere = tmp_path / "sapporo"
+    elsewhere.mkdir()
+    (elsewhere / "dxkpi.toml").write_text('[city]\ncode = "011002"\n', encoding="utf-8")
+    code, out = run_dxkpi(
+        capsys, "--project", str(elsewhere), "benchmark", "--shares", str(peer_cities.shares)
+    )
+    assert code == 0 and "011002" in out and "note:" in out and "自団体" not in out
     code, out = run_dxkpi(
         capsys, "benchmark", "--shares", str(peer_cities.shares), "--city", "013031"
     )

@@ -208,6 +208,11 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
             "判定・実装を待つ期間（W日）を経た提案がまだありません",
             "no proposal of this year has had its waiting window (W days) yet",
         ),
+        # a pooled cell of the benchmark that every municipality hid (peers.benchmark)
+        "no_city_shows": (
+            "この集計を公開している団体がありません",
+            "no municipality shows this cell",
+        ),
     },
     # what a grade means (kpi.grading)
     "grade": {

@@ -100,8 +100,16 @@ def command(
     pooled rate of its peers — inside, above or below, never a rank.
     """
     shares = read_shares(shares_dir)
+    codes = {s.municipality.code for s in shares}
     chosen = municipality_code(city) if city is not None else _project_city()
-    if chosen is not None and chosen not in {s.municipality.code for s in shares}:
+    if city is None and chosen is not None and chosen not in codes:
+        click.echo(
+            f"注意: プロジェクトの団体 {chosen} の共有ファイルがないため、強調せずに表示します。\n"
+            f"note: no share file of this project's municipality {chosen}: shown without it.",
+            err=True,
+        )
+        chosen = None
+    if chosen is not None and chosen not in codes:
         raise BenchmarkError(
             f"団体 {chosen} の共有ファイルがありません",
             f"no share file of municipality {chosen}",
