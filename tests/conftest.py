@@ -83,7 +83,7 @@ def report_set(sample_city: SampleCity, tmp_path_factory: pytest.TempPathFactory
 
 
 #: Fixtures that make a test an end-to-end run (marked ``slow``).
-SLOW_FIXTURES = frozenset({"sample_city", "report_set", "other_city"})
+SLOW_FIXTURES = frozenset({"sample_city", "report_set", "other_city", "peer_cities"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

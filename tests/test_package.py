@@ -26,7 +26,18 @@ SRC = ROOT / "src"
 PACKAGE = SRC / "dxkpi"
 
 #: Stage packages, in order: each may import itself and the packages before it.
-ORDER = ("core", "catalogue", "project", "ingest", "kpi", "models", "pdca", "reports", "commands")
+ORDER = (
+    "core",
+    "catalogue",
+    "project",
+    "ingest",
+    "kpi",
+    "peers",
+    "models",
+    "pdca",
+    "reports",
+    "commands",
+)
 #: Where each package may import from (the name ``dxkpi`` is ``dxkpi/__init__.py``, which with
 #: ``workbench`` — the facade — sits on top). ``sample`` is beside the chain: it imports only
 #: core and catalogue, and only the command line and the facade import it.

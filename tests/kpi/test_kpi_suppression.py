@@ -168,6 +168,28 @@ def test_declared_shared_quantities_are_equal(city_result):
     assert seen == {"staff": 5, "adopted_within_w": 2}
 
 
+def test_value_from_declarations_match_computed_cells(city_result):
+    """Each KPI's value is made from its numerator and denominator as the registry's
+    ``value_from`` says (the benchmark pools and draws funnel limits by it): a proportion is
+    whole successes of whole trials, a rate 100 × whole events ÷ staff."""
+    _, raw, _ = city_result
+    cells = raw.filter(pl.col("value").is_not_null())
+    num, den, value = pl.col("numerator"), pl.col("denominator"), pl.col("value")
+    whole = (num == num.round(0)) & (den == den.round(0))
+    rule = {
+        "proportion": ((value - num / den).abs() < 1e-9) & whole & (num <= den),
+        "rate": ((value - 100 * num / den).abs() < 1e-9) & (num == num.round(0)),
+        "quotient": (value - num / den).abs() < 1e-9,
+        "total": ((value - num).abs() < 1e-9) & den.is_null(),
+        "difference": (value - (num - den)).abs() < 1e-9,
+    }
+    for kpi, spec in REGISTRY.items():
+        mine = cells.filter(pl.col("kpi") == kpi)
+        assert mine.height > 0, kpi
+        wrong = mine.filter(~rule[spec.value_from].fill_null(False))
+        assert wrong.is_empty(), (kpi, spec.value_from, wrong.head(3))
+
+
 @pytest.mark.parametrize("kpi", ["adoption_rate", "leader_coverage", "proposer_rate"])
 def test_suppression_does_not_depend_on_the_kpis_asked_for(kpi):
     """One KPI alone hides what it hides among all: a run for adoption_rate alone cannot show

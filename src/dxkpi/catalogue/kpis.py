@@ -23,12 +23,20 @@ __all__ = [
     "KpiSpec",
     "People",
     "Unit",
+    "ValueFrom",
     "awaiting_kpis",
     "kpi_ids",
 ]
 
 Unit = Literal["ratio", "per_100", "hours", "score", "score_diff"]
 Kind = Literal["kpi", "kgi"]
+#: How a cell's value is made from its numerator and denominator — which also says how cells of
+#: several municipalities pool and which funnel limits fit (:mod:`dxkpi.peers.benchmark`):
+#: ``proportion`` a count of successes ÷ a count of trials (binomial limits); ``rate`` a count
+#: of events × 100 ÷ staff (Poisson limits); ``quotient`` any other numerator ÷ denominator
+#: (a mean score, attendee-hours ÷ attendee-hours: pooled, no funnel); ``total`` the numerator
+#: itself (pooled as a sum); ``difference`` numerator − denominator, two means (not pooled).
+ValueFrom = Literal["proportion", "rate", "quotient", "total", "difference"]
 People = Literal[
     "staff",
     "proposers",
@@ -117,6 +125,9 @@ class KpiSpec:
     #: (:mod:`dxkpi.kpi.suppression`); a test checks the declarations against computed cells.
     numerator_is: str | None = None
     denominator_is: str | None = None
+    #: How the value is made from numerator and denominator (:data:`ValueFrom`); a test checks
+    #: the declarations against computed cells.
+    value_from: ValueFrom = "proportion"
 
     @property
     def suppressed(self) -> bool:
@@ -186,6 +197,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         ("proposals",),
         cumulative=True,
         denominator_is="staff",
+        value_from="rate",
     ),
     KpiSpec(
         "proposer_rate",
@@ -262,6 +274,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         _P,
         "attendees",
         ("attendance", "courses"),
+        value_from="quotient",
     ),
     KpiSpec(
         "knowledge_continuity",
@@ -303,6 +316,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         ("proposals", "projects"),
         cumulative=True,
         additive=True,
+        value_from="total",
     ),
     KpiSpec(
         "resident_satisfaction",
@@ -330,6 +344,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         "respondents",
         ("maturity_survey",),
         second_dimension="dimension",
+        value_from="quotient",
     ),
     KpiSpec(
         "maturity_gap",
@@ -344,6 +359,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         "respondents",
         ("maturity_survey",),
         second_dimension="dimension",
+        value_from="difference",
     ),
     KpiSpec(
         "leader_coverage",
@@ -390,6 +406,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         ("skill_assessment",),
         second_dimension="skill_area",
         uses_skill_matrix=True,
+        value_from="quotient",
     ),
     KpiSpec(
         "assessment_gap",
@@ -404,6 +421,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         "assessed_both",
         ("skill_assessment",),
         second_dimension="skill_area",
+        value_from="quotient",
     ),
     KpiSpec(
         "knowledge_posts_per_100",
@@ -419,6 +437,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         ("knowledge_posts",),
         cumulative=True,
         denominator_is="staff",
+        value_from="rate",
     ),
     KpiSpec(
         "failure_share",
@@ -449,6 +468,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         ("attendance", "courses", "proposals"),
         second_dimension="mobility",
         cumulative=True,
+        value_from="rate",
     ),
 )
 

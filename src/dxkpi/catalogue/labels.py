@@ -10,6 +10,8 @@ Where the words come from:
 * the code columns of the data contract (:data:`CONTRACT_FAMILIES`): codes and Japanese from
   :mod:`dxkpi.catalogue.contract`, English here;
 * KPI names (family ``kpi``): :data:`dxkpi.catalogue.kpis.REGISTRY`;
+* municipality categories, staff size bands and prefectures (``municipality_category``,
+  ``size_band``, ``prefecture``): :mod:`dxkpi.catalogue.municipality`;
 * every other family (mobility, grouping, reason, grade, action status, units, methods…):
   declared here.
 
@@ -38,6 +40,7 @@ from typing import Literal, get_args
 
 from dxkpi.catalogue.contract import DATASETS
 from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.catalogue.municipality import CATEGORIES, PREFECTURES, SIZE_BANDS
 from dxkpi.core.errors import DxkpiError
 
 __all__ = [
@@ -205,6 +208,11 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
             "判定・実装を待つ期間（W日）を経た提案がまだありません",
             "no proposal of this year has had its waiting window (W days) yet",
         ),
+        # a pooled cell of the benchmark that every municipality hid (peers.benchmark)
+        "no_city_shows": (
+            "この集計を公開している団体がありません",
+            "no municipality shows this cell",
+        ),
     },
     # the class of a character an identifier may not hold (ingest.parse.id_problem)
     "char_class": {
@@ -352,6 +360,20 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
         "quarter": ("四半期数", "Quarters"),
         "month": ("月数", "Months"),
     },
+    # what a pooled cell of the benchmark pools over (peers.benchmark): every municipality,
+    # or those of one category, staff size band or prefecture
+    "pool_by": {
+        "all": ("全団体", "All municipalities"),
+        "category": ("団体区分", "Category"),
+        "size_band": ("職員規模", "Staff size"),
+        "prefecture": ("都道府県", "Prefecture"),
+    },
+    # where a municipality's rate lies against the funnel's control limits (peers.benchmark)
+    "funnel_position": {
+        "inside": ("管理限界内", "inside the limits"),
+        "above": ("上側の管理限界の外", "above the upper limit"),
+        "below": ("下側の管理限界の外", "below the lower limit"),
+    },
     # the state of a waiting KPI's value (kpi.maturity): matured, or provisional (暫定)
     "maturity": {
         "matured": ("確定", "final"),
@@ -397,6 +419,9 @@ def _vocabulary() -> Mapping[str, Mapping[str, tuple[str, str]]]:
     vocab["kpi"] = MappingProxyType(
         {kpi: (spec.name_ja, spec.name_en) for kpi, spec in REGISTRY.items()}
     )
+    vocab["municipality_category"] = CATEGORIES
+    vocab["size_band"] = MappingProxyType({code: (ja, en) for code, _, _, ja, en in SIZE_BANDS})
+    vocab["prefecture"] = PREFECTURES
     for family, entries in _DECLARED.items():
         if family in vocab:  # pragma: no cover - a family declared twice above
             raise LabelError(f"ラベルの分類「{family}」が重複", f"label family {family!r} twice")

@@ -59,6 +59,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "研修による行動変容（差の差分析）/ Behaviour change from training (DiD)",
     ),
     "pdca": ("dxkpi.commands.pdca", "年度末の PDCA レビュー / Year-end PDCA review"),
+    "share": (
+        "dxkpi.commands.share",
+        "他団体と共有する KPI ファイルを作成 / Write the share file for peer municipalities",
+    ),
+    "benchmark": (
+        "dxkpi.commands.benchmark",
+        "団体間比較（合算・ファネルプロット）/ Benchmark across municipalities (funnel plots)",
+    ),
     "did": (
         "dxkpi.commands.did",
         "任意のパネルで差の差分析 / Staggered difference-in-differences on any panel",

@@ -81,6 +81,14 @@ __all__ = ["command"]
     help="秘匿の最小人数（既定: dxkpi.toml）/ Suppression threshold k.",
 )
 @click.option(
+    "--shares",
+    "shares_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="他団体の共有ファイル（*.dxshare）のフォルダ。指定すると団体間比較レポートも作る / "
+    "Folder of peer municipalities' share files: adds the benchmark report.",
+)
+@click.option(
     "--log-file",
     type=click.Path(path_type=Path),
     default=None,
@@ -96,6 +104,7 @@ def command(
     data_dir: Path | None,
     reports_dir: Path | None,
     min_cell_size: int | None,
+    shares_dir: Path | None,
     log_file: Path | None,
 ) -> None:
     """レポート用ノートブックを実行し、HTML・図・Excel を reports/FY<年度>/ に出力する.
@@ -155,6 +164,7 @@ def command(
                 jobs=jobs,
                 keep_going=keep_going,
                 progress=progress,
+                shares_dir=shares_dir,
                 write_extras=lambda folder, data: write_kpi_workbook(
                     folder, data, fy, min_cell_size, project
                 ),

@@ -43,6 +43,7 @@ __all__ = [
     "HEADCOUNT",
     "HIDDEN_COLUMNS",
     "STAFF",
+    "complementary",
     "equations",
     "links",
     "split_labels",
@@ -147,6 +148,36 @@ def _complement_round(state: pl.DataFrame, eqs: pl.DataFrame) -> pl.Series:
     )
     parent = cand.filter(pl.col("_parent")).join(child.select("_eq"), on="_eq", how="anti")
     return pl.concat([child.get_column("_row"), parent.get_column("_row")]).unique()
+
+
+def complementary(state: pl.DataFrame, eqs: pl.DataFrame) -> pl.Series:
+    """Step 3 alone, over any additive equations: the cells hidden once no equation has exactly
+    one hidden cell with something in it (a fixed point), in ``_row`` order.
+
+    ``state`` has one row per cell: ``_row`` (UInt32, 0 … n−1), ``_key`` (text: ties), ``_n``
+    (people or units behind the cell), ``_den`` (its denominator: ties) and ``_suppressed``
+    (hidden already); ``eqs`` says which cells make up which equation: ``_eq``, ``_row`` and
+    ``_parent`` (the cell is the equation's total). Other modules that publish sums of cells
+    (the benchmark across municipalities) state their own equations and hide with this.
+
+    >>> state = pl.DataFrame(
+    ...     {"_row": [0, 1, 2, 3], "_key": ["all", "a", "b", "c"], "_n": [40, 4, 16, 20],
+    ...      "_den": [40.0, 4.0, 16.0, 20.0], "_suppressed": [False, True, False, False]},
+    ...     schema_overrides={"_row": pl.UInt32},
+    ... )
+    >>> eqs = pl.DataFrame({"_eq": ["e"] * 4, "_row": [0, 1, 2, 3],
+    ...                     "_parent": [True, False, False, False]},
+    ...                    schema_overrides={"_row": pl.UInt32})
+    >>> complementary(state, eqs).to_list()  # b, the smallest shown part, hides too
+    [False, True, True, False]
+    """
+    state = state.select("_row", "_key", "_n", "_den", "_suppressed")
+    while not (extra := _complement_round(state, eqs)).is_empty():
+        # every round hides at least one more cell, so this ends within state.height rounds
+        state = state.with_columns(
+            _suppressed=pl.col("_suppressed") | pl.col("_row").is_in(extra.implode())
+        )
+    return state.sort("_row").get_column("_suppressed")
 
 
 def links(

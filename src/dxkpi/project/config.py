@@ -43,6 +43,12 @@ phase, dimension, skill_area, mobility.
                                 # Absent: derived from the data (dxkpi.kpi.maturity: the 90th
                                 # percentile of the observed delays, rounded up to 30 days).
 
+    [city]                      # who the city is, for share files and benchmarks (dxkpi share)
+    code = "221309"             # 全国地方公共団体コード: six digits in quotes, check digit
+                                # (11 − Σ dᵢ·wᵢ mod 11) mod 10, weights 6,5,4,3,2 [none]
+    category = "中核市"          # 指定都市 / 中核市 / 一般市 / 町村 (or designated_city, core_city,
+                                # city, town_village) [none; required by dxkpi share]
+
 Any other top-level section (``[roi]`` …) is kept verbatim in
 :attr:`Config.sections` for the modules that own it; add a dataclass and a parser here to validate
 it. Keys inside the sections above that are not listed are errors (a typo must not be ignored).
@@ -61,6 +67,7 @@ from typing import Any
 
 from dxkpi.catalogue.format import PER_100_STAFF_YEAR
 from dxkpi.catalogue.kpis import REGISTRY, awaiting_kpis
+from dxkpi.catalogue.municipality import CATEGORIES, check_digit, is_municipality_code
 from dxkpi.core.errors import ConfigError, Where
 from dxkpi.core.project import locate_project
 
@@ -73,6 +80,7 @@ __all__ = [
     "SKILL_LEVEL_MAX",
     "SKILL_LEVEL_MIN",
     "TARGET_GROUPINGS",
+    "CityConfig",
     "Config",
     "DecisionsConfig",
     "FiscalYearConfig",
@@ -82,6 +90,7 @@ __all__ = [
     "SkillMatrix",
     "Target",
     "load_config",
+    "municipality_code",
     "parse_config",
 ]
 
@@ -104,6 +113,7 @@ _KNOWN_SECTIONS = (
     "skill_matrix",
     "decisions",
     "kpi",
+    "city",
 )
 #: The longest maturity window W a city may set, in days (ten years).
 MAX_MATURITY_DAYS = 3650
@@ -216,6 +226,15 @@ class KpiConfig:
 
 
 @dataclass(frozen=True)
+class CityConfig:
+    """Who the city is: its 全国地方公共団体コード and category code
+    (:data:`dxkpi.catalogue.municipality.CATEGORIES`); ``None`` where not set."""
+
+    code: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
 class Target:
     """One target: KPI, fiscal year, optional (grouping, group) it applies to, value."""
 
@@ -237,6 +256,7 @@ class Config:
     skill_matrix: SkillMatrix = field(default_factory=SkillMatrix)
     decisions: DecisionsConfig = field(default_factory=DecisionsConfig)
     kpi: KpiConfig = field(default_factory=KpiConfig)
+    city: CityConfig = field(default_factory=CityConfig)
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "<defaults>"
 
@@ -456,6 +476,85 @@ def _kpi(source: str, raw: Mapping[str, Any]) -> KpiConfig:
     return KpiConfig(maturity_days=MappingProxyType(days))
 
 
+def _code_problem(value: object) -> tuple[str, str] | None:
+    """What is wrong with ``value`` as a 全国地方公共団体コード (Japanese, English), or ``None``."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        return (
+            '団体コードは6桁の文字列で、引用符で囲んで書いてください（例: "011002"）。',
+            'write the municipality code as six digits in quotes (e.g. "011002").',
+        )
+    if len(value) != 6 or not value.isascii() or not value.isdigit():
+        return (
+            "全国地方公共団体コードは半角数字6桁です。",
+            "a local government code is six ASCII digits.",
+        )
+    if is_municipality_code(value):
+        return None
+    if not is_municipality_code(value[:5] + str(check_digit(value[:5]))):
+        return (
+            f"上2桁 {value[:2]} は都道府県コード（01〜47）ではありません。",
+            f"its first two digits {value[:2]} are not a prefecture code (01–47).",
+        )
+    right = check_digit(value[:5])
+    return (
+        f"検査数字（6桁目）が合いません。上5桁 {value[:5]} の検査数字は {right} です。",
+        f"the check digit (6th digit) does not match: the check digit of {value[:5]} is {right}.",
+    )
+
+
+def municipality_code(value: object, source: str | None = None) -> str:
+    """``value`` checked as a 全国地方公共団体コード — six digits written as text (so 01… keeps
+    its zero), a prefecture 01–47, the check digit of
+    :func:`dxkpi.catalogue.municipality.check_digit` — and returned; otherwise a two-language
+    :class:`ConfigError`, naming the key ``city.code`` of ``source`` when the code came from a
+    configuration file.
+
+    >>> municipality_code("221309")
+    '221309'
+    >>> municipality_code("221308")
+    Traceback (most recent call last):
+    dxkpi.core.errors.ConfigError: 団体コード '221308': 検査数字（6桁目）が合いません。...
+    """
+    problem = _code_problem(value)
+    if problem is None:
+        return str(value)
+    ja, en = problem
+    if source is not None:
+        raise _error(source, "city.code", f"値 {value!r}: {ja}", f"value {value!r}: {en}")
+    raise ConfigError(
+        f"団体コード {value!r}: {ja}",
+        f"municipality code {value!r}: {en}",
+        hint_ja="総務省の全国地方公共団体コード（6桁、検査数字つき）を指定してください。",
+        hint_en="give the six-digit local government code with its check digit, as published "
+        "by the Ministry of Internal Affairs and Communications.",
+    )
+
+
+def _category(source: str, value: object) -> str:
+    spellings = {code: code for code in CATEGORIES} | {
+        ja: code for code, (ja, _) in CATEGORIES.items()
+    }
+    if isinstance(value, str) and value in spellings:
+        return spellings[value]
+    known = " / ".join(f"{ja}（{code}）" for code, (ja, _) in CATEGORIES.items())
+    raise _error(
+        source,
+        "city.category",
+        f"団体区分が違います（値: {value!r}。使える区分: {known}）。",
+        f"unknown category {value!r} (one of: {', '.join(CATEGORIES)}).",
+    )
+
+
+def _city(source: str, raw: Mapping[str, Any]) -> CityConfig:
+    _check_keys(source, "city", raw, ("code", "category"))
+    code = raw.get("code")
+    category = raw.get("category")
+    return CityConfig(
+        code=None if code is None else municipality_code(code, source),
+        category=None if category is None else _category(source, category),
+    )
+
+
 def _kpi_value(source: str, key: str, kpi: str, value: object) -> float:
     if kpi not in REGISTRY:
         raise _error(
@@ -513,6 +612,7 @@ def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         ),
         decisions=_decisions(source, _table(source, "decisions", raw.get("decisions", {}))),
         kpi=_kpi(source, _table(source, "kpi", raw.get("kpi", {}))),
+        city=_city(source, _table(source, "city", raw.get("city", {}))),
         sections=MappingProxyType(sections),
         source=source,
     )

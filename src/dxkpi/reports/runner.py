@@ -68,6 +68,7 @@ __all__ = [
     "KERNEL",
     "REPORTS",
     "REPORT_CSS",
+    "SHARES_PARAMETERS",
     "SNAPSHOT_DIR",
     "TEMPLATE_ONLY_TAG",
     "Progress",
@@ -96,6 +97,9 @@ log = logging.getLogger(__name__)
 KERNEL = "python3"
 TEMPLATE_ONLY_TAG = "template-only"  # cells for analysts reading the template, not in reports
 COMMON_PARAMETERS = ("fiscal_year", "data_dir", "output_dir", "lang", "min_cell_size")
+#: What a report comparing with peer municipalities is given besides the common parameters: the
+#: folder of share files and the municipality to highlight (``[city] code``, "" when unset).
+SHARES_PARAMETERS = ("shares_dir", "city_code")
 
 Progress = Callable[[str], None]
 
@@ -109,6 +113,10 @@ class ReportSpec:
     title_en: str
     per_department: bool = False
     requires: tuple[str, ...] = ()  # optional datasets it needs: skipped (not failed) without
+    #: compares with peer municipalities: runs only when the run is given a folder of share
+    #: files (``shares_dir``, ``dxkpi report --shares``), with the parameters of
+    #: :data:`SHARES_PARAMETERS`; skipped (not failed) without one
+    shares: bool = False
 
 
 REPORTS: tuple[ReportSpec, ...] = (
@@ -130,6 +138,7 @@ REPORTS: tuple[ReportSpec, ...] = (
         requires=("courses", "attendance", "proposals", "projects"),
     ),
     ReportSpec("department", "所属別レポート", "Department drill-down", per_department=True),
+    ReportSpec("benchmark", "団体間比較", "Benchmark across municipalities", shares=True),
 )
 
 
@@ -429,8 +438,12 @@ def plan_tasks(
     departments: Sequence[str] = ("all",),
     known_departments: Sequence[str] = (),
     available: Sequence[str] | None = None,
+    shares_dir: Path | None = None,
+    city_code: str | None = None,
 ) -> list[Task]:
-    """Every notebook execution of a run, with parameters checked against each template."""
+    """Every notebook execution of a run, with parameters checked against each template.
+
+    Reports comparing with peers (:attr:`ReportSpec.shares`) run only with ``shares_dir``."""
     folder = templates_dir(project)
     root = str(project.root)
     names = [r.name for r in REPORTS]
@@ -465,6 +478,8 @@ def plan_tasks(
             continue
         if available is not None and not set(spec.requires) <= set(available):
             continue
+        if spec.shares and shares_dir is None:
+            continue
         template = folder / f"{spec.name}.ipynb"
         if not template.exists():
             raise ReportError(
@@ -479,8 +494,11 @@ def plan_tasks(
                 name = f"{spec.name}_{safe_stem(code)}"
                 tasks.append(Task(name, spec.name, str(template), params, root, code))
         else:
-            check_parameters(template, common)
-            tasks.append(Task(spec.name, spec.name, str(template), dict(common), root))
+            params = dict(common)
+            if spec.shares:
+                params |= {"shares_dir": str(shares_dir), "city_code": city_code or ""}
+            check_parameters(template, params)
+            tasks.append(Task(spec.name, spec.name, str(template), params, root))
     _check_distinct_names(tasks)
     return tasks
 
@@ -628,8 +646,11 @@ def _note_if_data_changed(data_dir: Path, shown: str | None, say: Progress) -> N
         )
 
 
-def _skipped(only: Sequence[str], available: Sequence[str]) -> list[TaskResult]:
-    """The reports of the run whose optional datasets are absent (skipped, not failed)."""
+def _skipped(
+    only: Sequence[str], available: Sequence[str], shares_dir: Path | None = None
+) -> list[TaskResult]:
+    """The reports of the run whose optional datasets are absent, and those that need share
+    files when no ``--shares`` folder was given (skipped, not failed)."""
     return [
         TaskResult(
             r.name,
@@ -643,6 +664,16 @@ def _skipped(only: Sequence[str], available: Sequence[str]) -> list[TaskResult]:
         )
         for r in REPORTS
         if (not only or r.name in only) and not set(r.requires) <= set(available)
+    ] + [
+        TaskResult(
+            r.name,
+            r.name,
+            "skipped",
+            0.0,
+            {"ename": "NoData", "evalue": "no share files (dxkpi report --shares DIR)"},
+        )
+        for r in REPORTS
+        if (not only or r.name in only) and r.shares and shares_dir is None
     ]
 
 
@@ -660,8 +691,12 @@ def run_reports(
     keep_going: bool = False,
     progress: Progress | None = None,
     write_extras: Callable[[Path, Path], object] | None = None,
+    shares_dir: Path | None = None,
 ) -> RunResult:
     """Execute the report set for one fiscal year (see the module docstring).
+
+    ``shares_dir``: a folder of other municipalities' share files (``*.dxshare``); the reports
+    that compare with peers run only with it, highlighting ``[city] code`` of the project.
 
     ``project`` defaults to the project found from the working folder
     (:func:`dxkpi.core.project.locate_project`); ``data_dir`` and ``reports_dir`` default to
@@ -714,12 +749,14 @@ def run_reports(
                 .to_series()
                 .to_list(),
                 available=data.available(),
+                shares_dir=shares_dir.resolve() if shares_dir is not None else None,
+                city_code=config.city.code,
             )
             started = datetime.datetime.now(datetime.UTC)
             say("KPI を計算中 / computing KPIs once for every report…")
             write_kpi_cache(staging, data, config, k)
             results = _execute_all(tasks, staging, jobs, keep_going, say)
-            results += _skipped(only, data.available())
+            results += _skipped(only, data.available(), shares_dir)
             shutil.rmtree(staging / CACHE_DIR, ignore_errors=True)
             for r in results:
                 if r.status == "failed":
@@ -736,6 +773,7 @@ def run_reports(
                     "only": list(only),
                     "departments": list(departments),
                     "data_dir": str(data_dir),
+                    "shares_dir": str(shares_dir) if shares_dir is not None else None,
                 },
                 "data_manifest_sha256": data_hash,
                 "code_version": _code_version(project.root),

@@ -23,6 +23,8 @@ Modules, one job each (every public name is re-exported here):
 * :mod:`~dxkpi.reports.charts.heatmaps` — :func:`maturity_heatmap`, :func:`skill_heatmap`,
   :func:`maturity_gap`;
 * :mod:`~dxkpi.reports.charts.funnel` — :func:`phase_funnel`;
+* :mod:`~dxkpi.reports.charts.peers` — :func:`funnel_plot` (a benchmark across municipalities:
+  each one's value against its denominator, with 95 % / 99.8 % control limits);
 * :mod:`~dxkpi.reports.charts.survival` — :func:`implementation_curve` (Kaplan–Meier time to
   implementation by fiscal year of submission);
 * :mod:`~dxkpi.reports.charts._frames` — :class:`ChartInputError` and the input checks and chart
@@ -37,6 +39,7 @@ from dxkpi.reports.charts.funnel import phase_funnel
 from dxkpi.reports.charts.heatmaps import maturity_gap, maturity_heatmap, skill_heatmap
 from dxkpi.reports.charts.kpi import RICH_MIN, grade_overview, kpi_by_group, kpi_trend, kpi_trends
 from dxkpi.reports.charts.labels import SUPPRESSED_EN, SUPPRESSED_JA, Lang, group_label, kpi_name
+from dxkpi.reports.charts.peers import funnel_plot
 from dxkpi.reports.charts.survival import implementation_curve
 from dxkpi.reports.charts.theme import (
     FONT_SIZE,
@@ -67,6 +70,7 @@ __all__ = [
     "Lang",
     "estimator_comparison",
     "event_study",
+    "funnel_plot",
     "grade_overview",
     "group_label",
     "implementation_curve",
