@@ -31,6 +31,7 @@ __all__ = [
     "CONFLICT",
     "DUP",
     "EMPTY",
+    "EXCEL_ERROR",
     "FAILED",
     "HEADER",
     "INDEX",
@@ -59,6 +60,8 @@ HEADER = "__header__"
 LONG = "__long__"
 CONFLICT = "_conflict"
 KEY = "__raw_key__"
+#: Set by the reader on a row with an Excel error cell or a formula without a saved result.
+EXCEL_ERROR = "_excel_error"
 
 
 def _in_range(col: Column, value: pl.Expr) -> pl.Expr:
@@ -127,6 +130,7 @@ def violation_exprs(ds: Dataset) -> list[tuple[str, pl.Expr]]:
             f"{ds.name}.cell_too_long",
             pl.any_horizontal([pl.col(LONG + c.name) for c in ds.columns]),
         ),
+        (f"{ds.name}.excel_error", pl.col(EXCEL_ERROR)),
     ]
     for col in ds.columns:
         out.extend(_column_violations(ds, col))
@@ -190,6 +194,8 @@ def parse_and_check(ds: Dataset, raw: pl.DataFrame | pl.LazyFrame) -> pl.DataFra
     """
     if isinstance(raw, pl.LazyFrame):
         raw = raw.collect()
+    if EXCEL_ERROR not in raw.columns:  # only an XLSX sheet can hold Excel errors
+        raw = raw.with_columns(pl.lit(False).alias(EXCEL_ERROR))
     lineage = [c for c in raw.columns if c.startswith("_")]
     parsed: dict[str, pl.Series] = {}
     for col in ds.columns:
