@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import openpyxl
+
 TINY: dict[str, list[dict[str, str]]] = {
     "departments": [
         {
@@ -234,3 +236,30 @@ def write_tiny_city(folder: Path) -> Path:
     for name, rows in TINY.items():
         write_csv(folder / f"{name}.csv", rows)
     return folder
+
+
+def write_xlsx(
+    path: Path,
+    sheets: dict[str, list[dict[str, str]]],
+    *,
+    first_row: int = 1,
+) -> Path:
+    """Write one sheet per entry (header from the first row), every cell as text, the header on
+    sheet row ``first_row``. A cell whose text is an Excel error (``#N/A``) is an error cell; a
+    text starting with ``=`` stays text."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        header = list(rows[0])
+        for j, key in enumerate(header, start=1):
+            sheet.cell(row=first_row, column=j, value=key)
+        for i, row in enumerate(rows, start=first_row + 1):
+            for j, key in enumerate(header, start=1):
+                if row.get(key):
+                    cell = sheet.cell(row=i, column=j, value=row[key])
+                    if row[key].startswith("="):  # text, as typed: not a formula
+                        cell.data_type = "s"
+    book.save(path)
+    return path

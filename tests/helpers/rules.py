@@ -9,7 +9,7 @@ from __future__ import annotations
 from dxkpi.catalogue.contract import DATASETS, rule_catalogue
 from tests.helpers.rawcity import TINY
 
-__all__ = ["CASES", "DUP", "FRESH", "HEADER", "all_rule_ids", "bad_row"]
+__all__ = ["CASES", "DUP", "FRESH", "HEADER", "XLSX_ONLY", "all_rule_ids", "bad_row"]
 
 FRESH: dict[str, dict[str, str]] = {
     "departments": {
@@ -311,7 +311,8 @@ CASES: dict[str, dict[str, str] | object] = {
 }
 
 
-# Rules every dataset has: a repeated header row, an over-long cell, a key conflict.
+# Rules every dataset has: a repeated header row, an over-long cell, a key conflict, an Excel
+# error cell.
 HEADER = object()  # marker: the fresh row repeats the header (English names)
 LONG_COLUMN = {
     "departments": "department_name",
@@ -341,6 +342,10 @@ for _ds in TINY:
     CASES[f"{_ds}.repeated_header"] = HEADER
     CASES[f"{_ds}.cell_too_long"] = {LONG_COLUMN[_ds]: "長" * 40_000}
     CASES[f"{_ds}.key_conflict"] = ("conflict", CONFLICT_EDIT[_ds])
+    CASES[f"{_ds}.excel_error"] = {LONG_COLUMN[_ds]: "#N/A"}  # an error cell: XLSX only
+
+#: Rules only an XLSX can break: their case writes the dataset as ``<dataset>.xlsx``.
+XLSX_ONLY = frozenset(f"{ds}.excel_error" for ds in TINY)
 
 
 def bad_row(dataset: str, rows: list[dict[str, str]], rule_id: str) -> dict[str, str]:

@@ -3,7 +3,9 @@ crash, a lost row or a duplicated row."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import shutil
 from pathlib import Path
 
@@ -389,3 +391,102 @@ def test_staff_ids_that_excel_turned_into_numbers_say_so(tiny_raw: Path, tmp_pat
     shown = rule_summary(read_manifest(out), "en")
     meaning = shown.filter(pl.col("rule") == "attendance.employee_id.leading_zeros")["meaning"]
     assert "format the ID column as text" in meaning.item()
+
+
+# ------------------------------------------------------------------ property: the file's form
+
+ENDINGS = {"LF": "\n", "CRLF": "\r\n", "CR": "\r"}
+ENCODINGS = ("utf-8", "utf-8-sig", "cp932", "utf-16", "utf-16-le", "utf-16-be-bom")
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufeff"),
+    max_size=8,
+)
+FORM_CELL = st.one_of(
+    st.sampled_from(
+        ["", "0000001", "C01", "2025-05-10", "completed", "修了", "4", "a\nb", "x\r\ny"]
+    ),
+    st.sampled_from(['say "hi"', "a,b", "a;b", "a\tb", " ", "=1+1"]),
+    TEXT,
+)
+
+
+def _encode(text: str, encoding: str) -> bytes:
+    if encoding == "cp932":
+        return text.encode("cp932", errors="replace")
+    if encoding == "utf-16-be-bom":
+        return b"\xfe\xff" + text.encode("utf-16-be")
+    return text.encode(encoding)
+
+
+def _records(data: bytes, encoding: str, separator: str) -> int:
+    """Data records in the file as the standard csv module reads it (CR, LF and CRLF all end a
+    line; a cell with a line break unquoted ends its record there)."""
+    if encoding == "utf-16-be-bom":
+        text = data[2:].decode("utf-16-be")
+    else:
+        text = data.decode({"utf-8": "utf-8-sig"}.get(encoding, encoding))
+    return sum(1 for _ in csv.reader(io.StringIO(text, newline=""), delimiter=separator)) - 1
+
+
+@st.composite
+def csv_files(draw: st.DrawFn) -> tuple[bytes, int, str]:
+    """An attendance CSV in a random form: (bytes, data records in it, description)."""
+    columns = draw(st.permutations(list(TINY["attendance"][0])))
+    ja = {c.name: c.ja for c in DATASETS["attendance"].columns}
+    header = [ja[c] if draw(st.booleans()) else c for c in columns]
+    rows = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(TINY["attendance"]),
+                st.fixed_dictionaries({c: FORM_CELL for c in columns}),
+            ),
+            min_size=0,
+            max_size=12,
+        )
+    )
+    separator = draw(st.sampled_from([",", "\t", ";"]))
+    quote_all = draw(st.booleans())
+    mode = draw(st.sampled_from(["LF", "CRLF", "CR", "mixed"]))
+    buffer = io.StringIO()
+    for record in [header, *([r[c] for c in columns] for r in rows)]:
+        end = ENDINGS[draw(st.sampled_from(list(ENDINGS)))] if mode == "mixed" else ENDINGS[mode]
+        csv.writer(
+            buffer,
+            delimiter=separator,
+            quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL,
+            lineterminator=end,
+        ).writerow(record)
+    encoding = draw(st.sampled_from(ENCODINGS))
+    info = f"{encoding} {mode} sep={separator!r} quote_all={quote_all} header={header}"
+    data = _encode(buffer.getvalue(), encoding)
+    return data, _records(data, encoding, separator), info
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=csv_files())
+def test_any_form_of_csv_conserves_every_record(
+    case: tuple[bytes, int, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Line endings LF/CRLF/CR/mixed, UTF-8 (± BOM), CP932, UTF-16 (LE/BE, ± BOM), comma/tab/
+    semicolon, minimal or full quoting, any header order and language: the file is read, and
+    every record written is accepted, quarantined or counted blank — once."""
+    data, written, info = case
+    base = tmp_path_factory.mktemp("form")
+    raw = write_tiny_city(base / "raw")
+    (raw / "attendance.csv").write_bytes(data)
+    report = run_ingest(raw, base / "out", expectations=None, secret=SECRET)
+    att = report.manifest["datasets"]["attendance"]
+    assert att["status"] == "ok", (info, att["error"])
+    f = next(f for f in report.manifest["files"] if f["file"] == "attendance.csv")
+    assert f["rows_in"] + f["blank_rows_skipped"] == written, info
+    assert f["accepted"] + f["quarantined"] == f["rows_in"], info
+    accepted = pl.read_parquet(base / "out" / "attendance.parquet")["_source_row"].to_list()
+    qfile = base / "out" / "quarantine" / "attendance.parquet"
+    quarantined = pl.read_parquet(qfile)["_source_row"].to_list() if qfile.exists() else []
+    rows = accepted + quarantined
+    assert len(rows) == len(set(rows)) == f["rows_in"], info  # none duplicated, none lost
+    assert all(2 <= r <= written + 1 for r in rows), info

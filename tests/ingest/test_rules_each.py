@@ -15,8 +15,8 @@ import pytest
 from dxkpi.catalogue.contract import rule_catalogue
 from dxkpi.ingest.pipeline import run_ingest
 from tests.helpers import ROOT, SECRET
-from tests.helpers.rawcity import TINY, write_csv, write_tiny_city
-from tests.helpers.rules import CASES, all_rule_ids, bad_row
+from tests.helpers.rawcity import TINY, write_csv, write_tiny_city, write_xlsx
+from tests.helpers.rules import CASES, XLSX_ONLY, all_rule_ids, bad_row
 
 pytestmark = pytest.mark.integration  # the whole ingest (Great Expectations) per rule
 
@@ -31,14 +31,18 @@ def test_rule_quarantines_exactly_the_bad_row(rule_id: str, tmp_path: Path) -> N
     raw = write_tiny_city(tmp_path / "raw")
     rows = [dict(r) for r in TINY[dataset]]
     rows.append(bad_row(dataset, rows, rule_id))
-    write_csv(raw / f"{dataset}.csv", rows)
+    if rule_id in XLSX_ONLY:
+        (raw / f"{dataset}.csv").unlink()
+        source = write_xlsx(raw / f"{dataset}.xlsx", {dataset: rows}).name
+    else:
+        source = write_csv(raw / f"{dataset}.csv", rows).name
     report = run_ingest(raw, tmp_path / "out", expectations=ROOT / "expectations", secret=SECRET)
 
     assert report.ok
     q = pl.read_csv(tmp_path / "out" / "quarantine" / f"{dataset}.csv", infer_schema=False)
     assert q.height == 1, q
     assert q["rule"].to_list() == [rule_id]
-    assert q["_source_file"].to_list() == [f"{dataset}.csv"]
+    assert q["_source_file"].to_list() == [source]
     assert q["_source_row"].to_list() == [str(len(rows) + 1)]  # header is row 1
     assert rule_catalogue(dataset)[rule_id].ja in q["rule_ja"][0]
     info = report.manifest["datasets"][dataset]

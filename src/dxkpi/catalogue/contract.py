@@ -1091,7 +1091,7 @@ EXCEL_CELL_LIMIT = 32_767  # characters Excel can hold in one cell
 
 
 def _row_level_rules(ds: Dataset) -> list[RuleInfo]:
-    """Rules every dataset has: a header repeated mid-file, an over-long cell."""
+    """Rules every dataset has: a header repeated mid-file, an over-long cell, an Excel error."""
     return [
         RuleInfo(
             f"{ds.name}.repeated_header",
@@ -1102,6 +1102,13 @@ def _row_level_rules(ds: Dataset) -> list[RuleInfo]:
             f"{ds.name}.cell_too_long",
             f"{EXCEL_CELL_LIMIT:,} 文字を超えるセル（Excel の上限）",
             f"a cell longer than {EXCEL_CELL_LIMIT:,} characters (Excel's limit)",
+        ),
+        RuleInfo(
+            f"{ds.name}.excel_error",
+            "Excel のエラー値（#N/A、#DIV/0! など）か、計算結果が保存されていない数式のセル"
+            "（セルにはエラーか数式を表示）",
+            "an Excel error cell (#N/A, #DIV/0!…) or a formula whose result was never saved "
+            "(the cell shows the error or the formula)",
         ),
     ]
 

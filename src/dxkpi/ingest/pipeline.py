@@ -86,6 +86,7 @@ from dxkpi.ingest.read import Discovery, RawTable, discover, read_part
 from dxkpi.ingest.rules import (
     DETAIL_EN,
     DETAIL_JA,
+    EXCEL_ERROR,
     RAW,
     RULES,
     ZEROS,
@@ -136,6 +137,7 @@ class FileReport:
     rules: dict[str, int] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     dropped_personal_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -151,6 +153,7 @@ class FileReport:
             "rules": dict(sorted(self.rules.items())),
             "ignored_columns": self.ignored_columns,
             "dropped_personal_columns": self.dropped_personal_columns,
+            "notes": self.notes,
         }
 
 
@@ -207,6 +210,7 @@ class IngestReport:
     def errors(self) -> list[DxkpiError]:
         errs = [d.error for d in self.datasets.values() if d.error is not None]
         errs.extend(_unmatched_error(f) for f in self.discovery.unmatched)
+        errs.extend(f.error for f in self.discovery.faults if f.dataset is None)
         return errs
 
 
@@ -275,7 +279,7 @@ def _read_all(ds: Dataset, parts: list[Any]) -> tuple[pl.DataFrame, list[RawTabl
         t.frame.with_columns(
             pl.lit(t.part.rel).alias("_source_file"),
             pl.lit(t.part.sheet, dtype=pl.String).alias("_source_sheet"),
-        ).select(*LINEAGE, *ds.column_names)
+        ).select(*LINEAGE, EXCEL_ERROR, *ds.column_names)
         for t in tables
     ]
     return pl.concat(frames, how="vertical"), tables
@@ -356,6 +360,7 @@ def _file_reports(
             rules=rules.get(key, {}),
             ignored_columns=t.ignored_columns,
             dropped_personal_columns=t.dropped_personal,
+            notes=t.notes,
         )
         if rep.accepted + rep.quarantined != rep.rows_in:
             raise IngestInvariantError(
@@ -428,7 +433,8 @@ def _manifest(
 ) -> dict[str, Any]:
     files = [f.as_dict() for r in reports.values() for f in r.files]
     files.sort(key=lambda f: (f["file"], f["sheet"] or ""))
-    ok = all(r.status in ("ok", "no_files") for r in reports.values()) and not disc.unmatched
+    ok = all(r.status in ("ok", "no_files") for r in reports.values())
+    ok = ok and not disc.unmatched and not disc.faults
     return {
         "dxkpi_version": __version__,
         "contract_version": CONTRACT_VERSION,
@@ -442,6 +448,9 @@ def _manifest(
         "ignored_sheets": list(disc.ignored_sheets),
         "unmatched_files": [
             {"file": f, "message": _unmatched_error(f).message()} for f in disc.unmatched
+        ],
+        "file_faults": [
+            {"file": f.rel, "dataset": f.dataset, "message": f.error.message()} for f in disc.faults
         ],
     }
 
@@ -570,6 +579,11 @@ def _ingest_each(
         ds = DATASETS[name]
         parts = [p for p in disc.parts if p.dataset == name]
         blocked = [d for d in ds.depends_on if d not in accepted]
+        fault = next((f for f in disc.faults if f.dataset == name), None)
+        if fault is not None:  # a file of the dataset cannot be read: the dataset stops
+            reports[name] = DatasetReport(name, status="failed", error=fault.error)
+            say(f"{name}: failed / 失敗")
+            continue
         if not parts:
             reports[name] = DatasetReport(name, status="no_files")
             say(f"{name}: no files / ファイルなし")

@@ -48,6 +48,7 @@ __all__ = [
     "DETAIL_JA",
     "DUP",
     "EMPTY",
+    "EXCEL_ERROR",
     "FAILED",
     "FAULT",
     "HEADER",
@@ -87,6 +88,8 @@ HEADER = "__header__"
 LONG = "__long__"
 CONFLICT = "_conflict"
 KEY = "__raw_key__"
+#: Set by the reader on a row with an Excel error cell or a formula without a saved result.
+EXCEL_ERROR = "_excel_error"
 
 
 def _in_range(col: Column, value: pl.Expr, run_date: dt.date) -> pl.Expr:
@@ -168,6 +171,7 @@ def violation_exprs(ds: Dataset, run_date: dt.date | None = None) -> list[tuple[
             f"{ds.name}.cell_too_long",
             pl.any_horizontal([pl.col(LONG + c.name) for c in ds.columns]),
         ),
+        (f"{ds.name}.excel_error", pl.col(EXCEL_ERROR)),
     ]
     today = run_date or dt.date.today()
     for col in ds.columns:
@@ -261,6 +265,8 @@ def parse_and_check(
     """
     if isinstance(raw, pl.LazyFrame):
         raw = raw.collect()
+    if EXCEL_ERROR not in raw.columns:  # only an XLSX sheet can hold Excel errors
+        raw = raw.with_columns(pl.lit(False).alias(EXCEL_ERROR))
     lineage = [c for c in raw.columns if c.startswith("_")]
     parsed: dict[str, pl.Series] = {}
     for col in ds.columns:

@@ -272,7 +272,7 @@ def headcount(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
     >>> from dxkpi.kpi.examples import tiny_city
     >>> cells = headcount(tiny_city(), [2025]).collect()
     >>> cells.filter(pl.col("group_by") == "city").select("group", "n_people").rows()
-    [('city', 6)]
+    [('city', 5)]
     """
     heads = members(data, fiscal_years)
     outs = []

@@ -306,7 +306,8 @@ def rule_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
 
 
 def file_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
-    """One row per input file or sheet: dataset, encoding, rows, accepted, quarantined."""
+    """One row per input file or sheet: dataset, encoding, rows, accepted, quarantined, columns
+    ignored or dropped, notes (hidden rows or sheet, separator, line endings)."""
     rows = [
         {
             "file": f["file"] + (f"#{f['sheet']}" if f.get("sheet") else ""),
@@ -317,6 +318,7 @@ def file_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
             "quarantined": f["quarantined"],
             "ignored_columns": ", ".join(f["ignored_columns"]),
             "dropped_personal": ", ".join(f["dropped_personal_columns"]),
+            "notes": "; ".join(f.get("notes", [])),
         }
         for f in manifest["files"]
     ]
@@ -332,6 +334,7 @@ def file_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
                 "quarantined": "隔離",
                 "ignored_columns": "無視した列",
                 "dropped_personal": "削除した個人情報列",
+                "notes": "注記",
             }
         )
     return frame
