@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from dxkpi.catalogue.contract import DATASETS, Dataset
 from dxkpi.commands.cli import cli
 from dxkpi.ingest.pipeline import run_ingest
-from dxkpi.ingest.processed import load_processed
+from dxkpi.ingest.processed import load_processed, read_manifest
 from dxkpi.ingest.rules import RULES, flag_duplicates, parse_and_check, with_rules
 from dxkpi.kpi.maturity import resolve_as_of
 from dxkpi.project.config import Config
-from dxkpi.reports.views import read_manifest, rule_summary
+from dxkpi.reports.views import rule_summary
 from tests.helpers import ROOT, SECRET
 from tests.helpers.rawcity import TINY, write_csv, write_tiny_city
 

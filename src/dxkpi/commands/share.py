@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from dxkpi.catalogue.labels import label
 from dxkpi.commands.context import or_default
-from dxkpi.core.errors import Where
-from dxkpi.ingest.processed import load_processed
-from dxkpi.peers.share import ShareError, build_share, default_file_name, write_share
+from dxkpi.ingest.processed import load_processed, read_manifest
+from dxkpi.peers.share import build_share, default_file_name, write_share
 from dxkpi.project.config import load_config
 
 __all__ = ["command"]
-
-
-def _manifest(folder: Path) -> dict[str, object]:
-    path = folder / "manifest.json"
-    try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise ShareError(
-            "処理済みデータに manifest.json がありません（データの由来を記録できません）",
-            "the processed data has no manifest.json (the data's origin cannot be recorded)",
-            where=Where(file=str(path)),
-            hint_ja="dxkpi ingest で取り込んだフォルダを --data で指定してください。",
-            hint_en="point --data at a folder written by dxkpi ingest.",
-        ) from err
-    except ValueError as err:
-        raise ShareError(
-            "manifest.json を読めません（JSON ではありません）",
-            "manifest.json cannot be read (not JSON)",
-            where=Where(file=str(path)),
-            hint_ja="dxkpi ingest をもう一度実行してください。",
-            hint_en="run dxkpi ingest again.",
-        ) from err
-    return dict(content)
 
 
 @click.command("share")
@@ -91,7 +66,7 @@ def command(
     folder = or_default(data_dir, "processed")
     config = load_config(or_default(config_path, "config_file"))
     data = load_processed(folder)
-    share = build_share(data, config, fiscal_year, _manifest(folder), code=city_code)
+    share = build_share(data, config, fiscal_year, read_manifest(folder), code=city_code)
     path = write_share(out or Path(default_file_name(share)), share)
     table = share.table
     hidden = int(table.get_column("suppressed").sum())

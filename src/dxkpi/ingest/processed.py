@@ -35,6 +35,7 @@ __all__ = [
     "Processed",
     "load_processed",
     "manifest_hash",
+    "read_manifest",
 ]
 
 REQUIRED_DATASETS: tuple[str, ...] = ("departments", "staff")
@@ -209,6 +210,31 @@ def load_processed(path: str | Path) -> Processed:
         file = folder / f"{name}.parquet"
         frames[name] = pl.scan_parquet(file) if file.is_file() else None
     return Processed.from_frames(source=str(folder), **frames)
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The ingest manifest (``manifest.json``) of a processed-data folder; a bilingual error
+    naming the file when it is missing or not JSON."""
+    path = Path(folder) / "manifest.json"
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise MissingDatasetError(
+            "処理済みデータに manifest.json がありません",
+            "the processed data has no manifest.json",
+            where=Where(file=str(path)),
+            hint_ja="dxkpi ingest で取り込んだフォルダを指定してください（--data）。",
+            hint_en="point --data at a folder written by dxkpi ingest.",
+        ) from err
+    except ValueError as err:
+        raise MissingDatasetError(
+            "manifest.json を読めません（JSON ではありません）",
+            "manifest.json cannot be read (not JSON)",
+            where=Where(file=str(path)),
+            hint_ja="dxkpi ingest をもう一度実行してください。",
+            hint_en="run dxkpi ingest again.",
+        ) from err
+    return dict(content)
 
 
 def manifest_hash(manifest: dict[str, Any]) -> str:

@@ -30,7 +30,6 @@ import concurrent.futures as cf
 import dataclasses
 import datetime
 import functools
-import json
 import logging
 import os
 import re
@@ -54,7 +53,7 @@ from dxkpi.core.jsontext import json_text
 from dxkpi.core.lifetime import end_with_parent
 from dxkpi.core.lock import LockedError, RunLock, folder_lock
 from dxkpi.core.project import ENV_VAR, Project, locate_project
-from dxkpi.ingest.processed import Processed, load_processed, manifest_hash
+from dxkpi.ingest.processed import Processed, load_processed, manifest_hash, read_manifest
 from dxkpi.kpi.engine import compute
 from dxkpi.project.config import load_config
 from dxkpi.reports.escape import csp_meta, page_text, sets_the_policy
@@ -539,10 +538,9 @@ def _code_version(root: Path) -> str:
 
 
 def _manifest_hash(data_dir: Path) -> str | None:
-    path = data_dir / "manifest.json"
-    if not path.exists():
+    if not (data_dir / "manifest.json").exists():
         return None
-    return manifest_hash(json.loads(path.read_text(encoding="utf-8")))
+    return manifest_hash(read_manifest(data_dir))
 
 
 def write_index(folder: Path, run: dict[str, Any], lang: str) -> None:

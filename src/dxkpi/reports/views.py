@@ -10,7 +10,6 @@ reach a report through here. Codes are shown with their labels from
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,6 @@ __all__ = [
     "kpi_table",
     "labelled",
     "link_table",
-    "read_manifest",
     "report_context",
     "rule_summary",
 ]
@@ -242,11 +240,6 @@ class Markdown:
 
 
 # ------------------------------------------------------------------ data quality
-
-
-def read_manifest(data_dir: Path) -> dict[str, Any]:
-    """The ingest manifest of a processed folder."""
-    return json.loads((Path(data_dir) / "manifest.json").read_text(encoding="utf-8"))
 
 
 def dataset_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
