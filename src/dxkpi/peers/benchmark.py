@@ -105,11 +105,8 @@ FUNNEL_VALUE_FROM: tuple[str, ...] = ("proportion", "rate")
 _CELL = ("kpi", "fiscal_year", "group_by", "group")
 _NUMBERS = ("numerator", "denominator", "value", "n_people")
 _MEMBER = ("city", "category", "size_band", "prefecture")
-
-CITY_COLUMNS: tuple[str, ...] = (
-    *_MEMBER,
-    *_CELL,
-    *_NUMBERS,
+#: What is said of a cell besides its numbers: hidden and why, its unit and maturity.
+_STATE = (
     "suppressed",
     "suppression",
     "reason",
@@ -118,6 +115,13 @@ CITY_COLUMNS: tuple[str, ...] = (
     "maturity_days",
     "provisional",
 )
+
+CITY_COLUMNS: tuple[str, ...] = (
+    *_MEMBER,
+    *_CELL,
+    *_NUMBERS,
+    *_STATE,
+)
 POOLED_COLUMNS: tuple[str, ...] = (
     "pool_by",
     "pool",
@@ -125,13 +129,7 @@ POOLED_COLUMNS: tuple[str, ...] = (
     *_NUMBERS,
     "cities",
     "cities_hidden",
-    "suppressed",
-    "suppression",
-    "reason",
-    "unit",
-    "value_from",
-    "maturity_days",
-    "provisional",
+    *_STATE,
 )
 FUNNEL_COLUMNS: tuple[str, ...] = (
     *_MEMBER,
