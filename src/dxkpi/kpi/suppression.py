@@ -172,12 +172,32 @@ def complementary(state: pl.DataFrame, eqs: pl.DataFrame) -> pl.Series:
     [False, True, True, False]
     """
     state = state.select("_row", "_key", "_n", "_den", "_suppressed")
-    while not (extra := _complement_round(state, eqs)).is_empty():
-        # every round hides at least one more cell, so this ends within state.height rounds
+    return _fixed_point(state, eqs, None).get_column("_suppressed")
+
+
+def _fixed_point(
+    state: pl.DataFrame, eqs: pl.DataFrame, linked: pl.DataFrame | None
+) -> pl.DataFrame:
+    """``state`` (``_row``, ``_key``, ``_n``, ``_den``, ``_suppressed``) once no equation of
+    ``eqs`` exposes a hidden cell and (with ``linked``, :func:`links`) no quantity hidden in one
+    cell shows in another, in ``_row`` order, with ``_why``: primary (hidden already),
+    complementary or linked. Complementary cells are hidden first; linked ones when no equation
+    is exposed. Every round hides at least one more cell, so this ends within state.height
+    rounds."""
+    state = state.with_columns(
+        _why=pl.when("_suppressed").then(pl.lit("primary")).otherwise(pl.lit(None, pl.String))
+    )
+    while True:
+        why, extra = "complementary", _complement_round(state, eqs)
+        if extra.is_empty() and linked is not None:
+            why, extra = "linked", _link_round(state, linked)
+        if extra.is_empty():
+            return state.sort("_row")
+        hit = pl.col("_row").is_in(extra.implode())
         state = state.with_columns(
-            _suppressed=pl.col("_suppressed") | pl.col("_row").is_in(extra.implode())
+            _suppressed=pl.col("_suppressed") | hit,
+            _why=pl.when(hit).then(pl.lit(why)).otherwise("_why"),
         )
-    return state.sort("_row").get_column("_suppressed")
 
 
 def links(
@@ -224,15 +244,6 @@ def _link_round(state: pl.DataFrame, linked: pl.DataFrame) -> pl.Series:
     )
 
 
-def _next_round(state: pl.DataFrame, eqs: pl.DataFrame, linked: pl.DataFrame) -> pl.Series:
-    """The cells to hide next: complementary first; when no equation is exposed, linked cells
-    (the series is named ``linked`` then); empty at the fixed point."""
-    extra = _complement_round(state, eqs)
-    if extra.is_empty():
-        extra = _link_round(state, linked).rename("linked")
-    return extra
-
-
 def suppress(
     cells: pl.DataFrame,
     k: int,
@@ -262,28 +273,11 @@ def suppress(
         _den=pl.col("denominator"),
         _suppressed=people & (n > 0) & (n < k),
     )
-    primary = base.get_column("_suppressed")
     eqs = equations(base, department_division)
     linked = links(base, quantities or {})
-    state = base.select("_row", "_key", "_n", "_den", "_suppressed")
-    via_link = pl.Series("_row", [], dtype=pl.UInt32)
-    while not (extra := _next_round(state, eqs, linked)).is_empty():
-        # every round hides at least one more cell, so this ends within cells.height rounds
-        if extra.name == "linked":
-            via_link = pl.concat([via_link, extra.rename("_row")])
-        state = state.with_columns(
-            _suppressed=pl.col("_suppressed") | pl.col("_row").is_in(extra.implode())
-        )
-    suppressed = state.sort("_row").get_column("_suppressed")
+    state = _fixed_point(base.select("_row", "_key", "_n", "_den", "_suppressed"), eqs, linked)
     out = cells.with_columns(
-        suppressed=suppressed,
-        suppression=pl.when(primary)
-        .then(pl.lit("primary"))
-        .when(pl.int_range(pl.len()).is_in(via_link.implode()))
-        .then(pl.lit("linked"))
-        .when(suppressed)
-        .then(pl.lit("complementary"))
-        .otherwise(pl.lit(None, pl.String)),
+        suppressed=state.get_column("_suppressed"), suppression=state.get_column("_why")
     )
     hide = pl.col("suppressed")
     return out.with_columns(
