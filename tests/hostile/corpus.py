@@ -331,6 +331,43 @@ def xlsx_far_cell(raw: Path) -> Built:
     return Built({"courses.xlsx": len(TINY["courses"])}, where=("XFD1048576",))
 
 
+# ------------------------------------------------------------------ values that never pass
+
+
+def _appended(dataset: str, rows: list[dict[str, str]]) -> Callable[[Path], Built]:
+    """The tiny city with ``rows`` (edits of its first row) appended to one dataset's CSV;
+    their sheet rows follow the city's own (header = row 1)."""
+
+    def build(raw: Path) -> Built:
+        raw = write_tiny_city(raw)
+        write_csv(raw / f"{dataset}.csv", [*TINY[dataset], *rows])
+        return Built({f"{dataset}.csv": len(TINY[dataset]) + len(rows)})
+
+    return build
+
+
+def _edits(dataset: str, column: str, values: list[str], key: str) -> list[dict[str, str]]:
+    first = TINY[dataset][0]
+    return [{**first, key: f"{first[key]}{i}", column: v} for i, v in enumerate(values, 1)]
+
+
+#: Item 7: infinity and a saving above a working year; item 8: separators that hide another
+#: number. Sheet rows 4–7 of proposals.csv (the city has two proposals).
+NUMBERS = _edits(
+    "proposals", "hours_saved_per_year", ["1e309", "2001", "1.234,5", "12,34"], "proposal_id"
+)
+#: Item 8: dates no record of the programme can carry (sheet rows 4, 5).
+DATES = _edits("proposals", "decided_on", ["0001-01-01", "2099-04-01"], "proposal_id")
+#: Item 10: an employee ID with a zero-width space (staff, sheet row 6) and a department code
+#: that would name a file outside its folder (departments, sheet row 4).
+ZERO_WIDTH = [{**TINY["staff"][0], "employee_id": "00000\u200b99"}]
+TRAVERSAL = [{**TINY["departments"][0], "department_code": "q/../../x"}]
+#: Item 10: attendance naming an employee with the leading zeros Excel dropped (sheet row 5).
+NO_ZEROS = [
+    {**TINY["attendance"][0], "employee_id": TINY["attendance"][0]["employee_id"].lstrip("0")}
+]
+
+
 # ------------------------------------------------------------------ checks
 
 
@@ -393,6 +430,20 @@ def quarantined(dataset: str, rows: dict[str, str], rule: str) -> Callable[[Resu
         for r in got:
             assert rule in r["rule"].split(" | "), r
             assert rows[r["_source_row"]] in " ".join(r.values()), r
+
+    return check
+
+
+def rules_by_row(dataset: str, rules: dict[str, str]) -> Callable[[Result], None]:
+    """The quarantine holds exactly the sheet rows of ``rules``, each with its rule; no
+    identifier of the tiny city reaches the manifest."""
+
+    def check(result: Result) -> None:
+        got = {r["_source_row"]: r["rule"].split(" | ") for r in _quarantine(result, dataset)}
+        assert sorted(got) == sorted(rules), got
+        for row, rule in rules.items():
+            assert rule in got[row], (row, got[row])
+        no_ids_in_manifest(result)
 
     return check
 
@@ -529,6 +580,51 @@ CASES: tuple[Case, ...] = (
         separated(";"),
         exit_code=0,
         check=notes("courses.csv", "semicolon"),
+    ),
+    Case(
+        "numbers-that-are-not-numbers",
+        7,
+        _appended("proposals", NUMBERS),
+        exit_code=0,
+        check=rules_by_row(
+            "proposals",
+            {
+                "4": "proposals.hours_saved_per_year.finite",
+                "5": "proposals.hours_saved_per_year.range",
+                "6": "proposals.hours_saved_per_year.separators",
+                "7": "proposals.hours_saved_per_year.separators",
+            },
+        ),
+    ),
+    Case(
+        "implausible-dates",
+        8,
+        _appended("proposals", DATES),
+        exit_code=0,
+        check=rules_by_row(
+            "proposals", {"4": "proposals.decided_on.range", "5": "proposals.decided_on.range"}
+        ),
+    ),
+    Case(
+        "zero-width-in-an-id",
+        10,
+        _appended("staff", ZERO_WIDTH),
+        exit_code=0,
+        check=rules_by_row("staff", {"6": "staff.employee_id.id_format"}),
+    ),
+    Case(
+        "department-code-with-a-path",
+        10,
+        _appended("departments", TRAVERSAL),
+        exit_code=0,
+        check=rules_by_row("departments", {"4": "departments.department_code.id_format"}),
+    ),
+    Case(
+        "leading-zeros-dropped",
+        10,
+        _appended("attendance", NO_ZEROS),
+        exit_code=0,
+        check=rules_by_row("attendance", {"5": "attendance.employee_id.leading_zeros"}),
     ),
     Case("repeated-header", 13, repeated_header, outcome={"attendance": "failed"}),
     Case(
