@@ -151,7 +151,7 @@ class RawTable:
     """A source part read as text, with contract column names mapped."""
 
     part: SourcePart
-    frame: pl.DataFrame  # canonical column names (all String) + _source_row + EXCEL_ERROR
+    frame: pl.DataFrame  # canonical column names (all String) + _source_row + EXCEL_ERROR (list)
     encoding: str
     sha256: str
     ignored_columns: list[str] = field(default_factory=list)
@@ -858,6 +858,23 @@ def _sheet_info(part: SourcePart) -> SheetInfo:
     raise not_a_workbook(part.rel, KeyError(f"no sheet named {part.sheet!r}"))
 
 
+def _excel_error_columns(
+    mapped: pl.DataFrame,
+    faults: Sequence[tuple[int, int]],
+    header: Sequence[str],
+    lookup: dict[str, str],
+) -> pl.Series:
+    """Per row, the contract columns whose cell holds an Excel error or an unsaved formula
+    (an empty list on a clean row; cells of ignored columns do not count)."""
+    by_row: dict[int, list[str]] = {}
+    for row, i in faults:
+        name = lookup.get(_key(header[i]))
+        if name is not None and name not in by_row.setdefault(row, []):
+            by_row[row].append(name)
+    rows = mapped["_source_row"].to_list()
+    return pl.Series(EXCEL_ERROR, [by_row.get(r, []) for r in rows], dtype=pl.List(pl.String))
+
+
 def read_part(part: SourcePart) -> RawTable:
     """Read one CSV or XLSX sheet as text with canonical headers and spreadsheet row numbers."""
     data = _read_bytes(part)
@@ -892,6 +909,5 @@ def read_part(part: SourcePart) -> RawTable:
     ds = DATASETS[part.dataset]
     mapped, ignored, dropped = map_headers(frame, header, positions, ds, part.rel, header_row)
     lookup = header_lookup(ds)
-    bad_rows = sorted({row for row, i in faults if _key(header[i]) in lookup})
-    mapped = mapped.with_columns(pl.col("_source_row").is_in(bad_rows).alias(EXCEL_ERROR))
+    mapped = mapped.with_columns(_excel_error_columns(mapped, faults, header, lookup))
     return RawTable(part, mapped, encoding, sha, ignored, dropped, n_blank, notes)

@@ -88,7 +88,9 @@ HEADER = "__header__"
 LONG = "__long__"
 CONFLICT = "_conflict"
 KEY = "__raw_key__"
-#: Set by the reader on a row with an Excel error cell or a formula without a saved result.
+#: Set by the reader: the columns whose cell holds an Excel error or a formula without a saved
+#: result (a list, empty on a clean row). Such a cell breaks ``<dataset>.excel_error`` and no
+#: other rule of its column: its text (``#N/A``) is Excel's, not the city's value.
 EXCEL_ERROR = "_excel_error"
 
 
@@ -171,11 +173,12 @@ def violation_exprs(ds: Dataset, run_date: dt.date | None = None) -> list[tuple[
             f"{ds.name}.cell_too_long",
             pl.any_horizontal([pl.col(LONG + c.name) for c in ds.columns]),
         ),
-        (f"{ds.name}.excel_error", pl.col(EXCEL_ERROR)),
+        (f"{ds.name}.excel_error", pl.col(EXCEL_ERROR).list.len() > 0),
     ]
     today = run_date or dt.date.today()
     for col in ds.columns:
-        out.extend(_column_violations(ds, col, today))
+        excel = pl.col(EXCEL_ERROR).list.contains(pl.lit(col.name))
+        out.extend((rule, broken & ~excel) for rule, broken in _column_violations(ds, col, today))
     out.extend((rule.id, _row_rule_violation(rule)) for rule in ds.row_rules)
     return out
 
@@ -266,7 +269,7 @@ def parse_and_check(
     if isinstance(raw, pl.LazyFrame):
         raw = raw.collect()
     if EXCEL_ERROR not in raw.columns:  # only an XLSX sheet can hold Excel errors
-        raw = raw.with_columns(pl.lit(False).alias(EXCEL_ERROR))
+        raw = raw.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(EXCEL_ERROR))
     lineage = [c for c in raw.columns if c.startswith("_")]
     parsed: dict[str, pl.Series] = {}
     for col in ds.columns:
