@@ -43,12 +43,13 @@ test: $(STAMP) ## Lint, types, doctests and the whole test suite (browser checks
 test-fast: $(STAMP) ## The unit tests only (no papermill, no ingest runs, no sample city): < 60 s
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow and not integration and not browser" tests
 
-browser-deps: ## Install Debian's chromium and a Japanese font (needs root; apt-get)
-	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'CJK'; then \
+browser-deps: ## Install Debian's chromium, a Japanese font, LibreOffice Calc and poppler (needs root; apt-get)
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi 'CJK' \
+		|| ! command -v soffice >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = "0" ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-				chromium fonts-noto-cjk; \
-		else echo "install chromium and fonts-noto-cjk (root needed): sudo apt-get install chromium fonts-noto-cjk"; exit 1; fi; \
+				chromium fonts-noto-cjk libreoffice-calc-nogui poppler-utils; \
+		else echo "install them (root needed): sudo apt-get install chromium fonts-noto-cjk libreoffice-calc-nogui poppler-utils"; exit 1; fi; \
 	fi
 
 test-browser: $(STAMP) browser-deps ## Real-browser check of the reports (headless Chromium, offline)

@@ -39,6 +39,8 @@ __all__ = [
     "UNITS",
     "VARIANTS",
     "Variant",
+    "excel_count_format",
+    "format_count",
     "format_days",
     "format_provisional",
     "format_ratio",
@@ -69,6 +71,33 @@ EXCEL_FORMAT: dict[str, str] = {
     "score": "0.00",
     "score_diff": "+0.00;-0.00;0.00",
 }
+
+
+def format_count(value: float | None, unit: str) -> str:
+    """A numerator or denominator as the terminal table shows it: whole counts with thousands
+    separators, a sum with a fraction to one decimal, a sum of scores to two.
+
+    >>> format_count(2249.5, "ratio"), format_count(70000.0, "hours"), format_count(4.0476, "score")
+    ('2,249.5', '70,000', '4.05')
+    """
+    if value is None:
+        return ""
+    if unit in ("score", "score_diff") and value != int(value):
+        return f"{value:.2f}"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
+def excel_count_format(value: float, unit: str) -> str:
+    """The Excel number format of a numerator or denominator cell (:func:`format_count`'s rule).
+
+    >>> excel_count_format(12.0, "ratio"), excel_count_format(12.5, "hours")
+    ('#,##0', '#,##0.0')
+    >>> excel_count_format(4.0476, "score")
+    '0.00'
+    """
+    if unit in ("score", "score_diff") and value != int(value):
+        return "0.00"
+    return "#,##0" if value == int(value) else "#,##0.0"
 
 
 def _number(value: float, unit: str, variant: str, sign: bool) -> str:

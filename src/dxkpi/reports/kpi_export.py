@@ -18,11 +18,12 @@ import polars as pl
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 from rich.console import JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
-from dxkpi.catalogue.format import EXCEL_FORMAT, format_value
+from dxkpi.catalogue.format import EXCEL_FORMAT, excel_count_format, format_count, format_value
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.catalogue.labels import SUPPRESSED_MARK, codes, group_part, label
 from dxkpi.core.atomic import write_file
@@ -117,14 +118,6 @@ def group_by_ja(group_by: str) -> str:
     return " × ".join(label("grouping", p) for p in group_by.split("|"))
 
 
-def _count(value: float | None, unit: str) -> str:
-    if value is None:
-        return ""
-    if unit in ("score", "score_diff") and value != int(value):
-        return f"{value:.2f}"
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
-
-
 def to_table(rich: pl.DataFrame, k: int) -> Table:
     """A rich Table (Japanese headers; rich aligns East Asian wide characters). Group names
     come from the data and are shown as text, never read as console markup."""
@@ -165,8 +158,8 @@ def to_table(rich: pl.DataFrame, k: int) -> Table:
             f"{row['fiscal_year']}年度",
             group_by_ja(row["group_by"]),
             escape(group_label_ja(row["group_by"], row["group"], row.get("group_name"))),
-            SUPPRESSED_MARK if hidden else _count(row["numerator"], unit),
-            SUPPRESSED_MARK if hidden else _count(row["denominator"], unit),
+            SUPPRESSED_MARK if hidden else format_count(row["numerator"], unit),
+            SUPPRESSED_MARK if hidden else format_count(row["denominator"], unit),
             SUPPRESSED_MARK if hidden else format_value(row["value"], unit),
             SUPPRESSED_MARK if hidden else ci,
             format_value(row["target"], unit),
@@ -208,10 +201,50 @@ def _write_overview(wb: Workbook, kpis: list[str], k: int) -> None:
                 "高いほど良い" if s.higher_is_better else "低いほど良い",
             ]
         )
+    last_row = ws.max_row
+    for row in ws.iter_rows(min_row=2, max_row=last_row):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.append([])
     ws.append([footnote_ja(k)])
     for col, width in zip("ABCDEF", (22, 24, 8, 16, 70, 14), strict=True):
         ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:F{last_row}"
+    _print_setup(ws, f"A1:F{ws.max_row}", ws.title)
+
+
+#: Column widths of a KPI sheet (characters), in :data:`EXPORT_COLUMNS` order: together they
+#: fit one landscape A4 page wide.
+_WIDTHS = (20, 8, 16, 18, 10, 10, 10, 12, 12, 10, 6, 6)
+
+
+def _number_formats(ws: Worksheet, r: int, unit: str) -> None:
+    """Every number of row ``r`` gets a format: counts as :func:`excel_count_format`, values,
+    intervals and targets in the KPI's unit (:data:`EXCEL_FORMAT`)."""
+    for col in ("numerator", "denominator", "value", "ci_low", "ci_high", "target"):
+        c = ws.cell(row=r, column=EXPORT_COLUMNS.index(col) + 1)
+        if isinstance(c.value, float | int) and not isinstance(c.value, bool):
+            if col in ("numerator", "denominator"):
+                c.number_format = excel_count_format(float(c.value), unit)
+            else:
+                c.number_format = EXCEL_FORMAT[unit]
+
+
+def _print_setup(ws: Worksheet, area: str, title: str) -> None:
+    """A sheet prints on A4 landscape, one page wide, the header row on every page, the sheet's
+    name at the top and ``page / pages`` at the bottom."""
+    ws.print_area = area
+    ws.print_title_rows = "1:1"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.oddHeader.center.text = title.replace("&", "&&")
+    ws.oddFooter.center.text = "&P / &N"
 
 
 def _cell(value: object) -> object:
@@ -238,7 +271,6 @@ def write_xlsx(rich: pl.DataFrame, path: str | Path, k: int) -> Path:
                 cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
                 cell.alignment = Alignment(wrap_text=True)
             part = rich.filter(pl.col("kpi") == kpi)
-            value_fmt = EXCEL_FORMAT[spec.unit]
             for row in part.iter_rows(named=True):
                 hidden = bool(row["suppressed"])
                 out = []
@@ -263,18 +295,18 @@ def write_xlsx(rich: pl.DataFrame, path: str | Path, k: int) -> Path:
                         v = SUPPRESSED_MARK
                     out.append(_cell(v))
                 ws.append(out)
-                r = ws.max_row
-                for col in ("value", "ci_low", "ci_high", "target"):
-                    c = ws.cell(row=r, column=EXPORT_COLUMNS.index(col) + 1)
-                    if isinstance(c.value, float | int):
-                        c.number_format = value_fmt
+                _number_formats(ws, ws.max_row, spec.unit)
+            last_row = ws.max_row
             ws.append([])
             ws.append([footnote_ja(k)])
             if note := progress_note_ja(part):
                 ws.append([note])
             ws.freeze_panes = "A2"
-            for i, width in enumerate((20, 8, 16, 18, 10, 10, 10, 12, 12, 10, 6, 6), start=1):
+            for i, width in enumerate(_WIDTHS, start=1):
                 ws.column_dimensions[get_column_letter(i)].width = width
+            last = get_column_letter(len(EXPORT_COLUMNS))
+            ws.auto_filter.ref = f"A1:{last}{last_row}"
+            _print_setup(ws, f"A1:{last}{ws.max_row}", spec.name_ja)
         wb.save(tmp)
 
     return write_file(path, _write)
