@@ -10,6 +10,7 @@ reach a report through here. Codes are shown with their labels from
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from dxkpi.catalogue.labels import (
     codes,
     group_part,
     label,
+    labels,
     t,
 )
 from dxkpi.core.errors import ConfigError
@@ -192,6 +194,35 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _unit_run() -> re.Pattern[str]:
+    """A number and the unit written after it (the formatter's suffixes in both languages, and
+    people, items and yen), optionally after one space."""
+    units = {u for lang in ("ja", "en") for u in labels("unit_suffix", lang).values()}
+    units |= {"人", "件", "円"}
+    alternatives = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+    # not inside a code (C102) or a numeric character reference (&#35;)
+    start = r"(?<![0-9A-Za-z&#.,])"
+    return re.compile(rf"{start}[+\-−±×]?\d[\d,]*(?:\.\d+)?(?:[  ]?(?:{alternatives}))?")
+
+
+_UNIT_RUN = _unit_run()
+
+
+def keep_units_together(text: str) -> str:
+    """Escaped cell text with every number kept on one line with its unit (a ``dxkpi-nb`` span:
+    printed tables broke 「90.0件/100｜人」 and 「ポイ｜ント」 across lines). The text must already
+    be escaped: only digits, signs, separators and unit words are wrapped.
+
+    >>> keep_units_together("+3.1ポイント（目標 90.0件/100人）")
+    '<span class="dxkpi-nb">+3.1ポイント</span>（目標 <span class="dxkpi-nb">90.0件/100人</span>）'
+    >>> keep_units_together("±59 件/100人・年")
+    '<span class="dxkpi-nb">±59 件/100人</span>・年'
+    >>> keep_units_together("C102 &#35;")
+    'C102 &#35;'
+    """
+    return _UNIT_RUN.sub(lambda m: f'<span class="dxkpi-nb">{m.group(0)}</span>', text)
+
+
 def html_table(
     frame: pl.DataFrame, *, caption: str | None = None, numeric: tuple[str, ...] = ()
 ) -> str:
@@ -207,7 +238,7 @@ def html_table(
                 if (name in numeric or isinstance(value, int | float))
                 else ""
             )
-            cells.append(f"<td{align}>{page_text(_fmt(value))}</td>")
+            cells.append(f"<td{align}>{keep_units_together(page_text(_fmt(value)))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{page_text(caption)}</caption>" if caption else ""
     return (
