@@ -363,6 +363,18 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
             "Later vs already trained (forbidden)",
         ),
     },
+    # the covariates of conditional parallel trends (models.behaviour.BEHAVIOUR_COVARIATES)
+    "covariate": {
+        "job_level": ("職層", "job level"),
+        "talent_type": ("DX人材タイプ", "talent type"),
+        "department_size_band": ("所属の規模", "department size"),
+    },
+    # the 2×2 estimators with covariates (models.drdid, R did's est_method)
+    "est_method": {
+        "dr": ("二重頑健推定", "doubly robust"),
+        "ipw": ("逆確率重み付け", "inverse probability weighting"),
+        "reg": ("結果回帰", "outcome regression"),
+    },
     # the bounds of the sensitivity analysis (models.sensitivity): relative magnitudes, smoothness
     "sensitivity_bound": {
         "relative_magnitudes": ("相対的な大きさ M̄", "Relative magnitudes M̄"),
