@@ -589,18 +589,29 @@ def describe_sensitivity(
 
 
 def describe_pretest_power(
-    power: PretestPower, effect: float, lang: Lang = "ja", *, period: str = "month"
+    power: PretestPower, effect: float | None = None, lang: Lang = "ja", *, period: str = "month"
 ) -> str:
-    """One sentence on the pre-test's power (:mod:`models.pretrends`) against the linear
-    pre-trend of ``power.slope`` per period that, continued after training, would by itself
-    produce ``effect`` (the event-study average): "a violation of this size would have been
-    detected with probability p"."""
+    """One sentence on the pre-test's power (:mod:`models.pretrends`): "a violation of this
+    size would have been detected with probability p". With ``effect`` (the event-study average
+    after training), ``power.slope`` is read as the linear pre-trend that, continued after
+    training, would by itself produce it (``BehaviourEvidence.explaining_slope``)."""
     unit_ja, unit_en = _EVENT_UNIT.get(period, ("期", "periods"))
     per_ja = "1か月" if period == "month" else f"1{unit_ja}"
     per_en = unit_en.rstrip("s")
     s, s50, s80 = (number(x, 2) for x in (power.slope, power.slope_50, power.slope_80))
-    e = fmt_number(effect, lang="en")
     p = power.power
+    if effect is None:
+        bias = number(power.bias_average_post, 2)
+        return t(
+            lang,
+            f"{per_ja}あたり {s} の直線的な平行トレンドからの乖離は、事前検定で確率 {p:.2f} で"
+            f"検出されていました（50% は {s50}、80% は {s80}）。研修後も続けば、研修後の平均効果は"
+            f" {bias} ずれます。",
+            f"A linear violation of parallel trends of {s} per {per_en} would have been detected "
+            f"by the pre-test with probability {p:.2f} (50% at {s50}, 80% at {s80}); continued "
+            f"after training it would shift the average effect after training by {bias}.",
+        )
+    e = fmt_number(effect, lang="en")
     if p >= 0.8:
         so_ja = (
             "事前検定で乖離が見つからなければ、効果全体を説明するほどの直線的なトレンドは"
