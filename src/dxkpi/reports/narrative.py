@@ -20,6 +20,7 @@ from dxkpi.models.sensitivity import SensitivityResult
 
 __all__ = [
     "describe_bacon",
+    "describe_bacon_check",
     "describe_behaviour",
     "describe_covariates",
     "describe_estimand",
@@ -27,6 +28,7 @@ __all__ = [
     "describe_link",
     "describe_pretest_power",
     "describe_sensitivity",
+    "describe_unavailable",
     "effect_of_step",
     "fmt_interval",
     "fmt_number",
@@ -713,3 +715,38 @@ def describe_covariates(
         f"({fmt_interval(*uc, lang='en')}) without conditioning: the gap shows how much the "
         f"make-up of the trained staff moves the result.{left_en}",
     )
+
+
+def describe_bacon_check(
+    b: BaconResult, twfe_balanced: float, twfe_all: float | None, lang: Lang = "ja"
+) -> str:
+    """The decomposition's accounting, stated with its numbers: the weights sum to 1 and
+    Σ weight × estimate equals the TWFE estimate of the same balanced panel (``twfe_balanced``);
+    the TWFE of every staff member's months (``twfe_all``, the estimator comparison's) differs
+    only in the staff who joined or left during the period."""
+    total = float(b.comparisons["weight"].sum())
+    all_ja = (
+        f"推定方法の比較の TWFE（{fmt_number(twfe_all)}）は途中で入退職した職員も含むため少し"
+        "異なります。"
+        if twfe_all is not None
+        else ""
+    )
+    all_en = (
+        f" The estimator comparison's TWFE ({fmt_number(twfe_all, lang='en')}) also counts staff "
+        "who joined or left during the period, hence the small difference."
+        if twfe_all is not None
+        else ""
+    )
+    return t(
+        lang,
+        f"重みの合計は {total:.6f}、Σ 重み × 推定値 = {b.estimate:.6f} は同じ職員（全期間在籍の"
+        f" {b.n_units:,} 人）の TWFE の推定値 {twfe_balanced:.6f} と一致します。{all_ja}",
+        f"The weights sum to {total:.6f} and Σ weight × estimate = {b.estimate:.6f} reproduces "
+        f"the TWFE estimate of the same staff (the {b.n_units:,} present in every period), "
+        f"{twfe_balanced:.6f}.{all_en}",
+    )
+
+
+def describe_unavailable(reason: tuple[str, str], lang: Lang = "ja") -> str:
+    """Why a part of the evidence is not shown (``BehaviourEvidence.unavailable``)."""
+    return t(lang, f"計算できませんでした: {reason[0]}", f"Could not be computed: {reason[1]}")
