@@ -632,7 +632,7 @@ def bacon_table(b: BaconResult, lang: str = "ja") -> pl.DataFrame:
                 "type": label("bacon_comparison", kind, lang),
                 "n": f"{n:,}",
                 "weight": f"{100 * w[kind]:.1f}%",
-                "estimate": "―" if mean is None else f"{mean:.4f}",
+                "estimate": t(lang, "比較なし", "none") if mean is None else f"{mean:.4f}",
                 "contribution": f"{w[kind] * (mean or 0.0):.4f}",
             }
         )

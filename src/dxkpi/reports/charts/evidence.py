@@ -102,6 +102,7 @@ def _one_panel(res: SensitivityResult, lang: Lang, y_title: str) -> alt.LayerCha
             grid=False,
             format=".3~g" if res.restriction == "relative_magnitudes" else ".2~e",
             labelOverlap=False,
+            labelAngle=0 if res.restriction == "relative_magnitudes" else -40,
         ),
     )
     base = alt.Chart(_data(frame))
