@@ -34,6 +34,7 @@ from dxkpi.core.errors import ConfigError
 from dxkpi.core.filenames import path_inside, safe_stem
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.kpi.engine import compute
+from dxkpi.models.bacon import COMPARISON_TYPES, BaconResult
 from dxkpi.project.config import MIN_CELL_SIZE_FLOOR, Config, load_config
 from dxkpi.reports.escape import page_text
 from dxkpi.reports.kpi_cache import kpi_cache_path
@@ -45,6 +46,7 @@ __all__ = [
     "SUPPRESSED_MARK",
     "Markdown",
     "ReportContext",
+    "bacon_table",
     "check_report_parameters",
     "dataset_summary",
     "file_summary",
@@ -644,3 +646,42 @@ def labelled(
         )
     out = out.with_columns(pl.col(pl.Float64).round(digits))
     return out.rename({c: (ja if lang == "ja" else en) for c, (ja, en) in headers.items()})
+
+
+def bacon_table(b: BaconResult, lang: str = "ja") -> pl.DataFrame:
+    """The Goodman-Bacon decomposition by comparison type: number of 2×2 comparisons, total
+    weight, weighted mean estimate and contribution (weight × mean) to TWFE, and a total row
+    whose weight is 1 and whose contribution is the TWFE estimate. Cohort-level comparisons are
+    not listed (a cohort can be a handful of staff)."""
+    w, e = b.weight_by_type(), b.effect_by_type()
+    rows = []
+    for kind in COMPARISON_TYPES:
+        n = int((b.comparisons["type"] == kind).sum())
+        mean = e[kind]
+        rows.append(
+            {
+                "type": label("bacon_comparison", kind, lang),
+                "n": f"{n:,}",
+                "weight": f"{100 * w[kind]:.1f}%",
+                "estimate": t(lang, "比較なし", "none") if mean is None else f"{mean:.4f}",
+                "contribution": f"{w[kind] * (mean or 0.0):.4f}",
+            }
+        )
+    rows.append(
+        {
+            "type": t(lang, "合計（= TWFE）", "Total (= TWFE)"),
+            "n": f"{b.comparisons.height:,}",
+            "weight": f"{100 * sum(w.values()):.1f}%",
+            "estimate": f"{b.estimate:.4f}",
+            "contribution": f"{b.estimate:.4f}",
+        }
+    )
+    names = (
+        ("比較の種類", "比較の数", "重み", "推定値（加重平均）", "TWFE への寄与（重み×推定値）")
+        if lang == "ja"
+        else ("comparison", "comparisons", "weight", "estimate (weighted mean)", "contribution")
+    )
+    keys = ("type", "n", "weight", "estimate", "contribution")
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
+        dict(zip(keys, names, strict=True))
+    )
