@@ -81,6 +81,7 @@ __all__ = [
     "plan_design",
     "pool_of",
     "predict",
+    "simulate_panel",
     "variance_components",
 ]
 
@@ -255,9 +256,7 @@ class DesignResult:
 def _untreated(panel: pl.DataFrame) -> pl.DataFrame:
     return panel.filter(
         (pl.col("first_treated") == 0) | (pl.col("period") < pl.col("first_treated"))
-    ).select(
-        "unit", "period", "department_code", pl.col("proposals").cast(pl.Float64).alias("y")
-    )
+    ).select("unit", "period", "department_code", pl.col("proposals").cast(pl.Float64).alias("y"))
 
 
 def _lag_residuals(rows: pl.DataFrame, k: int) -> pl.DataFrame:
@@ -595,4 +594,52 @@ def plan_design(
         effect=effect,
         effect_source=None if effect is None else (effect_source or "given"),
         notes=tuple(notes),
+    )
+
+
+def simulate_panel(
+    rng: np.random.Generator,
+    comp: VarianceComponents,
+    pool: Sequence[tuple[str, int]],
+    candidate: Candidate,
+    effect: float,
+    *,
+    pre_periods: int = 12,
+    post_periods: int = 12,
+) -> pl.DataFrame:
+    """A design panel drawn from the variance model with a planted ``effect`` (for checking
+    :func:`predict` against the estimator): columns unit, period, first_treated, department,
+    proposals (Gaussian: y = mean + employee level + department × month shock + AR(1) noise +
+    effect when treated)."""
+    types = _types(pool, candidate, pre_periods)
+    n_periods = pre_periods + post_periods
+    dept_names = sorted({d for d, _, _ in types})
+    d_index = {d: i for i, d in enumerate(dept_names)}
+    g = np.concatenate([np.full(n, gg) for _, gg, n in types])
+    dept = np.concatenate([np.full(n, d_index[d]) for d, _, n in types])
+    n = g.size
+    sd_e = math.sqrt(comp.within_var)
+    e = np.empty((n, n_periods))
+    e[:, 0] = rng.normal(0, sd_e, n)
+    innov = sd_e * math.sqrt(max(1 - comp.rho**2, 0.0))
+    for t in range(1, n_periods):
+        e[:, t] = comp.rho * e[:, t - 1] + rng.normal(0, innov, n)
+    shocks = rng.normal(0, math.sqrt(comp.dept_period_var), (len(dept_names), n_periods))
+    t_idx = np.arange(1, n_periods + 1)
+    treated = (g[:, None] > 0) & (t_idx[None, :] >= g[:, None])
+    y = (
+        comp.mean
+        + rng.normal(0, math.sqrt(comp.between_var), (n, 1))
+        + shocks[dept]
+        + e
+        + effect * treated
+    )
+    return pl.DataFrame(
+        {
+            "unit": np.repeat(np.arange(n), n_periods),
+            "period": np.tile(t_idx, n),
+            "first_treated": np.repeat(g, n_periods),
+            "department": np.repeat(dept, n_periods),
+            "proposals": y.ravel(),
+        }
     )
