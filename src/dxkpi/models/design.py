@@ -58,8 +58,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -67,8 +67,17 @@ from scipy import stats
 from scipy.optimize import brentq
 
 from dxkpi.core.errors import DxkpiError
+from dxkpi.ingest.processed import Processed
+from dxkpi.models.behaviour import (
+    TREATMENTS,
+    BehaviourError,
+    Treatment,
+    estimate_panel,
+    proposal_panel,
+)
 
 __all__ = [
+    "AUTO_TREATMENTS",
     "DEFAULT_WAVE_MONTHS",
     "MAX_LAG",
     "Candidate",
@@ -77,6 +86,7 @@ __all__ = [
     "DesignResult",
     "VarianceComponents",
     "candidate_by_count",
+    "design_from_data",
     "design_weights",
     "plan_design",
     "pool_of",
@@ -318,13 +328,14 @@ def variance_components(panel: pl.DataFrame, max_lag: int = MAX_LAG) -> Variance
     s2, rho = _fit_ar1(lag_a, v_a)
     centred = rows.with_columns((pl.col("y") - pl.col("y").mean().over("period")).alias("c"))
     per_emp = centred.group_by("unit").agg(pl.col("c").mean(), pl.len())
-    between = float(per_emp["c"].var() or 0.0) - s2 * float((1 / per_emp["len"]).mean())
+    c_mean = per_emp["c"].to_numpy()
+    between = float(np.var(c_mean, ddof=1)) - s2 * float(np.mean(1 / per_emp["len"].to_numpy()))
     return VarianceComponents(
         within_var=s2,
         rho=rho,
         dept_period_var=tau2,
         between_var=max(between, 0.0),
-        mean=float(rows["y"].mean() or 0.0),
+        mean=float(np.mean(rows["y"].to_numpy())),
         n_employees=int(per_emp.height),
         n_obs=rows.height,
         lags=tuple(lags),
@@ -643,3 +654,62 @@ def simulate_panel(
             "proposals": y.ravel(),
         }
     )
+
+
+#: The phases :func:`design_from_data` considers with ``treatment="auto"``, in order.
+AUTO_TREATMENTS: tuple[Treatment, ...] = ("phase2", "phase3")
+
+
+def design_from_data(
+    data: Processed,
+    fiscal_year: int,
+    candidates: Sequence[int | Candidate],
+    *,
+    treatment: str = "auto",
+    effect_per_100: float | None = None,
+    staff_per_department: int | None = None,
+    min_units: int = 10,
+) -> DesignResult:
+    """:func:`plan_design` on the processed data: the monthly proposal panel of ``treatment``
+    (``"auto"``: the first of :data:`AUTO_TREATMENTS` with untrained staff on the latest staff
+    list — the phase still to roll out), and power against ``effect_per_100`` (proposals per
+    100 staff-years) or, when None, against the city's current estimate of that treatment's
+    effect (:func:`~dxkpi.models.behaviour.estimate_panel`; none when it cannot be estimated or
+    is not positive)."""
+    chosen: Treatment
+    if treatment == "auto":
+        for chosen in AUTO_TREATMENTS:
+            panel = proposal_panel(data, treatment=chosen)
+            if pool_of(panel):
+                break
+    elif treatment in TREATMENTS:
+        chosen = cast(Treatment, treatment)
+        panel = proposal_panel(data, treatment=chosen)
+    else:
+        raise DesignError(
+            f"研修の区分「{treatment}」は使えません（auto, {', '.join(TREATMENTS)}）。",
+            f"unknown treatment '{treatment}' (auto, {', '.join(TREATMENTS)}).",
+        )
+    notes: list[str] = []
+    source: str | None = "given"
+    if effect_per_100 is None:
+        try:
+            est = estimate_panel(panel, treatment=chosen, min_units=min_units).att
+        except BehaviourError as err:
+            est = None
+            notes.append(f"current effect not estimated: {err.en}")
+        effect = est if est is not None and est > 0 else None
+        source = "estimated" if effect is not None else None
+    else:
+        effect = effect_per_100 / _PER_100_YEAR
+    res = plan_design(
+        panel,
+        fiscal_year,
+        candidates,
+        effect=effect,
+        effect_source=source,
+        treatment=chosen,
+        staff_per_department=staff_per_department,
+        min_units=min_units,
+    )
+    return replace(res, notes=(*res.notes, *notes))
