@@ -66,6 +66,7 @@ import polars as pl
 from scipy import stats
 from scipy.optimize import brentq
 
+from dxkpi.catalogue.format import PER_100_STAFF_YEAR
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import Processed
 from dxkpi.models.behaviour import (
@@ -99,7 +100,6 @@ __all__ = [
 DEFAULT_WAVE_MONTHS: tuple[int, ...] = (1, 5, 9)
 #: Lags (months) of the within-employee differences the variance model is fitted on.
 MAX_LAG = 12
-_PER_100_YEAR = 1200.0  # proposals per employee-month → per 100 staff-years (monthly panel)
 
 
 class DesignError(DxkpiError):
@@ -184,11 +184,11 @@ class DesignPrediction:
 
     @property
     def mde_per_100(self) -> float:
-        return self.mde * _PER_100_YEAR
+        return self.mde * PER_100_STAFF_YEAR
 
     @property
     def effect_per_100(self) -> float | None:
-        return None if self.effect is None else self.effect * _PER_100_YEAR
+        return None if self.effect is None else self.effect * PER_100_STAFF_YEAR
 
     def to_json_dict(self) -> dict[str, Any]:
         c = self.candidate
@@ -216,8 +216,9 @@ class DesignPrediction:
 class DesignResult:
     """The design table of one fiscal year: components, pool and one prediction per candidate.
 
-    ``effect_source``: ``"given"`` or ``"estimated"`` (the city's current estimate of the
-    treatment's effect) or None (no effect to compute power against).
+    ``effect_source``: ``"given"``, ``"estimated"`` (the city's current estimate of the
+    treatment's effect), ``"programme"`` (the phase-2 estimate, when the treatment's own is not
+    positive) or None (no effect to compute power against).
     """
 
     fiscal_year: int
@@ -250,7 +251,7 @@ class DesignResult:
             "effect": self.effect,
             "effect_per_100_staff_year": None
             if self.effect is None
-            else self.effect * _PER_100_YEAR,
+            else self.effect * PER_100_STAFF_YEAR,
             "effect_source": self.effect_source,
             "candidates": [p.to_json_dict() for p in self.predictions],
             "recommended": None if rec is None else rec.candidate.name,
@@ -660,6 +661,21 @@ def simulate_panel(
 AUTO_TREATMENTS: tuple[Treatment, ...] = ("phase2", "phase3")
 
 
+def _current_effect(
+    panel: pl.DataFrame, treatment: Treatment, min_units: int, notes: list[str]
+) -> tuple[float | None, str | None]:
+    """The behaviour estimate of ``treatment`` if it is positive (else None, with a note)."""
+    try:
+        est = estimate_panel(panel, treatment=treatment, min_units=min_units).att
+    except BehaviourError as err:
+        notes.append(f"{treatment}: current effect not estimated: {err.en}")
+        return None, None
+    if est > 0:
+        return est, "estimated"
+    notes.append(f"{treatment}: current estimate {est * PER_100_STAFF_YEAR:+.1f} is not positive")
+    return None, None
+
+
 def design_from_data(
     data: Processed,
     fiscal_year: int,
@@ -674,8 +690,9 @@ def design_from_data(
     (``"auto"``: the first of :data:`AUTO_TREATMENTS` with untrained staff on the latest staff
     list — the phase still to roll out), and power against ``effect_per_100`` (proposals per
     100 staff-years) or, when None, against the city's current estimate of that treatment's
-    effect (:func:`~dxkpi.models.behaviour.estimate_panel`; none when it cannot be estimated or
-    is not positive)."""
+    effect (:func:`~dxkpi.models.behaviour.estimate_panel`, ``effect_source="estimated"``); when
+    that is not positive or cannot be estimated, against the programme's phase-2 estimate — the
+    effect training has shown so far (``effect_source="programme"``); else none."""
     chosen: Treatment
     if treatment == "auto":
         for chosen in AUTO_TREATMENTS:
@@ -693,15 +710,12 @@ def design_from_data(
     notes: list[str] = []
     source: str | None = "given"
     if effect_per_100 is None:
-        try:
-            est = estimate_panel(panel, treatment=chosen, min_units=min_units).att
-        except BehaviourError as err:
-            est = None
-            notes.append(f"current effect not estimated: {err.en}")
-        effect = est if est is not None and est > 0 else None
-        source = "estimated" if effect is not None else None
+        effect, source = _current_effect(panel, chosen, min_units, notes)
+        if effect is None and chosen != "phase2":
+            effect = _current_effect(proposal_panel(data), "phase2", min_units, notes)[0]
+            source = None if effect is None else "programme"
     else:
-        effect = effect_per_100 / _PER_100_YEAR
+        effect = effect_per_100 / PER_100_STAFF_YEAR
     res = plan_design(
         panel,
         fiscal_year,
