@@ -87,6 +87,7 @@ __all__ = [
     "DesignResult",
     "VarianceComponents",
     "candidate_by_count",
+    "candidates_from_toml",
     "design_from_data",
     "design_weights",
     "plan_design",
@@ -727,3 +728,41 @@ def design_from_data(
         min_units=min_units,
     )
     return replace(res, notes=(*res.notes, *notes))
+
+
+def candidates_from_toml(doc: dict[str, Any]) -> tuple[Candidate, ...]:
+    """Explicit plans from a parsed TOML document::
+
+    [[plan]]
+    name = "A: two waves"
+    staff_per_department = 20      # optional: course places per department
+    [[plan.wave]]
+    month = 1                      # fiscal month the course is completed (1 = April)
+    departments = ["010100", "020300"]
+    """
+    plans = doc.get("plan")
+    if not isinstance(plans, list) or not plans:
+        raise DesignError(
+            "計画ファイルに [[plan]] がありません。", "the plan file has no [[plan]] table."
+        )
+    out = []
+    for i, p in enumerate(plans, start=1):
+        name = str(p.get("name", f"plan {i}"))
+        waves = p.get("wave")
+        cap = p.get("staff_per_department")
+        ok = isinstance(waves, list) and waves and (cap is None or isinstance(cap, int))
+        try:
+            parsed = tuple(
+                (int(w["month"]), tuple(str(d) for d in w["departments"])) for w in waves
+            )
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise DesignError(
+                f"計画「{name}」: [[plan.wave]] に month（整数）と departments（所属コードの"
+                "リスト）が必要です。",
+                f"plan '{name}': each [[plan.wave]] needs month (an integer) and departments "
+                "(a list of department codes).",
+            )
+        out.append(Candidate(name, parsed, cap))
+    return tuple(out)

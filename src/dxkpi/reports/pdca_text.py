@@ -319,7 +319,7 @@ def _candidate_name(p: DesignPrediction, lang: str) -> str:
     c = p.candidate
     if c.name == str(p.n_departments):
         return t(lang, f"{p.n_departments}所属", f"{p.n_departments} departments")
-    return c.name
+    return t(lang, f"案「{c.name}」", f"plan '{c.name}'")
 
 
 def _waves_text(result: DesignResult, lang: str) -> str:
