@@ -686,6 +686,7 @@ def design_from_data(
     effect_per_100: float | None = None,
     staff_per_department: int | None = None,
     min_units: int = 10,
+    clip_counts: bool = False,
 ) -> DesignResult:
     """:func:`plan_design` on the processed data: the monthly proposal panel of ``treatment``
     (``"auto"``: the first of :data:`AUTO_TREATMENTS` with untrained staff on the latest staff
@@ -693,7 +694,9 @@ def design_from_data(
     100 staff-years) or, when None, against the city's current estimate of that treatment's
     effect (:func:`~dxkpi.models.behaviour.estimate_panel`, ``effect_source="estimated"``); when
     that is not positive or cannot be estimated, against the programme's phase-2 estimate — the
-    effect training has shown so far (``effect_source="programme"``); else none."""
+    effect training has shown so far (``effect_source="programme"``); else none.
+    ``clip_counts``: numbers of departments above the pool's are left out (all of the pool when
+    none is left), for reports that must not fail on a small city."""
     chosen: Treatment
     if treatment == "auto":
         for chosen in AUTO_TREATMENTS:
@@ -717,6 +720,10 @@ def design_from_data(
             source = None if effect is None else "programme"
     else:
         effect = effect_per_100 / PER_100_STAFF_YEAR
+    if clip_counts:  # numbers of departments above the pool's: left out (all, if none is left)
+        n_pool = len(pool_of(panel))
+        kept = [c for c in candidates if not isinstance(c, int) or c <= n_pool]
+        candidates = kept if kept else ([n_pool] if n_pool else list(candidates))
     res = plan_design(
         panel,
         fiscal_year,
