@@ -213,6 +213,6 @@ def command(
         click.echo("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)))
     click.echo("")
     for line in design_lines(res, lang):
-        click.echo(line.replace("**", ""))
+        click.echo(line)
     for note in res.notes:
         click.echo(f"note: {note}")

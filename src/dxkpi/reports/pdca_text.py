@@ -420,10 +420,10 @@ def design_lines(result: DesignResult, lang: str = "ja") -> list[str]:
         lines.append(
             t(
                 lang,
-                f"**推奨: {_candidate_name(rec, lang)}（{rec.n_trained}人が受講）。**{source}なら"
+                f"推奨: {_candidate_name(rec, lang)}（{rec.n_trained}人が受講）。{source}なら"
                 f"{100 * (rec.power or 0):.0f}%の確率で検出でき、80%に届く案のうち"
                 "最も小さい導入です。",
-                f"**Recommended: {_candidate_name(rec, lang)} ({rec.n_trained} staff trained).** "
+                f"Recommended: {_candidate_name(rec, lang)} ({rec.n_trained} staff trained). "
                 f"It would detect {source} with probability {100 * (rec.power or 0):.0f}%, the "
                 "smallest roll-out that reaches 80%.",
             )
