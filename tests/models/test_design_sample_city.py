@@ -51,6 +51,22 @@ def test_design_from_data_plans_the_phase_still_to_roll_out(sample_city) -> None
     assert rec is not None and rec.power is not None and rec.power >= 0.8
 
 
+def test_a_past_year_is_planned_with_what_was_known_then(sample_city) -> None:
+    """Planning FY2024 uses FY2022–2023 only: phase 2 is still rolling out then, and staff
+    trained from FY2024 on count as untrained."""
+    data = load_processed(sample_city.processed)
+    res = design_from_data(data, 2024, [8])
+    panel = proposal_panel(data)
+    fy23 = (
+        panel.filter(pl.col("fiscal_year") == 2023)
+        .group_by("unit")
+        .agg(pl.col("first_treated").first())
+    )
+    untrained = fy23.filter((pl.col("first_treated") == 0) | (pl.col("first_treated") > 24)).height
+    assert res.treatment == "phase2" and res.n_pool == untrained
+    assert res.effect_source == "estimated"
+
+
 def test_predicted_power_matches_the_estimator_on_the_sample_city_model(panel) -> None:
     """400 panels drawn from the sample city's components, 8 departments, effect = the MDE:
     simulated rejection rate within 5 points of the predicted 80%."""

@@ -662,6 +662,24 @@ def simulate_panel(
 AUTO_TREATMENTS: tuple[Treatment, ...] = ("phase2", "phase3")
 
 
+def _before(panel: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
+    """The panel as it stood before ``fiscal_year``: its earlier fiscal years, staff first
+    trained later counted as untrained (first_treated 0)."""
+    kept = panel.filter(pl.col("fiscal_year") < fiscal_year)
+    if kept.height == 0:
+        raise DesignError(
+            f"{fiscal_year}年度より前の職員名簿がありません。",
+            f"there is no staff list before FY{fiscal_year}.",
+        )
+    last = int(kept["period"].max())  # type: ignore[arg-type]
+    return kept.with_columns(
+        pl.when(pl.col("first_treated") > last)
+        .then(0)
+        .otherwise(pl.col("first_treated"))
+        .alias("first_treated")
+    )
+
+
 def _current_effect(
     panel: pl.DataFrame, treatment: Treatment, min_units: int, notes: list[str]
 ) -> tuple[float | None, str | None]:
@@ -688,7 +706,9 @@ def design_from_data(
     min_units: int = 10,
     clip_counts: bool = False,
 ) -> DesignResult:
-    """:func:`plan_design` on the processed data: the monthly proposal panel of ``treatment``
+    """:func:`plan_design` on the processed data as it stood before ``fiscal_year`` (later
+    fiscal years left out, so a past year's review plans with what was known then): the monthly
+    proposal panel of ``treatment``
     (``"auto"``: the first of :data:`AUTO_TREATMENTS` with untrained staff on the latest staff
     list — the phase still to roll out), and power against ``effect_per_100`` (proposals per
     100 staff-years) or, when None, against the city's current estimate of that treatment's
@@ -700,12 +720,12 @@ def design_from_data(
     chosen: Treatment
     if treatment == "auto":
         for chosen in AUTO_TREATMENTS:
-            panel = proposal_panel(data, treatment=chosen)
+            panel = _before(proposal_panel(data, treatment=chosen), fiscal_year)
             if pool_of(panel):
                 break
     elif treatment in TREATMENTS:
         chosen = cast(Treatment, treatment)
-        panel = proposal_panel(data, treatment=chosen)
+        panel = _before(proposal_panel(data, treatment=chosen), fiscal_year)
     else:
         raise DesignError(
             f"研修の区分「{treatment}」は使えません（auto, {', '.join(TREATMENTS)}）。",
@@ -716,7 +736,8 @@ def design_from_data(
     if effect_per_100 is None:
         effect, source = _current_effect(panel, chosen, min_units, notes)
         if effect is None and chosen != "phase2":
-            effect = _current_effect(proposal_panel(data), "phase2", min_units, notes)[0]
+            programme = _before(proposal_panel(data), fiscal_year)
+            effect = _current_effect(programme, "phase2", min_units, notes)[0]
             source = None if effect is None else "programme"
     else:
         effect = effect_per_100 / PER_100_STAFF_YEAR
