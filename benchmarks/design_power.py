@@ -12,9 +12,18 @@ behaviour analysis) and its simple aggregation, and counts rejections of "no eff
 (two-sided). The planted effect is the predicted MDE of the 8-department candidate, so the
 predicted powers spread around 80%. A second scenario adds department × month shocks
 (τ² = 10% of σ²): the SE by employee is then too small and the prediction must follow that too.
+A third scenario draws Poisson counts as the sample city does (each employee's rate = the
+untreated mean × a gamma frailty of shape 2, plus the effect once trained) instead of Gaussian
+noise, to check the prediction does not rest on normality.
 Printed per candidate: predicted power, simulated power (± its Monte-Carlo SE), the difference in
 points (goal |diff| ≤ 5), the predicted SE and the mean reported SE, the predicted SD and the SD
 of the estimates. Also the size (planted effect 0) of the 8-department candidate.
+
+Measured (1,000 panels per row, seed 2026): as estimated, |diff| 0.1–2.0 points (4 departments:
+57.4% predicted, 55.4% simulated; 8: 80.0/81.2; 16: 91.5/90.8; 24: 92.0/91.9; size 5.0/5.9);
+with department × month shocks, |diff| 0.2–3.7 points — and a 5% test rejects 44% of the time
+with no effect, because the SE by employee ignores shocks shared within a department (the
+prediction says so; the sample city's estimated τ² is 0, so the product's SE by employee fits it).
 """
 
 from __future__ import annotations
@@ -23,15 +32,18 @@ import argparse
 import math
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.ingest.processed import load_processed
 from dxkpi.models.behaviour import proposal_panel
 from dxkpi.models.design import (
+    Candidate,
     VarianceComponents,
     candidate_by_count,
     pool_of,
@@ -41,6 +53,7 @@ from dxkpi.models.design import (
 )
 from dxkpi.models.did import att_gt
 from dxkpi.sample import generate_city
+from dxkpi.sample.parameters import FRAILTY_SHAPE
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = b"benchmark-secret-0123456789abcdef"
@@ -55,6 +68,12 @@ def _processed(arg: str | None, tmp: Path) -> Path:
     return tmp / "processed"
 
 
+Draw = Callable[
+    [np.random.Generator, VarianceComponents, tuple[tuple[str, int], ...], Candidate, float],
+    pl.DataFrame,
+]
+
+
 def _run(
     comp: VarianceComponents,
     pool: tuple[tuple[str, int], ...],
@@ -62,12 +81,15 @@ def _run(
     effect: float,
     reps: int,
     rng: np.random.Generator,
+    draw: Draw,
 ) -> tuple[str, ...]:
     cand = candidate_by_count(pool, n_dept)
     pred = predict(comp, pool, cand, effect=effect)
-    ests, ses, rejected = [], [], 0
+    ests: list[float] = []
+    ses: list[float] = []
+    rejected = 0
     for _ in range(reps):
-        sim = simulate_panel(rng, comp, pool, cand, effect)
+        sim = draw(rng, comp, pool, cand, effect)
         res = att_gt(
             sim,
             unit="unit",
@@ -78,6 +100,7 @@ def _run(
             min_units=10,
         )
         a = res.aggregate("simple")
+        assert a.se is not None
         ests.append(a.att)
         ses.append(a.se)
         rejected += abs(a.att / a.se) > 1.959963984540054
@@ -97,6 +120,23 @@ def _run(
         f"{pred.sd:.5f}",
         f"{np.std(ests, ddof=1):.5f}",
     )
+
+
+def simulate_poisson(
+    rng: np.random.Generator,
+    comp: VarianceComponents,
+    pool: tuple[tuple[str, int], ...],
+    cand: Candidate,
+    effect: float,
+) -> pl.DataFrame:
+    """Counts as the sample city draws them: Poisson(mean × gamma frailty + effect once
+    trained), independent months, no department shock (the design panel of simulate_panel)."""
+    base = simulate_panel(rng, replace(comp, within_var=0.0, between_var=0.0), pool, cand, 0.0)
+    n_units = base["unit"].n_unique()
+    frailty = rng.gamma(FRAILTY_SHAPE, 1 / FRAILTY_SHAPE, n_units)
+    treated = (base["first_treated"] > 0) & (base["period"] >= base["first_treated"])
+    rate = comp.mean * frailty[base["unit"].to_numpy()] + effect * treated.to_numpy()
+    return base.with_columns(pl.Series("proposals", rng.poisson(rate).astype(float)))
 
 
 def main() -> None:
@@ -129,24 +169,23 @@ def main() -> None:
         "pred SD",
         "SD",
     )
-    scenarios = (
-        ("as estimated", comp),
-        (
-            "with dept x month shocks (tau2 = 0.1 sigma2)",
-            replace(comp, dept_period_var=0.1 * comp.within_var),
-        ),
+    shocks = replace(comp, dept_period_var=0.1 * comp.within_var)
+    scenarios: tuple[tuple[str, VarianceComponents, Draw], ...] = (
+        ("as estimated", comp, simulate_panel),
+        ("with dept x month shocks (tau2 = 0.1 sigma2)", shocks, simulate_panel),
+        ("Poisson counts, gamma frailty (as the sample city)", comp, simulate_poisson),
     )
-    for title, c in scenarios:
+    for title, c, draw in scenarios:
         effect = predict(c, pool, candidate_by_count(pool, 8)).mde
         print(
             f"\n{title}: planted effect {effect:.5f} per employee-month "
             f"({1200 * effect:.1f} per 100 staff-years)"
         )
-        rows = [head]
+        rows: list[tuple[str, ...]] = [head]
         start = time.perf_counter()
         for n in CANDIDATES:
-            rows.append(_run(c, pool, n, effect, args.reps, rng))
-        rows.append(("8 (size)", *_run(c, pool, 8, 0.0, args.reps, rng)[1:]))
+            rows.append(_run(c, pool, n, effect, args.reps, rng, draw))
+        rows.append(("8 (size)", *_run(c, pool, 8, 0.0, args.reps, rng, draw)[1:]))
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
         for r in rows:
             print("  ".join(x.rjust(w) for x, w in zip(r, widths, strict=True)))
