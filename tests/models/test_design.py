@@ -27,7 +27,9 @@ from dxkpi.models.did import att_gt
 Z = stats.norm.ppf(0.975)
 
 
-def comp(s2: float = 1.0, rho: float = 0.0, tau2: float = 0.0) -> VarianceComponents:
+def comp(
+    s2: float = 1.0, rho: float = 0.0, tau2: float = 0.0, grows: bool = False
+) -> VarianceComponents:
     return VarianceComponents(
         within_var=s2,
         rho=rho,
@@ -38,6 +40,7 @@ def comp(s2: float = 1.0, rho: float = 0.0, tau2: float = 0.0) -> VarianceCompon
         n_obs=0,
         lags=(),
         variogram=(),
+        mean_variance=grows,
     )
 
 
@@ -84,6 +87,19 @@ def test_mde_is_2_8_se_and_power_formula() -> None:
     want = stats.norm.cdf(0.3 / p.se - Z) + stats.norm.cdf(-0.3 / p.se - Z)
     assert p.power == pytest.approx(want, rel=1e-12)
     assert p.mde_per_100 == pytest.approx(1200 * p.mde)
+
+
+def test_variance_growing_with_the_mean_by_hand() -> None:
+    """Counts: trained staff whose mean (1) rises by δ = 0.5 have noise variance ×1.5 from their
+    first treated month. One cell: Var = (σ²·1.5 + σ²)/n_T + 2σ²/n_C; with no effect as before."""
+    p = predict(comp(grows=True), POOL, ONE_WAVE, effect=0.5, pre_periods=2, post_periods=2)
+    assert p.se**2 == pytest.approx(2 * (1 / 40 + 1 / 60), rel=1e-12)  # reported at δ = 0
+    sd = math.sqrt(2.5 / 40 + 2 / 60)
+    want = stats.norm.cdf(0.5 / sd - Z) + stats.norm.cdf(-0.5 / sd - Z)  # se = sd at δ
+    assert p.power == pytest.approx(want, rel=1e-9)
+    flat = predict(comp(), POOL, ONE_WAVE, effect=0.5, pre_periods=2, post_periods=2)
+    assert p.mde > flat.mde and p.power is not None and flat.power is not None
+    assert p.power < flat.power
 
 
 def test_weights_not_yet_treated_and_min_units() -> None:

@@ -27,11 +27,15 @@ the outcomes, with weights fixed by the design (cohort sizes, comparison-group s
 kept): :func:`design_weights` computes them exactly as ``att_gt``/``aggte`` combine cells. Then
 ``Var = Σ_i w_i' Γ w_i + τ² Σ_c Σ_t (Σ_{i∈c} w_it)²`` (``Γ`` the AR(1) covariance), while the SE the
 product reports (by employee) estimates ``Σ_i w_i' Γ w_i + τ² Σ_i Σ_t w_it²``; with ``τ² = 0`` the
-two agree. Power against an effect ``δ`` of the two-sided test at level α:
-``Φ((δ − z·se)/sd) + Φ((−δ − z·se)/sd)``; the minimum detectable effect (MDE) is the ``δ`` with
-power 80% — ``(z₀.₉₇₅ + z₀.₈)·SE ≈ 2.8·SE`` when ``τ² = 0``. Validated against the real ``att_gt``
-pipeline on panels drawn from the model (``benchmarks/design_power.py``: predicted and simulated
-power within 5 points per candidate).
+two agree. Counts' noise grows with their mean (Poisson-like): trained staff whose mean rises
+by ``δ`` have noise variance ``σ²·(1 + δ/mean)`` from their first treated month, so ``se`` and
+``sd`` are taken at the effect in question (on the sample city's model, ignoring this made the
+predicted power up to 7 points too high). Power against an effect ``δ`` of the two-sided test
+at level α: ``Φ((δ − z·se)/sd) + Φ((−δ − z·se)/sd)``; the minimum detectable effect (MDE) is the
+``δ`` with power 80% — ``(z₀.₉₇₅ + z₀.₈)·SE ≈ 2.8·SE`` when ``τ² = 0`` and the variance does not
+grow. Validated against the real ``att_gt`` pipeline on panels drawn from the model, Gaussian
+and Poisson (``benchmarks/design_power.py``: predicted and simulated power within 5 points per
+candidate).
 
 **Candidates** (:func:`candidate_by_count`): "n departments join" means the n departments of the
 pool with the most untrained staff (ties by code), assigned to the waves round-robin in that order
@@ -46,7 +50,8 @@ Pure functions over frames: no file I/O.
 Example — 1 cohort of 50 of 100 staff, 2 pre and 2 post months, white noise of variance 1:
 
 >>> comp = VarianceComponents(within_var=1.0, rho=0.0, dept_period_var=0.0, between_var=0.0,
-...                           mean=1.0, n_employees=100, n_obs=0, lags=(), variogram=())
+...                           mean=1.0, n_employees=100, n_obs=0, lags=(), variogram=(),
+...                           mean_variance=False)
 >>> pool = (("A", 50), ("B", 50))
 >>> cand = Candidate("1", waves=((1, ("A",)),))
 >>> p = predict(comp, pool, cand, effect=0.5, pre_periods=2, post_periods=2, min_units=10)
@@ -114,7 +119,9 @@ class VarianceComponents:
     ``within_var`` σ² and ``rho`` ρ: the employee noise's AR(1); ``dept_period_var`` τ²: the
     department × month shocks; ``between_var``: the variance of employee levels (differenced out
     by the DiD; shown for scale); ``mean``: the mean untreated monthly count; ``lags`` and
-    ``variogram``: the observed ``E[r_k²] − 2τ²`` the AR(1) was fitted to.
+    ``variogram``: the observed ``E[r_k²] − 2τ²`` the AR(1) was fitted to; ``mean_variance``:
+    the noise variance grows with the mean (counts: Poisson-like, so trained staff whose mean
+    rises by δ have noise variance σ²·(1 + δ/mean)).
     """
 
     within_var: float
@@ -126,6 +133,14 @@ class VarianceComponents:
     n_obs: int
     lags: tuple[int, ...]
     variogram: tuple[float, ...]
+    mean_variance: bool = True
+
+    def scale_with(self, delta: float) -> float:
+        """The factor on the noise variance of staff whose mean is raised by ``delta``:
+        ``1 + δ/mean`` when the variance follows the mean (counts), else 1."""
+        if not self.mean_variance or self.mean <= 0:
+            return 1.0
+        return max(1.0 + delta / self.mean, 0.0)
 
     def fitted(self, k: int) -> float:
         """The model's ``E[(e_t − e_{t−k})²] = 2σ²(1 − ρᵏ)``."""
@@ -140,6 +155,7 @@ class VarianceComponents:
             "mean": self.mean,
             "n_employees": self.n_employees,
             "n_obs": self.n_obs,
+            "mean_variance": self.mean_variance,
             "unit": "proposals per employee-month",
         }
 
@@ -163,10 +179,11 @@ class Candidate:
 class DesignPrediction:
     """Predicted precision of one candidate (effects in proposals per employee-month).
 
-    ``se``: the SE the product will report; ``sd``: the estimator's true SD (larger when
-    department × month shocks are shared within departments); ``mde``: the effect seen with
-    probability ``target_power``; ``power``: against ``effect``. ``*_per_100`` in proposals per
-    100 staff-years. ``n_cells``: post-treatment cells kept (cells with fewer than ``min_units``
+    ``se``: the SE the product will report and ``sd`` the estimator's true SD (larger when
+    department × month shocks are shared within departments), both with no effect (the MDE and
+    power use those at their effect: counts' noise grows with the mean); ``mde``: the effect
+    seen with probability ``target_power``; ``power``: against ``effect``. ``*_per_100`` in
+    proposals per 100 staff-years. ``n_cells``: post-treatment cells kept (cells with fewer than ``min_units``
     staff on either side are left out, as the estimator does).
     """
 
@@ -509,16 +526,34 @@ def predict(
             f"plan '{candidate.name}': no month can be compared (needs {min_units} trained and "
             f"{min_units} comparison staff).",
         )
-    gamma = _ar1(n_periods, comp.within_var, comp.rho)
-    v_ind = sum(n * float(w[g] @ gamma @ w[g]) for g, n in sizes.items())
-    unit_dept = comp.dept_period_var * sum(n * float(w[g] @ w[g]) for g, n in sizes.items())
     per_dept: dict[str, np.ndarray] = {}
     for d, g, n in types:
         per_dept[d] = per_dept.get(d, np.zeros(n_periods)) + n * w[g]
     true_dept = comp.dept_period_var * sum(float(x @ x) for x in per_dept.values())
-    se, sd = math.sqrt(v_ind + unit_dept), math.sqrt(v_ind + true_dept)
+    unit_dept = comp.dept_period_var * sum(n * float(w[g] @ w[g]) for g, n in sizes.items())
+    gamma = _ar1(n_periods, comp.within_var, comp.rho)
+    t_idx = np.arange(1, n_periods + 1)
+
+    def moments(delta: float) -> tuple[float, float]:
+        """(SE by employee, true SD) when the trained's mean is raised by ``delta``."""
+        v_ind = 0.0
+        for g, n in sizes.items():
+            scale = np.ones(n_periods)
+            if g > 0:
+                scale[t_idx >= g] = math.sqrt(comp.scale_with(delta))
+            wg = w[g] * scale
+            v_ind += n * float(wg @ gamma @ wg)
+        return math.sqrt(v_ind + unit_dept), math.sqrt(v_ind + true_dept)
+
+    def power(delta: float) -> float:
+        return _power(abs(delta), *moments(delta), z)
+
     z = float(stats.norm.ppf(1 - alpha / 2))
-    mde = brentq(lambda d: _power(d, se, sd, z) - target_power, 0.0, 50 * (se + sd))
+    se, sd = moments(0.0)
+    hi = 10 * (se + sd)
+    while power(hi) < target_power:
+        hi *= 2
+    mde = brentq(lambda d: power(d) - target_power, 0.0, hi)
     trained = sum(n for _, g, n in types if g > 0)
     return DesignPrediction(
         candidate=candidate,
@@ -530,7 +565,7 @@ def predict(
         sd=sd,
         mde=float(mde),
         effect=effect,
-        power=None if effect is None else _power(abs(effect), se, sd, z),
+        power=None if effect is None else power(effect),
         alpha=alpha,
         target_power=target_power,
     )
@@ -623,7 +658,7 @@ def simulate_panel(
     """A design panel drawn from the variance model with a planted ``effect`` (for checking
     :func:`predict` against the estimator): columns unit, period, first_treated, department,
     proposals (Gaussian: y = mean + employee level + department × month shock + AR(1) noise +
-    effect when treated)."""
+    effect when treated; the trained's noise scaled by ``comp.scale_with(effect)``)."""
     types = _types(pool, candidate, pre_periods)
     n_periods = pre_periods + post_periods
     dept_names = sorted({d for d, _, _ in types})
@@ -640,6 +675,7 @@ def simulate_panel(
     shocks = rng.normal(0, math.sqrt(comp.dept_period_var), (len(dept_names), n_periods))
     t_idx = np.arange(1, n_periods + 1)
     treated = (g[:, None] > 0) & (t_idx[None, :] >= g[:, None])
+    e = np.where(treated, e * math.sqrt(comp.scale_with(effect)), e)
     y = (
         comp.mean
         + rng.normal(0, math.sqrt(comp.between_var), (n, 1))
