@@ -183,8 +183,8 @@ class DesignPrediction:
     department × month shocks are shared within departments), both with no effect (the MDE and
     power use those at their effect: counts' noise grows with the mean); ``mde``: the effect
     seen with probability ``target_power``; ``power``: against ``effect``. ``*_per_100`` in
-    proposals per 100 staff-years. ``n_cells``: post-treatment cells kept (cells with fewer than ``min_units``
-    staff on either side are left out, as the estimator does).
+    proposals per 100 staff-years. ``n_cells``: post-treatment cells kept (cells with fewer
+    than ``min_units`` staff on either side are left out, as the estimator does).
     """
 
     candidate: Candidate
