@@ -683,6 +683,9 @@ def test_report_latest_year_carries_decisions_and_suppresses(
         assert heading in page, heading
     # last year's decisions: text, role, status and whether the KPI moved
     assert "提案の少ない所属で改善ワークショップ" in page and "DX推進課長" in page
+    # next year's roll-out: the design table and its sentences (phase 3 is still to roll out)
+    assert "次年度の導入計画と検出できる効果" in page and "8所属が参加すると" in page
+    assert "フェーズ3（実践）" in page and "推奨: " in page
     assert "完了" in page and "実施中" in page
     assert "break-before: page" in page
     assert assert_no_small_group(page, 10) > 0
@@ -699,5 +702,7 @@ def test_report_first_year_says_what_it_cannot_show(pdca_project: Path, sample_c
     assert "前年度の値はありません" in page
     assert "2021年度のレビュー記録" in page
     assert "受講者が少ないため秘匿" in page
+    # FY2023 planned from FY2022 alone: no estimate yet to plan against, so no recommendation
+    assert "8所属が参加すると" in page and "推奨案は示しません" in page
     assert assert_no_small_group(page, k) > 0
     assert "Traceback" not in page

@@ -71,6 +71,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "dxkpi.commands.did",
         "任意のパネルで差の差分析 / Staggered difference-in-differences on any panel",
     ),
+    "design": (
+        "dxkpi.commands.design",
+        "来年度の導入案と検出できる最小の効果 / Next year's roll-out: minimum detectable effects",
+    ),
 }
 
 

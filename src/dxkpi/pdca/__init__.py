@@ -6,7 +6,8 @@ the change from last year). Do/Check: :func:`course_effects` and :func:`course_r
 :func:`success_cases`, :func:`stalled_proposals`, :func:`roi` (Phillips-style, conservative),
 and the model wrappers :func:`safe_behaviour`, :func:`safe_heterogeneity`, :func:`safe_links`.
 Act → Plan: :func:`proposed_targets` (the rule is documented on :func:`propose_target`),
-:func:`departments_needing_support`, :func:`courses_to_revise` (beside :func:`courses_undecided`:
+:func:`departments_needing_support`, :func:`safe_design` (next year's candidate roll-outs and
+the effect each could detect), :func:`courses_to_revise` (beside :func:`courses_undecided`:
 courses whose effect cannot be judged), :func:`targets_toml`, and the review log
 (:func:`load_review_log`, :func:`save_review_log`, :func:`review_followup`) that carries the
 meeting's decisions into next year's report. :func:`with_targets_table` rewrites
@@ -59,7 +60,13 @@ if TYPE_CHECKING:
         review_log_text,
         save_review_log,
     )
-    from dxkpi.pdca.safe import safe_behaviour, safe_heterogeneity, safe_links
+    from dxkpi.pdca.safe import (
+        DESIGN_CANDIDATES,
+        safe_behaviour,
+        safe_design,
+        safe_heterogeneity,
+        safe_links,
+    )
     from dxkpi.pdca.summary import (
         data_through,
         departments_needing_support,
@@ -102,7 +109,13 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "save_review_log",
     ),
     "investment": ("RoiAssumptions", "RoiResult", "roi", "roi_assumptions"),
-    "safe": ("safe_behaviour", "safe_heterogeneity", "safe_links"),
+    "safe": (
+        "DESIGN_CANDIDATES",
+        "safe_behaviour",
+        "safe_design",
+        "safe_heterogeneity",
+        "safe_links",
+    ),
     "summary": ("data_through", "departments_needing_support", "fy_end", "summary_table"),
     "targets": (
         "propose_target",
@@ -116,6 +129,7 @@ _HOME = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "ACTION_STATUSES",
+    "DESIGN_CANDIDATES",
     "MIN_COMPLETERS",
     "MOVES",
     "REVIEWS_DIR",
@@ -143,6 +157,7 @@ __all__ = [
     "roi",
     "roi_assumptions",
     "safe_behaviour",
+    "safe_design",
     "safe_heterogeneity",
     "safe_links",
     "save_review_log",

@@ -16,9 +16,14 @@ from dxkpi.models.behaviour import (
     behaviour_change,
     heterogeneity,
 )
+from dxkpi.models.design import DesignError, DesignResult, design_from_data
 from dxkpi.models.linkage import LinkError, LinkResult, link_all, link_panel
 
-__all__ = ["safe_behaviour", "safe_heterogeneity", "safe_links"]
+__all__ = ["DESIGN_CANDIDATES", "safe_behaviour", "safe_design", "safe_heterogeneity", "safe_links"]
+
+#: The review's candidate roll-outs: numbers of departments joining next year (those above the
+#: number of departments with untrained staff are left out).
+DESIGN_CANDIDATES: tuple[int, ...] = (8, 12, 16)
 
 
 def safe_behaviour(data: Processed, k: int) -> tuple[BehaviourResult | None, BehaviourError | None]:
@@ -55,3 +60,15 @@ def safe_links(data: Processed) -> tuple[list[LinkResult], LinkError | None]:
     except LinkError as err:
         return [], err
     return links, None
+
+
+def safe_design(
+    data: Processed, fiscal_year: int, k: int, candidates: tuple[int, ...] = DESIGN_CANDIDATES
+) -> tuple[DesignResult | None, DesignError | BehaviourError | None]:
+    """Next year's candidate roll-outs (:func:`dxkpi.models.design.design_from_data`: the phase
+    still to roll out, power against the current estimate, cells of at least k staff) and no
+    error, or ``(None, error)`` when there is no one left to train or no panel to learn from."""
+    try:
+        return design_from_data(data, fiscal_year, candidates, min_units=k, clip_counts=True), None
+    except (DesignError, BehaviourError) as err:
+        return None, err

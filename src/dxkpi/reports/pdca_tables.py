@@ -15,9 +15,10 @@ from typing import Any
 
 import polars as pl
 
-from dxkpi.catalogue.format import format_ratio, format_value
+from dxkpi.catalogue.format import PER_100_STAFF_YEAR, format_ratio, format_value
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.catalogue.labels import SUPPRESSED_MARK, codes, label, labels, t
+from dxkpi.models.design import DesignResult
 from dxkpi.reports.pdca_text import reading_sentence
 from dxkpi.reports.views import HTML, group_text, html_table
 
@@ -26,6 +27,7 @@ __all__ = [
     "SECTION",
     "course_display",
     "course_note",
+    "design_display",
     "followup_display",
     "maturity_table",
     "proposed_display",
@@ -592,3 +594,63 @@ COMPACT_STYLE = (
 #: would not fit (the report CSS keeps headings with what follows and tables' rows whole), so
 #: no page is left nearly empty.
 SECTION = '<div class="dxkpi-section"></div>\n\n'
+
+
+def design_display(result: DesignResult, k: int, lang: str = "ja") -> pl.DataFrame:
+    """The design table of next year's candidate roll-outs: departments joining, staff trained
+    and compared (― below ``k``), the SE and the minimum detectable effect in proposals per 100
+    staff-years, the power against the effect planned on, and the recommended plan (★)."""
+    rec = result.recommended()
+    rows = []
+    for p in result.predictions:
+
+        def people(n: int) -> str:
+            return SUPPRESSED_MARK if 0 < n < k else f"{n:,}"
+
+        name = (
+            t(lang, f"{p.n_departments}所属", f"{p.n_departments} departments")
+            if p.candidate.name == str(p.n_departments)
+            else p.candidate.name
+        )
+        rows.append(
+            [
+                name + (" ★" if rec is not None and p is rec else ""),
+                str(p.n_departments),
+                people(p.n_trained),
+                people(p.n_comparison),
+                f"{p.se * PER_100_STAFF_YEAR:.1f}",
+                f"{p.mde_per_100:.1f}",
+                "—" if p.power is None else f"{100 * p.power:.0f}%",
+            ]
+        )
+    power = (
+        t(lang, "検出力", "power")
+        if result.effect is None
+        else t(
+            lang,
+            f"検出力（効果 {result.effect * PER_100_STAFF_YEAR:.0f}件に対して）",
+            f"power (effect {result.effect * PER_100_STAFF_YEAR:.0f})",
+        )
+    )
+    keys = (
+        (
+            "導入案",
+            "参加所属数",
+            "研修する職員",
+            "比べる未研修の職員",
+            "標準誤差 件/100人・年",
+            "検出できる最小の効果 件/100人・年",
+            power,
+        )
+        if lang == "ja"
+        else (
+            "plan",
+            "departments",
+            "staff trained",
+            "untrained staff compared",
+            "SE per 100 staff-years",
+            "minimum detectable effect per 100 staff-years",
+            power,
+        )
+    )
+    return pl.DataFrame(rows, schema={c: pl.String for c in keys}, orient="row")

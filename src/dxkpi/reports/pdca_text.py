@@ -2,18 +2,27 @@
 
 The one-line reading of a KPI (:func:`reading_sentence`) and the sentences of the year-end review
 page: the cover's headline, leader coverage, knowledge continuity, ROI with its assumptions, and
-why a model could not be estimated yet. Values are written with their units by
+why a model could not be estimated yet, and next year's roll-out designed for evidence
+(:func:`design_lines`). Values are written with their units by
 :func:`dxkpi.catalogue.format.format_value` (variant ``text``). The figures come from
 :mod:`dxkpi.pdca`; display tables and HTML are in :mod:`dxkpi.reports.pdca_tables`.
 """
 
 from __future__ import annotations
 
+import calendar
+
 import polars as pl
 
-from dxkpi.catalogue.format import format_days, format_provisional, format_value
+from dxkpi.catalogue.format import (
+    PER_100_STAFF_YEAR,
+    format_days,
+    format_provisional,
+    format_value,
+)
 from dxkpi.catalogue.labels import Lang, codes, label, t
 from dxkpi.models.behaviour import BehaviourError
+from dxkpi.models.design import DesignPrediction, DesignResult
 from dxkpi.models.linkage import LinkError, LinkResult
 from dxkpi.models.survival import ImplementationCurves
 from dxkpi.pdca.investment import RoiResult
@@ -22,6 +31,7 @@ from dxkpi.reports.narrative import describe_link
 __all__ = [
     "behaviour_unavailable",
     "continuity_lines",
+    "design_lines",
     "headline_lines",
     "leader_lines",
     "link_lines",
@@ -288,6 +298,146 @@ def maturity_lines(curves: ImplementationCurves, lang: str = "ja") -> list[str]:
                 lang,
                 f"実装された提案の提出から実装までの日数（中央値）: {medians}。",
                 f"Median days from submission to implementation, implemented proposals: {medians}.",
+            )
+        )
+    return lines
+
+
+def _phase_name(treatment: str, lang: str) -> str:
+    """``phase3`` → フェーズ3（実践）/ phase 3 (Practice); other treatments as they are."""
+    if treatment.startswith("phase"):
+        n = treatment[-1]
+        return t(
+            lang,
+            f"フェーズ{n}（{label('phase', n, 'ja')}）",
+            f"phase {n} ({label('phase', n, 'en')})",
+        )
+    return t(lang, "いずれかの研修", "any course")
+
+
+def _candidate_name(p: DesignPrediction, lang: str) -> str:
+    c = p.candidate
+    if c.name == str(p.n_departments):
+        return t(lang, f"{p.n_departments}所属", f"{p.n_departments} departments")
+    return t(lang, f"案「{c.name}」", f"plan '{c.name}'")
+
+
+def _waves_text(result: DesignResult, lang: str) -> str:
+    """How the count candidates were built: most untrained staff first, the waves' months."""
+    counted = [p for p in result.predictions if p.candidate.name == str(p.n_departments)]
+    if not counted:
+        return ""
+    months = sorted({m for p in counted for m, _ in p.candidate.waves})
+    cal = [(m + 2) % 12 + 1 for m in months]  # fiscal month 1 = April
+    return t(
+        lang,
+        "参加所属は未研修の職員が多い順に選び、"
+        f"{len(months)}回（{'・'.join(f'{c}月' for c in cal)}修了）に分けて研修し、"
+        "翌月から効果を数えます。",
+        f"Departments join in order of most untrained staff, in {len(months)} waves (courses "
+        f"completed in {', '.join(calendar.month_name[c] for c in cal)}), counted from the "
+        "month after.",
+    )
+
+
+def design_lines(result: DesignResult, lang: str = "ja") -> list[str]:
+    """The design table in words (Act → Plan): what the candidates are, the smallest effect each
+    could show ("with 8 departments the effect must be at least X to be seen; with 12, Y"), the
+    power against the effect used, and the recommended plan — or why none is recommended."""
+    fy, phase = result.fiscal_year, _phase_name(result.treatment, lang)
+    c = result.components
+    waves_ja, waves_en = _waves_text(result, lang="ja"), _waves_text(result, lang="en")
+    lines = [
+        t(
+            lang,
+            f"{fy}年度に{phase}の研修を始める所属の案ごとに、行動変容の分析（まだ研修していない職員と"
+            "比べる差の差分析）で効果を見いだせる最小の大きさ（検出できる最小の効果: 検出力80%、"
+            "有意水準5%）を計算しました。もとにしたのはこの市の提案データのばらつきです: 職員ごとの"
+            f"月々のばらつき（分散 {c.within_var:.3f}、前月との相関 {c.rho:+.2f}）と、所属の職員が"
+            f"そろって動く所属 × 月の変動（分散 {c.dept_period_var:.4f}）。{waves_ja}",
+            f"For each candidate set of departments starting {phase} in FY{fy}: the smallest "
+            "effect the behaviour analysis (difference-in-differences against staff not yet "
+            "trained) would find with 80% power at the 5% level — the minimum detectable effect — "
+            "from the spread of this city's own proposal data: month-to-month variation per "
+            f"employee (variance {c.within_var:.3f}, correlation with the previous month "
+            f"{c.rho:+.2f}) and department × month swings that move a department's staff "
+            f"together (variance {c.dept_period_var:.4f}). {waves_en}",
+        )
+    ]
+    preds = result.predictions
+    if preds:
+        first, rest = preds[0], preds[1:]
+        mde = t(
+            lang,
+            f"{_candidate_name(first, lang)}が参加すると、効果は少なくとも"
+            f"{first.mde_per_100:.0f}件/100人・年なければ検出できません",
+            f"With {_candidate_name(first, lang)} joining, the effect must be at least "
+            f"{first.mde_per_100:.0f} proposals per 100 staff-years to be seen",
+        )
+        more = t(lang, "、", "; ").join(
+            t(
+                lang,
+                f"{_candidate_name(p, lang)}なら{p.mde_per_100:.0f}件",
+                f"with {_candidate_name(p, lang).replace(' departments', '')}, {p.mde_per_100:.0f}",
+            )
+            for p in rest
+        )
+        lines.append(
+            mde + (t(lang, "。", ".") if not rest else t(lang, f"。{more}です。", f"; {more}."))
+        )
+    if result.effect is None:
+        lines.append(
+            t(
+                lang,
+                "比べる効果の推定値がないため、推奨案は示しません。期待する効果の大きさと、"
+                "上の「検出できる最小の効果」を比べて選んでください。",
+                "There is no effect estimate to plan against, so no plan is recommended: compare "
+                "the effect you expect with the smallest detectable effects above.",
+            )
+        )
+        return lines
+    eff = result.effect * PER_100_STAFF_YEAR
+    source = {
+        "estimated": t(lang, "現在の推定効果", "the current estimated effect"),
+        "programme": t(
+            lang,
+            "これまでの研修（フェーズ2）で推定された効果",
+            "the effect estimated for training so far (phase 2's)",
+        ),
+    }.get(result.effect_source or "", t(lang, "指定した効果", "the effect given"))
+    powers = t(lang, "、", ", ").join(
+        f"{_candidate_name(p, lang)} {100 * (p.power or 0):.0f}%" for p in preds
+    )
+    lines.append(
+        t(
+            lang,
+            f"{source}（{eff:.0f}件/100人・年）を検出できる確率（検出力）: {powers}。",
+            f"Chance of detecting {source}, {eff:.0f} per 100 staff-years (the power): {powers}.",
+        )
+    )
+    rec = result.recommended()
+    if rec is not None:
+        lines.append(
+            t(
+                lang,
+                f"推奨: {_candidate_name(rec, lang)}（{rec.n_trained}人が受講）。{source}なら"
+                f"{100 * (rec.power or 0):.0f}%の確率で検出でき、80%に届く案のうち"
+                "最も小さい導入です。",
+                f"Recommended: {_candidate_name(rec, lang)} ({rec.n_trained} staff trained). "
+                f"It would detect {source} with probability {100 * (rec.power or 0):.0f}%, the "
+                "smallest roll-out that reaches 80%.",
+            )
+        )
+    else:
+        lines.append(
+            t(
+                lang,
+                f"どの案でも{source}を80%の確率では検出できません。参加所属や受講者を増やすか、"
+                "結果を2年分で判断する計画にしてください。検出できないことは効果がないことでは"
+                "ありません。",
+                f"No candidate detects {source} with 80% probability: enlarge the roll-out or "
+                "plan to judge on two years of data. Not detecting an effect is not evidence of "
+                "no effect.",
             )
         )
     return lines

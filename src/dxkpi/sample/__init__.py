@@ -19,8 +19,10 @@ department's roll-out wave, transfers and chance. Leaving at a fiscal-year end d
 employee's own proposals that year (low proposers leave more), so the panel is unbalanced in an
 outcome-dependent way. ``ground_truth.json`` records, computed from the potential rates: the
 programme effect (additive and as a ratio, overall and by talent type and job level), the effect
-of each course and phase at the employee's stage, the proposal pipeline's waiting times exactly
-from the planted distributions, the leavers, and the conventions behind every key.
+of each course and phase at the employee's stage, the noise of the proposal counts (Poisson
+given the rate: no autocorrelation, no department × month shock), the proposal pipeline's
+waiting times exactly from the planted distributions, the leavers, and the conventions behind
+every key.
 
 The skill map (``skill_assessment``, ``knowledge_posts``) comes from a second random stream
 (``SeedSequence([seed, SKILL_STREAM])``) drawn after the eight core datasets are written, so the

@@ -72,6 +72,7 @@ from dxkpi.sample.training import attendance_table, courses_table
 from dxkpi.sample.truth import (
     attrition_truth,
     conventions,
+    noise_truth,
     pipeline_truth,
     programme_truth,
 )
@@ -198,6 +199,7 @@ def _truth(
         "factors": TREATMENT_FACTOR,
         **programme_truth(h, course_ids),
         "proposal_pipeline": pipeline_truth(as_of),
+        "proposal_noise": noise_truth(h),
         "attrition": attrition_truth(h),
         "conventions": conventions(),
         "insourcing_share_by_fy": _insourcing_by_year(city, h.attendance),

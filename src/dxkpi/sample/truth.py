@@ -50,6 +50,7 @@ from dxkpi.sample.parameters import (
 __all__ = [
     "attrition_truth",
     "conventions",
+    "noise_truth",
     "pipeline_truth",
     "programme_truth",
 ]
@@ -86,6 +87,26 @@ def programme_truth(h: History, course_ids: Sequence[str]) -> dict[str, Any]:
         **_effect_truth(h, r),
         "course_effects": _course_truth(h, r, masks, course_ids),
         "phase_effects": _phase_truth(h, masks),
+    }
+
+
+def noise_truth(h: History) -> dict[str, Any]:
+    """The planted noise of the monthly proposal counts (what :mod:`dxkpi.models.design`'s
+    variance components estimate): counts are Poisson given the employee-month's rate, so the
+    noise variance is the rate, independent month to month (autocorrelation 0), and no shock is
+    shared by a department's staff in a month (department × month variance 0). The variance is
+    averaged over the employee-months before a phase-3 effect is in force (the untreated months
+    of a phase-3 roll-out design) and over all employee-months. The rates themselves still vary
+    within an employee (season, the yearly step, training), which centring on the period mean
+    removes only on average.
+    """
+    r = _rates(h)
+    return {
+        "poisson_variance_before_phase3": _mean(r.rate[~r.in3]),
+        "poisson_variance_all_months": _mean(r.rate),
+        "autocorrelation": 0.0,
+        "department_month_variance": 0.0,
+        "unit": "proposals per employee-month",
     }
 
 
