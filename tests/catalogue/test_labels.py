@@ -260,13 +260,13 @@ def test_format_value_every_unit_and_variant(unit: str, variant: str) -> None:
         )
 
 
-def test_format_value_keeps_today_s_rounding() -> None:
+def test_format_value_rounding() -> None:
     assert format_value(0.77777, "ratio") == "77.8%"
     assert format_value(0.77777, "ratio", variant="chart") == "78%"
     assert format_value(1234.56, "per_100") == "1,234.6"
     assert format_value(76222.4, "hours") == "76,222"
-    assert format_value(0.125, "score") == "0.12"
-    assert format_value(-0.125, "score_diff") == "-0.12"
+    assert format_value(0.125, "score") == "0.13"  # halves up (tests/catalogue/test_format.py)
+    assert format_value(-0.125, "score_diff") == "-0.13"
     assert format_value(0.033, "ratio", lang="ja", variant="text", sign=True) == "+3.3ポイント"
     assert format_value(2.0, "per_100", lang="en", variant="text", sign=True) == "+2.0 per 100"
     assert format_value(3.456, "score_diff", lang="ja", variant="text") == "3.46点"
