@@ -45,6 +45,7 @@ __all__ = [
     "format_days",
     "format_provisional",
     "format_ratio",
+    "format_scale",
     "format_value",
     "rounded",
 ]
@@ -170,6 +171,16 @@ def format_value(
         return number
     suffix = label("unit_suffix", "points" if unit == "ratio" else unit, lang)
     return number + t(lang, suffix, f" {suffix}")
+
+
+def format_scale(scale: tuple[int, int], lang: str = "ja") -> str:
+    """The scale a score is read on (:attr:`~dxkpi.catalogue.kpis.KpiSpec.scale`).
+
+    >>> format_scale((0, 5)), format_scale((0, 4), "en")
+    ('0〜5', '0–4')
+    """
+    low, high = scale
+    return t(lang, f"{low}〜{high}", f"{low}–{high}")
 
 
 def format_ratio(ratio: float | None, low: float | None = None, high: float | None = None) -> str:
