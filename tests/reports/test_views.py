@@ -6,7 +6,14 @@ import polars as pl
 
 from dxkpi.catalogue.format import format_value
 from dxkpi.kpi.grading import grade
-from dxkpi.reports.views import SUPPRESSED_MARK, grade_legend, grade_text, group_text, kpi_table
+from dxkpi.reports.views import (
+    SUPPRESSED_MARK,
+    attainment_change_table,
+    grade_legend,
+    grade_text,
+    group_text,
+    kpi_table,
+)
 
 
 def _rich(**over: object) -> pl.DataFrame:
@@ -187,3 +194,20 @@ def test_the_grade_legend_states_the_band_of_the_grading_rule() -> None:
     assert grade(0.82, 0.80, True, 0.05) == "B" and grade(0.841, 0.80, True, 0.05) == "A"
     assert grade(0.759, 0.80, True, 0.05) == "C"
     assert "B: within ±2.5% of target" in grade_legend(0.025, "en")
+
+
+def test_skill_map_change_is_in_percent_like_the_other_tables() -> None:
+    change = pl.DataFrame(
+        {
+            "group": ["city", "city"],
+            "skill_area": ["data", "security"],
+            "previous": [0.66, None],
+            "current": [0.70, 0.5],
+            "change": [0.70 - 0.66, None],
+        }
+    )
+    ja = attainment_change_table(change, "ja")
+    assert ja.columns == ["スキル領域", "前年度", "今年度", "変化"]
+    assert ja.row(0) == ("データ活用", "66.0%", "70.0%", "+4.0ポイント")
+    assert ja.row(1)[1:] == ("", "50.0%", "")
+    assert attainment_change_table(change, "en").row(0)[3] == "+4.0 pt"

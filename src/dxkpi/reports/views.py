@@ -49,6 +49,7 @@ __all__ = [
     "SUPPRESSED_MARK",
     "Markdown",
     "ReportContext",
+    "attainment_change_table",
     "check_report_parameters",
     "dataset_summary",
     "file_summary",
@@ -130,6 +131,11 @@ class ReportContext:
             f"# {_fill(en, data)}\n\n**FY{self.fiscal_year} (April {self.fiscal_year} – "
             f"March {self.fiscal_year + 1})**"
         )
+
+    def grade_legend(self) -> Markdown:
+        """What the grades mean, with the B band of this run's tolerance
+        (:func:`grade_legend`): shown on every page that shows grades."""
+        return Markdown(page_text(grade_legend(self.config.grading.tolerance, self.lang)))
 
     def table(self, frame: pl.DataFrame, caption_ja: str = "", caption_en: str = "") -> HTML:
         """A display table with an optional caption in the report's language."""
@@ -700,3 +706,24 @@ def labelled(
         )
     out = out.with_columns(pl.col(pl.Float64).round(digits))
     return out.rename({c: (ja if lang == "ja" else en) for c, (ja, en) in headers.items()})
+
+
+def attainment_change_table(change: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """Skill attainment last year, this year and the change (``change``: from
+    :func:`dxkpi.models.skills.attainment_change`), written as every other table writes a rate:
+    ``66.0%``, ``70.0%``, ``+4.0ポイント`` — never fractions; empty where a year is missing."""
+    rows = [
+        (
+            label("skill_area", r["skill_area"], lang) if lang == "ja" else r["skill_area"],
+            format_value(r["previous"], "ratio"),
+            format_value(r["current"], "ratio"),
+            format_value(r["change"], "ratio", lang=lang, variant="text", sign=True),
+        )
+        for r in change.iter_rows(named=True)
+    ]
+    names = (
+        ("スキル領域", "前年度", "今年度", "変化")
+        if lang == "ja"
+        else ("skill area", "last year", "this year", "change")
+    )
+    return pl.DataFrame(rows, schema={n: pl.String for n in names}, orient="row")
