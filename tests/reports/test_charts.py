@@ -526,3 +526,46 @@ def test_skill_heatmap_hides_suppressed_cells_and_labels_in_japanese() -> None:
     assert "人事課" in spec and "秘匿" in spec
     # values exist for the shown department only; the suppressed one's are never in the spec
     assert spec.count("0.8765") == 1 and spec.count("0.4321") == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# legends for every mark; value labels never read as a target's label (issue 15)
+# ---------------------------------------------------------------------------------------------
+
+
+def _target_legend(layer: dict) -> dict:
+    colour = layer["encoding"].get("color", {})
+    assert colour.get("legend", {}) is not None, "the target mark needs a legend entry"
+    assert {r[colour["field"]] for r in layer["values"]} == set(colour["scale"]["domain"])
+    return colour
+
+
+def test_by_group_target_ticks_have_a_legend_and_values_sit_in_their_own_column(rich):
+    chart = charts.kpi_by_group(rich, "participation_rate", 2025)
+    spec = chart.to_dict()
+    target = next(
+        lay for lay in layers(chart) if lay["encoding"].get("x", {}).get("field") == "target"
+    )
+    assert _target_legend(target)["scale"]["domain"] == ["目標"]
+    values = next(
+        lay
+        for lay in layers(chart)
+        if mark_type(lay) == "text" and any("（A）" in str(r.get("text")) for r in lay["values"])
+    )
+    # a fixed column right of the plot (pixels), not beside the bar or the tick
+    assert values["encoding"]["x"] == {"value": spec["width"] + 12}
+    assert spec["resolve"]["scale"]["color"] == "independent"
+
+
+def test_phase_funnel_target_ticks_have_a_legend_and_labels_clear_of_them(rich):
+    chart = charts.phase_funnel(rich)
+    ticks = [lay for lay in layers(chart) if mark_type(lay) == "tick"]
+    assert len(ticks) == 2  # left and right ends: one legend entry
+    assert _target_legend(ticks[0])["scale"]["domain"] == ["目標"]
+    assert ticks[1]["encoding"]["color"]["legend"] is None
+    text = next(
+        lay
+        for lay in layers(chart)
+        if mark_type(lay) == "text" and "90%（90人）" in json.dumps(lay, ensure_ascii=False)
+    )
+    assert text["encoding"]["x"] == {"value": chart.to_dict()["width"] + 12}

@@ -21,6 +21,8 @@ from dxkpi.reports.charts._frames import _data, _hidden, _require, _shown, _spec
 from dxkpi.reports.charts.labels import (
     SUPPRESSED_EN,
     SUPPRESSED_JA,
+    TARGET_MARK,
+    VALUE_COLUMN_GAP,
     Lang,
     _axis_title,
     _code_label,
@@ -28,6 +30,8 @@ from dxkpi.reports.charts.labels import (
     _grouping_title,
     _labelled,
     _suppressed_text,
+    _target_colour,
+    _target_word,
     _title,
     _year_label,
     kpi_name,
@@ -35,6 +39,9 @@ from dxkpi.reports.charts.labels import (
 from dxkpi.reports.charts.theme import FONT_SIZE, GRADE_COLOURS, GROUP_SHAPES, MUTED, TEXT_COLOUR
 
 __all__ = ["RICH_MIN", "grade_overview", "kpi_by_group", "kpi_trend", "kpi_trends"]
+
+#: Width of the by-group bar chart's plot (its value labels sit in a column right of it).
+BY_GROUP_WIDTH = 520
 
 
 RICH_MIN = ("kpi", "fiscal_year", "group_by", "group", "value", "target", "grade", "suppressed")
@@ -208,13 +215,11 @@ def kpi_by_group(
             ),
             pl.String,
         ),
-        # the value label goes right of both the bar and the target tick
-        text_x=pl.max_horizontal("value", pl.col("target").fill_null(pl.col("value"))),
     )
     y = alt.Y("label:N", sort=order, title=_grouping_title(group_by, lang))
     x_axis = alt.Axis(format=D3_FORMAT[spec.unit])
     bars = (
-        alt.Chart(_data(shown.select("label", "value", "grade", "target", "text", "text_x")))
+        alt.Chart(_data(shown.select("label", "value", "grade", "target", "text")))
         .mark_bar(height={"band": 0.7})
         .encode(
             x=alt.X("value:Q", title=_axis_title(spec, lang), axis=x_axis),
@@ -222,8 +227,10 @@ def kpi_by_group(
             color=_grade_colour(lang),
         )
     )
-    values = bars.mark_text(align="left", dx=8).encode(
-        x="text_x:Q", text="text:N", color=alt.value(TEXT_COLOUR)
+    # in a column of their own right of the plot: beside a bar they sat by the target tick and
+    # read as its label
+    values = bars.mark_text(align="left").encode(
+        x=alt.value(BY_GROUP_WIDTH + VALUE_COLUMN_GAP), text="text:N", color=alt.value(TEXT_COLOUR)
     )
     gaps = (
         alt.Chart(
@@ -233,9 +240,15 @@ def kpi_by_group(
         .encode(y=y, x=alt.datum(0), text="text:N")
     )
     targets = (
-        alt.Chart(_data(cells.filter(pl.col("target").is_not_null()).select("label", "target")))
-        .mark_tick(color=TEXT_COLOUR, thickness=3, size=22)
-        .encode(x="target:Q", y=y)
+        alt.Chart(
+            _data(
+                cells.filter(pl.col("target").is_not_null()).select(
+                    "label", "target", pl.lit(_target_word(lang)).alias(TARGET_MARK)
+                )
+            )
+        )
+        .mark_tick(thickness=3, size=22)
+        .encode(x="target:Q", y=y, color=_target_colour(lang))
     )
     subtitle = t(
         lang,
@@ -258,8 +271,10 @@ def kpi_by_group(
         lang,
         subtitle,
     )
-    return alt.LayerChart(layer=[bars, targets, values, gaps], title=title).properties(
-        width=520, height=alt.Step(26)
+    return (
+        alt.LayerChart(layer=[bars, targets, values, gaps], title=title)
+        .resolve_scale(color="independent")
+        .properties(width=BY_GROUP_WIDTH, height=alt.Step(26))
     )
 
 

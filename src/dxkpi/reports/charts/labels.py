@@ -88,3 +88,37 @@ def _grouping_title(grouping: str, lang: Lang) -> str:
 def _title(name: str, what: str, lang: Lang, subtitle: str | list[str] | None = None) -> alt.Title:
     text = t(lang, f"{name}　{what}", f"{name} {what}")
     return alt.Title(text=text, subtitle=subtitle or "")
+
+
+#: Pixels between the plot's right edge and a column of value labels drawn beside it.
+VALUE_COLUMN_GAP = 12
+
+
+#: The column a target mark's rows carry for its legend entry (:func:`_target_colour`).
+TARGET_MARK = "mark"
+
+
+def _target_word(lang: Lang) -> str:
+    return t(lang, "目標", "target")
+
+
+def _target_colour(lang: Lang, dash: list[int] | None = None, *, legend: bool = True) -> alt.Color:
+    """The colour of a target mark as a legend entry of its own (``目標`` / ``target``, from the
+    :data:`TARGET_MARK` column its rows carry), its symbol a short vertical tick like the mark
+    (dashed with ``dash``); layer charts using it resolve colour independently, so the grade or
+    phase legend stays as it is. ``legend=False`` for a second layer of the same marks."""
+    word = _target_word(lang)
+    entry = alt.Legend(
+        title=None,
+        symbolType="M0,-1V1",  # a vertical tick, drawn with the stroke
+        symbolStrokeColor="#000000",
+        symbolStrokeWidth=3,
+        symbolDash=dash or alt.Undefined,
+        symbolSize=180,
+        orient="top",
+    )
+    return alt.Color(
+        f"{TARGET_MARK}:N",
+        scale=alt.Scale(domain=[word], range=["#000000"]),
+        legend=entry if legend else None,
+    )
