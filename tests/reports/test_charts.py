@@ -569,3 +569,11 @@ def test_phase_funnel_target_ticks_have_a_legend_and_labels_clear_of_them(rich):
         if mark_type(lay) == "text" and "90%（90人）" in json.dumps(lay, ensure_ascii=False)
     )
     assert text["encoding"]["x"] == {"value": chart.to_dict()["width"] + 12}
+
+
+def test_a_score_s_axis_states_its_scale(rich):
+    from dxkpi.reports.charts.labels import _axis_title
+
+    assert _axis_title(REGISTRY["maturity_score"], "ja").endswith("、0〜5）")
+    assert _axis_title(REGISTRY["skill_gap"], "en").endswith(", 0–4)")
+    assert "0〜5" in spec_json(charts.maturity_gap(rich))

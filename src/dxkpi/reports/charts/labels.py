@@ -13,6 +13,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from dxkpi.catalogue.format import format_scale
 from dxkpi.catalogue.kpis import KpiSpec
 from dxkpi.catalogue.labels import SUPPRESSED_MARK, Lang, group_part, label, t
 from dxkpi.reports.charts._frames import _spec
@@ -38,7 +39,15 @@ def kpi_name(kpi_id: str, lang: Lang = "ja") -> str:
 
 
 def _axis_title(spec: KpiSpec, lang: Lang) -> str:
+    """A KPI's axis or legend title with its unit, and a score's scale:
+    ``成熟度スコア（点、0〜5）``."""
     unit = label("unit", spec.unit, lang)
+    if spec.scale is not None:
+        unit = t(
+            lang,
+            f"{unit}、{format_scale(spec.scale, lang)}",
+            f"{unit}, {format_scale(spec.scale, lang)}",
+        )
     return t(lang, f"{spec.name_ja}（{unit}）", f"{spec.name_en} ({unit})")
 
 
@@ -51,7 +60,8 @@ def _year_label(year: int, lang: Lang) -> str:
 
 
 def _grade_meaning(grade: str, lang: Lang) -> str:
-    """A grade with its meaning, as a legend shows it: ``A 目標超過`` / ``A ahead``."""
+    """A grade with its meaning, as a legend shows it: ``A 目標より良い`` / ``A better than
+    target``."""
     return f"{grade} {label('grade', grade, lang)}"
 
 
