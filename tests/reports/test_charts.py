@@ -574,6 +574,6 @@ def test_phase_funnel_target_ticks_have_a_legend_and_labels_clear_of_them(rich):
 def test_a_score_s_axis_states_its_scale(rich):
     from dxkpi.reports.charts.labels import _axis_title
 
-    assert _axis_title(REGISTRY["maturity_score"], "ja").endswith("、0〜5）")
+    assert _axis_title(REGISTRY["maturity_score"], "ja") == "成熟度スコア（評点、0〜5）"
     assert _axis_title(REGISTRY["skill_gap"], "en").endswith(", 0–4)")
     assert "0〜5" in spec_json(charts.maturity_gap(rich))

@@ -346,7 +346,7 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
         "ratio": ("％", "%"),
         "per_100": ("件／100人", "per 100 staff"),
         "hours": ("時間／年", "hours per year"),
-        "score": ("評点 0–5", "score 0–5"),
+        "score": ("評点", "score"),  # its scale is the KPI's (KpiSpec.scale: 0–5, 0–4)
         "score_diff": ("評点の差", "score difference"),
     },
     # the suffix of a value written with its unit (catalogue.format, variant "text");
