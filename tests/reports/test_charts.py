@@ -577,3 +577,15 @@ def test_a_score_s_axis_states_its_scale(rich):
     assert _axis_title(REGISTRY["maturity_score"], "ja") == "成熟度スコア（評点、0〜5）"
     assert _axis_title(REGISTRY["skill_gap"], "en").endswith(", 0–4)")
     assert "0〜5" in spec_json(charts.maturity_gap(rich))
+
+
+def test_grade_overview_numbers_carry_their_units():
+    rows = [
+        cell("hours_saved", 2025, "city", "city", 32368.0, target=70000.0, grade="C"),
+        cell("proposals_per_100", 2025, "city", "city", 92.5, target=90.0, grade="B"),
+        cell("participation_rate", 2025, "city", "city", 0.8, target=0.7, grade="A"),
+    ]
+    text = spec_json(charts.grade_overview(pl.DataFrame(rows, schema=SCHEMA), 2025))
+    assert "32,368時間" in text and "70,000時間" in text
+    assert "92.5件/100人" in text and "90.0件/100人" in text
+    assert "80%" in text and "70%" in text

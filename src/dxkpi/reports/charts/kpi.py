@@ -295,6 +295,14 @@ def _grade_label_expr(lang: Lang) -> str:
     return f"{cases} : datum.label"
 
 
+def _with_unit(value: float | None, unit: str, lang: Lang) -> str:
+    """A value of the overview with its unit (``68,257時間``, ``92.5件/100人``), ``―`` when
+    missing; rates as whole % like every chart label."""
+    if unit == "ratio" or value is None or value != value:
+        return format_value(value, unit, variant="chart")
+    return format_value(value, unit, lang=lang, variant="text", sign=unit == "score_diff")
+
+
 def grade_overview(rich: pl.DataFrame, fiscal_year: int, lang: Lang = "ja") -> alt.LayerChart:
     """Every KPI's whole-city grade for one fiscal year as a table of coloured tiles.
 
@@ -395,8 +403,8 @@ def _overview_rows(cells: pl.DataFrame, lang: Lang) -> pl.DataFrame:
                     "grade_text": t(lang, "秘匿", "suppr.") if hidden else (cell["grade"] or "D"),
                     "value_text": _suppressed_text(lang)
                     if hidden
-                    else format_value(cell["value"], spec.unit, variant="chart"),
-                    "target_text": format_value(cell["target"], spec.unit, variant="chart"),
+                    else _with_unit(cell["value"], spec.unit, lang),
+                    "target_text": _with_unit(cell["target"], spec.unit, lang),
                 }
             )
     schema = {
