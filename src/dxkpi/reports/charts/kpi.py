@@ -38,7 +38,14 @@ from dxkpi.reports.charts.labels import (
 )
 from dxkpi.reports.charts.theme import FONT_SIZE, GRADE_COLOURS, GROUP_SHAPES, MUTED, TEXT_COLOUR
 
-__all__ = ["RICH_MIN", "grade_overview", "kpi_by_group", "kpi_trend", "kpi_trends"]
+__all__ = [
+    "BY_GROUP_WIDTH",
+    "RICH_MIN",
+    "grade_overview",
+    "kpi_by_group",
+    "kpi_trend",
+    "kpi_trends",
+]
 
 #: Width of the by-group bar chart's plot (its value labels sit in a column right of it).
 BY_GROUP_WIDTH = 520

@@ -21,6 +21,8 @@ from dxkpi.reports.charts._frames import _spec
 __all__ = [
     "SUPPRESSED_EN",
     "SUPPRESSED_JA",
+    "TARGET_MARK",
+    "VALUE_COLUMN_GAP",
     "Lang",
     "group_label",
     "kpi_name",
