@@ -291,7 +291,9 @@ def test_grade_overview_every_city_kpi_in_registry_order(rich):
         "maturity_gap",
     )
     names = [r.split(" ")[0] for r in rows]
-    assert list(dict.fromkeys(names)) == [REGISTRY[k].name_ja for k in present]
+    assert list(dict.fromkeys(names)) == [
+        REGISTRY[k].name_ja + ("（0〜5）" if k == "maturity_gap" else "") for k in present
+    ]  # a score states its scale
     assert "フェーズ到達率 2 スキル習得" in rows
     assert str(SECRET_VALUE) not in spec_json(chart)
     tiles = next(lay for lay in layers(chart) if mark_type(lay) == "rect")

@@ -148,7 +148,7 @@ def test_attention_lists_c_d_provisional_and_failed_reports() -> None:
     failed = {"name": "maturity", "status": "failed", "error": {"ename": "KeyError"}}
     items = attention_items(glance.cells, [failed, {"name": "x", "status": "ok"}], "ja")
     assert items == [
-        "業務削減時間: 32,368時間（目標 70,000時間）— C（目標未達（目標を下回る））",
+        "業務削減時間: 32,368時間（目標 70,000時間）— C（目標未達・目標を下回る）",
         f"推進リーダー配置率: D（評価不能） — {label('reason', 'denominator_zero')}",
         "採択率: 52.8% — 暫定（2026-03-31 時点、提出から90日を経ていない提案を含む年度）",
         "レポート maturity が失敗しました（KeyError）",
@@ -206,7 +206,7 @@ def test_index_shows_the_year_at_a_glance_with_department_names(tmp_path: Path) 
     assert "評価の内訳（全庁の 6 指標）" in text
     assert "B＝目標±5%以内" in text
     assert "+12.3件（95%信頼区間 5.1〜19.5件）" in text
-    assert "業務削減時間 32,368時間 70,000時間 C（目標未達（目標を下回る））" in " ".join(
+    assert "業務削減時間 32,368時間 70,000時間 C（目標未達・目標を下回る）" in " ".join(
         text.split()
     )
     assert "自走率 64.5% 60.0% A（目標を上回る）" in " ".join(text.split())

@@ -61,7 +61,7 @@ def test_shown_cell_has_value_counts_target_and_grade() -> None:
         "7",
         "9",
         "90.0%",
-        "C (behind (below target))",
+        "C (behind, below target)",
         "",
     )
 
@@ -164,7 +164,7 @@ def test_a_difference_puts_its_two_means_in_the_note_not_under_numerator() -> No
     assert gap[2] == "+0.63点" and gap[3:5] == ("", "")
     assert gap[7] == "管理職の平均 3.13点 − 一般職員の平均 2.50点"
     # lower is better: a C is above the target, never read as 目標超過 for an A
-    assert gap[6] == "C（目標未達（目標を上回る））"
+    assert gap[6] == "C（目標未達・目標を上回る）"
 
 
 def test_grade_words_follow_the_kpi_direction() -> None:
@@ -179,7 +179,7 @@ def test_grade_words_follow_the_kpi_direction() -> None:
         name_ja="スキルギャップ",
     )
     assert kpi_table(lower, 2025, "ja", group_by="department").row(0)[6] == (
-        "A（目標を下回る（低いほど良い））"
+        "A（目標を下回る・低いほど良い）"
     )
     higher = _rich(value=0.95, grade="A", suppressed=False, reason=None)
     assert kpi_table(higher, 2025, "ja", group_by="department").row(0)[6] == "A（目標を上回る）"

@@ -240,9 +240,9 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
     # A and C said with the KPI's direction: higher_ / lower_ is better (views.grade_text)
     "grade_direction": {
         "A_higher": ("目標を上回る", "above target"),
-        "A_lower": ("目標を下回る（低いほど良い）", "below target (lower is better)"),
-        "C_higher": ("目標未達（目標を下回る）", "behind (below target)"),
-        "C_lower": ("目標未達（目標を上回る）", "behind (above target)"),
+        "A_lower": ("目標を下回る・低いほど良い", "below target, lower is better"),
+        "C_higher": ("目標未達・目標を下回る", "behind, below target"),
+        "C_lower": ("目標未達・目標を上回る", "behind, above target"),
     },
     # the two means a difference KPI subtracts (value_from "difference": numerator − denominator)
     "difference_terms": {

@@ -248,7 +248,9 @@ _CSS = """
 .tile b { display: block; font-size: 170%; line-height: 1.1; }
 .tile span { font-size: 80%; }
 .legend, .note { color: #444; font-size: 85%; }
+.glance table { width: 100%; }
 .glance table td, .glance table th { padding: .25em .4em; }
+.glance td:first-child { white-space: nowrap; }
 .glance td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .glance ul { margin: .2em 0; padding-left: 1.2em; }
 .headline { font-size: 105%; }
@@ -259,7 +261,7 @@ _CSS = """
 def _tile(grade: str, count: int, lang: str) -> str:
     colour = GRADE_COLOURS[grade]
     ink = "#ffffff" if grade in ("A", "C") else "#1a1a1a"
-    name = "暫定" if grade == "P" and lang == "ja" else grade
+    name = grade
     return (
         f'<div class="tile" style="background:{colour};color:{ink}">'
         f"<b>{count}</b>{page_text(name)} <span>{page_text(label('grade', grade, lang))}</span>"

@@ -370,7 +370,7 @@ def group_text(group_by: str, group: str, group_name: str | None, lang: str) -> 
 def grade_text(grade: str | None, lang: str, higher_is_better: bool | None = None) -> str:
     """A grade with its meaning: ``A（目標より良い）`` / ``A (better than target)``; empty
     without a grade. Given the KPI's direction, A and C say which side of the target the value
-    is on (``A（目標を下回る（低いほど良い））`` for a lower-is-better KPI), never 目標超過.
+    is on (``A（目標を下回る・低いほど良い）`` for a lower-is-better KPI), never 目標超過.
 
     >>> grade_text("A", "ja", higher_is_better=True), grade_text("B", "en", False)
     ('A（目標を上回る）', 'B (on target)')

@@ -14,7 +14,7 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from dxkpi.catalogue.format import D3_FORMAT, format_value
+from dxkpi.catalogue.format import D3_FORMAT, format_scale, format_value
 from dxkpi.catalogue.kpis import REGISTRY, SECOND_DIMENSION_VALUES, KpiSpec
 from dxkpi.catalogue.labels import codes, label, t
 from dxkpi.reports.charts._frames import _data, _hidden, _require, _shown, _spec
@@ -399,6 +399,12 @@ def _overview_rows(cells: pl.DataFrame, lang: Lang) -> pl.DataFrame:
         mine = cells.filter(pl.col("kpi") == kpi_id, pl.col("group_by") == _city_label(spec))
         for cell in mine.to_dicts():
             name = t(lang, spec.name_ja, spec.name_en)
+            if spec.scale is not None:
+                name += t(
+                    lang,
+                    f"（{format_scale(spec.scale, lang)}）",
+                    f" ({format_scale(spec.scale, lang)})",
+                )
             if spec.second_dimension:
                 name = f"{name} {_code_label(spec.second_dimension, cell['group'], lang)}"
             hidden = bool(cell["suppressed"])
