@@ -231,3 +231,28 @@ def test_a_notebook_keeps_its_headline_only_inside_a_run(tmp_path: Path) -> None
     kept = keep_headline(tmp_path, {**HEADLINE, "se": 1.0, "dynamic": {"rows": []}})
     assert kept == tmp_path / CACHE_DIR / HEADLINE_FILE
     assert read_glance(tmp_path, 10, 2025, 0.05) is None  # no KPI frame: no glance
+
+
+# ------------------------------------------------------------------ the sample city's index
+
+
+def test_the_sample_city_s_index_at_a_glance(report_set, sample_city) -> None:  # type: ignore[no-untyped-def]
+    """The index of a real run: its headline interval covers the planted effect, the tiles
+    count the year's city-wide cells, the drill-down is named after its department."""
+    from dxkpi.ingest.processed import load_processed
+
+    page = (report_set.folder / "index.html").read_text(encoding="utf-8")
+    text = " ".join(_visible(page).split())
+    found = re.search(r"100人・年あたり \+([\d.]+)件（95%信頼区間 ([\d.]+)〜([\d.]+)件）", text)
+    assert found, text[:2000]
+    low, high = float(found[2]), float(found[3])
+    planted = sample_city.truth["expected_att_per_employee_month"] * 12 * 100
+    assert low <= planted <= high
+    tiles = [int(n) for n in re.findall(r'<div class="tile"[^>]*><b>(\d+)</b>', page)]
+    assert len(tiles) == 5 and sum(tiles) >= 10
+    assert f"評価の内訳（全庁の {sum(tiles)} 指標）" in text
+    assert "B＝目標±5%以内" in text
+    names = load_processed(sample_city.processed).departments.collect()
+    name = names.filter(pl.col("department_code") == "010100")["department_name"].item()
+    assert f"所属別レポート — {name}（010100）" in text
+    assert "時間" in text.split("効果 KGI")[1].split("注意が必要な項目")[0]
