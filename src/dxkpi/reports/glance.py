@@ -242,11 +242,12 @@ _CSS = """
 .glance { display: grid; grid-template-columns: 1fr 1fr; gap: 1em 2em; margin: 1em 0 2em; }
 .glance section { border-top: 3px solid #0072B2; padding-top: .3em; }
 .glance h2 { font-size: 110%; margin: .2em 0 .5em; }
-.tiles { display: flex; gap: .5em; flex-wrap: wrap; }
-.tile { min-width: 4.2em; padding: .4em .6em; border-radius: 4px; text-align: center;
-  border: 1px solid #999; }
+.tiles { display: grid; grid-template-columns: repeat(5, 1fr); gap: .4em; }
+.tile { padding: .4em .3em; border-radius: 4px; text-align: center; border: 1px solid #999;
+  line-height: 1.3; }
+.tile span { display: block; }
 .tile b { display: block; font-size: 170%; line-height: 1.1; }
-.tile span { font-size: 80%; }
+.tile span { font-size: 75%; }
 .legend, .note { color: #444; font-size: 85%; }
 .glance table { width: 100%; }
 .glance table td, .glance table th { padding: .25em .4em; }
