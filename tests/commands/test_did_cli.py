@@ -14,6 +14,7 @@ from dxkpi.commands.did import command
 from dxkpi.models.contrasts import twfe
 from dxkpi.models.did import att_gt
 from dxkpi.models.sensitivity import event_study, relative_magnitudes
+from dxkpi.reports.narrative import describe_sensitivity
 
 ARGS = ["--unit", "id", "--time", "year", "--group", "first", "--outcome", "y"]
 
@@ -262,7 +263,10 @@ def test_sensitivity_and_bacon_options(panel_csv: Path) -> None:
     df = pl.read_csv(panel_csv).with_columns(pl.col("first").fill_null(0))
     res = att_gt(df, unit="id", time="year", group="first", outcome="y", base_period="universal")
     lib = relative_magnitudes(event_study(res), [0.0, 1.0], grid_points=20)
+    said = {k: rm.pop(k) for k in ("summary_ja", "summary_en")}
     assert rm == lib.to_json_dict()
+    assert said["summary_en"] == describe_sensitivity(lib, "en", period="period")
+    assert "M̄ = " in said["summary_ja"] and "耐えます" in said["summary_ja"]
     b = js["bacon"]
     assert sum(c["weight"] for c in b["comparisons"]) == pytest.approx(1.0)
     assert b["estimate"] == pytest.approx(

@@ -35,7 +35,6 @@ def test_power_formula_limits() -> None:
     assert pretest_power(res, slope=pw.slope_80).power == pytest.approx(0.8, abs=1e-6)
     assert pretest_power(res).slope == pytest.approx(pw.slope_80)
     assert wald_power(0.0, 3, 0.05, None) == pytest.approx(0.05)
-    assert "probability" in pw.summary_en and "確率" in pw.summary_ja
 
 
 @pytest.mark.parametrize("base", ["varying", "universal"])

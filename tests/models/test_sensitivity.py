@@ -97,8 +97,6 @@ def test_relative_magnitude_sets_grow_and_the_breakdown_is_where_zero_enters() -
     assert bd is not None and 0 < bd < 2
     assert not rm_accepts(es, 0.0, bd, target="first")
     assert rm_accepts(es, 0.0, bd + 2e-3, target="first")
-    assert f"{bd:.3g}"[:3] in res.summary_en
-    assert "M̄" in res.summary_ja
     js = res.to_json_dict()
     assert [s["bound"] for s in js["sets"]] == [0.0, 0.5, 1.0, 2.0]
 
@@ -124,7 +122,6 @@ def test_no_conclusion_no_breakdown() -> None:
     es = EventStudy.from_arrays([0.0, 0.0, 0.1, 0.1], np.eye(4), n_pre=2)
     res = smoothness(es, [0.0], target="average")
     assert res.breakdown is None
-    assert "no conclusion" in res.summary_en
 
 
 def _staggered(base: str) -> pl.DataFrame:

@@ -158,3 +158,47 @@ def test_data_never_runs_as_code(report_set: Path) -> None:
     assert active == {}
     assert unprotected == []
     assert unshown == []
+
+
+def _ink_bottom(png: Path) -> float:
+    """How far down a rendered page its content reaches (0–1), page number excluded."""
+    from PIL import Image
+
+    image = Image.open(png).convert("L")
+    width, height = image.size
+    body = image.crop((0, 0, width, int(height * 0.93)))  # above the page-number footer
+    box = body.point(lambda v: 255 if v < 200 else 0).getbbox()
+    return 0.0 if box is None else box[3] / height
+
+
+def test_the_pdca_handout_prints(report_set: Path, tmp_path: Path) -> None:
+    """The PDCA review printed to A4 (dxkpi pdca --pdf): every page numbered "n / N"; the first
+    page is not a near-empty cover (section 1 starts on it); no page but the last is left less
+    than 30% full (a forced break per section left pages at 15–29%); no number is split from
+    its unit across lines."""
+    import re
+    import subprocess
+
+    from dxkpi.commands.pdca import print_pdf
+
+    pdf = print_pdf(report_set / "pdca_review.html", tmp_path / "pdca_review.pdf")
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    pages = text.split("\f")[:-1]
+    n = len(pages)
+    assert n >= 5
+    for i, page in enumerate(pages, start=1):
+        assert f"{i} / {n}" in page, (i, page[-200:])
+    assert "今年度のまとめ" in pages[0]
+    # a unit cut inside (ポイ|ント, 件/100|人) or cut from its number (3.1|ポイント); names such as
+    # 業務削減|時間 may wrap in a narrow cell
+    split_units = re.findall(
+        r"ポイ\s*\n\s*ント|件/100\s*\n\s*人|\d\s*\n\s*(?:ポイント|件/100人)", text
+    )
+    assert split_units == []
+    subprocess.run(["pdftoppm", "-r", "20", "-png", str(pdf), str(tmp_path / "p")], check=True)
+    shots = sorted(tmp_path.glob("p-*.png"))
+    assert len(shots) == n
+    short = {png.name: round(_ink_bottom(png), 2) for png in shots[:-1] if _ink_bottom(png) < 0.3}
+    assert short == {}

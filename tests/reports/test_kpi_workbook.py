@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import unicodedata
 from pathlib import Path
 
 import openpyxl
@@ -39,6 +40,20 @@ def test_every_sheet_prints_landscape_one_page_wide_with_repeated_headers(workbo
         assert ws.print_area is not None, ws.title
         assert ws.oddFooter.center.text == "&P / &N", ws.title
         assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A1:"), ws.title
+
+
+def test_every_header_fits_its_cell_in_two_lines(workbook: Path) -> None:
+    """A header wider than its column wraps; the row is tall enough for two lines (spreadsheets
+    do not grow a row for wrapped text: before, only 「下限）」 of 「95%区間（下限）」 printed)."""
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb[wb.sheetnames[1]]
+    assert (ws.row_dimensions[1].height or 15) >= 30
+    for cell in ws[1]:
+        text = str(cell.value)
+        width = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+        column = ws.column_dimensions[cell.column_letter].width
+        assert cell.alignment.wrap_text, text
+        assert width <= 2 * column, (text, width, column)
 
 
 def test_the_autofilter_covers_exactly_the_data_rows(workbook: Path) -> None:

@@ -366,6 +366,32 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
         "twfe": ("二方向固定効果（TWFE）", "Two-way fixed effects (TWFE)"),
         "group_time": ("グループ・時点別DiD", "Group-time DiD (Callaway–Sant'Anna)"),
     },
+    # the three kinds of 2×2 comparison of the Goodman-Bacon decomposition (models.bacon)
+    "bacon_comparison": {
+        "treated_vs_never": ("研修群 vs 未受講群", "Trained vs never trained"),
+        "earlier_vs_later": ("先行群 vs まだ受けていない群", "Earlier vs not yet trained"),
+        "later_vs_earlier": (
+            "後続群 vs 既に受けた群（禁じ手の比較）",
+            "Later vs already trained (forbidden)",
+        ),
+    },
+    # the covariates of conditional parallel trends (models.behaviour.BEHAVIOUR_COVARIATES)
+    "covariate": {
+        "job_level": ("職層", "job level"),
+        "talent_type": ("DX人材タイプ", "talent type"),
+        "department_size_band": ("所属の規模", "department size"),
+    },
+    # the 2×2 estimators with covariates (models.drdid, R did's est_method)
+    "est_method": {
+        "dr": ("二重頑健推定", "doubly robust"),
+        "ipw": ("逆確率重み付け", "inverse probability weighting"),
+        "reg": ("結果回帰", "outcome regression"),
+    },
+    # the bounds of the sensitivity analysis (models.sensitivity): relative magnitudes, smoothness
+    "sensitivity_bound": {
+        "relative_magnitudes": ("相対的な大きさ M̄", "Relative magnitudes M̄"),
+        "smoothness": ("滑らかさ M", "Smoothness M"),
+    },
     # the unit of event time counted from first training (event-study axis)
     "event_time_unit": {
         "year": ("年数", "Years"),

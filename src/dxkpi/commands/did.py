@@ -35,6 +35,7 @@ from dxkpi.models.sensitivity import (
     relative_magnitudes,
     smoothness,
 )
+from dxkpi.reports.narrative import describe_bacon, describe_pretest_power, describe_sensitivity
 
 __all__ = ["command"]
 
@@ -237,12 +238,14 @@ class _Extras:
         out: dict[str, Any] = {}
         if self.rm is not None and self.sd is not None:
             out["sensitivity"] = {
-                "relative_magnitudes": self.rm.to_json_dict(),
-                "smoothness": self.sd.to_json_dict(),
-                "pretest_power": None if self.power is None else self.power.to_json_dict(),
+                "relative_magnitudes": self.rm.to_json_dict() | _said(self.rm),
+                "smoothness": self.sd.to_json_dict() | _said(self.sd),
+                "pretest_power": None
+                if self.power is None
+                else self.power.to_json_dict() | _said(self.power),
             }
         if self.bacon is not None:
-            out["bacon"] = self.bacon.to_json_dict()
+            out["bacon"] = self.bacon.to_json_dict() | _said(self.bacon)
         return out
 
     def tables(self) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -294,18 +297,29 @@ class _Extras:
 
     def note(self) -> str:
         lines = []
-        for r in (self.rm, self.sd):
+        for r in (self.rm, self.sd, self.power):
             if r is not None:
-                lines.append(f"{r.summary_ja}\n{r.summary_en}")
-        if self.power is not None:
-            lines.append(f"{self.power.summary_ja}\n{self.power.summary_en}")
+                said = _said(r)
+                lines.append(f"{said['summary_ja']}\n{said['summary_en']}")
         if self.bacon is not None:
             b = self.bacon
+            said = _said(b)
             lines.append(
-                f"{b.summary_ja}\n{b.summary_en} (TWFE {_fmt(b.estimate)}; units {b.n_units}, "
-                f"dropped to balance {b.dropped_units})"
+                f"{said['summary_ja']}\n{said['summary_en']} (TWFE {_fmt(b.estimate)}; units "
+                f"{b.n_units}, dropped to balance {b.dropped_units})"
             )
         return "\n".join(lines)
+
+
+def _said(r: SensitivityResult | PretestPower | BaconResult) -> dict[str, str]:
+    """The sentence of one result in both languages (reports.narrative)."""
+    if isinstance(r, SensitivityResult):
+        ja, en = (describe_sensitivity(r, g, period="period") for g in ("ja", "en"))
+    elif isinstance(r, PretestPower):
+        ja, en = (describe_pretest_power(r, None, g, period="period") for g in ("ja", "en"))
+    else:
+        ja, en = (describe_bacon(r, None, g) for g in ("ja", "en"))
+    return {"summary_ja": ja, "summary_en": en}
 
 
 def _sensitivity(

@@ -37,7 +37,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from dxkpi.core.display import Shown, number
+from dxkpi.core.display import Shown
 from dxkpi.core.errors import DxkpiError, Where
 from dxkpi.models.did import _check_columns, _to_polars
 
@@ -94,27 +94,13 @@ class BaconResult:
             out[k] = float((part["weight"] * part["estimate"]).sum()) / w if w > 0 else None
         return out
 
-    @property
-    def summary_en(self) -> str:
-        """One sentence in English."""
-        return (
-            f"The TWFE estimate {number(self.estimate)} averages {self.comparisons.height} "
-            f"2×2 comparisons; {100 * self.forbidden_share:.1f}% of its weight comes from "
-            "comparisons that use already-trained staff as controls."
-        )
-
-    @property
-    def summary_ja(self) -> str:
-        """一文の日本語の要約."""
-        return (
-            f"TWFE の推定値 {number(self.estimate)} は {self.comparisons.height} 個の 2×2 比較の"
-            f"加重平均で、その重みの {100 * self.forbidden_share:.1f}% は既に研修を受けた職員を"
-            "比較群とする比較から来ています。"
-        )
-
     def _shown(self) -> Shown:
         sizes = [("units", self.n_units), ("periods", self.n_periods)]
-        return Shown("TWFE (Bacon decomposition)", self.estimate, None, sizes, self.summary_en)
+        line = (
+            f"{self.comparisons.height} 2×2 comparisons; already-treated controls "
+            f"{100 * self.forbidden_share:.1f}% of the weight"
+        )
+        return Shown("TWFE (Bacon decomposition)", self.estimate, None, sizes, line)
 
     def __repr__(self) -> str:
         return f"BaconResult({self._shown().text()})"
@@ -134,8 +120,6 @@ class BaconResult:
             "dropped_units": self.dropped_units,
             "always_treated": self.always_treated,
             "comparisons": self.comparisons.to_dicts(),
-            "summary_ja": self.summary_ja,
-            "summary_en": self.summary_en,
         }
 
 

@@ -79,30 +79,12 @@ class PretestPower:
     alpha: float
     window: int | None
 
-    @property
-    def summary_en(self) -> str:
-        """One sentence in English."""
-        return (
-            f"A linear violation of parallel trends of {number(self.slope)} per period would "
-            f"have been detected by the pre-test with probability {self.power:.2f} (50% at "
-            f"{number(self.slope_50)}, 80% at {number(self.slope_80)} per period); continued "
-            f"after training it would shift the average effect by {number(self.bias_average_post)}."
-        )
-
-    @property
-    def summary_ja(self) -> str:
-        """一文の日本語の要約."""
-        return (
-            f"1 期あたり {number(self.slope)} の直線的な平行トレンドからの乖離は、事前検定で確率 "
-            f"{self.power:.2f} で検出されます（50% は {number(self.slope_50)}、80% は "
-            f"{number(self.slope_80)}）。研修後も続けば平均効果は {number(self.bias_average_post)} "
-            "ずれます。"
-        )
-
     def _shown(self) -> Shown:
-        return Shown(
-            "pre-test power", self.power, None, [("pre-periods", self.df)], self.summary_en
+        line = (
+            f"against a slope of {number(self.slope)} per period (50% at {number(self.slope_50)}, "
+            f"80% at {number(self.slope_80)})"
         )
+        return Shown("pre-test power", self.power, None, [("pre-periods", self.df)], line)
 
     def __repr__(self) -> str:
         return f"PretestPower({self._shown().text()})"
@@ -111,7 +93,7 @@ class PretestPower:
         return self._shown().html()
 
     def to_json_dict(self) -> dict[str, Any]:
-        """All fields, with both sentences."""
+        """All fields."""
         return {
             "slope": self.slope,
             "power": self.power,
@@ -123,8 +105,6 @@ class PretestPower:
             "df_den": self.df_den,
             "alpha": self.alpha,
             "window": self.window,
-            "summary_ja": self.summary_ja,
-            "summary_en": self.summary_en,
         }
 
 

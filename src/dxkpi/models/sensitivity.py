@@ -272,47 +272,12 @@ class SensitivityResult:
         """``M̄`` (relative magnitudes) or ``M`` (smoothness)."""
         return "M̄" if self.restriction == "relative_magnitudes" else "M"
 
-    @property
-    def summary_en(self) -> str:
-        """One sentence in English."""
-        what = f"the {self.target} post-treatment effect"
+    def _line(self) -> str:
+        """A short technical line for the repr (the sentences are in reports.narrative)."""
         if self.breakdown is None:
-            return (
-                f"Even under exact parallel trends the interval for {what} includes 0, so there "
-                "is no conclusion for violations to overturn."
-            )
-        bound = "any bound tried" if math.isinf(self.breakdown) else number(self.breakdown, 3)
-        if self.restriction == "relative_magnitudes":
-            return (
-                f"The conclusion that {what} is not 0 survives post-treatment violations of "
-                f"parallel trends up to M̄ = {bound} times the largest pre-treatment one."
-            )
-        return (
-            f"The conclusion that {what} is not 0 survives violations of parallel trends whose "
-            f"slope changes by up to M = {bound} per period."
-        )
-
-    @property
-    def summary_ja(self) -> str:
-        """一文の日本語の要約."""
-        what = {"first": "事後の最初の期の効果", "average": "事後期間の平均効果"}.get(
-            self.target, "事後期間の重み付き効果"
-        )
-        if self.breakdown is None:
-            return (
-                f"平行トレンドが厳密に成り立つ場合でも{what}の区間は 0 を含み、"
-                "覆る結論がありません。"
-            )
-        bound = "試した全ての範囲" if math.isinf(self.breakdown) else number(self.breakdown, 3)
-        if self.restriction == "relative_magnitudes":
-            return (
-                f"{what}が 0 ではないという結論は、処置後の平行トレンドからの乖離が処置前の最大の"
-                f"乖離の M̄ = {bound} 倍までなら覆りません。"
-            )
-        return (
-            f"{what}が 0 ではないという結論は、乖離の傾きの変化が 1 期あたり M = {bound} までなら"
-            "覆りません。"
-        )
+            return "usual interval includes 0: no breakdown value"
+        bd = "inf" if math.isinf(self.breakdown) else number(self.breakdown, 3)
+        return f"breakdown {self.bound_name} = {bd}"
 
     def _shown(self) -> Shown:
         sizes = [("pre-periods", self.n_pre), ("post-periods", self.n_post)]
@@ -322,7 +287,7 @@ class SensitivityResult:
             self.estimate,
             self.ci,
             sizes,
-            self.summary_en,
+            self._line(),
             level,
         )
 
@@ -357,8 +322,6 @@ class SensitivityResult:
                 for s in self.sets
             ],
             "breakdown": None if bd is None else (bd if math.isfinite(bd) else "inf"),
-            "summary_ja": self.summary_ja,
-            "summary_en": self.summary_en,
         }
 
 

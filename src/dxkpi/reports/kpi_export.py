@@ -212,7 +212,7 @@ def _write_overview(wb: Workbook, kpis: list[str], k: int) -> None:
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.append([])
-    ws.append([footnote_ja(k)])
+    _append_note(ws, footnote_ja(k), "F")
     for col, width in zip("ABCDEF", (22, 24, 8, 16, 70, 14), strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
@@ -222,6 +222,7 @@ def _write_overview(wb: Workbook, kpis: list[str], k: int) -> None:
 
 #: Column widths of a KPI sheet (characters), in :data:`EXPORT_COLUMNS` order: together they
 #: fit one landscape A4 page wide.
+_HEADER_HEIGHT = 30  # points: two lines of 11-pt text
 _WIDTHS = (20, 8, 16, 18, 10, 10, 10, 12, 12, 10, 6, 6)
 
 
@@ -261,6 +262,16 @@ def _cell(value: object) -> object:
     return value
 
 
+def _append_note(ws: Worksheet, text: str, last: str) -> None:
+    """A note under a table: one cell merged across the printed width and wrapped, so a long
+    sentence prints whole instead of running off the page."""
+    ws.append([text])
+    row = ws.max_row
+    ws.merge_cells(f"A{row}:{last}{row}")
+    ws.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.row_dimensions[row].height = _HEADER_HEIGHT
+
+
 def write_xlsx(rich: pl.DataFrame, path: str | Path, k: int) -> Path:
     """Workbook: an overview sheet, then one sheet per KPI (Japanese headers, % formats)."""
     kpis = list(dict.fromkeys(rich.get_column("kpi").to_list()))
@@ -275,7 +286,8 @@ def write_xlsx(rich: pl.DataFrame, path: str | Path, k: int) -> Path:
             ws.append([HEADERS_JA[c] for c in EXPORT_COLUMNS])
             for cell in ws[1]:
                 cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-                cell.alignment = Alignment(wrap_text=True)
+                cell.alignment = Alignment(wrap_text=True, vertical="center")
+            ws.row_dimensions[1].height = _HEADER_HEIGHT  # two lines: spreadsheets do not grow it
             part = rich.filter(pl.col("kpi") == kpi)
             for row in part.iter_rows(named=True):
                 hidden = bool(row["suppressed"])
@@ -303,14 +315,14 @@ def write_xlsx(rich: pl.DataFrame, path: str | Path, k: int) -> Path:
                 ws.append(out)
                 _number_formats(ws, ws.max_row, spec.unit)
             last_row = ws.max_row
+            last = get_column_letter(len(EXPORT_COLUMNS))
             ws.append([])
-            ws.append([footnote_ja(k)])
+            _append_note(ws, footnote_ja(k), last)
             if note := progress_note_ja(part):
-                ws.append([note])
+                _append_note(ws, note, last)
             ws.freeze_panes = "A2"
             for i, width in enumerate(_WIDTHS, start=1):
                 ws.column_dimensions[get_column_letter(i)].width = width
-            last = get_column_letter(len(EXPORT_COLUMNS))
             ws.auto_filter.ref = f"A1:{last}{last_row}"
             _print_setup(ws, f"A1:{last}{ws.max_row}", spec.name_ja)
         wb.save(tmp)

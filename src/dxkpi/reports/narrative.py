@@ -11,14 +11,24 @@ import math
 
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.catalogue.labels import Lang, label, t
+from dxkpi.core.display import number
+from dxkpi.models.bacon import BaconResult
 from dxkpi.models.behaviour import BehaviourResult, HeterogeneityResult
 from dxkpi.models.linkage import FEW_DEPARTMENTS, LinkResult
+from dxkpi.models.pretrends import PretestPower
+from dxkpi.models.sensitivity import SensitivityResult
 
 __all__ = [
+    "describe_bacon",
+    "describe_bacon_check",
     "describe_behaviour",
+    "describe_covariates",
     "describe_estimand",
     "describe_heterogeneity",
     "describe_link",
+    "describe_pretest_power",
+    "describe_sensitivity",
+    "describe_unavailable",
     "effect_of_step",
     "fmt_interval",
     "fmt_number",
@@ -492,3 +502,251 @@ def describe_estimand(phase: int, course: bool = True, lang: str = "ja") -> str:
         + f"; compared in the same months with staff {_STAGE_EN[phase - 1]} (changes within "
         "each employee from the completion month)."
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# how sure: sensitivity, pre-test power, Bacon, covariates (models.evidence)
+# ---------------------------------------------------------------------------------------------
+
+_EVENT_UNIT: dict[str, tuple[str, str]] = {
+    "month": ("か月", "months"),
+    "quarter": ("四半期", "quarters"),
+    "year": ("年", "years"),
+}
+
+
+def _bound_text(value: float, restriction: str) -> str:
+    return f"{value:.2f}" if restriction == "relative_magnitudes" else f"{value:.2g}"
+
+
+def describe_sensitivity(
+    res: SensitivityResult, lang: Lang = "ja", *, period: str = "month"
+) -> str:
+    """One sentence on the breakdown value of a robust-set analysis (:mod:`models.sensitivity`):
+    how large a violation of parallel trends the conclusion survives. When the usual interval
+    already includes 0 the sentence says that an effect is not established — never that there is
+    no effect."""
+    n = res.n_post
+    unit_ja, unit_en = _EVENT_UNIT.get(period, ("期", "periods"))
+    what_ja = f"研修後{n}{unit_ja}の平均効果" if res.target == "average" else "研修直後の効果"
+    what_en = (
+        f"the average effect over the {n} {unit_en} after training"
+        if res.target == "average"
+        else "the effect right after training"
+    )
+    bd, name = res.breakdown, res.bound_name
+    if bd is None:
+        return t(
+            lang,
+            f"平行トレンドが厳密に成り立つとしても{what_ja}の95%区間は 0 を含み、効果は確認できて"
+            "いません（効果がないことを示すものではありません）。乖離によって覆る結論はまだありません。",
+            f"Even if parallel trends hold exactly, the 95% interval for {what_en} includes 0: "
+            "an effect is not established (which is not evidence of no effect), so there is no "
+            "conclusion for violations of parallel trends to overturn.",
+        )
+    up = res.estimate >= 0
+    concl_ja = f"{what_ja}が{'プラス' if up else 'マイナス'}であるという結論"
+    concl_en = f"The conclusion that {what_en} is {'positive' if up else 'negative'}"
+    if math.isinf(bd):
+        return t(
+            lang,
+            f"{concl_ja}は、試した全ての大きさ（{name} = 1000 まで）の乖離に耐えます。",
+            f"{concl_en} survives every bound tried (up to {name} = 1000).",
+        )
+    if bd < 1e-3 * (1.0 if res.restriction == "relative_magnitudes" else max(res.se, 1e-12)):
+        return t(
+            lang,
+            f"{concl_ja}は、平行トレンドがほぼ厳密に成り立つ場合にだけ保たれます。"
+            f"研修後にわずかな乖離（{name} > 0）があるだけで 0 を除けなくなります。",
+            f"{concl_en} holds only if parallel trends hold almost exactly: any violation after "
+            f"training ({name} > 0) means 0 can no longer be ruled out.",
+        )
+    b = _bound_text(bd, res.restriction)
+    if res.restriction == "relative_magnitudes":
+        tail_ja = (
+            "研修前の最大と同じ大きさの乖離（M̄ = 1）にも耐えます。"
+            if bd >= 1
+            else "研修前の最大と同じ大きさの乖離（M̄ = 1）には耐えません。"
+        )
+        tail_en = (
+            "it survives a violation as large as the largest before training (M̄ = 1)."
+            if bd >= 1
+            else "it does not survive one as large as the largest before training (M̄ = 1)."
+        )
+        return t(
+            lang,
+            f"{concl_ja}は、研修後の平行トレンドからの乖離が研修前の最大の乖離の M̄ = {b} 倍"
+            f"までなら耐えます（それを超えると 0 を除けません）。{tail_ja}",
+            f"{concl_en} survives violations of parallel trends after training up to M̄ = {b} "
+            f"times the largest violation before training (beyond that 0 cannot be ruled out); "
+            f"{tail_en}",
+        )
+    return t(
+        lang,
+        f"{concl_ja}は、乖離の傾きが 1 期ごとに M = {b} まで変わっても耐えます"
+        "（直線的な事前トレンドの延長なら M = 0）。",
+        f"{concl_en} survives violations whose slope changes by up to M = {b} per period "
+        "(M = 0: a linear pre-trend extended).",
+    )
+
+
+def describe_pretest_power(
+    power: PretestPower, effect: float | None = None, lang: Lang = "ja", *, period: str = "month"
+) -> str:
+    """One sentence on the pre-test's power (:mod:`models.pretrends`): "a violation of this
+    size would have been detected with probability p". With ``effect`` (the event-study average
+    after training), ``power.slope`` is read as the linear pre-trend that, continued after
+    training, would by itself produce it (``BehaviourEvidence.explaining_slope``)."""
+    unit_ja, unit_en = _EVENT_UNIT.get(period, ("期", "periods"))
+    per_ja = "1か月" if period == "month" else f"1{unit_ja}"
+    per_en = unit_en.rstrip("s")
+    s, s50, s80 = (number(x, 2) for x in (power.slope, power.slope_50, power.slope_80))
+    p = power.power
+    if effect is None:
+        bias = number(power.bias_average_post, 2)
+        return t(
+            lang,
+            f"{per_ja}あたり {s} の直線的な平行トレンドからの乖離は、事前検定で確率 {p:.2f} で"
+            f"検出されていました（50% は {s50}、80% は {s80}）。研修後も続けば、研修後の平均効果は"
+            f" {bias} ずれます。",
+            f"A linear violation of parallel trends of {s} per {per_en} would have been detected "
+            f"by the pre-test with probability {p:.2f} (50% at {s50}, 80% at {s80}); continued "
+            f"after training it would shift the average effect after training by {bias}.",
+        )
+    e = fmt_number(effect, lang="en")
+    if p >= 0.8:
+        so_ja = (
+            "事前検定で乖離が見つからなければ、効果全体を説明するほどの直線的なトレンドは"
+            "考えにくいと言えます。"
+        )
+        so_en = "a pre-test that finds nothing makes a linear trend of that size unlikely."
+    elif p >= 0.5:
+        so_ja = "事前検定で乖離が見つからないことは、ある程度の裏付けにとどまります。"
+        so_en = "a pre-test that finds nothing is only partial reassurance."
+    else:
+        so_ja = (
+            "見逃す確率が高く、事前検定で乖離が見つからないことは平行トレンドの裏付けとしては"
+            "弱いものです。"
+        )
+        so_en = "it would likely be missed, so a pre-test that finds nothing is weak reassurance."
+    return t(
+        lang,
+        f"研修後の効果（イベントスタディの研修後の平均 {fmt_number(effect)}）をそれだけで生むほどの"
+        "直線的な事前トレンド"
+        f"（{per_ja}あたり {s}）があれば、事前検定は確率 {p:.2f} で検出していました"
+        f"（検出確率 50% の傾きは {s50}、80% は {s80}）。{so_ja}",
+        f"A linear pre-trend steep enough to produce the whole effect after training (the event "
+        f"study's post-training average {e}) by itself — {s} per {per_en} — would have been "
+        f"detected by the pre-test with probability {p:.2f} (50% at {s50}, 80% at {s80}); "
+        f"{so_en}",
+    )
+
+
+def describe_bacon(b: BaconResult, did: float | None = None, lang: Lang = "ja") -> str:
+    """One sentence on the Goodman-Bacon decomposition (:mod:`models.bacon`): the share of the
+    TWFE estimate from comparisons with already-trained staff as controls, and why TWFE differs
+    from the group-time DiD estimate ``did`` (the same outcome units)."""
+    share = 100 * b.forbidden_share
+    eff = b.effect_by_type()
+    bad, good = eff["later_vs_earlier"], eff["earlier_vs_later"]
+    tw = fmt_number(b.estimate)
+    if b.forbidden_share <= 0 or bad is None:
+        return t(
+            lang,
+            f"TWFE の推定値 {tw} は {b.comparisons.height} 個の 2×2 比較の加重平均で、既に研修を"
+            "受けた職員を比較群とする比較は含まれません。",
+            f"The TWFE estimate {fmt_number(b.estimate, lang='en')} averages "
+            f"{b.comparisons.height} 2×2 comparisons, none of which uses already-trained staff "
+            "as controls.",
+        )
+    vs_ja = f"、グループ・時点別 DiD は {fmt_number(did)}" if did is not None else ""
+    vs_en = f"; group-time DiD: {fmt_number(did, lang='en')}" if did is not None else ""
+    panel_ja = f"（全期間在籍の職員 {b.n_units:,} 人のパネル{vs_ja}）"
+    panel_en = f" (the {b.n_units:,} staff present in every period{vs_en})"
+    good_ja = f"、まだ受けていない職員との比較は {fmt_number(good)}" if good is not None else ""
+    good_en = (
+        f", against {fmt_number(good, lang='en')} from comparisons with staff not yet trained"
+        if good is not None
+        else ""
+    )
+    return t(
+        lang,
+        f"TWFE の推定値 {tw}{panel_ja}は {b.comparisons.height} 個の 2×2 比較の加重平均で、"
+        f"その重みの {share:.1f}% は既に研修を受けた職員を比較群とする「禁じ手」の比較から"
+        f"来ています（その平均は {fmt_number(bad)}{good_ja}）。効果が研修後に時間とともに変わると、"
+        "その変化が比較群の側で差し引かれるため、TWFE は研修の効果からずれます。",
+        f"The TWFE estimate {fmt_number(b.estimate, lang='en')}{panel_en} averages "
+        f"{b.comparisons.height} 2×2 comparisons; {share:.1f}% of its weight comes from "
+        f"'forbidden' comparisons that use already-trained staff as controls (averaging "
+        f"{fmt_number(bad, lang='en')}{good_en}). When the effect changes with time since "
+        "training, that change is subtracted on the control side, so TWFE drifts from the "
+        "effect of training.",
+    )
+
+
+def describe_covariates(
+    unconditional: BehaviourResult, conditional: BehaviourResult, lang: Lang = "ja"
+) -> str:
+    """One sentence putting the covariate-adjusted (conditional parallel trends) estimate beside
+    the unconditional one, per 100 staff per year, with the overlap cells left out."""
+    names = "・".join(label("covariate", c, "ja") for c in conditional.covariates)
+    names_en = ", ".join(label("covariate", c, "en") for c in conditional.covariates)
+    u, c = unconditional, conditional
+    uc = u.per_100_year_ci or (math.nan, math.nan)
+    cc = c.per_100_year_ci or (math.nan, math.nan)
+    left = c.attgt.overlap.not_estimated if c.attgt.overlap is not None else 0
+    left_ja = (
+        f"傾向スコアが 0 か 1 に近く比べられないセル {left} 個は推定していません。" if left else ""
+    )
+    left_en = (
+        f" {left} cells with propensity scores near 0 or 1 were not estimated." if left else ""
+    )
+    method = label("est_method", c.est_method, lang)
+    return t(
+        lang,
+        f"{names}が同じ職員どうしの平行トレンドを仮定した推定（{method}）は、100人あたり年間"
+        f"{fmt_number(c.per_100_year, *cc, sign=True)}件（{fmt_interval(*cc)}）で、条件なしの"
+        f"{fmt_number(u.per_100_year, *uc, sign=True)}件（{fmt_interval(*uc)}）と並べて、"
+        f"研修を受けた職員の構成の違いがどれだけ結果を動かすかを示します。{left_ja}",
+        f"Assuming parallel trends only among staff alike in {names_en} ({method}), the effect "
+        f"is {fmt_number(c.per_100_year, *cc, lang='en', sign=True)} per 100 staff per year "
+        f"({fmt_interval(*cc, lang='en')}), beside "
+        f"{fmt_number(u.per_100_year, *uc, lang='en', sign=True)} "
+        f"({fmt_interval(*uc, lang='en')}) without conditioning: the gap shows how much the "
+        f"make-up of the trained staff moves the result.{left_en}",
+    )
+
+
+def describe_bacon_check(
+    b: BaconResult, twfe_balanced: float, twfe_all: float | None, lang: Lang = "ja"
+) -> str:
+    """The decomposition's accounting, stated with its numbers: the weights sum to 1 and
+    Σ weight × estimate equals the TWFE estimate of the same balanced panel (``twfe_balanced``);
+    the TWFE of every staff member's months (``twfe_all``, the estimator comparison's) differs
+    only in the staff who joined or left during the period."""
+    total = float(b.comparisons["weight"].sum())
+    all_ja = (
+        f"推定方法の比較の TWFE（{fmt_number(twfe_all)}）は途中で入退職した職員も含むため少し"
+        "異なります。"
+        if twfe_all is not None
+        else ""
+    )
+    all_en = (
+        f" The estimator comparison's TWFE ({fmt_number(twfe_all, lang='en')}) also counts staff "
+        "who joined or left during the period, hence the small difference."
+        if twfe_all is not None
+        else ""
+    )
+    return t(
+        lang,
+        f"重みの合計は {total:.6f}、Σ 重み × 推定値 = {b.estimate:.6f} は同じ職員（全期間在籍の"
+        f" {b.n_units:,} 人）の TWFE の推定値 {twfe_balanced:.6f} と一致します。{all_ja}",
+        f"The weights sum to {total:.6f} and Σ weight × estimate = {b.estimate:.6f} reproduces "
+        f"the TWFE estimate of the same staff (the {b.n_units:,} present in every period), "
+        f"{twfe_balanced:.6f}.{all_en}",
+    )
+
+
+def describe_unavailable(reason: tuple[str, str], lang: Lang = "ja") -> str:
+    """Why a part of the evidence is not shown (``BehaviourEvidence.unavailable``)."""
+    return t(lang, f"計算できませんでした: {reason[0]}", f"Could not be computed: {reason[1]}")

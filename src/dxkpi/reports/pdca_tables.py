@@ -23,7 +23,7 @@ from dxkpi.reports.views import HTML, group_text, html_table
 
 __all__ = [
     "COMPACT_STYLE",
-    "PAGE_BREAK",
+    "SECTION",
     "course_display",
     "course_note",
     "followup_display",
@@ -587,5 +587,8 @@ COMPACT_STYLE = (
 )
 
 
-#: Put before a section heading's Markdown: starts the section on a new printed page.
-PAGE_BREAK = '<div class="dxkpi-page-break"></div>\n\n'  # styled by the report CSS
+#: Put before a section heading's Markdown: marks where a section starts. Printed, a section
+#: flows on from the previous one and moves to a new page only when its heading and first block
+#: would not fit (the report CSS keeps headings with what follows and tables' rows whole), so
+#: no page is left nearly empty.
+SECTION = '<div class="dxkpi-section"></div>\n\n'

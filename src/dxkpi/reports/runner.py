@@ -353,13 +353,17 @@ body, .jp-Notebook, .jp-RenderedHTMLCommon {
   text-align: left; }
 .dxkpi-table caption { text-align: left; font-weight: bold; padding: .3em 0; }
 .jp-RenderedHTMLCommon h1 { border-bottom: 3px solid #0072B2; padding-bottom: .3em; }
-.jp-RenderedHTMLCommon h2 { page-break-before: auto; border-left: 6px solid #0072B2;
+.jp-RenderedHTMLCommon h2 { border-left: 6px solid #0072B2;
   padding-left: .5em; }
+.dxkpi-nb { white-space: nowrap; }
 @media print {
-  @page { size: A4; margin: 15mm; }
+  @page { size: A4; margin: 14mm 14mm 16mm;
+    @bottom-center { content: counter(page) " / " counter(pages); font-size: 9pt; color: #555; } }
+  body, .jp-Notebook, .jp-RenderedHTMLCommon { font-size: 12px; line-height: 1.6; }
   .jp-Notebook { max-width: none; }
-  .dxkpi-page-break { break-before: page; page-break-before: always; }
-  img, svg, table { break-inside: avoid; max-width: 100%; }
+  .jp-RenderedHTMLCommon table.dxkpi-table { font-size: 10.5px; line-height: 1.35; }
+  h1, h2, h3, h4, caption { break-after: avoid; page-break-after: avoid; }
+  img, svg, tr, li { break-inside: avoid; max-width: 100%; }
 }
 </style>
 """

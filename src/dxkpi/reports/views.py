@@ -10,6 +10,7 @@ reach a report through here. Codes are shown with their labels from
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,14 @@ from dxkpi.catalogue.labels import (
     codes,
     group_part,
     label,
+    labels,
     t,
 )
 from dxkpi.core.errors import ConfigError
 from dxkpi.core.filenames import path_inside, safe_stem
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.kpi.engine import compute
+from dxkpi.models.bacon import COMPARISON_TYPES, BaconResult
 from dxkpi.project.config import MIN_CELL_SIZE_FLOOR, Config, load_config
 from dxkpi.reports.escape import page_text
 from dxkpi.reports.kpi_cache import kpi_cache_path
@@ -50,6 +53,7 @@ __all__ = [
     "Markdown",
     "ReportContext",
     "attainment_change_table",
+    "bacon_table",
     "check_report_parameters",
     "dataset_summary",
     "file_summary",
@@ -58,6 +62,7 @@ __all__ = [
     "group_text",
     "heterogeneity_table",
     "html_table",
+    "keep_units_together",
     "kpi_name",
     "kpi_table",
     "labelled",
@@ -206,6 +211,35 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _unit_run() -> re.Pattern[str]:
+    """A number and the unit written after it (the formatter's suffixes in both languages, and
+    people, items and yen), optionally after one space."""
+    units = {u for lang in ("ja", "en") for u in labels("unit_suffix", lang).values()}
+    units |= {"人", "件", "円"}
+    alternatives = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+    # not inside a code (C102) or a numeric character reference (&#35;)
+    start = r"(?<![0-9A-Za-z&#.,])"
+    return re.compile(rf"{start}[+\-−±×]?\d[\d,]*(?:\.\d+)?(?:[  ]?(?:{alternatives}))?")
+
+
+_UNIT_RUN = _unit_run()
+
+
+def keep_units_together(text: str) -> str:
+    """Escaped cell text with every number kept on one line with its unit (a ``dxkpi-nb`` span:
+    printed tables broke 「90.0件/100｜人」 and 「ポイ｜ント」 across lines). The text must already
+    be escaped: only digits, signs, separators and unit words are wrapped.
+
+    >>> keep_units_together("+3.1ポイント（目標 90.0件/100人）")
+    '<span class="dxkpi-nb">+3.1ポイント</span>（目標 <span class="dxkpi-nb">90.0件/100人</span>）'
+    >>> keep_units_together("±59 件/100人・年")
+    '<span class="dxkpi-nb">±59 件/100人</span>・年'
+    >>> keep_units_together("C102 &#35;")
+    'C102 &#35;'
+    """
+    return _UNIT_RUN.sub(lambda m: f'<span class="dxkpi-nb">{m.group(0)}</span>', text)
+
+
 def html_table(
     frame: pl.DataFrame, *, caption: str | None = None, numeric: tuple[str, ...] = ()
 ) -> str:
@@ -221,7 +255,7 @@ def html_table(
                 if (name in numeric or isinstance(value, int | float))
                 else ""
             )
-            cells.append(f"<td{align}>{page_text(_fmt(value))}</td>")
+            cells.append(f"<td{align}>{keep_units_together(page_text(_fmt(value)))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{page_text(caption)}</caption>" if caption else ""
     return (
@@ -727,3 +761,42 @@ def attainment_change_table(change: pl.DataFrame, lang: str = "ja") -> pl.DataFr
         else ("skill area", "last year", "this year", "change")
     )
     return pl.DataFrame(rows, schema={n: pl.String for n in names}, orient="row")
+
+
+def bacon_table(b: BaconResult, lang: str = "ja") -> pl.DataFrame:
+    """The Goodman-Bacon decomposition by comparison type: number of 2×2 comparisons, total
+    weight, weighted mean estimate and contribution (weight × mean) to TWFE, and a total row
+    whose weight is 1 and whose contribution is the TWFE estimate. Cohort-level comparisons are
+    not listed (a cohort can be a handful of staff)."""
+    w, e = b.weight_by_type(), b.effect_by_type()
+    rows = []
+    for kind in COMPARISON_TYPES:
+        n = int((b.comparisons["type"] == kind).sum())
+        mean = e[kind]
+        rows.append(
+            {
+                "type": label("bacon_comparison", kind, lang),
+                "n": f"{n:,}",
+                "weight": f"{100 * w[kind]:.1f}%",
+                "estimate": t(lang, "比較なし", "none") if mean is None else f"{mean:.4f}",
+                "contribution": f"{w[kind] * (mean or 0.0):.4f}",
+            }
+        )
+    rows.append(
+        {
+            "type": t(lang, "合計（= TWFE）", "Total (= TWFE)"),
+            "n": f"{b.comparisons.height:,}",
+            "weight": f"{100 * sum(w.values()):.1f}%",
+            "estimate": f"{b.estimate:.4f}",
+            "contribution": f"{b.estimate:.4f}",
+        }
+    )
+    names = (
+        ("比較の種類", "比較の数", "重み", "推定値（加重平均）", "TWFE への寄与（重み×推定値）")
+        if lang == "ja"
+        else ("comparison", "comparisons", "weight", "estimate (weighted mean)", "contribution")
+    )
+    keys = ("type", "n", "weight", "estimate", "contribution")
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
+        dict(zip(keys, names, strict=True))
+    )

@@ -20,6 +20,9 @@ Modules, one job each (every public name is re-exported here):
 * :mod:`~dxkpi.reports.charts.kpi` — :func:`kpi_trend`, :func:`kpi_trends`, :func:`kpi_by_group`,
   :func:`grade_overview`;
 * :mod:`~dxkpi.reports.charts.effects` — :func:`event_study`, :func:`estimator_comparison`;
+* :mod:`~dxkpi.reports.charts.evidence` — :func:`sensitivity_plot` (robust sets against the bound
+  on violations of parallel trends, breakdown value marked), :func:`bacon_chart` (the 2×2
+  comparisons of the TWFE estimate by weight and type);
 * :mod:`~dxkpi.reports.charts.heatmaps` — :func:`maturity_heatmap`, :func:`skill_heatmap`,
   :func:`maturity_gap`;
 * :mod:`~dxkpi.reports.charts.funnel` — :func:`phase_funnel`;
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 from dxkpi.reports.charts._frames import ChartInputError
 from dxkpi.reports.charts.effects import DYNAMIC_COLUMNS, estimator_comparison, event_study
+from dxkpi.reports.charts.evidence import BACON_COLUMNS, bacon_chart, sensitivity_plot
 from dxkpi.reports.charts.funnel import phase_funnel
 from dxkpi.reports.charts.heatmaps import maturity_gap, maturity_heatmap, skill_heatmap
 from dxkpi.reports.charts.kpi import RICH_MIN, grade_overview, kpi_by_group, kpi_trend, kpi_trends
@@ -54,6 +58,7 @@ from dxkpi.reports.charts.theme import (
 )
 
 __all__ = [
+    "BACON_COLUMNS",
     "DYNAMIC_COLUMNS",
     "FONT_SIZE",
     "GRADE_COLOURS",
@@ -68,6 +73,7 @@ __all__ = [
     "THEME_NAME",
     "ChartInputError",
     "Lang",
+    "bacon_chart",
     "estimator_comparison",
     "event_study",
     "funnel_plot",
@@ -81,6 +87,7 @@ __all__ = [
     "maturity_gap",
     "maturity_heatmap",
     "phase_funnel",
+    "sensitivity_plot",
     "skill_heatmap",
     "theme_config",
 ]
