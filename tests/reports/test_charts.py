@@ -291,7 +291,9 @@ def test_grade_overview_every_city_kpi_in_registry_order(rich):
         "maturity_gap",
     )
     names = [r.split(" ")[0] for r in rows]
-    assert list(dict.fromkeys(names)) == [REGISTRY[k].name_ja for k in present]
+    assert list(dict.fromkeys(names)) == [
+        REGISTRY[k].name_ja + ("（0〜5）" if k == "maturity_gap" else "") for k in present
+    ]  # a score states its scale
     assert "フェーズ到達率 2 スキル習得" in rows
     assert str(SECRET_VALUE) not in spec_json(chart)
     tiles = next(lay for lay in layers(chart) if mark_type(lay) == "rect")
@@ -526,3 +528,66 @@ def test_skill_heatmap_hides_suppressed_cells_and_labels_in_japanese() -> None:
     assert "人事課" in spec and "秘匿" in spec
     # values exist for the shown department only; the suppressed one's are never in the spec
     assert spec.count("0.8765") == 1 and spec.count("0.4321") == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# legends for every mark; value labels never read as a target's label (issue 15)
+# ---------------------------------------------------------------------------------------------
+
+
+def _target_legend(layer: dict) -> dict:
+    colour = layer["encoding"].get("color", {})
+    assert colour.get("legend", {}) is not None, "the target mark needs a legend entry"
+    assert {r[colour["field"]] for r in layer["values"]} == set(colour["scale"]["domain"])
+    return colour
+
+
+def test_by_group_target_ticks_have_a_legend_and_values_sit_in_their_own_column(rich):
+    chart = charts.kpi_by_group(rich, "participation_rate", 2025)
+    spec = chart.to_dict()
+    target = next(
+        lay for lay in layers(chart) if lay["encoding"].get("x", {}).get("field") == "target"
+    )
+    assert _target_legend(target)["scale"]["domain"] == ["目標"]
+    values = next(
+        lay
+        for lay in layers(chart)
+        if mark_type(lay) == "text" and any("（A）" in str(r.get("text")) for r in lay["values"])
+    )
+    # a fixed column right of the plot (pixels), not beside the bar or the tick
+    assert values["encoding"]["x"] == {"value": spec["width"] + 12}
+    assert spec["resolve"]["scale"]["color"] == "independent"
+
+
+def test_phase_funnel_target_ticks_have_a_legend_and_labels_clear_of_them(rich):
+    chart = charts.phase_funnel(rich)
+    ticks = [lay for lay in layers(chart) if mark_type(lay) == "tick"]
+    assert len(ticks) == 2  # left and right ends: one legend entry
+    assert _target_legend(ticks[0])["scale"]["domain"] == ["目標"]
+    assert ticks[1]["encoding"]["color"]["legend"] is None
+    text = next(
+        lay
+        for lay in layers(chart)
+        if mark_type(lay) == "text" and "90%（90人）" in json.dumps(lay, ensure_ascii=False)
+    )
+    assert text["encoding"]["x"] == {"value": chart.to_dict()["width"] + 12}
+
+
+def test_a_score_s_axis_states_its_scale(rich):
+    from dxkpi.reports.charts.labels import _axis_title
+
+    assert _axis_title(REGISTRY["maturity_score"], "ja") == "成熟度スコア（評点、0〜5）"
+    assert _axis_title(REGISTRY["skill_gap"], "en").endswith(", 0–4)")
+    assert "0〜5" in spec_json(charts.maturity_gap(rich))
+
+
+def test_grade_overview_numbers_carry_their_units():
+    rows = [
+        cell("hours_saved", 2025, "city", "city", 32368.0, target=70000.0, grade="C"),
+        cell("proposals_per_100", 2025, "city", "city", 92.5, target=90.0, grade="B"),
+        cell("participation_rate", 2025, "city", "city", 0.8, target=0.7, grade="A"),
+    ]
+    text = spec_json(charts.grade_overview(pl.DataFrame(rows, schema=SCHEMA), 2025))
+    assert "32,368時間" in text and "70,000時間" in text
+    assert "92.5件/100人" in text and "90.0件/100人" in text
+    assert "80%" in text and "70%" in text

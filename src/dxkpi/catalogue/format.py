@@ -27,6 +27,7 @@ Vega-Lite and Excel.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, get_args
 
 from dxkpi.catalogue.kpis import Unit
@@ -44,7 +45,9 @@ __all__ = [
     "format_days",
     "format_provisional",
     "format_ratio",
+    "format_scale",
     "format_value",
+    "rounded",
 ]
 
 Variant = Literal["table", "chart", "text"]
@@ -73,6 +76,21 @@ EXCEL_FORMAT: dict[str, str] = {
 }
 
 
+def rounded(value: float, digits: int = 0, *, sign: bool = False, grouping: bool = True) -> str:
+    """``value`` written with ``digits`` decimals, halves rounded up (away from zero) as people
+    round by hand — not Python's half-to-even (``f"{3368.5:.0f}"`` is ``3368``). The value is
+    rounded as it is written (its shortest repr), so 2.675 is 2.68. Every number of this module
+    is written through it.
+
+    >>> rounded(3368.5), rounded(493.5), rounded(2.675, 2), rounded(-0.125, 2, sign=True)
+    ('3,369', '494', '2.68', '-0.13')
+    """
+    exact = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+    if exact == 0:
+        exact = abs(exact)  # no "-0"
+    return format(exact, f"{'+' if sign else ''}{',' if grouping else ''}.{digits}f")
+
+
 def format_count(value: float | None, unit: str) -> str:
     """A numerator or denominator as the terminal table shows it: whole counts with thousands
     separators, a sum with a fraction to one decimal, a sum of scores to two.
@@ -83,8 +101,8 @@ def format_count(value: float | None, unit: str) -> str:
     if value is None:
         return ""
     if unit in ("score", "score_diff") and value != int(value):
-        return f"{value:.2f}"
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+        return rounded(value, 2)
+    return rounded(value, 0 if value == int(value) else 1)
 
 
 def excel_count_format(value: float, unit: str) -> str:
@@ -101,18 +119,20 @@ def excel_count_format(value: float, unit: str) -> str:
 
 
 def _number(value: float, unit: str, variant: str, sign: bool) -> str:
-    s = "+" if sign else ""
-    if unit == "ratio":
-        digits = 0 if variant == "chart" else 1
-        return f"{value * 100:{s}.{digits}f}"
+    if unit == "ratio":  # the percentage as written (0.4565 → 45.65 → 45.7)
+        return rounded(
+            float(rounded(value * 100, 6, grouping=False)),
+            0 if variant == "chart" else 1,
+            sign=sign,
+        )
     if unit == "per_100":
-        return f"{value:{s},.1f}"
+        return rounded(value, 1, sign=sign)
     if unit == "hours":
-        return f"{value:{s},.0f}"
+        return rounded(value, 0, sign=sign)
     if unit == "score_diff" and variant != "text":
-        return f"{value:+.2f}"
+        return rounded(value, 2, sign=True)
     if unit in ("score", "score_diff"):
-        return f"{value:{s}.2f}"
+        return rounded(value, 2, sign=sign)
     raise LabelError(f"不明な単位です: {unit!r}", f"unknown unit {unit!r} (known: {UNITS})")
 
 
@@ -153,6 +173,16 @@ def format_value(
     return number + t(lang, suffix, f" {suffix}")
 
 
+def format_scale(scale: tuple[int, int], lang: str = "ja") -> str:
+    """The scale a score is read on (:attr:`~dxkpi.catalogue.kpis.KpiSpec.scale`).
+
+    >>> format_scale((0, 5)), format_scale((0, 4), "en")
+    ('0〜5', '0–4')
+    """
+    low, high = scale
+    return t(lang, f"{low}〜{high}", f"{low}–{high}")
+
+
 def format_ratio(ratio: float | None, low: float | None = None, high: float | None = None) -> str:
     """A ratio to the counterfactual (1 = no change) with its interval: ``×1.87（1.01〜3.46）``;
     ``—`` when there is none. Two decimals from 0.1 to 10, fewer beyond.
@@ -168,7 +198,7 @@ def format_ratio(ratio: float | None, low: float | None = None, high: float | No
     def number(x: float) -> str:
         if abs(x) < 0.1:
             return f"{x:.2g}"
-        return f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}" if abs(x) < 100 else f"{x:,.0f}"
+        return rounded(x, 2 if abs(x) < 10 else 1 if abs(x) < 100 else 0)
 
     ci = "" if low is None or high is None else f"（{number(low)}〜{number(high)}）"
     return f"×{number(ratio)}{ci}"
@@ -183,7 +213,7 @@ def format_days(days: float | None, lang: str = "ja") -> str:
     if days is None or days != days:
         return ""
     suffix = label("unit_suffix", "days", lang)
-    return f"{days:,.0f}" + t(lang, suffix, f" {suffix}")
+    return rounded(days) + t(lang, suffix, f" {suffix}")
 
 
 def format_provisional(as_of: dt.date, days: int | None = None, lang: str = "ja") -> str:

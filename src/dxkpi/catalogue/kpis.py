@@ -128,6 +128,9 @@ class KpiSpec:
     #: How the value is made from numerator and denominator (:data:`ValueFrom`); a test checks
     #: the declarations against computed cells.
     value_from: ValueFrom = "proportion"
+    #: The scale a score is read on (lowest, highest level): maturity 0–5 (METI DX推進指標),
+    #: skill levels 0–4; ``None`` for indicators that are not scores.
+    scale: tuple[int, int] | None = None
 
     @property
     def suppressed(self) -> bool:
@@ -345,6 +348,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         ("maturity_survey",),
         second_dimension="dimension",
         value_from="quotient",
+        scale=(0, 5),
     ),
     KpiSpec(
         "maturity_gap",
@@ -360,6 +364,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         ("maturity_survey",),
         second_dimension="dimension",
         value_from="difference",
+        scale=(0, 5),
     ),
     KpiSpec(
         "leader_coverage",
@@ -407,6 +412,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         second_dimension="skill_area",
         uses_skill_matrix=True,
         value_from="quotient",
+        scale=(0, 4),
     ),
     KpiSpec(
         "assessment_gap",
@@ -422,6 +428,7 @@ _SPECS: tuple[KpiSpec, ...] = (
         ("skill_assessment",),
         second_dimension="skill_area",
         value_from="quotient",
+        scale=(0, 4),
     ),
     KpiSpec(
         "knowledge_posts_per_100",

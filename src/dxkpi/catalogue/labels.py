@@ -230,12 +230,24 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
     },
     # what a grade means (kpi.grading)
     "grade": {
-        "A": ("目標超過", "ahead"),
+        "A": ("目標より良い", "better than target"),
         "B": ("目標どおり", "on target"),
         "C": ("目標未達", "behind"),
         "D": ("評価不能", "cannot assess"),
         # a KPI that waits for an outcome, on a cohort not yet matured (kpi.maturity)
         "P": ("暫定（評価保留）", "provisional (not graded)"),
+    },
+    # A and C said with the KPI's direction: higher_ / lower_ is better (views.grade_text)
+    "grade_direction": {
+        "A_higher": ("目標を上回る", "above target"),
+        "A_lower": ("目標を下回る・低いほど良い", "below target, lower is better"),
+        "C_higher": ("目標未達・目標を下回る", "behind, below target"),
+        "C_lower": ("目標未達・目標を上回る", "behind, above target"),
+    },
+    # the two means a difference KPI subtracts (value_from "difference": numerator − denominator)
+    "difference_terms": {
+        "maturity_gap.first": ("管理職の平均", "managers' mean"),
+        "maturity_gap.second": ("一般職員の平均", "general staff's mean"),
     },
     # the status of a decision of the PDCA review meeting (pdca.review_log)
     "action_status": {
@@ -334,7 +346,7 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
         "ratio": ("％", "%"),
         "per_100": ("件／100人", "per 100 staff"),
         "hours": ("時間／年", "hours per year"),
-        "score": ("評点 0–5", "score 0–5"),
+        "score": ("評点", "score"),  # its scale is the KPI's (KpiSpec.scale: 0–5, 0–4)
         "score_diff": ("評点の差", "score difference"),
     },
     # the suffix of a value written with its unit (catalogue.format, variant "text");

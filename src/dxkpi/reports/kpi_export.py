@@ -23,7 +23,13 @@ from rich.console import JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
-from dxkpi.catalogue.format import EXCEL_FORMAT, excel_count_format, format_count, format_value
+from dxkpi.catalogue.format import (
+    EXCEL_FORMAT,
+    excel_count_format,
+    format_count,
+    format_scale,
+    format_value,
+)
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.catalogue.labels import SUPPRESSED_MARK, codes, group_part, label
 from dxkpi.core.atomic import write_file
@@ -196,7 +202,7 @@ def _write_overview(wb: Workbook, kpis: list[str], k: int) -> None:
                 s.id,
                 s.name_ja,
                 "KGI" if s.kind == "kgi" else "KPI",
-                label("unit", s.unit),
+                label("unit", s.unit) + (f" {format_scale(s.scale)}" if s.scale else ""),
                 s.definition_ja,
                 "高いほど良い" if s.higher_is_better else "低いほど良い",
             ]

@@ -57,6 +57,7 @@ from dxkpi.ingest.processed import Processed, load_processed, manifest_hash, rea
 from dxkpi.kpi.engine import compute
 from dxkpi.project.config import load_config
 from dxkpi.reports.escape import csp_meta, page_text, sets_the_policy
+from dxkpi.reports.glance import Glance, glance_html, read_glance
 from dxkpi.reports.kpi_cache import CACHE_DIR, write_kpi_cache
 from dxkpi.reports.kpi_export import write_xlsx
 from dxkpi.reports.render import PAGE_FONT_ENV, svg_with_embedded_font
@@ -547,8 +548,11 @@ def _manifest_hash(data_dir: Path) -> str | None:
     return manifest_hash(read_manifest(data_dir))
 
 
-def write_index(folder: Path, run: dict[str, Any], lang: str) -> None:
-    """``index.html``: every report of the run with its status, linked; self-contained."""
+def write_index(folder: Path, run: dict[str, Any], lang: str, glance: Glance | None = None) -> None:
+    """``index.html``: the year at a glance (:mod:`dxkpi.reports.glance`: grade tiles, the
+    headline effect, KGIs, what needs attention) and every report of the run with its status,
+    linked, drill-downs by department name; self-contained."""
+    names = glance.departments if glance is not None else {}
     titles = {r.name: (r.title_ja if lang == "ja" else r.title_en) for r in REPORTS}
     ok_word = "正常" if lang == "ja" else "ok"
     fail_word = "失敗" if lang == "ja" else "failed"
@@ -557,7 +561,9 @@ def write_index(folder: Path, run: dict[str, Any], lang: str) -> None:
     rows = []
     for r in run["notebooks"]:
         title = titles.get(r["report"], r["report"])
-        label = f"{title} — {r['department']}" if r.get("department") else title
+        code = r.get("department")
+        where = f"{names[code]}（{code}）" if code in names else code
+        label = f"{title} — {where}" if code else title
         status = {"ok": ok_word, "skipped": skip_word}.get(r["status"], fail_word)
         html_name = f"{r['name']}.html"
         has_html = (folder / html_name).exists()
@@ -579,6 +585,7 @@ def write_index(folder: Path, run: dict[str, Any], lang: str) -> None:
         if lang == "ja"
         else ("Report", "Status", "Time", "Error")
     )
+    reports_heading = "レポート" if lang == "ja" else "Reports"
     page = f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8">{csp_meta()}<title>{page_text(heading)}</title>
 <style>
@@ -593,6 +600,8 @@ tr.failed td {{ background: #fde8e8; }}
 <p class="meta">{page_text(run["code_version"])} · {page_text(run["finished"])} ·
 data {page_text(str(run["data_manifest_sha256"])[:12])} ·
 <a href="kpi_FY{fy}.xlsx">kpi_FY{fy}.xlsx</a> · <a href="run.json">run.json</a></p>
+{glance_html(glance, run["notebooks"], lang)}
+<h2>{page_text(reports_heading)}</h2>
 <table><tr>{"".join(f"<th>{c}</th>" for c in cols)}</tr>
 {"".join(rows)}
 </table></body></html>
@@ -759,6 +768,7 @@ def run_reports(
             write_kpi_cache(staging, data, config, k)
             results = _execute_all(tasks, staging, jobs, keep_going, say)
             results += _skipped(only, data.available(), shares_dir)
+            glance = read_glance(staging, k, fiscal_year, config.grading.tolerance)
             shutil.rmtree(staging / CACHE_DIR, ignore_errors=True)
             for r in results:
                 if r.status == "failed":
@@ -796,7 +806,7 @@ def run_reports(
                     )
             (staging / "run.log").write_text("\n".join(lines) + "\n", encoding="utf-8")
             (staging / "run.json").write_text(json_text(run, indent=2) + "\n", encoding="utf-8")
-            write_index(staging, run, lang)
+            write_index(staging, run, lang, glance)
             publish(staging, target)
         finally:
             if staging.exists():

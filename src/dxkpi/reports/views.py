@@ -18,7 +18,13 @@ from typing import Any
 import polars as pl
 
 from dxkpi.catalogue.contract import DATASETS, rule_catalogue
-from dxkpi.catalogue.format import format_ratio, format_value
+from dxkpi.catalogue.format import (
+    format_count,
+    format_ratio,
+    format_scale,
+    format_value,
+    rounded,
+)
 from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
 from dxkpi.catalogue.labels import (
     CONTRACT_FAMILIES,
@@ -46,14 +52,18 @@ __all__ = [
     "SUPPRESSED_MARK",
     "Markdown",
     "ReportContext",
+    "attainment_change_table",
     "bacon_table",
     "check_report_parameters",
     "dataset_summary",
     "file_summary",
+    "grade_legend",
     "grade_text",
     "group_text",
     "heterogeneity_table",
     "html_table",
+    "keep_units_together",
+    "kpi_name",
     "kpi_table",
     "labelled",
     "link_table",
@@ -126,6 +136,11 @@ class ReportContext:
             f"# {_fill(en, data)}\n\n**FY{self.fiscal_year} (April {self.fiscal_year} – "
             f"March {self.fiscal_year + 1})**"
         )
+
+    def grade_legend(self) -> Markdown:
+        """What the grades mean, with the B band of this run's tolerance
+        (:func:`grade_legend`): shown on every page that shows grades."""
+        return Markdown(page_text(grade_legend(self.config.grading.tolerance, self.lang)))
 
     def table(self, frame: pl.DataFrame, caption_ja: str = "", caption_en: str = "") -> HTML:
         """A display table with an optional caption in the report's language."""
@@ -369,12 +384,6 @@ def file_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
 # ------------------------------------------------------------------ KPI tables
 
 
-def _num_text(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-
-
 def group_text(group_by: str, group: str, group_name: str | None, lang: str) -> str:
     """The label of a KPI group: 全庁 for the city row; in Japanese reports the department with
     its name where known and every code (職層, DX人材タイプ, フェーズ, 診断項目, 異動…) as its
@@ -392,15 +401,77 @@ def group_text(group_by: str, group: str, group_name: str | None, lang: str) -> 
     return "｜".join(parts)
 
 
-def grade_text(grade: str | None, lang: str) -> str:
-    """A grade with its meaning: ``A（目標超過）`` / ``A (ahead)``; empty without a grade."""
+def grade_text(grade: str | None, lang: str, higher_is_better: bool | None = None) -> str:
+    """A grade with its meaning: ``A（目標より良い）`` / ``A (better than target)``; empty
+    without a grade. Given the KPI's direction, A and C say which side of the target the value
+    is on (``A（目標を下回る・低いほど良い）`` for a lower-is-better KPI), never 目標超過.
+
+    >>> grade_text("A", "ja", higher_is_better=True), grade_text("B", "en", False)
+    ('A（目標を上回る）', 'B (on target)')
+    """
     if not grade:
         return ""
+    meaning = label("grade", grade, lang)
+    if higher_is_better is not None and grade in ("A", "C"):
+        side = "higher" if higher_is_better else "lower"
+        meaning = label("grade_direction", f"{grade}_{side}", lang)
+    return t(lang, f"{grade}（{meaning}）", f"{grade} ({meaning})")
+
+
+def grade_legend(tolerance: float, lang: str = "ja") -> str:
+    """What each grade means, with the B band of :mod:`dxkpi.kpi.grading` stated from the
+    run's tolerance (``[grading] tolerance`` of ``dxkpi.toml``) and worked on a target of 80%:
+    every page that shows grades states it (「B＝目標±5%以内」).
+
+    >>> "B＝目標±5%以内" in grade_legend(0.05), "±2.5%" in grade_legend(0.025, "en")
+    (True, True)
+    """
+    band = rounded(tolerance * 100, 2).rstrip("0").rstrip(".")
+    low = format_value(0.8 - tolerance * 0.8, "ratio")
+    high = format_value(0.8 + tolerance * 0.8, "ratio")
+    provisional = label("grade", "P", lang)
     return t(
         lang,
-        f"{grade}（{label('grade', grade, lang)}）",
-        f"{grade} ({label('grade', grade, lang)})",
+        f"評価: A＝目標より良い（目標との差が目標値の{band}%を超えて良い側）、"
+        f"B＝目標±{band}%以内（例: 目標 80.0% なら {low}〜{high}）、"
+        f"C＝目標に届かない（{band}%を超えて悪い側）、D＝評価不能（実績か目標がない）、"
+        f"P＝{provisional}。低いほど良い指標（ギャップ・温度差）では、"
+        "目標を下回るのが良い側です。",
+        f"Grades: A: better than target by more than {band}% of the target; "
+        f"B: within ±{band}% of target (e.g. {low}–{high} for a target of 80.0%); "
+        f"C: worse than target by more than {band}%; D: cannot assess (no value or no target); "
+        f"P: {provisional}. For lower-is-better indicators (gaps), below the target is the "
+        "better side.",
     )
+
+
+def kpi_name(kpi: str, lang: str = "ja") -> str:
+    """A KPI's name as tables show it, with the scale of a score: ``成熟度スコア（0〜5）``.
+
+    >>> kpi_name("maturity_score", "en"), kpi_name("participation_rate")
+    ('Maturity score (0–5)', '研修参加率')
+    """
+    spec = REGISTRY[kpi]
+    name = spec.name_ja if lang == "ja" else spec.name_en
+    if spec.scale is None:
+        return name
+    scale = format_scale(spec.scale, lang)
+    return t(lang, f"{name}（{scale}）", f"{name} ({scale})")
+
+
+def _difference_note(
+    kpi: str, numerator: float | None, denominator: float | None, lang: str
+) -> str:
+    """The two means a difference KPI subtracts, named (``管理職の平均 3.13点 − 一般職員の平均
+    2.50点``): they are no numerator and denominator."""
+    first, second = (
+        label("difference_terms", f"{kpi}.{part}", lang) for part in ("first", "second")
+    )
+
+    def mean(v: float | None) -> str:
+        return format_value(v, "score", lang=lang, variant="text")
+
+    return f"{first} {mean(numerator)} − {second} {mean(denominator)}"
 
 
 def kpi_table(
@@ -420,18 +491,41 @@ def kpi_table(
     rows = []
     for r in frame.iter_rows(named=True):
         hidden = bool(r["suppressed"])
+        spec = REGISTRY.get(r["kpi"])
+        unit = r["unit"]
+        difference = spec is not None and spec.value_from == "difference"
+
+        def shown(value: float | None, unit: str = unit) -> str:
+            # with the unit's suffix; a difference of scores keeps its sign
+            return format_value(value, unit, lang=lang, variant="text", sign=unit == "score_diff")
+
+        def count(
+            value: float | None, hidden: bool = hidden, diff: bool = difference, unit: str = unit
+        ) -> str:
+            if hidden:
+                return SUPPRESSED_MARK
+            return "" if diff else format_count(value, unit)
+
+        note = "" if hidden or not r["reason"] else label("reason", r["reason"], lang)
+        if difference and not hidden and r["numerator"] is not None:
+            terms = _difference_note(r["kpi"], r["numerator"], r["denominator"], lang)
+            note = f"{terms}；{note}" if note else terms
+        name = r["name_ja"] if lang == "ja" else r["name_en"]
         rows.append(
             {
-                "kpi": r["name_ja"] if lang == "ja" else r["name_en"],
+                "kpi": kpi_name(r["kpi"], lang) if spec is not None else name,
                 "group": group_text(r["group_by"], r["group"], r.get("group_name"), lang),
-                "value": SUPPRESSED_MARK if hidden else format_value(r["value"], r["unit"]),
-                "numerator": SUPPRESSED_MARK if hidden else _num_text(r["numerator"]),
-                "denominator": SUPPRESSED_MARK if hidden else _num_text(r["denominator"]),
-                "target": format_value(r["target"], r["unit"]),
-                "grade": grade_text(r["grade"], lang),
-                "note": "" if hidden or not r["reason"] else label("reason", r["reason"], lang),
+                "value": SUPPRESSED_MARK if hidden else shown(r["value"]),
+                "numerator": count(r["numerator"]),
+                "denominator": count(r["denominator"]),
+                "target": shown(r["target"]),
+                "grade": grade_text(
+                    r["grade"], lang, spec.higher_is_better if spec is not None else None
+                ),
+                "note": note,
             }
         )
+
     out = pl.DataFrame(
         rows,
         schema={
@@ -646,6 +740,27 @@ def labelled(
         )
     out = out.with_columns(pl.col(pl.Float64).round(digits))
     return out.rename({c: (ja if lang == "ja" else en) for c, (ja, en) in headers.items()})
+
+
+def attainment_change_table(change: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """Skill attainment last year, this year and the change (``change``: from
+    :func:`dxkpi.models.skills.attainment_change`), written as every other table writes a rate:
+    ``66.0%``, ``70.0%``, ``+4.0ポイント`` — never fractions; empty where a year is missing."""
+    rows = [
+        (
+            label("skill_area", r["skill_area"], lang) if lang == "ja" else r["skill_area"],
+            format_value(r["previous"], "ratio"),
+            format_value(r["current"], "ratio"),
+            format_value(r["change"], "ratio", lang=lang, variant="text", sign=True),
+        )
+        for r in change.iter_rows(named=True)
+    ]
+    names = (
+        ("スキル領域", "前年度", "今年度", "変化")
+        if lang == "ja"
+        else ("skill area", "last year", "this year", "change")
+    )
+    return pl.DataFrame(rows, schema={n: pl.String for n in names}, orient="row")
 
 
 def bacon_table(b: BaconResult, lang: str = "ja") -> pl.DataFrame:

@@ -13,10 +13,23 @@ from dxkpi.catalogue.format import format_value
 from dxkpi.catalogue.kpis import SECOND_DIMENSION_VALUES
 from dxkpi.catalogue.labels import t
 from dxkpi.reports.charts._frames import _data, _hidden, _latest_year, _require, _shown, _spec
-from dxkpi.reports.charts.labels import Lang, _axis_title, _code_label, _suppressed_text, _title
-from dxkpi.reports.charts.theme import FONT_SIZE, MUTED, OKABE_ITO, TEXT_COLOUR
+from dxkpi.reports.charts.labels import (
+    TARGET_MARK,
+    VALUE_COLUMN_GAP,
+    Lang,
+    _axis_title,
+    _code_label,
+    _suppressed_text,
+    _target_colour,
+    _target_word,
+    _title,
+)
+from dxkpi.reports.charts.theme import FONT_SIZE, MUTED, OKABE_ITO
 
-__all__ = ["phase_funnel"]
+__all__ = ["FUNNEL_WIDTH", "phase_funnel"]
+
+#: Width of the funnel's plot (its labels sit in a column right of it).
+FUNNEL_WIDTH = 520
 
 
 def phase_funnel(
@@ -82,18 +95,23 @@ def phase_funnel(
     )
     text = (
         alt.Chart(_data(shown))
-        .mark_text(align="left", dx=8, fontSize=FONT_SIZE + 1)
-        .encode(x="half:Q", y=y, text="text:N")
+        .mark_text(align="left", fontSize=FONT_SIZE + 1)
+        # a column right of the funnel: beside a bar's end the label met the target ticks
+        .encode(x=alt.value(FUNNEL_WIDTH + VALUE_COLUMN_GAP), y=y, text="text:N")
     )
     layers: list[alt.Chart] = [bars, text]
     goals = cells.filter(pl.col("target").is_not_null()).select(
-        "phase", (-pl.col("target") / 2).alias("left"), (pl.col("target") / 2).alias("right")
+        "phase",
+        (-pl.col("target") / 2).alias("left"),
+        (pl.col("target") / 2).alias("right"),
+        pl.lit(_target_word(lang)).alias(TARGET_MARK),
     )
     if not goals.is_empty():
-        goal = alt.Chart(_data(goals)).mark_tick(
-            color=TEXT_COLOUR, thickness=3, size=40, strokeDash=[4, 2]
-        )
-        layers += [goal.encode(x="left:Q", y=y), goal.encode(x="right:Q", y=y)]
+        goal = alt.Chart(_data(goals)).mark_tick(thickness=3, size=40, strokeDash=[4, 2])
+        layers += [
+            goal.encode(x="left:Q", y=y, color=_target_colour(lang, dash=[4, 2])),
+            goal.encode(x="right:Q", y=y, color=_target_colour(lang, legend=False)),
+        ]
     hidden = _hidden(cells).select("phase", pl.lit(_suppressed_text(lang)).alias("text"))
     if not hidden.is_empty():
         layers.append(
@@ -111,4 +129,8 @@ def phase_funnel(
             "Share of staff who completed a session of the phase (any year)",
         ),
     )
-    return alt.LayerChart(layer=layers, title=title).properties(width=520, height=alt.Step(56))
+    return (
+        alt.LayerChart(layer=layers, title=title)
+        .resolve_scale(color="independent")
+        .properties(width=FUNNEL_WIDTH, height=alt.Step(56))
+    )

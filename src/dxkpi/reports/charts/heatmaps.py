@@ -83,7 +83,12 @@ def _unit_heatmap(
                 "value:Q",
                 title=_axis_title(spec, lang),
                 scale=alt.Scale(domain=list(domain), scheme="blues"),
-                legend=alt.Legend(direction="horizontal", gradientLength=240, format=value_format),
+                legend=alt.Legend(
+                    direction="horizontal",
+                    gradientLength=240,
+                    format=value_format,
+                    titleLimit=480,  # the whole title, with the score's scale
+                ),
             ),
         )
     )

@@ -14,13 +14,15 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from dxkpi.catalogue.format import D3_FORMAT, format_value
+from dxkpi.catalogue.format import D3_FORMAT, format_scale, format_value
 from dxkpi.catalogue.kpis import REGISTRY, SECOND_DIMENSION_VALUES, KpiSpec
 from dxkpi.catalogue.labels import codes, label, t
 from dxkpi.reports.charts._frames import _data, _hidden, _require, _shown, _spec
 from dxkpi.reports.charts.labels import (
     SUPPRESSED_EN,
     SUPPRESSED_JA,
+    TARGET_MARK,
+    VALUE_COLUMN_GAP,
     Lang,
     _axis_title,
     _code_label,
@@ -28,13 +30,25 @@ from dxkpi.reports.charts.labels import (
     _grouping_title,
     _labelled,
     _suppressed_text,
+    _target_colour,
+    _target_word,
     _title,
     _year_label,
     kpi_name,
 )
 from dxkpi.reports.charts.theme import FONT_SIZE, GRADE_COLOURS, GROUP_SHAPES, MUTED, TEXT_COLOUR
 
-__all__ = ["RICH_MIN", "grade_overview", "kpi_by_group", "kpi_trend", "kpi_trends"]
+__all__ = [
+    "BY_GROUP_WIDTH",
+    "RICH_MIN",
+    "grade_overview",
+    "kpi_by_group",
+    "kpi_trend",
+    "kpi_trends",
+]
+
+#: Width of the by-group bar chart's plot (its value labels sit in a column right of it).
+BY_GROUP_WIDTH = 520
 
 
 RICH_MIN = ("kpi", "fiscal_year", "group_by", "group", "value", "target", "grade", "suppressed")
@@ -208,13 +222,11 @@ def kpi_by_group(
             ),
             pl.String,
         ),
-        # the value label goes right of both the bar and the target tick
-        text_x=pl.max_horizontal("value", pl.col("target").fill_null(pl.col("value"))),
     )
     y = alt.Y("label:N", sort=order, title=_grouping_title(group_by, lang))
     x_axis = alt.Axis(format=D3_FORMAT[spec.unit])
     bars = (
-        alt.Chart(_data(shown.select("label", "value", "grade", "target", "text", "text_x")))
+        alt.Chart(_data(shown.select("label", "value", "grade", "target", "text")))
         .mark_bar(height={"band": 0.7})
         .encode(
             x=alt.X("value:Q", title=_axis_title(spec, lang), axis=x_axis),
@@ -222,8 +234,10 @@ def kpi_by_group(
             color=_grade_colour(lang),
         )
     )
-    values = bars.mark_text(align="left", dx=8).encode(
-        x="text_x:Q", text="text:N", color=alt.value(TEXT_COLOUR)
+    # in a column of their own right of the plot: beside a bar they sat by the target tick and
+    # read as its label
+    values = bars.mark_text(align="left").encode(
+        x=alt.value(BY_GROUP_WIDTH + VALUE_COLUMN_GAP), text="text:N", color=alt.value(TEXT_COLOUR)
     )
     gaps = (
         alt.Chart(
@@ -233,9 +247,15 @@ def kpi_by_group(
         .encode(y=y, x=alt.datum(0), text="text:N")
     )
     targets = (
-        alt.Chart(_data(cells.filter(pl.col("target").is_not_null()).select("label", "target")))
-        .mark_tick(color=TEXT_COLOUR, thickness=3, size=22)
-        .encode(x="target:Q", y=y)
+        alt.Chart(
+            _data(
+                cells.filter(pl.col("target").is_not_null()).select(
+                    "label", "target", pl.lit(_target_word(lang)).alias(TARGET_MARK)
+                )
+            )
+        )
+        .mark_tick(thickness=3, size=22)
+        .encode(x="target:Q", y=y, color=_target_colour(lang))
     )
     subtitle = t(
         lang,
@@ -258,8 +278,10 @@ def kpi_by_group(
         lang,
         subtitle,
     )
-    return alt.LayerChart(layer=[bars, targets, values, gaps], title=title).properties(
-        width=520, height=alt.Step(26)
+    return (
+        alt.LayerChart(layer=[bars, targets, values, gaps], title=title)
+        .resolve_scale(color="independent")
+        .properties(width=BY_GROUP_WIDTH, height=alt.Step(26))
     )
 
 
@@ -278,6 +300,14 @@ def _grade_label_expr(lang: Lang) -> str:
         f"datum.label == '{g}' ? '{_grade_meaning(g, lang)}'" for g in codes("grade")
     )
     return f"{cases} : datum.label"
+
+
+def _with_unit(value: float | None, unit: str, lang: Lang) -> str:
+    """A value of the overview with its unit (``68,257時間``, ``92.5件/100人``), ``―`` when
+    missing; rates as whole % like every chart label."""
+    if unit == "ratio" or value is None or value != value:
+        return format_value(value, unit, variant="chart")
+    return format_value(value, unit, lang=lang, variant="text", sign=unit == "score_diff")
 
 
 def grade_overview(rich: pl.DataFrame, fiscal_year: int, lang: Lang = "ja") -> alt.LayerChart:
@@ -369,6 +399,12 @@ def _overview_rows(cells: pl.DataFrame, lang: Lang) -> pl.DataFrame:
         mine = cells.filter(pl.col("kpi") == kpi_id, pl.col("group_by") == _city_label(spec))
         for cell in mine.to_dicts():
             name = t(lang, spec.name_ja, spec.name_en)
+            if spec.scale is not None:
+                name += t(
+                    lang,
+                    f"（{format_scale(spec.scale, lang)}）",
+                    f" ({format_scale(spec.scale, lang)})",
+                )
             if spec.second_dimension:
                 name = f"{name} {_code_label(spec.second_dimension, cell['group'], lang)}"
             hidden = bool(cell["suppressed"])
@@ -380,8 +416,8 @@ def _overview_rows(cells: pl.DataFrame, lang: Lang) -> pl.DataFrame:
                     "grade_text": t(lang, "秘匿", "suppr.") if hidden else (cell["grade"] or "D"),
                     "value_text": _suppressed_text(lang)
                     if hidden
-                    else format_value(cell["value"], spec.unit, variant="chart"),
-                    "target_text": format_value(cell["target"], spec.unit, variant="chart"),
+                    else _with_unit(cell["value"], spec.unit, lang),
+                    "target_text": _with_unit(cell["target"], spec.unit, lang),
                 }
             )
     schema = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
+from dxkpi.catalogue.format import format_scale
 from dxkpi.catalogue.kpis import KpiSpec
 from dxkpi.catalogue.labels import SUPPRESSED_MARK, Lang, group_part, label, t
 from dxkpi.reports.charts._frames import _spec
@@ -20,6 +21,8 @@ from dxkpi.reports.charts._frames import _spec
 __all__ = [
     "SUPPRESSED_EN",
     "SUPPRESSED_JA",
+    "TARGET_MARK",
+    "VALUE_COLUMN_GAP",
     "Lang",
     "group_label",
     "kpi_name",
@@ -38,7 +41,15 @@ def kpi_name(kpi_id: str, lang: Lang = "ja") -> str:
 
 
 def _axis_title(spec: KpiSpec, lang: Lang) -> str:
+    """A KPI's axis or legend title with its unit, and a score's scale:
+    ``成熟度スコア（点、0〜5）``."""
     unit = label("unit", spec.unit, lang)
+    if spec.scale is not None:
+        unit = t(
+            lang,
+            f"{unit}、{format_scale(spec.scale, lang)}",
+            f"{unit}, {format_scale(spec.scale, lang)}",
+        )
     return t(lang, f"{spec.name_ja}（{unit}）", f"{spec.name_en} ({unit})")
 
 
@@ -51,7 +62,8 @@ def _year_label(year: int, lang: Lang) -> str:
 
 
 def _grade_meaning(grade: str, lang: Lang) -> str:
-    """A grade with its meaning, as a legend shows it: ``A 目標超過`` / ``A ahead``."""
+    """A grade with its meaning, as a legend shows it: ``A 目標より良い`` / ``A better than
+    target``."""
     return f"{grade} {label('grade', grade, lang)}"
 
 
@@ -88,3 +100,37 @@ def _grouping_title(grouping: str, lang: Lang) -> str:
 def _title(name: str, what: str, lang: Lang, subtitle: str | list[str] | None = None) -> alt.Title:
     text = t(lang, f"{name}　{what}", f"{name} {what}")
     return alt.Title(text=text, subtitle=subtitle or "")
+
+
+#: Pixels between the plot's right edge and a column of value labels drawn beside it.
+VALUE_COLUMN_GAP = 12
+
+
+#: The column a target mark's rows carry for its legend entry (:func:`_target_colour`).
+TARGET_MARK = "mark"
+
+
+def _target_word(lang: Lang) -> str:
+    return t(lang, "目標", "target")
+
+
+def _target_colour(lang: Lang, dash: list[int] | None = None, *, legend: bool = True) -> alt.Color:
+    """The colour of a target mark as a legend entry of its own (``目標`` / ``target``, from the
+    :data:`TARGET_MARK` column its rows carry), its symbol a short vertical tick like the mark
+    (dashed with ``dash``); layer charts using it resolve colour independently, so the grade or
+    phase legend stays as it is. ``legend=False`` for a second layer of the same marks."""
+    word = _target_word(lang)
+    entry = alt.Legend(
+        title=None,
+        symbolType="M0,-1V1",  # a vertical tick, drawn with the stroke
+        symbolStrokeColor="#000000",
+        symbolStrokeWidth=3,
+        symbolDash=dash or alt.Undefined,
+        symbolSize=180,
+        orient="top",
+    )
+    return alt.Color(
+        f"{TARGET_MARK}:N",
+        scale=alt.Scale(domain=[word], range=["#000000"]),
+        legend=entry if legend else None,
+    )
