@@ -687,7 +687,9 @@ def test_report_latest_year_carries_decisions_and_suppresses(
     assert "次年度の導入計画と検出できる効果" in page and "8所属が参加すると" in page
     assert "フェーズ3（実践）" in page and "推奨: " in page
     assert "完了" in page and "実施中" in page
-    assert "break-before: page" in page
+    # printed: numbered pages, sections marked (they flow; test_browser prints the page)
+    assert 'counter(page) " / " counter(pages)' in page
+    assert page.count('class="dxkpi-section"') >= 9
     assert assert_no_small_group(page, 10) > 0
     proposal = folder / "FY2026-proposed-targets.toml"
     parse_config(tomllib.loads(proposal.read_text(encoding="utf-8")))
