@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from dxkpi.catalogue.labels import label
-from dxkpi.commands.context import or_default
+from dxkpi.commands.context import FISCAL_YEAR, or_default
 from dxkpi.ingest.processed import load_processed, read_manifest
 from dxkpi.peers.share import build_share, default_file_name, write_share
 from dxkpi.project.config import load_config
@@ -16,7 +16,9 @@ __all__ = ["command"]
 
 
 @click.command("share")
-@click.option("--fy", "fiscal_year", type=int, required=True, help="年度 / Fiscal year to share.")
+@click.option(
+    "--fy", "fiscal_year", type=FISCAL_YEAR, required=True, help="年度 / Fiscal year to share."
+)
 @click.option(
     "--out",
     "out",
