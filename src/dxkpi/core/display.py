@@ -166,7 +166,7 @@ def fit_tables(
         split = next((i for i, c in enumerate(columns) if c.split), None)
         if split is not None and len({row[split] for row in rows}) > 1:
             parts: list[Any] = []
-            groups: dict[str, list[list[str]]] = {}
+            groups: dict[str, list[Sequence[str]]] = {}
             for row in rows:
                 groups.setdefault(row[split], []).append(row)
             rest = [c for i, c in enumerate(columns) if i != split]
