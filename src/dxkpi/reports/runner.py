@@ -909,8 +909,11 @@ def run_reports(
                 ],
             }
             for r in results:
-                if r.status != "ok":
-                    e = r.error or {}
+                e = r.error or {}
+                if r.status == "skipped":  # in the log; the command's summary says it once
+                    stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+                    lines.append(f"{stamp} SKIPPED {r.name}: {e.get('evalue')}")
+                elif r.status != "ok":
                     say(
                         f"{r.status.upper()} {r.name}: cell {e.get('cell_index')} "
                         f"{e.get('ename')}: {e.get('evalue')}"

@@ -123,8 +123,7 @@ class ReportContext:
                 f"department code not in the departments table: {code}",
                 hint_ja="-p department で組織マスタの所属コードを指定してください"
                 f"（例: {known}）。",
-                hint_en="give a code of the departments table with -p department "
-                f"(e.g. {known}).",
+                hint_en=f"give a code of the departments table with -p department (e.g. {known}).",
             )
         _, name = hit.row(0)
         return code, str(name or code)
