@@ -92,3 +92,36 @@ def test_an_unknown_department_is_a_bilingual_error(project: Path) -> None:
     text = err.value.message()
     assert "組織マスタにない所属コード: 010100" in text
     assert "department code not in the departments table: 010100" in text
+
+
+@pytest.mark.slow
+def test_the_department_template_runs_by_hand_for_another_year_and_city(project: Path) -> None:
+    """The issue's run: ``papermill department.ipynb -p fiscal_year 2024`` on a city whose codes
+    are not the sample city's, next to a published FY2025 set — it runs (first department), and
+    writes its figures under reports/drafts/FY2024, leaving the published set alone."""
+    import nbformat
+    import papermill
+
+    published = project / "reports" / "FY2025" / "figures"
+    published.mkdir(parents=True)
+    (published.parent / MARKER).write_text("", encoding="utf-8")
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "reports" / "department.ipynb"),
+        str(project / "out.ipynb"),
+        parameters={"fiscal_year": 2024},
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(project),
+    )
+    drafts = project / "reports" / "drafts" / "FY2024" / "figures"
+    assert sorted(drafts.glob("department_*.png")), "no figure in the drafts folder"
+    assert list(published.iterdir()) == []
+    nb = nbformat.read(str(project / "out.ipynb"), as_version=4)
+    shown = "".join(
+        str(o.get("data", {}).get("text/markdown", ""))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+    first = _context(2024, "").department("")
+    assert f"{first[1]}（{first[0]}）" in shown
