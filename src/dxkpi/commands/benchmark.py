@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from dxkpi.commands.context import FISCAL_YEAR, current_project
+from dxkpi.commands.context import current_project
+from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.core.atomic import write_text
 from dxkpi.core.errors import Where
 from dxkpi.core.project import ProjectNotFoundError

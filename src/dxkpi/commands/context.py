@@ -10,7 +10,7 @@ import click
 
 from dxkpi.core.project import Project, locate_project
 
-__all__ = ["FISCAL_YEAR", "CliState", "FiscalYear", "current_project", "or_default"]
+__all__ = ["CliState", "current_project", "or_default"]
 
 
 @dataclass
@@ -39,34 +39,3 @@ def or_default(value: Path | None, default: str) -> Path:
         return value
     location: Path = getattr(current_project(), default)
     return location
-
-
-class FiscalYear(click.ParamType):
-    """A ``--fy`` value in any form the data's fiscal-year columns accept — ``2025``,
-    ``2025年度``, ``令和7年度``, ``R7``, ``FY2025`` — read by the ingest's own rule
-    (:func:`dxkpi.ingest.parse.fiscal_year_text`); anything else is refused in both languages.
-    """
-
-    name = "年度/fiscal-year"
-
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        from dxkpi.ingest.parse import fiscal_year_text
-
-        year = fiscal_year_text(str(value))
-        if year is None:
-            self.fail(
-                f"年度として読めません: {value!r}（2025、2025年度、令和7年度、R7 のように"
-                f"書いてください）/ not a fiscal year: {value!r} (write 2025, 2025年度, "
-                "令和7年度 or R7)",
-                param,
-                ctx,
-            )
-        return year
-
-
-#: The parameter type of every ``--fy`` option.
-FISCAL_YEAR = FiscalYear()

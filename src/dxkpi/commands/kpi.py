@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from dxkpi.catalogue.kpis import REGISTRY
-from dxkpi.commands.context import FISCAL_YEAR, or_default
+from dxkpi.commands.context import or_default
+from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.core.atomic import write_bytes
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import load_processed

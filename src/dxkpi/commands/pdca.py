@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from dxkpi.commands.context import FISCAL_YEAR, current_project
+from dxkpi.commands.context import current_project
+from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.core.atomic import write_file, write_text
 from dxkpi.core.fiscal import fy_date
 from dxkpi.ingest.processed import FiscalYearError, load_processed

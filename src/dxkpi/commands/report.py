@@ -11,7 +11,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from dxkpi.commands.context import FISCAL_YEAR, current_project
+from dxkpi.commands.context import current_project
+from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.ingest.processed import FiscalYearError, load_processed
 from dxkpi.reports.runner import latest_complete_fiscal_year, run_reports, write_kpi_workbook
 

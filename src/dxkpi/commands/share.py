@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from dxkpi.catalogue.labels import label
-from dxkpi.commands.context import FISCAL_YEAR, or_default
+from dxkpi.commands.context import or_default
+from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.ingest.processed import load_processed, read_manifest
 from dxkpi.peers.share import build_share, default_file_name, write_share
 from dxkpi.project.config import load_config

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-__all__ = ["Column", "FittedTable", "Shown", "fit_tables", "number"]
+__all__ = ["TEXT_MIN", "Column", "FittedTable", "Shown", "fit_tables", "number"]
 
 
 def number(x: float | int | None, digits: int = 4) -> str:
