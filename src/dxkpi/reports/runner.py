@@ -642,18 +642,22 @@ def _check_distinct_names(tasks: list[Task]) -> None:
 
 
 def _code_version(root: Path) -> str:
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        sha = "unknown"
-    return f"dxkpi {__version__} ({sha})"
+    """``dxkpi <version> (<commit>)``: the commit of the project's checkout, else of the
+    checkout dxkpi runs from (a project folder outside the repository), else ``unknown``."""
+    for folder in (root, Path(__file__).parent):
+        try:
+            sha = subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                cwd=folder,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            continue
+        return f"dxkpi {__version__} ({sha})"
+    return f"dxkpi {__version__} (unknown)"
 
 
 def _manifest_hash(data_dir: Path) -> str | None:
