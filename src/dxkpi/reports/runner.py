@@ -254,8 +254,10 @@ def _quiet_kernel_managers() -> tuple[type[Any], type[Any]]:
     """The kernel manager classes of a run (synchronous, asynchronous): quiet at their source.
 
     * Transport ``ipc``, through sockets in a private folder of their own (mode 0700, removed
-      with the kernel), instead of TCP on localhost: ipykernel warns on stderr, once per kernel,
-      that TCP runs without encryption, and any local user could connect to a TCP kernel.
+      with the kernel), instead of plain TCP on localhost: ipykernel warns on stderr, once per
+      kernel, that TCP runs without encryption, and any local user could connect to a TCP
+      kernel. Where there are no such sockets (Windows), TCP encrypted with CurveZMQ keys the
+      manager provisions (``transport_encryption="auto"``), which ipykernel does not warn of.
     * No interrupt on shutdown: jupyter_client interrupts a kernel before shutting it down, and
       an idle kernel logs that SIGINT as ``ERROR | KeyboardInterrupt caught in kernel``. The
       runner only shuts kernels down between cells; shutdown is asked on the control channel
@@ -263,15 +265,22 @@ def _quiet_kernel_managers() -> tuple[type[Any], type[Any]]:
     Real kernel errors still reach stderr and the notebook."""
     import tempfile
 
+    import zmq
     from jupyter_client import AsyncKernelManager, KernelManager
     from traitlets import default
+
+    _IPC = os.name == "posix" and zmq.has("ipc")
 
     class Quiet:
         _ipc_dir: str | None = None
 
         @default("transport")
         def _transport_default(self) -> str:
-            return "ipc"
+            return "ipc" if _IPC else "tcp"
+
+        @default("transport_encryption")
+        def _transport_encryption_default(self) -> str:
+            return "disabled" if _IPC else "auto"
 
         @default("ip")
         def _ip_default(self) -> str:
