@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 RAW ?= data/raw
 PROCESSED ?= data/processed
 FY ?=
+LAB_ARGS ?=
 
 .PHONY: help env sample ingest report test test-fast test-browser browser-deps lint typecheck lab clean bench
 
@@ -62,8 +63,13 @@ lint: $(STAMP) ## ruff (lint and format check)
 typecheck: $(STAMP) ## mypy on src/
 	$(BIN)/mypy
 
-lab: $(STAMP) ## JupyterLab on 127.0.0.1 with token auth, kernel = this project's .venv
-	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.open_browser=False
+lab: $(STAMP) ## JupyterLab on 127.0.0.1 with token auth, kernel = this project's .venv (as root: LAB_ARGS=--allow-root)
+	@if [ "$$(id -u)" = "0" ] && ! grep -qw -- '--allow-root' <<< "$(LAB_ARGS)"; then \
+		echo "root で実行しています。JupyterLab は root では起動しません。一般ユーザーで実行するか、root のまま使うなら: make lab LAB_ARGS=--allow-root" >&2; \
+		echo "Running as root: JupyterLab will not start as root. Run it as an ordinary user, or to go on as root: make lab LAB_ARGS=--allow-root" >&2; \
+		exit 2; \
+	fi
+	$(BIN)/jupyter lab --ip=127.0.0.1 --no-browser --ServerApp.open_browser=False $(LAB_ARGS)
 
 bench: $(STAMP) ## Run the benchmarks (slow; prints figures beside the peer tools)
 	$(BIN)/python benchmarks/ingest_scale.py

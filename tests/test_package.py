@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.metadata
+import os
 import re
+import subprocess
 import tomllib
 import types
 from collections.abc import Iterator
@@ -354,6 +356,33 @@ def test_makefile_phony_lists_every_target_and_each_has_help() -> None:
     }
     no_help = [name for name in phony if "## " not in recipes.get(name, "")]
     assert not no_help, f"targets without a '## help' comment: {no_help}"
+
+
+def test_make_lab_as_root_says_how_to_go_on(tmp_path: Path) -> None:
+    """``make lab`` as root stops before JupyterLab refuses, saying (ja/en) to use
+    ``LAB_ARGS=--allow-root``; with it, the flag reaches ``jupyter lab``. ``id -u`` is made to
+    answer 0 whoever runs the test, ``jupyter`` only echoes; no environment is built
+    (``STAMP=``)."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "id").write_text("#!/bin/sh\necho 0\n", encoding="utf-8")
+    (fake / "id").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    make = ["make", "-s", "-C", str(ROOT), "lab", "STAMP=", f"BIN={tmp_path / 'none'}"]
+    refused = subprocess.run(make, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert "make lab LAB_ARGS=--allow-root" in refused.stderr
+    assert "root で実行しています" in refused.stderr and "Running as root" in refused.stderr
+    assert "jupyter" not in refused.stdout
+    (fake / "jupyter").write_text('#!/bin/sh\necho "jupyter $*"\n', encoding="utf-8")
+    (fake / "jupyter").chmod(0o755)
+    make[-1] = f"BIN={fake}"
+    allowed = subprocess.run(
+        [*make, "LAB_ARGS=--allow-root"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.startswith("jupyter lab --ip=127.0.0.1")
+    assert allowed.stdout.split()[-1] == "--allow-root"
 
 
 def test_one_version_string() -> None:

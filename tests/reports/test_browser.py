@@ -202,3 +202,38 @@ def test_the_pdca_handout_prints(report_set: Path, tmp_path: Path) -> None:
     assert len(shots) == n
     short = {png.name: round(_ink_bottom(png), 2) for png in shots[:-1] if _ink_bottom(png) < 0.3}
     assert short == {}
+
+
+def test_every_page_is_titled_with_its_report_name(report_set: Path) -> None:
+    """Every page's <title> — the tab, the bookmark and the PDF's title metadata — is the
+    report's name and year (a drill-down with its department's name), never "Notebook"."""
+    from playwright.sync_api import sync_playwright
+
+    from dxkpi.ingest.processed import load_processed
+    from dxkpi.reports.runner import report_title
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is required: make browser-deps"
+    departments = load_processed(report_set.parent.parent / "processed").departments
+    names = dict(departments.select("department_code", "department_name").collect().iter_rows())
+    specs = {r.name: r for r in REPORTS}
+    expected = {}
+    for page_file in sorted(report_set.glob("*.html")):
+        if page_file.name == "index.html":
+            continue
+        report, _, code = page_file.stem.partition("_")
+        spec = specs.get(page_file.stem) or specs[report]
+        expected[page_file.name] = report_title(
+            spec, "ja", 2025, names[code] if spec.per_department else None
+        )
+    assert len(expected) >= 8
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+        page = browser.new_context(offline=True).new_page()
+        for file_name, title in expected.items():
+            page.goto((report_set / file_name).as_uri())
+            assert page.title() == title, file_name
+        page.goto((report_set / "index.html").as_uri())
+        assert "2025年度" in page.title()
+        browser.close()
+    assert not any(t == "Notebook" for t in expected.values())

@@ -187,7 +187,7 @@ def test_a_failure_stops_the_run_cleanly_and_keeps_the_failed_notebook(project: 
 def test_an_export_that_raises_in_a_worker_is_a_failed_report(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def full_disk(notebook: Path, target: Path) -> None:
+    def full_disk(notebook: Path, target: Path, **page: str) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(report_mod, "export_html", full_disk)  # forked workers inherit it

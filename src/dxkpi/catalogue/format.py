@@ -36,6 +36,7 @@ from dxkpi.catalogue.labels import SUPPRESSED_MARK, LabelError, label, t
 __all__ = [
     "D3_FORMAT",
     "EXCEL_FORMAT",
+    "JST",
     "PER_100_STAFF_YEAR",
     "UNITS",
     "VARIANTS",
@@ -46,6 +47,7 @@ __all__ = [
     "format_provisional",
     "format_ratio",
     "format_scale",
+    "format_timestamp",
     "format_value",
     "rounded",
 ]
@@ -233,4 +235,30 @@ def format_provisional(as_of: dt.date, days: int | None = None, lang: str = "ja"
         lang,
         f"{mark}（{when} 時点、提出から{format_days(days, lang)}を経ていない提案を含む年度）",
         f"{mark} (as of {when}; the year has proposals not yet {format_days(days, lang)} old)",
+    )
+
+
+#: Japan Standard Time: a city hall's clock (no daylight saving).
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_timestamp(when: dt.datetime | str, lang: str = "ja") -> str:
+    """A moment (a run's start, an ingest) as people in a city hall read it: Japan time, to the
+    minute — ``2026年12月5日 0:20 JST`` / ``5 Dec 2026 00:20 JST``. ``when`` is an aware datetime
+    or the ISO text of one (``run.json``, the manifest); a naive one is taken as UTC.
+
+    >>> format_timestamp("2026-12-04T15:20:56+00:00")
+    '2026年12月5日 0:20 JST'
+    >>> format_timestamp(dt.datetime(2026, 12, 4, 6, 5, tzinfo=dt.UTC), "en")
+    '4 Dec 2026 15:05 JST'
+    """
+    moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    j = moment.astimezone(JST)
+    return t(
+        lang,
+        f"{j.year}年{j.month}月{j.day}日 {j.hour}:{j.minute:02d} JST",
+        f"{j.day} {_MONTHS_EN[j.month - 1]} {j.year} {j.hour:02d}:{j.minute:02d} JST",
     )

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from dxkpi.commands.context import current_project
+from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.core.atomic import write_text
 from dxkpi.core.errors import Where
 from dxkpi.core.project import ProjectNotFoundError
@@ -47,7 +48,7 @@ def _project_city() -> str | None:
 @click.option(
     "--fy",
     "fiscal_year",
-    type=int,
+    type=FISCAL_YEAR,
     default=None,
     help="表に出す年度（既定: 共有ファイルの最新年度）/ Fiscal year of the table (default: the "
     "latest in the files).",

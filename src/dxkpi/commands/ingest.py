@@ -71,7 +71,7 @@ def command(raw: Path | None, out: Path | None, expectations: Path | None, new_k
             new_key=new_key,
             progress=lambda msg: status.update(f"取り込み中 / ingesting: {escape(msg)}"),
         )
-    print_summary(report.manifest, Console(width=max(Console().width, 110)), out)
+    print_summary(report.manifest, Console(), out)
     for err in report.errors:
         # paths and values are data: never rich markup ("[old]", "[/x]" in a folder name)
         console.print(err.message(), style="red", markup=False, highlight=False)

@@ -13,6 +13,7 @@ import click
 
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.commands.context import or_default
+from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.core.atomic import write_bytes
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import load_processed
@@ -43,7 +44,7 @@ def _fail(ja: str, en: str) -> click.ClickException:
 @click.option(
     "--fy",
     "fiscal_years",
-    type=int,
+    type=FISCAL_YEAR,
     multiple=True,
     help="年度 / fiscal year (repeatable; default: the latest on the staff list).",
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from dxkpi.commands.context import current_project
+from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.core.atomic import write_file, write_text
 from dxkpi.core.fiscal import fy_date
 from dxkpi.ingest.processed import FiscalYearError, load_processed
@@ -153,7 +154,7 @@ def adopt(fiscal_year: int, config_path: Path, reviews: Path, *, yes: bool, forc
 @click.option(
     "--fy",
     "fiscal_year",
-    type=int,
+    type=FISCAL_YEAR,
     default=None,
     help="レビューする年度（既定: データ上の直近の完了年度）/ Fiscal year to review.",
 )

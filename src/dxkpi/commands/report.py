@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from dxkpi.commands.context import current_project
+from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.ingest.processed import FiscalYearError, load_processed
 from dxkpi.reports.runner import latest_complete_fiscal_year, run_reports, write_kpi_workbook
 
@@ -22,7 +23,7 @@ __all__ = ["command"]
 @click.option(
     "--fy",
     "fiscal_year",
-    type=int,
+    type=FISCAL_YEAR,
     default=None,
     help="対象年度（既定: データ上の直近の完了年度）/ Fiscal year "
     "(default: the latest complete one in the data).",

@@ -8,6 +8,7 @@ import click
 
 from dxkpi.catalogue.labels import label
 from dxkpi.commands.context import or_default
+from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.ingest.processed import load_processed, read_manifest
 from dxkpi.peers.share import build_share, default_file_name, write_share
 from dxkpi.project.config import load_config
@@ -16,7 +17,9 @@ __all__ = ["command"]
 
 
 @click.command("share")
-@click.option("--fy", "fiscal_year", type=int, required=True, help="年度 / Fiscal year to share.")
+@click.option(
+    "--fy", "fiscal_year", type=FISCAL_YEAR, required=True, help="年度 / Fiscal year to share."
+)
 @click.option(
     "--out",
     "out",

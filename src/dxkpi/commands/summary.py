@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
-
 from dxkpi.catalogue.contract import DATASETS, rule_catalogue
+from dxkpi.core.display import Column, FittedTable
 
 __all__ = ["STATUS", "print_summary", "top_rules"]
 
@@ -25,35 +24,39 @@ def top_rules(rules: dict[str, int], n: int = 3) -> list[tuple[str, int]]:
 
 
 def print_summary(manifest: dict[str, Any], console: Any, out: Path) -> None:
-    """Print one row per dataset (rows, accepted, quarantined, top rules), then what each
-    broken rule means in Japanese and English, then where the details are (``out``: the
-    processed-data folder the manifest belongs to)."""
-    from rich.table import Table
-
-    table = Table(title="取り込み結果 / Ingest summary")
-    table.add_column("データ / dataset")
-    table.add_column("状態 / status")
-    for header in ("行 rows", "受理 accepted", "隔離 quarantined"):
-        table.add_column(header, justify="right")
-    table.add_column("主な違反 / top rules", overflow="fold", min_width=44)
-    seen: dict[str, tuple[str, str]] = {}
+    """Print one row per dataset (rows, accepted, quarantined, top rules), fitted to the
+    console's width (:class:`dxkpi.core.display.FittedTable`: rule ids whole where there is
+    room, never cut), then what each broken rule means in Japanese and English, then where the
+    details are (``out``: the processed-data folder the manifest belongs to)."""
+    columns = (
+        Column("データ / dataset"),
+        Column("状態 / status"),
+        Column("行 rows", numeric=True),
+        Column("受理 accepted", numeric=True),
+        Column("隔離 quarantined", numeric=True),
+        Column("主な違反 / top rules", whole=True, optional=True),  # also listed below
+    )
+    rows: list[list[str]] = []
+    seen: dict[str, tuple[str, str, int]] = {}
     for name, info in manifest["datasets"].items():
         cat = rule_catalogue(name)
         tops = top_rules(info["rules"])
-        for rule, _ in tops:
+        for rule, n in tops:
             if rule in cat:
-                seen[rule] = (cat[rule].ja, cat[rule].en)
-        table.add_row(
-            f"{DATASETS[name].ja} {name}",
-            escape(STATUS.get(info["status"], str(info["status"]))),
-            f"{info['rows_in']:,}",
-            f"{info['accepted']:,}",
-            f"{info['quarantined']:,}",
-            escape("\n".join(f"{r} ×{n}" for r, n in tops)),
+                seen[rule] = (cat[rule].ja, cat[rule].en, n)
+        rows.append(
+            [
+                f"{DATASETS[name].ja} {name}",
+                STATUS.get(info["status"], str(info["status"])),
+                f"{info['rows_in']:,}",
+                f"{info['accepted']:,}",
+                f"{info['quarantined']:,}",
+                "\n".join(f"{r} ×{n}" for r, n in tops),
+            ]
         )
-    console.print(table)
-    for rule, (ja, en) in sorted(seen.items()):
-        console.print(f"  {rule}: {ja} / {en}", markup=False, highlight=False)
+    console.print(FittedTable("取り込み結果 / Ingest summary", columns, rows))
+    for rule, (ja, en, n) in sorted(seen.items()):
+        console.print(f"  {rule} ×{n}: {ja} / {en}", markup=False, highlight=False)
     total_in = sum(d["rows_in"] for d in manifest["datasets"].values())
     total_q = sum(d["quarantined"] for d in manifest["datasets"].values())
     console.print(

@@ -38,6 +38,6 @@ def command(data: Path | None) -> None:
             f"{path} does not exist: run `dxkpi ingest` first."
         )
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    print_summary(manifest, Console(width=max(Console().width, 110)), folder)
+    print_summary(manifest, Console(), folder)
     if not manifest["ok"]:
         sys.exit(1)

@@ -36,6 +36,7 @@ __all__ = [
     "char_class",
     "code_lookup",
     "column_fault",
+    "fiscal_year_text",
     "id_fault",
     "id_problem",
     "is_empty",
@@ -167,6 +168,17 @@ def parse_fiscal_year(raw: pl.Expr) -> pl.Expr:
     western = text.str.extract(_WESTERN_YEAR, 1).cast(pl.Int32, strict=False)
     year = pl.coalesce(wy, western)
     return pl.when(year.is_between(1900, 2200)).then(year).cast(pl.Int32)
+
+
+def fiscal_year_text(text: str) -> int | None:
+    """One fiscal year typed by a person (``--fy``), read by the rule of the data's fiscal-year
+    columns (:func:`parse_fiscal_year`): the year it starts in, or None when it does not read.
+
+    >>> [fiscal_year_text(x) for x in ("2025", "R7", "令和7年度", "2025年度", "ＦＹ２０２５", "x")]
+    [2025, 2025, 2025, 2025, 2025, None]
+    """
+    value = pl.select(parse_fiscal_year(pl.lit(text, dtype=pl.String))).item()
+    return None if value is None else int(value)
 
 
 def _number_text(raw: pl.Expr) -> pl.Expr:

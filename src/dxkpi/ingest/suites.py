@@ -275,18 +275,31 @@ def _to_pandas(frame: pl.DataFrame) -> Any:
 
 @functools.cache
 def _context() -> tuple[Any, Any]:
-    """One ephemeral GX context per process: no analytics, no progress bars, nothing on disk."""
-    import logging
+    """One ephemeral GX context per process: no analytics, no progress bars, nothing on disk,
+    no INFO lines (:func:`_quiet_gx_logging`)."""
     import os
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    _quiet_gx_logging()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    _quiet_gx_logging()  # modules the context imported
     return gx, context
+
+
+def _quiet_gx_logging() -> None:
+    """Great Expectations says only its errors. Some of its modules set their own logger to
+    INFO (``Created temporary directory … for ephemeral docs site`` on every ingest): those
+    levels are reset so every ``great_expectations.*`` logger follows the package's, ERROR."""
+    import logging
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.startswith("great_expectations.") and isinstance(logger, logging.Logger):
+            logger.setLevel(logging.NOTSET)
 
 
 def validate(

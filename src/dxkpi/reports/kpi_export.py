@@ -19,9 +19,6 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from rich.console import JustifyMethod
-from rich.markup import escape
-from rich.table import Table
 
 from dxkpi.catalogue.format import (
     EXCEL_FORMAT,
@@ -33,6 +30,7 @@ from dxkpi.catalogue.format import (
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.catalogue.labels import SUPPRESSED_MARK, codes, group_part, label
 from dxkpi.core.atomic import write_file
+from dxkpi.core.display import Column, FittedTable
 from dxkpi.core.jsontext import json_text
 from dxkpi.core.spreadsheet import neutralise, neutralise_frame
 from dxkpi.kpi.engine import EXPORT_COLUMNS
@@ -124,28 +122,29 @@ def group_by_ja(group_by: str) -> str:
     return " × ".join(label("grouping", p) for p in group_by.split("|"))
 
 
-def to_table(rich: pl.DataFrame, k: int) -> Table:
-    """A rich Table (Japanese headers; rich aligns East Asian wide characters). Group names
-    come from the data and are shown as text, never read as console markup."""
+def to_table(rich: pl.DataFrame, k: int) -> FittedTable:
+    """The KPI table for a terminal (Japanese headers; East Asian wide characters aligned),
+    fitted to the console it is printed on by :func:`dxkpi.core.display.fit_tables`: empty
+    columns left out, the year and grouping said once when every row shares them, numbers
+    never cut, one table per KPI when the width is tight. Group names come from the data and
+    are shown as text, never read as console markup."""
     caption = footnote_ja(k)
     if note := progress_note_ja(rich):
         caption += "\n" + note
-    table = Table(title="DX人材育成 KPI", caption=caption, show_lines=False)
-    columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("指標", "left"),
-        ("年度", "right"),
-        ("集計単位", "left"),
-        ("グループ", "left"),
-        ("分子", "right"),
-        ("分母", "right"),
-        ("値", "right"),
-        ("95%CI", "right"),
-        ("目標", "right"),
-        ("評価", "center"),
-        ("備考", "left"),
+    columns = (
+        Column("指標", split=True),
+        Column("年度", numeric=True, common=True, said="{value}"),
+        Column("集計単位", common=True, said="{value}別"),
+        Column("グループ", whole=True),
+        Column("分子", numeric=True),
+        Column("分母", numeric=True),
+        Column("値", numeric=True),
+        Column("95%CI", numeric=True),
+        Column("目標", numeric=True),
+        Column("評価", numeric=True, justify="center"),
+        Column("備考"),
     )
-    for header, justify in columns:
-        table.add_column(header, justify=justify)
+    rows: list[list[str]] = []
     for row in rich.iter_rows(named=True):
         unit = row["unit"]
         hidden = bool(row["suppressed"])
@@ -159,20 +158,22 @@ def to_table(rich: pl.DataFrame, k: int) -> Table:
                 + ("（目標は按分）" if REGISTRY[row["kpi"]].cumulative else "")
                 + (f"・{note}" if note else "")
             )
-        table.add_row(
-            row["name_ja"],
-            f"{row['fiscal_year']}年度",
-            group_by_ja(row["group_by"]),
-            escape(group_label_ja(row["group_by"], row["group"], row.get("group_name"))),
-            SUPPRESSED_MARK if hidden else format_count(row["numerator"], unit),
-            SUPPRESSED_MARK if hidden else format_count(row["denominator"], unit),
-            SUPPRESSED_MARK if hidden else format_value(row["value"], unit),
-            SUPPRESSED_MARK if hidden else ci,
-            format_value(row["target"], unit),
-            SUPPRESSED_MARK if hidden else (row["grade"] or ""),
-            note,
+        rows.append(
+            [
+                row["name_ja"],
+                f"{row['fiscal_year']}年度",
+                group_by_ja(row["group_by"]),
+                group_label_ja(row["group_by"], row["group"], row.get("group_name")),
+                SUPPRESSED_MARK if hidden else format_count(row["numerator"], unit),
+                SUPPRESSED_MARK if hidden else format_count(row["denominator"], unit),
+                SUPPRESSED_MARK if hidden else format_value(row["value"], unit),
+                SUPPRESSED_MARK if hidden else ci,
+                format_value(row["target"], unit),
+                SUPPRESSED_MARK if hidden else (row["grade"] or ""),
+                note,
+            ]
         )
-    return table
+    return FittedTable("DX人材育成 KPI", columns, rows, caption)
 
 
 def _sheet_title(name: str, used: set[str]) -> str:

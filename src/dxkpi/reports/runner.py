@@ -37,14 +37,16 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from dxkpi import __version__
+from dxkpi.catalogue.format import format_timestamp
 from dxkpi.catalogue.kpis import GROUPINGS
+from dxkpi.catalogue.labels import t
 from dxkpi.core.atomic import publish, recover, staging_dir, write_text
 from dxkpi.core.errors import DxkpiError, Where
 from dxkpi.core.filenames import path_inside, safe_stem
@@ -84,7 +86,9 @@ __all__ = [
     "external_urls",
     "latest_complete_fiscal_year",
     "log",
+    "page_footer",
     "plan_tasks",
+    "report_title",
     "run_reports",
     "snapshot_processed",
     "templates_dir",
@@ -156,6 +160,8 @@ class Task:
     parameters: dict[str, Any]
     project_root: str = ""  # the kernel's working folder and DXKPI_PROJECT
     department: str | None = None  # the drill-down's department code, as in the data
+    title: str = ""  # the page's <title> (report_title); plain text, escaped when written
+    footer: str = ""  # the page's footer (page_footer): data hash, code version, time (JST)
 
 
 @dataclass
@@ -244,12 +250,71 @@ def _error_dict(err: BaseException) -> dict[str, Any]:
 _DRILL_DOWN_KERNELS: dict[str, Any] = {}
 
 
-def _tracking_kernel_manager() -> Any:
-    """A KernelManager that remembers the clients it hands out, so the runner can close each
-    client nbclient opens on a kernel it does not own (nbclient leaves those open)."""
-    from jupyter_client import KernelManager
+@functools.cache
+def _quiet_kernel_managers() -> tuple[type[Any], type[Any]]:
+    """The kernel manager classes of a run (synchronous, asynchronous): quiet at their source.
 
-    class TrackingKernelManager(KernelManager):
+    * Transport ``ipc``, through sockets in a private folder of their own (mode 0700, removed
+      with the kernel), instead of plain TCP on localhost: ipykernel warns on stderr, once per
+      kernel, that TCP runs without encryption, and any local user could connect to a TCP
+      kernel. Where there are no such sockets (Windows), TCP encrypted with CurveZMQ keys the
+      manager provisions (``transport_encryption="auto"``), which ipykernel does not warn of.
+    * No interrupt on shutdown: jupyter_client interrupts a kernel before shutting it down, and
+      an idle kernel logs that SIGINT as ``ERROR | KeyboardInterrupt caught in kernel``. The
+      runner only shuts kernels down between cells; shutdown is asked on the control channel
+      and the process is killed if it does not stop, so the interrupt adds nothing.
+    Real kernel errors still reach stderr and the notebook."""
+    import tempfile
+
+    import zmq
+    from jupyter_client import AsyncKernelManager, KernelManager
+    from traitlets import default
+
+    _IPC = os.name == "posix" and zmq.has("ipc")
+
+    class Quiet:
+        _ipc_dir: str | None = None
+
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc" if _IPC else "tcp"
+
+        @default("transport_encryption")
+        def _transport_encryption_default(self) -> str:
+            return "disabled" if _IPC else "auto"
+
+        @default("ip")
+        def _ip_default(self) -> str:
+            if getattr(self, "transport", "ipc") != "ipc":
+                return "127.0.0.1"
+            self._ipc_dir = tempfile.mkdtemp(prefix="dxkpi-kernel-")
+            return os.path.join(self._ipc_dir, "k")
+
+        async def _async_interrupt_kernel(self) -> None:
+            if getattr(self, "shutting_down", False):
+                return
+            await super()._async_interrupt_kernel()  # type: ignore[misc]
+
+        def cleanup_ipc_files(self) -> None:
+            super().cleanup_ipc_files()  # type: ignore[misc]
+            if self._ipc_dir is not None:
+                shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+    class QuietKernelManager(Quiet, KernelManager):
+        pass
+
+    class QuietAsyncKernelManager(Quiet, AsyncKernelManager):
+        pass
+
+    return QuietKernelManager, QuietAsyncKernelManager
+
+
+def _tracking_kernel_manager() -> Any:
+    """A (quiet) KernelManager that remembers the clients it hands out, so the runner can close
+    each client nbclient opens on a kernel it does not own (nbclient leaves those open)."""
+    base, _ = _quiet_kernel_managers()
+
+    class TrackingKernelManager(base):  # type: ignore[misc, valid-type]
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.handed: list[Any] = []
@@ -299,7 +364,9 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
     out_nb = path_inside(folder, f"{task.name}.ipynb")
     start = time.perf_counter()
     km = _drill_down_kernel(task.template) if shared_kernel else None
-    extra = {"km": km} if km is not None else {}
+    extra: dict[str, Any] = (
+        {"km": km} if km is not None else {"kernel_manager_class": _quiet_kernel_managers()[1]}
+    )
     try:
         papermill.execute_notebook(
             task.template,
@@ -328,7 +395,9 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
         )
     if km is not None:
         km.release_clients()
-    export_html(out_nb, path_inside(folder, f"{task.name}.html"))
+    export_html(
+        out_nb, path_inside(folder, f"{task.name}.html"), title=task.title, footer=task.footer
+    )
     return TaskResult(
         task.name,
         task.report,
@@ -356,6 +425,8 @@ body, .jp-Notebook, .jp-RenderedHTMLCommon {
 .jp-RenderedHTMLCommon h2 { border-left: 6px solid #0072B2;
   padding-left: .5em; }
 .dxkpi-nb { white-space: nowrap; }
+.dxkpi-footer { max-width: 1100px; margin: 2em auto 1em; padding-top: .5em;
+  border-top: 1px solid #ccc; color: #555; font-size: 85%; }
 @media print {
   @page { size: A4; margin: 14mm 14mm 16mm;
     @bottom-center { content: counter(page) " / " counter(pages); font-size: 9pt; color: #555; } }
@@ -393,14 +464,21 @@ def _exporter() -> Any:
     return exporter
 
 
-def export_html(notebook: Path, target: Path) -> None:
+def export_html(notebook: Path, target: Path, *, title: str = "", footer: str = "") -> None:
     """Export an executed notebook to self-contained HTML with code hidden (no script, no CDN;
     images embedded; the Content-Security-Policy of :mod:`dxkpi.reports.escape` first in
-    ``<head>``)."""
+    ``<head>``). ``title`` is the page's ``<title>`` — also the PDF's title when the page is
+    printed — (default: the notebook's file name, never nbconvert's "Notebook"); ``footer`` a
+    line at the foot of the page. Both are plain text, escaped here."""
     import nbformat
 
     nb = nbformat.read(str(notebook), as_version=4)
-    body, _ = _exporter().from_notebook_node(nb, resources={"dxkpi_csp_meta": csp_meta()})
+    nb.metadata.pop("title", None)  # the runner names the page, not a stray notebook field
+    resources = {
+        "dxkpi_csp_meta": csp_meta(),
+        "metadata": {"name": title or target.stem},
+    }
+    body, _ = _exporter().from_notebook_node(nb, resources=resources)
     if not sets_the_policy(body):  # a template change must never drop it
         raise ReportError(
             "レポートのページにセキュリティポリシーがありません",
@@ -408,6 +486,10 @@ def export_html(notebook: Path, target: Path) -> None:
             where=Where(file=str(target)),
         )
     body = body.replace("</head>", REPORT_CSS + "</head>", 1)
+    if footer:
+        foot = f'<footer class="dxkpi-footer">{page_text(footer)}</footer>\n'
+        head, tail = body.rsplit("</body>", 1)
+        body = head + foot + "</body>" + tail
     if "<svg" in body:
         body = svg_with_embedded_font(body)  # one font subset for every chart of the page
     write_text(target, body)
@@ -444,10 +526,14 @@ def plan_tasks(
     available: Sequence[str] | None = None,
     shares_dir: Path | None = None,
     city_code: str | None = None,
+    department_names: Mapping[str, str] | None = None,
+    footer: str = "",
 ) -> list[Task]:
     """Every notebook execution of a run, with parameters checked against each template.
 
-    Reports comparing with peers (:attr:`ReportSpec.shares`) run only with ``shares_dir``."""
+    Reports comparing with peers (:attr:`ReportSpec.shares`) run only with ``shares_dir``.
+    Each page is titled by :func:`report_title` (a drill-down with its department's name from
+    ``department_names``) and carries ``footer`` (:func:`page_footer`)."""
     folder = templates_dir(project)
     root = str(project.root)
     names = [r.name for r in REPORTS]
@@ -496,15 +582,57 @@ def plan_tasks(
                 params = {**common, "department": code}
                 check_parameters(template, params)
                 name = f"{spec.name}_{safe_stem(code)}"
-                tasks.append(Task(name, spec.name, str(template), params, root, code))
+                dept = (department_names or {}).get(code) or code
+                title = report_title(spec, lang, fiscal_year, dept)
+                tasks.append(
+                    Task(name, spec.name, str(template), params, root, code, title, footer)
+                )
         else:
             params = dict(common)
             if spec.shares:
                 params |= {"shares_dir": str(shares_dir), "city_code": city_code or ""}
             check_parameters(template, params)
-            tasks.append(Task(spec.name, spec.name, str(template), params, root))
+            title = report_title(spec, lang, fiscal_year)
+            tasks.append(
+                Task(spec.name, spec.name, str(template), params, root, None, title, footer)
+            )
     _check_distinct_names(tasks)
     return tasks
+
+
+def report_title(
+    spec: ReportSpec, lang: str, fiscal_year: int, department: str | None = None
+) -> str:
+    """A report page's title (``<title>``, the PDF's title): the report's name, its department
+    for a drill-down, and the year.
+
+    >>> report_title(REPORTS[1], "ja", 2025)
+    'KPI ダッシュボード（2025年度）'
+    >>> report_title(REPORTS[7], "en", 2025, "総務課")
+    'Department drill-down — 総務課 (FY2025)'
+    """
+    name = t(lang, spec.title_ja, spec.title_en)
+    if department:
+        name = f"{name} — {department}"
+    return t(lang, f"{name}（{fiscal_year}年度）", f"{name} (FY{fiscal_year})")
+
+
+def page_footer(
+    data_hash: str | None, code_version: str, when: datetime.datetime, lang: str
+) -> str:
+    """The foot of every report page: which data (the manifest hash), which code, when (JST).
+
+    >>> at = datetime.datetime(2026, 12, 4, 6, 20, tzinfo=datetime.UTC)
+    >>> page_footer("0123456789abcdef", "dxkpi 0.1.0 (abc1234)", at, "ja")
+    'データ 0123456789ab · dxkpi 0.1.0 (abc1234) · 作成 2026年12月4日 15:20 JST'
+    """
+    data = str(data_hash)[:12] if data_hash else t(lang, "不明", "unknown")
+    made = format_timestamp(when, lang)
+    return t(
+        lang,
+        f"データ {data} · {code_version} · 作成 {made}",
+        f"data {data} · {code_version} · made {made}",
+    )
 
 
 def _check_distinct_names(tasks: list[Task]) -> None:
@@ -528,18 +656,22 @@ def _check_distinct_names(tasks: list[Task]) -> None:
 
 
 def _code_version(root: Path) -> str:
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=root,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        sha = "unknown"
-    return f"dxkpi {__version__} ({sha})"
+    """``dxkpi <version> (<commit>)``: the commit of the project's checkout, else of the
+    checkout dxkpi runs from (a project folder outside the repository), else ``unknown``."""
+    for folder in (root, Path(__file__).parent):
+        try:
+            sha = subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                cwd=folder,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            continue
+        return f"dxkpi {__version__} ({sha})"
+    return f"dxkpi {__version__} (unknown)"
 
 
 def _manifest_hash(data_dir: Path) -> str | None:
@@ -579,6 +711,7 @@ def write_index(folder: Path, run: dict[str, Any], lang: str, glance: Glance | N
             f"<td>{r['seconds']:.1f}s</td><td>{err}</td></tr>"
         )
     fy = run["parameters"]["fiscal_year"]
+    finished = format_timestamp(run["finished"], lang)
     heading = f"{fy}年度 レポート一覧" if lang == "ja" else f"FY{fy} reports"
     cols = (
         ("レポート", "状態", "所要時間", "エラー")
@@ -597,7 +730,7 @@ tr.failed td {{ background: #fde8e8; }}
 .meta {{ color: #555; font-size: 90%; }}
 </style></head><body>
 <h1>{page_text(heading)}</h1>
-<p class="meta">{page_text(run["code_version"])} · {page_text(run["finished"])} ·
+<p class="meta">{page_text(run["code_version"])} · {page_text(finished)} ·
 data {page_text(str(run["data_manifest_sha256"])[:12])} ·
 <a href="kpi_FY{fy}.xlsx">kpi_FY{fy}.xlsx</a> · <a href="run.json">run.json</a></p>
 {glance_html(glance, run["notebooks"], lang)}
@@ -746,6 +879,10 @@ def run_reports(
             snapshot = snapshot_processed(data_dir, staging)
             data = load_processed(snapshot)
             data_hash = _manifest_hash(snapshot)
+            started = datetime.datetime.now(datetime.UTC)
+            code_version = _code_version(project.root)
+            departments_frame = data.departments.select("department_code", "department_name")
+            names = dict(departments_frame.collect().iter_rows())
             tasks = plan_tasks(
                 project=project,
                 fiscal_year=fiscal_year,
@@ -762,8 +899,9 @@ def run_reports(
                 available=data.available(),
                 shares_dir=shares_dir.resolve() if shares_dir is not None else None,
                 city_code=config.city.code,
+                department_names=names,
+                footer=page_footer(data_hash, code_version, started, lang),
             )
-            started = datetime.datetime.now(datetime.UTC)
             say("KPI を計算中 / computing KPIs once for every report…")
             write_kpi_cache(staging, data, config, k)
             results = _execute_all(tasks, staging, jobs, keep_going, say)
@@ -788,7 +926,7 @@ def run_reports(
                     "shares_dir": str(shares_dir) if shares_dir is not None else None,
                 },
                 "data_manifest_sha256": data_hash,
-                "code_version": _code_version(project.root),
+                "code_version": code_version,
                 "python": sys.version.split()[0],
                 "started": started.isoformat(timespec="seconds"),
                 "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -798,8 +936,11 @@ def run_reports(
                 ],
             }
             for r in results:
-                if r.status != "ok":
-                    e = r.error or {}
+                e = r.error or {}
+                if r.status == "skipped":  # in the log; the command's summary says it once
+                    stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+                    lines.append(f"{stamp} SKIPPED {r.name}: {e.get('evalue')}")
+                elif r.status != "ok":
                     say(
                         f"{r.status.upper()} {r.name}: cell {e.get('cell_index')} "
                         f"{e.get('ename')}: {e.get('evalue')}"

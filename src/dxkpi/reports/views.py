@@ -36,8 +36,10 @@ from dxkpi.catalogue.labels import (
     labels,
     t,
 )
-from dxkpi.core.errors import ConfigError
+from dxkpi.core.atomic import MARKER
+from dxkpi.core.errors import ConfigError, Where
 from dxkpi.core.filenames import path_inside, safe_stem
+from dxkpi.core.project import locate_project
 from dxkpi.ingest.processed import Processed, load_processed
 from dxkpi.kpi.engine import compute
 from dxkpi.models.bacon import COMPARISON_TYPES, BaconResult
@@ -48,6 +50,7 @@ from dxkpi.reports.narrative import effect_of_step
 
 __all__ = [
     "CODE_COLUMNS",
+    "HAND_RUNS",
     "HTML",
     "SUPPRESSED_MARK",
     "Markdown",
@@ -60,6 +63,7 @@ __all__ = [
     "grade_legend",
     "grade_text",
     "group_text",
+    "hand_run_output",
     "heterogeneity_table",
     "html_table",
     "keep_units_together",
@@ -67,6 +71,7 @@ __all__ = [
     "kpi_table",
     "labelled",
     "link_table",
+    "refuse_published",
     "report_context",
     "rule_summary",
 ]
@@ -109,6 +114,33 @@ class ReportContext:
         if cache.exists():
             return pl.read_parquet(cache)
         return compute(self.data, self.config, by=list(GROUPINGS))
+
+    def department(self, code: str = "") -> tuple[str, str]:
+        """The drill-down's department: ``(code, name)``. An empty ``code`` (a template run by
+        hand without ``-p department …``) is the first department of the data, by code; a code
+        the departments table does not hold is a bilingual error naming some that it does."""
+        table = (
+            self.data.departments.select("department_code", "department_name")
+            .sort("department_code")
+            .collect()
+        )
+        if table.is_empty():
+            raise ConfigError("組織マスタに所属がありません", "the departments table is empty")
+        if not code:
+            first, name = table.row(0)
+            return str(first), str(name or first)
+        hit = table.filter(pl.col("department_code") == code)
+        if hit.is_empty():
+            known = ", ".join(table["department_code"].head(5).to_list())
+            raise ConfigError(
+                f"組織マスタにない所属コード: {code}",
+                f"department code not in the departments table: {code}",
+                hint_ja="-p department で組織マスタの所属コードを指定してください"
+                f"（例: {known}）。",
+                hint_en=f"give a code of the departments table with -p department (e.g. {known}).",
+            )
+        _, name = hit.row(0)
+        return code, str(name or code)
 
     def t(self, ja: str, en: str) -> str:
         """The text in the report's language (:func:`dxkpi.catalogue.labels.t`)."""
@@ -180,10 +212,13 @@ def report_context(
     """Load the processed data and configuration for a report run (the notebooks' derive cell).
 
     ``min_cell_size`` overrides the configuration's k; the parameters are checked by
-    :func:`check_report_parameters`.
+    :func:`check_report_parameters`. The output folder is :func:`hand_run_output` when empty
+    (a template run by hand); a published report folder is refused.
     """
     data = load_processed(data_dir)
     check_report_parameters(data, fiscal_year=fiscal_year, lang=lang, min_cell_size=min_cell_size)
+    output = Path(output_dir) if output_dir else hand_run_output(int(fiscal_year))
+    refuse_published(output)
     config = load_config()
     config = dataclasses.replace(
         config, privacy=dataclasses.replace(config.privacy, min_cell_size=min_cell_size)
@@ -194,8 +229,35 @@ def report_context(
         fiscal_year=int(fiscal_year),
         lang=lang,
         data_dir=Path(data_dir),
-        output_dir=Path(output_dir),
+        output_dir=output,
     )
+
+
+#: Where a template run by hand writes when no ``output_dir`` is given (inside ``reports/``).
+HAND_RUNS = "drafts"
+
+
+def hand_run_output(fiscal_year: int) -> Path:
+    """The output folder of a template run by hand for ``fiscal_year``:
+    ``reports/drafts/FY<year>`` of the project — following the year, apart from the folders
+    ``dxkpi report`` publishes (``reports/FY<year>``)."""
+    return locate_project().reports / HAND_RUNS / f"FY{fiscal_year}"
+
+
+def refuse_published(output_dir: Path) -> None:
+    """Refuse an output folder ``dxkpi report`` published (it carries
+    :data:`~dxkpi.core.atomic.MARKER` or ``run.json``): a template run by hand would overwrite
+    its figures. The runner writes into its own staging folder, never a published one."""
+    if (output_dir / MARKER).is_file() or (output_dir / "run.json").is_file():
+        raise ConfigError(
+            "出力先は公開済みのレポートフォルダです。上書きしないよう中止しました",
+            "the output folder is a published report folder: stopped so as not to overwrite it",
+            where=Where(file=str(output_dir)),
+            hint_ja="-p output_dir に別のフォルダを指定するか、指定せずに実行してください"
+            f"（既定: reports/{HAND_RUNS}/FY<年度>）。公開用は dxkpi report で作ります。",
+            hint_en="give another folder with -p output_dir, or none (default "
+            f"reports/{HAND_RUNS}/FY<year>); published reports are made by dxkpi report.",
+        )
 
 
 # ------------------------------------------------------------------ HTML tables
