@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from dxkpi.commands.cli import cli
+from dxkpi.catalogue.format import format_count
 from dxkpi.commands.summary import print_summary
 from dxkpi.core.display import Column, fit_tables
 from dxkpi.kpi.engine import compute
@@ -49,7 +50,7 @@ def test_kpi_table_by_department_fits_without_cutting_a_number(
     assert "…" not in text
     shown = set(_numbers(text))
     expected = {
-        export._count(row["numerator"], row["unit"])
+        format_count(row["numerator"], row["unit"])
         for row in by_department.iter_rows(named=True)
         if row["numerator"] is not None and not row["suppressed"]
     }
