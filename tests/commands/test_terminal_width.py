@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from dxkpi.commands.cli import cli
 from dxkpi.catalogue.format import format_count
+from dxkpi.commands.cli import cli
 from dxkpi.commands.summary import print_summary
 from dxkpi.core.display import Column, fit_tables
 from dxkpi.kpi.engine import compute
