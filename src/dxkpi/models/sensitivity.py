@@ -530,24 +530,22 @@ def _attains(s_t: np.ndarray, b: np.ndarray, w: np.ndarray, c: float) -> bool:
     return out is not None and abs(c - out[0]) <= _TOL_DUAL
 
 
-def _primal_truncation(
-    y: np.ndarray, m: _Moments, binding: np.ndarray
-) -> tuple[float, float, float]:
-    """(vlo, vup, σ_B) from the binding moments when the LP is not degenerate."""
-    wb = np.column_stack([m.sd[binding], m.x[binding]])
-    wn = np.column_stack([m.sd[~binding], m.x[~binding]])
-    eye = np.eye(y.size)
-    s_b, s_n = eye[binding], eye[~binding]
-    wb_inv = np.linalg.inv(wb)
-    gamma_b = wn @ wb_inv @ s_b - s_n
-    v_b = (wb_inv[0] @ s_b).ravel()
-    var_b = float(v_b @ m.sigma @ v_b)
-    rho = gamma_b @ m.sigma @ v_b / var_b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bounds = (-gamma_b @ y) / rho + float(v_b @ y)
-    vlo = float(bounds[rho > 0].max()) if np.any(rho > 0) else -math.inf
-    vup = float(bounds[rho < 0].min()) if np.any(rho < 0) else math.inf
-    return vlo, vup, math.sqrt(var_b)
+def _primal_binding(lp: _Lp, m: _Moments) -> np.ndarray | None:
+    """The binding moments when the LP's solution is a non-degenerate vertex (k + 1 binding
+    moments, dual weight above :data:`_TOL_LAMBDA`, nuisance block of full rank): the primal
+    truncation applies. None otherwise (the dual approach)."""
+    k = m.x.shape[1]
+    binding = lp.dual > _TOL_LAMBDA
+    xb = m.x[binding]
+    full_rank = min(xb.shape) > 0 and np.linalg.matrix_rank(xb) == min(xb.shape)
+    return binding if full_rank and int(binding.sum()) == k + 1 else None
+
+
+def _arp_size(alpha: float, lf_cv: float | None) -> float:
+    if lf_cv is None:
+        return alpha
+    kappa = alpha / 10
+    return (alpha - kappa) / (1 - kappa)
 
 
 def _arp_rejects(y: np.ndarray, m: _Moments, alpha: float, lf_cv: float | None) -> bool:
@@ -556,30 +554,108 @@ def _arp_rejects(y: np.ndarray, m: _Moments, alpha: float, lf_cv: float | None) 
     lp = _eta_lp(y, m.x, m.sd)
     if not lp.ok:
         return False  # HonestDiD: "LP for eta did not converge properly. Not rejecting"
-    size = alpha
-    if lf_cv is not None:
-        kappa = alpha / 10
-        size = (alpha - kappa) / (1 - kappa)
-        if lp.eta > lf_cv:
-            return True
-    k = m.x.shape[1]
-    binding = lp.dual > _TOL_LAMBDA
-    xb = m.x[binding]
-    full_rank = min(xb.shape) > 0 and np.linalg.matrix_rank(xb) == min(xb.shape)
-    if full_rank and int(binding.sum()) == k + 1:
-        vlo, vup, sig_b = _primal_truncation(y, m, binding)
-    else:
-        var = float(lp.dual @ m.sigma @ lp.dual)
-        if abs(var) < np.finfo(float).eps:
-            return lp.eta > 0
-        sig_b = math.sqrt(var)
-        vlo, vup = _dual_truncation(y, m, lp.eta, lp.dual)
+    size = _arp_size(alpha, lf_cv)
+    if lf_cv is not None and lp.eta > lf_cv:
+        return True
+    binding = _primal_binding(lp, m)
+    if binding is not None:  # the truncation from the binding moments
+        return bool(_Vertex.of(m, binding).rejects(y[None, :], size, lf_cv)[0])
+    var = float(lp.dual @ m.sigma @ lp.dual)
+    if abs(var) < np.finfo(float).eps:
+        return lp.eta > 0
+    sig_b = math.sqrt(var)
+    vlo, vup = _dual_truncation(y, m, lp.eta, lp.dual)
     if lf_cv is not None:
         vup = min(vup, lf_cv)
     zlo, zup, stat = vlo / sig_b, vup / sig_b, lp.eta / sig_b
-    if not zlo <= stat <= zup:
+    if not zlo <= stat <= zup or stat <= 0.0:  # stat <= 0 never exceeds max(0, quantile)
         return False
-    return stat > max(0.0, _trunc_quantile(1 - size, zlo, zup))
+    return stat > _trunc_quantile(1 - size, zlo, zup)
+
+
+@dataclass(frozen=True, eq=False)
+class _Vertex:
+    """One optimal basis of the η LP when it is not degenerate: (vlo, vup, σ_B) of the primal
+    approach come from its binding moments. It is valid for every y(θ) = y0 − a·θ at which it
+    stays a strictly feasible vertex: there the dual weights, hence the binding set and the primal
+    truncation, are the same (they do not depend on y), and η̂ and the truncation points are
+    linear in y. This lets a grid of θ reuse one LP solution instead of solving one per θ."""
+
+    binding: np.ndarray
+    wb_inv: np.ndarray
+    wn: np.ndarray
+    gamma_b: np.ndarray
+    v_b: np.ndarray
+    rho: np.ndarray
+    sig_b: float
+
+    @staticmethod
+    def of(m: _Moments, binding: np.ndarray) -> _Vertex:
+        wb = np.column_stack([m.sd[binding], m.x[binding]])
+        wn = np.column_stack([m.sd[~binding], m.x[~binding]])
+        eye = np.eye(m.sd.size)
+        s_b, s_n = eye[binding], eye[~binding]
+        wb_inv = np.linalg.inv(wb)
+        gamma_b = wn @ wb_inv @ s_b - s_n
+        v_b = (wb_inv[0] @ s_b).ravel()
+        var_b = float(v_b @ m.sigma @ v_b)
+        rho = gamma_b @ m.sigma @ v_b / var_b
+        return _Vertex(binding, wb_inv, wn, gamma_b, v_b, rho, math.sqrt(var_b))
+
+    def holds(self, ys: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        """Rows of ``ys`` (θ × moments) at which this basis is a strictly feasible vertex (every
+        non-binding moment slack by more than 10⁻⁶·sd, well beyond the LP's tolerances)."""
+        z = ys[:, self.binding] @ self.wb_inv.T
+        slack = z @ self.wn.T - ys[:, ~self.binding]
+        return (slack > 1e-6 * sd[~self.binding]).all(axis=1)
+
+    def rejects(self, ys: np.ndarray, size: float, lf_cv: float | None) -> np.ndarray:
+        """:func:`_arp_rejects` for each row of ``ys`` (where :meth:`holds`)."""
+        eta = ys @ self.v_b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bounds = (-(ys @ self.gamma_b.T)) / self.rho + eta[:, None]
+        pos, neg = self.rho > 0, self.rho < 0
+        vlo = bounds[:, pos].max(axis=1) if pos.any() else np.full(eta.size, -math.inf)
+        vup = bounds[:, neg].min(axis=1) if neg.any() else np.full(eta.size, math.inf)
+        if lf_cv is not None:
+            vup = np.minimum(vup, lf_cv)
+        zlo, zup, stat = vlo / self.sig_b, vup / self.sig_b, eta / self.sig_b
+        out = np.zeros(eta.size, dtype=bool)
+        test = (zlo <= stat) & (stat <= zup) & (stat > 0.0)
+        if test.any():
+            q = stats.truncnorm.ppf(1 - size, zlo[test], zup[test])
+            out[test] = stat[test] > q
+        if lf_cv is not None:
+            out |= eta > lf_cv
+        return out
+
+
+def _arp_rejects_grid(
+    m: _Moments, thetas: np.ndarray, alpha: float, lf_cv: float | None
+) -> np.ndarray:
+    """:func:`_arp_rejects` at y0 − a·θ for each θ: one LP per optimal basis met along the grid
+    (see :class:`_Vertex`) rather than one per θ; θ where the LP is degenerate (dual approach)
+    or fails are tested one by one."""
+    ys = m.y0[None, :] - thetas[:, None] * m.a[None, :]
+    rejects = np.zeros(thetas.size, dtype=bool)
+    pending = np.ones(thetas.size, dtype=bool)
+    size = _arp_size(alpha, lf_cv)
+    while pending.any():
+        i = int(np.flatnonzero(pending)[0])
+        lp = _eta_lp(ys[i], m.x, m.sd)
+        binding = _primal_binding(lp, m) if lp.ok else None
+        if binding is None:
+            rejects[i] = _arp_rejects(ys[i], m, alpha, lf_cv)
+            pending[i] = False
+            continue
+        vertex = _Vertex.of(m, binding)
+        idx = np.flatnonzero(pending)
+        same = vertex.holds(ys[idx], m.sd)
+        same[0] = True  # the θ just solved: its own optimal basis
+        idx = idx[same]
+        rejects[idx] = vertex.rejects(ys[idx], size, lf_cv)
+        pending[idx] = False
+    return rejects
 
 
 def _lf_critical_value(m: _Moments, alpha: float, seed: int) -> float:
@@ -647,8 +723,8 @@ def _rm_grid_accepts(
     accept = np.zeros(grid.size, dtype=bool)
     for m in _rm_moments(es, l_vec, mbar):
         cv = _lf_critical_value(m, alpha, seed) if lf else None
-        for i in np.flatnonzero(~accept):
-            accept[i] = not _arp_rejects(m.y0 - m.a * grid[i], m, alpha, cv)
+        todo = np.flatnonzero(~accept)
+        accept[todo] = ~_arp_rejects_grid(m, grid[todo], alpha, cv)
     return accept
 
 
