@@ -870,66 +870,47 @@ class _SdProblem:
     def shortest(self, m: float, alpha: float, start: np.ndarray) -> np.ndarray:
         """Weights w minimising the half-length sd(w)·q(m·bias(w)/sd(w)) s.t. Σw = target_sum.
 
-        With u >= |cumsum w| the objective is the perspective of the folded-normal quantile
-        q, convex in (bias, sd), of an affine bias and a convex sd: one smooth convex problem
-        (SLSQP with exact gradients) instead of HonestDiD's bisection over sd bounds.
+        In the cumulative sums u = cumsum(w) (the last one fixed at target_sum) written as
+        u = p − n with p, n >= 0, bias = constant + Σ(p + n) is affine (at the optimum p·n = 0)
+        and the objective is the perspective of the folded-normal quantile q, convex in (bias,
+        sd), of an affine bias and a convex sd: one smooth convex problem with bounds only
+        (L-BFGS-B with exact gradients) instead of HonestDiD's bisection over sd bounds.
         """
         k = self.lin.size
-        low = np.tril(np.ones((k, k)))
+        total = self.target_sum
+        if k == 1:  # one pre-period: its weight is fixed
+            return np.array([total])
+        bias0 = self.bias_const + abs(total)
 
-        def parts(x: np.ndarray) -> tuple[float, float, float, float]:
-            sd = math.sqrt(max(self.variance(x[k:]), 1e-300))
-            t = m * (self.bias_const + float(x[:k].sum())) / sd
+        def weights(u_free: np.ndarray) -> np.ndarray:
+            return np.diff(np.r_[0.0, u_free, total])
+
+        def value_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+            w = weights(x[: k - 1] - x[k - 1 :])
+            sd = math.sqrt(max(self.variance(w), 1e-300))
+            t = m * (bias0 + float(x.sum())) / sd
             q = _folded_normal_quantile(1 - alpha, t)
             a, b = math.exp(-0.5 * (q - t) ** 2), math.exp(-0.5 * (q + t) ** 2)
-            return sd, t, q, (a - b) / (a + b)  # dq/dt
+            dq = (a - b) / (a + b)  # dq/dt
+            g_w = (2 * self.quad @ w + self.lin) / (2 * sd) * (q - t * dq)
+            g_u = g_w[:-1] - g_w[1:]  # w_j = u_j − u_{j−1}
+            return sd * q, np.r_[g_u + m * dq, -g_u + m * dq]
 
-        def value(x: np.ndarray) -> float:
-            sd, _, q, _ = parts(x)
-            return sd * q
-
-        def grad(x: np.ndarray) -> np.ndarray:
-            sd, t, q, dq = parts(x)
-            d_sd = (2 * self.quad @ x[k:] + self.lin) / (2 * sd)
-            return np.r_[np.full(k, m * dq), d_sd * (q - t * dq)]
-
-        cons = [
-            {
-                "type": "ineq",
-                "fun": lambda x: x[:k] - low @ x[k:],
-                "jac": lambda x: _abs_jac(low, 1),
-            },
-            {
-                "type": "ineq",
-                "fun": lambda x: x[:k] + low @ x[k:],
-                "jac": lambda x: _abs_jac(low, -1),
-            },
-            {
-                "type": "eq",
-                "fun": lambda x: np.array([x[k:].sum() - self.target_sum]),
-                "jac": lambda x: np.r_[np.zeros(k), np.ones(k)][None, :],
-            },
-        ]
-        x0 = np.r_[np.abs(low @ start), start]
+        u0 = np.cumsum(start)[:-1]
         res = minimize(
-            value,
-            x0,
-            jac=grad,
-            constraints=cons,
-            method="SLSQP",
-            options={"ftol": 1e-15, "maxiter": 2000},
+            value_grad,
+            np.r_[np.maximum(u0, 0.0), np.maximum(-u0, 0.0)],
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0.0, None)] * (2 * (k - 1)),
+            options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 20000, "maxcor": 30},
         )
-        if not res.success and res.status != 8:  # 8: positive directional derivative at the end
+        if not res.success and res.status != 2:  # 2: no further progress (ABNORMAL line search)
             raise SensitivityError(
                 "FLCI の最適化が収束しませんでした。",
                 f"the FLCI optimisation failed: {res.message}",
             )
-        return np.asarray(res.x[k:])
-
-
-def _abs_jac(low: np.ndarray, sign: int) -> np.ndarray:
-    k = low.shape[0]
-    return np.hstack([np.eye(k), -sign * low])
+        return weights(res.x[: k - 1] - res.x[k - 1 :])
 
 
 def _half_length(p: _SdProblem, w: np.ndarray, m: float, alpha: float) -> float:
