@@ -1734,16 +1734,22 @@ def _weight_if(
 
 
 def _weighted(
-    res: AttGtResult, sel: np.ndarray, att: np.ndarray, pg: np.ndarray, codes: _Codes | None
+    res: AttGtResult,
+    sel: np.ndarray,
+    att: np.ndarray,
+    pg: np.ndarray,
+    codes: _Codes | None,
+    n_codes: int,
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Share-weighted average of the selected cells, its influence function (wif if codes) and
-    the influence function's coefficients on the bootstrap basis (see :func:`_boot`)."""
+    the influence function's coefficients on the bootstrap basis (see :func:`_boot`; ``n_codes``
+    cohort codes)."""
     w = pg[sel] / pg[sel].sum()
     est = float((att[sel] * w).sum())
-    inf = res.influence[:, sel] @ w
     n_cells = res.influence.shape[1]
-    coef = np.zeros(n_cells + _cohort_keys(res.unit_cohort).size + 1)
+    coef = np.zeros(n_cells + n_codes)
     coef[:n_cells][sel] = w
+    inf = res.influence @ coef[:n_cells]  # row-major: one pass, no copy of the selected columns
     if codes is not None:
         wif, per_code = _weight_if(codes.cell[sel], pg[sel], att[sel], codes)
         inf = inf + wif
@@ -1800,7 +1806,9 @@ class _Cells:
         )
 
     def weighted(self, sel: np.ndarray, wif: bool = True) -> tuple[float, np.ndarray, np.ndarray]:
-        return _weighted(self.res, sel, self.att, self.pg, self.codes if wif else None)
+        return _weighted(
+            self.res, sel, self.att, self.pg, self.codes if wif else None, self.codes.size
+        )
 
     def parts(
         self, sels: list[np.ndarray], wif: bool = True
