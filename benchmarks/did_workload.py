@@ -36,17 +36,22 @@ warm-up on 2,000 units. Before timing, the estimates are checked against the pee
 panel (ATT(g,t), SEs, overall values, FLCIs): the ratio compares like with like. Peak RSS: the
 whole dxkpi workload once, first, in a fresh (spawned) process (``--no-rss`` skips it).
 
-Measured 2026-12-05 (2 cores shared with other jobs, load average 11.2 before and 10.8 after;
-median of 3 interleaved rounds; diff-diff 3.13.0, csdid 0.4.3), seconds and peer ÷ dxkpi:
+Measured 2026-12-05 with the final code (2 cores shared with other jobs, load average 2.6
+before and 5.5 after; median of 3 interleaved rounds; diff-diff 3.13.0, csdid 0.4.3), seconds
+and peer ÷ dxkpi:
 
-    row                                     dxkpi   diff-diff (÷)    csdid (÷)
-    (a) ATT(g,t) + 4 aggregations            0.25    0.19 (0.73)     12.73 (50)
-    (b) + bootstrap 999 of every agg.        0.99    3.36 (3.38)     27.86 (28)
-    (c1) DR 5 covariates, analytic           0.51    1.19 (2.36)      4.67 (9.3)
-    (c2) DR 5 covariates, bootstrap 999      0.88    2.66 (3.02)     30.62 (35)
-    (d1) event study + smoothness FLCI       1.02   67.27 (66, once)  n/a
-    (d2) relative magnitudes (ARP)           1.57    n/a              n/a
-    (e) whole workload                       5.21   74.66 (20.5)     75.88 (28.8, rows a–c)
+    row                                     dxkpi   diff-diff (÷)     csdid (÷)
+    (a) ATT(g,t) + 4 aggregations            0.30    0.17 (0.57)      3.31 (11)
+    (b) + bootstrap 999 of every agg.        0.73    1.47 (2.02)     18.63 (26)
+    (c1) DR 5 covariates, analytic           0.35    0.86 (2.46)      1.32 (3.8)
+    (c2) DR 5 covariates, bootstrap 999      1.09    2.29 (2.10)     20.81 (19)
+    (d1) event study + smoothness FLCI       1.26   59.35 (47, once)  n/a
+    (d2) relative magnitudes (ARP)           1.44    n/a              n/a
+    (e) whole workload                       5.17   64.14 (17.2)     44.07 (17.9, rows a–c)
+
+An earlier run (before the last change to the aggregations, load about 11): (b) 0.99 s vs
+diff-diff 3.36 (3.4×), (c2) 0.88 vs 2.66 (3.0×), (a) 0.25 vs 0.19 (0.73×): on busy cores the
+ratios move by ±50 %; alone (load about 1) (a) takes 0.13–0.15 s for dxkpi.
 
 Agreement on the panel: ATT(g,t), SEs and every aggregation equal csdid's to 7e-16 (DR: 3e-16)
 and diff-diff's to 9e-16 without covariates; diff-diff's DR differs by up to 6e-6 in ATT(g,t)
@@ -54,8 +59,8 @@ and diff-diff's to 9e-16 without covariates; diff-diff's DR differs by up to 6e-
 / analytic SE of the simple ATT 1.003 (diff-diff 0.999), event-study band critical value 3.11
 (diff-diff 3.09). Row (a) alone is slower than diff-diff: dxkpi also computes the calendar
 aggregation, the overall values of the group and dynamic ones and the pre-test with its minimum
-detectable slope. The whole dxkpi workload in a fresh process (load about 1): 4.4 s, peak RSS
-351 MB, 181 MB above the panel and imports.
+detectable slope. The whole dxkpi workload in a fresh process: 8.0 s at load 2.6 (4.4 s at load
+about 1), peak RSS 361 MB, 190 MB above the panel and imports.
 """
 
 from __future__ import annotations
