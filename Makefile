@@ -75,6 +75,7 @@ bench: $(STAMP) ## Run the benchmarks (slow; prints figures beside the peer tool
 	$(BIN)/python benchmarks/ingest_scale.py
 	$(BIN)/python benchmarks/kpi_scale.py
 	$(BIN)/python benchmarks/did_speed.py
+	$(BIN)/python benchmarks/did_workload.py
 	$(BIN)/python benchmarks/did_coverage.py
 	$(BIN)/python benchmarks/did_attrition.py
 	$(BIN)/python benchmarks/did_pretest_size.py

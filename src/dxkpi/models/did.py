@@ -245,6 +245,11 @@ class Bootstrap:
     # The seed the draws used: ``seed``, or an entropy drawn once when it is None, so that every
     # aggregation of one result reuses the same draws (its JSON, repr and tables agree).
     _stream: int | None = field(default=None, repr=False)
+    # The result's draws applied once to the scores of every ATT(g,t) and of every cohort's
+    # indicator (draws × (cells + cohort codes), before the 1/√n): every aggregation's influence
+    # function is a linear combination of these, so its replicates are this matrix times its
+    # coefficients — the same draws, without drawing or multiplying the n weights again.
+    _reps: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -1400,6 +1405,7 @@ def att_gt(
         )
     influence = np.column_stack(infs)
     influence.flags.writeable = False
+    cohorts_all = _cohort_keys(p.cohort)
     n = p.units.size
     scores = _scores(influence, infer)
     frame = _attgt_frame(rows, _ses(scores, n), infer.crit)
@@ -1414,6 +1420,7 @@ def att_gt(
             seed=seed,
             clusters=infer.n_clusters,
             infer=infer,
+            basis=_scores(_indicators(_unit_codes(p.cohort), cohorts_all.size + 1), infer),
         )
         frame = frame.with_columns(
             se_boot=pl.Series(boot.se),
@@ -1603,16 +1610,42 @@ def _bootstrap(
     band: np.ndarray | None = None,
     infer: Inference | None = None,
     stream: int | None = None,
+    basis: np.ndarray | None = None,
 ) -> Bootstrap:
     """:func:`multiplier_bootstrap` of scores (see :func:`_scores`: units, or ``clusters``
     cluster sums, × estimates) of ``n`` units; with ``infer`` the critical value is put on its
     scale (see :func:`_cluster_band`). ``stream`` seeds the draws (default: ``seed``, or a fresh
-    entropy when that is None); the result records it for :func:`_boot`."""
+    entropy when that is None); the result records it. ``basis``: more score columns (the
+    cohort indicators) multiplied by the same draws and kept with ``scores``' replicates for
+    :func:`_boot`."""
     if stream is None:
         stream = seed if seed is not None else secrets.randbits(128)
-    bres = _replicates(scores, draws, weights, stream, chunk)
-    bres /= math.sqrt(n)  # sqrt(n) * mean(w * IF)
-    cols = scores.shape[1]
+    k = scores.shape[1]
+    full = scores if basis is None else np.column_stack([scores, basis])
+    reps = _replicates(full, draws, weights, stream, chunk)
+    se, crit = _summarise(reps[:, :k], n, alpha, band, infer)
+    return Bootstrap(
+        se=se,
+        crit_value=crit,
+        draws=draws,
+        weights=weights,
+        seed=seed,
+        clusters=clusters,
+        _stream=stream,
+        _reps=None if basis is None else reps,
+    )
+
+
+def _summarise(
+    reps: np.ndarray,
+    n: int,
+    alpha: float,
+    band: np.ndarray | None,
+    infer: Inference | None,
+) -> tuple[np.ndarray, float]:
+    """SEs and the sup-t critical value from replicates Σ_i w_i·score_i (draws × estimates)."""
+    draws, cols = reps.shape
+    bres = reps / math.sqrt(n)  # sqrt(n) * mean(w * IF)
     ok = np.isfinite(bres).all(axis=0) & ((bres**2).sum(axis=0) > _SE_TINY)
     se = np.full(cols, np.nan)
     crit = math.nan
@@ -1631,15 +1664,7 @@ def _bootstrap(
                 crit = float(np.quantile(t_max, 1 - alpha, method="inverted_cdf"))
     if infer is not None and infer.codes is not None:
         crit = _cluster_band(crit, infer, alpha)
-    return Bootstrap(
-        se=se,
-        crit_value=crit,
-        draws=draws,
-        weights=weights,
-        seed=seed,
-        clusters=clusters,
-        _stream=stream,
-    )
+    return se, crit
 
 
 def _cluster_band(crit: float, infer: Inference, alpha: float) -> float:
@@ -1666,16 +1691,35 @@ class _Codes:
 
     @staticmethod
     def of(res: AttGtResult, cell_g: np.ndarray) -> _Codes:
-        keys = np.unique(res.unit_cohort[np.isfinite(res.unit_cohort)])
+        keys = _cohort_keys(res.unit_cohort)
         return _Codes(
-            unit=np.searchsorted(keys, res.unit_cohort),
+            unit=_unit_codes(res.unit_cohort),
             cell=np.searchsorted(keys, cell_g),
             size=keys.size + 1,
         )
 
 
-def _weight_if(cell_code: np.ndarray, pg: np.ndarray, att: np.ndarray, codes: _Codes) -> np.ndarray:
-    """R did's ``wif %*% att``: influence of estimating cohort shares pg, an n-vector.
+def _cohort_keys(unit_cohort: np.ndarray) -> np.ndarray:
+    return np.unique(unit_cohort[np.isfinite(unit_cohort)])
+
+
+def _unit_codes(unit_cohort: np.ndarray) -> np.ndarray:
+    """Each unit's cohort as a code 0..C (the cohorts in order, never treated = C)."""
+    return np.searchsorted(_cohort_keys(unit_cohort), unit_cohort)
+
+
+def _indicators(codes: np.ndarray, size: int) -> np.ndarray:
+    """units × ``size``: 1 where a unit's cohort code is the column's."""
+    out = np.zeros((codes.size, size))
+    out[np.arange(codes.size), codes] = 1.0
+    return out
+
+
+def _weight_if(
+    cell_code: np.ndarray, pg: np.ndarray, att: np.ndarray, codes: _Codes
+) -> tuple[np.ndarray, np.ndarray]:
+    """R did's ``wif %*% att``: influence of estimating cohort shares pg, an n-vector, and its
+    value per cohort code (the n-vector is that value at each unit's code).
 
     wif[i,k] = ((1{G_i = g_k} − pg_k) − pg_k·Σ_j(1{G_i = g_j} − pg_j)/S) / S with S = Σ pg, so
     wif @ att only needs, per cohort, the sum and the count of the selected cells.
@@ -1685,39 +1729,45 @@ def _weight_if(cell_code: np.ndarray, pg: np.ndarray, att: np.ndarray, codes: _C
     att_sum = np.bincount(cell_code, weights=att, minlength=codes.size)
     count = np.bincount(cell_code, minlength=codes.size).astype(float)
     a, c = att_sum[codes.unit], count[codes.unit]
-    return (a - pa) / total - (c - total) * pa / total**2
+    per_code = (att_sum - pa) / total - (count - total) * pa / total**2
+    return (a - pa) / total - (c - total) * pa / total**2, per_code
 
 
 def _weighted(
-    res: AttGtResult, sel: np.ndarray, att: np.ndarray, pg: np.ndarray, codes: _Codes | None
-) -> tuple[float, np.ndarray]:
-    """Share-weighted average of the selected cells and its influence function (wif if codes)."""
+    res: AttGtResult,
+    sel: np.ndarray,
+    att: np.ndarray,
+    pg: np.ndarray,
+    codes: _Codes | None,
+    n_codes: int,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Share-weighted average of the selected cells, its influence function (wif if codes) and
+    the influence function's coefficients on the bootstrap basis (see :func:`_boot`; ``n_codes``
+    cohort codes)."""
     w = pg[sel] / pg[sel].sum()
     est = float((att[sel] * w).sum())
-    inf = res.influence[:, sel] @ w
+    n_cells = res.influence.shape[1]
+    coef = np.zeros(n_cells + n_codes)
+    coef[:n_cells][sel] = w
+    inf = res.influence @ coef[:n_cells]  # row-major: one pass, no copy of the selected columns
     if codes is not None:
-        inf = inf + _weight_if(codes.cell[sel], pg[sel], att[sel], codes)
-    return est, inf
+        wif, per_code = _weight_if(codes.cell[sel], pg[sel], att[sel], codes)
+        inf = inf + wif
+        coef[n_cells:] = per_code
+    return est, inf, coef
 
 
-def _boot(res: AttGtResult, scores: np.ndarray, band: np.ndarray, alpha: float) -> Bootstrap | None:
-    """The result's bootstrap (same draws — also without a seed —, weights, clusters) applied to
-    the scores of other estimates."""
+def _boot(res: AttGtResult, coef: np.ndarray, band: np.ndarray, alpha: float) -> Bootstrap | None:
+    """The result's bootstrap (same draws — also without a seed —, weights, clusters) of the
+    estimates whose influence functions are ``influence @ coef[:cells]`` plus the cohort
+    indicators times ``coef[cells:]`` (every aggregation's are): their replicates are the
+    result's replicates of that basis times ``coef`` (cells + cohort codes × estimates)."""
     b = res.bootstrap
     if b is None:
         return None
-    return _bootstrap(
-        scores,
-        res.n_units,
-        b.draws,
-        alpha=alpha,
-        weights=b.weights,
-        seed=b.seed,
-        clusters=b.clusters,
-        band=band,
-        infer=res.inference,
-        stream=b._stream,
-    )
+    assert b._reps is not None  # att_gt keeps the basis' replicates with every bootstrap
+    se, crit = _summarise(b._reps @ coef, res.n_units, alpha, band, res.inference)
+    return replace(b, se=se, crit_value=crit)
 
 
 def _band_crit(boot: Bootstrap | None, n_cols: int, z: float) -> float:
@@ -1755,12 +1805,21 @@ class _Cells:
             codes=_Codes.of(res, g),
         )
 
-    def weighted(self, sel: np.ndarray, wif: bool = True) -> tuple[float, np.ndarray]:
-        return _weighted(self.res, sel, self.att, self.pg, self.codes if wif else None)
+    def weighted(self, sel: np.ndarray, wif: bool = True) -> tuple[float, np.ndarray, np.ndarray]:
+        return _weighted(
+            self.res, sel, self.att, self.pg, self.codes if wif else None, self.codes.size
+        )
 
-    def parts(self, sels: list[np.ndarray], wif: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def parts(
+        self, sels: list[np.ndarray], wif: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Estimates, influence functions (units × parts) and their basis coefficients."""
         out = [self.weighted(sel, wif) for sel in sels]
-        return np.array([o[0] for o in out]), np.column_stack([o[1] for o in out])
+        return (
+            np.array([o[0] for o in out]),
+            np.column_stack([o[1] for o in out]),
+            np.column_stack([o[2] for o in out]),
+        )
 
 
 def _no_post() -> DidError:
@@ -1771,9 +1830,9 @@ def _agg_simple(c: _Cells, max_e: float, alpha: float) -> Aggregation:
     post = (c.g <= c.t) & (c.t <= c.g + max_e)
     if not post.any():
         raise _no_post()
-    est, inf = c.weighted(post)
+    est, inf, coef = c.weighted(post)
     scores = _scores(inf[:, None], c.res.inference)
-    boot = _boot(c.res, scores, np.ones(1, dtype=bool), alpha)
+    boot = _boot(c.res, coef[:, None], np.ones(1, dtype=bool), alpha)
     z = c.res.inference.crit
     return Aggregation(
         "simple",
@@ -1794,12 +1853,15 @@ def _agg_group(c: _Cells, max_e: float, alpha: float) -> Aggregation:
     keys = np.unique(c.g[post])
     if keys.size == 0:
         raise _no_post()
-    att_k, inf_k = c.parts([post & (c.g == k) for k in keys], wif=False)
+    att_k, inf_k, coef_k = c.parts([post & (c.g == k) for k in keys], wif=False)
     pgg = np.array([c.shares[k] for k in keys])
     w = pgg / pgg.sum()
     est = float((att_k * w).sum())
-    inf = inf_k @ w + _weight_if(_Codes.of(c.res, keys).cell, pgg, att_k, c.codes)
-    return _with_by("group", keys, att_k, inf_k, est, inf, c.res, alpha)
+    wif, per_code = _weight_if(_Codes.of(c.res, keys).cell, pgg, att_k, c.codes)
+    inf = inf_k @ w + wif
+    coef = coef_k @ w
+    coef[c.res.influence.shape[1] :] += per_code
+    return _with_by("group", keys, att_k, inf_k, est, inf, c.res, alpha, coef_k, coef)
 
 
 def _agg_dynamic(
@@ -1818,13 +1880,15 @@ def _agg_dynamic(
         raise DidError(
             "指定範囲に事象時点がありません。", "no event time within min_e/max_e/balance_e."
         )
-    att_k, inf_k = c.parts([(e_all == e) & include for e in eseq])
+    att_k, inf_k, coef_k = c.parts([(e_all == e) & include for e in eseq])
     pos = eseq >= 0
     if pos.any():
         est, inf = float(att_k[pos].mean()), inf_k[:, pos].mean(axis=1)
+        coef = coef_k[:, pos].mean(axis=1)
     else:
         est, inf = math.nan, np.zeros(inf_k.shape[0])
-    return _with_by("dynamic", eseq, att_k, inf_k, est, inf, c.res, alpha)
+        coef = np.zeros(coef_k.shape[0])
+    return _with_by("dynamic", eseq, att_k, inf_k, est, inf, c.res, alpha, coef_k, coef)
 
 
 def _agg_calendar(c: _Cells, alpha: float) -> Aggregation:
@@ -1833,9 +1897,18 @@ def _agg_calendar(c: _Cells, alpha: float) -> Aggregation:
     )
     if times.size == 0:
         raise _no_post()
-    att_k, inf_k = c.parts([(c.t == x) & (c.g <= c.t) for x in times])
+    att_k, inf_k, coef_k = c.parts([(c.t == x) & (c.g <= c.t) for x in times])
     return _with_by(
-        "calendar", times, att_k, inf_k, float(att_k.mean()), inf_k.mean(axis=1), c.res, alpha
+        "calendar",
+        times,
+        att_k,
+        inf_k,
+        float(att_k.mean()),
+        inf_k.mean(axis=1),
+        c.res,
+        alpha,
+        coef_k,
+        coef_k.mean(axis=1),
     )
 
 
@@ -1879,12 +1952,16 @@ def _with_by(
     inf: np.ndarray,
     res: AttGtResult,
     alpha: float,
+    coef_k: np.ndarray,
+    coef: np.ndarray,
 ) -> Aggregation:
-    scores = _scores(np.column_stack([inf_k, inf]), res.inference)  # summed once, used twice
+    """The aggregation's table; ``coef_k``/``coef``: the basis coefficients of ``inf_k``/``inf``
+    (see :func:`_boot`)."""
+    scores = _scores(np.column_stack([inf_k, inf]), res.inference)
     ses = _ses(scores, res.n_units)
     se_k = ses[:-1]
     band = np.r_[np.ones(keys.size, dtype=bool), False]
-    boot = _boot(res, scores, band, alpha)
+    boot = _boot(res, np.column_stack([coef_k, coef]), band, alpha)
     z = res.inference.crit
     crit = _band_crit(boot, keys.size, z)
     by = pl.DataFrame(

@@ -493,24 +493,22 @@ def _attains(s_t: np.ndarray, b: np.ndarray, w: np.ndarray, c: float) -> bool:
     return out is not None and abs(c - out[0]) <= _TOL_DUAL
 
 
-def _primal_truncation(
-    y: np.ndarray, m: _Moments, binding: np.ndarray
-) -> tuple[float, float, float]:
-    """(vlo, vup, σ_B) from the binding moments when the LP is not degenerate."""
-    wb = np.column_stack([m.sd[binding], m.x[binding]])
-    wn = np.column_stack([m.sd[~binding], m.x[~binding]])
-    eye = np.eye(y.size)
-    s_b, s_n = eye[binding], eye[~binding]
-    wb_inv = np.linalg.inv(wb)
-    gamma_b = wn @ wb_inv @ s_b - s_n
-    v_b = (wb_inv[0] @ s_b).ravel()
-    var_b = float(v_b @ m.sigma @ v_b)
-    rho = gamma_b @ m.sigma @ v_b / var_b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bounds = (-gamma_b @ y) / rho + float(v_b @ y)
-    vlo = float(bounds[rho > 0].max()) if np.any(rho > 0) else -math.inf
-    vup = float(bounds[rho < 0].min()) if np.any(rho < 0) else math.inf
-    return vlo, vup, math.sqrt(var_b)
+def _primal_binding(lp: _Lp, m: _Moments) -> np.ndarray | None:
+    """The binding moments when the LP's solution is a non-degenerate vertex (k + 1 binding
+    moments, dual weight above :data:`_TOL_LAMBDA`, nuisance block of full rank): the primal
+    truncation applies. None otherwise (the dual approach)."""
+    k = m.x.shape[1]
+    binding = lp.dual > _TOL_LAMBDA
+    xb = m.x[binding]
+    full_rank = min(xb.shape) > 0 and np.linalg.matrix_rank(xb) == min(xb.shape)
+    return binding if full_rank and int(binding.sum()) == k + 1 else None
+
+
+def _arp_size(alpha: float, lf_cv: float | None) -> float:
+    if lf_cv is None:
+        return alpha
+    kappa = alpha / 10
+    return (alpha - kappa) / (1 - kappa)
 
 
 def _arp_rejects(y: np.ndarray, m: _Moments, alpha: float, lf_cv: float | None) -> bool:
@@ -519,30 +517,108 @@ def _arp_rejects(y: np.ndarray, m: _Moments, alpha: float, lf_cv: float | None) 
     lp = _eta_lp(y, m.x, m.sd)
     if not lp.ok:
         return False  # HonestDiD: "LP for eta did not converge properly. Not rejecting"
-    size = alpha
-    if lf_cv is not None:
-        kappa = alpha / 10
-        size = (alpha - kappa) / (1 - kappa)
-        if lp.eta > lf_cv:
-            return True
-    k = m.x.shape[1]
-    binding = lp.dual > _TOL_LAMBDA
-    xb = m.x[binding]
-    full_rank = min(xb.shape) > 0 and np.linalg.matrix_rank(xb) == min(xb.shape)
-    if full_rank and int(binding.sum()) == k + 1:
-        vlo, vup, sig_b = _primal_truncation(y, m, binding)
-    else:
-        var = float(lp.dual @ m.sigma @ lp.dual)
-        if abs(var) < np.finfo(float).eps:
-            return lp.eta > 0
-        sig_b = math.sqrt(var)
-        vlo, vup = _dual_truncation(y, m, lp.eta, lp.dual)
+    size = _arp_size(alpha, lf_cv)
+    if lf_cv is not None and lp.eta > lf_cv:
+        return True
+    binding = _primal_binding(lp, m)
+    if binding is not None:  # the truncation from the binding moments
+        return bool(_Vertex.of(m, binding).rejects(y[None, :], size, lf_cv)[0])
+    var = float(lp.dual @ m.sigma @ lp.dual)
+    if abs(var) < np.finfo(float).eps:
+        return lp.eta > 0
+    sig_b = math.sqrt(var)
+    vlo, vup = _dual_truncation(y, m, lp.eta, lp.dual)
     if lf_cv is not None:
         vup = min(vup, lf_cv)
     zlo, zup, stat = vlo / sig_b, vup / sig_b, lp.eta / sig_b
-    if not zlo <= stat <= zup:
+    if not zlo <= stat <= zup or stat <= 0.0:  # stat <= 0 never exceeds max(0, quantile)
         return False
-    return stat > max(0.0, _trunc_quantile(1 - size, zlo, zup))
+    return stat > _trunc_quantile(1 - size, zlo, zup)
+
+
+@dataclass(frozen=True, eq=False)
+class _Vertex:
+    """One optimal basis of the η LP when it is not degenerate: (vlo, vup, σ_B) of the primal
+    approach come from its binding moments. It is valid for every y(θ) = y0 − a·θ at which it
+    stays a strictly feasible vertex: there the dual weights, hence the binding set and the primal
+    truncation, are the same (they do not depend on y), and η̂ and the truncation points are
+    linear in y. This lets a grid of θ reuse one LP solution instead of solving one per θ."""
+
+    binding: np.ndarray
+    wb_inv: np.ndarray
+    wn: np.ndarray
+    gamma_b: np.ndarray
+    v_b: np.ndarray
+    rho: np.ndarray
+    sig_b: float
+
+    @staticmethod
+    def of(m: _Moments, binding: np.ndarray) -> _Vertex:
+        wb = np.column_stack([m.sd[binding], m.x[binding]])
+        wn = np.column_stack([m.sd[~binding], m.x[~binding]])
+        eye = np.eye(m.sd.size)
+        s_b, s_n = eye[binding], eye[~binding]
+        wb_inv = np.linalg.inv(wb)
+        gamma_b = wn @ wb_inv @ s_b - s_n
+        v_b = (wb_inv[0] @ s_b).ravel()
+        var_b = float(v_b @ m.sigma @ v_b)
+        rho = gamma_b @ m.sigma @ v_b / var_b
+        return _Vertex(binding, wb_inv, wn, gamma_b, v_b, rho, math.sqrt(var_b))
+
+    def holds(self, ys: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        """Rows of ``ys`` (θ × moments) at which this basis is a strictly feasible vertex (every
+        non-binding moment slack by more than 10⁻⁶·sd, well beyond the LP's tolerances)."""
+        z = ys[:, self.binding] @ self.wb_inv.T
+        slack = z @ self.wn.T - ys[:, ~self.binding]
+        return (slack > 1e-6 * sd[~self.binding]).all(axis=1)
+
+    def rejects(self, ys: np.ndarray, size: float, lf_cv: float | None) -> np.ndarray:
+        """:func:`_arp_rejects` for each row of ``ys`` (where :meth:`holds`)."""
+        eta = ys @ self.v_b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bounds = (-(ys @ self.gamma_b.T)) / self.rho + eta[:, None]
+        pos, neg = self.rho > 0, self.rho < 0
+        vlo = bounds[:, pos].max(axis=1) if pos.any() else np.full(eta.size, -math.inf)
+        vup = bounds[:, neg].min(axis=1) if neg.any() else np.full(eta.size, math.inf)
+        if lf_cv is not None:
+            vup = np.minimum(vup, lf_cv)
+        zlo, zup, stat = vlo / self.sig_b, vup / self.sig_b, eta / self.sig_b
+        out = np.zeros(eta.size, dtype=bool)
+        test = (zlo <= stat) & (stat <= zup) & (stat > 0.0)
+        if test.any():
+            q = stats.truncnorm.ppf(1 - size, zlo[test], zup[test])
+            out[test] = stat[test] > q
+        if lf_cv is not None:
+            out |= eta > lf_cv
+        return out
+
+
+def _arp_rejects_grid(
+    m: _Moments, thetas: np.ndarray, alpha: float, lf_cv: float | None
+) -> np.ndarray:
+    """:func:`_arp_rejects` at y0 − a·θ for each θ: one LP per optimal basis met along the grid
+    (see :class:`_Vertex`) rather than one per θ; θ where the LP is degenerate (dual approach)
+    or fails are tested one by one."""
+    ys = m.y0[None, :] - thetas[:, None] * m.a[None, :]
+    rejects = np.zeros(thetas.size, dtype=bool)
+    pending = np.ones(thetas.size, dtype=bool)
+    size = _arp_size(alpha, lf_cv)
+    while pending.any():
+        i = int(np.flatnonzero(pending)[0])
+        lp = _eta_lp(ys[i], m.x, m.sd)
+        binding = _primal_binding(lp, m) if lp.ok else None
+        if binding is None:
+            rejects[i] = _arp_rejects(ys[i], m, alpha, lf_cv)
+            pending[i] = False
+            continue
+        vertex = _Vertex.of(m, binding)
+        idx = np.flatnonzero(pending)
+        same = vertex.holds(ys[idx], m.sd)
+        same[0] = True  # the θ just solved: its own optimal basis
+        idx = idx[same]
+        rejects[idx] = vertex.rejects(ys[idx], size, lf_cv)
+        pending[idx] = False
+    return rejects
 
 
 def _lf_critical_value(m: _Moments, alpha: float, seed: int) -> float:
@@ -610,8 +686,8 @@ def _rm_grid_accepts(
     accept = np.zeros(grid.size, dtype=bool)
     for m in _rm_moments(es, l_vec, mbar):
         cv = _lf_critical_value(m, alpha, seed) if lf else None
-        for i in np.flatnonzero(~accept):
-            accept[i] = not _arp_rejects(m.y0 - m.a * grid[i], m, alpha, cv)
+        todo = np.flatnonzero(~accept)
+        accept[todo] = ~_arp_rejects_grid(m, grid[todo], alpha, cv)
     return accept
 
 
@@ -757,66 +833,47 @@ class _SdProblem:
     def shortest(self, m: float, alpha: float, start: np.ndarray) -> np.ndarray:
         """Weights w minimising the half-length sd(w)·q(m·bias(w)/sd(w)) s.t. Σw = target_sum.
 
-        With u >= |cumsum w| the objective is the perspective of the folded-normal quantile
-        q, convex in (bias, sd), of an affine bias and a convex sd: one smooth convex problem
-        (SLSQP with exact gradients) instead of HonestDiD's bisection over sd bounds.
+        In the cumulative sums u = cumsum(w) (the last one fixed at target_sum) written as
+        u = p − n with p, n >= 0, bias = constant + Σ(p + n) is affine (at the optimum p·n = 0)
+        and the objective is the perspective of the folded-normal quantile q, convex in (bias,
+        sd), of an affine bias and a convex sd: one smooth convex problem with bounds only
+        (L-BFGS-B with exact gradients) instead of HonestDiD's bisection over sd bounds.
         """
         k = self.lin.size
-        low = np.tril(np.ones((k, k)))
+        total = self.target_sum
+        if k == 1:  # one pre-period: its weight is fixed
+            return np.array([total])
+        bias0 = self.bias_const + abs(total)
 
-        def parts(x: np.ndarray) -> tuple[float, float, float, float]:
-            sd = math.sqrt(max(self.variance(x[k:]), 1e-300))
-            t = m * (self.bias_const + float(x[:k].sum())) / sd
+        def weights(u_free: np.ndarray) -> np.ndarray:
+            return np.diff(np.r_[0.0, u_free, total])
+
+        def value_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
+            w = weights(x[: k - 1] - x[k - 1 :])
+            sd = math.sqrt(max(self.variance(w), 1e-300))
+            t = m * (bias0 + float(x.sum())) / sd
             q = _folded_normal_quantile(1 - alpha, t)
             a, b = math.exp(-0.5 * (q - t) ** 2), math.exp(-0.5 * (q + t) ** 2)
-            return sd, t, q, (a - b) / (a + b)  # dq/dt
+            dq = (a - b) / (a + b)  # dq/dt
+            g_w = (2 * self.quad @ w + self.lin) / (2 * sd) * (q - t * dq)
+            g_u = g_w[:-1] - g_w[1:]  # w_j = u_j − u_{j−1}
+            return sd * q, np.r_[g_u + m * dq, -g_u + m * dq]
 
-        def value(x: np.ndarray) -> float:
-            sd, _, q, _ = parts(x)
-            return sd * q
-
-        def grad(x: np.ndarray) -> np.ndarray:
-            sd, t, q, dq = parts(x)
-            d_sd = (2 * self.quad @ x[k:] + self.lin) / (2 * sd)
-            return np.r_[np.full(k, m * dq), d_sd * (q - t * dq)]
-
-        cons = [
-            {
-                "type": "ineq",
-                "fun": lambda x: x[:k] - low @ x[k:],
-                "jac": lambda x: _abs_jac(low, 1),
-            },
-            {
-                "type": "ineq",
-                "fun": lambda x: x[:k] + low @ x[k:],
-                "jac": lambda x: _abs_jac(low, -1),
-            },
-            {
-                "type": "eq",
-                "fun": lambda x: np.array([x[k:].sum() - self.target_sum]),
-                "jac": lambda x: np.r_[np.zeros(k), np.ones(k)][None, :],
-            },
-        ]
-        x0 = np.r_[np.abs(low @ start), start]
+        u0 = np.cumsum(start)[:-1]
         res = minimize(
-            value,
-            x0,
-            jac=grad,
-            constraints=cons,
-            method="SLSQP",
-            options={"ftol": 1e-15, "maxiter": 2000},
+            value_grad,
+            np.r_[np.maximum(u0, 0.0), np.maximum(-u0, 0.0)],
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0.0, None)] * (2 * (k - 1)),
+            options={"ftol": 1e-15, "gtol": 1e-13, "maxiter": 20000, "maxcor": 30},
         )
-        if not res.success and res.status != 8:  # 8: positive directional derivative at the end
+        if not res.success and res.status != 2:  # 2: no further progress (ABNORMAL line search)
             raise SensitivityError(
                 "FLCI の最適化が収束しませんでした。",
                 f"the FLCI optimisation failed: {res.message}",
             )
-        return np.asarray(res.x[k:])
-
-
-def _abs_jac(low: np.ndarray, sign: int) -> np.ndarray:
-    k = low.shape[0]
-    return np.hstack([np.eye(k), -sign * low])
+        return weights(res.x[: k - 1] - res.x[k - 1 :])
 
 
 def _half_length(p: _SdProblem, w: np.ndarray, m: float, alpha: float) -> float:
