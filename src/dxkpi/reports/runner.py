@@ -36,6 +36,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -57,6 +58,14 @@ from dxkpi.ingest.processed import Processed, load_processed, manifest_hash, rea
 from dxkpi.kpi.engine import compute
 from dxkpi.project.config import load_config
 from dxkpi.reports.escape import csp_meta, page_text, sets_the_policy
+from dxkpi.reports.interactive import (
+    CHART_CSS,
+    CHART_MIME,
+    inline_scripts,
+    script_hashes,
+    spec_json,
+    vega_runtime,
+)
 from dxkpi.reports.kpi_cache import CACHE_DIR, write_kpi_cache
 from dxkpi.reports.kpi_export import write_xlsx
 from dxkpi.reports.render import PAGE_FONT_ENV, svg_with_embedded_font
@@ -385,18 +394,33 @@ def _exporter() -> Any:
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags={TEMPLATE_ONLY_TAG}), enabled=True
     )
+    exporter.register_filter("dxkpi_spec_json", spec_json)
     return exporter
 
 
+def _has_live_chart(nb: Any) -> bool:
+    return any(
+        CHART_MIME in output.get("data", {})
+        for cell in nb.cells
+        if cell.get("cell_type") == "code"
+        and TEMPLATE_ONLY_TAG not in cell.metadata.get("tags", ())
+        for output in cell.get("outputs", ())
+    )
+
+
 def export_html(notebook: Path, target: Path) -> None:
-    """Export an executed notebook to self-contained HTML with code hidden (no script, no CDN;
-    images embedded; the Content-Security-Policy of :mod:`dxkpi.reports.escape` first in
-    ``<head>``)."""
+    """Export an executed notebook to self-contained HTML with code hidden (no CDN; images
+    embedded; the Content-Security-Policy of :mod:`dxkpi.reports.escape` first in ``<head>``).
+
+    A page with charts gets them interactive (:mod:`dxkpi.reports.interactive`): the Vega
+    runtime and the embedding script inlined once at the end of ``<body>``, the only scripts
+    its policy allows (by hash); a page without charts runs no script at all."""
     import nbformat
 
     nb = nbformat.read(str(notebook), as_version=4)
-    body, _ = _exporter().from_notebook_node(nb, resources={"dxkpi_csp_meta": csp_meta()})
-    if not sets_the_policy(body):  # a template change must never drop it
+    hashes: tuple[str, ...] = script_hashes() if _has_live_chart(nb) else ()
+    body, _ = _exporter().from_notebook_node(nb, resources={"dxkpi_csp_meta": csp_meta(hashes)})
+    if not sets_the_policy(body, hashes):  # a template change must never drop it
         raise ReportError(
             "レポートのページにセキュリティポリシーがありません",
             "the report page lost its Content-Security-Policy",
@@ -405,6 +429,10 @@ def export_html(notebook: Path, target: Path) -> None:
     body = body.replace("</head>", REPORT_CSS + "</head>", 1)
     if "<svg" in body:
         body = svg_with_embedded_font(body)  # one font subset for every chart of the page
+    if hashes:
+        body = body.replace("</head>", CHART_CSS + "</head>", 1)
+        head, end, tail = body.rpartition("</body>")
+        body = head + inline_scripts() + end + tail
     write_text(target, body)
 
 
@@ -752,7 +780,12 @@ def run_reports(
             )
             started = datetime.datetime.now(datetime.UTC)
             say("KPI を計算中 / computing KPIs once for every report…")
+            # the Vega runtime (built once per machine, then read from its cache) is loaded
+            # while the KPIs are computed; the forked workers inherit it
+            warm = threading.Thread(target=vega_runtime, daemon=True)
+            warm.start()
             write_kpi_cache(staging, data, config, k)
+            warm.join()
             results = _execute_all(tasks, staging, jobs, keep_going, say)
             results += _skipped(only, data.available(), shares_dir)
             shutil.rmtree(staging / CACHE_DIR, ignore_errors=True)
@@ -905,11 +938,17 @@ _COMMENTS = (
     re.compile(r"(?m)^\s*//.*$"),
 )
 _URL = re.compile(r"https?://[^\s\"'<>)]+")
+_RUNTIME = re.compile(r'<script data-dxkpi-runtime="vega">(.*?)</script>', re.S)
 
 
 def external_urls(page: str) -> list[str]:
     """URLs in an HTML page outside comments, except XML namespace/DTD identifiers (w3.org),
-    which browsers never fetch. A self-contained report has none."""
+    which browsers never fetch. A self-contained report has none.
+
+    The inlined Vega runtime is left out when it is exactly :func:`vega_runtime` (the one
+    script the page's policy allows by hash): it names the Vega editor (a link of the chart
+    menu, which reports turn off), Vega's schema and an issue, and fetches none of them."""
+    page = _RUNTIME.sub(lambda m: "" if m.group(1) == vega_runtime() else m.group(0), page)
     for pattern in _COMMENTS:
         page = pattern.sub("", page)
     return [u for u in _URL.findall(page) if not u.startswith("http://www.w3.org/")]
