@@ -251,7 +251,7 @@ def kpi_by_group(
     x_axis = alt.Axis(format=D3_FORMAT[spec.unit])
     columns = ("label", "value", *_tip_columns(cells), "text", "text_x")
     # in the interactive chart a drop-down picks one group (the others fade); null = all
-    pick = alt.param(
+    picker = alt.param(
         name="pick",
         value=None,
         bind=alt.binding_select(
@@ -312,7 +312,7 @@ def kpi_by_group(
     )
     return (
         alt.LayerChart(layer=[bars, targets, values, gaps], title=title)
-        .add_params(pick)
+        .add_params(picker)
         .properties(width=520, height=alt.Step(26))
     )
 
