@@ -20,6 +20,13 @@ by ``vl_convert.javascript_bundle()``, about 0.9 MB, no network) and the embeddi
 scripts by their SHA-256 (:func:`script_hashes`, :func:`dxkpi.reports.escape.csp_meta`) and no
 other script, inline or remote.
 
+In JupyterLab (a kernel started by a Jupyter server, see :func:`live_in_frontend`) the renderer
+also emits ``text/html`` (:func:`lab_html`): JupyterLab 4.6 renders Vega-Lite v5 only and Altair
+6 writes v6, so the chart is drawn by the same runtime, inlined in the session's first chart
+(the page keeps it), with the PNG shown until then. A trusted notebook (one run in this
+session, or saved by JupyterLab after running) runs the scripts; an untrusted one shows the
+PNG. papermill and the report runner never get ``text/html``: their notebooks keep PNG + SVG.
+
 Building the runtime takes vl-convert 3–10 s, so it is kept in a cache file named after the
 vl-convert and Vega-Lite versions (``$XDG_CACHE_HOME/dxkpi`` or ``~/.cache/dxkpi``;
 ``DXKPI_CACHE_DIR`` overrides), written atomically and checked against its recorded hash when
@@ -47,8 +54,11 @@ __all__ = [
     "CHART_MIME",
     "EMBED_SCRIPT",
     "ENV_CACHE_DIR",
+    "ENV_INTERACTIVE",
     "cache_dir",
     "inline_scripts",
+    "lab_html",
+    "live_in_frontend",
     "script_hashes",
     "sha256_source",
     "spec_json",
@@ -187,4 +197,75 @@ def inline_scripts() -> str:
     return (
         f'<script data-dxkpi-runtime="vega">{runtime}</script>'
         f'<script data-dxkpi-runtime="embed">{EMBED_SCRIPT}</script>'
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# JupyterLab
+# ---------------------------------------------------------------------------------------------
+
+#: ``1`` shows live charts in the notebook's front end, ``0`` never; unset: live in a kernel a
+#: Jupyter server started for a notebook (``JPY_SESSION_NAME`` set: JupyterLab, Notebook 7),
+#: static PNG/SVG elsewhere (papermill, nbconvert, the report runner).
+ENV_INTERACTIVE = "DXKPI_INTERACTIVE"
+
+_SENT: dict[str, bool] = {"runtime": False}
+
+#: Draws one chart into its box when the runtime is there (waiting up to 15 s for the output
+#: that carries it to run); until then, or if it never comes, the PNG stays.
+_LAB_EMBED = """(function () {
+  var box = document.getElementById("%(id)s");
+  var data = document.getElementById("%(id)s-spec");
+  if (!box || !data) { return; }
+  var spec = JSON.parse(data.textContent);
+  var tries = 0;
+  function draw() {
+    if (typeof window.vegaEmbed !== "function") {
+      if (tries++ < 150) { window.setTimeout(draw, 100); }
+      return;
+    }
+    var live = document.createElement("div");
+    window.vegaEmbed(live, spec, {
+      mode: "vega-lite", actions: false, ast: true, renderer: "svg",
+      tooltip: { theme: "light" }
+    }).then(function () {
+      box.replaceChildren(live);
+      box.classList.add("dxkpi-live-ok");
+    }).catch(function (err) {
+      box.classList.add("dxkpi-live-failed");
+      if (window.console) { window.console.warn("dxkpi chart:", err); }
+    });
+  }
+  draw();
+})();"""
+
+
+def live_in_frontend() -> bool:
+    """Whether charts shown now should be live Vega-Lite in the notebook (see
+    :data:`ENV_INTERACTIVE`)."""
+    explicit = os.environ.get(ENV_INTERACTIVE)
+    if explicit in ("0", "1"):
+        return explicit == "1"
+    return bool(os.environ.get("JPY_SESSION_NAME")) and os.environ.get("DXKPI_PAGE_FONT") != "1"
+
+
+def lab_html(spec: dict[str, Any], png_base64: str, width: int, height: int, title: str) -> str:
+    """The ``text/html`` of a live chart in a trusted notebook: the PNG (what shows until the
+    chart is drawn, or if scripts do not run), the spec as a JSON data block, the Vega runtime
+    (only in the first chart of the kernel's session: it stays loaded in the page) and the
+    script that draws the chart. Everything is inline; nothing is fetched."""
+    import html
+    import uuid
+
+    box = f"dxkpi-{uuid.uuid4().hex}"
+    runtime = ""
+    if not _SENT["runtime"]:
+        runtime = f'<script data-dxkpi-runtime="vega">{vega_runtime()}</script>'
+        _SENT["runtime"] = True
+    return (
+        f'<div id="{box}" class="dxkpi-lab-chart">'
+        f'<img src="data:image/png;base64,{png_base64}" width="{width}" height="{height}" '
+        f'alt="{html.escape(title)}"></div>'
+        f'<script type="application/json" id="{box}-spec">{spec_json(spec)}</script>'
+        f"{runtime}<script>{_LAB_EMBED % {'id': box}}</script>"
     )
