@@ -110,8 +110,8 @@ def test_getting_started_runs_in_jupyterlab_with_live_charts(lab: tuple) -> None
         )
         page.goto(url)
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=180_000)
-        # the kernel is up when the status bar says Idle
-        page.wait_for_selector("text=Idle", timeout=180_000)
+        # the kernel is up when its (screen-reader) status says Idle
+        page.wait_for_selector("text=Kernel status: Idle", state="attached", timeout=180_000)
         page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
         page.click("li.lm-Menu-item:has-text('Run All Cells')")
         # every code cell executed: a number in each prompt, no [*]

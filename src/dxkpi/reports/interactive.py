@@ -41,6 +41,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ __all__ = [
     "sha256_source",
     "spec_json",
     "vega_runtime",
+    "without_mark_aria",
 ]
 
 #: The mime type under which a chart's Vega-Lite spec travels in a notebook output.
@@ -125,12 +127,30 @@ def spec_json(spec: dict[str, Any]) -> str:
     ``$schema`` URL is dropped (the embedding script names the mode; a page names no URL).
 
     >>> spec_json({"title": "</script><img src=x onerror=alert(1)>"})
-    '{"title": "\\\\u003c/script\\\\u003e\\\\u003cimg src=x onerror=alert(1)\\\\u003e"}'
+    '{"title":"\\\\u003c/script\\\\u003e\\\\u003cimg src=x onerror=alert(1)\\\\u003e"}'
     >>> json.loads(spec_json({"t": "A & B <c>"}))["t"]
     'A & B <c>'
     """
     shown = {k: v for k, v in spec.items() if k != "$schema"}
-    return json.dumps(shown, ensure_ascii=False, sort_keys=True).translate(_JSON_ESCAPES)
+    text = json.dumps(shown, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.translate(_JSON_ESCAPES)
+
+
+_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+_MARK_ARIA = re.compile(r' (?:aria-label|aria-roledescription|role)="[^"]*"')
+
+
+def without_mark_aria(page: str) -> str:
+    """The page with the ARIA attributes Vega writes on every mark removed from its inline
+    SVGs. A static chart is one image to a screen reader (its box is ``role="img"`` with the
+    chart's title), so they are never read; on a dashboard they are about a fifth of the page.
+    The live chart keeps Vega's own.
+
+    >>> without_mark_aria('<p role="x"><svg role="graphics-document"><path aria-label="a: 1"'
+    ...                   ' d="M0"/></svg>')
+    '<p role="x"><svg><path d="M0"/></svg>'
+    """
+    return _SVG.sub(lambda m: _MARK_ARIA.sub("", m.group(0)), page)
 
 
 def sha256_source(script: str) -> str:

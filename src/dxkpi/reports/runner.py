@@ -65,6 +65,7 @@ from dxkpi.reports.interactive import (
     script_hashes,
     spec_json,
     vega_runtime,
+    without_mark_aria,
 )
 from dxkpi.reports.kpi_cache import CACHE_DIR, write_kpi_cache
 from dxkpi.reports.kpi_export import write_xlsx
@@ -429,6 +430,7 @@ def export_html(notebook: Path, target: Path) -> None:
     body = body.replace("</head>", REPORT_CSS + "</head>", 1)
     if "<svg" in body:
         body = svg_with_embedded_font(body)  # one font subset for every chart of the page
+        body = without_mark_aria(body)
     if hashes:
         body = body.replace("</head>", CHART_CSS + "</head>", 1)
         head, end, tail = body.rpartition("</body>")
