@@ -112,8 +112,8 @@ def test_getting_started_runs_in_jupyterlab_with_live_charts(lab: tuple) -> None
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=180_000)
         # the kernel is up when its (screen-reader) status says Idle
         page.wait_for_selector("text=Kernel status: Idle", state="attached", timeout=180_000)
-        page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-        page.click("li.lm-Menu-item:has-text('Run All Cells')")
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         # every code cell executed: a number in each prompt, no [*]
         page.wait_for_function(
             """() => {
