@@ -219,7 +219,7 @@ def test_dashboard_tooltip_picker_and_static_fallback(report_set: Path) -> None:
         page.goto(dashboard.as_uri())
         page.wait_for_selector(".dxkpi-live-ok")
         # the first by-department chart (it has the picker) and the row its first bar draws
-        box = page.locator(".dxkpi-chart:has(.vega-bindings)").first
+        box = page.locator(".dxkpi-chart:has(.vega-bindings select)").first
         spec = json.loads(box.locator("script.dxkpi-spec").text_content() or "{}")
         rows = next(
             rows
@@ -241,7 +241,7 @@ def test_dashboard_tooltip_picker_and_static_fallback(report_set: Path) -> None:
         choice = rows[1]["label"]
         select.select_option(label=choice)
         page.wait_for_timeout(300)
-        opacities = box.locator(".dxkpi-live .mark-rect path").evaluate_all(
+        opacities = box.locator(".dxkpi-live g.layer_0_marks path").evaluate_all(  # the bars
             "els => els.map(e => e.getAttribute('opacity') || e.style.opacity || '1')"
         )
         assert sorted(set(opacities)) == ["0.25", "1"], opacities
