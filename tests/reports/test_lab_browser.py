@@ -50,7 +50,20 @@ def lab(sample_city: SampleCity, tmp_path_factory: pytest.TempPathFactory) -> It
     shutil.copy(ROOT / NOTEBOOK, project / NOTEBOOK)
     shutil.copytree(sample_city.processed, project / "data" / "processed")
     port, token = _free_port(), secrets.token_hex(16)
-    env = os.environ | {"JUPYTER_CONFIG_DIR": str(project / ".jupyter")}
+    # every cell kept in the page (JupyterLab otherwise leaves cells out of view unrendered),
+    # no news pop-up
+    settings = project / ".jupyter" / "lab" / "user-settings" / "@jupyterlab"
+    for plugin, values in (
+        ("notebook-extension/tracker", {"windowingMode": "none"}),
+        ("apputils-extension/notification", {"fetchNews": "false"}),
+    ):
+        path = settings / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values), encoding="utf-8")
+    env = os.environ | {
+        "JUPYTER_CONFIG_DIR": str(project / ".jupyter"),
+        "JUPYTERLAB_SETTINGS_DIR": str(project / ".jupyter" / "lab" / "user-settings"),
+    }
     env.pop("DXKPI_INTERACTIVE", None)  # what a kernel of JupyterLab decides by itself
     cmd = [
         sys.executable,
