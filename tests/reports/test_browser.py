@@ -25,6 +25,13 @@ from tests.helpers import ROOT, SECRET
 from tests.helpers.payloads import PAYLOADS, plant_payloads
 
 
+def _rows(dataset: dict | list) -> list[dict]:
+    """A page's inline dataset as rows (it is written by columns when its rows share keys)."""
+    if isinstance(dataset, dict):
+        return [dict(zip(dataset["columns"], row, strict=True)) for row in dataset["rows"]]
+    return dataset
+
+
 def _d3_f(x: float) -> str:
     """A number as d3's ``,~f`` writes it (the tooltip's format): 2249.5 → 2,249.5."""
     return f"{x:,.6f}".rstrip("0").rstrip(".")
@@ -223,7 +230,7 @@ def test_dashboard_tooltip_picker_and_static_fallback(report_set: Path) -> None:
         spec = json.loads(box.locator("script.dxkpi-spec").text_content() or "{}")
         rows = next(
             rows
-            for rows in spec["datasets"].values()
+            for rows in map(_rows, spec["datasets"].values())
             if rows and "numerator" in rows[0] and "text" in rows[0]
         )
         bar = box.locator(".dxkpi-live .mark-rect path").first

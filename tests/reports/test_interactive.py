@@ -85,7 +85,9 @@ def test_specs_are_escaped_data_and_the_static_svg_stays(page: str) -> None:
     blocks = [body for attrs, body in SCRIPT.findall(page) if "application/json" in attrs]
     assert all(not set("<>&") & set(body) for body in blocks)
     spec = json.loads(blocks[0])
-    names = [row["name"] for row in next(iter(spec["datasets"].values()))]
+    (dataset,) = spec["datasets"].values()
+    assert dataset["columns"] == ["name", "v"]  # written by columns
+    names = [row[0] for row in dataset["rows"]]
     assert names == list(PAYLOADS)  # the payloads are data, intact
     assert "$schema" not in spec
     assert page.count('class="dxkpi-live"') == 2

@@ -84,6 +84,17 @@ EMBED_SCRIPT = """(function () {
     if (!data || !live) { return; }
     var spec;
     try { spec = JSON.parse(data.textContent); } catch (err) { return; }
+    var sets = spec.datasets || {};
+    Object.keys(sets).forEach(function (name) {
+      var set = sets[name];
+      if (set && set.columns && set.rows) {
+        sets[name] = set.rows.map(function (row) {
+          var datum = {};
+          set.columns.forEach(function (column, i) { datum[column] = row[i]; });
+          return datum;
+        });
+      }
+    });
     var text = box.querySelector(".dxkpi-static [font-family]");
     if (text) {
       spec.config = spec.config || {};
@@ -121,30 +132,50 @@ _JSON_ESCAPES = str.maketrans(
 )
 
 
+def _columnar(rows: Any) -> Any:
+    """Rows sharing one set of keys as ``{"columns": [...], "rows": [[...], ...]}`` (the keys
+    written once, not once per row); anything else unchanged."""
+    if not (isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows)):
+        return rows
+    columns = list(rows[0])
+    if any(list(r) != columns for r in rows):
+        return rows
+    return {"columns": columns, "rows": [list(r.values()) for r in rows]}
+
+
 def spec_json(spec: dict[str, Any]) -> str:
     """A spec as JSON safe inside ``<script type="application/json">``: no ``<``, ``>``, ``&``
     (nor U+2028/2029) appears literally, so no value can end the block or start markup. The
-    ``$schema`` URL is dropped (the embedding script names the mode; a page names no URL).
+    ``$schema`` URL is dropped (the embedding script names the mode; a page names no URL), and
+    each inline dataset whose rows share their keys is written by columns (the embedding script
+    turns it back into rows).
 
     >>> spec_json({"title": "</script><img src=x onerror=alert(1)>"})
     '{"title":"\\\\u003c/script\\\\u003e\\\\u003cimg src=x onerror=alert(1)\\\\u003e"}'
     >>> json.loads(spec_json({"t": "A & B <c>"}))["t"]
     'A & B <c>'
+    >>> spec_json({"datasets": {"d": [{"a": 1, "b": "x"}, {"a": 2, "b": None}]}})
+    '{"datasets":{"d":{"columns":["a","b"],"rows":[[1,"x"],[2,null]]}}}'
     """
     shown = {k: v for k, v in spec.items() if k != "$schema"}
+    if isinstance(shown.get("datasets"), dict):
+        shown["datasets"] = {k: _columnar(v) for k, v in shown["datasets"].items()}
     text = json.dumps(shown, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return text.translate(_JSON_ESCAPES)
 
 
 _SVG = re.compile(r"<svg\b.*?</svg>", re.S)
-_MARK_ARIA = re.compile(r' (?:aria-label|aria-roledescription|role)="[^"]*"')
+_MARK_ARIA = re.compile(
+    r' (?:aria-label|aria-roledescription|role|aria-hidden|class|pointer-events)="[^"]*"'
+)
 
 
 def without_mark_aria(page: str) -> str:
-    """The page with the ARIA attributes Vega writes on every mark removed from its inline
-    SVGs. A static chart is one image to a screen reader (its box is ``role="img"`` with the
-    chart's title), so they are never read; on a dashboard they are about a fifth of the page.
-    The live chart keeps Vega's own.
+    """The page with what Vega writes on every mark for a live chart removed from its inline
+    SVGs: ARIA attributes, classes and pointer events. A static chart is one image to a screen
+    reader (its box is ``role="img"`` with the chart's title) and is never interacted with, so
+    nothing reads them; on a dashboard they are about a quarter of the page. The live chart
+    keeps Vega's own.
 
     >>> without_mark_aria('<p role="x"><svg role="graphics-document"><path aria-label="a: 1"'
     ...                   ' d="M0"/></svg>')
@@ -238,6 +269,17 @@ _LAB_EMBED = """(function () {
   var data = document.getElementById("%(id)s-spec");
   if (!box || !data) { return; }
   var spec = JSON.parse(data.textContent);
+  var sets = spec.datasets || {};
+  Object.keys(sets).forEach(function (name) {
+    var set = sets[name];
+    if (set && set.columns && set.rows) {
+      sets[name] = set.rows.map(function (row) {
+        var datum = {};
+        set.columns.forEach(function (column, i) { datum[column] = row[i]; });
+        return datum;
+      });
+    }
+  });
   var tries = 0;
   function draw() {
     if (typeof window.vegaEmbed !== "function") {
