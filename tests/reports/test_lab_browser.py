@@ -110,6 +110,7 @@ def lab(sample_city: SampleCity, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def test_getting_started_runs_in_jupyterlab_with_live_charts(lab: tuple) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     url, project = lab
@@ -130,6 +131,12 @@ def test_getting_started_runs_in_jupyterlab_with_live_charts(lab: tuple) -> None
         )
         page.goto(url)
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=180_000)
+        # the notebook names no kernel (outputs and metadata stripped): JupyterLab asks, and
+        # its default choice is this environment's python3
+        try:
+            page.get_by_role("button", name="Select", exact=True).click(timeout=30_000)
+        except PlaywrightTimeout:
+            pass
         # the kernel is up when its (screen-reader) status says Idle
         page.wait_for_selector("text=Kernel status: Idle", state="attached", timeout=180_000)
         page.get_by_role("menuitem", name="Run", exact=True).click()
