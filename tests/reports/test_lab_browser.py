@@ -6,6 +6,7 @@ a bar shows its numerator and target. A screenshot is saved beside the project."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -133,10 +134,8 @@ def test_getting_started_runs_in_jupyterlab_with_live_charts(lab: tuple) -> None
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=180_000)
         # the notebook names no kernel (outputs and metadata stripped): JupyterLab asks, and
         # its default choice is this environment's python3
-        try:
+        with contextlib.suppress(PlaywrightTimeout):
             page.get_by_role("button", name="Select", exact=True).click(timeout=30_000)
-        except PlaywrightTimeout:
-            pass
         # the kernel is up when its (screen-reader) status says Idle
         page.wait_for_selector("text=Kernel status: Idle", state="attached", timeout=180_000)
         page.get_by_role("menuitem", name="Run", exact=True).click()
