@@ -22,8 +22,8 @@ other script, inline or remote.
 
 In JupyterLab (a kernel started by a Jupyter server, see :func:`live_in_frontend`) the renderer
 also emits ``text/html`` (:func:`lab_html`): JupyterLab 4.6 renders Vega-Lite v5 only and Altair
-6 writes v6, so the chart is drawn by the same runtime, inlined in the session's first chart
-(the page keeps it), with the PNG shown until then. A trusted notebook (one run in this
+6 writes v6, so the chart is drawn by the same runtime, inlined in the first chart a browser page
+is sent (the page keeps it), with the PNG shown until then. A trusted notebook (one run in this
 session, or saved by JupyterLab after running) runs the scripts; an untrusted one shows the
 PNG. papermill and the report runner never get ``text/html``: their notebooks keep PNG + SVG.
 
@@ -260,7 +260,21 @@ def inline_scripts() -> str:
 #: static PNG/SVG elsewhere (papermill, nbconvert, the report runner).
 ENV_INTERACTIVE = "DXKPI_INTERACTIVE"
 
-_SENT: dict[str, bool] = {"runtime": False}
+#: The front-end sessions (one per browser page connected to the kernel) already sent the runtime.
+_SENT: set[str] = set()
+
+
+def _frontend_session() -> str:
+    """The session of the front end whose request is running (a reloaded page is a new one)."""
+    try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+        parent = kernel.get_parent() if kernel is not None else {}
+        return str(parent.get("header", {}).get("session", ""))
+    except Exception:  # no IPython, no kernel: one session
+        return ""
+
 
 #: Draws one chart into its box when the runtime is there (waiting up to 15 s for the output
 #: that carries it to run); until then, or if it never comes, the PNG stays.
@@ -314,16 +328,18 @@ def live_in_frontend() -> bool:
 def lab_html(spec: dict[str, Any], png_base64: str, width: int, height: int, title: str) -> str:
     """The ``text/html`` of a live chart in a trusted notebook: the PNG (what shows until the
     chart is drawn, or if scripts do not run), the spec as a JSON data block, the Vega runtime
-    (only in the first chart of the kernel's session: it stays loaded in the page) and the
-    script that draws the chart. Everything is inline; nothing is fetched."""
+    (only in the first chart shown to a front-end session — one browser page; the page keeps
+    it, and a reloaded page is a new session) and the script that draws the chart. Everything
+    is inline; nothing is fetched."""
     import html
     import uuid
 
     box = f"dxkpi-{uuid.uuid4().hex}"
     runtime = ""
-    if not _SENT["runtime"]:
+    session = _frontend_session()
+    if session not in _SENT:
         runtime = f'<script data-dxkpi-runtime="vega">{vega_runtime()}</script>'
-        _SENT["runtime"] = True
+        _SENT.add(session)
     return (
         f'<div id="{box}" class="dxkpi-lab-chart">'
         f'<img src="data:image/png;base64,{png_base64}" width="{width}" height="{height}" '
