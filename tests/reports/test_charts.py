@@ -261,6 +261,8 @@ def test_by_group_tooltip_shows_numerator_denominator_target_and_grade(rich):
     tips = {tip["field"]: tip.get("title") for tip in bars["encoding"]["tooltip"]}
     assert list(tips)[1:] == ["value", "numerator", "denominator", "target", "grade"]
     assert list(tips.values())[1:] == ["実績", "分子", "分母", "目標", "評価"]
+    formats = {tip["field"]: tip.get("format") for tip in bars["encoding"]["tooltip"]}
+    assert formats["value"] == formats["target"] == ".1%"  # 90.0%, as the tables write it
     row = next(r for r in layer_values(bars) if r["label"] == "総務課")
     assert (row["numerator"], row["denominator"], row["target"], row["grade"]) == (
         45.0,

@@ -14,7 +14,7 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from dxkpi.catalogue.format import D3_FORMAT, format_value
+from dxkpi.catalogue.format import D3_EXACT_FORMAT, D3_FORMAT, format_value
 from dxkpi.catalogue.kpis import REGISTRY, SECOND_DIMENSION_VALUES, KpiSpec
 from dxkpi.catalogue.labels import codes, label, t
 from dxkpi.reports.charts._frames import _data, _hidden, _require, _shown, _spec
@@ -52,7 +52,7 @@ def _tip_columns(cells: pl.DataFrame) -> list[str]:
 def _tooltip(spec: KpiSpec, cells: pl.DataFrame, lang: Lang, first: alt.Tooltip) -> list[Any]:
     """What hovering a mark shows in the interactive chart: ``first`` (the group or year),
     the value and target in the KPI's unit, numerator, denominator and grade."""
-    fmt = D3_FORMAT[spec.unit]
+    fmt = D3_EXACT_FORMAT[spec.unit]
     tips: list[Any] = [first, alt.Tooltip("value:Q", title=t(lang, "実績", "Actual"), format=fmt)]
     present = _tip_columns(cells)
     if "numerator" in present:
