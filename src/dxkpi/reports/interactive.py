@@ -40,6 +40,7 @@ import functools
 import hashlib
 import importlib.metadata
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -132,6 +133,17 @@ _JSON_ESCAPES = str.maketrans(
 )
 
 
+def _compact(value: Any) -> Any:
+    """A number as short as it can be written without changing what any chart shows: six
+    significant digits (tables and tooltips show at most four), never fewer integer digits;
+    a whole float as an integer."""
+    if isinstance(value, float) and math.isfinite(value):
+        if abs(value) < 1e6:
+            value = float(f"{value:.6g}")
+        return int(value) if value.is_integer() else value
+    return value
+
+
 def _columnar(rows: Any) -> Any:
     """Rows sharing one set of keys as ``{"columns": [...], "rows": [[...], ...]}`` (the keys
     written once, not once per row); anything else unchanged."""
@@ -140,7 +152,7 @@ def _columnar(rows: Any) -> Any:
     columns = list(rows[0])
     if any(list(r) != columns for r in rows):
         return rows
-    return {"columns": columns, "rows": [list(r.values()) for r in rows]}
+    return {"columns": columns, "rows": [[_compact(v) for v in r.values()] for r in rows]}
 
 
 def spec_json(spec: dict[str, Any]) -> str:
@@ -148,7 +160,8 @@ def spec_json(spec: dict[str, Any]) -> str:
     (nor U+2028/2029) appears literally, so no value can end the block or start markup. The
     ``$schema`` URL is dropped (the embedding script names the mode; a page names no URL), and
     each inline dataset whose rows share their keys is written by columns (the embedding script
-    turns it back into rows).
+    turns it back into rows), its numbers to six significant digits (never fewer integer
+    digits).
 
     >>> spec_json({"title": "</script><img src=x onerror=alert(1)>"})
     '{"title":"\\\\u003c/script\\\\u003e\\\\u003cimg src=x onerror=alert(1)\\\\u003e"}'
@@ -156,6 +169,9 @@ def spec_json(spec: dict[str, Any]) -> str:
     'A & B <c>'
     >>> spec_json({"datasets": {"d": [{"a": 1, "b": "x"}, {"a": 2, "b": None}]}})
     '{"datasets":{"d":{"columns":["a","b"],"rows":[[1,"x"],[2,null]]}}}'
+    >>> spec_json({"datasets": {"d": [{"v": 0.0017985611510791255}, {"v": 55.0}, {"v": 3368.5},
+    ...                                {"v": 1234567.89}]}})
+    '{"datasets":{"d":{"columns":["v"],"rows":[[0.00179856],[55],[3368.5],[1234567.89]]}}}'
     """
     shown = {k: v for k, v in spec.items() if k != "$schema"}
     if isinstance(shown.get("datasets"), dict):
@@ -167,12 +183,14 @@ def spec_json(spec: dict[str, Any]) -> str:
 _SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 _MARK_ARIA = re.compile(
     r' (?:aria-label|aria-roledescription|role|aria-hidden|class|pointer-events)="[^"]*"'
+    r'| opacity="1"| transform="translate\(0,0\)"'
 )
 
 
 def without_mark_aria(page: str) -> str:
     """The page with what Vega writes on every mark for a live chart removed from its inline
-    SVGs: ARIA attributes, classes and pointer events. A static chart is one image to a screen
+    SVGs: ARIA attributes, classes and pointer events (and ``opacity="1"`` and a
+    ``translate(0,0)``, which change nothing). A static chart is one image to a screen
     reader (its box is ``role="img"`` with the chart's title) and is never interacted with, so
     nothing reads them; on a dashboard they are about a quarter of the page. The live chart
     keeps Vega's own.
