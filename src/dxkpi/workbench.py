@@ -21,6 +21,9 @@ True
 >>> table = wb.kpi(["participation_rate"], fiscal_years=[2024])
 >>> table.select("kpi", "fiscal_year", "group").row(0)
 ('participation_rate', 2024, 'city')
+>>> shown = wb.table(table)._repr_html_()
+>>> "<th>指標</th>" in shown and "<th>分子</th>" in shown and "<caption>2024年度</caption>" in shown
+True
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from dxkpi.models.linkage import LinkResult, link_all, link_panel
 from dxkpi.project.config import Config, load_config
 from dxkpi.reports import charts
 from dxkpi.reports.narrative import describe_behaviour, describe_link
+from dxkpi.reports.views import HTML, html_table, kpi_table
 from dxkpi.sample import generate_city
 
 __all__ = ["ChartKind", "Workbench", "open_project"]
@@ -176,6 +180,25 @@ class Workbench:
         """
         groupings = [by] if isinstance(by, str) else list(by)
         return compute(self.data, self.config, kpis=kpis, fiscal_years=fiscal_years, by=groupings)
+
+    def table(
+        self,
+        rich: pl.DataFrame,
+        fiscal_year: int | None = None,
+        *,
+        by: str = "city",
+        lang: Literal["ja", "en"] = "ja",
+    ) -> HTML:
+        """KPI cells of one year and grouping as a styled table with Japanese headers (指標, 区分,
+        実績, 分子, 分母, 目標, 評価, 備考), values in their units, suppressed cells ``―`` — what
+        the reports show, for a notebook.
+
+        ``rich`` is a frame of :meth:`kpi`; ``fiscal_year`` defaults to its latest year.
+        """
+        year = fiscal_year if fiscal_year is not None else int(rich["fiscal_year"].max())  # type: ignore[arg-type]
+        shown = kpi_table(rich, year, lang, group_by=by)
+        caption = f"{year}年度" if lang == "ja" else f"FY{year}"
+        return HTML(html_table(shown, caption=caption))
 
     def behaviour(self, **options: Any) -> BehaviourResult:
         """Did training change proposal behaviour? (``dxkpi.models.behaviour.behaviour_change``).

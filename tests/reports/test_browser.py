@@ -1,7 +1,9 @@
 """Real-browser check of the report set (``make test-browser``): headless Chromium (Debian's
 package) opens index.html and every report from file:// with the network off; every chart is
-drawn, no request fails or leaves the machine, the Content-Security-Policy blocks nothing the
-page needs, and a screenshot of each page is saved.
+drawn live by the inlined Vega runtime with its static SVG kept as fallback, no request fails or
+leaves the machine, the Content-Security-Policy blocks nothing the page needs, and a screenshot
+of each page is saved. On the dashboard, hovering a bar shows its numerator and target and the
+group picker fades the other groups; without scripts, and in print, the static SVG is shown.
 
 The sample city it reports on carries script-injection payloads in every free-text and name
 column (tests/helpers/payloads.py): on every page no dialog opens, no element carries an event
@@ -17,9 +19,23 @@ import pytest
 from dxkpi.core.project import Project
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.reports.escape import sets_the_policy
+from dxkpi.reports.interactive import EMBED_SCRIPT, script_hashes, vega_runtime
 from dxkpi.reports.runner import REPORTS, run_reports
 from tests.helpers import ROOT, SECRET
 from tests.helpers.payloads import PAYLOADS, plant_payloads
+
+
+def _rows(dataset: dict | list) -> list[dict]:
+    """A page's inline dataset as rows (it is written by columns when its rows share keys)."""
+    if isinstance(dataset, dict):
+        return [dict(zip(dataset["columns"], row, strict=True)) for row in dataset["rows"]]
+    return dataset
+
+
+def _d3_f(x: float) -> str:
+    """A number as d3's ``,~f`` writes it (the tooltip's format): 2249.5 → 2,249.5."""
+    return f"{x:,.6f}".rstrip("0").rstrip(".")
+
 
 pytestmark = pytest.mark.browser
 
@@ -94,11 +110,21 @@ def test_every_report_opens_offline_with_charts(report_set: Path) -> None:
             page.goto(link)
             page.wait_for_load_state("load")
             name = Path(link).stem
+            boxes = page.locator(".dxkpi-chart")
+            if boxes.count():  # every chart drawn live, none failed, each keeps its SVG
+                page.wait_for_function(
+                    "n => document.querySelectorAll('.dxkpi-live-ok').length === n",
+                    arg=boxes.count(),
+                    timeout=20_000,
+                )
+                assert page.locator(".dxkpi-live-failed").count() == 0, name
+                assert page.locator(".dxkpi-static svg").count() == boxes.count(), name
+                assert not page.locator(".dxkpi-static").first.is_visible(), name
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
             assert page.locator("h1").count() >= 1, name
             charts = page.locator("svg")
             if name in WITH_CHARTS or name.startswith("department_"):
-                assert charts.count() >= 1, f"{name}: no chart"
+                assert page.locator(".dxkpi-live svg").count() >= 1, f"{name}: no live chart"
             for i in range(charts.count()):
                 marks = charts.nth(i).locator("path, rect, line, circle, text").count()
                 assert marks > 0, f"{name}: chart {i} has no marks"
@@ -109,11 +135,19 @@ def test_every_report_opens_offline_with_charts(report_set: Path) -> None:
 
 
 #: Everything on a page that could run: script-like elements, event handlers, javascript: URLs.
+#: Chart specs (JSON data blocks, never run) and the two inlined runtime scripts are left out:
+#: the test checks those against the runtime and the page's policy.
 ACTIVE = """() => {
   const found = [];
   for (const el of document.querySelectorAll("*")) {
     const tag = el.tagName.toLowerCase();
-    if (["script", "iframe", "frame", "object", "embed"].includes(tag)) found.push(`<${tag}>`);
+    const known = tag === "script" && (
+      (el.type === "application/json" && el.classList.contains("dxkpi-spec")
+       && el.attributes.length === 2)
+      || (el.hasAttribute("data-dxkpi-runtime") && el.attributes.length === 1));
+    if (["script", "iframe", "frame", "object", "embed"].includes(tag) && !known) {
+      found.push(`<${tag}>`);
+    }
     for (const a of el.attributes) {
       if (a.name.startsWith("on")) found.push(`<${tag} ${a.name}>`);
       if (/^\\s*javascript:/i.test(a.value)) found.push(`<${tag} ${a.name}="${a.value}">`);
@@ -136,7 +170,15 @@ def test_data_never_runs_as_code(report_set: Path) -> None:
     dialogs: list[str] = []
     active: dict[str, list[str]] = {}
     unshown: list[str] = []
-    unprotected = [p.name for p in pages if not sets_the_policy(p.read_text(encoding="utf-8"))]
+    unprotected = [
+        p.name
+        for p in pages
+        if not (
+            sets_the_policy(p.read_text(encoding="utf-8"))
+            or sets_the_policy(p.read_text(encoding="utf-8"), script_hashes())
+        )
+    ]
+    runtimes: dict[str, list[str]] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
         context = browser.new_context(offline=True)
@@ -149,6 +191,11 @@ def test_data_never_runs_as_code(report_set: Path) -> None:
             found = page.evaluate(ACTIVE)
             if found:
                 active[path.name] = found
+            scripts = page.eval_on_selector_all(
+                "script[data-dxkpi-runtime]", "els => els.map(e => e.textContent)"
+            )
+            if scripts and scripts != [vega_runtime(), EMBED_SCRIPT]:
+                runtimes[path.name] = [s[:80] for s in scripts]
             naming = path.stem.startswith("department_") or path.stem == "pdca_review"
             text = page.inner_text("body")
             if naming and not all(p in text for p in PAYLOADS):
@@ -156,6 +203,7 @@ def test_data_never_runs_as_code(report_set: Path) -> None:
         browser.close()
     assert dialogs == []
     assert active == {}
+    assert runtimes == {}
     assert unprotected == []
     assert unshown == []
 
@@ -237,3 +285,65 @@ def test_every_page_is_titled_with_its_report_name(report_set: Path) -> None:
         assert "2025年度" in page.title()
         browser.close()
     assert not any(t == "Notebook" for t in expected.values())
+
+
+def test_dashboard_tooltip_picker_and_static_fallback(report_set: Path) -> None:
+    """Hover a department's bar: the tooltip shows its numerator and target; pick a department:
+    the other bars fade; with scripts off, and in print, the static SVG is what shows."""
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is required: make browser-deps"
+    dashboard = report_set / "kpi_dashboard.html"
+    html = dashboard.read_text(encoding="utf-8")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+        context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(dashboard.as_uri())
+        page.wait_for_selector(".dxkpi-live-ok")
+        # the first by-department chart (it has the picker) and the row its first bar draws
+        box = page.locator(".dxkpi-chart:has(.vega-bindings select)").first
+        spec = json.loads(box.locator("script.dxkpi-spec").text_content() or "{}")
+        rows = next(
+            rows
+            for rows in map(_rows, spec["datasets"].values())
+            if rows and "numerator" in rows[0] and "text" in rows[0]
+        )
+        bar = box.locator(".dxkpi-live .mark-rect path").first
+        bar.scroll_into_view_if_needed()
+        bar.hover()
+        tip = page.locator("#vg-tooltip-element.visible")
+        tip.wait_for(timeout=5_000)
+        text = tip.inner_text()
+        shown = next(r for r in rows if r["label"] in text)
+        assert "分子" in text and "目標" in text and "評価" in text, text
+        assert _d3_f(shown["numerator"]) in text, text
+        page.screenshot(path=str(report_set / "screenshots" / "dashboard_tooltip.png"))
+        # the picker: choose the second department; its bar stays, the others fade
+        select = box.locator(".vega-bindings select")
+        choice = rows[1]["label"]
+        select.select_option(label=choice)
+        page.wait_for_timeout(300)
+        opacities = box.locator(".dxkpi-live g.layer_0_marks path").evaluate_all(  # the bars
+            "els => els.map(e => e.getAttribute('opacity') || e.style.opacity || '1')"
+        )
+        assert sorted(set(opacities)) == ["0.25", "1"], opacities
+        assert opacities.count("1") == 1, opacities
+        # print shows the static SVG, not the live chart
+        page.emulate_media(media="print")
+        assert box.locator(".dxkpi-static").is_visible()
+        assert not box.locator(".dxkpi-live").is_visible()
+        context.close()
+        # scripts off: the static SVG only, with its marks
+        quiet = browser.new_context(offline=True, java_script_enabled=False)
+        page = quiet.new_page()
+        page.goto(dashboard.as_uri())
+        static = page.locator(".dxkpi-static svg")
+        assert static.count() == html.count('class="dxkpi-spec"') >= 1
+        assert static.first.is_visible()
+        assert static.first.locator("path, rect").count() > 0
+        assert page.locator(".dxkpi-live svg").count() == 0
+        browser.close()

@@ -22,6 +22,7 @@ import pytest
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.models.contrasts import Contrast
 from dxkpi.reports import charts, render
+from dxkpi.reports.interactive import CHART_MIME
 
 SECRET_VALUE = 0.123456  # planted in suppressed cells: must never reach a chart
 SCHEMA = {
@@ -68,6 +69,8 @@ def rich() -> pl.DataFrame:
             0.9,
             target=0.7,
             grade="A",
+            numerator=45.0,
+            denominator=50.0,
             group_name="総務課",
         ),
         cell(
@@ -252,6 +255,58 @@ def test_by_group_suppressed_cell_is_a_labelled_gap(rich):
     assert all(set(r) == {"label", "text"} for r in gaps)
 
 
+def test_by_group_tooltip_shows_numerator_denominator_target_and_grade(rich):
+    chart = charts.kpi_by_group(rich, "participation_rate", 2025)
+    bars = next(lay for lay in layers(chart) if mark_type(lay) == "bar")
+    tips = {tip["field"]: tip.get("title") for tip in bars["encoding"]["tooltip"]}
+    assert list(tips)[1:] == ["value", "numerator", "denominator", "target", "grade"]
+    assert list(tips.values())[1:] == ["実績", "分子", "分母", "目標", "評価"]
+    formats = {tip["field"]: tip.get("format") for tip in bars["encoding"]["tooltip"]}
+    assert formats["value"] == formats["target"] == ".1%"  # 90.0%, as the tables write it
+    row = next(r for r in layer_values(bars) if r["label"] == "総務課")
+    assert (row["numerator"], row["denominator"], row["target"], row["grade"]) == (
+        45.0,
+        50.0,
+        0.7,
+        "A",
+    )
+    assert str(SECRET_VALUE) not in spec_json(chart)  # the hidden cell's numerator too
+
+
+def test_by_group_has_a_group_picker_that_fades_the_others(rich):
+    spec = charts.kpi_by_group(rich, "participation_rate", 2025).to_dict()
+    (pick,) = spec["params"]
+    assert pick["value"] is None and pick["bind"]["input"] == "select"
+    assert pick["bind"]["options"] == [None, "総務課", "情報課", "市民課"]
+    assert pick["bind"]["labels"][0] == "すべて"
+    bars = next(lay for lay in spec["layer"] if mark_type(lay) == "bar")
+    opacity = bars["encoding"]["opacity"]
+    assert opacity["condition"]["test"] == "pick == null || datum.label == pick"
+    assert (opacity["condition"]["value"], opacity["value"]) == (1, 0.25)
+
+
+def test_trend_points_carry_the_tooltip(rich):
+    chart = charts.kpi_trend(rich, "participation_rate")
+    points = next(lay for lay in layers(chart) if mark_type(lay) == "point")
+    fields = [tip["field"] for tip in points["encoding"]["tooltip"]]
+    assert fields == [
+        "label",
+        "series",
+        "year",
+        "value",
+        "numerator",
+        "denominator",
+        "target",
+        "grade",
+    ]
+    actual = [r for r in layer_values(points) if r["series"] == "実績"]
+    assert {(r["year"], r["target"], r["grade"]) for r in actual} == {
+        ("2023年度", 0.25, "C"),
+        ("2024年度", 0.5, "B"),
+        ("2025年度", 0.7, "A"),
+    }
+
+
 def test_by_group_has_target_marks(rich):
     chart = charts.kpi_by_group(rich, "participation_rate", 2025)
     target = [lay for lay in layers(chart) if lay["encoding"].get("x", {}).get("field") == "target"]
@@ -396,6 +451,8 @@ def test_renderer_emits_png_and_svg(rich):
     width, _ = render.png_size(png)
     assert meta["image/png"]["width"] == round(width / render.DEFAULT_PNG_SCALE)
     assert not any("vega" in key or "html" in key for key in data)
+    # the spec travels for the HTML export's live chart, under a type no front end renders
+    assert data[CHART_MIME] == charts.kpi_trend(rich, "participation_rate").to_dict()
 
 
 def test_save_png_and_svg_atomically(rich, tmp_path: Path):

@@ -34,6 +34,7 @@ from dxkpi.catalogue.kpis import Unit
 from dxkpi.catalogue.labels import SUPPRESSED_MARK, LabelError, label, t
 
 __all__ = [
+    "D3_EXACT_FORMAT",
     "D3_FORMAT",
     "EXCEL_FORMAT",
     "JST",
@@ -66,6 +67,15 @@ D3_FORMAT: dict[str, str] = {
     "hours": ",~f",
     "score": "~f",
     "score_diff": "+~f",
+}
+
+#: d3 formats for an exact value (chart tooltips): the digits of the ``table`` variant.
+D3_EXACT_FORMAT: dict[str, str] = {
+    "ratio": ".1%",
+    "per_100": ",.1f",
+    "hours": ",.0f",
+    "score": ".2f",
+    "score_diff": "+.2f",
 }
 
 #: Excel number formats of the workbook's value, interval and target cells.

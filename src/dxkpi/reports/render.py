@@ -16,6 +16,12 @@ embedded JavaScript engine, text and shapes drawn by resvg):
   (offline: "Error loading script") nor the v6 ``mimetype`` renderer (fails notebook validation
   and papermill's write). ``alt.renderers.enable("dxkpi", embed_font=False)`` skips the font
   subset (about 0.3 s per chart) when no HTML export is wanted.
+* **Interactive.** The bundle also carries the chart's Vega-Lite spec under
+  :data:`~dxkpi.reports.interactive.CHART_MIME`: the HTML export of a report draws it as a live
+  chart with the Vega runtime inlined once per page, the SVG kept as its fallback and for print.
+* **JupyterLab.** In a notebook a Jupyter server runs, the bundle adds ``text/html``: the chart
+  drawn live (tooltips, pickers) by the Vega runtime inlined offline, the PNG until it is drawn
+  (:func:`dxkpi.reports.interactive.lab_html`); papermill's notebooks never get it.
 * **SVG fonts.** An SVG names its fonts (``font-family``) and leaves drawing to the viewer. A PC
   without Noto Sans CJK JP falls back along the theme's family list (BIZ UDPGothic, Yu Gothic and
   Meiryo ship with Windows; Hiragino with macOS), so the text is readable but its widths differ
@@ -47,6 +53,7 @@ import vl_convert as vlc
 
 from dxkpi.core.atomic import write_bytes
 from dxkpi.core.errors import DxkpiError
+from dxkpi.reports.interactive import CHART_MIME, lab_html, live_in_frontend
 
 __all__ = [
     "DEFAULT_PNG_SCALE",
@@ -346,7 +353,9 @@ def _title_text(spec: dict[str, Any]) -> str:
 def mimebundle(
     spec: dict[str, Any], *, scale: float = DEFAULT_PNG_SCALE, embed_font: bool = True
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(bundle, metadata) with ``image/png``, ``image/svg+xml`` and ``text/plain`` for a spec.
+    """(bundle, metadata) with ``image/png``, ``image/svg+xml``, ``text/plain`` and the spec
+    itself (:data:`~dxkpi.reports.interactive.CHART_MIME`, which the HTML export draws as a live
+    chart and no notebook front end renders).
 
     The PNG is drawn at ``scale`` and shown at its natural size (metadata width/height), so it
     stays sharp on high-density screens.
@@ -355,16 +364,22 @@ def mimebundle(
     png = svg_to_png(svg, scale)
     width, height = png_size(png)
     shown = svg_with_embedded_font(svg) if embed_font else svg
-    bundle = {
-        "image/png": base64.b64encode(png).decode("ascii"),
+    png_text = base64.b64encode(png).decode("ascii")
+    bundle: dict[str, Any] = {
+        "image/png": png_text,
         "image/svg+xml": shown,
         "text/plain": f"<dxkpi chart: {_title_text(spec)}>",
+        CHART_MIME: spec,
     }
     title = _title_text(spec)
     meta = {
         "image/png": {"width": round(width / scale), "height": round(height / scale), "alt": title},
         "image/svg+xml": {"alt": title},
     }
+    if live_in_frontend():
+        bundle["text/html"] = lab_html(
+            spec, png_text, round(width / scale), round(height / scale), title
+        )
     return bundle, meta
 
 

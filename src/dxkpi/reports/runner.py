@@ -36,6 +36,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -60,9 +61,18 @@ from dxkpi.kpi.engine import compute
 from dxkpi.project.config import load_config
 from dxkpi.reports.escape import csp_meta, page_text, sets_the_policy
 from dxkpi.reports.glance import Glance, glance_html, read_glance
+from dxkpi.reports.interactive import (
+    CHART_CSS,
+    CHART_MIME,
+    inline_scripts,
+    script_hashes,
+    spec_json,
+    vega_runtime,
+    without_mark_aria,
+)
 from dxkpi.reports.kpi_cache import CACHE_DIR, write_kpi_cache
 from dxkpi.reports.kpi_export import write_xlsx
-from dxkpi.reports.render import PAGE_FONT_ENV, svg_with_embedded_font
+from dxkpi.reports.render import FONT_STACK, PAGE_FONT_ENV, svg_with_embedded_font
 from dxkpi.reports.views import check_report_parameters
 
 __all__ = [
@@ -461,25 +471,41 @@ def _exporter() -> Any:
     exporter.register_preprocessor(
         TagRemovePreprocessor(remove_cell_tags={TEMPLATE_ONLY_TAG}), enabled=True
     )
+    exporter.register_filter("dxkpi_spec_json", spec_json)
     return exporter
 
 
+def _has_live_chart(nb: Any) -> bool:
+    return any(
+        CHART_MIME in output.get("data", {})
+        for cell in nb.cells
+        if cell.get("cell_type") == "code"
+        and TEMPLATE_ONLY_TAG not in cell.metadata.get("tags", ())
+        for output in cell.get("outputs", ())
+    )
+
+
 def export_html(notebook: Path, target: Path, *, title: str = "", footer: str = "") -> None:
-    """Export an executed notebook to self-contained HTML with code hidden (no script, no CDN;
-    images embedded; the Content-Security-Policy of :mod:`dxkpi.reports.escape` first in
-    ``<head>``). ``title`` is the page's ``<title>`` — also the PDF's title when the page is
-    printed — (default: the notebook's file name, never nbconvert's "Notebook"); ``footer`` a
-    line at the foot of the page. Both are plain text, escaped here."""
+    """Export an executed notebook to self-contained HTML with code hidden (no CDN; images
+    embedded; the Content-Security-Policy of :mod:`dxkpi.reports.escape` first in ``<head>``).
+    ``title`` is the page's ``<title>`` — also the PDF's title when the page is printed —
+    (default: the notebook's file name, never nbconvert's "Notebook"); ``footer`` a line at the
+    foot of the page. Both are plain text, escaped here.
+
+    A page with charts gets them interactive (:mod:`dxkpi.reports.interactive`): the Vega
+    runtime and the embedding script inlined once at the end of ``<body>``, the only scripts
+    its policy allows (by hash); a page without charts runs no script at all."""
     import nbformat
 
     nb = nbformat.read(str(notebook), as_version=4)
     nb.metadata.pop("title", None)  # the runner names the page, not a stray notebook field
+    hashes: tuple[str, ...] = script_hashes() if _has_live_chart(nb) else ()
     resources = {
-        "dxkpi_csp_meta": csp_meta(),
+        "dxkpi_csp_meta": csp_meta(hashes),
         "metadata": {"name": title or target.stem},
     }
     body, _ = _exporter().from_notebook_node(nb, resources=resources)
-    if not sets_the_policy(body):  # a template change must never drop it
+    if not sets_the_policy(body, hashes):  # a template change must never drop it
         raise ReportError(
             "レポートのページにセキュリティポリシーがありません",
             "the report page lost its Content-Security-Policy",
@@ -492,6 +518,18 @@ def export_html(notebook: Path, target: Path, *, title: str = "", footer: str = 
         body = head + foot + "</body>" + tail
     if "<svg" in body:
         body = svg_with_embedded_font(body)  # one font subset for every chart of the page
+        # the subset holds every character of the page's charts: the fallbacks after it are
+        # never used, so each text names just the subset (and the generic family)
+        body = re.sub(
+            r'font-family="(dxkpi-[0-9a-f]{12}), ' + re.escape(FONT_STACK) + '"',
+            r'font-family="\1, sans-serif"',
+            body,
+        )
+        body = without_mark_aria(body)
+    if hashes:
+        body = body.replace("</head>", CHART_CSS + "</head>", 1)
+        head, end, tail = body.rpartition("</body>")
+        body = head + inline_scripts() + end + tail
     write_text(target, body)
 
 
@@ -903,7 +941,12 @@ def run_reports(
                 footer=page_footer(data_hash, code_version, started, lang),
             )
             say("KPI を計算中 / computing KPIs once for every report…")
+            # the Vega runtime (built once per machine, then read from its cache) is loaded
+            # while the KPIs are computed; the forked workers inherit it
+            warm = threading.Thread(target=vega_runtime, daemon=True)
+            warm.start()
             write_kpi_cache(staging, data, config, k)
+            warm.join()
             results = _execute_all(tasks, staging, jobs, keep_going, say)
             results += _skipped(only, data.available(), shares_dir)
             glance = read_glance(staging, k, fiscal_year, config.grading.tolerance)
@@ -1060,11 +1103,17 @@ _COMMENTS = (
     re.compile(r"(?m)^\s*//.*$"),
 )
 _URL = re.compile(r"https?://[^\s\"'<>)]+")
+_RUNTIME = re.compile(r'<script data-dxkpi-runtime="vega">(.*?)</script>', re.S)
 
 
 def external_urls(page: str) -> list[str]:
     """URLs in an HTML page outside comments, except XML namespace/DTD identifiers (w3.org),
-    which browsers never fetch. A self-contained report has none."""
+    which browsers never fetch. A self-contained report has none.
+
+    The inlined Vega runtime is left out when it is exactly :func:`vega_runtime` (the one
+    script the page's policy allows by hash): it names the Vega editor (a link of the chart
+    menu, which reports turn off), Vega's schema and an issue, and fetches none of them."""
+    page = _RUNTIME.sub(lambda m: "" if m.group(1) == vega_runtime() else m.group(0), page)
     for pattern in _COMMENTS:
         page = pattern.sub("", page)
     return [u for u in _URL.findall(page) if not u.startswith("http://www.w3.org/")]

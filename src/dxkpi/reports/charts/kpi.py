@@ -14,7 +14,7 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from dxkpi.catalogue.format import D3_FORMAT, format_scale, format_value
+from dxkpi.catalogue.format import D3_EXACT_FORMAT, D3_FORMAT, format_scale, format_value
 from dxkpi.catalogue.kpis import REGISTRY, SECOND_DIMENSION_VALUES, KpiSpec
 from dxkpi.catalogue.labels import codes, label, t
 from dxkpi.reports.charts._frames import _data, _hidden, _require, _shown, _spec
@@ -54,6 +54,32 @@ BY_GROUP_WIDTH = 520
 RICH_MIN = ("kpi", "fiscal_year", "group_by", "group", "value", "target", "grade", "suppressed")
 
 
+#: Columns of the rich frame a tooltip shows when present (numerator and denominator are
+#: optional inputs of the builders).
+_TIP_COLUMNS = ("numerator", "denominator", "target", "grade")
+
+
+def _tip_columns(cells: pl.DataFrame) -> list[str]:
+    return [c for c in _TIP_COLUMNS if c in cells.columns]
+
+
+def _tooltip(spec: KpiSpec, cells: pl.DataFrame, lang: Lang, first: alt.Tooltip) -> list[Any]:
+    """What hovering a mark shows in the interactive chart: ``first`` (the group or year),
+    the value and target in the KPI's unit, numerator, denominator and grade."""
+    fmt = D3_EXACT_FORMAT[spec.unit]
+    tips: list[Any] = [first, alt.Tooltip("value:Q", title=t(lang, "実績", "Actual"), format=fmt)]
+    present = _tip_columns(cells)
+    if "numerator" in present:
+        tips.append(alt.Tooltip("numerator:Q", title=t(lang, "分子", "Numerator"), format=",~f"))
+    if "denominator" in present:
+        tips.append(
+            alt.Tooltip("denominator:Q", title=t(lang, "分母", "Denominator"), format=",~f")
+        )
+    tips.append(alt.Tooltip("target:Q", title=t(lang, "目標", "Target"), format=fmt))
+    tips.append(alt.Tooltip("grade:N", title=t(lang, "評価", "Grade")))
+    return tips
+
+
 def _city_label(spec: KpiSpec) -> str:
     """The ``group_by`` of a KPI's whole-city cells (its second dimension, if it has one)."""
     return spec.second_dimension or "city"
@@ -90,11 +116,14 @@ def kpi_trend(
     shown = _shown(cells)
     long = pl.concat(
         [
-            shown.select("year", "label", pl.lit(actual).alias("series"), "value"),
+            shown.select(
+                "year", "label", pl.lit(actual).alias("series"), "value", *_tip_columns(cells)
+            ),
             cells.filter(pl.col("target").is_not_null()).select(
                 "year", "label", pl.lit(target).alias("series"), pl.col("target").alias("value")
             ),
-        ]
+        ],
+        how="diagonal",
     )
     fmt = D3_FORMAT[spec.unit]
     x = alt.X(
@@ -143,6 +172,13 @@ def kpi_trend(
             color=colour,
             stroke=stroke,
             fillOpacity=alt.condition(alt.datum.series == actual, alt.value(1), alt.value(0)),
+            tooltip=[
+                alt.Tooltip("label:N", title=group_title),
+                alt.Tooltip("series:N", title=t(lang, "系列", "Series")),
+                *_tooltip(
+                    spec, cells, lang, alt.Tooltip("year:O", title=t(lang, "年度", "Fiscal year"))
+                ),
+            ],
         ),
     ]
     title = _title(
@@ -225,13 +261,29 @@ def kpi_by_group(
     )
     y = alt.Y("label:N", sort=order, title=_grouping_title(group_by, lang))
     x_axis = alt.Axis(format=D3_FORMAT[spec.unit])
+    columns = ("label", "value", *_tip_columns(cells), "text", "text_x")
+    # in the interactive chart a drop-down picks one group (the others fade); null = all
+    picker = alt.param(
+        name="pick",
+        value=None,
+        bind=alt.binding_select(
+            options=[None, *order],
+            labels=[t(lang, "すべて", "All"), *order],
+            name=_grouping_title(group_by, lang) + " ",
+        ),
+    )
+    faded = alt.condition("pick == null || datum.label == pick", alt.value(1), alt.value(0.25))
     bars = (
-        alt.Chart(_data(shown.select("label", "value", "grade", "target", "text")))
+        alt.Chart(_data(shown.select(columns)))
         .mark_bar(height={"band": 0.7})
         .encode(
             x=alt.X("value:Q", title=_axis_title(spec, lang), axis=x_axis),
             y=y,
             color=_grade_colour(lang),
+            opacity=faded,
+            tooltip=_tooltip(
+                spec, cells, lang, alt.Tooltip("label:N", title=_grouping_title(group_by, lang))
+            ),
         )
     )
     # in a column of their own right of the plot: beside a bar they sat by the target tick and
@@ -281,6 +333,7 @@ def kpi_by_group(
     return (
         alt.LayerChart(layer=[bars, targets, values, gaps], title=title)
         .resolve_scale(color="independent")
+        .add_params(picker)
         .properties(width=BY_GROUP_WIDTH, height=alt.Step(26))
     )
 
