@@ -72,11 +72,29 @@ __all__ = [
 CHART_MIME = "application/vnd.dxkpi.chart+json"
 ENV_CACHE_DIR = "DXKPI_CACHE_DIR"
 
+#: The rows of a spec's datasets, written by columns (:func:`spec_json`), back as one object per
+#: row, as Vega reads them: the one copy, in the page's embedding script and JupyterLab's.
+_UNPACK_ROWS = """function unpackRows(spec) {
+  var sets = spec.datasets || {};
+  Object.keys(sets).forEach(function (name) {
+    var set = sets[name];
+    if (set && set.columns && set.rows) {
+      sets[name] = set.rows.map(function (row) {
+        var datum = {};
+        set.columns.forEach(function (column, i) { datum[column] = row[i]; });
+        return datum;
+      });
+    }
+  });
+}"""
+
 #: Renders every chart of the page whose spec it finds; marks each chart drawn (the static SVG
 #: is then hidden on screen) or failed (the SVG stays). The live chart uses the font subset the
 #: page embeds for its SVGs (the first family of the static SVG's text).
-EMBED_SCRIPT = """(function () {
-  "use strict";
+EMBED_SCRIPT = (
+    '(function () {\n  "use strict";\n'
+    + _UNPACK_ROWS
+    + """
   if (typeof window.vegaEmbed !== "function") { return; }
   var boxes = document.querySelectorAll(".dxkpi-chart");
   Array.prototype.forEach.call(boxes, function (box) {
@@ -85,17 +103,7 @@ EMBED_SCRIPT = """(function () {
     if (!data || !live) { return; }
     var spec;
     try { spec = JSON.parse(data.textContent); } catch (err) { return; }
-    var sets = spec.datasets || {};
-    Object.keys(sets).forEach(function (name) {
-      var set = sets[name];
-      if (set && set.columns && set.rows) {
-        sets[name] = set.rows.map(function (row) {
-          var datum = {};
-          set.columns.forEach(function (column, i) { datum[column] = row[i]; });
-          return datum;
-        });
-      }
-    });
+    unpackRows(spec);
     var text = box.querySelector(".dxkpi-static [font-family]");
     if (text) {
       spec.config = spec.config || {};
@@ -112,6 +120,7 @@ EMBED_SCRIPT = """(function () {
     });
   });
 })();"""
+)
 
 #: The live chart replaces the static SVG on screen once drawn; print always shows the SVG.
 CHART_CSS = """
@@ -296,22 +305,15 @@ def _frontend_session() -> str:
 
 #: Draws one chart into its box when the runtime is there (waiting up to 15 s for the output
 #: that carries it to run); until then, or if it never comes, the PNG stays.
-_LAB_EMBED = """(function () {
+_LAB_EMBED = (
+    "(function () {\n"
+    + _UNPACK_ROWS
+    + """
   var box = document.getElementById("%(id)s");
   var data = document.getElementById("%(id)s-spec");
   if (!box || !data) { return; }
   var spec = JSON.parse(data.textContent);
-  var sets = spec.datasets || {};
-  Object.keys(sets).forEach(function (name) {
-    var set = sets[name];
-    if (set && set.columns && set.rows) {
-      sets[name] = set.rows.map(function (row) {
-        var datum = {};
-        set.columns.forEach(function (column, i) { datum[column] = row[i]; });
-        return datum;
-      });
-    }
-  });
+  unpackRows(spec);
   var tries = 0;
   function draw() {
     if (typeof window.vegaEmbed !== "function") {
@@ -332,6 +334,7 @@ _LAB_EMBED = """(function () {
   }
   draw();
 })();"""
+)
 
 
 def live_in_frontend() -> bool:
