@@ -261,7 +261,7 @@ def kpi_by_group(
     )
     y = alt.Y("label:N", sort=order, title=_grouping_title(group_by, lang))
     x_axis = alt.Axis(format=D3_FORMAT[spec.unit])
-    columns = ("label", "value", *_tip_columns(cells), "text", "text_x")
+    columns = ("label", "value", *_tip_columns(cells), "text")
     # in the interactive chart a drop-down picks one group (the others fade); null = all
     picker = alt.param(
         name="pick",
