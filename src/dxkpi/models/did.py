@@ -1728,9 +1728,8 @@ def _weight_if(
     pa = float((pg * att).sum())
     att_sum = np.bincount(cell_code, weights=att, minlength=codes.size)
     count = np.bincount(cell_code, minlength=codes.size).astype(float)
-    a, c = att_sum[codes.unit], count[codes.unit]
     per_code = (att_sum - pa) / total - (count - total) * pa / total**2
-    return (a - pa) / total - (c - total) * pa / total**2, per_code
+    return per_code[codes.unit], per_code
 
 
 def _weighted(
