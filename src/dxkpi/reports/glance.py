@@ -29,6 +29,7 @@ import polars as pl
 from dxkpi.catalogue.format import format_provisional, format_value
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.catalogue.labels import SUPPRESSED_MARK, label, t
+from dxkpi.core.atomic import write_text
 from dxkpi.core.jsontext import json_text
 from dxkpi.reports.charts.theme import GRADE_COLOURS
 from dxkpi.reports.escape import page_text
@@ -84,8 +85,7 @@ def keep_headline(output_dir: str | Path, result: Any) -> Path | None:
     if not cache.is_dir():
         return None
     path = cache / HEADLINE_FILE
-    path.write_text(json_text(headline_numbers(result)), encoding="utf-8")
-    return path
+    return write_text(path, json_text(headline_numbers(result)))
 
 
 @dataclass(frozen=True)

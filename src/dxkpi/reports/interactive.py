@@ -57,7 +57,9 @@ __all__ = [
     "EMBED_SCRIPT",
     "ENV_CACHE_DIR",
     "ENV_INTERACTIVE",
+    "PAGE_FONT_ENV",
     "cache_dir",
+    "in_report_run",
     "inline_scripts",
     "lab_html",
     "live_in_frontend",
@@ -70,6 +72,8 @@ __all__ = [
 
 #: The mime type under which a chart's Vega-Lite spec travels in a notebook output.
 CHART_MIME = "application/vnd.dxkpi.chart+json"
+#: Set to 1 by the report runner for the notebooks it runs (see :func:`in_report_run`).
+PAGE_FONT_ENV = "DXKPI_PAGE_FONT"
 ENV_CACHE_DIR = "DXKPI_CACHE_DIR"
 
 #: The rows of a spec's datasets, written by columns (:func:`spec_json`), back as one object per
@@ -343,7 +347,14 @@ def live_in_frontend() -> bool:
     explicit = os.environ.get(ENV_INTERACTIVE)
     if explicit in ("0", "1"):
         return explicit == "1"
-    return bool(os.environ.get("JPY_SESSION_NAME")) and os.environ.get("DXKPI_PAGE_FONT") != "1"
+    return bool(os.environ.get("JPY_SESSION_NAME")) and not in_report_run()
+
+
+def in_report_run() -> bool:
+    """Whether this kernel runs a notebook for the report runner (which sets
+    :data:`PAGE_FONT_ENV` to 1: it embeds one font subset per page and draws live charts
+    itself)."""
+    return os.environ.get(PAGE_FONT_ENV) == "1"
 
 
 def lab_html(spec: dict[str, Any], png_base64: str, width: int, height: int, title: str) -> str:

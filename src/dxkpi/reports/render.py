@@ -53,14 +53,18 @@ import vl_convert as vlc
 
 from dxkpi.core.atomic import write_bytes
 from dxkpi.core.errors import DxkpiError
-from dxkpi.reports.interactive import CHART_MIME, lab_html, live_in_frontend
+from dxkpi.reports.interactive import (
+    CHART_MIME,
+    in_report_run,
+    lab_html,
+    live_in_frontend,
+)
 
 __all__ = [
     "DEFAULT_PNG_SCALE",
     "ENV_FONT_DIR",
     "FONT_PACKAGE",
     "FONT_STACK",
-    "PAGE_FONT_ENV",
     "PRIMARY_FONT",
     "RENDERER_NAME",
     "JapaneseFont",
@@ -383,13 +387,10 @@ def mimebundle(
     return bundle, meta
 
 
-PAGE_FONT_ENV = "DXKPI_PAGE_FONT"
-
-
 def _embed_by_default() -> bool:
     """Embed a font subset in each chart's SVG, unless the report runner embeds one subset per
     page (it sets ``DXKPI_PAGE_FONT=1`` for the notebooks it runs)."""
-    return os.environ.get(PAGE_FONT_ENV) != "1"
+    return not in_report_run()
 
 
 def _renderer(spec: dict[str, Any], **options: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -64,6 +64,7 @@ from dxkpi.reports.glance import Glance, glance_html, read_glance
 from dxkpi.reports.interactive import (
     CHART_CSS,
     CHART_MIME,
+    PAGE_FONT_ENV,
     inline_scripts,
     script_hashes,
     spec_json,
@@ -72,7 +73,7 @@ from dxkpi.reports.interactive import (
 )
 from dxkpi.reports.kpi_cache import CACHE_DIR, write_kpi_cache
 from dxkpi.reports.kpi_export import write_xlsx
-from dxkpi.reports.render import FONT_STACK, PAGE_FONT_ENV, svg_with_embedded_font
+from dxkpi.reports.render import FONT_STACK, svg_with_embedded_font
 from dxkpi.reports.views import check_report_parameters
 
 __all__ = [
@@ -930,10 +931,7 @@ def run_reports(
                 min_cell_size=k,
                 only=only,
                 departments=departments,
-                known_departments=data.departments.select("department_code")
-                .collect()
-                .to_series()
-                .to_list(),
+                known_departments=list(names),
                 available=data.available(),
                 shares_dir=shares_dir.resolve() if shares_dir is not None else None,
                 city_code=config.city.code,
