@@ -13,6 +13,7 @@ import click
 
 from dxkpi.catalogue.format import PER_100_STAFF_YEAR
 from dxkpi.commands.context import or_default
+from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.core.jsontext import json_text
 from dxkpi.ingest.processed import load_processed
 from dxkpi.models.behaviour import TREATMENTS
@@ -95,7 +96,7 @@ def _table(res: DesignResult, k: int) -> list[tuple[str, ...]]:
 @click.option(
     "--fy",
     "fiscal_year",
-    type=int,
+    type=FISCAL_YEAR,
     required=True,
     help="計画する年度（職員名簿の最新年度より後）/ Fiscal year planned (after the staff "
     "list's latest year).",

@@ -142,10 +142,6 @@ class VarianceComponents:
             return 1.0
         return max(1.0 + delta / self.mean, 0.0)
 
-    def fitted(self, k: int) -> float:
-        """The model's ``E[(e_t − e_{t−k})²] = 2σ²(1 − ρᵏ)``."""
-        return 2 * self.within_var * (1 - self.rho**k)
-
     def to_json_dict(self) -> dict[str, Any]:
         return {
             "within_var": self.within_var,
