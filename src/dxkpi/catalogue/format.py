@@ -110,11 +110,7 @@ def format_count(value: float | None, unit: str) -> str:
     >>> format_count(2249.5, "ratio"), format_count(70000.0, "hours"), format_count(4.0476, "score")
     ('2,249.5', '70,000', '4.05')
     """
-    if value is None:
-        return ""
-    if unit in ("score", "score_diff") and value != int(value):
-        return rounded(value, 2)
-    return rounded(value, 0 if value == int(value) else 1)
+    return "" if value is None else rounded(value, _count_digits(value, unit))
 
 
 def excel_count_format(value: float, unit: str) -> str:
@@ -125,9 +121,19 @@ def excel_count_format(value: float, unit: str) -> str:
     >>> excel_count_format(4.0476, "score")
     '0.00'
     """
-    if unit in ("score", "score_diff") and value != int(value):
-        return "0.00"
-    return "#,##0" if value == int(value) else "#,##0.0"
+    return _EXCEL_COUNT[_count_digits(value, unit)]
+
+
+#: The Excel format of a count shown with 0, 1 or 2 decimals (sums of scores are not grouped).
+_EXCEL_COUNT = {0: "#,##0", 1: "#,##0.0", 2: "0.00"}
+
+
+def _count_digits(value: float, unit: str) -> int:
+    """Decimals of a numerator or denominator: none for a whole count, one for a sum with a
+    fraction, two for a sum of scores with a fraction."""
+    if value == int(value):
+        return 0
+    return 2 if unit in ("score", "score_diff") else 1
 
 
 def _number(value: float, unit: str, variant: str, sign: bool) -> str:
