@@ -300,12 +300,14 @@ def _font_subset_woff(font_path: str, chars: str) -> bytes:
     return out.getvalue()
 
 
-def svg_with_embedded_font(svg: str, font: Path | None = None) -> str:
+def svg_with_embedded_font(svg: str, font: Path | None = None, *, fallbacks: bool = True) -> str:
     """The SVG with a subset of the Japanese font embedded (``@font-face``, WOFF data URI).
 
     The embedded face gets a unique family name (a hash of its characters), put first in every
     ``font-family`` list, so several charts inlined in one HTML page never share a subset that
-    lacks their characters. Viewers without CSS font support still fall back to the named fonts.
+    lacks their characters. Viewers without CSS font support still fall back to the named fonts;
+    with ``fallbacks=False`` (a page whose one subset holds every character of its charts) the
+    theme's :data:`FONT_STACK` after the subset becomes just ``sans-serif``.
     """
     chars = svg_characters(svg)
     if not chars:
@@ -318,7 +320,12 @@ def svg_with_embedded_font(svg: str, font: Path | None = None) -> str:
         f"src:url(data:font/woff;base64,{base64.b64encode(data).decode()}) format('woff');}}"
         "</style>"
     )
-    svg = re.sub(r'font-family="([^"]*)"', lambda m: f'font-family="{family}, {m.group(1)}"', svg)
+
+    def families(m: re.Match[str]) -> str:
+        rest = "sans-serif" if not fallbacks and m.group(1) == FONT_STACK else m.group(1)
+        return f'font-family="{family}, {rest}"'
+
+    svg = re.sub(r'font-family="([^"]*)"', families, svg)
     return re.sub(r"(<svg\b[^>]*>)", lambda m: m.group(1) + face, svg, count=1)
 
 

@@ -73,7 +73,7 @@ from dxkpi.reports.interactive import (
 )
 from dxkpi.reports.kpi_cache import CACHE_DIR, write_kpi_cache
 from dxkpi.reports.kpi_export import write_xlsx
-from dxkpi.reports.render import FONT_STACK, svg_with_embedded_font
+from dxkpi.reports.render import svg_with_embedded_font
 from dxkpi.reports.views import check_report_parameters
 
 __all__ = [
@@ -518,14 +518,9 @@ def export_html(notebook: Path, target: Path, *, title: str = "", footer: str = 
         head, tail = body.rsplit("</body>", 1)
         body = head + foot + "</body>" + tail
     if "<svg" in body:
-        body = svg_with_embedded_font(body)  # one font subset for every chart of the page
-        # the subset holds every character of the page's charts: the fallbacks after it are
-        # never used, so each text names just the subset (and the generic family)
-        body = re.sub(
-            r'font-family="(dxkpi-[0-9a-f]{12}), ' + re.escape(FONT_STACK) + '"',
-            r'font-family="\1, sans-serif"',
-            body,
-        )
+        # one font subset for every chart of the page; it holds every character of the page's
+        # charts, so the fallbacks after it are never used
+        body = svg_with_embedded_font(body, fallbacks=False)
         body = without_mark_aria(body)
     if hashes:
         body = body.replace("</head>", CHART_CSS + "</head>", 1)
