@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import re
 import shutil
@@ -505,6 +506,77 @@ def test_with_targets_table_appends_refuses_and_forces() -> None:
     again = pdca.with_targets_table(text, PROPOSAL.replace("0.95", "0.97"), 2026, force=True)
     assert parse_config(tomllib.loads(again)).target("participation_rate", 2026) == 0.97
     assert again.count("[targets.2026]") == 1 and "[targets.2025]" in again
+
+
+HAND_WRITTEN = """# dxkpi.toml of a city (comments must survive adoption)
+[privacy]
+min_cell_size = 10
+
+[targets.2026]
+participation_rate = 0.9  # 全庁: 9割
+proposals_per_100 = 90.0
+# skill map
+skill_gap = 0.4
+
+# Managers lead: a hand-written override, not in any proposal.
+[targets.2026.job_level.manager]
+participation_rate = 0.97  # 管理職は率先して受講
+
+[targets.2026.phase.1]
+phase_reach = 0.9
+
+# ROI comes after the targets.
+[roi]
+hourly_cost_yen = 4000
+"""
+ADOPTED = """# 来年度目標（案）
+[targets.2026]
+participation_rate = 0.93
+proposer_rate = 0.52
+
+[targets.2026.phase.1]
+phase_reach = 0.92
+
+[targets.2026.phase.3]
+completion_rate = 0.75
+"""
+
+
+def test_adopt_force_changes_only_the_adopted_keys() -> None:
+    """--force used to delete the whole [targets.2026] family (the manager override and its
+    comments); now the diff is exactly the adopted keys."""
+    out = pdca.with_targets_table(HAND_WRITTEN, ADOPTED, 2026, force=True)
+    diff = [
+        line
+        for line in difflib.unified_diff(HAND_WRITTEN.splitlines(), out.splitlines(), n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert diff == [
+        "-participation_rate = 0.9  # 全庁: 9割",
+        "+participation_rate = 0.93  # 全庁: 9割",
+        "+proposer_rate = 0.52",
+        "-phase_reach = 0.9",
+        "+phase_reach = 0.92",
+        "+",
+        "+[targets.2026.phase.3]",
+        "+completion_rate = 0.75",
+    ]
+    # the new city-wide key sits after the table's last key, before the override's comment
+    assert out.index("proposer_rate = 0.52") < out.index("# Managers lead")
+    config = parse_config(tomllib.loads(out))
+    assert config.target("participation_rate", 2026, "job_level", "manager") == 0.97
+    assert config.target("participation_rate", 2026) == 0.93
+    assert config.target("proposals_per_100", 2026) == 90.0  # not in the proposal: kept
+    assert config.target("completion_rate", 2026, "phase", "3") == 0.75
+    # adopting the same proposal again changes nothing
+    assert pdca.with_targets_table(out, ADOPTED, 2026, force=True) == out
+
+
+def test_adopt_refuses_what_it_cannot_write_in_place() -> None:
+    """An inline year table cannot take a new key in place: an error, never a silent loss."""
+    inline = "[targets]\n2026 = { participation_rate = 0.9 }\n"
+    with pytest.raises(pdca.PdcaError, match="safely"):
+        pdca.with_targets_table(inline, ADOPTED, 2026, force=True)
 
 
 def test_adopt_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

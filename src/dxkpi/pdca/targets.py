@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import polars as pl
+import tomlkit
 
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.pdca.errors import PdcaError
@@ -180,12 +182,111 @@ def targets_toml(proposals: pl.DataFrame, next_year: int, *, source: str = "") -
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 
 
+def _merged(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``update`` laid over it, table by table (a key of ``update`` wins)."""
+    out = dict(base)
+    for key, value in update.items():
+        old = out.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            out[key] = _merged(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _table_lines(text: str, name: str) -> tuple[int, int] | None:
+    """Line span (header, end) of the table ``[name]`` in ``text``; end is the next header."""
+    lines = text.splitlines()
+    head = None
+    for i, line in enumerate(lines):
+        m = _HEADER.match(line)
+        if not m:
+            continue
+        if head is not None:
+            return head, i
+        if m.group(1).replace(" ", "").replace('"', "") == name:
+            head = i
+    return None if head is None else (head, len(lines))
+
+
+def _insert_keys(text: str, name: str, keys: list[str]) -> str:
+    """``text`` with ``key = value`` lines added to table ``[name]`` just after its last
+    key (so comments that introduce the next table stay with that table)."""
+    span = _table_lines(text, name)
+    if span is None or not keys:
+        return text
+    lines = text.splitlines()
+    head, end = span
+    last = head
+    for i in range(head + 1, end):
+        stripped = lines[i].strip()
+        if stripped and not stripped.startswith("#"):
+            last = i
+    return "\n".join([*lines[: last + 1], *keys, *lines[last + 1 :]]) + "\n"
+
+
+def _value_text(value: Any) -> str:
+    return tomlkit.item(value).as_string()
+
+
+def _adopt_into(config_text: str, year_key: str, adopted: Mapping[str, Any]) -> str:
+    """Lay the adopted ``[targets.<year>]`` tables over an existing one, in place.
+
+    A key that exists gets its new value where it stands (tomlkit keeps its comment, the
+    surrounding comments and the order); a new city-wide key goes after the table's last key;
+    a new group table goes at the end of the file. Nothing else is touched: keys and group
+    tables the proposal does not name (a hand-written ``[targets.<year>.job_level.manager]``)
+    stay as they are.
+    """
+    doc = tomlkit.parse(config_text)
+    year: Any = doc["targets"][year_key]
+    new_keys: list[str] = []
+    new_tables: list[str] = []
+    for key, value in adopted.items():
+        if isinstance(value, Mapping):
+            groups = year.get(key)
+            for group, kpis in value.items():
+                table = None if groups is None else groups.get(group)
+                if table is None:
+                    lines = [f"{k} = {_value_text(v)}" for k, v in kpis.items()]
+                    new_tables.append("\n".join([f"[targets.{year_key}.{key}.{group}]", *lines]))
+                    continue
+                missing = [k for k in kpis if k not in table]
+                for kpi, v in kpis.items():
+                    if kpi in table:
+                        table[kpi] = v
+                if missing:
+                    new_keys_in = [f"{k} = {_value_text(kpis[k])}" for k in missing]
+                    doc = tomlkit.parse(
+                        _insert_keys(
+                            tomlkit.dumps(doc), f"targets.{year_key}.{key}.{group}", new_keys_in
+                        )
+                    )
+                    year = doc["targets"][year_key]
+                    groups = year.get(key)
+        elif key in year:
+            year[key] = value
+        else:
+            new_keys.append(f"{key} = {_value_text(value)}")
+    text = _insert_keys(tomlkit.dumps(doc), f"targets.{year_key}", new_keys)
+    if new_tables:
+        text = text.rstrip("\n") + "\n\n" + "\n\n".join(new_tables) + "\n"
+    return text
+
+
 def with_targets_table(
     config_text: str, targets_text: str, next_year: int, *, force: bool = False
 ) -> str:
     """``dxkpi.toml`` text with ``[targets.<next_year>]`` (and its sub-tables) from the proposal
-    file appended; every other line is kept. An existing table for that year is an error unless
-    ``force``, which replaces it. The result is validated as a configuration."""
+    file; every other line is kept byte for byte.
+
+    Without a table for that year, the proposal's tables are appended at the end. With one, the
+    call is an error unless ``force``, which lays the proposal over it (:func:`_adopt_into`):
+    only the keys the proposal names change value; comments, key order and group targets the
+    proposal does not name (a hand-written ``[targets.<year>.job_level.manager]`` override and
+    its comments) are kept. The result is checked twice: as a configuration, and as data — it
+    must read exactly as the old file with the proposal's keys laid over it, else nothing is
+    returned (a :class:`PdcaError`)."""
     proposal = tomllib.loads(targets_text)
     year_key = str(next_year)
     if year_key not in proposal.get("targets", {}):
@@ -193,31 +294,38 @@ def with_targets_table(
             f"提案ファイルに [targets.{next_year}] がありません",
             f"the proposal has no [targets.{next_year}] table",
         )
-    parse_config({"targets": {year_key: proposal["targets"][year_key]}}, "<proposal>")
-    existing = tomllib.loads(config_text).get("targets", {})
+    adopted = proposal["targets"][year_key]
+    parse_config({"targets": {year_key: adopted}}, "<proposal>")
+    before = tomllib.loads(config_text)
+    existing = before.get("targets", {})
     if year_key in existing and not force:
         raise PdcaError(
             f"dxkpi.toml には既に [targets.{next_year}] があります",
             f"dxkpi.toml already has [targets.{next_year}]",
-            hint_ja="置き換えるなら --force を付けてください。",
-            hint_en="use --force to replace it.",
+            hint_ja="提案の値で上書きするなら --force を付けてください（提案にない目標とコメントは"
+            "残ります）。",
+            hint_en="use --force to lay the proposal over it (targets the proposal does not "
+            "name, and comments, are kept).",
         )
-    kept: list[str] = []
-    skipping = False
-    marker = f"# FY{next_year}: adopted from the PDCA review (dxkpi pdca --adopt)"
-    for line in config_text.splitlines():
-        if line.strip() == marker:
-            continue
-        m = _HEADER.match(line)
-        if m:
-            name = m.group(1).replace(" ", "")
-            skipping = name == f"targets.{year_key}" or name.startswith(f"targets.{year_key}.")
-        if not skipping:
-            kept.append(line)
-    body = "\n".join(kept).rstrip("\n")
-    lines = targets_text.splitlines()
-    start = next((i for i, line in enumerate(lines) if _HEADER.match(line)), 0)
-    block = "\n".join(lines[start:])  # the tables, without the proposal's own header comments
-    text = f"{body}\n\n{marker}\n{block.strip()}\n"
-    parse_config(tomllib.loads(text), "<dxkpi.toml>")
+    if year_key in existing:
+        text = _adopt_into(config_text, year_key, adopted)
+    else:
+        marker = f"# FY{next_year}: adopted from the PDCA review (dxkpi pdca --adopt)"
+        lines = targets_text.splitlines()
+        start = next((i for i, line in enumerate(lines) if _HEADER.match(line)), 0)
+        block = "\n".join(lines[start:])  # the tables, without the proposal's header comments
+        text = f"{config_text.rstrip(chr(10))}\n\n{marker}\n{block.strip()}\n"
+    try:
+        after: dict[str, Any] | None = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        after = None
+    if after is None or after != _merged(before, {"targets": {year_key: adopted}}):
+        raise PdcaError(
+            f"[targets.{next_year}] を dxkpi.toml に安全に書き込めませんでした（ファイルは"
+            "変更していません）",
+            f"could not write [targets.{next_year}] into dxkpi.toml safely (the file is unchanged)",
+            hint_ja="目標案の値を dxkpi.toml に手で写してください。",
+            hint_en="copy the proposal's values into dxkpi.toml by hand.",
+        )
+    parse_config(after, "<dxkpi.toml>")
     return text
