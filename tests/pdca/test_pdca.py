@@ -220,6 +220,59 @@ def test_proposed_targets_and_toml_by_hand() -> None:
     assert config.target("maturity_gap", 2026, "dimension", "data") == 0.56
 
 
+def _dept(kpi: str, year: int, code: str, value: float, target: float | None, hidden=False):  # type: ignore[no-untyped-def]
+    unit = "per_100" if kpi == "proposals_per_100" else "ratio"
+    return (kpi, year, "department", code, value, target, hidden, unit, "kpi", kpi, kpi, True)
+
+
+DEPARTMENTS = _rich(
+    [
+        _dept("participation_rate", 2024, "D01", 0.5, 0.5),
+        _dept("participation_rate", 2025, "D01", 0.6, 0.9),
+        _dept("participation_rate", 2025, "D02", 0.2, 0.9, hidden=True),
+        _dept("proposals_per_100", 2023, "D01", 40.0, None),
+        _dept("proposals_per_100", 2024, "D01", 50.0, 55.0),
+        _dept("proposals_per_100", 2025, "D01", 70.0, 60.0),
+        _dept("proposer_rate", 2025, "D03", 0.3, 0.5),
+        _dept("adoption_rate", 2025, "D03", 0.3, 0.5),  # not a department KPI
+    ]
+)
+
+
+def test_department_targets_by_hand() -> None:
+    """D01 participation: trend 0.10, half the gap (0.9 − 0.6) / 2 = 0.15, capped at 10 points
+    → 0.70. D01 proposals: trend (70 − 40) / 2 = 15 capped at 20 % × 70 = 14 → 84.0. D03
+    proposers: half the gap 0.10 → 0.40. D02 is suppressed: no proposal (it would reveal 0.2)."""
+    p = pdca.department_targets(DEPARTMENTS, 2025)
+    got = {(r["department"], r["kpi"]): r["proposed"] for r in p.iter_rows(named=True)}
+    assert got == pytest.approx(
+        {
+            ("D01", "participation_rate"): 0.7,
+            ("D01", "proposals_per_100"): 84.0,
+            ("D03", "proposer_rate"): 0.4,
+        }
+    )
+    assert p.filter(pl.col("kpi") == "proposals_per_100")["basis"].item() == "2023,2024,2025"
+
+
+def test_department_proposals_are_adopted_only_when_uncommented() -> None:
+    text = pdca.targets_toml(
+        pdca.proposed_targets(TINY, 2025),
+        2026,
+        departments=pdca.department_targets(DEPARTMENTS, 2025),
+    )
+    assert "# [targets.2026.department.D01]\n# participation_rate = 0.7\n" in text
+    assert "D02" not in text
+    assert "department" not in tomllib.loads(text)["targets"]["2026"]  # all commented out
+    edited = text.replace("# [targets.2026.department.D01]", "[targets.2026.department.D01]")
+    edited = edited.replace("# participation_rate = 0.7", "participation_rate = 0.7")
+    out = pdca.with_targets_table(HAND_WRITTEN, edited, 2026, force=True)
+    config = parse_config(tomllib.loads(out))
+    assert config.target("participation_rate", 2026, "department", "D01") == 0.7
+    assert config.target("proposer_rate", 2026, "department", "D03") == 0.61  # the city's
+    assert config.target("participation_rate", 2026, "job_level", "manager") == 0.97
+
+
 def test_summary_never_shows_a_suppressed_value() -> None:
     hidden = TINY.with_columns(suppressed=pl.col("kpi") == "proposer_rate")
     shown = pdca_tables.summary_display(pdca.summary_table(hidden, 2025), "kpi", "ja")

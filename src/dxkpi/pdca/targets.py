@@ -1,7 +1,8 @@
 """Act → Plan: next year's proposed targets and the TOML text that carries them.
 
 :func:`propose_target` (the rule, documented there), :func:`proposed_targets` (one proposal per
-city-wide KPI cell), :func:`targets_toml` (the proposal file in ``dxkpi.toml``'s
+city-wide KPI cell), :func:`department_targets` (the same rule per department),
+:func:`targets_toml` (the proposal file in ``dxkpi.toml``'s
 ``[targets.<year>]`` shape) and :func:`with_targets_table` (``dxkpi.toml`` text with an adopted
 proposal, for ``dxkpi pdca --adopt``). All text in, text out: no file is read or written here.
 """
@@ -23,9 +24,11 @@ from dxkpi.pdca.summary import city_cells
 from dxkpi.project.config import parse_config
 
 __all__ = [
+    "DEPARTMENT_KPIS",
     "MAX_STEP_RATIO",
     "MAX_STEP_RELATIVE",
     "UNIT_BOUNDS",
+    "department_targets",
     "propose_target",
     "proposed_targets",
     "proposed_targets_name",
@@ -147,6 +150,70 @@ def proposed_targets(rich: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
+#: KPIs a department is given its own proposed target for: shares and counts of its own staff
+#: that its manager can move (participation, proposals, proposers).
+DEPARTMENT_KPIS: tuple[str, ...] = ("participation_rate", "proposals_per_100", "proposer_rate")
+
+
+def department_targets(
+    rich: pl.DataFrame, fiscal_year: int, kpis: Sequence[str] = DEPARTMENT_KPIS
+) -> pl.DataFrame:
+    """Proposed targets for ``fiscal_year + 1`` per department (:func:`propose_target`, the
+    city's rule applied to each department's own history and this year's target for it — its
+    own ``[targets.<year>.department.<code>]`` or the city-wide one).
+
+    Columns: kpi, department (code), department_name, unit, value, target, proposed, basis.
+    Only department cells with a value are used: a suppressed cell (fewer than k staff) gets no
+    proposal, since a proposal is this year's value plus a step and would reveal it; provisional
+    values do not count, as in :func:`proposed_targets`.
+    """
+    cells = rich.filter(
+        pl.col("group_by") == "department",
+        pl.col("kpi").is_in(list(kpis)),
+        pl.col("fiscal_year") <= fiscal_year,
+        ~pl.col("suppressed"),
+        pl.col("value").is_not_null(),
+    )
+    if "provisional" not in cells.columns:
+        cells = cells.with_columns(provisional=pl.lit(False))
+    if "group_name" not in cells.columns:
+        cells = cells.with_columns(group_name=pl.lit(None, pl.String))
+    ripe = cells.filter(~pl.col("provisional").fill_null(False))
+    rows = []
+    for r in cells.filter(pl.col("fiscal_year") == fiscal_year).iter_rows(named=True):
+        spec = REGISTRY[r["kpi"]]
+        hist = ripe.filter(pl.col("kpi") == r["kpi"], pl.col("group") == r["group"]).sort(
+            "fiscal_year"
+        )
+        history = list(zip(hist["fiscal_year"].to_list(), hist["value"].to_list(), strict=True))
+        missed = None if r["provisional"] else r["target"]
+        rows.append(
+            {
+                "kpi": r["kpi"],
+                "department": r["group"],
+                "department_name": r["group_name"],
+                "unit": spec.unit,
+                "value": r["value"],
+                "target": r["target"],
+                "proposed": propose_target(history, missed, spec.unit, spec.higher_is_better),
+                "basis": ",".join(str(y) for y, _ in history[-3:]),
+            }
+        )
+    schema = {
+        "kpi": pl.String,
+        "department": pl.String,
+        "department_name": pl.String,
+        "unit": pl.String,
+        "value": pl.Float64,
+        "target": pl.Float64,
+        "proposed": pl.Float64,
+        "basis": pl.String,
+    }
+    order = {k: i for i, k in enumerate(kpis)}
+    rows.sort(key=lambda x: (x["department"], order[x["kpi"]]))
+    return pl.DataFrame(rows, schema=schema)
+
+
 def proposed_targets_name(next_year: int) -> str:
     """File name of a proposal: ``FY<next year>-proposed-targets.toml``."""
     return f"FY{next_year}-proposed-targets.toml"
@@ -156,8 +223,19 @@ def _toml_value(unit: str, value: float) -> str:
     return f"{value:.0f}.0" if unit == "hours" else repr(float(value))
 
 
-def targets_toml(proposals: pl.DataFrame, next_year: int, *, source: str = "") -> str:
-    """The proposals as TOML in dxkpi.toml's ``[targets.<year>]`` shape (editable, adoptable)."""
+def targets_toml(
+    proposals: pl.DataFrame,
+    next_year: int,
+    *,
+    source: str = "",
+    departments: pl.DataFrame | None = None,
+) -> str:
+    """The proposals as TOML in dxkpi.toml's ``[targets.<year>]`` shape (editable, adoptable).
+
+    ``departments`` (:func:`department_targets`) adds one ``[targets.<year>.department.<code>]``
+    table per department, commented out: the meeting removes the ``#`` of the departments whose
+    own target it agrees, and ``dxkpi pdca --adopt`` adopts only those.
+    """
     lines = [
         f"# 来年度目標（案）/ proposed targets for FY{next_year}: edit, then adopt with",
         f"#   dxkpi pdca --fy {next_year - 1} --adopt",
@@ -176,7 +254,29 @@ def targets_toml(proposals: pl.DataFrame, next_year: int, *, source: str = "") -
             f"{r['kpi']} = {_toml_value(r['unit'], r['proposed'])}"
             for r in part.iter_rows(named=True)
         ]
+    if departments is not None:
+        lines += _department_lines(departments, next_year)
     return "\n".join(lines) + "\n"
+
+
+def _department_lines(departments: pl.DataFrame, next_year: int) -> list[str]:
+    rows = departments.filter(pl.col("proposed").is_not_null())
+    if rows.is_empty():
+        return []
+    lines = [
+        "",
+        "# 所属別の目標案: 採用する所属の行の先頭の # を外してください"
+        "（外さなければ採用されません）。",
+        "# Per-department proposals: remove the leading # of the departments to adopt (lines left",
+        "# commented out are not adopted).",
+    ]
+    for code, part in rows.group_by("department", maintain_order=True):
+        lines += ["", f"# [targets.{next_year}.department.{code[0]}]"]
+        lines += [
+            f"# {r['kpi']} = {_toml_value(r['unit'], r['proposed'])}"
+            for r in part.iter_rows(named=True)
+        ]
+    return lines
 
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
