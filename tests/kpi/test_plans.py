@@ -64,6 +64,18 @@ def test_plan_totals_by_hand() -> None:
     assert added == [2.0, 1.0, None]  # E1 and E2 are not counted again in 2025
 
 
+def test_new_leaders_leave_out_the_base_years_leaders() -> None:
+    """Plan 2025-2026 from base FY2024: E1 was a leader in 2024, so only E3 is new (1);
+    ``leaders`` counts both (2). Without a base-year list everyone is new."""
+    data = examples.tiny_city(staff=_STAFF)
+    raw = {"2025-2026": {"cumulative": {"leaders": 4, "new_leaders": 2}}}
+    totals = plan_totals(data, parse_config({"plan": raw}).plans[0])
+    assert totals.filter(pl.col("fiscal_year") == 2025)["value"].to_list() == [2.0, 1.0]
+    raw = {"2024-2026": {"cumulative": {"new_leaders": 2}}}  # base FY2023: no staff list
+    totals = plan_totals(data, parse_config({"plan": raw}).plans[0])
+    assert totals["value"].to_list() == [1.0, 2.0, None]
+
+
 def test_cumulative_progress_against_the_even_path() -> None:
     """Path = total × years elapsed ÷ 3. leaders 6: 2, 4 → 1 (C), 2 (C); proposals 6: 2, 4 →
     1 (C), 5 (A: 5 − 4 > 0.05 × 4); FY2026 not started on 2026-03-31 → D."""

@@ -45,7 +45,7 @@ def test_plans_parse_in_either_key_form() -> None:
 def test_the_shipped_dxkpi_toml_documents_a_valid_plan() -> None:
     config = load_config(ROOT / "dxkpi.toml")
     assert [p.key for p in config.plans] == ["2025-2027"]
-    assert config.plans[0].cumulative["leaders"] == 75.0
+    assert config.plans[0].cumulative["new_leaders"] == 75.0
 
 
 @pytest.mark.parametrize(

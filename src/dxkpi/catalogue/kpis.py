@@ -528,6 +528,19 @@ _PLAN_TOTALS: tuple[PlanTotalSpec, ...] = (
         ("staff",),
     ),
     PlanTotalSpec(
+        "new_leaders",
+        "新たなDX推進リーダー数（累計）",
+        "New DX leaders (cumulative)",
+        "計画の初年度から当年度までのいずれかの職員名簿で推進リーダーで、基準年度の名簿では"
+        "推進リーダーでなかった職員数（計画期間に育った推進リーダー。同じ人は1人と数える）",
+        "distinct employees who are leaders on the staff list of any year from the plan's first "
+        "year to this year but were not on the base year's list (leaders developed during the "
+        "plan; each person counted once)",
+        "人",
+        "people",
+        ("staff",),
+    ),
+    PlanTotalSpec(
         "trained_staff",
         "研修受講者数（累計）",
         "Staff trained (cumulative)",

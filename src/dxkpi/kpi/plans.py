@@ -25,7 +25,6 @@ suppressed here. End-target values come from the engine's city cells, already su
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 import polars as pl
 
@@ -75,14 +74,19 @@ def _first_year_counts(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _added(data: Processed, total: str, years: Sequence[int]) -> dict[int, float] | None:
+def _added(data: Processed, total: str, plan: Plan) -> dict[int, float] | None:
     """What each plan year adds to a total (None when a dataset it needs is missing)."""
     if any(getattr(data, name, None) is None for name in PLAN_TOTALS[total].datasets):
         return None
+    years = plan.years
     in_plan = pl.col("fiscal_year").is_in(list(years))
-    if total == "leaders":
-        leaders = data.staff.filter(in_plan, pl.col("talent_type") == "leader")
-        return _per_year(_first_year_counts(leaders.select("employee_id", "fiscal_year")))
+    if total in ("leaders", "new_leaders"):
+        leaders = data.staff.filter(pl.col("talent_type") == "leader")
+        during = leaders.filter(in_plan).select("employee_id", "fiscal_year")
+        if total == "new_leaders":
+            before = leaders.filter(pl.col("fiscal_year") == plan.base_year)
+            during = during.join(before.select("employee_id"), on="employee_id", how="anti")
+        return _per_year(_first_year_counts(during))
     if total == "trained_staff":
         trained = attendance_of_members(data).filter(in_plan, pl.col("trained") > 0)
         return _per_year(_first_year_counts(trained.select("employee_id", "fiscal_year")))
@@ -115,7 +119,7 @@ def plan_totals(data: Processed, plan: Plan) -> pl.DataFrame:
     covered = set(data.fiscal_years())
     rows = []
     for total in plan.cumulative:
-        added = _added(data, total, plan.years)
+        added = _added(data, total, plan)
         running = 0.0
         for year in plan.years:
             measured = added is not None and year in covered

@@ -55,9 +55,10 @@ phase, dimension, skill_area, mobility.
     [plan.2025-2027.end]        # end-of-period targets: KPI id = value to reach in the last
     participation_rate = 0.95   # year (KPIs with one city-wide value; not per phase …)
     [plan.2025-2027.cumulative] # totals over the plan years (catalogue.kpis.PLAN_TOTALS:
-    leaders = 75                # leaders, trained_staff, proposals, implemented_proposals,
-                                # hours_saved); > 0. Plans may not overlap. The key may also be
-                                # written quoted: [plan."2025-2027"] (the same TOML key).
+    leaders = 75                # leaders, new_leaders, trained_staff, proposals,
+                                # implemented_proposals, hours_saved); > 0. Plans may not
+                                # overlap. The key may also be written quoted:
+                                # [plan."2025-2027"] (the same TOML key).
 
 Any other top-level section (``[roi]`` …) is kept verbatim in
 :attr:`Config.sections` for the modules that own it; add a dataclass and a parser here to validate
