@@ -255,6 +255,16 @@ def test_department_targets_by_hand() -> None:
     assert p.filter(pl.col("kpi") == "proposals_per_100")["basis"].item() == "2023,2024,2025"
 
 
+def test_department_proposals_display() -> None:
+    named = DEPARTMENTS.with_columns(group_name=pl.lit("総務課"))
+    table = pdca_tables.department_proposed_display(pdca.department_targets(named, 2025), "ja")
+    assert table.columns == ["所属", "指標", "今年度実績", "今年度目標", "来年度目標（案）"]
+    assert table.row(0) == ("総務課（D01）", "研修参加率", "60.0%", "90.0%", "70.0%")
+    assert table.row(1)[4] == "84.0件/100人"
+    en = pdca_tables.department_proposed_display(pdca.department_targets(DEPARTMENTS, 2025), "en")
+    assert en.row(2) == ("D03", "Proposer rate", "30.0%", "50.0%", "40.0%")
+
+
 def test_department_proposals_are_adopted_only_when_uncommented() -> None:
     text = pdca.targets_toml(
         pdca.proposed_targets(TINY, 2025),

@@ -3,7 +3,8 @@
 One function per table of the year-end review page: the summary against targets
 (:func:`summary_display`, shown small by :func:`summary_html`), last year's decisions
 (:func:`followup_display`), courses, support models, maturity, success cases, stalled
-proposals, departments needing support and the proposed targets. Suppressed cells show ―.
+proposals, departments needing support and the proposed targets (city-wide and per department).
+Suppressed cells show ―.
 The figures come from :mod:`dxkpi.pdca`; codes' words from :mod:`dxkpi.catalogue.labels`, values
 with their units from :func:`dxkpi.catalogue.format.format_value` (variant ``text``) and sentences
 from :mod:`dxkpi.reports.pdca_text`.
@@ -27,6 +28,7 @@ __all__ = [
     "SECTION",
     "course_display",
     "course_note",
+    "department_proposed_display",
     "design_display",
     "followup_display",
     "maturity_table",
@@ -171,6 +173,32 @@ def proposed_display(proposals: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
         ("指標", "今年度実績", "今年度目標", "来年度目標（案）")
         if lang == "ja"
         else ("indicator", "actual", "target", "proposed next year")
+    )
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
+        dict(zip(keys, names, strict=True))
+    )
+
+
+def department_proposed_display(departments: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """Per-department proposed targets (:func:`dxkpi.pdca.department_targets`) for display:
+    department, indicator, this year's actual and target, proposal. Suppressed departments have
+    no row (a proposal would reveal their value)."""
+    rows = []
+    for r in departments.iter_rows(named=True):
+        rows.append(
+            {
+                "department": group_text("department", r["department"], r["department_name"], lang),
+                "name": t(lang, REGISTRY[r["kpi"]].name_ja, REGISTRY[r["kpi"]].name_en),
+                "value": _text(r["value"], r["unit"], lang),
+                "target": _text(r["target"], r["unit"], lang) or "—",
+                "proposed": _text(r["proposed"], r["unit"], lang),
+            }
+        )
+    keys = ("department", "name", "value", "target", "proposed")
+    names = (
+        ("所属", "指標", "今年度実績", "今年度目標", "来年度目標（案）")
+        if lang == "ja"
+        else ("department", "indicator", "actual", "target", "proposed next year")
     )
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
         dict(zip(keys, names, strict=True))
