@@ -258,11 +258,13 @@ def test_department_targets_by_hand() -> None:
 def test_department_proposals_display() -> None:
     named = DEPARTMENTS.with_columns(group_name=pl.lit("総務課"))
     table = pdca_tables.department_proposed_display(pdca.department_targets(named, 2025), "ja")
-    assert table.columns == ["所属", "指標", "今年度実績", "今年度目標", "来年度目標（案）"]
-    assert table.row(0) == ("総務課（D01）", "研修参加率", "60.0%", "90.0%", "70.0%")
-    assert table.row(1)[4] == "84.0件/100人"
+    assert table.columns == ["所属", "研修参加率", "提案件数（100人当たり）", "提案者率"]
+    assert table.rows() == [
+        ("総務課（D01）", "60.0% → 70.0%", "70.0件/100人 → 84.0件/100人", ""),
+        ("総務課（D03）", "", "", "30.0% → 40.0%"),
+    ]
     en = pdca_tables.department_proposed_display(pdca.department_targets(DEPARTMENTS, 2025), "en")
-    assert en.row(2) == ("D03", "Proposer rate", "30.0%", "50.0%", "40.0%")
+    assert en.columns[0] == "department" and en.row(1) == ("D03", "", "", "30.0% → 40.0%")
 
 
 def test_department_proposals_are_adopted_only_when_uncommented() -> None:
@@ -633,6 +635,53 @@ def test_adopt_force_changes_only_the_adopted_keys() -> None:
     assert config.target("completion_rate", 2026, "phase", "3") == 0.75
     # adopting the same proposal again changes nothing
     assert pdca.with_targets_table(out, ADOPTED, 2026, force=True) == out
+
+
+def test_a_department_code_that_is_not_a_bare_key_is_quoted() -> None:
+    odd = DEPARTMENTS.with_columns(pl.col("group").replace("D01", "総務.1"))
+    text = pdca.targets_toml(
+        pdca.proposed_targets(TINY, 2025), 2026, departments=pdca.department_targets(odd, 2025)
+    )
+    assert '# [targets.2026.department."総務.1"]' in text
+    edited = text.replace(
+        '# [targets.2026.department."総務.1"]', '[targets.2026.department."総務.1"]'
+    )
+    edited = edited.replace("# participation_rate = 0.7", "participation_rate = 0.7")
+    out = pdca.with_targets_table(HAND_WRITTEN, edited, 2026, force=True)
+    config = parse_config(tomllib.loads(out))
+    assert config.target("participation_rate", 2026, "department", "総務.1") == 0.7
+
+
+def test_adopt_command_force_keeps_the_hand_written_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command on a file: `dxkpi pdca --fy 2025 --adopt --yes --force`, then diff it."""
+    from dxkpi.commands.pdca import command
+
+    monkeypatch.chdir(tmp_path)
+    Path("dxkpi.toml").write_text(HAND_WRITTEN, encoding="utf-8")
+    (tmp_path / "reviews").mkdir()
+    Path("reviews/FY2026-proposed-targets.toml").write_text(ADOPTED, encoding="utf-8")
+    result = CliRunner().invoke(command, ["--fy", "2025", "--adopt", "--yes", "--force"])
+    assert result.exit_code == 0, result.output
+    after = Path("dxkpi.toml").read_text(encoding="utf-8")
+    changed = [
+        line
+        for line in difflib.ndiff(HAND_WRITTEN.splitlines(), after.splitlines())
+        if line[:2] in ("+ ", "- ")
+    ]
+    assert changed == [
+        "- participation_rate = 0.9  # 全庁: 9割",
+        "+ participation_rate = 0.93  # 全庁: 9割",
+        "+ proposer_rate = 0.52",
+        "- phase_reach = 0.9",
+        "+ phase_reach = 0.92",
+        "+ ",
+        "+ [targets.2026.phase.3]",
+        "+ completion_rate = 0.75",
+    ]
+    assert "[targets.2026.job_level.manager]\nparticipation_rate = 0.97  # 管理職は" in after
+    assert not list(tmp_path.glob(".*.tmp"))
 
 
 def test_adopt_refuses_what_it_cannot_write_in_place() -> None:

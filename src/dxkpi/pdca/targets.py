@@ -9,6 +9,7 @@ proposal, for ``dxkpi pdca --adopt``). All text in, text out: no file is read or
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import tomllib
@@ -219,6 +220,14 @@ def proposed_targets_name(next_year: int) -> str:
     return f"FY{next_year}-proposed-targets.toml"
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_key(key: str) -> str:
+    """A key as TOML writes it: bare when it can be (``D03``, ``010100``), else quoted."""
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+
+
 def _toml_value(unit: str, value: float) -> str:
     return f"{value:.0f}.0" if unit == "hours" else repr(float(value))
 
@@ -249,7 +258,7 @@ def targets_toml(
         lines.append(f"{r['kpi']} = {_toml_value(r['unit'], r['proposed'])}")
     sub = rows.filter(pl.col("grouping").is_not_null())
     for (grouping, group), part in sub.group_by(["grouping", "group"], maintain_order=True):
-        lines += ["", f"[targets.{next_year}.{grouping}.{group}]"]
+        lines += ["", f"[targets.{next_year}.{grouping}.{_toml_key(str(group))}]"]
         lines += [
             f"{r['kpi']} = {_toml_value(r['unit'], r['proposed'])}"
             for r in part.iter_rows(named=True)
@@ -271,7 +280,7 @@ def _department_lines(departments: pl.DataFrame, next_year: int) -> list[str]:
         "# commented out are not adopted).",
     ]
     for code, part in rows.group_by("department", maintain_order=True):
-        lines += ["", f"# [targets.{next_year}.department.{code[0]}]"]
+        lines += ["", f"# [targets.{next_year}.department.{_toml_key(str(code[0]))}]"]
         lines += [
             f"# {r['kpi']} = {_toml_value(r['unit'], r['proposed'])}"
             for r in part.iter_rows(named=True)
@@ -349,7 +358,8 @@ def _adopt_into(config_text: str, year_key: str, adopted: Mapping[str, Any]) -> 
                 table = None if groups is None else groups.get(group)
                 if table is None:
                     lines = [f"{k} = {_value_text(v)}" for k, v in kpis.items()]
-                    new_tables.append("\n".join([f"[targets.{year_key}.{key}.{group}]", *lines]))
+                    head = f"[targets.{year_key}.{key}.{_toml_key(group)}]"
+                    new_tables.append("\n".join([head, *lines]))
                     continue
                 missing = [k for k in kpis if k not in table]
                 for kpi, v in kpis.items():

@@ -180,29 +180,21 @@ def proposed_display(proposals: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
 
 
 def department_proposed_display(departments: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
-    """Per-department proposed targets (:func:`dxkpi.pdca.department_targets`) for display:
-    department, indicator, this year's actual and target, proposal. Suppressed departments have
-    no row (a proposal would reveal their value)."""
-    rows = []
+    """Per-department proposed targets (:func:`dxkpi.pdca.department_targets`) for display: one
+    row per department, one column per indicator, each cell ``this year's actual → proposal``.
+    Suppressed departments have no row (a proposal would reveal their value); an indicator
+    without a proposal for a department is empty."""
+    kpis = list(dict.fromkeys(departments.get_column("kpi").to_list()))
+    heads = {k: t(lang, REGISTRY[k].name_ja, REGISTRY[k].name_en) for k in kpis}
+    rows: dict[str, dict[str, str]] = {}
     for r in departments.iter_rows(named=True):
-        rows.append(
-            {
-                "department": group_text("department", r["department"], r["department_name"], lang),
-                "name": t(lang, REGISTRY[r["kpi"]].name_ja, REGISTRY[r["kpi"]].name_en),
-                "value": _text(r["value"], r["unit"], lang),
-                "target": _text(r["target"], r["unit"], lang) or "—",
-                "proposed": _text(r["proposed"], r["unit"], lang),
-            }
-        )
-    keys = ("department", "name", "value", "target", "proposed")
-    names = (
-        ("所属", "指標", "今年度実績", "今年度目標", "来年度目標（案）")
-        if lang == "ja"
-        else ("department", "indicator", "actual", "target", "proposed next year")
-    )
-    return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
-        dict(zip(keys, names, strict=True))
-    )
+        name = group_text("department", r["department"], r["department_name"], lang)
+        row = rows.setdefault(name, {"department": name} | dict.fromkeys(heads.values(), ""))
+        value, proposed = _text(r["value"], r["unit"], lang), _text(r["proposed"], r["unit"], lang)
+        row[heads[r["kpi"]]] = f"{value} → {proposed}" if proposed else ""
+    first = t(lang, "所属", "department")
+    schema = {"department": pl.String} | {h: pl.String for h in heads.values()}
+    return pl.DataFrame(list(rows.values()), schema=schema).rename({"department": first})
 
 
 def _signed(x: float) -> str:
