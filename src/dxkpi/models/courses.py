@@ -437,29 +437,29 @@ def _averaged(used: pl.DataFrame, base_months: int, min_comparison: int) -> _Poo
     weight = np.zeros((periods, periods))  # Σ over used (i, t) of 1/|B_it| at [b, t]
     cells: set[tuple[int, int]] = set()
     left_out = 0
-    for i in np.flatnonzero(cohort > 0):
-        g = cohort[i]
-        if g > periods or not before[i, g - 1]:
-            continue  # not at the previous stage in the completion month: cannot be compared
+    comparable = (cohort > 0) & (cohort <= periods)
+    comparable[comparable] = before[np.flatnonzero(comparable), cohort[comparable] - 1]
+    for g in np.unique(cohort[comparable]):  # one cohort at a time, its employees as arrays
+        rows = np.flatnonzero(comparable & (cohort == g))
         base = np.arange(max(0, g - base_months), g)
-        base = base[before[i, base]]
-        post = np.flatnonzero(stage[i])
-        if post.size == 0:
-            continue
-        ok = enough[np.ix_(base, post)]  # |B| × |P|
-        k = ok.sum(axis=0)
+        # ok[i, b, t]: base month b counts for employee i's month t at the stage
+        ok = before[np.ix_(rows, base)][:, :, None] & stage[rows][:, None, :]
+        ok &= enough[base][None, :, :]
+        k = ok.sum(axis=1)  # rows × periods: |B_it|
+        at_stage = stage[rows]
         keep = k > 0
-        left_out += int((~keep).sum())
-        if not keep.any():
-            continue
-        ok, post, k = ok[:, keep], post[keep], k[keep]
-        share = ok / k  # each base month's share in τ_it
-        tau = y[i, post] - share.T @ y[i, base] - (share * delta[np.ix_(base, post)]).sum(axis=0)
-        tau_sum[i] = tau.sum()
-        y_sum[i] = y[i, post].sum()
-        months[i] = post.size
-        weight[np.ix_(base, post)] += share
-        cells.update((int(g), int(t)) for t in post)
+        left_out += int((at_stage & ~keep).sum())
+        share = np.where(keep[:, None, :], ok / np.maximum(k, 1)[:, None, :], 0.0)
+        tau = (
+            y[rows]
+            - np.einsum("ibt,ib->it", share, y[np.ix_(rows, base)])
+            - np.einsum("ibt,bt->it", share, delta[base])
+        )
+        tau_sum[rows] = np.where(keep, tau, 0.0).sum(axis=1)
+        y_sum[rows] = np.where(keep, y[rows], 0.0).sum(axis=1)
+        months[rows] = keep.sum(axis=1)
+        weight[base] += share.sum(axis=0)
+        cells.update((int(g), int(t)) for t in np.flatnonzero(keep.any(axis=0)))
     total = months.sum()
     if total == 0:
         return None

@@ -81,6 +81,7 @@ __all__ = [
     "KERNEL",
     "REPORTS",
     "REPORT_CSS",
+    "RESET_NAMESPACE",
     "SHARES_PARAMETERS",
     "SNAPSHOT_DIR",
     "TEMPLATE_ONLY_TAG",
