@@ -96,6 +96,15 @@ FRESH: dict[str, dict[str, str]] = {
         "kind": "howto",
         "title": "新ノウハウ",
     },
+    "followup_survey": {
+        "employee_id": "0000002",
+        "course_id": "C01",
+        "days_after": "60",
+        "responded_on": "2025-07-09",
+        "applied": "3",
+        "manager_support": "どちらともいえない",
+        "barrier": "特にない",
+    },
 }
 
 DUP = object()  # marker: the fresh row repeats the first row's key
@@ -269,6 +278,21 @@ CASES: dict[str, dict[str, str] | object] = {
     "knowledge_posts.duplicate_key": DUP,
     "knowledge_posts.employee_id.on_staff_list": {"posted_on": "2026-04-01"},
     "knowledge_posts.department_code.exists": {"department_code": "999999"},
+    "followup_survey.employee_id.required": {"employee_id": ""},
+    "followup_survey.course_id.required": {"course_id": ""},
+    "followup_survey.days_after.required": {"days_after": ""},
+    "followup_survey.days_after.accepted": {"days_after": "45"},
+    "followup_survey.responded_on.required": {"responded_on": ""},
+    "followup_survey.responded_on.parse": {"responded_on": "R7.2.30"},
+    "followup_survey.responded_on.range": {"responded_on": "2099-07-09"},
+    "followup_survey.applied.required": {"applied": ""},
+    "followup_survey.applied.accepted": {"applied": "6"},
+    "followup_survey.manager_support.required": {"manager_support": " "},
+    "followup_survey.manager_support.accepted": {"manager_support": "少しそう思う"},
+    "followup_survey.barrier.accepted": {"barrier": "予算がない"},
+    "followup_survey.duplicate_key": DUP,
+    "followup_survey.employee_id.on_staff_list": {"responded_on": "2023-07-09"},
+    "followup_survey.course_id.exists": {"course_id": "C77"},
     # identifiers: the character set of the contract (the detail column names the character)
     "departments.department_code.id_format": {"department_code": "q/../../x"},
     "staff.employee_id.id_format": {"employee_id": "000\u200b0099"},
@@ -308,6 +332,10 @@ CASES: dict[str, dict[str, str] | object] = {
     "skill_assessment.employee_id.leading_zeros": {"employee_id": "1"},
     "knowledge_posts.employee_id.leading_zeros": {"employee_id": "2"},
     "knowledge_posts.department_code.leading_zeros": {"department_code": "20100"},
+    "followup_survey.employee_id.id_format": {"employee_id": "0000002\u200b"},
+    "followup_survey.course_id.id_format": {"course_id": "C 01"},
+    "followup_survey.employee_id.leading_zeros": {"employee_id": "2"},
+    "followup_survey.course_id.leading_zeros": {"course_id": "0C01"},
 }
 
 
@@ -325,6 +353,7 @@ LONG_COLUMN = {
     "maturity_survey": "respondent_id",
     "skill_assessment": "employee_id",
     "knowledge_posts": "title",
+    "followup_survey": "course_id",
 }
 CONFLICT_EDIT = {
     "departments": {"department_name": "別名の課"},
@@ -337,6 +366,7 @@ CONFLICT_EDIT = {
     "maturity_survey": {"score": "4"},
     "skill_assessment": {"level": "3"},
     "knowledge_posts": {"kind": "success"},
+    "followup_survey": {"applied": "1"},
 }
 for _ds in TINY:
     CASES[f"{_ds}.repeated_header"] = HEADER
