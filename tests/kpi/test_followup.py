@@ -163,7 +163,8 @@ def test_application_rate_recovers_the_planted_rate_per_course(sample_city) -> N
         data, Config(), kpis=["application_rate", "manager_support_rate"], by=["city", "course"]
     )
     manifest = sample_city.manifest["datasets"]["followup_survey"]
-    assert manifest["rows_in"] == manifest["accepted"] == truth["answers"]
+    assert (manifest["rows_in"], manifest["accepted"]) == (truth["answers"] + 1, truth["answers"])
+    assert manifest["rules"] == {"followup_survey.applied.accepted": 1}  # the planted bad row
     courses = rich.filter(
         pl.col("kpi") == "application_rate",
         pl.col("group_by") == "course",

@@ -49,7 +49,6 @@ __all__ = [
     "assessment_gap",
     "completion_rate",
     "failure_share",
-    "followup_answers",
     "hours_saved",
     "implementation_rate",
     "insourcing_rate",
@@ -834,7 +833,7 @@ def portable_learning(data: Processed, fiscal_years: Sequence[int], by: By = CIT
 
 
 # --------------------------------------------------------------------------- level-3 follow-up
-def followup_answers(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+def _followup_answers(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
     """The answer each employee gave about each course in t: of the follow-up survey's waves
     (30/60/90 days after completion) answered in t, the latest one, with the respondent's group
     of that year (their staff row of t).
@@ -868,7 +867,7 @@ def _agree_share(
     """Share of (employee, course) answers of t whose ``item`` is 4 or 5 (agree), per grouping;
     a course grouping groups by the course answered about. n_people = distinct respondents;
     ci_low/ci_high: Wilson 95% interval over the answers (z = 1.959964)."""
-    facts = followup_answers(data, fiscal_years)
+    facts = _followup_answers(data, fiscal_years)
     aggs = [
         pl.col(item).is_in(list(LIKERT_AGREE)).sum().alias("numerator"),
         pl.len().alias("denominator"),

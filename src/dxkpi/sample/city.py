@@ -29,7 +29,7 @@ from dxkpi.sample.faults import (
     bad_skill_rows,
     bad_surveys,
 )
-from dxkpi.sample.followup import followup_table, followup_truth
+from dxkpi.sample.followup import followup_table, followup_truth, plant_bad_row
 from dxkpi.sample.forms import FOLLOWUP_FILES, Written, write_files, write_skill_files
 from dxkpi.sample.history import History, simulate_history
 from dxkpi.sample.outcomes import maturity_survey_table, projects_table, resident_survey_table
@@ -251,14 +251,14 @@ def _skill_map(seed: int, out: Path, city: City, a: dict[str, np.ndarray]) -> _S
 def _followup(
     seed: int, out: Path, city: City, a: dict[str, np.ndarray], course_ids: list[str]
 ) -> _SkillMap:
-    """Generate and write the level-3 follow-up survey (no bad rows are planted in it).
+    """Generate and write the level-3 follow-up survey, with one planted bad row.
 
     Uses its own random stream (seed, FOLLOWUP_STREAM): every other file is unaffected.
     """
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, FOLLOWUP_STREAM])))
     table = followup_table(rng, city, a, course_ids)
     truth = {"followup": followup_truth(course_ids, table)}
-    tables = {"followup_survey": table.with_columns(pl.lit(None, pl.String).alias("_bad"))}
+    tables = {"followup_survey": plant_bad_row(rng, table)}
     written = write_skill_files(rng, out, tables, FOLLOWUP_FILES)
     return _SkillMap(tables, written, truth)
 
@@ -338,7 +338,7 @@ def generate_city(
     written = Written(
         tuple(sorted({*core.files, *skill.written.files, *followup.written.files})),
         core.rows_per_file | skill.written.rows_per_file | followup.written.rows_per_file,
-        core.bad_rows + skill.written.bad_rows,
+        core.bad_rows + skill.written.bad_rows + followup.written.bad_rows,
     )
     sizes = {k: v.height for k, v in tables.items()}
     truth = _truth(seed, h, course_ids, sizes, written)

@@ -21,7 +21,16 @@ from dxkpi.sample.parameters import COURSES, FOLLOWUP
 from dxkpi.sample.people import City
 from dxkpi.sample.values import choose, cutoff_day, day_number, iso_text
 
-__all__ = ["followup_table", "followup_truth", "planted_agree"]
+__all__ = [
+    "BAD_FOLLOWUP_RULE",
+    "followup_table",
+    "followup_truth",
+    "plant_bad_row",
+    "planted_agree",
+]
+
+#: The rule the one planted bad row of the follow-up survey breaks: an answer outside the scale.
+BAD_FOLLOWUP_RULE = "followup_survey.applied.accepted"
 
 _COMPLETED = 2  # index of "completed" in STATUS_SHARE (absent, attended, completed)
 
@@ -102,7 +111,8 @@ def followup_table(
 def followup_truth(course_ids: list[str], table: pl.DataFrame) -> dict[str, Any]:
     """The planted follow-up parameters: the application rate per course (probability of 4–5 on
     "applied" in any wave, so also of each employee's latest wave), the manager-support rate,
-    the waves and their response rates, and the number of answers written."""
+    the waves and their response rates, and the number of valid answers written (the file has
+    one more row, planted bad: :func:`plant_bad_row`)."""
     return {
         "application_rate_by_course": {
             cid: round(float(p), 4) for cid, p in zip(course_ids, planted_agree(), strict=True)
@@ -116,3 +126,19 @@ def followup_truth(course_ids: list[str], table: pl.DataFrame) -> dict[str, Any]
         "the answer's fiscal year and by the data's cut-off; each wave agrees (4–5) with the "
         "course's planted probability independently",
     }
+
+
+def plant_bad_row(rng: np.random.Generator, table: pl.DataFrame) -> pl.DataFrame:
+    """``table`` with a ``_bad`` column and one more row at its end: a 30-day answer copied as a
+    90-day one that employee never gave (so its key is new) with "applied" 6, off the 1–5 scale
+    (:data:`BAD_FOLLOWUP_RULE`)."""
+    keys = set(table.select("employee_id", "course_id", "days_after").iter_rows())
+    first = table.filter(pl.col("days_after") == "30")
+    for i in rng.permutation(first.height):
+        row = first.row(int(i), named=True)
+        if (row["employee_id"], row["course_id"], "90") not in keys:
+            break
+    bad = {**row, "days_after": "90", "applied": "6"}
+    frame = table.with_columns(pl.lit(None, pl.String).alias("_bad"))
+    extra = pl.DataFrame([{**bad, "_bad": BAD_FOLLOWUP_RULE}], schema=frame.schema)
+    return pl.concat([frame, extra])
