@@ -898,15 +898,18 @@ def _agree_share(
 
 
 def application_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
-    """Share of follow-up answers of t (each employee's latest wave per course) that agree (4–5)
-    with 「研修で学んだことを業務で活用している」. Self-reported Kirkpatrick level 3.
-    Unit: ratio 0–1."""
+    """Share of follow-up answers of t agreeing they apply the course at work. Unit: ratio 0–1.
+
+    Each employee's latest wave per course answered in t; agree = 4 or 5 on 「研修で学んだことを
+    業務で活用している」. Self-reported Kirkpatrick level 3 (only those who answered)."""
     return _agree_share(data, fiscal_years, by, "application_rate", "applied")
 
 
 def manager_support_rate(
     data: Processed, fiscal_years: Sequence[int], by: By = CITY
 ) -> pl.LazyFrame:
-    """Share of follow-up answers of t (latest wave per employee and course) that agree (4–5)
-    with 「上司が研修内容の活用を支援してくれる」. Unit: ratio 0–1."""
+    """Share of follow-up answers of t agreeing their manager supports it. Unit: ratio 0–1.
+
+    The same answers as :func:`application_rate`; agree = 4 or 5 on 「上司が研修内容の活用を
+    支援してくれる」."""
     return _agree_share(data, fiscal_years, by, "manager_support_rate", "manager_support")
