@@ -18,9 +18,7 @@ from dxkpi.models import courses as C
 from dxkpi.project.config import Config, PrivacyConfig
 from dxkpi.reports import pdca_tables
 
-NO_EFFECTS = C.CourseEffects(
-    "course", pl.DataFrame(schema=C.EFFECT_COLUMNS), 0.5, 0.05, 0, 30, 10
-)
+NO_EFFECTS = C.CourseEffects("course", pl.DataFrame(schema=C.EFFECT_COLUMNS), 0.5, 0.05, 0, 30, 10)
 
 
 def _config(k: int) -> Config:
@@ -61,8 +59,8 @@ def test_review_shows_the_three_levels_side_by_side() -> None:
     applied = table["業務で活用（自己申告）【レベル3】"].to_list()
     assert applied == ["回答なし", "50.0%（9.5%〜90.5%、2件）"]
     assert table["上司の支援あり"][1].startswith("100.0%")
-    english = pdca_tables.course_display(review, "en")
-    assert english["applied at work (self-reported) [level 3]"][1] == "50.0% (9.5%–90.5%, 2 answers)"
+    english = pdca_tables.course_display(review, "en")["applied at work (self-reported) [level 3]"]
+    assert english[1] == "50.0% (9.5%–90.5%, 2 answers)"
     note = pdca_tables.followup_note("ja")
     assert "自己申告" in note and "証拠ではありません" in note
     assert "self-reported" in pdca_tables.followup_note("en")
