@@ -81,7 +81,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from dxkpi.catalogue.contract import DATASETS, ID_MAX_LENGTH, ID_PATTERN, Kind
+from dxkpi.catalogue.contract import (
+    DATASETS,
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    PERSONAL_NAME_HEADERS,
+    Kind,
+)
 from dxkpi.catalogue.format import PER_100_STAFF_YEAR
 from dxkpi.catalogue.kpis import REGISTRY, awaiting_kpis
 from dxkpi.catalogue.municipality import CATEGORIES, check_digit, is_municipality_code
@@ -261,6 +267,7 @@ class CityConfig:
 
 #: Folder of the project holding one mapping file per source system (``mappings/*.toml``).
 MAPPINGS_DIR = "mappings"
+_PERSONAL = frozenset(unicodedata.normalize("NFKC", h).lower() for h in PERSONAL_NAME_HEADERS)
 _MAPPING_KEYS = ("system", "files", "columns", "values", "ids", "ignore")
 
 
@@ -869,6 +876,13 @@ def _one_mapping(source: str, dataset: str, raw: Mapping[str, Any]) -> SourceMap
                 f"{prefix}.columns.{header}",
                 f"列 {column} には「{by_target[column]}」も対応しています（1列に1つだけ）。",
                 f"column {column} is already the target of {by_target[column]!r} (one each).",
+            )
+        if unicodedata.normalize("NFKC", header).strip().lower() in _PERSONAL:
+            raise _error(
+                source,
+                f"{prefix}.columns.{header}",
+                "氏名の列は取り込みません（個人情報）。columns から外してください。",
+                "a personal-name column is never ingested (personal data): remove it from columns.",
             )
         by_target[column] = header
         columns[header] = column
