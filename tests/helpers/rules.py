@@ -9,7 +9,18 @@ from __future__ import annotations
 from dxkpi.catalogue.contract import DATASETS, rule_catalogue
 from tests.helpers.rawcity import TINY
 
-__all__ = ["CASES", "DUP", "FRESH", "HEADER", "XLSX_ONLY", "all_rule_ids", "bad_row"]
+__all__ = [
+    "CASES",
+    "DUP",
+    "FRESH",
+    "HEADER",
+    "MAPPED_COLUMN",
+    "MAPPING_ONLY",
+    "XLSX_ONLY",
+    "all_rule_ids",
+    "bad_row",
+    "case_mapping",
+]
 
 FRESH: dict[str, dict[str, str]] = {
     "departments": {
@@ -376,6 +387,34 @@ for _ds in TINY:
 
 #: Rules only an XLSX can break: their case writes the dataset as ``<dataset>.xlsx``.
 XLSX_ONLY = frozenset(f"{ds}.excel_error" for ds in TINY)
+
+#: The column whose values table (every value of the valid rows, mapped to itself) the case of
+#: ``<dataset>.unmapped_value`` extends with a value the table lacks.
+MAPPED_COLUMN = {
+    "departments": "division",
+    "staff": "job_level",
+    "courses": "skill_area",
+    "attendance": "status",
+    "proposals": "status",
+    "projects": "support_model",
+    "resident_survey": "department_code",
+    "maturity_survey": "dimension",
+    "skill_assessment": "assessor",
+    "knowledge_posts": "kind",
+}
+UNMAPPED_TEXT = "対応表にない値"
+for _ds, _col in MAPPED_COLUMN.items():
+    CASES[f"{_ds}.unmapped_value"] = {_col: UNMAPPED_TEXT}
+#: Rules only a file read with a mapping can break: their case ingests with :func:`case_mapping`.
+MAPPING_ONLY = frozenset(f"{ds}.unmapped_value" for ds in TINY)
+
+
+def case_mapping(dataset: str, rows: list[dict[str, str]]) -> dict[str, object]:
+    """The ``[mapping]`` table of an unmapped-value case: the dataset's mapped column with every
+    value of ``rows`` but the case's own mapped to itself."""
+    column = MAPPED_COLUMN[dataset]
+    values = {r[column]: r[column] for r in rows if r[column] and r[column] != UNMAPPED_TEXT}
+    return {dataset: {"values": {column: values}}}
 
 
 def bad_row(dataset: str, rows: list[dict[str, str]], rule_id: str) -> dict[str, str]:

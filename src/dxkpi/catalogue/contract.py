@@ -1189,7 +1189,8 @@ EXCEL_CELL_LIMIT = 32_767  # characters Excel can hold in one cell
 
 
 def _row_level_rules(ds: Dataset) -> list[RuleInfo]:
-    """Rules every dataset has: a header repeated mid-file, an over-long cell, an Excel error."""
+    """Rules every dataset has: a header repeated mid-file, an over-long cell, an Excel error,
+    a value a mapping does not know (:mod:`dxkpi.ingest.mapping`)."""
     return [
         RuleInfo(
             f"{ds.name}.repeated_header",
@@ -1207,6 +1208,13 @@ def _row_level_rules(ds: Dataset) -> list[RuleInfo]:
             "（セルにはエラーか数式を表示）",
             "an Excel error cell (#N/A, #DIV/0!…) or a formula whose result was never saved "
             "(the cell shows the error or the formula)",
+        ),
+        RuleInfo(
+            f"{ds.name}.unmapped_value",
+            "マッピングの対応表にない値（値・列・加える対応表は detail_ja 列）。"
+            "対応表に加えるか、元のデータを直してください",
+            "a value missing from the mapping's values table (detail_en names the value, the "
+            "column and the table to extend): add it to that table or correct the source data",
         ),
     ]
 
