@@ -401,6 +401,7 @@ MAPPED_COLUMN = {
     "maturity_survey": "dimension",
     "skill_assessment": "assessor",
     "knowledge_posts": "kind",
+    "followup_survey": "barrier",
 }
 UNMAPPED_TEXT = "対応表にない値"
 for _ds, _col in MAPPED_COLUMN.items():
