@@ -188,3 +188,18 @@ def test_application_rate_recovers_the_planted_rate_per_course(sample_city) -> N
     for r in support.iter_rows(named=True):
         low, high = _wilson(r["numerator"], r["denominator"], Z999)
         assert low <= truth["manager_support_rate"] <= high, r
+
+
+def test_course_cells_carry_the_course_name() -> None:
+    rich = compute(
+        _city(),
+        Config(privacy=PrivacyConfig(min_cell_size=1)),
+        kpis=["application_rate"],
+        fiscal_years=[2025],
+        by=["course", "department"],
+    )
+    names = {(r["group_by"], r["group"]): r["group_name"] for r in rich.iter_rows(named=True)}
+    assert names[("course", "C2")] == "データ活用"
+    assert names[("department", "D2")] == "市民課"
+    c1 = rich.filter(pl.col("group") == "C1").row(0, named=True)
+    assert (c1["numerator"], c1["denominator"], c1["suppressed"]) == (2.0, 3.0, False)
