@@ -36,6 +36,7 @@ __all__ = [
     "FORMS_FOLLOWUP_MAPPING",
     "FORMS_OWN_COLUMNS",
     "forms_followup_frame",
+    "main",
     "read_contract_csv",
     "shipped_mapping",
     "write_forms_followup",
