@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from dxkpi.catalogue import synonyms
 from dxkpi.core.errors import ConfigError, ContractError
 from dxkpi.ingest.mapping import MappingSet, project_mappings
 from dxkpi.ingest.pipeline import run_ingest
@@ -486,3 +487,25 @@ def test_map_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert code == 2
     assert "the mapping file already exists" in out
     assert (project / "mappings" / "lms.toml").read_text(encoding="utf-8") == "# hand-edited\n"
+
+
+def test_shipped_mapping_is_copied_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    text = (
+        '[mapping.courses]\nsystem = "LMS"\n[mapping.courses.columns]\n"講座名" = "course_name"\n'
+    )
+    (shipped / "lms_courses.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(synonyms, "SHIPPED_MAPPINGS", shipped)
+    project = _project(tmp_path / "city", {})
+    code, out = run_dxkpi(capsys, "--project", str(project), "map", "--shipped", "nothing")
+    assert code == 2
+    assert "no shipped mapping called 'nothing' (shipped: lms_courses)" in out
+    code, out = run_dxkpi(
+        capsys, "--project", str(project), "map", "--shipped", "lms_courses", "--write"
+    )
+    assert code == 0, out
+    assert (project / "mappings" / "lms_courses.toml").read_text(encoding="utf-8") == text
+    assert [m.system for m in load_mappings(project)] == ["LMS"]
