@@ -509,3 +509,22 @@ def test_shipped_mapping_is_copied_by_name(
     assert code == 0, out
     assert (project / "mappings" / "lms_courses.toml").read_text(encoding="utf-8") == text
     assert [m.system for m in load_mappings(project)] == ["LMS"]
+
+
+def test_missing_column_of_a_mapped_file_points_to_the_mapping(
+    tiny_raw: Path, tmp_path: Path
+) -> None:
+    _staff_export(tiny_raw)
+    section = {"staff": {**_STAFF_MAPPING["staff"], "columns": {"職員コード": "employee_id"}}}
+    section["staff"].pop("values")
+    mappings = MappingSet(parse_mappings(section, "mappings/jinji.toml"))
+    report = run_ingest(
+        tiny_raw, tmp_path / "out", expectations=EXP, secret=SECRET, mappings=mappings
+    )
+    assert not report.ok
+    info = report.manifest["datasets"]["staff"]
+    assert info["status"] == "failed"
+    assert info["error"]["file"] == "jinji_export.csv"
+    assert "missing required column(s): job_level" in info["error"]["en"]
+    assert "under columns in mappings/jinji.toml [mapping.staff]" in info["error"]["message"]
+    assert "マッピング mappings/jinji.toml [mapping.staff] の columns" in info["error"]["message"]
