@@ -528,3 +528,27 @@ def test_missing_column_of_a_mapped_file_points_to_the_mapping(
     assert "missing required column(s): job_level" in info["error"]["en"]
     assert "under columns in mappings/jinji.toml [mapping.staff]" in info["error"]["message"]
     assert "マッピング mappings/jinji.toml [mapping.staff] の columns" in info["error"]["message"]
+
+
+@pytest.mark.integration
+def test_ingest_command_reads_the_project_mappings(
+    tiny_raw: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _staff_export(tiny_raw)
+    project = _project(tmp_path / "city", {})
+    shutil.rmtree(project / "data" / "raw")
+    shutil.copytree(tiny_raw, project / "data" / "raw")
+    (project / "mappings").mkdir()
+    (project / "mappings" / "jinji.toml").write_text(
+        '[mapping.staff]\nfiles = ["jinji_*.csv"]\n'
+        '[mapping.staff.columns]\n"職員コード" = "employee_id"\n"職名" = "job_level"\n'
+        '[mapping.staff.values.job_level]\n"課長" = "manager"\n"係長" = "mid"\n"主事" = "staff"\n'
+        "[mapping.staff.ids.employee_id]\nzero_pad = 7\n",
+        encoding="utf-8",
+    )
+    code, out = run_dxkpi(capsys, "--project", str(project), "ingest", "--expectations", str(EXP))
+    assert code == 0, out
+    assert "staff: マッピング mapping mappings/jinji.toml [mapping.staff]" in out
+    staff = pl.read_parquet(project / "data" / "processed" / "staff.parquet")
+    assert staff["job_level"].to_list() == ["manager", "staff", "manager", "mid"]
+    assert staff["_source_file"].unique().to_list() == ["jinji_export.csv"]
