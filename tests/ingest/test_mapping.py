@@ -5,10 +5,12 @@ two-language errors naming the file and the key."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tomllib
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 
@@ -552,3 +554,49 @@ def test_ingest_command_reads_the_project_mappings(
     staff = pl.read_parquet(project / "data" / "processed" / "staff.parquet")
     assert staff["job_level"].to_list() == ["manager", "staff", "manager", "mid"]
     assert staff["_source_file"].unique().to_list() == ["jinji_export.csv"]
+
+
+def test_forms_timestamp_ignored_columns_and_a_dropped_name(tmp_path: Path) -> None:
+    """A survey tool's xlsx: ID, 開始時刻, 完了時刻, メール, 名前 — the completion time is
+    proposed for the one date column left, the rest ignored, the name dropped."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Form1"
+    sheet.append(
+        ["ID", "開始時刻", "完了時刻", "メール", "名前", "受講者ID", "講座コード", "受講状況"]
+    )
+    start = dt.datetime(2025, 6, 30, 10, 1)
+    for i, status in enumerate(("修了済", "欠席", "修了済")):
+        when = start + dt.timedelta(days=i)
+        sheet.append(
+            [
+                i + 1,
+                when,
+                when + dt.timedelta(minutes=4),
+                "a@x.jp",
+                "山田",
+                10013 + i,
+                "C01",
+                status,
+            ]
+        )
+    book.save(tmp_path / "forms.xlsx")
+    proposal = propose(tmp_path / "forms.xlsx", dataset="attendance")
+    got = {c.header: (c.column, c.confidence) for c in proposal.columns}
+    assert got == {
+        "ID": (None, "none"),
+        "開始時刻": (None, "none"),
+        "完了時刻": ("session_date", "values"),
+        "メール": (None, "none"),
+        "名前": (None, "personal"),
+        "受講者ID": ("employee_id", "synonym"),
+        "講座コード": ("course_id", "synonym"),
+        "受講状況": ("status", "exact"),
+    }
+    section = proposal.mapping_table()["attendance"]
+    assert isinstance(section, dict)
+    assert section["ignore"] == {"columns": ["ID", "開始時刻", "メール"]}
+    assert section["values"] == {"status": {"修了済": "completed", "欠席": "absent"}}
+    mappings = MappingSet(parse_mappings(proposal.mapping_table(), "mappings/forms.toml"))
+    assert mappings.mappings[0].columns["完了時刻"] == "session_date"
