@@ -600,3 +600,24 @@ def test_forms_timestamp_ignored_columns_and_a_dropped_name(tmp_path: Path) -> N
     assert section["values"] == {"status": {"修了済": "completed", "欠席": "absent"}}
     mappings = MappingSet(parse_mappings(proposal.mapping_table(), "mappings/forms.toml"))
     assert mappings.mappings[0].columns["完了時刻"] == "session_date"
+
+
+def test_likert_text_maps_to_an_integer_scale(tiny_raw: Path, tmp_path: Path) -> None:
+    """A survey's text answers become the contract's 1–5 scale through a values table (TOML
+    integers or strings); an empty answer stays empty (optional column)."""
+    rows = [dict(r) for r in TINY["attendance"]]
+    rows[0]["satisfaction"] = "とても満足"
+    rows[1]["satisfaction"] = "やや不満"
+    write_csv(tiny_raw / "attendance.csv", rows)
+    likert = {"とても満足": 5, "満足": 4, "ふつう": "3", "やや不満": 2, "不満": 1}
+    mappings = MappingSet(
+        parse_mappings({"attendance": {"values": {"satisfaction": likert}}}, "dxkpi.toml")
+    )
+    report = run_ingest(
+        tiny_raw, tmp_path / "out", expectations=EXP, secret=SECRET, mappings=mappings
+    )
+    assert report.manifest["datasets"]["attendance"]["quarantined"] == 0
+    att = pl.read_parquet(tmp_path / "out" / "attendance.parquet")
+    assert att["satisfaction"].to_list() == [5, 2, None]
+    with pytest.raises(ConfigError, match="takes a whole number"):
+        parse_mappings({"attendance": {"values": {"satisfaction": {"満足": 4.5}}}}, "dxkpi.toml")
