@@ -86,9 +86,7 @@ def hr_staff_export(raw: Path, rel: str, out: Path, seed: int = 17) -> Path:
         [read_part(p).frame for p in discover(raw).parts if p.dataset == "departments"]
     )
     names = dict(zip(depts["department_code"], depts["department_name"], strict=True))
-    titles = {
-        level: [t for t, lv in JOB_TITLES.items() if lv == level] for level in JOB_TITLES.values()
-    }
+    titles = {lv: [t for t in TITLES if JOB_TITLES[t] == lv] for lv in set(JOB_TITLES.values())}
     rows = []
     for i, (row, level) in enumerate(
         zip(staff.iter_rows(named=True), _codes(staff, "staff", "job_level"), strict=True)

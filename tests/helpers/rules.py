@@ -6,7 +6,7 @@ rule the GX suites can see fails its suite).
 
 from __future__ import annotations
 
-from dxkpi.catalogue.contract import DATASETS, rule_catalogue
+from dxkpi.catalogue.contract import DATASETS, Kind, rule_catalogue
 from tests.helpers.rawcity import TINY
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "all_rule_ids",
     "bad_row",
     "case_mapping",
+    "mapped_column",
 ]
 
 FRESH: dict[str, dict[str, str]] = {
@@ -404,8 +405,23 @@ MAPPED_COLUMN = {
     "followup_survey": "barrier",
 }
 UNMAPPED_TEXT = "対応表にない値"
-for _ds, _col in MAPPED_COLUMN.items():
-    CASES[f"{_ds}.unmapped_value"] = {_col: UNMAPPED_TEXT}
+
+
+def mapped_column(dataset: str) -> str:
+    """:data:`MAPPED_COLUMN`'s column, or for a dataset it does not list, the first required
+    code column (else the first required text column)."""
+    if dataset in MAPPED_COLUMN:
+        return MAPPED_COLUMN[dataset]
+    ds = DATASETS[dataset]
+    for kinds in ((Kind.CODE,), (Kind.TEXT,)):
+        for col in ds.columns:
+            if col.required and col.kind in kinds:
+                return col.name
+    raise KeyError(f"add {dataset} to MAPPED_COLUMN")
+
+
+for _ds in TINY:
+    CASES[f"{_ds}.unmapped_value"] = {mapped_column(_ds): UNMAPPED_TEXT}
 #: Rules only a file read with a mapping can break: their case ingests with :func:`case_mapping`.
 MAPPING_ONLY = frozenset(f"{ds}.unmapped_value" for ds in TINY)
 
@@ -413,7 +429,7 @@ MAPPING_ONLY = frozenset(f"{ds}.unmapped_value" for ds in TINY)
 def case_mapping(dataset: str, rows: list[dict[str, str]]) -> dict[str, object]:
     """The ``[mapping]`` table of an unmapped-value case: the dataset's mapped column with every
     value of ``rows`` but the case's own mapped to itself."""
-    column = MAPPED_COLUMN[dataset]
+    column = mapped_column(dataset)
     values = {r[column]: r[column] for r in rows if r[column] and r[column] != UNMAPPED_TEXT}
     return {dataset: {"values": {column: values}}}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import re
 import shutil
@@ -217,6 +218,71 @@ def test_proposed_targets_and_toml_by_hand() -> None:
     assert raw["targets"]["2026"]["dimension"]["data"]["maturity_gap"] == 0.56
     config = parse_config(raw)  # the shape dxkpi.toml accepts
     assert config.target("maturity_gap", 2026, "dimension", "data") == 0.56
+
+
+def _dept(kpi: str, year: int, code: str, value: float, target: float | None, hidden=False):  # type: ignore[no-untyped-def]
+    unit = "per_100" if kpi == "proposals_per_100" else "ratio"
+    return (kpi, year, "department", code, value, target, hidden, unit, "kpi", kpi, kpi, True)
+
+
+DEPARTMENTS = _rich(
+    [
+        _dept("participation_rate", 2024, "D01", 0.5, 0.5),
+        _dept("participation_rate", 2025, "D01", 0.6, 0.9),
+        _dept("participation_rate", 2025, "D02", 0.2, 0.9, hidden=True),
+        _dept("proposals_per_100", 2023, "D01", 40.0, None),
+        _dept("proposals_per_100", 2024, "D01", 50.0, 55.0),
+        _dept("proposals_per_100", 2025, "D01", 70.0, 60.0),
+        _dept("proposer_rate", 2025, "D03", 0.3, 0.5),
+        _dept("adoption_rate", 2025, "D03", 0.3, 0.5),  # not a department KPI
+    ]
+)
+
+
+def test_department_targets_by_hand() -> None:
+    """D01 participation: trend 0.10, half the gap (0.9 − 0.6) / 2 = 0.15, capped at 10 points
+    → 0.70. D01 proposals: trend (70 − 40) / 2 = 15 capped at 20 % × 70 = 14 → 84.0. D03
+    proposers: half the gap 0.10 → 0.40. D02 is suppressed: no proposal (it would reveal 0.2)."""
+    p = pdca.department_targets(DEPARTMENTS, 2025)
+    got = {(r["department"], r["kpi"]): r["proposed"] for r in p.iter_rows(named=True)}
+    assert got == pytest.approx(
+        {
+            ("D01", "participation_rate"): 0.7,
+            ("D01", "proposals_per_100"): 84.0,
+            ("D03", "proposer_rate"): 0.4,
+        }
+    )
+    assert p.filter(pl.col("kpi") == "proposals_per_100")["basis"].item() == "2023,2024,2025"
+
+
+def test_department_proposals_display() -> None:
+    named = DEPARTMENTS.with_columns(group_name=pl.lit("総務課"))
+    table = pdca_tables.department_proposed_display(pdca.department_targets(named, 2025), "ja")
+    assert table.columns == ["所属", "研修参加率", "提案件数（100人当たり）", "提案者率"]
+    assert table.rows() == [
+        ("総務課（D01）", "60.0% → 70.0%", "70.0件/100人 → 84.0件/100人", ""),
+        ("総務課（D03）", "", "", "30.0% → 40.0%"),
+    ]
+    en = pdca_tables.department_proposed_display(pdca.department_targets(DEPARTMENTS, 2025), "en")
+    assert en.columns[0] == "department" and en.row(1) == ("D03", "", "", "30.0% → 40.0%")
+
+
+def test_department_proposals_are_adopted_only_when_uncommented() -> None:
+    text = pdca.targets_toml(
+        pdca.proposed_targets(TINY, 2025),
+        2026,
+        departments=pdca.department_targets(DEPARTMENTS, 2025),
+    )
+    assert "# [targets.2026.department.D01]\n# participation_rate = 0.7\n" in text
+    assert "D02" not in text
+    assert "department" not in tomllib.loads(text)["targets"]["2026"]  # all commented out
+    edited = text.replace("# [targets.2026.department.D01]", "[targets.2026.department.D01]")
+    edited = edited.replace("# participation_rate = 0.7", "participation_rate = 0.7")
+    out = pdca.with_targets_table(HAND_WRITTEN, edited, 2026, force=True)
+    config = parse_config(tomllib.loads(out))
+    assert config.target("participation_rate", 2026, "department", "D01") == 0.7
+    assert config.target("proposer_rate", 2026, "department", "D03") == 0.61  # the city's
+    assert config.target("participation_rate", 2026, "job_level", "manager") == 0.97
 
 
 def test_summary_never_shows_a_suppressed_value() -> None:
@@ -505,6 +571,124 @@ def test_with_targets_table_appends_refuses_and_forces() -> None:
     again = pdca.with_targets_table(text, PROPOSAL.replace("0.95", "0.97"), 2026, force=True)
     assert parse_config(tomllib.loads(again)).target("participation_rate", 2026) == 0.97
     assert again.count("[targets.2026]") == 1 and "[targets.2025]" in again
+
+
+HAND_WRITTEN = """# dxkpi.toml of a city (comments must survive adoption)
+[privacy]
+min_cell_size = 10
+
+[targets.2026]
+participation_rate = 0.9  # 全庁: 9割
+proposals_per_100 = 90.0
+# skill map
+skill_gap = 0.4
+
+# Managers lead: a hand-written override, not in any proposal.
+[targets.2026.job_level.manager]
+participation_rate = 0.97  # 管理職は率先して受講
+
+[targets.2026.phase.1]
+phase_reach = 0.9
+
+# ROI comes after the targets.
+[roi]
+hourly_cost_yen = 4000
+"""
+ADOPTED = """# 来年度目標（案）
+[targets.2026]
+participation_rate = 0.93
+proposer_rate = 0.52
+
+[targets.2026.phase.1]
+phase_reach = 0.92
+
+[targets.2026.phase.3]
+completion_rate = 0.75
+"""
+
+
+def test_adopt_force_changes_only_the_adopted_keys() -> None:
+    """--force used to delete the whole [targets.2026] family (the manager override and its
+    comments); now the diff is exactly the adopted keys."""
+    out = pdca.with_targets_table(HAND_WRITTEN, ADOPTED, 2026, force=True)
+    diff = [
+        line
+        for line in difflib.unified_diff(HAND_WRITTEN.splitlines(), out.splitlines(), n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert diff == [
+        "-participation_rate = 0.9  # 全庁: 9割",
+        "+participation_rate = 0.93  # 全庁: 9割",
+        "+proposer_rate = 0.52",
+        "-phase_reach = 0.9",
+        "+phase_reach = 0.92",
+        "+",
+        "+[targets.2026.phase.3]",
+        "+completion_rate = 0.75",
+    ]
+    # the new city-wide key sits after the table's last key, before the override's comment
+    assert out.index("proposer_rate = 0.52") < out.index("# Managers lead")
+    config = parse_config(tomllib.loads(out))
+    assert config.target("participation_rate", 2026, "job_level", "manager") == 0.97
+    assert config.target("participation_rate", 2026) == 0.93
+    assert config.target("proposals_per_100", 2026) == 90.0  # not in the proposal: kept
+    assert config.target("completion_rate", 2026, "phase", "3") == 0.75
+    # adopting the same proposal again changes nothing
+    assert pdca.with_targets_table(out, ADOPTED, 2026, force=True) == out
+
+
+def test_a_department_code_that_is_not_a_bare_key_is_quoted() -> None:
+    odd = DEPARTMENTS.with_columns(pl.col("group").replace("D01", "総務.1"))
+    text = pdca.targets_toml(
+        pdca.proposed_targets(TINY, 2025), 2026, departments=pdca.department_targets(odd, 2025)
+    )
+    assert '# [targets.2026.department."総務.1"]' in text
+    edited = text.replace(
+        '# [targets.2026.department."総務.1"]', '[targets.2026.department."総務.1"]'
+    )
+    edited = edited.replace("# participation_rate = 0.7", "participation_rate = 0.7")
+    out = pdca.with_targets_table(HAND_WRITTEN, edited, 2026, force=True)
+    config = parse_config(tomllib.loads(out))
+    assert config.target("participation_rate", 2026, "department", "総務.1") == 0.7
+
+
+def test_adopt_command_force_keeps_the_hand_written_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command on a file: `dxkpi pdca --fy 2025 --adopt --yes --force`, then diff it."""
+    from dxkpi.commands.pdca import command
+
+    monkeypatch.chdir(tmp_path)
+    Path("dxkpi.toml").write_text(HAND_WRITTEN, encoding="utf-8")
+    (tmp_path / "reviews").mkdir()
+    Path("reviews/FY2026-proposed-targets.toml").write_text(ADOPTED, encoding="utf-8")
+    result = CliRunner().invoke(command, ["--fy", "2025", "--adopt", "--yes", "--force"])
+    assert result.exit_code == 0, result.output
+    after = Path("dxkpi.toml").read_text(encoding="utf-8")
+    changed = [
+        line
+        for line in difflib.ndiff(HAND_WRITTEN.splitlines(), after.splitlines())
+        if line[:2] in ("+ ", "- ")
+    ]
+    assert changed == [
+        "- participation_rate = 0.9  # 全庁: 9割",
+        "+ participation_rate = 0.93  # 全庁: 9割",
+        "+ proposer_rate = 0.52",
+        "- phase_reach = 0.9",
+        "+ phase_reach = 0.92",
+        "+ ",
+        "+ [targets.2026.phase.3]",
+        "+ completion_rate = 0.75",
+    ]
+    assert "[targets.2026.job_level.manager]\nparticipation_rate = 0.97  # 管理職は" in after
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_adopt_refuses_what_it_cannot_write_in_place() -> None:
+    """An inline year table cannot take a new key in place: an error, never a silent loss."""
+    inline = "[targets]\n2026 = { participation_rate = 0.9 }\n"
+    with pytest.raises(pdca.PdcaError, match="safely"):
+        pdca.with_targets_table(inline, ADOPTED, 2026, force=True)
 
 
 def test_adopt_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

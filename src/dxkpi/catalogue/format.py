@@ -27,6 +27,7 @@ Vega-Lite and Excel.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal, get_args
 
@@ -49,6 +50,7 @@ __all__ = [
     "format_ratio",
     "format_scale",
     "format_timestamp",
+    "format_total",
     "format_value",
     "rounded",
 ]
@@ -111,6 +113,19 @@ def format_count(value: float | None, unit: str) -> str:
     ('2,249.5', '70,000', '4.05')
     """
     return "" if value is None else rounded(value, _count_digits(value, unit))
+
+
+def format_total(value: float | None, counter_ja: str, counter_en: str, lang: str = "ja") -> str:
+    """A whole total with its counter (a plan's cumulative target or actual): ``1,878件`` /
+    ``1,878 proposals``; empty when missing.
+
+    >>> format_total(1877.6, "件", "proposals"), format_total(75, "人", "people", "en")
+    ('1,878件', '75 people')
+    """
+    if value is None or math.isnan(value):
+        return ""
+    number = rounded(value)
+    return f"{number}{counter_ja}" if lang == "ja" else f"{number} {counter_en}"
 
 
 def excel_count_format(value: float, unit: str) -> str:

@@ -15,6 +15,7 @@ from typing import Literal
 __all__ = [
     "GROUPINGS",
     "PEOPLE_GROUPINGS",
+    "PLAN_TOTALS",
     "REGISTRY",
     "SECOND_DIMENSION_VALUES",
     "UNIT_GROUPINGS",
@@ -22,6 +23,7 @@ __all__ = [
     "Kind",
     "KpiSpec",
     "People",
+    "PlanTotalSpec",
     "Unit",
     "ValueFrom",
     "awaiting_kpis",
@@ -524,3 +526,96 @@ def awaiting_kpis() -> tuple[str, ...]:
 def kpi_ids() -> tuple[str, ...]:
     """All indicator ids, in display order."""
     return tuple(REGISTRY)
+
+
+@dataclass(frozen=True)
+class PlanTotalSpec:
+    """A total counted over the years of a multi-year plan (中期計画の累計目標).
+
+    ``[plan.<first>-<last>.cumulative] <id> = N`` in ``dxkpi.toml`` sets the total the plan
+    aims for by its last year; :mod:`dxkpi.kpi.plans` counts it from the plan's first year up to
+    each year. ``unit_ja`` / ``unit_en`` are the counter written after a number (人, 件, 時間).
+    """
+
+    id: str
+    name_ja: str
+    name_en: str
+    definition_ja: str
+    definition_en: str
+    unit_ja: str
+    unit_en: str
+    datasets: tuple[str, ...]
+
+
+_PLAN_TOTALS: tuple[PlanTotalSpec, ...] = (
+    PlanTotalSpec(
+        "leaders",
+        "DX推進リーダー数（累計）",
+        "DX leaders (cumulative)",
+        "計画の初年度から当年度までのいずれかの職員名簿で DX人材タイプが推進リーダーの職員数"
+        "（同じ人は1人と数える）",
+        "distinct employees whose talent type is leader on the staff list of any year from the "
+        "plan's first year to this year (each person counted once)",
+        "人",
+        "people",
+        ("staff",),
+    ),
+    PlanTotalSpec(
+        "new_leaders",
+        "新たなDX推進リーダー数（累計）",
+        "New DX leaders (cumulative)",
+        "計画の初年度から当年度までのいずれかの職員名簿で推進リーダーで、基準年度の名簿では"
+        "推進リーダーでなかった職員数（計画期間に育った推進リーダー。同じ人は1人と数える）",
+        "distinct employees who are leaders on the staff list of any year from the plan's first "
+        "year to this year but were not on the base year's list (leaders developed during the "
+        "plan; each person counted once)",
+        "人",
+        "people",
+        ("staff",),
+    ),
+    PlanTotalSpec(
+        "trained_staff",
+        "研修受講者数（累計）",
+        "Staff trained (cumulative)",
+        "計画の初年度から当年度までに受講・修了した研修が1回以上ある職員数（同じ人は1人と数える）",
+        "distinct employees with at least one attended or completed session dated from the "
+        "plan's first year to this year (each person counted once)",
+        "人",
+        "people",
+        ("attendance",),
+    ),
+    PlanTotalSpec(
+        "proposals",
+        "提案件数（累計）",
+        "Proposals (cumulative)",
+        "計画の初年度から当年度までに提出された提案の件数",
+        "proposals submitted from the plan's first year to this year",
+        "件",
+        "proposals",
+        ("proposals",),
+    ),
+    PlanTotalSpec(
+        "implemented_proposals",
+        "実装件数（累計）",
+        "Proposals implemented (cumulative)",
+        "計画の初年度から当年度までに実装された（実装日がその期間にある）提案の件数",
+        "proposals with status implemented whose implementation date falls from the plan's "
+        "first year to this year",
+        "件",
+        "proposals",
+        ("proposals",),
+    ),
+    PlanTotalSpec(
+        "hours_saved",
+        "業務削減時間（累計）",
+        "Hours saved (cumulative)",
+        "計画の初年度から当年度までの各年度の業務削減時間（KGI hours_saved）の合計",
+        "the yearly hours saved (the KGI hours_saved) summed from the plan's first year to "
+        "this year",
+        "時間",
+        "hours",
+        ("proposals", "projects"),
+    ),
+)
+#: Totals a plan may set cumulative targets for, in display order.
+PLAN_TOTALS: dict[str, PlanTotalSpec] = {spec.id: spec for spec in _PLAN_TOTALS}

@@ -254,6 +254,13 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
         "symbol": ("使えない記号", "symbol not allowed"),
     },
     # what a grade means (kpi.grading)
+    # where a multi-year plan's path in a year comes from (kpi.plans.plan_progress)
+    "plan_path": {
+        "target": ("その年度の目標", "that year's target"),
+        "linear": ("基準年度の実績から最終目標への直線", "straight line from the base year"),
+        "end": ("計画の最終目標", "the plan's end target"),
+        "share": ("累計目標の年割り", "even yearly share of the total"),
+    },
     "grade": {
         "A": ("目標より良い", "better than target"),
         "B": ("目標どおり", "on target"),

@@ -24,15 +24,30 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 
 __all__ = [
     "HEADER_SYNONYMS",
     "JOB_TITLES",
+    "SHIPPED_MAPPINGS",
     "STATUS_SYNONYMS",
     "VALUE_SYNONYMS",
     "fold",
+    "shipped_mappings",
 ]
+
+#: Mappings shipped with dxkpi for known export shapes (one TOML per system, the format of
+#: ``[mapping.<dataset>]``); ``dxkpi map --shipped NAME --write`` copies one into a project.
+SHIPPED_MAPPINGS = Path(__file__).resolve().parent / "mappings"
+
+
+def shipped_mappings() -> dict[str, Path]:
+    """The shipped mapping files by name (file stem), in name order."""
+    if not SHIPPED_MAPPINGS.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(SHIPPED_MAPPINGS.glob("*.toml"))}
+
 
 #: Removed by :func:`fold` (the long vowel mark ー is not among them: コード stays コード).
 _SEPARATORS = re.compile(r"[\s\u3000・･._\-‐－―/／()（）\[\]［］「」『』【】:：]+")

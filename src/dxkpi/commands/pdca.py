@@ -180,7 +180,8 @@ def adopt(fiscal_year: int, config_path: Path, reviews: Path, *, yes: bool, forc
 @click.option(
     "--force",
     is_flag=True,
-    help="既存の来年度目標を置き換える / Replace an existing [targets.<fy+1>].",
+    help="既存の来年度目標に目標案の値を上書きする（案にない目標とコメントは残す）/ Lay the "
+    "proposal over an existing [targets.<fy+1>] (targets it does not name, and comments, stay).",
 )
 @click.option(
     "--data",
@@ -223,7 +224,9 @@ def command(
     reviews/FY<year+1>-proposed-targets.toml (an edited one is never overwritten) and starts
     reviews/FY<year>.toml, where the meeting records its decisions; next year's review shows
     them. --adopt writes the (edited) proposal into dxkpi.toml as [targets.<year+1>] after
-    confirmation. --pdf prints an A4 PDF with headless Chromium.
+    confirmation, keeping every comment, the key order and group targets the proposal does not
+    name (with --force over an existing table: only the proposal's keys change).
+    --pdf prints an A4 PDF with headless Chromium.
     """
     project = current_project()
     data_dir = data_dir if data_dir is not None else project.processed

@@ -33,6 +33,7 @@ JSON (:attr:`dxkpi.project.config.SourceMapping.sha256`).
 from __future__ import annotations
 
 import fnmatch
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ __all__ = [
     "SHOWN_VALUE_CHARS",
     "MappingSet",
     "apply_mapping",
+    "id_text",
     "mapping_record",
     "no_mapping_columns",
     "project_mappings",
@@ -58,6 +60,7 @@ __all__ = [
 
 #: An unmapped value is named in the quarantine's detail cut to this many characters.
 SHOWN_VALUE_CHARS = 40
+_HEADER = "__mapped_header__"
 
 
 def _nfc(text: str) -> str:
@@ -182,102 +185,115 @@ def no_mapping_columns(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _id_text(cell: pl.Expr, strip: bool, zero_pad: int | None) -> pl.Expr:
-    text = cell.str.normalize("NFKC")
-    text = text.str.replace_all(r"\s+", "") if strip else text.str.strip_chars()
-    if zero_pad is not None:
-        text = (
-            pl.when(text.str.contains(r"^[0-9]+$")).then(text.str.zfill(zero_pad)).otherwise(text)
-        )
-    return pl.when(cell.is_null()).then(None).otherwise(text)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _shown(cell: pl.Expr) -> pl.Expr:
-    text = cell.str.strip_chars().str.replace_all(r"[\x00-\x1f\x7f]", " ")
-    cut = SHOWN_VALUE_CHARS - 1
-    return (
-        pl.when(text.str.len_chars() > SHOWN_VALUE_CHARS)
-        .then(text.str.slice(0, cut) + pl.lit("…"))
-        .otherwise(text)
-    )
+def id_text(value: str, strip: bool, zero_pad: int | None) -> str:
+    """One identifier after a mapping's ID rules: NFKC, trimmed (``strip``: white space removed
+    anywhere), digits-only identifiers left-padded with zeros to ``zero_pad`` digits.
+
+    >>> id_text(" 1234 ", False, 7), id_text("１２ ３４", True, 7), id_text("A12", False, 7)
+    ('0001234', '0001234', 'A12')
+    """
+    text = unicodedata.normalize("NFKC", value)
+    text = re.sub(r"\s+", "", text) if strip else text.strip()
+    if zero_pad is not None and text.isascii() and text.isdigit():
+        text = text.zfill(zero_pad)
+    return text
+
+
+def _shown(value: str) -> str:
+    text = _CONTROL.sub(" ", value.strip())
+    return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 1] + "…"
 
 
 def _header_row(mapping: SourceMapping, ds: Dataset) -> pl.Expr:
     """True for a row whose every renamed column holds its source header (a pasted header)."""
     hits = [
-        pl.col(column).str.normalize("NFKC").str.strip_chars() == _header_key(source)
+        pl.col(column).str.strip_chars().is_in([source.strip(), _header_key(source)])
         for source, column in mapping.columns.items()
         if column in ds.column_names
     ]
     return pl.all_horizontal(hits).fill_null(False) if hits else pl.lit(False)
 
 
+def _distinct(frame: pl.DataFrame, column: str) -> list[str]:
+    return [v for v in frame[column].unique().to_list() if v is not None]
+
+
 def apply_mapping(frame: pl.DataFrame, mapping: SourceMapping, ds: Dataset) -> pl.DataFrame:
     """Apply ``mapping``'s identifier rules and value tables to a frame of contract columns
     (text), adding :data:`~dxkpi.ingest.rules.UNMAPPED` (per row, the columns whose value is
-    not in their table) and its details in both languages. See the module docstring."""
+    not in their table) and its details in both languages. See the module docstring.
+
+    Each rule is worked out once per distinct value (exports repeat values a lot) and applied
+    to the rows by lookup."""
     header = _header_row(mapping, ds)
-    updates: list[pl.Expr] = [
-        pl.when(header).then(pl.lit(column)).otherwise(pl.col(column)).alias(column)
-        for column in dict.fromkeys(mapping.columns.values())
-    ]
-    frame = frame.with_columns(updates) if updates else frame
-    frame = frame.with_columns(header.alias("__mapped_header__"))
-    in_data = ~pl.col("__mapped_header__")
-    id_updates = [
-        pl.when(in_data)
-        .then(_id_text(pl.col(column), rule.strip, rule.zero_pad))
-        .otherwise(pl.col(column))
-        .alias(column)
-        for column, rule in mapping.ids.items()
-    ]
-    frame = frame.with_columns(id_updates) if id_updates else frame
+    renamed = list(dict.fromkeys(mapping.columns.values()))
+    frame = frame.with_columns(
+        header.alias(_HEADER),
+        *[pl.when(header).then(pl.lit(c)).otherwise(pl.col(c)).alias(c) for c in renamed],
+    )
+    for column, rule in mapping.ids.items():
+        table = {v: id_text(v, rule.strip, rule.zero_pad) for v in _distinct(frame, column)}
+        changed = {k: v for k, v in table.items() if k != v}
+        if changed:
+            frame = frame.with_columns(
+                pl.col(column)
+                .replace_strict(changed, default=pl.col(column), return_dtype=pl.String)
+                .alias(column)
+            )
     flags: list[pl.Expr] = []
     ja: list[pl.Expr] = []
     en: list[pl.Expr] = []
-    value_updates: list[pl.Expr] = []
-    for column, table in mapping.values.items():
+    updates: list[pl.Expr] = []
+    in_data = ~pl.col(_HEADER)
+    for column, values in mapping.values.items():
         col = ds.column(column)
-        lookup = {mapping_value_key(k): v for k, v in table.items()}
+        lookup = {mapping_value_key(k): v for k, v in values.items()}
+        found: dict[str, str] = {}
+        unknown: list[str] = []
+        for value in _distinct(frame, column):
+            key = mapping_value_key(value)
+            if not key:
+                continue  # an empty cell stays empty
+            if key in lookup:
+                found[value] = lookup[key]
+            else:
+                unknown.append(value)
         cell = pl.col(column)
-        key = cell.str.normalize("NFKC").str.strip_chars().str.to_lowercase()
-        present = in_data & key.is_not_null() & (key.str.len_chars() > 0)
-        target = key.replace_strict(lookup, default=None, return_dtype=pl.String)
-        missing = (present & target.is_null()).fill_null(False)
-        value_updates.append(
-            pl.when(present & target.is_not_null()).then(target).otherwise(cell).alias(column)
+        updates.append(
+            pl.when(in_data)
+            .then(cell.replace_strict(found, default=cell, return_dtype=pl.String))
+            .otherwise(cell)
+            .alias(column)
         )
+        if not unknown:
+            continue
+        missing = (in_data & cell.is_in(unknown)).fill_null(False)
+        where = f"[{mapping.section}.values.{column}]"
+        text_ja = {
+            v: f"「{col.ja}」の値「{_shown(v)}」が対応表 {where}（{mapping.source}）にない。"
+            "対応表に加えてください"
+            for v in unknown
+        }
+        text_en = {
+            v: f"{column}: value '{_shown(v)}' is not in {where} ({mapping.source}): "
+            "add it to that table"
+            for v in unknown
+        }
         flags.append(pl.when(missing).then(pl.lit(column)))
-        table_name = f"[{mapping.section}.values.{column}]"
-        ja.append(
-            pl.when(missing).then(
-                pl.format(
-                    "「{}」の値「{}」が対応表 {}（{}）にない。対応表に加えてください",
-                    pl.lit(col.ja),
-                    _shown(cell),
-                    pl.lit(table_name),
-                    pl.lit(mapping.source),
-                )
-            )
-        )
-        en.append(
-            pl.when(missing).then(
-                pl.format(
-                    "{}: value '{}' is not in {} ({}): add it to that table",
-                    pl.lit(column),
-                    _shown(cell),
-                    pl.lit(table_name),
-                    pl.lit(mapping.source),
-                )
-            )
-        )
+        ja.append(pl.when(missing).then(cell.replace_strict(text_ja, default=None)))
+        en.append(pl.when(missing).then(cell.replace_strict(text_en, default=None)))
+    frame = frame.with_columns(updates) if updates else frame
     if not flags:
-        return no_mapping_columns(frame.drop("__mapped_header__"))
-    details_ja = pl.concat_str(ja, separator=" | ", ignore_nulls=True)
-    details_en = pl.concat_str(en, separator=" | ", ignore_nulls=True)
+        return no_mapping_columns(frame.drop(_HEADER))
     frame = frame.with_columns(
         pl.concat_list(flags).list.drop_nulls().alias(UNMAPPED),
-        pl.when(details_ja.str.len_chars() > 0).then(details_ja).alias(UNMAPPED_JA),
-        pl.when(details_en.str.len_chars() > 0).then(details_en).alias(UNMAPPED_EN),
+        pl.concat_str(ja, separator=" | ", ignore_nulls=True).alias(UNMAPPED_JA),
+        pl.concat_str(en, separator=" | ", ignore_nulls=True).alias(UNMAPPED_EN),
     )
-    return frame.with_columns(value_updates).drop("__mapped_header__")
+    return frame.with_columns(
+        pl.when(pl.col(UNMAPPED_JA).str.len_chars() > 0).then(pl.col(UNMAPPED_JA)),
+        pl.when(pl.col(UNMAPPED_EN).str.len_chars() > 0).then(pl.col(UNMAPPED_EN)),
+    ).drop(_HEADER)

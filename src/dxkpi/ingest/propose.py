@@ -9,7 +9,8 @@ For each header, in order of confidence (the first that applies):
   (:data:`dxkpi.catalogue.synonyms.HEADER_SYNONYMS`: 職員コード, 社員番号, 受講者ID…);
 * ``values`` — a header matched by nothing else whose values are, for at least
   :data:`VALUES_SHARE` of its rows, values of a code column (its codes, labels or known
-  synonyms such as job titles);
+  synonyms such as job titles), or dates when the dataset has one date column left (a survey
+  tool's timestamp: the last such header takes it, 完了時刻 rather than 開始時刻);
 * personal-name headers are dropped by ingestion anyway; everything else is proposed as
   ignored. When two headers claim one column, the more confident keeps it.
 
@@ -40,6 +41,7 @@ from dxkpi.catalogue.contract import DATASETS, PERSONAL_NAME_HEADERS, Column, Da
 from dxkpi.catalogue.synonyms import HEADER_SYNONYMS, VALUE_SYNONYMS, fold
 from dxkpi.core.errors import ContractError, DxkpiError, Where
 from dxkpi.ingest.mapping import MappingSet
+from dxkpi.ingest.parse import parse_date
 from dxkpi.ingest.read import (
     SourcePart,
     TextTable,
@@ -342,6 +344,16 @@ def _counts(series: pl.Series) -> list[tuple[str, int]]:
     return [(str(v), int(n)) for v, n in counted.iter_rows()]
 
 
+def _date_share(series: pl.Series) -> float:
+    """The share of a column's non-empty cells that read as dates (with or without a time)."""
+    text = series.drop_nulls().str.strip_chars()
+    text = text.filter(text.str.len_chars() > 0)
+    if text.len() == 0:
+        return 0.0
+    parsed = pl.DataFrame({"v": text}).select(parse_date(pl.col("v"))).to_series()
+    return int(parsed.is_not_null().sum()) / text.len()
+
+
 def _values_share(counts: list[tuple[str, int]], targets: dict[str, tuple[str, str]]) -> float:
     total = sum(n for _, n in counts)
     known = sum(n for v, n in counts if fold(v) in targets)
@@ -528,6 +540,16 @@ def propose(
                 best = (share, c.name)
         if best is not None:
             matches[i] = (best[1], "values")
+    # a timestamp (Forms' 完了時刻, Google's タイムスタンプ): the one date column left, if one is
+    taken = {c for c, _ in matches if c is not None}
+    open_dates = [c.name for c in ds.columns if c.kind is Kind.DATE and c.name not in taken]
+    if len(open_dates) == 1:
+        for i in reversed(range(len(matches))):  # the last (完了時刻 after 開始時刻) takes it
+            col, conf = matches[i]
+            fits = col is None and conf != "personal" and bool(header[i].strip())
+            if fits and _date_share(table.frame[data_cols[i]]) >= VALUES_SHARE:
+                matches[i] = (open_dates[0], "values")
+                break
     # one header per column: the most confident keeps it
     owner: dict[str, int] = {}
     for i, (col, conf) in enumerate(matches):

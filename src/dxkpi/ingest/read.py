@@ -784,10 +784,12 @@ def map_headers(
     rel: str,
     header_row: int = 1,
     deliberate: frozenset[int] = frozenset(),
+    mapping_label: str | None = None,
 ) -> tuple[pl.DataFrame, list[str], list[str]]:
     """Name the frame's positional columns from the header cells; drop personal-name and
     unknown columns (those at the positions ``deliberate`` — ignored by a mapping on purpose —
-    without reporting them).
+    without reporting them; ``mapping_label`` names the mapping the file is read with, which a
+    missing column's hint points to).
 
     Returns the renamed frame (contract columns only, missing optional ones added as null, plus
     any column of the frame starting with ``_``), the ignored headers (:func:`header_label`),
@@ -821,8 +823,19 @@ def map_headers(
             f"必須の列がありません: {names}",
             f"missing required column(s): {', '.join(c.name for c in missing)}",
             where=Where(file=rel, row=header_row, column=col.name),
-            hint_ja=f"見出し行に「{col.ja}」または「{col.name}」の列を加えてください。",
-            hint_en=f"Add a column headed '{col.name}' or '{col.ja}' to the header row.",
+            hint_ja=f"見出し行に「{col.ja}」または「{col.name}」の列を加えてください。"
+            + (
+                f"または、元の見出しをマッピング {mapping_label} の columns で {col.name} に"
+                "対応させてください。"
+                if mapping_label
+                else ""
+            ),
+            hint_en=f"Add a column headed '{col.name}' or '{col.ja}' to the header row"
+            + (
+                f", or map its source header to {col.name} under columns in {mapping_label}."
+                if mapping_label
+                else "."
+            ),
         )
     columns = [
         frame[data_cols[chosen[c.name]]].alias(c.name)
@@ -957,7 +970,14 @@ def read_part(part: SourcePart, mapping: SourceMapping | None = None) -> RawTabl
             )
         notes.extend(mapping_notes)
     mapped, ignored, dropped = map_headers(
-        table.frame, header, table.positions, ds, part.rel, table.header_row, deliberate
+        table.frame,
+        header,
+        table.positions,
+        ds,
+        part.rel,
+        table.header_row,
+        deliberate,
+        mapping.label if mapping is not None else None,
     )
     lookup = header_lookup(ds)
     mapped = mapped.with_columns(_excel_error_columns(mapped, table.faults, header, lookup))

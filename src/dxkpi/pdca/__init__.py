@@ -6,7 +6,8 @@ the change from last year). Do/Check: :func:`course_effects`, :func:`course_foll
 course), :func:`support_models`,
 :func:`success_cases`, :func:`stalled_proposals`, :func:`roi` (Phillips-style, conservative),
 and the model wrappers :func:`safe_behaviour`, :func:`safe_heterogeneity`, :func:`safe_links`.
-Act → Plan: :func:`proposed_targets` (the rule is documented on :func:`propose_target`),
+Act → Plan: :func:`proposed_targets` (the rule is documented on :func:`propose_target`) and
+:func:`department_targets` (the same rule per department),
 :func:`departments_needing_support`, :func:`safe_design` (next year's candidate roll-outs and
 the effect each could detect), :func:`courses_to_revise` (beside :func:`courses_undecided`:
 courses whose effect cannot be judged), :func:`targets_toml`, and the review log
@@ -77,6 +78,8 @@ if TYPE_CHECKING:
         summary_table,
     )
     from dxkpi.pdca.targets import (
+        DEPARTMENT_KPIS,
+        department_targets,
         propose_target,
         proposed_targets,
         proposed_targets_name,
@@ -123,6 +126,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "summary": ("data_through", "departments_needing_support", "fy_end", "summary_table"),
     "targets": (
+        "DEPARTMENT_KPIS",
+        "department_targets",
         "propose_target",
         "proposed_targets",
         "proposed_targets_name",
@@ -134,6 +139,7 @@ _HOME = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "ACTION_STATUSES",
+    "DEPARTMENT_KPIS",
     "DESIGN_CANDIDATES",
     "FOLLOWUP_KPIS",
     "MIN_COMPLETERS",
@@ -151,6 +157,7 @@ __all__ = [
     "courses_to_revise",
     "courses_undecided",
     "data_through",
+    "department_targets",
     "departments_needing_support",
     "fy_end",
     "load_review_log",

@@ -1,19 +1,23 @@
 """Act → Plan: next year's proposed targets and the TOML text that carries them.
 
 :func:`propose_target` (the rule, documented there), :func:`proposed_targets` (one proposal per
-city-wide KPI cell), :func:`targets_toml` (the proposal file in ``dxkpi.toml``'s
+city-wide KPI cell), :func:`department_targets` (the same rule per department),
+:func:`targets_toml` (the proposal file in ``dxkpi.toml``'s
 ``[targets.<year>]`` shape) and :func:`with_targets_table` (``dxkpi.toml`` text with an adopted
 proposal, for ``dxkpi pdca --adopt``). All text in, text out: no file is read or written here.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import polars as pl
+import tomlkit
 
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.pdca.errors import PdcaError
@@ -21,9 +25,11 @@ from dxkpi.pdca.summary import city_cells
 from dxkpi.project.config import parse_config
 
 __all__ = [
+    "DEPARTMENT_KPIS",
     "MAX_STEP_RATIO",
     "MAX_STEP_RELATIVE",
     "UNIT_BOUNDS",
+    "department_targets",
     "propose_target",
     "proposed_targets",
     "proposed_targets_name",
@@ -145,17 +151,100 @@ def proposed_targets(rich: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
+#: KPIs a department is given its own proposed target for: shares and counts of its own staff
+#: that its manager can move (participation, proposals, proposers).
+DEPARTMENT_KPIS: tuple[str, ...] = ("participation_rate", "proposals_per_100", "proposer_rate")
+
+
+def department_targets(
+    rich: pl.DataFrame, fiscal_year: int, kpis: Sequence[str] = DEPARTMENT_KPIS
+) -> pl.DataFrame:
+    """Proposed targets for ``fiscal_year + 1`` per department (:func:`propose_target`, the
+    city's rule applied to each department's own history and this year's target for it — its
+    own ``[targets.<year>.department.<code>]`` or the city-wide one).
+
+    Columns: kpi, department (code), department_name, unit, value, target, proposed, basis.
+    Only department cells with a value are used: a suppressed cell (fewer than k staff) gets no
+    proposal, since a proposal is this year's value plus a step and would reveal it; provisional
+    values do not count, as in :func:`proposed_targets`.
+    """
+    cells = rich.filter(
+        pl.col("group_by") == "department",
+        pl.col("kpi").is_in(list(kpis)),
+        pl.col("fiscal_year") <= fiscal_year,
+        ~pl.col("suppressed"),
+        pl.col("value").is_not_null(),
+    )
+    if "provisional" not in cells.columns:
+        cells = cells.with_columns(provisional=pl.lit(False))
+    if "group_name" not in cells.columns:
+        cells = cells.with_columns(group_name=pl.lit(None, pl.String))
+    ripe = cells.filter(~pl.col("provisional").fill_null(False))
+    rows = []
+    for r in cells.filter(pl.col("fiscal_year") == fiscal_year).iter_rows(named=True):
+        spec = REGISTRY[r["kpi"]]
+        hist = ripe.filter(pl.col("kpi") == r["kpi"], pl.col("group") == r["group"]).sort(
+            "fiscal_year"
+        )
+        history = list(zip(hist["fiscal_year"].to_list(), hist["value"].to_list(), strict=True))
+        missed = None if r["provisional"] else r["target"]
+        rows.append(
+            {
+                "kpi": r["kpi"],
+                "department": r["group"],
+                "department_name": r["group_name"],
+                "unit": spec.unit,
+                "value": r["value"],
+                "target": r["target"],
+                "proposed": propose_target(history, missed, spec.unit, spec.higher_is_better),
+                "basis": ",".join(str(y) for y, _ in history[-3:]),
+            }
+        )
+    schema = {
+        "kpi": pl.String,
+        "department": pl.String,
+        "department_name": pl.String,
+        "unit": pl.String,
+        "value": pl.Float64,
+        "target": pl.Float64,
+        "proposed": pl.Float64,
+        "basis": pl.String,
+    }
+    order = {k: i for i, k in enumerate(kpis)}
+    rows.sort(key=lambda x: (x["department"], order[x["kpi"]]))
+    return pl.DataFrame(rows, schema=schema)
+
+
 def proposed_targets_name(next_year: int) -> str:
     """File name of a proposal: ``FY<next year>-proposed-targets.toml``."""
     return f"FY{next_year}-proposed-targets.toml"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_key(key: str) -> str:
+    """A key as TOML writes it: bare when it can be (``D03``, ``010100``), else quoted."""
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
 
 
 def _toml_value(unit: str, value: float) -> str:
     return f"{value:.0f}.0" if unit == "hours" else repr(float(value))
 
 
-def targets_toml(proposals: pl.DataFrame, next_year: int, *, source: str = "") -> str:
-    """The proposals as TOML in dxkpi.toml's ``[targets.<year>]`` shape (editable, adoptable)."""
+def targets_toml(
+    proposals: pl.DataFrame,
+    next_year: int,
+    *,
+    source: str = "",
+    departments: pl.DataFrame | None = None,
+) -> str:
+    """The proposals as TOML in dxkpi.toml's ``[targets.<year>]`` shape (editable, adoptable).
+
+    ``departments`` (:func:`department_targets`) adds one ``[targets.<year>.department.<code>]``
+    table per department, commented out: the meeting removes the ``#`` of the departments whose
+    own target it agrees, and ``dxkpi pdca --adopt`` adopts only those.
+    """
     lines = [
         f"# 来年度目標（案）/ proposed targets for FY{next_year}: edit, then adopt with",
         f"#   dxkpi pdca --fy {next_year - 1} --adopt",
@@ -169,23 +258,145 @@ def targets_toml(proposals: pl.DataFrame, next_year: int, *, source: str = "") -
         lines.append(f"{r['kpi']} = {_toml_value(r['unit'], r['proposed'])}")
     sub = rows.filter(pl.col("grouping").is_not_null())
     for (grouping, group), part in sub.group_by(["grouping", "group"], maintain_order=True):
-        lines += ["", f"[targets.{next_year}.{grouping}.{group}]"]
+        lines += ["", f"[targets.{next_year}.{grouping}.{_toml_key(str(group))}]"]
         lines += [
             f"{r['kpi']} = {_toml_value(r['unit'], r['proposed'])}"
             for r in part.iter_rows(named=True)
         ]
+    if departments is not None:
+        lines += _department_lines(departments, next_year)
     return "\n".join(lines) + "\n"
 
 
+def _department_lines(departments: pl.DataFrame, next_year: int) -> list[str]:
+    rows = departments.filter(pl.col("proposed").is_not_null())
+    if rows.is_empty():
+        return []
+    lines = [
+        "",
+        "# 所属別の目標案: 採用する所属の行の先頭の # を外してください"
+        "（外さなければ採用されません）。",
+        "# Per-department proposals: remove the leading # of the departments to adopt (lines left",
+        "# commented out are not adopted).",
+    ]
+    for code, part in rows.group_by("department", maintain_order=True):
+        lines += ["", f"# [targets.{next_year}.department.{_toml_key(str(code[0]))}]"]
+        lines += [
+            f"# {r['kpi']} = {_toml_value(r['unit'], r['proposed'])}"
+            for r in part.iter_rows(named=True)
+        ]
+    return lines
+
+
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def _merged(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``update`` laid over it, table by table (a key of ``update`` wins)."""
+    out = dict(base)
+    for key, value in update.items():
+        old = out.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            out[key] = _merged(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def _table_lines(text: str, name: str) -> tuple[int, int] | None:
+    """Line span (header, end) of the table ``[name]`` in ``text``; end is the next header."""
+    lines = text.splitlines()
+    head = None
+    for i, line in enumerate(lines):
+        m = _HEADER.match(line)
+        if not m:
+            continue
+        if head is not None:
+            return head, i
+        if m.group(1).replace(" ", "").replace('"', "") == name:
+            head = i
+    return None if head is None else (head, len(lines))
+
+
+def _insert_keys(text: str, name: str, keys: list[str]) -> str:
+    """``text`` with ``key = value`` lines added to table ``[name]`` just after its last
+    key (so comments that introduce the next table stay with that table)."""
+    span = _table_lines(text, name)
+    if span is None or not keys:
+        return text
+    lines = text.splitlines()
+    head, end = span
+    last = head
+    for i in range(head + 1, end):
+        stripped = lines[i].strip()
+        if stripped and not stripped.startswith("#"):
+            last = i
+    return "\n".join([*lines[: last + 1], *keys, *lines[last + 1 :]]) + "\n"
+
+
+def _value_text(value: Any) -> str:
+    return tomlkit.item(value).as_string()
+
+
+def _adopt_into(config_text: str, year_key: str, adopted: Mapping[str, Any]) -> str:
+    """Lay the adopted ``[targets.<year>]`` tables over an existing one, in place.
+
+    A key that exists gets its new value where it stands (tomlkit keeps its comment, the
+    surrounding comments and the order); a new city-wide key goes after the table's last key;
+    a new group table goes at the end of the file. Nothing else is touched: keys and group
+    tables the proposal does not name (a hand-written ``[targets.<year>.job_level.manager]``)
+    stay as they are.
+    """
+    doc = tomlkit.parse(config_text)
+    year: Any = doc["targets"][year_key]
+    new_keys: list[str] = []
+    new_tables: list[str] = []
+    for key, value in adopted.items():
+        if isinstance(value, Mapping):
+            groups = year.get(key)
+            for group, kpis in value.items():
+                table = None if groups is None else groups.get(group)
+                if table is None:
+                    lines = [f"{k} = {_value_text(v)}" for k, v in kpis.items()]
+                    head = f"[targets.{year_key}.{key}.{_toml_key(group)}]"
+                    new_tables.append("\n".join([head, *lines]))
+                    continue
+                missing = [k for k in kpis if k not in table]
+                for kpi, v in kpis.items():
+                    if kpi in table:
+                        table[kpi] = v
+                if missing:
+                    new_keys_in = [f"{k} = {_value_text(kpis[k])}" for k in missing]
+                    doc = tomlkit.parse(
+                        _insert_keys(
+                            tomlkit.dumps(doc), f"targets.{year_key}.{key}.{group}", new_keys_in
+                        )
+                    )
+                    year = doc["targets"][year_key]
+                    groups = year.get(key)
+        elif key in year:
+            year[key] = value
+        else:
+            new_keys.append(f"{key} = {_value_text(value)}")
+    text = _insert_keys(tomlkit.dumps(doc), f"targets.{year_key}", new_keys)
+    if new_tables:
+        text = text.rstrip("\n") + "\n\n" + "\n\n".join(new_tables) + "\n"
+    return text
 
 
 def with_targets_table(
     config_text: str, targets_text: str, next_year: int, *, force: bool = False
 ) -> str:
     """``dxkpi.toml`` text with ``[targets.<next_year>]`` (and its sub-tables) from the proposal
-    file appended; every other line is kept. An existing table for that year is an error unless
-    ``force``, which replaces it. The result is validated as a configuration."""
+    file; every other line is kept byte for byte.
+
+    Without a table for that year, the proposal's tables are appended at the end. With one, the
+    call is an error unless ``force``, which lays the proposal over it (:func:`_adopt_into`):
+    only the keys the proposal names change value; comments, key order and group targets the
+    proposal does not name (a hand-written ``[targets.<year>.job_level.manager]`` override and
+    its comments) are kept. The result is checked twice: as a configuration, and as data — it
+    must read exactly as the old file with the proposal's keys laid over it, else nothing is
+    returned (a :class:`PdcaError`)."""
     proposal = tomllib.loads(targets_text)
     year_key = str(next_year)
     if year_key not in proposal.get("targets", {}):
@@ -193,31 +404,38 @@ def with_targets_table(
             f"提案ファイルに [targets.{next_year}] がありません",
             f"the proposal has no [targets.{next_year}] table",
         )
-    parse_config({"targets": {year_key: proposal["targets"][year_key]}}, "<proposal>")
-    existing = tomllib.loads(config_text).get("targets", {})
+    adopted = proposal["targets"][year_key]
+    parse_config({"targets": {year_key: adopted}}, "<proposal>")
+    before = tomllib.loads(config_text)
+    existing = before.get("targets", {})
     if year_key in existing and not force:
         raise PdcaError(
             f"dxkpi.toml には既に [targets.{next_year}] があります",
             f"dxkpi.toml already has [targets.{next_year}]",
-            hint_ja="置き換えるなら --force を付けてください。",
-            hint_en="use --force to replace it.",
+            hint_ja="提案の値で上書きするなら --force を付けてください（提案にない目標とコメントは"
+            "残ります）。",
+            hint_en="use --force to lay the proposal over it (targets the proposal does not "
+            "name, and comments, are kept).",
         )
-    kept: list[str] = []
-    skipping = False
-    marker = f"# FY{next_year}: adopted from the PDCA review (dxkpi pdca --adopt)"
-    for line in config_text.splitlines():
-        if line.strip() == marker:
-            continue
-        m = _HEADER.match(line)
-        if m:
-            name = m.group(1).replace(" ", "")
-            skipping = name == f"targets.{year_key}" or name.startswith(f"targets.{year_key}.")
-        if not skipping:
-            kept.append(line)
-    body = "\n".join(kept).rstrip("\n")
-    lines = targets_text.splitlines()
-    start = next((i for i, line in enumerate(lines) if _HEADER.match(line)), 0)
-    block = "\n".join(lines[start:])  # the tables, without the proposal's own header comments
-    text = f"{body}\n\n{marker}\n{block.strip()}\n"
-    parse_config(tomllib.loads(text), "<dxkpi.toml>")
+    if year_key in existing:
+        text = _adopt_into(config_text, year_key, adopted)
+    else:
+        marker = f"# FY{next_year}: adopted from the PDCA review (dxkpi pdca --adopt)"
+        lines = targets_text.splitlines()
+        start = next((i for i, line in enumerate(lines) if _HEADER.match(line)), 0)
+        block = "\n".join(lines[start:])  # the tables, without the proposal's header comments
+        text = f"{config_text.rstrip(chr(10))}\n\n{marker}\n{block.strip()}\n"
+    try:
+        after: dict[str, Any] | None = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        after = None
+    if after is None or after != _merged(before, {"targets": {year_key: adopted}}):
+        raise PdcaError(
+            f"[targets.{next_year}] を dxkpi.toml に安全に書き込めませんでした（ファイルは"
+            "変更していません）",
+            f"could not write [targets.{next_year}] into dxkpi.toml safely (the file is unchanged)",
+            hint_ja="目標案の値を dxkpi.toml に手で写してください。",
+            hint_en="copy the proposal's values into dxkpi.toml by hand.",
+        )
+    parse_config(after, "<dxkpi.toml>")
     return text

@@ -61,6 +61,17 @@ phase, dimension, skill_area, mobility.
     [mapping.staff.ignore]
     columns = ["内線番号"]
 
+    [plan.2025-2027]            # a multi-year plan (中期計画): first-last fiscal year, ≤ 10 years
+    name = "第2期DX人材育成計画"   # shown in the dashboard [the key: 2025-2027]
+    base_year = 2024            # the year the path starts from [first year − 1]
+    [plan.2025-2027.end]        # end-of-period targets: KPI id = value to reach in the last
+    participation_rate = 0.95   # year (KPIs with one city-wide value; not per phase …)
+    [plan.2025-2027.cumulative] # totals over the plan years (catalogue.kpis.PLAN_TOTALS:
+    leaders = 75                # leaders, new_leaders, trained_staff, proposals,
+                                # implemented_proposals, hours_saved); > 0. Plans may not
+                                # overlap. The key may also be written quoted:
+                                # [plan."2025-2027"] (the same TOML key).
+
 Any other top-level section (``[roi]`` …) is kept verbatim in
 :attr:`Config.sections` for the modules that own it; add a dataclass and a parser here to validate
 it. Keys inside the sections above that are not listed are errors (a typo must not be ignored).
@@ -70,6 +81,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -89,7 +101,7 @@ from dxkpi.catalogue.contract import (
     Kind,
 )
 from dxkpi.catalogue.format import PER_100_STAFF_YEAR
-from dxkpi.catalogue.kpis import REGISTRY, awaiting_kpis
+from dxkpi.catalogue.kpis import PLAN_TOTALS, REGISTRY, awaiting_kpis
 from dxkpi.catalogue.municipality import CATEGORIES, check_digit, is_municipality_code
 from dxkpi.core.errors import ConfigError, Where
 from dxkpi.core.project import PROJECT_FILE, locate_project
@@ -98,6 +110,7 @@ __all__ = [
     "DEFAULT_SKILL_MATRIX",
     "MAPPINGS_DIR",
     "MAX_MATURITY_DAYS",
+    "MAX_PLAN_YEARS",
     "MIN_CELL_SIZE_FLOOR",
     "SKILL_AREAS",
     "SKILL_JOB_LEVELS",
@@ -111,6 +124,7 @@ __all__ = [
     "GradingConfig",
     "IdRule",
     "KpiConfig",
+    "Plan",
     "PrivacyConfig",
     "SkillMatrix",
     "SourceMapping",
@@ -145,7 +159,11 @@ _KNOWN_SECTIONS = (
     "kpi",
     "city",
     "mapping",
+    "plan",
 )
+#: The longest plan period a city may set, in fiscal years (中期計画 run 3–5 years; 10 allows a
+#: 総合計画's 基本構想 horizon).
+MAX_PLAN_YEARS = 10
 #: The longest maturity window W a city may set, in days (ten years).
 MAX_MATURITY_DAYS = 3650
 
@@ -349,6 +367,35 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """A multi-year plan (中期計画, 第2期計画): fiscal years ``first_year``–``last_year``.
+
+    ``end`` maps a KPI id to the value the plan aims for in its last year; ``cumulative`` maps
+    a plan total (:data:`dxkpi.catalogue.kpis.PLAN_TOTALS`) to the total it aims for over the
+    plan's years. ``base_year`` is the year whose actual value the linear path of an end target
+    starts from. Progress is computed by :mod:`dxkpi.kpi.plans`.
+    """
+
+    key: str
+    first_year: int
+    last_year: int
+    base_year: int
+    name: str | None = None
+    end: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    cumulative: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        """The plan's fiscal years, first to last."""
+        return tuple(range(self.first_year, self.last_year + 1))
+
+    @property
+    def title(self) -> str:
+        """The plan's name, else its key (``2025-2027``)."""
+        return self.name or self.key
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration. ``sections`` holds other modules' sections, unvalidated."""
 
@@ -361,6 +408,7 @@ class Config:
     kpi: KpiConfig = field(default_factory=KpiConfig)
     city: CityConfig = field(default_factory=CityConfig)
     mappings: tuple[SourceMapping, ...] = ()
+    plans: tuple[Plan, ...] = ()
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "<defaults>"
 
@@ -970,6 +1018,131 @@ def load_mappings(root: Path) -> tuple[SourceMapping, ...]:
     return tuple(found)
 
 
+_PLAN_KEY = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+def _plan_years(source: str, key: str) -> tuple[int, int]:
+    m = _PLAN_KEY.match(key)
+    first, last = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    if not m or not 1990 <= first <= last <= 2200:
+        raise _error(
+            source,
+            f"plan.{key}",
+            "計画期間は「初年度-最終年度」の形で書いてください（例: [plan.2025-2027]）。",
+            "write the plan period as first-last fiscal year (e.g. [plan.2025-2027]).",
+        )
+    if last - first + 1 > MAX_PLAN_YEARS:
+        raise _error(
+            source,
+            f"plan.{key}",
+            f"計画期間が長すぎます（{last - first + 1} 年度。{MAX_PLAN_YEARS} 年度まで）。",
+            f"the plan is too long ({last - first + 1} years; at most {MAX_PLAN_YEARS}).",
+        )
+    return first, last
+
+
+def _plan_end(source: str, prefix: str, raw: Mapping[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for kpi, value in raw.items():
+        num = _kpi_value(source, f"{prefix}.{kpi}", kpi, value)
+        if REGISTRY[kpi].second_dimension is not None:
+            raise _error(
+                source,
+                f"{prefix}.{kpi}",
+                f"「{REGISTRY[kpi].name_ja}」は{REGISTRY[kpi].second_dimension}ごとの指標で、"
+                "全庁の値が1つではないため、計画の最終目標にできません。年度ごとの目標"
+                "（[targets.<年度>.…]）で設定してください。",
+                f"{kpi} is measured per {REGISTRY[kpi].second_dimension}, with no single "
+                "city-wide value: set it per year under [targets.<FY>.…] instead.",
+            )
+        out[kpi] = num
+    return out
+
+
+def _plan_totals(source: str, prefix: str, raw: Mapping[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for total, value in raw.items():
+        key = f"{prefix}.{total}"
+        if total not in PLAN_TOTALS:
+            raise _error(
+                source,
+                key,
+                f"累計目標にできる項目ではありません（使える項目: {', '.join(PLAN_TOTALS)}）。",
+                f"not a plan total (known: {', '.join(PLAN_TOTALS)}).",
+            )
+        num = _number(source, key, value)
+        if num <= 0:
+            raise _error(
+                source,
+                key,
+                f"累計目標は正の数にしてください（値: {value!r}）。",
+                f"a cumulative target must be positive, got {value!r}.",
+            )
+        out[total] = num
+    return out
+
+
+def _plan(source: str, key: str, raw: Mapping[str, Any]) -> Plan:
+    first, last = _plan_years(source, key)
+    prefix = f"plan.{key}"
+    _check_keys(source, prefix, raw, ("name", "base_year", "end", "cumulative"))
+    name = raw.get("name")
+    if name is not None and not (isinstance(name, str) and name.strip()):
+        raise _error(
+            source, f"{prefix}.name", "計画名は文字列で書いてください。", "expected a name (text)."
+        )
+    base = raw.get("base_year", first - 1)
+    if isinstance(base, bool) or not isinstance(base, int) or not 1990 <= base < first:
+        raise _error(
+            source,
+            f"{prefix}.base_year",
+            f"基準年度は計画の初年度 {first} より前の年度にしてください（値: {base!r}）。",
+            f"the base year must be a fiscal year before the plan's first year {first}, "
+            f"got {base!r}.",
+        )
+    end = _plan_end(source, f"{prefix}.end", _table(source, f"{prefix}.end", raw.get("end", {})))
+    totals = _plan_totals(
+        source,
+        f"{prefix}.cumulative",
+        _table(source, f"{prefix}.cumulative", raw.get("cumulative", {})),
+    )
+    if not end and not totals:
+        raise _error(
+            source,
+            prefix,
+            f"目標がありません。[{prefix}.end] か [{prefix}.cumulative] に書いてください。",
+            f"the plan has no targets: add [{prefix}.end] or [{prefix}.cumulative].",
+        )
+    return Plan(
+        key,
+        first,
+        last,
+        base,
+        name.strip() if isinstance(name, str) else None,
+        MappingProxyType(end),
+        MappingProxyType(totals),
+    )
+
+
+def _plans(source: str, raw: Mapping[str, Any]) -> tuple[Plan, ...]:
+    """``[plan.<first>-<last>]`` tables, in order of their first year; periods may not overlap."""
+    plans = sorted(
+        (_plan(source, str(k), _table(source, f"plan.{k}", v)) for k, v in raw.items()),
+        key=lambda p: p.first_year,
+    )
+    for before, after in itertools.pairwise(plans):
+        if after.first_year <= before.last_year:
+            raise _error(
+                source,
+                f"plan.{after.key}",
+                f"計画期間が [plan.{before.key}] と重なっています。次期計画は前の計画の"
+                "最終年度の翌年度から始めてください。",
+                f"the period overlaps [plan.{before.key}]: a plan must start after the previous "
+                "one ends.",
+            )
+    return tuple(plans)
+
+
 def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
     """Validate a parsed TOML mapping into a :class:`Config`."""
     sections = {k: v for k, v in raw.items() if k not in _KNOWN_SECTIONS}
@@ -985,6 +1158,7 @@ def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         kpi=_kpi(source, _table(source, "kpi", raw.get("kpi", {}))),
         city=_city(source, _table(source, "city", raw.get("city", {}))),
         mappings=parse_mappings(raw.get("mapping", {}), source),
+        plans=_plans(source, _table(source, "plan", raw.get("plan", {}))),
         sections=MappingProxyType(sections),
         source=source,
     )

@@ -3,7 +3,8 @@
 One function per table of the year-end review page: the summary against targets
 (:func:`summary_display`, shown small by :func:`summary_html`), last year's decisions
 (:func:`followup_display`), courses, support models, maturity, success cases, stalled
-proposals, departments needing support and the proposed targets. Suppressed cells show ―.
+proposals, departments needing support and the proposed targets (city-wide and per department).
+Suppressed cells show ―.
 The figures come from :mod:`dxkpi.pdca`; codes' words from :mod:`dxkpi.catalogue.labels`, values
 with their units from :func:`dxkpi.catalogue.format.format_value` (variant ``text``) and sentences
 from :mod:`dxkpi.reports.pdca_text`.
@@ -27,6 +28,7 @@ __all__ = [
     "SECTION",
     "course_display",
     "course_note",
+    "department_proposed_display",
     "design_display",
     "followup_display",
     "followup_note",
@@ -176,6 +178,24 @@ def proposed_display(proposals: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
         dict(zip(keys, names, strict=True))
     )
+
+
+def department_proposed_display(departments: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """Per-department proposed targets (:func:`dxkpi.pdca.department_targets`) for display: one
+    row per department, one column per indicator, each cell ``this year's actual → proposal``.
+    Suppressed departments have no row (a proposal would reveal their value); an indicator
+    without a proposal for a department is empty."""
+    kpis = list(dict.fromkeys(departments.get_column("kpi").to_list()))
+    heads = {k: t(lang, REGISTRY[k].name_ja, REGISTRY[k].name_en) for k in kpis}
+    rows: dict[str, dict[str, str]] = {}
+    for r in departments.iter_rows(named=True):
+        name = group_text("department", r["department"], r["department_name"], lang)
+        row = rows.setdefault(name, {"department": name} | dict.fromkeys(heads.values(), ""))
+        value, proposed = _text(r["value"], r["unit"], lang), _text(r["proposed"], r["unit"], lang)
+        row[heads[r["kpi"]]] = f"{value} → {proposed}" if proposed else ""
+    first = t(lang, "所属", "department")
+    schema = {"department": pl.String} | {h: pl.String for h in heads.values()}
+    return pl.DataFrame(list(rows.values()), schema=schema).rename({"department": first})
 
 
 def _signed(x: float) -> str:

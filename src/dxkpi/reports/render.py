@@ -282,15 +282,21 @@ def svg_characters(svg: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _font_subset_woff(font_path: str, chars: str) -> bytes:
-    """A WOFF subset of the font with just ``chars`` (and .notdef), cached per character set."""
+    """A WOFF subset of the font with just ``chars`` (and .notdef), cached per character set.
+
+    fontTools' default layout features (those browsers apply to horizontal text: ``ccmp``,
+    ``locl``, ``kern``, ``liga``…), not every feature: the alternates of a CJK font (vertical,
+    half- and full-width, jp78/jp90 forms) would double the subset and its time. The bounding
+    boxes and the timestamp are kept from the font, so the same characters give the same bytes
+    on every run.
+    """
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
     options = subset.Options()
     options.flavor = "woff"
-    options.layout_features = ["*"]
     options.notdef_outline = True
-    font = TTFont(font_path, lazy=True, fontNumber=0)
+    font = TTFont(font_path, lazy=True, fontNumber=0, recalcBBoxes=False, recalcTimestamp=False)
     subsetter = subset.Subsetter(options)
     subsetter.populate(text=chars)
     subsetter.subset(font)

@@ -22,10 +22,11 @@ from dxkpi.catalogue.format import (
     format_count,
     format_ratio,
     format_scale,
+    format_total,
     format_value,
     rounded,
 )
-from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
+from dxkpi.catalogue.kpis import GROUPINGS, PLAN_TOTALS, REGISTRY
 from dxkpi.catalogue.labels import (
     CONTRACT_FAMILIES,
     SUPPRESSED_MARK,
@@ -71,6 +72,7 @@ __all__ = [
     "kpi_table",
     "labelled",
     "link_table",
+    "plan_table",
     "refuse_published",
     "report_context",
     "rule_summary",
@@ -535,6 +537,57 @@ def _difference_note(
         return format_value(v, "score", lang=lang, variant="text")
 
     return f"{first} {mean(numerator)} − {second} {mean(denominator)}"
+
+
+def _plan_measure(kind: str, measure: str, lang: str) -> tuple[str, Any, bool]:
+    """(name, formatter, higher_is_better) of one plan target (an end KPI or a plan total)."""
+    if kind == "end":
+        spec = REGISTRY[measure]
+        name = t(lang, f"{kpi_name(measure, lang)}（最終目標）", f"{kpi_name(measure, lang)} (end)")
+
+        def end_value(value: float | None) -> str:
+            return format_value(value, spec.unit, lang=lang, variant="text")
+
+        return name, end_value, spec.higher_is_better
+    total = PLAN_TOTALS[measure]
+
+    def total_value(value: float | None) -> str:
+        return format_total(value, total.unit_ja, total.unit_en, lang)
+
+    return t(lang, total.name_ja, total.name_en), total_value, True
+
+
+def plan_table(progress: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
+    """A plan's progress for display (:func:`dxkpi.kpi.plans.plan_progress`): one row per
+    target and plan year — indicator, year (途中 while in progress), actual, the plan path,
+    where the path comes from, the plan's target, grade. Years not yet begun show the path
+    only."""
+    rows = []
+    for r in progress.iter_rows(named=True):
+        name, shown, hib = _plan_measure(r["kind"], r["measure"], lang)
+        year = t(lang, f"{r['fiscal_year']}年度", f"FY{r['fiscal_year']}")
+        if 0 < r["progress"] < 1:
+            year += t(lang, "（途中）", " (in progress)")
+        rows.append(
+            {
+                "name": name,
+                "year": year,
+                "actual": shown(r["actual"]),
+                "path": shown(r["path"]),
+                "basis": label("plan_path", r["path_source"], lang) if r["path_source"] else "",
+                "end": shown(r["end_target"]),
+                "grade": grade_text(r["grade"], lang, hib) if r["progress"] > 0 else "",
+            }
+        )
+    keys = ("name", "year", "actual", "path", "basis", "end", "grade")
+    names = (
+        ("指標", "年度", "実績", "計画の道筋", "道筋の根拠", "計画の目標", "評価")
+        if lang == "ja"
+        else ("indicator", "year", "actual", "plan path", "path from", "plan target", "grade")
+    )
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}).rename(
+        dict(zip(keys, names, strict=True))
+    )
 
 
 def kpi_table(

@@ -18,7 +18,7 @@ Modules, one job each (every public name is re-exported here):
 * :mod:`~dxkpi.reports.charts.labels` — KPI names, group labels, axis titles and titles composed
   from the label vocabulary (:mod:`dxkpi.catalogue.labels`; values: :mod:`dxkpi.catalogue.format`);
 * :mod:`~dxkpi.reports.charts.kpi` — :func:`kpi_trend`, :func:`kpi_trends`, :func:`kpi_by_group`,
-  :func:`grade_overview`;
+  :func:`grade_overview`, :func:`plan_chart` (a multi-year plan's targets against its path);
 * :mod:`~dxkpi.reports.charts.effects` — :func:`event_study`, :func:`estimator_comparison`;
 * :mod:`~dxkpi.reports.charts.evidence` — :func:`sensitivity_plot` (robust sets against the bound
   on violations of parallel trends, breakdown value marked), :func:`bacon_chart` (the 2×2
@@ -41,7 +41,15 @@ from dxkpi.reports.charts.effects import DYNAMIC_COLUMNS, estimator_comparison, 
 from dxkpi.reports.charts.evidence import BACON_COLUMNS, bacon_chart, sensitivity_plot
 from dxkpi.reports.charts.funnel import phase_funnel
 from dxkpi.reports.charts.heatmaps import maturity_gap, maturity_heatmap, skill_heatmap
-from dxkpi.reports.charts.kpi import RICH_MIN, grade_overview, kpi_by_group, kpi_trend, kpi_trends
+from dxkpi.reports.charts.kpi import (
+    PLAN_MIN,
+    RICH_MIN,
+    grade_overview,
+    kpi_by_group,
+    kpi_trend,
+    kpi_trends,
+    plan_chart,
+)
 from dxkpi.reports.charts.labels import SUPPRESSED_EN, SUPPRESSED_JA, Lang, group_label, kpi_name
 from dxkpi.reports.charts.peers import funnel_plot
 from dxkpi.reports.charts.survival import implementation_curve
@@ -65,6 +73,7 @@ __all__ = [
     "GROUP_SHAPES",
     "MUTED",
     "OKABE_ITO",
+    "PLAN_MIN",
     "RICH_MIN",
     "SUPPRESSED_COLOUR",
     "SUPPRESSED_EN",
@@ -87,6 +96,7 @@ __all__ = [
     "maturity_gap",
     "maturity_heatmap",
     "phase_funnel",
+    "plan_chart",
     "sensitivity_plot",
     "skill_heatmap",
     "theme_config",

@@ -15,7 +15,7 @@ import altair as alt
 import polars as pl
 
 from dxkpi.catalogue.format import D3_EXACT_FORMAT, D3_FORMAT, format_scale, format_value
-from dxkpi.catalogue.kpis import REGISTRY, SECOND_DIMENSION_VALUES, KpiSpec
+from dxkpi.catalogue.kpis import PLAN_TOTALS, REGISTRY, SECOND_DIMENSION_VALUES, KpiSpec
 from dxkpi.catalogue.labels import codes, label, t
 from dxkpi.reports.charts._frames import _data, _hidden, _require, _shown, _spec
 from dxkpi.reports.charts.labels import (
@@ -40,11 +40,13 @@ from dxkpi.reports.charts.theme import FONT_SIZE, GRADE_COLOURS, GROUP_SHAPES, M
 
 __all__ = [
     "BY_GROUP_WIDTH",
+    "PLAN_MIN",
     "RICH_MIN",
     "grade_overview",
     "kpi_by_group",
     "kpi_trend",
     "kpi_trends",
+    "plan_chart",
 ]
 
 #: Width of the by-group bar chart's plot (its value labels sit in a column right of it).
@@ -478,3 +480,82 @@ def _overview_rows(cells: pl.DataFrame, lang: Lang) -> pl.DataFrame:
         for k in ("row", "kind_label", "grade", "grade_text", "value_text", "target_text")
     }
     return pl.DataFrame(rows, schema=schema)
+
+
+#: Columns :func:`plan_chart` reads (the frame of :func:`dxkpi.kpi.plans.plan_progress`).
+PLAN_MIN = ("kind", "measure", "fiscal_year", "actual", "path", "end_target")
+
+
+def _plan_target_chart(part: pl.DataFrame, kind: str, measure: str, lang: Lang) -> alt.LayerChart:
+    if kind == "end":
+        spec = _spec(measure)
+        name, axis, fmt = kpi_name(measure, lang), _axis_title(spec, lang), D3_FORMAT[spec.unit]
+    else:
+        total = PLAN_TOTALS[measure]
+        name, fmt = t(lang, total.name_ja, total.name_en), ",~f"
+        axis = t(lang, f"{total.name_ja}（{total.unit_ja}）", f"{total.name_en} ({total.unit_en})")
+    actual, path = t(lang, "実績", "Actual"), t(lang, "計画の道筋", "Plan path")
+    part = part.sort("fiscal_year").with_columns(
+        year=pl.col("fiscal_year").map_elements(lambda y: _year_label(y, lang), pl.String)
+    )
+    long = pl.concat(
+        [
+            part.filter(pl.col("actual").is_not_null()).select(
+                "year", pl.lit(actual).alias("series"), pl.col("actual").alias("value")
+            ),
+            part.filter(pl.col("path").is_not_null()).select(
+                "year", pl.lit(path).alias("series"), pl.col("path").alias("value")
+            ),
+        ]
+    )
+    x = alt.X(
+        "year:O",
+        sort=part.get_column("year").to_list(),
+        title=t(lang, "年度", "Fiscal year"),
+        axis=alt.Axis(labelAngle=0),
+    )
+    series = alt.StrokeDash(
+        "series:N",
+        title=None,
+        sort=[actual, path],
+        scale=alt.Scale(domain=[actual, path], range=[[1, 0], [7, 4]]),
+    )
+    base = alt.Chart(_data(long)).encode(
+        x=x, y=alt.Y("value:Q", title=axis, axis=alt.Axis(format=fmt))
+    )
+    layers = [
+        base.mark_line().encode(strokeDash=series),
+        base.mark_point(size=110, filled=True, strokeWidth=2.5).encode(
+            fillOpacity=alt.condition(alt.datum.series == actual, alt.value(1), alt.value(0)),
+            tooltip=[
+                alt.Tooltip("year:O", title=t(lang, "年度", "Fiscal year")),
+                alt.Tooltip("series:N", title=t(lang, "系列", "Series")),
+                alt.Tooltip("value:Q", title=axis, format=fmt),
+            ],
+        ),
+    ]
+    what = t(lang, "計画の進捗", "against the plan")
+    return alt.LayerChart(layer=layers, title=_title(name, what, lang)).properties(
+        width=520, height=220
+    )
+
+
+def plan_chart(progress: pl.DataFrame, lang: Lang = "ja") -> alt.VConcatChart:
+    """A multi-year plan's targets over its years: actual (solid line, filled markers) against
+    the plan path (dashed, hollow), one small chart per target, stacked.
+
+    Input: the frame of :func:`dxkpi.kpi.plans.plan_progress` (``kind, measure, fiscal_year,
+    actual, path``). End targets use their KPI's unit; totals are counts (人, 件, 時間).
+    """
+    _require(progress, PLAN_MIN, "plan_chart")
+    keys = progress.select("kind", "measure").unique(maintain_order=True).iter_rows()
+    charts = [
+        _plan_target_chart(
+            progress.filter(pl.col("kind") == kind, pl.col("measure") == measure),
+            kind,
+            measure,
+            lang,
+        )
+        for kind, measure in keys
+    ]
+    return alt.vconcat(*charts, spacing=24)
