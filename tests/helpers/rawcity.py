@@ -211,6 +211,26 @@ TINY: dict[str, list[dict[str, str]]] = {
             "title": "窓口予約の電子化",
         },
     ],
+    "followup_survey": [
+        {
+            "employee_id": "0000001",
+            "course_id": "C01",
+            "days_after": "30",
+            "responded_on": "2024-06-10",
+            "applied": "4",
+            "manager_support": "そう思う",
+            "barrier": "",
+        },
+        {
+            "employee_id": "0000001",
+            "course_id": "C01",
+            "days_after": "90日後",
+            "responded_on": "2024-08-09",
+            "applied": "とてもそう思う",
+            "manager_support": "2",
+            "barrier": "no_time",
+        },
+    ],
 }
 
 

@@ -6,10 +6,22 @@ rule the GX suites can see fails its suite).
 
 from __future__ import annotations
 
-from dxkpi.catalogue.contract import DATASETS, rule_catalogue
+from dxkpi.catalogue.contract import DATASETS, Kind, rule_catalogue
 from tests.helpers.rawcity import TINY
 
-__all__ = ["CASES", "DUP", "FRESH", "HEADER", "XLSX_ONLY", "all_rule_ids", "bad_row"]
+__all__ = [
+    "CASES",
+    "DUP",
+    "FRESH",
+    "HEADER",
+    "MAPPED_COLUMN",
+    "MAPPING_ONLY",
+    "XLSX_ONLY",
+    "all_rule_ids",
+    "bad_row",
+    "case_mapping",
+    "mapped_column",
+]
 
 FRESH: dict[str, dict[str, str]] = {
     "departments": {
@@ -95,6 +107,15 @@ FRESH: dict[str, dict[str, str]] = {
         "posted_on": "2025-09-01",
         "kind": "howto",
         "title": "新ノウハウ",
+    },
+    "followup_survey": {
+        "employee_id": "0000002",
+        "course_id": "C01",
+        "days_after": "60",
+        "responded_on": "2025-07-09",
+        "applied": "3",
+        "manager_support": "どちらともいえない",
+        "barrier": "特にない",
     },
 }
 
@@ -269,6 +290,21 @@ CASES: dict[str, dict[str, str] | object] = {
     "knowledge_posts.duplicate_key": DUP,
     "knowledge_posts.employee_id.on_staff_list": {"posted_on": "2026-04-01"},
     "knowledge_posts.department_code.exists": {"department_code": "999999"},
+    "followup_survey.employee_id.required": {"employee_id": ""},
+    "followup_survey.course_id.required": {"course_id": ""},
+    "followup_survey.days_after.required": {"days_after": ""},
+    "followup_survey.days_after.accepted": {"days_after": "45"},
+    "followup_survey.responded_on.required": {"responded_on": ""},
+    "followup_survey.responded_on.parse": {"responded_on": "R7.2.30"},
+    "followup_survey.responded_on.range": {"responded_on": "2099-07-09"},
+    "followup_survey.applied.required": {"applied": ""},
+    "followup_survey.applied.accepted": {"applied": "6"},
+    "followup_survey.manager_support.required": {"manager_support": " "},
+    "followup_survey.manager_support.accepted": {"manager_support": "少しそう思う"},
+    "followup_survey.barrier.accepted": {"barrier": "予算がない"},
+    "followup_survey.duplicate_key": DUP,
+    "followup_survey.employee_id.on_staff_list": {"responded_on": "2023-07-09"},
+    "followup_survey.course_id.exists": {"course_id": "C77"},
     # identifiers: the character set of the contract (the detail column names the character)
     "departments.department_code.id_format": {"department_code": "q/../../x"},
     "staff.employee_id.id_format": {"employee_id": "000\u200b0099"},
@@ -308,6 +344,10 @@ CASES: dict[str, dict[str, str] | object] = {
     "skill_assessment.employee_id.leading_zeros": {"employee_id": "1"},
     "knowledge_posts.employee_id.leading_zeros": {"employee_id": "2"},
     "knowledge_posts.department_code.leading_zeros": {"department_code": "20100"},
+    "followup_survey.employee_id.id_format": {"employee_id": "0000002\u200b"},
+    "followup_survey.course_id.id_format": {"course_id": "C 01"},
+    "followup_survey.employee_id.leading_zeros": {"employee_id": "2"},
+    "followup_survey.course_id.leading_zeros": {"course_id": "0C01"},
 }
 
 
@@ -325,6 +365,7 @@ LONG_COLUMN = {
     "maturity_survey": "respondent_id",
     "skill_assessment": "employee_id",
     "knowledge_posts": "title",
+    "followup_survey": "course_id",
 }
 CONFLICT_EDIT = {
     "departments": {"department_name": "別名の課"},
@@ -337,6 +378,7 @@ CONFLICT_EDIT = {
     "maturity_survey": {"score": "4"},
     "skill_assessment": {"level": "3"},
     "knowledge_posts": {"kind": "success"},
+    "followup_survey": {"applied": "1"},
 }
 for _ds in TINY:
     CASES[f"{_ds}.repeated_header"] = HEADER
@@ -346,6 +388,50 @@ for _ds in TINY:
 
 #: Rules only an XLSX can break: their case writes the dataset as ``<dataset>.xlsx``.
 XLSX_ONLY = frozenset(f"{ds}.excel_error" for ds in TINY)
+
+#: The column whose values table (every value of the valid rows, mapped to itself) the case of
+#: ``<dataset>.unmapped_value`` extends with a value the table lacks.
+MAPPED_COLUMN = {
+    "departments": "division",
+    "staff": "job_level",
+    "courses": "skill_area",
+    "attendance": "status",
+    "proposals": "status",
+    "projects": "support_model",
+    "resident_survey": "department_code",
+    "maturity_survey": "dimension",
+    "skill_assessment": "assessor",
+    "knowledge_posts": "kind",
+    "followup_survey": "barrier",
+}
+UNMAPPED_TEXT = "対応表にない値"
+
+
+def mapped_column(dataset: str) -> str:
+    """:data:`MAPPED_COLUMN`'s column, or for a dataset it does not list, the first required
+    code column (else the first required text column)."""
+    if dataset in MAPPED_COLUMN:
+        return MAPPED_COLUMN[dataset]
+    ds = DATASETS[dataset]
+    for kinds in ((Kind.CODE,), (Kind.TEXT,)):
+        for col in ds.columns:
+            if col.required and col.kind in kinds:
+                return col.name
+    raise KeyError(f"add {dataset} to MAPPED_COLUMN")
+
+
+for _ds in TINY:
+    CASES[f"{_ds}.unmapped_value"] = {mapped_column(_ds): UNMAPPED_TEXT}
+#: Rules only a file read with a mapping can break: their case ingests with :func:`case_mapping`.
+MAPPING_ONLY = frozenset(f"{ds}.unmapped_value" for ds in TINY)
+
+
+def case_mapping(dataset: str, rows: list[dict[str, str]]) -> dict[str, object]:
+    """The ``[mapping]`` table of an unmapped-value case: the dataset's mapped column with every
+    value of ``rows`` but the case's own mapped to itself."""
+    column = mapped_column(dataset)
+    values = {r[column]: r[column] for r in rows if r[column] and r[column] != UNMAPPED_TEXT}
+    return {dataset: {"values": {column: values}}}
 
 
 def bad_row(dataset: str, rows: list[dict[str, str]], rule_id: str) -> dict[str, str]:

@@ -13,10 +13,19 @@ import polars as pl
 import pytest
 
 from dxkpi.catalogue.contract import rule_catalogue
+from dxkpi.ingest.mapping import MappingSet
 from dxkpi.ingest.pipeline import run_ingest
+from dxkpi.project.config import parse_mappings
 from tests.helpers import ROOT, SECRET
 from tests.helpers.rawcity import TINY, write_csv, write_tiny_city, write_xlsx
-from tests.helpers.rules import CASES, XLSX_ONLY, all_rule_ids, bad_row
+from tests.helpers.rules import (
+    CASES,
+    MAPPING_ONLY,
+    XLSX_ONLY,
+    all_rule_ids,
+    bad_row,
+    case_mapping,
+)
 
 pytestmark = pytest.mark.integration  # the whole ingest (Great Expectations) per rule
 
@@ -36,7 +45,12 @@ def test_rule_quarantines_exactly_the_bad_row(rule_id: str, tmp_path: Path) -> N
         source = write_xlsx(raw / f"{dataset}.xlsx", {dataset: rows}).name
     else:
         source = write_csv(raw / f"{dataset}.csv", rows).name
-    report = run_ingest(raw, tmp_path / "out", expectations=ROOT / "expectations", secret=SECRET)
+    mappings = None
+    if rule_id in MAPPING_ONLY:
+        mappings = MappingSet(parse_mappings(case_mapping(dataset, rows), "mappings/case.toml"))
+    report = run_ingest(
+        raw, tmp_path / "out", expectations=ROOT / "expectations", secret=SECRET, mappings=mappings
+    )
 
     assert report.ok
     q = pl.read_csv(tmp_path / "out" / "quarantine" / f"{dataset}.csv", infer_schema=False)

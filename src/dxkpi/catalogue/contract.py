@@ -34,12 +34,15 @@ __all__ = [
     "EARLIEST_DATE",
     "EARLIEST_FISCAL_YEAR",
     "EXCEL_CELL_LIMIT",
+    "FOLLOWUP_DAYS",
     "GENERAL_RULES",
     "ID_FAULT",
     "ID_MAX_LENGTH",
     "ID_PATTERN",
     "JOB_LEVEL",
     "LEADING_ZEROS",
+    "LIKERT",
+    "LIKERT_AGREE",
     "NUMBER_FAULTS",
     "PERSONAL_NAME_HEADERS",
     "PLANNED_YEARS_AFTER_RUN",
@@ -352,6 +355,20 @@ SKILL_AREA = (
     Code("security", "セキュリティ"),
     Code("facilitation", "ファシリテーション"),
 )
+
+#: The waves of the level-3 follow-up survey: days after completing a course.
+FOLLOWUP_DAYS: tuple[int, ...] = (30, 60, 90)
+#: The five-point agreement scale of survey items (Microsoft Forms' / Google Forms' Likert
+#: wording), 5 = strongly agree.
+LIKERT = (
+    Code("5", "とてもそう思う", ("非常にそう思う", "強くそう思う")),
+    Code("4", "そう思う", ("ややそう思う",)),
+    Code("3", "どちらともいえない", ("どちらとも言えない",)),
+    Code("2", "そう思わない", ("あまりそう思わない",)),
+    Code("1", "まったくそう思わない", ("全くそう思わない", "全然そう思わない")),
+)
+#: The answers that count as agreeing (4 そう思う and 5 とてもそう思う).
+LIKERT_AGREE: tuple[int, ...] = (4, 5)
 
 
 class _ColumnOptions(TypedDict, total=False):
@@ -930,6 +947,87 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         ),
         capability="skill_map",
     ),
+    Dataset(
+        name="followup_survey",
+        ja="フォローアップ調査",
+        description_en="Follow-up survey after training (Kirkpatrick level 3, self-reported), one "
+        "row per employee, course and wave (30/60/90 days after completion).",
+        description_ja="研修後のフォローアップ調査（カークパトリックのレベル3、自己申告）。職員・研修・"
+        "回（修了後30/60/90日）ごとに1行",
+        columns=(
+            _c("employee_id", "職員番号", Kind.ID, employee_id=True),
+            _c("course_id", "研修コード", Kind.ID),
+            _c(
+                "days_after",
+                "経過日数",
+                Kind.CODE,
+                code_dtype="int",
+                codes=tuple(Code(str(d), f"{d}日後", (f"{d}日",)) for d in FOLLOWUP_DAYS),
+                note_en="the survey wave: days after completing the course",
+                note_ja="調査の回（研修修了から何日後か）",
+            ),
+            _c(
+                "responded_on",
+                "回答日",
+                Kind.DATE,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
+            ),
+            _c(
+                "applied",
+                "業務での活用",
+                Kind.CODE,
+                code_dtype="int",
+                codes=LIKERT,
+                note_en="「研修で学んだことを業務で活用している」 5 strongly agree … 1 strongly "
+                "disagree",
+                note_ja="「研修で学んだことを業務で活用している」5 とてもそう思う〜"
+                "1 まったくそう思わない",
+            ),
+            _c(
+                "manager_support",
+                "上司の支援",
+                Kind.CODE,
+                code_dtype="int",
+                codes=LIKERT,
+                note_en="「上司が研修内容の活用を支援してくれる」 on the same 1–5 scale",
+                note_ja="「上司が研修内容の活用を支援してくれる」同じ1〜5の尺度",
+            ),
+            _c(
+                "barrier",
+                "主な障壁",
+                Kind.CODE,
+                required=False,
+                codes=(
+                    Code("no_time", "時間がない", ("業務が忙しく時間がない",)),
+                    Code(
+                        "no_manager_support",
+                        "上司の支援がない",
+                        ("上司の理解・支援が得られない",),
+                    ),
+                    Code("no_tools", "道具・環境がない", ("必要なツールや環境がない",)),
+                    Code("not_relevant", "業務に関係がない", ("今の業務と関係がない",)),
+                    Code("none", "特にない", ("特になし",)),
+                ),
+                note_en="the main barrier to applying it (Phillips/Kirkpatrick barrier items); "
+                "empty = not answered",
+                note_ja="活用の主な妨げ（空欄は無回答）",
+            ),
+        ),
+        key=("employee_id", "course_id", "days_after"),
+        references=(
+            _staff_ref("followup_survey.employee_id.on_staff_list", "employee_id", "responded_on"),
+            Reference(
+                "followup_survey.course_id.exists",
+                ("course_id",),
+                "courses",
+                ("course_id",),
+                ja="研修マスタにない研修コード",
+                en="course_id does not exist in courses",
+            ),
+        ),
+        capability="followup",
+    ),
 )
 
 DATASETS: Mapping[str, Dataset] = {d.name: d for d in _DATASET_LIST}
@@ -1091,7 +1189,8 @@ EXCEL_CELL_LIMIT = 32_767  # characters Excel can hold in one cell
 
 
 def _row_level_rules(ds: Dataset) -> list[RuleInfo]:
-    """Rules every dataset has: a header repeated mid-file, an over-long cell, an Excel error."""
+    """Rules every dataset has: a header repeated mid-file, an over-long cell, an Excel error,
+    a value a mapping does not know (:mod:`dxkpi.ingest.mapping`)."""
     return [
         RuleInfo(
             f"{ds.name}.repeated_header",
@@ -1109,6 +1208,13 @@ def _row_level_rules(ds: Dataset) -> list[RuleInfo]:
             "（セルにはエラーか数式を表示）",
             "an Excel error cell (#N/A, #DIV/0!…) or a formula whose result was never saved "
             "(the cell shows the error or the formula)",
+        ),
+        RuleInfo(
+            f"{ds.name}.unmapped_value",
+            "マッピングの対応表にない値（値・列・加える対応表は detail_ja 列）。"
+            "対応表に加えるか、元のデータを直してください",
+            "a value missing from the mapping's values table (detail_en names the value, the "
+            "column and the table to extend): add it to that table or correct the source data",
         ),
     ]
 

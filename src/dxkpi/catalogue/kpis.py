@@ -53,7 +53,8 @@ People = Literal[
 ]
 
 #: Every grouping the CLI offers. ``phase`` means "city-wide, per phase" (so do ``skill_area``
-#: and ``mobility`` for the skill-map KPIs that have them as second dimension).
+#: and ``mobility`` for the skill-map KPIs that have them as second dimension). ``course``
+#: groups the follow-up KPIs by the course answered about (the city's course codes).
 GROUPINGS: tuple[str, ...] = (
     "city",
     "division",
@@ -63,6 +64,7 @@ GROUPINGS: tuple[str, ...] = (
     "phase",
     "skill_area",
     "mobility",
+    "course",
 )
 PEOPLE_GROUPINGS: tuple[str, ...] = ("city", "division", "department", "job_level", "talent_type")
 UNIT_GROUPINGS: tuple[str, ...] = ("city", "division", "department")
@@ -478,6 +480,37 @@ _SPECS: tuple[KpiSpec, ...] = (
         second_dimension="mobility",
         cumulative=True,
         value_from="rate",
+    ),
+    # ------------------------------------------------------- level-3 follow-up (issue 17 item 3)
+    KpiSpec(
+        "application_rate",
+        "研修内容の業務活用率",
+        "Application rate (self-reported)",
+        "年度内のフォローアップ調査（修了後30/60/90日）で、職員×研修ごとの最も遅い回の回答の"
+        "うち「研修で学んだことを業務で活用している」に4（そう思う）・5（とてもそう思う）と"
+        "答えた割合（自己申告）",
+        "Of follow-up answers in the FY (30/60/90 days after completion; each employee's latest "
+        "wave per course), share agreeing (4–5) that they apply what they learned at work "
+        "(self-reported)",
+        "ratio",
+        True,
+        "kpi",
+        (*_P, "course"),
+        "respondents",
+        ("followup_survey", "courses"),
+    ),
+    KpiSpec(
+        "manager_support_rate",
+        "上司の支援率",
+        "Manager-support rate",
+        "同じ回答のうち「上司が研修内容の活用を支援してくれる」に4・5と答えた割合",
+        "Of the same answers, share agreeing (4–5) that their manager supports applying it",
+        "ratio",
+        True,
+        "kpi",
+        (*_P, "course"),
+        "respondents",
+        ("followup_survey", "courses"),
     ),
 )
 

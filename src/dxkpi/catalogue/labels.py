@@ -45,6 +45,7 @@ from dxkpi.core.errors import DxkpiError
 
 __all__ = [
     "ALL",
+    "CITY_KEYED_GROUPINGS",
     "CONTRACT_FAMILIES",
     "LANGS",
     "ORGANISATION_GROUPINGS",
@@ -109,8 +110,21 @@ CONTRACT_FAMILIES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "dimension": ("maturity_survey", "dimension"),
         "assessor": ("skill_assessment", "assessor"),
         "post_kind": ("knowledge_posts", "kind"),
+        "followup_wave": ("followup_survey", "days_after"),
+        "agreement": ("followup_survey", "applied"),
+        "manager_support": ("followup_survey", "manager_support"),
+        "barrier": ("followup_survey", "barrier"),
     }
 )
+
+#: English of the five-point agreement scale (:data:`dxkpi.catalogue.contract.LIKERT`).
+_AGREEMENT_EN = {
+    "5": "Strongly agree",
+    "4": "Agree",
+    "3": "Neither agree nor disagree",
+    "2": "Disagree",
+    "1": "Strongly disagree",
+}
 
 #: English of the contract's codes (the contract declares codes and their Japanese).
 _CONTRACT_EN: dict[str, dict[str, str]] = {
@@ -152,6 +166,16 @@ _CONTRACT_EN: dict[str, dict[str, str]] = {
     },
     "assessor": {"self": "Self", "manager": "Manager"},
     "post_kind": {"success": "Success case", "failure": "Failure case", "howto": "Know-how"},
+    "followup_wave": {"30": "After 30 days", "60": "After 60 days", "90": "After 90 days"},
+    "agreement": _AGREEMENT_EN,
+    "manager_support": _AGREEMENT_EN,
+    "barrier": {
+        "no_time": "No time",
+        "no_manager_support": "No support from the manager",
+        "no_tools": "No tools or environment",
+        "not_relevant": "Not relevant to the work",
+        "none": "None",
+    },
 }
 
 _POOLED = ("全体", "All")
@@ -179,6 +203,7 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
         "dimension": ("診断項目", "Dimension"),
         "skill_area": ("スキル領域", "Skill area"),
         "mobility": ("異動", "Mobility"),
+        "course": ("研修", "Course"),
     },
     # why a KPI value is empty (the empty_reason of kpi.measures, "suppressed" of kpi.suppression)
     "reason": {
@@ -441,6 +466,9 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
 #: Groupings whose keys are the city's own department codes and division names, shown as they
 #: are (a department with its name where known), not looked up here.
 ORGANISATION_GROUPINGS: tuple[str, ...] = ("division", "department")
+#: Groupings whose keys are the city's own codes, shown as they are: the organisation's and the
+#: course catalogue's (``course``: the follow-up KPIs per course).
+CITY_KEYED_GROUPINGS: tuple[str, ...] = (*ORGANISATION_GROUPINGS, "course")
 
 
 def _contract_family(family: str) -> dict[str, tuple[str, str]]:
@@ -546,6 +574,6 @@ def group_part(grouping: str, key: str, lang: str = "ja") -> str:
     """
     if grouping == "city":
         return label("grouping", "city", lang)
-    if grouping in ORGANISATION_GROUPINGS:
+    if grouping in CITY_KEYED_GROUPINGS:
         return key
     return label(grouping, key, lang)

@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "dxkpi.commands.ingest",
         "生データを検証して取り込む / Validate and ingest data/raw",
     ),
+    "map": (
+        "dxkpi.commands.map",
+        "自前の書き出しファイルの対応表を提案 / Propose a mapping for a system's export",
+    ),
     "validate": (
         "dxkpi.commands.validate",
         "直近の取込結果を表示 / Show the last ingest summary (manifest)",

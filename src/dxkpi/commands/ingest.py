@@ -9,8 +9,10 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from dxkpi.commands.context import or_default
+from dxkpi.commands.context import current_project, or_default
 from dxkpi.commands.summary import print_summary
+from dxkpi.core.project import ProjectNotFoundError
+from dxkpi.ingest.mapping import MappingSet, project_mappings
 from dxkpi.ingest.pipeline import run_ingest
 
 __all__ = ["command"]
@@ -56,9 +58,17 @@ def command(raw: Path | None, out: Path | None, expectations: Path | None, new_k
     row against the data contract, quarantines rows that break a rule (with the rule, in
     Japanese and English), certifies accepted rows with the Great Expectations suites, and
     writes processed parquet files, quarantine files and manifest.json atomically to OUT.
+    Files of a city's own systems are read with the project's mappings ([mapping.*] in
+    dxkpi.toml, mappings/*.toml; see `dxkpi map`).
     Exit code 1 when a file or dataset failed (the others are still ingested). A pseudonym key
     other than the one OUT was made with is refused (exit 2) unless --new-key is given.
     """
+    try:
+        mappings = project_mappings(current_project().root)
+    except ProjectNotFoundError:
+        if raw is None or out is None or expectations is None:
+            raise
+        mappings = MappingSet()  # every folder given and no project: no mapping to apply
     raw = or_default(raw, "raw")
     out = or_default(out, "processed")
     expectations = or_default(expectations, "expectations")
@@ -69,6 +79,7 @@ def command(raw: Path | None, out: Path | None, expectations: Path | None, new_k
             out,
             expectations=expectations,
             new_key=new_key,
+            mappings=mappings,
             progress=lambda msg: status.update(f"取り込み中 / ingesting: {escape(msg)}"),
         )
     print_summary(report.manifest, Console(), out)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
 from dxkpi.commands.context import or_default
 from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.core.atomic import write_bytes
@@ -24,16 +24,8 @@ from dxkpi.reports import kpi_export as export
 __all__ = ["BY_CHOICES", "FORMATS", "command"]
 
 FORMATS = ("table", "csv", "xlsx", "json")
-BY_CHOICES = (
-    "city",
-    "division",
-    "department",
-    "job_level",
-    "talent_type",
-    "phase",
-    "skill_area",
-    "mobility",
-)
+#: The groupings ``--by`` offers: the registry's (:data:`dxkpi.catalogue.kpis.GROUPINGS`).
+BY_CHOICES = GROUPINGS
 
 
 def _fail(ja: str, en: str) -> click.ClickException:

@@ -26,7 +26,8 @@ def top_rules(rules: dict[str, int], n: int = 3) -> list[tuple[str, int]]:
 def print_summary(manifest: dict[str, Any], console: Any, out: Path) -> None:
     """Print one row per dataset (rows, accepted, quarantined, top rules), fitted to the
     console's width (:class:`dxkpi.core.display.FittedTable`: rule ids whole where there is
-    room, never cut), then what each broken rule means in Japanese and English, then where the
+    room, never cut), then what each broken rule means in Japanese and English, the mappings
+    files were read with (:mod:`dxkpi.ingest.mapping`), then where the
     details are (``out``: the processed-data folder the manifest belongs to)."""
     columns = (
         Column("データ / dataset"),
@@ -57,6 +58,14 @@ def print_summary(manifest: dict[str, Any], console: Any, out: Path) -> None:
     console.print(FittedTable("取り込み結果 / Ingest summary", columns, rows))
     for rule, (ja, en, n) in sorted(seen.items()):
         console.print(f"  {rule} ×{n}: {ja} / {en}", markup=False, highlight=False)
+    for name, info in manifest["datasets"].items():
+        for m in info.get("mappings") or []:  # manifests before 0.2 have no mappings
+            console.print(
+                f"  {name}: マッピング mapping {m['source']} [{m['section']}] "
+                f"sha256 {m['sha256'][:12]}… — {len(m['files'])} ファイル file(s)",
+                markup=False,
+                highlight=False,
+            )
     total_in = sum(d["rows_in"] for d in manifest["datasets"].values())
     total_q = sum(d["quarantined"] for d in manifest["datasets"].values())
     console.print(

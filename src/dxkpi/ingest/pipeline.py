@@ -72,6 +72,7 @@ from dxkpi.core.errors import (
 from dxkpi.core.jsontext import json_text
 from dxkpi.core.lock import RunLock, folder_lock
 from dxkpi.core.spreadsheet import neutralise_frame
+from dxkpi.ingest.mapping import MappingSet, mapping_record
 from dxkpi.ingest.pseudonym import (
     check_same_key,
     create_secret,
@@ -89,6 +90,9 @@ from dxkpi.ingest.rules import (
     EXCEL_ERROR,
     RAW,
     RULES,
+    UNMAPPED,
+    UNMAPPED_EN,
+    UNMAPPED_JA,
     ZEROS,
     flag_duplicates,
     flag_references,
@@ -138,6 +142,7 @@ class FileReport:
     ignored_columns: list[str] = field(default_factory=list)
     dropped_personal_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    mapping: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +159,7 @@ class FileReport:
             "ignored_columns": self.ignored_columns,
             "dropped_personal_columns": self.dropped_personal_columns,
             "notes": self.notes,
+            "mapping": self.mapping,
         }
 
 
@@ -190,7 +196,18 @@ class DatasetReport:
             "rules": dict(sorted(self.rules.items())),
             "suite": self.suite,
             "error": err,
+            "mappings": self.mappings(),
         }
+
+    def mappings(self) -> list[dict[str, Any]]:
+        """The mappings its files were read with (each once, with the files it read)."""
+        found: dict[str, dict[str, Any]] = {}
+        for f in self.files:
+            if f.mapping is not None:
+                key = f"{f.mapping['source']}#{f.mapping['section']}"
+                entry = found.setdefault(key, {**f.mapping, "files": []})
+                entry["files"].append(f.file if f.sheet is None else f"{f.file}#{f.sheet}")
+        return list(found.values())
 
 
 @dataclass
@@ -273,13 +290,15 @@ def _installation_key(previous: dict[str, Any] | None, out: Path, new_key: bool)
 # ---------------------------------------------------------------- one dataset
 
 
-def _read_all(ds: Dataset, parts: list[Any]) -> tuple[pl.DataFrame, list[RawTable]]:
-    tables = [read_part(p) for p in parts]
+def _read_all(
+    ds: Dataset, parts: list[Any], mappings: MappingSet
+) -> tuple[pl.DataFrame, list[RawTable]]:
+    tables = [read_part(p, mappings.for_part(p.rel, p.dataset)) for p in parts]
     frames = [
         t.frame.with_columns(
             pl.lit(t.part.rel).alias("_source_file"),
             pl.lit(t.part.sheet, dtype=pl.String).alias("_source_sheet"),
-        ).select(*LINEAGE, EXCEL_ERROR, *ds.column_names)
+        ).select(*LINEAGE, EXCEL_ERROR, UNMAPPED, UNMAPPED_JA, UNMAPPED_EN, *ds.column_names)
         for t in tables
     ]
     return pl.concat(frames, how="vertical"), tables
@@ -361,6 +380,7 @@ def _file_reports(
             ignored_columns=t.ignored_columns,
             dropped_personal_columns=t.dropped_personal,
             notes=t.notes,
+            mapping=mapping_record(t.mapping) if t.mapping is not None else None,
         )
         if rep.accepted + rep.quarantined != rep.rows_in:
             raise IngestInvariantError(
@@ -389,10 +409,11 @@ def ingest_dataset(
     parts: list[Any],
     accepted: dict[str, pl.DataFrame],
     secret: bytes,
+    mappings: MappingSet | None = None,
 ) -> _DatasetOutput:
-    """Read, check and pseudonymise one dataset (:func:`certify` runs its suite). Raises
-    DxkpiError on a fault."""
-    raw, tables = _read_all(ds, parts)
+    """Read (with the mapping each file is read with, :mod:`dxkpi.ingest.mapping`), check and
+    pseudonymise one dataset (:func:`certify` runs its suite). Raises DxkpiError on a fault."""
+    raw, tables = _read_all(ds, parts, mappings or MappingSet())
     checked = flag_duplicates(ds, parse_and_check(ds, raw))
     checked = _pseudonymise(ds, checked, secret)
     checked = flag_references(ds, checked, accepted)
@@ -463,13 +484,16 @@ def run_ingest(
     secret: bytes | None = None,
     new_key: bool = False,
     progress: Progress | None = None,
+    mappings: MappingSet | None = None,
 ) -> IngestReport:
     """Ingest every dataset under ``raw`` into ``out`` (atomically). See the module docstring.
 
     ``expectations=None`` skips the Great Expectations gate (tests of the routing only).
     ``secret`` defaults to this installation's key (:mod:`dxkpi.ingest.pseudonym`);
     ``new_key=True`` accepts a key other than the one ``out`` was made with (and creates one if
-    there is none), knowing that pseudonyms will not link to earlier years.
+    there is none), knowing that pseudonyms will not link to earlier years. ``mappings`` are
+    the project's mappings of source exports (:func:`dxkpi.ingest.mapping.project_mappings`;
+    default: none, every file uses the contract's names).
     """
     say = progress or (lambda _msg: None)
     raw, out = Path(raw), Path(out).resolve()  # a symlinked out: replace the folder it names
@@ -514,18 +538,23 @@ def run_ingest(
     check_same_key(before, key_fingerprint(secret), new_key=new_key, path=key_file)
     out.parent.mkdir(parents=True, exist_ok=True)
     with RunLock(folder_lock(out)):
-        return _locked_ingest(raw, out, secret, expectations, say)
+        return _locked_ingest(raw, out, secret, expectations, say, mappings or MappingSet())
 
 
 def _locked_ingest(
-    raw: Path, out: Path, secret: bytes, expectations: Path | None, say: Progress
+    raw: Path,
+    out: Path,
+    secret: bytes,
+    expectations: Path | None,
+    say: Progress,
+    mappings: MappingSet,
 ) -> IngestReport:
     recover(out)
-    disc, duplicate_files = drop_duplicate_files(discover(raw))
+    disc, duplicate_files = drop_duplicate_files(discover(raw, mappings))
     staging = staging_dir(out)
     staging.mkdir(parents=True, mode=PRIVATE_FOLDER_MODE)  # owner-only until published
     try:
-        reports = _ingest_all(disc, staging, secret, expectations, say)
+        reports = _ingest_all(disc, staging, secret, expectations, say, mappings)
         manifest = _manifest(reports, disc, key_fingerprint(secret))
         manifest["duplicate_files"] = duplicate_files
         _write_manifest(manifest, staging / MANIFEST)
@@ -552,13 +581,20 @@ def drop_duplicate_files(disc: Discovery) -> tuple[Discovery, list[dict[str, str
 
 
 def _ingest_all(
-    disc: Discovery, staging: Path, secret: bytes, expectations: Path | None, say: Progress
+    disc: Discovery,
+    staging: Path,
+    secret: bytes,
+    expectations: Path | None,
+    say: Progress,
+    mappings: MappingSet,
 ) -> dict[str, DatasetReport]:
     accepted: dict[str, pl.DataFrame] = {}
     reports: dict[str, DatasetReport] = {}
     # GX certification (mostly Python) of one dataset overlaps the polars work of the next.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx") as gx:
-        pending = _ingest_each(disc, staging, secret, expectations, say, accepted, reports, gx)
+        pending = _ingest_each(
+            disc, staging, secret, expectations, say, accepted, reports, gx, mappings
+        )
         for name, future in pending.items():
             reports[name].suite = future.result()
     return reports
@@ -573,6 +609,7 @@ def _ingest_each(
     accepted: dict[str, pl.DataFrame],
     reports: dict[str, DatasetReport],
     gx: ThreadPoolExecutor,
+    mappings: MappingSet,
 ) -> dict[str, Future[dict[str, Any]]]:
     pending: dict[str, Future[dict[str, Any]]] = {}
     for name in ingest_order():
@@ -604,7 +641,7 @@ def _ingest_each(
         say(f"{name}: {len(parts)} file(s) / ファイル")
         suite = load_suite(expectations, name) if expectations is not None else None
         try:
-            result = ingest_dataset(ds, parts, accepted, secret)
+            result = ingest_dataset(ds, parts, accepted, secret, mappings)
         except ContractError as err:
             reports[name] = DatasetReport(name, status="failed", error=err)
             continue

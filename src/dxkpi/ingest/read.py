@@ -61,6 +61,7 @@ import polars as pl
 
 from dxkpi.catalogue.contract import DATASETS, PERSONAL_NAME_HEADERS, Dataset
 from dxkpi.core.errors import ContractError, Where
+from dxkpi.ingest.mapping import MappingSet, apply_mapping, no_mapping_columns, rename_headers
 from dxkpi.ingest.rules import EXCEL_ERROR
 from dxkpi.ingest.xlsx import (
     CellFault,
@@ -72,6 +73,7 @@ from dxkpi.ingest.xlsx import (
     scan_sheet,
     workbook_sheets,
 )
+from dxkpi.project.config import SourceMapping
 
 __all__ = [
     "DATA_SUFFIXES",
@@ -84,6 +86,7 @@ __all__ = [
     "FileFault",
     "RawTable",
     "SourcePart",
+    "TextTable",
     "dataset_for_name",
     "decode_csv",
     "discover",
@@ -93,6 +96,7 @@ __all__ = [
     "map_headers",
     "normalise_line_endings",
     "read_part",
+    "read_text_table",
     "sniff_separator",
 ]
 
@@ -158,6 +162,7 @@ class RawTable:
     dropped_personal: list[str] = field(default_factory=list)
     blank_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    mapping: SourceMapping | None = None
 
 
 def _key(text: str) -> str:
@@ -280,8 +285,11 @@ def _open_fault(path: Path, rel: str) -> ContractError | None:
     return None
 
 
-def discover(raw: Path) -> Discovery:
-    """List the data parts of every dataset under ``raw``, in a deterministic order."""
+def discover(raw: Path, mappings: MappingSet | None = None) -> Discovery:
+    """List the data parts of every dataset under ``raw``, in a deterministic order.
+
+    A file matching the ``files`` of one of ``mappings`` belongs to that mapping's dataset,
+    whatever its name (:meth:`dxkpi.ingest.mapping.MappingSet.route`)."""
     parts: list[SourcePart] = []
     ignored: list[str] = []
     unmatched: list[str] = []
@@ -295,7 +303,8 @@ def discover(raw: Path) -> Discovery:
         if suffix not in DATA_SUFFIXES:
             ignored.append(rel)
             continue
-        by_name = dataset_for_name(path.stem)
+        routed = mappings.route(rel) if mappings is not None else None
+        by_name = routed or dataset_for_name(path.stem)
         if suffix == ".csv" and by_name is None:
             unmatched.append(rel)
             continue
@@ -312,7 +321,7 @@ def discover(raw: Path) -> Discovery:
         except ContractError as err:
             faults.append(FileFault(rel, by_name, err))
             continue
-        named = [(s, _sheet_dataset(s)) for s in sheets]
+        named = [(s, None if routed else _sheet_dataset(s)) for s in sheets]
         found = [(s, d) for s, d in named if d is not None]
         if not found and by_name is not None and sheets:
             found = [(sheets[0], by_name)]
@@ -774,9 +783,13 @@ def map_headers(
     ds: Dataset,
     rel: str,
     header_row: int = 1,
+    deliberate: frozenset[int] = frozenset(),
+    mapping_label: str | None = None,
 ) -> tuple[pl.DataFrame, list[str], list[str]]:
     """Name the frame's positional columns from the header cells; drop personal-name and
-    unknown columns.
+    unknown columns (those at the positions ``deliberate`` — ignored by a mapping on purpose —
+    without reporting them; ``mapping_label`` names the mapping the file is read with, which a
+    missing column's hint points to).
 
     Returns the renamed frame (contract columns only, missing optional ones added as null, plus
     any column of the frame starting with ``_``), the ignored headers (:func:`header_label`),
@@ -800,7 +813,7 @@ def map_headers(
                     ds, canonical, positions[chosen[canonical]], positions[i], rel, header_row
                 )
             chosen[canonical] = i
-        else:
+        elif i not in deliberate:
             ignored.append(header_label(name, positions[i]))
     missing = [c for c in ds.columns if c.required and c.name not in chosen]
     if missing:
@@ -810,8 +823,19 @@ def map_headers(
             f"必須の列がありません: {names}",
             f"missing required column(s): {', '.join(c.name for c in missing)}",
             where=Where(file=rel, row=header_row, column=col.name),
-            hint_ja=f"見出し行に「{col.ja}」または「{col.name}」の列を加えてください。",
-            hint_en=f"Add a column headed '{col.name}' or '{col.ja}' to the header row.",
+            hint_ja=f"見出し行に「{col.ja}」または「{col.name}」の列を加えてください。"
+            + (
+                f"または、元の見出しをマッピング {mapping_label} の columns で {col.name} に"
+                "対応させてください。"
+                if mapping_label
+                else ""
+            ),
+            hint_en=f"Add a column headed '{col.name}' or '{col.ja}' to the header row"
+            + (
+                f", or map its source header to {col.name} under columns in {mapping_label}."
+                if mapping_label
+                else "."
+            ),
         )
     columns = [
         frame[data_cols[chosen[c.name]]].alias(c.name)
@@ -875,8 +899,27 @@ def _excel_error_columns(
     return pl.Series(EXCEL_ERROR, [by_row.get(r, []) for r in rows], dtype=pl.List(pl.String))
 
 
-def read_part(part: SourcePart) -> RawTable:
-    """Read one CSV or XLSX sheet as text with canonical headers and spreadsheet row numbers."""
+@dataclass
+class TextTable:
+    """A source part as text: data rows (positional columns ``column_1``…, ``_source_row``),
+    the header cells, their positions (numbers in a CSV, letters in an XLSX), the header's row,
+    the (row, position) of Excel error cells, the encoding, the bytes' SHA-256, notes, and the
+    count of blank rows left out."""
+
+    frame: pl.DataFrame
+    header: list[str]
+    positions: list[str]
+    header_row: int
+    faults: list[tuple[int, int]]
+    encoding: str
+    sha256: str
+    notes: list[str]
+    blank_rows: int
+
+
+def read_text_table(part: SourcePart) -> TextTable:
+    """Read one CSV or XLSX sheet as text, headers not yet matched to the contract (what
+    :func:`read_part` and ``dxkpi map`` share)."""
     data = _read_bytes(part)
     sha = hashlib.sha256(data).hexdigest()
     notes: list[str] = []
@@ -906,8 +949,49 @@ def read_part(part: SourcePart) -> RawTable:
         blank = pl.all_horizontal([pl.col(c).is_null() for c in data_cols])
         n_blank = int(frame.select(blank.sum()).item())
         frame = frame.filter(~blank)
+    return TextTable(frame, header, positions, header_row, faults, encoding, sha, notes, n_blank)
+
+
+def read_part(part: SourcePart, mapping: SourceMapping | None = None) -> RawTable:
+    """Read one CSV or XLSX sheet as text with canonical headers and spreadsheet row numbers;
+    with a ``mapping``, its headers, identifier rules and value tables are applied first
+    (:mod:`dxkpi.ingest.mapping`)."""
+    table = read_text_table(part)
     ds = DATASETS[part.dataset]
-    mapped, ignored, dropped = map_headers(frame, header, positions, ds, part.rel, header_row)
+    header, deliberate = table.header, frozenset[int]()
+    notes = list(table.notes)
+    if mapping is not None:
+        header, deliberate, mapping_notes = rename_headers(table.header, mapping)
+        notes.append(f"マッピング {mapping.label} を適用 / read with the mapping {mapping.label}")
+        if deliberate:
+            notes.append(
+                f"マッピングで使わない列 {len(deliberate)} 列 / "
+                f"{len(deliberate)} column(s) left out by the mapping"
+            )
+        notes.extend(mapping_notes)
+    mapped, ignored, dropped = map_headers(
+        table.frame,
+        header,
+        table.positions,
+        ds,
+        part.rel,
+        table.header_row,
+        deliberate,
+        mapping.label if mapping is not None else None,
+    )
     lookup = header_lookup(ds)
-    mapped = mapped.with_columns(_excel_error_columns(mapped, faults, header, lookup))
-    return RawTable(part, mapped, encoding, sha, ignored, dropped, n_blank, notes)
+    mapped = mapped.with_columns(_excel_error_columns(mapped, table.faults, header, lookup))
+    mapped = (
+        apply_mapping(mapped, mapping, ds) if mapping is not None else no_mapping_columns(mapped)
+    )
+    return RawTable(
+        part,
+        mapped,
+        table.encoding,
+        table.sha256,
+        ignored,
+        dropped,
+        table.blank_rows,
+        notes,
+        mapping,
+    )

@@ -58,6 +58,9 @@ __all__ = [
     "RAW",
     "REF",
     "RULES",
+    "UNMAPPED",
+    "UNMAPPED_EN",
+    "UNMAPPED_JA",
     "ZERO",
     "ZEROS",
     "ZREF",
@@ -92,6 +95,12 @@ KEY = "__raw_key__"
 #: result (a list, empty on a clean row). Such a cell breaks ``<dataset>.excel_error`` and no
 #: other rule of its column: its text (``#N/A``) is Excel's, not the city's value.
 EXCEL_ERROR = "_excel_error"
+#: Set by a mapping (:mod:`dxkpi.ingest.mapping`): the columns whose source value is not in the
+#: mapping's values table (a list, empty on a clean row), and what to extend, in both languages.
+#: Such a cell breaks ``<dataset>.unmapped_value`` and no other rule of its column.
+UNMAPPED = "_unmapped"
+UNMAPPED_JA = "_unmapped_ja"
+UNMAPPED_EN = "_unmapped_en"
 
 
 def _in_range(col: Column, value: pl.Expr, run_date: dt.date) -> pl.Expr:
@@ -174,10 +183,13 @@ def violation_exprs(ds: Dataset, run_date: dt.date | None = None) -> list[tuple[
             pl.any_horizontal([pl.col(LONG + c.name) for c in ds.columns]),
         ),
         (f"{ds.name}.excel_error", pl.col(EXCEL_ERROR).list.len() > 0),
+        (f"{ds.name}.unmapped_value", pl.col(UNMAPPED).list.len() > 0),
     ]
     today = run_date or dt.date.today()
     for col in ds.columns:
-        excel = pl.col(EXCEL_ERROR).list.contains(pl.lit(col.name))
+        excel = pl.col(EXCEL_ERROR).list.contains(pl.lit(col.name)) | pl.col(
+            UNMAPPED
+        ).list.contains(pl.lit(col.name))
         out.extend((rule, broken & ~excel) for rule, broken in _column_violations(ds, col, today))
     out.extend((rule.id, _row_rule_violation(rule)) for rule in ds.row_rules)
     return out
@@ -270,6 +282,11 @@ def parse_and_check(
         raw = raw.collect()
     if EXCEL_ERROR not in raw.columns:  # only an XLSX sheet can hold Excel errors
         raw = raw.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(EXCEL_ERROR))
+    if UNMAPPED not in raw.columns:  # only a file read with a mapping has unmapped values
+        raw = raw.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(UNMAPPED))
+    for extra in (UNMAPPED_JA, UNMAPPED_EN):
+        if extra not in raw.columns:
+            raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(extra))
     lineage = [c for c in raw.columns if c.startswith("_")]
     parsed: dict[str, pl.Series] = {}
     for col in ds.columns:
@@ -290,14 +307,20 @@ def parse_and_check(
         if c.kind is Kind.ID
     ]
     return frame.with_columns(
-        bits.alias(BITS), _joined(DETAIL_JA, ds), _joined(DETAIL_EN, ds), *zeros
-    ).drop(helpers)
+        bits.alias(BITS),
+        _joined(DETAIL_JA, ds, UNMAPPED_JA),
+        _joined(DETAIL_EN, ds, UNMAPPED_EN),
+        *zeros,
+    ).drop(*helpers, UNMAPPED_JA, UNMAPPED_EN)
 
 
-def _joined(prefix: str, ds: Dataset) -> pl.Expr:
-    """A row's details of every column, joined (null when there are none)."""
+def _joined(prefix: str, ds: Dataset, mapping_detail: str) -> pl.Expr:
+    """A row's details (the mapping's, then every column's), joined (null when there are
+    none)."""
     joined = pl.concat_str(
-        [pl.col(prefix + c.name) for c in ds.columns], separator=" | ", ignore_nulls=True
+        [pl.col(mapping_detail), *[pl.col(prefix + c.name) for c in ds.columns]],
+        separator=" | ",
+        ignore_nulls=True,
     )
     return pl.when(joined.str.len_chars() > 0).then(joined).alias(prefix)
 

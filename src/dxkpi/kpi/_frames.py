@@ -147,6 +147,8 @@ def group_keys(data: Processed, fiscal_years: Sequence[int], grouping: str) -> p
         groups = pl.LazyFrame({"group": list(JOB_LEVELS)})
     elif grouping == "talent_type":
         groups = pl.LazyFrame({"group": list(TALENT_TYPES)})
+    elif grouping == "course":
+        groups = data.require("courses").select(pl.col("course_id").cast(pl.String).alias("group"))
     else:
         raise ValueError(f"unknown grouping {grouping!r}")
     return fys.join(groups, how="cross")
@@ -154,7 +156,7 @@ def group_keys(data: Processed, fiscal_years: Sequence[int], grouping: str) -> p
 
 def grouping_column(grouping: str) -> str:
     """The column of a members/record frame that holds the grouping's key."""
-    return "department_code" if grouping == "department" else grouping
+    return {"department": "department_code", "course": "course_id"}.get(grouping, grouping)
 
 
 def aggregate(

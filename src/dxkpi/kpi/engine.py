@@ -355,15 +355,31 @@ def compute(
 
 
 def with_group_names(cells: pl.DataFrame, data: Processed) -> pl.DataFrame:
-    """Add group_name: the department's name for department cells (else null)."""
-    names = data.departments.select(
-        pl.col("department_code").alias("_code"), pl.col("department_name").alias("group_name")
-    ).collect()
-    is_dept = pl.col("group_by").str.starts_with("department")
+    """Add group_name: the department's name for department cells, the course's name for
+    course cells (when the course catalogue is present), else null."""
+    frames = [
+        data.departments.select(
+            pl.lit("department").alias("_by"),
+            pl.col("department_code").cast(pl.String).alias("_code"),
+            pl.col("department_name").alias("group_name"),
+        )
+    ]
+    if data.courses is not None:
+        frames.append(
+            data.courses.select(
+                pl.lit("course").alias("_by"),
+                pl.col("course_id").cast(pl.String).alias("_code"),
+                pl.col("course_name").alias("group_name"),
+            )
+        )
+    names = pl.concat(frames).unique(["_by", "_code"]).collect()
     return (
-        cells.with_columns(_code=pl.when(is_dept).then(pl.col("group").str.split("|").list.first()))
-        .join(names, on="_code", how="left")
-        .drop("_code")
+        cells.with_columns(
+            _by=pl.col("group_by").str.split("|").list.first(),
+            _code=pl.col("group").str.split("|").list.first(),
+        )
+        .join(names, on=["_by", "_code"], how="left")
+        .drop("_by", "_code")
     )
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "cell",
     "courses",
     "departments",
+    "followup_survey",
     "knowledge_posts",
     "maturity_survey",
     "projects",
@@ -252,6 +253,32 @@ def knowledge_posts() -> pl.DataFrame:
     ).with_columns(title=pl.lit("事例"))
 
 
+def followup_survey() -> pl.DataFrame:
+    """E1·C1 (completed May 2024): 30 days, applied 4, support 2 (FY2024). E1·C2 (completed May
+    2025): 30 days applied 5 / support 4, 60 days applied 2 / support 4. E2·C2 (completed April
+    2025, in D03 after the transfer): 30 days, applied 4, support 5. FY2025's latest answers:
+    E1·C2 60 days (applied 2) and E2·C2 (applied 4): application 1 of 2, manager support 2 of 2."""
+    rows = [
+        ("E1", "C1", 30, D(2024, 6, 12), 4, 2, "none"),
+        ("E1", "C2", 30, D(2025, 6, 2), 5, 4, "none"),
+        ("E1", "C2", 60, D(2025, 7, 1), 2, 4, "no_time"),
+        ("E2", "C2", 30, D(2025, 5, 16), 4, 5, None),
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "employee_id": pl.String,
+            "course_id": pl.String,
+            "days_after": pl.Int8,
+            "responded_on": pl.Date,
+            "applied": pl.Int8,
+            "manager_support": pl.Int8,
+            "barrier": pl.String,
+        },
+        orient="row",
+    )
+
+
 def tiny_city(**overrides: pl.DataFrame | None) -> Processed:
     """The tiny city as :class:`Processed`; keyword arguments replace datasets."""
     frames: dict[str, pl.DataFrame | None] = {
@@ -265,6 +292,7 @@ def tiny_city(**overrides: pl.DataFrame | None) -> Processed:
         "maturity_survey": maturity_survey(),
         "skill_assessment": skill_assessment(),
         "knowledge_posts": knowledge_posts(),
+        "followup_survey": followup_survey(),
     }
     frames.update(overrides)
     return Processed.from_frames(source="<memory>", **frames)
@@ -461,7 +489,35 @@ def synthetic_city(
         maturity_survey=maturity,
         skill_assessment=skill,
         knowledge_posts=posts,
+        followup_survey=_synthetic_followup(att, seed),
     )
+
+
+def _synthetic_followup(att: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """Follow-up answers to 60 % of completed sessions, 30 days later (a 60-day wave for half of
+    them), applied and manager support uniform on 1–5. Drawn from their own stream."""
+    import numpy as np
+
+    rng = np.random.default_rng([seed, 17])
+    done = att.filter(pl.col("status") == "completed").unique(
+        ["employee_id", "course_id"], keep="first", maintain_order=True
+    )
+    parts = []
+    for wave, share in ((30, 0.6), (60, 0.3)):
+        keep = rng.random(done.height) < share
+        n = int(keep.sum())
+        parts.append(
+            done.filter(pl.Series(keep)).select(
+                "employee_id",
+                "course_id",
+                pl.lit(wave, pl.Int8).alias("days_after"),
+                (pl.col("session_date") + pl.duration(days=wave)).alias("responded_on"),
+                pl.Series("applied", rng.integers(1, 6, n), dtype=pl.Int8),
+                pl.Series("manager_support", rng.integers(1, 6, n), dtype=pl.Int8),
+                pl.lit(None, pl.String).alias("barrier"),
+            )
+        )
+    return pl.concat(parts)
 
 
 def _synthetic_skill_map(

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from dxkpi.catalogue.contract import LIKERT_AGREE
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
@@ -44,6 +45,7 @@ __all__ = [
     "Z95",
     "By",
     "adoption_rate",
+    "application_rate",
     "assessment_gap",
     "completion_rate",
     "failure_share",
@@ -53,6 +55,7 @@ __all__ = [
     "knowledge_continuity",
     "knowledge_posts_per_100",
     "leader_coverage",
+    "manager_support_rate",
     "maturity_gap",
     "maturity_score",
     "participation_rate",
@@ -827,3 +830,86 @@ def portable_learning(data: Processed, fiscal_years: Sequence[int], by: By = CIT
         empty_reason="no_trained_staff",
         covered=_staff_years(data),
     )
+
+
+# --------------------------------------------------------------------------- level-3 follow-up
+def _followup_answers(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """The answer each employee gave about each course in t: of the follow-up survey's waves
+    (30/60/90 days after completion) answered in t, the latest one, with the respondent's group
+    of that year (their staff row of t).
+
+    Columns: fiscal_year, employee_id, course_id, days_after, applied, manager_support, barrier,
+    department_code, job_level, talent_type, division.
+    """
+    answers = (
+        data.require("followup_survey")
+        .select(
+            fiscal_year_of(pl.col("responded_on")).alias("fiscal_year"),
+            "employee_id",
+            "course_id",
+            pl.col("days_after").cast(pl.Int16),
+            pl.col("applied").cast(pl.Int8),
+            pl.col("manager_support").cast(pl.Int8),
+            "barrier",
+        )
+        .filter(_in_years(fiscal_years))
+        .filter(
+            pl.col("days_after")
+            == pl.col("days_after").max().over("fiscal_year", "employee_id", "course_id")
+        )
+    )
+    return answers.join(members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner")
+
+
+def _agree_share(
+    data: Processed, fiscal_years: Sequence[int], by: By, kpi_id: str, item: str
+) -> pl.LazyFrame:
+    """Share of (employee, course) answers of t whose ``item`` is 4 or 5 (agree), per grouping;
+    a course grouping groups by the course answered about. n_people = distinct respondents;
+    ci_low/ci_high: Wilson 95% interval over the answers (z = 1.959964)."""
+    facts = _followup_answers(data, fiscal_years)
+    aggs = [
+        pl.col(item).is_in(list(LIKERT_AGREE)).sum().alias("numerator"),
+        pl.len().alias("denominator"),
+        pl.col("employee_id").n_unique().alias("n_people"),
+    ]
+    low, high = _wilson(pl.col("numerator"), pl.col("denominator"))
+    interval = [
+        pl.when(pl.col("denominator") > 0).then(low).cast(pl.Float64).alias("ci_low"),
+        pl.when(pl.col("denominator") > 0).then(high).cast(pl.Float64).alias("ci_high"),
+    ]
+    outs = []
+    for grouping in resolve_groupings(kpi_id, by):
+        agg = aggregate(facts, grouping, aggs)
+        cells = fill_cells(data, fiscal_years, grouping, None, agg)
+        cells = cells.with_columns(pl.col("numerator", "denominator").cast(pl.Float64))
+        cells = cells.with_columns(interval)
+        outs.append(
+            finish(
+                cells,
+                grouping,
+                None,
+                value=_RATIO,
+                empty_reason="no_answers",
+                covered=_staff_years(data),
+            )
+        )
+    return concat_outputs(outs)
+
+
+def application_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
+    """Share of follow-up answers of t agreeing they apply the course at work. Unit: ratio 0–1.
+
+    Each employee's latest wave per course answered in t; agree = 4 or 5 on 「研修で学んだことを
+    業務で活用している」. Self-reported Kirkpatrick level 3 (only those who answered)."""
+    return _agree_share(data, fiscal_years, by, "application_rate", "applied")
+
+
+def manager_support_rate(
+    data: Processed, fiscal_years: Sequence[int], by: By = CITY
+) -> pl.LazyFrame:
+    """Share of follow-up answers of t agreeing their manager supports it. Unit: ratio 0–1.
+
+    The same answers as :func:`application_rate`; agree = 4 or 5 on 「上司が研修内容の活用を
+    支援してくれる」."""
+    return _agree_share(data, fiscal_years, by, "manager_support_rate", "manager_support")

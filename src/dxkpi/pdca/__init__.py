@@ -1,8 +1,9 @@
 """The year-end PDCA review: analysis only (numbers and frames; no sentences, no HTML).
 
 Check: :func:`summary_table` (every KPI and KGI of the year against target, with its grade and
-the change from last year). Do/Check: :func:`course_effects` and :func:`course_review`
-(satisfaction beside behavioural change per course), :func:`support_models`,
+the change from last year). Do/Check: :func:`course_effects`, :func:`course_followup` and
+:func:`course_review` (satisfaction, self-reported application and behavioural change per
+course), :func:`support_models`,
 :func:`success_cases`, :func:`stalled_proposals`, :func:`roi` (Phillips-style, conservative),
 and the model wrappers :func:`safe_behaviour`, :func:`safe_heterogeneity`, :func:`safe_links`.
 Act → Plan: :func:`proposed_targets` (the rule is documented on :func:`propose_target`) and
@@ -38,8 +39,10 @@ if TYPE_CHECKING:
     from dxkpi.pdca.errors import PdcaError
     from dxkpi.pdca.investment import RoiAssumptions, RoiResult, roi, roi_assumptions
     from dxkpi.pdca.programme import (
+        FOLLOWUP_KPIS,
         MIN_COMPLETERS,
         course_effects,
+        course_followup,
         course_review,
         courses_low_completion,
         courses_to_revise,
@@ -88,8 +91,10 @@ if TYPE_CHECKING:
 _MODULES: dict[str, tuple[str, ...]] = {
     "errors": ("PdcaError",),
     "programme": (
+        "FOLLOWUP_KPIS",
         "MIN_COMPLETERS",
         "course_effects",
+        "course_followup",
         "course_review",
         "courses_low_completion",
         "courses_to_revise",
@@ -136,6 +141,7 @@ __all__ = [
     "ACTION_STATUSES",
     "DEPARTMENT_KPIS",
     "DESIGN_CANDIDATES",
+    "FOLLOWUP_KPIS",
     "MIN_COMPLETERS",
     "MOVES",
     "REVIEWS_DIR",
@@ -145,6 +151,7 @@ __all__ = [
     "RoiAssumptions",
     "RoiResult",
     "course_effects",
+    "course_followup",
     "course_review",
     "courses_low_completion",
     "courses_to_revise",

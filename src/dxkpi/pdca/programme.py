@@ -1,7 +1,9 @@
 """Do/Check of the programme: courses, support models, success cases and stalled proposals.
 
 :func:`course_effects` (each course's effect at the employee's stage, with its verdict — see
-:mod:`dxkpi.models.courses`), :func:`course_review` (satisfaction beside behavioural change),
+:mod:`dxkpi.models.courses`), :func:`course_followup` (the follow-up survey's application and
+manager-support rates per course), :func:`course_review` (satisfaction, self-reported
+application and behavioural change side by side — Kirkpatrick levels 1 and 3),
 :func:`courses_to_revise` and :func:`courses_undecided`, :func:`support_models` (outsourced →
 co-creation → in-house), :func:`success_cases` and :func:`stalled_proposals` (Brinkerhoff).
 Person-level groups below k are suppressed or left out; projects and departments are units.
@@ -16,13 +18,16 @@ import polars as pl
 from dxkpi.catalogue.format import PER_100_STAFF_YEAR
 from dxkpi.core.fiscal import fiscal_year_of, fy_end, fy_start
 from dxkpi.ingest.processed import Processed
+from dxkpi.kpi.engine import compute
 from dxkpi.models import courses as _courses
 from dxkpi.models.courses import CourseEffects
 from dxkpi.project.config import Config
 
 __all__ = [
+    "FOLLOWUP_KPIS",
     "MIN_COMPLETERS",
     "course_effects",
+    "course_followup",
     "course_review",
     "courses_low_completion",
     "courses_to_revise",
@@ -78,6 +83,59 @@ _EFFECT_FIGURES = (
 )
 
 
+#: The follow-up KPIs a course review shows, and the prefix of their columns there.
+FOLLOWUP_KPIS: dict[str, str] = {"application_rate": "applied", "manager_support_rate": "support"}
+
+_FOLLOWUP_SCHEMA: dict[str, type[pl.DataType]] = {
+    "course_id": pl.String,
+    **{
+        f"{prefix}_{c}": t
+        for prefix in FOLLOWUP_KPIS.values()
+        for c, t in (
+            ("rate", pl.Float64),
+            ("ci_low", pl.Float64),
+            ("ci_high", pl.Float64),
+            ("answers", pl.Float64),
+        )
+    },
+    "followup_suppressed": pl.Boolean,
+}
+
+
+def course_followup(data: Processed, config: Config, fiscal_year: int) -> pl.DataFrame | None:
+    """Per course: the follow-up survey's application rate and manager-support rate of the year
+    (the KPIs ``application_rate`` and ``manager_support_rate`` grouped by course, from the KPI
+    engine with its suppression: primary below k and complementary), or None without a
+    ``followup_survey`` dataset.
+
+    Columns: course_id; ``applied_rate``, ``applied_ci_low``, ``applied_ci_high`` (Wilson 95%),
+    ``applied_answers`` (the denominator: employees × course answering in the year, their
+    latest wave); the same with prefix ``support_``; ``followup_suppressed``. A course with no
+    answers has empty rates and 0 answers.
+    """
+    if data.followup_survey is None:
+        return None
+    rich = compute(
+        data, config, kpis=list(FOLLOWUP_KPIS), fiscal_years=[fiscal_year], by=["course"]
+    )
+    parts = [
+        rich.filter(pl.col("kpi") == kpi).select(
+            pl.col("group").alias("course_id"),
+            pl.col("value").alias(f"{prefix}_rate"),
+            pl.col("ci_low").alias(f"{prefix}_ci_low"),
+            pl.col("ci_high").alias(f"{prefix}_ci_high"),
+            pl.col("denominator").alias(f"{prefix}_answers"),
+            pl.col("suppressed").alias(f"_{prefix}_suppressed"),
+        )
+        for kpi, prefix in FOLLOWUP_KPIS.items()
+    ]
+    joined = parts[0].join(parts[1], on="course_id", how="full", coalesce=True)
+    hidden = pl.any_horizontal([f"_{p}_suppressed" for p in FOLLOWUP_KPIS.values()])
+    return joined.with_columns(followup_suppressed=hidden.fill_null(False)).select(
+        list(_FOLLOWUP_SCHEMA)
+    )
+
+
 def course_review(
     data: Processed,
     fiscal_year: int,
@@ -85,6 +143,7 @@ def course_review(
     k: int,
     *,
     liked: float | None = None,
+    followup: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per course run in the year: attendees, completion rate, mean satisfaction (1–5) beside
     the course's behavioural effect and its verdict.
@@ -98,6 +157,11 @@ def course_review(
     is not behaviour); else None. A course whose interval merely includes 0 is
     ``inconclusive``, never flagged as "no change". Courses with fewer than ``k`` distinct
     attendees in the year have ``suppressed`` true and no figures.
+
+    ``followup`` (:func:`course_followup`) adds the self-reported level 3 beside them: the
+    application and manager-support rates of the year's follow-up answers about the course
+    (answers may concern last year's sessions), with ``followup_suppressed``; without it those
+    columns are empty and ``followup_suppressed`` is null (no survey).
     """
     start, end = fy_start(fiscal_year), fy_end(fiscal_year)
     att = data.require("attendance").filter(pl.col("session_date").is_between(start, end))
@@ -151,9 +215,18 @@ def course_review(
         .then(pl.lit("liked_no_effect")),
     )
     figures = ["attendees", "completion_rate", "satisfaction", "satisfaction_n", *_EFFECT_FIGURES]
-    return frame.with_columns(
+    frame = frame.with_columns(
         [pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in figures]
-    ).sort("phase", "course_id")
+    )
+    if followup is None:
+        followup = pl.DataFrame(schema=_FOLLOWUP_SCHEMA)
+        frame = frame.join(followup, on="course_id", how="left")
+    else:
+        frame = frame.join(followup, on="course_id", how="left").with_columns(
+            pl.col("followup_suppressed").fill_null(False),
+            pl.col(["applied_answers", "support_answers"]).fill_null(0.0),
+        )
+    return frame.sort("phase", "course_id")
 
 
 def courses_to_revise(review: pl.DataFrame) -> pl.DataFrame:

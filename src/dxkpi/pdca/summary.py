@@ -44,6 +44,7 @@ def data_through(data: Processed, fiscal_year: int) -> Processed:
         "proposals": pl.col("submitted_on") <= end,
         "projects": pl.col("started_on") <= end,
         "knowledge_posts": pl.col("posted_on") <= end,
+        "followup_survey": pl.col("responded_on") <= end,
     }
     frames = {
         name: getattr(data, name).filter(expr)

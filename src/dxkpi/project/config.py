@@ -49,6 +49,18 @@ phase, dimension, skill_area, mobility.
     category = "中核市"          # 指定都市 / 中核市 / 一般市 / 町村 (or designated_city, core_city,
                                 # city, town_village) [none; required by dxkpi share]
 
+    [mapping.staff]             # a source system's export onto a contract dataset (see
+    system = "人事給与システム"     # dxkpi.ingest.mapping; also one TOML per system under
+    files = ["職員一覧*.csv"]      # mappings/): headers → columns, values → codes, ID rules
+    [mapping.staff.columns]
+    "職員コード" = "employee_id"
+    [mapping.staff.values.job_level]
+    "課長" = "manager"
+    [mapping.staff.ids.employee_id]
+    zero_pad = 7
+    [mapping.staff.ignore]
+    columns = ["内線番号"]
+
     [plan.2025-2027]            # a multi-year plan (中期計画): first-last fiscal year, ≤ 10 years
     name = "第2期DX人材育成計画"   # shown in the dashboard [the key: 2025-2027]
     base_year = 2024            # the year the path starts from [first year − 1]
@@ -68,24 +80,35 @@ it. Keys inside the sections above that are not listed are errors (a typo must n
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
+import json
 import math
 import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from dxkpi.catalogue.contract import (
+    DATASETS,
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    PERSONAL_NAME_HEADERS,
+    Kind,
+)
 from dxkpi.catalogue.format import PER_100_STAFF_YEAR
 from dxkpi.catalogue.kpis import PLAN_TOTALS, REGISTRY, awaiting_kpis
 from dxkpi.catalogue.municipality import CATEGORIES, check_digit, is_municipality_code
 from dxkpi.core.errors import ConfigError, Where
-from dxkpi.core.project import locate_project
+from dxkpi.core.project import PROJECT_FILE, locate_project
 
 __all__ = [
     "DEFAULT_SKILL_MATRIX",
+    "MAPPINGS_DIR",
     "MAX_MATURITY_DAYS",
     "MAX_PLAN_YEARS",
     "MIN_CELL_SIZE_FLOOR",
@@ -99,14 +122,20 @@ __all__ = [
     "DecisionsConfig",
     "FiscalYearConfig",
     "GradingConfig",
+    "IdRule",
     "KpiConfig",
     "Plan",
     "PrivacyConfig",
     "SkillMatrix",
+    "SourceMapping",
     "Target",
     "load_config",
+    "load_mapping_file",
+    "load_mappings",
+    "mapping_value_key",
     "municipality_code",
     "parse_config",
+    "parse_mappings",
 ]
 
 MIN_CELL_SIZE_FLOOR = 5
@@ -129,6 +158,7 @@ _KNOWN_SECTIONS = (
     "decisions",
     "kpi",
     "city",
+    "mapping",
     "plan",
 )
 #: The longest plan period a city may set, in fiscal years (中期計画 run 3–5 years; 10 allows a
@@ -253,6 +283,78 @@ class CityConfig:
     category: str | None = None
 
 
+#: Folder of the project holding one mapping file per source system (``mappings/*.toml``).
+MAPPINGS_DIR = "mappings"
+_PERSONAL = frozenset(unicodedata.normalize("NFKC", h).lower() for h in PERSONAL_NAME_HEADERS)
+_MAPPING_KEYS = ("system", "files", "columns", "values", "ids", "ignore")
+
+
+@dataclass(frozen=True)
+class IdRule:
+    """How a source system's identifiers are made contract identifiers, before any rule:
+    ``strip`` removes white space anywhere (``0010 013``), ``zero_pad`` left-pads an identifier
+    of ASCII digits only (after NFKC) to that many digits (``10013`` → ``0010013``); longer or
+    non-digit identifiers are left as they are, for the identifier rules to judge."""
+
+    strip: bool = False
+    zero_pad: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceMapping:
+    """One ``[mapping.<dataset>]`` section: a source system's export onto a contract dataset.
+
+    ``columns`` maps a source header (as written) to a contract column; ``values`` maps, per
+    contract column, a source value (matched by :func:`mapping_value_key`) to the value the
+    contract accepts (codes canonical); ``ids`` holds the identifier rules per column;
+    ``ignore`` the source columns deliberately not used; ``files`` the globs (relative to the
+    raw folder) of the files it applies to (none: every file of the dataset). ``source`` is
+    where it was written (``dxkpi.toml`` or ``mappings/<system>.toml``, relative to the project
+    root when inside it).
+    """
+
+    dataset: str
+    source: str
+    system: str = ""
+    files: tuple[str, ...] = ()
+    columns: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
+    ids: Mapping[str, IdRule] = field(default_factory=lambda: MappingProxyType({}))
+    ignore: tuple[str, ...] = ()
+
+    @property
+    def section(self) -> str:
+        """The TOML section it is written in, ``mapping.<dataset>``."""
+        return f"mapping.{self.dataset}"
+
+    @property
+    def label(self) -> str:
+        """Where it is written and which section: ``mappings/jinji.toml [mapping.staff]``."""
+        return f"{self.source} [{self.section}]"
+
+    def canonical(self) -> dict[str, Any]:
+        """Its content as plain JSON-able data, keys sorted (what :attr:`sha256` hashes)."""
+        return {
+            "dataset": self.dataset,
+            "system": self.system,
+            "files": list(self.files),
+            "columns": dict(sorted(self.columns.items())),
+            "values": {c: dict(sorted(t.items())) for c, t in sorted(self.values.items())},
+            "ids": {
+                c: {"strip": r.strip, "zero_pad": r.zero_pad} for c, r in sorted(self.ids.items())
+            },
+            "ignore": sorted(self.ignore),
+        }
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the canonical JSON of its content (comments and order do not count)."""
+        text = json.dumps(
+            self.canonical(), ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class Target:
     """One target: KPI, fiscal year, optional (grouping, group) it applies to, value."""
@@ -305,6 +407,7 @@ class Config:
     decisions: DecisionsConfig = field(default_factory=DecisionsConfig)
     kpi: KpiConfig = field(default_factory=KpiConfig)
     city: CityConfig = field(default_factory=CityConfig)
+    mappings: tuple[SourceMapping, ...] = ()
     plans: tuple[Plan, ...] = ()
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "<defaults>"
@@ -648,6 +751,273 @@ def _targets(source: str, raw: Mapping[str, Any]) -> tuple[Target, ...]:
     return tuple(out)
 
 
+def mapping_value_key(value: str) -> str:
+    """How a source value is matched against a ``values`` table: NFKC, trimmed, lower case
+    (``ＡＢ `` and ``ab`` are one key; 欠席(連絡あり) and 欠席（連絡あり） too).
+
+    >>> mapping_value_key("  欠席（連絡あり） "), mapping_value_key("Ｍａｎａｇｅｒ")
+    ('欠席(連絡あり)', 'manager')
+    """
+    return unicodedata.normalize("NFKC", value).strip().lower()
+
+
+def _strings(source: str, key: str, value: object) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) and v for v in items):
+        raise _error(
+            source,
+            key,
+            "文字列か文字列のリストが必要です。",
+            "expected a string or a list of non-empty strings.",
+        )
+    return tuple(items)
+
+
+def _contract_column(source: str, key: str, dataset: str, name: object) -> str:
+    ds = DATASETS[dataset]
+    if isinstance(name, str):
+        for col in ds.columns:
+            if name in (col.name, col.ja):
+                return col.name
+    known = ", ".join(f"{c.name}（{c.ja}）" for c in ds.columns)
+    raise _error(
+        source,
+        key,
+        f"データセット {dataset} に列 {name!r} はありません（使える列: {known}）。",
+        f"dataset {dataset} has no column {name!r} (columns: {', '.join(ds.column_names)}).",
+    )
+
+
+def _value_target(source: str, key: str, dataset: str, column: str, value: object) -> str:
+    """A ``values`` table's target, checked against the contract column (codes canonical)."""
+    col = DATASETS[dataset].column(column)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _error(
+            source,
+            key,
+            f"文字列が必要です（値: {value!r}）。",
+            f"expected a string, got {value!r}.",
+        )
+    text = str(value).strip()
+    if col.kind is Kind.CODE:
+        spellings = {
+            unicodedata.normalize("NFKC", s).strip().lower(): c.code
+            for c in col.codes
+            for s in c.spellings()
+        }
+        code = spellings.get(unicodedata.normalize("NFKC", text).lower())
+        if code is None:
+            allowed = " / ".join(f"{c.code}（{c.ja}）" for c in col.codes)
+            raise _error(
+                source,
+                key,
+                f"「{col.ja}」({column}) の値として使えません（値: {text!r}。"
+                f"使える値: {allowed}）。",
+                f"not a value of {column} (got {text!r}; accepted: "
+                f"{', '.join(c.code for c in col.codes)}).",
+            )
+        return code
+    if col.kind is Kind.ID and not re.fullmatch(ID_PATTERN, unicodedata.normalize("NFKC", text)):
+        raise _error(
+            source,
+            key,
+            f"「{col.ja}」({column}) は英数字と . _ - の識別子です（値: {text!r}）。",
+            f"{column} takes an identifier of ASCII letters, digits, . _ - (got {text!r}).",
+        )
+    if col.kind in (Kind.INTEGER, Kind.NUMBER):
+        try:
+            number = float(unicodedata.normalize("NFKC", text))
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or (col.kind is Kind.INTEGER and not number.is_integer()):
+            what = ("整数", "a whole number") if col.kind is Kind.INTEGER else ("数値", "a number")
+            raise _error(
+                source,
+                key,
+                f"「{col.ja}」({column}) には{what[0]}が必要です（値: {text!r}）。",
+                f"{column} takes {what[1]} (got {text!r}).",
+            )
+        return str(int(number)) if col.kind is Kind.INTEGER else text
+    return text
+
+
+def _values(
+    source: str, prefix: str, dataset: str, raw: Mapping[str, Any]
+) -> Mapping[str, Mapping[str, str]]:
+    out: dict[str, Mapping[str, str]] = {}
+    for column_key, table in raw.items():
+        key = f"{prefix}.{column_key}"
+        column = _contract_column(source, key, dataset, column_key)
+        if DATASETS[dataset].column(column).employee_id:
+            raise _error(
+                source,
+                key,
+                "職員番号の列には値の対応表を書けません（ids の zero_pad などを使ってください）。",
+                "an employee-ID column cannot have a values table (use its ids rules, such as "
+                "zero_pad).",
+            )
+        targets: dict[str, str] = {}
+        seen: dict[str, str] = {}
+        for value, target in _table(source, key, table).items():
+            code = _value_target(source, f"{key}.{value}", dataset, column, target)
+            folded = mapping_value_key(str(value))
+            if folded in seen and targets[seen[folded]] != code:
+                raise _error(
+                    source,
+                    f"{key}.{value}",
+                    f"「{seen[folded]}」と同じ値として読まれ、対応先が違います。",
+                    f"reads as the same value as {seen[folded]!r} but maps elsewhere.",
+                )
+            seen[folded] = str(value)
+            targets[str(value)] = code
+        out[column] = MappingProxyType(targets)
+    return MappingProxyType(out)
+
+
+def _id_rules(
+    source: str, prefix: str, dataset: str, raw: Mapping[str, Any]
+) -> Mapping[str, IdRule]:
+    out: dict[str, IdRule] = {}
+    for column_key, table in raw.items():
+        key = f"{prefix}.{column_key}"
+        column = _contract_column(source, key, dataset, column_key)
+        if DATASETS[dataset].column(column).kind is not Kind.ID:
+            raise _error(
+                source,
+                key,
+                f"{column} は識別子の列ではありません（ids は識別子の列だけ）。",
+                f"{column} is not an identifier column (ids rules apply to identifiers only).",
+            )
+        rules = _table(source, key, table)
+        _check_keys(source, key, rules, ("strip", "zero_pad"))
+        strip = rules.get("strip", False)
+        if not isinstance(strip, bool):
+            raise _error(source, f"{key}.strip", "true か false です。", "expected true or false.")
+        pad = rules.get("zero_pad")
+        if pad is not None and (
+            isinstance(pad, bool) or not isinstance(pad, int) or not 1 <= pad <= ID_MAX_LENGTH
+        ):
+            raise _error(
+                source,
+                f"{key}.zero_pad",
+                f"1〜{ID_MAX_LENGTH} の桁数が必要です（値: {pad!r}）。",
+                f"expected a number of digits 1–{ID_MAX_LENGTH}, got {pad!r}.",
+            )
+        out[column] = IdRule(strip=strip, zero_pad=pad)
+    return MappingProxyType(out)
+
+
+def _one_mapping(source: str, dataset: str, raw: Mapping[str, Any]) -> SourceMapping:
+    prefix = f"mapping.{dataset}"
+    _check_keys(source, prefix, raw, _MAPPING_KEYS)
+    system = raw.get("system", "")
+    if not isinstance(system, str):
+        raise _error(source, f"{prefix}.system", "文字列が必要です。", "expected a string.")
+    files = _strings(source, f"{prefix}.files", raw.get("files", []))
+    columns: dict[str, str] = {}
+    by_target: dict[str, str] = {}
+    for header, target in _table(source, f"{prefix}.columns", raw.get("columns", {})).items():
+        column = _contract_column(source, f"{prefix}.columns.{header}", dataset, target)
+        if column in by_target:
+            raise _error(
+                source,
+                f"{prefix}.columns.{header}",
+                f"列 {column} には「{by_target[column]}」も対応しています（1列に1つだけ）。",
+                f"column {column} is already the target of {by_target[column]!r} (one each).",
+            )
+        if unicodedata.normalize("NFKC", header).strip().lower() in _PERSONAL:
+            raise _error(
+                source,
+                f"{prefix}.columns.{header}",
+                "氏名の列は取り込みません（個人情報）。columns から外してください。",
+                "a personal-name column is never ingested (personal data): remove it from columns.",
+            )
+        by_target[column] = header
+        columns[header] = column
+    ignore_table = _table(source, f"{prefix}.ignore", raw.get("ignore", {}))
+    _check_keys(source, f"{prefix}.ignore", ignore_table, ("columns",))
+    ignore = _strings(source, f"{prefix}.ignore.columns", ignore_table.get("columns", []))
+    both = sorted(set(ignore) & set(columns))
+    if both:
+        raise _error(
+            source,
+            f"{prefix}.ignore.columns",
+            f"列「{both[0]}」が columns にも ignore にもあります。",
+            f"column {both[0]!r} is both mapped (columns) and ignored.",
+        )
+    return SourceMapping(
+        dataset=dataset,
+        source=source,
+        system=system,
+        files=files,
+        columns=MappingProxyType(columns),
+        values=_values(
+            source, f"{prefix}.values", dataset, _table(source, "values", raw.get("values", {}))
+        ),
+        ids=_id_rules(source, f"{prefix}.ids", dataset, _table(source, "ids", raw.get("ids", {}))),
+        ignore=ignore,
+    )
+
+
+def parse_mappings(raw: object, source: str = "<memory>") -> tuple[SourceMapping, ...]:
+    """Validate a ``[mapping]`` table (``[mapping.<dataset>]`` sections) against the contract:
+    an unknown dataset, column or code, a values table on an employee-ID column, an ID rule on
+    a column that is no identifier, or an unknown key is a :class:`ConfigError` naming
+    ``source`` and the key."""
+    table = _table(source, "mapping", raw)
+    out = []
+    for dataset, section in table.items():
+        if dataset not in DATASETS:
+            raise _error(
+                source,
+                f"mapping.{dataset}",
+                f"不明なデータセットです（使えるもの: {', '.join(DATASETS)}）。",
+                f"unknown dataset (known: {', '.join(DATASETS)}).",
+            )
+        out.append(_one_mapping(source, dataset, _table(source, f"mapping.{dataset}", section)))
+    return tuple(out)
+
+
+def _read_toml(file: Path, shown: str) -> Mapping[str, Any]:
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(
+            f"設定ファイル {shown} を読めません（TOML の書式）: {err}",
+            f"config file {shown} is not valid TOML: {err}",
+            where=Where(file=shown),
+            hint_ja="TOML の書式（引用符、[section] の見出し）を直してください。",
+            hint_en="fix the TOML syntax (quotes, [section] headers).",
+        ) from err
+
+
+def load_mapping_file(file: Path, shown: str | None = None) -> tuple[SourceMapping, ...]:
+    """The ``[mapping.<dataset>]`` sections of one mapping file (nothing else is allowed in
+    it); ``shown`` is how messages and the manifest name it (default: the path)."""
+    name = shown or str(file)
+    raw = _read_toml(file, name)
+    _check_keys(name, "", raw, ("mapping",))
+    return parse_mappings(raw.get("mapping", {}), name)
+
+
+def load_mappings(root: Path) -> tuple[SourceMapping, ...]:
+    """Every mapping of the project at ``root``: ``[mapping.*]`` of ``dxkpi.toml``, then each
+    ``mappings/*.toml`` in name order. Only the mapping sections are validated here (ingestion
+    does not depend on the rest of ``dxkpi.toml``)."""
+    found: list[SourceMapping] = []
+    config = root / PROJECT_FILE
+    if config.is_file():
+        found.extend(
+            parse_mappings(_read_toml(config, PROJECT_FILE).get("mapping", {}), PROJECT_FILE)
+        )
+    folder = root / MAPPINGS_DIR
+    if folder.is_dir():
+        for file in sorted(folder.glob("*.toml")):
+            if not file.name.startswith((".", "_")):
+                found.extend(load_mapping_file(file, f"{MAPPINGS_DIR}/{file.name}"))
+    return tuple(found)
+
+
 _PLAN_KEY = re.compile(r"^(\d{4})-(\d{4})$")
 
 
@@ -787,6 +1157,7 @@ def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         decisions=_decisions(source, _table(source, "decisions", raw.get("decisions", {}))),
         kpi=_kpi(source, _table(source, "kpi", raw.get("kpi", {}))),
         city=_city(source, _table(source, "city", raw.get("city", {}))),
+        mappings=parse_mappings(raw.get("mapping", {}), source),
         plans=_plans(source, _table(source, "plan", raw.get("plan", {}))),
         sections=MappingProxyType(sections),
         source=source,

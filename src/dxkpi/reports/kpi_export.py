@@ -86,12 +86,12 @@ def to_json(frame: pl.DataFrame) -> str:
 
 
 def group_label_ja(group_by: str, group: str, name: str | None = None) -> str:
-    """Japanese label of a group (全庁, 管理職, D03 市民課 × 2 スキル習得 …)."""
+    """Japanese label of a group (全庁, 管理職, D03 市民課 × 2 スキル習得, C208 研修名 …)."""
     parts = []
     for by, key in zip(group_by.split("|"), group.split("|"), strict=False):
         if by == "phase":
             parts.append(f"{key} {label('phase', key)}")
-        elif by == "department":
+        elif by in ("department", "course"):
             parts.append(f"{key} {name}" if name else key)
         else:
             parts.append(group_part(by, key))

@@ -31,6 +31,7 @@ __all__ = [
     "department_proposed_display",
     "design_display",
     "followup_display",
+    "followup_note",
     "maturity_table",
     "proposed_display",
     "stalled_display",
@@ -238,7 +239,9 @@ def verdict_text(r: dict[str, Any], lang: str = "ja") -> str:
 def course_display(review: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
     """The course review as display text (― for suppressed courses).
 
-    Per course: attendees, completion, satisfaction, the effect in extra proposals per 100
+    Per course: attendees, completion, satisfaction (level 1), the self-reported application
+    and manager-support rates of the follow-up survey (level 3; see :func:`followup_note`),
+    the effect in extra proposals per 100
     staff per year with its 95% interval, the ratio to the estimated counterfactual, whom it is
     compared with (the estimand's comparison at the course's stage), the verdict (Holm-adjusted
     across the courses judged; see :func:`course_note`) and the finding.
@@ -246,7 +249,7 @@ def course_display(review: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
     rows = []
     for r in review.iter_rows(named=True):
         if r["suppressed"]:
-            cells = [SUPPRESSED_MARK] * 6 + [
+            cells = [SUPPRESSED_MARK] * 8 + [
                 t(lang, "受講者が少ないため秘匿", "suppressed"),
                 "",
             ]
@@ -256,6 +259,8 @@ def course_display(review: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
                 f"{r['attendees']:,}" + t(lang, "人", ""),
                 f"{r['completion_rate']:.0%}",
                 sat,
+                _followup_cell(r, "applied", lang),
+                _followup_cell(r, "support", lang),
                 _effect_cell(r),
                 _ratio_cell(r),
                 label("stage_comparison", r["phase"], lang) if r["phase"] else "",
@@ -269,8 +274,10 @@ def course_display(review: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
             "フェーズ",
             "受講者",
             "修了率",
-            "満足度(1〜5)",
-            "効果 件/100人・年（95%区間）",
+            "満足度(1〜5)【レベル1】",
+            "業務で活用（自己申告）【レベル3】",
+            "上司の支援あり",
+            "効果 件/100人・年（95%区間）【レベル3・データ】",
             "倍率（受講しなかった場合比）",
             "比較相手",
             "判定",
@@ -282,8 +289,10 @@ def course_display(review: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
             "phase",
             "attendees",
             "completion",
-            "satisfaction (1–5)",
-            "effect per 100 staff-years (95% CI)",
+            "satisfaction (1–5) [level 1]",
+            "applied at work (self-reported) [level 3]",
+            "manager support",
+            "effect per 100 staff-years (95% CI) [level 3, from data]",
             "ratio to no training",
             "compared with",
             "verdict",
@@ -291,6 +300,53 @@ def course_display(review: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
         )
     )
     return pl.DataFrame(rows, schema={k: pl.String for k in keys}, orient="row")
+
+
+def _followup_cell(r: dict[str, Any], prefix: str, lang: str) -> str:
+    """A follow-up rate of a course (:func:`dxkpi.pdca.course_followup`): ``62.3%（58.1%〜66.3%、
+    852件）``; ― when suppressed; empty without a follow-up survey."""
+    hidden = r.get("followup_suppressed")
+    if hidden is None:
+        return ""
+    if hidden:
+        return SUPPRESSED_MARK
+    answers = r.get(f"{prefix}_answers") or 0
+    if not answers or r.get(f"{prefix}_rate") is None:
+        return t(lang, "回答なし", "no answers")
+    rate, low, high = (
+        format_value(r[f"{prefix}_{c}"], "ratio", lang=lang) for c in ("rate", "ci_low", "ci_high")
+    )
+    return t(
+        lang,
+        f"{rate}（{low}〜{high}、{answers:,.0f}件）",
+        f"{rate} ({low}–{high}, {answers:,.0f} answers)",
+    )
+
+
+def followup_note(lang: str = "ja") -> str:
+    """How to read satisfaction, self-reported application and the behavioural effect side by
+    side (Kirkpatrick levels 1 and 3), and what the follow-up rates can and cannot say."""
+    agree = REGISTRY["application_rate"]
+    return t(
+        lang,
+        f"「業務で活用」は{agree.name_ja}: 修了後30・60・90日のフォローアップ調査で「研修で学んだ"
+        "ことを業務で活用している」に「そう思う」「とてもそう思う」と答えた割合（職員×研修ごとに"
+        "最も遅い回の回答、95%区間と回答数つき）です。本人の自己申告で、回答した人だけの値です。"
+        "活用している人ほど回答しやすければ高めに出ます。「上司の支援あり」は同じ回答で上司が活用を"
+        "支援していると答えた割合です。「効果」はデータ（提案件数）から推定した行動変容で、まだ"
+        "受講していない職員と比べた差です。満足度（レベル1）も自己申告の活用（レベル3）も、行動が"
+        "変わったことの証拠ではありません。三つが食い違う研修は、一つの数字で判断せず理由を確かめて"
+        "ください。",
+        "'Applied at work' is the application rate: of the follow-up answers 30, 60 and 90 days "
+        "after completion (each employee's latest wave per course; 95% interval and number of "
+        "answers shown), the share agreeing that they apply what they learned at work. It is "
+        "self-reported and covers only those who answered: if those who apply it answer more "
+        "readily, it reads high. 'Manager support' is the share of the same answers saying their "
+        "manager supports applying it. 'Effect' is the behavioural change estimated from data "
+        "(proposals), against staff not yet trained. Neither satisfaction (level 1) nor "
+        "self-reported application (level 3) shows that behaviour changed; where the three "
+        "disagree, find out why rather than judge on one number.",
+    )
 
 
 def undecided_display(undecided: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:

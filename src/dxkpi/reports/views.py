@@ -449,16 +449,17 @@ def file_summary(manifest: dict[str, Any], lang: str = "ja") -> pl.DataFrame:
 
 
 def group_text(group_by: str, group: str, group_name: str | None, lang: str) -> str:
-    """The label of a KPI group: 全庁 for the city row; in Japanese reports the department with
-    its name where known and every code (職層, DX人材タイプ, フェーズ, 診断項目, 異動…) as its
-    label of the grouping's family, parts joined by ｜; in English reports the codes."""
+    """The label of a KPI group: 全庁 for the city row; in Japanese reports the department (or
+    course) with its name where known and every code (職層, DX人材タイプ, フェーズ, 診断項目,
+    異動…) as its label of the grouping's family, parts joined by ｜; in English reports the
+    codes."""
     if group_by == "city":
         return label("grouping", "city", lang)
     if lang != "ja":
         return f"{group_name}（{group}）" if group_name else group
     parts = []
     for by, key in zip(group_by.split("|"), group.split("|"), strict=True):
-        if by == "department" and group_name:
+        if by in ("department", "course") and group_name:
             parts.append(f"{group_name}（{key}）")
         else:
             parts.append(group_part(by, key, lang))

@@ -29,7 +29,8 @@ from dxkpi.sample.faults import (
     bad_skill_rows,
     bad_surveys,
 )
-from dxkpi.sample.forms import Written, write_files, write_skill_files
+from dxkpi.sample.followup import followup_table, followup_truth, plant_bad_row
+from dxkpi.sample.forms import FOLLOWUP_FILES, Written, write_files, write_skill_files
 from dxkpi.sample.history import History, simulate_history
 from dxkpi.sample.outcomes import maturity_survey_table, projects_table, resident_survey_table
 from dxkpi.sample.parameters import (
@@ -37,6 +38,7 @@ from dxkpi.sample.parameters import (
     COURSE_WEIGHT,
     COURSES,
     EFFECT_LAG_MONTHS,
+    FOLLOWUP_STREAM,
     FRAILTY_SHAPE,
     LEAVE_GAMMA,
     LEAVE_RATE,
@@ -246,6 +248,21 @@ def _skill_map(seed: int, out: Path, city: City, a: dict[str, np.ndarray]) -> _S
     return _SkillMap(tables, written, truth)
 
 
+def _followup(
+    seed: int, out: Path, city: City, a: dict[str, np.ndarray], course_ids: list[str]
+) -> _SkillMap:
+    """Generate and write the level-3 follow-up survey, with one planted bad row.
+
+    Uses its own random stream (seed, FOLLOWUP_STREAM): every other file is unaffected.
+    """
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, FOLLOWUP_STREAM])))
+    table = followup_table(rng, city, a, course_ids)
+    truth = {"followup": followup_truth(course_ids, table)}
+    tables = {"followup_survey": plant_bad_row(rng, table)}
+    written = write_skill_files(rng, out, tables, FOLLOWUP_FILES)
+    return _SkillMap(tables, written, truth)
+
+
 def _check_args(staff: int, fiscal_years: Sequence[int]) -> tuple[int, ...]:
     fys = tuple(sorted({int(y) for y in fiscal_years}))
     if staff < 100:
@@ -316,15 +333,16 @@ def generate_city(
     bad_surveys(rng, tables)
     core = write_files(rng, out, tables, fys)
     skill = _skill_map(seed, out, city, a)  # own random stream: core files are unchanged
-    tables |= skill.tables
+    followup = _followup(seed, out, city, a, course_ids)  # its own stream too
+    tables |= skill.tables | followup.tables
     written = Written(
-        tuple(sorted({*core.files, *skill.written.files})),
-        core.rows_per_file | skill.written.rows_per_file,
-        core.bad_rows + skill.written.bad_rows,
+        tuple(sorted({*core.files, *skill.written.files, *followup.written.files})),
+        core.rows_per_file | skill.written.rows_per_file | followup.written.rows_per_file,
+        core.bad_rows + skill.written.bad_rows + followup.written.bad_rows,
     )
     sizes = {k: v.height for k, v in tables.items()}
     truth = _truth(seed, h, course_ids, sizes, written)
-    truth |= skill.truth
+    truth |= skill.truth | followup.truth
     truth["attendance"] = {
         "sessions_per_enrolled_employee_year": sessions_per_year,
         "voluntary_phase1_rate_before_enrolment": VOLUNTARY_RATE,

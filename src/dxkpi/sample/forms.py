@@ -25,6 +25,7 @@ from dxkpi.sample.parameters import FIXED_ZIP_TIME, FULL_WIDTH
 from dxkpi.sample.values import choose
 
 __all__ = [
+    "FOLLOWUP_FILES",
     "SKILL_FILES",
     "Style",
     "Written",
@@ -273,6 +274,15 @@ SKILL_FILES: tuple[tuple[str, str, Style], ...] = (
     ),
 )
 
+#: The level-3 follow-up survey: Japanese headers and answers, Shift_JIS as Excel saves it.
+FOLLOWUP_FILES: tuple[tuple[str, str, Style], ...] = (
+    (
+        "followup_survey",
+        "フォローアップ調査.csv",
+        Style(headers="ja", values="ja", dates="slash", encoding="cp932"),
+    ),
+)
+
 
 def write_files(
     rng: np.random.Generator, out: Path, tables: dict[str, pl.DataFrame], fys: tuple[int, ...]
@@ -320,12 +330,16 @@ def write_files(
 
 
 def write_skill_files(
-    rng: np.random.Generator, out: Path, tables: dict[str, pl.DataFrame]
+    rng: np.random.Generator,
+    out: Path,
+    tables: dict[str, pl.DataFrame],
+    plan: tuple[tuple[str, str, Style], ...] = SKILL_FILES,
 ) -> Written:
-    """Render and write the skill-map parts (:data:`SKILL_FILES`) like :func:`write_files`."""
+    """Render and write the skill-map parts (:data:`SKILL_FILES`, or another ``plan`` such as
+    :data:`FOLLOWUP_FILES`) like :func:`write_files`, one CSV per dataset."""
     rows: dict[str, int] = {}
     bad: list[dict[str, Any]] = []
-    for dataset, name, style in SKILL_FILES:
+    for dataset, name, style in plan:
         part = tables[dataset]
         rendered = _render(DATASETS[dataset], part, style, rng)
         for i in np.flatnonzero(part["_bad"].is_not_null().to_numpy()):
@@ -340,5 +354,5 @@ def write_skill_files(
             )
         rows[name] = rendered.height
         (out / name).write_bytes(_csv_bytes(rendered, style.encoding))
-    files = tuple(out / name for _, name, _ in SKILL_FILES)
+    files = tuple(out / name for _, name, _ in plan)
     return Written(files, rows, bad)

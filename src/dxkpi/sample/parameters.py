@@ -26,6 +26,8 @@ __all__ = [
     "EPOCH",
     "FAILURE_SHARE_BY_YEAR",
     "FIXED_ZIP_TIME",
+    "FOLLOWUP",
+    "FOLLOWUP_STREAM",
     "FRAILTY_SHAPE",
     "FULL_WIDTH",
     "GIVEN",
@@ -231,6 +233,48 @@ MATURITY: _Maturity = {
 # Skill map (issue #8). Drawn from a separate random stream (SKILL_STREAM) *after* the eight core
 # datasets, so adding them leaves every core file byte-identical for a seed.
 SKILL_STREAM = 8
+
+# Level-3 follow-up survey (issue 17 item 3). Its own random stream, drawn after every other
+# file is written, so the core and skill-map files stay byte-identical for a seed.
+FOLLOWUP_STREAM = 173
+
+
+class _Followup(TypedDict):
+    first_year_index: int
+    response_rate_by_wave: dict[int, float]
+    agree_by_phase: dict[int, float]
+    internal_instructor_bonus: float
+    manager_support_agree: float
+    agree_answer_share: tuple[float, float]
+    disagree_answer_share: tuple[float, float, float]
+    barrier_share_disagree: dict[str, float]
+    barrier_share_agree: dict[str, float]
+
+
+#: The follow-up survey runs from the second fiscal year on: every first completion of a course
+#: is surveyed 30, 60 and 90 days later (answers a few days after the invitation). Each wave
+#: answers "applied in my work" 4–5 with the course's planted probability (by phase, plus a bonus
+#: for in-house instructors, who teach from the city's own work), independently of the other
+#: waves, so each employee's latest wave is a Bernoulli draw with that probability. The
+#: manager-support item is agreed with one probability for every course. Barriers follow the
+#: applied answer ("" = not answered).
+FOLLOWUP: _Followup = {
+    "first_year_index": 1,
+    "response_rate_by_wave": {30: 0.70, 60: 0.55, 90: 0.45},
+    "agree_by_phase": {1: 0.35, 2: 0.55, 3: 0.75},
+    "internal_instructor_bonus": 0.10,
+    "manager_support_agree": 0.50,
+    "agree_answer_share": (0.6, 0.4),  # 4, 5
+    "disagree_answer_share": (0.2, 0.3, 0.5),  # 1, 2, 3
+    "barrier_share_disagree": {
+        "no_time": 0.40,
+        "no_manager_support": 0.20,
+        "no_tools": 0.15,
+        "not_relevant": 0.15,
+        "": 0.10,
+    },
+    "barrier_share_agree": {"none": 0.70, "no_time": 0.10, "": 0.20},
+}
 SKILL_AREAS = ("data", "ai_rpa", "process", "security", "facilitation")
 
 
