@@ -73,6 +73,7 @@ from dxkpi.core.jsontext import json_text
 from dxkpi.core.lock import RunLock, folder_lock
 from dxkpi.core.spreadsheet import neutralise_frame
 from dxkpi.ingest.pseudonym import (
+    Pseudonyms,
     check_same_key,
     create_secret,
     key_fingerprint,
@@ -285,7 +286,7 @@ def _read_all(ds: Dataset, parts: list[Any]) -> tuple[pl.DataFrame, list[RawTabl
     return pl.concat(frames, how="vertical"), tables
 
 
-def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes) -> pl.DataFrame:
+def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes | Pseudonyms) -> pl.DataFrame:
     """Replace employee IDs by pseudonyms — also in the raw text kept for quarantine."""
     updates: list[pl.Series | pl.Expr] = []
     for col in (c.name for c in ds.columns if c.employee_id):
@@ -388,7 +389,7 @@ def ingest_dataset(
     ds: Dataset,
     parts: list[Any],
     accepted: dict[str, pl.DataFrame],
-    secret: bytes,
+    secret: bytes | Pseudonyms,
 ) -> _DatasetOutput:
     """Read, check and pseudonymise one dataset (:func:`certify` runs its suite). Raises
     DxkpiError on a fault."""
@@ -556,9 +557,10 @@ def _ingest_all(
 ) -> dict[str, DatasetReport]:
     accepted: dict[str, pl.DataFrame] = {}
     reports: dict[str, DatasetReport] = {}
+    pseudonyms = Pseudonyms(secret)  # each distinct ID hashed once in the run
     # GX certification (mostly Python) of one dataset overlaps the polars work of the next.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx") as gx:
-        pending = _ingest_each(disc, staging, secret, expectations, say, accepted, reports, gx)
+        pending = _ingest_each(disc, staging, pseudonyms, expectations, say, accepted, reports, gx)
         for name, future in pending.items():
             reports[name].suite = future.result()
     return reports
@@ -567,7 +569,7 @@ def _ingest_all(
 def _ingest_each(
     disc: Discovery,
     staging: Path,
-    secret: bytes,
+    secret: Pseudonyms,
     expectations: Path | None,
     say: Progress,
     accepted: dict[str, pl.DataFrame],
