@@ -275,7 +275,7 @@ def _to_pandas(frame: pl.DataFrame) -> Any:
     value: dates as nanosecond timestamps, integers as int64 (float64 where nulls are),
     floats as float64. The values are the same (a date is its midnight); a date column with a
     date that nanoseconds cannot hold (before 1677, after 2262) stays as it is."""
-    casts = []
+    casts: list[pl.Series | pl.Expr] = []
     for name, dtype in frame.schema.items():
         if dtype == pl.Date or isinstance(dtype, pl.Datetime):
             column = frame[name]
