@@ -257,9 +257,9 @@ def _spread(per_value: pl.Series, index: pl.Series, name: str) -> pl.Series:
     (no fault, no header… on a clean column) is one value repeated, not gathered."""
     if per_value.len() and per_value.null_count() == per_value.len():
         return pl.Series(name, dtype=per_value.dtype).extend_constant(None, index.len())
-    if per_value.dtype == pl.Boolean and per_value.len() and per_value.null_count() == 0:
-        if per_value.all() or not per_value.any():
-            return pl.repeat(per_value[0], index.len(), dtype=pl.Boolean, eager=True).alias(name)
+    constant = per_value.dtype == pl.Boolean and per_value.len() and per_value.null_count() == 0
+    if constant and (per_value.all() or not per_value.any()):
+        return pl.repeat(per_value[0], index.len(), dtype=pl.Boolean, eager=True).alias(name)
     return per_value.gather(index).alias(name)
 
 
