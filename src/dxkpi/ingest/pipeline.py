@@ -74,6 +74,7 @@ from dxkpi.core.lock import RunLock, folder_lock
 from dxkpi.core.spreadsheet import neutralise_frame
 from dxkpi.ingest.mapping import MappingSet, mapping_record
 from dxkpi.ingest.pseudonym import (
+    Pseudonyms,
     check_same_key,
     create_secret,
     key_fingerprint,
@@ -304,7 +305,7 @@ def _read_all(
     return pl.concat(frames, how="vertical"), tables
 
 
-def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes) -> pl.DataFrame:
+def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes | Pseudonyms) -> pl.DataFrame:
     """Replace employee IDs by pseudonyms — also in the raw text kept for quarantine."""
     updates: list[pl.Series | pl.Expr] = []
     for col in (c.name for c in ds.columns if c.employee_id):
@@ -408,7 +409,7 @@ def ingest_dataset(
     ds: Dataset,
     parts: list[Any],
     accepted: dict[str, pl.DataFrame],
-    secret: bytes,
+    secret: bytes | Pseudonyms,
     mappings: MappingSet | None = None,
 ) -> _DatasetOutput:
     """Read (with the mapping each file is read with, :mod:`dxkpi.ingest.mapping`), check and
@@ -590,10 +591,11 @@ def _ingest_all(
 ) -> dict[str, DatasetReport]:
     accepted: dict[str, pl.DataFrame] = {}
     reports: dict[str, DatasetReport] = {}
+    pseudonyms = Pseudonyms(secret)  # each distinct ID hashed once in the run
     # GX certification (mostly Python) of one dataset overlaps the polars work of the next.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx") as gx:
         pending = _ingest_each(
-            disc, staging, secret, expectations, say, accepted, reports, gx, mappings
+            disc, staging, pseudonyms, expectations, say, accepted, reports, gx, mappings
         )
         for name, future in pending.items():
             reports[name].suite = future.result()
@@ -603,7 +605,7 @@ def _ingest_all(
 def _ingest_each(
     disc: Discovery,
     staging: Path,
-    secret: bytes,
+    secret: Pseudonyms,
     expectations: Path | None,
     say: Progress,
     accepted: dict[str, pl.DataFrame],

@@ -37,6 +37,7 @@ __all__ = [
     "DIGITS",
     "KEY_BYTES",
     "PREFIX",
+    "Pseudonyms",
     "SecretError",
     "check_same_key",
     "create_secret",
@@ -235,8 +236,43 @@ def pseudonym(secret: bytes, employee_id: str) -> str:
     return PREFIX + digest[:DIGITS]
 
 
-def pseudonymise(series: pl.Series, secret: bytes) -> pl.Series:
-    """Replace every ID in a string series by its pseudonym (nulls stay null)."""
-    uniques = series.drop_nulls().unique().to_list()
-    mapping = {u: pseudonym(secret, u) for u in uniques}
-    return series.replace_strict(mapping, default=None, return_dtype=pl.String)
+class Pseudonyms:
+    """:func:`pseudonym` for many IDs under one key, each distinct ID hashed once per run.
+
+    The HMAC's keyed inner and outer SHA-256 states are prepared once and copied per ID (the
+    same digest as :func:`hmac.new`); pseudonyms already computed in this run (another dataset,
+    the ``_zeros_`` spelling) are looked up. Lives for one ingest run, in memory only.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        mac = hmac.new(secret, digestmod=hashlib.sha256)
+        self._mac = mac
+        self._known: dict[str, str] = {}
+
+    def __call__(self, series: pl.Series) -> pl.Series:
+        """Replace every ID in a string series by its pseudonym (nulls stay null)."""
+        known, mac = self._known, self._mac
+        for u in series.drop_nulls().unique().to_list():
+            if u not in known:
+                h = mac.copy()
+                h.update(u.encode("utf-8"))
+                known[u] = PREFIX + h.hexdigest()[:DIGITS]
+        if not known:
+            return series.cast(pl.String)
+        table = pl.DataFrame(
+            {"id": list(known), "pseudonym": list(known.values())},
+            schema={"id": pl.String, "pseudonym": pl.String},
+        )
+        return (
+            series.cast(pl.String)
+            .to_frame("id")
+            .join(table, on="id", how="left", maintain_order="left")["pseudonym"]
+            .alias(series.name)
+        )
+
+
+def pseudonymise(series: pl.Series, secret: bytes | Pseudonyms) -> pl.Series:
+    """Replace every ID in a string series by its pseudonym (nulls stay null); ``secret`` may be
+    a run's :class:`Pseudonyms` (which remembers the IDs it has seen)."""
+    mapper = secret if isinstance(secret, Pseudonyms) else Pseudonyms(secret)
+    return mapper(series)

@@ -895,8 +895,19 @@ def _excel_error_columns(
         name = lookup.get(_key(header[i]))
         if name is not None and name not in by_row.setdefault(row, []):
             by_row[row].append(name)
-    rows = mapped["_source_row"].to_list()
-    return pl.Series(EXCEL_ERROR, [by_row.get(r, []) for r in rows], dtype=pl.List(pl.String))
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    if not by_row:  # every CSV and most sheets: one empty list broadcast, no per-row Python
+        return mapped.select("_source_row").with_columns(empty.alias(EXCEL_ERROR))[EXCEL_ERROR]
+    found = pl.DataFrame(
+        {"_source_row": list(by_row), EXCEL_ERROR: list(by_row.values())},
+        schema={"_source_row": pl.Int64, EXCEL_ERROR: pl.List(pl.String)},
+    )
+    return (
+        mapped.select("_source_row")
+        .join(found, on="_source_row", how="left", maintain_order="left")
+        .select(pl.col(EXCEL_ERROR).fill_null(empty))
+        .to_series()
+    )
 
 
 @dataclass

@@ -254,14 +254,25 @@ def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
     )
     return {
         col.name: table["value"].gather(index).alias(col.name),
-        EMPTY + col.name: table["empty"].gather(index).alias(EMPTY + col.name),
-        FAILED + col.name: table["failed"].gather(index).alias(FAILED + col.name),
-        FAULT + col.name: table["fault"].gather(index).alias(FAULT + col.name),
-        DETAIL_JA + col.name: table["detail_ja"].gather(index).alias(DETAIL_JA + col.name),
-        DETAIL_EN + col.name: table["detail_en"].gather(index).alias(DETAIL_EN + col.name),
-        HEADER + col.name: table["header"].gather(index).alias(HEADER + col.name),
-        LONG + col.name: table["long"].gather(index).alias(LONG + col.name),
+        EMPTY + col.name: _spread(table["empty"], index, EMPTY + col.name),
+        FAILED + col.name: _spread(table["failed"], index, FAILED + col.name),
+        FAULT + col.name: _spread(table["fault"], index, FAULT + col.name),
+        DETAIL_JA + col.name: _spread(table["detail_ja"], index, DETAIL_JA + col.name),
+        DETAIL_EN + col.name: _spread(table["detail_en"], index, DETAIL_EN + col.name),
+        HEADER + col.name: _spread(table["header"], index, HEADER + col.name),
+        LONG + col.name: _spread(table["long"], index, LONG + col.name),
     }
+
+
+def _spread(per_value: pl.Series, index: pl.Series, name: str) -> pl.Series:
+    """``per_value`` gathered to every row; a flag that is the same for every distinct value
+    (no fault, no header… on a clean column) is one value repeated, not gathered."""
+    if per_value.len() and per_value.null_count() == per_value.len():
+        return pl.Series(name, dtype=per_value.dtype).extend_constant(None, index.len())
+    constant = per_value.dtype == pl.Boolean and per_value.len() and per_value.null_count() == 0
+    if constant and (per_value.all() or not per_value.any()):
+        return pl.repeat(per_value[0], index.len(), dtype=pl.Boolean, eager=True).alias(name)
+    return per_value.gather(index).alias(name)
 
 
 def parse_and_check(
