@@ -271,3 +271,25 @@ def test_pooled_did_equals_att_gt_on_the_concatenated_panel(consolidated: Consol
     )  # fmt: skip
     assert by_unit.inference.method == "unit"
     assert by_unit.aggregate("simple").se != a.se
+
+
+def test_cli_ingest_cities_writes_the_store(tiny_raw: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from dxkpi.commands.cli import main
+
+    parent = tmp_path / "cities"
+    for code in ("221309", "222038"):
+        shutil.copytree(tiny_raw, parent / code)
+    store = tmp_path / "store"
+    main(
+        ["ingest", "--cities", str(parent), "--out", str(store),
+         "--expectations", str(ROOT / "expectations")]
+    )  # fmt: skip
+    manifest = json.loads((store / STORE_MANIFEST).read_text(encoding="utf-8"))
+    assert [c["code"] for c in manifest["cities"]] == ["221309", "222038"]
+    assert all(c["ok"] for c in manifest["cities"])
+    staff = load_partitioned(store).staff.collect()
+    one = pl.read_parquet(store / "city=221309" / "staff.parquet")
+    assert staff.height == 2 * one.height > 0
+    assert sorted(staff["city"].unique()) == ["221309", "222038"]
