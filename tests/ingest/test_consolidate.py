@@ -293,3 +293,26 @@ def test_cli_ingest_cities_writes_the_store(tiny_raw: Path, tmp_path: Path) -> N
     one = pl.read_parquet(store / "city=221309" / "staff.parquet")
     assert staff.height == 2 * one.height > 0
     assert sorted(staff["city"].unique()) == ["221309", "222038"]
+
+
+def test_cli_kpi_store_pooled_and_one_city(
+    consolidated: Consolidated, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from dxkpi.commands.cli import main
+
+    main(["kpi", "--store", str(consolidated.store), "--fy", "2025", "--format", "csv"])
+    pooled = pl.read_csv(io.StringIO(capsys.readouterr().out.lstrip("\ufeff")))
+    expected = pooled_kpis(consolidated.store, Config(), [2025]).filter(
+        (pl.col("group_by") == "city") & ~pl.col("kpi").str.starts_with("_")
+    )
+    assert pooled.height == expected.height > 10
+    assert pooled["numerator"].to_list() == expected["numerator"].to_list()
+    main(["kpi", "--store", str(consolidated.store), "--city", "222038", "--fy", "2025",
+          "--format", "csv"])  # fmt: skip
+    one = pl.read_csv(io.StringIO(capsys.readouterr().out.lstrip("\ufeff")))
+    main(["kpi", "--data", str(consolidated.own["222038"]), "--fy", "2025", "--format", "csv"])
+    own = pl.read_csv(io.StringIO(capsys.readouterr().out.lstrip("\ufeff")))
+    assert one.height > 10
+    assert_frame_equal(one, own)
