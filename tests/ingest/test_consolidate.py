@@ -316,3 +316,34 @@ def test_cli_kpi_store_pooled_and_one_city(
     own = pl.read_csv(io.StringIO(capsys.readouterr().out.lstrip("\ufeff")))
     assert one.height > 10
     assert_frame_equal(one, own)
+
+
+def test_cli_dask_ingest_equals_sequential_and_keeps_earlier_cities(
+    tiny_raw: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from dxkpi.commands.cli import main
+
+    parent = tmp_path / "cities"
+    for code in ("221309", "222038"):
+        shutil.copytree(tiny_raw, parent / code)
+    expectations = str(ROOT / "expectations")
+    seq, dist = tmp_path / "seq", tmp_path / "dist"
+    main(["ingest", "--cities", str(parent), "--out", str(seq), "--expectations", expectations])
+    main(["ingest", "--cities", str(parent), "--out", str(dist), "--expectations", expectations,
+          "--dask", "--workers", "2"])  # fmt: skip
+    for code in ("221309", "222038"):
+        a, b = _frames(seq / f"city={code}"), _frames(dist / f"city={code}")
+        assert sorted(a) == sorted(b) and a
+        for name in a:
+            assert_frame_equal(a[name], b[name])
+    # a later run of one city keeps the other listed
+    main(["ingest", "--city", f"222038={parent / '222038'}", "--out", str(seq),
+          "--expectations", expectations])  # fmt: skip
+    listed = json.loads((seq / STORE_MANIFEST).read_text(encoding="utf-8"))["cities"]
+    assert [c["code"] for c in listed] == ["221309", "222038"]
+    # a single city's processed folder is not a store
+    with pytest.raises(ContractError) as err:
+        ingest_cities({"221309": tiny_raw}, seq / "city=221309", expectations=None)
+    assert "1 市町村" in err.value.ja and "not a city-partitioned store" in err.value.en

@@ -5,8 +5,9 @@
 each partition with its own manifest, quarantine and Great Expectations result, and each city
 with its OWN pseudonym key (:func:`dxkpi.ingest.pseudonym.city_secret_path`), so no employee ID
 of one town is pseudonymised with another town's key. The store-level manifest
-``store/cities.json`` lists the cities, whether each ingest passed, its data hash and key
-fingerprint.
+``store/cities.json`` lists the cities (those of earlier runs whose partitions remain too),
+whether each ingest passed, its data hash and key fingerprint. A single city's processed folder
+(it has a ``manifest.json``) is refused as a store.
 
 The per-city ingests are independent tasks. With ``client`` (a ``dask.distributed.Client``:
 a ``LocalCluster`` or an existing scheduler) they run as Dask tasks; without it they run one after
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ from typing import Any
 from dxkpi.core.atomic import write_text
 from dxkpi.core.errors import ContractError, Where
 from dxkpi.core.jsontext import json_text
-from dxkpi.ingest.pipeline import run_ingest
+from dxkpi.ingest.pipeline import MANIFEST, run_ingest
 from dxkpi.ingest.processed import CITY_PREFIX, STORE_MANIFEST, manifest_hash
 from dxkpi.ingest.pseudonym import city_secret_path, key_fingerprint, load_or_create_secret
 
@@ -134,6 +136,29 @@ def ingest_city(
     )
 
 
+def _earlier_cities(store: Path) -> dict[str, dict[str, Any]]:
+    """Entries of the store manifest for cities whose partition is still there (a run that
+    ingests some cities keeps the others listed)."""
+    path = store / STORE_MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8")).get("cities", [])
+    except ValueError as err:
+        raise ContractError(
+            "統合データの cities.json を読めません（JSON ではありません）",
+            "the store's cities.json cannot be read (not JSON)",
+            where=Where(file=str(path)),
+            hint_ja="cities.json を消して全市町村を取り込み直してください。",
+            hint_en="Delete cities.json and ingest every city again.",
+        ) from err
+    return {
+        str(c["code"]): dict(c)
+        for c in listed
+        if (store / f"{CITY_PREFIX}{c['code']}" / MANIFEST).is_file()
+    }
+
+
 def ingest_cities(
     cities: Mapping[str, Path],
     store: Path,
@@ -149,7 +174,16 @@ def ingest_cities(
     ``secrets``: per-city keys (tests); default each city's key file.
     """
     store = Path(store).resolve()
+    if (store / MANIFEST).is_file():
+        raise ContractError(
+            "出力先は 1 市町村の処理済みフォルダです（統合データの置き場ではありません）",
+            "the output folder is one city's processed folder, not a city-partitioned store",
+            where=Where(file=str(store)),
+            hint_ja="統合データには別の（新しい）フォルダを --out で指定してください。",
+            hint_en="Give a separate (new) folder for the store with --out.",
+        )
     store.mkdir(parents=True, exist_ok=True)
+    earlier = _earlier_cities(store)
     codes = sorted(_check_code(c, "cities") for c in cities)
     keys = secrets or {}
     args = [
@@ -165,16 +199,22 @@ def ingest_cities(
     manifest = {
         "layout": "city-partitioned",
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "cities": [
-            {
-                "code": r.code,
-                "partition": r.partition,
-                "ok": r.ok,
-                "data_hash": r.data_hash,
-                "pseudonym_key_fingerprint": r.key_fingerprint,
-            }
-            for r in results
-        ],
+        "cities": sorted(
+            (
+                earlier
+                | {
+                    r.code: {
+                        "code": r.code,
+                        "partition": r.partition,
+                        "ok": r.ok,
+                        "data_hash": r.data_hash,
+                        "pseudonym_key_fingerprint": r.key_fingerprint,
+                    }
+                    for r in results
+                }
+            ).values(),
+            key=lambda c: str(c["code"]),
+        ),
     }
     write_text(store / STORE_MANIFEST, json_text(manifest, indent=2))
     return results
