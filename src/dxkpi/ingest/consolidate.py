@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -223,7 +224,10 @@ def ingest_cities(
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Any]:
     """A Dask distributed client: on the scheduler at ``scheduler`` (an existing cluster), else on
-    a ``LocalCluster`` of ``workers`` single-threaded worker processes, closed on exit."""
+    a ``LocalCluster`` of ``workers`` single-threaded worker processes, closed on exit. Each local
+    worker gets its share of the cores for polars (``POLARS_MAX_THREADS``): with polars' default
+    every worker would use every core and two workers ran slower than one
+    (``benchmarks/dask_scaling.py``)."""
     from dask.distributed import Client, LocalCluster  # optional: the "scale" extra
 
     if scheduler:
@@ -231,7 +235,12 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Any]
             yield client
         return
     with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster,
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            dashboard_address=None,
+            env={"POLARS_MAX_THREADS": str(max(1, (os.cpu_count() or 1) // workers))},
+        ) as cluster,
         Client(cluster) as client,
     ):
         yield client
