@@ -10,15 +10,18 @@ import datetime as dt
 from pathlib import Path
 
 import click
+import polars as pl
 
 from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
 from dxkpi.commands.context import or_default
 from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.core.atomic import write_bytes
 from dxkpi.core.errors import DxkpiError
-from dxkpi.ingest.processed import load_processed
+from dxkpi.core.spreadsheet import neutralise_frame
+from dxkpi.ingest.processed import load_partitioned, load_processed
 from dxkpi.kpi.engine import compute, export_frame, select_kpis
-from dxkpi.project.config import load_config
+from dxkpi.kpi.pooled import pooled_kpis
+from dxkpi.project.config import Config, load_config
 from dxkpi.reports import kpi_export as export
 
 __all__ = ["BY_CHOICES", "FORMATS", "command"]
@@ -76,6 +79,22 @@ def _fail(ja: str, en: str) -> click.ClickException:
     "folder (default: the project's data/processed).",
 )
 @click.option(
+    "--store",
+    "store",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="市町村別に分割された統合データ（dxkpi ingest --cities）。--city なしで全市町村の合算 / "
+    "A city-partitioned store (dxkpi ingest --cities): one city with --city, else pooled cells "
+    "of all cities (csv/json/table).",
+)
+@click.option(
+    "--city",
+    "city",
+    default=None,
+    metavar="CODE",
+    help="--store の中の 1 市町村（団体コード）/ one municipality of --store.",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -95,6 +114,8 @@ def command(
     fmt: str,
     out: Path | None,
     data_dir: Path | None,
+    store: Path | None,
+    city: str | None,
     config_path: Path | None,
     as_of: dt.datetime | None,
 ) -> None:
@@ -124,7 +145,14 @@ def command(
         )
     try:
         config = load_config(or_default(config_path, "config_file"))
-        data = load_processed(or_default(data_dir, "processed"))
+        if store is not None and city is None:
+            _pooled(store, config, fiscal_years, groupings, kpis, fmt, out)
+            return
+        data = (
+            load_partitioned(store, city)
+            if store is not None
+            else load_processed(or_default(data_dir, "processed"))
+        )
         years = list(fiscal_years) or data.fiscal_years()[-1:]
         if not years:
             raise _fail(
@@ -164,6 +192,43 @@ def command(
         payload = export.to_csv_bytes(export_frame(rich))
     else:
         payload = (export.to_json(export_frame(rich)) + "\n").encode("utf-8")
+    if out is None:
+        click.echo(payload, nl=False)
+        return
+    write_bytes(out, payload)
+    click.echo(f"書き出しました / written: {out}", err=True)
+
+
+def _pooled(
+    store: Path,
+    config: Config,
+    fiscal_years: tuple[int, ...],
+    groupings: tuple[str, ...],
+    kpis: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+) -> None:
+    """Pooled cells of every city of ``store`` (:mod:`dxkpi.kpi.pooled`) as a table, CSV or JSON."""
+    if fmt == "xlsx":
+        raise _fail(
+            "合算値は table・csv・json で出力できます（xlsx は未対応）。",
+            "pooled cells are written as table, csv or json (not xlsx).",
+        )
+    years = list(fiscal_years) or load_partitioned(store).fiscal_years()[-1:]
+    cells = pooled_kpis(store, config, years, kpis=list(kpis) or None)
+    first = pl.col("group_by").str.split("|").list.first()
+    cells = cells.filter(
+        first.is_in(list(groupings) or ["city"]) & ~pl.col("kpi").str.starts_with("_")
+    )
+    if fmt == "table":
+        with pl.Config(tbl_rows=-1, tbl_cols=-1):
+            click.echo(cells)
+        return
+    payload = (
+        "\ufeff".encode() + neutralise_frame(cells).write_csv().encode("utf-8")
+        if fmt == "csv"
+        else (cells.write_json() + "\n").encode("utf-8")
+    )
     if out is None:
         click.echo(payload, nl=False)
         return

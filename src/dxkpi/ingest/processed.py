@@ -26,17 +26,26 @@ import polars as pl
 from dxkpi.core.errors import DxkpiError, Where
 
 __all__ = [
+    "CITY_PREFIX",
     "DATASETS",
     "DATE_COLUMNS",
     "OPTIONAL_DATASETS",
     "REQUIRED_DATASETS",
+    "STORE_MANIFEST",
     "FiscalYearError",
     "MissingDatasetError",
     "Processed",
+    "city_codes",
+    "load_partitioned",
     "load_processed",
     "manifest_hash",
     "read_manifest",
 ]
+
+#: A city partition of a consolidated store is ``<store>/city=<code>/`` (hive style).
+CITY_PREFIX = "city="
+#: The store-level manifest of a consolidated store (lists the cities).
+STORE_MANIFEST = "cities.json"
 
 REQUIRED_DATASETS: tuple[str, ...] = ("departments", "staff")
 OPTIONAL_DATASETS: tuple[str, ...] = (
@@ -246,3 +255,50 @@ def manifest_hash(manifest: dict[str, Any]) -> str:
     return hashlib.sha256(
         json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
+
+
+def city_codes(store: str | Path) -> list[str]:
+    """The municipality codes of a city-partitioned store (``city=<code>/`` folders), sorted."""
+    folder = Path(store)
+    if not folder.is_dir():
+        raise MissingDatasetError(
+            f"統合データのフォルダ {folder} がありません。",
+            f"consolidated store {folder} does not exist.",
+            hint_ja="dxkpi ingest --cities で取り込んでください。",
+            hint_en="run dxkpi ingest --cities first.",
+        )
+    return sorted(
+        p.name.removeprefix(CITY_PREFIX)
+        for p in folder.iterdir()
+        if p.is_dir() and p.name.startswith(CITY_PREFIX)
+    )
+
+
+def load_partitioned(store: str | Path, city: str | None = None) -> Processed:
+    """A city-partitioned store (``<store>/city=<code>/<dataset>.parquet``) as one Processed.
+
+    ``city`` given: that city's partition exactly as :func:`load_processed` reads it. Otherwise
+    every city, each frame with a leading ``city`` column (the municipality code); a dataset
+    present in some cities only is read from those.
+    """
+    folder = Path(store)
+    if city is not None:
+        return load_processed(folder / f"{CITY_PREFIX}{city}")
+    codes = city_codes(folder)
+    if not codes:
+        raise MissingDatasetError(
+            f"統合データ {folder} に city=<団体コード> のフォルダがありません。",
+            f"consolidated store {folder} has no city=<code> partition.",
+            where=Where(file=str(folder)),
+            hint_ja="dxkpi ingest --cities で取り込んでください。",
+            hint_en="run dxkpi ingest --cities first.",
+        )
+    frames: dict[str, pl.LazyFrame | None] = {}
+    for name in DATASETS:
+        parts = [
+            pl.scan_parquet(file).select(pl.lit(code).alias("city"), pl.all())
+            for code in codes
+            if (file := folder / f"{CITY_PREFIX}{code}" / f"{name}.parquet").is_file()
+        ]
+        frames[name] = pl.concat(parts, how="diagonal_relaxed") if parts else None
+    return Processed.from_frames(source=str(folder), **frames)

@@ -40,6 +40,7 @@ __all__ = [
     "Pseudonyms",
     "SecretError",
     "check_same_key",
+    "city_secret_path",
     "create_secret",
     "key_fingerprint",
     "load_or_create_secret",
@@ -81,6 +82,12 @@ def secret_path() -> Path:
         return Path(os.environ["APPDATA"]) / "dxkpi" / "pseudonym.key"
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "dxkpi" / "pseudonym.key"
+
+
+def city_secret_path(code: str) -> Path:
+    """Where the pseudonym key of municipality ``code`` lives in a consolidated (multi-city)
+    ingest: one key per city, beside this installation's key (``cities/<code>.key``)."""
+    return secret_path().parent / "cities" / f"{code}.key"
 
 
 def key_fingerprint(secret: bytes) -> str:

@@ -1,0 +1,246 @@
+"""Consolidation: many municipalities' raw folders → one city-partitioned processed store.
+
+``ingest_cities({code: raw_folder, …}, store)`` runs the ordinary single-city ingest
+(:func:`dxkpi.ingest.pipeline.run_ingest`) once per municipality into ``store/city=<code>/`` —
+each partition with its own manifest, quarantine and Great Expectations result, and each city
+with its OWN pseudonym key (:func:`dxkpi.ingest.pseudonym.city_secret_path`), so no employee ID
+of one town is pseudonymised with another town's key. The store-level manifest
+``store/cities.json`` lists the cities (those of earlier runs whose partitions remain too),
+whether each ingest passed, its data hash and key fingerprint. A single city's processed folder
+(it has a ``manifest.json``) is refused as a store.
+
+The per-city ingests are independent tasks. With ``client`` (a ``dask.distributed.Client``:
+a ``LocalCluster`` or an existing scheduler) they run as Dask tasks; without it they run one after
+another in this process. Both give the same partitions (the ingest is deterministic given the raw
+files and the key). The partitioned store is read back by
+:func:`dxkpi.ingest.processed.load_partitioned` (one city, or all with a ``city`` column).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dxkpi.core.atomic import write_text
+from dxkpi.core.errors import ContractError, Where
+from dxkpi.core.jsontext import json_text
+from dxkpi.ingest.pipeline import MANIFEST, run_ingest
+from dxkpi.ingest.processed import CITY_PREFIX, STORE_MANIFEST, manifest_hash
+from dxkpi.ingest.pseudonym import city_secret_path, key_fingerprint, load_or_create_secret
+
+__all__ = [
+    "CityResult",
+    "city_folders",
+    "dask_client",
+    "ingest_cities",
+    "ingest_city",
+    "parse_city_option",
+]
+
+_CODE = re.compile(r"^[0-9]{6}$")
+
+
+@dataclass(frozen=True)
+class CityResult:
+    """What one city's ingest left in its partition (plain data: it crosses Dask workers)."""
+
+    code: str
+    ok: bool
+    partition: str
+    data_hash: str
+    key_fingerprint: str
+    errors: tuple[str, ...]
+
+
+def _check_code(code: str, where: str) -> str:
+    if not _CODE.fullmatch(code):
+        raise ContractError(
+            f"団体コードが 6 桁の数字ではありません: {code!r}",
+            f"the municipality code is not six digits: {code!r}",
+            where=Where(file=where),
+            hint_ja="全国地方公共団体コード（6 桁、例 221309）を指定してください。",
+            hint_en="Give the 6-digit local government code (e.g. 221309).",
+        )
+    return code
+
+
+def parse_city_option(value: str) -> tuple[str, Path]:
+    """``CODE=RAWDIR`` (the repeatable ``--city`` option) → (code, folder)."""
+    code, sep, folder = value.partition("=")
+    if not sep or not folder:
+        raise ContractError(
+            f"--city の形式が違います: {value!r}",
+            f"--city must be CODE=RAWDIR, got {value!r}",
+            hint_ja="例: --city 221309=raw/hamamatsu",
+            hint_en="Example: --city 221309=raw/hamamatsu",
+        )
+    return _check_code(code.strip(), "--city"), Path(folder)
+
+
+def city_folders(parent: Path) -> dict[str, Path]:
+    """Every sub-folder of ``parent`` named by a 6-digit municipality code (``--cities DIR``)."""
+    parent = Path(parent)
+    if not parent.is_dir():
+        raise ContractError(
+            "市町村の生データをまとめたフォルダがありません",
+            "the folder of municipalities' raw folders does not exist",
+            where=Where(file=str(parent)),
+            hint_ja="団体コード名のサブフォルダ（例 221309/）に"
+            "各市町村の生データを置いてください。",
+            hint_en="Put each municipality's raw files in a sub-folder named by its code "
+            "(e.g. 221309/).",
+        )
+    found = {p.name: p for p in sorted(parent.iterdir()) if p.is_dir() and _CODE.fullmatch(p.name)}
+    if not found:
+        raise ContractError(
+            "団体コード名のサブフォルダがありません",
+            "no sub-folder named by a municipality code",
+            where=Where(file=str(parent)),
+            hint_ja="サブフォルダ名を 6 桁の団体コードにしてください（例 221309）。",
+            hint_en="Name each sub-folder by the 6-digit code (e.g. 221309).",
+        )
+    return found
+
+
+def ingest_city(
+    code: str,
+    raw: Path,
+    store: Path,
+    expectations: Path | None,
+    new_key: bool = False,
+    secret: bytes | None = None,
+) -> CityResult:
+    """Ingest one municipality into ``store/city=<code>/`` with that city's own key.
+
+    ``secret`` defaults to the city's key file (created on first use; an existing partition made
+    with another key is refused by :func:`run_ingest` unless ``new_key``).
+    """
+    key = secret if secret is not None else load_or_create_secret(city_secret_path(code))
+    partition = Path(store) / f"{CITY_PREFIX}{code}"
+    report = run_ingest(
+        Path(raw), partition, expectations=expectations, secret=key, new_key=new_key
+    )
+    return CityResult(
+        code=code,
+        ok=report.ok,
+        partition=partition.name,
+        data_hash=manifest_hash(report.manifest),
+        key_fingerprint=key_fingerprint(key),
+        errors=tuple(err.message() for err in report.errors),
+    )
+
+
+def _earlier_cities(store: Path) -> dict[str, dict[str, Any]]:
+    """Entries of the store manifest for cities whose partition is still there (a run that
+    ingests some cities keeps the others listed)."""
+    path = store / STORE_MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8")).get("cities", [])
+    except ValueError as err:
+        raise ContractError(
+            "統合データの cities.json を読めません（JSON ではありません）",
+            "the store's cities.json cannot be read (not JSON)",
+            where=Where(file=str(path)),
+            hint_ja="cities.json を消して全市町村を取り込み直してください。",
+            hint_en="Delete cities.json and ingest every city again.",
+        ) from err
+    return {
+        str(c["code"]): dict(c)
+        for c in listed
+        if (store / f"{CITY_PREFIX}{c['code']}" / MANIFEST).is_file()
+    }
+
+
+def ingest_cities(
+    cities: Mapping[str, Path],
+    store: Path,
+    *,
+    expectations: Path | None,
+    new_key: bool = False,
+    secrets: Mapping[str, bytes] | None = None,
+    client: Any = None,
+) -> list[CityResult]:
+    """Ingest every city (see the module docstring); results in code order.
+
+    ``client``: a ``dask.distributed.Client`` to run the per-city ingests on (else sequential).
+    ``secrets``: per-city keys (tests); default each city's key file.
+    """
+    store = Path(store).resolve()
+    if (store / MANIFEST).is_file():
+        raise ContractError(
+            "出力先は 1 市町村の処理済みフォルダです（統合データの置き場ではありません）",
+            "the output folder is one city's processed folder, not a city-partitioned store",
+            where=Where(file=str(store)),
+            hint_ja="統合データには別の（新しい）フォルダを --out で指定してください。",
+            hint_en="Give a separate (new) folder for the store with --out.",
+        )
+    store.mkdir(parents=True, exist_ok=True)
+    earlier = _earlier_cities(store)
+    codes = sorted(_check_code(c, "cities") for c in cities)
+    keys = secrets or {}
+    args = [
+        (c, Path(cities[c]).resolve(), store, expectations, new_key, keys.get(c)) for c in codes
+    ]
+    if client is None:
+        results = [ingest_city(*a) for a in args]
+    else:
+        futures = [
+            client.submit(ingest_city, *a, key=f"ingest-city-{a[0]}", pure=False) for a in args
+        ]
+        results = list(client.gather(futures))
+    manifest = {
+        "layout": "city-partitioned",
+        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "cities": sorted(
+            (
+                earlier
+                | {
+                    r.code: {
+                        "code": r.code,
+                        "partition": r.partition,
+                        "ok": r.ok,
+                        "data_hash": r.data_hash,
+                        "pseudonym_key_fingerprint": r.key_fingerprint,
+                    }
+                    for r in results
+                }
+            ).values(),
+            key=lambda c: str(c["code"]),
+        ),
+    }
+    write_text(store / STORE_MANIFEST, json_text(manifest, indent=2))
+    return results
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Any]:
+    """A Dask distributed client: on the scheduler at ``scheduler`` (an existing cluster), else on
+    a ``LocalCluster`` of ``workers`` single-threaded worker processes, closed on exit. Each local
+    worker gets its share of the cores for polars (``POLARS_MAX_THREADS``): with polars' default
+    every worker would use every core and two workers ran slower than one
+    (``benchmarks/dask_scaling.py``)."""
+    from dask.distributed import Client, LocalCluster  # optional: the "scale" extra
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            dashboard_address=None,
+            env={"POLARS_MAX_THREADS": str(max(1, (os.cpu_count() or 1) // workers))},
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client

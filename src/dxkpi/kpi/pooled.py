@@ -1,0 +1,157 @@
+"""KPIs of a city-partitioned store: per city, and pooled from per-city partial sums.
+
+A pooled cell (all municipalities of the store together) is the sum of each city's unsuppressed
+numerator, denominator and head count for that KPI × fiscal year × grouping cell, its value
+taken from the sums as the KPI's ``value_from`` says (sums of numerators over sums of
+denominators; ×100 for a rate; the sum for a total). Differences of two means do not pool and
+are left out; so are departments and divisions (each city's own organisation). The city's own
+suppression is NOT applied to its partial sums — suppression applies to the pooled cells
+(:func:`dxkpi.kpi.suppression.suppress` with the store's ``min_cell_size``); pooled cells carry
+no confidence interval.
+
+Each city's partial sums are independent: :func:`pooled_kpis` computes them one after another,
+or as Dask tasks on ``client`` (a ``dask.distributed.Client``), and sums them in a fixed city
+order, so both give the same cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.ingest.processed import city_codes, load_partitioned
+from dxkpi.kpi._frames import headcount
+from dxkpi.kpi.engine import compute_kpi, materialise_shared, select_kpis
+from dxkpi.kpi.maturity import maturity_windows, resolve_as_of
+from dxkpi.kpi.suppression import HEADCOUNT, STAFF, suppress
+from dxkpi.project.config import Config
+
+__all__ = ["ORGANISATION", "PARTIAL_COLUMNS", "city_partial_sums", "pool", "pooled_kpis"]
+
+#: Groupings that belong to one city's organisation: never pooled.
+ORGANISATION: tuple[str, ...] = ("division", "department")
+#: The columns of one city's partial sums.
+PARTIAL_COLUMNS: tuple[str, ...] = (
+    "kpi",
+    "fiscal_year",
+    "group_by",
+    "group",
+    "numerator",
+    "denominator",
+    "n_people",
+)
+
+
+def _poolable(ids: Sequence[str]) -> list[str]:
+    return [k for k in ids if REGISTRY[k].value_from != "difference"]
+
+
+def city_partial_sums(
+    store: str | Path,
+    code: str,
+    config: Config,
+    fiscal_years: Sequence[int],
+    kpis: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """One city's unsuppressed numerator, denominator and head count per poolable KPI cell
+    outside departments and divisions, plus the head count (``_headcount``)."""
+    data = load_partitioned(store, code)
+    ids = _poolable(select_kpis(data, kpis)[0])
+    data = materialise_shared(data, ids)
+    windows = maturity_windows(data, config, resolve_as_of(data, config, None))
+    plans = [
+        compute_kpi(
+            data,
+            k,
+            fiscal_years,
+            [
+                g
+                for g in REGISTRY[k].groupings
+                if g != REGISTRY[k].second_dimension and g not in ORGANISATION
+            ],
+            config.skill_matrix,
+            windows.get(k),
+        )
+        for k in ids
+    ]
+    plans.append(headcount(data, fiscal_years).select(pl.lit(HEADCOUNT).alias("kpi"), pl.all()))
+    cells = pl.concat(pl.collect_all(plans), how="vertical")
+    first = pl.col("group_by").str.split("|").list.first()
+    return cells.filter(~first.is_in(list(ORGANISATION))).select(
+        pl.col("kpi").cast(pl.String),
+        pl.col("fiscal_year").cast(pl.Int32),
+        pl.col("group_by").cast(pl.String),
+        pl.col("group").cast(pl.String),
+        pl.col("numerator").cast(pl.Float64),
+        pl.col("denominator").cast(pl.Float64),
+        pl.col("n_people").cast(pl.Int64),
+    )
+
+
+def pool(partials: Sequence[pl.DataFrame], min_cell_size: int) -> pl.DataFrame:
+    """Sum the cities' partial sums per cell, take the value, and suppress the pooled cells."""
+    cells = pl.concat(partials, how="vertical")
+    value_from = {k: s.value_from for k, s in REGISTRY.items()} | {HEADCOUNT: "total"}
+    summed = (
+        cells.group_by("kpi", "fiscal_year", "group_by", "group", maintain_order=True)
+        .agg(
+            numerator=pl.col("numerator").sum(),
+            denominator=pl.when(pl.col("denominator").is_not_null().any()).then(
+                pl.col("denominator").sum()
+            ),
+            n_people=pl.when(pl.col("n_people").is_not_null().any()).then(pl.col("n_people").sum()),
+            cities=pl.len().cast(pl.Int64),
+        )
+        .with_columns(_vf=pl.col("kpi").replace_strict(value_from, return_dtype=pl.String))
+    )
+    num, den = pl.col("numerator"), pl.col("denominator")
+    ratio = pl.when(den > 0).then(num / den)
+    summed = summed.with_columns(
+        value=pl.when(pl.col("_vf") == "total")
+        .then(num)
+        .when(pl.col("_vf") == "rate")
+        .then(100 * ratio)
+        .otherwise(ratio),
+        ci_low=pl.lit(None, pl.Float64),
+        ci_high=pl.lit(None, pl.Float64),
+        reason=pl.when((pl.col("_vf") != "total") & (den == 0))
+        .then(pl.lit("denominator_zero"))
+        .otherwise(pl.lit(None, pl.String)),
+    ).drop("_vf")
+    every = {k: REGISTRY[k] for k in summed.get_column("kpi").unique() if k in REGISTRY}
+    no_departments = pl.DataFrame(schema={"department_code": pl.String, "division": pl.String})
+    return suppress(
+        summed,
+        min_cell_size,
+        no_departments,
+        {HEADCOUNT: None} | {k: s.second_dimension for k, s in every.items()},
+        {HEADCOUNT: True} | {k: s.suppressed for k, s in every.items()},
+        {HEADCOUNT: (None, STAFF)}
+        | {k: (s.numerator_is, s.denominator_is) for k, s in every.items()},
+    ).sort("kpi", "fiscal_year", "group_by", "group")
+
+
+def pooled_kpis(
+    store: str | Path,
+    config: Config,
+    fiscal_years: Sequence[int],
+    *,
+    kpis: Sequence[str] | None = None,
+    client: Any = None,
+) -> pl.DataFrame:
+    """Pooled KPI cells of every city of ``store`` (module docstring); Dask tasks on ``client``."""
+    codes = city_codes(store)
+    years = list(fiscal_years)
+    if client is None:
+        partials = [city_partial_sums(store, c, config, years, kpis) for c in codes]
+    else:
+        futures = [
+            client.submit(city_partial_sums, store, c, config, years, kpis, pure=False)
+            for c in codes
+        ]
+        partials = list(client.gather(futures))
+    return pool(partials, config.privacy.min_cell_size)
