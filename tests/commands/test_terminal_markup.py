@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+import polars as pl
 import pytest
 from rich.console import Console
 
@@ -34,7 +35,7 @@ def test_ingest_error_names_a_bracketed_path_exactly(
 
 def test_kpi_table_shows_bracketed_department_names() -> None:
     names = ["[/x]総務課", "[old]情報課", "[bold]市民課", "空き課"]
-    data = tiny_city(departments=departments().with_columns(department_name=names))
+    data = tiny_city(departments=departments().with_columns(department_name=pl.Series(names)))
     rich = compute(data, Config(), fiscal_years=[2025], by=["department"])
     console = Console(file=io.StringIO(), width=300)
     console.print(export.to_table(rich, 1))

@@ -260,6 +260,7 @@ def _error_dict(err: BaseException) -> dict[str, Any]:
 
 
 _WORKER_KERNEL: Any = None
+_WORKER_KERNEL_PID: int | None = None  # the process that started it
 
 
 @functools.cache
@@ -354,14 +355,15 @@ def _worker_kernel() -> Any:
     worker exits (or with it, if killed)."""
     from multiprocessing import util
 
-    global _WORKER_KERNEL
+    global _WORKER_KERNEL, _WORKER_KERNEL_PID
     km = _WORKER_KERNEL
-    if km is not None and km.is_alive():
+    # A forked worker inherits its parent's manager: that kernel is the parent's, never its own.
+    if km is not None and os.getpid() == _WORKER_KERNEL_PID and km.is_alive():
         return km
     km = _tracking_kernel_manager()
     km.start_kernel(cwd=os.environ.get(ENV_VAR) or str(Path.cwd()))
     util.Finalize(km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10)
-    _WORKER_KERNEL = km
+    _WORKER_KERNEL, _WORKER_KERNEL_PID = km, os.getpid()
     return km
 
 
