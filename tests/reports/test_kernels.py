@@ -62,35 +62,3 @@ def test_without_ipc_sockets_tcp_is_encrypted_and_quiet(
     assert km.curve_publickey is not None  # type: ignore[attr-defined]
     err = capfd.readouterr().err
     assert not [word for word in NOISE if word in err], err
-
-
-def _notebook(path: Path, *sources: str) -> Path:
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
-    nb.metadata["kernelspec"] = {"name": runner.KERNEL, "display_name": "Python 3"}
-    nbformat.write(nb, path)
-    return path
-
-
-def test_a_reused_kernel_starts_each_notebook_from_an_empty_namespace(tmp_path: Path) -> None:
-    """One kernel per worker, but a notebook never sees the names of the one before it: the
-    second notebook reads ``leftover``, defined by the first, and must fail as it would alone."""
-    first = _notebook(tmp_path / "first.ipynb", "import json\nleftover = 41")
-    second = _notebook(tmp_path / "second.ipynb", "import json\nprint(leftover + 1)")
-    staging = tmp_path / "out"
-    staging.mkdir()
-    try:
-        one = runner.execute_task(runner.Task("first", "r", str(first), {}), str(staging))
-        kernel = runner._WORKER_KERNEL
-        two = runner.execute_task(runner.Task("second", "r", str(second), {}), str(staging))
-        assert runner._WORKER_KERNEL is kernel  # the same kernel ran both
-    finally:
-        if runner._WORKER_KERNEL is not None:
-            runner._WORKER_KERNEL.shutdown_kernel(now=True)
-            runner._WORKER_KERNEL = None
-    assert one.status == "ok", one.error
-    assert two.status == "failed"
-    assert two.error is not None and two.error["ename"] == "NameError", two.error
-    assert "leftover" in two.error["evalue"]

@@ -81,7 +81,6 @@ __all__ = [
     "KERNEL",
     "REPORTS",
     "REPORT_CSS",
-    "RESET_NAMESPACE",
     "SHARES_PARAMETERS",
     "SNAPSHOT_DIR",
     "TEMPLATE_ONLY_TAG",
@@ -259,8 +258,7 @@ def _error_dict(err: BaseException) -> dict[str, Any]:
     return {"ename": type(err).__name__, "evalue": str(err)}
 
 
-_WORKER_KERNEL: Any = None
-_WORKER_KERNEL_PID: int | None = None  # the process that started it
+_DRILL_DOWN_KERNELS: dict[str, Any] = {}
 
 
 @functools.cache
@@ -345,51 +343,29 @@ def _tracking_kernel_manager() -> Any:
     return TrackingKernelManager(kernel_name=KERNEL)
 
 
-def _worker_kernel() -> Any:
-    """The kernel this worker process runs its notebooks in, started once per worker.
+def _drill_down_kernel(template: str) -> Any:
+    """A kernel this worker process keeps for one per-department template, started once.
 
-    Starting a kernel and importing polars, Altair and the models costs seconds; a run of ~50
-    notebooks on two workers pays it twice instead of once per notebook. Each notebook still
-    starts from an empty namespace (:func:`_reset_namespace`), so a notebook that would fail on
-    its own fails here too. A kernel that died is replaced; the kernel is shut down when the
-    worker exits (or with it, if killed)."""
+    Every department runs the same notebook, which sets every name it uses, so its executions
+    can share a kernel: the imports and the loaded data are paid once per worker instead of once
+    per department. The kernel is shut down when the worker exits (or with it, if killed)."""
     from multiprocessing import util
 
-    global _WORKER_KERNEL, _WORKER_KERNEL_PID
-    km = _WORKER_KERNEL
-    # A forked worker inherits its parent's manager: that kernel is the parent's, never its own.
-    if km is not None and os.getpid() == _WORKER_KERNEL_PID and km.is_alive():
+    km = _DRILL_DOWN_KERNELS.get(template)
+    if km is not None and km.is_alive():
         return km
     km = _tracking_kernel_manager()
     km.start_kernel(cwd=os.environ.get(ENV_VAR) or str(Path.cwd()))
     util.Finalize(km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10)
-    _WORKER_KERNEL, _WORKER_KERNEL_PID = km, os.getpid()
+    _DRILL_DOWN_KERNELS[template] = km
     return km
 
 
-#: What runs in a reused kernel before each notebook: IPython's ``%reset -f`` (every name the
-#: previous notebook defined, its outputs and history go; imported modules stay loaded).
-RESET_NAMESPACE = "get_ipython().run_line_magic('reset', '-f')"
+def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskResult:
+    """Run one notebook with papermill into ``staging`` and export its HTML (worker process).
 
-
-def _reset_namespace(km: Any, timeout: float = 60) -> None:
-    """Empty the user namespace of a reused kernel; raise if the kernel does not do it."""
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=timeout)
-        reply = kc.execute_interactive(
-            RESET_NAMESPACE, silent=True, store_history=False, timeout=timeout
-        )
-    finally:
-        kc.stop_channels()
-    if reply["content"]["status"] != "ok":
-        raise RuntimeError(f"the kernel could not be reset: {reply['content']}")
-
-
-def execute_task(task: Task, staging: str) -> TaskResult:
-    """Run one notebook with papermill into ``staging`` and export its HTML (worker process),
-    in this worker's kernel (:func:`_worker_kernel`) with an emptied namespace."""
+    ``shared_kernel``: run in this worker's kernel for the template (per-department reports).
+    """
     import papermill
 
     os.environ[PAGE_FONT_ENV] = "1"  # charts skip their own font; export_html embeds one
@@ -398,9 +374,11 @@ def execute_task(task: Task, staging: str) -> TaskResult:
     folder = Path(staging)
     out_nb = path_inside(folder, f"{task.name}.ipynb")
     start = time.perf_counter()
+    km = _drill_down_kernel(task.template) if shared_kernel else None
+    extra: dict[str, Any] = (
+        {"km": km} if km is not None else {"kernel_manager_class": _quiet_kernel_managers()[1]}
+    )
     try:
-        km = _worker_kernel()
-        _reset_namespace(km)
         papermill.execute_notebook(
             task.template,
             str(out_nb),
@@ -410,11 +388,11 @@ def execute_task(task: Task, staging: str) -> TaskResult:
             log_output=False,
             request_save_on_cell_execute=False,  # saved once at the end (or at the failure)
             cwd=task.project_root or str(Path.cwd()),
-            km=km,
+            **extra,
         )
     except Exception as err:  # the failed notebook is kept; the run goes on
-        if _WORKER_KERNEL is not None:
-            _WORKER_KERNEL.release_clients()
+        if km is not None:
+            km.release_clients()
         if out_nb.exists():
             out_nb.rename(path_inside(folder, f"{task.name}.failed.ipynb"))
         return TaskResult(
@@ -426,7 +404,8 @@ def execute_task(task: Task, staging: str) -> TaskResult:
             task.parameters,
             task.department,
         )
-    km.release_clients()
+    if km is not None:
+        km.release_clients()
     export_html(
         out_nb, path_inside(folder, f"{task.name}.html"), title=task.title, footer=task.footer
     )
@@ -1038,7 +1017,10 @@ def _execute_all(
     with cf.ProcessPoolExecutor(
         max_workers=workers, initializer=end_with_parent, initargs=(os.getpid(),)
     ) as pool:
-        pending = {pool.submit(execute_task, t, str(staging)): t for t in tasks}
+        per_department = {r.name for r in REPORTS if r.per_department}
+        pending = {
+            pool.submit(execute_task, t, str(staging), t.report in per_department): t for t in tasks
+        }
         done = 0
         for fut in cf.as_completed(pending):
             if fut.cancelled():  # not started after an earlier failure: recorded as NotRun
