@@ -39,6 +39,7 @@ from typing import Any
 import openpyxl
 
 import dxkpi
+from dxkpi.catalogue.contract import DATASETS
 from dxkpi.commands.cli import main
 from dxkpi.ingest.read import dataset_for_name
 from tests.helpers import ROOT
@@ -457,13 +458,23 @@ def passwd_never_read(result: Result) -> None:
 
 # ------------------------------------------------------------------ the registry
 
-_DEPENDENTS_OF_STAFF = {
-    "staff": "failed",
-    "attendance": "skipped",
-    "proposals": "skipped",
-    "skill_assessment": "skipped",
-    "knowledge_posts": "skipped",
-}
+
+def _failed(dataset: str) -> dict[str, str]:
+    """The manifest statuses when ``dataset`` fails: it failed, and every dataset that refers to
+    it, directly or through another, is skipped (the contract's references decide which)."""
+    outcome = {dataset: "failed"}
+    grew = True
+    while grew:
+        grew = False
+        for name, ds in DATASETS.items():
+            if name not in outcome and any(dep in outcome for dep in ds.depends_on):
+                outcome[name] = "skipped"
+                grew = True
+    return outcome
+
+
+_DEPENDENTS_OF_STAFF = _failed("staff")
+_DEPENDENTS_OF_COURSES = _failed("courses")
 _ERROR_ROWS = {str(4 + i): err for i, err in enumerate(ERRORS)}
 
 CASES: tuple[Case, ...] = (
@@ -480,7 +491,7 @@ CASES: tuple[Case, ...] = (
         "header-cell-too-long",
         2,
         header_too_long,
-        outcome={"courses": "failed", "attendance": "skipped"},
+        outcome=_DEPENDENTS_OF_COURSES,
     ),
     Case("symlinked-subfolder", 3, linked_folder, file="more"),
     Case("unreadable-subfolder", 3, unreadable_folder, file="2025/", permissions=True),
@@ -538,7 +549,7 @@ CASES: tuple[Case, ...] = (
         "xlsx-cell-at-XFD1048576",
         11,
         xlsx_far_cell,
-        outcome={"courses": "failed", "attendance": "skipped"},
+        outcome=_DEPENDENTS_OF_COURSES,
         subprocess=True,
     ),
     Case("unreadable-file", 12, unreadable_file, outcome=_DEPENDENTS_OF_STAFF, permissions=True),
@@ -631,7 +642,7 @@ CASES: tuple[Case, ...] = (
         "xlsx-repeated-header",
         13,
         xlsx_repeated_header,
-        outcome={"courses": "failed", "attendance": "skipped"},
+        outcome=_DEPENDENTS_OF_COURSES,
     ),
 )
 
