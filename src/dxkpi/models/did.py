@@ -1732,30 +1732,6 @@ def _weight_if(
     return per_code[codes.unit], per_code
 
 
-def _weighted(
-    res: AttGtResult,
-    sel: np.ndarray,
-    att: np.ndarray,
-    pg: np.ndarray,
-    codes: _Codes | None,
-    n_codes: int,
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Share-weighted average of the selected cells, its influence function (wif if codes) and
-    the influence function's coefficients on the bootstrap basis (see :func:`_boot`; ``n_codes``
-    cohort codes)."""
-    w = pg[sel] / pg[sel].sum()
-    est = float((att[sel] * w).sum())
-    n_cells = res.influence.shape[1]
-    coef = np.zeros(n_cells + n_codes)
-    coef[:n_cells][sel] = w
-    inf = res.influence @ coef[:n_cells]  # row-major: one pass, no copy of the selected columns
-    if codes is not None:
-        wif, per_code = _weight_if(codes.cell[sel], pg[sel], att[sel], codes)
-        inf = inf + wif
-        coef[n_cells:] = per_code
-    return est, inf, coef
-
-
 def _boot(res: AttGtResult, coef: np.ndarray, band: np.ndarray, alpha: float) -> Bootstrap | None:
     """The result's bootstrap (same draws — also without a seed —, weights, clusters) of the
     estimates whose influence functions are ``influence @ coef[:cells]`` plus the cohort
@@ -1805,16 +1781,18 @@ class _Cells:
         )
 
     def weighted(self, sel: np.ndarray, wif: bool = True) -> tuple[float, np.ndarray, np.ndarray]:
-        return _weighted(
-            self.res, sel, self.att, self.pg, self.codes if wif else None, self.codes.size
-        )
+        """Share-weighted average of the selected cells, its influence function (with the
+        influence of the estimated cohort shares when ``wif``) and the influence function's
+        coefficients on the bootstrap basis (see :func:`_boot`): :meth:`parts` of one part."""
+        est, inf, coef = self.parts([sel], wif)
+        return float(est[0]), inf[:, 0], coef[:, 0]
 
     def parts(
         self, sels: list[np.ndarray], wif: bool = True
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Estimates, influence functions (units × parts) and their basis coefficients: each
-        part is :meth:`weighted`'s, with the cells' influence taken in one matrix product for
-        all parts (the units × cells matrix is read once, not once per part)."""
+        """Estimates, influence functions (units × parts) and their basis coefficients, each
+        part a share-weighted average of its selected cells; the cells' influence is taken in
+        one matrix product for all parts (the units × cells matrix is read once)."""
         n_cells = self.res.influence.shape[1]
         coef = np.zeros((n_cells + self.codes.size, len(sels)))
         est = np.empty(len(sels))
