@@ -220,13 +220,15 @@ def _truth(
 
 
 @dataclass(frozen=True)
-class _SkillMap:
+class _OwnStream:
+    """Files drawn from a random stream of their own (skill map, follow-up survey)."""
+
     tables: dict[str, pl.DataFrame]
     written: Written
     truth: dict[str, Any]
 
 
-def _skill_map(seed: int, out: Path, city: City, a: dict[str, np.ndarray]) -> _SkillMap:
+def _skill_map(seed: int, out: Path, city: City, a: dict[str, np.ndarray]) -> _OwnStream:
     """Generate, plant bad rows in and write skill_assessment and knowledge_posts.
 
     Uses its own random stream (seed, SKILL_STREAM): the core datasets are not affected.
@@ -245,12 +247,12 @@ def _skill_map(seed: int, out: Path, city: City, a: dict[str, np.ndarray]) -> _S
     tables = {k: v.with_columns(pl.lit(None, pl.String).alias("_bad")) for k, v in tables.items()}
     bad_skill_rows(rng, city, draws, tables)
     written = write_skill_files(rng, out, tables)
-    return _SkillMap(tables, written, truth)
+    return _OwnStream(tables, written, truth)
 
 
 def _followup(
     seed: int, out: Path, city: City, a: dict[str, np.ndarray], course_ids: list[str]
-) -> _SkillMap:
+) -> _OwnStream:
     """Generate and write the level-3 follow-up survey, with one planted bad row.
 
     Uses its own random stream (seed, FOLLOWUP_STREAM): every other file is unaffected.
@@ -260,7 +262,7 @@ def _followup(
     truth = {"followup": followup_truth(course_ids, table)}
     tables = {"followup_survey": plant_bad_row(rng, table)}
     written = write_skill_files(rng, out, tables, FOLLOWUP_FILES)
-    return _SkillMap(tables, written, truth)
+    return _OwnStream(tables, written, truth)
 
 
 def _check_args(staff: int, fiscal_years: Sequence[int]) -> tuple[int, ...]:
