@@ -326,20 +326,22 @@ def duckdb_peer(data, eager: dict[str, pl.DataFrame], config: Config, repeat: in
 
     import duckdb
 
-    folder = Path(tempfile.mkdtemp(prefix="dxkpi_duck_"))
-    for name in ("staff", "departments", "attendance", "proposals", "courses"):
-        eager[name].write_parquet(folder / f"{name}.parquet")
     con = duckdb.connect()
     kpis = list(DUCKDB_KPIS)
     duck_times, engine_times = [], []
     reference = None
-    for _ in range(repeat):  # interleaved: both see the same machine load
-        t0 = time.perf_counter()
-        reference = duckdb_catalogue(con, folder)
-        duck_times.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        compute(data, config, kpis=kpis, fiscal_years=FISCAL_YEARS, by=ALL_BY)
-        engine_times.append(time.perf_counter() - t0)
+    with tempfile.TemporaryDirectory(prefix="dxkpi_duck_") as tmp:  # the parquet copy goes after
+        folder = Path(tmp)
+        for name in ("staff", "departments", "attendance", "proposals", "courses"):
+            eager[name].write_parquet(folder / f"{name}.parquet")
+        for _ in range(repeat):  # interleaved: both see the same machine load
+            t0 = time.perf_counter()
+            reference = duckdb_catalogue(con, folder)
+            duck_times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            compute(data, config, kpis=kpis, fiscal_years=FISCAL_YEARS, by=ALL_BY)
+            engine_times.append(time.perf_counter() - t0)
+        con.close()
     raw = pl.concat(pl.collect_all([compute_kpi(data, k, FISCAL_YEARS, PEOPLE) for k in kpis]))
     n = check_agreement(raw, reference)
     duck_s, engine_s = min(duck_times), min(engine_times)

@@ -17,7 +17,6 @@ from dxkpi.commands.context import or_default
 from dxkpi.commands.years import FISCAL_YEAR
 from dxkpi.core.atomic import write_bytes
 from dxkpi.core.errors import DxkpiError
-from dxkpi.core.spreadsheet import neutralise_frame
 from dxkpi.ingest.processed import load_partitioned, load_processed
 from dxkpi.kpi.engine import compute, export_frame, select_kpis
 from dxkpi.kpi.pooled import pooled_kpis
@@ -225,7 +224,7 @@ def _pooled(
             click.echo(cells)
         return
     payload = (
-        "\ufeff".encode() + neutralise_frame(cells).write_csv().encode("utf-8")
+        export.to_csv_bytes(cells, cells.columns)
         if fmt == "csv"
         else (cells.write_json() + "\n").encode("utf-8")
     )

@@ -259,15 +259,16 @@ class Pseudonyms:
     def __call__(self, series: pl.Series) -> pl.Series:
         """Replace every ID in a string series by its pseudonym (nulls stay null)."""
         known, mac = self._known, self._mac
-        for u in series.drop_nulls().unique().to_list():
+        ids = series.drop_nulls().unique().to_list()
+        for u in ids:
             if u not in known:
                 h = mac.copy()
                 h.update(u.encode("utf-8"))
                 known[u] = PREFIX + h.hexdigest()[:DIGITS]
-        if not known:
+        if not ids:
             return series.cast(pl.String)
         table = pl.DataFrame(
-            {"id": list(known), "pseudonym": list(known.values())},
+            {"id": ids, "pseudonym": [known[u] for u in ids]},
             schema={"id": pl.String, "pseudonym": pl.String},
         )
         return (

@@ -30,7 +30,14 @@ from dxkpi.kpi.maturity import maturity_windows, resolve_as_of
 from dxkpi.kpi.suppression import HEADCOUNT, STAFF, suppress
 from dxkpi.project.config import Config
 
-__all__ = ["ORGANISATION", "PARTIAL_COLUMNS", "city_partial_sums", "pool", "pooled_kpis"]
+__all__ = [
+    "ORGANISATION",
+    "PARTIAL_COLUMNS",
+    "city_partial_sums",
+    "pool",
+    "pooled_kpis",
+    "value_from_sums",
+]
 
 #: Groupings that belong to one city's organisation: never pooled.
 ORGANISATION: tuple[str, ...] = ("division", "department")
@@ -44,6 +51,22 @@ PARTIAL_COLUMNS: tuple[str, ...] = (
     "denominator",
     "n_people",
 )
+
+
+def value_from_sums(num: pl.Expr, den: pl.Expr, value_from: pl.Expr) -> pl.Expr:
+    """A pooled cell's value from its summed numerator and denominator as ``value_from`` says:
+    the sum for a total, ×100 the ratio for a rate, the ratio for a proportion or quotient
+    (none when the denominator is not positive), none for a difference (it does not pool)."""
+    ratio = pl.when(den > 0).then(num / den)
+    return (
+        pl.when(value_from == "total")
+        .then(num)
+        .when(value_from == "rate")
+        .then(100 * ratio)
+        .when(value_from.is_in(["proportion", "quotient"]))
+        .then(ratio)
+        .otherwise(None)
+    )
 
 
 def _poolable(ids: Sequence[str]) -> list[str]:
@@ -108,17 +131,11 @@ def pool(partials: Sequence[pl.DataFrame], min_cell_size: int) -> pl.DataFrame:
         )
         .with_columns(_vf=pl.col("kpi").replace_strict(value_from, return_dtype=pl.String))
     )
-    num, den = pl.col("numerator"), pl.col("denominator")
-    ratio = pl.when(den > 0).then(num / den)
     summed = summed.with_columns(
-        value=pl.when(pl.col("_vf") == "total")
-        .then(num)
-        .when(pl.col("_vf") == "rate")
-        .then(100 * ratio)
-        .otherwise(ratio),
+        value=value_from_sums(pl.col("numerator"), pl.col("denominator"), pl.col("_vf")),
         ci_low=pl.lit(None, pl.Float64),
         ci_high=pl.lit(None, pl.Float64),
-        reason=pl.when((pl.col("_vf") != "total") & (den == 0))
+        reason=pl.when((pl.col("_vf") != "total") & (pl.col("denominator") == 0))
         .then(pl.lit("denominator_zero"))
         .otherwise(pl.lit(None, pl.String)),
     ).drop("_vf")

@@ -49,8 +49,7 @@ def pooled_panel(
     for code in city_codes(store):
         data = load_partitioned(store, code)
         panel = proposal_panel(data, period=period, treatment=treatment, outcome=outcome)
-        first = data.staff.select(pl.col("fiscal_year").min()).collect().item()
-        parts.append((code, int(first), panel))
+        parts.append((code, data.fiscal_years()[0], panel))
     firsts = {first for _, first, _ in parts}
     if len(firsts) > 1:
         raise BehaviourError(

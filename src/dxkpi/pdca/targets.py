@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 import tomlkit
 
-from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.catalogue.kpis import REGISTRY, KpiSpec
 from dxkpi.pdca.errors import PdcaError
 from dxkpi.pdca.summary import city_cells
 from dxkpi.project.config import parse_config
@@ -93,6 +93,37 @@ def propose_target(
     return _round_for(unit, min(max(value + sign * step, low), high))
 
 
+def _proposals(
+    cells: pl.DataFrame, fiscal_year: int
+) -> list[tuple[dict[str, Any], KpiSpec, float | None, str]]:
+    """Per cell of ``fiscal_year`` with a shown value: (the cell, its KPI, the proposed target,
+    the years it rests on). Only shown values up to ``fiscal_year`` count; the proposal
+    (:func:`propose_target`) rests on the cell's matured history (provisional values do not
+    count), and this year's target counts as missed unless this year's value is provisional."""
+    cells = cells.filter(
+        pl.col("fiscal_year") <= fiscal_year, ~pl.col("suppressed"), pl.col("value").is_not_null()
+    )
+    if "provisional" not in cells.columns:
+        cells = cells.with_columns(provisional=pl.lit(False))
+    ripe = cells.filter(~pl.col("provisional").fill_null(False))
+    latest = cells.filter(pl.col("fiscal_year") == fiscal_year)
+    out = []
+    for r in latest.sort("kpi", "group_by", "group").iter_rows(named=True):
+        spec = REGISTRY.get(r["kpi"])
+        if spec is None:
+            continue
+        hist = ripe.filter(
+            pl.col("kpi") == r["kpi"],
+            pl.col("group_by") == r["group_by"],
+            pl.col("group") == r["group"],
+        ).sort("fiscal_year")
+        history = list(zip(hist["fiscal_year"].to_list(), hist["value"].to_list(), strict=True))
+        missed = None if r["provisional"] else r["target"]
+        proposed = propose_target(history, missed, spec.unit, spec.higher_is_better)
+        out.append((r, spec, proposed, ",".join(str(y) for y, _ in history[-3:])))
+    return out
+
+
 def proposed_targets(rich: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
     """Proposed targets for ``fiscal_year + 1``, one per city-wide KPI cell (see
     :func:`propose_target`).
@@ -103,26 +134,8 @@ def proposed_targets(rich: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
     provisional value (a waiting KPI whose cohort has not matured, 暫定) is shown but not used:
     the proposal rests on the matured years, and this year's target does not count as missed.
     """
-    cells = city_cells(rich).filter(
-        pl.col("fiscal_year") <= fiscal_year, ~pl.col("suppressed"), pl.col("value").is_not_null()
-    )
-    if "provisional" not in cells.columns:
-        cells = cells.with_columns(provisional=pl.lit(False))
     rows = []
-    latest = cells.filter(pl.col("fiscal_year") == fiscal_year)
-    cells = cells.filter(~pl.col("provisional").fill_null(False))
-    for r in latest.sort("kpi", "group_by", "group").iter_rows(named=True):
-        spec = REGISTRY.get(r["kpi"])
-        if spec is None:
-            continue
-        hist = cells.filter(
-            pl.col("kpi") == r["kpi"],
-            pl.col("group_by") == r["group_by"],
-            pl.col("group") == r["group"],
-        ).sort("fiscal_year")
-        history = list(zip(hist["fiscal_year"].to_list(), hist["value"].to_list(), strict=True))
-        missed = None if r["provisional"] else r["target"]
-        proposed = propose_target(history, missed, spec.unit, spec.higher_is_better)
+    for r, spec, proposed, basis in _proposals(city_cells(rich), fiscal_year):
         city = r["group_by"] == "city"
         rows.append(
             {
@@ -133,7 +146,7 @@ def proposed_targets(rich: pl.DataFrame, fiscal_year: int) -> pl.DataFrame:
                 "value": r["value"],
                 "target": r["target"],
                 "proposed": proposed,
-                "basis": ",".join(str(y) for y, _ in history[-3:]),
+                "basis": basis,
             }
         )
     schema = {
@@ -168,26 +181,11 @@ def department_targets(
     proposal, since a proposal is this year's value plus a step and would reveal it; provisional
     values do not count, as in :func:`proposed_targets`.
     """
-    cells = rich.filter(
-        pl.col("group_by") == "department",
-        pl.col("kpi").is_in(list(kpis)),
-        pl.col("fiscal_year") <= fiscal_year,
-        ~pl.col("suppressed"),
-        pl.col("value").is_not_null(),
-    )
-    if "provisional" not in cells.columns:
-        cells = cells.with_columns(provisional=pl.lit(False))
+    cells = rich.filter(pl.col("group_by") == "department", pl.col("kpi").is_in(list(kpis)))
     if "group_name" not in cells.columns:
         cells = cells.with_columns(group_name=pl.lit(None, pl.String))
-    ripe = cells.filter(~pl.col("provisional").fill_null(False))
     rows = []
-    for r in cells.filter(pl.col("fiscal_year") == fiscal_year).iter_rows(named=True):
-        spec = REGISTRY[r["kpi"]]
-        hist = ripe.filter(pl.col("kpi") == r["kpi"], pl.col("group") == r["group"]).sort(
-            "fiscal_year"
-        )
-        history = list(zip(hist["fiscal_year"].to_list(), hist["value"].to_list(), strict=True))
-        missed = None if r["provisional"] else r["target"]
+    for r, spec, proposed, basis in _proposals(cells, fiscal_year):
         rows.append(
             {
                 "kpi": r["kpi"],
@@ -196,8 +194,8 @@ def department_targets(
                 "unit": spec.unit,
                 "value": r["value"],
                 "target": r["target"],
-                "proposed": propose_target(history, missed, spec.unit, spec.higher_is_better),
-                "basis": ",".join(str(y) for y, _ in history[-3:]),
+                "proposed": proposed,
+                "basis": basis,
             }
         )
     schema = {

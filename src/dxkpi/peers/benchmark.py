@@ -66,6 +66,7 @@ import polars as pl
 
 from dxkpi.catalogue.kpis import REGISTRY, ValueFrom
 from dxkpi.core.errors import DxkpiError, Where
+from dxkpi.kpi.pooled import value_from_sums
 from dxkpi.kpi.suppression import complementary, equations, split_labels
 from dxkpi.peers.share import SUFFIX, Share, read_share
 from dxkpi.project.config import MIN_CELL_SIZE_FLOOR
@@ -235,20 +236,6 @@ def _pool_key(pool_by: str) -> pl.Expr:
     return pl.lit("all") if pool_by == "all" else pl.col(pool_by)
 
 
-def _value(num: pl.Expr, den: pl.Expr, value_from: pl.Expr) -> pl.Expr:
-    """A value from numerator and denominator as ``value_from`` says (difference: none)."""
-    ratio = pl.when(den > 0).then(num / den)
-    return (
-        pl.when(value_from == "total")
-        .then(num)
-        .when(value_from == "rate")
-        .then(100 * ratio)
-        .when(value_from.is_in(["proportion", "quotient"]))
-        .then(ratio)
-        .otherwise(None)
-    )
-
-
 def pool_cells(cities: pl.DataFrame) -> pl.DataFrame:
     """Pooled cells before the benchmark's suppression: per pool (:data:`POOL_BY`) and cell, the
     sums over the municipalities showing it (``cities``) and the count of those hiding it
@@ -283,7 +270,9 @@ def pool_cells(cities: pl.DataFrame) -> pl.DataFrame:
         numerator=pl.when(empty).then(None).otherwise(pl.col("numerator")),
         value=pl.when(empty)
         .then(None)
-        .otherwise(_value(pl.col("numerator"), pl.col("denominator"), pl.col("value_from"))),
+        .otherwise(
+            value_from_sums(pl.col("numerator"), pl.col("denominator"), pl.col("value_from"))
+        ),
         reason=pl.when(empty)
         .then(pl.lit("no_city_shows"))
         .when((pl.col("value_from") != "total") & (pl.col("denominator") == 0))

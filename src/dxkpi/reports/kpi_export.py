@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -72,10 +73,11 @@ def footnote_ja(k: int) -> str:
     )
 
 
-def to_csv_bytes(frame: pl.DataFrame) -> bytes:
-    """CSV in UTF-8 with BOM (Japanese Excel opens it), export columns only."""
+def to_csv_bytes(frame: pl.DataFrame, columns: Sequence[str] = EXPORT_COLUMNS) -> bytes:
+    """CSV in UTF-8 with BOM (Japanese Excel opens it), formulas neutralised; ``columns`` only
+    (default: the export columns)."""
     buf = io.BytesIO()
-    neutralise_frame(frame.select(EXPORT_COLUMNS)).write_csv(buf)
+    neutralise_frame(frame.select(columns)).write_csv(buf)
     return "\ufeff".encode() + buf.getvalue()
 
 

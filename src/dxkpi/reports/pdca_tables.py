@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from dxkpi.catalogue.contract import FOLLOWUP_DAYS
 from dxkpi.catalogue.format import PER_100_STAFF_YEAR, format_ratio, format_value
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.catalogue.labels import SUPPRESSED_MARK, codes, label, labels, t
@@ -327,9 +328,11 @@ def followup_note(lang: str = "ja") -> str:
     """How to read satisfaction, self-reported application and the behavioural effect side by
     side (Kirkpatrick levels 1 and 3), and what the follow-up rates can and cannot say."""
     agree = REGISTRY["application_rate"]
+    *first, last = (str(d) for d in FOLLOWUP_DAYS)
+    days_ja = "・".join([*first, last])
     return t(
         lang,
-        f"「業務で活用」は{agree.name_ja}: 修了後30・60・90日のフォローアップ調査で「研修で学んだ"
+        f"「業務で活用」は{agree.name_ja}: 修了後{days_ja}日のフォローアップ調査で「研修で学んだ"
         "ことを業務で活用している」に「そう思う」「とてもそう思う」と答えた割合（職員×研修ごとに"
         "最も遅い回の回答、95%区間と回答数つき）です。本人の自己申告で、回答した人だけの値です。"
         "活用している人ほど回答しやすければ高めに出ます。「上司の支援あり」は同じ回答で上司が活用を"
@@ -337,9 +340,10 @@ def followup_note(lang: str = "ja") -> str:
         "受講していない職員と比べた差です。満足度（レベル1）も自己申告の活用（レベル3）も、行動が"
         "変わったことの証拠ではありません。三つが食い違う研修は、一つの数字で判断せず理由を確かめて"
         "ください。",
-        "'Applied at work' is the application rate: of the follow-up answers 30, 60 and 90 days "
-        "after completion (each employee's latest wave per course; 95% interval and number of "
-        "answers shown), the share agreeing that they apply what they learned at work. It is "
+        f"'Applied at work' is the application rate: of the follow-up answers "
+        f"{', '.join(first)} and {last} days after completion (each employee's latest wave per "
+        "course; 95% interval and number of answers shown), the share agreeing that they apply "
+        "what they learned at work. It is "
         "self-reported and covers only those who answered: if those who apply it answer more "
         "readily, it reads high. 'Manager support' is the share of the same answers saying their "
         "manager supports applying it. 'Effect' is the behavioural change estimated from data "
