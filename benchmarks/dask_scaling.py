@@ -35,6 +35,7 @@ from typing import Any
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from dxkpi.catalogue.municipality import check_digit
 from dxkpi.ingest.consolidate import ingest_cities
 from dxkpi.ingest.processed import DATASETS
 from dxkpi.kpi.pooled import pooled_kpis
@@ -89,7 +90,8 @@ def main() -> None:
         base = Path(tmp)
         raws = {}
         for i in range(args.cities):
-            code = f"{221000 + i:06d}"
+            first_five = f"22{201 + i:03d}"  # valid codes: `dxkpi ingest --cities` checks them
+            code = f"{first_five}{check_digit(first_five)}"
             raws[code] = base / "raw" / code
             generate_city(raws[code], seed=101 + i, staff=args.staff, fiscal_years=tuple(years))
         codes = sorted(raws)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dxkpi.catalogue.municipality import is_municipality_code
 from dxkpi.core.atomic import write_text
 from dxkpi.core.errors import ContractError, Where
 from dxkpi.core.jsontext import json_text
@@ -60,10 +61,12 @@ class CityResult:
 
 
 def _check_code(code: str, where: str) -> str:
-    if not _CODE.fullmatch(code):
+    """``code`` if it is a 全国地方公共団体コード as ``dxkpi share`` accepts it (the one rule:
+    :func:`dxkpi.catalogue.municipality.is_municipality_code`), else a two-language error."""
+    if not is_municipality_code(code):
         raise ContractError(
-            f"団体コードが 6 桁の数字ではありません: {code!r}",
-            f"the municipality code is not six digits: {code!r}",
+            f"団体コードが 6 桁の全国地方公共団体コード（検査数字つき）ではありません: {code!r}",
+            f"the municipality code is not six digits with a right check digit: {code!r}",
             where=Where(file=where),
             hint_ja="全国地方公共団体コード（6 桁、例 221309）を指定してください。",
             hint_en="Give the 6-digit local government code (e.g. 221309).",
@@ -97,7 +100,11 @@ def city_folders(parent: Path) -> dict[str, Path]:
             hint_en="Put each municipality's raw files in a sub-folder named by its code "
             "(e.g. 221309/).",
         )
-    found = {p.name: p for p in sorted(parent.iterdir()) if p.is_dir() and _CODE.fullmatch(p.name)}
+    found = {
+        _check_code(p.name, str(p)): p
+        for p in sorted(parent.iterdir())
+        if p.is_dir() and _CODE.fullmatch(p.name)
+    }
     if not found:
         raise ContractError(
             "団体コード名のサブフォルダがありません",
