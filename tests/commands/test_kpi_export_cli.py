@@ -216,3 +216,20 @@ def test_table_shows_names_as_text_not_terminal_markup():
     out = io.StringIO()
     Console(file=out, width=400).print(export.to_table(rich, 5))
     assert name in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("args", "en"),
+    [
+        (["--city", "221309"], "--city names a municipality of --store: give --store too."),
+        (
+            ["--store", "s", "--data", "d"],
+            "--store and --data name two different data folders: give one.",
+        ),
+    ],
+)
+def test_store_options_that_would_be_ignored_are_refused(args: list[str], en: str) -> None:
+    """--city without --store and --data beside --store used to be dropped silently."""
+    result = CliRunner().invoke(command, [*args, "--fy", "2025"])
+    assert result.exit_code == 1
+    assert en in result.output and "--store" in result.output.splitlines()[0]

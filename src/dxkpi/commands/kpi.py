@@ -142,6 +142,16 @@ def command(
             + ", ".join(f"{k} × {g}" for k, g in lacking),
             err=True,
         )
+    if city is not None and store is None:
+        raise _fail(
+            "--city は --store（市町村別に分割された統合データ）と一緒に指定してください。",
+            "--city names a municipality of --store: give --store too.",
+        )
+    if store is not None and data_dir is not None:
+        raise _fail(
+            "--store と --data は同時に指定できません（どちらか一方のデータを集計します）。",
+            "--store and --data name two different data folders: give one.",
+        )
     try:
         config = load_config(or_default(config_path, "config_file"))
         if store is not None and city is None:
