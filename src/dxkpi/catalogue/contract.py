@@ -424,6 +424,17 @@ def _dept_ref(rule_id: str) -> Reference:
     )
 
 
+def _course_ref(rule_id: str) -> Reference:
+    return Reference(
+        rule_id,
+        ("course_id",),
+        "courses",
+        ("course_id",),
+        ja="研修マスタにない研修コード",
+        en="course_id does not exist in courses",
+    )
+
+
 _DATASET_LIST: tuple[Dataset, ...] = (
     Dataset(
         name="departments",
@@ -543,14 +554,7 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         key=("employee_id", "course_id", "session_date"),
         references=(
             _staff_ref("attendance.employee_id.on_staff_list", "employee_id", "session_date"),
-            Reference(
-                "attendance.course_id.exists",
-                ("course_id",),
-                "courses",
-                ("course_id",),
-                ja="研修マスタにない研修コード",
-                en="course_id does not exist in courses",
-            ),
+            _course_ref("attendance.course_id.exists"),
         ),
     ),
     Dataset(
@@ -1017,14 +1021,7 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         key=("employee_id", "course_id", "days_after"),
         references=(
             _staff_ref("followup_survey.employee_id.on_staff_list", "employee_id", "responded_on"),
-            Reference(
-                "followup_survey.course_id.exists",
-                ("course_id",),
-                "courses",
-                ("course_id",),
-                ja="研修マスタにない研修コード",
-                en="course_id does not exist in courses",
-            ),
+            _course_ref("followup_survey.course_id.exists"),
         ),
         capability="followup",
     ),
