@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -64,6 +65,7 @@ __all__ = [
     "RequiredWhen",
     "RowRule",
     "RuleInfo",
+    "code_lookup",
     "column_faults",
     "contract_fingerprint",
     "ingest_order",
@@ -145,6 +147,20 @@ class Column:
     def code_values(self) -> list[str | int]:
         """Canonical stored values of a CODE column (ints for integer codes)."""
         return [int(c.code) if self.code_dtype == "int" else c.code for c in self.codes]
+
+
+def code_lookup(col: Column) -> dict[str, str]:
+    """Every accepted spelling of a code column (NFKC, trimmed, lower case) → its canonical
+    code: what ingestion accepts, what a mapping's ``values`` targets are checked against.
+
+    >>> code_lookup(DATASETS["staff"].column("job_level"))["中堅職員"]
+    'mid'
+    """
+    lookup: dict[str, str] = {}
+    for code in col.codes:
+        for spelling in code.spellings():
+            lookup[unicodedata.normalize("NFKC", spelling).strip().lower()] = code.code
+    return lookup
 
 
 @dataclass(frozen=True)

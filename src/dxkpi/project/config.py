@@ -99,6 +99,7 @@ from dxkpi.catalogue.contract import (
     ID_PATTERN,
     PERSONAL_NAME_HEADERS,
     Kind,
+    code_lookup,
 )
 from dxkpi.catalogue.format import PER_100_STAFF_YEAR
 from dxkpi.catalogue.kpis import PLAN_TOTALS, REGISTRY, awaiting_kpis
@@ -800,12 +801,7 @@ def _value_target(source: str, key: str, dataset: str, column: str, value: objec
         )
     text = str(value).strip()
     if col.kind is Kind.CODE:
-        spellings = {
-            unicodedata.normalize("NFKC", s).strip().lower(): c.code
-            for c in col.codes
-            for s in c.spellings()
-        }
-        code = spellings.get(unicodedata.normalize("NFKC", text).lower())
+        code = code_lookup(col).get(mapping_value_key(text))
         if code is None:
             allowed = " / ".join(f"{c.code}（{c.ja}）" for c in col.codes)
             raise _error(

@@ -28,7 +28,7 @@ import numpy as np
 import openpyxl
 import polars as pl
 
-from dxkpi.catalogue.contract import DATASETS, Kind
+from dxkpi.catalogue.contract import DATASETS, Kind, code_lookup
 from dxkpi.sample.forms import FOLLOWUP_FILES
 from dxkpi.sample.parameters import FULL_WIDTH, GIVEN, SURNAMES
 
@@ -145,11 +145,7 @@ def forms_followup_frame(
         if col.name == "employee_id":
             out[header] = _typed_id(rng, values)
         elif col.kind is Kind.CODE:
-            codes = {
-                unicodedata.normalize("NFKC", s).strip().lower(): c.code
-                for c in col.codes
-                for s in c.spellings()
-            }
+            codes = code_lookup(col)
             texts = answer_text.get(col.name, {})
             out[header] = [
                 None if v is None else texts.get(str(_code(v, codes)), v) for v in values.to_list()
