@@ -43,6 +43,7 @@ from dxkpi.core.errors import ContractError, DxkpiError, Where
 from dxkpi.ingest.mapping import MappingSet
 from dxkpi.ingest.parse import parse_date
 from dxkpi.ingest.read import (
+    DATA_SUFFIXES,
     SourcePart,
     TextTable,
     dataset_for_name,
@@ -50,7 +51,6 @@ from dxkpi.ingest.read import (
     read_part,
     read_text_table,
 )
-from dxkpi.ingest.xlsx import workbook_sheets
 from dxkpi.project.config import IdRule
 
 __all__ = [
@@ -492,9 +492,9 @@ def _choose_dataset(
 
 
 def _part_for(path: Path, rel: str) -> SourcePart:
-    """The table ``dxkpi map`` reads: the CSV, or the workbook's first sheet."""
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
+    """The table ``dxkpi map`` reads: the CSV, or the workbook's first sheet (a part without
+    a sheet name is read from its first sheet)."""
+    if path.suffix.lower() not in DATA_SUFFIXES:
         raise ContractError(
             "CSV か XLSX のファイルではありません",
             "not a CSV or XLSX file",
@@ -510,8 +510,7 @@ def _part_for(path: Path, rel: str) -> SourcePart:
             hint_ja="パスを確かめてください。",
             hint_en="check the path.",
         )
-    sheet = workbook_sheets(path, rel)[0].name if suffix == ".xlsx" else None
-    return SourcePart(path, rel, "departments", sheet)  # the dataset is decided later
+    return SourcePart(path, rel, "departments")  # the dataset is decided later
 
 
 def propose(
