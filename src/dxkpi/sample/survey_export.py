@@ -20,7 +20,6 @@ import datetime as dt
 import sys
 import tomllib
 import unicodedata
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import openpyxl
 import polars as pl
 
 from dxkpi.catalogue.contract import DATASETS, Kind, code_lookup
+from dxkpi.catalogue.synonyms import shipped_mappings
 from dxkpi.sample.forms import FOLLOWUP_FILES
 from dxkpi.sample.parameters import FULL_WIDTH, GIVEN, SURNAMES
 
@@ -50,9 +50,10 @@ _DATASET = "followup_survey"
 
 
 def shipped_mapping(name: str = FORMS_FOLLOWUP_MAPPING) -> Path:
-    """The path of a mapping shipped with dxkpi (``dxkpi/catalogue/mappings/<name>``)."""
-    path = Path(str(resources.files("dxkpi.catalogue").joinpath("mappings", name)))
-    if not path.is_file():
+    """The path of a mapping shipped with dxkpi (``dxkpi/catalogue/mappings/<name>``:
+    :func:`dxkpi.catalogue.synonyms.shipped_mappings`)."""
+    path = shipped_mappings().get(name.removesuffix(".toml"))
+    if path is None:
         raise FileNotFoundError(
             f"同梱のマッピング {name} がありません / no shipped mapping {name!r}"
         )
@@ -119,7 +120,7 @@ def forms_followup_frame(
     ds = DATASETS[_DATASET]
     rng = np.random.default_rng([seed, 17, 3])
     n = followup.height
-    done_on = [dt.date.fromisoformat(d.replace("/", "-")) for d in _iso(followup["responded_on"])]
+    done_on = _dates(followup["responded_on"])
     seconds = rng.integers(8 * 3600 + 1800, 19 * 3600, n)
     finished = [
         dt.datetime.combine(d, dt.time()) + dt.timedelta(seconds=int(s))
@@ -155,14 +156,12 @@ def forms_followup_frame(
     return pl.DataFrame(out, schema_overrides={"最終更新時刻": pl.String}, strict=False)
 
 
-def _iso(dates: pl.Series) -> list[str]:
-    """ISO or slash dates (2025/7/9) as ISO text."""
-    return (
-        dates.str.replace_all("/", "-")
-        .str.to_date("%Y-%m-%d", strict=False)
-        .dt.strftime("%Y-%m-%d")
-        .to_list()
+def _dates(dates: pl.Series) -> list[dt.date]:
+    """ISO or slash dates (2025/7/9) as dates."""
+    parsed: list[dt.date] = (
+        dates.str.replace_all("/", "-").str.to_date("%Y-%m-%d", strict=False).to_list()
     )
+    return parsed
 
 
 def write_forms_followup(
