@@ -29,6 +29,7 @@ import polars as pl
 
 from dxkpi.catalogue.contract import DATASETS, Kind, code_lookup
 from dxkpi.catalogue.synonyms import shipped_mappings
+from dxkpi.core.atomic import write_bytes, write_file
 from dxkpi.sample.forms import FOLLOWUP_FILES
 from dxkpi.sample.parameters import FULL_WIDTH, GIVEN, SURNAMES
 
@@ -171,15 +172,13 @@ def write_forms_followup(
     cells, as Forms downloads it) or, for a ``.csv`` name, UTF-8 with BOM and times written
     ``2025/7/15 9:02:33``."""
     frame = forms_followup_frame(followup, seed=seed, mapping=mapping)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
         times = [
             pl.col(c).map_elements(_forms_time, return_dtype=pl.String)
             for c in ("開始時刻", "完了時刻")
         ]
         text = frame.with_columns(times).write_csv()
-        out.write_bytes(text.encode("utf-8-sig"))
-        return out
+        return write_bytes(out, text.encode("utf-8-sig"))
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
@@ -190,8 +189,7 @@ def write_forms_followup(
     for col in ("B", "C"):
         for cell in sheet[col][1:]:
             cell.number_format = "yyyy/m/d h:mm:ss"
-    book.save(out)
-    return out
+    return write_file(out, book.save)
 
 
 def _forms_time(t: dt.datetime) -> str:
