@@ -69,6 +69,7 @@ __all__ = [
     "column_faults",
     "contract_fingerprint",
     "ingest_order",
+    "is_personal_name",
     "range_text",
     "rule_catalogue",
 ]
@@ -357,6 +358,20 @@ GENERAL_RULES: tuple[str, ...] = (
 
 # Columns that carry personal names. They are dropped at ingestion and the drop is reported.
 PERSONAL_NAME_HEADERS: tuple[str, ...] = ("name", "氏名", "名前", "職員氏名", "氏名（漢字）")
+_PERSONAL_NAME_KEYS = frozenset(
+    unicodedata.normalize("NFKC", h).strip().lower() for h in PERSONAL_NAME_HEADERS
+)
+
+
+def is_personal_name(header: str) -> bool:
+    """True for a header of personal names (:data:`PERSONAL_NAME_HEADERS`, compared after NFKC,
+    trimming and lower case): such a column is never ingested, mapped or proposed.
+
+    >>> is_personal_name(" 氏名 "), is_personal_name("Name"), is_personal_name("職員番号")
+    (True, True, False)
+    """
+    return unicodedata.normalize("NFKC", header).strip().lower() in _PERSONAL_NAME_KEYS
+
 
 # Hire/skill vocabularies shared by several datasets.
 JOB_LEVEL = (

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dxkpi.catalogue.contract import DATASETS, PERSONAL_NAME_HEADERS, Column, Dataset, Kind
+from dxkpi.catalogue.contract import DATASETS, Column, Dataset, Kind, is_personal_name
 from dxkpi.catalogue.synonyms import HEADER_SYNONYMS, VALUE_SYNONYMS, fold
 from dxkpi.core.errors import ContractError, DxkpiError, Where
 from dxkpi.ingest.mapping import MappingSet
@@ -47,6 +47,7 @@ from dxkpi.ingest.read import (
     SourcePart,
     dataset_for_name,
     discover,
+    header_lookup,
     read_part,
     read_text_table,
 )
@@ -79,7 +80,6 @@ VALUES_SHARE = 0.8
 #: A values table is proposed only for a column with at most this many distinct values.
 MAX_TABLE_VALUES = 500
 
-_PERSONAL = {unicodedata.normalize("NFKC", h).strip().lower() for h in PERSONAL_NAME_HEADERS}
 _RANK = {k: i for i, k in enumerate(CONFIDENCE)}
 
 
@@ -308,11 +308,11 @@ def _header_match(header: str, ds: Dataset) -> tuple[str | None, str]:
     key = unicodedata.normalize("NFKC", header).strip().lower()
     if not key:
         return None, "none"
-    if key in _PERSONAL:
+    if is_personal_name(header):
         return None, "personal"
-    for col in ds.columns:
-        if key in (col.name, unicodedata.normalize("NFKC", col.ja).strip().lower()):
-            return col.name, "exact"
+    exact = header_lookup(ds).get(key)  # what ingestion reads without a mapping
+    if exact is not None:
+        return exact, "exact"
     folded = fold(header)
     for col in ds.columns:
         if folded in (fold(col.name), fold(col.ja)):

@@ -97,9 +97,9 @@ from dxkpi.catalogue.contract import (
     DATASETS,
     ID_MAX_LENGTH,
     ID_PATTERN,
-    PERSONAL_NAME_HEADERS,
     Kind,
     code_lookup,
+    is_personal_name,
 )
 from dxkpi.catalogue.format import PER_100_STAFF_YEAR
 from dxkpi.catalogue.kpis import PLAN_TOTALS, REGISTRY, awaiting_kpis
@@ -286,7 +286,6 @@ class CityConfig:
 
 #: Folder of the project holding one mapping file per source system (``mappings/*.toml``).
 MAPPINGS_DIR = "mappings"
-_PERSONAL = frozenset(unicodedata.normalize("NFKC", h).lower() for h in PERSONAL_NAME_HEADERS)
 _MAPPING_KEYS = ("system", "files", "columns", "values", "ids", "ignore")
 
 
@@ -921,7 +920,7 @@ def _one_mapping(source: str, dataset: str, raw: Mapping[str, Any]) -> SourceMap
                 f"列 {column} には「{by_target[column]}」も対応しています（1列に1つだけ）。",
                 f"column {column} is already the target of {by_target[column]!r} (one each).",
             )
-        if unicodedata.normalize("NFKC", header).strip().lower() in _PERSONAL:
+        if is_personal_name(header):
             raise _error(
                 source,
                 f"{prefix}.columns.{header}",
