@@ -72,6 +72,8 @@ def _project(folder: Path, files: dict[str, Path]) -> Path:
         ),
         ({"staff": {"ids": {"employee_id": {"zero_pad": 0}}}}, "zero_pad", "number of digits"),
         ({"staff": {"colums": {}}}, "mapping.staff.colums", "unknown key"),
+        ({"staff": {"values": "job_level"}}, "mapping.staff.values", "expected a table"),
+        ({"staff": {"ids": ["employee_id"]}}, "mapping.staff.ids", "expected a table"),
         ({"staff": {"columns": {"氏名": "employee_id"}}}, "columns.氏名", "personal"),
         (
             {"staff": {"columns": {"職員コード": "employee_id", "社員番号": "employee_id"}}},

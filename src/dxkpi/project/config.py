@@ -947,9 +947,14 @@ def _one_mapping(source: str, dataset: str, raw: Mapping[str, Any]) -> SourceMap
         files=files,
         columns=MappingProxyType(columns),
         values=_values(
-            source, f"{prefix}.values", dataset, _table(source, "values", raw.get("values", {}))
+            source,
+            f"{prefix}.values",
+            dataset,
+            _table(source, f"{prefix}.values", raw.get("values", {})),
         ),
-        ids=_id_rules(source, f"{prefix}.ids", dataset, _table(source, "ids", raw.get("ids", {}))),
+        ids=_id_rules(
+            source, f"{prefix}.ids", dataset, _table(source, f"{prefix}.ids", raw.get("ids", {}))
+        ),
         ignore=ignore,
     )
 
