@@ -407,7 +407,6 @@ class Config:
     decisions: DecisionsConfig = field(default_factory=DecisionsConfig)
     kpi: KpiConfig = field(default_factory=KpiConfig)
     city: CityConfig = field(default_factory=CityConfig)
-    mappings: tuple[SourceMapping, ...] = ()
     plans: tuple[Plan, ...] = ()
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "<defaults>"
@@ -1144,8 +1143,10 @@ def _plans(source: str, raw: Mapping[str, Any]) -> tuple[Plan, ...]:
 
 
 def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
-    """Validate a parsed TOML mapping into a :class:`Config`."""
+    """Validate a parsed TOML mapping into a :class:`Config`. Its ``[mapping.*]`` sections are
+    checked here too; ingestion reads them, with ``mappings/*.toml``, by :func:`load_mappings`."""
     sections = {k: v for k, v in raw.items() if k not in _KNOWN_SECTIONS}
+    parse_mappings(raw.get("mapping", {}), source)
     return Config(
         privacy=_privacy(source, _table(source, "privacy", raw.get("privacy", {}))),
         grading=_grading(source, _table(source, "grading", raw.get("grading", {}))),
@@ -1157,7 +1158,6 @@ def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         decisions=_decisions(source, _table(source, "decisions", raw.get("decisions", {}))),
         kpi=_kpi(source, _table(source, "kpi", raw.get("kpi", {}))),
         city=_city(source, _table(source, "city", raw.get("city", {}))),
-        mappings=parse_mappings(raw.get("mapping", {}), source),
         plans=_plans(source, _table(source, "plan", raw.get("plan", {}))),
         sections=MappingProxyType(sections),
         source=source,
