@@ -17,7 +17,7 @@ import pytest
 from dxkpi.catalogue import synonyms
 from dxkpi.core.errors import ConfigError, ContractError
 from dxkpi.ingest.mapping import MappingSet, project_mappings
-from dxkpi.ingest.pipeline import run_ingest
+from dxkpi.ingest.pipeline import IngestReport, run_ingest
 from dxkpi.ingest.propose import propose
 from dxkpi.project.config import load_mappings, parse_mappings
 from dxkpi.sample import generate_city
@@ -72,6 +72,8 @@ def _project(folder: Path, files: dict[str, Path]) -> Path:
         ),
         ({"staff": {"ids": {"employee_id": {"zero_pad": 0}}}}, "zero_pad", "number of digits"),
         ({"staff": {"colums": {}}}, "mapping.staff.colums", "unknown key"),
+        ({"staff": {"values": "job_level"}}, "mapping.staff.values", "expected a table"),
+        ({"staff": {"ids": ["employee_id"]}}, "mapping.staff.ids", "expected a table"),
         ({"staff": {"columns": {"氏名": "employee_id"}}}, "columns.氏名", "personal"),
         (
             {"staff": {"columns": {"職員コード": "employee_id", "社員番号": "employee_id"}}},
@@ -349,16 +351,33 @@ def _map_and_write(
     return out, written
 
 
+def _ingest_original(city_raw: Path, names: tuple[str, ...], out: Path) -> IngestReport:
+    """Ingest copies of the sample city's contract-shaped files ``names`` into ``out`` (what
+    an export read through its mapping is compared with)."""
+    raw = out.parent / f"{out.name}_raw"
+    raw.mkdir()
+    for n in names:
+        shutil.copy(city_raw / n, raw / n)
+    return run_ingest(raw, out, expectations=EXP, secret=SECRET)
+
+
+def _ingest_mapped(project: Path, out: Path) -> IngestReport:
+    """Ingest the project's raw folder into ``out`` with the project's mappings."""
+    return run_ingest(
+        project / "data" / "raw",
+        out,
+        expectations=EXP,
+        secret=SECRET,
+        mappings=project_mappings(project),
+    )
+
+
 @pytest.mark.integration
 def test_hr_export_maps_and_ingests_like_the_staff_list(
     city_raw: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     masters = ("マスタ.xlsx", "courses.xlsx")
-    before_raw = tmp_path / "before_raw"
-    before_raw.mkdir()
-    for n in (*masters, "staff.csv"):
-        shutil.copy(city_raw / n, before_raw / n)
-    before = run_ingest(before_raw, tmp_path / "before", expectations=EXP, secret=SECRET)
+    before = _ingest_original(city_raw, (*masters, "staff.csv"), tmp_path / "before")
 
     exports = tmp_path / "exports"
     exports.mkdir()
@@ -381,13 +400,7 @@ def test_hr_export_maps_and_ingests_like_the_staff_list(
     # the staff row of a department not in the master: left for the city, as a comment
     assert '# "080600" = ""' in text
 
-    after = run_ingest(
-        project / "data" / "raw",
-        tmp_path / "after",
-        expectations=EXP,
-        secret=SECRET,
-        mappings=project_mappings(project),
-    )
+    after = _ingest_mapped(project, tmp_path / "after")
     assert after.ok
     staff_before = pl.read_parquet(tmp_path / "before" / "staff.parquet").drop(LINEAGE)
     staff_after = pl.read_parquet(tmp_path / "after" / "staff.parquet").drop(LINEAGE)
@@ -412,11 +425,7 @@ def test_lms_export_maps_and_ingests_like_the_attendance_file(
 ) -> None:
     base = ("マスタ.xlsx", "courses.xlsx", "staff.csv")
     source = "受講_FY2024.csv"
-    before_raw = tmp_path / "before_raw"
-    before_raw.mkdir()
-    for n in (*base, source):
-        shutil.copy(city_raw / n, before_raw / n)
-    before = run_ingest(before_raw, tmp_path / "before", expectations=EXP, secret=SECRET)
+    before = _ingest_original(city_raw, (*base, source), tmp_path / "before")
 
     exports = tmp_path / "exports"
     exports.mkdir()
@@ -434,13 +443,7 @@ def test_lms_export_maps_and_ingests_like_the_attendance_file(
     assert table["columns"]["受講日時"] == "session_date"
     assert table["ignore"] == {"columns": ["講座名"]}
 
-    after = run_ingest(
-        project / "data" / "raw",
-        tmp_path / "after",
-        expectations=EXP,
-        secret=SECRET,
-        mappings=project_mappings(project),
-    )
+    after = _ingest_mapped(project, tmp_path / "after")
     assert after.ok
     att_before = pl.read_parquet(tmp_path / "before" / "attendance.parquet").drop(LINEAGE)
     att_after = pl.read_parquet(tmp_path / "after" / "attendance.parquet").drop(LINEAGE)

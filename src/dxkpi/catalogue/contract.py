@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -64,9 +65,11 @@ __all__ = [
     "RequiredWhen",
     "RowRule",
     "RuleInfo",
+    "code_lookup",
     "column_faults",
     "contract_fingerprint",
     "ingest_order",
+    "is_personal_name",
     "range_text",
     "rule_catalogue",
 ]
@@ -145,6 +148,20 @@ class Column:
     def code_values(self) -> list[str | int]:
         """Canonical stored values of a CODE column (ints for integer codes)."""
         return [int(c.code) if self.code_dtype == "int" else c.code for c in self.codes]
+
+
+def code_lookup(col: Column) -> dict[str, str]:
+    """Every accepted spelling of a code column (NFKC, trimmed, lower case) → its canonical
+    code: what ingestion accepts, what a mapping's ``values`` targets are checked against.
+
+    >>> code_lookup(DATASETS["staff"].column("job_level"))["中堅職員"]
+    'mid'
+    """
+    lookup: dict[str, str] = {}
+    for code in col.codes:
+        for spelling in code.spellings():
+            lookup[unicodedata.normalize("NFKC", spelling).strip().lower()] = code.code
+    return lookup
 
 
 @dataclass(frozen=True)
@@ -341,6 +358,20 @@ GENERAL_RULES: tuple[str, ...] = (
 
 # Columns that carry personal names. They are dropped at ingestion and the drop is reported.
 PERSONAL_NAME_HEADERS: tuple[str, ...] = ("name", "氏名", "名前", "職員氏名", "氏名（漢字）")
+_PERSONAL_NAME_KEYS = frozenset(
+    unicodedata.normalize("NFKC", h).strip().lower() for h in PERSONAL_NAME_HEADERS
+)
+
+
+def is_personal_name(header: str) -> bool:
+    """True for a header of personal names (:data:`PERSONAL_NAME_HEADERS`, compared after NFKC,
+    trimming and lower case): such a column is never ingested, mapped or proposed.
+
+    >>> is_personal_name(" 氏名 "), is_personal_name("Name"), is_personal_name("職員番号")
+    (True, True, False)
+    """
+    return unicodedata.normalize("NFKC", header).strip().lower() in _PERSONAL_NAME_KEYS
+
 
 # Hire/skill vocabularies shared by several datasets.
 JOB_LEVEL = (
@@ -421,6 +452,17 @@ def _dept_ref(rule_id: str) -> Reference:
         ("department_code",),
         ja="組織マスタにない所属コード",
         en="department_code does not exist in departments",
+    )
+
+
+def _course_ref(rule_id: str) -> Reference:
+    return Reference(
+        rule_id,
+        ("course_id",),
+        "courses",
+        ("course_id",),
+        ja="研修マスタにない研修コード",
+        en="course_id does not exist in courses",
     )
 
 
@@ -543,14 +585,7 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         key=("employee_id", "course_id", "session_date"),
         references=(
             _staff_ref("attendance.employee_id.on_staff_list", "employee_id", "session_date"),
-            Reference(
-                "attendance.course_id.exists",
-                ("course_id",),
-                "courses",
-                ("course_id",),
-                ja="研修マスタにない研修コード",
-                en="course_id does not exist in courses",
-            ),
+            _course_ref("attendance.course_id.exists"),
         ),
     ),
     Dataset(
@@ -1017,14 +1052,7 @@ _DATASET_LIST: tuple[Dataset, ...] = (
         key=("employee_id", "course_id", "days_after"),
         references=(
             _staff_ref("followup_survey.employee_id.on_staff_list", "employee_id", "responded_on"),
-            Reference(
-                "followup_survey.course_id.exists",
-                ("course_id",),
-                "courses",
-                ("course_id",),
-                ja="研修マスタにない研修コード",
-                en="course_id does not exist in courses",
-            ),
+            _course_ref("followup_survey.course_id.exists"),
         ),
         capability="followup",
     ),

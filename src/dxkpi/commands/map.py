@@ -100,8 +100,7 @@ def command(
             hint_ja="確認のうえ --force で上書きするか、--write に別のパスを指定してください。",
             hint_en="overwrite it with --force after checking it, or give --write another path.",
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_text(target, text)
+    write_text(target, text)  # atomic; creates mappings/ when missing
     click.echo(
         f"書き出しました / wrote {target}\n"
         "内容を確認し、ファイルを data/raw/ に置いて `dxkpi ingest` を実行してください / review "

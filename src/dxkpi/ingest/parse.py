@@ -28,6 +28,7 @@ from dxkpi.catalogue.contract import (
     NUMBER_FAULTS,
     Column,
     Kind,
+    code_lookup,
 )
 from dxkpi.catalogue.labels import label
 
@@ -257,16 +258,6 @@ def parse_boolean(raw: pl.Expr) -> pl.Expr:
         .then(pl.lit(False))
         .otherwise(pl.lit(None, dtype=pl.Boolean))
     )
-
-
-def code_lookup(col: Column) -> dict[str, str]:
-    """Every accepted spelling of a code column (NFKC, lower case) → its canonical code."""
-    lookup: dict[str, str] = {}
-    for code in col.codes:
-        for spelling in code.spellings():
-            key = unicodedata.normalize("NFKC", spelling).strip().lower()
-            lookup[key] = code.code
-    return lookup
 
 
 def parse_code(raw: pl.Expr, col: Column) -> pl.Expr:

@@ -32,25 +32,25 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 
-from dxkpi.catalogue.contract import DATASETS, PERSONAL_NAME_HEADERS, Column, Dataset, Kind
+from dxkpi.catalogue.contract import DATASETS, Column, Dataset, Kind, is_personal_name
 from dxkpi.catalogue.synonyms import HEADER_SYNONYMS, VALUE_SYNONYMS, fold
 from dxkpi.core.errors import ContractError, DxkpiError, Where
 from dxkpi.ingest.mapping import MappingSet
 from dxkpi.ingest.parse import parse_date
 from dxkpi.ingest.read import (
+    DATA_SUFFIXES,
     SourcePart,
-    TextTable,
     dataset_for_name,
     discover,
+    header_lookup,
     read_part,
     read_text_table,
 )
-from dxkpi.ingest.xlsx import workbook_sheets
 from dxkpi.project.config import IdRule
 
 __all__ = [
@@ -80,7 +80,6 @@ VALUES_SHARE = 0.8
 #: A values table is proposed only for a column with at most this many distinct values.
 MAX_TABLE_VALUES = 500
 
-_PERSONAL = {unicodedata.normalize("NFKC", h).strip().lower() for h in PERSONAL_NAME_HEADERS}
 _RANK = {k: i for i, k in enumerate(CONFIDENCE)}
 
 
@@ -298,9 +297,7 @@ def reference_data(raw: Path, mappings: MappingSet, exclude: Path | None = None)
                     departments[fold(name)] = code
                     codes.add(code)
         else:
-            ids = frame["employee_id"].drop_nulls().str.normalize("NFKC").str.strip_chars()
-            digits = ids.filter(ids.str.contains(r"^[0-9]+$"))
-            lengths.update(int(n) for n in digits.str.len_chars().unique().to_list())
+            lengths.update(_digit_lengths(_texts(frame["employee_id"])))
     return Reference(departments, frozenset(codes), frozenset(lengths), tuple(notes))
 
 
@@ -311,11 +308,11 @@ def _header_match(header: str, ds: Dataset) -> tuple[str | None, str]:
     key = unicodedata.normalize("NFKC", header).strip().lower()
     if not key:
         return None, "none"
-    if key in _PERSONAL:
+    if is_personal_name(header):
         return None, "personal"
-    for col in ds.columns:
-        if key in (col.name, unicodedata.normalize("NFKC", col.ja).strip().lower()):
-            return col.name, "exact"
+    exact = header_lookup(ds).get(key)  # what ingestion reads without a mapping
+    if exact is not None:
+        return exact, "exact"
     folded = fold(header)
     for col in ds.columns:
         if folded in (fold(col.name), fold(col.ja)):
@@ -337,17 +334,27 @@ def _code_targets(ds: Dataset, col: Column) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _texts(series: pl.Series, nfkc: bool = True) -> pl.Series:
+    """A column's non-empty cells, trimmed (and NFKC-normalised unless ``nfkc`` is False)."""
+    text = series.drop_nulls()
+    text = (text.str.normalize("NFKC") if nfkc else text).str.strip_chars()
+    return text.filter(text.str.len_chars() > 0)
+
+
+def _digit_lengths(ids: pl.Series) -> set[int]:
+    """The lengths of the identifiers made of ASCII digits only."""
+    digits = ids.filter(ids.str.contains(r"^[0-9]+$"))
+    return {int(n) for n in digits.str.len_chars().unique().to_list()}
+
+
 def _counts(series: pl.Series) -> list[tuple[str, int]]:
-    text = series.drop_nulls().str.strip_chars()
-    text = text.filter(text.str.len_chars() > 0)
-    counted = text.value_counts(sort=True)
+    counted = _texts(series, nfkc=False).value_counts(sort=True)
     return [(str(v), int(n)) for v, n in counted.iter_rows()]
 
 
 def _date_share(series: pl.Series) -> float:
     """The share of a column's non-empty cells that read as dates (with or without a time)."""
-    text = series.drop_nulls().str.strip_chars()
-    text = text.filter(text.str.len_chars() > 0)
+    text = _texts(series, nfkc=False)
     if text.len() == 0:
         return 0.0
     parsed = pl.DataFrame({"v": text}).select(parse_date(pl.col("v"))).to_series()
@@ -416,13 +423,11 @@ def _is_id(text: str) -> bool:
 def _id_rule(
     series: pl.Series, col: Column, ref: Reference
 ) -> tuple[IdRule | None, tuple[str, str]]:
-    ids = series.drop_nulls().str.normalize("NFKC").str.strip_chars()
-    ids = ids.filter(ids.str.len_chars() > 0)
+    ids = _texts(series)
     if ids.len() == 0:
         return None, ("", "")
     strip = bool(ids.str.contains(r"\s").any())
-    digits = ids.filter(ids.str.contains(r"^[0-9]+$"))
-    lengths = {int(n) for n in digits.str.len_chars().unique().to_list()}
+    lengths = _digit_lengths(ids)
     pad: int | None = None
     reason = ("", "")
     staff_lengths = ref.employee_id_lengths if col.employee_id else frozenset()
@@ -492,9 +497,9 @@ def _choose_dataset(
 
 
 def _part_for(path: Path, rel: str) -> SourcePart:
-    """The table ``dxkpi map`` reads: the CSV, or the workbook's first sheet."""
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
+    """The table ``dxkpi map`` reads: the CSV, or the workbook's first sheet (a part without
+    a sheet name is read from its first sheet)."""
+    if path.suffix.lower() not in DATA_SUFFIXES:
         raise ContractError(
             "CSV か XLSX のファイルではありません",
             "not a CSV or XLSX file",
@@ -510,8 +515,7 @@ def _part_for(path: Path, rel: str) -> SourcePart:
             hint_ja="パスを確かめてください。",
             hint_en="check the path.",
         )
-    sheet = workbook_sheets(path, rel)[0].name if suffix == ".xlsx" else None
-    return SourcePart(path, rel, "departments", sheet)  # the dataset is decided later
+    return SourcePart(path, rel, "departments")  # the dataset is decided later
 
 
 def propose(
@@ -578,10 +582,8 @@ def propose(
                 )
             )
             continue
-        if col is None:
-            proposals.append(ColumnProposal(header[i], table.positions[i], None, conf, distinct))
-            continue
-        proposals.append(_column_proposal(ds, ds.column(col), header[i], table, i, conf, ref))
+        found = ColumnProposal(header[i], table.positions[i], col, conf, distinct)
+        proposals.append(found if col is None else _with_tables(found, ds, series, ref))
     taken = {p.column for p in proposals if p.column is not None}
     missing = tuple(c.name for c in ds.columns if c.required and c.name not in taken)
     return Proposal(
@@ -596,26 +598,24 @@ def propose(
     )
 
 
-def _column_proposal(
-    ds: Dataset, col: Column, header: str, table: TextTable, i: int, conf: str, ref: Reference
+def _with_tables(
+    found: ColumnProposal, ds: Dataset, series: pl.Series, ref: Reference
 ) -> ColumnProposal:
-    frame, positions = table.frame, table.positions
-    data_cols = [c for c in frame.columns if not c.startswith("_")]
-    series = frame[data_cols[i]]
-    distinct = int(series.drop_nulls().n_unique())
+    """``found`` (a header proposed for a column, with its values ``series``) with the values
+    table or the ID rule its column needs."""
+    assert found.column is not None
+    col = ds.column(found.column)
     values: tuple[ValueProposal, ...] = ()
     note = ("", "")
     id_rule, id_reason = None, ("", "")
     if col.employee_id:
         id_rule, id_reason = _id_rule(series, col, ref)
-    elif col.kind is Kind.CODE and distinct <= MAX_TABLE_VALUES:
+    elif col.kind is Kind.CODE and found.distinct <= MAX_TABLE_VALUES:
         values = _code_values(_counts(series), _code_targets(ds, col))
-    elif col.name == "department_code" and distinct <= MAX_TABLE_VALUES:
+    elif col.name == "department_code" and found.distinct <= MAX_TABLE_VALUES:
         values, note = _department_values(_counts(series), ref)
         if not values:
             id_rule, id_reason = _id_rule(series, col, ref)
     elif col.kind is Kind.ID:
         id_rule, id_reason = _id_rule(series, col, ref)
-    return ColumnProposal(
-        header, positions[i], col.name, conf, distinct, values, id_rule, id_reason, note
-    )
+    return replace(found, values=values, id_rule=id_rule, id_reason=id_reason, note=note)

@@ -59,7 +59,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dxkpi.catalogue.contract import DATASETS, PERSONAL_NAME_HEADERS, Dataset
+from dxkpi.catalogue.contract import DATASETS, Dataset, is_personal_name
 from dxkpi.core.errors import ContractError, Where
 from dxkpi.ingest.mapping import MappingSet, apply_mapping, no_mapping_columns, rename_headers
 from dxkpi.ingest.rules import EXCEL_ERROR
@@ -797,14 +797,13 @@ def map_headers(
     """
     _check_header(header, positions, rel, header_row)
     lookup = header_lookup(ds)
-    personal = {_key(h) for h in PERSONAL_NAME_HEADERS}
     data_cols = [c for c in frame.columns if not c.startswith("_")]
     chosen: dict[str, int] = {}
     ignored: list[str] = []
     dropped: list[str] = []
     for i, name in enumerate(header):
         key = _key(name)
-        if key in personal:
+        if is_personal_name(name):
             dropped.append(header_label(name, positions[i]))
         elif key in lookup:
             canonical = lookup[key]

@@ -537,6 +537,17 @@ def _wilson(successes: pl.Expr, n: pl.Expr, z: float = Z95) -> tuple[pl.Expr, pl
     return centre - half, centre + half
 
 
+def _wilson_ci() -> list[pl.Expr]:
+    """``ci_low`` and ``ci_high``: the Wilson 95% interval of numerator out of denominator,
+    null where the denominator is 0."""
+    low, high = _wilson(pl.col("numerator"), pl.col("denominator"))
+    answered = pl.col("denominator") > 0
+    return [
+        pl.when(answered).then(low).cast(pl.Float64).alias("ci_low"),
+        pl.when(answered).then(high).cast(pl.Float64).alias("ci_high"),
+    ]
+
+
 def resident_satisfaction(
     data: Processed, fiscal_years: Sequence[int], by: By = CITY
 ) -> pl.LazyFrame:
@@ -550,11 +561,6 @@ def resident_satisfaction(
         pl.col("respondents").sum().alias("denominator"),
         pl.col("respondents").sum().alias("n_people"),
     ]
-    low, high = _wilson(pl.col("numerator"), pl.col("denominator"))
-    post = [
-        pl.when(pl.col("denominator") > 0).then(low).cast(pl.Float64).alias("ci_low"),
-        pl.when(pl.col("denominator") > 0).then(high).cast(pl.Float64).alias("ci_high"),
-    ]
     return _grouped(
         data,
         fiscal_years,
@@ -562,7 +568,7 @@ def resident_satisfaction(
         "resident_satisfaction",
         survey,
         aggs,
-        post=[pl.col("numerator", "denominator").cast(pl.Float64), *post],
+        post=[pl.col("numerator", "denominator").cast(pl.Float64), *_wilson_ci()],
     )
 
 
@@ -873,17 +879,12 @@ def _agree_share(
         pl.len().alias("denominator"),
         pl.col("employee_id").n_unique().alias("n_people"),
     ]
-    low, high = _wilson(pl.col("numerator"), pl.col("denominator"))
-    interval = [
-        pl.when(pl.col("denominator") > 0).then(low).cast(pl.Float64).alias("ci_low"),
-        pl.when(pl.col("denominator") > 0).then(high).cast(pl.Float64).alias("ci_high"),
-    ]
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
         agg = aggregate(facts, grouping, aggs)
         cells = fill_cells(data, fiscal_years, grouping, None, agg)
         cells = cells.with_columns(pl.col("numerator", "denominator").cast(pl.Float64))
-        cells = cells.with_columns(interval)
+        cells = cells.with_columns(_wilson_ci())
         outs.append(
             finish(
                 cells,

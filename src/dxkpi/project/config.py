@@ -97,8 +97,9 @@ from dxkpi.catalogue.contract import (
     DATASETS,
     ID_MAX_LENGTH,
     ID_PATTERN,
-    PERSONAL_NAME_HEADERS,
     Kind,
+    code_lookup,
+    is_personal_name,
 )
 from dxkpi.catalogue.format import PER_100_STAFF_YEAR
 from dxkpi.catalogue.kpis import PLAN_TOTALS, REGISTRY, awaiting_kpis
@@ -285,7 +286,6 @@ class CityConfig:
 
 #: Folder of the project holding one mapping file per source system (``mappings/*.toml``).
 MAPPINGS_DIR = "mappings"
-_PERSONAL = frozenset(unicodedata.normalize("NFKC", h).lower() for h in PERSONAL_NAME_HEADERS)
 _MAPPING_KEYS = ("system", "files", "columns", "values", "ids", "ignore")
 
 
@@ -407,7 +407,6 @@ class Config:
     decisions: DecisionsConfig = field(default_factory=DecisionsConfig)
     kpi: KpiConfig = field(default_factory=KpiConfig)
     city: CityConfig = field(default_factory=CityConfig)
-    mappings: tuple[SourceMapping, ...] = ()
     plans: tuple[Plan, ...] = ()
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "<defaults>"
@@ -800,12 +799,7 @@ def _value_target(source: str, key: str, dataset: str, column: str, value: objec
         )
     text = str(value).strip()
     if col.kind is Kind.CODE:
-        spellings = {
-            unicodedata.normalize("NFKC", s).strip().lower(): c.code
-            for c in col.codes
-            for s in c.spellings()
-        }
-        code = spellings.get(unicodedata.normalize("NFKC", text).lower())
+        code = code_lookup(col).get(mapping_value_key(text))
         if code is None:
             allowed = " / ".join(f"{c.code}（{c.ja}）" for c in col.codes)
             raise _error(
@@ -925,7 +919,7 @@ def _one_mapping(source: str, dataset: str, raw: Mapping[str, Any]) -> SourceMap
                 f"列 {column} には「{by_target[column]}」も対応しています（1列に1つだけ）。",
                 f"column {column} is already the target of {by_target[column]!r} (one each).",
             )
-        if unicodedata.normalize("NFKC", header).strip().lower() in _PERSONAL:
+        if is_personal_name(header):
             raise _error(
                 source,
                 f"{prefix}.columns.{header}",
@@ -952,9 +946,14 @@ def _one_mapping(source: str, dataset: str, raw: Mapping[str, Any]) -> SourceMap
         files=files,
         columns=MappingProxyType(columns),
         values=_values(
-            source, f"{prefix}.values", dataset, _table(source, "values", raw.get("values", {}))
+            source,
+            f"{prefix}.values",
+            dataset,
+            _table(source, f"{prefix}.values", raw.get("values", {})),
         ),
-        ids=_id_rules(source, f"{prefix}.ids", dataset, _table(source, "ids", raw.get("ids", {}))),
+        ids=_id_rules(
+            source, f"{prefix}.ids", dataset, _table(source, f"{prefix}.ids", raw.get("ids", {}))
+        ),
         ignore=ignore,
     )
 
@@ -1144,8 +1143,10 @@ def _plans(source: str, raw: Mapping[str, Any]) -> tuple[Plan, ...]:
 
 
 def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
-    """Validate a parsed TOML mapping into a :class:`Config`."""
+    """Validate a parsed TOML mapping into a :class:`Config`. Its ``[mapping.*]`` sections are
+    checked here too; ingestion reads them, with ``mappings/*.toml``, by :func:`load_mappings`."""
     sections = {k: v for k, v in raw.items() if k not in _KNOWN_SECTIONS}
+    parse_mappings(raw.get("mapping", {}), source)
     return Config(
         privacy=_privacy(source, _table(source, "privacy", raw.get("privacy", {}))),
         grading=_grading(source, _table(source, "grading", raw.get("grading", {}))),
@@ -1157,7 +1158,6 @@ def parse_config(raw: Mapping[str, Any], source: str = "<memory>") -> Config:
         decisions=_decisions(source, _table(source, "decisions", raw.get("decisions", {}))),
         kpi=_kpi(source, _table(source, "kpi", raw.get("kpi", {}))),
         city=_city(source, _table(source, "city", raw.get("city", {}))),
-        mappings=parse_mappings(raw.get("mapping", {}), source),
         plans=_plans(source, _table(source, "plan", raw.get("plan", {}))),
         sections=MappingProxyType(sections),
         source=source,

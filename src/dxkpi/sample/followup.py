@@ -138,6 +138,8 @@ def plant_bad_row(rng: np.random.Generator, table: pl.DataFrame) -> pl.DataFrame
         row = first.row(int(i), named=True)
         if (row["employee_id"], row["course_id"], "90") not in keys:
             break
+    else:  # never silently plant a duplicate key (or nothing)
+        raise ValueError("no 30-day answer without a 90-day one to copy as the planted bad row")
     bad = {**row, "days_after": "90", "applied": "6"}
     frame = table.with_columns(pl.lit(None, pl.String).alias("_bad"))
     extra = pl.DataFrame([{**bad, "_bad": BAD_FOLLOWUP_RULE}], schema=frame.schema)

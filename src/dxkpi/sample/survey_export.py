@@ -20,7 +20,6 @@ import datetime as dt
 import sys
 import tomllib
 import unicodedata
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,9 @@ import numpy as np
 import openpyxl
 import polars as pl
 
-from dxkpi.catalogue.contract import DATASETS, Kind
+from dxkpi.catalogue.contract import DATASETS, Kind, code_lookup
+from dxkpi.catalogue.synonyms import shipped_mappings
+from dxkpi.core.atomic import write_bytes, write_file
 from dxkpi.sample.forms import FOLLOWUP_FILES
 from dxkpi.sample.parameters import FULL_WIDTH, GIVEN, SURNAMES
 
@@ -50,9 +51,10 @@ _DATASET = "followup_survey"
 
 
 def shipped_mapping(name: str = FORMS_FOLLOWUP_MAPPING) -> Path:
-    """The path of a mapping shipped with dxkpi (``dxkpi/catalogue/mappings/<name>``)."""
-    path = Path(str(resources.files("dxkpi.catalogue").joinpath("mappings", name)))
-    if not path.is_file():
+    """The path of a mapping shipped with dxkpi (``dxkpi/catalogue/mappings/<name>``:
+    :func:`dxkpi.catalogue.synonyms.shipped_mappings`)."""
+    path = shipped_mappings().get(name.removesuffix(".toml"))
+    if path is None:
         raise FileNotFoundError(
             f"同梱のマッピング {name} がありません / no shipped mapping {name!r}"
         )
@@ -119,7 +121,7 @@ def forms_followup_frame(
     ds = DATASETS[_DATASET]
     rng = np.random.default_rng([seed, 17, 3])
     n = followup.height
-    done_on = [dt.date.fromisoformat(d.replace("/", "-")) for d in _iso(followup["responded_on"])]
+    done_on = _dates(followup["responded_on"])
     seconds = rng.integers(8 * 3600 + 1800, 19 * 3600, n)
     finished = [
         dt.datetime.combine(d, dt.time()) + dt.timedelta(seconds=int(s))
@@ -145,11 +147,7 @@ def forms_followup_frame(
         if col.name == "employee_id":
             out[header] = _typed_id(rng, values)
         elif col.kind is Kind.CODE:
-            codes = {
-                unicodedata.normalize("NFKC", s).strip().lower(): c.code
-                for c in col.codes
-                for s in c.spellings()
-            }
+            codes = code_lookup(col)
             texts = answer_text.get(col.name, {})
             out[header] = [
                 None if v is None else texts.get(str(_code(v, codes)), v) for v in values.to_list()
@@ -159,14 +157,12 @@ def forms_followup_frame(
     return pl.DataFrame(out, schema_overrides={"最終更新時刻": pl.String}, strict=False)
 
 
-def _iso(dates: pl.Series) -> list[str]:
-    """ISO or slash dates (2025/7/9) as ISO text."""
-    return (
-        dates.str.replace_all("/", "-")
-        .str.to_date("%Y-%m-%d", strict=False)
-        .dt.strftime("%Y-%m-%d")
-        .to_list()
+def _dates(dates: pl.Series) -> list[dt.date]:
+    """ISO or slash dates (2025/7/9) as dates."""
+    parsed: list[dt.date] = (
+        dates.str.replace_all("/", "-").str.to_date("%Y-%m-%d", strict=False).to_list()
     )
+    return parsed
 
 
 def write_forms_followup(
@@ -176,15 +172,13 @@ def write_forms_followup(
     cells, as Forms downloads it) or, for a ``.csv`` name, UTF-8 with BOM and times written
     ``2025/7/15 9:02:33``."""
     frame = forms_followup_frame(followup, seed=seed, mapping=mapping)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
         times = [
             pl.col(c).map_elements(_forms_time, return_dtype=pl.String)
             for c in ("開始時刻", "完了時刻")
         ]
         text = frame.with_columns(times).write_csv()
-        out.write_bytes(text.encode("utf-8-sig"))
-        return out
+        return write_bytes(out, text.encode("utf-8-sig"))
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
@@ -195,8 +189,7 @@ def write_forms_followup(
     for col in ("B", "C"):
         for cell in sheet[col][1:]:
             cell.number_format = "yyyy/m/d h:mm:ss"
-    book.save(out)
-    return out
+    return write_file(out, book.save)
 
 
 def _forms_time(t: dt.datetime) -> str:
