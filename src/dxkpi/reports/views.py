@@ -277,13 +277,16 @@ def _fmt(value: Any) -> str:
 
 def _unit_run() -> re.Pattern[str]:
     """A number and the unit written after it (the formatter's suffixes in both languages, and
-    people, items and yen), optionally after one space."""
+    people, items and yen), optionally after one space; or a compound unit on its own (one with
+    a slash or a digit, 件/100人: a column header names its unit without a number)."""
     units = {u for lang in ("ja", "en") for u in labels("unit_suffix", lang).values()}
     units |= {"人", "件", "円"}
     alternatives = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+    compound = sorted((u for u in units if re.search(r"[/\d]", u)), key=len, reverse=True)
     # not inside a code (C102) or a numeric character reference (&#35;)
     start = r"(?<![0-9A-Za-z&#.,])"
-    return re.compile(rf"{start}[+\-−±×]?\d[\d,]*(?:\.\d+)?(?:[  ]?(?:{alternatives}))?")
+    number = rf"{start}[+\-−±×]?\d[\d,]*(?:\.\d+)?(?:[  ]?(?:{alternatives}))?"
+    return re.compile("|".join([number, *(re.escape(u) for u in compound)]))
 
 
 _UNIT_RUN = _unit_run()
@@ -300,6 +303,8 @@ def keep_units_together(text: str) -> str:
     '<span class="dxkpi-nb">±59 件/100人</span>・年'
     >>> keep_units_together("C102 &#35;")
     'C102 &#35;'
+    >>> keep_units_together("効果 件/100人・年")
+    '効果 <span class="dxkpi-nb">件/100人</span>・年'
     """
     return _UNIT_RUN.sub(lambda m: f'<span class="dxkpi-nb">{m.group(0)}</span>', text)
 
@@ -308,8 +313,9 @@ def html_table(
     frame: pl.DataFrame, *, caption: str | None = None, numeric: tuple[str, ...] = ()
 ) -> str:
     """A plain, print-friendly HTML table (every text through
-    :func:`~dxkpi.reports.escape.page_text`; numbers right-aligned)."""
-    head = "".join(f"<th>{page_text(c)}</th>" for c in frame.columns)
+    :func:`~dxkpi.reports.escape.page_text`; numbers right-aligned; a unit never split across
+    lines, in the headers too)."""
+    head = "".join(f"<th>{keep_units_together(page_text(c))}</th>" for c in frame.columns)
     rows = []
     for row in frame.iter_rows():
         cells = []
