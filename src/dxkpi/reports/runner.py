@@ -446,6 +446,9 @@ body, .jp-Notebook, .jp-RenderedHTMLCommon {
   .jp-RenderedHTMLCommon table.dxkpi-table { font-size: 10.5px; line-height: 1.35; }
   h1, h2, h3, h4, caption { break-after: avoid; page-break-after: avoid; }
   img, svg, tr, li { break-inside: avoid; max-width: 100%; }
+  /* JupyterLab keeps each output whole (avoid-page): a page-tall table then left the page
+     before it mostly empty. Outputs may break between table rows; charts stay whole. */
+  .jp-OutputArea-child { break-inside: auto; }
 }
 </style>
 """
