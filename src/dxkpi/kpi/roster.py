@@ -47,8 +47,9 @@ def assignment_at(data: Processed, frame: pl.LazyFrame, date_column: str) -> pl.
     assignment valid on ``date_column``, and the column ``assignment_status``.
 
     ``frame`` holds ``employee_id``, ``department_code``, ``job_level`` (the staff row's) and
-    ``date_column``; a ``division`` column follows the department. Rows are never added or
-    dropped. Without assignments the frame is returned as it is (no status column).
+    ``date_column``; a ``division`` column follows the department. Rows are never added,
+    dropped or reordered (a row with an empty date keeps its staff row). Without assignments
+    the frame is returned as it is (no status column).
 
     >>> import datetime as dt
     >>> from dxkpi.kpi.examples import tiny_city
@@ -74,10 +75,12 @@ def assignment_at(data: Processed, frame: pl.LazyFrame, date_column: str) -> pl.
     if data.assignments is None:
         return frame
     names = frame.collect_schema().names()
-    rows = frame.with_row_index("_row")
-    on = pl.col("_on")
+    on = pl.col(date_column)
+    # Resolved once per (employee, date) and joined back on them: no row numbers, whose order
+    # a lazy plan evaluated in two branches would not keep.
     covering = (
-        rows.select("_row", "employee_id", pl.col(date_column).alias("_on"))
+        frame.select("employee_id", date_column)
+        .unique()
         .join(
             data.assignments.select(
                 "employee_id",
@@ -94,10 +97,12 @@ def assignment_at(data: Processed, frame: pl.LazyFrame, date_column: str) -> pl.
             (pl.col("valid_from") <= on)
             & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= on))
         )
-        .group_by("_row")
+        .group_by("employee_id", date_column)
         .agg(pl.col("_department", "_level", "_status").sort_by("valid_from").last())
     )
-    out = rows.join(covering, on="_row", how="left").with_columns(
+    out = frame.join(
+        covering, on=["employee_id", date_column], how="left", maintain_order="left"
+    ).with_columns(
         department_code=pl.coalesce("_department", "department_code"),
         job_level=pl.coalesce("_level", "job_level"),
         **{ASSIGNMENT_STATUS_COLUMN: pl.col("_status").fill_null(ACTIVE)},
@@ -106,7 +111,7 @@ def assignment_at(data: Processed, frame: pl.LazyFrame, date_column: str) -> pl.
         division = data.departments.select(
             "department_code", pl.col("division").alias("_division")
         ).unique("department_code")
-        out = out.join(division, on="department_code", how="left").with_columns(
-            division=pl.col("_division")
-        )
-    return out.sort("_row").select(*names, ASSIGNMENT_STATUS_COLUMN)
+        out = out.join(
+            division, on="department_code", how="left", maintain_order="left"
+        ).with_columns(division=pl.col("_division"))
+    return out.select(*names, ASSIGNMENT_STATUS_COLUMN)
