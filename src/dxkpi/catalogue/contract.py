@@ -28,6 +28,7 @@ from typing import TypedDict, Unpack
 from dxkpi.core.fiscal import fiscal_year
 
 __all__ = [
+    "ASSIGNMENT_END_DAYS_AFTER_RUN",
     "ASSIGNMENT_STATUS",
     "CONTRACT_VERSION",
     "DATASETS",
@@ -302,6 +303,10 @@ DAYS_AFTER_RUN = 1
 YEARS_AFTER_RUN = 1
 #: The same for the planned fiscal year a department joins the programme (``pilot_fy``).
 PLANNED_YEARS_AFTER_RUN = 10
+#: How many days after the run date an assignment's planned end (``valid_to``) may lie: three
+#: years, the longest a leave or secondment runs (育児休業 until the child is three, 分限休職
+#: up to three years, 派遣 usually two to three); later, a typo such as 2205 for 2025.
+ASSIGNMENT_END_DAYS_AFTER_RUN = 3 * 366
 
 #: What the contract decides for every column of a kind, and why: the README shows these above
 #: its tables (:func:`dxkpi.catalogue.docs.contract_markdown`).
@@ -965,9 +970,10 @@ _DATASET_LIST: tuple[Dataset, ...] = (
                 Kind.DATE,
                 required=False,
                 not_before=EARLIEST_DATE,
-                note_en="the last day, may lie ahead (a leave's planned end); an empty cell = "
-                "open-ended",
-                note_ja="最終日（休業の予定終了日など先の日付も可）。空欄は期限なし",
+                after_run=ASSIGNMENT_END_DAYS_AFTER_RUN,
+                note_en="the last day, may lie up to three years ahead (a leave's planned end); an "
+                "empty cell = open-ended",
+                note_ja="最終日（休業の予定終了日など3年先まで可）。空欄は期限なし",
             ),
             _c(
                 "status",

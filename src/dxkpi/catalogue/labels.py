@@ -109,6 +109,7 @@ CONTRACT_FAMILIES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "dimension": ("maturity_survey", "dimension"),
         "assessor": ("skill_assessment", "assessor"),
         "post_kind": ("knowledge_posts", "kind"),
+        "assignment_status": ("assignments", "status"),
     }
 )
 
@@ -152,6 +153,12 @@ _CONTRACT_EN: dict[str, dict[str, str]] = {
     },
     "assessor": {"self": "Self", "manager": "Manager"},
     "post_kind": {"success": "Success case", "failure": "Failure case", "howto": "Know-how"},
+    "assignment_status": {
+        "active": "At work",
+        "childcare_leave": "Childcare leave",
+        "secondment": "Secondment",
+        "leave_of_absence": "Leave of absence",
+    },
 }
 
 _POOLED = ("全体", "All")
