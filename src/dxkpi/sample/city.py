@@ -29,7 +29,7 @@ from dxkpi.sample.faults import (
     bad_skill_rows,
     bad_surveys,
 )
-from dxkpi.sample.forms import Written, write_files, write_skill_files
+from dxkpi.sample.forms import ROSTER_FILES, Written, write_files, write_parts, write_skill_files
 from dxkpi.sample.history import History, simulate_history
 from dxkpi.sample.outcomes import maturity_survey_table, projects_table, resident_survey_table
 from dxkpi.sample.parameters import (
@@ -45,6 +45,7 @@ from dxkpi.sample.parameters import (
     PHASE2_SHARE,
     PHASE3_MULTIPLIER,
     PHASE3_PLACE_RATE,
+    ROSTER_STREAM,
     SATISFACTION_PER_PROGRAMME_YEAR,
     SATISFACTION_PER_YEAR,
     SEASON,
@@ -60,6 +61,7 @@ from dxkpi.sample.parameters import (
     YEAR_MULTIPLIER_STEP,
 )
 from dxkpi.sample.people import City, draw_departments, staff_table
+from dxkpi.sample.roster import assignments_table, bad_assignments, roster_draws, roster_truth
 from dxkpi.sample.skills import (
     knowledge_posts_table,
     posts_truth,
@@ -246,6 +248,19 @@ def _skill_map(seed: int, out: Path, city: City, a: dict[str, np.ndarray]) -> _S
     return _SkillMap(tables, written, truth)
 
 
+def _roster(seed: int, out: Path, city: City, proposals: pl.DataFrame) -> _SkillMap:
+    """Generate, plant bad rows in and write the assignments (effective-dated roster).
+
+    Uses its own random stream (seed, ROSTER_STREAM), drawn after every other file is written.
+    """
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, ROSTER_STREAM])))
+    draws = roster_draws(rng, city)
+    table = bad_assignments(city, draws, assignments_table(city, draws))
+    written = write_parts(rng, out, {"assignments": table}, ROSTER_FILES)
+    truth = {"assignments": roster_truth(city, draws, proposals)}
+    return _SkillMap({"assignments": table}, written, truth)
+
+
 def _check_args(staff: int, fiscal_years: Sequence[int]) -> tuple[int, ...]:
     fys = tuple(sorted({int(y) for y in fiscal_years}))
     if staff < 100:
@@ -316,15 +331,16 @@ def generate_city(
     bad_surveys(rng, tables)
     core = write_files(rng, out, tables, fys)
     skill = _skill_map(seed, out, city, a)  # own random stream: core files are unchanged
-    tables |= skill.tables
+    roster = _roster(seed, out, city, tables["proposals"])  # its own stream, after the rest
+    tables |= skill.tables | roster.tables
     written = Written(
-        tuple(sorted({*core.files, *skill.written.files})),
-        core.rows_per_file | skill.written.rows_per_file,
-        core.bad_rows + skill.written.bad_rows,
+        tuple(sorted({*core.files, *skill.written.files, *roster.written.files})),
+        core.rows_per_file | skill.written.rows_per_file | roster.written.rows_per_file,
+        core.bad_rows + skill.written.bad_rows + roster.written.bad_rows,
     )
     sizes = {k: v.height for k, v in tables.items()}
     truth = _truth(seed, h, course_ids, sizes, written)
-    truth |= skill.truth
+    truth |= skill.truth | roster.truth
     truth["attendance"] = {
         "sessions_per_enrolled_employee_year": sessions_per_year,
         "voluntary_phase1_rate_before_enrolment": VOLUNTARY_RATE,
