@@ -14,8 +14,6 @@ E3 D02 0.5 + D01 0.5, E4 D03 1, E5 D02 0.5 → D01 1.5, D02 1.0, D03 2.0, city 4
 
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -24,51 +22,11 @@ from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi import measures
 from dxkpi.kpi._frames import person_years
-from dxkpi.kpi.examples import D, cell, proposals, synthetic_city, tiny_city
+from dxkpi.kpi.examples import D, cell, synthetic_city, tiny_city
 from dxkpi.kpi.roster import AWAY_STATUSES, assignment_at
+from tests.helpers.roster import ROSTER, assignments, with_p6
 
 FY = [2024, 2025]
-
-
-def assignments(*rows: tuple[str, str, str, dt.date, dt.date | None, str]) -> pl.DataFrame:
-    return pl.DataFrame(
-        list(rows),
-        schema={
-            "employee_id": pl.String,
-            "department_code": pl.String,
-            "job_level": pl.String,
-            "valid_from": pl.Date,
-            "valid_to": pl.Date,
-            "status": pl.String,
-        },
-        orient="row",
-    )
-
-
-ROSTER = assignments(
-    ("E3", "D02", "mid", D(2025, 4, 1), D(2025, 9, 30), "active"),
-    ("E3", "D01", "mid", D(2025, 10, 1), None, "active"),
-    ("E5", "D02", "staff", D(2025, 4, 1), None, "active"),
-    ("E5", "D02", "staff", D(2025, 10, 1), D(2026, 3, 31), "childcare_leave"),
-)
-
-
-def with_p6() -> pl.DataFrame:
-    p6 = (
-        proposals()
-        .head(1)
-        .with_columns(
-            proposal_id=pl.lit("P6"),
-            employee_id=pl.lit("E3"),
-            department_code=pl.lit("D02"),
-            submitted_on=pl.lit(D(2025, 11, 15)),
-            status=pl.lit("submitted"),
-            decided_on=pl.lit(None, pl.Date),
-            implemented_on=pl.lit(None, pl.Date),
-            hours_saved_per_year=pl.lit(None, pl.Float64),
-        )
-    )
-    return pl.concat([proposals(), p6])
 
 
 def run(kpi: str, by, roster: pl.DataFrame | None, **overrides) -> pl.DataFrame:

@@ -46,10 +46,10 @@ def assignment_at(data: Processed, frame: pl.LazyFrame, date_column: str) -> pl.
     """``frame`` with each row's department, job level (and division) those of the employee's
     assignment valid on ``date_column``, and the column ``assignment_status``.
 
-    ``frame`` holds ``employee_id``, ``department_code``, ``job_level`` (the staff row's) and
-    ``date_column``; a ``division`` column follows the department. Rows are never added,
-    dropped or reordered (a row with an empty date keeps its staff row). Without assignments
-    the frame is returned as it is (no status column).
+    ``frame`` holds ``employee_id``, ``department_code`` (the staff row's) and ``date_column``;
+    a ``job_level`` column is replaced too, a ``division`` column follows the department. Rows
+    are never added, dropped or reordered (a row with an empty date keeps its staff row).
+    Without assignments the frame is returned as it is (no status column).
 
     >>> import datetime as dt
     >>> from dxkpi.kpi.examples import tiny_city
@@ -104,9 +104,10 @@ def assignment_at(data: Processed, frame: pl.LazyFrame, date_column: str) -> pl.
         covering, on=["employee_id", date_column], how="left", maintain_order="left"
     ).with_columns(
         department_code=pl.coalesce("_department", "department_code"),
-        job_level=pl.coalesce("_level", "job_level"),
         **{ASSIGNMENT_STATUS_COLUMN: pl.col("_status").fill_null(ACTIVE)},
     )
+    if "job_level" in names:
+        out = out.with_columns(job_level=pl.coalesce("_level", "job_level"))
     if "division" in names:
         division = data.departments.select(
             "department_code", pl.col("division").alias("_division")
