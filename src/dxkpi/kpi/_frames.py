@@ -398,7 +398,7 @@ def person_years(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
     has one row, their staff row, with ``person_years`` 1.
 
     Columns: fiscal_year, employee_id, department_code, job_level, talent_type, division,
-    person_years.
+    months (at work, an integer: sums of it are exact in any order), person_years.
     """
     heads = members(data, fiscal_years)
     month = pl.int_range(0, _MONTHS, dtype=pl.Int32)
@@ -412,7 +412,7 @@ def person_years(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
     if ASSIGNMENT_STATUS_COLUMN in dated.collect_schema().names():
         dated = dated.filter(~pl.col(ASSIGNMENT_STATUS_COLUMN).is_in(AWAY_STATUSES))
     return dated.group_by("fiscal_year", "employee_id", *_GROUP_COLUMNS).agg(
-        (pl.len() / _MONTHS).alias("person_years")
+        pl.len().cast(pl.Int64).alias("months"), (pl.len() / _MONTHS).alias("person_years")
     )
 
 

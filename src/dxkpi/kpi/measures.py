@@ -199,14 +199,21 @@ def _staff_share_dated(
             .unique()
             .join(exposure, on=["fiscal_year", "employee_id"], how="inner")
         )
-        hit_cube = _cube(weighted, [pl.col("person_years").sum().alias("numerator")], dimension)
+        # months (integers) are summed, then divided: the same cell in any summation order
+        hit_cube = _cube(weighted, [pl.col("months").sum().alias("numerator")], dimension)
+        per_month = True
     else:
         hit_cube = _cube(hits, [count.alias("numerator")], dimension)
-    head_cube = _cube(exposure, [pl.col("person_years").sum().alias("denominator")], None)
+        per_month = False
+    head_cube = _cube(exposure, [pl.col("months").sum().alias("denominator")], None)
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
-        num = _rollup(hit_cube, grouping, ["numerator"], dimension)
-        head = _rollup(head_cube, grouping, ["denominator"], None)
+        num = _rollup(hit_cube, grouping, ["numerator"], dimension).with_columns(
+            pl.col("numerator") / 12 if per_month else pl.col("numerator")
+        )
+        head = _rollup(head_cube, grouping, ["denominator"], None).with_columns(
+            pl.col("denominator") / 12
+        )
         heads = aggregate(exposure, grouping, [pl.col("employee_id").n_unique().alias("n_people")])
         cells = fill_cells(data, fiscal_years, grouping, dimension, num, zero=("numerator",))
         cells = (
