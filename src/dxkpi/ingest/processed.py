@@ -48,6 +48,7 @@ OPTIONAL_DATASETS: tuple[str, ...] = (
     "maturity_survey",
     "skill_assessment",
     "knowledge_posts",
+    "course_costs",
 )
 DATASETS: tuple[str, ...] = REQUIRED_DATASETS + OPTIONAL_DATASETS
 
@@ -82,6 +83,7 @@ class Processed:
     maturity_survey: pl.LazyFrame | None = None
     skill_assessment: pl.LazyFrame | None = None
     knowledge_posts: pl.LazyFrame | None = None
+    course_costs: pl.LazyFrame | None = None
     source: str = "<memory>"
     #: Derived frames materialised once by a caller (e.g. the KPI engine) and shared by the KPI
     #: functions; each function builds the same frame lazily when it is absent.
@@ -117,6 +119,7 @@ class Processed:
             maturity_survey=lazy.get("maturity_survey"),
             skill_assessment=lazy.get("skill_assessment"),
             knowledge_posts=lazy.get("knowledge_posts"),
+            course_costs=lazy.get("course_costs"),
             source=source,
         )
 

@@ -5,7 +5,8 @@ The order of the random draws is part of the output. The eight core datasets com
 attendance, proposal counts, leavers —, then the tables, bad rows, then the rendering of each
 file); the skill map from a second stream
 (``SeedSequence([seed, SKILL_STREAM])``) drawn after the core files are written, so the
-core files are byte-identical with or without it.
+core files are byte-identical with or without it; the course costs from a third
+(``SeedSequence([seed, COST_STREAM])``) after those.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ from dxkpi.sample.faults import (
     bad_skill_rows,
     bad_surveys,
 )
-from dxkpi.sample.forms import Written, write_files, write_skill_files
+from dxkpi.sample.costs import cost_truth, course_costs_table
+from dxkpi.sample.forms import Written, write_cost_file, write_files, write_skill_files
 from dxkpi.sample.history import History, simulate_history
 from dxkpi.sample.outcomes import maturity_survey_table, projects_table, resident_survey_table
 from dxkpi.sample.parameters import (
     BASE_RATE_BY_LEVEL,
+    COST_STREAM,
     COURSE_WEIGHT,
     COURSES,
     EFFECT_LAG_MONTHS,
@@ -246,6 +249,16 @@ def _skill_map(seed: int, out: Path, city: City, a: dict[str, np.ndarray]) -> _S
     return _SkillMap(tables, written, truth)
 
 
+def _course_costs(
+    seed: int, out: Path, city: City, a: dict[str, np.ndarray], course_ids: list[str]
+) -> tuple[pl.DataFrame, Written, dict[str, Any]]:
+    """Generate and write course_costs from its own random stream (seed, COST_STREAM)."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, COST_STREAM])))
+    table = course_costs_table(rng, city, a, course_ids)
+    written = write_cost_file(rng, out, table)
+    return table, written, cost_truth(table)
+
+
 def _check_args(staff: int, fiscal_years: Sequence[int]) -> tuple[int, ...]:
     fys = tuple(sorted({int(y) for y in fiscal_years}))
     if staff < 100:
@@ -317,14 +330,17 @@ def generate_city(
     core = write_files(rng, out, tables, fys)
     skill = _skill_map(seed, out, city, a)  # own random stream: core files are unchanged
     tables |= skill.tables
+    costs, costs_written, costs_truth = _course_costs(seed, out, city, a, course_ids)
+    tables["course_costs"] = costs
     written = Written(
-        tuple(sorted({*core.files, *skill.written.files})),
-        core.rows_per_file | skill.written.rows_per_file,
+        tuple(sorted({*core.files, *skill.written.files, *costs_written.files})),
+        core.rows_per_file | skill.written.rows_per_file | costs_written.rows_per_file,
         core.bad_rows + skill.written.bad_rows,
     )
     sizes = {k: v.height for k, v in tables.items()}
     truth = _truth(seed, h, course_ids, sizes, written)
     truth |= skill.truth
+    truth["course_costs"] = costs_truth
     truth["attendance"] = {
         "sessions_per_enrolled_employee_year": sessions_per_year,
         "voluntary_phase1_rate_before_enrolment": VOLUNTARY_RATE,

@@ -25,9 +25,11 @@ from dxkpi.sample.parameters import FIXED_ZIP_TIME, FULL_WIDTH
 from dxkpi.sample.values import choose
 
 __all__ = [
+    "COST_FILE",
     "SKILL_FILES",
     "Style",
     "Written",
+    "write_cost_file",
     "write_files",
     "write_skill_files",
 ]
@@ -342,3 +344,19 @@ def write_skill_files(
         (out / name).write_bytes(_csv_bytes(rendered, style.encoding))
     files = tuple(out / name for _, name, _ in SKILL_FILES)
     return Written(files, rows, bad)
+
+
+#: The course-cost file: Japanese headers and 年度 years, as a finance office's sheet is saved.
+COST_FILE: tuple[str, str, Style] = (
+    "course_costs",
+    "研修費用.csv",
+    Style(headers="ja", years="nendo", encoding="utf-8-sig"),
+)
+
+
+def write_cost_file(rng: np.random.Generator, out: Path, table: pl.DataFrame) -> Written:
+    """Render and write the course costs (:data:`COST_FILE`); it has no planted bad rows."""
+    dataset, name, style = COST_FILE
+    rendered = _render(DATASETS[dataset], table, style, rng)
+    (out / name).write_bytes(_csv_bytes(rendered, style.encoding))
+    return Written((out / name,), {name: rendered.height}, [])
