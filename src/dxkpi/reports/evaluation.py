@@ -11,12 +11,16 @@ summary above the sheets. Suppressed figures show ―; a unit cost that cannot b
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from unicodedata import east_asian_width
 
 import polars as pl
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from dxkpi.catalogue.format import EXCEL_YEN_FORMAT, format_yen
@@ -77,10 +81,12 @@ def _effect(row: dict[str, Any], lang: str) -> tuple[str | None, str]:
     verdict = label("verdict", row["verdict"] or "inconclusive", lang)
     if row["effect_100"] is None:
         return t(lang, "推定できない", "not estimated"), verdict
-    value = (
-        f"{_signed(row['effect_100'])}"
-        + t(lang, "件/100人・年", " per 100 staff-years")
-        + f"（{_signed(row['ci_low_100'])}〜{_signed(row['ci_high_100'])}）"
+    value = t(
+        lang,
+        f"100人・年あたり {_signed(row['effect_100'])}件（95%区間 "
+        f"{_signed(row['ci_low_100'])}〜{_signed(row['ci_high_100'])}）",
+        f"{_signed(row['effect_100'])} per 100 staff-years (95% CI "
+        f"{_signed(row['ci_low_100'])} to {_signed(row['ci_high_100'])})",
     )
     return value, verdict
 
@@ -273,26 +279,34 @@ def sheet_display(row: dict[str, Any], hourly_cost_yen: float, lang: str = "ja")
 _OVERVIEW_CELLS = (1, 5, 6, 7)
 
 
+def _overview_cells(r: dict[str, Any], lang: str) -> list[tuple[Any, Kind]]:
+    """One overview line as (value, kind): the same cells as the sheet's."""
+    cells = sheet_cells(r, 1.0, lang)
+    picked = [(value, kind) for _, _, value, kind, _ in (cells[i] for i in _OVERVIEW_CELLS)]
+    last = r["previous_direction"]
+    return [
+        (sheet_title(r, lang), "text"),
+        *picked,
+        _change(r, "total_cost_yen", lang),
+        (label("direction", r["direction"], lang) if r["direction"] else "—", "text"),
+        (label("direction", last, lang) if last else "", "text"),
+    ]
+
+
 def overview_display(sheets: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
     """One line per course and the programme: completers, total cost, cost per completer and
     per extra proposal, the change of the total from last year, the proposed 方向性 and last
     year's decision (the same cells as the sheets)."""
-    rows = []
-    for r in sheets.iter_rows(named=True):
-        cells = sheet_cells(r, 1.0, lang)
-        picked = [(value, kind) for _, _, value, kind, _ in (cells[i] for i in _OVERVIEW_CELLS)]
-        rows.append(
-            [
-                sheet_title(r, lang),
-                *[_text(v, k, lang) for v, k in picked],
-                _text(*_change(r, "total_cost_yen", lang), lang),
-                label("direction", r["direction"], lang) if r["direction"] else "—",
-                label("direction", r["previous_direction"], lang)
-                if r["previous_direction"]
-                else "",
-            ]
-        )
-    keys = (
+    rows = [
+        [_text(v, kind, lang) for v, kind in _overview_cells(r, lang)]
+        for r in sheets.iter_rows(named=True)
+    ]
+    keys = _overview_keys(lang)
+    return pl.DataFrame(rows, schema={k: pl.String for k in keys}, orient="row")
+
+
+def _overview_keys(lang: str) -> tuple[str, ...]:
+    return (
         (
             "事業",
             "修了者数",
@@ -315,7 +329,6 @@ def overview_display(sheets: pl.DataFrame, lang: str = "ja") -> pl.DataFrame:
             "decided last year",
         )
     )
-    return pl.DataFrame(rows, schema={k: pl.String for k in keys}, orient="row")
 
 
 def evaluation_note(hourly_cost_yen: float, k: int, lang: str = "ja") -> str:
@@ -346,45 +359,85 @@ _FILL = PatternFill("solid", fgColor="DDEBF7")
 _AREA_FILL = PatternFill("solid", fgColor="F2F2F2")
 _THIN = Side(style="thin", color="999999")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_WIDTHS = {"A": 18, "B": 30, "C": 26, "D": 80}
+_SHEET_WIDTHS = (16, 28, 36, 64)
+_OVERVIEW_WIDTHS = (44, 11, 16, 15, 17, 15, 12, 12)
+_LINE_HEIGHT = 15  # points: one line of 11-pt text
 
 
-def _header(ws: Worksheet, cells: list[str]) -> None:
+def _header(ws: Worksheet, cells: Sequence[str]) -> None:
     ws.append([neutralise(c) for c in cells])
     for c in ws[ws.max_row]:
         c.font, c.fill, c.border = _BOLD, _FILL, _BOX
         c.alignment = Alignment(vertical="center", wrap_text=True)
 
 
-def _boxed(ws: Worksheet) -> None:
-    for c in ws[ws.max_row]:
+def _lines(text: str, width: float) -> int:
+    """Printed lines of a wrapped cell: East Asian wide characters count two columns."""
+    used = sum(2 if east_asian_width(ch) in "WF" else 1 for ch in text)
+    return max(1, math.ceil(used / max(width - 1, 1)))
+
+
+def _append(
+    ws: Worksheet, cells: list[tuple[Any, Kind]], widths: Sequence[float], first: int = 1
+) -> None:
+    """A row of (value, kind): numbers as numbers with their format, text made inert; the row
+    as tall as its longest wrapped cell from column ``first`` on (spreadsheets do not grow rows
+    written by a library)."""
+    values = [
+        v
+        if isinstance(v, int | float) and kind in _EXCEL_FORMATS
+        else neutralise(_text(v, kind, "ja"))
+        for v, kind in cells
+    ]
+    ws.append(values)
+    r = ws.max_row
+    lines = 1
+    for i, ((v, kind), width) in enumerate(zip(cells, widths, strict=True), start=1):
+        c = ws.cell(r, i)
         c.border = _BOX
-        c.alignment = Alignment(vertical="top", wrap_text=True)
+        number = isinstance(v, int | float) and kind in _EXCEL_FORMATS
+        if number:
+            c.number_format = _EXCEL_FORMATS[kind]
+            c.alignment = Alignment(horizontal="right", vertical="top")
+        else:
+            c.alignment = Alignment(vertical="top", wrap_text=True)
+            if i >= first:
+                lines = max(lines, _lines(str(c.value or ""), width))
+    ws.row_dimensions[r].height = _LINE_HEIGHT * lines + 3
 
 
-def _note(ws: Worksheet, text: str, last: str) -> None:
+def _note(ws: Worksheet, text: str, last: str, width: float) -> None:
     ws.append([])
     ws.append([text])
     r = ws.max_row
     ws.merge_cells(f"A{r}:{last}{r}")
     ws.cell(r, 1).alignment = Alignment(wrap_text=True, vertical="top")
-    ws.row_dimensions[r].height = 75
+    ws.row_dimensions[r].height = _LINE_HEIGHT * _lines(text, width) + 3
 
 
-def _sheet(ws: Worksheet, row: dict[str, Any], hourly_cost_yen: float, lang: str) -> None:
-    """One sheet: its cells with numbers as numbers (yen, counts, changes formatted)."""
-    _header(ws, list(_keys(lang)))
-    for area, item, value, kind, note in sheet_cells(row, hourly_cost_yen, lang):
-        number = isinstance(value, int | float) and kind in _EXCEL_FORMATS
-        shown = value if number else _text(value, kind, lang)
-        ws.append([area, item, shown if number else neutralise(str(shown)), neutralise(note)])
-        _boxed(ws)
+def _widths(ws: Worksheet, widths: Sequence[float]) -> None:
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+
+
+def _sheet(ws: Worksheet, row: dict[str, Any], hourly_cost_yen: float) -> None:
+    """One sheet: its cells with numbers as numbers; each 区分 merged down its rows; the
+    meeting's decision row left tall to write in."""
+    _header(ws, list(_keys("ja")))
+    start, area_of = 2, None
+    for area, item, value, kind, note in sheet_cells(row, hourly_cost_yen, "ja"):
+        if area != area_of and area_of is not None and ws.max_row > start:
+            ws.merge_cells(f"A{start}:A{ws.max_row}")
+        if area != area_of:
+            start, area_of = ws.max_row + 1, area
+        cells = [(area, "text"), (item, "text"), (value, kind), (note, "text")]
+        _append(ws, cells, _SHEET_WIDTHS, first=2)  # the 区分 is merged down its rows
         ws.cell(ws.max_row, 1).fill = _AREA_FILL
-        if number:
-            ws.cell(ws.max_row, 3).number_format = _EXCEL_FORMATS[kind]
-            ws.cell(ws.max_row, 3).alignment = Alignment(horizontal="right", vertical="top")
-    for col, width in _WIDTHS.items():
-        ws.column_dimensions[col].width = width
+        ws.cell(ws.max_row, 1).alignment = Alignment(vertical="center", wrap_text=True)
+    if ws.max_row > start:
+        ws.merge_cells(f"A{start}:A{ws.max_row}")
+    ws.row_dimensions[ws.max_row].height = 3 * _LINE_HEIGHT
+    _widths(ws, _SHEET_WIDTHS)
 
 
 def write_evaluation_xlsx(
@@ -394,21 +447,20 @@ def write_evaluation_xlsx(
     one sheet per course (named by its code). Each prints A4 landscape, one page wide, its
     header row repeated, its title at the top and page numbers at the bottom
     (:func:`dxkpi.reports.kpi_export.print_setup`). Amounts are numbers in yen."""
-    lang = "ja"
-    note = evaluation_note(hourly_cost_yen, k, lang)
+    note = evaluation_note(hourly_cost_yen, k, "ja")
 
     def _write(tmp: Path) -> None:
         wb = Workbook()
         ws = wb.active
         ws.title = "一覧"
-        overview = overview_display(sheets, lang)
-        _header(ws, overview.columns)
-        for values in overview.iter_rows():
-            ws.append([neutralise(v) for v in values])
-            _boxed(ws)
-        for col, width in zip("ABCDEFGH", (44, 12, 18, 16, 18, 14, 14, 14), strict=True):
-            ws.column_dimensions[col].width = width
-        _note(ws, note, "H")
+        _header(ws, _overview_keys("ja"))
+        for r in sheets.iter_rows(named=True):
+            _append(ws, _overview_cells(r, "ja"), _OVERVIEW_WIDTHS)
+            if r["level"] == "programme":
+                for c in ws[ws.max_row]:
+                    c.font = _BOLD
+        _widths(ws, _OVERVIEW_WIDTHS)
+        _note(ws, note, "H", sum(_OVERVIEW_WIDTHS))
         ws.freeze_panes = "A2"
         print_setup(ws, f"A1:H{ws.max_row}", f"{fiscal_year}年度 事務事業評価（DX人材育成）一覧")
         ordered = [*sheets.filter(pl.col("level") == "programme").iter_rows(named=True)]
@@ -416,10 +468,10 @@ def write_evaluation_xlsx(
         for row in ordered:
             programme = row["level"] == "programme"
             ws = wb.create_sheet("事業全体" if programme else str(row["course_id"])[:31])
-            _sheet(ws, row, hourly_cost_yen, lang)
-            _note(ws, note, "D")
+            _sheet(ws, row, hourly_cost_yen)
+            _note(ws, note, "D", sum(_SHEET_WIDTHS))
             ws.freeze_panes = "A2"
-            heading = f"{fiscal_year}年度 事務事業評価シート: {sheet_title(row, lang)}"
+            heading = f"{fiscal_year}年度 事務事業評価シート: {sheet_title(row, 'ja')}"
             print_setup(ws, f"A1:D{ws.max_row}", heading)
         wb.save(tmp)
 
