@@ -28,11 +28,14 @@ from dxkpi.catalogue.labels import SUPPRESSED_MARK, label, t
 from dxkpi.core.atomic import write_file
 from dxkpi.core.spreadsheet import neutralise
 from dxkpi.reports.kpi_export import print_setup
+from dxkpi.reports.views import HTML, html_table
 
 __all__ = [
     "evaluation_note",
     "overview_display",
+    "overview_html",
     "sheet_display",
+    "sheet_html",
     "sheet_rows",
     "sheet_title",
     "write_evaluation_xlsx",
@@ -81,13 +84,16 @@ def _effect(row: dict[str, Any], lang: str) -> tuple[str | None, str]:
     verdict = label("verdict", row["verdict"] or "inconclusive", lang)
     if row["effect_100"] is None:
         return t(lang, "推定できない", "not estimated"), verdict
+    ci = ""
+    if row["ci_low_100"] is not None and row["ci_high_100"] is not None:
+        low, high = _signed(row["ci_low_100"]), _signed(row["ci_high_100"])
+        ci = t(lang, f"（95%区間 {low}〜{high}）", f" (95% CI {low} to {high})")
     value = t(
         lang,
-        f"100人・年あたり {_signed(row['effect_100'])}件（95%区間 "
-        f"{_signed(row['ci_low_100'])}〜{_signed(row['ci_high_100'])}）",
-        f"{_signed(row['effect_100'])} per 100 staff-years (95% CI "
-        f"{_signed(row['ci_low_100'])} to {_signed(row['ci_high_100'])})",
+        f"100人・年あたり {_signed(row['effect_100'])}件",
+        f"{_signed(row['effect_100'])} per 100 staff-years",
     )
+    value += ci
     return value, verdict
 
 
@@ -277,6 +283,22 @@ def sheet_display(row: dict[str, Any], hourly_cost_yen: float, lang: str = "ja")
 #: The cells of :func:`sheet_cells` the overview shows: completers, total cost, cost per
 #: completer, cost per extra proposal.
 _OVERVIEW_CELLS = (1, 5, 6, 7)
+
+
+def sheet_html(row: dict[str, Any], hourly_cost_yen: float, caption: str, lang: str = "ja") -> HTML:
+    """One sheet for the page: each 区分 said once at the top of its rows, values right-aligned."""
+    frame = sheet_display(row, hourly_cost_yen, lang)
+    area = frame.columns[0]
+    frame = frame.with_columns(
+        pl.when(pl.col(area) == pl.col(area).shift(1)).then(pl.lit("")).otherwise(pl.col(area))
+    )
+    return HTML(html_table(frame, caption=caption, numeric=(frame.columns[2],)))
+
+
+def overview_html(sheets: pl.DataFrame, caption: str, lang: str = "ja") -> HTML:
+    """The overview for the page, figures right-aligned."""
+    frame = overview_display(sheets, lang)
+    return HTML(html_table(frame, caption=caption, numeric=tuple(frame.columns[1:6])))
 
 
 def _overview_cells(r: dict[str, Any], lang: str) -> list[tuple[Any, Kind]]:

@@ -22,6 +22,7 @@ import polars as pl
 from dxkpi.core.fiscal import fy_end
 from dxkpi.core.jsontext import json_text
 from dxkpi.sample.behaviour import proposals_table
+from dxkpi.sample.costs import cost_truth, course_costs_table
 from dxkpi.sample.faults import (
     bad_attendance,
     bad_masters,
@@ -30,7 +31,6 @@ from dxkpi.sample.faults import (
     bad_skill_rows,
     bad_surveys,
 )
-from dxkpi.sample.costs import cost_truth, course_costs_table
 from dxkpi.sample.forms import Written, write_cost_file, write_files, write_skill_files
 from dxkpi.sample.history import History, simulate_history
 from dxkpi.sample.outcomes import maturity_survey_table, projects_table, resident_survey_table

@@ -80,9 +80,7 @@ def cost_truth(table: pl.DataFrame) -> dict[str, Any]:
         "rule": "one row per course and fiscal year it ran; sessions = ceil(attendees / "
         "class_size); external fee and venue per session, internal instructor hours = (course "
         "hours + preparation) per session; see parameters",
-        "parameters": {
-            k: list(v) if isinstance(v, tuple) else v for k, v in COURSE_COST.items()
-        },
+        "parameters": {k: list(v) if isinstance(v, tuple) else v for k, v in COURSE_COST.items()},
         "by_fiscal_year": {
             str(fy): {
                 "courses": int(n),
