@@ -31,9 +31,11 @@ from dxkpi.reports.kpi_export import print_setup
 from dxkpi.reports.views import HTML, html_table
 
 __all__ = [
+    "Kind",
     "evaluation_note",
     "overview_display",
     "overview_html",
+    "sheet_cells",
     "sheet_display",
     "sheet_html",
     "sheet_rows",
