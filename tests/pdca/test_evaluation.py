@@ -260,6 +260,8 @@ def test_last_years_decision_is_shown_beside_this_years_proposal() -> None:
     text = _sheet_text(a)
     assert text["方向性", "前年度の会議の決定"] == ("縮小", "受講者が少ない（担当: 人事課長）")
     assert text["方向性", "今年度の提案（規則による）"][0] == "拡充"
+    page = evaluation.sheet_html(a, HOURLY, "シート", "ja")._repr_html_()
+    assert page.count("<td>方向性</td>") == 1 and page.count("<tr>") == 14  # area said once
     overview = evaluation.overview_display(sheets)
     assert overview["事業"].to_list()[0] == "DX入門（C）"  # phase 1 first, then by code
     assert overview.row(1) == (

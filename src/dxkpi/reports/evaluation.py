@@ -292,7 +292,10 @@ def sheet_html(row: dict[str, Any], hourly_cost_yen: float, caption: str, lang: 
     frame = sheet_display(row, hourly_cost_yen, lang)
     area = frame.columns[0]
     frame = frame.with_columns(
-        pl.when(pl.col(area) == pl.col(area).shift(1)).then(pl.lit("")).otherwise(pl.col(area))
+        pl.when(pl.col(area) == pl.col(area).shift(1))
+        .then(pl.lit(""))
+        .otherwise(pl.col(area))
+        .alias(area)
     )
     return HTML(html_table(frame, caption=caption, numeric=(frame.columns[2],)))
 
