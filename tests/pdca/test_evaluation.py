@@ -381,8 +381,12 @@ def test_sample_city_sheets_match_totals_from_the_raw_cost_file(sample_city) -> 
         ).alias("project"),
     )
     truth = sample_city.truth["course_costs"]["by_fiscal_year"]["2025"]
-    assert raw.height == truth["courses"]
     data = pdca.data_through(load_processed(sample_city.processed), 2025)
+    listed = data.require("courses").collect()["course_id"]
+    planted = [r for r in sample_city.truth["bad_rows"] if r["dataset"] == "course_costs"]
+    assert raw.filter(~pl.col("course_id").is_in(listed.implode())).height == len(planted) == 1
+    raw = raw.filter(pl.col("course_id").is_in(listed.implode()))  # the planted bad row
+    assert raw.height == truth["courses"]
     att = data.require("attendance").collect()
     hours = (
         att.filter(
@@ -410,8 +414,8 @@ def test_sample_city_sheets_match_totals_from_the_raw_cost_file(sample_city) -> 
         assert total == pytest.approx(want[course]), course
     programme = sheets.filter(pl.col("level") == "programme").row(0, named=True)
     assert programme["total_cost_yen"] == pytest.approx(float(expected["total"].sum()))
-    planted = truth["external_fee_yen"] + truth["venue_yen"] + truth["instructor_hours"] * HOURLY
-    assert programme["project_cost_yen"] == pytest.approx(planted)
+    drawn = truth["external_fee_yen"] + truth["venue_yen"] + truth["instructor_hours"] * HOURLY
+    assert programme["project_cost_yen"] == pytest.approx(drawn)
     assert programme["project_cost_yen"] == pytest.approx(float(raw["project"].sum()))
     # a unit cost only where the effect is clear and positive, else 算出不可 with a reason
     for r in courses.iter_rows(named=True):

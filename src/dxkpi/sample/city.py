@@ -335,7 +335,7 @@ def generate_city(
     written = Written(
         tuple(sorted({*core.files, *skill.written.files, *costs_written.files})),
         core.rows_per_file | skill.written.rows_per_file | costs_written.rows_per_file,
-        core.bad_rows + skill.written.bad_rows,
+        core.bad_rows + skill.written.bad_rows + costs_written.bad_rows,
     )
     sizes = {k: v.height for k, v in tables.items()}
     truth = _truth(seed, h, course_ids, sizes, written)

@@ -3,6 +3,8 @@
 One row per course and fiscal year the course ran (an attended or completed session that year),
 drawn by the rule of :data:`~dxkpi.sample.parameters.COURSE_COST` from the cost stream
 (``SeedSequence([seed, COST_STREAM])``), after the core datasets and the skill map are written.
+One planted bad row (a course code not in the course list) sits at a random place in the last
+fiscal year's rows.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def course_costs_table(
     def text(x: np.ndarray) -> list[str]:
         return [f"{v:g}" if v != int(v) else str(int(v)) for v in x]
 
-    return pl.DataFrame(
+    table = pl.DataFrame(
         {
             "course_id": np.asarray(course_ids)[course],
             "fiscal_year": [str(y) for y in fys],
@@ -64,17 +66,46 @@ def course_costs_table(
             "_fee": fee,
             "_venue": venue,
             "_hours": instructor,
+            "_bad": pl.Series([None] * n, dtype=pl.String),
         }
     ).sort("_fy", "course_id")
+    return _plant_bad_row(rng, table, city.fys[-1])
+
+
+def _plant_bad_row(rng: np.random.Generator, table: pl.DataFrame, fy: int) -> pl.DataFrame:
+    """A row for a course the course list does not have (``course_costs.course_id.exists``),
+    at a random place among the fiscal year's rows."""
+    rows = np.flatnonzero((table["_fy"] == fy).to_numpy())
+    at = int(rng.integers(rows.min(), rows.max() + 2)) if len(rows) else table.height
+    bad = pl.DataFrame(
+        {
+            "course_id": ["C999"],
+            "fiscal_year": [str(fy)],
+            "external_fee_yen": ["250000"],
+            "venue_yen": ["0"],
+            "instructor_hours": ["0"],
+            "_fy": [fy],
+            "_fee": [250_000.0],
+            "_venue": [0.0],
+            "_hours": [0.0],
+            "_bad": ["course_costs.course_id.exists"],
+        },
+        schema=table.schema,
+    )
+    return pl.concat([table.head(at), bad, table.slice(at)])
 
 
 def cost_truth(table: pl.DataFrame) -> dict[str, Any]:
-    """The planted course costs: totals per fiscal year (yen, hours) and the rule."""
-    per_fy = table.group_by("_fy").agg(
-        pl.len().alias("courses"),
-        pl.col("_fee").sum().alias("external_fee_yen"),
-        pl.col("_venue").sum().alias("venue_yen"),
-        pl.col("_hours").sum().alias("instructor_hours"),
+    """The planted course costs (the bad row left out): totals per fiscal year (yen, hours)."""
+    per_fy = (
+        table.filter(pl.col("_bad").is_null())
+        .group_by("_fy")
+        .agg(
+            pl.len().alias("courses"),
+            pl.col("_fee").sum().alias("external_fee_yen"),
+            pl.col("_venue").sum().alias("venue_yen"),
+            pl.col("_hours").sum().alias("instructor_hours"),
+        )
     )
     return {
         "rule": "one row per course and fiscal year it ran; sessions = ceil(attendees / "

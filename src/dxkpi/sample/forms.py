@@ -355,8 +355,13 @@ COST_FILE: tuple[str, str, Style] = (
 
 
 def write_cost_file(rng: np.random.Generator, out: Path, table: pl.DataFrame) -> Written:
-    """Render and write the course costs (:data:`COST_FILE`); it has no planted bad rows."""
+    """Render and write the course costs (:data:`COST_FILE`) with their planted bad rows."""
     dataset, name, style = COST_FILE
     rendered = _render(DATASETS[dataset], table, style, rng)
+    bad = [
+        {"dataset": dataset, "file": name, "sheet": None, "row": int(i) + 2, "rule": rule}
+        for i, rule in enumerate(table["_bad"])
+        if rule is not None
+    ]
     (out / name).write_bytes(_csv_bytes(rendered, style.encoding))
-    return Written((out / name,), {name: rendered.height}, [])
+    return Written((out / name,), {name: rendered.height}, bad)
