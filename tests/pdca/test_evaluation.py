@@ -239,6 +239,35 @@ def test_programme_sheet_sums_courses_and_uses_phase_effects() -> None:
     assert p["cost_per_effect_yen"] == pytest.approx(2_350_000.0)
     assert p["previous_total_cost_yen"] == 62_000.0
     assert (p["direction"], p["direction_basis"]) == ("continue", "programme_effect")
+    assert p["unit_cost_reason"] is None and p["unit_cost_phase"] is None
+
+
+def test_programme_unit_cost_names_the_phase_that_is_not_clear() -> None:
+    courses = _effects("course", [{"course_id": "A", "phase": 2, "reason": "no_comparison"}])
+    phases = _effects(
+        "phase",
+        [
+            {"phase": 1, "reason": "too_few_completers"},
+            {
+                "phase": 2,
+                "effect": 0.001,
+                "ci_low": -0.002,
+                "ci_high": 0.004,
+                "verdict": "inconclusive",
+            },
+            {"phase": 3, "reason": "too_few_completers"},
+        ],
+    )
+    roi = pdca.roi_assumptions({"hourly_cost_yen": HOURLY})
+    sheets = pdca.evaluation_sheets(_city(), 2025, courses, phases, roi, 2)
+    p = _row(sheets, None)
+    assert p["cost_per_effect_yen"] is None and p["effect_units"] is None
+    assert (p["unit_cost_reason"], p["unit_cost_phase"]) == ("inconclusive", 2)
+    assert (p["direction"], p["direction_basis"]) == ("continue", "undecided")
+    assert _sheet_text(p)["単位当たりコスト", "追加提案1件あたり"] == (
+        "算出不可",
+        "フェーズ2（スキル習得）: 効果が0と区別できない（95%区間が0を含む）",
+    )
 
 
 def test_last_years_decision_is_shown_beside_this_years_proposal() -> None:

@@ -83,6 +83,7 @@ EVALUATION_COLUMNS: dict[str, type[pl.DataType] | pl.DataType] = {
     "effect_units": pl.Float64,
     "cost_per_effect_yen": pl.Float64,
     "unit_cost_reason": pl.String,
+    "unit_cost_phase": pl.Int64,
     "previous_total_cost_yen": pl.Float64,
     "total_cost_change": pl.Float64,
     "previous_cost_per_completer_yen": pl.Float64,
@@ -297,7 +298,8 @@ def evaluation_sheets(
     ``effects``: per-course effects (:func:`dxkpi.pdca.programme.course_effects`); ``phases``:
     per-phase effects (``by="phase"``), which give the programme's effect units (the sum over
     phases of first-at-stage completers × effect × 12, computed only when every phase run in
-    the year has a clear positive effect); ``assumptions``: ``[roi]`` (``hourly_cost_yen``
+    the year has a clear positive effect; else ``unit_cost_phase`` names the first phase that
+    has not); ``assumptions``: ``[roi]`` (``hourly_cost_yen``
     prices instructors' and participants' hours); ``previous``: last year's review log, whose
     ``course_decisions`` are shown beside this year's proposal. Needs ``course_costs``.
 
@@ -443,11 +445,12 @@ def _programme_row(
     table = phases.table
     units: float | None = 0.0
     why: str | None = None
-    for r in table.filter(pl.col("phase").is_in(list(run))).iter_rows(named=True):
+    why_phase: int | None = None
+    for r in table.filter(pl.col("phase").is_in(list(run))).sort("phase").iter_rows(named=True):
         n = per_phase[r["phase"]]
         u, _, reason = _unit_cost(1.0, r["effect"], r["verdict"], r["reason"], n)
         if reason is not None:
-            units, why = None, reason
+            units, why, why_phase = None, reason, int(r["phase"])
             break
         units = (units or 0.0) + (u or 0.0)
     if not run:
@@ -484,6 +487,7 @@ def _programme_row(
         "effect_units": units,
         "cost_per_effect_yen": per_unit,
         "unit_cost_reason": why,
+        "unit_cost_phase": why_phase,
         "previous_total_cost_yen": previous[0],
         "total_cost_change": _change(total, previous[0]),
         "previous_cost_per_completer_yen": previous[1],

@@ -79,7 +79,7 @@ def _signed(x: float) -> str:
 def _effect(row: dict[str, Any], lang: str) -> tuple[str | None, str]:
     if row["level"] == "programme":
         return t(
-            lang, "フェーズごとの効果から算出（追加提案1件あたり）", "from each phase's effect"
+            lang, "フェーズ別の効果で評価（追加提案1件あたり）", "judged by each phase's effect"
         ), ""
     if row["suppressed"]:
         return None, ""
@@ -97,6 +97,14 @@ def _effect(row: dict[str, Any], lang: str) -> tuple[str | None, str]:
     )
     value += ci
     return value, verdict
+
+
+def _phase_prefix(row: dict[str, Any], lang: str) -> str:
+    """「フェーズ1: 」 when the programme's unit cost fails on one phase's effect."""
+    phase = row.get("unit_cost_phase")
+    if phase is None:
+        return ""
+    return t(lang, f"フェーズ{phase}（{label('phase', phase, lang)}）: ", f"phase {phase}: ")
 
 
 def _change(row: dict[str, Any], now: str, lang: str) -> tuple[Any, Kind]:
@@ -142,7 +150,8 @@ def sheet_cells(
         per_effect = (
             t(lang, "算出不可", "not computable"),
             "text",
-            label("unit_cost_reason", row["unit_cost_reason"] or "no_costs", lang),
+            _phase_prefix(row, lang)
+            + label("unit_cost_reason", row["unit_cost_reason"] or "no_costs", lang),
         )
     programme = row["level"] == "programme"
     if row["project_cost_yen"] is not None:
