@@ -96,6 +96,13 @@ FRESH: dict[str, dict[str, str]] = {
         "kind": "howto",
         "title": "新ノウハウ",
     },
+    "course_costs": {
+        "course_id": "C02",
+        "fiscal_year": "2025",
+        "external_fee_yen": "0",
+        "venue_yen": "15000",
+        "instructor_hours": "8",
+    },
 }
 
 DUP = object()  # marker: the fresh row repeats the first row's key
@@ -269,6 +276,29 @@ CASES: dict[str, dict[str, str] | object] = {
     "knowledge_posts.duplicate_key": DUP,
     "knowledge_posts.employee_id.on_staff_list": {"posted_on": "2026-04-01"},
     "knowledge_posts.department_code.exists": {"department_code": "999999"},
+    "course_costs.course_id.required": {"course_id": ""},
+    "course_costs.fiscal_year.required": {"fiscal_year": ""},
+    "course_costs.fiscal_year.parse": {"fiscal_year": "今年度"},
+    "course_costs.fiscal_year.range": {"fiscal_year": "H7"},
+    "course_costs.external_fee_yen.required": {"external_fee_yen": ""},
+    "course_costs.external_fee_yen.parse": {"external_fee_yen": "三十万円"},
+    "course_costs.external_fee_yen.separators": {"external_fee_yen": "300.000,5"},
+    "course_costs.external_fee_yen.finite": {"external_fee_yen": "1e309"},
+    "course_costs.external_fee_yen.range": {"external_fee_yen": "▲50,000"},
+    "course_costs.venue_yen.required": {"venue_yen": ""},
+    "course_costs.venue_yen.parse": {"venue_yen": "無料"},
+    "course_costs.venue_yen.separators": {"venue_yen": "15,00"},
+    "course_costs.venue_yen.finite": {"venue_yen": "-1e309"},
+    "course_costs.venue_yen.range": {"venue_yen": "20000000000"},
+    "course_costs.instructor_hours.required": {"instructor_hours": ""},
+    "course_costs.instructor_hours.parse": {"instructor_hours": "半日"},
+    "course_costs.instructor_hours.separators": {"instructor_hours": "1,5"},
+    "course_costs.instructor_hours.finite": {"instructor_hours": "1e309"},
+    "course_costs.instructor_hours.range": {"instructor_hours": "20001"},
+    "course_costs.duplicate_key": DUP,
+    "course_costs.course_id.exists": {"course_id": "C77"},
+    "course_costs.course_id.id_format": {"course_id": "C02 " + "研"},
+    "course_costs.course_id.leading_zeros": {"course_id": "0C02"},
     # identifiers: the character set of the contract (the detail column names the character)
     "departments.department_code.id_format": {"department_code": "q/../../x"},
     "staff.employee_id.id_format": {"employee_id": "000\u200b0099"},
@@ -325,6 +355,7 @@ LONG_COLUMN = {
     "maturity_survey": "respondent_id",
     "skill_assessment": "employee_id",
     "knowledge_posts": "title",
+    "course_costs": "course_id",
 }
 CONFLICT_EDIT = {
     "departments": {"department_name": "別名の課"},
@@ -337,6 +368,7 @@ CONFLICT_EDIT = {
     "maturity_survey": {"score": "4"},
     "skill_assessment": {"level": "3"},
     "knowledge_posts": {"kind": "success"},
+    "course_costs": {"venue_yen": "99999"},
 }
 for _ds in TINY:
     CASES[f"{_ds}.repeated_header"] = HEADER
