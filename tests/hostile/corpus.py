@@ -480,7 +480,7 @@ CASES: tuple[Case, ...] = (
         "header-cell-too-long",
         2,
         header_too_long,
-        outcome={"courses": "failed", "attendance": "skipped"},
+        outcome={"courses": "failed", "attendance": "skipped", "course_costs": "skipped"},
     ),
     Case("symlinked-subfolder", 3, linked_folder, file="more"),
     Case("unreadable-subfolder", 3, unreadable_folder, file="2025/", permissions=True),
@@ -538,7 +538,7 @@ CASES: tuple[Case, ...] = (
         "xlsx-cell-at-XFD1048576",
         11,
         xlsx_far_cell,
-        outcome={"courses": "failed", "attendance": "skipped"},
+        outcome={"courses": "failed", "attendance": "skipped", "course_costs": "skipped"},
         subprocess=True,
     ),
     Case("unreadable-file", 12, unreadable_file, outcome=_DEPENDENTS_OF_STAFF, permissions=True),
@@ -631,7 +631,7 @@ CASES: tuple[Case, ...] = (
         "xlsx-repeated-header",
         13,
         xlsx_repeated_header,
-        outcome={"courses": "failed", "attendance": "skipped"},
+        outcome={"courses": "failed", "attendance": "skipped", "course_costs": "skipped"},
     ),
 )
 
