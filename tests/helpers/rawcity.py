@@ -242,6 +242,22 @@ TINY: dict[str, list[dict[str, str]]] = {
             "status": "active",
         },
     ],
+    "course_costs": [
+        {
+            "course_id": "C01",
+            "fiscal_year": "2024",
+            "external_fee_yen": "300,000",
+            "venue_yen": "20000",
+            "instructor_hours": "0",
+        },
+        {
+            "course_id": "C02",
+            "fiscal_year": "2024",
+            "external_fee_yen": "0",
+            "venue_yen": "0",
+            "instructor_hours": "12.5",
+        },
+    ],
 }
 
 

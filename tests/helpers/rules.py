@@ -125,6 +125,13 @@ FRESH: dict[str, dict[str, str]] = {
         "valid_to": "2026-03-31",
         "status": "childcare_leave",
     },
+    "course_costs": {
+        "course_id": "C02",
+        "fiscal_year": "2025",
+        "external_fee_yen": "0",
+        "venue_yen": "15000",
+        "instructor_hours": "8",
+    },
 }
 
 DUP = object()  # marker: the fresh row repeats the first row's key
@@ -332,6 +339,29 @@ CASES: dict[str, dict[str, str] | object] = {
     "assignments.department_code.id_format": {"department_code": "010100/"},
     "assignments.employee_id.leading_zeros": {"employee_id": "2"},
     "assignments.department_code.leading_zeros": {"department_code": "10100"},
+    "course_costs.course_id.required": {"course_id": ""},
+    "course_costs.fiscal_year.required": {"fiscal_year": ""},
+    "course_costs.fiscal_year.parse": {"fiscal_year": "今年度"},
+    "course_costs.fiscal_year.range": {"fiscal_year": "H7"},
+    "course_costs.external_fee_yen.required": {"external_fee_yen": ""},
+    "course_costs.external_fee_yen.parse": {"external_fee_yen": "三十万円"},
+    "course_costs.external_fee_yen.separators": {"external_fee_yen": "300.000,5"},
+    "course_costs.external_fee_yen.finite": {"external_fee_yen": "1e309"},
+    "course_costs.external_fee_yen.range": {"external_fee_yen": "▲50,000"},
+    "course_costs.venue_yen.required": {"venue_yen": ""},
+    "course_costs.venue_yen.parse": {"venue_yen": "無料"},
+    "course_costs.venue_yen.separators": {"venue_yen": "15,00"},
+    "course_costs.venue_yen.finite": {"venue_yen": "-1e309"},
+    "course_costs.venue_yen.range": {"venue_yen": "20000000000"},
+    "course_costs.instructor_hours.required": {"instructor_hours": ""},
+    "course_costs.instructor_hours.parse": {"instructor_hours": "半日"},
+    "course_costs.instructor_hours.separators": {"instructor_hours": "1,5"},
+    "course_costs.instructor_hours.finite": {"instructor_hours": "1e309"},
+    "course_costs.instructor_hours.range": {"instructor_hours": "20001"},
+    "course_costs.duplicate_key": DUP,
+    "course_costs.course_id.exists": {"course_id": "C77"},
+    "course_costs.course_id.id_format": {"course_id": "C02 " + "研"},
+    "course_costs.course_id.leading_zeros": {"course_id": "0C02"},
     # identifiers: the character set of the contract (the detail column names the character)
     "departments.department_code.id_format": {"department_code": "q/../../x"},
     "staff.employee_id.id_format": {"employee_id": "000\u200b0099"},
@@ -394,6 +424,7 @@ LONG_COLUMN = {
     "knowledge_posts": "title",
     "followup_survey": "course_id",
     "assignments": "department_code",
+    "course_costs": "course_id",
 }
 CONFLICT_EDIT = {
     "departments": {"department_name": "別名の課"},
@@ -408,6 +439,7 @@ CONFLICT_EDIT = {
     "knowledge_posts": {"kind": "success"},
     "followup_survey": {"applied": "1"},
     "assignments": {"status": "secondment"},
+    "course_costs": {"venue_yen": "99999"},
 }
 for _ds in TINY:
     CASES[f"{_ds}.repeated_header"] = HEADER
@@ -432,6 +464,7 @@ MAPPED_COLUMN = {
     "skill_assessment": "assessor",
     "knowledge_posts": "kind",
     "followup_survey": "barrier",
+    "course_costs": "course_id",  # no code or text column: the course code is mapped
 }
 UNMAPPED_TEXT = "対応表にない値"
 

@@ -11,6 +11,7 @@ import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 from click.testing import CliRunner
@@ -436,6 +437,10 @@ def _log() -> pdca.ReviewLog:
                 "implementation_rate",
                 "in_progress",
             ),
+        ),
+        course_decisions=(
+            pdca.CourseDecision("C214", "continue", "効果の見極めに1年", "人事課長"),
+            pdca.CourseDecision(pdca.PROGRAMME, "expand", "全庁展開", "DX推進課長"),
         ),
     )
 
@@ -865,9 +870,17 @@ def test_report_latest_year_carries_decisions_and_suppresses(
         "DX 成熟度",
         "成功事例",
         "投資対効果",
+        "行政評価シート（事務事業評価）",
         "来年度の計画",
     ):
         assert heading in page, heading
+    # the 行政評価 sheets: one per course and the programme, last year's decisions beside
+    assert "事務事業評価シート: DX人材育成事業（研修プログラム全体）" in page
+    text = re.sub(r"<[^>]+>", "", page)  # numbers with units sit in spans that keep them whole
+    assert "効果の見極めに1年（担当: 人事課長）" in text and "全庁展開（担当: DX推進課長）" in text
+    book = openpyxl.load_workbook(folder / "FY2025-evaluation-sheets.xlsx")
+    assert book.sheetnames[:2] == ["一覧", "事業全体"] and "C214" in book.sheetnames
+    assert page.count("事務事業評価シート: ") == len(book.sheetnames) - 1
     # last year's decisions: text, role, status and whether the KPI moved
     assert "提案の少ない所属で改善ワークショップ" in page and "DX推進課長" in page
     # next year's roll-out: the design table and its sentences (phase 3 is still to roll out)

@@ -32,6 +32,7 @@ __all__ = [
     "ASSIGNMENT_END_DAYS_AFTER_RUN",
     "ASSIGNMENT_STATUS",
     "CONTRACT_VERSION",
+    "COURSE_COST_MAX",
     "DATASETS",
     "DAYS_AFTER_RUN",
     "EARLIEST_DATE",
@@ -42,6 +43,7 @@ __all__ = [
     "ID_FAULT",
     "ID_MAX_LENGTH",
     "ID_PATTERN",
+    "INSTRUCTOR_HOURS_MAX",
     "JOB_LEVEL",
     "LEADING_ZEROS",
     "LIKERT",
@@ -312,6 +314,11 @@ PROJECT_COST_MAX = 100_000_000_000
 #: Respondents to one department's resident survey: more than the population of Japan's largest
 #: city (Yokohama, about 3.8 million).
 RESPONDENTS_MAX = 4_000_000
+#: What one course costs a city in one fiscal year, per cost item (external fee, venue): 10
+#: billion yen (100億円), more than a large city's whole yearly training budget.
+COURSE_COST_MAX = 10_000_000_000
+#: Internal instructors' hours for one course in one fiscal year: ten instructors' working years.
+INSTRUCTOR_HOURS_MAX = 10 * WORKING_YEAR_HOURS
 
 # Plausible dates and fiscal years (the reasons: GENERAL_RULES below).
 #: The earliest date of any record (FY2000).
@@ -1126,6 +1133,53 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _dept_ref("assignments.department_code.exists"),
         ),
         capability="roster",
+    ),
+    Dataset(
+        name="course_costs",
+        ja="研修費用",
+        description_en="What each course cost in a fiscal year (for the 行政評価 sheet).",
+        description_ja="年度ごとの研修の費用（行政評価シート用）",
+        columns=(
+            _c("course_id", "研修コード", Kind.ID),
+            _c(
+                "fiscal_year",
+                "年度",
+                Kind.FISCAL_YEAR,
+                min=EARLIEST_FISCAL_YEAR,
+                after_run=YEARS_AFTER_RUN,
+            ),
+            _c(
+                "external_fee_yen",
+                "外部委託費",
+                Kind.NUMBER,
+                min=0,
+                max=COURSE_COST_MAX,
+                note_en="fees paid to outside instructors or vendors, yen; 0 when none",
+                note_ja="外部講師・委託先への支払い（円）。なければ0",
+            ),
+            _c(
+                "venue_yen",
+                "会場費",
+                Kind.NUMBER,
+                min=0,
+                max=COURSE_COST_MAX,
+                note_en="venue, equipment and materials, yen; 0 when none",
+                note_ja="会場・機材・教材（円）。なければ0",
+            ),
+            _c(
+                "instructor_hours",
+                "内部講師時間",
+                Kind.NUMBER,
+                min=0,
+                max=INSTRUCTOR_HOURS_MAX,
+                note_en="internal instructors' hours, preparation included; costed at "
+                "[roi] hourly_cost_yen",
+                note_ja="庁内講師の準備を含む時間。[roi] hourly_cost_yen で金額にする",
+            ),
+        ),
+        key=("course_id", "fiscal_year"),
+        references=(_course_ref("course_costs.course_id.exists"),),
+        capability="gyosei",
     ),
 )
 

@@ -38,6 +38,7 @@ __all__ = [
     "D3_EXACT_FORMAT",
     "D3_FORMAT",
     "EXCEL_FORMAT",
+    "EXCEL_YEN_FORMAT",
     "JST",
     "PER_100_STAFF_YEAR",
     "UNITS",
@@ -52,6 +53,7 @@ __all__ = [
     "format_timestamp",
     "format_total",
     "format_value",
+    "format_yen",
     "rounded",
 ]
 
@@ -235,6 +237,26 @@ def format_ratio(ratio: float | None, low: float | None = None, high: float | No
 
     ci = "" if low is None or high is None else f"（{number(low)}〜{number(high)}）"
     return f"×{number(ratio)}{ci}"
+
+
+#: The Excel format of an amount in yen (whole yen, grouped).
+EXCEL_YEN_FORMAT = '#,##0"円"'
+
+
+def format_yen(value: float | None, lang: str = "ja", *, sign: bool = False) -> str:
+    """An amount of money in whole yen, grouped: ``24,180,000円`` / ``¥24,180,000``; a change
+    with its sign; empty when missing.
+
+    >>> format_yen(24180000), format_yen(1234.5, "en"), format_yen(-5000, sign=True)
+    ('24,180,000円', '¥1,235', '-5,000円')
+    >>> format_yen(None)
+    ''
+    """
+    if value is None or value != value:
+        return ""
+    text = rounded(abs(value))
+    mark = "-" if value < 0 and rounded(abs(value)) != "0" else ("+" if sign else "")
+    return f"{mark}{text}円" if lang == "ja" else f"{mark}¥{text}"
 
 
 def format_days(days: float | None, lang: str = "ja") -> str:

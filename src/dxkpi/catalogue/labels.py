@@ -310,6 +310,67 @@ _DECLARED: dict[str, dict[str, tuple[str, str]]] = {
         "zero_base": ("前年度の値が0で比べられない", "last year's value is 0: no relative change"),
         "no_interval": ("値に誤差の幅がなく判定できない", "the value has no interval to judge by"),
     },
+    # the direction (方向性) of a course in the 行政評価 sheet (pdca.evaluation), as 事務事業評価
+    # sheets say it; proposed by a documented rule, decided by the meeting (pdca.review_log)
+    "direction": {
+        "expand": ("拡充", "expand"),
+        "continue": ("継続", "continue"),
+        "improve": ("改善", "improve"),
+        "reduce": ("縮小", "reduce"),
+        "abolish": ("廃止", "abolish"),
+    },
+    # which branch of the direction rule proposed it (pdca.evaluation.propose_direction)
+    "direction_basis": {
+        "negative_effect": (
+            "提案を減らす効果が明らか",
+            "the course clearly lowers proposals",
+        ),
+        "no_effect_costly": (
+            "実用上の効果なし、修了者1人あたりコストが中央値超",
+            "no effect of practical size; cost per completer above the median",
+        ),
+        "no_effect": (
+            "実用上の効果なし（内容の見直し）",
+            "no effect of practical size (rework the content)",
+        ),
+        "effect_efficient": (
+            "効果あり、効果1単位あたりコストが中央値以下",
+            "clear effect; cost per effect unit at or below the median",
+        ),
+        "effect": ("効果あり", "clear effect"),
+        "low_completion": (
+            "効果は判断できず、修了率が低い（運営の見直し）",
+            "effect cannot be judged; low completion rate (how it is run)",
+        ),
+        "undecided": (
+            "効果は判断できない（データ不足）ため現状維持",
+            "effect cannot be judged (too little data): keep as is",
+        ),
+        "programme_effect": (
+            "今年度実施した全フェーズで効果あり",
+            "every phase run this year has a clear effect",
+        ),
+        "programme_weak_phase": (
+            "効果なし、または提案を減らすフェーズがある",
+            "a phase shows no effect or lowers proposals",
+        ),
+    },
+    # why a cost per behavioural-effect unit is 算出不可 (pdca.evaluation)
+    "unit_cost_reason": {
+        "suppressed": ("受講者が少ないため秘匿", "hidden: too few attendees"),
+        "no_costs": ("今年度の費用データがない", "no cost data for the year"),
+        "not_estimated": ("効果を推定できない", "the effect was not estimated"),
+        "inconclusive": (
+            "効果が0と区別できない（95%区間が0を含む）",
+            "the effect is not distinguishable from 0 (its 95% interval includes 0)",
+        ),
+        "no_effect": ("実用上の効果なし", "no effect of practical size"),
+        "negative": ("効果がマイナス（提案が減る）", "the effect is negative (fewer proposals)"),
+        "no_first_completers": (
+            "今年度の初回修了者がいない",
+            "no first-at-stage completer this year",
+        ),
+    },
     # the finding of the course review (pdca.programme.course_review)
     "course_flag": {
         "liked_no_effect": ("満足度は高いが行動は変わらず", "liked, behaviour unchanged"),

@@ -59,6 +59,7 @@ OPTIONAL_DATASETS: tuple[str, ...] = (
     "knowledge_posts",
     "followup_survey",
     "assignments",
+    "course_costs",
 )
 DATASETS: tuple[str, ...] = REQUIRED_DATASETS + OPTIONAL_DATASETS
 
@@ -97,6 +98,7 @@ class Processed:
     #: The effective-dated roster; when present, events and denominators follow it
     #: (:mod:`dxkpi.kpi.roster`), when absent the April staff list alone decides.
     assignments: pl.LazyFrame | None = None
+    course_costs: pl.LazyFrame | None = None
     source: str = "<memory>"
     #: Derived frames materialised once by a caller (e.g. the KPI engine) and shared by the KPI
     #: functions; each function builds the same frame lazily when it is absent.
@@ -134,6 +136,7 @@ class Processed:
             knowledge_posts=lazy.get("knowledge_posts"),
             followup_survey=lazy.get("followup_survey"),
             assignments=lazy.get("assignments"),
+            course_costs=lazy.get("course_costs"),
             source=source,
         )
 

@@ -16,7 +16,8 @@ meeting's decisions into next year's report. :func:`with_targets_table` rewrites
 ``dxkpi.toml`` text for ``dxkpi pdca --adopt``.
 
 Modules: ``summary`` (Check), ``targets`` (next year's targets, TOML text in and out),
-``programme`` (courses, support models, success cases), ``investment`` (ROI),
+``programme`` (courses, support models, success cases), ``investment`` (ROI and the
+participants'-time rule), ``evaluation`` (the 行政評価 sheet),
 ``review_log`` (the only file I/O), ``safe`` (models with their "not yet" errors caught),
 ``errors``. The sentences, display tables and HTML of the report are in
 :mod:`dxkpi.reports.pdca_text` and :mod:`dxkpi.reports.pdca_tables`.
@@ -37,7 +38,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dxkpi.pdca.errors import PdcaError
-    from dxkpi.pdca.investment import RoiAssumptions, RoiResult, roi, roi_assumptions
+    from dxkpi.pdca.evaluation import (
+        EVALUATION_COLUMNS,
+        evaluation_sheets,
+        propose_direction,
+    )
+    from dxkpi.pdca.investment import (
+        RoiAssumptions,
+        RoiResult,
+        participant_hours,
+        roi,
+        roi_assumptions,
+    )
     from dxkpi.pdca.programme import (
         FOLLOWUP_KPIS,
         MIN_COMPLETERS,
@@ -53,8 +65,11 @@ if TYPE_CHECKING:
     )
     from dxkpi.pdca.review_log import (
         ACTION_STATUSES,
+        DIRECTIONS,
         MOVES,
+        PROGRAMME,
         REVIEWS_DIR,
+        CourseDecision,
         ReviewAction,
         ReviewLog,
         load_review_log,
@@ -103,10 +118,14 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "success_cases",
         "support_models",
     ),
+    "evaluation": ("EVALUATION_COLUMNS", "evaluation_sheets", "propose_direction"),
     "review_log": (
         "ACTION_STATUSES",
+        "DIRECTIONS",
         "MOVES",
+        "PROGRAMME",
         "REVIEWS_DIR",
+        "CourseDecision",
         "ReviewAction",
         "ReviewLog",
         "load_review_log",
@@ -116,7 +135,13 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "review_log_text",
         "save_review_log",
     ),
-    "investment": ("RoiAssumptions", "RoiResult", "roi", "roi_assumptions"),
+    "investment": (
+        "RoiAssumptions",
+        "RoiResult",
+        "participant_hours",
+        "roi",
+        "roi_assumptions",
+    ),
     "safe": (
         "DESIGN_CANDIDATES",
         "safe_behaviour",
@@ -141,10 +166,14 @@ __all__ = [
     "ACTION_STATUSES",
     "DEPARTMENT_KPIS",
     "DESIGN_CANDIDATES",
+    "DIRECTIONS",
+    "EVALUATION_COLUMNS",
     "FOLLOWUP_KPIS",
     "MIN_COMPLETERS",
     "MOVES",
+    "PROGRAMME",
     "REVIEWS_DIR",
+    "CourseDecision",
     "PdcaError",
     "ReviewAction",
     "ReviewLog",
@@ -159,9 +188,12 @@ __all__ = [
     "data_through",
     "department_targets",
     "departments_needing_support",
+    "evaluation_sheets",
     "fy_end",
     "load_review_log",
     "parse_review_log",
+    "participant_hours",
+    "propose_direction",
     "propose_target",
     "proposed_targets",
     "proposed_targets_name",

@@ -2,7 +2,8 @@
 
 :func:`roi_assumptions` validates the ``[roi]`` section of ``dxkpi.toml`` into
 :class:`RoiAssumptions`; :func:`roi` gives one fiscal year's :class:`RoiResult` (benefits and
-costs in yen, ROI in %, benefit–cost ratio).
+costs in yen, ROI in %, benefit–cost ratio). :func:`participant_hours` is the one rule for the
+participants' time a course costs (the ROI's costs and the 行政評価 sheet's 人件費 both use it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dxkpi.core.fiscal import fy_end, fy_start
 from dxkpi.ingest.processed import Processed
 from dxkpi.pdca.errors import PdcaError
 
-__all__ = ["RoiAssumptions", "RoiResult", "roi", "roi_assumptions"]
+__all__ = ["RoiAssumptions", "RoiResult", "participant_hours", "roi", "roi_assumptions"]
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,33 @@ def roi_assumptions(section: Mapping[str, Any]) -> RoiAssumptions:
     )
 
 
+def participant_hours(data: Processed, fiscal_year: int) -> pl.DataFrame:
+    """Participants' time per course in one fiscal year, in hours: the course's ``hours`` ×
+    its sessions attended or completed in the year (absences cost no time). Costed at
+    ``hourly_cost_yen`` it is the 人件費 of the training (:func:`roi`, and the 行政評価 sheet of
+    :mod:`dxkpi.pdca.evaluation`).
+
+    Columns: course_id, sessions (attended or completed rows), participant_hours; courses with
+    no such session in the year are absent.
+    """
+    start, end = fy_start(fiscal_year), fy_end(fiscal_year)
+    return (
+        data.require("attendance")
+        .filter(
+            pl.col("status").is_in(["completed", "attended"]),
+            pl.col("session_date").is_between(start, end),
+        )
+        .join(data.require("courses").select("course_id", "hours"), on="course_id")
+        .group_by("course_id")
+        .agg(
+            pl.len().cast(pl.Int64).alias("sessions"),
+            pl.col("hours").sum().cast(pl.Float64).alias("participant_hours"),
+        )
+        .sort("course_id")
+        .collect()
+    )
+
+
 @dataclass(frozen=True)
 class RoiResult:
     """Phillips ROI of one fiscal year: yen amounts, ROI in %, benefit–cost ratio."""
@@ -155,18 +183,7 @@ def roi(data: Processed, fiscal_year: int, assumptions: RoiAssumptions) -> RoiRe
         .collect()
     )
     hours = float(props or 0) + float(proj["h"][0] or 0)
-    part = (
-        data.require("attendance")
-        .filter(
-            pl.col("status").is_in(["completed", "attended"]),
-            pl.col("session_date").is_between(start, end),
-        )
-        .join(data.require("courses").select("course_id", "hours"), on="course_id")
-        .select(pl.col("hours").sum())
-        .collect()
-        .item()
-    )
-    part_hours = float(part or 0)
+    part_hours = float(participant_hours(data, fiscal_year)["participant_hours"].sum())
     benefits = hours * a.hourly_cost_yen * a.attribution * a.confidence
     budget = float(a.training_budget_yen.get(fiscal_year, 0.0))
     project_cost = float(proj["c"][0] or 0) if a.include_project_costs else 0.0

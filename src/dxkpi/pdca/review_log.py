@@ -1,9 +1,11 @@
 """The review log: the decisions a year-end meeting records, and what became of them.
 
 ``reviews/FY<year>.toml`` (:func:`review_log_path`) holds :class:`ReviewLog` — the adopted
-targets and the actions (:class:`ReviewAction`: what, who as a role, by when, for which KPI,
-status). :func:`load_review_log` and :func:`save_review_log` are the only functions of the
-PDCA review that read or write files; :func:`review_followup` sets last year's actions beside
+targets, the actions (:class:`ReviewAction`: what, who as a role, by when, for which KPI,
+status) and the 方向性 decided per course (:class:`CourseDecision`: course, direction, reason,
+owner; the 行政評価 sheet of :mod:`dxkpi.pdca.evaluation` proposes it and shows it next
+year). :func:`load_review_log` and :func:`save_review_log` are the only functions of the PDCA
+review that read or write files; :func:`review_followup` sets last year's actions beside
 the KPI they aimed at.
 """
 
@@ -29,8 +31,11 @@ from dxkpi.pdca.errors import PdcaError
 
 __all__ = [
     "ACTION_STATUSES",
+    "DIRECTIONS",
     "MOVES",
+    "PROGRAMME",
     "REVIEWS_DIR",
+    "CourseDecision",
     "ReviewAction",
     "ReviewLog",
     "load_review_log",
@@ -50,6 +55,10 @@ ACTION_STATUSES: tuple[str, ...] = codes("action_status")
 #: How a KPI moved from last year to this year in its good direction (None: cannot tell; family
 #: ``kpi_move``).
 MOVES: tuple[str, ...] = codes("kpi_move")
+#: The 方向性 of a course (拡充・継続・改善・縮小・廃止; family ``direction``).
+DIRECTIONS: tuple[str, ...] = codes("direction")
+#: The ``course_id`` of a decision about the whole programme rather than one course.
+PROGRAMME = "programme"
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,17 @@ class ReviewAction:
 
 
 @dataclass(frozen=True)
+class CourseDecision:
+    """The meeting's 方向性 for one course (or the programme, ``course_id`` = :data:`PROGRAMME`):
+    one of :data:`DIRECTIONS`, why, and who carries it out (a role)."""
+
+    course_id: str
+    direction: str
+    reason: str
+    owner: str
+
+
+@dataclass(frozen=True)
 class ReviewLog:
     """The decisions a PDCA review meeting recorded for one fiscal year."""
 
@@ -72,6 +92,7 @@ class ReviewLog:
     meeting_date: dt.date | None = None
     adopted_targets: Mapping[str, float] = field(default_factory=dict)
     actions: tuple[ReviewAction, ...] = ()
+    course_decisions: tuple[CourseDecision, ...] = ()
 
 
 def review_log_path(fiscal_year: int, reviews: Path | None = None) -> Path:
@@ -112,7 +133,7 @@ def _date(source: str, key: str, value: Any) -> dt.date:
 
 def parse_review_log(raw: Mapping[str, Any], source: str = "<memory>") -> ReviewLog:
     """Validate a parsed review log (see :func:`review_log_text` for its shape)."""
-    allowed = ("fiscal_year", "meeting_date", "adopted_targets", "actions")
+    allowed = ("fiscal_year", "meeting_date", "adopted_targets", "actions", "course_decisions")
     for key in raw:
         if key not in allowed:
             raise _log_error(
@@ -166,7 +187,49 @@ def parse_review_log(raw: Mapping[str, Any], source: str = "<memory>") -> Review
         None if meeting is None else _date(source, "meeting_date", meeting),
         {k: float(v) for k, v in targets.items()},
         tuple(actions),
+        _course_decisions(raw.get("course_decisions", []), source),
     )
+
+
+def _course_decisions(raw: Any, source: str) -> tuple[CourseDecision, ...]:
+    """The ``[[course_decisions]]`` tables, validated: each names a course once."""
+    out: list[CourseDecision] = []
+    seen: set[str] = set()
+    for i, d in enumerate(raw, start=1):
+        key = f"course_decisions[{i}]"
+        if not isinstance(d, Mapping):
+            raise _log_error(source, key, "表（[[course_decisions]]）が必要です", "not a table")
+        for extra in d:
+            if extra not in ("course_id", "direction", "reason", "owner"):
+                raise _log_error(
+                    source,
+                    f"{key}.{extra}",
+                    "不明なキー（使えるキー: course_id, direction, reason, owner）",
+                    "unknown key (allowed: course_id, direction, reason, owner)",
+                )
+        for need in ("course_id", "direction", "reason", "owner"):
+            if not str(d.get(need, "")).strip():
+                raise _log_error(source, f"{key}.{need}", "必須です", "is required")
+        direction = str(d["direction"])
+        if direction not in DIRECTIONS:
+            words = " / ".join(f"{c}（{label('direction', c)}）" for c in DIRECTIONS)
+            raise _log_error(
+                source,
+                f"{key}.direction",
+                f"{words} のいずれかです（{direction!r}）",
+                f"must be one of {', '.join(DIRECTIONS)} ({direction!r})",
+            )
+        course = str(d["course_id"]).strip()
+        if course in seen:
+            raise _log_error(
+                source,
+                f"{key}.course_id",
+                f"研修 {course!r} の方向性が2回書かれています",
+                f"course {course!r} has a second decision",
+            )
+        seen.add(course)
+        out.append(CourseDecision(course, direction, str(d["reason"]), str(d["owner"])))
+    return tuple(out)
 
 
 def load_review_log(path: Path) -> ReviewLog | None:
@@ -210,6 +273,22 @@ def review_log_text(log: ReviewLog) -> str:
             f"kpi = {_toml_str(a.kpi)}",
             f"status = {_toml_str(a.status)}",
             f"note = {_toml_str(a.note)}",
+        ]
+    if log.course_decisions:
+        lines += [
+            "",
+            "# 研修ごとの方向性 / per-course direction: "
+            + " / ".join(f"{c}（{label('direction', c)}）" for c in DIRECTIONS)
+            + f'; course_id = "{PROGRAMME}" は事業全体 / the whole programme',
+        ]
+    for d in log.course_decisions:
+        lines += [
+            "",
+            "[[course_decisions]]",
+            f"course_id = {_toml_str(d.course_id)}",
+            f"direction = {_toml_str(d.direction)}",
+            f"reason = {_toml_str(d.reason)}",
+            f"owner = {_toml_str(d.owner)}",
         ]
     return "\n".join(lines) + "\n"
 

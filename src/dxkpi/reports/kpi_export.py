@@ -41,6 +41,7 @@ __all__ = [
     "footnote_ja",
     "group_by_ja",
     "group_label_ja",
+    "print_setup",
     "progress_note_ja",
     "to_csv_bytes",
     "to_json",
@@ -220,7 +221,7 @@ def _write_overview(wb: Workbook, kpis: list[str], k: int) -> None:
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:F{last_row}"
-    _print_setup(ws, f"A1:F{ws.max_row}", ws.title)
+    print_setup(ws, f"A1:F{ws.max_row}", ws.title)
 
 
 #: Column widths of a KPI sheet (characters), in :data:`EXPORT_COLUMNS` order: together they
@@ -241,7 +242,7 @@ def _number_formats(ws: Worksheet, r: int, unit: str) -> None:
                 c.number_format = EXCEL_FORMAT[unit]
 
 
-def _print_setup(ws: Worksheet, area: str, title: str) -> None:
+def print_setup(ws: Worksheet, area: str, title: str) -> None:
     """A sheet prints on A4 landscape, one page wide, the header row on every page, the sheet's
     name at the top and ``page / pages`` at the bottom."""
     ws.print_area = area
@@ -327,7 +328,7 @@ def write_xlsx(rich: pl.DataFrame, path: str | Path, k: int) -> Path:
             for i, width in enumerate(_WIDTHS, start=1):
                 ws.column_dimensions[get_column_letter(i)].width = width
             ws.auto_filter.ref = f"A1:{last}{last_row}"
-            _print_setup(ws, f"A1:{last}{ws.max_row}", spec.name_ja)
+            print_setup(ws, f"A1:{last}{ws.max_row}", spec.name_ja)
         wb.save(tmp)
 
     return write_file(path, _write)

@@ -5,7 +5,8 @@ The order of the random draws is part of the output. The eight core datasets com
 attendance, proposal counts, leavers —, then the tables, bad rows, then the rendering of each
 file); the skill map from a second stream
 (``SeedSequence([seed, SKILL_STREAM])``) drawn after the core files are written, so the
-core files are byte-identical with or without it.
+core files are byte-identical with or without it; the course costs from a third
+(``SeedSequence([seed, COST_STREAM])``) after those.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import polars as pl
 from dxkpi.core.fiscal import fy_end
 from dxkpi.core.jsontext import json_text
 from dxkpi.sample.behaviour import proposals_table
+from dxkpi.sample.costs import cost_truth, course_costs_table
 from dxkpi.sample.faults import (
     bad_attendance,
     bad_masters,
@@ -31,6 +33,7 @@ from dxkpi.sample.faults import (
 )
 from dxkpi.sample.followup import followup_table, followup_truth, plant_bad_row
 from dxkpi.sample.forms import (
+    COST_FILES,
     FOLLOWUP_FILES,
     ROSTER_FILES,
     Written,
@@ -42,6 +45,7 @@ from dxkpi.sample.history import History, simulate_history
 from dxkpi.sample.outcomes import maturity_survey_table, projects_table, resident_survey_table
 from dxkpi.sample.parameters import (
     BASE_RATE_BY_LEVEL,
+    COST_STREAM,
     COURSE_WEIGHT,
     COURSES,
     EFFECT_LAG_MONTHS,
@@ -287,6 +291,16 @@ def _roster(seed: int, out: Path, city: City, proposals: pl.DataFrame) -> _OwnSt
     return _OwnStream({"assignments": table}, written, truth)
 
 
+def _course_costs(
+    seed: int, out: Path, city: City, a: dict[str, np.ndarray], course_ids: list[str]
+) -> _OwnStream:
+    """Generate and write course_costs from its own random stream (seed, COST_STREAM)."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, COST_STREAM])))
+    tables = {"course_costs": course_costs_table(rng, city, a, course_ids)}
+    written = write_parts(rng, out, tables, COST_FILES)
+    return _OwnStream(tables, written, {"course_costs": cost_truth(tables["course_costs"])})
+
+
 def _check_args(staff: int, fiscal_years: Sequence[int]) -> tuple[int, ...]:
     fys = tuple(sorted({int(y) for y in fiscal_years}))
     if staff < 100:
@@ -358,9 +372,12 @@ def generate_city(
     core = write_files(rng, out, tables, fys)
     skill = _skill_map(seed, out, city, a)  # own random stream: core files are unchanged
     followup = _followup(seed, out, city, a, course_ids)  # its own stream too
+    costs = _course_costs(seed, out, city, a, course_ids)  # and the course costs
     roster = _roster(seed, out, city, tables["proposals"])  # its own stream, after the rest
-    tables |= skill.tables | followup.tables | roster.tables
-    parts = (core, skill.written, followup.written, roster.written)
+    streams = (skill, followup, costs, roster)
+    for stream in streams:
+        tables |= stream.tables
+    parts = (core, *(stream.written for stream in streams))
     written = Written(
         tuple(sorted({f for p in parts for f in p.files})),
         {k: v for p in parts for k, v in p.rows_per_file.items()},
@@ -368,7 +385,8 @@ def generate_city(
     )
     sizes = {k: v.height for k, v in tables.items()}
     truth = _truth(seed, h, course_ids, sizes, written)
-    truth |= skill.truth | followup.truth | roster.truth
+    for stream in streams:
+        truth |= stream.truth
     truth["attendance"] = {
         "sessions_per_enrolled_employee_year": sessions_per_year,
         "voluntary_phase1_rate_before_enrolment": VOLUNTARY_RATE,

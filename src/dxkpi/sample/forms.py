@@ -25,6 +25,7 @@ from dxkpi.sample.parameters import FIXED_ZIP_TIME, FULL_WIDTH
 from dxkpi.sample.values import choose
 
 __all__ = [
+    "COST_FILES",
     "FOLLOWUP_FILES",
     "ROSTER_FILES",
     "SKILL_FILES",
@@ -374,3 +375,13 @@ def write_parts(
         (out / name).write_bytes(_csv_bytes(rendered, style.encoding))
     files = tuple(out / name for _, name, _ in parts)
     return Written(files, rows, bad)
+
+
+#: The course-cost file: Japanese headers and 年度 years, as a finance office's sheet is saved.
+COST_FILES: tuple[tuple[str, str, Style], ...] = (
+    (
+        "course_costs",
+        "研修費用.csv",
+        Style(headers="ja", years="nendo", encoding="utf-8-sig"),
+    ),
+)

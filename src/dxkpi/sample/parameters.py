@@ -11,13 +11,15 @@ fixed constants of the written files. Changing any value changes the generated f
 from __future__ import annotations
 
 import datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 __all__ = [
     "ADOPTION_PROBABILITY",
     "BASE_RATE_BY_LEVEL",
     "CATEGORIES",
+    "COST_STREAM",
     "COURSES",
+    "COURSE_COST",
     "COURSE_WEIGHT",
     "DECISION_DAYS",
     "DIVISIONS",
@@ -472,3 +474,22 @@ PROJECT_THEMES = (
 EPOCH = datetime.date(1970, 1, 1)
 FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 FULL_WIDTH = "０１２３４５６７８９"
+
+
+# Course costs (issue #17, the 行政評価 sheet). Drawn from their own random stream (COST_STREAM)
+# after the core datasets and the skill map, so every earlier file stays byte-identical.
+COST_STREAM = 174
+#: How the sample city's course costs are drawn, per course and fiscal year it ran: sessions run
+#: = ceil(attendees ÷ class_size); an external course pays a fee per session run, drawn once per
+#: course-year uniformly on ``external_fee_per_session_yen`` and rounded to 1,000 yen; every
+#: course pays ``venue_per_session_yen`` (drawn the same way) — except that a course held in the
+#: city hall's own rooms (probability ``own_room_share``) pays 0; internal instructors spend the
+#: course's hours plus preparation per session, preparation drawn uniformly on
+#: ``preparation_hours_per_session`` and rounded to half hours (external courses: 0).
+COURSE_COST: dict[str, Any] = {
+    "class_size": 30,
+    "external_fee_per_session_yen": (150_000, 450_000),
+    "venue_per_session_yen": (10_000, 60_000),
+    "own_room_share": 0.5,
+    "preparation_hours_per_session": (2.0, 10.0),
+}
