@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from dxkpi.catalogue.format import rounded
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.catalogue.labels import Lang, label, t
 from dxkpi.core.display import number
@@ -73,10 +74,14 @@ def fmt_number(x: float, *scale: float, lang: str = "ja", sign: bool = False) ->
     """A number rounded to suit the magnitude of ``x`` and ``scale`` (e.g. its interval).
 
     Negative numbers use the minus sign "−" in Japanese, "-" in English; ``sign`` adds "+".
+    Halves round up, as everywhere (:func:`dxkpi.catalogue.format.rounded`).
+
+    >>> fmt_number(0.125, 0.5), fmt_number(-0.125, 0.5, lang="en"), fmt_number(250.5, 100)
+    ('0.13', '-0.13', '251')
     """
     if x is None or not math.isfinite(x):
         return "—"
-    text = f"{abs(x):.{_digits(x, *scale)}f}"
+    text = rounded(abs(x), _digits(x, *scale), grouping=False)
     if float(text) == 0:
         return text
     if x < 0:
