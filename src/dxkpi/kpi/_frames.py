@@ -390,7 +390,7 @@ _GROUP_COLUMNS = ("department_code", "job_level", "talent_type", "division")
 _MONTHS = 12
 
 
-def person_years(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+def person_years(data: Processed, fiscal_years: Sequence[int] | None) -> pl.LazyFrame:
     """Each member of H(t) in each group they worked in during t, with the months they were at
     work there ÷ 12 (``person_years``): the denominator of the people KPIs when the
     effective-dated roster is present.
@@ -401,7 +401,13 @@ def person_years(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
 
     Columns: fiscal_year, employee_id, department_code, job_level, talent_type, division,
     months (at work, an integer: sums of it are exact in any order), person_years.
+    Taken from ``data.derived`` (every fiscal year) when the engine has materialised it.
     """
+    if PERSON_YEARS in data.derived:
+        cached = data.derived[PERSON_YEARS]
+        if fiscal_years is None:
+            return cached
+        return cached.filter(pl.col("fiscal_year").is_in(fy_list(fiscal_years).implode()))
     heads = members(data, fiscal_years)
     month = pl.int_range(0, _MONTHS, dtype=pl.Int32)
     months = heads.with_columns(_m=month.implode()).explode("_m")
@@ -466,6 +472,9 @@ def skill_levels(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
 
 
 #: Derived frames several KPIs share; the engine may collect them once (in this order).
+#: The derived frame of :func:`person_years` over every fiscal year (the roster is present).
+PERSON_YEARS = "person_years"
+
 SHARED: dict[str, Callable[[Processed], pl.LazyFrame]] = {
     ATTENDANCE_SUMMARY: attendance_summary,
     "attendance_of_members": attendance_of_members,

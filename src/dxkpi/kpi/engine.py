@@ -19,7 +19,7 @@ from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY, KpiSpec
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import MissingDatasetError, Processed
 from dxkpi.kpi import measures
-from dxkpi.kpi._frames import SHARED, headcount
+from dxkpi.kpi._frames import PERSON_YEARS, SHARED, headcount, person_years
 from dxkpi.kpi.grading import PROVISIONAL, fiscal_year_progress, grade_expr
 from dxkpi.kpi.maturity import Maturity, maturity_frame, maturity_windows, resolve_as_of
 from dxkpi.kpi.suppression import HEADCOUNT, STAFF, suppress
@@ -278,6 +278,8 @@ def materialise_shared(data: Processed, ids: Sequence[str]) -> Processed:
     for name, build in SHARED.items():
         if name not in data.derived:
             data = data.with_derived(**{name: build(data).collect().lazy()})
+    if data.assignments is not None and PERSON_YEARS not in data.derived:
+        data = data.with_derived(**{PERSON_YEARS: person_years(data, None).collect().lazy()})
     return data
 
 
