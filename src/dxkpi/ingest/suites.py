@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import itertools
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,8 @@ __all__ = [
 ]
 
 GX_VERSION_FLOOR = "1.23"
-_counter = itertools.count()
+_gx_lock = threading.Lock()
+_batch_definitions: dict[str, Any] = {}
 _POSITION = "dxkpi_position"
 
 
@@ -454,26 +455,39 @@ def _run_gx(
     parameters: dict[str, str | int],
 ) -> list[bool]:
     """GX's verdict on each of ``specs`` over ``batch_frame``, in order."""
-    gx, context = _context()
-    name = f"dxkpi_{dataset}_{next(_counter)}"
-    source = context.data_sources.add_pandas(name=name)
-    asset = source.add_dataframe_asset(name=dataset)
-    batch_def = asset.add_batch_definition_whole_dataframe("all")
+    gx, _ = _context()
+    batch_def = _batch_definition(dataset)
     # Each expectation carries its position, so each verdict finds its expectation.
     built = [
         _build_expectation(gx, {**e, "meta": {**(e.get("meta") or {}), _POSITION: i}})
         for i, e in enumerate(specs)
     ]
     gx_suite = gx.ExpectationSuite(name=suite_name, expectations=built)
-    batch = batch_def.get_batch(batch_parameters={"dataframe": _to_pandas(batch_frame)})
-    result = batch.validate(
-        gx_suite, result_format="BOOLEAN_ONLY", expectation_parameters=parameters
-    )
+    frame = _to_pandas(batch_frame)
+    with _gx_lock:  # one GX context per process, its data sources shared by every thread
+        batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(
+            gx_suite, result_format="BOOLEAN_ONLY", expectation_parameters=parameters
+        )
     stats = result.statistics
     if int(stats["evaluated_expectations"]) != len(specs):
         raise RuntimeError(f"GX evaluated {stats['evaluated_expectations']} of {len(specs)}")
     verdict = {int(r.expectation_config.meta[_POSITION]): bool(r.success) for r in result.results}
     return [verdict[i] for i in range(len(specs))]
+
+
+def _batch_definition(dataset: str) -> Any:
+    """The dataset's whole-dataframe batch definition in the process's context, made once and
+    reused by every validation (each validation passes its own dataframe). Adding a data source
+    saves the context's whole configuration: one per validation cost about 6 ms three times a
+    dataset, 0.2 s a city, and grew with the data sources already added."""
+    _, context = _context()
+    with _gx_lock:
+        if dataset not in _batch_definitions:
+            source = context.data_sources.add_pandas(name=f"dxkpi_{dataset}")
+            asset = source.add_dataframe_asset(name=dataset)
+            _batch_definitions[dataset] = asset.add_batch_definition_whole_dataframe("all")
+        return _batch_definitions[dataset]
 
 
 def _build_expectation(gx: Any, spec: dict[str, Any]) -> Any:
