@@ -152,7 +152,7 @@ def _warm() -> None:
     _context()
 
 
-def nation_once(fraction: float, mode: str) -> dict[str, Any]:
+def nation_once(fraction: float, mode: str, label: str = "") -> dict[str, Any]:
     """Generate (once) and run the nation or a fraction of it end to end (module docstring)."""
     import shutil
 
@@ -167,7 +167,7 @@ def nation_once(fraction: float, mode: str) -> dict[str, Any]:
     t_gen = generate_nation(units, raw)
     raws = {u.code: raw / u.code for u in units}
     keys = {u.code: f"nation-key-{u.code}-0123456789abcdef".encode() for u in units}
-    store = HERE / "out" / "nation" / f"store_{fraction:g}_{mode}"
+    store = HERE / "out" / "nation" / f"store_{fraction:g}_{mode}{label}"
     shutil.rmtree(store, ignore_errors=True)
     config = load_config(ROOT / "dxkpi.toml")
     out: dict[str, Any] = {
@@ -276,13 +276,14 @@ def _fit_linear(results: list[dict[str, Any]], key: str, bodies: int, staff: int
     return float(coef[0] * bodies + coef[1] * staff)
 
 
-def nation_main(fractions: list[float], mode: str) -> None:
+def nation_main(fractions: list[float], mode: str, label: str) -> None:
     from nation import nation_units
 
     results = []
     for fraction in fractions:
         proc = subprocess.run(
-            [sys.executable, __file__, "--nation-one", str(fraction), "--mode", mode],
+            [sys.executable, __file__, "--nation-one", str(fraction), "--mode", mode]
+            + (["--label", label] if label else []),
             capture_output=True,
             text=True,
             check=False,
@@ -328,15 +329,16 @@ def main() -> None:
     parser.add_argument("--mode", choices=("single", "dask"), default="dask")
     parser.add_argument("--profile", metavar="CODE", help="profile one body's ingest")
     parser.add_argument("--nation-one", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--label", default="", help="suffix of the store's folder name")
     args = parser.parse_args()
     if args.nation_one:
-        print(json.dumps(nation_once(args.nation_one, args.mode)))
+        print(json.dumps(nation_once(args.nation_one, args.mode, args.label)))
         return
     if args.profile:
         profile_city(args.profile)
         return
     if args.nation:
-        nation_main(args.fraction, args.mode)
+        nation_main(args.fraction, args.mode, args.label)
         return
     if args.one:
         print(json.dumps(one_size(args.one, args.sessions)))
