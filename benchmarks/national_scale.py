@@ -309,7 +309,16 @@ def nation_main(fractions: list[float], mode: str, label: str) -> None:
     bodies, staff = len(whole), sum(u.staff for u in whole)
     print(f"\nwhole nation: {bodies} bodies, {staff:,} staff ({mode}):")
     if len(results) >= 2:
-        for key in ("ingest_s", "city_kpi_s", "pooled_kpi_s", "end_to_end_s", "end_to_end_cpu_s"):
+        for key in (
+            "ingest_s",
+            "city_kpi_s",
+            "pooled_kpi_s",
+            "end_to_end_s",
+            "ingest_cpu_s",
+            "city_kpi_cpu_s",
+            "pooled_kpi_cpu_s",
+            "end_to_end_cpu_s",
+        ):
             _fit_linear(results, key, bodies, staff)
 
 
