@@ -231,6 +231,17 @@ TINY: dict[str, list[dict[str, str]]] = {
             "barrier": "no_time",
         },
     ],
+    # one order restating 0000001's FY2025 staff row, open-ended: nothing moves
+    "assignments": [
+        {
+            "employee_id": "0000001",
+            "department_code": "020100",
+            "job_level": "manager",
+            "valid_from": "2025-04-01",
+            "valid_to": "",
+            "status": "active",
+        },
+    ],
 }
 
 

@@ -117,6 +117,14 @@ FRESH: dict[str, dict[str, str]] = {
         "manager_support": "どちらともいえない",
         "barrier": "特にない",
     },
+    "assignments": {
+        "employee_id": "0000002",
+        "department_code": "010100",
+        "job_level": "mid",
+        "valid_from": "2025-10-01",
+        "valid_to": "2026-03-31",
+        "status": "childcare_leave",
+    },
 }
 
 DUP = object()  # marker: the fresh row repeats the first row's key
@@ -305,6 +313,25 @@ CASES: dict[str, dict[str, str] | object] = {
     "followup_survey.duplicate_key": DUP,
     "followup_survey.employee_id.on_staff_list": {"responded_on": "2023-07-09"},
     "followup_survey.course_id.exists": {"course_id": "C77"},
+    "assignments.employee_id.required": {"employee_id": ""},
+    "assignments.department_code.required": {"department_code": ""},
+    "assignments.job_level.required": {"job_level": ""},
+    "assignments.job_level.accepted": {"job_level": "係長"},
+    "assignments.valid_from.required": {"valid_from": ""},
+    "assignments.valid_from.parse": {"valid_from": "R7.10.32"},
+    "assignments.valid_from.range": {"valid_from": "1999-04-01"},
+    "assignments.valid_to.parse": {"valid_to": "年度末"},
+    "assignments.valid_to.range": {"valid_to": "2099-03-31"},
+    "assignments.status.required": {"status": ""},
+    "assignments.status.accepted": {"status": "退職"},
+    "assignments.valid_to.ge_valid_from": {"valid_to": "2025-09-30"},
+    "assignments.duplicate_key": DUP,
+    "assignments.employee_id.on_staff_list": {"valid_from": "2023-10-01", "valid_to": ""},
+    "assignments.department_code.exists": {"department_code": "999999"},
+    "assignments.employee_id.id_format": {"employee_id": "0000002\u200b"},
+    "assignments.department_code.id_format": {"department_code": "010100/"},
+    "assignments.employee_id.leading_zeros": {"employee_id": "2"},
+    "assignments.department_code.leading_zeros": {"department_code": "10100"},
     # identifiers: the character set of the contract (the detail column names the character)
     "departments.department_code.id_format": {"department_code": "q/../../x"},
     "staff.employee_id.id_format": {"employee_id": "000\u200b0099"},
@@ -366,6 +393,7 @@ LONG_COLUMN = {
     "skill_assessment": "employee_id",
     "knowledge_posts": "title",
     "followup_survey": "course_id",
+    "assignments": "department_code",
 }
 CONFLICT_EDIT = {
     "departments": {"department_name": "別名の課"},
@@ -379,6 +407,7 @@ CONFLICT_EDIT = {
     "skill_assessment": {"level": "3"},
     "knowledge_posts": {"kind": "success"},
     "followup_survey": {"applied": "1"},
+    "assignments": {"status": "secondment"},
 }
 for _ds in TINY:
     CASES[f"{_ds}.repeated_header"] = HEADER

@@ -18,11 +18,14 @@ from click.testing import CliRunner
 from dxkpi import pdca
 from dxkpi.core.project import Project
 from dxkpi.ingest.processed import Processed
+from dxkpi.kpi.examples import tiny_city
 from dxkpi.kpi.grading import grade
+from dxkpi.pdca.summary import data_through
 from dxkpi.project.config import parse_config
 from dxkpi.reports import pdca_tables, pdca_text
 from dxkpi.reports.runner import REPORTS
 from tests.helpers import ROOT
+from tests.helpers.roster import ROSTER
 
 # ------------------------------------------------------------------ proposed-target rule
 
@@ -892,3 +895,10 @@ def test_report_first_year_says_what_it_cannot_show(pdca_project: Path, sample_c
     assert "8所属が参加すると" in page and "推奨案は示しません" in page
     assert assert_no_small_group(page, k) > 0
     assert "Traceback" not in page
+
+
+def test_data_through_leaves_out_later_personnel_orders():
+    data = tiny_city(assignments=ROSTER)
+    assert data_through(data, 2024).require("assignments").collect().height == 0
+    kept = data_through(data, 2025).require("assignments").collect()
+    assert kept.height == 4 and kept["valid_from"].max() == dt.date(2025, 10, 1)

@@ -123,7 +123,9 @@ def test_forms_real_cities_send(city: tuple[SampleSummary, dict[str, Any]]) -> N
 def test_bad_rows_documented(city: tuple[SampleSummary, dict[str, Any]]) -> None:
     summary, truth = city
     bad = truth["bad_rows"]
-    assert 10 <= len(bad) <= 30 and len(bad) == summary.n_bad
+    # a small, documented number: about one per dataset and common fault, a few more in the
+    # big transactional files (31 with the follow-up survey and the roster)
+    assert 10 <= len(bad) <= 40 and len(bad) == summary.n_bad
     for row in bad:
         assert row["rule"] in rule_catalogue(row["dataset"]), row
         assert (summary.out / row["file"]).is_file() and row["row"] >= 2

@@ -30,6 +30,8 @@ from typing import TypedDict, Unpack
 from dxkpi.core.fiscal import fiscal_year
 
 __all__ = [
+    "ASSIGNMENT_END_DAYS_AFTER_RUN",
+    "ASSIGNMENT_STATUS",
     "CONTRACT_VERSION",
     "DATASETS",
     "DAYS_AFTER_RUN",
@@ -322,6 +324,10 @@ DAYS_AFTER_RUN = 1
 YEARS_AFTER_RUN = 1
 #: The same for the planned fiscal year a department joins the programme (``pilot_fy``).
 PLANNED_YEARS_AFTER_RUN = 10
+#: How many days after the run date an assignment's planned end (``valid_to``) may lie: three
+#: years, the longest a leave or secondment runs (育児休業 until the child is three, 分限休職
+#: up to three years, 派遣 usually two to three); later, a typo such as 2205 for 2025.
+ASSIGNMENT_END_DAYS_AFTER_RUN = 3 * 366
 
 #: What the contract decides for every column of a kind, and why: the README shows these above
 #: its tables (:func:`dxkpi.catalogue.docs.contract_markdown`).
@@ -373,6 +379,15 @@ def is_personal_name(header: str) -> bool:
     """
     return unicodedata.normalize("NFKC", header).strip().lower() in _PERSONAL_NAME_KEYS
 
+
+#: An employee's status during an assignment (在籍区分). Every status but ``active`` is away:
+#: the months spent in it leave the denominators (README "Transfers and leave").
+ASSIGNMENT_STATUS = (
+    Code("active", "在籍", ("在職", "勤務")),
+    Code("childcare_leave", "育休", ("育児休業", "育児休暇")),
+    Code("secondment", "派遣", ("出向",)),
+    Code("leave_of_absence", "休職"),
+)
 
 # Hire/skill vocabularies shared by several datasets.
 JOB_LEVEL = (
@@ -1056,6 +1071,62 @@ _DATASET_LIST: tuple[Dataset, ...] = (
             _course_ref("followup_survey.course_id.exists"),
         ),
         capability="followup",
+    ),
+    Dataset(
+        name="assignments",
+        ja="所属履歴",
+        description_en="Effective-dated roster: where each employee was, and in which status, "
+        "from a date to a date (mid-year transfers and leave beside the April staff list).",
+        description_ja="発令日付きの所属・在籍状況の履歴（年度途中の異動・休業。4月1日の職員名簿を補う）",
+        columns=(
+            _c("employee_id", "職員番号", Kind.ID, employee_id=True),
+            _c("department_code", "所属コード", Kind.ID),
+            _c("job_level", "職層", Kind.CODE, codes=JOB_LEVEL),
+            _c(
+                "valid_from",
+                "発令日",
+                Kind.DATE,
+                not_before=EARLIEST_DATE,
+                after_run=DAYS_AFTER_RUN,
+                note_en="the first day of the assignment; (employee_id, valid_from) unique",
+                note_ja="配置の初日。職員番号と発令日の組は一意",
+            ),
+            _c(
+                "valid_to",
+                "終了日",
+                Kind.DATE,
+                required=False,
+                not_before=EARLIEST_DATE,
+                after_run=ASSIGNMENT_END_DAYS_AFTER_RUN,
+                note_en="the last day, may lie up to three years ahead (a leave's planned end); an "
+                "empty cell = open-ended",
+                note_ja="最終日（休業の予定終了日など3年先まで可）。空欄は期限なし",
+            ),
+            _c(
+                "status",
+                "在籍区分",
+                Kind.CODE,
+                codes=ASSIGNMENT_STATUS,
+                note_en="childcare_leave, secondment and leave_of_absence leave the denominators",
+                note_ja="育休・派遣・休職の月は分母から外れる",
+            ),
+        ),
+        key=("employee_id", "valid_from"),
+        row_rules=(
+            Compare(
+                "assignments.valid_to.ge_valid_from",
+                "valid_to",
+                ">=",
+                "valid_from",
+                ja="終了日が発令日より前",
+                en="valid_to is before valid_from",
+            ),
+        ),
+        references=(
+            _staff_ref("assignments.employee_id.on_staff_list", "employee_id", "valid_from"),
+            _dept_ref("assignments.department_code.exists"),
+        ),
+        capability="roster",
     ),
 )
 

@@ -114,6 +114,7 @@ CONTRACT_FAMILIES: Mapping[str, tuple[str, str]] = MappingProxyType(
         "agreement": ("followup_survey", "applied"),
         "manager_support": ("followup_survey", "manager_support"),
         "barrier": ("followup_survey", "barrier"),
+        "assignment_status": ("assignments", "status"),
     }
 )
 
@@ -175,6 +176,12 @@ _CONTRACT_EN: dict[str, dict[str, str]] = {
         "no_tools": "No tools or environment",
         "not_relevant": "Not relevant to the work",
         "none": "None",
+    },
+    "assignment_status": {
+        "active": "At work",
+        "childcare_leave": "Childcare leave",
+        "secondment": "Secondment",
+        "leave_of_absence": "Leave of absence",
     },
 }
 

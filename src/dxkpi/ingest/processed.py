@@ -58,6 +58,7 @@ OPTIONAL_DATASETS: tuple[str, ...] = (
     "skill_assessment",
     "knowledge_posts",
     "followup_survey",
+    "assignments",
 )
 DATASETS: tuple[str, ...] = REQUIRED_DATASETS + OPTIONAL_DATASETS
 
@@ -93,6 +94,9 @@ class Processed:
     skill_assessment: pl.LazyFrame | None = None
     knowledge_posts: pl.LazyFrame | None = None
     followup_survey: pl.LazyFrame | None = None
+    #: The effective-dated roster; when present, events and denominators follow it
+    #: (:mod:`dxkpi.kpi.roster`), when absent the April staff list alone decides.
+    assignments: pl.LazyFrame | None = None
     source: str = "<memory>"
     #: Derived frames materialised once by a caller (e.g. the KPI engine) and shared by the KPI
     #: functions; each function builds the same frame lazily when it is absent.
@@ -129,8 +133,19 @@ class Processed:
             skill_assessment=lazy.get("skill_assessment"),
             knowledge_posts=lazy.get("knowledge_posts"),
             followup_survey=lazy.get("followup_survey"),
+            assignments=lazy.get("assignments"),
             source=source,
         )
+
+    def without(self, *names: str) -> Processed:
+        """A copy with the optional datasets ``names`` absent (``without("assignments")`` gives
+        the April-snapshot view of the same data); derived frames are dropped, as they may
+        have been built from them."""
+        bad = sorted(set(names) - set(OPTIONAL_DATASETS))
+        if bad:
+            raise TypeError(f"not optional datasets: {bad}")
+        absent: dict[str, Any] = dict.fromkeys(names)
+        return dataclasses.replace(self, derived=MappingProxyType({}), **absent)
 
     def require(self, name: str) -> pl.LazyFrame:
         """The lazy frame of dataset ``name``; a clear two-language error if it is absent."""

@@ -18,6 +18,7 @@ from dxkpi.catalogue.kpis import PEOPLE_GROUPINGS, REGISTRY, SECOND_DIMENSION_VA
 from dxkpi.core.errors import DxkpiError
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
+from dxkpi.kpi.roster import ASSIGNMENT_STATUS_COLUMN, AWAY_STATUSES, assignment_at
 
 __all__ = [
     "ATTENDANCE_SUMMARY",
@@ -46,6 +47,7 @@ __all__ = [
     "headcount",
     "label",
     "members",
+    "person_years",
     "resolve_groupings",
     "skill_levels",
     "with_division",
@@ -338,11 +340,82 @@ def attendance_summary(data: Processed) -> pl.LazyFrame:
 
 
 def attendance_of_members(data: Processed) -> pl.LazyFrame:
-    """Attendance summary rows with the attendee's group of the session's fiscal year."""
+    """Attendance summary rows with the attendee's group of the session's fiscal year.
+
+    With the effective-dated roster (``assignments``), each session counts in the group of the
+    attendee's assignment on the session's date (:func:`dxkpi.kpi.roster.assignment_at`), so a
+    person trained before and after a mid-year transfer has one row per group.
+    """
     if "attendance_of_members" in data.derived:
         return data.derived["attendance_of_members"]
     years = members(data, None)
-    return attendance_summary(data).join(years, on=["fiscal_year", "employee_id"], how="inner")
+    if data.assignments is None:
+        return attendance_summary(data).join(years, on=["fiscal_year", "employee_id"], how="inner")
+    courses = data.require("courses").select(
+        "course_id",
+        pl.col("phase").cast(pl.Int8),
+        "hours",
+        (pl.col("instructor") == "internal").alias("_internal"),
+    )
+    trained = pl.col("status").is_in(TRAINED).cast(pl.UInt32)
+    sessions = (
+        data.require("attendance")
+        .select(
+            "employee_id",
+            "course_id",
+            "session_date",
+            fiscal_year_of(pl.col("session_date")).alias("fiscal_year"),
+            (pl.col("status") == "completed").cast(pl.UInt32).alias("completed"),
+            trained.alias("trained"),
+        )
+        .join(courses, on="course_id", how="inner")
+        .join(years, on=["fiscal_year", "employee_id"], how="inner")
+    )
+    return (
+        assignment_at(data, sessions, "session_date")
+        .with_columns(
+            hours_trained=pl.col("hours") * pl.col("trained"),
+            hours_internal=pl.col("hours") * pl.col("trained") * pl.col("_internal"),
+        )
+        .group_by("employee_id", "fiscal_year", "phase", *_GROUP_COLUMNS)
+        .agg(
+            pl.len().alias("sessions"),
+            pl.col("completed", "trained", "hours_trained", "hours_internal").sum(),
+        )
+        .with_columns(pl.col("phase").cast(pl.String))
+    )
+
+
+_GROUP_COLUMNS = ("department_code", "job_level", "talent_type", "division")
+_MONTHS = 12
+
+
+def person_years(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """Each member of H(t) in each group they worked in during t, with the months they were at
+    work there ÷ 12 (``person_years``): the denominator of the people KPIs when the
+    effective-dated roster is present.
+
+    A month takes the assignment valid on its first day (:func:`dxkpi.kpi.roster.assignment_at`);
+    months in an away status (育休, 派遣, 休職) count nowhere. Without assignments every member
+    has one row, their staff row, with ``person_years`` 1.
+
+    Columns: fiscal_year, employee_id, department_code, job_level, talent_type, division,
+    months (at work, an integer: sums of it are exact in any order), person_years.
+    """
+    heads = members(data, fiscal_years)
+    month = pl.int_range(0, _MONTHS, dtype=pl.Int32)
+    months = heads.with_columns(_m=month.implode()).explode("_m")
+    first_day = pl.date(
+        pl.col("fiscal_year") + (pl.col("_m") >= _MONTHS - 3).cast(pl.Int32),
+        (pl.col("_m") + 3) % _MONTHS + 1,
+        1,
+    )
+    dated = assignment_at(data, months.with_columns(_first_day=first_day), "_first_day")
+    if ASSIGNMENT_STATUS_COLUMN in dated.collect_schema().names():
+        dated = dated.filter(~pl.col(ASSIGNMENT_STATUS_COLUMN).is_in(AWAY_STATUSES))
+    return dated.group_by("fiscal_year", "employee_id", *_GROUP_COLUMNS).agg(
+        pl.len().cast(pl.Int64).alias("months"), (pl.len() / _MONTHS).alias("person_years")
+    )
 
 
 def first_training(data: Processed) -> pl.LazyFrame:

@@ -34,11 +34,13 @@ from dxkpi.kpi._frames import (
     first_training,
     fy_list,
     members,
+    person_years,
     resolve_groupings,
     skill_levels,
     with_division,
 )
 from dxkpi.kpi.maturity import Maturity, maturity_for
+from dxkpi.kpi.roster import assignment_at
 from dxkpi.project.config import SkillMatrix
 
 __all__ = [
@@ -89,15 +91,21 @@ def _sessions(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
 
 
 def _proposals_in(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
-    """Proposals submitted in the fiscal years, with the submitter's group of that year."""
+    """Proposals submitted in the fiscal years, with the submitter's group of that year (with
+    the effective-dated roster: of the day the proposal was submitted)."""
     props = data.require("proposals").select(
         "proposal_id",
         "employee_id",
         "status",
+        "submitted_on",
         fiscal_year_of(pl.col("submitted_on")).alias("fiscal_year"),
     )
-    return props.filter(_in_years(fiscal_years)).join(
-        members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner"
+    return assignment_at(
+        data,
+        props.filter(_in_years(fiscal_years)).join(
+            members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner"
+        ),
+        "submitted_on",
     )
 
 
@@ -138,7 +146,17 @@ def _staff_share(
     count: pl.Expr | None = None,
     value: pl.Expr = _RATIO,
 ) -> pl.LazyFrame:
-    """Numerator from ``hits`` (member rows with group columns); denominator = |H(t,g)|."""
+    """Numerator from ``hits`` (member rows with group columns); denominator = |H(t,g)|.
+
+    With the effective-dated roster the denominator is in person-years at work in g during t
+    (:func:`~dxkpi.kpi._frames.person_years`), n_people the people with ≥1 such month; a
+    share of people (``count`` None) weighs each person who is a hit by the same person-years,
+    so it stays within 0–1; a count (``count`` given) counts each hit in its own row's group.
+    """
+    if data.assignments is not None:
+        return _staff_share_dated(
+            data, fiscal_years, by, kpi_id, hits, dimension=dimension, count=count, value=value
+        )
     count = pl.col("employee_id").n_unique() if count is None else count
     hit_cube = _cube(hits, [count.alias("numerator")], dimension)
     head_cube = _cube(members(data, fiscal_years), [pl.len().alias("denominator")], None)
@@ -151,6 +169,61 @@ def _staff_share(
             pl.col("denominator").fill_null(0)
         )
         cells = cells.with_columns(n_people=pl.col("denominator"))
+        outs.append(
+            finish(
+                cells,
+                grouping,
+                dimension,
+                value=value,
+                empty_reason="no_members",
+                covered=_staff_years(data),
+            )
+        )
+    return concat_outputs(outs)
+
+
+def _staff_share_dated(
+    data: Processed,
+    fiscal_years: Sequence[int],
+    by: By,
+    kpi_id: str,
+    hits: pl.LazyFrame,
+    *,
+    dimension: str | None,
+    count: pl.Expr | None,
+    value: pl.Expr,
+) -> pl.LazyFrame:
+    """:func:`_staff_share` over person-years (the effective-dated roster is present)."""
+    exposure = person_years(data, fiscal_years)
+    if count is None:
+        people = ["fiscal_year", "employee_id"] + (["dim"] if dimension is not None else [])
+        weighted = (
+            hits.select(people)
+            .unique()
+            .join(exposure, on=["fiscal_year", "employee_id"], how="inner")
+        )
+        # months (integers) are summed, then divided: the same cell in any summation order
+        hit_cube = _cube(weighted, [pl.col("months").sum().alias("numerator")], dimension)
+        per_month = True
+    else:
+        hit_cube = _cube(hits, [count.alias("numerator")], dimension)
+        per_month = False
+    head_cube = _cube(exposure, [pl.col("months").sum().alias("denominator")], None)
+    outs = []
+    for grouping in resolve_groupings(kpi_id, by):
+        num = _rollup(hit_cube, grouping, ["numerator"], dimension).with_columns(
+            pl.col("numerator") / 12 if per_month else pl.col("numerator")
+        )
+        head = _rollup(head_cube, grouping, ["denominator"], None).with_columns(
+            pl.col("denominator") / 12
+        )
+        heads = aggregate(exposure, grouping, [pl.col("employee_id").n_unique().alias("n_people")])
+        cells = fill_cells(data, fiscal_years, grouping, dimension, num, zero=("numerator",))
+        cells = (
+            cells.join(head, on=["fiscal_year", "group"], how="left")
+            .join(heads, on=["fiscal_year", "group"], how="left")
+            .with_columns(pl.col("denominator", "n_people").fill_null(0))
+        )
         outs.append(
             finish(
                 cells,
@@ -277,16 +350,19 @@ def _decided_share(
         "proposal_id",
         "employee_id",
         "status",
+        "submitted_on",
         fiscal_year_of(pl.col("submitted_on")).alias("fiscal_year"),
         (pl.col("submitted_on") <= m.matured_through).alias("_matured"),
         (pl.col("decided_on") <= by_deadline).fill_null(False).alias("_decided_in_w"),
         (pl.col(awaits.outcome) <= by_deadline).fill_null(False).alias("_outcome_in_w"),
     )
-    facts = (
-        props.filter(_in_years(fiscal_years))
-        .join(members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner")
-        .filter(pl.col("_matured") & pl.col("_decided_in_w") & pl.col("status").is_in(base))
-    )
+    facts = assignment_at(
+        data,
+        props.filter(_in_years(fiscal_years)).join(
+            members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner"
+        ),
+        "submitted_on",
+    ).filter(pl.col("_matured") & pl.col("_decided_in_w") & pl.col("status").is_in(base))
     aggs = [
         (pl.col("status").is_in(hit) & pl.col("_outcome_in_w")).sum().alias("numerator"),
         pl.len().alias("denominator"),
@@ -745,10 +821,18 @@ def assessment_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) 
 def _posts_in(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
     """Knowledge posts dated in the fiscal years, with the poster's group of that year."""
     posts = data.require("knowledge_posts").select(
-        "post_id", "employee_id", "kind", fiscal_year_of(pl.col("posted_on")).alias("fiscal_year")
+        "post_id",
+        "employee_id",
+        "kind",
+        "posted_on",
+        fiscal_year_of(pl.col("posted_on")).alias("fiscal_year"),
     )
-    return posts.filter(_in_years(fiscal_years)).join(
-        members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner"
+    return assignment_at(
+        data,
+        posts.filter(_in_years(fiscal_years)).join(
+            members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner"
+        ),
+        "posted_on",
     )
 
 

@@ -44,6 +44,11 @@ Conventions, chosen and documented here:
   that of the period's fiscal year (April transfers move it; the employee stays one unit), and
   ``department_size`` its head count on that year's staff list, ``department_size_band`` the band
   of :data:`DEPARTMENT_SIZE_BANDS` it falls in.
+* **Transfers and leave** (the optional ``assignments`` dataset): when present, a period's
+  ``department_code`` is that of the assignment valid on the period's first day (a mid-year
+  transfer moves it from that period on), and periods that begin in an away status (育休, 派遣,
+  休職) are not in the panel: the employee was not at risk of proposing. Without it, the panel is
+  exactly the April staff list's.
 * **Covariates** (``covariates``; off by default, see :func:`estimate_panel`): parallel trends
   conditional on the columns given, or on :data:`BEHAVIOUR_COVARIATES` with
   ``covariates="default"`` — job level, talent type (both fixed per employee, see Profile) and
@@ -71,6 +76,7 @@ from dxkpi.core.display import Shown
 from dxkpi.core.errors import DxkpiError
 from dxkpi.core.fiscal import FIRST_MONTH, fiscal_month_of, fiscal_year_of
 from dxkpi.ingest.processed import Processed
+from dxkpi.kpi.roster import ASSIGNMENT_STATUS_COLUMN, AWAY_STATUSES, assignment_at
 from dxkpi.models.contrasts import Contrast, naive_before_after, twfe
 from dxkpi.models.did import (
     Aggregation,
@@ -238,6 +244,23 @@ def _staff_periods(staff: pl.LazyFrame, first_fy: int, period: Period) -> pl.Laz
     )
 
 
+def _dated_periods(data: Processed, periods: pl.LazyFrame, period: Period) -> pl.LazyFrame:
+    """Staff periods under the effective-dated roster: each period takes the assignment valid
+    on its first day (:func:`dxkpi.kpi.roster.assignment_at`) for its department, and periods
+    in an away status (育休, 派遣, 休職) leave the panel — the employee was not at work."""
+    months_per_period = 12 // PERIODS_PER_YEAR[period]
+    month = (pl.col("period") - 1) % PERIODS_PER_YEAR[period] * months_per_period
+    first_day = pl.date(
+        pl.col("fiscal_year") + (month >= 9).cast(pl.Int32), (month + 3) % 12 + 1, 1
+    )
+    frame = periods.with_columns(employee_id=pl.col("unit"), _first_day=first_day)
+    return (
+        assignment_at(data, frame, "_first_day")
+        .filter(~pl.col(ASSIGNMENT_STATUS_COLUMN).is_in(AWAY_STATUSES))
+        .select(periods.collect_schema().names())
+    )
+
+
 def treatment_sessions(data: Processed, treatment: Treatment) -> pl.LazyFrame:
     """Attendance rows that count as treatment: employee_id, session_date."""
     _check_choice("treatment", treatment, TREATMENTS)
@@ -314,7 +337,8 @@ def proposal_panel(
     first or latest staff row, see ``profile``), department_size (head count of that
     department on that fiscal year's staff list) and department_size_band (``"1-29"``,
     ``"30-59"``, ``"60+"``: :data:`DEPARTMENT_SIZE_BANDS`). One row per period of every fiscal
-    year the employee is on the staff list; proposals outside those periods are not counted.
+    year the employee is on the staff list (with assignments: but the periods away); proposals
+    outside those periods are not counted.
     Sorted by unit and period. See the module docstring for the conventions.
     """
     _check_choice("period", period, tuple(PERIODS_PER_YEAR))
@@ -338,9 +362,11 @@ def proposal_panel(
             hint_en="check the ingested staff list.",
         )
     last_period = (last_fy - first_fy + 1) * PERIODS_PER_YEAR[period]
+    periods = _staff_periods(staff, first_fy, period)
+    if data.assignments is not None:
+        periods = _dated_periods(data, periods, period)
     panel = (
-        _staff_periods(staff, first_fy, period)
-        .join(
+        periods.join(
             _first_treated(data, treatment, first_fy, last_period, period, timing),
             on="unit",
             how="left",

@@ -11,7 +11,8 @@ inference by employee), on the staff of the latest staff list still untrained in
 (the *pool*). Trainees of a wave are first treated the month after their course (``timing="next"``);
 staff of departments that do not join, and staff beyond a department's course places, are the
 comparison, with later waves until they are trained. Already-trained staff add nothing to this
-comparison and are left out; staff are assumed to stay through the year.
+comparison and are left out; staff are assumed to stay through the year (so an effective-dated
+roster, ``assignments``, is not used here: the panel is the April staff list's).
 
 **Variance model** (:func:`variance_components`), estimated on the untreated employee-months:
 ``y_it = μ_t + a_i + u_{c(i),t} + e_it`` — a period mean, an employee level ``a_i`` (and any
@@ -749,6 +750,10 @@ def design_from_data(
     effect training has shown so far (``effect_source="programme"``); else none.
     ``clip_counts``: numbers of departments above the pool's are left out (all of the pool when
     none is left), for reports that must not fail on a small city."""
+    # Candidates are April departments and the variance model assumes staff stay through the
+    # year: the panel is the April staff list's, also when an effective-dated roster is present.
+    if data.assignments is not None:
+        data = data.without("assignments")
     chosen: Treatment
     if treatment == "auto":
         for chosen in AUTO_TREATMENTS:

@@ -32,7 +32,8 @@ SECOND_DIMENSION_GROUPINGS = ("phase", "dimension", "skill_area", "mobility")
 
 def data_through(data: Processed, fiscal_year: int) -> Processed:
     """The data as the DX office had it at the end of ``fiscal_year``: later staff lists,
-    sessions, proposals, projects and surveys are left out (statuses are as in the data)."""
+    sessions, proposals, projects, surveys and personnel orders (assignments) are left out
+    (statuses are as in the data)."""
     end = fy_end(fiscal_year)
     fy = pl.col("fiscal_year") <= fiscal_year
     keep: dict[str, pl.Expr] = {
@@ -45,6 +46,7 @@ def data_through(data: Processed, fiscal_year: int) -> Processed:
         "projects": pl.col("started_on") <= end,
         "knowledge_posts": pl.col("posted_on") <= end,
         "followup_survey": pl.col("responded_on") <= end,
+        "assignments": pl.col("valid_from") <= end,
     }
     frames = {
         name: getattr(data, name).filter(expr)

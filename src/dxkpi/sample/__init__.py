@@ -38,7 +38,9 @@ parameters and constants), :mod:`~dxkpi.sample.values` (shared value helpers),
 (the proposal rate model with the planted effects, and the proposals),
 :mod:`~dxkpi.sample.history` (the years simulated in order), :mod:`~dxkpi.sample.truth` (the
 planted truth), :mod:`~dxkpi.sample.outcomes` (projects and surveys),
-:mod:`~dxkpi.sample.skills` (the skill map), :mod:`~dxkpi.sample.faults` (planted bad rows),
+:mod:`~dxkpi.sample.skills` (the skill map), :mod:`~dxkpi.sample.roster` (the effective-dated
+roster: planted mid-year moves and leaves from a third stream, ``ROSTER_STREAM``, drawn after
+every other file is written), :mod:`~dxkpi.sample.faults` (planted bad rows),
 :mod:`~dxkpi.sample.forms` (the written files) and :mod:`~dxkpi.sample.city`
 (:func:`generate_city` and ``ground_truth.json``).
 """

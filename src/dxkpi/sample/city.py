@@ -30,7 +30,14 @@ from dxkpi.sample.faults import (
     bad_surveys,
 )
 from dxkpi.sample.followup import followup_table, followup_truth, plant_bad_row
-from dxkpi.sample.forms import FOLLOWUP_FILES, Written, write_files, write_skill_files
+from dxkpi.sample.forms import (
+    FOLLOWUP_FILES,
+    ROSTER_FILES,
+    Written,
+    write_files,
+    write_parts,
+    write_skill_files,
+)
 from dxkpi.sample.history import History, simulate_history
 from dxkpi.sample.outcomes import maturity_survey_table, projects_table, resident_survey_table
 from dxkpi.sample.parameters import (
@@ -47,6 +54,7 @@ from dxkpi.sample.parameters import (
     PHASE2_SHARE,
     PHASE3_MULTIPLIER,
     PHASE3_PLACE_RATE,
+    ROSTER_STREAM,
     SATISFACTION_PER_PROGRAMME_YEAR,
     SATISFACTION_PER_YEAR,
     SEASON,
@@ -62,6 +70,7 @@ from dxkpi.sample.parameters import (
     YEAR_MULTIPLIER_STEP,
 )
 from dxkpi.sample.people import City, draw_departments, staff_table
+from dxkpi.sample.roster import assignments_table, bad_assignments, roster_draws, roster_truth
 from dxkpi.sample.skills import (
     knowledge_posts_table,
     posts_truth,
@@ -261,8 +270,21 @@ def _followup(
     table = followup_table(rng, city, a, course_ids)
     truth = {"followup": followup_truth(course_ids, table)}
     tables = {"followup_survey": plant_bad_row(rng, table)}
-    written = write_skill_files(rng, out, tables, FOLLOWUP_FILES)
+    written = write_parts(rng, out, tables, FOLLOWUP_FILES)
     return _OwnStream(tables, written, truth)
+
+
+def _roster(seed: int, out: Path, city: City, proposals: pl.DataFrame) -> _OwnStream:
+    """Generate, plant bad rows in and write the assignments (effective-dated roster).
+
+    Uses its own random stream (seed, ROSTER_STREAM), drawn after every other file is written.
+    """
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, ROSTER_STREAM])))
+    draws = roster_draws(rng, city)
+    table = bad_assignments(city, draws, assignments_table(city, draws))
+    written = write_parts(rng, out, {"assignments": table}, ROSTER_FILES)
+    truth = {"assignments": roster_truth(city, draws, proposals)}
+    return _OwnStream({"assignments": table}, written, truth)
 
 
 def _check_args(staff: int, fiscal_years: Sequence[int]) -> tuple[int, ...]:
@@ -336,15 +358,17 @@ def generate_city(
     core = write_files(rng, out, tables, fys)
     skill = _skill_map(seed, out, city, a)  # own random stream: core files are unchanged
     followup = _followup(seed, out, city, a, course_ids)  # its own stream too
-    tables |= skill.tables | followup.tables
+    roster = _roster(seed, out, city, tables["proposals"])  # its own stream, after the rest
+    tables |= skill.tables | followup.tables | roster.tables
+    parts = (core, skill.written, followup.written, roster.written)
     written = Written(
-        tuple(sorted({*core.files, *skill.written.files, *followup.written.files})),
-        core.rows_per_file | skill.written.rows_per_file | followup.written.rows_per_file,
-        core.bad_rows + skill.written.bad_rows + followup.written.bad_rows,
+        tuple(sorted({f for p in parts for f in p.files})),
+        {k: v for p in parts for k, v in p.rows_per_file.items()},
+        [b for p in parts for b in p.bad_rows],
     )
     sizes = {k: v.height for k, v in tables.items()}
     truth = _truth(seed, h, course_ids, sizes, written)
-    truth |= skill.truth | followup.truth
+    truth |= skill.truth | followup.truth | roster.truth
     truth["attendance"] = {
         "sessions_per_enrolled_employee_year": sessions_per_year,
         "voluntary_phase1_rate_before_enrolment": VOLUNTARY_RATE,

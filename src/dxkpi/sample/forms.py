@@ -26,10 +26,12 @@ from dxkpi.sample.values import choose
 
 __all__ = [
     "FOLLOWUP_FILES",
+    "ROSTER_FILES",
     "SKILL_FILES",
     "Style",
     "Written",
     "write_files",
+    "write_parts",
     "write_skill_files",
 ]
 
@@ -261,6 +263,13 @@ def _file_plan(fys: tuple[int, ...]) -> list[tuple[str, str, Style, int | None]]
     return plan
 
 
+ROSTER_FILES: tuple[tuple[str, str, Style], ...] = (
+    (
+        "assignments",
+        "所属履歴.csv",
+        Style(headers="ja", values="ja", dates="wareki", encoding="utf-8-sig"),
+    ),
+)
 SKILL_FILES: tuple[tuple[str, str, Style], ...] = (
     (
         "skill_assessment",
@@ -333,13 +342,22 @@ def write_skill_files(
     rng: np.random.Generator,
     out: Path,
     tables: dict[str, pl.DataFrame],
-    plan: tuple[tuple[str, str, Style], ...] = SKILL_FILES,
 ) -> Written:
-    """Render and write the skill-map parts (:data:`SKILL_FILES`, or another ``plan`` such as
-    :data:`FOLLOWUP_FILES`) like :func:`write_files`, one CSV per dataset."""
+    """Render and write the skill-map parts (:data:`SKILL_FILES`) like :func:`write_files`."""
+    return write_parts(rng, out, tables, SKILL_FILES)
+
+
+def write_parts(
+    rng: np.random.Generator,
+    out: Path,
+    tables: dict[str, pl.DataFrame],
+    parts: Sequence[tuple[str, str, Style]],
+) -> Written:
+    """Render and write one CSV per (dataset, file name, style) of ``parts``, recording the
+    planted bad rows (``_bad``) with their spreadsheet row."""
     rows: dict[str, int] = {}
     bad: list[dict[str, Any]] = []
-    for dataset, name, style in plan:
+    for dataset, name, style in parts:
         part = tables[dataset]
         rendered = _render(DATASETS[dataset], part, style, rng)
         for i in np.flatnonzero(part["_bad"].is_not_null().to_numpy()):
@@ -354,5 +372,5 @@ def write_skill_files(
             )
         rows[name] = rendered.height
         (out / name).write_bytes(_csv_bytes(rendered, style.encoding))
-    files = tuple(out / name for _, name, _ in plan)
+    files = tuple(out / name for _, name, _ in parts)
     return Written(files, rows, bad)

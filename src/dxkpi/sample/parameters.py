@@ -50,6 +50,8 @@ __all__ = [
     "PROJECT_THEMES",
     "PROPOSAL_ACTIONS",
     "PROPOSAL_OBJECTS",
+    "ROSTER",
+    "ROSTER_STREAM",
     "SATISFACTION_PER_PROGRAMME_YEAR",
     "SATISFACTION_PER_YEAR",
     "SEASON",
@@ -276,6 +278,27 @@ FOLLOWUP: _Followup = {
     "barrier_share_agree": {"none": 0.70, "no_time": 0.10, "": 0.20},
 }
 SKILL_AREAS = ("data", "ai_rpa", "process", "security", "facilitation")
+
+# Effective-dated roster (issue #17). Its own random stream (ROSTER_STREAM), drawn after the skill
+# map is written, so every earlier file stays byte-identical for a seed.
+ROSTER_STREAM = 9
+
+
+class _Roster(TypedDict):
+    move_rate: float
+    move_months: tuple[int, ...]
+    leave_rate: float
+    leave_status_share: dict[str, float]
+    leave_months: tuple[int, int]
+
+
+ROSTER: _Roster = {
+    "move_rate": 0.04,  # share of each FY's staff moved mid-year (年度途中の異動)
+    "move_months": (3, 6, 9),  # month index from April: July, October, January 1
+    "leave_rate": 0.03,  # share of the others away for part of the year
+    "leave_status_share": {"childcare_leave": 0.6, "leave_of_absence": 0.25, "secondment": 0.15},
+    "leave_months": (2, 12),  # a leave starts on a month's 1st and lasts 2–12 months (≤ FY end)
+}
 
 
 class _Skill(TypedDict):
