@@ -8,17 +8,37 @@ extrapolates.
 
 Run: ``.venv/bin/python benchmarks/national_scale.py [--sizes 30000 60000 120000]
 [--sessions 20]``. Cities are generated once into ``benchmarks/out/`` and reused.
+
+The synthetic nation (``--nation``): the 1,745 bodies of ``benchmarks/nation.py`` (about 2.8
+million staff × 5 FY), or size-stratified fractions of them (``--fraction 0.01 0.05 0.2``; each
+fraction in its own process), generated once into ``benchmarks/out/nation/raw/<code>/``, then
+end to end: every body ingested into one city-partitioned store
+(:func:`dxkpi.ingest.consolidate.ingest_cities`, each with its own key, manifest and Great
+Expectations gate), every body's own KPI catalogue (:func:`dxkpi.kpi.engine.compute` on its
+partition, every grouping, polars' streaming engine) and the pooled cells
+(:func:`dxkpi.kpi.pooled.pooled_kpis`). ``--mode single`` runs the bodies one after another in
+one process; ``--mode dask`` on a 2-worker LocalCluster (:func:`dxkpi.ingest.consolidate.
+dask_client`; start-up and each worker's GX import timed apart). Peak memory is that of the
+whole process tree (RSS of the process and every descendant, summed, sampled every 0.1 s).
+With three fractions the time is fitted as ``a·bodies + b·staff`` (a fixed cost per body and a
+cost per staff member) and extrapolated to the whole nation. ``--profile CODE`` profiles one
+body's ingest (main thread by cProfile; the GX thread's CPU time apart).
+
+``.venv/bin/python benchmarks/national_scale.py --nation --fraction 0.01 0.05 0.2 --mode dask``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,6 +90,238 @@ def one_size(staff: int, sessions: float) -> dict[str, float]:
     }
 
 
+class TreeRss:
+    """Peak of the summed RSS of this process and all its descendants, sampled in a thread, and
+    their CPU seconds (user + system, the last sample of every process seen, ended ones too):
+    on a shared machine the CPU time is the figure that other jobs' load does not inflate."""
+
+    def __init__(self, every: float = 0.1) -> None:
+        import threading
+
+        self.peak = 0
+        self._cpu: dict[int, float] = {}
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> int:
+        import psutil
+
+        me = psutil.Process()
+        total = 0
+        for proc in [me, *me.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                total += proc.memory_info().rss
+                times = proc.cpu_times()
+                self._cpu[proc.pid] = times.user + times.system
+        return total
+
+    def cpu(self) -> float:
+        """CPU seconds of the tree so far (sampled now)."""
+        self.peak = max(self.peak, self._sample())
+        return sum(self._cpu.values())
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._sample())
+            self._stop.wait(self._every)
+
+    def __enter__(self) -> TreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._sample())
+
+
+def _city_catalogue(store: str, code: str, config: Any) -> int:
+    """One body's own KPI catalogue (suppressed, every grouping) from its partition: cells."""
+    from dxkpi.catalogue.kpis import GROUPINGS
+    from dxkpi.ingest.processed import load_partitioned
+    from dxkpi.kpi.engine import compute
+
+    data = load_partitioned(store, code)
+    return compute(data, config, by=list(GROUPINGS), engine="streaming").height
+
+
+def _warm() -> None:
+    from dxkpi.ingest.suites import _context
+
+    _context()
+
+
+def nation_once(fraction: float, mode: str, label: str = "") -> dict[str, Any]:
+    """Generate (once) and run the nation or a fraction of it end to end (module docstring)."""
+    import shutil
+
+    from nation import FISCAL_YEARS, generate_nation, nation_units
+
+    from dxkpi.ingest.consolidate import dask_client, ingest_cities
+    from dxkpi.kpi.pooled import pooled_kpis
+    from dxkpi.project.config import load_config
+
+    units = nation_units(fraction)
+    raw = HERE / "out" / "nation" / "raw"
+    t_gen = generate_nation(units, raw)
+    raws = {u.code: raw / u.code for u in units}
+    keys = {u.code: f"nation-key-{u.code}-0123456789abcdef".encode() for u in units}
+    store = HERE / "out" / "nation" / f"store_{fraction:g}_{mode}{label}"
+    shutil.rmtree(store, ignore_errors=True)
+    config = load_config(ROOT / "dxkpi.toml")
+    out: dict[str, Any] = {
+        "fraction": fraction,
+        "mode": mode,
+        "bodies": len(units),
+        "staff": sum(u.staff for u in units),
+        "largest_body_staff": max(u.staff for u in units),
+        "generate_s": round(t_gen, 1),
+        "load_before": os.getloadavg()[0],
+    }
+    with TreeRss() as rss, contextlib.ExitStack() as stack:
+        t = time.perf_counter()
+        client = stack.enter_context(dask_client(workers=2)) if mode == "dask" else None
+        if client is not None:
+            client.run(_warm)
+        else:
+            _warm()
+        out["startup_s"] = round(time.perf_counter() - t, 2)
+        t, cpu = time.perf_counter(), rss.cpu()
+        results = ingest_cities(
+            raws, store, expectations=ROOT / "expectations", secrets=keys, client=client
+        )
+        out["ingest_s"] = round(time.perf_counter() - t, 1)
+        out["ingest_cpu_s"] = round(rss.cpu() - cpu, 1)
+        out["ingest_ok"] = all(r.ok for r in results)
+        t, cpu = time.perf_counter(), rss.cpu()
+        codes = sorted(raws)
+        if client is None:
+            cells = [_city_catalogue(str(store), c, config) for c in codes]
+        else:
+            futures = [
+                client.submit(_city_catalogue, str(store), c, config, pure=False) for c in codes
+            ]
+            cells = list(client.gather(futures))
+        out["city_kpi_s"] = round(time.perf_counter() - t, 1)
+        out["city_kpi_cpu_s"] = round(rss.cpu() - cpu, 1)
+        out["city_kpi_cells"] = sum(cells)
+        t, cpu = time.perf_counter(), rss.cpu()
+        pooled = pooled_kpis(store, config, FISCAL_YEARS, client=client)
+        out["pooled_kpi_s"] = round(time.perf_counter() - t, 1)
+        out["pooled_kpi_cpu_s"] = round(rss.cpu() - cpu, 1)
+        out["pooled_cells"] = pooled.height
+    phases = ("ingest", "city_kpi", "pooled_kpi")
+    out["end_to_end_s"] = round(sum(out[f"{p}_s"] for p in phases), 1)
+    out["end_to_end_cpu_s"] = round(sum(out[f"{p}_cpu_s"] for p in phases), 1)
+    out["peak_tree_rss_mb"] = round(rss.peak / 2**20)
+    manifests = [json.loads((store / f"city={c}" / "manifest.json").read_text()) for c in codes]
+    out["raw_rows"] = sum(
+        d["rows_in"] for m in manifests for d in m["datasets"].values() if "rows_in" in d
+    )
+    out["load_after"] = os.getloadavg()[0]
+    return out
+
+
+def profile_city(code: str) -> None:
+    """Profile one body's ingest: the main thread by cProfile, the GX thread's CPU apart."""
+    import cProfile
+    import pstats
+
+    from nation import nation_units
+
+    import dxkpi.ingest.pipeline as pipeline
+
+    unit = next(u for u in nation_units() if u.code == code)
+    raw = HERE / "out" / "nation" / "raw" / code
+    _warm()
+    gx_cpu = [0.0]
+    certify = pipeline.certify
+
+    def timed(*args: Any) -> Any:
+        t = time.thread_time()
+        try:
+            return certify(*args)
+        finally:
+            gx_cpu[0] += time.thread_time() - t
+
+    pipeline.certify = timed  # type: ignore[assignment]
+    out = HERE / "out" / "nation" / f"profile_{code}"
+    key = b"profile-key-0123456789abcdef0123"
+    pipeline.run_ingest(raw, out, expectations=ROOT / "expectations", secret=key, new_key=True)
+    gx_cpu[0] = 0.0
+    prof = cProfile.Profile()
+    t, cpu = time.perf_counter(), time.process_time()
+    prof.enable()
+    report = pipeline.run_ingest(raw, out, expectations=ROOT / "expectations", secret=key)
+    prof.disable()
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+    rows = sum(d.get("rows_in", 0) for d in report.manifest["datasets"].values())
+    print(
+        f"{code} ({unit.category}, {unit.staff:,} staff, {rows:,} rows): ingest {wall:.2f} s "
+        f"wall, {cpu:.2f} s CPU of which GX certification (its thread) {gx_cpu[0]:.2f} s"
+    )
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+
+
+def _fit_linear(results: list[dict[str, Any]], key: str, bodies: int, staff: int) -> float:
+    """``key`` fitted as a·bodies + b·staff (least squares, no intercept), at the whole nation."""
+    a = np.array([[r["bodies"], r["staff"]] for r in results], dtype=float)
+    y = np.array([r[key] for r in results], dtype=float)
+    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
+    print(
+        f"{key:14s} ≈ {coef[0] * 1000:7.1f} ms a body + {coef[1] * 1e6:6.1f} µs a staff member"
+        f" → whole nation ≈ {coef[0] * bodies + coef[1] * staff:,.0f} s"
+    )
+    return float(coef[0] * bodies + coef[1] * staff)
+
+
+def nation_main(fractions: list[float], mode: str, label: str) -> None:
+    from nation import nation_units
+
+    results = []
+    for fraction in fractions:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--nation-one", str(fraction), "--mode", mode]
+            + (["--label", label] if label else []),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode:
+            print(proc.stderr[-3000:], file=sys.stderr)
+            proc.check_returncode()
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        print(json.dumps(results[-1]), flush=True)
+    print(
+        f"\n{'fraction':>8} {'bodies':>6} {'staff':>9} {'raw rows':>11} {'ingest s':>8} "
+        f"{'city KPI s':>10} {'pooled s':>8} {'total s':>7} {'CPU s':>7} {'peak MB':>8} "
+        f"{'load':>9}"
+    )
+    for r in results:
+        print(
+            f"{r['fraction']:>8g} {r['bodies']:>6} {r['staff']:>9,} {r['raw_rows']:>11,} "
+            f"{r['ingest_s']:>8} {r['city_kpi_s']:>10} {r['pooled_kpi_s']:>8} "
+            f"{r['end_to_end_s']:>7} {r['end_to_end_cpu_s']:>7} {r['peak_tree_rss_mb']:>8,} "
+            f"{r['load_before']:>4.1f}–{r['load_after']:<4.1f}"
+        )
+    whole = nation_units()
+    bodies, staff = len(whole), sum(u.staff for u in whole)
+    print(f"\nwhole nation: {bodies} bodies, {staff:,} staff ({mode}):")
+    if len(results) >= 2:
+        for key in (
+            "ingest_s",
+            "city_kpi_s",
+            "pooled_kpi_s",
+            "end_to_end_s",
+            "ingest_cpu_s",
+            "city_kpi_cpu_s",
+            "pooled_kpi_cpu_s",
+            "end_to_end_cpu_s",
+        ):
+            _fit_linear(results, key, bodies, staff)
+
+
 def _fit(xs: list[float], ys: list[float], at: float) -> tuple[float, float]:
     """Exponent b of y = a·x^b fitted on logs, and the extrapolated y at ``at``."""
     b, log_a = np.polyfit(np.log(xs), np.log(ys), 1)
@@ -81,7 +333,22 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[30_000, 60_000, 120_000])
     parser.add_argument("--sessions", type=float, default=20.0)
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--nation", action="store_true", help="the synthetic nation")
+    parser.add_argument("--fraction", type=float, nargs="+", default=[0.01, 0.05, 0.2])
+    parser.add_argument("--mode", choices=("single", "dask"), default="dask")
+    parser.add_argument("--profile", metavar="CODE", help="profile one body's ingest")
+    parser.add_argument("--nation-one", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--label", default="", help="suffix of the store's folder name")
     args = parser.parse_args()
+    if args.nation_one:
+        print(json.dumps(nation_once(args.nation_one, args.mode, args.label)))
+        return
+    if args.profile:
+        profile_city(args.profile)
+        return
+    if args.nation:
+        nation_main(args.fraction, args.mode, args.label)
+        return
     if args.one:
         print(json.dumps(one_size(args.one, args.sessions)))
         return

@@ -13,7 +13,13 @@ from polars.testing import assert_frame_equal
 
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.core.errors import ContractError
-from dxkpi.ingest.consolidate import city_folders, ingest_cities, ingest_city, parse_city_option
+from dxkpi.ingest.consolidate import (
+    city_batches,
+    city_folders,
+    ingest_cities,
+    ingest_city,
+    parse_city_option,
+)
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.ingest.processed import DATASETS, STORE_MANIFEST, load_partitioned, load_processed
 from dxkpi.ingest.pseudonym import city_secret_path, key_fingerprint, load_secret
@@ -79,6 +85,22 @@ def test_each_partition_equals_the_citys_own_ingest(consolidated: Consolidated) 
         manifest = json.loads((consolidated.store / f"city={code}" / "manifest.json").read_text())
         assert manifest["pseudonym_key_fingerprint"] == key_fingerprint(KEYS[code])
         assert (consolidated.store / f"city={code}" / "quarantine").is_dir()
+
+
+def test_small_cities_share_one_batch_and_keep_their_own_suite_results(
+    consolidated: Consolidated,
+) -> None:
+    args = [(c, consolidated.raws[c], consolidated.store, None, False, None) for c, _, _ in CITIES]
+    assert [[a[0] for a in b] for b in city_batches(args)] == [[c for c, _, _ in CITIES]]
+    assert [[a[0] for a in b] for b in city_batches(args, batch_bytes=1)] == [
+        [c] for c, _, _ in CITIES
+    ]
+    for code, _, _ in CITIES:  # certified together, each records what its own run records
+        stored = json.loads((consolidated.store / f"city={code}" / "manifest.json").read_text())
+        own = json.loads((consolidated.own[code] / "manifest.json").read_text())
+        suites = {n: d.get("suite") for n, d in stored["datasets"].items()}
+        assert suites == {n: d.get("suite") for n, d in own["datasets"].items()}
+        assert suites["attendance"]["success"] and suites["attendance"]["evaluated"] > 5
 
 
 def test_store_manifest_lists_cities_with_their_own_keys(consolidated: Consolidated) -> None:

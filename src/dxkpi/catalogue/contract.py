@@ -18,6 +18,7 @@ Change a rule here and the suites and docs follow (``dxkpi expectations --write`
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import unicodedata
@@ -1430,8 +1431,12 @@ def _leading_zeros_rule(ds: Dataset, ref: Reference) -> RuleInfo:
     )
 
 
+@functools.cache
 def contract_fingerprint() -> str:
-    """SHA-256 of the declarations above: changes whenever any rule or column changes."""
+    """SHA-256 of the declarations above: changes whenever any rule or column changes.
+
+    Computed once per process (the declarations are frozen): every ingest checks its suites
+    against the contract, and a consolidation of 1,700 cities paid 0.4 s a city here."""
     payload = json.dumps(
         [asdict(d) for d in _DATASET_LIST], ensure_ascii=False, sort_keys=True, default=str
     )

@@ -72,6 +72,7 @@ from dxkpi.core.errors import (
 from dxkpi.core.jsontext import json_text
 from dxkpi.core.lock import RunLock, folder_lock
 from dxkpi.core.spreadsheet import neutralise_frame
+from dxkpi.ingest.gate import Gate, OwnGate, certify
 from dxkpi.ingest.mapping import MappingSet, mapping_record
 from dxkpi.ingest.pseudonym import (
     Pseudonyms,
@@ -102,7 +103,7 @@ from dxkpi.ingest.rules import (
     reference_keys,
     with_rules,
 )
-from dxkpi.ingest.suites import load_suite, missing_suites, stale_suites, validate
+from dxkpi.ingest.suites import load_suite, missing_suites, stale_suites
 
 __all__ = [
     "LINEAGE",
@@ -431,22 +432,6 @@ def ingest_dataset(
     return _DatasetOutput(good, _quarantine_frame(ds, bad), report, reference_keys(ds, kept))
 
 
-def certify(ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> dict[str, Any]:
-    """Run the dataset's Great Expectations suite over its accepted rows; a failure means the
-    suite and the polars rules disagree, and stops the run."""
-    result = validate(ds.name, good.select(ds.column_names), suite)
-    if not result.success:
-        raise IngestInvariantError(
-            "受理した行が Great Expectations の検証に通りません: " + ", ".join(result.failed_rules),
-            "accepted rows fail the Great Expectations suite: " + ", ".join(result.failed_rules),
-            where=Where(file=f"expectations/{ds.name}.json"),
-            hint_ja="expectations/ が契約と食い違っていないか `dxkpi expectations --check` "
-            "で確認してください。",
-            hint_en="Check that expectations/ matches the contract: `dxkpi expectations --check`.",
-        )
-    return result.as_dict()
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -486,6 +471,7 @@ def run_ingest(
     new_key: bool = False,
     progress: Progress | None = None,
     mappings: MappingSet | None = None,
+    gate: Gate | None = None,
 ) -> IngestReport:
     """Ingest every dataset under ``raw`` into ``out`` (atomically). See the module docstring.
 
@@ -494,8 +480,27 @@ def run_ingest(
     ``new_key=True`` accepts a key other than the one ``out`` was made with (and creates one if
     there is none), knowing that pseudonyms will not link to earlier years. ``mappings`` are
     the project's mappings of source exports (:func:`dxkpi.ingest.mapping.project_mappings`;
-    default: none, every file uses the contract's names).
+    default: none, every file uses the contract's names). ``gate``: where the accepted rows are
+    certified (default: a GX thread of this run; a consolidation shares one among several
+    cities' ingests, :class:`dxkpi.ingest.gate.SharedGate`); the run leaves it however it ends.
     """
+    try:
+        return _checked_ingest(raw, out, expectations, secret, new_key, progress, mappings, gate)
+    finally:
+        if gate is not None:
+            gate.leave()
+
+
+def _checked_ingest(
+    raw: Path,
+    out: Path,
+    expectations: Path | None,
+    secret: bytes | None,
+    new_key: bool,
+    progress: Progress | None,
+    mappings: MappingSet | None,
+    gate: Gate | None,
+) -> IngestReport:
     say = progress or (lambda _msg: None)
     raw, out = Path(raw), Path(out).resolve()  # a symlinked out: replace the folder it names
     if not raw.is_dir():
@@ -539,7 +544,7 @@ def run_ingest(
     check_same_key(before, key_fingerprint(secret), new_key=new_key, path=key_file)
     out.parent.mkdir(parents=True, exist_ok=True)
     with RunLock(folder_lock(out)):
-        return _locked_ingest(raw, out, secret, expectations, say, mappings or MappingSet())
+        return _locked_ingest(raw, out, secret, expectations, say, mappings or MappingSet(), gate)
 
 
 def _locked_ingest(
@@ -549,13 +554,14 @@ def _locked_ingest(
     expectations: Path | None,
     say: Progress,
     mappings: MappingSet,
+    gate: Gate | None,
 ) -> IngestReport:
     recover(out)
     disc, duplicate_files = drop_duplicate_files(discover(raw, mappings))
     staging = staging_dir(out)
     staging.mkdir(parents=True, mode=PRIVATE_FOLDER_MODE)  # owner-only until published
     try:
-        reports = _ingest_all(disc, staging, secret, expectations, say, mappings)
+        reports = _ingest_all(disc, staging, secret, expectations, say, mappings, gate)
         manifest = _manifest(reports, disc, key_fingerprint(secret))
         manifest["duplicate_files"] = duplicate_files
         _write_manifest(manifest, staging / MANIFEST)
@@ -588,15 +594,20 @@ def _ingest_all(
     expectations: Path | None,
     say: Progress,
     mappings: MappingSet,
+    gate: Gate | None,
 ) -> dict[str, DatasetReport]:
     accepted: dict[str, pl.DataFrame] = {}
     reports: dict[str, DatasetReport] = {}
     pseudonyms = Pseudonyms(secret)  # each distinct ID hashed once in the run
     # GX certification (mostly Python) of one dataset overlaps the polars work of the next.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx") as gx:
-        pending = _ingest_each(
-            disc, staging, pseudonyms, expectations, say, accepted, reports, gx, mappings
-        )
+        own = gate or OwnGate(gx)
+        try:
+            pending = _ingest_each(
+                disc, staging, pseudonyms, expectations, say, accepted, reports, own, mappings
+            )
+        finally:
+            own.leave()  # before waiting: a shared gate certifies once every member is done
         for name, future in pending.items():
             reports[name].suite = future.result()
     return reports
@@ -610,7 +621,7 @@ def _ingest_each(
     say: Progress,
     accepted: dict[str, pl.DataFrame],
     reports: dict[str, DatasetReport],
-    gx: ThreadPoolExecutor,
+    gate: Gate,
     mappings: MappingSet,
 ) -> dict[str, Future[dict[str, Any]]]:
     pending: dict[str, Future[dict[str, Any]]] = {}
@@ -650,7 +661,7 @@ def _ingest_each(
         accepted[name] = result.keys
         reports[name] = result.report
         if suite is not None:
-            pending[name] = gx.submit(certify, ds, result.accepted, suite)
+            pending[name] = gate.submit(ds, result.accepted, suite)
         _write_parquet(result.accepted, staging / f"{name}.parquet")
         if result.quarantine.height:
             qdir = staging / QUARANTINE_DIR

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import itertools
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -58,7 +58,8 @@ __all__ = [
 ]
 
 GX_VERSION_FLOOR = "1.23"
-_counter = itertools.count()
+_gx_lock = threading.Lock()
+_batch_definitions: dict[str, Any] = {}
 _POSITION = "dxkpi_position"
 
 
@@ -381,28 +382,48 @@ def _distinct_batch(frame: pl.DataFrame, specs: list[dict[str, Any]]) -> pl.Data
     return pl.concat(cyclic, how="horizontal").select(frame.columns)
 
 
-def _keys_batch(frame: pl.DataFrame, specs: list[dict[str, Any]]) -> pl.DataFrame:
+def _keys_batch(
+    frame: pl.DataFrame, specs: list[dict[str, Any]], parts: pl.Series | None = None
+) -> pl.DataFrame:
     """Every row of the key columns of the uniqueness expectations, each column recoded to an
     integer (text by its category code, other types by their physical value; nulls stay null):
-    equal values stay equal and different ones different, so the same rows repeat a key."""
+    equal values stay equal and different ones different, so the same rows repeat a key.
+
+    With ``parts`` (the part 0…P−1 each row belongs to), each code becomes code·P + part: a key
+    repeats only within its part, so uniqueness is judged part by part."""
     cols = list(dict.fromkeys(c for spec in specs for c in _columns_of(spec)))
     schema = frame.schema
+    n = int(cast(int, parts.max())) + 1 if parts is not None and parts.len() else 1
+    part = pl.lit(parts.cast(pl.Int64)) if parts is not None and n > 1 else pl.lit(0)
     return frame.select(
         (
-            pl.col(c).cast(pl.Categorical).to_physical()
-            if schema[c] == pl.String
-            else pl.col(c).to_physical()
-        ).cast(pl.Int64)
+            (
+                pl.col(c).cast(pl.Categorical).to_physical()
+                if schema[c] == pl.String
+                else pl.col(c).to_physical()
+            ).cast(pl.Int64)
+            * n
+            + part
+        ).alias(c)
         for c in cols
     )
 
 
 def validate(
-    dataset: str, frame: pl.DataFrame, suite: dict[str, Any], run_date: dt.date | None = None
+    dataset: str,
+    frame: pl.DataFrame,
+    suite: dict[str, Any],
+    run_date: dt.date | None = None,
+    parts: pl.Series | None = None,
 ) -> SuiteResult:
     """Run a stored suite over accepted rows in an ephemeral GX context (BOOLEAN_ONLY).
 
-    ``run_date`` (default: today) sets the bounds that follow the day of the run.
+    ``run_date`` (default: today) sets the bounds that follow the day of the run. ``parts``:
+    the rows are several ingests' (a consolidation certifies several cities in one validation),
+    this series numbering each row's part 0…P−1; the suite then holds on the union if and only
+    if it holds on every part (value expectations depend only on which tuples occur; uniqueness
+    is judged within each part, :func:`_keys_batch`). A suite with an expectation of another
+    kind is refused with parts.
 
     Great Expectations evaluates every expectation, on batches that give the same outcome as
     every row while not converting every row of every column to pandas:
@@ -425,7 +446,13 @@ def validate(
             by_batch["keys"].append(spec)
         else:
             by_batch["rows"].append(spec)
-    build = {"distinct": _distinct_batch, "keys": _keys_batch, "rows": lambda f, _s: f}
+    if parts is not None and by_batch["rows"]:
+        raise ValueError(f"{dataset}: expectations on every row cannot be judged by parts")
+    build = {
+        "distinct": _distinct_batch,
+        "keys": lambda f, s: _keys_batch(f, s, parts),
+        "rows": lambda f, _s: f,
+    }
     parameters = run_parameters(DATASETS[dataset], run_date or dt.date.today())
     outcome: dict[int, bool] = {}
     for kind, specs in by_batch.items():
@@ -454,26 +481,39 @@ def _run_gx(
     parameters: dict[str, str | int],
 ) -> list[bool]:
     """GX's verdict on each of ``specs`` over ``batch_frame``, in order."""
-    gx, context = _context()
-    name = f"dxkpi_{dataset}_{next(_counter)}"
-    source = context.data_sources.add_pandas(name=name)
-    asset = source.add_dataframe_asset(name=dataset)
-    batch_def = asset.add_batch_definition_whole_dataframe("all")
+    gx, _ = _context()
+    batch_def = _batch_definition(dataset)
     # Each expectation carries its position, so each verdict finds its expectation.
     built = [
         _build_expectation(gx, {**e, "meta": {**(e.get("meta") or {}), _POSITION: i}})
         for i, e in enumerate(specs)
     ]
     gx_suite = gx.ExpectationSuite(name=suite_name, expectations=built)
-    batch = batch_def.get_batch(batch_parameters={"dataframe": _to_pandas(batch_frame)})
-    result = batch.validate(
-        gx_suite, result_format="BOOLEAN_ONLY", expectation_parameters=parameters
-    )
+    frame = _to_pandas(batch_frame)
+    with _gx_lock:  # one GX context per process, its data sources shared by every thread
+        batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(
+            gx_suite, result_format="BOOLEAN_ONLY", expectation_parameters=parameters
+        )
     stats = result.statistics
     if int(stats["evaluated_expectations"]) != len(specs):
         raise RuntimeError(f"GX evaluated {stats['evaluated_expectations']} of {len(specs)}")
     verdict = {int(r.expectation_config.meta[_POSITION]): bool(r.success) for r in result.results}
     return [verdict[i] for i in range(len(specs))]
+
+
+def _batch_definition(dataset: str) -> Any:
+    """The dataset's whole-dataframe batch definition in the process's context, made once and
+    reused by every validation (each validation passes its own dataframe). Adding a data source
+    saves the context's whole configuration: one per validation cost about 6 ms three times a
+    dataset, 0.2 s a city, and grew with the data sources already added."""
+    _, context = _context()
+    with _gx_lock:
+        if dataset not in _batch_definitions:
+            source = context.data_sources.add_pandas(name=f"dxkpi_{dataset}")
+            asset = source.add_dataframe_asset(name=dataset)
+            _batch_definitions[dataset] = asset.add_batch_definition_whole_dataframe("all")
+        return _batch_definitions[dataset]
 
 
 def _build_expectation(gx: Any, spec: dict[str, Any]) -> Any:

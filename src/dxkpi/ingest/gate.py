@@ -1,0 +1,181 @@
+"""The Great Expectations gate of an ingest: each dataset's accepted rows certified by its suite.
+
+One ingest certifies each dataset in a thread of its own (:class:`OwnGate`), so GX (mostly
+Python) overlaps the polars work of the next dataset. A consolidation of many small cities pays
+GX's fixed cost per validation — about 30 ms per suite run whatever the rows, 0.7 s of CPU a city
+(measured on a 1,000-staff city; ``benchmarks/national_scale.py --profile``) — once per city and
+dataset: 1,700 cities spent 20 CPU-minutes there. :class:`SharedGate` lets the concurrent ingests
+of several cities certify each dataset in ONE validation of their rows together, each row
+numbered by its city (``parts`` of :func:`dxkpi.ingest.suites.validate`): value expectations
+hold on the union exactly when they hold on every city, and uniqueness is judged within each
+city. When the union fails, each city is validated alone, so only the cities whose rows fail
+stop, each with its own result. Every city still has every accepted row certified, and its own
+manifest records the suite result (the same counts as a validation of its rows alone).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
+from typing import Any, Protocol
+
+import polars as pl
+
+from dxkpi.catalogue.contract import Dataset
+from dxkpi.core.errors import IngestInvariantError, Where
+from dxkpi.ingest.suites import SuiteResult, validate
+
+__all__ = ["Gate", "GateMember", "OwnGate", "SharedGate", "certified", "certify"]
+
+
+class Gate(Protocol):
+    """Where an ingest sends each dataset's accepted rows to be certified."""
+
+    def submit(self, ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> Future[Any]:
+        """Certify ``good`` with ``suite``: a future of the suite result (a dict), or of
+        :class:`~dxkpi.core.errors.IngestInvariantError` when the rows fail."""
+        ...
+
+    def leave(self) -> None:
+        """This ingest submits nothing more (idempotent)."""
+        ...
+
+
+def certified(ds: Dataset, result: SuiteResult) -> dict[str, Any]:
+    """The suite result as the manifest records it; a failure means the suite and the polars
+    rules disagree, and stops the run."""
+    if not result.success:
+        raise IngestInvariantError(
+            "受理した行が Great Expectations の検証に通りません: " + ", ".join(result.failed_rules),
+            "accepted rows fail the Great Expectations suite: " + ", ".join(result.failed_rules),
+            where=Where(file=f"expectations/{ds.name}.json"),
+            hint_ja="expectations/ が契約と食い違っていないか `dxkpi expectations --check` "
+            "で確認してください。",
+            hint_en="Check that expectations/ matches the contract: `dxkpi expectations --check`.",
+        )
+    return result.as_dict()
+
+
+def certify(ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> dict[str, Any]:
+    """Run the dataset's suite over its accepted rows (:func:`certified`)."""
+    return certified(ds, validate(ds.name, good.select(ds.column_names), suite))
+
+
+class OwnGate:
+    """One ingest's gate: each dataset certified alone, in ``executor`` (one GX thread)."""
+
+    def __init__(self, executor: ThreadPoolExecutor) -> None:
+        self._executor = executor
+
+    def submit(self, ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> Future[Any]:
+        return self._executor.submit(certify, ds, good, suite)
+
+    def leave(self) -> None:
+        return None
+
+
+class GateMember:
+    """One of the ingests sharing a :class:`SharedGate`."""
+
+    def __init__(self, gate: SharedGate, index: int) -> None:
+        self._gate, self._index = gate, index
+
+    def submit(self, ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> Future[Any]:
+        return self._gate._submit(self._index, ds, good, suite)
+
+    def leave(self) -> None:
+        self._gate._leave(self._index)
+
+
+class SharedGate:
+    """Certify the datasets of ``members`` concurrent ingests together (module docstring).
+
+    A dataset is validated once every member has submitted it or left (an ingest leaves when it
+    has submitted all it will, or fails). Members never wait on a future before they leave, so
+    no member waits for another. Use as a context manager (its GX thread stops on exit).
+    """
+
+    def __init__(self, members: int) -> None:
+        self._lock = threading.Lock()
+        self._members = [GateMember(self, i) for i in range(members)]
+        self._left: set[int] = set()
+        self._waiting: dict[str, dict[int, tuple[Dataset, pl.DataFrame, Any, Future[Any]]]] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx-shared")
+
+    @property
+    def members(self) -> list[GateMember]:
+        return list(self._members)
+
+    def __enter__(self) -> SharedGate:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for i in range(len(self._members)):
+            self._leave(i)
+        self._executor.shutdown(wait=True)
+
+    def _submit(
+        self, index: int, ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]
+    ) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if index in self._left:
+                raise RuntimeError("a member that left submitted a dataset")
+            self._waiting.setdefault(ds.name, {})[index] = (ds, good, suite, future)
+            ready = self._ready()
+        self._dispatch(ready)
+        return future
+
+    def _leave(self, index: int) -> None:
+        with self._lock:
+            if index in self._left:
+                return
+            self._left.add(index)
+            ready = self._ready()
+        self._dispatch(ready)
+
+    def _ready(self) -> list[list[tuple[Dataset, pl.DataFrame, Any, Future[Any]]]]:
+        """Datasets every member has submitted or left without (called under the lock)."""
+        done = [
+            name
+            for name, got in self._waiting.items()
+            if all(i in got or i in self._left for i in range(len(self._members)))
+        ]
+        return [[v for _, v in sorted(self._waiting.pop(name).items())] for name in done]
+
+    def _dispatch(self, ready: list[list[tuple[Dataset, pl.DataFrame, Any, Future[Any]]]]) -> None:
+        for items in ready:
+            self._executor.submit(_certify_together, items)
+
+
+def _certify_together(items: list[tuple[Dataset, pl.DataFrame, Any, Future[Any]]]) -> None:
+    """One validation of every member's rows (numbered by member); each alone if that fails."""
+    try:
+        ds, suite = items[0][0], items[0][2]
+        if len(items) > 1 and all(s == suite for _, _, s, _ in items):
+            frames = [good.select(ds.column_names) for _, good, _, _ in items]
+            parts = pl.Series(
+                "part", [i for i, f in enumerate(frames) for _ in range(f.height)], pl.Int64
+            )
+            result = validate(ds.name, pl.concat(frames, how="vertical"), suite, parts=parts)
+            if result.success:
+                for *_, future in items:
+                    future.set_result(result.as_dict())
+                return
+        for member_ds, good, member_suite, future in items:
+            try:
+                future.set_result(certify(member_ds, good, member_suite))
+            except Exception as err:
+                future.set_exception(err)
+    except BaseException as err:  # a fault of GX itself: every waiting member gets it
+        for *_, future in items:
+            if not future.done():
+                future.set_exception(err)
+        if not isinstance(err, Exception):
+            raise
