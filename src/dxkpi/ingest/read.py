@@ -411,21 +411,13 @@ def decode_csv(data: bytes, rel: str) -> tuple[bytes, str]:
     first_error: UnicodeDecodeError | None = None
     if data.startswith(b"\xef\xbb\xbf"):
         body = data[3:]
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError as err:
-            first_error = err
-        else:
-            if b"\x00" not in body:
-                return body, "utf-8-bom"
+        first_error = _utf8_error(body)
+        if first_error is None and b"\x00" not in body:
+            return body, "utf-8-bom"
     else:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            first_error = err
-        else:
-            if b"\x00" not in data:
-                return data, "utf-8"
+        first_error = _utf8_error(data)
+        if first_error is None and b"\x00" not in data:
+            return data, "utf-8"
         utf16 = _utf16_without_bom(data)
         if utf16 is not None:
             return _decode_utf16(data, utf16, utf16.replace("utf-16-", "utf-16"), rel)
@@ -450,19 +442,45 @@ def decode_csv(data: bytes, rel: str) -> tuple[bytes, str]:
     )
 
 
+def _utf8_error(data: bytes) -> UnicodeDecodeError | None:
+    """The error decoding ``data`` as UTF-8, or None when it decodes (pure ASCII, the usual
+    export of codes, numbers and dates, is checked without decoding)."""
+    if data.isascii():
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return err
+    return None
+
+
+def _first_utf8_line(data: bytes) -> int | None:
+    """The 1-based number (as :meth:`bytes.splitlines` counts lines) of the first line that
+    holds non-ASCII bytes and decodes as UTF-8, or None.
+
+    One decoding of the whole file with U+FFFD for every invalid byte sequence (which never
+    swallows an ASCII byte, so line breaks stay where they are) finds the lines with no invalid
+    sequence; only a line whose bytes spell U+FFFD itself is decoded on its own.
+    """
+    text = data.decode("utf-8", errors="replace")
+    text_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    byte_lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    for number, (line, raw) in enumerate(zip(text_lines, byte_lines, strict=True), start=1):
+        if line.isascii():
+            continue
+        if "\ufffd" not in line or (b"\xef\xbf\xbd" in raw and _utf8_error(raw) is None):
+            return number
+    return None
+
+
 def _refuse_mixed_encodings(data: bytes, rel: str) -> None:
     """Fail when a file that decodes as CP932 also holds lines that are valid UTF-8 Japanese.
 
     Two exports concatenated (one UTF-8, one CP932) decode "successfully" as CP932 and turn the
     UTF-8 part into mojibake; a CP932 line of Japanese is practically never valid UTF-8.
     """
-    for number, line in enumerate(data.splitlines(), start=1):
-        if line.isascii():
-            continue
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
+    number = _first_utf8_line(data)
+    if number is not None:
         raise ContractError(
             "1つのファイルに UTF-8 と CP932（Shift_JIS）の行が混在しています",
             "the file mixes UTF-8 and CP932 (Shift_JIS) lines: cannot decode it as one encoding",
