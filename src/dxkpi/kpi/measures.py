@@ -14,7 +14,7 @@ departments table / code list is shown, also with no members (value empty, reaso
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
@@ -37,11 +37,13 @@ from dxkpi.kpi._frames import (
     resolve_groupings,
     skill_levels,
     with_division,
+    yearly_key,
 )
 from dxkpi.kpi.maturity import Maturity, maturity_for
 from dxkpi.project.config import SkillMatrix
 
 __all__ = [
+    "YEARLY_SHARED",
     "Z95",
     "By",
     "adoption_rate",
@@ -845,8 +847,12 @@ def _followup_answers(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFr
     of that year (their staff row of t).
 
     Columns: fiscal_year, employee_id, course_id, days_after, applied, manager_support, barrier,
-    department_code, job_level, talent_type, division.
+    department_code, job_level, talent_type, division. Taken from ``data.derived`` when the
+    engine has materialised it for these years.
     """
+    key = yearly_key("followup_answers", fiscal_years)
+    if key in data.derived:
+        return data.derived[key]
     answers = (
         data.require("followup_survey")
         .select(
@@ -896,6 +902,14 @@ def _agree_share(
             )
         )
     return concat_outputs(outs)
+
+
+#: Frames of the asked fiscal years that several KPIs read, by name: the dataset those KPIs
+#: need and the builder (the engine may collect each once per run; same results).
+YEARLY_SHARED: dict[str, tuple[str, Callable[[Processed, Sequence[int]], pl.LazyFrame]]] = {
+    "skill_levels": ("skill_assessment", skill_levels),
+    "followup_answers": ("followup_survey", _followup_answers),
+}
 
 
 def application_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
