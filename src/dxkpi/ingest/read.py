@@ -454,33 +454,15 @@ def _utf8_error(data: bytes) -> UnicodeDecodeError | None:
     return None
 
 
-def _first_utf8_line(data: bytes) -> int | None:
-    """The 1-based number (as :meth:`bytes.splitlines` counts lines) of the first line that
-    holds non-ASCII bytes and decodes as UTF-8, or None.
-
-    One decoding of the whole file with U+FFFD for every invalid byte sequence (which never
-    swallows an ASCII byte, so line breaks stay where they are) finds the lines with no invalid
-    sequence; only a line whose bytes spell U+FFFD itself is decoded on its own.
-    """
-    text = data.decode("utf-8", errors="replace")
-    text_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    byte_lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-    for number, (line, raw) in enumerate(zip(text_lines, byte_lines, strict=True), start=1):
-        if line.isascii():
-            continue
-        if "\ufffd" not in line or (b"\xef\xbf\xbd" in raw and _utf8_error(raw) is None):
-            return number
-    return None
-
-
 def _refuse_mixed_encodings(data: bytes, rel: str) -> None:
     """Fail when a file that decodes as CP932 also holds lines that are valid UTF-8 Japanese.
 
     Two exports concatenated (one UTF-8, one CP932) decode "successfully" as CP932 and turn the
     UTF-8 part into mojibake; a CP932 line of Japanese is practically never valid UTF-8.
     """
-    number = _first_utf8_line(data)
-    if number is not None:
+    for number, line in enumerate(data.splitlines(), start=1):
+        if line.isascii() or _utf8_error(line) is not None:
+            continue
         raise ContractError(
             "1つのファイルに UTF-8 と CP932（Shift_JIS）の行が混在しています",
             "the file mixes UTF-8 and CP932 (Shift_JIS) lines: cannot decode it as one encoding",
