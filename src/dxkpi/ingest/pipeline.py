@@ -50,6 +50,7 @@ from dxkpi.catalogue.contract import (
     CONTRACT_VERSION,
     DATASETS,
     Dataset,
+    Kind,
     contract_fingerprint,
     ingest_order,
     rule_catalogue,
@@ -433,7 +434,9 @@ def ingest_dataset(
     checked = _pseudonymise(ds, checked, secret)
     checked = flag_references(ds, checked, accepted)
     bad_rows = is_bad(ds)
-    kept = checked.filter(~bad_rows)
+    zeros = [ZEROS + c.name for c in ds.columns if c.kind is Kind.ID]
+    # the accepted rows carry only what is written and what references look up
+    kept = checked.lazy().filter(~bad_rows).select(*LINEAGE, *ds.column_names, *zeros).collect()
     good = kept.select(*LINEAGE, *ds.column_names)
     bad = with_rules(ds, checked.filter(bad_rows))
     files = _file_reports(tables, good, bad)

@@ -280,12 +280,13 @@ def _parse_distinct(
         _bits(column_rules).alias(_COLBITS + col.name),
         _bits([(long_position, pl.col(LONG + col.name))]).alias(_LONGBIT + col.name),
     )
+    # every value distinct (titles, proposal numbers): the table is already in row order
     index = (
         cell.replace_strict(
             distinct, pl.Series(range(distinct.len()), dtype=pl.UInt32), return_dtype=pl.UInt32
         )
-        if cell.len()
-        else pl.Series(cell.name, [], dtype=pl.UInt32)
+        if distinct.len() < cell.len()
+        else None
     )
     names = [
         _COLBITS + col.name,
@@ -294,6 +295,8 @@ def _parse_distinct(
         DETAIL_EN + col.name,
         *[p + col.name for p in _FLAGS.values() if p + col.name in keep],
     ]
+    if index is None:
+        return {name: table[name].alias(name) for name in [col.name, *names]}
     out = {col.name: table[col.name].gather(index).alias(col.name)}
     out.update({name: _spread(table[name], index, name) for name in names})
     return out
