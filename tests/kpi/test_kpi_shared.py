@@ -22,7 +22,7 @@ def _cells(data: Processed, kpi: str) -> pl.DataFrame:
 
 
 def test_yearly_frames_are_collected_once_and_give_the_same_cells() -> None:
-    data = synthetic_city(400, YEARS, seed=5, departments=8)
+    data = synthetic_city(400, tuple(YEARS), seed=5, departments=8)
     shared = materialise_shared(data, [*SKILL, *FOLLOWUP], YEARS)
     for name in ("skill_levels", "followup_answers"):
         assert yearly_key(name, YEARS) in shared.derived
@@ -34,7 +34,7 @@ def test_yearly_frames_are_collected_once_and_give_the_same_cells() -> None:
 
 
 def test_a_single_user_does_not_collect_and_kpis_read_the_shared_frame() -> None:
-    data = synthetic_city(400, YEARS, seed=5, departments=8)
+    data = synthetic_city(400, tuple(YEARS), seed=5, departments=8)
     alone = materialise_shared(data, ["skill_gap"], YEARS)
     assert yearly_key("skill_levels", YEARS) not in alone.derived
     # the KPI reads what the engine put there: the assessed rows of 2025 only
