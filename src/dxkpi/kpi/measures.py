@@ -885,9 +885,15 @@ def _agree_share(
         pl.len().alias("denominator"),
         pl.col("employee_id").n_unique().alias("n_people"),
     ]
+    # A respondent has one staff row per year, so distinct respondents add up over the cube of
+    # staff groups; only the course grouping reads the answers themselves.
+    cube = _cube(facts, aggs, None)
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
-        agg = aggregate(facts, grouping, aggs)
+        if grouping == "course":
+            agg = aggregate(facts, grouping, aggs)
+        else:
+            agg = _rollup(cube, grouping, ["numerator", "denominator", "n_people"], None)
         cells = fill_cells(data, fiscal_years, grouping, None, agg)
         cells = cells.with_columns(pl.col("numerator", "denominator").cast(pl.Float64))
         cells = cells.with_columns(_wilson_ci())
