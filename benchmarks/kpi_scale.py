@@ -4,6 +4,8 @@ Builds a synthetic city with numpy (:func:`dxkpi.kpi.examples.synthetic_city`), 
 catalogue (every KPI × every fiscal year × every grouping, with suppression and grading) and a
 straightforward pandas implementation of the same definitions, asserts that both give the same
 numerators, denominators and values, and reports times, the speed ratio and peak memory.
+Then DuckDB (SQL over parquet copies of the same frames) computes the 16 KPIs of the pandas
+peer, timed alternately with the engine on the same KPIs, its cells asserted equal.
 
     .venv/bin/python benchmarks/kpi_scale.py [--staff 30000] [--repeat 3]
 
