@@ -50,6 +50,7 @@ from dxkpi.catalogue.contract import (
     CONTRACT_VERSION,
     DATASETS,
     Dataset,
+    Kind,
     contract_fingerprint,
     ingest_order,
     rule_catalogue,
@@ -310,15 +311,29 @@ def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes | Pseudonyms) 
     """Replace employee IDs by pseudonyms — also in the raw text kept for quarantine."""
     updates: list[pl.Series | pl.Expr] = []
     for col in (c.name for c in ds.columns if c.employee_id):
-        pseudo = pseudonymise(frame[col], secret)
-        updates.append(pseudo.alias(col))
+        # Each distinct (ID, ID without its leading zeros) pair is pseudonymised once and
+        # joined back: the zero-less spelling is what the leading-zero rules compare.
+        pairs = frame.select(col, ZEROS + col).unique()
+        pseudo = frame.select(col, ZEROS + col).join(
+            pairs.with_columns(
+                pseudonymise(pairs[col], secret).alias("__pseudo"),
+                pseudonymise(pairs[ZEROS + col], secret).alias("__pseudo_zeros"),
+            ),
+            on=[col, ZEROS + col],
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )
+        updates.append(pseudo["__pseudo"].alias(col))
         # The raw text becomes the pseudonym of its normalised form: no personnel-system ID
         # reaches a quarantine file either.
         updates.append(
-            pl.when(frame[RAW + col].is_null()).then(None).otherwise(pseudo).alias(RAW + col)
+            pl.when(frame[RAW + col].is_null())
+            .then(None)
+            .otherwise(pseudo["__pseudo"])
+            .alias(RAW + col)
         )
-        # The ID without its leading zeros (compared by the leading-zero rules) likewise.
-        updates.append(pseudonymise(frame[ZEROS + col], secret).alias(ZEROS + col))
+        updates.append(pseudo["__pseudo_zeros"].alias(ZEROS + col))
     return frame.with_columns(updates) if updates else frame
 
 
@@ -420,7 +435,9 @@ def ingest_dataset(
     checked = _pseudonymise(ds, checked, secret)
     checked = flag_references(ds, checked, accepted)
     bad_rows = is_bad(ds)
-    kept = checked.filter(~bad_rows)
+    zeros = [ZEROS + c.name for c in ds.columns if c.kind is Kind.ID]
+    # the accepted rows carry only what is written and what references look up
+    kept = checked.lazy().filter(~bad_rows).select(*LINEAGE, *ds.column_names, *zeros).collect()
     good = kept.select(*LINEAGE, *ds.column_names)
     bad = with_rules(ds, checked.filter(bad_rows))
     files = _file_reports(tables, good, bad)
@@ -577,7 +594,11 @@ def drop_duplicate_files(disc: Discovery) -> tuple[Discovery, list[dict[str, str
     folder twice is counted once. Returns the reduced discovery and what was left out."""
     first_by_hash: dict[str, str] = {}
     duplicates: dict[str, dict[str, str]] = {}
-    for rel, path in sorted({(p.rel, p.path) for p in disc.parts}):
+    files = sorted({(p.rel, p.path) for p in disc.parts})
+    sizes = Counter(path.stat().st_size for _, path in files)
+    for rel, path in files:
+        if sizes[path.stat().st_size] < 2:  # no other file has its size: none has its content
+            continue
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest in first_by_hash:
             duplicates[rel] = {"file": rel, "same_as": first_by_hash[digest], "sha256": digest}

@@ -411,21 +411,13 @@ def decode_csv(data: bytes, rel: str) -> tuple[bytes, str]:
     first_error: UnicodeDecodeError | None = None
     if data.startswith(b"\xef\xbb\xbf"):
         body = data[3:]
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError as err:
-            first_error = err
-        else:
-            if b"\x00" not in body:
-                return body, "utf-8-bom"
+        first_error = _utf8_error(body)
+        if first_error is None and b"\x00" not in body:
+            return body, "utf-8-bom"
     else:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            first_error = err
-        else:
-            if b"\x00" not in data:
-                return data, "utf-8"
+        first_error = _utf8_error(data)
+        if first_error is None and b"\x00" not in data:
+            return data, "utf-8"
         utf16 = _utf16_without_bom(data)
         if utf16 is not None:
             return _decode_utf16(data, utf16, utf16.replace("utf-16-", "utf-16"), rel)
@@ -450,6 +442,18 @@ def decode_csv(data: bytes, rel: str) -> tuple[bytes, str]:
     )
 
 
+def _utf8_error(data: bytes) -> UnicodeDecodeError | None:
+    """The error decoding ``data`` as UTF-8, or None when it decodes (pure ASCII, the usual
+    export of codes, numbers and dates, is checked without decoding)."""
+    if data.isascii():
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return err
+    return None
+
+
 def _refuse_mixed_encodings(data: bytes, rel: str) -> None:
     """Fail when a file that decodes as CP932 also holds lines that are valid UTF-8 Japanese.
 
@@ -457,11 +461,7 @@ def _refuse_mixed_encodings(data: bytes, rel: str) -> None:
     UTF-8 part into mojibake; a CP932 line of Japanese is practically never valid UTF-8.
     """
     for number, line in enumerate(data.splitlines(), start=1):
-        if line.isascii():
-            continue
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
+        if line.isascii() or _utf8_error(line) is not None:
             continue
         raise ContractError(
             "1つのファイルに UTF-8 と CP932（Shift_JIS）の行が混在しています",

@@ -195,20 +195,6 @@ def violation_exprs(ds: Dataset, run_date: dt.date | None = None) -> list[tuple[
     return out
 
 
-def _rule_bits(pairs: list[tuple[str, pl.Expr]]) -> pl.Expr:
-    """One UInt64 per row: bit i set when rule i of ``pairs`` is broken (0 = clean)."""
-    if len(pairs) > 64:  # pragma: no cover - no dataset has that many single-row rules
-        raise ValueError("more than 64 single-row rules")
-    bits = [
-        pl.when(v.fill_null(False)).then(pl.lit(1 << i, pl.UInt64)).otherwise(pl.lit(0, pl.UInt64))
-        for i, (_, v) in enumerate(pairs)
-    ]
-    total = pl.sum_horizontal(bits).cast(pl.UInt64)
-    # A repeated header row (rule 0) breaks every typed rule too; report only that.
-    header = (total & pl.lit(1, pl.UInt64)) != 0
-    return pl.when(header).then(pl.lit(1, pl.UInt64)).otherwise(total)
-
-
 def _id_details(col: Column, table: pl.DataFrame) -> list[pl.Series]:
     """``detail_ja``/``detail_en`` of each distinct value: for an identifier refused by the
     identifier rule, the column, the character and its position (:func:`id_problem`)."""
@@ -223,14 +209,10 @@ def _id_details(col: Column, table: pl.DataFrame) -> list[pl.Series]:
     ]
 
 
-def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
-    """Parse each distinct raw value of a column once, then gather back to every row.
-
-    Dates, codes and IDs repeat a lot: 3 million attendance rows hold a few thousand distinct
-    dates. Returns the parsed column, its ``__empty__``/``__failed__``/``__header__``/``__long__``
-    flags and its ``__fault__`` (the named fault of a refused cell, or null).
-    """
-    distinct = cell.unique(maintain_order=True)
+def _distinct_table(distinct: pl.Series, col: Column) -> pl.DataFrame:
+    """Each distinct raw value of a column parsed once: the value and its ``__empty__``/
+    ``__failed__``/``__fault__`` (the named fault of a refused cell, or null)/``__header__``/
+    ``__long__`` flags and ``_detail_ja``/``_detail_en``, named as the row frame names them."""
     raw = pl.col("raw")
     parsed = parse_column(col, raw)
     spellings = [unicodedata.normalize("NFKC", s).lower() for s in (col.name, col.ja)]
@@ -245,34 +227,99 @@ def _parse_distinct(cell: pl.Series, col: Column) -> dict[str, pl.Series]:
         long.alias("long"),
     )
     table = table.with_columns(_id_details(col, table))
+    return table.select(
+        pl.col("value").alias(col.name),
+        *[pl.col(k).alias(p + col.name) for k, p in _FLAGS.items()],
+    )
+
+
+#: The per-value flags of :func:`_distinct_table` and the prefixes they carry per row.
+_FLAGS = {
+    "empty": EMPTY,
+    "failed": FAILED,
+    "fault": FAULT,
+    "header": HEADER,
+    "long": LONG,
+    "detail_ja": DETAIL_JA,
+    "detail_en": DETAIL_EN,
+}
+
+
+def _bits(pairs: list[tuple[int, pl.Expr]]) -> pl.Expr:
+    """One UInt64: bit i set where the rule at position i is broken (``pairs``: position,
+    violated)."""
+    if not pairs:
+        return pl.lit(0, pl.UInt64)
+    bits = [
+        pl.when(v.fill_null(False)).then(pl.lit(1 << i, pl.UInt64)).otherwise(pl.lit(0, pl.UInt64))
+        for i, v in pairs
+    ]
+    return pl.sum_horizontal(bits).cast(pl.UInt64)
+
+
+def _parse_distinct(
+    cell: pl.Series,
+    col: Column,
+    column_rules: list[tuple[int, pl.Expr]],
+    long_position: int,
+    keep: frozenset[str],
+) -> dict[str, pl.Series]:
+    """Parse each distinct raw value of a column once, check the column's own rules on it
+    (``column_rules``: position in :func:`violation_exprs`, violated; ``long_position``: that
+    of ``cell_too_long``), then gather back to every row.
+
+    Dates, codes and IDs repeat a lot: 3 million attendance rows hold a few thousand distinct
+    dates. Returns the parsed column, ``_colbits<column>`` (the bits of the column's rules that
+    an Excel error or unmapped value in the cell cancels), ``_longbit<column>`` (the bit of
+    ``cell_too_long``), the details, and those of the per-value flags named in ``keep``
+    (``__header__``, ``__empty__``…) that later row rules read.
+    """
+    distinct = cell.unique(maintain_order=True)
+    table = _distinct_table(distinct, col)
+    table = table.with_columns(
+        _bits(column_rules).alias(_COLBITS + col.name),
+        _bits([(long_position, pl.col(LONG + col.name))]).alias(_LONGBIT + col.name),
+    )
+    # every value distinct (titles, proposal numbers): the table is already in row order
     index = (
         cell.replace_strict(
             distinct, pl.Series(range(distinct.len()), dtype=pl.UInt32), return_dtype=pl.UInt32
         )
-        if cell.len()
-        else pl.Series(cell.name, [], dtype=pl.UInt32)
+        if distinct.len() < cell.len()
+        else None
     )
-    return {
-        col.name: table["value"].gather(index).alias(col.name),
-        EMPTY + col.name: _spread(table["empty"], index, EMPTY + col.name),
-        FAILED + col.name: _spread(table["failed"], index, FAILED + col.name),
-        FAULT + col.name: _spread(table["fault"], index, FAULT + col.name),
-        DETAIL_JA + col.name: _spread(table["detail_ja"], index, DETAIL_JA + col.name),
-        DETAIL_EN + col.name: _spread(table["detail_en"], index, DETAIL_EN + col.name),
-        HEADER + col.name: _spread(table["header"], index, HEADER + col.name),
-        LONG + col.name: _spread(table["long"], index, LONG + col.name),
-    }
+    names = [
+        _COLBITS + col.name,
+        _LONGBIT + col.name,
+        DETAIL_JA + col.name,
+        DETAIL_EN + col.name,
+        *[p + col.name for p in _FLAGS.values() if p + col.name in keep],
+    ]
+    if index is None:
+        return {name: table[name].alias(name) for name in [col.name, *names]}
+    out = {col.name: table[col.name].gather(index).alias(col.name)}
+    out.update({name: _spread(table[name], index, name) for name in names})
+    return out
+
+
+_COLBITS = "__colbits__"
+_LONGBIT = "__longbit__"
 
 
 def _spread(per_value: pl.Series, index: pl.Series, name: str) -> pl.Series:
-    """``per_value`` gathered to every row; a flag that is the same for every distinct value
-    (no fault, no header… on a clean column) is one value repeated, not gathered."""
+    """``per_value`` gathered to every row; a value that is the same for every distinct value
+    (no fault, no header, no broken rule… on a clean column) is one value repeated, not
+    gathered."""
     if per_value.len() and per_value.null_count() == per_value.len():
         return pl.Series(name, dtype=per_value.dtype).extend_constant(None, index.len())
-    constant = per_value.dtype == pl.Boolean and per_value.len() and per_value.null_count() == 0
-    if constant and (per_value.all() or not per_value.any()):
-        return pl.repeat(per_value[0], index.len(), dtype=pl.Boolean, eager=True).alias(name)
+    if per_value.len() and per_value.null_count() == 0 and per_value.n_unique() == 1:
+        return pl.repeat(per_value[0], index.len(), dtype=per_value.dtype, eager=True).alias(name)
     return per_value.gather(index).alias(name)
+
+
+def _any_listed(frame: pl.DataFrame, column: str) -> bool:
+    """True when some row's list in ``column`` (Excel errors, unmapped values) is not empty."""
+    return bool(frame.height) and bool(frame.select(pl.col(column).list.len().max()).item())
 
 
 def parse_and_check(
@@ -288,6 +335,10 @@ def parse_and_check(
     identifier that breaks the identifier rule, and its position), and ``_zeros_<column>`` for
     every identifier: its text without leading zeros, which the leading-zero rules compare (the
     pipeline pseudonymises it with the employee ID; it is never written). Row order is kept.
+
+    The rules of :func:`violation_exprs` are evaluated as written there, those that read one
+    column only on each distinct value of that column (then gathered to every row), the others
+    on every row.
     """
     if isinstance(raw, pl.LazyFrame):
         raw = raw.collect()
@@ -299,30 +350,74 @@ def parse_and_check(
         if extra not in raw.columns:
             raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(extra))
     lineage = [c for c in raw.columns if c.startswith("_")]
+    today = run_date or dt.date.today()
+    rules = [rule for rule, _ in violation_exprs(ds, today)]
+    position = {rule: i for i, rule in enumerate(rules)}
+    if len(rules) > 64 or len(position) != len(rules):  # pragma: no cover - contract guard
+        raise ValueError(f"{ds.name}: more than 64 single-row rules, or a rule id twice")
+    excel, unmapped = _any_listed(raw, EXCEL_ERROR), _any_listed(raw, UNMAPPED)
+    # the per-value flags that row-level rules read: every column's header flag for the
+    # repeated-header rule, the emptiness of the columns that conditional rules name
+    keep = {HEADER + c.name for c in ds.columns}
+    keep |= {
+        EMPTY + rule.column for rule in ds.row_rules if isinstance(rule, RequiredWhen | EmptyWhen)
+    }
     parsed: dict[str, pl.Series] = {}
     for col in ds.columns:
-        parsed.update(_parse_distinct(raw[col.name].cast(pl.String), col))
+        column_rules = [
+            (position[rule], broken) for rule, broken in _column_violations(ds, col, today)
+        ]
+        long_position = position[f"{ds.name}.cell_too_long"]
+        parsed.update(
+            _parse_distinct(
+                raw[col.name].cast(pl.String), col, column_rules, long_position, frozenset(keep)
+            )
+        )
     frame = raw.select(
         *[pl.col(c) for c in lineage],
         *[pl.col(c.name).alias(RAW + c.name) for c in ds.columns],
     ).with_columns(list(parsed.values()))
-    helpers = [
-        p + c.name
-        for c in ds.columns
-        for p in (EMPTY, FAILED, FAULT, HEADER, LONG, DETAIL_JA, DETAIL_EN)
-    ]
-    bits = _rule_bits(violation_exprs(ds, run_date))
+    bits = _row_bits(ds, position, excel=excel, unmapped=unmapped)
     zeros = [
         pl.col(c.name).str.strip_chars_start("0").alias(ZEROS + c.name)
         for c in ds.columns
         if c.kind is Kind.ID
     ]
+    helpers = [n for n in parsed if n not in ds.column_names]
     return frame.with_columns(
         bits.alias(BITS),
         _joined(DETAIL_JA, ds, UNMAPPED_JA),
         _joined(DETAIL_EN, ds, UNMAPPED_EN),
         *zeros,
     ).drop(*helpers, UNMAPPED_JA, UNMAPPED_EN)
+
+
+def _row_bits(ds: Dataset, position: dict[str, int], *, excel: bool, unmapped: bool) -> pl.Expr:
+    """``_rulebits`` of every row from the gathered column bits and the rules that read a row:
+    a repeated header row (rule 0) breaks every typed rule too, and reports only that; a cell
+    holding an Excel error or an unmapped value breaks no other rule of its column."""
+    parts: list[pl.Expr] = [pl.col(_LONGBIT + c.name) for c in ds.columns]
+    for col in ds.columns:
+        colbits = pl.col(_COLBITS + col.name)
+        hidden = [
+            pl.col(listed).list.contains(pl.lit(col.name))
+            for listed, present in ((EXCEL_ERROR, excel), (UNMAPPED, unmapped))
+            if present
+        ]
+        if hidden:
+            colbits = (
+                pl.when(pl.any_horizontal(hidden)).then(pl.lit(0, pl.UInt64)).otherwise(colbits)
+            )
+        parts.append(colbits)
+    row_rules = [
+        (position[f"{ds.name}.excel_error"], pl.col(EXCEL_ERROR).list.len() > 0, excel),
+        (position[f"{ds.name}.unmapped_value"], pl.col(UNMAPPED).list.len() > 0, unmapped),
+    ]
+    row_rules.extend((position[r.id], _row_rule_violation(r), True) for r in ds.row_rules)
+    parts.append(_bits([(i, broken) for i, broken, present in row_rules if present]))
+    total = pl.sum_horizontal(parts).cast(pl.UInt64)
+    header = _is_header_row(ds)
+    return pl.when(header.fill_null(False)).then(pl.lit(1, pl.UInt64)).otherwise(total)
 
 
 def _joined(prefix: str, ds: Dataset, mapping_detail: str) -> pl.Expr:
@@ -346,7 +441,11 @@ def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
     (the earlier row is kept)."""
     clean = pl.col(BITS) == 0
     zero_flags = [
-        _zero_variant(column, clean).alias(f"{ZERO}{j}")
+        (
+            _zero_variant(column, clean)
+            if _spelt_two_ways(frame, column, clean)
+            else pl.lit(False)  # no identifier has two spellings: no row can be flagged
+        ).alias(f"{ZERO}{j}")
         for j, column in enumerate(ds.zero_variant_columns)
     ]
     frame = frame.with_columns(zero_flags)
@@ -386,6 +485,14 @@ def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _spelt_two_ways(frame: pl.DataFrame, column: str, clean: pl.Expr) -> bool:
+    """True when some identifier of ``column`` occurs among the clean rows in two spellings
+    that differ only in leading zeros (compared on the distinct pairs, not on every row)."""
+    zeros = pl.col(ZEROS + column)
+    pairs = frame.lazy().filter(clean).select(zeros, pl.col(column)).unique()
+    return bool(pairs.select(zeros.is_duplicated().any()).collect().item())
+
+
 def _zero_variant(column: str, clean: pl.Expr) -> pl.Expr:
     """True for a clean row whose ``column`` is spelt differently from the first clean row with
     the same identifier once leading zeros are removed (``124`` after ``00124``)."""
@@ -400,14 +507,29 @@ def flag_references(
     among the accepted rows of the referenced dataset (``accepted``, with the
     ``_zeros_`` columns of :func:`reference_keys`); ``_zref<i>`` instead where the key would
     match once leading zeros are added or removed (``124`` against ``00124``)."""
-    indexed = frame.with_row_index(INDEX)
     zero = [pl.col(f"{ZERO}{j}") for j in range(len(ds.zero_variant_columns))]
-    candidates = indexed.filter(
-        (pl.col(BITS) == 0)
-        & ~pl.col(DUP)
-        & ~pl.col(CONFLICT)
-        & ~pl.any_horizontal(pl.lit(False), *zero)
+    read = {
+        name
+        for ref in ds.references
+        for c in ref.columns
+        for name in (c, ZEROS + c)
+        if name in frame.columns
+    }
+    read |= {ref.fiscal_year_from for ref in ds.references if ref.fiscal_year_from is not None}
+    # only the columns the references read travel through the filter and the joins
+    candidates = (
+        frame.lazy()
+        .with_row_index(INDEX)
+        .filter(
+            (pl.col(BITS) == 0)
+            & ~pl.col(DUP)
+            & ~pl.col(CONFLICT)
+            & ~pl.any_horizontal(pl.lit(False), *zero)
+        )
+        .select(INDEX, *sorted(read))
+        .collect()
     )
+    row = pl.int_range(pl.len(), dtype=pl.UInt32)
     flags = []
     for i, ref in enumerate(ds.references):
         target = accepted[ref.dataset]
@@ -416,9 +538,9 @@ def flag_references(
             candidates.filter(pl.col(INDEX).is_in(missing.implode())), target, ds, ref, zeros=True
         )
         zero_match = missing.filter(~missing.is_in(only_zeros.implode()))
-        flags.append(pl.col(INDEX).is_in(only_zeros.implode()).alias(f"{REF}{i}"))
-        flags.append(pl.col(INDEX).is_in(zero_match.implode()).alias(f"{ZREF}{i}"))
-    return indexed.with_columns(flags).drop(INDEX)
+        flags.append(row.is_in(only_zeros.implode()).alias(f"{REF}{i}"))
+        flags.append(row.is_in(zero_match.implode()).alias(f"{ZREF}{i}"))
+    return frame.with_columns(flags)
 
 
 def _missing(

@@ -51,6 +51,7 @@ __all__ = [
     "resolve_groupings",
     "skill_levels",
     "with_division",
+    "yearly_key",
 ]
 
 CITY = "city"
@@ -448,13 +449,26 @@ def first_completion(data: Processed) -> pl.LazyFrame:
     )
 
 
+def yearly_key(name: str, fiscal_years: Sequence[int]) -> str:
+    """The ``data.derived`` name of a shared frame built for these fiscal years.
+
+    >>> yearly_key("skill_levels", [2024, 2025])
+    'skill_levels@2024,2025'
+    """
+    return f"{name}@{','.join(str(y) for y in fiscal_years)}"
+
+
 def skill_levels(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
     """Assessed level 0–4 per (fiscal_year, employee_id, skill_area), with the person's group.
 
     ``level`` is the manager's assessment where there is one, else the employee's own;
     ``self_level`` and ``manager_level`` are the two assessments (null when absent). Only
     employees on the staff list of t count; their group is that staff row. ``dim`` = skill_area.
+    Taken from ``data.derived`` when the engine has materialised it for these years.
     """
+    key = yearly_key("skill_levels", fiscal_years)
+    if key in data.derived:
+        return data.derived[key]
     sa = data.require("skill_assessment").with_columns(pl.col("fiscal_year").cast(pl.Int32))
     wide = (
         sa.filter(pl.col("fiscal_year").is_in(fy_list(fiscal_years).implode()))

@@ -19,7 +19,7 @@ from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY, KpiSpec
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import MissingDatasetError, Processed
 from dxkpi.kpi import measures
-from dxkpi.kpi._frames import PERSON_YEARS, SHARED, headcount, person_years
+from dxkpi.kpi._frames import PERSON_YEARS, SHARED, headcount, person_years, yearly_key
 from dxkpi.kpi.grading import PROVISIONAL, fiscal_year_progress, grade_expr
 from dxkpi.kpi.maturity import Maturity, maturity_frame, maturity_windows, resolve_as_of
 from dxkpi.kpi.suppression import HEADCOUNT, STAFF, suppress
@@ -270,8 +270,21 @@ def _sort(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def materialise_shared(data: Processed, ids: Sequence[str]) -> Processed:
-    """Collect the derived frames several KPIs share once (speed only; same results)."""
+def materialise_shared(
+    data: Processed, ids: Sequence[str], fiscal_years: Sequence[int] | None = None
+) -> Processed:
+    """Collect the derived frames several KPIs share once (speed only; same results): the
+    attendance summaries and, with ``fiscal_years``, the frames of those years that several
+    KPIs read (:data:`dxkpi.kpi.measures.YEARLY_SHARED`: the skill levels, the follow-up
+    answers)."""
+    if fiscal_years is not None:
+        for name, (dataset, build_years) in measures.YEARLY_SHARED.items():
+            key = yearly_key(name, fiscal_years)
+            users = [k for k in ids if dataset in REGISTRY[k].datasets]
+            wanted = len(users) >= 2 and key not in data.derived
+            if wanted and not _needs(REGISTRY[users[0]], data):
+                built = build_years(data, fiscal_years).collect().lazy()
+                data = data.with_derived(**{key: built})
     users = [k for k in ids if "attendance" in REGISTRY[k].datasets]
     if len(users) < 2 or data.attendance is None or data.courses is None:
         return data
@@ -304,7 +317,7 @@ def compute(
     if not ids or not years:
         return pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()
     decided = suppression_set(data, ids)
-    data = materialise_shared(data, decided)
+    data = materialise_shared(data, decided, years)
     wanted = list(by)
     when = resolve_as_of(data, config, as_of)
     windows = {k: m for k, m in maturity_windows(data, config, when).items() if k in decided}

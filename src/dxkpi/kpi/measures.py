@@ -14,7 +14,7 @@ departments table / code list is shown, also with no members (value empty, reaso
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
@@ -38,12 +38,14 @@ from dxkpi.kpi._frames import (
     resolve_groupings,
     skill_levels,
     with_division,
+    yearly_key,
 )
 from dxkpi.kpi.maturity import Maturity, maturity_for
 from dxkpi.kpi.roster import assignment_at
 from dxkpi.project.config import SkillMatrix
 
 __all__ = [
+    "YEARLY_SHARED",
     "Z95",
     "By",
     "adoption_rate",
@@ -929,8 +931,12 @@ def _followup_answers(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFr
     of that year (their staff row of t).
 
     Columns: fiscal_year, employee_id, course_id, days_after, applied, manager_support, barrier,
-    department_code, job_level, talent_type, division.
+    department_code, job_level, talent_type, division. Taken from ``data.derived`` when the
+    engine has materialised it for these years.
     """
+    key = yearly_key("followup_answers", fiscal_years)
+    if key in data.derived:
+        return data.derived[key]
     answers = (
         data.require("followup_survey")
         .select(
@@ -963,9 +969,15 @@ def _agree_share(
         pl.len().alias("denominator"),
         pl.col("employee_id").n_unique().alias("n_people"),
     ]
+    # A respondent has one staff row per year, so distinct respondents add up over the cube of
+    # staff groups; only the course grouping reads the answers themselves.
+    cube = _cube(facts, aggs, None)
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
-        agg = aggregate(facts, grouping, aggs)
+        if grouping == "course":
+            agg = aggregate(facts, grouping, aggs)
+        else:
+            agg = _rollup(cube, grouping, ["numerator", "denominator", "n_people"], None)
         cells = fill_cells(data, fiscal_years, grouping, None, agg)
         cells = cells.with_columns(pl.col("numerator", "denominator").cast(pl.Float64))
         cells = cells.with_columns(_wilson_ci())
@@ -980,6 +992,14 @@ def _agree_share(
             )
         )
     return concat_outputs(outs)
+
+
+#: Frames of the asked fiscal years that several KPIs read, by name: the dataset those KPIs
+#: need and the builder (the engine may collect each once per run; same results).
+YEARLY_SHARED: dict[str, tuple[str, Callable[[Processed, Sequence[int]], pl.LazyFrame]]] = {
+    "skill_levels": ("skill_assessment", skill_levels),
+    "followup_answers": ("followup_survey", _followup_answers),
+}
 
 
 def application_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
