@@ -75,6 +75,7 @@ __all__ = [
     "ensure_japanese_font",
     "find_japanese_font",
     "mimebundle",
+    "new_session",
     "png_size",
     "register_renderer",
     "save_png",
@@ -230,7 +231,40 @@ def chart_to_svg(chart: alt.TopLevelMixin | dict[str, Any]) -> str:
 def _svg_of(spec_json: str) -> str:
     # A notebook displays a chart and then saves it: the same spec is drawn once.
     ensure_japanese_font()
-    return vlc.vegalite_to_svg(json.loads(spec_json), vl_version=_vl_version())
+    return _session_ids(vlc.vegalite_to_svg(json.loads(spec_json), vl_version=_vl_version()))
+
+
+#: The ids Vega gives an SVG's gradients and clip paths (``gradient_0``, ``clip3``) and the
+#: references to them: numbered by a counter of vl-convert's process that never restarts.
+_SVG_IDS = re.compile(r'(id="|url\(#)(gradient_|clip)(\d+)')
+#: The next number of each id in this session (see :func:`new_session`).
+_NEXT_ID: dict[str, int] = {}
+
+
+def _session_ids(svg: str) -> str:
+    """The SVG with its gradient and clip ids numbered from where this session's last chart
+    left off, as vl-convert numbers them in a new process: a chart's SVG is the same whatever
+    a kernel drew before this notebook, and two charts of one page never share an id."""
+    found: dict[str, list[int]] = {}
+    for m in _SVG_IDS.finditer(svg):
+        found.setdefault(m.group(2), []).append(int(m.group(3)))
+    if not found:
+        return svg
+    shift = {kind: _NEXT_ID.get(kind, 0) - min(nums) for kind, nums in found.items()}
+    for kind, nums in found.items():
+        _NEXT_ID[kind] = max(nums) + shift[kind] + 1
+    return _SVG_IDS.sub(
+        lambda m: f"{m.group(1)}{m.group(2)}{int(m.group(3)) + shift[m.group(2)]}", svg
+    )
+
+
+def new_session() -> None:
+    """Start a new notebook in this process: charts are drawn afresh and their SVG ids count
+    from 0, as in a new kernel (the report runner calls it between the notebooks one kernel
+    runs)."""
+    _NEXT_ID.clear()
+    _svg_of.cache_clear()
+    svg_to_png.cache_clear()
 
 
 def chart_to_png(
