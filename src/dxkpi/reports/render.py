@@ -83,6 +83,7 @@ __all__ = [
     "svg_characters",
     "svg_to_png",
     "svg_with_embedded_font",
+    "validate_once",
 ]
 
 RENDERER_NAME = "dxkpi"
@@ -462,3 +463,54 @@ def enable_renderer(**options: Any) -> None:
 
 
 register_renderer()
+
+
+# ---------------------------------------------------------------------------------------------
+# schema validation
+# ---------------------------------------------------------------------------------------------
+
+#: How many specs that passed validation are remembered (a notebook validates a chart when it
+#: saves it and again when it shows it, one chart after another).
+_PASSED_SIZE = 32
+
+
+def validate_once() -> None:
+    """Altair validates a chart against the Vega-Lite schema each time it turns it into a spec:
+    a report notebook does so when it saves the chart's PNG and again when it shows it, and a
+    dashboard spends over a second on the repeats. From this call on, a spec that passed is
+    not validated again while it is among the last :data:`_PASSED_SIZE` that passed: the same
+    content against the same schema gives the same answer. A new spec, or one that failed, is
+    validated (and fails) as before. Done once per process, when this module is imported."""
+    from collections import OrderedDict
+
+    from altair.utils import schemapi
+
+    original: Callable[..., Any] = schemapi.validate_jsonschema
+    if getattr(original, "dxkpi_once", False):
+        return
+    # the schemas are kept with their key, so an id in a key is never another object's
+    passed: OrderedDict[tuple[int, int, str], tuple[object, object]] = OrderedDict()
+
+    @functools.wraps(original)
+    def validate_jsonschema(
+        spec: Any, schema: Any, rootschema: Any = None, *, raise_error: bool = True
+    ) -> Any:
+        try:
+            key = (id(schema), id(rootschema), json.dumps(spec, sort_keys=True))
+        except (TypeError, ValueError):  # not plain JSON: validated every time
+            return original(spec, schema, rootschema, raise_error=raise_error)
+        if key in passed:
+            passed.move_to_end(key)
+            return None
+        result = original(spec, schema, rootschema, raise_error=raise_error)
+        if result is None:
+            passed[key] = (schema, rootschema)
+            if len(passed) > _PASSED_SIZE:
+                passed.popitem(last=False)
+        return result
+
+    validate_jsonschema.dxkpi_once = True  # type: ignore[attr-defined]
+    schemapi.validate_jsonschema = validate_jsonschema
+
+
+validate_once()
