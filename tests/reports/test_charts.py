@@ -455,6 +455,53 @@ def test_renderer_emits_png_and_svg(rich):
     assert data[CHART_MIME] == charts.kpi_trend(rich, "participation_rate").to_dict()
 
 
+def test_svg_ids_count_per_notebook_not_per_process(rich):
+    """vl-convert numbers gradient ids with a counter of its process that never restarts; a
+    kernel that runs several notebooks numbers them per notebook (render.new_session), so a
+    chart's SVG is what a kernel of its own would draw, and two charts of a page differ."""
+    heat = charts.maturity_heatmap(rich)
+    render.new_session()
+    first = render.chart_to_svg(heat)
+    assert 'id="gradient_0"' in first and "url(#gradient_0)" in first
+    second = render.chart_to_svg(charts.maturity_heatmap(rich, lang="en"))
+    assert 'id="gradient_1"' in second and "url(#gradient_1)" in second
+    assert "gradient_0" not in second
+    render.new_session()  # vl-convert's own counter is at 2 or more now
+    assert render.chart_to_svg(heat) == first
+
+
+def test_a_chart_saved_then_shown_is_validated_once(rich, tmp_path: Path, monkeypatch):
+    """A notebook saves a chart's PNG, then shows it: Altair validates the spec against the
+    Vega-Lite schema once (render.validate_once), not twice; an invalid spec still fails, every
+    time it is turned into a spec."""
+    from altair.utils import schemapi
+
+    chart = charts.kpi_by_group(rich, "participation_rate", 2025).properties(
+        title=f"validate-once probe {tmp_path.name}"  # content no other test validated
+    )
+    bad = alt.Chart(pl.DataFrame({"a": [1.0]})).mark_bar().encode(x="a:Q")
+    bad.width = "wide"  # not a number, "container" or a step: invalid
+    validated: list[int] = []
+    real = schemapi._get_errors_from_spec
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        validated.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(schemapi, "_get_errors_from_spec", counting)
+    render.save_png(chart, tmp_path / "c.png")
+    saved = len(validated)  # the spec, and objects Altair builds (and checks) on the way
+    assert saved >= 1
+    chart._repr_mimebundle_()
+    assert len(validated) == saved
+    before = saved
+    for _ in (1, 2):
+        with pytest.raises(schemapi.SchemaValidationError):
+            bad.to_dict()
+        assert len(validated) > before
+        before = len(validated)
+
+
 def test_save_png_and_svg_atomically(rich, tmp_path: Path):
     chart = charts.kpi_by_group(rich, "participation_rate", 2025)
     png = render.save_png(chart, tmp_path / "out" / "c.png")

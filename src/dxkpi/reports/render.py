@@ -75,6 +75,7 @@ __all__ = [
     "ensure_japanese_font",
     "find_japanese_font",
     "mimebundle",
+    "new_session",
     "png_size",
     "register_renderer",
     "save_png",
@@ -82,6 +83,7 @@ __all__ = [
     "svg_characters",
     "svg_to_png",
     "svg_with_embedded_font",
+    "validate_once",
 ]
 
 RENDERER_NAME = "dxkpi"
@@ -230,7 +232,40 @@ def chart_to_svg(chart: alt.TopLevelMixin | dict[str, Any]) -> str:
 def _svg_of(spec_json: str) -> str:
     # A notebook displays a chart and then saves it: the same spec is drawn once.
     ensure_japanese_font()
-    return vlc.vegalite_to_svg(json.loads(spec_json), vl_version=_vl_version())
+    return _session_ids(vlc.vegalite_to_svg(json.loads(spec_json), vl_version=_vl_version()))
+
+
+#: The ids Vega gives an SVG's gradients and clip paths (``gradient_0``, ``clip3``) and the
+#: references to them: numbered by a counter of vl-convert's process that never restarts.
+_SVG_IDS = re.compile(r'(id="|url\(#)(gradient_|clip)(\d+)')
+#: The next number of each id in this session (see :func:`new_session`).
+_NEXT_ID: dict[str, int] = {}
+
+
+def _session_ids(svg: str) -> str:
+    """The SVG with its gradient and clip ids numbered from where this session's last chart
+    left off, as vl-convert numbers them in a new process: a chart's SVG is the same whatever
+    a kernel drew before this notebook, and two charts of one page never share an id."""
+    found: dict[str, list[int]] = {}
+    for m in _SVG_IDS.finditer(svg):
+        found.setdefault(m.group(2), []).append(int(m.group(3)))
+    if not found:
+        return svg
+    shift = {kind: _NEXT_ID.get(kind, 0) - min(nums) for kind, nums in found.items()}
+    for kind, nums in found.items():
+        _NEXT_ID[kind] = max(nums) + shift[kind] + 1
+    return _SVG_IDS.sub(
+        lambda m: f"{m.group(1)}{m.group(2)}{int(m.group(3)) + shift[m.group(2)]}", svg
+    )
+
+
+def new_session() -> None:
+    """Start a new notebook in this process: charts are drawn afresh and their SVG ids count
+    from 0, as in a new kernel (the report runner calls it between the notebooks one kernel
+    runs)."""
+    _NEXT_ID.clear()
+    _svg_of.cache_clear()
+    svg_to_png.cache_clear()
 
 
 def chart_to_png(
@@ -428,3 +463,54 @@ def enable_renderer(**options: Any) -> None:
 
 
 register_renderer()
+
+
+# ---------------------------------------------------------------------------------------------
+# schema validation
+# ---------------------------------------------------------------------------------------------
+
+#: How many specs that passed validation are remembered (a notebook validates a chart when it
+#: saves it and again when it shows it, one chart after another).
+_PASSED_SIZE = 32
+
+
+def validate_once() -> None:
+    """Altair validates a chart against the Vega-Lite schema each time it turns it into a spec:
+    a report notebook does so when it saves the chart's PNG and again when it shows it, and a
+    dashboard spends over a second on the repeats. From this call on, a spec that passed is
+    not validated again while it is among the last :data:`_PASSED_SIZE` that passed: the same
+    content against the same schema gives the same answer. A new spec, or one that failed, is
+    validated (and fails) as before. Done once per process, when this module is imported."""
+    from collections import OrderedDict
+
+    from altair.utils import schemapi
+
+    original: Callable[..., Any] = schemapi.validate_jsonschema
+    if getattr(original, "dxkpi_once", False):
+        return
+    # the schemas are kept with their key, so an id in a key is never another object's
+    passed: OrderedDict[tuple[int, int, str], tuple[object, object]] = OrderedDict()
+
+    @functools.wraps(original)
+    def validate_jsonschema(
+        spec: Any, schema: Any, rootschema: Any = None, *, raise_error: bool = True
+    ) -> Any:
+        try:
+            key = (id(schema), id(rootschema), json.dumps(spec, sort_keys=True))
+        except (TypeError, ValueError):  # not plain JSON: validated every time
+            return original(spec, schema, rootschema, raise_error=raise_error)
+        if key in passed:
+            passed.move_to_end(key)
+            return None
+        result = original(spec, schema, rootschema, raise_error=raise_error)
+        if result is None:
+            passed[key] = (schema, rootschema)
+            if len(passed) > _PASSED_SIZE:
+                passed.popitem(last=False)
+        return result
+
+    validate_jsonschema.dxkpi_once = True  # type: ignore[attr-defined]
+    schemapi.validate_jsonschema = validate_jsonschema
+
+
+validate_once()

@@ -27,6 +27,7 @@ marked as such, the other reports still run with ``keep_going``, and the run rep
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextvars
 import dataclasses
 import datetime
 import functools
@@ -81,6 +82,7 @@ __all__ = [
     "KERNEL",
     "REPORTS",
     "REPORT_CSS",
+    "RESET_NAMESPACE",
     "SHARES_PARAMETERS",
     "SNAPSHOT_DIR",
     "TEMPLATE_ONLY_TAG",
@@ -101,6 +103,7 @@ __all__ = [
     "plan_tasks",
     "report_title",
     "run_reports",
+    "shutdown_worker_kernel",
     "snapshot_processed",
     "templates_dir",
     "write_index",
@@ -258,9 +261,6 @@ def _error_dict(err: BaseException) -> dict[str, Any]:
     return {"ename": type(err).__name__, "evalue": str(err)}
 
 
-_DRILL_DOWN_KERNELS: dict[str, Any] = {}
-
-
 @functools.cache
 def _quiet_kernel_managers() -> tuple[type[Any], type[Any]]:
     """The kernel manager classes of a run (synchronous, asynchronous): quiet at their source.
@@ -343,29 +343,117 @@ def _tracking_kernel_manager() -> Any:
     return TrackingKernelManager(kernel_name=KERNEL)
 
 
-def _drill_down_kernel(template: str) -> Any:
-    """A kernel this worker process keeps for one per-department template, started once.
+@dataclass
+class _Worker:
+    """What one process keeps between the notebooks it runs: its kernel."""
 
-    Every department runs the same notebook, which sets every name it uses, so its executions
-    can share a kernel: the imports and the loaded data are paid once per worker instead of once
-    per department. The kernel is shut down when the worker exits (or with it, if killed)."""
+    pid: int
+    km: Any = None
+    cwd: str = ""  # the kernel's working folder (and the DXKPI_PROJECT it was started with)
+
+
+_WORKER: _Worker | None = None
+#: What a forked process inherited from its parent (a manager of the parent's kernel): kept,
+#: never used nor collected here (collecting a manager closes its sockets and deletes its
+#: connection file — the parent's).
+_INHERITED: list[_Worker] = []
+
+
+def _this_worker() -> _Worker:
+    """This process's :class:`_Worker` (a new one in a forked process, never the parent's)."""
+    global _WORKER
+    if _WORKER is None or _WORKER.pid != os.getpid():
+        if _WORKER is not None:
+            _INHERITED.append(_WORKER)
+        _WORKER = _Worker(os.getpid())
+    return _WORKER
+
+
+def _forget_parent_event_loops() -> None:
+    """In a process just forked: drop the event loops jupyter_core keeps for the parent.
+
+    jupyter_client and nbclient run their coroutines through ``jupyter_core.utils.run_sync``:
+    on the event loop it keeps in a context variable, or — when called inside a running loop,
+    as nbclient does — on a loop running in a thread of its ``_runner_map``. A fork copies
+    both but not the thread, and the loop's epoll and self-pipe stay shared with the parent:
+    a worker forked after its parent ran a notebook (the test suite does) waited forever for
+    that thread. The child makes its own on first use."""
+    utils = sys.modules.get("jupyter_core.utils")
+    if utils is None:
+        return
+    runners = getattr(utils, "_runner_map", None)
+    if isinstance(runners, dict):
+        runners.clear()
+    loop = getattr(utils, "_loop", None)
+    if isinstance(loop, contextvars.ContextVar):
+        loop.set(None)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parent_event_loops)
+
+
+def _worker_kernel(worker: _Worker) -> Any:
+    """The kernel this process runs its notebooks in, started on first use (in the process
+    that uses it, after any fork) and again if it died; shut down when the process exits (or
+    with it, if killed). Starting a kernel and importing polars, Altair, statsmodels and dxkpi
+    costs seconds; a run of ~50 notebooks on two workers pays it twice, not once a notebook.
+    A notebook of another project (working folder) gets a new kernel."""
     from multiprocessing import util
 
-    km = _DRILL_DOWN_KERNELS.get(template)
-    if km is not None and km.is_alive():
-        return km
+    cwd = os.environ.get(ENV_VAR) or str(Path.cwd())
+    if worker.km is not None:
+        if worker.km.is_alive() and worker.cwd == cwd:
+            return worker.km
+        old, worker.km = worker.km, None
+        old.shutdown_kernel(now=True)  # also cleans up after a kernel that died
     km = _tracking_kernel_manager()
-    km.start_kernel(cwd=os.environ.get(ENV_VAR) or str(Path.cwd()))
+    km.start_kernel(cwd=cwd)
     util.Finalize(km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10)
-    _DRILL_DOWN_KERNELS[template] = km
+    worker.km, worker.cwd = km, cwd
     return km
 
 
-def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskResult:
-    """Run one notebook with papermill into ``staging`` and export its HTML (worker process).
+def shutdown_worker_kernel() -> None:
+    """Shut this process's notebook kernel down now (a worker's is at its exit)."""
+    worker = _WORKER
+    if worker is None or worker.pid != os.getpid() or worker.km is None:
+        return
+    km, worker.km = worker.km, None
+    km.shutdown_kernel(now=True)
 
-    ``shared_kernel``: run in this worker's kernel for the template (per-department reports).
-    """
+
+#: What runs in the kernel before each notebook: charts are drawn afresh, their SVG ids counted
+#: from 0 (:func:`dxkpi.reports.render.new_session`, if charts were drawn); every name the
+#: previous notebook defined, its outputs and its history go, and prompts count from 1 again
+#: (a new session); imported modules stay loaded. A notebook then fails on a name it does not
+#: set itself, and writes what it writes, as it would in a kernel of its own.
+RESET_NAMESPACE = (
+    "import sys as _sys\n"
+    "if 'dxkpi.reports.render' in _sys.modules:\n"
+    "    _sys.modules['dxkpi.reports.render'].new_session()\n"
+    "get_ipython().reset(new_session=True)"
+)
+
+
+def _reset_namespace(km: Any, timeout: float = 60) -> None:
+    """Empty the user namespace of the kernel; raise if the kernel does not do it."""
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=timeout)
+        reply = kc.execute_interactive(
+            RESET_NAMESPACE, silent=True, store_history=False, timeout=timeout
+        )
+    finally:
+        kc.stop_channels()
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError(f"the kernel could not be reset: {reply['content']}")
+
+
+def execute_task(task: Task, staging: str) -> TaskResult:
+    """Run one notebook with papermill into ``staging`` and export its HTML (worker process),
+    in this process's kernel (:func:`_worker_kernel`) with an emptied namespace."""
     import papermill
 
     os.environ[PAGE_FONT_ENV] = "1"  # charts skip their own font; export_html embeds one
@@ -374,11 +462,10 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
     folder = Path(staging)
     out_nb = path_inside(folder, f"{task.name}.ipynb")
     start = time.perf_counter()
-    km = _drill_down_kernel(task.template) if shared_kernel else None
-    extra: dict[str, Any] = (
-        {"km": km} if km is not None else {"kernel_manager_class": _quiet_kernel_managers()[1]}
-    )
+    km: Any = None
     try:
+        km = _worker_kernel(_this_worker())
+        _reset_namespace(km)
         papermill.execute_notebook(
             task.template,
             str(out_nb),
@@ -388,7 +475,7 @@ def execute_task(task: Task, staging: str, shared_kernel: bool = False) -> TaskR
             log_output=False,
             request_save_on_cell_execute=False,  # saved once at the end (or at the failure)
             cwd=task.project_root or str(Path.cwd()),
-            **extra,
+            km=km,
         )
     except Exception as err:  # the failed notebook is kept; the run goes on
         if km is not None:
@@ -1020,10 +1107,7 @@ def _execute_all(
     with cf.ProcessPoolExecutor(
         max_workers=workers, initializer=end_with_parent, initargs=(os.getpid(),)
     ) as pool:
-        per_department = {r.name for r in REPORTS if r.per_department}
-        pending = {
-            pool.submit(execute_task, t, str(staging), t.report in per_department): t for t in tasks
-        }
+        pending = {pool.submit(execute_task, t, str(staging)): t for t in tasks}
         done = 0
         for fut in cf.as_completed(pending):
             if fut.cancelled():  # not started after an earlier failure: recorded as NotRun
