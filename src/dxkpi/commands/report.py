@@ -46,7 +46,7 @@ __all__ = ["command"]
     "--jobs",
     type=int,
     default=None,
-    help="並列数（既定: CPU数）/ Parallel notebooks (default: CPU count).",
+    help="並列数（既定: CPU数＋1）/ Parallel notebooks (default: CPU count + 1).",
 )
 @click.option(
     "--lang",

@@ -94,6 +94,7 @@ __all__ = [
     "TaskResult",
     "check_parameters",
     "declared_parameters",
+    "default_jobs",
     "execute_task",
     "export_html",
     "external_urls",
@@ -1098,10 +1099,18 @@ def _finished(fut: cf.Future[TaskResult], task: Task) -> TaskResult:
         )
 
 
+def default_jobs() -> int:
+    """Notebooks run at once by default: one more than the CPUs, because a worker waits while
+    its kernel starts and while papermill and the HTML export talk to it (on 2 cores the sample
+    report set takes about 41 s with 3 workers and 48–50 s with 2; ``benchmarks/report_set.py
+    --jobs N``)."""
+    return (os.cpu_count() or 1) + 1
+
+
 def _execute_all(
     tasks: list[Task], staging: Path, jobs: int | None, keep_going: bool, say: Progress
 ) -> list[TaskResult]:
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
+    workers = max(1, min(jobs or default_jobs(), len(tasks)))
     results: list[TaskResult] = []
     failed = False
     with cf.ProcessPoolExecutor(
