@@ -9,7 +9,8 @@ peer, timed alternately with the engine on the same KPIs, its cells asserted equ
 
     .venv/bin/python benchmarks/kpi_scale.py [--staff 30000] [--repeat 3]
 
-Goal: catalogue ≤ 3 s and ≥ 3× faster than pandas in the same run.
+Goal: the whole catalogue ≤ 1.5 s, ≥ 3× faster than pandas and faster than DuckDB in the same
+run.
 """
 
 from __future__ import annotations
@@ -504,7 +505,7 @@ _DUCKDB_TABLES = (
 )
 
 
-def duckdb_peer(data, eager: dict[str, pl.DataFrame], config: Config, repeat: int) -> None:
+def duckdb_peer(data, eager: dict[str, pl.DataFrame], config: Config, repeat: int) -> float:
     """Time DuckDB (SQL over parquet) and the engine on :data:`DUCKDB_KPIS`, interleaved, and
     assert equal numerators, denominators and values."""
     import tempfile
@@ -545,6 +546,7 @@ def duckdb_peer(data, eager: dict[str, pl.DataFrame], config: Config, repeat: in
         f"engine (with suppression and grading): {engine_s:.2f} s (best of {repeat}, "
         f"interleaved); {n:,} cells agree; ratio duckdb / engine {duck_s / engine_s:.2f}"
     )
+    return duck_s / engine_s
 
 
 # ----------------------------------------------------------------------------- run
@@ -655,9 +657,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"agreement: {n:,} pandas cells equal the engine's numerators, denominators and values")
     ratio = pandas_s / same_s
     print(f"ratio pandas / engine (same KPIs): {ratio:.1f}×")
-    duckdb_peer(data, eager, config, args.repeat)
-    ok = engine_s <= 3.0 and ratio >= 3.0
-    print("GOAL MET" if ok else "GOAL NOT MET", "(≤ 3 s and ≥ 3× pandas)")
+    duck_ratio = duckdb_peer(data, eager, config, args.repeat)
+    ok = engine_s <= 1.5 and ratio >= 3.0 and duck_ratio > 1.0
+    print(
+        "GOAL MET" if ok else "GOAL NOT MET",
+        "(whole catalogue ≤ 1.5 s, ≥ 3× pandas, faster than DuckDB on the KPIs it covers)",
+    )
     return 0 if ok else 1
 
 
