@@ -25,6 +25,7 @@ __all__ = [
     "CITY",
     "JOB_LEVELS",
     "OUTPUT_SCHEMA",
+    "PERSON_YEARS",
     "SHARED",
     "TALENT_TYPES",
     "TRAINED",
@@ -310,6 +311,12 @@ def attendance_summary(data: Processed) -> pl.LazyFrame:
     """
     if ATTENDANCE_SUMMARY in data.derived:
         return data.derived[ATTENDANCE_SUMMARY]
+    return _summarised(_sessions(data), ())
+
+
+def _sessions(data: Processed, *dated: str) -> pl.LazyFrame:
+    """Each attendance row with its fiscal year, completed/trained flags and its course's phase,
+    hours and instructor kind (``dated``: extra attendance columns kept, e.g. session_date)."""
     courses = data.require("courses").select(
         "course_id",
         pl.col("phase").cast(pl.Int8),  # an integer key groups about twice as fast
@@ -322,16 +329,23 @@ def attendance_summary(data: Processed) -> pl.LazyFrame:
         .select(
             "employee_id",
             "course_id",
+            *dated,
             fiscal_year_of(pl.col("session_date")).alias("fiscal_year"),
             (pl.col("status") == "completed").cast(pl.UInt32).alias("completed"),
             trained.alias("trained"),
         )
         .join(courses, on="course_id", how="inner")
-        .with_columns(
+    )
+
+
+def _summarised(sessions: pl.LazyFrame, groups: Sequence[str]) -> pl.LazyFrame:
+    """Sessions summed per (employee_id, fiscal_year, phase, *groups)."""
+    return (
+        sessions.with_columns(
             hours_trained=pl.col("hours") * pl.col("trained"),
             hours_internal=pl.col("hours") * pl.col("trained") * pl.col("_internal"),
         )
-        .group_by("employee_id", "fiscal_year", "phase")
+        .group_by("employee_id", "fiscal_year", "phase", *groups)
         .agg(
             pl.len().alias("sessions"),
             pl.col("completed", "trained", "hours_trained", "hours_internal").sum(),
@@ -352,39 +366,10 @@ def attendance_of_members(data: Processed) -> pl.LazyFrame:
     years = members(data, None)
     if data.assignments is None:
         return attendance_summary(data).join(years, on=["fiscal_year", "employee_id"], how="inner")
-    courses = data.require("courses").select(
-        "course_id",
-        pl.col("phase").cast(pl.Int8),
-        "hours",
-        (pl.col("instructor") == "internal").alias("_internal"),
+    sessions = _sessions(data, "session_date").join(
+        years, on=["fiscal_year", "employee_id"], how="inner"
     )
-    trained = pl.col("status").is_in(TRAINED).cast(pl.UInt32)
-    sessions = (
-        data.require("attendance")
-        .select(
-            "employee_id",
-            "course_id",
-            "session_date",
-            fiscal_year_of(pl.col("session_date")).alias("fiscal_year"),
-            (pl.col("status") == "completed").cast(pl.UInt32).alias("completed"),
-            trained.alias("trained"),
-        )
-        .join(courses, on="course_id", how="inner")
-        .join(years, on=["fiscal_year", "employee_id"], how="inner")
-    )
-    return (
-        assignment_at(data, sessions, "session_date")
-        .with_columns(
-            hours_trained=pl.col("hours") * pl.col("trained"),
-            hours_internal=pl.col("hours") * pl.col("trained") * pl.col("_internal"),
-        )
-        .group_by("employee_id", "fiscal_year", "phase", *_GROUP_COLUMNS)
-        .agg(
-            pl.len().alias("sessions"),
-            pl.col("completed", "trained", "hours_trained", "hours_internal").sum(),
-        )
-        .with_columns(pl.col("phase").cast(pl.String))
-    )
+    return _summarised(assignment_at(data, sessions, "session_date"), _GROUP_COLUMNS)
 
 
 _GROUP_COLUMNS = ("department_code", "job_level", "talent_type", "division")

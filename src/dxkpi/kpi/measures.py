@@ -95,19 +95,30 @@ def _sessions(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
 def _proposals_in(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
     """Proposals submitted in the fiscal years, with the submitter's group of that year (with
     the effective-dated roster: of the day the proposal was submitted)."""
-    props = data.require("proposals").select(
-        "proposal_id",
+    return _events_in(data, "proposals", ("proposal_id", "status"), "submitted_on", fiscal_years)
+
+
+def _events_in(
+    data: Processed,
+    dataset: str,
+    columns: Sequence[str],
+    date: str,
+    fiscal_years: Sequence[int],
+) -> pl.LazyFrame:
+    """Rows of ``dataset`` dated (``date``) in the fiscal years, with the employee's group of
+    that year, or with the roster of that day (:func:`dxkpi.kpi.roster.assignment_at`)."""
+    events = data.require(dataset).select(
+        *columns,
         "employee_id",
-        "status",
-        "submitted_on",
-        fiscal_year_of(pl.col("submitted_on")).alias("fiscal_year"),
+        date,
+        fiscal_year_of(pl.col(date)).alias("fiscal_year"),
     )
     return assignment_at(
         data,
-        props.filter(_in_years(fiscal_years)).join(
+        events.filter(_in_years(fiscal_years)).join(
             members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner"
         ),
-        "submitted_on",
+        date,
     )
 
 
@@ -822,20 +833,7 @@ def assessment_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) 
 
 def _posts_in(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
     """Knowledge posts dated in the fiscal years, with the poster's group of that year."""
-    posts = data.require("knowledge_posts").select(
-        "post_id",
-        "employee_id",
-        "kind",
-        "posted_on",
-        fiscal_year_of(pl.col("posted_on")).alias("fiscal_year"),
-    )
-    return assignment_at(
-        data,
-        posts.filter(_in_years(fiscal_years)).join(
-            members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner"
-        ),
-        "posted_on",
-    )
+    return _events_in(data, "knowledge_posts", ("post_id", "kind"), "posted_on", fiscal_years)
 
 
 def knowledge_posts_per_100(
