@@ -22,6 +22,7 @@ from dxkpi.reports.escape import sets_the_policy
 from dxkpi.reports.interactive import EMBED_SCRIPT, script_hashes, vega_runtime
 from dxkpi.reports.runner import REPORTS, run_reports
 from tests.helpers import ROOT, SECRET
+from tests.helpers.pages import reexport
 from tests.helpers.payloads import PAYLOADS, plant_payloads
 
 
@@ -346,4 +347,52 @@ def test_dashboard_tooltip_picker_and_static_fallback(report_set: Path) -> None:
         assert static.first.is_visible()
         assert static.first.locator("path, rect").count() > 0
         assert page.locator(".dxkpi-live svg").count() == 0
+        browser.close()
+
+
+def test_pages_look_the_same_with_only_the_css_they_use(report_set: Path, tmp_path: Path) -> None:
+    """The CSS reduction (dxkpi.reports.pagecss) changes no pixel: full-page screenshots of
+    the dashboard and the PDCA review, on screen and in print, with scripts on and off, are
+    identical with the template's whole stylesheet and with the reduced one."""
+    from PIL import Image, ImageChops
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium
+    pages = {}
+    for name in ("kpi_dashboard", "pdca_review"):
+        for whole in (True, False):
+            target = tmp_path / f"{name}-{'whole' if whole else 'reduced'}.html"
+            pages[name, whole] = reexport(
+                report_set / f"{name}.ipynb", target, live=True, whole_css=whole
+            )
+        whole_size = pages[name, True].stat().st_size
+        assert pages[name, False].stat().st_size < whole_size - 200_000, name
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=ARGS)
+        for scripts in (True, False):
+            context = browser.new_context(
+                offline=True, java_script_enabled=scripts, viewport={"width": 1280, "height": 900}
+            )
+            for media in ("screen", "print"):
+                for name in ("kpi_dashboard", "pdca_review"):
+                    shots = []
+                    for whole in (True, False):
+                        page = context.new_page()
+                        page.emulate_media(media=media)
+                        page.goto(pages[name, whole].as_uri())
+                        if scripts and name == "kpi_dashboard":
+                            page.wait_for_function(
+                                "n => document.querySelectorAll('.dxkpi-live-ok').length === n",
+                                arg=page.locator(".dxkpi-chart").count(),
+                                timeout=20_000,
+                            )
+                        shot = tmp_path / f"{name}-{whole}-{media}-{scripts}.png"
+                        page.screenshot(path=str(shot), full_page=True)
+                        shots.append(Image.open(shot).convert("RGB"))
+                        page.close()
+                    assert shots[0].size == shots[1].size, (name, media, scripts)
+                    diff = ImageChops.difference(shots[0], shots[1]).getbbox()
+                    assert diff is None, (name, media, scripts, diff)
+            context.close()
         browser.close()

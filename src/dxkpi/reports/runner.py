@@ -74,6 +74,7 @@ from dxkpi.reports.interactive import (
 )
 from dxkpi.reports.kpi_cache import CACHE_DIR, write_kpi_cache
 from dxkpi.reports.kpi_export import write_xlsx
+from dxkpi.reports.pagecss import without_unused_css
 from dxkpi.reports.render import svg_with_embedded_font
 from dxkpi.reports.views import check_report_parameters
 
@@ -603,6 +604,7 @@ def export_html(notebook: Path, target: Path, *, title: str = "", footer: str = 
             "the report page lost its Content-Security-Policy",
             where=Where(file=str(target)),
         )
+    body = without_unused_css(body, also_used=REPORT_CSS + (CHART_CSS if hashes else ""))
     body = body.replace("</head>", REPORT_CSS + "</head>", 1)
     if footer:
         foot = f'<footer class="dxkpi-footer">{page_text(footer)}</footer>\n'

@@ -1,0 +1,31 @@
+"""A report notebook exported again, as a page was before live charts or the CSS reduction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from dxkpi.reports import runner
+from dxkpi.reports.interactive import CHART_MIME
+
+
+def reexport(notebook: Path, target: Path, *, live: bool, whole_css: bool) -> Path:
+    """``notebook`` (an executed report) exported to ``target`` with or without its live
+    charts (``live``) and with the template's whole stylesheet (``whole_css``) or only what the
+    page can use (:mod:`dxkpi.reports.pagecss`, what reports get)."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    if not live:
+        for cell in nb.cells:
+            for output in cell.get("outputs", ()):
+                output.get("data", {}).pop(CHART_MIME, None)
+    copy = target.with_suffix(".ipynb")
+    nbformat.write(nb, str(copy))
+    reduce = runner.without_unused_css
+    if whole_css:
+        runner.without_unused_css = lambda page, also_used="": page  # type: ignore[assignment]
+    try:
+        runner.export_html(copy, target, title=notebook.stem, footer="footer")
+    finally:
+        runner.without_unused_css = reduce
+    return target
