@@ -29,3 +29,11 @@ def reexport(notebook: Path, target: Path, *, live: bool, whole_css: bool) -> Pa
     finally:
         runner.without_unused_css = reduce
     return target
+
+
+def d3_count(x: float) -> str:
+    """A numerator or denominator as the chart tooltip writes it (d3 ``,.1~f``, the format of
+    :func:`dxkpi.catalogue.format.d3_count_format` for a non-score unit): 55.6667 → 55.7,
+    45.0 → 45, 2249.5 → 2,249.5."""
+    text = f"{x:,.1f}"
+    return text[:-2] if text.endswith(".0") else text

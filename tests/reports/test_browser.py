@@ -22,7 +22,7 @@ from dxkpi.reports.escape import sets_the_policy
 from dxkpi.reports.interactive import EMBED_SCRIPT, script_hashes, vega_runtime
 from dxkpi.reports.runner import REPORTS, run_reports
 from tests.helpers import ROOT, SECRET
-from tests.helpers.pages import reexport
+from tests.helpers.pages import d3_count, reexport
 from tests.helpers.payloads import PAYLOADS, plant_payloads
 
 
@@ -31,11 +31,6 @@ def _rows(dataset: dict | list) -> list[dict]:
     if isinstance(dataset, dict):
         return [dict(zip(dataset["columns"], row, strict=True)) for row in dataset["rows"]]
     return dataset
-
-
-def _d3_f(x: float) -> str:
-    """A number as d3's ``,~f`` writes it (the tooltip's format): 2249.5 → 2,249.5."""
-    return f"{x:,.6f}".rstrip("0").rstrip(".")
 
 
 pytestmark = pytest.mark.browser
@@ -321,7 +316,7 @@ def test_dashboard_tooltip_picker_and_static_fallback(report_set: Path) -> None:
         text = tip.inner_text()
         shown = next(r for r in rows if r["label"] in text)
         assert "分子" in text and "目標" in text and "評価" in text, text
-        assert _d3_f(shown["numerator"]) in text, text
+        assert d3_count(shown["numerator"]) in text, text
         page.screenshot(path=str(report_set / "screenshots" / "dashboard_tooltip.png"))
         # the picker: choose the second department; its bar stays, the others fade
         select = box.locator(".vega-bindings select")

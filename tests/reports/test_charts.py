@@ -263,6 +263,8 @@ def test_by_group_tooltip_shows_numerator_denominator_target_and_grade(rich):
     assert list(tips.values())[1:] == ["実績", "分子", "分母", "目標", "評価"]
     formats = {tip["field"]: tip.get("format") for tip in bars["encoding"]["tooltip"]}
     assert formats["value"] == formats["target"] == ".1%"  # 90.0%, as the tables write it
+    # counts whole, person-years to one decimal as the tables write them (55.7, not 55.6667)
+    assert formats["numerator"] == formats["denominator"] == ",.1~f"
     row = next(r for r in layer_values(bars) if r["label"] == "総務課")
     assert (row["numerator"], row["denominator"], row["target"], row["grade"]) == (
         45.0,

@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import SampleCity
 from tests.helpers import ROOT
+from tests.helpers.pages import d3_count
 
 
 def _rows(dataset: dict | list) -> list[dict]:
@@ -30,11 +31,6 @@ def _rows(dataset: dict | list) -> list[dict]:
     if isinstance(dataset, dict):
         return [dict(zip(dataset["columns"], row, strict=True)) for row in dataset["rows"]]
     return dataset
-
-
-def _d3_f(x: float) -> str:
-    """A number as d3's ``,~f`` writes it (the tooltip's format): 2249.5 → 2,249.5."""
-    return f"{x:,.6f}".rstrip("0").rstrip(".")
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -181,7 +177,7 @@ def test_getting_started_runs_in_jupyterlab_with_live_charts(lab: tuple) -> None
         text = tip.inner_text()
         row = next(r for r in rows if r["label"] in text)
         assert "分子" in text and "目標" in text, text
-        assert _d3_f(row["numerator"]) in text, text
+        assert d3_count(row["numerator"]) in text, text
         page.screenshot(path=str(project / "jupyterlab_getting_started.png"))
         browser.close()
     assert outside == []

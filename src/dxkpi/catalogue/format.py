@@ -44,6 +44,7 @@ __all__ = [
     "UNITS",
     "VARIANTS",
     "Variant",
+    "d3_count_format",
     "excel_count_format",
     "format_count",
     "format_days",
@@ -143,6 +144,16 @@ def excel_count_format(value: float, unit: str) -> str:
 
 #: The Excel format of a count shown with 0, 1 or 2 decimals (sums of scores are not grouped).
 _EXCEL_COUNT = {0: "#,##0", 1: "#,##0.0", 2: "0.00"}
+
+
+def d3_count_format(unit: str) -> str:
+    """The d3 format of a numerator or denominator in a chart tooltip: :func:`format_count`'s
+    rule as d3 writes it (``~`` drops a zero fraction: 45, 55.7, 2,249.5; scores to two).
+
+    >>> d3_count_format("ratio"), d3_count_format("score")
+    (',.1~f', ',.2~f')
+    """
+    return f",.{2 if unit in ('score', 'score_diff') else 1}~f"
 
 
 def _count_digits(value: float, unit: str) -> int:

@@ -14,7 +14,13 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from dxkpi.catalogue.format import D3_EXACT_FORMAT, D3_FORMAT, format_scale, format_value
+from dxkpi.catalogue.format import (
+    D3_EXACT_FORMAT,
+    D3_FORMAT,
+    d3_count_format,
+    format_scale,
+    format_value,
+)
 from dxkpi.catalogue.kpis import PLAN_TOTALS, REGISTRY, SECOND_DIMENSION_VALUES, KpiSpec
 from dxkpi.catalogue.labels import codes, label, t
 from dxkpi.reports.charts._frames import _data, _hidden, _require, _shown, _spec
@@ -68,14 +74,14 @@ def _tip_columns(cells: pl.DataFrame) -> list[str]:
 def _tooltip(spec: KpiSpec, cells: pl.DataFrame, lang: Lang, first: alt.Tooltip) -> list[Any]:
     """What hovering a mark shows in the interactive chart: ``first`` (the group or year),
     the value and target in the KPI's unit, numerator, denominator and grade."""
-    fmt = D3_EXACT_FORMAT[spec.unit]
+    fmt, count = D3_EXACT_FORMAT[spec.unit], d3_count_format(spec.unit)
     tips: list[Any] = [first, alt.Tooltip("value:Q", title=t(lang, "実績", "Actual"), format=fmt)]
     present = _tip_columns(cells)
     if "numerator" in present:
-        tips.append(alt.Tooltip("numerator:Q", title=t(lang, "分子", "Numerator"), format=",~f"))
+        tips.append(alt.Tooltip("numerator:Q", title=t(lang, "分子", "Numerator"), format=count))
     if "denominator" in present:
         tips.append(
-            alt.Tooltip("denominator:Q", title=t(lang, "分母", "Denominator"), format=",~f")
+            alt.Tooltip("denominator:Q", title=t(lang, "分母", "Denominator"), format=count)
         )
     tips.append(alt.Tooltip("target:Q", title=t(lang, "目標", "Target"), format=fmt))
     tips.append(alt.Tooltip("grade:N", title=t(lang, "評価", "Grade")))
