@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import nbformat
@@ -33,7 +34,12 @@ def reexport(notebook: Path, target: Path, *, live: bool, whole_css: bool) -> Pa
 
 def d3_count(x: float) -> str:
     """A numerator or denominator as the chart tooltip writes it (d3 ``,.1~f``, the format of
-    :func:`dxkpi.catalogue.format.d3_count_format` for a non-score unit): 55.6667 → 55.7,
-    45.0 → 45, 2249.5 → 2,249.5."""
-    text = f"{x:,.1f}"
+    :func:`dxkpi.catalogue.format.d3_count_format` for a non-score unit; d3 rounds as
+    JavaScript's ``toFixed``, the exact binary value half up): 55.6667 → 55.7, 44.25 → 44.3,
+    45.0 → 45, 2249.5 → 2,249.5.
+
+    >>> [d3_count(x) for x in (55.6667, 44.25, 45.0, 2249.5, 0.35)]
+    ['55.7', '44.3', '45', '2,249.5', '0.3']
+    """
+    text = format(Decimal(x).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP), ",")
     return text[:-2] if text.endswith(".0") else text
