@@ -994,7 +994,7 @@ def read_text_table(part: SourcePart) -> TextTable:
     if data_cols:
         blank = pl.all_horizontal([pl.col(c).is_null() for c in data_cols])
         n_blank = int(frame.select(blank.sum()).item())
-        frame = frame.filter(~blank)
+        frame = frame.filter(~blank) if n_blank else frame  # no copy when nothing is left out
     return TextTable(frame, header, positions, header_row, faults, encoding, sha, notes, n_blank)
 
 
