@@ -281,13 +281,7 @@ def _parse_distinct(
         _bits([(long_position, pl.col(LONG + col.name))]).alias(_LONGBIT + col.name),
     )
     # every value distinct (titles, proposal numbers): the table is already in row order
-    index = (
-        cell.replace_strict(
-            distinct, pl.Series(range(distinct.len()), dtype=pl.UInt32), return_dtype=pl.UInt32
-        )
-        if distinct.len() < cell.len()
-        else None
-    )
+    index = _position_in(cell, distinct) if distinct.len() < cell.len() else None
     names = [
         _COLBITS + col.name,
         _LONGBIT + col.name,
@@ -300,6 +294,22 @@ def _parse_distinct(
     out = {col.name: table[col.name].gather(index).alias(col.name)}
     out.update({name: _spread(table[name], index, name) for name in names})
     return out
+
+
+def _position_in(cell: pl.Series, distinct: pl.Series) -> pl.Series:
+    """The position in ``distinct`` (every value of ``cell`` once, null included) of each
+    row's value, as UInt32: one hash join, row order kept.
+
+    >>> _position_in(pl.Series(["b", None, "a", "b"]), pl.Series(["b", None, "a"])).to_list()
+    [0, 1, 2, 0]
+    """
+    table = distinct.rename("value").to_frame().with_row_index("position")
+    return (
+        cell.rename("value")
+        .to_frame()
+        .join(table, on="value", how="left", nulls_equal=True, maintain_order="left")
+        .get_column("position")
+    )
 
 
 _COLBITS = "__colbits__"
@@ -377,27 +387,50 @@ def parse_and_check(
         *[pl.col(c) for c in lineage],
         *[pl.col(c.name).alias(RAW + c.name) for c in ds.columns],
     ).with_columns(list(parsed.values()))
-    bits = _row_bits(ds, position, excel=excel, unmapped=unmapped)
+    # per-column bits that are 0 on every row, header flags False on every row
+    silent = {n for n, column in parsed.items() if n.startswith(_FLAGGING) and _never_set(column)}
+    bits = _row_bits(ds, position, excel=excel, unmapped=unmapped, silent=silent)
     zeros = [
         pl.col(c.name).str.strip_chars_start("0").alias(ZEROS + c.name)
         for c in ds.columns
         if c.kind is Kind.ID
     ]
     helpers = [n for n in parsed if n not in ds.column_names]
+    # details only where some row has one (null counts are known without a pass over the rows)
+    detailed = {n for n in [*helpers, UNMAPPED_JA, UNMAPPED_EN] if _some_value(frame[n])}
     return frame.with_columns(
         bits.alias(BITS),
-        _joined(DETAIL_JA, ds, UNMAPPED_JA),
-        _joined(DETAIL_EN, ds, UNMAPPED_EN),
+        _joined(DETAIL_JA, ds, UNMAPPED_JA, detailed),
+        _joined(DETAIL_EN, ds, UNMAPPED_EN, detailed),
         *zeros,
     ).drop(*helpers, UNMAPPED_JA, UNMAPPED_EN)
 
 
-def _row_bits(ds: Dataset, position: dict[str, int], *, excel: bool, unmapped: bool) -> pl.Expr:
+#: The prefixes of the gathered per-column values that :func:`_row_bits` reads.
+_FLAGGING = (_COLBITS, _LONGBIT, HEADER)
+
+
+def _row_bits(
+    ds: Dataset,
+    position: dict[str, int],
+    *,
+    excel: bool,
+    unmapped: bool,
+    silent: set[str],
+) -> pl.Expr:
     """``_rulebits`` of every row from the gathered column bits and the rules that read a row:
     a repeated header row (rule 0) breaks every typed rule too, and reports only that; a cell
-    holding an Excel error or an unmapped value breaks no other rule of its column."""
-    parts: list[pl.Expr] = [pl.col(_LONGBIT + c.name) for c in ds.columns]
+    holding an Excel error or an unmapped value breaks no other rule of its column.
+
+    ``silent`` names the gathered columns known to be 0 (bits) or False (header flags) on every
+    row: a sum without them is the same, and no row is a header row when a column's cell never
+    spells its header."""
+    parts: list[pl.Expr] = [
+        pl.col(_LONGBIT + c.name) for c in ds.columns if _LONGBIT + c.name not in silent
+    ]
     for col in ds.columns:
+        if _COLBITS + col.name in silent:
+            continue
         colbits = pl.col(_COLBITS + col.name)
         hidden = [
             pl.col(listed).list.contains(pl.lit(col.name))
@@ -416,18 +449,34 @@ def _row_bits(ds: Dataset, position: dict[str, int], *, excel: bool, unmapped: b
     row_rules.extend((position[r.id], _row_rule_violation(r), True) for r in ds.row_rules)
     parts.append(_bits([(i, broken) for i, broken, present in row_rules if present]))
     total = pl.sum_horizontal(parts).cast(pl.UInt64)
+    if any(HEADER + c.name in silent for c in ds.columns):
+        return total
     header = _is_header_row(ds)
     return pl.when(header.fill_null(False)).then(pl.lit(1, pl.UInt64)).otherwise(total)
 
 
-def _joined(prefix: str, ds: Dataset, mapping_detail: str) -> pl.Expr:
+def _never_set(column: pl.Series) -> bool:
+    """True when a column of rule bits is 0, or one of flags False, on every row (and has no
+    null)."""
+    if column.null_count():
+        return False
+    return not column.any() if column.dtype == pl.Boolean else column.max() == 0
+
+
+def _some_value(column: pl.Series) -> bool:
+    """True when some row of ``column`` is not null."""
+    return column.null_count() < column.len()
+
+
+def _joined(prefix: str, ds: Dataset, mapping_detail: str, detailed: set[str]) -> pl.Expr:
     """A row's details (the mapping's, then every column's), joined (null when there are
-    none)."""
-    joined = pl.concat_str(
-        [pl.col(mapping_detail), *[pl.col(prefix + c.name) for c in ds.columns]],
-        separator=" | ",
-        ignore_nulls=True,
-    )
+    none). Only the columns named in ``detailed`` hold a detail on some row: the others, null
+    on every row, would add nothing to any row's text."""
+    names = [mapping_detail, *[prefix + c.name for c in ds.columns]]
+    parts = [pl.col(n) for n in names if n in detailed]
+    if not parts:
+        return pl.lit(None, dtype=pl.String).alias(prefix)
+    joined = pl.concat_str(parts, separator=" | ", ignore_nulls=True)
     return pl.when(joined.str.len_chars() > 0).then(joined).alias(prefix)
 
 
@@ -462,8 +511,18 @@ def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
     if repeats.height == 0:
         return indexed.drop(INDEX).with_columns(pl.lit(False).alias(CONFLICT))
     values = [c for c in ds.column_names if c not in ds.key]
-    firsts = indexed.filter(clean & ~pl.col(DUP)).select(
-        *ds.key, *[pl.col(c).alias(f"{c}__first") for c in values]
+    # only the first rows of the repeated keys are compared: a cheap test on the key's first
+    # column narrows every row down to those candidates before the join on the whole key
+    lead = ds.key[0]
+    firsts = (
+        indexed.lazy()
+        .filter(
+            clean
+            & ~pl.col(DUP)
+            & pl.col(lead).is_in(repeats[lead].unique().implode(), nulls_equal=True)
+        )
+        .select(*ds.key, *[pl.col(c).alias(f"{c}__first") for c in values])
+        .collect()
     )
     compared = (
         repeats.select(INDEX, *ds.key, *values)

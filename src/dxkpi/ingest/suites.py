@@ -371,7 +371,12 @@ def _distinct_batch(frame: pl.DataFrame, specs: list[dict[str, Any]]) -> pl.Data
         merged = [g for g in groups if set(g) & set(cols)]
         groups = [g for g in groups if not set(g) & set(cols)]
         groups.append([c for g in merged for c in g])
-    parts = [frame.select(g).unique() for g in groups]  # order does not change a verdict
+    # order does not change a verdict; a column alone is deduplicated as a column (no row
+    # encoding)
+    parts = [
+        frame.select(pl.col(g[0]).unique()) if len(g) == 1 else frame.select(g).unique()
+        for g in groups
+    ]
     height = max((p.height for p in parts), default=0)
     cyclic = [
         p.select(pl.all().gather(pl.int_range(height, dtype=pl.UInt32) % p.height))
