@@ -271,14 +271,20 @@ def _sort(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def materialise_shared(
-    data: Processed, ids: Sequence[str], fiscal_years: Sequence[int] | None = None
+    data: Processed,
+    ids: Sequence[str],
+    fiscal_years: Sequence[int] | None = None,
+    *,
+    cubes: bool = False,
 ) -> Processed:
     """Collect the derived frames several KPIs share once (speed only; same results): the
     attendance summaries and, with ``fiscal_years``, the frames of those years that several
     KPIs read (:data:`dxkpi.kpi.measures.YEARLY_SHARED`: the skill levels, the follow-up
-    answers)."""
+    answers) and, with ``cubes`` too, the cubes several KPIs sum, built from them
+    (:data:`dxkpi.kpi.measures.YEARLY_CUBES`: the skill map's, the follow-up survey's)."""
     if fiscal_years is not None:
-        for name, (dataset, build_years) in measures.YEARLY_SHARED.items():
+        yearly = measures.YEARLY_SHARED | (measures.YEARLY_CUBES if cubes else {})
+        for name, (dataset, build_years) in yearly.items():
             key = yearly_key(name, fiscal_years)
             users = [k for k in ids if dataset in REGISTRY[k].datasets]
             wanted = len(users) >= 2 and key not in data.derived
@@ -317,7 +323,7 @@ def compute(
     if not ids or not years:
         return pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()
     decided = suppression_set(data, ids)
-    data = materialise_shared(data, decided, years)
+    data = materialise_shared(data, decided, years, cubes=True)
     wanted = list(by)
     when = resolve_as_of(data, config, as_of)
     windows = {k: m for k, m in maturity_windows(data, config, when).items() if k in decided}
