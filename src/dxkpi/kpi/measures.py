@@ -701,20 +701,46 @@ def _maturity(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
     ).filter(_in_years(fiscal_years))
 
 
+def _maturity_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """What the two maturity KPIs sum, per finest cell and dimension (``dim``): Σ score,
+    answers and respondents (``_score``, ``_answers``, ``_respondents``) and the same of
+    managers and of general staff (``_sum_m``/``_cnt_m``/``_n_m``, ``_sum_s``/``_cnt_s``/
+    ``_n_s``). Collected once for both by the engine (:data:`YEARLY_CUBES`); taken from
+    ``data.derived`` when it has."""
+    key = yearly_key("maturity_cube", fiscal_years)
+    if key in data.derived:
+        return data.derived[key]
+    is_m = pl.col("job_level") == "manager"
+    is_s = pl.col("job_level") == "staff"
+    score = pl.col("score").cast(pl.Float64)
+    aggs = [
+        score.sum().alias("_score"),
+        pl.len().alias("_answers"),
+        pl.col("respondent_id").n_unique().alias("_respondents"),
+        score.filter(is_m).sum().alias("_sum_m"),
+        score.filter(is_s).sum().alias("_sum_s"),
+        is_m.sum().alias("_cnt_m"),
+        is_s.sum().alias("_cnt_s"),
+        pl.col("respondent_id").filter(is_m).n_unique().alias("_n_m"),
+        pl.col("respondent_id").filter(is_s).n_unique().alias("_n_s"),
+    ]
+    return _cube(_maturity(data, fiscal_years), aggs, "dimension")
+
+
 def maturity_score(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
     """Mean maturity score (0–5) per dimension, all job levels. Unit: score."""
-    aggs = [
-        pl.col("score").cast(pl.Float64).sum().alias("numerator"),
-        pl.len().alias("denominator"),
-        pl.col("respondent_id").n_unique().alias("n_people"),
-    ]
-    return _grouped(
+    cube = _maturity_cube(data, fiscal_years).with_columns(
+        numerator=pl.col("_score"),
+        denominator=pl.col("_answers"),
+        n_people=pl.col("_respondents"),
+    )
+    return _rolled_up(
         data,
         fiscal_years,
         by,
         "maturity_score",
-        _maturity(data, fiscal_years),
-        aggs,
+        cube,
+        ["numerator", "denominator", "n_people"],
         dimension="dimension",
         empty_reason="no_answers",
     )
@@ -726,17 +752,6 @@ def maturity_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) ->
     numerator = managers' mean, denominator = general staff's mean, value = their difference;
     n_people = the smaller side (the only side when one is empty); empty where a side is empty.
     """
-    is_m = pl.col("job_level") == "manager"
-    is_s = pl.col("job_level") == "staff"
-    score = pl.col("score").cast(pl.Float64)
-    aggs = [
-        score.filter(is_m).sum().alias("_sum_m"),
-        score.filter(is_s).sum().alias("_sum_s"),
-        is_m.sum().alias("_cnt_m"),
-        is_s.sum().alias("_cnt_s"),
-        pl.col("respondent_id").filter(is_m).n_unique().alias("_n_m"),
-        pl.col("respondent_id").filter(is_s).n_unique().alias("_n_s"),
-    ]
     both = (pl.col("_n_m") > 0) & (pl.col("_n_s") > 0)
     post = [
         pl.when(both).then(pl.col("_sum_m") / pl.col("_cnt_m")).alias("numerator"),
@@ -746,13 +761,13 @@ def maturity_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) ->
         .otherwise(pl.max_horizontal("_n_m", "_n_s"))
         .alias("n_people"),
     ]
-    return _grouped(
+    return _rolled_up(
         data,
         fiscal_years,
         by,
         "maturity_gap",
-        _maturity(data, fiscal_years),
-        aggs,
+        _maturity_cube(data, fiscal_years),
+        ["_sum_m", "_sum_s", "_cnt_m", "_cnt_s", "_n_m", "_n_s"],
         dimension="dimension",
         value=pl.col("numerator") - pl.col("denominator"),
         empty_reason="gap_side_missing",
@@ -1107,6 +1122,7 @@ YEARLY_SHARED: dict[str, tuple[str, Callable[[Processed, Sequence[int]], pl.Lazy
 #: and the builder (built from the :data:`YEARLY_SHARED` frames; the engine may collect each
 #: once per run; same results).
 YEARLY_CUBES: dict[str, tuple[str, Callable[[Processed, Sequence[int]], pl.LazyFrame]]] = {
+    "maturity_cube": ("maturity_survey", _maturity_cube),
     "skill_cube": ("skill_assessment", _skill_cube),
     "followup_cube": ("followup_survey", _followup_cube),
     "followup_courses": ("followup_survey", _followup_courses),
