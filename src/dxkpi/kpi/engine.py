@@ -10,7 +10,7 @@ cuts it to exactly :data:`EXPORT_COLUMNS`, the order every export (CSV, JSON, XL
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal, cast
 
 import polars as pl
@@ -19,7 +19,14 @@ from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY, KpiSpec
 from dxkpi.core.errors import DxkpiError
 from dxkpi.ingest.processed import MissingDatasetError, Processed
 from dxkpi.kpi import measures
-from dxkpi.kpi._frames import PERSON_YEARS, SHARED, headcount, person_years, yearly_key
+from dxkpi.kpi._frames import (
+    ATTENDANCE_SUMMARY,
+    PERSON_YEARS,
+    SHARED,
+    headcount,
+    person_years,
+    yearly_key,
+)
 from dxkpi.kpi.grading import PROVISIONAL, fiscal_year_progress, grade_expr
 from dxkpi.kpi.maturity import Maturity, maturity_frame, maturity_windows, resolve_as_of
 from dxkpi.kpi.suppression import HEADCOUNT, STAFF, suppress
@@ -271,29 +278,69 @@ def _sort(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def materialise_shared(
-    data: Processed, ids: Sequence[str], fiscal_years: Sequence[int] | None = None
+    data: Processed,
+    ids: Sequence[str],
+    fiscal_years: Sequence[int] | None = None,
+    *,
+    cubes: bool = False,
 ) -> Processed:
     """Collect the derived frames several KPIs share once (speed only; same results): the
     attendance summaries and, with ``fiscal_years``, the frames of those years that several
     KPIs read (:data:`dxkpi.kpi.measures.YEARLY_SHARED`: the skill levels, the follow-up
-    answers)."""
+    answers) and, with ``cubes`` too, the cubes several KPIs sum, built from them
+    (:data:`dxkpi.kpi.measures.YEARLY_CUBES`: the skill map's, the follow-up survey's).
+
+    Frames that do not read one another are collected together (one ``collect_all``, in
+    parallel): the yearly frames, the attendance summary and the person-years first, then what
+    is built from them."""
+    first: dict[str, pl.LazyFrame] = {}
+    then: dict[str, pl.LazyFrame] = {}
     if fiscal_years is not None:
-        for name, (dataset, build_years) in measures.YEARLY_SHARED.items():
-            key = yearly_key(name, fiscal_years)
-            users = [k for k in ids if dataset in REGISTRY[k].datasets]
-            wanted = len(users) >= 2 and key not in data.derived
-            if wanted and not _needs(REGISTRY[users[0]], data):
-                built = build_years(data, fiscal_years).collect().lazy()
-                data = data.with_derived(**{key: built})
+        first |= _yearly_builds(data, ids, fiscal_years, measures.YEARLY_SHARED)
     users = [k for k in ids if "attendance" in REGISTRY[k].datasets]
-    if len(users) < 2 or data.attendance is None or data.courses is None:
+    attended = len(users) >= 2 and data.attendance is not None and data.courses is not None
+    if attended:
+        first |= _builds(data, {ATTENDANCE_SUMMARY: SHARED[ATTENDANCE_SUMMARY]})
+        if data.assignments is not None and PERSON_YEARS not in data.derived:
+            first[PERSON_YEARS] = person_years(data, None)
+    data = _collected(data, first)
+    if fiscal_years is not None and cubes:
+        then |= _yearly_builds(data, ids, fiscal_years, measures.YEARLY_CUBES)
+    if attended:
+        then |= _builds(data, {k: b for k, b in SHARED.items() if k != ATTENDANCE_SUMMARY})
+    return _collected(data, then)
+
+
+def _yearly_builds(
+    data: Processed,
+    ids: Sequence[str],
+    fiscal_years: Sequence[int],
+    yearly: Mapping[str, tuple[str, Callable[[Processed, Sequence[int]], pl.LazyFrame]]],
+) -> dict[str, pl.LazyFrame]:
+    """The plans of the ``yearly`` frames (name → dataset, builder) that at least two of
+    ``ids`` read and that are not in ``data.derived`` yet, by their derived name."""
+    out = {}
+    for name, (dataset, build_years) in yearly.items():
+        key = yearly_key(name, fiscal_years)
+        users = [k for k in ids if dataset in REGISTRY[k].datasets]
+        if len(users) >= 2 and key not in data.derived and not _needs(REGISTRY[users[0]], data):
+            out[key] = build_years(data, fiscal_years)
+    return out
+
+
+def _builds(
+    data: Processed, shared: Mapping[str, Callable[[Processed], pl.LazyFrame]]
+) -> dict[str, pl.LazyFrame]:
+    """The plans of the ``shared`` frames not in ``data.derived`` yet, by name."""
+    return {name: build(data) for name, build in shared.items() if name not in data.derived}
+
+
+def _collected(data: Processed, plans: Mapping[str, pl.LazyFrame]) -> Processed:
+    """``data`` with ``plans`` collected together (one ``collect_all``) as derived frames."""
+    if not plans:
         return data
-    for name, build in SHARED.items():
-        if name not in data.derived:
-            data = data.with_derived(**{name: build(data).collect().lazy()})
-    if data.assignments is not None and PERSON_YEARS not in data.derived:
-        data = data.with_derived(**{PERSON_YEARS: person_years(data, None).collect().lazy()})
-    return data
+    frames = pl.collect_all(list(plans.values()))
+    return data.with_derived(**{k: f.lazy() for k, f in zip(plans, frames, strict=True)})
 
 
 def compute(
@@ -317,7 +364,7 @@ def compute(
     if not ids or not years:
         return pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()
     decided = suppression_set(data, ids)
-    data = materialise_shared(data, decided, years)
+    data = materialise_shared(data, decided, years, cubes=True)
     wanted = list(by)
     when = resolve_as_of(data, config, as_of)
     windows = {k: m for k, m in maturity_windows(data, config, when).items() if k in decided}

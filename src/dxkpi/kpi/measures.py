@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import polars as pl
 
-from dxkpi.catalogue.contract import LIKERT_AGREE
+from dxkpi.catalogue.contract import DATASETS, LIKERT_AGREE
 from dxkpi.catalogue.kpis import REGISTRY
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
@@ -45,6 +45,7 @@ from dxkpi.kpi.roster import assignment_at
 from dxkpi.project.config import SkillMatrix
 
 __all__ = [
+    "YEARLY_CUBES",
     "YEARLY_SHARED",
     "Z95",
     "By",
@@ -267,8 +268,38 @@ def _grouped(
 ) -> pl.LazyFrame:
     """Aggregate ``facts`` with additive ``aggs`` to a cube, roll it up per grouping, then
     derive numerator/denominator/n_people/ci with ``post`` where they are not plain sums."""
-    cube = _cube(facts, aggs, dimension)
-    measures = [a.meta.output_name() for a in aggs]
+    return _rolled_up(
+        data,
+        fiscal_years,
+        by,
+        kpi_id,
+        _cube(facts, aggs, dimension),
+        [a.meta.output_name() for a in aggs],
+        dimension=dimension,
+        value=value,
+        empty_reason=empty_reason,
+        covered=covered,
+        post=post,
+        defined=defined,
+    )
+
+
+def _rolled_up(
+    data: Processed,
+    fiscal_years: Sequence[int],
+    by: By,
+    kpi_id: str,
+    cube: pl.LazyFrame,
+    measures: Sequence[str],
+    *,
+    dimension: str | None = None,
+    value: pl.Expr = _RATIO,
+    empty_reason: str = "denominator_zero",
+    covered: pl.LazyFrame | None = None,
+    post: Sequence[pl.Expr] = (),
+    defined: pl.Expr | None = None,
+) -> pl.LazyFrame:
+    """:func:`_grouped` from a cube (:func:`_cube`) whose additive ``measures`` are summed."""
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
         agg = _rollup(cube, grouping, measures, dimension)
@@ -670,20 +701,46 @@ def _maturity(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
     ).filter(_in_years(fiscal_years))
 
 
+def _maturity_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """What the two maturity KPIs sum, per finest cell and dimension (``dim``): Σ score,
+    answers and respondents (``_score``, ``_answers``, ``_respondents``) and the same of
+    managers and of general staff (``_sum_m``/``_cnt_m``/``_n_m``, ``_sum_s``/``_cnt_s``/
+    ``_n_s``). Collected once for both by the engine (:data:`YEARLY_CUBES`); taken from
+    ``data.derived`` when it has."""
+    key = yearly_key("maturity_cube", fiscal_years)
+    if key in data.derived:
+        return data.derived[key]
+    is_m = pl.col("job_level") == "manager"
+    is_s = pl.col("job_level") == "staff"
+    score = pl.col("score").cast(pl.Float64)
+    aggs = [
+        score.sum().alias("_score"),
+        pl.len().alias("_answers"),
+        pl.col("respondent_id").n_unique().alias("_respondents"),
+        score.filter(is_m).sum().alias("_sum_m"),
+        score.filter(is_s).sum().alias("_sum_s"),
+        is_m.sum().alias("_cnt_m"),
+        is_s.sum().alias("_cnt_s"),
+        pl.col("respondent_id").filter(is_m).n_unique().alias("_n_m"),
+        pl.col("respondent_id").filter(is_s).n_unique().alias("_n_s"),
+    ]
+    return _cube(_maturity(data, fiscal_years), aggs, "dimension")
+
+
 def maturity_score(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
     """Mean maturity score (0–5) per dimension, all job levels. Unit: score."""
-    aggs = [
-        pl.col("score").cast(pl.Float64).sum().alias("numerator"),
-        pl.len().alias("denominator"),
-        pl.col("respondent_id").n_unique().alias("n_people"),
-    ]
-    return _grouped(
+    cube = _maturity_cube(data, fiscal_years).with_columns(
+        numerator=pl.col("_score"),
+        denominator=pl.col("_answers"),
+        n_people=pl.col("_respondents"),
+    )
+    return _rolled_up(
         data,
         fiscal_years,
         by,
         "maturity_score",
-        _maturity(data, fiscal_years),
-        aggs,
+        cube,
+        ["numerator", "denominator", "n_people"],
         dimension="dimension",
         empty_reason="no_answers",
     )
@@ -695,17 +752,6 @@ def maturity_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) ->
     numerator = managers' mean, denominator = general staff's mean, value = their difference;
     n_people = the smaller side (the only side when one is empty); empty where a side is empty.
     """
-    is_m = pl.col("job_level") == "manager"
-    is_s = pl.col("job_level") == "staff"
-    score = pl.col("score").cast(pl.Float64)
-    aggs = [
-        score.filter(is_m).sum().alias("_sum_m"),
-        score.filter(is_s).sum().alias("_sum_s"),
-        is_m.sum().alias("_cnt_m"),
-        is_s.sum().alias("_cnt_s"),
-        pl.col("respondent_id").filter(is_m).n_unique().alias("_n_m"),
-        pl.col("respondent_id").filter(is_s).n_unique().alias("_n_s"),
-    ]
     both = (pl.col("_n_m") > 0) & (pl.col("_n_s") > 0)
     post = [
         pl.when(both).then(pl.col("_sum_m") / pl.col("_cnt_m")).alias("numerator"),
@@ -715,13 +761,13 @@ def maturity_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) ->
         .otherwise(pl.max_horizontal("_n_m", "_n_s"))
         .alias("n_people"),
     ]
-    return _grouped(
+    return _rolled_up(
         data,
         fiscal_years,
         by,
         "maturity_gap",
-        _maturity(data, fiscal_years),
-        aggs,
+        _maturity_cube(data, fiscal_years),
+        ["_sum_m", "_sum_s", "_cnt_m", "_cnt_s", "_n_m", "_n_s"],
         dimension="dimension",
         value=pl.col("numerator") - pl.col("denominator"),
         empty_reason="gap_side_missing",
@@ -741,11 +787,80 @@ def _requirements(matrix: SkillMatrix | None) -> pl.LazyFrame:
     )
 
 
-def _assessed_against_matrix(
-    data: Processed, fiscal_years: Sequence[int], matrix: SkillMatrix | None
+def _levels() -> range:
+    """The levels a skill assessment can have: the contract's range (0 none … 4 can teach)."""
+    level = DATASETS["skill_assessment"].column("level")
+    if level.min is None or level.max is None:
+        raise ValueError("the contract gives skill_assessment.level no range")
+    return range(int(level.min), int(level.max) + 1)
+
+
+_SKILL_LEVELS = _levels()
+
+
+def _skill_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """What the three skill-map KPIs sum, per finest cell and skill area (``dim``): staff
+    assessed (``_assessed``), of them at each level l (``_at_<l>``), Σ (self − manager) over
+    staff with both assessments (``_self_minus_manager``) and their number (``_both``).
+
+    Without the matrix (applied per cell by :func:`_against_matrix`: a cell is one job level),
+    so the engine can collect it once for the three (:data:`YEARLY_CUBES`); taken from
+    ``data.derived`` when it has.
+    """
+    key = yearly_key("skill_cube", fiscal_years)
+    if key in data.derived:
+        return data.derived[key]
+    both = pl.col("self_level").is_not_null() & pl.col("manager_level").is_not_null()
+    aggs = [
+        pl.len().alias("_assessed"),
+        *[(pl.col("level") == level).sum().alias(f"_at_{level}") for level in _SKILL_LEVELS],
+        (pl.col("self_level") - pl.col("manager_level"))
+        .cast(pl.Float64)
+        .sum()
+        .alias("_self_minus_manager"),
+        both.sum().alias("_both"),
+    ]
+    return _cube(skill_levels(data, fiscal_years), aggs, "skill_area")
+
+
+def _against_matrix(cube: pl.LazyFrame, matrix: SkillMatrix | None) -> pl.LazyFrame:
+    """:func:`_skill_cube` with each cell's required level (``required``, null where the matrix
+    has none) and, over its staff, those meeting it (``_attained``) and Σ max(0, required −
+    level) (``_shortfall``)."""
+    required = pl.col("required")
+    counts = [(pl.lit(level), pl.col(f"_at_{level}")) for level in _SKILL_LEVELS]
+    return cube.join(
+        _requirements(matrix).rename({"skill_area": "dim"}), on=["job_level", "dim"], how="left"
+    ).with_columns(
+        _attained=pl.sum_horizontal((lv >= required).cast(pl.UInt32) * n for lv, n in counts),
+        _shortfall=pl.sum_horizontal((required - lv).clip(lower_bound=0) * n for lv, n in counts),
+    )
+
+
+def _skill_share(
+    data: Processed,
+    fiscal_years: Sequence[int],
+    by: By,
+    kpi_id: str,
+    cube: pl.LazyFrame,
+    numerator: str,
+    people: str,
+    empty_reason: str,
 ) -> pl.LazyFrame:
-    return skill_levels(data, fiscal_years).join(
-        _requirements(matrix), on=["job_level", "skill_area"], how="left"
+    """A skill-map KPI per skill area from the (matrix-applied) skill cube: numerator the
+    cube's ``numerator`` column, denominator = n_people its ``people`` column."""
+    return _rolled_up(
+        data,
+        fiscal_years,
+        by,
+        kpi_id,
+        cube.with_columns(
+            numerator=pl.col(numerator), denominator=pl.col(people), n_people=pl.col(people)
+        ),
+        ["numerator", "denominator", "n_people"],
+        dimension="skill_area",
+        empty_reason=empty_reason,
+        covered=_staff_years(data),
     )
 
 
@@ -758,22 +873,16 @@ def skill_attainment_rate(
     required level from the 職層 × スキル ``matrix`` (default: the built-in matrix).
     numerator = staff meeting it, denominator = n_people = staff assessed in that skill area.
     """
-    facts = _assessed_against_matrix(data, fiscal_years, matrix)
-    aggs = [
-        (pl.col("level") >= pl.col("required")).sum().alias("numerator"),
-        pl.len().alias("denominator"),
-        pl.len().alias("n_people"),
-    ]
-    return _grouped(
+    cube = _against_matrix(_skill_cube(data, fiscal_years), matrix)
+    return _skill_share(
         data,
         fiscal_years,
         by,
         "skill_attainment_rate",
-        facts,
-        aggs,
-        dimension="skill_area",
-        empty_reason="not_assessed",
-        covered=_staff_years(data),
+        cube,
+        "_attained",
+        "_assessed",
+        "not_assessed",
     )
 
 
@@ -784,23 +893,9 @@ def skill_gap(
 
     numerator = Σ shortfall, denominator = n_people = staff assessed in that skill area.
     """
-    facts = _assessed_against_matrix(data, fiscal_years, matrix)
-    shortfall = (pl.col("required") - pl.col("level")).clip(lower_bound=0)
-    aggs = [
-        shortfall.sum().alias("numerator"),
-        pl.len().alias("denominator"),
-        pl.len().alias("n_people"),
-    ]
-    return _grouped(
-        data,
-        fiscal_years,
-        by,
-        "skill_gap",
-        facts,
-        aggs,
-        dimension="skill_area",
-        empty_reason="not_assessed",
-        covered=_staff_years(data),
+    cube = _against_matrix(_skill_cube(data, fiscal_years), matrix)
+    return _skill_share(
+        data, fiscal_years, by, "skill_gap", cube, "_shortfall", "_assessed", "not_assessed"
     )
 
 
@@ -810,24 +905,15 @@ def assessment_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) 
     Positive: staff rate themselves above their manager's view. numerator = Σ (self − manager),
     denominator = n_people = staff with both assessments in that skill area.
     """
-    facts = skill_levels(data, fiscal_years).filter(
-        pl.col("self_level").is_not_null() & pl.col("manager_level").is_not_null()
-    )
-    aggs = [
-        (pl.col("self_level") - pl.col("manager_level")).cast(pl.Float64).sum().alias("numerator"),
-        pl.len().alias("denominator"),
-        pl.len().alias("n_people"),
-    ]
-    return _grouped(
+    return _skill_share(
         data,
         fiscal_years,
         by,
         "assessment_gap",
-        facts,
-        aggs,
-        dimension="skill_area",
-        empty_reason="no_assessment_pairs",
-        covered=_staff_years(data),
+        _skill_cube(data, fiscal_years),
+        "_self_minus_manager",
+        "_both",
+        "no_assessment_pairs",
     )
 
 
@@ -955,29 +1041,62 @@ def _followup_answers(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFr
     return answers.join(members(data, fiscal_years), on=["fiscal_year", "employee_id"], how="inner")
 
 
-def _agree_share(
-    data: Processed, fiscal_years: Sequence[int], by: By, kpi_id: str, item: str
-) -> pl.LazyFrame:
-    """Share of (employee, course) answers of t whose ``item`` is 4 or 5 (agree), per grouping;
-    a course grouping groups by the course answered about. n_people = distinct respondents;
-    ci_low/ci_high: Wilson 95% interval over the answers (z = 1.959964)."""
-    facts = _followup_answers(data, fiscal_years)
-    aggs = [
-        pl.col(item).is_in(list(LIKERT_AGREE)).sum().alias("numerator"),
+#: The follow-up items whose agreement the follow-up KPIs share (KPI id → answer column).
+_FOLLOWUP_ITEMS: dict[str, str] = {
+    "application_rate": "applied",
+    "manager_support_rate": "manager_support",
+}
+
+
+def _followup_aggs() -> list[pl.Expr]:
+    """Per cell: answers agreeing on each follow-up item (``_agree_<item>``), answers
+    (``denominator``) and distinct respondents (``n_people``): what both follow-up KPIs sum."""
+    return [
+        *[
+            pl.col(item).is_in(list(LIKERT_AGREE)).sum().alias(f"_agree_{item}")
+            for item in _FOLLOWUP_ITEMS.values()
+        ],
         pl.len().alias("denominator"),
         pl.col("employee_id").n_unique().alias("n_people"),
     ]
-    # A respondent has one staff row per year, so distinct respondents add up over the cube of
-    # staff groups; only the course grouping reads the answers themselves.
-    cube = _cube(facts, aggs, None)
+
+
+def _followup_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """:func:`_followup_aggs` per finest cell of staff groups (a respondent has one staff row
+    per year, so distinct respondents add up over it). Collected once for both follow-up KPIs
+    by the engine (:data:`YEARLY_CUBES`); taken from ``data.derived`` when it has."""
+    key = yearly_key("followup_cube", fiscal_years)
+    if key in data.derived:
+        return data.derived[key]
+    return _cube(_followup_answers(data, fiscal_years), _followup_aggs(), None)
+
+
+def _followup_courses(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """:func:`_followup_aggs` per fiscal year and course answered about (``group``): the course
+    grouping reads the answers themselves. Collected once for both follow-up KPIs by the
+    engine (:data:`YEARLY_CUBES`); taken from ``data.derived`` when it has."""
+    key = yearly_key("followup_courses", fiscal_years)
+    if key in data.derived:
+        return data.derived[key]
+    return aggregate(_followup_answers(data, fiscal_years), "course", _followup_aggs())
+
+
+def _agree_share(data: Processed, fiscal_years: Sequence[int], by: By, kpi_id: str) -> pl.LazyFrame:
+    """Share of (employee, course) answers of t whose item (:data:`_FOLLOWUP_ITEMS`) is 4 or 5
+    (agree), per grouping; a course grouping groups by the course answered about. n_people =
+    distinct respondents; ci_low/ci_high: Wilson 95% interval over the answers (z = 1.959964)."""
+    measures = [a.meta.output_name() for a in _followup_aggs()]
+    agreeing = pl.col(f"_agree_{_FOLLOWUP_ITEMS[kpi_id]}").alias("numerator")
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
         if grouping == "course":
-            agg = aggregate(facts, grouping, aggs)
+            agg = _followup_courses(data, fiscal_years)
         else:
-            agg = _rollup(cube, grouping, ["numerator", "denominator", "n_people"], None)
-        cells = fill_cells(data, fiscal_years, grouping, None, agg)
-        cells = cells.with_columns(pl.col("numerator", "denominator").cast(pl.Float64))
+            agg = _rollup(_followup_cube(data, fiscal_years), grouping, measures, None)
+        cells = fill_cells(data, fiscal_years, grouping, None, agg, zero=measures)
+        cells = cells.with_columns(agreeing).with_columns(
+            pl.col("numerator", "denominator").cast(pl.Float64)
+        )
         cells = cells.with_columns(_wilson_ci())
         outs.append(
             finish(
@@ -999,13 +1118,23 @@ YEARLY_SHARED: dict[str, tuple[str, Callable[[Processed, Sequence[int]], pl.Lazy
     "followup_answers": ("followup_survey", _followup_answers),
 }
 
+#: Cubes of the asked fiscal years that several KPIs sum, by name: the dataset those KPIs need
+#: and the builder (built from the :data:`YEARLY_SHARED` frames; the engine may collect each
+#: once per run; same results).
+YEARLY_CUBES: dict[str, tuple[str, Callable[[Processed, Sequence[int]], pl.LazyFrame]]] = {
+    "maturity_cube": ("maturity_survey", _maturity_cube),
+    "skill_cube": ("skill_assessment", _skill_cube),
+    "followup_cube": ("followup_survey", _followup_cube),
+    "followup_courses": ("followup_survey", _followup_courses),
+}
+
 
 def application_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
     """Share of follow-up answers of t agreeing they apply the course at work. Unit: ratio 0–1.
 
     Each employee's latest wave per course answered in t; agree = 4 or 5 on 「研修で学んだことを
     業務で活用している」. Self-reported Kirkpatrick level 3 (only those who answered)."""
-    return _agree_share(data, fiscal_years, by, "application_rate", "applied")
+    return _agree_share(data, fiscal_years, by, "application_rate")
 
 
 def manager_support_rate(
@@ -1015,4 +1144,4 @@ def manager_support_rate(
 
     The same answers as :func:`application_rate`; agree = 4 or 5 on 「上司が研修内容の活用を
     支援してくれる」."""
-    return _agree_share(data, fiscal_years, by, "manager_support_rate", "manager_support")
+    return _agree_share(data, fiscal_years, by, "manager_support_rate")
