@@ -14,9 +14,10 @@ million staff × 5 FY), or size-stratified fractions of them (``--fraction 0.01 
 fraction in its own process), generated once into ``benchmarks/out/nation/raw/<code>/``, then
 end to end: every body ingested into one city-partitioned store
 (:func:`dxkpi.ingest.consolidate.ingest_cities`, each with its own key, manifest and Great
-Expectations gate), every body's own KPI catalogue (:func:`dxkpi.kpi.engine.compute` on its
-partition, every grouping, polars' streaming engine) and the pooled cells
-(:func:`dxkpi.kpi.pooled.pooled_kpis`). ``--mode single`` runs the bodies one after another in
+Expectations gate), every body's own KPI catalogue (every grouping, polars' streaming engine)
+and its partial sums from ONE engine run over its partition
+(:func:`dxkpi.kpi.pooled.city_catalogue_and_partial_sums`), then the pooled cells from the sums
+(:func:`dxkpi.kpi.pooled.pool`). ``--mode single`` runs the bodies one after another in
 one process; ``--mode dask`` on a 2-worker LocalCluster (:func:`dxkpi.ingest.consolidate.
 dask_client`; start-up and each worker's GX import timed apart). Peak memory is that of the
 whole process tree (RSS of the process and every descendant, summed, sampled every 0.1 s).
@@ -136,14 +137,13 @@ class TreeRss:
         self.peak = max(self.peak, self._sample())
 
 
-def _city_catalogue(store: str, code: str, config: Any) -> int:
-    """One body's own KPI catalogue (suppressed, every grouping) from its partition: cells."""
-    from dxkpi.catalogue.kpis import GROUPINGS
-    from dxkpi.ingest.processed import load_partitioned
-    from dxkpi.kpi.engine import compute
+def _city_kpis(store: str, code: str, config: Any, years: list[int]) -> tuple[int, Any]:
+    """One body's own KPI catalogue (suppressed, every grouping) and its partial sums for the
+    pool, from ONE engine run over its partition (streaming engine): (catalogue cells, sums)."""
+    from dxkpi.kpi.pooled import city_catalogue_and_partial_sums
 
-    data = load_partitioned(store, code)
-    return compute(data, config, by=list(GROUPINGS), engine="streaming").height
+    rich, partials = city_catalogue_and_partial_sums(store, code, config, years, engine="streaming")
+    return rich.height, partials
 
 
 def _warm() -> None:
@@ -159,7 +159,7 @@ def nation_once(fraction: float, mode: str, label: str = "") -> dict[str, Any]:
     from nation import FISCAL_YEARS, generate_nation, nation_units
 
     from dxkpi.ingest.consolidate import dask_client, ingest_cities
-    from dxkpi.kpi.pooled import pooled_kpis
+    from dxkpi.kpi.pooled import pool
     from dxkpi.project.config import load_config
 
     units = nation_units(fraction)
@@ -196,18 +196,19 @@ def nation_once(fraction: float, mode: str, label: str = "") -> dict[str, Any]:
         out["ingest_ok"] = all(r.ok for r in results)
         t, cpu = time.perf_counter(), rss.cpu()
         codes = sorted(raws)
+        years = list(FISCAL_YEARS)
         if client is None:
-            cells = [_city_catalogue(str(store), c, config) for c in codes]
+            per_body = [_city_kpis(str(store), c, config, years) for c in codes]
         else:
             futures = [
-                client.submit(_city_catalogue, str(store), c, config, pure=False) for c in codes
+                client.submit(_city_kpis, str(store), c, config, years, pure=False) for c in codes
             ]
-            cells = list(client.gather(futures))
+            per_body = list(client.gather(futures))
         out["city_kpi_s"] = round(time.perf_counter() - t, 1)
         out["city_kpi_cpu_s"] = round(rss.cpu() - cpu, 1)
-        out["city_kpi_cells"] = sum(cells)
+        out["city_kpi_cells"] = sum(n for n, _ in per_body)
         t, cpu = time.perf_counter(), rss.cpu()
-        pooled = pooled_kpis(store, config, FISCAL_YEARS, client=client)
+        pooled = pool([p for _, p in per_body], config.privacy.min_cell_size)
         out["pooled_kpi_s"] = round(time.perf_counter() - t, 1)
         out["pooled_kpi_cpu_s"] = round(rss.cpu() - cpu, 1)
         out["pooled_cells"] = pooled.height

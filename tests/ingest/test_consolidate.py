@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
 from dxkpi.core.errors import ContractError
 from dxkpi.ingest.consolidate import (
     city_batches,
@@ -24,7 +24,7 @@ from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.ingest.processed import DATASETS, STORE_MANIFEST, load_partitioned, load_processed
 from dxkpi.ingest.pseudonym import city_secret_path, key_fingerprint, load_secret
 from dxkpi.kpi.engine import compute
-from dxkpi.kpi.pooled import pooled_kpis
+from dxkpi.kpi.pooled import city_catalogue_and_partial_sums, city_partial_sums, pooled_kpis
 from dxkpi.project.config import Config, PrivacyConfig
 from dxkpi.sample import generate_city
 from tests.helpers import ROOT
@@ -369,3 +369,25 @@ def test_cli_dask_ingest_equals_sequential_and_keeps_earlier_cities(
     with pytest.raises(ContractError) as err:
         ingest_cities({"221309": tiny_raw}, seq / "city=221309", expectations=None)
     assert "1 市町村" in err.value.ja and "not a city-partitioned store" in err.value.en
+
+
+def test_one_engine_run_gives_a_city_its_catalogue_and_its_partial_sums(
+    consolidated: Consolidated,
+) -> None:
+    """The nation's per-body step: one engine run over a partition equals both the city's own
+    catalogue (every grouping) and the partial sums the pool is made of."""
+    config = Config()
+    key = ["kpi", "fiscal_year", "group_by", "group"]
+    for code, _, _ in CITIES:
+        rich, partials = city_catalogue_and_partial_sums(consolidated.store, code, config, YEARS)
+        own = compute(
+            load_partitioned(consolidated.store, code),
+            config,
+            fiscal_years=YEARS,
+            by=list(GROUPINGS),
+        )
+        assert_frame_equal(rich, own)
+        alone = city_partial_sums(consolidated.store, code, config, YEARS)
+        assert partials.height == alone.height > 100
+        assert not partials.filter(pl.col("group_by").str.starts_with("department")).height
+        assert_frame_equal(partials.sort(key), alone.sort(key))

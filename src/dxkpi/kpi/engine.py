@@ -359,10 +359,31 @@ def compute(
     ``engine="streaming"`` runs the KPI plans on polars' streaming engine (large data).
     Suppression is decided over all groupings of each KPI, then the requested ones are kept.
     """
+    rich, _cells = compute_with_cells(
+        data, config, kpis=kpis, fiscal_years=fiscal_years, by=by, as_of=as_of, engine=engine
+    )
+    return rich
+
+
+def compute_with_cells(
+    data: Processed,
+    config: Config,
+    *,
+    kpis: Sequence[str] | None = None,
+    fiscal_years: Sequence[int] | None = None,
+    by: Sequence[str] = ("city",),
+    as_of: dt.date | None = None,
+    engine: PolarsEngine = "auto",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`compute`'s rich frame and the cells it was made from, before suppression: every
+    KPI (with its suppression partners) × FY × grouping with numerator, denominator and head
+    count — what a pooled run sums (:func:`dxkpi.kpi.pooled.partial_sums`), so one engine run
+    serves a city's own catalogue and its share of the pool."""
     ids, _skipped = select_kpis(data, kpis)
     years = list(fiscal_years) if fiscal_years else data.fiscal_years()
     if not ids or not years:
-        return pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()
+        empty = pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()
+        return empty, empty
     decided = suppression_set(data, ids)
     data = materialise_shared(data, decided, years, cubes=True)
     wanted = list(by)
@@ -380,10 +401,10 @@ def compute(
         for k in decided
     ]
     plans.append(headcount(data, years).select(pl.lit(HEADCOUNT).alias("kpi"), pl.all()))
-    cells = pl.concat(pl.collect_all(plans, engine=engine), how="vertical")
+    unsuppressed = pl.concat(pl.collect_all(plans, engine=engine), how="vertical")
     every = {k: REGISTRY[k] for k in decided}
     cells = suppress(
-        cells,
+        unsuppressed,
         config.privacy.min_cell_size,
         data.departments.select("department_code", "division").collect(),
         {HEADCOUNT: None} | {k: s.second_dimension for k, s in every.items()},
@@ -413,7 +434,7 @@ def compute(
         }
     )
     cells = with_group_names(cells.join(names, on="kpi", how="left"), data)
-    return _sort(cells).select(RICH_COLUMNS)
+    return _sort(cells).select(RICH_COLUMNS), unsuppressed
 
 
 def with_group_names(cells: pl.DataFrame, data: Processed) -> pl.DataFrame:
@@ -459,6 +480,7 @@ __all__ = [
     "attach_targets",
     "compute",
     "compute_kpi",
+    "compute_with_cells",
     "export_frame",
     "grade_cells",
     "kpi_function",

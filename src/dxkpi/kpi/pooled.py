@@ -22,10 +22,16 @@ from typing import Any
 
 import polars as pl
 
-from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
 from dxkpi.ingest.processed import city_codes, load_partitioned
 from dxkpi.kpi._frames import headcount
-from dxkpi.kpi.engine import compute_kpi, materialise_shared, select_kpis
+from dxkpi.kpi.engine import (
+    PolarsEngine,
+    compute_kpi,
+    compute_with_cells,
+    materialise_shared,
+    select_kpis,
+)
 from dxkpi.kpi.maturity import maturity_windows, resolve_as_of
 from dxkpi.kpi.suppression import HEADCOUNT, STAFF, suppress
 from dxkpi.project.config import Config
@@ -33,7 +39,9 @@ from dxkpi.project.config import Config
 __all__ = [
     "ORGANISATION",
     "PARTIAL_COLUMNS",
+    "city_catalogue_and_partial_sums",
     "city_partial_sums",
+    "partial_sums",
     "pool",
     "pooled_kpis",
     "value_from_sums",
@@ -102,9 +110,15 @@ def city_partial_sums(
         for k in ids
     ]
     plans.append(headcount(data, fiscal_years).select(pl.lit(HEADCOUNT).alias("kpi"), pl.all()))
-    cells = pl.concat(pl.collect_all(plans), how="vertical")
+    return partial_sums(pl.concat(pl.collect_all(plans), how="vertical"))
+
+
+def partial_sums(cells: pl.DataFrame) -> pl.DataFrame:
+    """The poolable part of unsuppressed KPI cells (:data:`PARTIAL_COLUMNS`): every KPI but
+    differences of two means, the head count, outside departments and divisions."""
     first = pl.col("group_by").str.split("|").list.first()
-    return cells.filter(~first.is_in(list(ORGANISATION))).select(
+    poolable = [*_poolable(list(REGISTRY)), HEADCOUNT]
+    return cells.filter(~first.is_in(list(ORGANISATION)), pl.col("kpi").is_in(poolable)).select(
         pl.col("kpi").cast(pl.String),
         pl.col("fiscal_year").cast(pl.Int32),
         pl.col("group_by").cast(pl.String),
@@ -113,6 +127,25 @@ def city_partial_sums(
         pl.col("denominator").cast(pl.Float64),
         pl.col("n_people").cast(pl.Int64),
     )
+
+
+def city_catalogue_and_partial_sums(
+    store: str | Path,
+    code: str,
+    config: Config,
+    fiscal_years: Sequence[int],
+    *,
+    by: Sequence[str] = tuple(GROUPINGS),
+    engine: PolarsEngine = "auto",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One city's own KPI catalogue (suppressed, graded; :func:`dxkpi.kpi.engine.compute` over
+    ``by``) and its partial sums for the pool (:func:`city_partial_sums`), from ONE engine run
+    over its partition: the partial sums are the catalogue's unsuppressed cells outside the
+    city's organisation."""
+    rich, cells = compute_with_cells(
+        load_partitioned(store, code), config, fiscal_years=fiscal_years, by=by, engine=engine
+    )
+    return rich, partial_sums(cells)
 
 
 def pool(partials: Sequence[pl.DataFrame], min_cell_size: int) -> pl.DataFrame:
