@@ -845,6 +845,7 @@ def _skill_share(
     cube: pl.LazyFrame,
     numerator: str,
     people: str,
+    *,
     empty_reason: str,
 ) -> pl.LazyFrame:
     """A skill-map KPI per skill area from the (matrix-applied) skill cube: numerator the
@@ -882,7 +883,7 @@ def skill_attainment_rate(
         cube,
         "_attained",
         "_assessed",
-        "not_assessed",
+        empty_reason="not_assessed",
     )
 
 
@@ -895,7 +896,14 @@ def skill_gap(
     """
     cube = _against_matrix(_skill_cube(data, fiscal_years), matrix)
     return _skill_share(
-        data, fiscal_years, by, "skill_gap", cube, "_shortfall", "_assessed", "not_assessed"
+        data,
+        fiscal_years,
+        by,
+        "skill_gap",
+        cube,
+        "_shortfall",
+        "_assessed",
+        empty_reason="not_assessed",
     )
 
 
@@ -913,7 +921,7 @@ def assessment_gap(data: Processed, fiscal_years: Sequence[int], by: By = CITY) 
         _skill_cube(data, fiscal_years),
         "_self_minus_manager",
         "_both",
-        "no_assessment_pairs",
+        empty_reason="no_assessment_pairs",
     )
 
 
