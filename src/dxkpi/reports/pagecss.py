@@ -66,15 +66,22 @@ def page_names(page: str) -> PageNames:
     >>> sorted(names.classes), sorted(names.ids)
     (['a', 'b', 'c'], ['x'])
     """
-    markup = _SCRIPT_OR_STYLE.sub("", page)
-    classes = {
-        name
-        for m in _CLASS_ATTR.finditer(markup)
-        for name in (m.group(1) if m.group(1) is not None else m.group(2)).split()
-    }
-    ids = {
-        (m.group(1) if m.group(1) is not None else m.group(2)) for m in _ID_ATTR.finditer(markup)
-    }
+    return _names(_markup(page))
+
+
+def _markup(page: str) -> str:
+    """The page without its scripts and styles."""
+    return _SCRIPT_OR_STYLE.sub("", page)
+
+
+def _attribute(m: re.Match[str]) -> str:
+    """The value of a matched ``class=`` / ``id=`` attribute, whichever quotes it has."""
+    return m.group(1) if m.group(1) is not None else m.group(2)
+
+
+def _names(markup: str) -> PageNames:
+    classes = {name for m in _CLASS_ATTR.finditer(markup) for name in _attribute(m).split()}
+    ids = {_attribute(m) for m in _ID_ATTR.finditer(markup)}
     return PageNames(frozenset(classes), frozenset(ids))
 
 
@@ -111,6 +118,10 @@ def _top_level_split(prelude: str) -> list[str]:
     return parts
 
 
+#: What one selector requires on the page: its class names and ids.
+_Need = tuple[frozenset[str], frozenset[str]]
+
+
 @dataclass(frozen=True)
 class _Rule:
     """One rule of a stylesheet, compiled once per stylesheet text (:func:`_compiled`).
@@ -118,23 +129,30 @@ class _Rule:
     ``needs`` holds, per selector, the classes and ids it requires (empty for an at-rule kept
     whole); ``inner`` the rules of an ``@media`` (``@supports`` …) block; ``defines`` the rule's
     declarations as (name, text, variables referenced) when it defines custom properties;
-    ``text`` the rule as written otherwise."""
+    ``text`` the rule as written otherwise; ``head`` the selector or the block's at-rule."""
 
-    needs: tuple[tuple[frozenset[str], frozenset[str]], ...]
+    needs: tuple[_Need, ...]
     text: str = ""
     head: str = ""
     inner: tuple[_Rule, ...] = ()
     defines: tuple[tuple[str, str, frozenset[str]], ...] = ()
     refs: frozenset[str] = frozenset()
-    block: bool = False
+
+    @property
+    def block(self) -> bool:
+        """An ``@media`` (``@supports`` …) block, filtered inside."""
+        return self.head.startswith("@")
 
     def could_match(self, names: PageNames) -> bool:
-        if self.block or not self.needs:
-            return True
-        return any(c <= names.classes and i <= names.ids for c, i in self.needs)
+        return not self.needs or any(_satisfied(need, names) for need in self.needs)
 
 
-def _needs(selector: str) -> tuple[frozenset[str], frozenset[str]]:
+def _satisfied(need: _Need, names: PageNames) -> bool:
+    classes, ids = need
+    return classes <= names.classes and ids <= names.ids
+
+
+def _needs(selector: str) -> _Need:
     bare = re.sub(r"\[[^\]]*\]", "", _without_functional_pseudos(selector))
     found = [(kind, re.sub(r"\\(.)", r"\1", raw)) for kind, raw in _SELECTOR_NAME.findall(bare)]
     return (
@@ -153,8 +171,7 @@ def could_match(selector: str, names: PageNames) -> bool:
     >>> could_match("div:not(.lm-Menu)", names), could_match("[data-x='.lm-Menu'] p", names)
     (True, True)
     """
-    classes, ids = _needs(selector)
-    return classes <= names.classes and ids <= names.ids
+    return _satisfied(_needs(selector), names)
 
 
 def _compile(nodes: Iterable[ast.Node]) -> tuple[_Rule, ...]:
@@ -170,14 +187,14 @@ def _compile(nodes: Iterable[ast.Node]) -> tuple[_Rule, ...]:
                 )
                 if isinstance(d, ast.Declaration)
             ]
+            values = [tinycss2.serialize(d.value) for d in decls]
             texts = [
                 (
                     d.name,
-                    f"{d.name}:{tinycss2.serialize(d.value).strip()}"
-                    + ("!important" if d.important else ""),
-                    frozenset(_VAR_USE.findall(tinycss2.serialize(d.value))),
+                    f"{d.name}:{value.strip()}" + ("!important" if d.important else ""),
+                    frozenset(_VAR_USE.findall(value)),
                 )
-                for d in decls
+                for d, value in zip(decls, values, strict=True)
             ]
             if any(name.startswith("--") for name, _, _ in texts):
                 rules.append(_Rule(needs, head=prelude, defines=tuple(texts)))
@@ -189,7 +206,7 @@ def _compile(nodes: Iterable[ast.Node]) -> tuple[_Rule, ...]:
                 node.content or [], skip_comments=True, skip_whitespace=True
             )
             head = f"@{node.at_keyword} {tinycss2.serialize(node.prelude).strip()}"
-            rules.append(_Rule((), head=head, inner=_compile(inner), block=True))
+            rules.append(_Rule((), head=head, inner=_compile(inner)))
         elif isinstance(node, ast.AtRule):
             rules.append(_Rule((), text=tinycss2.serialize([node]).strip()))
     return tuple(rules)
@@ -207,7 +224,7 @@ def _kept(rules: Iterable[_Rule], names: PageNames) -> list[_Rule]:
         if rule.block:
             inner = _kept(rule.inner, names)
             if inner:
-                kept.append(_Rule((), head=rule.head, inner=tuple(inner), block=True))
+                kept.append(_Rule((), head=rule.head, inner=tuple(inner)))
         elif rule.could_match(names):
             kept.append(rule)
     return kept
@@ -267,8 +284,9 @@ def without_unused_css(page: str, *, also_used: str = "") -> str:
     if head_end < 0:
         return page
     head, rest = page[:head_end], page[head_end:]
-    names = page_names(rest)
+    markup = _markup(rest)
+    names = _names(markup)
     sheets = [_kept(_compiled(m.group(2)), names) for m in _STYLE.finditer(head)]
-    used = _used_variables(sheets, _SCRIPT_OR_STYLE.sub("", rest) + also_used)
+    used = _used_variables(sheets, markup + also_used)
     texts = iter([_serialized(rules, used) for rules in sheets])
     return _STYLE.sub(lambda m: m.group(1) + next(texts) + m.group(3), head) + rest
