@@ -153,14 +153,18 @@ def d3_count_format(unit: str) -> str:
     >>> d3_count_format("ratio"), d3_count_format("score")
     (',.1~f', ',.2~f')
     """
-    return f",.{2 if unit in ('score', 'score_diff') else 1}~f"
+    return f",.{_fraction_digits(unit)}~f"
 
 
 def _count_digits(value: float, unit: str) -> int:
     """Decimals of a numerator or denominator: none for a whole count, one for a sum with a
     fraction, two for a sum of scores with a fraction."""
-    if value == int(value):
-        return 0
+    return 0 if value == int(value) else _fraction_digits(unit)
+
+
+def _fraction_digits(unit: str) -> int:
+    """Decimals of a numerator or denominator with a fraction: two for a sum of scores, one
+    otherwise."""
     return 2 if unit in ("score", "score_diff") else 1
 
 
