@@ -343,6 +343,37 @@ def _collected(data: Processed, plans: Mapping[str, pl.LazyFrame]) -> Processed:
     return data.with_derived(**{k: f.lazy() for k, f in zip(plans, frames, strict=True)})
 
 
+def kpi_cells(
+    data: Processed,
+    ids: Sequence[str],
+    fiscal_years: Sequence[int],
+    config: Config,
+    windows: Mapping[str, Maturity],
+    *,
+    skip: Sequence[str] = (),
+    engine: PolarsEngine = "auto",
+) -> pl.DataFrame:
+    """The KPIs ``ids`` × fiscal years × each KPI's groupings (but ``skip``), before
+    suppression, and the head count: every plan collected together (one engine run)."""
+    plans = [
+        compute_kpi(
+            data,
+            k,
+            fiscal_years,
+            [
+                g
+                for g in REGISTRY[k].groupings
+                if g != REGISTRY[k].second_dimension and g not in skip
+            ],
+            config.skill_matrix,
+            windows.get(k),
+        )
+        for k in ids
+    ]
+    plans.append(headcount(data, fiscal_years).select(pl.lit(HEADCOUNT).alias("kpi"), pl.all()))
+    return pl.concat(pl.collect_all(plans, engine=engine), how="vertical")
+
+
 def compute(
     data: Processed,
     config: Config,
@@ -389,19 +420,7 @@ def compute_with_cells(
     wanted = list(by)
     when = resolve_as_of(data, config, as_of)
     windows = {k: m for k, m in maturity_windows(data, config, when).items() if k in decided}
-    plans = [
-        compute_kpi(
-            data,
-            k,
-            years,
-            [g for g in REGISTRY[k].groupings if g != REGISTRY[k].second_dimension],
-            config.skill_matrix,
-            windows.get(k),
-        )
-        for k in decided
-    ]
-    plans.append(headcount(data, years).select(pl.lit(HEADCOUNT).alias("kpi"), pl.all()))
-    unsuppressed = pl.concat(pl.collect_all(plans, engine=engine), how="vertical")
+    unsuppressed = kpi_cells(data, decided, years, config, windows, engine=engine)
     every = {k: REGISTRY[k] for k in decided}
     cells = suppress(
         unsuppressed,
@@ -483,6 +502,7 @@ __all__ = [
     "compute_with_cells",
     "export_frame",
     "grade_cells",
+    "kpi_cells",
     "kpi_function",
     "labels_for",
     "materialise_shared",

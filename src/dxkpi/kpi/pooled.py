@@ -24,11 +24,10 @@ import polars as pl
 
 from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
 from dxkpi.ingest.processed import city_codes, load_partitioned
-from dxkpi.kpi._frames import headcount
 from dxkpi.kpi.engine import (
     PolarsEngine,
-    compute_kpi,
     compute_with_cells,
+    kpi_cells,
     materialise_shared,
     select_kpis,
 )
@@ -94,23 +93,7 @@ def city_partial_sums(
     ids = _poolable(select_kpis(data, kpis)[0])
     data = materialise_shared(data, ids)
     windows = maturity_windows(data, config, resolve_as_of(data, config, None))
-    plans = [
-        compute_kpi(
-            data,
-            k,
-            fiscal_years,
-            [
-                g
-                for g in REGISTRY[k].groupings
-                if g != REGISTRY[k].second_dimension and g not in ORGANISATION
-            ],
-            config.skill_matrix,
-            windows.get(k),
-        )
-        for k in ids
-    ]
-    plans.append(headcount(data, fiscal_years).select(pl.lit(HEADCOUNT).alias("kpi"), pl.all()))
-    return partial_sums(pl.concat(pl.collect_all(plans), how="vertical"))
+    return partial_sums(kpi_cells(data, ids, fiscal_years, config, windows, skip=ORGANISATION))
 
 
 def partial_sums(cells: pl.DataFrame) -> pl.DataFrame:
