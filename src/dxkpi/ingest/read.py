@@ -405,7 +405,8 @@ def decode_csv(data: bytes, rel: str) -> tuple[bytes, str]:
     >>> decode_csv("a,b\\n".encode("utf-16"), "x.csv")
     (b'a,b\\n', 'utf-16le-bom')
     """
-    if not data.strip() or data in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+    # isspace stops at the first other byte (strip would copy the whole file)
+    if not data or data.isspace() or data in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
         raise _empty_file(rel)
     if data.startswith(b"\xff\xfe"):
         return _decode_utf16(data[2:], "utf-16-le", "utf-16le-bom", rel)
@@ -447,8 +448,20 @@ def decode_csv(data: bytes, rel: str) -> tuple[bytes, str]:
 
 def _utf8_error(data: bytes) -> UnicodeDecodeError | None:
     """The error decoding ``data`` as UTF-8, or None when it decodes (pure ASCII, the usual
-    export of codes, numbers and dates, is checked without decoding)."""
+    export of codes, numbers and dates, is checked without decoding; other text is validated
+    by polars, about twice as fast as a Python decode, which runs only to find where an
+    invalid file breaks).
+
+    >>> _utf8_error("総務".encode()) is None, _utf8_error("総務".encode("cp932")).start
+    (True, 0)
+    """
     if data.isascii():
+        return None
+    try:
+        pl.Series([data], dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.ComputeError:
+        pass
+    else:
         return None
     try:
         data.decode("utf-8")
@@ -474,38 +487,62 @@ def _refuse_mixed_encodings(data: bytes, rel: str) -> None:
         )
 
 
-_NON_ASCII = bytes(range(0x80, 0x100))
-
-
 def first_utf8_line(data: bytes) -> int | None:
     r"""The 1-based number of the first line that holds a non-ASCII byte and is valid UTF-8, or
     None. Lines end at LF, CRLF or a lone CR (as :meth:`bytes.splitlines` splits them).
 
-    Found without a Python call per line (a CP932 export of a million rows has as many lines):
-    once every line ends in LF, decoding as UTF-8 and dropping what does not decode removes
-    bytes from exactly the lines that are not valid UTF-8, and never a line break (an ASCII
-    byte always decodes); dropping the bytes above 0x7F shortens exactly the lines that are
-    not ASCII. A line is flagged when it keeps its length in the first and loses bytes in the
-    second (:func:`_line_lengths`).
+    Found without a Python call per line of a CP932 export (a million rows have as many
+    lines): a byte pattern that UTF-8 never holds marks a line as certainly not UTF-8
+    (:func:`_never_utf8`), and nearly every line of CP932 Japanese has one (its lead bytes
+    81–9F are continuation bytes to UTF-8, its trail bytes 40–7E are ASCII). The few non-ASCII
+    lines left are decoded one by one, so the answer is exact.
 
     >>> first_utf8_line("a\n総務\n".encode("cp932") + "総務\r\n".encode())
     3
     >>> first_utf8_line("a\r総務\r".encode("cp932")) is None
     True
     """
-    flat = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    lengths = _line_lengths(flat)
-    valid = _line_lengths(flat.decode("utf-8", errors="ignore").encode("utf-8")) == lengths
-    non_ascii = _line_lengths(flat.translate(None, _NON_ASCII)) < lengths
-    hits = np.flatnonzero(valid & non_ascii)
-    return int(hits[0]) + 1 if hits.size else None
+    flat = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if has_lone_cr(data) else data
+    x = np.frombuffer(flat, dtype=np.uint8)
+    if not x.size:
+        return None
+    starts = np.concatenate(([0], np.flatnonzero(x == 0x0A) + 1))
+    starts = starts[starts < x.size]  # the empty line after a final LF holds nothing
+    stops = np.append(starts[1:], x.size)
+    non_ascii = np.maximum.reduceat(x, starts) >= 0x80
+    not_utf8 = np.logical_or.reduceat(_never_utf8(x), starts)
+    for i in np.flatnonzero(non_ascii & ~not_utf8):
+        try:
+            flat[starts[i] : stops[i]].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return int(i) + 1
+    return None
 
 
-def _line_lengths(flat: bytes) -> npt.NDArray[np.intp]:
-    """The length in bytes of every line of bytes whose lines end at LF (the text after the
-    last LF is a line, maybe empty)."""
-    ends = np.append(np.flatnonzero(np.frombuffer(flat, dtype=np.uint8) == 0x0A), len(flat))
-    return np.diff(ends, prepend=-1) - 1
+def _never_utf8(x: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    """True at each byte that shows its line is not UTF-8 (:func:`first_utf8_line`): a
+    continuation byte after an ASCII byte or first in the data, a lead byte (C0–FF) not
+    followed by a continuation byte. A line with none may still not be UTF-8; a line break is
+    ASCII, so no pattern spans two lines. (Few temporaries: each is a page-faulted copy of a
+    file that may be 100 MB.)"""
+    continuation = (x & 0xC0) == 0x80
+    never = np.empty_like(continuation)
+    never[0] = continuation[0]
+    np.logical_and(continuation[1:], x[:-1] < 0x80, out=never[1:])
+    never[:-1] |= (x[:-1] >= 0xC0) & ~continuation[1:]
+    never[-1] |= x[-1] >= 0xC0
+    return never
+
+
+def has_lone_cr(data: bytes) -> bool:
+    r"""True when some CR in ``data`` is not followed by LF (a CR-only line break); a file with
+    no CR at all is told apart without counting.
+
+    >>> has_lone_cr(b"a\r\nb\r\n"), has_lone_cr(b"a\rb"), has_lone_cr(b"a\nb")
+    (False, True, False)
+    """
+    return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
 
 
 def normalise_line_endings(data: bytes) -> tuple[bytes, str | None]:
@@ -518,8 +555,7 @@ def normalise_line_endings(data: bytes) -> tuple[bytes, str | None]:
     >>> normalise_line_endings(b"a,b\\r\\n1,2\\r\\n")[1] is None
     True
     """
-    crs = data.count(b"\r")
-    if not crs or crs == data.count(b"\r\n"):
+    if not has_lone_cr(data):
         return data, None
     note = (
         "改行が CR（旧 Mac 形式）の行を改行として読みました / lines ending in a lone CR "
