@@ -97,6 +97,7 @@ from dxkpi.ingest.rules import (
     UNMAPPED_EN,
     UNMAPPED_JA,
     ZEROS,
+    distinct_values,
     flag_duplicates,
     flag_references,
     is_bad,
@@ -311,29 +312,18 @@ def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes | Pseudonyms) 
     """Replace employee IDs by pseudonyms — also in the raw text kept for quarantine."""
     updates: list[pl.Series | pl.Expr] = []
     for col in (c.name for c in ds.columns if c.employee_id):
-        # Each distinct (ID, ID without its leading zeros) pair is pseudonymised once and
-        # joined back: the zero-less spelling is what the leading-zero rules compare.
-        pairs = frame.select(col, ZEROS + col).unique()
-        pseudo = frame.select(col, ZEROS + col).join(
-            pairs.with_columns(
-                pseudonymise(pairs[col], secret).alias("__pseudo"),
-                pseudonymise(pairs[ZEROS + col], secret).alias("__pseudo_zeros"),
-            ),
-            on=[col, ZEROS + col],
-            how="left",
-            nulls_equal=True,
-            maintain_order="left",
-        )
-        updates.append(pseudo["__pseudo"].alias(col))
+        # Each distinct ID (and ID without its leading zeros, which the leading-zero rules
+        # compare) is pseudonymised once and gathered back to its rows.
+        ids, at = distinct_values(frame[col])
+        zeros, zeros_at = distinct_values(frame[ZEROS + col])
+        pseudo = pseudonymise(ids, secret).gather(at).alias(col)
+        updates.append(pseudo)
         # The raw text becomes the pseudonym of its normalised form: no personnel-system ID
         # reaches a quarantine file either.
         updates.append(
-            pl.when(frame[RAW + col].is_null())
-            .then(None)
-            .otherwise(pseudo["__pseudo"])
-            .alias(RAW + col)
+            pl.when(frame[RAW + col].is_null()).then(None).otherwise(pseudo).alias(RAW + col)
         )
-        updates.append(pseudo["__pseudo_zeros"].alias(ZEROS + col))
+        updates.append(pseudonymise(zeros, secret).gather(zeros_at).alias(ZEROS + col))
     return frame.with_columns(updates) if updates else frame
 
 
@@ -421,18 +411,37 @@ class _DatasetOutput:
     keys: pl.DataFrame  # what references of other datasets look up (memory only)
 
 
+@dataclass
+class _Checked:
+    """A dataset read and checked on its own: every single-row rule and duplicate keys
+    (nothing that needs another dataset), and the tables it was read from."""
+
+    frame: pl.DataFrame
+    tables: list[RawTable]
+
+
+def check_alone(ds: Dataset, parts: list[Any], mappings: MappingSet | None = None) -> _Checked:
+    """Read (with the mapping each file is read with, :mod:`dxkpi.ingest.mapping`) and check
+    one dataset as far as it can be checked without the others: the part of
+    :func:`ingest_dataset` that the run does for the next dataset while it finishes this one.
+    Raises DxkpiError on a fault."""
+    raw, tables = _read_all(ds, parts, mappings or MappingSet())
+    return _Checked(flag_duplicates(ds, parse_and_check(ds, raw)), tables)
+
+
 def ingest_dataset(
     ds: Dataset,
     parts: list[Any],
     accepted: dict[str, pl.DataFrame],
     secret: bytes | Pseudonyms,
     mappings: MappingSet | None = None,
+    alone: _Checked | None = None,
 ) -> _DatasetOutput:
-    """Read (with the mapping each file is read with, :mod:`dxkpi.ingest.mapping`), check and
-    pseudonymise one dataset (:func:`certify` runs its suite). Raises DxkpiError on a fault."""
-    raw, tables = _read_all(ds, parts, mappings or MappingSet())
-    checked = flag_duplicates(ds, parse_and_check(ds, raw))
-    checked = _pseudonymise(ds, checked, secret)
+    """Read, check and pseudonymise one dataset (:func:`certify` runs its suite); ``alone``:
+    what :func:`check_alone` found, when it ran already. Raises DxkpiError on a fault."""
+    alone = alone or check_alone(ds, parts, mappings)
+    tables = alone.tables
+    checked = _pseudonymise(ds, alone.frame, secret)
     checked = flag_references(ds, checked, accepted)
     bad_rows = is_bad(ds)
     zeros = [ZEROS + c.name for c in ds.columns if c.kind is Kind.ID]
@@ -608,6 +617,42 @@ def drop_duplicate_files(disc: Discovery) -> tuple[Discovery, list[dict[str, str
     return dataclasses.replace(disc, parts=parts), list(duplicates.values())
 
 
+class _Workers:
+    """The threads of one run beside the main one, each a queue of one: ``gx`` certifies
+    datasets (GX is mostly Python), ``write`` writes outputs, ``check`` reads and checks the
+    next dataset (:func:`check_alone`) while the main thread finishes this one (polars
+    releases the GIL, so two cores stay busy). Leaving waits for every thread."""
+
+    def __init__(self) -> None:
+        self.gx = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx")
+        self.write = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write")
+        self.check = ThreadPoolExecutor(max_workers=1, thread_name_prefix="check")
+        self.written: list[Future[None]] = []
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for pool in (self.check, self.write, self.gx):
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit_write(
+        self, write: Callable[[pl.DataFrame, Path], None], frame: pl.DataFrame, path: Path
+    ) -> None:
+        """Write in the background; a write that failed already stops the run here."""
+        self.raise_failed_write()
+        self.written.append(self.write.submit(write, frame, path))
+
+    def raise_failed_write(self) -> None:
+        for future in self.written:
+            if future.done():
+                future.result()  # re-raises what the write raised
+
+    def wait_writes(self) -> None:
+        for future in self.written:
+            future.result()
+
+
 def _ingest_all(
     disc: Discovery,
     staging: Path,
@@ -620,18 +665,35 @@ def _ingest_all(
     accepted: dict[str, pl.DataFrame] = {}
     reports: dict[str, DatasetReport] = {}
     pseudonyms = Pseudonyms(secret)  # each distinct ID hashed once in the run
-    # GX certification (mostly Python) of one dataset overlaps the polars work of the next.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx") as gx:
-        own = gate or OwnGate(gx)
+    with _Workers() as workers:
+        own = gate or OwnGate(workers.gx)
         try:
             pending = _ingest_each(
-                disc, staging, pseudonyms, expectations, say, accepted, reports, own, mappings
+                disc,
+                staging,
+                pseudonyms,
+                expectations,
+                say,
+                accepted,
+                reports,
+                own,
+                mappings,
+                workers,
             )
         finally:
             own.leave()  # before waiting: a shared gate certifies once every member is done
+        workers.wait_writes()
         for name, future in pending.items():
             reports[name].suite = future.result()
     return reports
+
+
+def _runnable(disc: Discovery) -> list[str]:
+    """The datasets, in ingest order, that have files and no file fault: those the run reads
+    (one whose referenced dataset fails is read ahead too, and then left aside)."""
+    faulty = {f.dataset for f in disc.faults}
+    present = {p.dataset for p in disc.parts}
+    return [n for n in ingest_order() if n in present and n not in faulty]
 
 
 def _ingest_each(
@@ -644,11 +706,24 @@ def _ingest_each(
     reports: dict[str, DatasetReport],
     gate: Gate,
     mappings: MappingSet,
+    workers: _Workers,
 ) -> dict[str, Future[dict[str, Any]]]:
     pending: dict[str, Future[dict[str, Any]]] = {}
+    ahead: dict[str, Future[_Checked]] = {}
+    runnable = _runnable(disc)
+
+    def parts_of(name: str) -> list[Any]:
+        return [p for p in disc.parts if p.dataset == name]
+
+    def read_ahead(name: str) -> Future[_Checked]:
+        if name not in ahead:
+            ds = DATASETS[name]
+            ahead[name] = workers.check.submit(check_alone, ds, parts_of(name), mappings)
+        return ahead[name]
+
     for name in ingest_order():
         ds = DATASETS[name]
-        parts = [p for p in disc.parts if p.dataset == name]
+        parts = parts_of(name)
         blocked = [d for d in ds.depends_on if d not in accepted]
         fault = next((f for f in disc.faults if f.dataset == name), None)
         if fault is not None:  # a file of the dataset cannot be read: the dataset stops
@@ -673,20 +748,26 @@ def _ingest_each(
             say(f"{name}: skipped / 中止")
             continue
         say(f"{name}: {len(parts)} file(s) / ファイル")
+        this = read_ahead(name)
+        following = runnable[runnable.index(name) + 1 :]
+        if following:
+            read_ahead(following[0])
         suite = load_suite(expectations, name) if expectations is not None else None
         try:
-            result = ingest_dataset(ds, parts, accepted, secret, mappings)
+            result = ingest_dataset(ds, parts, accepted, secret, mappings, this.result())
         except ContractError as err:
             reports[name] = DatasetReport(name, status="failed", error=err)
             continue
+        finally:
+            del ahead[name]  # its frames go once this dataset is done
         accepted[name] = result.keys
         reports[name] = result.report
         if suite is not None:
             pending[name] = gate.submit(ds, result.accepted, suite)
-        _write_parquet(result.accepted, staging / f"{name}.parquet")
+        workers.submit_write(_write_parquet, result.accepted, staging / f"{name}.parquet")
         if result.quarantine.height:
             qdir = staging / QUARANTINE_DIR
             qdir.mkdir(exist_ok=True)
-            _write_parquet(result.quarantine, qdir / f"{name}.parquet")
-            _write_csv_for_excel(result.quarantine, qdir / f"{name}.csv")
+            workers.submit_write(_write_parquet, result.quarantine, qdir / f"{name}.parquet")
+            workers.submit_write(_write_csv_for_excel, result.quarantine, qdir / f"{name}.csv")
     return pending

@@ -269,19 +269,18 @@ def _parse_distinct(
     of ``cell_too_long``), then gather back to every row.
 
     Dates, codes and IDs repeat a lot: 3 million attendance rows hold a few thousand distinct
-    dates. Returns the parsed column, ``_colbits<column>`` (the bits of the column's rules that
-    an Excel error or unmapped value in the cell cancels), ``_longbit<column>`` (the bit of
-    ``cell_too_long``), the details, and those of the per-value flags named in ``keep``
-    (``__header__``, ``__empty__``…) that later row rules read.
+    dates (:func:`distinct_values`). Returns the parsed column, ``_colbits<column>`` (the bits
+    of the column's rules that an Excel error or unmapped value in the cell cancels),
+    ``_longbit<column>`` (the bit of ``cell_too_long``), the details, and those of the
+    per-value flags named in ``keep`` (``__header__``, ``__empty__``…) that later row rules
+    read.
     """
-    distinct = cell.unique(maintain_order=True)
+    distinct, index = distinct_values(cell)
     table = _distinct_table(distinct, col)
     table = table.with_columns(
         _bits(column_rules).alias(_COLBITS + col.name),
         _bits([(long_position, pl.col(LONG + col.name))]).alias(_LONGBIT + col.name),
     )
-    # every value distinct (titles, proposal numbers): the table is already in row order
-    index = _position_in(cell, distinct) if distinct.len() < cell.len() else None
     names = [
         _COLBITS + col.name,
         _LONGBIT + col.name,
@@ -289,27 +288,32 @@ def _parse_distinct(
         DETAIL_EN + col.name,
         *[p + col.name for p in _FLAGS.values() if p + col.name in keep],
     ]
-    if index is None:
-        return {name: table[name].alias(name) for name in [col.name, *names]}
     out = {col.name: table[col.name].gather(index).alias(col.name)}
     out.update({name: _spread(table[name], index, name) for name in names})
     return out
 
 
-def _position_in(cell: pl.Series, distinct: pl.Series) -> pl.Series:
-    """The position in ``distinct`` (every value of ``cell`` once, null included) of each
-    row's value, as UInt32: one hash join, row order kept.
+def distinct_values(cell: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Every value of a text column once (null, when there is one, last) and each row's
+    position in that list (UInt32): one pass that hashes each row once, the coding of a
+    categorical of the column's own (a fresh category list, so the codes run 0…k−1 and no
+    other column's values join them).
 
-    >>> _position_in(pl.Series(["b", None, "a", "b"]), pl.Series(["b", None, "a"])).to_list()
-    [0, 1, 2, 0]
+    >>> values, position = distinct_values(pl.Series(["b", None, "a", "b"]))
+    >>> values.gather(position).to_list()
+    ['b', None, 'a', 'b']
+    >>> sorted(values.drop_nulls().to_list()), values[-1] is None
+    (['a', 'b'], True)
     """
-    table = distinct.rename("value").to_frame().with_row_index("position")
-    return (
-        cell.rename("value")
-        .to_frame()
-        .join(table, on="value", how="left", nulls_equal=True, maintain_order="left")
-        .get_column("position")
-    )
+    coded = cell.cast(pl.Categorical(pl.Categories.random()))
+    dtype = coded.dtype
+    assert isinstance(dtype, pl.Categorical)
+    distinct = dtype.categories.to_series().alias(cell.name)
+    position = coded.to_physical()
+    if cell.null_count():
+        position = position.fill_null(distinct.len())
+        distinct = distinct.extend_constant(None, 1)
+    return distinct, position
 
 
 _COLBITS = "__colbits__"
