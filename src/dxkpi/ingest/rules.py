@@ -13,7 +13,9 @@ breaks its own rule, so the hint to format the ID column as text reaches the use
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import unicodedata
+from typing import cast
 
 import polars as pl
 
@@ -209,7 +211,52 @@ def _id_details(col: Column, table: pl.DataFrame) -> list[pl.Series]:
     ]
 
 
+#: Kinds whose raw values recur across files, cities and runs (dates, fiscal years, codes,
+#: numbers): what :func:`_parsed_values` finds for a value depends on the column and the value
+#: alone, and parsing a handful of dates costs as much as parsing thousands (about 20 ms of
+#: polars planning for the wareki and date formats), a cost every city of a consolidation paid
+#: per date column. So the table of each such column is remembered in the process and only
+#: values not seen before are parsed. Identifiers and free text are mostly new every time.
+_REMEMBERED_KINDS = frozenset(
+    {Kind.DATE, Kind.FISCAL_YEAR, Kind.CODE, Kind.NUMBER, Kind.INTEGER, Kind.BOOLEAN}
+)
+#: A column's remembered table grows no further than this many values (then new values are
+#: parsed every time they come).
+REMEMBER_AT_MOST = 50_000
+_remembered: dict[Column, pl.DataFrame] = {}
+_remembered_lock = threading.Lock()
+_RAW_KEY = "__raw_value__"
+
+
 def _distinct_table(distinct: pl.Series, col: Column) -> pl.DataFrame:
+    """:func:`_parsed_values` of ``distinct`` (every value once), in its order; for a kind of
+    :data:`_REMEMBERED_KINDS`, from the column's remembered table, parsing only the values it
+    does not hold yet."""
+    if col.kind not in _REMEMBERED_KINDS or not distinct.len():
+        return _parsed_values(distinct, col)
+    with _remembered_lock:
+        known = _remembered.get(col)
+    values = distinct.cast(pl.String).alias(_RAW_KEY)
+    new = (
+        values
+        if known is None
+        else values.filter(~values.is_in(known[_RAW_KEY].implode(), nulls_equal=True))
+    )
+    if new.len():
+        fresh = _parsed_values(new, col).with_columns(new)
+        known = fresh if known is None else pl.concat([known, fresh], how="vertical")
+        if known.height <= REMEMBER_AT_MOST:
+            with _remembered_lock:
+                _remembered[col] = known
+    assert known is not None
+    return (
+        values.to_frame()
+        .join(known, on=_RAW_KEY, how="left", nulls_equal=True, maintain_order="left")
+        .drop(_RAW_KEY)
+    )
+
+
+def _parsed_values(distinct: pl.Series, col: Column) -> pl.DataFrame:
     """Each distinct raw value of a column parsed once: the value and its ``__empty__``/
     ``__failed__``/``__fault__`` (the named fault of a refused cell, or null)/``__header__``/
     ``__long__`` flags and ``_detail_ja``/``_detail_en``, named as the row frame names them."""
@@ -217,14 +264,22 @@ def _distinct_table(distinct: pl.Series, col: Column) -> pl.DataFrame:
     parsed = parse_column(col, raw)
     spellings = [unicodedata.normalize("NFKC", s).lower() for s in (col.name, col.ja)]
     long = (raw.str.len_chars() > EXCEL_CELL_LIMIT).fill_null(False)
-    table = pl.DataFrame({"raw": distinct}, schema={"raw": pl.String}).select(
-        parsed.alias("value"),
-        is_empty(raw).alias("empty"),
-        parse_failed(col, raw, parsed).alias("failed"),
-        # an over-long cell is reported as that alone (cell_too_long), not also by its content
-        pl.when(~long).then(column_fault(col, raw)).alias("fault"),
-        normalise(raw).str.to_lowercase().is_in(spellings).fill_null(False).alias("header"),
-        long.alias("long"),
+    # the parsed value is a column before the flags read it: the flags' plan then holds the
+    # (large: wareki, date formats) parsing expression once, and polars plans it faster
+    table = (
+        pl.DataFrame({"raw": distinct}, schema={"raw": pl.String})
+        .lazy()
+        .with_columns(parsed.alias("value"))
+        .select(
+            pl.col("value"),
+            is_empty(raw).alias("empty"),
+            parse_failed(col, raw, pl.col("value")).alias("failed"),
+            # an over-long cell is reported as that alone (cell_too_long), not by its content
+            pl.when(~long).then(column_fault(col, raw)).alias("fault"),
+            normalise(raw).str.to_lowercase().is_in(spellings).fill_null(False).alias("header"),
+            long.alias("long"),
+        )
+        .collect()
     )
     table = table.with_columns(_id_details(col, table))
     return table.select(
@@ -507,7 +562,7 @@ def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
     )
     if not ds.key:
         return frame.with_columns(pl.lit(False).alias(DUP), pl.lit(False).alias(CONFLICT))
-    key = pl.col(ds.key[0]) if len(ds.key) == 1 else pl.struct(ds.key)
+    key = _key_codes(frame, ds.key)
     indexed = frame.with_row_index(INDEX).with_columns(
         (clean & ~pl.when(clean).then(key).is_first_distinct()).alias(DUP)
     )
@@ -546,6 +601,49 @@ def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
         .with_columns((pl.col(DUP) & ~pl.col(CONFLICT)).alias(DUP))
         .drop(INDEX)
     )
+
+
+def _key_codes(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.Expr | pl.Series:
+    """One value per row that is equal exactly where the rows' ``key`` tuples are equal
+    (nulls equal to nulls): for a compound key, the mixed-radix number of its columns'
+    positions among their distinct values (:func:`distinct_values`) — an integer that polars
+    compares several times faster than a struct of text and dates. A key whose columns have
+    too many distinct values for 64 bits, or a column of another type, is compared as a
+    struct.
+
+    >>> frame = pl.DataFrame({"a": ["x", "y", "x", None], "b": [1, 1, 1, None]})
+    >>> frame.select(_key_codes(frame, ("a", "b")).is_first_distinct()).to_series().to_list()
+    [True, True, False, True]
+    """
+    if len(key) == 1:
+        return pl.col(key[0])
+    dtypes = [frame.schema[c] for c in key]
+    if not all(d == pl.String or d == pl.Date or d.is_integer() for d in dtypes):
+        return pl.struct(key)
+    codes, radix = [], 1
+    for column in reversed(key):
+        position, count = _dense_codes(frame[column])
+        codes.append(position.cast(pl.UInt64) * radix)
+        radix *= count
+        if radix >= 2**63:
+            return pl.struct(key)
+    return pl.Series("__key", sum(codes[1:], codes[0]), dtype=pl.UInt64)
+
+
+def _dense_codes(column: pl.Series) -> tuple[pl.Series, int]:
+    """Each row's code in 0…count−1, equal exactly where the values are equal (null its own
+    code): text by its position among the distinct values, a date or an integer (the only
+    other types passed) by its distance from the smallest value (null one past the
+    largest)."""
+    if column.dtype == pl.String:
+        distinct, position = distinct_values(column)
+        return position, distinct.len()
+    physical = column.to_physical().cast(pl.Int64)
+    low, high = physical.min(), physical.max()
+    if low is None or high is None:  # every value null
+        return pl.zeros(column.len(), pl.UInt64, eager=True), 1
+    span = int(cast(int, high)) - int(cast(int, low)) + 1
+    return (physical - low).fill_null(span).cast(pl.UInt64), span + 1
 
 
 def _spelt_two_ways(frame: pl.DataFrame, column: str, clean: pl.Expr) -> bool:
