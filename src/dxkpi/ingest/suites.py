@@ -43,6 +43,7 @@ from dxkpi.catalogue.contract import (
     contract_fingerprint,
 )
 from dxkpi.core.jsontext import json_text
+from dxkpi.ingest.rules import distinct_values
 
 __all__ = [
     "GX_VERSION_FLOOR",
@@ -406,7 +407,8 @@ def _keys_batch(
     frame: pl.DataFrame, specs: list[dict[str, Any]], parts: pl.Series | None = None
 ) -> pl.DataFrame:
     """Every row of the key columns of the uniqueness expectations, each column recoded to an
-    integer (text by its category code, other types by their physical value; nulls stay null):
+    integer (text by its position among the column's distinct values, other types by their
+    physical value; nulls stay null):
     equal values stay equal and different ones different, so the same rows repeat a key.
 
     With ``parts`` (the part 0…P−1 each row belongs to), each code becomes code·P + part: a key
@@ -415,17 +417,16 @@ def _keys_batch(
     schema = frame.schema
     n = int(cast(int, parts.max())) + 1 if parts is not None and parts.len() else 1
     part = pl.lit(parts.cast(pl.Int64)) if parts is not None and n > 1 else pl.lit(0)
-    return frame.select(
-        (
-            (
-                pl.col(c).cast(pl.Categorical).to_physical()
-                if schema[c] == pl.String
-                else pl.col(c).to_physical()
-            ).cast(pl.Int64)
-            * n
-            + part
-        ).alias(c)
+    coded = [
+        # a categorical of the column's own (codes 0…k−1, no process-wide category list that
+        # would keep every city's pseudonyms); a null stays null (GX skips it)
+        pl.when(pl.col(c).is_not_null()).then(distinct_values(frame[c])[1]).alias(c)
+        if schema[c] == pl.String
+        else pl.col(c)
         for c in cols
+    ]
+    return frame.select(coded).select(
+        (pl.col(c).to_physical().cast(pl.Int64) * n + part).alias(c) for c in cols
     )
 
 
