@@ -116,6 +116,7 @@ __all__ = [
     "IngestReport",
     "Progress",
     "certify",
+    "check_alone",
     "drop_duplicate_files",
     "ingest_dataset",
     "previous_manifest",

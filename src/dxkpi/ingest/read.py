@@ -93,6 +93,7 @@ __all__ = [
     "decode_csv",
     "discover",
     "first_utf8_line",
+    "has_lone_cr",
     "header_label",
     "header_lookup",
     "locate_csv_fault",
