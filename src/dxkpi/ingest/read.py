@@ -93,7 +93,6 @@ __all__ = [
     "decode_csv",
     "discover",
     "first_utf8_line",
-    "has_lone_cr",
     "header_label",
     "header_lookup",
     "locate_csv_fault",
@@ -503,7 +502,7 @@ def first_utf8_line(data: bytes) -> int | None:
     >>> first_utf8_line("a\r総務\r".encode("cp932")) is None
     True
     """
-    flat = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if has_lone_cr(data) else data
+    flat, _ = normalise_line_endings(data)
     x = np.frombuffer(flat, dtype=np.uint8)
     if not x.size:
         return None
@@ -536,16 +535,6 @@ def _never_utf8(x: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     return never
 
 
-def has_lone_cr(data: bytes) -> bool:
-    r"""True when some CR in ``data`` is not followed by LF (a CR-only line break); a file with
-    no CR at all is told apart without counting.
-
-    >>> has_lone_cr(b"a\r\nb\r\n"), has_lone_cr(b"a\rb"), has_lone_cr(b"a\nb")
-    (False, True, False)
-    """
-    return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
-
-
 def normalise_line_endings(data: bytes) -> tuple[bytes, str | None]:
     """UTF-8 CSV bytes with every lone CR read as a line break; a note when there were any.
 
@@ -556,7 +545,8 @@ def normalise_line_endings(data: bytes) -> tuple[bytes, str | None]:
     >>> normalise_line_endings(b"a,b\\r\\n1,2\\r\\n")[1] is None
     True
     """
-    if not has_lone_cr(data):
+    # a file with no CR at all is told apart without counting
+    if b"\r" not in data or data.count(b"\r") == data.count(b"\r\n"):
         return data, None
     note = (
         "改行が CR（旧 Mac 形式）の行を改行として読みました / lines ending in a lone CR "

@@ -238,7 +238,7 @@ def _distinct_table(distinct: pl.Series, col: Column) -> pl.DataFrame:
         return _parsed_values(distinct, col)
     with _remembered_lock:
         known = _remembered.get(col)
-    values = distinct.cast(pl.String).alias(_RAW_KEY)
+    values = distinct.alias(_RAW_KEY)
     new = (
         values
         if known is None
