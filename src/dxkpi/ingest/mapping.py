@@ -179,7 +179,7 @@ def rename_headers(
 def no_mapping_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with the columns :func:`apply_mapping` adds, for a file read without one."""
     return frame.with_columns(
-        pl.lit([], dtype=pl.List(pl.String)).alias(UNMAPPED),
+        pl.lit(None, dtype=pl.List(pl.String)).alias(UNMAPPED),
         pl.lit(None, dtype=pl.String).alias(UNMAPPED_JA),
         pl.lit(None, dtype=pl.String).alias(UNMAPPED_EN),
     )

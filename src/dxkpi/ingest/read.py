@@ -158,7 +158,8 @@ class RawTable:
     """A source part read as text, with contract column names mapped."""
 
     part: SourcePart
-    frame: pl.DataFrame  # canonical column names (all String) + _source_row + EXCEL_ERROR (list)
+    # canonical column names (all String) + _source_row + EXCEL_ERROR (list or null)
+    frame: pl.DataFrame
     encoding: str
     sha256: str
     ignored_columns: list[str] = field(default_factory=list)
@@ -951,15 +952,15 @@ def _excel_error_columns(
     lookup: dict[str, str],
 ) -> pl.Series:
     """Per row, the contract columns whose cell holds an Excel error or an unsaved formula
-    (an empty list on a clean row; cells of ignored columns do not count)."""
+    (null on a clean row: :data:`~dxkpi.ingest.rules.EXCEL_ERROR`; cells of ignored columns do
+    not count)."""
     by_row: dict[int, list[str]] = {}
     for row, i in faults:
         name = lookup.get(_key(header[i]))
         if name is not None and name not in by_row.setdefault(row, []):
             by_row[row].append(name)
-    empty = pl.lit([], dtype=pl.List(pl.String))
-    if not by_row:  # every CSV and most sheets: one empty list broadcast, no per-row Python
-        return mapped.select("_source_row").with_columns(empty.alias(EXCEL_ERROR))[EXCEL_ERROR]
+    if not by_row:  # every CSV and most sheets: nulls, nothing per row
+        return pl.Series(EXCEL_ERROR, dtype=pl.List(pl.String)).extend_constant(None, mapped.height)
     found = pl.DataFrame(
         {"_source_row": list(by_row), EXCEL_ERROR: list(by_row.values())},
         schema={"_source_row": pl.Int64, EXCEL_ERROR: pl.List(pl.String)},
@@ -967,8 +968,7 @@ def _excel_error_columns(
     return (
         mapped.select("_source_row")
         .join(found, on="_source_row", how="left", maintain_order="left")
-        .select(pl.col(EXCEL_ERROR).fill_null(empty))
-        .to_series()
+        .get_column(EXCEL_ERROR)
     )
 
 
