@@ -88,6 +88,7 @@ from dxkpi.ingest.pseudonym import (
 )
 from dxkpi.ingest.read import Discovery, RawTable, discover, read_part
 from dxkpi.ingest.rules import (
+    CODE,
     DETAIL_EN,
     DETAIL_JA,
     EXCEL_ERROR,
@@ -96,8 +97,10 @@ from dxkpi.ingest.rules import (
     UNMAPPED,
     UNMAPPED_EN,
     UNMAPPED_JA,
+    ZCODE,
     ZEROS,
     distinct_values,
+    first_of_each,
     flag_duplicates,
     flag_references,
     is_bad,
@@ -315,8 +318,8 @@ def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes | Pseudonyms) 
     for col in (c.name for c in ds.columns if c.employee_id):
         # Each distinct ID (and ID without its leading zeros, which the leading-zero rules
         # compare) is pseudonymised once and gathered back to its rows.
-        ids, at = distinct_values(frame[col])
-        zeros, zeros_at = distinct_values(frame[ZEROS + col])
+        ids, at = _distinct(frame, col, CODE)
+        zeros, zeros_at = _distinct(frame, ZEROS + col, ZCODE, col)
         pseudo = pseudonymise(ids, secret).gather(at).alias(col)
         updates.append(pseudo)
         # The raw text becomes the pseudonym of its normalised form: no personnel-system ID
@@ -326,6 +329,18 @@ def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes | Pseudonyms) 
         )
         updates.append(pseudonymise(zeros, secret).gather(zeros_at).alias(ZEROS + col))
     return frame.with_columns(updates) if updates else frame
+
+
+def _distinct(
+    frame: pl.DataFrame, column: str, prefix: str, coded: str | None = None
+) -> tuple[pl.Series, pl.Series]:
+    """The distinct values of ``column`` and each row's position among them: from the codes
+    :func:`parse_and_check` made (``prefix`` + ``coded``, by default + ``column``) when the
+    frame has them, else by :func:`distinct_values`."""
+    code = prefix + (coded or column)
+    if code not in frame.columns:
+        return distinct_values(frame[column])
+    return first_of_each(frame[column], frame[code]), frame[code]
 
 
 def _messages(ds: Dataset) -> tuple[dict[str, str], dict[str, str]]:

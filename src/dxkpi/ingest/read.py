@@ -536,6 +536,9 @@ def _never_utf8(x: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
     return never
 
 
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
 def normalise_line_endings(data: bytes) -> tuple[bytes, str | None]:
     """UTF-8 CSV bytes with every lone CR read as a line break; a note when there were any.
 
@@ -546,8 +549,9 @@ def normalise_line_endings(data: bytes) -> tuple[bytes, str | None]:
     >>> normalise_line_endings(b"a,b\\r\\n1,2\\r\\n")[1] is None
     True
     """
-    # a file with no CR at all is told apart without counting
-    if b"\r" not in data or data.count(b"\r") == data.count(b"\r\n"):
+    # a file with no CR at all is told apart without a search; a CRLF file by one search for
+    # a CR that no LF follows (about half the time of counting both)
+    if b"\r" not in data or _LONE_CR.search(data) is None:
         return data, None
     note = (
         "改行が CR（旧 Mac 形式）の行を改行として読みました / lines ending in a lone CR "

@@ -46,6 +46,7 @@ from dxkpi.ingest.parse import (
 
 __all__ = [
     "BITS",
+    "CODE",
     "CONFLICT",
     "DETAIL_EN",
     "DETAIL_JA",
@@ -57,6 +58,7 @@ __all__ = [
     "HEADER",
     "INDEX",
     "KEY",
+    "LIST_CATEGORIES_AT_MOST",
     "LONG",
     "RAW",
     "REF",
@@ -65,13 +67,17 @@ __all__ = [
     "UNMAPPED",
     "UNMAPPED_EN",
     "UNMAPPED_JA",
+    "ZCODE",
     "ZERO",
     "ZEROS",
     "ZREF",
+    "coded_columns",
     "distinct_values",
+    "first_of_each",
     "flag_duplicates",
     "flag_references",
     "is_bad",
+    "mixed_radix",
     "parse_and_check",
     "reference_keys",
     "violation_exprs",
@@ -90,6 +96,12 @@ FAULT = "__fault__"
 DETAIL_JA = "_detail_ja"
 DETAIL_EN = "_detail_en"
 ZEROS = "_zeros_"  # an identifier without its leading zeros (pseudonymised like the ID)
+#: + column: each row's code of the column's parsed value (of its ``_zeros_`` text for
+#: ``ZCODE``), equal exactly where the values are equal, null its own code (UInt64), made from
+#: the distinct values already parsed: what duplicate keys and pseudonyms read instead of
+#: hashing every row of the column again.
+CODE = "__code__"
+ZCODE = "__zcode__"
 ZERO = "_zero"  # + j: key identifier j spells an earlier row's ID with other leading zeros
 ZREF = "_zref"  # + i: reference i matches only with leading zeros added or removed
 HEADER = "__header__"
@@ -333,6 +345,7 @@ def _parse_distinct(
     column_rules: list[tuple[int, pl.Expr]],
     long_position: int,
     keep: frozenset[str],
+    coded: frozenset[str] = frozenset(),
 ) -> dict[str, pl.Series]:
     """Parse each distinct raw value of a column once, check the column's own rules on it
     (``column_rules``: position in :func:`violation_exprs`, violated; ``long_position``: that
@@ -343,7 +356,8 @@ def _parse_distinct(
     of the column's rules that an Excel error or unmapped value in the cell cancels),
     ``_longbit<column>`` (the bit of ``cell_too_long``), the details, and those of the
     per-value flags named in ``keep`` (``__header__``, ``__empty__``…) that later row rules
-    read.
+    read; the :data:`CODE` of a column in ``coded``; for an identifier, its ``_zeros_`` text and
+    the :data:`ZCODE` of that.
     """
     distinct, index = distinct_values(cell)
     table = _distinct_table(distinct, col)
@@ -358,9 +372,34 @@ def _parse_distinct(
         DETAIL_EN + col.name,
         *[p + col.name for p in _FLAGS.values() if p + col.name in keep],
     ]
-    out = {col.name: table[col.name].gather(index).alias(col.name)}
+    value = table[col.name]
+    out = {col.name: value.gather(index).alias(col.name)}
     out.update({name: _spread(table[name], index, name) for name in names})
+    if col.name in coded and _codable(value.dtype):
+        out[CODE + col.name] = _row_codes(value, index, CODE + col.name)
+    if col.kind is Kind.ID:
+        zeros = value.str.strip_chars_start("0")
+        out[ZEROS + col.name] = zeros.gather(index).alias(ZEROS + col.name)
+        out[ZCODE + col.name] = _row_codes(zeros, index, ZCODE + col.name)
     return out
+
+
+def _codable(dtype: pl.DataType) -> bool:
+    """Whether :func:`_dense_codes` codes a column of this type (text, dates, integers)."""
+    return dtype == pl.String or dtype == pl.Date or dtype.is_integer()
+
+
+def _row_codes(per_value: pl.Series, index: pl.Series, name: str) -> pl.Series:
+    """Each row's code (UInt64) of its value in ``per_value`` (one value per distinct raw
+    value, ``index`` each row's position there): equal values, even of different raw
+    spellings, get equal codes."""
+    return _dense_codes(per_value)[0].cast(pl.UInt64).gather(index).alias(name)
+
+
+def coded_columns(ds: Dataset) -> frozenset[str]:
+    """The columns whose rows :func:`parse_and_check` gives a :data:`CODE`: the key's (its
+    duplicates are found on them) and the employee IDs (pseudonymised by them)."""
+    return frozenset(ds.key) | {c.name for c in ds.columns if c.employee_id}
 
 
 def distinct_values(cell: pl.Series) -> tuple[pl.Series, pl.Series]:
@@ -407,6 +446,16 @@ def _category_values(
         assert isinstance(dtype, pl.Categorical)
         return dtype.categories.to_series().alias(cell.name)
     return cell.gather(_first_rows(position))
+
+
+def first_of_each(values: pl.Series, codes: pl.Series) -> pl.Series:
+    """The value of ``values`` at each code 0…k−1 of ``codes`` (dense codes of those values,
+    e.g. a :data:`CODE`), in code order.
+
+    >>> first_of_each(pl.Series(["b", "a", "b"]), pl.Series([0, 1, 0])).to_list()
+    ['b', 'a']
+    """
+    return values.gather(_first_rows(codes))
 
 
 def _first_rows(codes: pl.Series) -> pl.Series:
@@ -463,7 +512,8 @@ def parse_and_check(
     is wrong where the rule alone cannot say it without showing the value (the character of an
     identifier that breaks the identifier rule, and its position), and ``_zeros_<column>`` for
     every identifier: its text without leading zeros, which the leading-zero rules compare (the
-    pipeline pseudonymises it with the employee ID; it is never written). Row order is kept.
+    pipeline pseudonymises it with the employee ID; it is never written), and the codes of
+    :data:`CODE` (:func:`coded_columns`) and :data:`ZCODE` (every identifier). Row order is kept.
 
     The rules of :func:`violation_exprs` are evaluated as written there, those that read one
     column only on each distinct value of that column (then gathered to every row), the others
@@ -498,7 +548,12 @@ def parse_and_check(
         long_position = position[f"{ds.name}.cell_too_long"]
         parsed.update(
             _parse_distinct(
-                raw[col.name].cast(pl.String), col, column_rules, long_position, frozenset(keep)
+                raw[col.name].cast(pl.String),
+                col,
+                column_rules,
+                long_position,
+                frozenset(keep),
+                coded_columns(ds),
             )
         )
     frame = raw.select(
@@ -508,19 +563,14 @@ def parse_and_check(
     # per-column bits that are 0 on every row, header flags False on every row
     silent = {n for n, column in parsed.items() if n.startswith(_FLAGGING) and _never_set(column)}
     bits = _row_bits(ds, position, excel=excel, unmapped=unmapped, silent=silent)
-    zeros = [
-        pl.col(c.name).str.strip_chars_start("0").alias(ZEROS + c.name)
-        for c in ds.columns
-        if c.kind is Kind.ID
-    ]
-    helpers = [n for n in parsed if n not in ds.column_names]
+    kept = {*ds.column_names, *[p + c for c in ds.column_names for p in (ZEROS, CODE, ZCODE)]}
+    helpers = [n for n in parsed if n not in kept]
     # details only where some row has one (null counts are known without a pass over the rows)
     detailed = {n for n in [*helpers, UNMAPPED_JA, UNMAPPED_EN] if _some_value(frame[n])}
     return frame.with_columns(
         bits.alias(BITS),
         _joined(DETAIL_JA, ds, UNMAPPED_JA, detailed),
         _joined(DETAIL_EN, ds, UNMAPPED_EN, detailed),
-        *zeros,
     ).drop(*helpers, UNMAPPED_JA, UNMAPPED_EN)
 
 
@@ -674,6 +724,8 @@ def _key_codes(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.Expr | pl.Series
     >>> frame.select(_key_codes(frame, ("a", "b")).is_first_distinct()).to_series().to_list()
     [True, True, False, True]
     """
+    if all(CODE + c in frame.columns for c in key):
+        return _coded_key(frame, key)
     if len(key) == 1:
         return pl.col(key[0])
     dtypes = [frame.schema[c] for c in key]
@@ -687,6 +739,35 @@ def _key_codes(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.Expr | pl.Series
         if radix >= 2**63:
             return pl.struct(key)
     return pl.Series("__key", sum(codes[1:], codes[0]), dtype=pl.UInt64)
+
+
+def _coded_key(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.Expr | pl.Series:
+    """:func:`_key_codes` from the key columns' :data:`CODE` (parsed already): their
+    mixed-radix number, each radix one past the column's largest code; a struct of the codes
+    when that number would not fit 64 bits."""
+    number = mixed_radix([frame[CODE + c] for c in key])
+    return pl.struct(*[CODE + c for c in key]) if number is None else number.alias("__key")
+
+
+def mixed_radix(codes: list[pl.Series]) -> pl.Series | None:
+    """One UInt64 per row, equal exactly where every one of ``codes`` (non-negative integer
+    codes, no nulls) is equal: their mixed-radix number, each radix one past that code's
+    largest value; None when the number would not fit 63 bits.
+
+    >>> one, two = pl.Series([1, 0, 1]), pl.Series([2, 2, 0])
+    >>> mixed_radix([one, two]).to_list()  # 1·3 + 2, 0·3 + 2, 1·3 + 0
+    [5, 2, 3]
+    """
+    number: pl.Series | None = None
+    radix = 1
+    for code in reversed(codes):
+        size = int(cast(int, code.max() or 0)) + 1
+        if radix * size >= 2**63:
+            return None
+        code = code.cast(pl.UInt64)
+        number = code if number is None else number + code * radix
+        radix *= size
+    return None if number is None else number.alias("")
 
 
 def _dense_codes(column: pl.Series) -> tuple[pl.Series, int]:
@@ -754,8 +835,16 @@ def flag_references(
     for i, ref in enumerate(ds.references):
         target = accepted[ref.dataset]
         missing = _missing(candidates, target, ds, ref, zeros=False)
-        only_zeros = _missing(
-            candidates.filter(pl.col(INDEX).is_in(missing.implode())), target, ds, ref, zeros=True
+        only_zeros = (
+            _missing(
+                candidates.filter(pl.col(INDEX).is_in(missing.implode())),
+                target,
+                ds,
+                ref,
+                zeros=True,
+            )
+            if missing.len()
+            else missing
         )
         zero_match = missing.filter(~missing.is_in(only_zeros.implode()))
         flags.append(row.is_in(only_zeros.implode()).alias(f"{REF}{i}"))
@@ -780,11 +869,11 @@ def _missing(
         left_on = [fiscal_year_of(pl.col(ref.fiscal_year_from)), *left_on]
         right_on = ["fiscal_year", *right_on]
     present = pl.all_horizontal([e.is_not_null() for e in left_on])
-    keys = target.select(right_on).unique()
-    left = rows.filter(present).select(INDEX, *[e.alias(f"__k{j}") for j, e in enumerate(left_on)])
-    return left.join(
-        keys, left_on=[f"__k{j}" for j in range(len(right_on))], right_on=right_on, how="anti"
-    )[INDEX]
+    keys = target.select(right_on)  # an anti join needs no unique right side
+    names = [f"__k{j}" for j in range(len(right_on))]
+    rows = rows.filter(present)
+    left = rows.select(INDEX, *[e.alias(n) for n, e in zip(names, left_on, strict=True)])
+    return left.join(keys, left_on=names, right_on=right_on, how="anti")[INDEX]
 
 
 def reference_keys(ds: Dataset, accepted: pl.DataFrame) -> pl.DataFrame:
