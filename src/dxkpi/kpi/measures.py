@@ -743,25 +743,28 @@ def _maturity_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame
     answers and respondents (``_score``, ``_answers``, ``_respondents``) and the same of
     managers and of general staff (``_sum_m``/``_cnt_m``/``_n_m``, ``_sum_s``/``_cnt_s``/
     ``_n_s``). Collected once for both by the engine (:data:`YEARLY_CUBES`); taken from
-    ``data.derived`` when it has."""
+    ``data.derived`` when it has.
+
+    A cell is one job level (a key of the cube), so its managers' sums are the cell's own
+    where the cell is the managers', else 0 (and the same of general staff): set on the
+    cube's cells, not summed again row by row (filtered sums are a slow path of a group-by).
+    """
     key = yearly_key("maturity_cube", fiscal_years)
     if key in data.derived:
         return data.derived[key]
-    is_m = pl.col("job_level") == "manager"
-    is_s = pl.col("job_level") == "staff"
-    score = pl.col("score").cast(pl.Float64)
     aggs = [
-        score.sum().alias("_score"),
+        pl.col("score").cast(pl.Float64).sum().alias("_score"),
         pl.len().alias("_answers"),
         pl.col("respondent_id").n_unique().alias("_respondents"),
-        score.filter(is_m).sum().alias("_sum_m"),
-        score.filter(is_s).sum().alias("_sum_s"),
-        is_m.sum().alias("_cnt_m"),
-        is_s.sum().alias("_cnt_s"),
-        pl.col("respondent_id").filter(is_m).n_unique().alias("_n_m"),
-        pl.col("respondent_id").filter(is_s).n_unique().alias("_n_s"),
     ]
-    return _cube(_maturity(data, fiscal_years), aggs, "dimension")
+    cube = _cube(_maturity(data, fiscal_years), aggs, "dimension")
+    sides = {"m": "manager", "s": "staff"}
+    own = {"_sum": "_score", "_cnt": "_answers", "_n": "_respondents"}
+    return cube.with_columns(
+        pl.when(pl.col("job_level") == level).then(total).otherwise(0).alias(f"{name}_{side}")
+        for name, total in own.items()
+        for side, level in sides.items()
+    )
 
 
 def maturity_score(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
