@@ -95,9 +95,24 @@ def fiscal_month_label(first_fy: int, months: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
+#: Days from the first day of a fiscal year to the next 1 January: the same every year, as that
+#: span holds no 29 February (it starts in April, after any February of its calendar year).
+_TO_NEW_YEAR = dt.timedelta(days=(dt.date(2001, 1, 1) - dt.date(2000, FIRST_MONTH, 1)).days)
+
+
 def fiscal_year_of(date: pl.Expr) -> pl.Expr:
-    """The fiscal year of a date expression (Int32): 2026-03-31 → 2025, 2026-04-01 → 2026."""
-    return (date.dt.year() - (date.dt.month() < FIRST_MONTH).cast(pl.Int32)).cast(pl.Int32)
+    """The fiscal year of a date expression (Int32): 2026-03-31 → 2025, 2026-04-01 → 2026.
+
+    The calendar year of the date moved on by :data:`_TO_NEW_YEAR`, less one: the year is read
+    once (reading the year and the month took about half as long again over millions of rows).
+
+    >>> days = pl.Series(
+    ...     [dt.date(2024, 2, 29), dt.date(2024, 3, 31), dt.date(2024, 4, 1), dt.date(2024, 12, 31)]
+    ... )
+    >>> pl.select(fiscal_year_of(pl.lit(days))).to_series().to_list()
+    [2023, 2023, 2024, 2024]
+    """
+    return ((date + _TO_NEW_YEAR).dt.year() - 1).cast(pl.Int32)
 
 
 def fiscal_month_of(date: pl.Expr) -> pl.Expr:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import polars as pl
 
 from dxkpi.catalogue.contract import DATASETS, LIKERT_AGREE
-from dxkpi.catalogue.kpis import REGISTRY
+from dxkpi.catalogue.kpis import REGISTRY, SECOND_DIMENSION_VALUES
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi._frames import (
@@ -159,8 +159,13 @@ def _staff_share(
     dimension: str | None = None,
     count: pl.Expr | None = None,
     value: pl.Expr = _RATIO,
+    hit_cube: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Numerator from ``hits`` (member rows with group columns); denominator = |H(t,g)|.
+
+    ``hit_cube``: the hits already counted per finest cell [and ``dim``] as ``numerator``
+    (:func:`_cube`), when the KPI has a cheaper way to count them; the effective-dated roster
+    reads ``hits``.
 
     With the effective-dated roster the denominator is in person-years at work in g during t
     (:func:`~dxkpi.kpi._frames.person_years`), n_people the people with ≥1 such month; a
@@ -171,8 +176,9 @@ def _staff_share(
         return _staff_share_dated(
             data, fiscal_years, by, kpi_id, hits, dimension=dimension, count=count, value=value
         )
-    count = pl.col("employee_id").n_unique() if count is None else count
-    hit_cube = _cube(hits, [count.alias("numerator")], dimension)
+    if hit_cube is None:
+        count = pl.col("employee_id").n_unique() if count is None else count
+        hit_cube = _cube(hits, [count.alias("numerator")], dimension)
     head_cube = _cube(members(data, fiscal_years), [pl.len().alias("denominator")], None)
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
@@ -350,13 +356,44 @@ def completion_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY)
 def phase_reach(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
     """Share of H(t,g) with ≥1 completed phase-p session dated by the end of t. Unit: ratio."""
     first = first_completion(data)
+    heads = members(data, fiscal_years)
     hits = (
-        members(data, fiscal_years)
-        .join(first, on="employee_id", how="inner")
-        .filter(pl.col("first_fy") <= pl.col("fiscal_year"))
+        heads.join(first, on="employee_id", how="inner")
+        .filter(_reached("first_fy"))
         .rename({"phase": "dim"})
     )
-    return _staff_share(data, fiscal_years, by, "phase_reach", hits, dimension="phase")
+    return _staff_share(
+        data,
+        fiscal_years,
+        by,
+        "phase_reach",
+        hits,
+        dimension="phase",
+        hit_cube=_reach_cube(heads, first),
+    )
+
+
+def _reached(first_fy: str) -> pl.Expr:
+    """A member of t has reached a phase: their first completion of it (``first_fy``) is in t
+    or before (null: never completed, not reached)."""
+    return pl.col(first_fy) <= pl.col("fiscal_year")
+
+
+def _reach_cube(heads: pl.LazyFrame, first: pl.LazyFrame) -> pl.LazyFrame:
+    """:func:`phase_reach`'s hits counted per finest cell and phase (``dim``) as ``numerator``:
+    the distinct members of each cell who have reached the phase (:func:`_reached`).
+
+    Each member is joined once to a row of their first completion of every phase of the code
+    list (a column per phase) instead of once per phase completed: about a third of the rows
+    to join and count. Phases off the code list are not counted (no cell shows them)."""
+    phases = SECOND_DIMENSION_VALUES["phase"]
+    wide = first.group_by("employee_id").agg(
+        pl.col("first_fy").filter(pl.col("phase") == p).min().alias(p) for p in phases
+    )
+    reached = [pl.col("employee_id").filter(_reached(p)).n_unique().alias(p) for p in phases]
+    cube = _cube(heads.join(wide, on="employee_id", how="inner"), reached, None)
+    keys = [c for c in cube.collect_schema().names() if c not in phases]
+    return cube.unpivot(phases, index=keys, variable_name="dim", value_name="numerator")
 
 
 def proposals_per_100(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
@@ -706,25 +743,28 @@ def _maturity_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame
     answers and respondents (``_score``, ``_answers``, ``_respondents``) and the same of
     managers and of general staff (``_sum_m``/``_cnt_m``/``_n_m``, ``_sum_s``/``_cnt_s``/
     ``_n_s``). Collected once for both by the engine (:data:`YEARLY_CUBES`); taken from
-    ``data.derived`` when it has."""
+    ``data.derived`` when it has.
+
+    A cell is one job level (a key of the cube), so its managers' sums are the cell's own
+    where the cell is the managers', else 0 (and the same of general staff): set on the
+    cube's cells, not summed again row by row (filtered sums are a slow path of a group-by).
+    """
     key = yearly_key("maturity_cube", fiscal_years)
     if key in data.derived:
         return data.derived[key]
-    is_m = pl.col("job_level") == "manager"
-    is_s = pl.col("job_level") == "staff"
-    score = pl.col("score").cast(pl.Float64)
     aggs = [
-        score.sum().alias("_score"),
+        pl.col("score").cast(pl.Float64).sum().alias("_score"),
         pl.len().alias("_answers"),
         pl.col("respondent_id").n_unique().alias("_respondents"),
-        score.filter(is_m).sum().alias("_sum_m"),
-        score.filter(is_s).sum().alias("_sum_s"),
-        is_m.sum().alias("_cnt_m"),
-        is_s.sum().alias("_cnt_s"),
-        pl.col("respondent_id").filter(is_m).n_unique().alias("_n_m"),
-        pl.col("respondent_id").filter(is_s).n_unique().alias("_n_s"),
     ]
-    return _cube(_maturity(data, fiscal_years), aggs, "dimension")
+    cube = _cube(_maturity(data, fiscal_years), aggs, "dimension")
+    sides = {"m": "manager", "s": "staff"}
+    own = {"_sum": "_score", "_cnt": "_answers", "_n": "_respondents"}
+    return cube.with_columns(
+        pl.when(pl.col("job_level") == level).then(total).otherwise(0).alias(f"{name}_{side}")
+        for name, total in own.items()
+        for side, level in sides.items()
+    )
 
 
 def maturity_score(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:

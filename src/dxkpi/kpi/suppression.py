@@ -128,9 +128,22 @@ def equations(cells: pl.DataFrame, department_division: pl.DataFrame) -> pl.Data
     )
 
 
-def _complement_round(state: pl.DataFrame, eqs: pl.DataFrame) -> pl.Series:
-    """Rows to suppress additionally in one round (may be empty)."""
-    members = eqs.join(state, on="_row", how="inner")
+def _equation_cells(eqs: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
+    """``eqs`` with each member cell's fixed columns (``_key``, ``_n``, ``_den``) and its place
+    in ``state`` (``_at``): joined once, so a round only looks up what it changes (whether the
+    cell is hidden) by place (:func:`_with_hidden`) instead of joining the state again."""
+    fixed = state.select("_row", "_key", "_n", "_den").with_row_index("_at")
+    return eqs.join(fixed, on="_row", how="inner")
+
+
+def _with_hidden(cells: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
+    """:func:`_equation_cells` with each cell's ``_suppressed`` of ``state`` now."""
+    return cells.with_columns(state.get_column("_suppressed").gather(cells.get_column("_at")))
+
+
+def _complement_round(members: pl.DataFrame) -> pl.Series:
+    """Rows to suppress additionally in one round (may be empty); ``members``: the equations'
+    cells with their state (:func:`_with_hidden`)."""
     unknown = pl.col("_suppressed") & (pl.col("_n") > 0)
     exposed = (
         members.group_by("_eq").agg(unknown.sum().alias("_unknown")).filter(pl.col("_unknown") == 1)
@@ -187,8 +200,9 @@ def _fixed_point(
     state = state.with_columns(
         _why=pl.when("_suppressed").then(pl.lit("primary")).otherwise(pl.lit(None, pl.String))
     )
+    cells = _equation_cells(eqs, state)
     while True:
-        why, extra = "complementary", _complement_round(state, eqs)
+        why, extra = "complementary", _complement_round(_with_hidden(cells, state))
         if extra.is_empty() and linked is not None:
             why, extra = "linked", _link_round(state, linked)
         if extra.is_empty():
@@ -210,12 +224,19 @@ def links(
     others). A unit KPI's department cell follows its department's head count (``_leads`` false:
     hiding the unit cell hides nothing else).
     """
+    shown = pl.DataFrame(
+        [
+            (kpi, q)
+            for kpi, pair in quantities.items()
+            for q in dict.fromkeys(x for x in pair if x is not None)
+        ],
+        schema={"kpi": pl.String, "_q": pl.String},
+        orient="row",
+    )
     tagged = [
-        base.filter(pl.col("kpi") == kpi).select(
-            "_row", "fiscal_year", "_grouping", "_key", _q=pl.lit(q), _leads=pl.lit(True)
+        base.join(shown, on="kpi", how="inner").select(
+            "_row", "fiscal_year", "_grouping", "_key", "_q", _leads=pl.lit(True)
         )
-        for kpi, pair in quantities.items()
-        for q in dict.fromkeys(x for x in pair if x is not None)
     ]
     tagged.append(
         base.filter(~pl.col("_people") & (pl.col("_grouping") == "department")).select(
