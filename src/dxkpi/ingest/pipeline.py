@@ -634,15 +634,17 @@ def drop_duplicate_files(disc: Discovery) -> tuple[Discovery, list[dict[str, str
 
 
 class _Workers:
-    """The threads of one run beside the main one, each a queue of one: ``gx`` certifies
-    datasets (GX is mostly Python), ``write`` writes outputs, ``check`` reads and checks the
-    next dataset (:func:`check_alone`) while the main thread finishes this one (polars
-    releases the GIL, so two cores stay busy). Leaving waits for every thread."""
+    """The threads of one run beside the main one: ``gx`` certifies datasets (GX is mostly
+    Python) and ``write`` writes outputs, one at a time each; ``check`` reads and checks
+    (:func:`check_alone`) the dataset the main thread needs and the next one, on two threads,
+    while the main thread finishes the one before (polars releases the GIL, so two cores stay
+    busy; a large dataset no longer waits for the check of the one before it to end). Leaving
+    waits for every thread."""
 
     def __init__(self) -> None:
         self.gx = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx")
         self.write = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write")
-        self.check = ThreadPoolExecutor(max_workers=1, thread_name_prefix="check")
+        self.check = ThreadPoolExecutor(max_workers=2, thread_name_prefix="check")
         self.written: list[Future[None]] = []
 
     def __enter__(self) -> _Workers:
