@@ -9,7 +9,8 @@ timed alternately with the engine on the same KPIs, its cells asserted equal.
 
     .venv/bin/python benchmarks/kpi_scale.py [--staff 30000] [--repeat 3]
 
-Goal: the whole catalogue ≤ 1.5 s, ≥ 3× faster than pandas and faster than DuckDB in the same
+Goal: the whole catalogue ≤ 1.5 s (the median of the runs), ≥ 3× faster than pandas and faster
+than DuckDB in the same
 run.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import sys
 import time
 
@@ -700,13 +702,16 @@ def _run(fn, label: str | None = None) -> tuple[float, object]:
     return wall, result
 
 
+def median_wall(label: str) -> float:
+    """The median wall time of a label's runs (what the goal is judged on)."""
+    return statistics.median(w for w, _ in RUNS[label])
+
+
 def runs_text(label: str) -> str:
     """Median and best wall time, median CPU time of a label's runs."""
     walls = sorted(w for w, _ in RUNS[label])
-    cpus = sorted(c for _, c in RUNS[label])
-    mid = len(walls) // 2
-    median_wall = walls[mid] if len(walls) % 2 else (walls[mid - 1] + walls[mid]) / 2
-    median_cpu = cpus[mid] if len(cpus) % 2 else (cpus[mid - 1] + cpus[mid]) / 2
+    median_wall = statistics.median(walls)
+    median_cpu = statistics.median(c for _, c in RUNS[label])
     return (
         f"median {median_wall:.2f} s, best {walls[0]:.2f} s of {len(walls)} "
         f"(CPU median {median_cpu:.2f} s)"
@@ -773,7 +778,7 @@ def main(argv: list[str] | None = None) -> int:
 
     config = Config()
     rss0 = peak_rss_mb()
-    engine_s, rich = time_it(
+    _best, rich = time_it(
         _labelled("engine", lambda: compute(data, config, fiscal_years=FISCAL_YEARS, by=ALL_BY)),
         args.repeat,
     )
@@ -821,10 +826,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "load average (1, 5, 15 min) at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
     )
-    ok = engine_s <= 1.5 and ratio >= 3.0 and duck_ratio > 1.0
+    ok = median_wall("engine") <= 1.5 and ratio >= 3.0 and duck_ratio > 1.0
     print(
         "GOAL MET" if ok else "GOAL NOT MET",
-        "(whole catalogue ≤ 1.5 s, ≥ 3× pandas, faster than DuckDB on every KPI)",
+        "(whole catalogue ≤ 1.5 s median, ≥ 3× pandas, faster than DuckDB on every KPI)",
     )
     return 0 if ok else 1
 
