@@ -10,8 +10,7 @@ timed alternately with the engine on the same KPIs, its cells asserted equal.
     .venv/bin/python benchmarks/kpi_scale.py [--staff 30000] [--repeat 3]
 
 Goal: the whole catalogue ≤ 1.5 s (the median of the runs), ≥ 3× faster than pandas and faster
-than DuckDB in the same
-run.
+than DuckDB in the same run.
 """
 
 from __future__ import annotations
