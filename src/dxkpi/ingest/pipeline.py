@@ -100,7 +100,6 @@ from dxkpi.ingest.rules import (
     UNMAPPED_JA,
     ZCODE,
     ZEROS,
-    distinct_values,
     first_of_each,
     flag_duplicates,
     flag_references,
@@ -321,8 +320,8 @@ def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes | Pseudonyms) 
     for col in (c.name for c in ds.columns if c.employee_id):
         # Each distinct ID (and ID without its leading zeros, which the leading-zero rules
         # compare) is pseudonymised once and gathered back to its rows.
-        ids, at = _distinct(frame, col, CODE)
-        zeros, zeros_at = _distinct(frame, ZEROS + col, ZCODE, col)
+        at, zeros_at = frame[CODE + col], frame[ZCODE + col]  # parse_and_check's codes
+        ids, zeros = first_of_each(frame[col], at), first_of_each(frame[ZEROS + col], zeros_at)
         pseudo = pseudonymise(ids, secret).gather(at).alias(col)
         updates.append(pseudo)
         # The raw text becomes the pseudonym of its normalised form: no personnel-system ID
@@ -332,18 +331,6 @@ def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes | Pseudonyms) 
         )
         updates.append(pseudonymise(zeros, secret).gather(zeros_at).alias(ZEROS + col))
     return frame.with_columns(updates) if updates else frame
-
-
-def _distinct(
-    frame: pl.DataFrame, column: str, prefix: str, coded: str | None = None
-) -> tuple[pl.Series, pl.Series]:
-    """The distinct values of ``column`` and each row's position among them: from the codes
-    :func:`parse_and_check` made (``prefix`` + ``coded``, by default + ``column``) when the
-    frame has them, else by :func:`distinct_values`."""
-    code = prefix + (coded or column)
-    if code not in frame.columns:
-        return distinct_values(frame[column])
-    return first_of_each(frame[column], frame[code]), frame[code]
 
 
 def _messages(ds: Dataset) -> tuple[dict[str, str], dict[str, str]]:

@@ -393,7 +393,7 @@ def _row_codes(per_value: pl.Series, index: pl.Series, name: str) -> pl.Series:
     """Each row's code (UInt64) of its value in ``per_value`` (one value per distinct raw
     value, ``index`` each row's position there): equal values, even of different raw
     spellings, get equal codes."""
-    return _dense_codes(per_value)[0].cast(pl.UInt64).gather(index).alias(name)
+    return _dense_codes(per_value).gather(index).alias(name)
 
 
 def coded_columns(ds: Dataset) -> frozenset[str]:
@@ -445,7 +445,7 @@ def _category_values(
         dtype = coded.dtype
         assert isinstance(dtype, pl.Categorical)
         return dtype.categories.to_series().alias(cell.name)
-    return cell.gather(_first_rows(position))
+    return first_of_each(cell, position)
 
 
 def first_of_each(values: pl.Series, codes: pl.Series) -> pl.Series:
@@ -724,29 +724,16 @@ def _key_codes(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.Expr | pl.Series
     >>> frame.select(_key_codes(frame, ("a", "b")).is_first_distinct()).to_series().to_list()
     [True, True, False, True]
     """
-    if all(CODE + c in frame.columns for c in key):
-        return _coded_key(frame, key)
-    if len(key) == 1:
+    if all(CODE + c in frame.columns for c in key):  # parsed already (parse_and_check)
+        codes = [frame[CODE + c] for c in key]
+    elif len(key) == 1:
         return pl.col(key[0])
-    dtypes = [frame.schema[c] for c in key]
-    if not all(d == pl.String or d == pl.Date or d.is_integer() for d in dtypes):
+    elif all(_codable(frame.schema[c]) for c in key):
+        codes = [_dense_codes(frame[c]) for c in key]
+    else:
         return pl.struct(key)
-    codes, radix = [], 1
-    for column in reversed(key):
-        position, count = _dense_codes(frame[column])
-        codes.append(position.cast(pl.UInt64) * radix)
-        radix *= count
-        if radix >= 2**63:
-            return pl.struct(key)
-    return pl.Series("__key", sum(codes[1:], codes[0]), dtype=pl.UInt64)
-
-
-def _coded_key(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.Expr | pl.Series:
-    """:func:`_key_codes` from the key columns' :data:`CODE` (parsed already): their
-    mixed-radix number, each radix one past the column's largest code; a struct of the codes
-    when that number would not fit 64 bits."""
-    number = mixed_radix([frame[CODE + c] for c in key])
-    return pl.struct(*[CODE + c for c in key]) if number is None else number.alias("__key")
+    number = mixed_radix(codes)
+    return pl.struct(key) if number is None else number.alias("__key")
 
 
 def mixed_radix(codes: list[pl.Series]) -> pl.Series | None:
@@ -770,20 +757,19 @@ def mixed_radix(codes: list[pl.Series]) -> pl.Series | None:
     return None if number is None else number.alias("")
 
 
-def _dense_codes(column: pl.Series) -> tuple[pl.Series, int]:
-    """Each row's code in 0…count−1, equal exactly where the values are equal (null its own
+def _dense_codes(column: pl.Series) -> pl.Series:
+    """Each row's code (UInt64, from 0), equal exactly where the values are equal (null its own
     code): text by its position among the distinct values, a date or an integer (the only
-    other types passed) by its distance from the smallest value (null one past the
-    largest)."""
+    other types passed, :func:`_codable`) by its distance from the smallest value (null one
+    past the largest)."""
     if column.dtype == pl.String:
-        distinct, position = distinct_values(column)
-        return position, distinct.len()
+        return distinct_values(column)[1].cast(pl.UInt64)
     physical = column.to_physical().cast(pl.Int64)
     low, high = physical.min(), physical.max()
     if low is None or high is None:  # every value null
-        return pl.zeros(column.len(), pl.UInt64, eager=True), 1
+        return pl.zeros(column.len(), pl.UInt64, eager=True)
     span = int(cast(int, high)) - int(cast(int, low)) + 1
-    return (physical - low).fill_null(span).cast(pl.UInt64), span + 1
+    return (physical - low).fill_null(span).cast(pl.UInt64)
 
 
 def _spelt_two_ways(frame: pl.DataFrame, column: str, clean: pl.Expr) -> bool:
@@ -870,10 +856,10 @@ def _missing(
         right_on = ["fiscal_year", *right_on]
     present = pl.all_horizontal([e.is_not_null() for e in left_on])
     keys = target.select(right_on)  # an anti join needs no unique right side
-    names = [f"__k{j}" for j in range(len(right_on))]
-    rows = rows.filter(present)
-    left = rows.select(INDEX, *[e.alias(n) for n, e in zip(names, left_on, strict=True)])
-    return left.join(keys, left_on=names, right_on=right_on, how="anti")[INDEX]
+    left = rows.filter(present).select(INDEX, *[e.alias(f"__k{j}") for j, e in enumerate(left_on)])
+    return left.join(
+        keys, left_on=[f"__k{j}" for j in range(len(right_on))], right_on=right_on, how="anti"
+    )[INDEX]
 
 
 def reference_keys(ds: Dataset, accepted: pl.DataFrame) -> pl.DataFrame:
