@@ -4,6 +4,7 @@ validation (parts), uniqueness judged per city, and a failing city found and bla
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -150,3 +151,43 @@ def test_shared_gate_runs_one_validation_for_clean_cities(monkeypatch: pytest.Mo
     assert len(calls) == 1
     assert [g["departments"]["successful"] for g in got] == [7, 7]
     assert all(g["departments"]["success"] for g in got)
+
+
+def test_reused_configurations_give_gx_s_own_verdicts(
+    sample_city: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every dataset of the sample city, its planted bad rows included, judged by each suite with
+    the configurations reused within a validation and with GX building them at every read:
+    the same verdict on every expectation (and failures among them, so the check can fail)."""
+    from great_expectations.expectations.expectation import Expectation
+
+    from dxkpi.ingest import suites
+    from dxkpi.ingest.pipeline import check_alone
+    from dxkpi.ingest.read import discover
+
+    _context()
+    assert getattr(Expectation.configuration.fget, "_dxkpi_reused", False)
+    parts = discover(sample_city.raw).parts
+    frames = {
+        name: check_alone(DATASETS[name], [p for p in parts if p.dataset == name]).frame
+        for name in DATASETS
+        if any(p.dataset == name for p in parts)
+    }
+
+    def verdicts() -> dict[str, tuple[bool, tuple[str, ...]]]:
+        out = {}
+        for name, frame in frames.items():
+            result = validate(
+                name,
+                frame.select(DATASETS[name].column_names),
+                load_suite(ROOT / "expectations", name),
+                RUN,
+            )
+            out[name] = (result.success, result.failed_rules)
+        return out
+
+    reused = verdicts()
+    monkeypatch.setattr(suites, "_configurations_reused", contextlib.nullcontext)
+    built_each_time = verdicts()
+    assert reused == built_each_time
+    assert sum(not ok for ok, _ in reused.values()) >= 3
