@@ -64,10 +64,16 @@ PIECES = [
 
 
 @settings(max_examples=1000, deadline=None)
-@given(st.lists(st.sampled_from(PIECES) | st.binary(max_size=4), max_size=40))
-def test_same_line_as_line_by_line(pieces: list[bytes]) -> None:
+@given(
+    st.lists(st.sampled_from(PIECES) | st.binary(max_size=4), max_size=40),
+    st.integers(min_value=1, max_value=24),
+)
+def test_same_line_as_line_by_line(pieces: list[bytes], chunk: int) -> None:
+    """Whole file at once, and in chunks of a few bytes (a chunk boundary falls in nearly
+    every line)."""
     data = b"".join(pieces)
     assert first_utf8_line(data) == _line_by_line(data)
+    assert first_utf8_line(data, chunk) == _line_by_line(data)
 
 
 def test_mixed_file_names_the_first_utf8_line() -> None:
@@ -75,6 +81,7 @@ def test_mixed_file_names_the_first_utf8_line() -> None:
     utf8 = "".join(f"{i:05d},市民課,受講\r\n" for i in range(3)).encode()
     data = b"id,dept,status\r\n" + cp932 + b"\r" + utf8
     assert first_utf8_line(data) == _line_by_line(data) == 203
+    assert [first_utf8_line(data, chunk) for chunk in (1, 64, 1000, 4000)] == [203] * 4
     assert first_utf8_line(cp932) is None
 
 

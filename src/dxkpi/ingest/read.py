@@ -84,6 +84,7 @@ __all__ = [
     "MAX_IGNORED_SHOWN",
     "SEPARATORS",
     "SHOWN_HEADER_CHARS",
+    "UTF8_LINES_CHUNK",
     "Discovery",
     "FileFault",
     "RawTable",
@@ -488,7 +489,13 @@ def _refuse_mixed_encodings(data: bytes, rel: str) -> None:
         )
 
 
-def first_utf8_line(data: bytes) -> int | None:
+#: Bytes of a file :func:`first_utf8_line` looks at a time (then up to the next line break):
+#: its arrays stay small enough to be reused from the heap and the cache, where arrays of the
+#: whole file were each a fresh, page-faulted copy (0.45 s for a 65 MB CP932 file, 0.2 s now).
+UTF8_LINES_CHUNK = 4 * 1024 * 1024
+
+
+def first_utf8_line(data: bytes, chunk: int = UTF8_LINES_CHUNK) -> int | None:
     r"""The 1-based number of the first line that holds a non-ASCII byte and is valid UTF-8, or
     None. Lines end at LF, CRLF or a lone CR (as :meth:`bytes.splitlines` splits them).
 
@@ -496,7 +503,8 @@ def first_utf8_line(data: bytes) -> int | None:
     lines): a byte pattern that UTF-8 never holds marks a line as certainly not UTF-8
     (:func:`_never_utf8`), and nearly every line of CP932 Japanese has one (its lead bytes
     81–9F are continuation bytes to UTF-8, its trail bytes 40–7E are ASCII). The few non-ASCII
-    lines left are decoded one by one, so the answer is exact.
+    lines left are decoded one by one, so the answer is exact. The file is looked at in whole
+    lines of about ``chunk`` bytes at a time.
 
     >>> first_utf8_line("a\n総務\n".encode("cp932") + "総務\r\n".encode())
     3
@@ -504,9 +512,22 @@ def first_utf8_line(data: bytes) -> int | None:
     True
     """
     flat, _ = normalise_line_endings(data)
-    x = np.frombuffer(flat, dtype=np.uint8)
-    if not x.size:
-        return None
+    before = 0  # lines in the chunks already looked at
+    start = 0
+    while start < len(flat):
+        stop = flat.find(b"\n", start + max(chunk, 1) - 1) + 1 or len(flat)
+        found, lines = _first_utf8_line_in(flat, start, stop)
+        if found is not None:
+            return before + found
+        before, start = before + lines, stop
+    return None
+
+
+def _first_utf8_line_in(flat: bytes, start: int, stop: int) -> tuple[int | None, int]:
+    """:func:`first_utf8_line` within ``flat[start:stop]`` (whole LF-ended lines, the last
+    perhaps unended): the line's number counted from the first line there, and how many
+    lines there are."""
+    x = np.frombuffer(flat, dtype=np.uint8, count=stop - start, offset=start)
     starts = np.concatenate(([0], np.flatnonzero(x == 0x0A) + 1))
     starts = starts[starts < x.size]  # the empty line after a final LF holds nothing
     stops = np.append(starts[1:], x.size)
@@ -514,11 +535,11 @@ def first_utf8_line(data: bytes) -> int | None:
     not_utf8 = np.logical_or.reduceat(_never_utf8(x), starts)
     for i in np.flatnonzero(non_ascii & ~not_utf8):
         try:
-            flat[starts[i] : stops[i]].decode("utf-8")
+            flat[start + starts[i] : start + stops[i]].decode("utf-8")
         except UnicodeDecodeError:
             continue
-        return int(i) + 1
-    return None
+        return int(i) + 1, starts.size
+    return None, starts.size
 
 
 def _never_utf8(x: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
