@@ -130,17 +130,25 @@ def _staff_years(data: Processed) -> pl.LazyFrame:
 _CUBE_COLUMNS = ("department_code", "division", "job_level", "talent_type")
 
 
-def _cube(facts: pl.LazyFrame, aggs: Sequence[pl.Expr], dimension: str | None) -> pl.LazyFrame:
+def _cube(
+    data: Processed, facts: pl.LazyFrame, aggs: Sequence[pl.Expr], dimension: str | None
+) -> pl.LazyFrame:
     """Aggregate facts to the finest cells (fiscal_year × department × job level × talent type
     [× dim]) with additive measures; every grouping is then a sum over this small cube.
 
     Counts of distinct people are additive here because a person has one staff row per year.
+    A fact's division is its department's (:func:`~dxkpi.kpi._frames.with_division`: the
+    departments table is keyed by department_code), so the facts are grouped without it and
+    the cube's cells are given theirs (one key column fewer to group the facts by).
     """
     names = facts.collect_schema().names()
     keys = ["fiscal_year", *[c for c in _CUBE_COLUMNS if c in names]]
     if dimension is not None:
         keys.append("dim")
-    return facts.group_by(keys).agg(aggs)
+    if "division" not in keys or "department_code" not in keys:
+        return facts.group_by(keys).agg(aggs)
+    cube = facts.group_by([k for k in keys if k != "division"]).agg(aggs)
+    return with_division(cube, data)
 
 
 def _rollup(
@@ -178,8 +186,8 @@ def _staff_share(
         )
     if hit_cube is None:
         count = pl.col("employee_id").n_unique() if count is None else count
-        hit_cube = _cube(hits, [count.alias("numerator")], dimension)
-    head_cube = _cube(members(data, fiscal_years), [pl.len().alias("denominator")], None)
+        hit_cube = _cube(data, hits, [count.alias("numerator")], dimension)
+    head_cube = _cube(data, members(data, fiscal_years), [pl.len().alias("denominator")], None)
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
         num = _rollup(hit_cube, grouping, ["numerator"], dimension)
@@ -223,12 +231,12 @@ def _staff_share_dated(
             .join(exposure, on=["fiscal_year", "employee_id"], how="inner")
         )
         # months (integers) are summed, then divided: the same cell in any summation order
-        hit_cube = _cube(weighted, [pl.col("months").sum().alias("numerator")], dimension)
+        hit_cube = _cube(data, weighted, [pl.col("months").sum().alias("numerator")], dimension)
         per_month = True
     else:
-        hit_cube = _cube(hits, [count.alias("numerator")], dimension)
+        hit_cube = _cube(data, hits, [count.alias("numerator")], dimension)
         per_month = False
-    head_cube = _cube(exposure, [pl.col("months").sum().alias("denominator")], None)
+    head_cube = _cube(data, exposure, [pl.col("months").sum().alias("denominator")], None)
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
         num = _rollup(hit_cube, grouping, ["numerator"], dimension).with_columns(
@@ -279,7 +287,7 @@ def _grouped(
         fiscal_years,
         by,
         kpi_id,
-        _cube(facts, aggs, dimension),
+        _cube(data, facts, aggs, dimension),
         [a.meta.output_name() for a in aggs],
         dimension=dimension,
         value=value,
@@ -369,7 +377,7 @@ def phase_reach(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> 
         "phase_reach",
         hits,
         dimension="phase",
-        hit_cube=_reach_cube(heads, first),
+        hit_cube=_reach_cube(data, heads, first),
     )
 
 
@@ -379,7 +387,7 @@ def _reached(first_fy: str) -> pl.Expr:
     return pl.col(first_fy) <= pl.col("fiscal_year")
 
 
-def _reach_cube(heads: pl.LazyFrame, first: pl.LazyFrame) -> pl.LazyFrame:
+def _reach_cube(data: Processed, heads: pl.LazyFrame, first: pl.LazyFrame) -> pl.LazyFrame:
     """:func:`phase_reach`'s hits counted per finest cell and phase (``dim``) as ``numerator``:
     the distinct members of each cell who have reached the phase (:func:`_reached`).
 
@@ -391,7 +399,7 @@ def _reach_cube(heads: pl.LazyFrame, first: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("first_fy").filter(pl.col("phase") == p).min().alias(p) for p in phases
     )
     reached = [pl.col("employee_id").filter(_reached(p)).n_unique().alias(p) for p in phases]
-    cube = _cube(heads.join(wide, on="employee_id", how="inner"), reached, None)
+    cube = _cube(data, heads.join(wide, on="employee_id", how="inner"), reached, None)
     keys = [c for c in cube.collect_schema().names() if c not in phases]
     return cube.unpivot(phases, index=keys, variable_name="dim", value_name="numerator")
 
@@ -757,7 +765,7 @@ def _maturity_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame
         pl.len().alias("_answers"),
         pl.col("respondent_id").n_unique().alias("_respondents"),
     ]
-    cube = _cube(_maturity(data, fiscal_years), aggs, "dimension")
+    cube = _cube(data, _maturity(data, fiscal_years), aggs, "dimension")
     sides = {"m": "manager", "s": "staff"}
     own = {"_sum": "_score", "_cnt": "_answers", "_n": "_respondents"}
     return cube.with_columns(
@@ -860,7 +868,7 @@ def _skill_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
         .alias("_self_minus_manager"),
         both.sum().alias("_both"),
     ]
-    return _cube(skill_levels(data, fiscal_years), aggs, "skill_area")
+    return _cube(data, skill_levels(data, fiscal_years), aggs, "skill_area")
 
 
 def _against_matrix(cube: pl.LazyFrame, matrix: SkillMatrix | None) -> pl.LazyFrame:
@@ -1116,7 +1124,7 @@ def _followup_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame
     key = yearly_key("followup_cube", fiscal_years)
     if key in data.derived:
         return data.derived[key]
-    return _cube(_followup_answers(data, fiscal_years), _followup_aggs(), None)
+    return _cube(data, _followup_answers(data, fiscal_years), _followup_aggs(), None)
 
 
 def _followup_courses(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
