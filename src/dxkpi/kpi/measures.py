@@ -45,6 +45,7 @@ from dxkpi.kpi.roster import assignment_at
 from dxkpi.project.config import SkillMatrix
 
 __all__ = [
+    "ATTENDED_CUBES",
     "YEARLY_CUBES",
     "YEARLY_SHARED",
     "Z95",
@@ -337,8 +338,32 @@ def _rolled_up(
 # --------------------------------------------------------------------------- staff KPIs
 def participation_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
     """Share of H(t,g) with ≥1 attended/completed session dated in t. Unit: ratio 0–1."""
-    hits = _sessions(data, fiscal_years).filter(pl.col("trained") > 0)
-    return _staff_share(data, fiscal_years, by, "participation_rate", hits)
+    cube = _trained_cube(data, fiscal_years).with_columns(numerator=pl.col("_trained_people"))
+    return _staff_share(
+        data, fiscal_years, by, "participation_rate", _trained(data, fiscal_years), hit_cube=cube
+    )
+
+
+def _trained(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """Attendance summary rows of the fiscal years with ≥1 attended/completed session, with the
+    attendee's group of that year."""
+    return _sessions(data, fiscal_years).filter(pl.col("trained") > 0)
+
+
+def _trained_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """What :func:`participation_rate` and :func:`insourcing_rate` sum, per finest cell
+    (:func:`_cube`) of the trained rows (:func:`_trained`): the distinct people trained
+    (``_trained_people``) and their attendee-hours taught by internal instructors
+    (``hours_internal``) and in all (``hours_trained``). Collected once for both by the engine
+    (:data:`ATTENDED_CUBES`); taken from ``data.derived`` when it has."""
+    key = yearly_key("trained_cube", fiscal_years)
+    if key in data.derived:
+        return data.derived[key]
+    aggs = [
+        pl.col("employee_id").n_unique().alias("_trained_people"),
+        pl.col("hours_internal", "hours_trained").sum(),
+    ]
+    return _cube(data, _trained(data, fiscal_years), aggs, None)
 
 
 def completion_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
@@ -534,15 +559,22 @@ def retention_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) 
 
 
 def insourcing_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
-    """Attendee-hours taught by internal instructors ÷ all attendee-hours in t. Unit: ratio."""
-    facts = _sessions(data, fiscal_years).filter(pl.col("trained") > 0)
-    aggs = [
-        pl.col("hours_internal").sum().alias("numerator"),
-        pl.col("hours_trained").sum().alias("denominator"),
-        pl.col("employee_id").n_unique().alias("n_people"),
-    ]
-    return _grouped(
-        data, fiscal_years, by, "insourcing_rate", facts, aggs, covered=_staff_years(data)
+    """Attendee-hours taught by internal instructors ÷ all attendee-hours in t. Unit: ratio.
+
+    n_people = the trained attendees (:func:`_trained_cube`)."""
+    cube = _trained_cube(data, fiscal_years).with_columns(
+        numerator=pl.col("hours_internal"),
+        denominator=pl.col("hours_trained"),
+        n_people=pl.col("_trained_people"),
+    )
+    return _rolled_up(
+        data,
+        fiscal_years,
+        by,
+        "insourcing_rate",
+        cube,
+        ["numerator", "denominator", "n_people"],
+        covered=_staff_years(data),
     )
 
 
@@ -1182,6 +1214,15 @@ YEARLY_CUBES: dict[str, tuple[str, Callable[[Processed, Sequence[int]], pl.LazyF
     "skill_cube": ("skill_assessment", _skill_cube),
     "followup_cube": ("followup_survey", _followup_cube),
     "followup_courses": ("followup_survey", _followup_courses),
+}
+
+#: Cubes of the asked fiscal years that several KPIs sum, built from the members' attendance
+#: (:func:`~dxkpi.kpi._frames.attendance_of_members`), by name: the dataset those KPIs need and
+#: the builder. The engine collects each once per run after the members' attendance: in the
+#: same ``collect_all`` polars ran the attendance summary under it a second time (the years'
+#: filter reaches below the summary's grouping, so the two plans no longer match).
+ATTENDED_CUBES: dict[str, tuple[str, Callable[[Processed, Sequence[int]], pl.LazyFrame]]] = {
+    "trained_cube": ("attendance", _trained_cube),
 }
 
 
