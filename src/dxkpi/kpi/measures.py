@@ -367,12 +367,16 @@ def _trained_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
 
 
 def completion_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
-    """Completed ÷ all sessions (completed+attended+absent) dated in t, per phase. Unit: ratio."""
+    """Completed ÷ all sessions (completed+attended+absent) dated in t, per phase. Unit: ratio.
+
+    n_people = the attendees: the summary rows of a cell and phase, one per attendee (the
+    summary sums each person's sessions of a year and phase, and of a group with the roster).
+    """
     facts = _sessions(data, fiscal_years).rename({"phase": "dim"})
     aggs = [
         pl.col("completed").sum().alias("numerator"),
         pl.col("sessions").sum().alias("denominator"),
-        pl.col("employee_id").n_unique().alias("n_people"),
+        pl.len().alias("n_people"),
     ]
     return _grouped(
         data,
@@ -418,13 +422,16 @@ def _reach_cube(data: Processed, heads: pl.LazyFrame, first: pl.LazyFrame) -> pl
 
     Each member is joined once to a row of their first completion of every phase of the code
     list (a column per phase) instead of once per phase completed: about a third of the rows
-    to join and count. Phases off the code list are not counted (no cell shows them)."""
+    to join and count. Phases off the code list are not counted (no cell shows them). A member
+    has one staff row per year, so the members who reached a phase are the rows that did."""
     phases = SECOND_DIMENSION_VALUES["phase"]
     wide = first.group_by("employee_id").agg(
         pl.col("first_fy").filter(pl.col("phase") == p).min().alias(p) for p in phases
     )
-    reached = [pl.col("employee_id").filter(_reached(p)).n_unique().alias(p) for p in phases]
-    cube = _cube(data, heads.join(wide, on="employee_id", how="inner"), reached, None)
+    reached = heads.join(wide, on="employee_id", how="inner").with_columns(
+        _reached(p).alias(p) for p in phases
+    )
+    cube = _cube(data, reached, [pl.col(phases).sum()], None)
     keys = [c for c in cube.collect_schema().names() if c not in phases]
     return cube.unpivot(phases, index=keys, variable_name="dim", value_name="numerator")
 
