@@ -293,7 +293,9 @@ def materialise_shared(
     Every frame is collected in one ``collect_all``: those built from the others (the cubes,
     the members' attendance) read the others' plans, which polars runs once for all of them
     (common subplan elimination), so the second layer starts as soon as its inputs are ready
-    instead of waiting for the whole first layer (a second ``collect_all`` did)."""
+    instead of waiting for the whole first layer (a second ``collect_all`` did). The cubes of
+    the members' attendance (:data:`dxkpi.kpi.measures.ATTENDED_CUBES`) are the exception:
+    collected afterwards from the collected frame."""
     plans: dict[str, pl.LazyFrame] = {}
     if fiscal_years is not None:
         plans |= _yearly_builds(data, ids, fiscal_years, measures.YEARLY_SHARED)
@@ -308,7 +310,10 @@ def materialise_shared(
         plans |= _yearly_builds(layered, ids, fiscal_years, measures.YEARLY_CUBES)
     if attended:
         plans |= _builds(layered, {k: b for k, b in SHARED.items() if k != ATTENDANCE_SUMMARY})
-    return _collected(data, plans)
+    data = _collected(data, plans)
+    if fiscal_years is not None and cubes and attended:
+        data = _collected(data, _yearly_builds(data, ids, fiscal_years, measures.ATTENDED_CUBES))
+    return data
 
 
 def _yearly_builds(

@@ -45,6 +45,7 @@ from dxkpi.kpi.roster import assignment_at
 from dxkpi.project.config import SkillMatrix
 
 __all__ = [
+    "ATTENDED_CUBES",
     "YEARLY_CUBES",
     "YEARLY_SHARED",
     "Z95",
@@ -130,17 +131,25 @@ def _staff_years(data: Processed) -> pl.LazyFrame:
 _CUBE_COLUMNS = ("department_code", "division", "job_level", "talent_type")
 
 
-def _cube(facts: pl.LazyFrame, aggs: Sequence[pl.Expr], dimension: str | None) -> pl.LazyFrame:
+def _cube(
+    data: Processed, facts: pl.LazyFrame, aggs: Sequence[pl.Expr], dimension: str | None
+) -> pl.LazyFrame:
     """Aggregate facts to the finest cells (fiscal_year × department × job level × talent type
     [× dim]) with additive measures; every grouping is then a sum over this small cube.
 
     Counts of distinct people are additive here because a person has one staff row per year.
+    A fact's division is its department's (:func:`~dxkpi.kpi._frames.with_division`: the
+    departments table is keyed by department_code), so the facts are grouped without it and
+    the cube's cells are given theirs (one key column fewer to group the facts by).
     """
     names = facts.collect_schema().names()
     keys = ["fiscal_year", *[c for c in _CUBE_COLUMNS if c in names]]
     if dimension is not None:
         keys.append("dim")
-    return facts.group_by(keys).agg(aggs)
+    if "division" not in keys or "department_code" not in keys:
+        return facts.group_by(keys).agg(aggs)
+    cube = facts.group_by([k for k in keys if k != "division"]).agg(aggs)
+    return with_division(cube, data)
 
 
 def _rollup(
@@ -178,8 +187,8 @@ def _staff_share(
         )
     if hit_cube is None:
         count = pl.col("employee_id").n_unique() if count is None else count
-        hit_cube = _cube(hits, [count.alias("numerator")], dimension)
-    head_cube = _cube(members(data, fiscal_years), [pl.len().alias("denominator")], None)
+        hit_cube = _cube(data, hits, [count.alias("numerator")], dimension)
+    head_cube = _cube(data, members(data, fiscal_years), [pl.len().alias("denominator")], None)
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
         num = _rollup(hit_cube, grouping, ["numerator"], dimension)
@@ -223,12 +232,12 @@ def _staff_share_dated(
             .join(exposure, on=["fiscal_year", "employee_id"], how="inner")
         )
         # months (integers) are summed, then divided: the same cell in any summation order
-        hit_cube = _cube(weighted, [pl.col("months").sum().alias("numerator")], dimension)
+        hit_cube = _cube(data, weighted, [pl.col("months").sum().alias("numerator")], dimension)
         per_month = True
     else:
-        hit_cube = _cube(hits, [count.alias("numerator")], dimension)
+        hit_cube = _cube(data, hits, [count.alias("numerator")], dimension)
         per_month = False
-    head_cube = _cube(exposure, [pl.col("months").sum().alias("denominator")], None)
+    head_cube = _cube(data, exposure, [pl.col("months").sum().alias("denominator")], None)
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
         num = _rollup(hit_cube, grouping, ["numerator"], dimension).with_columns(
@@ -279,7 +288,7 @@ def _grouped(
         fiscal_years,
         by,
         kpi_id,
-        _cube(facts, aggs, dimension),
+        _cube(data, facts, aggs, dimension),
         [a.meta.output_name() for a in aggs],
         dimension=dimension,
         value=value,
@@ -329,17 +338,45 @@ def _rolled_up(
 # --------------------------------------------------------------------------- staff KPIs
 def participation_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
     """Share of H(t,g) with ≥1 attended/completed session dated in t. Unit: ratio 0–1."""
-    hits = _sessions(data, fiscal_years).filter(pl.col("trained") > 0)
-    return _staff_share(data, fiscal_years, by, "participation_rate", hits)
+    cube = _trained_cube(data, fiscal_years).with_columns(numerator=pl.col("_trained_people"))
+    return _staff_share(
+        data, fiscal_years, by, "participation_rate", _trained(data, fiscal_years), hit_cube=cube
+    )
+
+
+def _trained(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """Attendance summary rows of the fiscal years with ≥1 attended/completed session, with the
+    attendee's group of that year."""
+    return _sessions(data, fiscal_years).filter(pl.col("trained") > 0)
+
+
+def _trained_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
+    """What :func:`participation_rate` and :func:`insourcing_rate` sum, per finest cell
+    (:func:`_cube`) of the trained rows (:func:`_trained`): the distinct people trained
+    (``_trained_people``) and their attendee-hours taught by internal instructors
+    (``hours_internal``) and in all (``hours_trained``). Collected once for both by the engine
+    (:data:`ATTENDED_CUBES`); taken from ``data.derived`` when it has."""
+    key = yearly_key("trained_cube", fiscal_years)
+    if key in data.derived:
+        return data.derived[key]
+    aggs = [
+        pl.col("employee_id").n_unique().alias("_trained_people"),
+        pl.col("hours_internal", "hours_trained").sum(),
+    ]
+    return _cube(data, _trained(data, fiscal_years), aggs, None)
 
 
 def completion_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
-    """Completed ÷ all sessions (completed+attended+absent) dated in t, per phase. Unit: ratio."""
+    """Completed ÷ all sessions (completed+attended+absent) dated in t, per phase. Unit: ratio.
+
+    n_people = the attendees: the summary rows of a cell and phase, one per attendee (the
+    summary sums each person's sessions of a year and phase, and of a group with the roster).
+    """
     facts = _sessions(data, fiscal_years).rename({"phase": "dim"})
     aggs = [
         pl.col("completed").sum().alias("numerator"),
         pl.col("sessions").sum().alias("denominator"),
-        pl.col("employee_id").n_unique().alias("n_people"),
+        pl.len().alias("n_people"),
     ]
     return _grouped(
         data,
@@ -369,7 +406,7 @@ def phase_reach(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> 
         "phase_reach",
         hits,
         dimension="phase",
-        hit_cube=_reach_cube(heads, first),
+        hit_cube=_reach_cube(data, heads, first),
     )
 
 
@@ -379,19 +416,22 @@ def _reached(first_fy: str) -> pl.Expr:
     return pl.col(first_fy) <= pl.col("fiscal_year")
 
 
-def _reach_cube(heads: pl.LazyFrame, first: pl.LazyFrame) -> pl.LazyFrame:
+def _reach_cube(data: Processed, heads: pl.LazyFrame, first: pl.LazyFrame) -> pl.LazyFrame:
     """:func:`phase_reach`'s hits counted per finest cell and phase (``dim``) as ``numerator``:
     the distinct members of each cell who have reached the phase (:func:`_reached`).
 
     Each member is joined once to a row of their first completion of every phase of the code
     list (a column per phase) instead of once per phase completed: about a third of the rows
-    to join and count. Phases off the code list are not counted (no cell shows them)."""
+    to join and count. Phases off the code list are not counted (no cell shows them). A member
+    has one staff row per year, so the members who reached a phase are the rows that did."""
     phases = SECOND_DIMENSION_VALUES["phase"]
     wide = first.group_by("employee_id").agg(
         pl.col("first_fy").filter(pl.col("phase") == p).min().alias(p) for p in phases
     )
-    reached = [pl.col("employee_id").filter(_reached(p)).n_unique().alias(p) for p in phases]
-    cube = _cube(heads.join(wide, on="employee_id", how="inner"), reached, None)
+    reached = heads.join(wide, on="employee_id", how="inner").with_columns(
+        _reached(p).alias(p) for p in phases
+    )
+    cube = _cube(data, reached, [pl.col(phases).sum()], None)
     keys = [c for c in cube.collect_schema().names() if c not in phases]
     return cube.unpivot(phases, index=keys, variable_name="dim", value_name="numerator")
 
@@ -526,15 +566,22 @@ def retention_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) 
 
 
 def insourcing_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
-    """Attendee-hours taught by internal instructors ÷ all attendee-hours in t. Unit: ratio."""
-    facts = _sessions(data, fiscal_years).filter(pl.col("trained") > 0)
-    aggs = [
-        pl.col("hours_internal").sum().alias("numerator"),
-        pl.col("hours_trained").sum().alias("denominator"),
-        pl.col("employee_id").n_unique().alias("n_people"),
-    ]
-    return _grouped(
-        data, fiscal_years, by, "insourcing_rate", facts, aggs, covered=_staff_years(data)
+    """Attendee-hours taught by internal instructors ÷ all attendee-hours in t. Unit: ratio.
+
+    n_people = the trained attendees (:func:`_trained_cube`)."""
+    cube = _trained_cube(data, fiscal_years).with_columns(
+        numerator=pl.col("hours_internal"),
+        denominator=pl.col("hours_trained"),
+        n_people=pl.col("_trained_people"),
+    )
+    return _rolled_up(
+        data,
+        fiscal_years,
+        by,
+        "insourcing_rate",
+        cube,
+        ["numerator", "denominator", "n_people"],
+        covered=_staff_years(data),
     )
 
 
@@ -757,7 +804,7 @@ def _maturity_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame
         pl.len().alias("_answers"),
         pl.col("respondent_id").n_unique().alias("_respondents"),
     ]
-    cube = _cube(_maturity(data, fiscal_years), aggs, "dimension")
+    cube = _cube(data, _maturity(data, fiscal_years), aggs, "dimension")
     sides = {"m": "manager", "s": "staff"}
     own = {"_sum": "_score", "_cnt": "_answers", "_n": "_respondents"}
     return cube.with_columns(
@@ -845,22 +892,20 @@ def _skill_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
 
     Without the matrix (applied per cell by :func:`_against_matrix`: a cell is one job level),
     so the engine can collect it once for the three (:data:`YEARLY_CUBES`); taken from
-    ``data.derived`` when it has.
+    ``data.derived`` when it has. Each row's terms are set before the grouping, which sums
+    plain columns (an expression inside a group-by's sum is its slower path).
     """
     key = yearly_key("skill_cube", fiscal_years)
     if key in data.derived:
         return data.derived[key]
     both = pl.col("self_level").is_not_null() & pl.col("manager_level").is_not_null()
-    aggs = [
-        pl.len().alias("_assessed"),
-        *[(pl.col("level") == level).sum().alias(f"_at_{level}") for level in _SKILL_LEVELS],
-        (pl.col("self_level") - pl.col("manager_level"))
-        .cast(pl.Float64)
-        .sum()
-        .alias("_self_minus_manager"),
-        both.sum().alias("_both"),
-    ]
-    return _cube(skill_levels(data, fiscal_years), aggs, "skill_area")
+    terms = {
+        **{f"_at_{level}": pl.col("level") == level for level in _SKILL_LEVELS},
+        "_self_minus_manager": (pl.col("self_level") - pl.col("manager_level")).cast(pl.Float64),
+        "_both": both,
+    }
+    facts = skill_levels(data, fiscal_years).with_columns(**terms)
+    return _cube(data, facts, [pl.len().alias("_assessed"), pl.col(*terms).sum()], "skill_area")
 
 
 def _against_matrix(cube: pl.LazyFrame, matrix: SkillMatrix | None) -> pl.LazyFrame:
@@ -1116,7 +1161,7 @@ def _followup_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame
     key = yearly_key("followup_cube", fiscal_years)
     if key in data.derived:
         return data.derived[key]
-    return _cube(_followup_answers(data, fiscal_years), _followup_aggs(), None)
+    return _cube(data, _followup_answers(data, fiscal_years), _followup_aggs(), None)
 
 
 def _followup_courses(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
@@ -1174,6 +1219,15 @@ YEARLY_CUBES: dict[str, tuple[str, Callable[[Processed, Sequence[int]], pl.LazyF
     "skill_cube": ("skill_assessment", _skill_cube),
     "followup_cube": ("followup_survey", _followup_cube),
     "followup_courses": ("followup_survey", _followup_courses),
+}
+
+#: Cubes of the asked fiscal years that several KPIs sum, built from the members' attendance
+#: (:func:`~dxkpi.kpi._frames.attendance_of_members`), by name: the dataset those KPIs need and
+#: the builder. The engine collects each once per run after the members' attendance: in the
+#: same ``collect_all`` polars ran the attendance summary under it a second time (the years'
+#: filter reaches below the summary's grouping, so the two plans no longer match).
+ATTENDED_CUBES: dict[str, tuple[str, Callable[[Processed, Sequence[int]], pl.LazyFrame]]] = {
+    "trained_cube": ("attendance", _trained_cube),
 }
 
 
