@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -335,6 +336,27 @@ def _rolled_up(
     return concat_outputs(outs)
 
 
+def _cube_ratio(
+    data: Processed,
+    fiscal_years: Sequence[int],
+    by: By,
+    kpi_id: str,
+    cube: pl.LazyFrame,
+    *,
+    numerator: str,
+    denominator: str,
+    n_people: str,
+    **options: Any,
+) -> pl.LazyFrame:
+    """:func:`_rolled_up` of a cube's ``numerator``, ``denominator`` and ``n_people`` columns
+    (``options``: those of :func:`_rolled_up`)."""
+    named = cube.with_columns(
+        numerator=pl.col(numerator), denominator=pl.col(denominator), n_people=pl.col(n_people)
+    )
+    measures = ["numerator", "denominator", "n_people"]
+    return _rolled_up(data, fiscal_years, by, kpi_id, named, measures, **options)
+
+
 # --------------------------------------------------------------------------- staff KPIs
 def participation_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
     """Share of H(t,g) with ≥1 attended/completed session dated in t. Unit: ratio 0–1."""
@@ -569,18 +591,15 @@ def insourcing_rate(data: Processed, fiscal_years: Sequence[int], by: By = CITY)
     """Attendee-hours taught by internal instructors ÷ all attendee-hours in t. Unit: ratio.
 
     n_people = the trained attendees (:func:`_trained_cube`)."""
-    cube = _trained_cube(data, fiscal_years).with_columns(
-        numerator=pl.col("hours_internal"),
-        denominator=pl.col("hours_trained"),
-        n_people=pl.col("_trained_people"),
-    )
-    return _rolled_up(
+    return _cube_ratio(
         data,
         fiscal_years,
         by,
         "insourcing_rate",
-        cube,
-        ["numerator", "denominator", "n_people"],
+        _trained_cube(data, fiscal_years),
+        numerator="hours_internal",
+        denominator="hours_trained",
+        n_people="_trained_people",
         covered=_staff_years(data),
     )
 
@@ -816,18 +835,15 @@ def _maturity_cube(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame
 
 def maturity_score(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> pl.LazyFrame:
     """Mean maturity score (0–5) per dimension, all job levels. Unit: score."""
-    cube = _maturity_cube(data, fiscal_years).with_columns(
-        numerator=pl.col("_score"),
-        denominator=pl.col("_answers"),
-        n_people=pl.col("_respondents"),
-    )
-    return _rolled_up(
+    return _cube_ratio(
         data,
         fiscal_years,
         by,
         "maturity_score",
-        cube,
-        ["numerator", "denominator", "n_people"],
+        _maturity_cube(data, fiscal_years),
+        numerator="_score",
+        denominator="_answers",
+        n_people="_respondents",
         dimension="dimension",
         empty_reason="no_answers",
     )
@@ -935,15 +951,15 @@ def _skill_share(
 ) -> pl.LazyFrame:
     """A skill-map KPI per skill area from the (matrix-applied) skill cube: numerator the
     cube's ``numerator`` column, denominator = n_people its ``people`` column."""
-    return _rolled_up(
+    return _cube_ratio(
         data,
         fiscal_years,
         by,
         kpi_id,
-        cube.with_columns(
-            numerator=pl.col(numerator), denominator=pl.col(people), n_people=pl.col(people)
-        ),
-        ["numerator", "denominator", "n_people"],
+        cube,
+        numerator=numerator,
+        denominator=people,
+        n_people=people,
         dimension="skill_area",
         empty_reason=empty_reason,
         covered=_staff_years(data),
