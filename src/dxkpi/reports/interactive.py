@@ -94,14 +94,17 @@ _UNPACK_ROWS = """function unpackRows(spec) {
 
 #: Renders every chart of the page whose spec it finds; marks each chart drawn (the static SVG
 #: is then hidden on screen) or failed (the SVG stays). The live chart uses the font subset the
-#: page embeds for its SVGs (the first family of the static SVG's text).
+#: page embeds for its SVGs (the first family of the static SVG's text), and is drawn once the
+#: page's fonts have loaded: Vega lays out its axes with the font's measured text, and a chart
+#: drawn before the embedded font arrived was measured with a fallback (a 1-pixel shift seen
+#: between two loads of the same page).
 EMBED_SCRIPT = (
     '(function () {\n  "use strict";\n'
     + _UNPACK_ROWS
     + """
   if (typeof window.vegaEmbed !== "function") { return; }
   var boxes = document.querySelectorAll(".dxkpi-chart");
-  Array.prototype.forEach.call(boxes, function (box) {
+  function draw(box) {
     var data = box.querySelector("script.dxkpi-spec");
     var live = box.querySelector(".dxkpi-live");
     if (!data || !live) { return; }
@@ -122,7 +125,13 @@ EMBED_SCRIPT = (
       box.classList.add("dxkpi-live-failed");
       if (window.console) { window.console.warn("dxkpi chart:", err); }
     });
-  });
+  }
+  function drawAll() { Array.prototype.forEach.call(boxes, draw); }
+  if (document.fonts && document.fonts.ready) {
+    document.fonts.ready.then(drawAll, drawAll);
+  } else {
+    drawAll();
+  }
 })();"""
 )
 
