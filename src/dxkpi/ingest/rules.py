@@ -856,10 +856,10 @@ def _missing(
         right_on = ["fiscal_year", *right_on]
     present = pl.all_horizontal([e.is_not_null() for e in left_on])
     keys = target.select(right_on)  # an anti join needs no unique right side
-    left = rows.filter(present).select(INDEX, *[e.alias(f"__k{j}") for j, e in enumerate(left_on)])
-    return left.join(
-        keys, left_on=[f"__k{j}" for j in range(len(right_on))], right_on=right_on, how="anti"
-    )[INDEX]
+    names = [f"__k{j}" for j in range(len(left_on))]
+    aliased = [e.alias(n) for n, e in zip(names, left_on, strict=True)]
+    left = rows.filter(present).select(INDEX, *aliased)
+    return left.join(keys, left_on=names, right_on=right_on, how="anti")[INDEX]
 
 
 def reference_keys(ds: Dataset, accepted: pl.DataFrame) -> pl.DataFrame:
