@@ -153,6 +153,60 @@ def test_shared_gate_runs_one_validation_for_clean_cities(monkeypatch: pytest.Mo
     assert all(g["departments"]["success"] for g in got)
 
 
+def test_shared_gate_lets_one_member_work_at_a_time_and_still_certifies_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``active=1``: four members each enter, submit, leave and then wait for their result; at
+    most one is between entering and leaving at any moment, none waits for ever (a member that
+    has left gives up its place before it waits), and one validation certifies all four."""
+    import threading
+    import time
+
+    suite_of = {"departments": load_suite(ROOT / "expectations", "departments")}
+    calls: list[int] = []
+    original = gate_module.validate
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(gate_module, "validate", counting)
+    lock = threading.Lock()
+    at_work, most = [0], [0]
+
+    def run(member: GateMember, codes: list[str]) -> dict[str, Any]:
+        member.enter()
+        with lock:
+            at_work[0] += 1
+            most[0] = max(most[0], at_work[0])
+        time.sleep(0.05)  # long enough for the others to try to enter meanwhile
+        with lock:
+            at_work[0] -= 1
+        return _member_run(member, {"departments": _departments(codes)}, suite_of)
+
+    codes = [["D01", "D02"], ["D01"], ["D03"], ["D01", "D04"]]
+    with SharedGate(4, active=1) as gate, ThreadPoolExecutor(4) as pool:
+        runs = [pool.submit(run, m, c) for m, c in zip(gate.members, codes, strict=True)]
+        got = [r.result(timeout=300) for r in runs]
+    assert most[0] == 1
+    assert len(calls) == 1
+    assert [g["departments"]["success"] for g in got] == [True] * 4
+
+
+def test_a_member_that_fails_before_its_ingest_gives_up_its_place() -> None:
+    """A member that entered and then left without submitting (its key could not be read) lets
+    the next one in; a member cannot enter twice."""
+    with SharedGate(2, active=1) as gate, ThreadPoolExecutor(1) as pool:
+        first, second = gate.members
+        first.enter()
+        first.leave()
+        # each call in a thread, so a regression fails the test instead of hanging it
+        pool.submit(second.enter).result(timeout=30)  # the place was given back
+        with pytest.raises(RuntimeError):
+            pool.submit(first.enter).result(timeout=30)  # it left: refused at once
+        second.leave()
+
+
 def test_reused_configurations_give_gx_s_own_verdicts(
     sample_city: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
