@@ -9,6 +9,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -88,6 +90,20 @@ def test_keys_batch_with_parts_keeps_nulls_and_separates_parts() -> None:
     assert keys["k"].is_duplicated().to_list() == [False, False, True, False, True]
 
 
+@pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per validation the shared gate runs (GX still runs each)."""
+    calls: list[int] = []
+    original = gate_module.validate
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(gate_module, "validate", counting)
+    return calls
+
+
 def _member_run(
     member: GateMember, frames: dict[str, pl.DataFrame], suite_of: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
@@ -104,20 +120,12 @@ def _member_run(
 
 
 def test_shared_gate_certifies_together_and_blames_only_the_failing_city(
-    monkeypatch: pytest.MonkeyPatch,
+    validations: list[int],
 ) -> None:
     suite_of = {"departments": load_suite(ROOT / "expectations", "departments")}
     good_a = {"departments": _departments(["D01", "D02"])}
     bad_b = {"departments": _departments(["D01", "D01"])}  # a duplicate key within city B
     nothing_c: dict[str, pl.DataFrame] = {}  # city C submits nothing (its dataset failed)
-    calls: list[int] = []
-    original = gate_module.validate
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(gate_module, "validate", counting)
     with SharedGate(3) as gate, ThreadPoolExecutor(3) as pool:
         a, b, c = gate.members
         runs = [
@@ -129,48 +137,29 @@ def test_shared_gate_certifies_together_and_blames_only_the_failing_city(
     assert isinstance(got[1]["departments"], IngestInvariantError)
     assert "departments.duplicate_key" in got[1]["departments"].message()
     assert got[2] == {}
-    assert len(calls) == 3  # the union once (fails), then A alone and B alone
+    assert len(validations) == 3  # the union once (fails), then A alone and B alone
 
 
-def test_shared_gate_runs_one_validation_for_clean_cities(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shared_gate_runs_one_validation_for_clean_cities(validations: list[int]) -> None:
     suite_of = {"departments": load_suite(ROOT / "expectations", "departments")}
-    calls: list[int] = []
-    original = gate_module.validate
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(gate_module, "validate", counting)
     with SharedGate(2) as gate, ThreadPoolExecutor(2) as pool:
         runs = [
             pool.submit(_member_run, m, {"departments": _departments(codes)}, suite_of)
             for m, codes in zip(gate.members, (["D01", "D02"], ["D01"]), strict=True)
         ]
         got = [r.result(timeout=300) for r in runs]
-    assert len(calls) == 1
+    assert len(validations) == 1
     assert [g["departments"]["successful"] for g in got] == [7, 7]
     assert all(g["departments"]["success"] for g in got)
 
 
 def test_shared_gate_lets_one_member_work_at_a_time_and_still_certifies_together(
-    monkeypatch: pytest.MonkeyPatch,
+    validations: list[int],
 ) -> None:
     """``active=1``: four members each enter, submit, leave and then wait for their result; at
     most one is between entering and leaving at any moment, none waits for ever (a member that
     has left gives up its place before it waits), and one validation certifies all four."""
-    import threading
-    import time
-
     suite_of = {"departments": load_suite(ROOT / "expectations", "departments")}
-    calls: list[int] = []
-    original = gate_module.validate
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(gate_module, "validate", counting)
     lock = threading.Lock()
     at_work, most = [0], [0]
 
@@ -189,7 +178,7 @@ def test_shared_gate_lets_one_member_work_at_a_time_and_still_certifies_together
         runs = [pool.submit(run, m, c) for m, c in zip(gate.members, codes, strict=True)]
         got = [r.result(timeout=300) for r in runs]
     assert most[0] == 1
-    assert len(calls) == 1
+    assert len(validations) == 1
     assert [g["departments"]["success"] for g in got] == [True] * 4
 
 
