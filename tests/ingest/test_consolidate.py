@@ -95,6 +95,14 @@ def test_small_cities_share_one_batch_and_keep_their_own_suite_results(
     assert [[a[0] for a in b] for b in city_batches(args, batch_bytes=1)] == [
         [c] for c, _, _ in CITIES
     ]
+    # two Dask workers: the batch is split so neither is idle, in code order
+    codes = [c for c, _, _ in CITIES]
+    half = (len(codes) + 1) // 2
+    assert [[a[0] for a in b] for b in city_batches(args, at_least=2)] == [
+        codes[:half],
+        codes[half:],
+    ]
+    assert len(city_batches(args, at_least=99)) == len(codes)  # no further than one city each
     for code, _, _ in CITIES:  # certified together, each records what its own run records
         stored = json.loads((consolidated.store / f"city={code}" / "manifest.json").read_text())
         own = json.loads((consolidated.own[code] / "manifest.json").read_text())

@@ -184,9 +184,20 @@ def _raw_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
 
 
-def city_batches(args: list[_CityArgs], batch_bytes: int = BATCH_BYTES) -> list[list[_CityArgs]]:
+def city_batches(
+    args: list[_CityArgs], batch_bytes: int = BATCH_BYTES, at_least: int = 1
+) -> list[list[_CityArgs]]:
     """Consecutive cities (in the given order) whose raw folders add up to at most
-    ``batch_bytes``, at most :data:`BATCH_CITIES` a batch; ``batch_bytes=0``: one city a batch."""
+    ``batch_bytes``, at most :data:`BATCH_CITIES` a batch; ``batch_bytes=0``: one city a batch.
+
+    ``at_least``: while there are fewer batches than that (the Dask workers that run them), the
+    batch of the most cities is split in two halves, so that no worker is left idle by a few
+    small cities batched together (a batch's cities run one at a time).
+
+    >>> a = [(c, Path("."), Path("."), None, False, None) for c in "abcde"]
+    >>> [[x[0] for x in b] for b in city_batches(a, batch_bytes=2**40, at_least=2)]
+    [['a', 'b', 'c'], ['d', 'e']]
+    """
     batches: list[list[_CityArgs]] = []
     size = 0
     for a in args:
@@ -197,7 +208,17 @@ def city_batches(args: list[_CityArgs], batch_bytes: int = BATCH_BYTES) -> list[
         else:
             batches.append([a])
             size = own
+    while len(batches) < at_least and max(map(len, batches), default=1) > 1:
+        i = max(range(len(batches)), key=lambda j: len(batches[j]))  # the first of the most
+        half = (len(batches[i]) + 1) // 2
+        batches[i : i + 1] = [batches[i][:half], batches[i][half:]]
     return batches
+
+
+def _worker_slots(client: Any) -> int:
+    """How many tasks ``client``'s cluster runs at once (its workers' threads)."""
+    workers = client.scheduler_info().get("workers", {})
+    return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
 
 
 def ingest_batch(batch: list[_CityArgs]) -> list[CityResult]:
@@ -253,7 +274,8 @@ def ingest_cities(
 ) -> list[CityResult]:
     """Ingest every city (see the module docstring); results in code order.
 
-    ``client``: a ``dask.distributed.Client`` to run the batches on (else sequential).
+    ``client``: a ``dask.distributed.Client`` to run the batches on, at least one per worker
+    thread while cities allow (:func:`city_batches`' ``at_least``); else sequential.
     ``secrets``: per-city keys (tests); default each city's key file. ``batch_bytes``: raw
     bytes of a batch of small cities (:func:`city_batches`; 0: every city alone).
     """
@@ -273,7 +295,7 @@ def ingest_cities(
     args = [
         (c, Path(cities[c]).resolve(), store, expectations, new_key, keys.get(c)) for c in codes
     ]
-    batches = city_batches(args, batch_bytes)
+    batches = city_batches(args, batch_bytes, _worker_slots(client) if client is not None else 1)
     if client is None:
         results = [r for b in batches for r in ingest_batch(b)]
     else:
