@@ -41,8 +41,9 @@ def project(tmp_path: Path, tiny_raw: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def _published_v1(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project whose v1 reports one successful unattended run published (made once per
-    module and worker; each test works on its own copy: :func:`published`)."""
+    """A project whose v1 reports one successful unattended run published (made once: the
+    tests that use it share the ``published_v1`` xdist group; each works on its own copy,
+    :func:`published`)."""
     base = tmp_path_factory.mktemp("published_v1")
     root = _new_project(base / "project", write_tiny_city(base / "raw"))
     proc = _report(root)
@@ -95,6 +96,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.html")) if p.name != "index.html"}
 
 
+@pytest.mark.xdist_group("published_v1")  # one shared first run
 def test_scheduled_run_logs_and_reports_failure(published: Path) -> None:
     project = published  # its first run (v1) succeeded
     logs = list((project / "reports" / "logs").glob("report-*.log"))
@@ -110,6 +112,7 @@ def test_scheduled_run_logs_and_reports_failure(published: Path) -> None:
     assert "FAILED kpi_dashboard" in newest.read_text(encoding="utf-8")
 
 
+@pytest.mark.xdist_group("published_v1")  # one shared first run
 @pytest.mark.parametrize("delay", [0.4, 2.0, 4.0])
 def test_killed_run_leaves_last_good_reports(published: Path, delay: float) -> None:
     project = published  # its first run (v1) succeeded
