@@ -86,6 +86,30 @@ def report_set(sample_city: SampleCity, tmp_path_factory: pytest.TempPathFactory
     )
 
 
+class _GroupIds:
+    """Makes ``--dist loadgroup`` keep each ``xdist_group`` on one worker under pytest 9.2.
+
+    pytest-xdist (3.8) names a test's group in its node id (``…::test@report_run``) by setting
+    ``item._nodeid``, which pytest 9.2 no longer reads (an item's id is ``item._id``): the
+    suffix was lost, every group was ignored and each worker built its own report set. This
+    hook runs after xdist's and gives pytest the id xdist meant; it does nothing where the two
+    already agree (an older pytest, a fixed xdist, or no xdist at all)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        from _pytest.nodeid import NodeId
+
+        for item in items:
+            meant = getattr(item, "_nodeid", None)
+            if isinstance(meant, str) and meant != item.nodeid:
+                item._id = NodeId.parse(meant)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("loadgroup", default=False):  # set in xdist's workers for loadgroup
+        config.pluginmanager.register(_GroupIds(), "dxkpi-xdist-group-ids")
+
+
 #: Fixtures that make a test an end-to-end run (marked ``slow``).
 SLOW_FIXTURES = frozenset({"sample_city", "report_set", "other_city", "peer_cities"})
 

@@ -29,7 +29,8 @@ from dxkpi.project.config import Config, PrivacyConfig
 from dxkpi.sample import generate_city
 from tests.helpers import ROOT
 
-pytestmark = pytest.mark.slow
+#: slow; the three consolidated cities are made once per test run, on one xdist worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("consolidated")]
 
 YEARS = (2024, 2025)
 #: (code, seed, staff): three small cities, different seeds and sizes.

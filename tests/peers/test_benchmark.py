@@ -26,6 +26,9 @@ from tests.helpers import ROOT
 from tests.helpers.cli import run_dxkpi
 from tests.peers.conftest import FISCAL_YEAR, Peers
 
+#: The three peer cities are made once per test run: their tests share one xdist worker.
+pytestmark = pytest.mark.xdist_group("peer_cities")
+
 CELL = ["kpi", "fiscal_year", "group_by", "group"]
 SECOND = {"phase", "skill_area", "dimension", "mobility"}
 

@@ -28,6 +28,9 @@ from dxkpi.peers.share import (
 from tests.helpers.cli import run_dxkpi
 from tests.peers.conftest import FISCAL_YEAR, PeerCity, Peers
 
+#: The three peer cities are made once per test run: their tests share one xdist worker.
+pytestmark = pytest.mark.xdist_group("peer_cities")
+
 PSEUDONYM = re.compile(rb"E[0-9a-f]{16}")
 
 

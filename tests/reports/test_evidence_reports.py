@@ -1,10 +1,15 @@
 """The behaviour report and the PDCA review show the library's evidence numbers (slow: the
-sample city, two notebooks run by papermill through the report runner).
+sample city's report set, its notebooks run by papermill through the report runner).
 
 Each sentence on the page is the one :mod:`dxkpi.reports.narrative` writes from the library's
 own result on the same data, so the page's breakdown value, pre-test power, Bacon shares and
 covariate-adjusted estimate are the library's; the Bacon table's total is the TWFE estimate
-and its weights sum to 100%."""
+and its weights sum to 100%.
+
+The two pages are read from the shared report set of this test run (tests/conftest.py): the
+same FY2025 run on the same sample city with the project's settings, so these tests sit in its
+xdist group. Run alone with ``only=("behaviour_change", "pdca_review")``, the two pages show the
+same text, up to the time of the run in their footers."""
 
 from __future__ import annotations
 
@@ -15,29 +20,23 @@ from pathlib import Path
 import pytest
 
 from dxkpi import pdca
-from dxkpi.core.project import Project
 from dxkpi.ingest.processed import load_processed
 from dxkpi.models.behaviour import behaviour_change
 from dxkpi.models.evidence import BehaviourEvidence, behaviour_evidence
 from dxkpi.reports import narrative
-from dxkpi.reports.runner import run_reports
 from dxkpi.reports.views import bacon_table
-from tests.helpers import ROOT
+
+pytestmark = pytest.mark.xdist_group("report_run")  # the shared report set's worker
 
 K = 10  # the project's min_cell_size (dxkpi.toml)
 
 
 @pytest.fixture(scope="module")
-def pages(sample_city, tmp_path_factory) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    out = tmp_path_factory.mktemp("evidence_reports")
-    run = run_reports(
-        fiscal_year=2025,
-        project=Project(ROOT),
-        data_dir=sample_city.processed,
-        reports_dir=out,
-        only=("behaviour_change", "pdca_review"),
-    )
-    assert all(r.status == "ok" for r in run.results), [r.error for r in run.results]
+def pages(report_set) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    run = report_set
+    shown = [r for r in run.results if r.name in ("behaviour_change", "pdca_review")]
+    assert len(shown) == 2
+    assert all(r.status == "ok" for r in shown), [r.error for r in shown]
     folder = Path(run.folder)
     assert (folder / "figures" / "sensitivity.png").is_file()
     assert (folder / "figures" / "bacon_decomposition.png").is_file()

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from dxkpi.catalogue.labels import label
 from dxkpi.reports.glance import (
@@ -236,6 +237,7 @@ def test_a_notebook_keeps_its_headline_only_inside_a_run(tmp_path: Path) -> None
 # ------------------------------------------------------------------ the sample city's index
 
 
+@pytest.mark.xdist_group("report_run")  # the worker that builds the report set
 def test_the_sample_city_s_index_at_a_glance(report_set, sample_city) -> None:  # type: ignore[no-untyped-def]
     """The index of a real run: its headline interval covers the planted effect, the tiles
     count the year's city-wide cells, the drill-down is named after its department."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from dxkpi.reports.pagecss import could_match, page_names, without_unused_css
 
 
@@ -126,6 +128,7 @@ def test_the_template_css_shrinks_on_a_real_export(tmp_path: Path) -> None:
     assert ".jp-RenderedHTMLCommon" in page  # the rules for what the page shows stay
 
 
+@pytest.mark.xdist_group("report_run")  # the worker that builds the report set
 def test_live_charts_cost_at_most_one_runtime_per_page(report_set, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Issue 15's budget on the sample city: a report page with interactive charts is no
     larger than the same executed report exported as pages were before them (static SVG charts

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,22 +18,45 @@ import pytest
 from dxkpi.ingest.pipeline import run_ingest
 from tests.helpers import ROOT, SECRET
 from tests.helpers.notebooks import write_notebook
+from tests.helpers.rawcity import write_tiny_city
 
 pytestmark = pytest.mark.slow  # papermill runs real notebooks
 
 CLI = [sys.executable, "-c", "from dxkpi.commands.cli import main; main()"]
 
 
-@pytest.fixture
-def project(tmp_path: Path, tiny_raw: Path) -> Path:
-    run_ingest(
-        tiny_raw, tmp_path / "data" / "processed", expectations=ROOT / "expectations", secret=SECRET
-    )
-    (tmp_path / "dxkpi.toml").write_text(
+def _new_project(root: Path, raw: Path) -> Path:
+    run_ingest(raw, root / "data" / "processed", expectations=ROOT / "expectations", secret=SECRET)
+    (root / "dxkpi.toml").write_text(
         (ROOT / "dxkpi.toml").read_text(encoding="utf-8"), encoding="utf-8"
     )
-    _write_templates(tmp_path, "v1")
-    return tmp_path
+    _write_templates(root, "v1")
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path, tiny_raw: Path) -> Path:
+    return _new_project(tmp_path, tiny_raw)
+
+
+@pytest.fixture(scope="module")
+def _published_v1(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose v1 reports one successful unattended run published (made once: the
+    tests that use it share the ``published_v1`` xdist group; each works on its own copy,
+    :func:`published`)."""
+    base = tmp_path_factory.mktemp("published_v1")
+    root = _new_project(base / "project", write_tiny_city(base / "raw"))
+    proc = _report(root)
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out.decode()
+    return root
+
+
+@pytest.fixture
+def published(_published_v1: Path, tmp_path: Path) -> Path:
+    """:func:`project` after one successful run of its v1 templates: a copy of the shared
+    tree (file times kept), so a test may change it."""
+    return Path(shutil.copytree(_published_v1, tmp_path / "project", symlinks=True))
 
 
 def _write_templates(root: Path, version: str, fail: bool = False) -> None:
@@ -72,10 +96,9 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.html")) if p.name != "index.html"}
 
 
-def test_scheduled_run_logs_and_reports_failure(project: Path) -> None:
-    proc = _report(project)
-    out, _ = proc.communicate(timeout=180)
-    assert proc.returncode == 0, out.decode()
+@pytest.mark.xdist_group("published_v1")  # one shared first run
+def test_scheduled_run_logs_and_reports_failure(published: Path) -> None:
+    project = published  # its first run (v1) succeeded
     logs = list((project / "reports" / "logs").glob("report-*.log"))
     assert logs and "2/2" in logs[0].read_text(encoding="utf-8")
     _write_templates(project, "v2", fail=True)
@@ -89,10 +112,10 @@ def test_scheduled_run_logs_and_reports_failure(project: Path) -> None:
     assert "FAILED kpi_dashboard" in newest.read_text(encoding="utf-8")
 
 
+@pytest.mark.xdist_group("published_v1")  # one shared first run
 @pytest.mark.parametrize("delay", [0.4, 2.0, 4.0])
-def test_killed_run_leaves_last_good_reports(project: Path, delay: float) -> None:
-    proc = _report(project)
-    assert proc.wait(timeout=180) == 0
+def test_killed_run_leaves_last_good_reports(published: Path, delay: float) -> None:
+    project = published  # its first run (v1) succeeded
     folder = project / "reports" / "FY2025"
     good = _snapshot(folder)
     assert "v1" in good["kpi_dashboard.html"].decode()
