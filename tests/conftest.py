@@ -97,11 +97,13 @@ class _GroupIds:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        from _pytest.nodeid import NodeId
-
         for item in items:
             meant = getattr(item, "_nodeid", None)
             if isinstance(meant, str) and meant != item.nodeid:
+                # pytest 9.2's id type, imported only where the ids differ (older pytest has
+                # no such module and never gets here)
+                from _pytest.nodeid import NodeId
+
                 item._id = NodeId.parse(meant)
 
 
