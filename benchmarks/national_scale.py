@@ -148,13 +148,7 @@ def _city_kpis(
     pool, from ONE engine run over its partition on ``engine``: (catalogue cells, sums)."""
     from dxkpi.kpi.pooled import city_catalogue_and_partial_sums
 
-    rich, partials = city_catalogue_and_partial_sums(
-        store,
-        code,
-        config,
-        years,
-        engine=engine,
-    )
+    rich, partials = city_catalogue_and_partial_sums(store, code, config, years, engine=engine)
     return rich.height, partials
 
 

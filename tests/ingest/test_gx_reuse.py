@@ -184,7 +184,7 @@ def test_shared_gate_lets_one_member_work_at_a_time_and_still_certifies_together
 
 def test_a_member_that_fails_before_its_ingest_gives_up_its_place() -> None:
     """A member that entered and then left without submitting (its key could not be read) lets
-    the next one in; a member cannot enter twice."""
+    the next one in; a member that has left cannot enter again."""
     with SharedGate(2, active=1) as gate, ThreadPoolExecutor(1) as pool:
         first, second = gate.members
         first.enter()

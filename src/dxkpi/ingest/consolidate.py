@@ -215,15 +215,10 @@ def city_batches(
     return batches
 
 
-def _worker_slots(client: Any) -> int:
-    """How many tasks ``client``'s cluster runs at once (its workers' threads)."""
-    workers = client.scheduler_info().get("workers", {})
-    return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
-
-
 def ingest_batch(batch: list[_CityArgs]) -> list[CityResult]:
-    """Ingest a batch of cities concurrently (threads of this process) through one shared
-    gate; results in the batch's order (a city's error is raised after all have finished)."""
+    """Ingest a batch of cities in threads of this process, :data:`BATCH_AT_WORK` at a time,
+    through one shared gate; results in the batch's order (a city's error is raised after all
+    have finished)."""
     from concurrent.futures import ThreadPoolExecutor
 
     if len(batch) == 1:
@@ -295,7 +290,8 @@ def ingest_cities(
     args = [
         (c, Path(cities[c]).resolve(), store, expectations, new_key, keys.get(c)) for c in codes
     ]
-    batches = city_batches(args, batch_bytes, _worker_slots(client) if client is not None else 1)
+    slots = sum(client.nthreads().values()) if client is not None else 1  # tasks run at once
+    batches = city_batches(args, batch_bytes, slots)
     if client is None:
         results = [r for b in batches for r in ingest_batch(b)]
     else:

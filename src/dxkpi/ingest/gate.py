@@ -99,10 +99,9 @@ class SharedGate:
     A dataset is validated once every member has submitted it or left (an ingest leaves when it
     has submitted all it will, or fails). Members never wait on a future before they leave, so
     no member waits for another. At most ``active`` members (default: all) are at work at once:
-    a member entering (:meth:`GateMember.enter`) waits until one of those at work leaves.
-    Sixteen small cities' ingests at work together in one process spent about a third more CPU
-    than one at a time (threads contending for the interpreter and for polars' pool); they
-    still certify together, because a member that has left waits for its results without
+    a member entering (:meth:`GateMember.enter`) waits until one of those at work leaves
+    (why a consolidation keeps one at work: :data:`dxkpi.ingest.consolidate.BATCH_AT_WORK`).
+    They still certify together, because a member that has left waits for its results without
     holding a place. Use as a context manager (its GX thread stops on exit).
     """
 
