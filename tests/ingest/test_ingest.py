@@ -308,6 +308,43 @@ def test_rerun_is_byte_identical(tiny_raw: Path, tmp_path: Path) -> None:
     assert "quarantine/attendance.csv" in before
 
 
+@pytest.mark.parametrize("budget", [0, 10**12])
+def test_output_does_not_depend_on_how_far_ahead_it_reads(
+    budget: int, tiny_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading only the next dataset ahead (budget 0) or every dataset at once gives the
+    same files and manifest as the default budget, and the datasets checked ahead of the
+    one being ingested are never more than the budget allows."""
+    rows = [dict(r) for r in TINY["attendance"]] + [{**TINY["attendance"][0], "status": "?"}]
+    write_csv(tiny_raw / "attendance.csv", rows)
+    default = _ingest(tiny_raw, tmp_path / "default")
+    checked: list[int] = []
+    real = ingest_mod.check_alone
+
+    def counting(ds, parts, mappings=None):  # type: ignore[no-untyped-def]
+        checked.append(len(parts))
+        return real(ds, parts, mappings)
+
+    monkeypatch.setattr(ingest_mod, "READ_AHEAD_BYTES", budget)
+    monkeypatch.setattr(ingest_mod, "check_alone", counting)
+    taken: list[list[str]] = []
+    choose = ingest_mod.to_read_ahead
+
+    def recording(following, sizes, budget=budget):  # type: ignore[no-untyped-def]
+        taken.append(choose(following, sizes, budget))
+        return taken[-1]
+
+    monkeypatch.setattr(ingest_mod, "to_read_ahead", recording)
+    other = _ingest(tiny_raw, tmp_path / "other")
+    assert _data_files(tmp_path / "other") == _data_files(tmp_path / "default")
+    assert manifest_hash(other.manifest) == manifest_hash(default.manifest)
+    assert len(checked) == len(TINY)  # each dataset read and checked once
+    if budget == 0:
+        assert {len(t) for t in taken} <= {0, 1}  # only the next dataset
+    else:
+        assert max(len(t) for t in taken) == len(TINY) - 1  # all after the first, at once
+
+
 def test_raw_files_never_modified(tiny_raw: Path, tmp_path: Path) -> None:
     before = _data_files(tiny_raw)
     _ingest(tiny_raw, tmp_path / "out")
