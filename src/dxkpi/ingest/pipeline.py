@@ -742,9 +742,9 @@ def _runnable(disc: Discovery) -> list[str]:
 #: How many raw bytes of the datasets after the current one are read and checked ahead of it
 #: (:func:`to_read_ahead`). At 30,000 staff the attendance files (115 MB) take the first check
 #: thread about 2.7 s; with only the next dataset read ahead, the second thread sat idle for
-#: 1.5 s of it. With 128 MB it checks the next five datasets meanwhile: ingest about 8 % faster
-#: in wall time and peak memory about 0.3 GB higher (2.9 GB); 192 MB, which also takes in the
-#: follow-up survey, was no faster on that city and held 3.6 GB.
+#: 1.5 s of it. With 128 MB it checks the next five datasets meanwhile: ingest about 10 % faster
+#: in wall time, the same CPU, peak memory about 0.4 GB higher (2.9–3.0 GB); 192 MB, which also
+#: takes in the follow-up survey, was no faster in two runs on that city and held 3.6 GB.
 READ_AHEAD_BYTES = 128 * 1024 * 1024
 
 
