@@ -124,10 +124,11 @@ __all__ = [
     "certify",
     "check_alone",
     "check_threads",
+    "dataset_bytes",
     "drop_duplicate_files",
+    "file_sizes",
     "ingest_dataset",
     "previous_manifest",
-    "raw_bytes",
     "run_ingest",
     "to_read_ahead",
 ]
@@ -683,7 +684,8 @@ def _ingest_all(
     accepted: dict[str, pl.DataFrame] = {}
     reports: dict[str, DatasetReport] = {}
     pseudonyms = Pseudonyms(secret)  # each distinct ID hashed once in the run
-    with _Workers(check_threads(disc)) as workers:
+    files = file_sizes(disc)
+    with _Workers(check_threads(files)) as workers:
         own = gate or OwnGate(workers.gx)
         try:
             pending = _ingest_each(
@@ -697,6 +699,7 @@ def _ingest_all(
                 own,
                 mappings,
                 workers,
+                dataset_bytes(disc, files),
             )
         finally:
             own.leave()  # before waiting: a shared gate certifies once every member is done
@@ -710,18 +713,18 @@ def _ingest_all(
 TWO_CHECKS_FROM_BYTES = 64 * 1024 * 1024
 
 
-def check_threads(disc: Discovery) -> int:
-    """How many threads read and check datasets: two when the run's raw files hold at least
+def check_threads(files: dict[Path, int]) -> int:
+    """How many threads read and check datasets: two when the run's raw files (``files``: each
+    one's size, :func:`file_sizes`) hold at least
     :data:`TWO_CHECKS_FROM_BYTES` — then the dataset the main thread needs and the next one
     are checked together, and a large dataset does not wait for the check of the one before
     it (a 30,000-staff city ingested about 9 % faster) — else one: a small city's checks are
     mostly fixed costs that hold the GIL, and a second thread only added CPU (about 15 % more
     over the 35 bodies of the synthetic nation's 2 % sample)."""
-    size = sum(_file_sizes(disc).values())
-    return 2 if size >= TWO_CHECKS_FROM_BYTES else 1
+    return 2 if sum(files.values()) >= TWO_CHECKS_FROM_BYTES else 1
 
 
-def _file_sizes(disc: Discovery) -> dict[Path, int]:
+def file_sizes(disc: Discovery) -> dict[Path, int]:
     """Each raw file's size on disk (one that cannot be read left out: it is reported when it
     is read)."""
     sizes: dict[Path, int] = {}
@@ -748,22 +751,20 @@ def _runnable(disc: Discovery) -> list[str]:
 READ_AHEAD_BYTES = 128 * 1024 * 1024
 
 
-def raw_bytes(disc: Discovery) -> dict[str, int]:
-    """The size on disk of each dataset's raw files (a workbook whose sheets feed several
-    datasets counted in each; one that cannot be read counted as empty)."""
-    files = _file_sizes(disc)
+def dataset_bytes(disc: Discovery, files: dict[Path, int]) -> dict[str, int]:
+    """The size of each dataset's raw files (``files``: :func:`file_sizes`; a workbook whose
+    sheets feed several datasets counted in each, one that cannot be read as empty)."""
     sizes: dict[str, int] = {}
     for name, path in {(p.dataset, p.path) for p in disc.parts}:
         sizes[name] = sizes.get(name, 0) + files.get(path, 0)
     return sizes
 
 
-def to_read_ahead(
-    following: list[str], sizes: dict[str, int], budget: int = READ_AHEAD_BYTES
-) -> list[str]:
+def to_read_ahead(following: list[str], sizes: dict[str, int], budget: int) -> list[str]:
     """The datasets of ``following`` (those after the current one, in ingest order) to read
     and check ahead: the next one whatever its size, then each while the raw bytes of all
-    taken stay within ``budget`` — so what is held in memory ahead of the run is bounded.
+    taken stay within ``budget`` (the run's: :data:`READ_AHEAD_BYTES`) — so what is held in
+    memory ahead of the run is bounded.
 
     >>> to_read_ahead(["a", "b", "c", "d"], {"a": 200, "b": 30, "c": 50, "d": 1}, budget=100)
     ['a']
@@ -793,11 +794,13 @@ def _ingest_each(
     gate: Gate,
     mappings: MappingSet,
     workers: _Workers,
+    sizes: dict[str, int],
 ) -> dict[str, Future[dict[str, Any]]]:
+    """Ingest every dataset in ingest order; ``sizes``: each one's raw bytes
+    (:func:`dataset_bytes`), which bound how far ahead it reads (:func:`to_read_ahead`)."""
     pending: dict[str, Future[dict[str, Any]]] = {}
     ahead: dict[str, Future[_Checked]] = {}
     runnable = _runnable(disc)
-    sizes = raw_bytes(disc)
 
     def parts_of(name: str) -> list[Any]:
         return [p for p in disc.parts if p.dataset == name]
@@ -836,7 +839,8 @@ def _ingest_each(
             continue
         say(f"{name}: {len(parts)} file(s) / ファイル")
         this = read_ahead(name)
-        for nxt in to_read_ahead(runnable[runnable.index(name) + 1 :], sizes):
+        following = runnable[runnable.index(name) + 1 :]
+        for nxt in to_read_ahead(following, sizes, READ_AHEAD_BYTES):
             read_ahead(nxt)
         suite = load_suite(expectations, name) if expectations is not None else None
         try:
