@@ -170,3 +170,73 @@ def test_without_drops_the_roster():
     assert data.without("assignments").assignments is None
     with pytest.raises(TypeError):
         data.without("staff")
+
+
+def _random_roster(data: Processed, seed: int) -> pl.DataFrame:
+    """Orders for a third of the staff rows: a move from a random day of the year, some
+    open-ended, some a leave, some overlapping the April order they supersede."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    staff = data.staff.collect().sample(fraction=1 / 3, seed=seed)
+    codes = data.departments.collect()["department_code"].to_list()
+    n = staff.height
+    start = pl.date(pl.col("fiscal_year"), 4, 1)
+    statuses = np.array(["active", "childcare_leave", "secondment", "active", "active"])
+    return staff.select(
+        "employee_id",
+        pl.Series(rng.choice(codes, n)).alias("department_code"),
+        "job_level",
+        (start + pl.duration(days=pl.Series(rng.integers(0, 365, n)))).alias("valid_from"),
+        pl.when(pl.Series(rng.random(n)) < 0.5)
+        .then(start + pl.duration(days=400))
+        .alias("valid_to"),
+        pl.Series(rng.choice(statuses, n)).alias("status"),
+    ).unique(["employee_id", "valid_from"])
+
+
+def _every_member_through_the_roster(data: Processed) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """person_years and attendance_of_members with every member's months and sessions dated
+    by the roster (no shortcut for the members it does not name)."""
+    from dxkpi.kpi._frames import _GROUP_COLUMNS, _sessions, _summarised, members
+
+    heads = members(data, None)
+    months = heads.with_columns(_m=pl.int_range(0, 12, dtype=pl.Int32).implode()).explode("_m")
+    first_day = pl.date(
+        pl.col("fiscal_year") + (pl.col("_m") >= 9).cast(pl.Int32), (pl.col("_m") + 3) % 12 + 1, 1
+    )
+    dated = assignment_at(data, months.with_columns(_first_day=first_day), "_first_day")
+    years = (
+        dated.filter(~pl.col("assignment_status").is_in(AWAY_STATUSES))
+        .group_by("fiscal_year", "employee_id", *_GROUP_COLUMNS)
+        .agg(pl.len().cast(pl.Int64).alias("months"), (pl.len() / 12).alias("person_years"))
+    )
+    sessions = _sessions(data, "session_date").join(heads, on=["fiscal_year", "employee_id"])
+    attended = _summarised(assignment_at(data, sessions, "session_date"), _GROUP_COLUMNS)
+    return years.collect(), attended.collect()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_members_the_roster_does_not_name_keep_their_staff_row_all_year(seed):
+    """person_years and attendance_of_members take the members without any assignment straight
+    from their staff rows: the same rows as dating each of their months and sessions."""
+    from dxkpi.kpi._frames import attendance_of_members
+
+    base = synthetic_city(staff=400, seed=seed, sessions_per_person=6.0)
+    roster = _random_roster(base, seed)
+    data = Processed.from_frames(
+        **{name: getattr(base, name) for name in base.available()}, assignments=roster
+    )
+    named = roster["employee_id"].n_unique()
+    assert 0 < named < base.staff.collect()["employee_id"].n_unique()
+    want_years, want_attended = _every_member_through_the_roster(data)
+    got_years = person_years(data, None).collect()
+    got_attended = attendance_of_members(data).collect()
+    assert got_years.schema == want_years.schema
+    assert got_attended.schema == want_attended.schema
+    assert_frame_equal(got_years.sort(got_years.columns), want_years.sort(want_years.columns))
+    assert_frame_equal(
+        got_attended.sort(got_attended.columns[:7]), want_attended.sort(want_attended.columns[:7])
+    )
+    moved_months = got_years.filter(pl.col("months") < 12)
+    assert moved_months.height > 0  # the roster moved or sent away some members

@@ -48,6 +48,7 @@ __all__ = [
     "headcount",
     "label",
     "members",
+    "movers",
     "person_years",
     "resolve_groupings",
     "skill_levels",
@@ -354,6 +355,11 @@ def _summarised(sessions: pl.LazyFrame, groups: Sequence[str]) -> pl.LazyFrame:
     )
 
 
+_GROUP_COLUMNS = ("department_code", "job_level", "talent_type", "division")
+#: The columns :func:`_summarised` sums.
+_SUMMED = ("sessions", "completed", "trained", "hours_trained", "hours_internal")
+
+
 def attendance_of_members(data: Processed) -> pl.LazyFrame:
     """Attendance summary rows with the attendee's group of the session's fiscal year.
 
@@ -366,13 +372,32 @@ def attendance_of_members(data: Processed) -> pl.LazyFrame:
     years = members(data, None)
     if data.assignments is None:
         return attendance_summary(data).join(years, on=["fiscal_year", "employee_id"], how="inner")
+    moved = movers(data)
     sessions = _sessions(data, "session_date").join(
-        years, on=["fiscal_year", "employee_id"], how="inner"
+        years.join(moved, on="employee_id", how="semi"),
+        on=["fiscal_year", "employee_id"],
+        how="inner",
     )
-    return _summarised(assignment_at(data, sessions, "session_date"), _GROUP_COLUMNS)
+    dated = _summarised(assignment_at(data, sessions, "session_date"), _GROUP_COLUMNS)
+    # no assignment, no move: every session of the year counts in the staff row's group
+    unmoved = (
+        attendance_summary(data)
+        .join(years.join(moved, on="employee_id", how="anti"), on=["fiscal_year", "employee_id"])
+        .group_by("employee_id", "fiscal_year", "phase", *_GROUP_COLUMNS)
+        .agg(pl.col(_SUMMED).sum())
+    )
+    schema = dated.collect_schema()
+    return pl.concat(
+        [dated, unmoved.select(pl.col(c).cast(t) for c, t in schema.items())], how="vertical"
+    )
 
 
-_GROUP_COLUMNS = ("department_code", "job_level", "talent_type", "division")
+def movers(data: Processed) -> pl.LazyFrame:
+    """The employees the effective-dated roster names (``employee_id``, each once): only their
+    groups can differ from their staff rows'. Needs ``data.assignments``."""
+    return data.require("assignments").select("employee_id").unique()
+
+
 _MONTHS = 12
 
 
@@ -395,6 +420,21 @@ def person_years(data: Processed, fiscal_years: Sequence[int] | None) -> pl.Lazy
             return cached
         return cached.filter(pl.col("fiscal_year").is_in(fy_list(fiscal_years).implode()))
     heads = members(data, fiscal_years)
+    keys = ("fiscal_year", "employee_id", *_GROUP_COLUMNS)
+    unmoved = None
+    if data.assignments is not None:
+        # no assignment: all twelve months in the staff row's group, at work (the months
+        # below would give the same row; exploding them for every member was most of the cost)
+        moved = movers(data)
+        unmoved = (
+            heads.join(moved, on="employee_id", how="anti")
+            .group_by(keys)
+            .agg(
+                (pl.len().cast(pl.Int64) * _MONTHS).alias("months"),
+                (pl.len().cast(pl.Int64) * _MONTHS / _MONTHS).alias("person_years"),
+            )
+        )
+        heads = heads.join(moved, on="employee_id", how="semi")
     month = pl.int_range(0, _MONTHS, dtype=pl.Int32)
     months = heads.with_columns(_m=month.implode()).explode("_m")
     first_day = pl.date(
@@ -405,9 +445,12 @@ def person_years(data: Processed, fiscal_years: Sequence[int] | None) -> pl.Lazy
     dated = assignment_at(data, months.with_columns(_first_day=first_day), "_first_day")
     if ASSIGNMENT_STATUS_COLUMN in dated.collect_schema().names():
         dated = dated.filter(~pl.col(ASSIGNMENT_STATUS_COLUMN).is_in(AWAY_STATUSES))
-    return dated.group_by("fiscal_year", "employee_id", *_GROUP_COLUMNS).agg(
+    worked = dated.group_by(keys).agg(
         pl.len().cast(pl.Int64).alias("months"), (pl.len() / _MONTHS).alias("person_years")
     )
+    if unmoved is None:
+        return worked
+    return pl.concat([worked, unmoved], how="vertical")
 
 
 def first_training(data: Processed) -> pl.LazyFrame:
