@@ -224,17 +224,17 @@ def violation_exprs(ds: Dataset, run_date: dt.date | None = None) -> list[tuple[
     return out
 
 
-def _id_details(col: Column, table: pl.DataFrame) -> list[pl.Series]:
-    """``detail_ja``/``detail_en`` of each distinct value: for an identifier refused by the
-    identifier rule, the column, the character and its position (:func:`id_problem`)."""
-    refused = table.filter(pl.col("fault") == ID_FAULT)["value"].unique().to_list()
+def _id_details(col: Column, value: pl.Series, fault: pl.Series) -> list[pl.Series]:
+    """``detail_ja``/``detail_en`` of each distinct value (``value``, its ``fault``): for an
+    identifier refused by the identifier rule, the column, the character and its position
+    (:func:`id_problem`), named as the row frame names them."""
+    refused = value.filter(fault == ID_FAULT).unique().to_list()
     problems = {text: id_problem(text) for text in refused}
     ja = {text: f"「{col.ja}」{p[0]}" for text, p in problems.items()}
     en = {text: f"{col.name}: {p[1]}" for text, p in problems.items()}
-    value = table["value"]
     return [
-        value.replace_strict(ja, default=None, return_dtype=pl.String).alias("detail_ja"),
-        value.replace_strict(en, default=None, return_dtype=pl.String).alias("detail_en"),
+        value.replace_strict(ja, default=None, return_dtype=pl.String).alias(DETAIL_JA + col.name),
+        value.replace_strict(en, default=None, return_dtype=pl.String).alias(DETAIL_EN + col.name),
     ]
 
 
@@ -286,33 +286,56 @@ def _distinct_table(distinct: pl.Series, col: Column) -> pl.DataFrame:
 def _parsed_values(distinct: pl.Series, col: Column) -> pl.DataFrame:
     """Each distinct raw value of a column parsed once: the value and its ``__empty__``/
     ``__failed__``/``__fault__`` (the named fault of a refused cell, or null)/``__header__``/
-    ``__long__`` flags and ``_detail_ja``/``_detail_en``, named as the row frame names them."""
-    raw = pl.col("raw")
-    parsed = parse_column(col, raw)
-    spellings = [unicodedata.normalize("NFKC", s).lower() for s in (col.name, col.ja)]
-    long = (raw.str.len_chars() > EXCEL_CELL_LIMIT).fill_null(False)
-    # the parsed value is a column before the flags read it: the flags' plan then holds the
-    # (large: wareki, date formats) parsing expression once, and polars plans it faster
+    ``__long__`` flags and ``_detail_ja``/``_detail_en``, named as the row frame names them.
+
+    One plan (:func:`_value_plan`, built once per column) gives them all; only a column with
+    identifiers the identifier rule refuses has its details filled afterwards."""
+    parsed, flags = _value_plan(col)
     table = (
         pl.DataFrame({"raw": distinct}, schema={"raw": pl.String})
         .lazy()
-        .with_columns(parsed.alias("value"))
-        .select(
-            pl.col("value"),
-            is_empty(raw).alias("empty"),
-            parse_failed(col, raw, pl.col("value")).alias("failed"),
-            # an over-long cell is reported as that alone (cell_too_long), not by its content
-            pl.when(~long).then(column_fault(col, raw)).alias("fault"),
-            normalise(raw).str.to_lowercase().is_in(spellings).fill_null(False).alias("header"),
-            long.alias("long"),
-        )
+        .with_columns(parsed)
+        .select(flags)
         .collect()
     )
-    table = table.with_columns(_id_details(col, table))
-    return table.select(
-        pl.col("value").alias(col.name),
-        *[pl.col(k).alias(p + col.name) for k, p in _FLAGS.items()],
+    fault = table[FAULT + col.name]
+    if fault.null_count() < fault.len() and (fault == ID_FAULT).any():
+        table = table.with_columns(_id_details(col, table[col.name], fault))
+    return table
+
+
+_value_plans: dict[Column, tuple[pl.Expr, list[pl.Expr]]] = {}
+
+
+def _value_plan(col: Column) -> tuple[pl.Expr, list[pl.Expr]]:
+    """The expressions of :func:`_parsed_values` for ``col`` over a ``raw`` column: the parsed
+    ``value`` (a column first: the flags' plan then holds the large wareki and date parsing
+    expression once, and polars plans it faster), then the value and the flags under the row
+    frame's names, details null. Built once per column and process (expressions are
+    immutable; building them was about a tenth of parsing a small column's values)."""
+    plan = _value_plans.get(col)
+    if plan is not None:
+        return plan
+    raw = pl.col("raw")
+    spellings = [unicodedata.normalize("NFKC", s).lower() for s in (col.name, col.ja)]
+    long = (raw.str.len_chars() > EXCEL_CELL_LIMIT).fill_null(False)
+    flags = {
+        EMPTY: is_empty(raw),
+        FAILED: parse_failed(col, raw, pl.col("value")),
+        # an over-long cell is reported as that alone (cell_too_long), not by its content
+        FAULT: pl.when(~long).then(column_fault(col, raw)),
+        HEADER: normalise(raw).str.to_lowercase().is_in(spellings).fill_null(False),
+        LONG: long,
+        DETAIL_JA: pl.lit(None, pl.String),
+        DETAIL_EN: pl.lit(None, pl.String),
+    }
+    assert list(flags) == list(_FLAGS.values())
+    plan = (
+        parse_column(col, raw).alias("value"),
+        [pl.col("value").alias(col.name), *[e.alias(p + col.name) for p, e in flags.items()]],
     )
+    _value_plans[col] = plan
+    return plan
 
 
 #: The per-value flags of :func:`_distinct_table` and the prefixes they carry per row.
@@ -373,13 +396,13 @@ def _parse_distinct(
         *[p + col.name for p in _FLAGS.values() if p + col.name in keep],
     ]
     value = table[col.name]
-    out = {col.name: value.gather(index).alias(col.name)}
+    out = {col.name: _take(value, index, col.name)}
     out.update({name: _spread(table[name], index, name) for name in names})
     if col.name in coded and _codable(value.dtype):
         out[CODE + col.name] = _row_codes(value, index, CODE + col.name)
     if col.kind is Kind.ID:
         zeros = value.str.strip_chars_start("0")
-        out[ZEROS + col.name] = zeros.gather(index).alias(ZEROS + col.name)
+        out[ZEROS + col.name] = _take(zeros, index, ZEROS + col.name)
         out[ZCODE + col.name] = _row_codes(zeros, index, ZCODE + col.name)
     return out
 
@@ -393,7 +416,21 @@ def _row_codes(per_value: pl.Series, index: pl.Series, name: str) -> pl.Series:
     """Each row's code (UInt64) of its value in ``per_value`` (one value per distinct raw
     value, ``index`` each row's position there): equal values, even of different raw
     spellings, get equal codes."""
-    return _dense_codes(per_value).gather(index).alias(name)
+    return _take(_dense_codes(per_value), index, name)
+
+
+def _take(values: pl.Series, index: pl.Series, name: str) -> pl.Series:
+    """``values`` at each position of ``index`` (the UInt32 positions of
+    :func:`distinct_values`), named ``name``: the gather itself, where ``Series.gather`` plans
+    a one-expression query around it (about 0.1 ms each, a cost that the many small columns of
+    a consolidation paid a dozen times a column).
+
+    >>> _take(pl.Series(["a", "b"]), pl.Series([1, 0, 1], dtype=pl.UInt32), "x").to_list()
+    ['b', 'a', 'b']
+    """
+    if index.dtype != pl.UInt32:
+        raise TypeError(f"positions must be UInt32, not {index.dtype}")
+    return values[index].alias(name)
 
 
 def coded_columns(ds: Dataset) -> frozenset[str]:
@@ -491,8 +528,8 @@ def _spread(per_value: pl.Series, index: pl.Series, name: str) -> pl.Series:
     if per_value.len() and per_value.null_count() == per_value.len():
         return pl.Series(name, dtype=per_value.dtype).extend_constant(None, index.len())
     if per_value.len() and per_value.null_count() == 0 and per_value.n_unique() == 1:
-        return pl.repeat(per_value[0], index.len(), dtype=per_value.dtype, eager=True).alias(name)
-    return per_value.gather(index).alias(name)
+        return per_value.new_from_index(0, index.len()).alias(name)
+    return _take(per_value, index, name)
 
 
 def _any_listed(frame: pl.DataFrame, column: str) -> bool:
