@@ -54,4 +54,5 @@ def test_a_full_table_stops_growing_but_still_answers(monkeypatch) -> None:  # t
     more = pl.Series("raw", ["2024/04/03", "2024/04/01"], dtype=pl.String)
     _distinct_table(first, DATE_COLUMN)
     assert _distinct_table(more, DATE_COLUMN).equals(_parsed_values(more, DATE_COLUMN))
-    assert rules._remembered[DATE_COLUMN].height == 2
+    table, rows = rules._remembered[DATE_COLUMN]
+    assert table.height == 2 and set(rows) == {"2024/04/01", "2024/04/02"}

@@ -250,37 +250,29 @@ _REMEMBERED_KINDS = frozenset(
 #: A column's remembered table grows no further than this many values (then new values are
 #: parsed every time they come).
 REMEMBER_AT_MOST = 50_000
-_remembered: dict[Column, pl.DataFrame] = {}
+_remembered: dict[Column, tuple[pl.DataFrame, dict[str | None, int]]] = {}
 _remembered_lock = threading.Lock()
-_RAW_KEY = "__raw_value__"
 
 
 def _distinct_table(distinct: pl.Series, col: Column) -> pl.DataFrame:
     """:func:`_parsed_values` of ``distinct`` (every value once), in its order; for a kind of
-    :data:`_REMEMBERED_KINDS`, from the column's remembered table, parsing only the values it
-    does not hold yet."""
+    :data:`_REMEMBERED_KINDS`, from the column's remembered table (its rows and each raw
+    value's row there), parsing only the values it does not hold yet."""
     if col.kind not in _REMEMBERED_KINDS or not distinct.len():
         return _parsed_values(distinct, col)
     with _remembered_lock:
-        known = _remembered.get(col)
-    values = distinct.alias(_RAW_KEY)
-    new = (
-        values
-        if known is None
-        else values.filter(~values.is_in(known[_RAW_KEY].implode(), nulls_equal=True))
-    )
-    if new.len():
-        fresh = _parsed_values(new, col).with_columns(new)
+        known, row = _remembered.get(col, (None, {}))
+    values: list[str | None] = distinct.to_list()
+    new = [v for v in values if v not in row]
+    if new:
+        fresh = _parsed_values(pl.Series(new, dtype=pl.String), col)
+        row = row | {v: (known.height if known is not None else 0) + i for i, v in enumerate(new)}
         known = fresh if known is None else pl.concat([known, fresh], how="vertical")
         if known.height <= REMEMBER_AT_MOST:
             with _remembered_lock:
-                _remembered[col] = known
+                _remembered[col] = (known, row)
     assert known is not None
-    return (
-        values.to_frame()
-        .join(known, on=_RAW_KEY, how="left", nulls_equal=True, maintain_order="left")
-        .drop(_RAW_KEY)
-    )
+    return known[pl.Series([row[v] for v in values], dtype=pl.UInt32)]
 
 
 def _parsed_values(distinct: pl.Series, col: Column) -> pl.DataFrame:
@@ -526,7 +518,7 @@ def _spread(per_value: pl.Series, index: pl.Series, name: str) -> pl.Series:
     (no fault, no header, no broken rule… on a clean column) is one value repeated, not
     gathered."""
     if per_value.len() and per_value.null_count() == per_value.len():
-        return pl.Series(name, dtype=per_value.dtype).extend_constant(None, index.len())
+        return per_value.new_from_index(0, index.len()).alias(name)
     if per_value.len() and per_value.null_count() == 0 and per_value.n_unique() == 1:
         return per_value.new_from_index(0, index.len()).alias(name)
     return _take(per_value, index, name)
