@@ -106,6 +106,7 @@ from dxkpi.ingest.rules import (
     is_bad,
     parse_and_check,
     reference_keys,
+    take,
     with_rules,
 )
 from dxkpi.ingest.suites import load_suite, missing_suites, stale_suites
@@ -334,14 +335,14 @@ def _pseudonymise(ds: Dataset, frame: pl.DataFrame, secret: bytes | Pseudonyms) 
         # compare) is pseudonymised once and gathered back to its rows.
         at, zeros_at = frame[CODE + col], frame[ZCODE + col]  # parse_and_check's codes
         ids, zeros = first_of_each(frame[col], at), first_of_each(frame[ZEROS + col], zeros_at)
-        pseudo = pseudonymise(ids, secret).gather(at).alias(col)
+        pseudo = take(pseudonymise(ids, secret), at.cast(pl.UInt32), col)
         updates.append(pseudo)
         # The raw text becomes the pseudonym of its normalised form: no personnel-system ID
         # reaches a quarantine file either.
         updates.append(
             pl.when(frame[RAW + col].is_null()).then(None).otherwise(pseudo).alias(RAW + col)
         )
-        updates.append(pseudonymise(zeros, secret).gather(zeros_at).alias(ZEROS + col))
+        updates.append(take(pseudonymise(zeros, secret), zeros_at.cast(pl.UInt32), ZEROS + col))
     return frame.with_columns(updates) if updates else frame
 
 

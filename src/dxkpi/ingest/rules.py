@@ -80,6 +80,7 @@ __all__ = [
     "mixed_radix",
     "parse_and_check",
     "reference_keys",
+    "take",
     "violation_exprs",
     "with_rules",
 ]
@@ -388,13 +389,13 @@ def _parse_distinct(
         *[p + col.name for p in _FLAGS.values() if p + col.name in keep],
     ]
     value = table[col.name]
-    out = {col.name: _take(value, index, col.name)}
+    out = {col.name: take(value, index, col.name)}
     out.update({name: _spread(table[name], index, name) for name in names})
     if col.name in coded and _codable(value.dtype):
         out[CODE + col.name] = _row_codes(value, index, CODE + col.name)
     if col.kind is Kind.ID:
         zeros = value.str.strip_chars_start("0")
-        out[ZEROS + col.name] = _take(zeros, index, ZEROS + col.name)
+        out[ZEROS + col.name] = take(zeros, index, ZEROS + col.name)
         out[ZCODE + col.name] = _row_codes(zeros, index, ZCODE + col.name)
     return out
 
@@ -408,16 +409,16 @@ def _row_codes(per_value: pl.Series, index: pl.Series, name: str) -> pl.Series:
     """Each row's code (UInt64) of its value in ``per_value`` (one value per distinct raw
     value, ``index`` each row's position there): equal values, even of different raw
     spellings, get equal codes."""
-    return _take(_dense_codes(per_value), index, name)
+    return take(_dense_codes(per_value), index, name)
 
 
-def _take(values: pl.Series, index: pl.Series, name: str) -> pl.Series:
+def take(values: pl.Series, index: pl.Series, name: str) -> pl.Series:
     """``values`` at each position of ``index`` (the UInt32 positions of
     :func:`distinct_values`), named ``name``: the gather itself, where ``Series.gather`` plans
     a one-expression query around it (about 0.1 ms each, a cost that the many small columns of
     a consolidation paid a dozen times a column).
 
-    >>> _take(pl.Series(["a", "b"]), pl.Series([1, 0, 1], dtype=pl.UInt32), "x").to_list()
+    >>> take(pl.Series(["a", "b"]), pl.Series([1, 0, 1], dtype=pl.UInt32), "x").to_list()
     ['b', 'a', 'b']
     """
     if index.dtype != pl.UInt32:
@@ -521,7 +522,7 @@ def _spread(per_value: pl.Series, index: pl.Series, name: str) -> pl.Series:
         return per_value.new_from_index(0, index.len()).alias(name)
     if per_value.len() and per_value.null_count() == 0 and per_value.n_unique() == 1:
         return per_value.new_from_index(0, index.len()).alias(name)
-    return _take(per_value, index, name)
+    return take(per_value, index, name)
 
 
 def _any_listed(frame: pl.DataFrame, column: str) -> bool:
