@@ -371,6 +371,13 @@ def _quarantine_frame(ds: Dataset, bad: pl.DataFrame) -> pl.DataFrame:
 
 
 def _counts(frame: pl.DataFrame) -> dict[tuple[str, str | None], int]:
+    """Rows per (file, sheet) of ``frame``; a frame of one file's rows (most of them) is
+    counted without a query."""
+    if not frame.height:
+        return {}
+    files, sheets = frame["_source_file"], frame["_source_sheet"]
+    if files.n_unique() == 1 and sheets.n_unique() == 1:
+        return {(files[0], sheets[0]): frame.height}
     rows = frame.group_by("_source_file", "_source_sheet").len().to_dicts()
     return {(r["_source_file"], r["_source_sheet"]): int(r["len"]) for r in rows}
 
@@ -380,15 +387,16 @@ def _file_reports(
 ) -> list[FileReport]:
     """Per-file counts from the rows actually written; rows read must equal their sum."""
     n_good, n_bad = _counts(good), _counts(bad)
-    per_rule = (
-        bad.select("_source_file", "_source_sheet", RULES)
-        .explode(RULES)
-        .group_by("_source_file", "_source_sheet", RULES)
-        .len()
-    )
     rules: dict[tuple[str, str | None], dict[str, int]] = {}
-    for r in per_rule.to_dicts():
-        rules.setdefault((r["_source_file"], r["_source_sheet"]), {})[r[RULES]] = int(r["len"])
+    if bad.height:
+        per_rule = (
+            bad.select("_source_file", "_source_sheet", RULES)
+            .explode(RULES)
+            .group_by("_source_file", "_source_sheet", RULES)
+            .len()
+        )
+        for r in per_rule.to_dicts():
+            rules.setdefault((r["_source_file"], r["_source_sheet"]), {})[r[RULES]] = int(r["len"])
     reports = []
     for t in tables:
         key = (t.part.rel, t.part.sheet)

@@ -908,7 +908,10 @@ def is_bad(ds: Dataset) -> pl.Expr:
 
 
 def with_rules(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
-    """Add ``_rules``: the list of rule ids each row breaks, in catalogue order."""
+    """Add ``_rules``: the list of rule ids each row breaks, in catalogue order (no rows: the
+    empty column, without planning the lists)."""
+    if not frame.height:
+        return frame.hstack([pl.Series(RULES, [], dtype=pl.List(pl.String))])
     ids = [rid for rid, _ in violation_exprs(ds)]
     parts = [
         pl.when((pl.col(BITS) & pl.lit(1 << i, pl.UInt64)) != 0).then(pl.lit(rid))
