@@ -319,7 +319,8 @@ def synthetic_city(
     """A random city of about ``staff`` employees per FY (numpy, vectorised; for tests/benchmarks).
 
     Department sizes are skewed (some departments have fewer than 10 staff), about 8% of staff
-    leave and 15% change department every April, and every dataset is present.
+    leave and 15% change department every April, and every dataset is present but the
+    effective-dated roster and the course costs (``assignments``, ``course_costs``).
     """
     import numpy as np
 
