@@ -13,6 +13,7 @@ breaks its own rule, so the hint to format the ID column as text reaches the use
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import unicodedata
 from typing import cast
@@ -292,43 +293,40 @@ def _parsed_values(distinct: pl.Series, col: Column) -> pl.DataFrame:
         .collect()
     )
     fault = table[FAULT + col.name]
+    # (a column that can have no fault is all null, and may be of type Null: no comparison)
     if fault.null_count() < fault.len() and (fault == ID_FAULT).any():
         table = table.with_columns(_id_details(col, table[col.name], fault))
     return table
 
 
-_value_plans: dict[Column, tuple[pl.Expr, list[pl.Expr]]] = {}
-
-
+@functools.cache
 def _value_plan(col: Column) -> tuple[pl.Expr, list[pl.Expr]]:
     """The expressions of :func:`_parsed_values` for ``col`` over a ``raw`` column: the parsed
     ``value`` (a column first: the flags' plan then holds the large wareki and date parsing
-    expression once, and polars plans it faster), then the value and the flags under the row
-    frame's names, details null. Built once per column and process (expressions are
-    immutable; building them was about a tenth of parsing a small column's values)."""
-    plan = _value_plans.get(col)
-    if plan is not None:
-        return plan
+    expression once, and polars plans it faster), then the value and the flags of
+    :data:`_FLAGS` under the row frame's names, details null. Built once per column and
+    process (expressions are immutable; building them was about a tenth of parsing a small
+    column's values)."""
     raw = pl.col("raw")
     spellings = [unicodedata.normalize("NFKC", s).lower() for s in (col.name, col.ja)]
     long = (raw.str.len_chars() > EXCEL_CELL_LIMIT).fill_null(False)
     flags = {
-        EMPTY: is_empty(raw),
-        FAILED: parse_failed(col, raw, pl.col("value")),
+        "empty": is_empty(raw),
+        "failed": parse_failed(col, raw, pl.col("value")),
         # an over-long cell is reported as that alone (cell_too_long), not by its content
-        FAULT: pl.when(~long).then(column_fault(col, raw)),
-        HEADER: normalise(raw).str.to_lowercase().is_in(spellings).fill_null(False),
-        LONG: long,
-        DETAIL_JA: pl.lit(None, pl.String),
-        DETAIL_EN: pl.lit(None, pl.String),
+        "fault": pl.when(~long).then(column_fault(col, raw)),
+        "header": normalise(raw).str.to_lowercase().is_in(spellings).fill_null(False),
+        "long": long,
+        "detail_ja": pl.lit(None, pl.String),
+        "detail_en": pl.lit(None, pl.String),
     }
-    assert list(flags) == list(_FLAGS.values())
-    plan = (
+    return (
         parse_column(col, raw).alias("value"),
-        [pl.col("value").alias(col.name), *[e.alias(p + col.name) for p, e in flags.items()]],
+        [
+            pl.col("value").alias(col.name),
+            *[flags[name].alias(prefix + col.name) for name, prefix in _FLAGS.items()],
+        ],
     )
-    _value_plans[col] = plan
-    return plan
 
 
 #: The per-value flags of :func:`_distinct_table` and the prefixes they carry per row.
@@ -518,9 +516,7 @@ def _spread(per_value: pl.Series, index: pl.Series, name: str) -> pl.Series:
     """``per_value`` gathered to every row; a value that is the same for every distinct value
     (no fault, no header, no broken rule… on a clean column) is one value repeated, not
     gathered."""
-    if per_value.len() and per_value.null_count() == per_value.len():
-        return per_value.new_from_index(0, index.len()).alias(name)
-    if per_value.len() and per_value.null_count() == 0 and per_value.n_unique() == 1:
+    if per_value.len() and per_value.n_unique() == 1:  # null counts as a value
         return per_value.new_from_index(0, index.len()).alias(name)
     return take(per_value, index, name)
 

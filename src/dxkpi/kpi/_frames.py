@@ -339,6 +339,10 @@ def _sessions(data: Processed, *dated: str) -> pl.LazyFrame:
     )
 
 
+#: The columns :func:`_summarised` sums besides its count of ``sessions``.
+_SUMS = ("completed", "trained", "hours_trained", "hours_internal")
+
+
 def _summarised(sessions: pl.LazyFrame, groups: Sequence[str]) -> pl.LazyFrame:
     """Sessions summed per (employee_id, fiscal_year, phase, *groups)."""
     return (
@@ -349,15 +353,13 @@ def _summarised(sessions: pl.LazyFrame, groups: Sequence[str]) -> pl.LazyFrame:
         .group_by("employee_id", "fiscal_year", "phase", *groups)
         .agg(
             pl.len().alias("sessions"),
-            pl.col("completed", "trained", "hours_trained", "hours_internal").sum(),
+            pl.col(_SUMS).sum(),
         )
         .with_columns(pl.col("phase").cast(pl.String))
     )
 
 
 _GROUP_COLUMNS = ("department_code", "job_level", "talent_type", "division")
-#: The columns :func:`_summarised` sums.
-_SUMMED = ("sessions", "completed", "trained", "hours_trained", "hours_internal")
 
 
 def attendance_of_members(data: Processed) -> pl.LazyFrame:
@@ -384,12 +386,9 @@ def attendance_of_members(data: Processed) -> pl.LazyFrame:
         attendance_summary(data)
         .join(years.join(moved, on="employee_id", how="anti"), on=["fiscal_year", "employee_id"])
         .group_by("employee_id", "fiscal_year", "phase", *_GROUP_COLUMNS)
-        .agg(pl.col(_SUMMED).sum())
+        .agg(pl.col("sessions", *_SUMS).sum())
     )
-    schema = dated.collect_schema()
-    return pl.concat(
-        [dated, unmoved.select(pl.col(c).cast(t) for c, t in schema.items())], how="vertical"
-    )
+    return pl.concat([dated, unmoved], how="vertical")
 
 
 def movers(data: Processed) -> pl.LazyFrame:
@@ -431,7 +430,7 @@ def person_years(data: Processed, fiscal_years: Sequence[int] | None) -> pl.Lazy
             .group_by(keys)
             .agg(
                 (pl.len().cast(pl.Int64) * _MONTHS).alias("months"),
-                (pl.len().cast(pl.Int64) * _MONTHS / _MONTHS).alias("person_years"),
+                pl.len().cast(pl.Float64).alias("person_years"),
             )
         )
         heads = heads.join(moved, on="employee_id", how="semi")
