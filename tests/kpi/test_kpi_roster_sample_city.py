@@ -2,8 +2,10 @@
 
 The generator plants mid-year moves and leaves from its own random stream and records, from its
 own draws, each department's proposals per fiscal year by the proposer's department on the day
-submitted, and its months at work (育休, 休職, 派遣 months out). The engine must reproduce both
-exactly: the numerator of ``proposals_per_100`` and its denominator in person-years × 12.
+submitted, its months at work (育休, 休職, 派遣 months out), and its training sessions per fiscal
+year and phase by the attendee's department on the session's date. The engine must reproduce
+them exactly: the numerator of ``proposals_per_100`` and its denominator in person-years × 12,
+and the numerator and denominator of ``completion_rate`` by department and phase.
 """
 
 from __future__ import annotations
@@ -60,3 +62,30 @@ def test_the_planted_moves_change_departments_but_not_the_city(sample_city, cell
         city_a = april.filter((pl.col("fiscal_year") == fy) & (pl.col("group_by") == "city"))
         city_d = dated.filter(pl.col("fiscal_year") == fy)
         assert city_d["denominator"].item() < city_a["denominator"].item()
+
+
+def _by_department_and_phase(cells: pl.DataFrame, fy: int) -> dict[str, dict[str, list[int]]]:
+    """``completion_rate`` cells of fy by department and phase as [completed, sessions]."""
+    got: dict[str, dict[str, list[int]]] = {}
+    rows = cells.filter((pl.col("fiscal_year") == fy) & (pl.col("denominator") > 0))
+    for group, num, den in rows.select("group", "numerator", "denominator").rows():
+        code, phase = group.split("|")
+        got.setdefault(code, {})[phase] = [int(num), int(den)]
+    return got
+
+
+def test_sessions_count_in_the_attendees_department_of_the_session_date(sample_city):
+    data = load_processed(sample_city.processed)
+    truth = sample_city.truth["assignments"]["sessions_by_department"]
+    years = data.fiscal_years()
+    dated = compute_kpi(data, "completion_rate", years, "department").collect()
+    april = compute_kpi(data.without("assignments"), "completion_rate", years, "department")
+    april_cells = april.collect()
+    for fy, by_code in truth.items():
+        want = {
+            code: {p: [n["completed"], n["sessions"]] for p, n in phases.items()}
+            for code, phases in by_code.items()
+        }
+        assert _by_department_and_phase(dated, int(fy)) == want, fy
+        # the planted moves matter: the April snapshot puts some sessions elsewhere
+        assert _by_department_and_phase(april_cells, int(fy)) != want, fy

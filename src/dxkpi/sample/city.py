@@ -278,8 +278,9 @@ def _followup(
     return _OwnStream(tables, written, truth)
 
 
-def _roster(seed: int, out: Path, city: City, proposals: pl.DataFrame) -> _OwnStream:
-    """Generate, plant bad rows in and write the assignments (effective-dated roster).
+def _roster(seed: int, out: Path, city: City, tables: dict[str, pl.DataFrame]) -> _OwnStream:
+    """Generate, plant bad rows in and write the assignments (effective-dated roster); its
+    truth also counts ``tables``' proposals and attendance by the department of their day.
 
     Uses its own random stream (seed, ROSTER_STREAM), drawn after every other file is written.
     """
@@ -287,7 +288,11 @@ def _roster(seed: int, out: Path, city: City, proposals: pl.DataFrame) -> _OwnSt
     draws = roster_draws(rng, city)
     table = bad_assignments(city, draws, assignments_table(city, draws))
     written = write_parts(rng, out, {"assignments": table}, ROSTER_FILES)
-    truth = {"assignments": roster_truth(city, draws, proposals)}
+    courses = tables["courses"].filter(pl.col("_bad").is_null())
+    phases = dict(courses.select("course_id", "phase").iter_rows())
+    truth = {
+        "assignments": roster_truth(city, draws, tables["proposals"], tables["attendance"], phases)
+    }
     return _OwnStream({"assignments": table}, written, truth)
 
 
@@ -373,7 +378,7 @@ def generate_city(
     skill = _skill_map(seed, out, city, a)  # own random stream: core files are unchanged
     followup = _followup(seed, out, city, a, course_ids)  # its own stream too
     costs = _course_costs(seed, out, city, a, course_ids)  # and the course costs
-    roster = _roster(seed, out, city, tables["proposals"])  # its own stream, after the rest
+    roster = _roster(seed, out, city, tables)  # its own stream, after the rest
     streams = (skill, followup, costs, roster)
     for stream in streams:
         tables |= stream.tables

@@ -11,7 +11,8 @@ Orders close on March 31, except those of the last fiscal year, which are open-e
 The truth (:func:`roster_truth`) is computed from these draws, not from the product's rule: the
 planted moves, each department's active months per fiscal year (the person-years × 12 of the
 denominators) and each department's proposals per fiscal year by the proposer's department on
-the submission day.
+the submission day, and each department's training sessions per fiscal year and phase by the
+attendee's department on the session's date.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from dxkpi.sample.parameters import LEVELS, ROSTER
 from dxkpi.sample.people import City
 from dxkpi.sample.values import choose, iso_text
 
-__all__ = ["RosterDraws", "assignments_table", "bad_assignments", "roster_draws", "roster_truth"]
+__all__ = [
+    "RosterDraws",
+    "assignments_table",
+    "bad_assignments",
+    "roster_draws",
+    "roster_truth",
+    "sessions_truth",
+]
 
 _MONTHS = 12
 _ACTIVE = "active"
@@ -157,13 +165,22 @@ def bad_assignments(city: City, draws: RosterDraws, table: pl.DataFrame) -> pl.D
     return pl.concat([good, pl.DataFrame(rows, schema=good.schema)])
 
 
-def roster_truth(city: City, draws: RosterDraws, proposals: pl.DataFrame) -> dict[str, Any]:
+def roster_truth(
+    city: City,
+    draws: RosterDraws,
+    proposals: pl.DataFrame,
+    attendance: pl.DataFrame,
+    phases: dict[str, str],
+) -> dict[str, Any]:
     """The planted moves and leaves and what the month and event rules make of them.
 
     ``active_months_by_department[fy][code]``: months at work (first of the month, away
     months out) of the staff list of fy in each department; ``proposals_by_department[fy]
-    [code]``: the accepted proposals of fy by the proposer's department on the day submitted.
-    ``proposals`` is the generator's proposals table (``_bad`` marks planted bad rows).
+    [code]``: the accepted proposals of fy by the proposer's department on the day submitted;
+    ``sessions_by_department[fy][code][phase]``: the accepted attendance rows of fy
+    (``sessions``) and those completed (``completed``) by the attendee's department on the
+    session's date (:func:`sessions_truth`). ``proposals`` and ``attendance`` are the
+    generator's tables (``_bad`` marks planted bad rows), ``phases`` each course's phase.
     """
     n_emp = len(city.emp_ids)
     codes = np.asarray(city.dept_codes)
@@ -205,7 +222,60 @@ def roster_truth(city: City, draws: RosterDraws, proposals: pl.DataFrame) -> dic
         "leaves_by_fy": leaves,
         "active_months_by_department": months_by,
         "proposals_by_department": props_by,
-        "rule": "a proposal counts for the proposer's department on the day submitted; a month "
-        "takes the assignment valid on its first day and away months (育休, 休職, 派遣) leave "
-        "the denominators; person-years = active months ÷ 12",
+        "sessions_by_department": sessions_truth(city, draws, attendance, phases),
+        "rule": "a proposal counts for the proposer's department on the day submitted, a "
+        "training session for the attendee's department on the session's date (a session "
+        "during leave in the department the person is away from); a month takes the "
+        "assignment valid on its first day and away months (育休, 休職, 派遣) leave the "
+        "denominators; person-years = active months ÷ 12",
     }
+
+
+def sessions_truth(
+    city: City, draws: RosterDraws, attendance: pl.DataFrame, phases: dict[str, str]
+) -> dict[str, dict[str, dict[str, dict[str, int]]]]:
+    """``[fy][department code][phase]``: the accepted attendance rows of fy (``sessions``, any
+    status) and the completed ones (``completed``), each counted in the attendee's department
+    on the session's date: a mover's new department from the move day on (the draws'
+    ``move_month``), anyone else's department of the year's staff list. Every accepted row's
+    attendee is on that year's staff list (checked)."""
+    good = attendance.filter(pl.col("_bad").is_null())
+    index = pl.DataFrame(
+        {"employee_id": city.emp_ids.astype(str), "_e": np.arange(len(city.emp_ids))}
+    )
+    rows = good.join(index, on="employee_id", how="inner")
+    if rows.height != good.height:  # pragma: no cover - generator guard
+        raise ValueError("an accepted attendance row names no employee of the city")
+    codes = np.asarray(city.dept_codes)
+    out: dict[str, dict[str, dict[str, dict[str, int]]]] = {}
+    for y, fy in enumerate(city.fys):
+        of_fy = rows.filter(pl.col("_fy") == fy)
+        emp = of_fy["_e"].to_numpy()
+        if np.any(city.dept[emp, y] < 0):  # pragma: no cover - generator guard
+            raise ValueError(f"FY{fy}: an accepted session of someone off the staff list")
+        move_day = np.full(len(city.emp_ids), np.iinfo(np.int64).max)
+        move_day[draws.movers[y]] = _month_day(fy, draws.move_month[y])
+        new_dept = np.full(len(city.emp_ids), -1)
+        new_dept[draws.movers[y]] = draws.move_to[y]
+        day = of_fy["_day"].to_numpy().astype(np.int64)
+        dept = np.where(day >= move_day[emp], new_dept[emp], city.dept[emp, y])
+        counted = (
+            pl.DataFrame(
+                {
+                    "code": codes[dept],
+                    "phase": of_fy["course_id"].replace_strict(phases),
+                    "completed": (of_fy["status"] == "completed").cast(pl.Int64),
+                }
+            )
+            .group_by("code", "phase")
+            .agg(pl.len().alias("sessions"), pl.col("completed").sum())
+            .sort("code", "phase")
+        )
+        by_code: dict[str, dict[str, dict[str, int]]] = {}
+        for code, phase, sessions, completed in counted.iter_rows():
+            by_code.setdefault(code, {})[phase] = {
+                "sessions": int(sessions),
+                "completed": int(completed),
+            }
+        out[str(fy)] = by_code
+    return out
