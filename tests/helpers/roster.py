@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
+from dxkpi.ingest.processed import Processed
 from dxkpi.kpi.examples import D, proposals
 
-__all__ = ["ROSTER", "assignments", "with_p6"]
+__all__ = ["ROSTER", "assignments", "random_roster", "with_p6"]
 
 
 def assignments(*rows: tuple[str, str, str, dt.date, dt.date | None, str]) -> pl.DataFrame:
@@ -56,3 +58,24 @@ def with_p6() -> pl.DataFrame:
         )
     )
     return pl.concat([proposals(), p6])
+
+
+def random_roster(data: Processed, seed: int) -> pl.DataFrame:
+    """Orders for a third of the staff rows: a move from a random day of the year, some
+    open-ended, some a leave, some overlapping the April order they supersede."""
+    rng = np.random.default_rng(seed)
+    staff = data.staff.collect().sample(fraction=1 / 3, seed=seed)
+    codes = data.departments.collect()["department_code"].to_list()
+    n = staff.height
+    start = pl.date(pl.col("fiscal_year"), 4, 1)
+    statuses = np.array(["active", "childcare_leave", "secondment", "active", "active"])
+    return staff.select(
+        "employee_id",
+        pl.Series(rng.choice(codes, n)).alias("department_code"),
+        "job_level",
+        (start + pl.duration(days=pl.Series(rng.integers(0, 365, n)))).alias("valid_from"),
+        pl.when(pl.Series(rng.random(n)) < 0.5)
+        .then(start + pl.duration(days=400))
+        .alias("valid_to"),
+        pl.Series(rng.choice(statuses, n)).alias("status"),
+    ).unique(["employee_id", "valid_from"])

@@ -24,7 +24,7 @@ from dxkpi.kpi import measures
 from dxkpi.kpi._frames import person_years
 from dxkpi.kpi.examples import D, cell, synthetic_city, tiny_city
 from dxkpi.kpi.roster import AWAY_STATUSES, assignment_at
-from tests.helpers.roster import ROSTER, assignments, with_p6
+from tests.helpers.roster import ROSTER, assignments, random_roster, with_p6
 
 FY = [2024, 2025]
 
@@ -172,29 +172,6 @@ def test_without_drops_the_roster():
         data.without("staff")
 
 
-def _random_roster(data: Processed, seed: int) -> pl.DataFrame:
-    """Orders for a third of the staff rows: a move from a random day of the year, some
-    open-ended, some a leave, some overlapping the April order they supersede."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    staff = data.staff.collect().sample(fraction=1 / 3, seed=seed)
-    codes = data.departments.collect()["department_code"].to_list()
-    n = staff.height
-    start = pl.date(pl.col("fiscal_year"), 4, 1)
-    statuses = np.array(["active", "childcare_leave", "secondment", "active", "active"])
-    return staff.select(
-        "employee_id",
-        pl.Series(rng.choice(codes, n)).alias("department_code"),
-        "job_level",
-        (start + pl.duration(days=pl.Series(rng.integers(0, 365, n)))).alias("valid_from"),
-        pl.when(pl.Series(rng.random(n)) < 0.5)
-        .then(start + pl.duration(days=400))
-        .alias("valid_to"),
-        pl.Series(rng.choice(statuses, n)).alias("status"),
-    ).unique(["employee_id", "valid_from"])
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 def test_members_the_roster_does_not_name_keep_their_staff_row_all_year(seed, monkeypatch):
     """person_years and attendance_of_members take the members without any assignment straight
@@ -204,7 +181,7 @@ def test_members_the_roster_does_not_name_keep_their_staff_row_all_year(seed, mo
     from dxkpi.kpi._frames import attendance_of_members
 
     base = synthetic_city(staff=400, seed=seed, sessions_per_person=6.0)
-    roster = _random_roster(base, seed)
+    roster = random_roster(base, seed)
     data = Processed.from_frames(
         **{name: getattr(base, name) for name in base.available()}, assignments=roster
     )

@@ -7,11 +7,14 @@ to 2026-03-31. FY2025 months are periods 13 (2025-04) … 24 (2026-03).
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
-from dxkpi.kpi.examples import tiny_city
+from dxkpi.ingest.processed import Processed
+from dxkpi.kpi.examples import synthetic_city, tiny_city
+from dxkpi.models import behaviour
 from dxkpi.models.behaviour import proposal_panel
-from tests.helpers.roster import ROSTER, with_p6
+from tests.helpers.roster import ROSTER, random_roster, with_p6
 
 
 def _fy2025(panel: pl.DataFrame, unit: str) -> pl.DataFrame:
@@ -47,3 +50,23 @@ def test_without_the_roster_the_panel_is_the_april_one():
     assert_frame_equal(
         proposal_panel(data.without("assignments")), proposal_panel(tiny_city(proposals=with_p6()))
     )
+
+
+@pytest.mark.parametrize(("seed", "period"), [(1, "month"), (2, "quarter")])
+def test_staff_the_roster_does_not_name_keep_their_staff_row(seed, period, monkeypatch):
+    """Only the periods of staff the roster names are dated: the panel is the one dating every
+    period of everyone (the same function told that the roster names every member)."""
+    base = synthetic_city(staff=400, seed=seed, sessions_per_person=6.0)
+    roster = random_roster(base, seed)
+    data = Processed.from_frames(
+        **{name: getattr(base, name) for name in base.available()}, assignments=roster
+    )
+    got = proposal_panel(data, period=period)
+    with monkeypatch.context() as every:
+        every.setattr(behaviour, "movers", lambda d: d.staff.select("employee_id").unique())
+        want = proposal_panel(data, period=period)
+    assert_frame_equal(got, want)
+    april = proposal_panel(data.without("assignments"), period=period)
+    assert april.height > got.height  # the roster sent some staff away for some periods
+    moved = got.join(april, on=["unit", "period"], suffix="_april")
+    assert (moved["department_code"] != moved["department_code_april"]).any()

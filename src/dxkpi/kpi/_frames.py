@@ -18,7 +18,7 @@ from dxkpi.catalogue.kpis import PEOPLE_GROUPINGS, REGISTRY, SECOND_DIMENSION_VA
 from dxkpi.core.errors import DxkpiError
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
-from dxkpi.kpi.roster import ASSIGNMENT_STATUS_COLUMN, AWAY_STATUSES, assignment_at
+from dxkpi.kpi.roster import ASSIGNMENT_STATUS_COLUMN, AWAY_STATUSES, assignment_at, movers
 
 __all__ = [
     "ATTENDANCE_SUMMARY",
@@ -48,7 +48,6 @@ __all__ = [
     "headcount",
     "label",
     "members",
-    "movers",
     "person_years",
     "resolve_groupings",
     "skill_levels",
@@ -389,12 +388,6 @@ def attendance_of_members(data: Processed) -> pl.LazyFrame:
         .agg(pl.col("sessions", *_SUMS).sum())
     )
     return pl.concat([dated, unmoved], how="vertical")
-
-
-def movers(data: Processed) -> pl.LazyFrame:
-    """The employees the effective-dated roster names (``employee_id``, each once): only their
-    groups can differ from their staff rows'. Needs ``data.assignments``."""
-    return data.require("assignments").select("employee_id").unique()
 
 
 _MONTHS = 12

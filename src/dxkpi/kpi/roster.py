@@ -30,7 +30,13 @@ import polars as pl
 from dxkpi.catalogue.contract import DATASETS
 from dxkpi.ingest.processed import Processed
 
-__all__ = ["ACTIVE", "ASSIGNMENT_STATUS_COLUMN", "AWAY_STATUSES", "assignment_at"]
+__all__ = [
+    "ACTIVE",
+    "ASSIGNMENT_STATUS_COLUMN",
+    "AWAY_STATUSES",
+    "assignment_at",
+    "movers",
+]
 
 #: The status of an employee at work (在籍); also the status of a date no assignment covers.
 ACTIVE = "active"
@@ -116,3 +122,10 @@ def assignment_at(data: Processed, frame: pl.LazyFrame, date_column: str) -> pl.
             division, on="department_code", how="left", maintain_order="left"
         ).with_columns(division=pl.col("_division"))
     return out.select(*names, ASSIGNMENT_STATUS_COLUMN)
+
+
+def movers(data: Processed) -> pl.LazyFrame:
+    """The employees the effective-dated roster names (``employee_id``, each once): only their
+    rows can differ from their staff rows' under :func:`assignment_at` (a date no assignment
+    covers keeps the staff row, status active). Needs ``data.assignments``."""
+    return data.require("assignments").select("employee_id").unique()
