@@ -43,7 +43,7 @@ from dxkpi.core.atomic import write_text
 from dxkpi.core.errors import ContractError, Where
 from dxkpi.core.jsontext import json_text
 from dxkpi.ingest.gate import GateMember, SharedGate
-from dxkpi.ingest.pipeline import MANIFEST, run_ingest
+from dxkpi.ingest.pipeline import MANIFEST, Prechecked, precheck_cities, run_ingest
 from dxkpi.ingest.processed import CITY_PREFIX, STORE_MANIFEST, manifest_hash
 from dxkpi.ingest.pseudonym import city_secret_path, key_fingerprint, load_or_create_secret
 
@@ -149,12 +149,14 @@ def ingest_city(
     new_key: bool = False,
     secret: bytes | None = None,
     gate: GateMember | None = None,
+    prechecked: Prechecked | None = None,
 ) -> CityResult:
     """Ingest one municipality into ``store/city=<code>/`` with that city's own key.
 
     ``secret`` defaults to the city's key file (created on first use; an existing partition made
     with another key is refused by :func:`run_ingest` unless ``new_key``). ``gate``: a member of
     its batch's shared gate (:func:`ingest_batch`): the ingest waits for its place there first.
+    ``prechecked``: its raw folder checked with its batch's (:func:`ingest_batch`).
     """
     if gate is not None:
         gate.enter()
@@ -162,7 +164,13 @@ def ingest_city(
         key = secret if secret is not None else load_or_create_secret(city_secret_path(code))
         partition = Path(store) / f"{CITY_PREFIX}{code}"
         report = run_ingest(
-            Path(raw), partition, expectations=expectations, secret=key, new_key=new_key, gate=gate
+            Path(raw),
+            partition,
+            expectations=expectations,
+            secret=key,
+            new_key=new_key,
+            gate=gate,
+            prechecked=prechecked,
         )
     finally:
         if gate is not None:
@@ -218,18 +226,20 @@ def city_batches(
 def ingest_batch(batch: list[_CityArgs]) -> list[CityResult]:
     """Ingest a batch of cities in threads of this process, :data:`BATCH_AT_WORK` at a time,
     through one shared gate; results in the batch's order (a city's error is raised after all
-    have finished)."""
+    have finished). The batch's raw folders are first read and checked together, each dataset
+    of every city in one parse (:func:`dxkpi.ingest.pipeline.precheck_cities`)."""
     from concurrent.futures import ThreadPoolExecutor
 
     if len(batch) == 1:
         return [ingest_city(*batch[0])]
+    prechecked = precheck_cities([Path(a[1]) for a in batch])
     with (
         SharedGate(len(batch), active=BATCH_AT_WORK) as gate,
         ThreadPoolExecutor(max_workers=len(batch), thread_name_prefix="city") as pool,
     ):
         futures = [
-            pool.submit(ingest_city, *a, gate=member)
-            for a, member in zip(batch, gate.members, strict=True)
+            pool.submit(ingest_city, *a, gate=member, prechecked=checked)
+            for a, member, checked in zip(batch, gate.members, prechecked, strict=True)
         ]
         return [f.result() for f in futures]
 

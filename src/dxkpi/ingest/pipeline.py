@@ -105,6 +105,7 @@ from dxkpi.ingest.rules import (
     flag_references,
     is_bad,
     parse_and_check,
+    recoded,
     reference_keys,
     take,
     with_rules,
@@ -121,14 +122,17 @@ __all__ = [
     "DatasetReport",
     "FileReport",
     "IngestReport",
+    "Prechecked",
     "Progress",
     "certify",
     "check_alone",
     "check_threads",
+    "check_together",
     "dataset_bytes",
     "drop_duplicate_files",
     "file_sizes",
     "ingest_dataset",
+    "precheck_cities",
     "previous_manifest",
     "run_ingest",
     "to_read_ahead",
@@ -456,6 +460,99 @@ def check_alone(ds: Dataset, parts: list[Any], mappings: MappingSet | None = Non
     return _Checked(flag_duplicates(ds, parse_and_check(ds, raw)), tables)
 
 
+#: The column that numbers each city's rows while :func:`check_together` checks them together.
+_MEMBER = "_member"
+
+
+def check_together(
+    ds: Dataset, members: list[list[Any]], mappings: MappingSet | None = None
+) -> list[_Checked | Exception]:
+    """:func:`check_alone` for several cities' files of one dataset (``members``: each city's
+    parts), in one parse instead of one a city: each city's files are read on their own (a
+    file that cannot be read fails that city's dataset alone: its error is returned in its
+    place), every row of the others is parsed and checked in ONE :func:`parse_and_check`, then
+    split back (each city's codes made again from its own rows, :func:`recoded`), and each
+    city's duplicate keys are flagged on its own rows.
+
+    The result of a city is the one :func:`check_alone` gives it: a single-row rule reads its
+    row (and a value's parse its value) only, and every row keeps its order. A small town's
+    parse was mostly the fixed cost of hundreds of polars queries on a few hundred rows each."""
+    mappings = mappings or MappingSet()
+    read: list[tuple[pl.DataFrame, list[RawTable]] | Exception] = []
+    for parts in members:
+        try:
+            read.append(_read_all(ds, parts, mappings))
+        except Exception as err:  # raised again in that city's own run
+            read.append(err)
+    frames = [
+        r[0].with_columns(pl.lit(i, pl.UInt32).alias(_MEMBER))
+        for i, r in enumerate(read)
+        if not isinstance(r, Exception)
+    ]
+    split: dict[Any, pl.DataFrame] = {}
+    if frames:
+        parsed = parse_and_check(ds, pl.concat(frames, how="vertical"))
+        split = parsed.partition_by(_MEMBER, maintain_order=True, as_dict=True, include_key=False)
+    out: list[_Checked | Exception] = []
+    for i, r in enumerate(read):
+        if isinstance(r, Exception):
+            out.append(r)
+        elif (i,) in split:
+            out.append(_Checked(flag_duplicates(ds, recoded(ds, split[(i,)])), r[1]))
+        else:  # no row: checked on its own, as ever
+            out.append(_Checked(flag_duplicates(ds, parse_and_check(ds, r[0])), r[1]))
+    return out
+
+
+@dataclass
+class Prechecked:
+    """One city's raw folder discovered, and its datasets read and checked together with the
+    other cities of its batch (:func:`precheck_cities`); :func:`run_ingest` takes them from
+    here instead of discovering and checking again. Each check is handed out once."""
+
+    discovery: Discovery
+    duplicate_files: list[dict[str, str]]
+    checked: dict[str, _Checked | Exception]
+
+    def take(self, name: str) -> _Checked:
+        """The dataset's check, or the error its check raised; forgotten here once taken."""
+        result = self.checked.pop(name)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+
+def precheck_cities(
+    raws: list[Path], mappings: MappingSet | None = None
+) -> list[Prechecked | None]:
+    """Discover each city's raw folder and check every dataset of all of them together
+    (:func:`check_together`), in ingest order; None for a city whose folder cannot be
+    discovered (its own run reports why). Holds every city's checked rows until its run
+    takes them: for a batch of small cities (:func:`dxkpi.ingest.consolidate.ingest_batch`)."""
+    mappings = mappings or MappingSet()
+    found: list[Prechecked | None] = []
+    for raw in raws:
+        if not raw.is_dir():  # its own run refuses it
+            found.append(None)
+            continue
+        try:
+            disc, duplicates = drop_duplicate_files(discover(raw, mappings))
+        except Exception:  # the city's own run raises it again, with its message
+            found.append(None)
+            continue
+        found.append(Prechecked(disc, duplicates, {}))
+    for name in ingest_order():
+        members = [p for p in found if p is not None and name in _runnable(p.discovery)]
+        if not members:
+            continue
+        parts = [[q for q in p.discovery.parts if q.dataset == name] for p in members]
+        for member, result in zip(
+            members, check_together(DATASETS[name], parts, mappings), strict=True
+        ):
+            member.checked[name] = result
+    return found
+
+
 def ingest_dataset(
     ds: Dataset,
     parts: list[Any],
@@ -525,6 +622,7 @@ def run_ingest(
     progress: Progress | None = None,
     mappings: MappingSet | None = None,
     gate: Gate | None = None,
+    prechecked: Prechecked | None = None,
 ) -> IngestReport:
     """Ingest every dataset under ``raw`` into ``out`` (atomically). See the module docstring.
 
@@ -536,9 +634,13 @@ def run_ingest(
     default: none, every file uses the contract's names). ``gate``: where the accepted rows are
     certified (default: a GX thread of this run; a consolidation shares one among several
     cities' ingests, :class:`dxkpi.ingest.gate.SharedGate`); the run leaves it however it ends.
+    ``prechecked``: ``raw`` discovered and its datasets checked already, together with other
+    cities' (:func:`precheck_cities`, with the same ``mappings``).
     """
     try:
-        return _checked_ingest(raw, out, expectations, secret, new_key, progress, mappings, gate)
+        return _checked_ingest(
+            raw, out, expectations, secret, new_key, progress, mappings, gate, prechecked
+        )
     finally:
         if gate is not None:
             gate.leave()
@@ -553,6 +655,7 @@ def _checked_ingest(
     progress: Progress | None,
     mappings: MappingSet | None,
     gate: Gate | None,
+    prechecked: Prechecked | None,
 ) -> IngestReport:
     say = progress or (lambda _msg: None)
     raw, out = Path(raw), Path(out).resolve()  # a symlinked out: replace the folder it names
@@ -597,7 +700,9 @@ def _checked_ingest(
     check_same_key(before, key_fingerprint(secret), new_key=new_key, path=key_file)
     out.parent.mkdir(parents=True, exist_ok=True)
     with RunLock(folder_lock(out)):
-        return _locked_ingest(raw, out, secret, expectations, say, mappings or MappingSet(), gate)
+        return _locked_ingest(
+            raw, out, secret, expectations, say, mappings or MappingSet(), gate, prechecked
+        )
 
 
 def _locked_ingest(
@@ -608,13 +713,17 @@ def _locked_ingest(
     say: Progress,
     mappings: MappingSet,
     gate: Gate | None,
+    prechecked: Prechecked | None,
 ) -> IngestReport:
     recover(out)
-    disc, duplicate_files = drop_duplicate_files(discover(raw, mappings))
+    if prechecked is None:
+        disc, duplicate_files = drop_duplicate_files(discover(raw, mappings))
+    else:
+        disc, duplicate_files = prechecked.discovery, prechecked.duplicate_files
     staging = staging_dir(out)
     staging.mkdir(parents=True, mode=PRIVATE_FOLDER_MODE)  # owner-only until published
     try:
-        reports = _ingest_all(disc, staging, secret, expectations, say, mappings, gate)
+        reports = _ingest_all(disc, staging, secret, expectations, say, mappings, gate, prechecked)
         manifest = _manifest(reports, disc, key_fingerprint(secret))
         manifest["duplicate_files"] = duplicate_files
         _write_manifest(manifest, staging / MANIFEST)
@@ -689,6 +798,7 @@ def _ingest_all(
     say: Progress,
     mappings: MappingSet,
     gate: Gate | None,
+    prechecked: Prechecked | None,
 ) -> dict[str, DatasetReport]:
     accepted: dict[str, pl.DataFrame] = {}
     reports: dict[str, DatasetReport] = {}
@@ -709,6 +819,7 @@ def _ingest_all(
                 mappings,
                 workers,
                 dataset_bytes(disc, files),
+                prechecked,
             )
         finally:
             own.leave()  # before waiting: a shared gate certifies once every member is done
@@ -804,9 +915,11 @@ def _ingest_each(
     mappings: MappingSet,
     workers: _Workers,
     sizes: dict[str, int],
+    prechecked: Prechecked | None,
 ) -> dict[str, Future[dict[str, Any]]]:
     """Ingest every dataset in ingest order; ``sizes``: each one's raw bytes
-    (:func:`dataset_bytes`), which bound how far ahead it reads (:func:`to_read_ahead`)."""
+    (:func:`dataset_bytes`), which bound how far ahead it reads (:func:`to_read_ahead`);
+    ``prechecked``: the checks made already (:func:`precheck_cities`), taken from there."""
     pending: dict[str, Future[dict[str, Any]]] = {}
     ahead: dict[str, Future[_Checked]] = {}
     runnable = _runnable(disc)
@@ -815,7 +928,11 @@ def _ingest_each(
         return [p for p in disc.parts if p.dataset == name]
 
     def read_ahead(name: str) -> Future[_Checked]:
-        if name not in ahead:
+        if name in ahead:
+            return ahead[name]
+        if prechecked is not None and name in prechecked.checked:
+            ahead[name] = workers.check.submit(prechecked.take, name)
+        else:
             ds = DATASETS[name]
             ahead[name] = workers.check.submit(check_alone, ds, parts_of(name), mappings)
         return ahead[name]

@@ -80,6 +80,7 @@ __all__ = [
     "is_bad",
     "mixed_radix",
     "parse_and_check",
+    "recoded",
     "reference_keys",
     "take",
     "violation_exprs",
@@ -428,6 +429,31 @@ def coded_columns(ds: Dataset) -> frozenset[str]:
     """The columns whose rows :func:`parse_and_check` gives a :data:`CODE`: the key's (its
     duplicates are found on them) and the employee IDs (pseudonymised by them)."""
     return frozenset(ds.key) | {c.name for c in ds.columns if c.employee_id}
+
+
+def recoded(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (a part of the rows of :func:`parse_and_check`, e.g. one city's of several
+    cities' parsed together) with its :data:`CODE` and :data:`ZCODE` columns made again from
+    its own rows: dense from 0, as :func:`parse_and_check` gives them to those rows alone (text
+    by first appearance, null last; dates and integers from their smallest value). Codes of
+    the whole would be dense only over the whole.
+
+    >>> frame = pl.DataFrame({"employee_id": ["9", "7", "9"], "_zeros_employee_id": ["9", "7", "9"],
+    ...     "__code__employee_id": [4, 2, 4], "__zcode__employee_id": [4, 2, 4]})
+    >>> recoded(DATASETS["staff"], frame)["__code__employee_id"].to_list()
+    [0, 1, 0]
+    """
+    codes = [
+        _dense_codes(frame[c]).alias(CODE + c)
+        for c in sorted(coded_columns(ds))
+        if CODE + c in frame.columns
+    ]
+    codes += [
+        _dense_codes(frame[ZEROS + c.name]).alias(ZCODE + c.name)
+        for c in ds.columns
+        if c.kind is Kind.ID and ZCODE + c.name in frame.columns
+    ]
+    return frame.with_columns(codes) if codes else frame
 
 
 def distinct_values(cell: pl.Series) -> tuple[pl.Series, pl.Series]:
