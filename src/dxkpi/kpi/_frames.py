@@ -217,12 +217,15 @@ def finish(
     empty_reason: str,
     covered: pl.LazyFrame | None = None,
     defined: pl.Expr | None = None,
+    with_ci: bool = False,
 ) -> pl.LazyFrame:
     """Shape cells (fiscal_year, group[, dim], numerator, denominator, n_people…) to the output.
 
     ``value`` is evaluated where ``defined`` holds (default: the denominator is positive);
     elsewhere the value is empty with ``empty_reason``. FYs absent from ``covered`` get an empty
-    value and reason ``no_data_fy``.
+    value and reason ``no_data_fy``. ``with_ci``: the cells carry ``ci_low`` and ``ci_high``;
+    otherwise both are empty (said by the caller: asking the plan for its columns resolved the
+    schema of every KPI × grouping plan, about a tenth of a small body's catalogue).
     """
     group_by, group = label(grouping, dimension)
     out = cells.with_columns(
@@ -230,7 +233,7 @@ def finish(
         pl.col("denominator").cast(pl.Float64),
         pl.col("n_people").cast(pl.Int64),
     )
-    if "ci_low" not in out.collect_schema().names():
+    if not with_ci:
         out = out.with_columns(ci_low=pl.lit(None, pl.Float64), ci_high=pl.lit(None, pl.Float64))
     has_value = (pl.col("denominator") > 0) if defined is None else defined
     out = out.with_columns(

@@ -316,6 +316,7 @@ def _rolled_up(
     defined: pl.Expr | None = None,
 ) -> pl.LazyFrame:
     """:func:`_grouped` from a cube (:func:`_cube`) whose additive ``measures`` are summed."""
+    with_ci = any(e.meta.output_name(raise_if_undetermined=False) == "ci_low" for e in post)
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
         agg = _rollup(cube, grouping, measures, dimension)
@@ -331,6 +332,7 @@ def _rolled_up(
                 empty_reason=empty_reason,
                 covered=covered,
                 defined=defined,
+                with_ci=with_ci,
             )
         )
     return concat_outputs(outs)
@@ -1215,6 +1217,7 @@ def _agree_share(data: Processed, fiscal_years: Sequence[int], by: By, kpi_id: s
                 value=_RATIO,
                 empty_reason="no_answers",
                 covered=_staff_years(data),
+                with_ci=True,
             )
         )
     return concat_outputs(outs)
