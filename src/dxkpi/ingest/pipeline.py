@@ -537,7 +537,7 @@ def precheck_cities(
             continue
         try:
             disc, duplicates = drop_duplicate_files(discover(raw, mappings))
-        except Exception:  # the city's own run raises it again, with its message
+        except (DxkpiError, OSError):  # the city's own run raises it again, with its message
             found.append(None)
             continue
         found.append(Prechecked(disc, duplicates, {}))
