@@ -88,6 +88,17 @@ def test_each_city_gets_what_its_own_check_gives(raws: list[Path]) -> None:
     assert failed == 1  # the second city's proposals
 
 
+def test_rows_repeated_in_another_city_are_not_duplicates(raws: list[Path]) -> None:
+    """Keys are judged within a city: a city checked beside an exact copy of itself finds in
+    each copy only what it finds alone (no row of the copy repeats a key of its own)."""
+    for name in ("staff", "attendance", "proposals"):
+        parts = _parts(raws[0], name)
+        want = check_alone(DATASETS[name], parts)
+        for got in check_together(DATASETS[name], [parts, parts]):
+            assert not isinstance(got, Exception), name
+            assert_frame_equal(got.frame, want.frame)
+
+
 def _without_times(manifest: Path) -> dict:
     data = json.loads(manifest.read_text(encoding="utf-8"))
     data.pop("generated_at")
