@@ -182,13 +182,12 @@ def roster_truth(
     session's date (:func:`sessions_truth`). ``proposals`` and ``attendance`` are the
     generator's tables (``_bad`` marks planted bad rows), ``phases`` each course's phase.
     """
-    n_emp = len(city.emp_ids)
     codes = np.asarray(city.dept_codes)
     months_by: dict[str, dict[str, int]] = {}
     props_by: dict[str, dict[str, int]] = {}
     moves: dict[str, int] = {}
     leaves: dict[str, dict[str, int]] = {}
-    good = proposals.filter(pl.col("_bad").is_null())
+    good = _with_employee_rows(city, proposals.filter(pl.col("_bad").is_null()))
     for y, fy in enumerate(city.fys):
         dept = np.repeat(city.dept[:, y : y + 1], _MONTHS, axis=1)  # (employee, month)
         at_work = dept >= 0
@@ -200,17 +199,9 @@ def roster_truth(
         at_work[draws.leavers[y]] &= ~away
         counted = np.bincount(dept[at_work], minlength=len(codes))
         months_by[str(fy)] = {str(c): int(m) for c, m in zip(codes, counted, strict=True) if m}
-        day_of = np.full(n_emp, np.iinfo(np.int64).max)
-        day_of[movers] = _month_day(fy, draws.move_month[y])
-        new_of = np.full(n_emp, -1)
-        new_of[movers] = draws.move_to[y]
-        index = {str(e): i for i, e in enumerate(city.emp_ids)}
         of_fy = good.filter(pl.col("_fy") == fy)
-        emp = np.asarray([index[e] for e in of_fy["employee_id"].to_list()], dtype=np.int64)
-        submitted = (
-            of_fy["submitted_on"].str.to_date("%Y-%m-%d").cast(pl.Int32).to_numpy().astype(np.int64)
-        )
-        where = np.where(submitted >= day_of[emp], new_of[emp], city.dept[emp, y])
+        submitted = of_fy["submitted_on"].str.to_date("%Y-%m-%d").cast(pl.Int32).to_numpy()
+        where = _department_on(city, draws, y, of_fy["_e"].to_numpy(), submitted)
         counts = np.bincount(where, minlength=len(codes))
         props_by[str(fy)] = {str(c): int(n) for c, n in zip(codes, counts, strict=True) if n}
         moves[str(fy)] = len(movers)
@@ -239,13 +230,7 @@ def sessions_truth(
     on the session's date: a mover's new department from the move day on (the draws'
     ``move_month``), anyone else's department of the year's staff list. Every accepted row's
     attendee is on that year's staff list (checked)."""
-    good = attendance.filter(pl.col("_bad").is_null())
-    index = pl.DataFrame(
-        {"employee_id": city.emp_ids.astype(str), "_e": np.arange(len(city.emp_ids))}
-    )
-    rows = good.join(index, on="employee_id", how="inner")
-    if rows.height != good.height:  # pragma: no cover - generator guard
-        raise ValueError("an accepted attendance row names no employee of the city")
+    rows = _with_employee_rows(city, attendance.filter(pl.col("_bad").is_null()))
     codes = np.asarray(city.dept_codes)
     out: dict[str, dict[str, dict[str, dict[str, int]]]] = {}
     for y, fy in enumerate(city.fys):
@@ -253,12 +238,7 @@ def sessions_truth(
         emp = of_fy["_e"].to_numpy()
         if np.any(city.dept[emp, y] < 0):  # pragma: no cover - generator guard
             raise ValueError(f"FY{fy}: an accepted session of someone off the staff list")
-        move_day = np.full(len(city.emp_ids), np.iinfo(np.int64).max)
-        move_day[draws.movers[y]] = _month_day(fy, draws.move_month[y])
-        new_dept = np.full(len(city.emp_ids), -1)
-        new_dept[draws.movers[y]] = draws.move_to[y]
-        day = of_fy["_day"].to_numpy().astype(np.int64)
-        dept = np.where(day >= move_day[emp], new_dept[emp], city.dept[emp, y])
+        dept = _department_on(city, draws, y, emp, of_fy["_day"].to_numpy())
         counted = (
             pl.DataFrame(
                 {
@@ -279,3 +259,28 @@ def sessions_truth(
             }
         out[str(fy)] = by_code
     return out
+
+
+def _with_employee_rows(city: City, rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (of the generator's tables, by ``employee_id``) with ``_e``, each employee's
+    index in the city's arrays; every row names an employee of the city (checked)."""
+    index = pl.DataFrame(
+        {"employee_id": city.emp_ids.astype(str), "_e": np.arange(len(city.emp_ids))}
+    )
+    found = rows.join(index, on="employee_id", how="inner", maintain_order="left")
+    if found.height != rows.height:  # pragma: no cover - generator guard
+        raise ValueError("an accepted row names no employee of the city")
+    return found
+
+
+def _department_on(
+    city: City, draws: RosterDraws, y: int, emp: np.ndarray, day: np.ndarray
+) -> np.ndarray:
+    """The department index of employees ``emp`` on days ``day`` (days since 1970-01-01) of the
+    fiscal year at index ``y``, from the draws: a mover's new department from the first day of
+    the move month on, anyone else's (a leaver's too) that of the year's staff list."""
+    move_day = np.full(len(city.emp_ids), np.iinfo(np.int64).max)
+    move_day[draws.movers[y]] = _month_day(city.fys[y], draws.move_month[y])
+    new_dept = np.full(len(city.emp_ids), -1)
+    new_dept[draws.movers[y]] = draws.move_to[y]
+    return np.where(day.astype(np.int64) >= move_day[emp], new_dept[emp], city.dept[emp, y])
