@@ -177,7 +177,7 @@ def test_members_the_roster_does_not_name_keep_their_staff_row_all_year(seed, mo
     """person_years and attendance_of_members take the members without any assignment straight
     from their staff rows: the same rows as dating each of their months and sessions (the same
     functions told that the roster names every member)."""
-    from dxkpi.kpi import _frames
+    from dxkpi.kpi import roster as roster_module
     from dxkpi.kpi._frames import attendance_of_members
 
     base = synthetic_city(staff=400, seed=seed, sessions_per_person=6.0)
@@ -190,7 +190,7 @@ def test_members_the_roster_does_not_name_keep_their_staff_row_all_year(seed, mo
     got_years = person_years(data, None).collect()
     got_attended = attendance_of_members(data).collect()
     with monkeypatch.context() as every:
-        every.setattr(_frames, "movers", lambda d: d.staff.select("employee_id").unique())
+        every.setattr(roster_module, "movers", lambda d: d.staff.select("employee_id").unique())
         want_years = person_years(data, None).collect()
         want_attended = attendance_of_members(data).collect()
     assert got_years.schema == want_years.schema

@@ -11,8 +11,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from dxkpi.ingest.processed import Processed
+from dxkpi.kpi import roster as roster_module
 from dxkpi.kpi.examples import synthetic_city, tiny_city
-from dxkpi.models import behaviour
 from dxkpi.models.behaviour import proposal_panel
 from tests.helpers.roster import ROSTER, random_roster, with_p6
 
@@ -63,7 +63,7 @@ def test_staff_the_roster_does_not_name_keep_their_staff_row(seed, period, monke
     )
     got = proposal_panel(data, period=period)
     with monkeypatch.context() as every:
-        every.setattr(behaviour, "movers", lambda d: d.staff.select("employee_id").unique())
+        every.setattr(roster_module, "movers", lambda d: d.staff.select("employee_id").unique())
         want = proposal_panel(data, period=period)
     assert_frame_equal(got, want)
     april = proposal_panel(data.without("assignments"), period=period)

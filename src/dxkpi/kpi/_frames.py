@@ -18,7 +18,7 @@ from dxkpi.catalogue.kpis import PEOPLE_GROUPINGS, REGISTRY, SECOND_DIMENSION_VA
 from dxkpi.core.errors import DxkpiError
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
-from dxkpi.kpi.roster import ASSIGNMENT_STATUS_COLUMN, AWAY_STATUSES, assignment_at, movers
+from dxkpi.kpi.roster import ASSIGNMENT_STATUS_COLUMN, AWAY_STATUSES, assignment_at, named_apart
 
 __all__ = [
     "ATTENDANCE_SUMMARY",
@@ -376,17 +376,15 @@ def attendance_of_members(data: Processed) -> pl.LazyFrame:
     years = members(data, None)
     if data.assignments is None:
         return attendance_summary(data).join(years, on=["fiscal_year", "employee_id"], how="inner")
-    moved = movers(data)
+    named, others = named_apart(data, years)
     sessions = _sessions(data, "session_date").join(
-        years.join(moved, on="employee_id", how="semi"),
-        on=["fiscal_year", "employee_id"],
-        how="inner",
+        named, on=["fiscal_year", "employee_id"], how="inner"
     )
     dated = _summarised(assignment_at(data, sessions, "session_date"), _GROUP_COLUMNS)
     # no assignment, no move: every session of the year counts in the staff row's group
     unmoved = (
         attendance_summary(data)
-        .join(years.join(moved, on="employee_id", how="anti"), on=["fiscal_year", "employee_id"])
+        .join(others, on=["fiscal_year", "employee_id"])
         .group_by("employee_id", "fiscal_year", "phase", *_GROUP_COLUMNS)
         .agg(pl.col("sessions", *_SUMS).sum())
     )
@@ -420,16 +418,11 @@ def person_years(data: Processed, fiscal_years: Sequence[int] | None) -> pl.Lazy
     if data.assignments is not None:
         # no assignment: all twelve months in the staff row's group, at work (the months
         # below would give the same row; exploding them for every member was most of the cost)
-        moved = movers(data)
-        unmoved = (
-            heads.join(moved, on="employee_id", how="anti")
-            .group_by(keys)
-            .agg(
-                (pl.len().cast(pl.Int64) * _MONTHS).alias("months"),
-                pl.len().cast(pl.Float64).alias("person_years"),
-            )
+        heads, others = named_apart(data, heads)
+        unmoved = others.group_by(keys).agg(
+            (pl.len().cast(pl.Int64) * _MONTHS).alias("months"),
+            pl.len().cast(pl.Float64).alias("person_years"),
         )
-        heads = heads.join(moved, on="employee_id", how="semi")
     month = pl.int_range(0, _MONTHS, dtype=pl.Int32)
     months = heads.with_columns(_m=month.implode()).explode("_m")
     first_day = pl.date(

@@ -36,6 +36,7 @@ __all__ = [
     "AWAY_STATUSES",
     "assignment_at",
     "movers",
+    "named_apart",
 ]
 
 #: The status of an employee at work (在籍); also the status of a date no assignment covers.
@@ -129,3 +130,13 @@ def movers(data: Processed) -> pl.LazyFrame:
     rows can differ from their staff rows' under :func:`assignment_at` (a date no assignment
     covers keeps the staff row, status active). Needs ``data.assignments``."""
     return data.require("assignments").select("employee_id").unique()
+
+
+def named_apart(
+    data: Processed, frame: pl.LazyFrame, on: str = "employee_id"
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """``frame``'s rows of the employees the roster names (:func:`movers`; ``on``: the column
+    holding the employee), and the others' rows: only the first need :func:`assignment_at`, the
+    others keep their staff row, at work. Needs ``data.assignments``."""
+    named = movers(data).select(pl.col("employee_id").alias(on))
+    return frame.join(named, on=on, how="semi"), frame.join(named, on=on, how="anti")

@@ -76,7 +76,7 @@ from dxkpi.core.display import Shown
 from dxkpi.core.errors import DxkpiError
 from dxkpi.core.fiscal import FIRST_MONTH, fiscal_month_of, fiscal_year_of
 from dxkpi.ingest.processed import Processed
-from dxkpi.kpi.roster import ASSIGNMENT_STATUS_COLUMN, AWAY_STATUSES, assignment_at, movers
+from dxkpi.kpi.roster import ASSIGNMENT_STATUS_COLUMN, AWAY_STATUSES, assignment_at, named_apart
 from dxkpi.models.contrasts import Contrast, naive_before_after, twfe
 from dxkpi.models.did import (
     Aggregation,
@@ -249,7 +249,7 @@ def _dated_periods(data: Processed, periods: pl.LazyFrame, period: Period) -> pl
     on its first day (:func:`dxkpi.kpi.roster.assignment_at`) for its department, and periods
     in an away status (育休, 派遣, 休職) leave the panel — the employee was not at work.
 
-    Only the periods of employees the roster names are dated (:func:`dxkpi.kpi.roster.movers`);
+    Only the periods of employees the roster names are dated (:func:`dxkpi.kpi.roster.named_apart`);
     the others keep their staff row's department, at work, as :func:`assignment_at` would
     give them. Rows come out in no particular order (the panel is sorted)."""
     months_per_period = 12 // PERIODS_PER_YEAR[period]
@@ -258,16 +258,14 @@ def _dated_periods(data: Processed, periods: pl.LazyFrame, period: Period) -> pl
         pl.col("fiscal_year") + (month >= 9).cast(pl.Int32), (month + 3) % 12 + 1, 1
     )
     names = periods.collect_schema().names()
-    named = movers(data).select(pl.col("employee_id").alias("unit"))
-    frame = periods.join(named, on="unit", how="semi").with_columns(
-        employee_id=pl.col("unit"), _first_day=first_day
-    )
+    named, others = named_apart(data, periods, on="unit")
+    frame = named.with_columns(employee_id=pl.col("unit"), _first_day=first_day)
     dated = (
         assignment_at(data, frame, "_first_day")
         .filter(~pl.col(ASSIGNMENT_STATUS_COLUMN).is_in(AWAY_STATUSES))
         .select(names)
     )
-    return pl.concat([dated, periods.join(named, on="unit", how="anti")], how="vertical")
+    return pl.concat([dated, others], how="vertical")
 
 
 def treatment_sessions(data: Processed, treatment: Treatment) -> pl.LazyFrame:
