@@ -514,7 +514,7 @@ class Prechecked:
     duplicate_files: list[dict[str, str]]
     checked: dict[str, _Checked | Exception]
 
-    def take(self, name: str) -> _Checked:
+    def pop(self, name: str) -> _Checked:
         """The dataset's check, or the error its check raised; forgotten here once taken."""
         result = self.checked.pop(name)
         if isinstance(result, Exception):
@@ -931,7 +931,7 @@ def _ingest_each(
         if name in ahead:
             return ahead[name]
         if prechecked is not None and name in prechecked.checked:
-            ahead[name] = workers.check.submit(prechecked.take, name)
+            ahead[name] = workers.check.submit(prechecked.pop, name)
         else:
             ds = DATASETS[name]
             ahead[name] = workers.check.submit(check_alone, ds, parts_of(name), mappings)
