@@ -247,32 +247,46 @@ class Pseudonyms:
     """:func:`pseudonym` for many IDs under one key, each distinct ID hashed once per run.
 
     The HMAC's keyed inner and outer SHA-256 states are prepared once and copied per ID (the
-    same digest as :func:`hmac.new`); pseudonyms already computed in this run (another dataset,
-    the ``_zeros_`` spelling) are looked up. Lives for one ingest run, in memory only.
+    same digest as :func:`hmac.new`). The pseudonyms already computed in this run (another
+    dataset, the ``_zeros_`` spelling) are looked up by polars, outside the interpreter: the
+    Python loop that looked them up held the interpreter's lock for the IDs of every dataset —
+    at 30,000 staff the largest share of an ingest's lock-holding time, while the run's other
+    threads waited for it. Only IDs not seen before are hashed in Python. Lives for one ingest
+    run, in memory only.
     """
 
     def __init__(self, secret: bytes) -> None:
-        mac = hmac.new(secret, digestmod=hashlib.sha256)
-        self._mac = mac
-        self._known: dict[str, str] = {}
+        self._mac = hmac.new(secret, digestmod=hashlib.sha256)
+        self._ids = pl.Series("id", [], dtype=pl.String)
+        self._pseudonyms = pl.Series("pseudonym", [], dtype=pl.String)
+
+    def _hashed(self, ids: list[str]) -> list[str]:
+        mac = self._mac
+        out: list[str] = []
+        for u in ids:
+            h = mac.copy()
+            h.update(u.encode("utf-8"))
+            out.append(PREFIX + h.hexdigest()[:DIGITS])
+        return out
 
     def __call__(self, series: pl.Series) -> pl.Series:
-        """Replace every ID in a string series by its pseudonym (nulls stay null). Mapped in
-        Python, one dictionary lookup a row: meant for the distinct IDs the ingest gathers back
-        to its rows (a polars join cost more than the mapping for a small city's few hundred)."""
-        known, mac = self._known, self._mac
-        out: list[str | None] = []
-        for u in series.cast(pl.String).to_list():
-            if u is None:
-                out.append(None)
-                continue
-            p = known.get(u)
-            if p is None:
-                h = mac.copy()
-                h.update(u.encode("utf-8"))
-                p = known[u] = PREFIX + h.hexdigest()[:DIGITS]
-            out.append(p)
-        return pl.Series(series.name, out, dtype=pl.String)
+        """Replace every ID in a string series by its pseudonym (nulls stay null). Meant for the
+        distinct IDs the ingest gathers back to its rows; repeated IDs are hashed once."""
+        ids = series.cast(pl.String)
+        known = self._lookup(ids)
+        unseen = ids.filter(ids.is_not_null() & known.is_null()).unique(maintain_order=True)
+        if unseen.len():
+            fresh = unseen.to_list()
+            self._ids.append(pl.Series(fresh, dtype=pl.String))
+            self._pseudonyms.append(pl.Series(self._hashed(fresh), dtype=pl.String))
+            known = self._lookup(ids)
+        return known.alias(series.name)
+
+    def _lookup(self, ids: pl.Series) -> pl.Series:
+        """Each ID's pseudonym computed in this run, null for one not seen (and for a null)."""
+        if not self._ids.len():
+            return pl.Series(ids.name, dtype=pl.String).extend_constant(None, ids.len())
+        return ids.replace_strict(self._ids, self._pseudonyms, default=None, return_dtype=pl.String)
 
 
 def pseudonymise(series: pl.Series, secret: bytes | Pseudonyms) -> pl.Series:
