@@ -83,6 +83,7 @@ __all__ = [
     "recoded",
     "reference_keys",
     "take",
+    "text_codes",
     "violation_exprs",
     "with_rules",
 ]
@@ -468,13 +469,30 @@ def distinct_values(cell: pl.Series) -> tuple[pl.Series, pl.Series]:
     >>> sorted(values.drop_nulls().to_list()), values[-1] is None
     (['a', 'b'], True)
     """
-    coded = cell.cast(pl.Categorical(pl.Categories.random()))
+    coded = _own_categorical(cell)
     position = coded.to_physical()
     distinct = _category_values(cell, coded, position)
     if cell.null_count():
         position = position.fill_null(distinct.len())
         distinct = distinct.extend_constant(None, 1)
     return distinct, position
+
+
+def _own_categorical(cell: pl.Series) -> pl.Series:
+    """``cell`` as a categorical of its own (a fresh category list: codes 0…k−1 in order of
+    first appearance, no other column's values among them)."""
+    return cell.cast(pl.Categorical(pl.Categories.random()))
+
+
+def text_codes(cell: pl.Series) -> pl.Series:
+    """Each row's position among the distinct values of a text column (UInt32, 0…k−1; null
+    stays null): :func:`distinct_values` without listing the values, which is asked in Python
+    when they are few and held the interpreter's lock where only the codes were used.
+
+    >>> text_codes(pl.Series(["b", None, "a", "b"])).to_list()
+    [0, None, 1, 0]
+    """
+    return _own_categorical(cell).to_physical()
 
 
 #: Up to this many distinct values, :func:`_category_values` lists a categorical's categories
@@ -815,7 +833,9 @@ def _dense_codes(column: pl.Series) -> pl.Series:
     other types passed, :func:`_codable`) by its distance from the smallest value (null one
     past the largest)."""
     if column.dtype == pl.String:
-        return distinct_values(column)[1].cast(pl.UInt64)
+        codes = text_codes(column)
+        top = codes.max()
+        return codes.fill_null(0 if top is None else int(cast(int, top)) + 1).cast(pl.UInt64)
     physical = column.to_physical().cast(pl.Int64)
     low, high = physical.min(), physical.max()
     if low is None or high is None:  # every value null
