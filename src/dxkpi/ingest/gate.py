@@ -24,7 +24,7 @@ import polars as pl
 
 from dxkpi.catalogue.contract import Dataset
 from dxkpi.core.errors import IngestInvariantError, Where
-from dxkpi.ingest.suites import SuiteResult, validate
+from dxkpi.ingest.suites import Prepared, SuiteResult, judge, prepare, validate
 
 __all__ = ["Gate", "GateMember", "OwnGate", "SharedGate", "certified", "certify"]
 
@@ -63,16 +63,27 @@ def certify(ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> dict[str,
 
 
 class OwnGate:
-    """One ingest's gate: each dataset certified alone, in ``executor`` (one GX thread)."""
+    """One ingest's gate: each dataset certified alone. Its batches are built in ``prepare``
+    (polars and pandas, :func:`~dxkpi.ingest.suites.prepare`) and judged by GX in ``executor``
+    (one GX thread): GX judges one dataset while the next one's batches are built. At 30,000
+    staff building them was two fifths of the GX thread's work, and the GX thread was the last
+    to finish."""
 
-    def __init__(self, executor: ThreadPoolExecutor) -> None:
-        self._executor = executor
+    def __init__(self, executor: ThreadPoolExecutor, prepare: ThreadPoolExecutor) -> None:
+        self._executor, self._prepare = executor, prepare
 
     def submit(self, ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> Future[Any]:
-        return self._executor.submit(certify, ds, good, suite)
+        ready = self._prepare.submit(prepare, ds.name, good.select(ds.column_names), suite)
+        return self._executor.submit(_judged, ds, ready)
 
     def leave(self) -> None:
         return None
+
+
+def _judged(ds: Dataset, ready: Future[Prepared]) -> dict[str, Any]:
+    """GX's verdict on a dataset's prepared batches, as the manifest records it (what
+    building them raised, raised here)."""
+    return certified(ds, judge(ready.result()))
 
 
 class GateMember:

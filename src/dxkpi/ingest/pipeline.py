@@ -755,13 +755,15 @@ def drop_duplicate_files(disc: Discovery) -> tuple[Discovery, list[dict[str, str
 
 class _Workers:
     """The threads of one run beside the main one: ``gx`` certifies datasets (GX is mostly
-    Python) and ``write`` writes outputs, one at a time each; ``check`` reads and checks
+    Python), ``gx_prepare`` builds the batches it judges (:class:`~dxkpi.ingest.gate.OwnGate`)
+    and ``write`` writes outputs, one at a time each; ``check`` reads and checks
     (:func:`check_alone`) the next dataset while the main thread finishes this one (polars
     releases the GIL, so two cores stay busy), on ``checks`` threads (:func:`check_threads`).
     Leaving waits for every thread."""
 
     def __init__(self, checks: int = 1) -> None:
         self.gx = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx")
+        self.gx_prepare = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx-prepare")
         self.write = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write")
         self.check = ThreadPoolExecutor(max_workers=checks, thread_name_prefix="check")
         self.written: list[Future[None]] = []
@@ -770,7 +772,7 @@ class _Workers:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        for pool in (self.check, self.write, self.gx):
+        for pool in (self.check, self.write, self.gx_prepare, self.gx):
             pool.shutdown(wait=True, cancel_futures=True)
 
     def submit_write(
@@ -805,7 +807,7 @@ def _ingest_all(
     pseudonyms = Pseudonyms(secret)  # each distinct ID hashed once in the run
     files = file_sizes(disc)
     with _Workers(check_threads(files)) as workers:
-        own = gate or OwnGate(workers.gx)
+        own = gate or OwnGate(workers.gx, workers.gx_prepare)
         try:
             pending = _ingest_each(
                 disc,

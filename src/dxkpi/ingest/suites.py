@@ -45,13 +45,16 @@ from dxkpi.catalogue.contract import (
     contract_fingerprint,
 )
 from dxkpi.core.jsontext import json_text
-from dxkpi.ingest.rules import distinct_values
+from dxkpi.ingest.rules import text_codes
 
 __all__ = [
     "GX_VERSION_FLOOR",
+    "Prepared",
     "SuiteResult",
+    "judge",
     "load_suite",
     "missing_suites",
+    "prepare",
     "run_parameters",
     "stale_suites",
     "suite_dict",
@@ -476,9 +479,7 @@ def _keys_batch(
     coded = [
         # a categorical of the column's own (codes 0…k−1, no process-wide category list that
         # would keep every city's pseudonyms); a null stays null (GX skips it)
-        pl.when(pl.col(c).is_not_null()).then(distinct_values(frame[c])[1]).alias(c)
-        if schema[c] == pl.String
-        else pl.col(c)
+        text_codes(frame[c]).alias(c) if schema[c] == pl.String else pl.col(c)
         for c in cols
     ]
     return frame.select(coded).select(
@@ -486,32 +487,28 @@ def _keys_batch(
     )
 
 
-def validate(
+@dataclass(frozen=True)
+class Prepared:
+    """A suite made ready for Great Expectations over one dataset's accepted rows
+    (:func:`prepare`): its batches as pandas frames, each with the expectations judged on it,
+    and the run's parameters. :func:`judge` runs GX on them."""
+
+    dataset: str
+    suite_name: str
+    expectations: list[dict[str, Any]]
+    batches: list[tuple[Any, list[dict[str, Any]]]]
+    parameters: dict[str, str | int]
+
+
+def prepare(
     dataset: str,
     frame: pl.DataFrame,
     suite: dict[str, Any],
     run_date: dt.date | None = None,
     parts: pl.Series | None = None,
-) -> SuiteResult:
-    """Run a stored suite over accepted rows in an ephemeral GX context (BOOLEAN_ONLY).
-
-    ``run_date`` (default: today) sets the bounds that follow the day of the run. ``parts``:
-    the rows are several ingests' (a consolidation certifies several cities in one validation),
-    this series numbering each row's part 0…P−1; the suite then holds on the union if and only
-    if it holds on every part (value expectations depend only on which tuples occur; uniqueness
-    is judged within each part, :func:`_keys_batch`). A suite with an expectation of another
-    kind is refused with parts.
-
-    Great Expectations evaluates every expectation, on batches that give the same outcome as
-    every row while not converting every row of every column to pandas:
-
-    * value expectations (null, regex, set, range, pair, conditional; none uses ``mostly``) on
-      the distinct value tuples of their columns (:func:`_distinct_batch`) — a few thousand rows
-      where a 3-million-row attendance table repeats its dates, codes and IDs;
-    * uniqueness on every row of the key columns, each recoded to its dense rank
-      (:func:`_keys_batch`);
-    * any other expectation (one with ``mostly``, or a type not listed) on every row.
-    """
+) -> Prepared:
+    """The batches :func:`validate` gives GX (polars, then pandas; no GX yet), so a run can
+    build the next dataset's while GX judges this one's."""
     expectations = suite["expectations"]
     by_batch: dict[str, list[dict[str, Any]]] = {"distinct": [], "keys": [], "rows": []}
     for spec in expectations:
@@ -530,34 +527,77 @@ def validate(
         "keys": lambda f, s: _keys_batch(f, s, parts),
         "rows": lambda f, _s: f,
     }
-    parameters = run_parameters(DATASETS[dataset], run_date or dt.date.today())
+    return Prepared(
+        dataset=dataset,
+        suite_name=suite["name"],
+        expectations=expectations,
+        batches=[
+            (_to_pandas(build[kind](frame, specs)), specs)
+            for kind, specs in by_batch.items()
+            if specs
+        ],
+        parameters=run_parameters(DATASETS[dataset], run_date or dt.date.today()),
+    )
+
+
+def judge(prepared: Prepared) -> SuiteResult:
+    """Great Expectations' verdict on a suite made ready by :func:`prepare`."""
     outcome: dict[int, bool] = {}
-    for kind, specs in by_batch.items():
-        if specs:
-            results = _run_gx(dataset, suite["name"], build[kind](frame, specs), specs, parameters)
-            outcome.update({id(spec): ok for spec, ok in zip(specs, results, strict=True)})
+    for batch, specs in prepared.batches:
+        results = _run_gx(prepared.dataset, prepared.suite_name, batch, specs, prepared.parameters)
+        outcome.update({id(spec): ok for spec, ok in zip(specs, results, strict=True)})
     failed = tuple(
         spec.get("meta", {}).get("dxkpi_rule", spec["type"])
-        for spec in expectations
+        for spec in prepared.expectations
         if not outcome[id(spec)]
     )
     return SuiteResult(
-        dataset=dataset,
+        dataset=prepared.dataset,
         success=not failed,
-        evaluated=len(expectations),
-        successful=len(expectations) - len(failed),
+        evaluated=len(prepared.expectations),
+        successful=len(prepared.expectations) - len(failed),
         failed_rules=failed,
     )
+
+
+def validate(
+    dataset: str,
+    frame: pl.DataFrame,
+    suite: dict[str, Any],
+    run_date: dt.date | None = None,
+    parts: pl.Series | None = None,
+) -> SuiteResult:
+    """Run a stored suite over accepted rows in an ephemeral GX context (BOOLEAN_ONLY):
+    :func:`judge` of :func:`prepare`.
+
+    ``run_date`` (default: today) sets the bounds that follow the day of the run. ``parts``:
+    the rows are several ingests' (a consolidation certifies several cities in one validation),
+    this series numbering each row's part 0…P−1; the suite then holds on the union if and only
+    if it holds on every part (value expectations depend only on which tuples occur; uniqueness
+    is judged within each part, :func:`_keys_batch`). A suite with an expectation of another
+    kind is refused with parts.
+
+    Great Expectations evaluates every expectation, on batches that give the same outcome as
+    every row while not converting every row of every column to pandas:
+
+    * value expectations (null, regex, set, range, pair, conditional; none uses ``mostly``) on
+      the distinct value tuples of their columns (:func:`_distinct_batch`) — a few thousand rows
+      where a 3-million-row attendance table repeats its dates, codes and IDs;
+    * uniqueness on every row of the key columns, each recoded to its dense rank
+      (:func:`_keys_batch`);
+    * any other expectation (one with ``mostly``, or a type not listed) on every row.
+    """
+    return judge(prepare(dataset, frame, suite, run_date, parts))
 
 
 def _run_gx(
     dataset: str,
     suite_name: str,
-    batch_frame: pl.DataFrame,
+    frame: Any,
     specs: list[dict[str, Any]],
     parameters: dict[str, str | int],
 ) -> list[bool]:
-    """GX's verdict on each of ``specs`` over ``batch_frame``, in order."""
+    """GX's verdict on each of ``specs`` over ``frame`` (pandas), in order."""
     gx, _ = _context()
     batch_def = _batch_definition(dataset)
     # Each expectation carries its position, so each verdict finds its expectation.
@@ -566,7 +606,6 @@ def _run_gx(
         for i, e in enumerate(specs)
     ]
     gx_suite = gx.ExpectationSuite(name=suite_name, expectations=built)
-    frame = _to_pandas(batch_frame)
     with _gx_lock:  # one GX context per process, its data sources shared by every thread
         batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
         with _configurations_reused():
