@@ -866,11 +866,13 @@ def _runnable(disc: Discovery) -> list[str]:
 
 #: How many raw bytes of the datasets after the current one are read and checked ahead of it
 #: (:func:`to_read_ahead`). At 30,000 staff the attendance files (115 MB) take the first check
-#: thread about 2.7 s; with only the next dataset read ahead, the second thread sat idle for
-#: 1.5 s of it. With 128 MB it checks the next five datasets meanwhile: ingest about 10 % faster
-#: in wall time, the same CPU, peak memory about 0.4 GB higher (2.9–3.0 GB); 192 MB, which also
-#: takes in the follow-up survey, was no faster in two runs on that city and held 3.6 GB.
-READ_AHEAD_BYTES = 128 * 1024 * 1024
+#: thread over 2 s. With 128 MB the second thread checked the next five datasets meanwhile, then
+#: sat idle for about 1.4 s until the follow-up survey (65 MB) came within the budget, and
+#: checked it while GX certified attendance. With 192 MB it checks every dataset after
+#: attendance meanwhile: ingest about 4 % faster in wall time (medians of 8 rounds alternating
+#: in one process), peak memory about 0.15–0.2 GB higher (3.1–3.2 GB). (In an earlier pass,
+#: before the GX batches were built beside the GX thread, 192 MB was no faster and held 3.6 GB.)
+READ_AHEAD_BYTES = 192 * 1024 * 1024
 
 
 def dataset_bytes(disc: Discovery, files: dict[Path, int]) -> dict[str, int]:
