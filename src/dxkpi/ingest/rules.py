@@ -389,15 +389,34 @@ def _parse_distinct(
         *[p + col.name for p in _FLAGS.values() if p + col.name in keep],
     ]
     value = table[col.name]
-    out = {col.name: take(value, index, col.name)}
+    out = {col.name: _gathered_value(cell, distinct, value, index, col.name)}
     out.update({name: _spread(table[name], index, name) for name in names})
     if col.name in coded and _codable(value.dtype):
         out[CODE + col.name] = _row_codes(value, index, CODE + col.name)
     if col.kind is Kind.ID:
         zeros = value.str.strip_chars_start("0")
-        out[ZEROS + col.name] = take(zeros, index, ZEROS + col.name)
+        out[ZEROS + col.name] = _gathered_value(cell, distinct, zeros, index, ZEROS + col.name)
         out[ZCODE + col.name] = _row_codes(zeros, index, ZCODE + col.name)
     return out
+
+
+def _gathered_value(
+    cell: pl.Series, distinct: pl.Series, value: pl.Series, index: pl.Series, name: str
+) -> pl.Series:
+    """Each row's parsed value (``value``: one per ``distinct`` raw value, ``index`` each row's
+    position there): the raw column itself when parsing left every text value as it was (an
+    identifier, a code, a status most often), which is the same and gathers nothing.
+
+    >>> raw = pl.Series(["b", "a", "b"])
+    >>> distinct, index = distinct_values(raw)
+    >>> _gathered_value(raw, distinct, distinct, index, "x").to_list()
+    ['b', 'a', 'b']
+    >>> _gathered_value(raw, distinct, distinct.str.to_uppercase(), index, "x").to_list()
+    ['B', 'A', 'B']
+    """
+    if value.dtype == pl.String and value.equals(distinct, check_names=False, null_equal=True):
+        return cell.alias(name)
+    return take(value, index, name)
 
 
 def _codable(dtype: pl.DataType) -> bool:
