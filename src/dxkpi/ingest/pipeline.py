@@ -884,8 +884,8 @@ def _runnable(disc: Discovery) -> list[str]:
 #: sat idle for about 1.4 s until the follow-up survey (65 MB) came within the budget, and
 #: checked it while GX certified attendance. With 192 MB it checks every dataset after
 #: attendance meanwhile: ingest about 4 % faster in wall time (medians of 8 rounds alternating
-#: in one process), peak memory about 0.15–0.2 GB higher (3.1–3.2 GB). (In an earlier pass,
-#: before the GX batches were built beside the GX thread, 192 MB was no faster and held 3.6 GB.)
+#: in one process), peak memory about 0.15–0.2 GB higher (3.1–3.2 GB). (An earlier pass found
+#: 192 MB no faster in two runs, holding 3.6 GB; the run has needed less memory since.)
 READ_AHEAD_BYTES = 192 * 1024 * 1024
 
 

@@ -448,6 +448,10 @@ def decode_csv(data: bytes, rel: str) -> tuple[bytes, str]:
     )
 
 
+#: How many bytes :func:`_utf8_error` decodes first: an invalid sequence there answers at once.
+UTF8_PROBE_BYTES = 64 * 1024
+
+
 def _utf8_error(data: bytes) -> UnicodeDecodeError | None:
     """The error decoding ``data`` as UTF-8, or None when it decodes (pure ASCII, the usual
     export of codes, numbers and dates, is checked without decoding; other text is validated
@@ -459,6 +463,14 @@ def _utf8_error(data: bytes) -> UnicodeDecodeError | None:
     """
     if data.isascii():
         return None
+    head = data[:UTF8_PROBE_BYTES]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        # a sequence found invalid whole within the head (one is at most 4 bytes) is the
+        # file's first error: a CP932 export is told apart without copying the whole file
+        if len(head) == len(data) or err.end < len(head):
+            return err
     try:
         pl.Series([data], dtype=pl.Binary).cast(pl.String)
     except pl.exceptions.ComputeError:
