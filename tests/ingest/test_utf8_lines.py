@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dxkpi.core.errors import ContractError
-from dxkpi.ingest.read import decode_csv, first_utf8_line
+from dxkpi.ingest.read import UTF8_PROBE_BYTES, _utf8_error, decode_csv, first_utf8_line
 
 
 def _line_by_line(data: bytes) -> int | None:
@@ -96,3 +96,30 @@ def test_decode_csv_refuses_the_mixed_file_at_that_line() -> None:
         decode_csv(data, "x.csv")
     assert err.value.where.row == 3
     assert "mixes UTF-8 and CP932" in err.value.en
+
+
+def _first_error(data: bytes) -> int | None:
+    """Where a whole-file UTF-8 decode first fails (the reference)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return err.start
+    return None
+
+
+@pytest.mark.parametrize(
+    ("before", "bad"),
+    [
+        (0, "総務".encode("cp932")),  # a CP932 export: found in the head
+        (100, "総務".encode("cp932")),
+        (UTF8_PROBE_BYTES - 1, "総務".encode("cp932")),  # starts in the head, ends after it
+        (UTF8_PROBE_BYTES + 5_000, "総務".encode("cp932")),  # past the head: the whole file
+        (UTF8_PROBE_BYTES - 2, "総務".encode()),  # a valid character across the head's end
+        (UTF8_PROBE_BYTES - 1, b"\xe7\x9f"),  # a character cut short across the head's end
+        (10, b"\xff"),
+    ],
+)
+def test_the_first_utf8_error_is_where_a_whole_decode_fails(before: int, bad: bytes) -> None:
+    data = b"a" * before + bad + "、総務課\n".encode() * 3
+    got = _utf8_error(data)
+    assert (got.start if got is not None else None) == _first_error(data)
