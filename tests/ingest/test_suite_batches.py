@@ -70,3 +70,20 @@ def test_run_pseudonyms_equal_the_hmac_of_each_id() -> None:
     got = mapper(pl.Series(["00124", None, "124", "00124"])).to_list()
     want = "E" + hmac.new(secret, b"00124", hashlib.sha256).hexdigest()[:16]
     assert got == [want, None, pseudonym(secret, "124"), want]
+
+
+def test_run_pseudonyms_of_known_and_new_ids_in_later_calls() -> None:
+    secret = b"t" * 32
+    mapper = Pseudonyms(secret)
+    assert mapper(pl.Series([None, None])).to_list() == [None, None]  # nothing known yet
+    mapper(pl.Series(["1", "2"]))
+    got = mapper(pl.Series("id", ["3", "1", None, "3", "4"]))
+    assert got.name == "id"
+    assert got.to_list() == [
+        pseudonym(secret, "3"),
+        pseudonym(secret, "1"),
+        None,
+        pseudonym(secret, "3"),
+        pseudonym(secret, "4"),
+    ]
+    assert mapper(pl.Series(["4", "2"])).to_list() == [pseudonym(secret, i) for i in ("4", "2")]
