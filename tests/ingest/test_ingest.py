@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from dxkpi.catalogue.contract import DATASETS
 from dxkpi.commands.cli import cli
+from dxkpi.ingest import gate as gate_module
 from dxkpi.ingest import pipeline as ingest_mod
 from dxkpi.ingest.pipeline import run_ingest
 from dxkpi.ingest.processed import manifest_hash
@@ -441,5 +442,26 @@ def test_suite_disagreeing_with_the_rules_stops_the_run(
 
     monkeypatch.setattr(ingest_mod, "load_suite", stricter)
     with pytest.raises(ingest_mod.IngestInvariantError, match=r"courses\.hours\.too_strict"):
+        _ingest(tiny_raw, out)
+    assert _data_files(out) == before
+
+
+def test_a_fault_building_the_gx_batches_stops_the_run(
+    tiny_raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batches GX judges are built on a thread of their own: what goes wrong there stops
+    the run as a fault of GX itself does, and nothing is published."""
+    out = tmp_path / "out"
+    _ingest(tiny_raw, out)
+    before = _data_files(out)
+    real = gate_module.prepare
+
+    def broken(dataset, frame, suite, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if dataset == "attendance":
+            raise RuntimeError("batches of attendance could not be built")
+        return real(dataset, frame, suite, *args, **kwargs)
+
+    monkeypatch.setattr(gate_module, "prepare", broken)
+    with pytest.raises(RuntimeError, match="batches of attendance"):
         _ingest(tiny_raw, out)
     assert _data_files(out) == before
