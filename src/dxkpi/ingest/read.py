@@ -85,6 +85,7 @@ __all__ = [
     "SEPARATORS",
     "SHOWN_HEADER_CHARS",
     "UTF8_LINES_CHUNK",
+    "UTF8_PROBE_BYTES",
     "Discovery",
     "FileFault",
     "RawTable",
