@@ -7,7 +7,9 @@ import hashlib
 import hmac
 
 import polars as pl
+import pytest
 
+import dxkpi.ingest.pseudonym as pseudonym_module
 from dxkpi.ingest.pseudonym import Pseudonyms, pseudonym
 from dxkpi.ingest.suites import _distinct_batch, _keys_batch, _to_pandas
 
@@ -72,7 +74,11 @@ def test_run_pseudonyms_equal_the_hmac_of_each_id() -> None:
     assert got == [want, None, pseudonym(secret, "124"), want]
 
 
-def test_run_pseudonyms_of_known_and_new_ids_in_later_calls() -> None:
+@pytest.mark.parametrize("polars_from", [0, 3, 10**9])  # polars always, from 3 IDs, never
+def test_run_pseudonyms_of_known_and_new_ids_in_later_calls(
+    polars_from: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pseudonym_module, "LOOK_UP_IN_POLARS_FROM", polars_from)
     secret = b"t" * 32
     mapper = Pseudonyms(secret)
     assert mapper(pl.Series([None, None])).to_list() == [None, None]  # nothing known yet

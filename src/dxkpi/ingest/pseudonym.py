@@ -36,6 +36,7 @@ from dxkpi.core.errors import DxkpiError, Where
 __all__ = [
     "DIGITS",
     "KEY_BYTES",
+    "LOOK_UP_IN_POLARS_FROM",
     "PREFIX",
     "Pseudonyms",
     "SecretError",
@@ -243,50 +244,83 @@ def pseudonym(secret: bytes, employee_id: str) -> str:
     return PREFIX + digest[:DIGITS]
 
 
+#: From this many IDs in one call, :class:`Pseudonyms` looks up the known ones in polars; below
+#: it, in a Python dictionary (polars' fixed cost, about 0.3 ms a call, is ten times the loop's
+#: for the few hundred IDs of a small town; at 36,000 IDs polars is a little faster and, above
+#: all, does not hold the interpreter's lock).
+LOOK_UP_IN_POLARS_FROM = 10_000
+
+
 class Pseudonyms:
     """:func:`pseudonym` for many IDs under one key, each distinct ID hashed once per run.
 
     The HMAC's keyed inner and outer SHA-256 states are prepared once and copied per ID (the
     same digest as :func:`hmac.new`). The pseudonyms already computed in this run (another
-    dataset, the ``_zeros_`` spelling) are looked up by polars, outside the interpreter: the
-    Python loop that looked them up held the interpreter's lock for the IDs of every dataset —
-    at 30,000 staff the largest share of an ingest's lock-holding time, while the run's other
-    threads waited for it. Only IDs not seen before are hashed in Python. Lives for one ingest
-    run, in memory only.
+    dataset, the ``_zeros_`` spelling) are looked up: many IDs at once by polars, outside the
+    interpreter (:data:`LOOK_UP_IN_POLARS_FROM`) — a Python loop over them held the
+    interpreter's lock for every dataset's IDs, at 30,000 staff the largest share of an
+    ingest's lock-holding time, while the run's other threads waited for it — and a few in a
+    dictionary. Lives for one ingest run, in memory only.
     """
 
     def __init__(self, secret: bytes) -> None:
         self._mac = hmac.new(secret, digestmod=hashlib.sha256)
+        self._known: dict[str, str] = {}
         self._ids = pl.Series("id", [], dtype=pl.String)
         self._pseudonyms = pl.Series("pseudonym", [], dtype=pl.String)
-
-    def _hashed(self, ids: list[str]) -> list[str]:
-        mac = self._mac
-        out: list[str] = []
-        for u in ids:
-            h = mac.copy()
-            h.update(u.encode("utf-8"))
-            out.append(PREFIX + h.hexdigest()[:DIGITS])
-        return out
 
     def __call__(self, series: pl.Series) -> pl.Series:
         """Replace every ID in a string series by its pseudonym (nulls stay null). Meant for the
         distinct IDs the ingest gathers back to its rows; repeated IDs are hashed once."""
         ids = series.cast(pl.String)
-        known = self._lookup(ids)
-        unseen = ids.filter(ids.is_not_null() & known.is_null()).unique(maintain_order=True)
+        if ids.len() < LOOK_UP_IN_POLARS_FROM:
+            return pl.Series(series.name, self._in_python(ids.to_list()), dtype=pl.String)
+        found = self._in_polars(ids)
+        unseen = ids.filter(ids.is_not_null() & found.is_null()).unique(maintain_order=True)
         if unseen.len():
-            fresh = unseen.to_list()
-            self._ids.append(pl.Series(fresh, dtype=pl.String))
-            self._pseudonyms.append(pl.Series(self._hashed(fresh), dtype=pl.String))
-            known = self._lookup(ids)
-        return known.alias(series.name)
+            self._remember(unseen.to_list())
+            found = self._in_polars(ids)
+        return found.alias(series.name)
 
-    def _lookup(self, ids: pl.Series) -> pl.Series:
+    def _in_python(self, ids: list[str | None]) -> list[str | None]:
+        known = self._known
+        out: list[str | None] = []
+        unseen: list[str] = []
+        for u in ids:
+            if u is None:
+                out.append(None)
+                continue
+            p = known.get(u)
+            if p is None:
+                p = known[u] = self._hash(u)
+                unseen.append(u)
+            out.append(p)
+        if unseen:
+            self._store(unseen, [known[u] for u in unseen])
+        return out
+
+    def _hash(self, employee_id: str) -> str:
+        """:func:`pseudonym` from the prepared HMAC states."""
+        h = self._mac.copy()
+        h.update(employee_id.encode("utf-8"))
+        return PREFIX + h.hexdigest()[:DIGITS]
+
+    def _in_polars(self, ids: pl.Series) -> pl.Series:
         """Each ID's pseudonym computed in this run, null for one not seen (and for a null)."""
         if not self._ids.len():
             return pl.Series(ids.name, dtype=pl.String).extend_constant(None, ids.len())
         return ids.replace_strict(self._ids, self._pseudonyms, default=None, return_dtype=pl.String)
+
+    def _remember(self, unseen: list[str]) -> None:
+        """Hash IDs not seen before in this run (each once) and remember their pseudonyms."""
+        hashed = [self._hash(u) for u in unseen]
+        self._known.update(zip(unseen, hashed, strict=True))
+        self._store(unseen, hashed)
+
+    def _store(self, ids: list[str], pseudonyms: list[str]) -> None:
+        """Add new IDs and their pseudonyms to what polars looks up."""
+        self._ids.append(pl.Series(ids, dtype=pl.String))
+        self._pseudonyms.append(pl.Series(pseudonyms, dtype=pl.String))
 
 
 def pseudonymise(series: pl.Series, secret: bytes | Pseudonyms) -> pl.Series:
