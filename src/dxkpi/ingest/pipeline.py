@@ -387,6 +387,11 @@ def _counts(frame: pl.DataFrame) -> dict[tuple[str, str | None], int]:
     """
     if not frame.height:
         return {}
+    files, sheets = frame["_source_file"], frame["_source_sheet"]
+    # a small frame of one file (a small town's dataset) is counted without a query, which
+    # costs about 0.3 ms
+    if frame.height <= 65_536 and files.n_unique() == 1 and sheets.n_unique() == 1:
+        return {(files[0], sheets[0]): frame.height}
     file, sheet = pl.col("_source_file"), pl.col("_source_sheet")
     starts = (
         frame.select(file, sheet)
