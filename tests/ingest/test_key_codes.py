@@ -9,7 +9,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dxkpi.ingest.rules import _key_codes
+from dxkpi.ingest.rules import _key_codes, repeated_among
 
 TEXT = st.sampled_from(["x", "y", "", "0x", "総務", None])
 NUMBER = st.sampled_from([1, 2, -5, 2**40, None])
@@ -33,3 +33,13 @@ def test_codes_repeat_where_the_key_repeats(rows: list[tuple], key: tuple[str, .
 def test_too_many_values_for_64_bits_fall_back_to_a_struct() -> None:
     frame = pl.DataFrame({"a": [0, 2**62], "b": [0, 2**62], "c": [1, 1]})
     assert isinstance(_key_codes(frame, ("a", "b", "c")), pl.Expr)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.booleans()), max_size=40))
+def test_repeated_among_clean_rows_is_what_is_first_distinct_says(rows: list[tuple]) -> None:
+    frame = pl.DataFrame(rows, schema={"k": pl.UInt64, "clean": pl.Boolean}, orient="row")
+    clean = pl.col("clean")
+    want = frame.select(clean & ~pl.when(clean).then(pl.col("k")).is_first_distinct())
+    got = repeated_among(frame["k"], frame["clean"])
+    assert got.to_list() == want.to_series().to_list()

@@ -83,6 +83,7 @@ __all__ = [
     "parse_and_check",
     "recoded",
     "reference_keys",
+    "repeated_among",
     "take",
     "text_codes",
     "violation_exprs",
@@ -762,9 +763,12 @@ def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
     if not ds.key:
         return frame.with_columns(pl.lit(False).alias(DUP), pl.lit(False).alias(CONFLICT))
     key = _key_codes(frame, ds.key)
-    indexed = frame.with_row_index(INDEX).with_columns(
-        (clean & ~pl.when(clean).then(key).is_first_distinct()).alias(DUP)
+    repeated = (
+        repeated_among(key, frame.select(clean).to_series())
+        if isinstance(key, pl.Series)
+        else clean & ~pl.when(clean).then(key).is_first_distinct()
     )
+    indexed = frame.with_row_index(INDEX).with_columns(repeated.alias(DUP))
     repeats = indexed.filter(pl.col(DUP))
     if repeats.height == 0:
         return indexed.drop(INDEX).with_columns(pl.lit(False).alias(CONFLICT))
@@ -800,6 +804,24 @@ def flag_duplicates(ds: Dataset, frame: pl.DataFrame) -> pl.DataFrame:
         .with_columns((pl.col(DUP) & ~pl.col(CONFLICT)).alias(DUP))
         .drop(INDEX)
     )
+
+
+def repeated_among(key: pl.Series, among: pl.Series) -> pl.Series:
+    """True at each row of ``among`` (a Boolean column without nulls) whose ``key`` (no nulls)
+    an earlier row of ``among`` holds; False elsewhere. The first row of each key is found by
+    ``arg_unique`` (2.9 million attendance keys: about 0.1 s, where ``is_first_distinct`` took
+    0.15–0.27 s).
+
+    >>> key = pl.Series([7, 7, 8, 7, 8], dtype=pl.UInt64)
+    >>> repeated_among(key, pl.Series([True, False, True, True, True])).to_list()
+    [False, False, False, True, True]
+    """
+    rows = np.flatnonzero(among.to_numpy())
+    first = np.zeros(rows.size, dtype=bool)
+    first[key.gather(pl.Series(rows, dtype=pl.UInt32)).arg_unique().to_numpy()] = True
+    repeated = np.zeros(key.len(), dtype=bool)
+    repeated[rows[~first]] = True
+    return pl.Series(DUP, repeated)
 
 
 def _key_codes(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.Expr | pl.Series:
