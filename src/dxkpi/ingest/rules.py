@@ -1020,8 +1020,7 @@ def _key_numbers(
             year = take(year, at, "year")
         else:
             year = rows.select(fiscal_year_of(pl.col(date))).to_series()
-        low = year.min()
-        codes.append((year - (0 if low is None else low)).fill_null(0).cast(pl.UInt64))
+        codes.append(_dense_codes(year))
     for c in ref.columns:
         code = (ZCODE if zeros and ds.column(c).kind is Kind.ID else CODE) + c
         if code not in rows.columns:
