@@ -475,7 +475,11 @@ def check_alone(ds: Dataset, parts: list[Any], mappings: MappingSet | None = Non
     one dataset as far as it can be checked without the others: the part of
     :func:`ingest_dataset` that the run does for the next dataset while it finishes this one.
     Raises DxkpiError on a fault."""
-    raw, tables = _read_all(ds, parts, mappings or MappingSet())
+    return _checked(ds, *_read_all(ds, parts, mappings or MappingSet()))
+
+
+def _checked(ds: Dataset, raw: pl.DataFrame, tables: list[RawTable]) -> _Checked:
+    """A dataset's rows as read, checked on their own: single-row rules, then duplicate keys."""
     return _Checked(flag_duplicates(ds, parse_and_check(ds, raw)), tables)
 
 
@@ -519,7 +523,7 @@ def check_together(
         elif (i,) in split:
             out.append(_Checked(flag_duplicates(ds, recoded(ds, split[(i,)])), r[1]))
         else:  # no row: checked on its own, as ever
-            out.append(_Checked(flag_duplicates(ds, parse_and_check(ds, r[0])), r[1]))
+            out.append(_checked(ds, *r))
     return out
 
 
