@@ -266,61 +266,43 @@ class Pseudonyms:
     def __init__(self, secret: bytes) -> None:
         self._mac = hmac.new(secret, digestmod=hashlib.sha256)
         self._known: dict[str, str] = {}
-        self._ids = pl.Series("id", [], dtype=pl.String)
-        self._pseudonyms = pl.Series("pseudonym", [], dtype=pl.String)
+        self._table = (pl.Series(dtype=pl.String), pl.Series(dtype=pl.String))
 
     def __call__(self, series: pl.Series) -> pl.Series:
         """Replace every ID in a string series by its pseudonym (nulls stay null). Meant for the
         distinct IDs the ingest gathers back to its rows; repeated IDs are hashed once."""
         ids = series.cast(pl.String)
         if ids.len() < LOOK_UP_IN_POLARS_FROM:
-            return pl.Series(series.name, self._in_python(ids.to_list()), dtype=pl.String)
+            return pl.Series(series.name, [self._of(u) for u in ids.to_list()], dtype=pl.String)
         found = self._in_polars(ids)
         unseen = ids.filter(ids.is_not_null() & found.is_null()).unique(maintain_order=True)
         if unseen.len():
-            self._remember(unseen.to_list())
+            for u in unseen.to_list():
+                self._of(u)
             found = self._in_polars(ids)
         return found.alias(series.name)
 
-    def _in_python(self, ids: list[str | None]) -> list[str | None]:
-        known = self._known
-        out: list[str | None] = []
-        unseen: list[str] = []
-        for u in ids:
-            if u is None:
-                out.append(None)
-                continue
-            p = known.get(u)
-            if p is None:
-                p = known[u] = self._hash(u)
-                unseen.append(u)
-            out.append(p)
-        if unseen:
-            self._store(unseen, [known[u] for u in unseen])
-        return out
-
-    def _hash(self, employee_id: str) -> str:
-        """:func:`pseudonym` from the prepared HMAC states."""
-        h = self._mac.copy()
-        h.update(employee_id.encode("utf-8"))
-        return PREFIX + h.hexdigest()[:DIGITS]
+    def _of(self, employee_id: str | None) -> str | None:
+        """One ID's pseudonym (null for null): looked up, or hashed once from the prepared HMAC
+        states (:func:`pseudonym`) and remembered."""
+        if employee_id is None:
+            return None
+        known = self._known.get(employee_id)
+        if known is None:
+            h = self._mac.copy()
+            h.update(employee_id.encode("utf-8"))
+            known = self._known[employee_id] = PREFIX + h.hexdigest()[:DIGITS]
+        return known
 
     def _in_polars(self, ids: pl.Series) -> pl.Series:
-        """Each ID's pseudonym computed in this run, null for one not seen (and for a null)."""
-        if not self._ids.len():
-            return pl.Series(ids.name, dtype=pl.String).extend_constant(None, ids.len())
-        return ids.replace_strict(self._ids, self._pseudonyms, default=None, return_dtype=pl.String)
-
-    def _remember(self, unseen: list[str]) -> None:
-        """Hash IDs not seen before in this run (each once) and remember their pseudonyms."""
-        hashed = [self._hash(u) for u in unseen]
-        self._known.update(zip(unseen, hashed, strict=True))
-        self._store(unseen, hashed)
-
-    def _store(self, ids: list[str], pseudonyms: list[str]) -> None:
-        """Add new IDs and their pseudonyms to what polars looks up."""
-        self._ids.append(pl.Series(ids, dtype=pl.String))
-        self._pseudonyms.append(pl.Series(pseudonyms, dtype=pl.String))
+        """Each ID's pseudonym remembered in this run, null for one not seen (and for a null),
+        looked up in the remembered pairs as two series (made again when more are known)."""
+        if self._table[0].len() != len(self._known):
+            self._table = (
+                pl.Series(list(self._known), dtype=pl.String),
+                pl.Series(list(self._known.values()), dtype=pl.String),
+            )
+        return ids.replace_strict(*self._table, default=None, return_dtype=pl.String)
 
 
 def pseudonymise(series: pl.Series, secret: bytes | Pseudonyms) -> pl.Series:
