@@ -59,7 +59,13 @@ def certified(ds: Dataset, result: SuiteResult) -> dict[str, Any]:
 
 def certify(ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> dict[str, Any]:
     """Run the dataset's suite over its accepted rows (:func:`certified`)."""
-    return certified(ds, validate(ds.name, good.select(ds.column_names), suite))
+    return certified(ds, validate(ds.name, _suite_rows(ds, good), suite))
+
+
+def _suite_rows(ds: Dataset, good: pl.DataFrame) -> pl.DataFrame:
+    """What a suite judges of a dataset's accepted rows: its contract's columns (the lineage
+    columns are not the dataset's)."""
+    return good.select(ds.column_names)
 
 
 class OwnGate:
@@ -73,7 +79,7 @@ class OwnGate:
         self._executor, self._prepare = executor, prepare
 
     def submit(self, ds: Dataset, good: pl.DataFrame, suite: dict[str, Any]) -> Future[Any]:
-        ready = self._prepare.submit(prepare, ds.name, good.select(ds.column_names), suite)
+        ready = self._prepare.submit(prepare, ds.name, _suite_rows(ds, good), suite)
         return self._executor.submit(_judged, ds, ready)
 
     def leave(self) -> None:
