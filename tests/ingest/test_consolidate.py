@@ -3,9 +3,12 @@ LocalCluster) → per-city data and KPIs equal each city's own ingest and KPI ru
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -21,10 +24,23 @@ from dxkpi.ingest.consolidate import (
     parse_city_option,
 )
 from dxkpi.ingest.pipeline import run_ingest
-from dxkpi.ingest.processed import DATASETS, STORE_MANIFEST, load_partitioned, load_processed
+from dxkpi.ingest.processed import (
+    DATASETS,
+    STORE_MANIFEST,
+    Processed,
+    load_partitioned,
+    load_processed,
+)
 from dxkpi.ingest.pseudonym import city_secret_path, key_fingerprint, load_secret
-from dxkpi.kpi.engine import compute
-from dxkpi.kpi.pooled import city_catalogue_and_partial_sums, city_partial_sums, pooled_kpis
+from dxkpi.kpi import batch, engine
+from dxkpi.kpi.engine import compute, compute_with_cells
+from dxkpi.kpi.pooled import (
+    catalogues_and_partial_sums,
+    city_catalogue_and_partial_sums,
+    city_partial_sums,
+    kpi_batches,
+    pooled_kpis,
+)
 from dxkpi.project.config import Config, PrivacyConfig
 from dxkpi.sample import generate_city
 from tests.helpers import ROOT
@@ -400,3 +416,130 @@ def test_one_engine_run_gives_a_city_its_catalogue_and_its_partial_sums(
         assert partials.height == alone.height > 100
         assert not partials.filter(pl.col("group_by").str.starts_with("department")).height
         assert_frame_equal(partials.sort(key), alone.sort(key))
+
+
+def _own_catalogues(
+    datas: dict[str, Processed], config: Config
+) -> dict[str, tuple[pl.DataFrame, pl.DataFrame]]:
+    return {
+        code: compute_with_cells(data, config, fiscal_years=YEARS, by=list(GROUPINGS))
+        for code, data in datas.items()
+    }
+
+
+def _assert_same_catalogue(
+    got: tuple[pl.DataFrame, pl.DataFrame], own: tuple[pl.DataFrame, pl.DataFrame]
+) -> None:
+    key = ["kpi", "fiscal_year", "group_by", "group"]
+    assert_frame_equal(got[0], own[0])
+    assert got[1].height == own[1].height > 1000
+    assert_frame_equal(got[1].sort(key), own[1].sort(key))
+
+
+def test_a_batch_of_cities_gives_each_its_own_catalogue_and_cells(
+    consolidated: Consolidated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three cities in ONE engine run (their identifiers prefixed, every cell keyed by city):
+    each city's rich catalogue and unsuppressed cells equal its own run's."""
+    config = Config()
+    datas = {code: load_partitioned(consolidated.store, code) for code, _, _ in CITIES}
+    runs: list[list[str]] = []
+    real = batch.batch_cells
+
+    def counted(b: Processed, *args: Any, **kwargs: Any) -> dict[str, pl.DataFrame]:
+        runs.append(list(b.cities or ()))
+        return real(b, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "batch_cells", counted)
+    got = batch.city_catalogues(datas, config, YEARS)
+    assert runs == [[code for code, _, _ in CITIES]]
+    own = _own_catalogues(datas, config)
+    assert {own[c][0].get_column("as_of")[0] for c in datas} != {None}
+    for code in datas:
+        _assert_same_catalogue(got[code], own[code])
+    partials = catalogues_and_partial_sums(consolidated.store, list(datas), config, YEARS)
+    key = ["kpi", "fiscal_year", "group_by", "group"]
+    for code, (rich, sums) in zip(datas, partials, strict=True):
+        alone = city_catalogue_and_partial_sums(consolidated.store, code, config, YEARS)
+        assert_frame_equal(rich, alone[0])
+        assert_frame_equal(sums.sort(key), alone[1].sort(key))
+
+
+def test_each_city_of_a_batch_keeps_its_own_maturity_window(consolidated: Consolidated) -> None:
+    """A waiting KPI's window (W and the as-of date) is each city's own in a batch: one city's
+    window moved earlier changes its cells, and only its, exactly as in its own run."""
+    config = Config()
+    datas = {code: load_partitioned(consolidated.store, code) for code, _, _ in CITIES}
+    plans = {c: engine.catalogue_plan(d, config, fiscal_years=YEARS) for c, d in datas.items()}
+    moved = CITIES[1][0]
+    plan = plans[moved]
+    assert plan is not None and {"adoption_rate", "implementation_rate"} <= set(plan.windows)
+    earlier = {
+        k: dataclasses.replace(m, days=30, as_of=m.as_of - datetime.timedelta(days=400))
+        for k, m in plan.windows.items()
+    }
+    plans[moved] = plan._replace(windows=earlier)
+    cells = engine.batch_cells(batch.batch_of(datas), config, plans)  # type: ignore[arg-type]
+    waiting = pl.col("kpi").is_in(["adoption_rate", "implementation_rate"])
+    key = ["kpi", "fiscal_year", "group_by", "group"]
+    for code, data in datas.items():
+        own_plan = plans[code]
+        assert own_plan is not None
+        shared = engine.materialise_shared(data, own_plan.decided, list(YEARS), cubes=True)
+        alone = engine.kpi_cells(shared, own_plan.decided, list(YEARS), config, own_plan.windows)
+        assert_frame_equal(cells[code].sort(key), alone.sort(key))
+    before = engine.kpi_cells(
+        engine.materialise_shared(datas[moved], plan.decided, list(YEARS), cubes=True),
+        plan.decided,
+        list(YEARS),
+        config,
+        plan.windows,
+    )
+    changed = cells[moved].filter(waiting).sort(key)
+    assert not changed.equals(before.filter(waiting).sort(key))
+    assert "not_matured" in changed.get_column("reason").to_list()
+
+
+def test_a_city_with_other_datasets_runs_alone_and_equals_its_own_run(
+    consolidated: Consolidated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cities batch only when their catalogues compute the same KPIs over the same columns: a
+    city without knowledge posts runs alone, the other two together, all as their own runs."""
+    config = Config()
+    datas = {code: load_partitioned(consolidated.store, code) for code, _, _ in CITIES}
+    alone = CITIES[0][0]
+    datas[alone] = datas[alone].without("knowledge_posts")
+    runs: list[list[str]] = []
+    real = batch.batch_cells
+
+    def counted(b: Processed, *args: Any, **kwargs: Any) -> dict[str, pl.DataFrame]:
+        runs.append(list(b.cities or ()))
+        return real(b, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "batch_cells", counted)
+    got = batch.city_catalogues(datas, config, YEARS)
+    assert runs == [[code for code, _, _ in CITIES[1:]]]
+    own = _own_catalogues(datas, config)
+    assert "knowledge_posts_per_100" not in own[alone][0].get_column("kpi").to_list()
+    for code in datas:
+        _assert_same_catalogue(got[code], own[code])
+
+
+def test_a_batch_refuses_cities_that_do_not_share_their_datasets(
+    consolidated: Consolidated,
+) -> None:
+    datas = {code: load_partitioned(consolidated.store, code) for code, _, _ in CITIES}
+    some = dict(datas) | {CITIES[0][0]: datas[CITIES[0][0]].without("projects")}
+    with pytest.raises(ValueError, match="projects"):
+        batch.batch_of(some)
+    with pytest.raises(ValueError, match="6 characters"):
+        batch.batch_of({"2213": datas[CITIES[0][0]]})
+
+
+def test_kpi_batches_group_consecutive_cities_by_partition_bytes(
+    consolidated: Consolidated,
+) -> None:
+    codes = [code for code, _, _ in CITIES]
+    assert kpi_batches(consolidated.store, codes) == [codes]
+    assert kpi_batches(consolidated.store, codes, cities=2) == [codes[:2], codes[2:]]
+    assert kpi_batches(consolidated.store, codes, batch_bytes=0) == [[c] for c in codes]

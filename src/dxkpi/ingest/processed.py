@@ -109,6 +109,11 @@ class Processed:
     #: Derived frames materialised once by a caller (e.g. the KPI engine) and shared by the KPI
     #: functions; each function builds the same frame lazily when it is absent.
     derived: Mapping[str, pl.LazyFrame] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``None``: one city's data. Else the municipality codes of a batch of cities whose frames
+    #: are concatenated, each city's identifiers (employee_id, department_code, course_id)
+    #: prefixed with its code (:func:`dxkpi.kpi.batch.batch_of`): the KPI functions then give
+    #: every cell per city (:func:`dxkpi.kpi._frames.per_city`).
+    cities: tuple[str, ...] | None = None
 
     def with_derived(self, **frames: pl.LazyFrame) -> Processed:
         """A copy with more derived frames (the original is unchanged)."""

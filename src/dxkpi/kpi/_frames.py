@@ -6,6 +6,12 @@ Every KPI function returns a LazyFrame with :data:`OUTPUT_SCHEMA`. A cell is one
 (fiscal_year, group_by, group); ``group_by`` is the grouping (``city``, ``division``,
 ``department``, ``job_level``, ``talent_type``), crossed with a second dimension where the KPI has
 one (``department|phase`` with ``group = "D03|2"``; city-wide just ``phase`` / ``"2"``).
+
+A batch of cities (``data.cities``; :func:`dxkpi.kpi.batch.batch_of`) gives the same cells for
+each city with a leading :data:`CITY_KEY` column: every row's city is the prefix of its
+``department_code`` (:func:`city_of`; every fact a KPI groups has one), the group is the value
+the city alone would have (:func:`own_code` for the prefixed department and course codes), and
+the cells, their fill and their fiscal years covered are keyed by the city as well.
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from dxkpi.kpi.roster import ASSIGNMENT_STATUS_COLUMN, AWAY_STATUSES, assignment
 __all__ = [
     "ATTENDANCE_SUMMARY",
     "CITY",
+    "CITY_KEY",
+    "CODE_WIDTH",
     "JOB_LEVELS",
     "OUTPUT_SCHEMA",
     "PERSON_YEARS",
+    "PREFIXED",
     "SHARED",
     "TALENT_TYPES",
     "TRAINED",
@@ -33,6 +42,8 @@ __all__ = [
     "aggregate",
     "attendance_of_members",
     "attendance_summary",
+    "cell_keys",
+    "city_of",
     "concat_outputs",
     "covered_years",
     "divisions",
@@ -48,6 +59,8 @@ __all__ = [
     "headcount",
     "label",
     "members",
+    "own_code",
+    "per_city",
     "person_years",
     "resolve_groupings",
     "skill_levels",
@@ -56,6 +69,13 @@ __all__ = [
 ]
 
 CITY = "city"
+#: The column of a batch's cells naming each cell's city (:attr:`Processed.cities`).
+CITY_KEY = "_city"
+#: Characters of a municipality code (全国地方公共団体コード): a batch's identifiers are
+#: ``<code>:<identifier>`` (:func:`city_of`, :func:`own_code`).
+CODE_WIDTH = 6
+#: The identifiers a batch of cities prefixes with the city's code: the keys the KPIs join on.
+PREFIXED: tuple[str, ...] = ("employee_id", "department_code", "course_id")
 JOB_LEVELS: tuple[str, ...] = ("manager", "mid", "staff")
 TALENT_TYPES: tuple[str, ...] = ("leader", "specialist", "practitioner", "unassigned")
 TRAINED = ("completed", "attended")
@@ -129,19 +149,49 @@ def with_division(frame: pl.LazyFrame, data: Processed) -> pl.LazyFrame:
     return frame.join(divisions(data), on="department_code", how="left")
 
 
-def group_expr(grouping: str) -> pl.Expr:
-    """The group key of a row under ``grouping`` (city → the literal "city")."""
+def per_city(data: Processed) -> bool:
+    """Whether ``data`` is a batch of cities whose cells are keyed by city (module docstring)."""
+    return data.cities is not None
+
+
+def city_of(column: str) -> pl.Expr:
+    """The city of a batch's row: the code prefixed to its identifier ``column``.
+
+    >>> codes = pl.DataFrame({"department_code": ["221309:D03"]})
+    >>> codes.select(city_of("department_code"), own_code("department_code").alias("own")).row(0)
+    ('221309', 'D03')
+    """
+    return pl.col(column).str.slice(0, CODE_WIDTH)
+
+
+def own_code(column: str) -> pl.Expr:
+    """A batch's identifier ``column`` without its city's prefix (:func:`city_of`)."""
+    return pl.col(column).str.slice(CODE_WIDTH + 1)
+
+
+def cell_keys(cities: bool) -> list[str]:
+    """The columns that name a cell of a grouping (without a second dimension); ``cities``:
+    of a batch's cells."""
+    return ["fiscal_year", CITY_KEY, "group"] if cities else ["fiscal_year", "group"]
+
+
+def group_expr(grouping: str, cities: bool = False) -> pl.Expr:
+    """The group key of a row under ``grouping`` (city → the literal "city"); ``cities``: a
+    batch's row (its department or course code without the city's prefix)."""
     if grouping == CITY:
         return pl.lit(CITY)
-    return pl.col(grouping).cast(pl.String).fill_null("unknown")
+    value = own_code(grouping) if cities and grouping in PREFIXED else pl.col(grouping)
+    return value.cast(pl.String).fill_null("unknown")
 
 
 def group_keys(data: Processed, fiscal_years: Sequence[int], grouping: str) -> pl.LazyFrame:
     """Every group shown for ``grouping`` in each FY, also groups with no members.
 
-    Columns: fiscal_year, group.
+    Columns: fiscal_year, group (of a batch of cities: fiscal_year, :data:`CITY_KEY`, group).
     """
     fys = pl.LazyFrame({"fiscal_year": fy_list(fiscal_years)})
+    if per_city(data):
+        return fys.join(_city_groups(data, grouping), how="cross").select(cell_keys(True))
     if grouping == CITY:
         groups = pl.LazyFrame({"group": [CITY]})
     elif grouping in ("division", "department"):
@@ -158,6 +208,24 @@ def group_keys(data: Processed, fiscal_years: Sequence[int], grouping: str) -> p
     return fys.join(groups, how="cross")
 
 
+def _city_groups(data: Processed, grouping: str) -> pl.LazyFrame:
+    """:func:`group_keys`' groups of a batch of cities, each with its city (:data:`CITY_KEY`)."""
+    cities = pl.LazyFrame({CITY_KEY: list(data.cities or ())}, schema={CITY_KEY: pl.String})
+    fixed = {CITY: [CITY], "job_level": list(JOB_LEVELS), "talent_type": list(TALENT_TYPES)}
+    if grouping in fixed:
+        return cities.join(pl.LazyFrame({"group": fixed[grouping]}), how="cross")
+    if grouping in ("division", "department"):
+        value = pl.col("division") if grouping == "division" else own_code("department_code")
+        return data.departments.select(
+            city_of("department_code").alias(CITY_KEY), value.cast(pl.String).alias("group")
+        ).unique()
+    if grouping == "course":
+        return data.require("courses").select(
+            city_of("course_id").alias(CITY_KEY), own_code("course_id").alias("group")
+        )
+    raise ValueError(f"unknown grouping {grouping!r}")
+
+
 def grouping_column(grouping: str) -> str:
     """The column of a members/record frame that holds the grouping's key."""
     return {"department": "department_code", "course": "course_id"}.get(grouping, grouping)
@@ -168,9 +236,13 @@ def aggregate(
     grouping: str,
     aggs: Sequence[pl.Expr],
     dimension: str | None = None,
+    cities: bool = False,
 ) -> pl.LazyFrame:
-    """Group ``facts`` by (fiscal_year, group[, dim]) under ``grouping`` and apply ``aggs``."""
-    keys = [pl.col("fiscal_year"), group_expr(grouping_column(grouping)).alias("group")]
+    """Group ``facts`` by (fiscal_year, group[, dim]) under ``grouping`` and apply ``aggs``;
+    ``cities``: a batch's facts, grouped by their city (:data:`CITY_KEY`) too."""
+    keys = [pl.col("fiscal_year"), group_expr(grouping_column(grouping), cities).alias("group")]
+    if cities:
+        keys.insert(1, city_of("department_code").alias(CITY_KEY))
     if dimension is not None:
         keys.append(pl.col("dim").cast(pl.String))
     return facts.group_by(keys).agg(aggs)
@@ -199,13 +271,13 @@ def label(grouping: str, dimension: str | None) -> tuple[pl.Expr, pl.Expr]:
     return pl.lit(f"{grouping}|{dimension}"), pl.concat_str("group", pl.lit("|"), "dim")
 
 
-def covered_years(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Fiscal years that have data in ``frame`` (a frame with fiscal_year)."""
-    return (
-        frame.select(pl.col("fiscal_year").cast(pl.Int32))
-        .unique()
-        .with_columns(_covered=pl.lit(True))
-    )
+def covered_years(frame: pl.LazyFrame, cities: bool = False) -> pl.LazyFrame:
+    """Fiscal years that have data in ``frame`` (a frame with fiscal_year); ``cities``: a
+    batch's frame (with department_code), the fiscal years of each city (:data:`CITY_KEY`)."""
+    keys = [pl.col("fiscal_year").cast(pl.Int32)]
+    if cities:
+        keys.append(city_of("department_code").alias(CITY_KEY))
+    return frame.select(keys).unique().with_columns(_covered=pl.lit(True))
 
 
 def finish(
@@ -218,6 +290,7 @@ def finish(
     covered: pl.LazyFrame | None = None,
     defined: pl.Expr | None = None,
     with_ci: bool = False,
+    cities: bool = False,
 ) -> pl.LazyFrame:
     """Shape cells (fiscal_year, group[, dim], numerator, denominator, n_people…) to the output.
 
@@ -226,6 +299,8 @@ def finish(
     value and reason ``no_data_fy``. ``with_ci``: the cells carry ``ci_low`` and ``ci_high``;
     otherwise both are empty (said by the caller: asking the plan for its columns resolved the
     schema of every KPI × grouping plan, about a tenth of a small body's catalogue).
+    ``cities``: a batch's cells, whose city (:data:`CITY_KEY`) leads the output and keys the
+    fiscal years covered.
     """
     group_by, group = label(grouping, dimension)
     out = cells.with_columns(
@@ -241,7 +316,8 @@ def finish(
         reason=pl.when(has_value).then(pl.lit(None, pl.String)).otherwise(pl.lit(empty_reason)),
     )
     if covered is not None:
-        out = out.join(covered, on="fiscal_year", how="left")
+        on = ["fiscal_year", CITY_KEY] if cities else ["fiscal_year"]
+        out = out.join(covered, on=on, how="left")
         gap = pl.col("_covered").is_null()
         out = out.with_columns(
             value=pl.when(gap).then(None).otherwise("value"),
@@ -250,6 +326,7 @@ def finish(
             reason=pl.when(gap).then(pl.lit("no_data_fy")).otherwise("reason"),
         )
     return out.select(
+        *([CITY_KEY] if cities else []),
         "fiscal_year",
         group_by.alias("group_by"),
         group.alias("group"),
@@ -269,7 +346,7 @@ def fill_cells(
     zero: Sequence[str] = ("numerator", "denominator", "n_people"),
 ) -> pl.LazyFrame:
     """Left-join aggregates onto every cell to show; missing counts become 0."""
-    on = ["fiscal_year", "group"] + (["dim"] if dimension is not None else [])
+    on = cell_keys(per_city(data)) + (["dim"] if dimension is not None else [])
     cells = frame_cells(data, fiscal_years, grouping, dimension)
     return cells.join(agg, on=on, how="left").with_columns(pl.col(list(zero)).fill_null(0))
 
@@ -284,13 +361,21 @@ def headcount(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFrame:
     [('city', 5)]
     """
     heads = members(data, fiscal_years)
+    cities = per_city(data)
     outs = []
     for grouping in PEOPLE_GROUPINGS:
-        agg = aggregate(heads, grouping, [pl.len().alias("n_people")])
+        agg = aggregate(heads, grouping, [pl.len().alias("n_people")], cities=cities)
         cells = fill_cells(data, fiscal_years, grouping, None, agg, zero=("n_people",))
         cells = cells.with_columns(numerator=pl.col("n_people"), denominator=pl.col("n_people"))
         outs.append(
-            finish(cells, grouping, None, value=pl.col("denominator"), empty_reason="no_members")
+            finish(
+                cells,
+                grouping,
+                None,
+                value=pl.col("denominator"),
+                empty_reason="no_members",
+                cities=cities,
+            )
         )
     return concat_outputs(outs)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal, cast
+from typing import Literal, NamedTuple, cast
 
 import polars as pl
 
@@ -21,6 +21,7 @@ from dxkpi.ingest.processed import MissingDatasetError, Processed
 from dxkpi.kpi import measures
 from dxkpi.kpi._frames import (
     ATTENDANCE_SUMMARY,
+    CITY_KEY,
     PERSON_YEARS,
     SHARED,
     headcount,
@@ -83,14 +84,14 @@ def compute_kpi(
     fiscal_years: Sequence[int],
     by: str | Sequence[str],
     matrix: SkillMatrix | None = None,
-    maturity: Maturity | None = None,
+    maturity: Maturity | Mapping[str, Maturity] | None = None,
 ) -> pl.LazyFrame:
     """Unsuppressed, ungraded cells of one KPI with a leading ``kpi`` column.
 
     ``matrix`` (the 職層 × スキル requirement) goes to the KPIs that use it; default: the
     built-in :data:`dxkpi.project.config.DEFAULT_SKILL_MATRIX`. ``maturity`` (W and the as-of
     date) goes to the KPIs that wait for an outcome; default: from the data
-    (:func:`dxkpi.kpi.maturity.maturity_for`).
+    (:func:`dxkpi.kpi.maturity.maturity_for`); of a batch of cities, each city's (by code).
     """
     spec = REGISTRY[kpi_id]
     extra: dict[str, object] = {}
@@ -353,13 +354,15 @@ def kpi_cells(
     ids: Sequence[str],
     fiscal_years: Sequence[int],
     config: Config,
-    windows: Mapping[str, Maturity],
+    windows: Mapping[str, Maturity | Mapping[str, Maturity]],
     *,
     skip: Sequence[str] = (),
     engine: PolarsEngine = "auto",
 ) -> pl.DataFrame:
     """The KPIs ``ids`` × fiscal years × each KPI's groupings (but ``skip``), before
-    suppression, and the head count: every plan collected together (one engine run)."""
+    suppression, and the head count: every plan collected together (one engine run). Of a
+    batch of cities (:attr:`Processed.cities`; ``windows``: each city's), every cell with its
+    city (:data:`dxkpi.kpi._frames.CITY_KEY`) first."""
     plans = [
         compute_kpi(
             data,
@@ -427,18 +430,68 @@ def compute_with_cells(
     KPI (with its suppression partners) × FY × grouping with numerator, denominator and head
     count — what a pooled run sums (:func:`dxkpi.kpi.pooled.partial_sums`), so one engine run
     serves a city's own catalogue and its share of the pool."""
+    plan = catalogue_plan(data, config, kpis=kpis, fiscal_years=fiscal_years, as_of=as_of)
+    if plan is None:
+        empty = pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()
+        return empty, empty
+    return planned_catalogue(data, config, plan, by, engine)
+
+
+def planned_catalogue(
+    data: Processed,
+    config: Config,
+    plan: CataloguePlan,
+    by: Sequence[str],
+    engine: PolarsEngine = "auto",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`compute_with_cells` of one city whose :func:`catalogue_plan` is ``plan``."""
+    shared = materialise_shared(data, plan.decided, plan.years, cubes=True)
+    unsuppressed = kpi_cells(shared, plan.decided, plan.years, config, plan.windows, engine=engine)
+    return catalogue_from_cells(data, config, plan, by, unsuppressed), unsuppressed
+
+
+class CataloguePlan(NamedTuple):
+    """What one city's catalogue computes (:func:`catalogue_plan`): the KPIs asked for
+    (``ids``), with their suppression partners (``decided``), the fiscal years, the as-of
+    date and each waiting KPI's window."""
+
+    ids: list[str]
+    decided: list[str]
+    years: list[int]
+    when: dt.date | None
+    windows: dict[str, Maturity]
+
+
+def catalogue_plan(
+    data: Processed,
+    config: Config,
+    *,
+    kpis: Sequence[str] | None = None,
+    fiscal_years: Sequence[int] | None = None,
+    as_of: dt.date | None = None,
+) -> CataloguePlan | None:
+    """What :func:`compute_with_cells` computes for ``data``; ``None`` when nothing (no KPI
+    with its data, or no fiscal year)."""
     ids, _skipped = select_kpis(data, kpis)
     years = list(fiscal_years) if fiscal_years else data.fiscal_years()
     if not ids or not years:
-        empty = pl.DataFrame(schema={c: pl.String for c in RICH_COLUMNS}).clear()
-        return empty, empty
+        return None
     decided = suppression_set(data, ids)
-    data = materialise_shared(data, decided, years, cubes=True)
-    wanted = list(by)
     when = resolve_as_of(data, config, as_of)
     windows = {k: m for k, m in maturity_windows(data, config, when).items() if k in decided}
-    unsuppressed = kpi_cells(data, decided, years, config, windows, engine=engine)
-    every = {k: REGISTRY[k] for k in decided}
+    return CataloguePlan(ids, decided, years, when, windows)
+
+
+def catalogue_from_cells(
+    data: Processed,
+    config: Config,
+    plan: CataloguePlan,
+    by: Sequence[str],
+    unsuppressed: pl.DataFrame,
+) -> pl.DataFrame:
+    """:func:`compute`'s rich frame from one city's unsuppressed cells (:func:`kpi_cells`):
+    suppressed over every grouping, cut to ``by``, graded and named."""
+    every = {k: REGISTRY[k] for k in plan.decided}
     cells = suppress(
         unsuppressed,
         config.privacy.min_cell_size,
@@ -448,18 +501,18 @@ def compute_with_cells(
         {HEADCOUNT: (None, STAFF)}
         | {k: (s.numerator_is, s.denominator_is) for k, s in every.items()},
     )
-    specs = {k: REGISTRY[k] for k in ids}
+    specs = {k: REGISTRY[k] for k in plan.ids}
     keep = pl.DataFrame(
         [
             {"kpi": k, "group_by": label}
             for k, s in specs.items()
-            for g in wanted
+            for g in by
             if (label := labels_for(s, g)) is not None
         ],
         schema={"kpi": pl.String, "group_by": pl.String},
     ).unique()
     cells = cells.join(keep, on=["kpi", "group_by"], how="semi")
-    cells = grade_cells(attach_targets(cells, config), config, when, windows)
+    cells = grade_cells(attach_targets(cells, config), config, plan.when, plan.windows)
     names = pl.DataFrame(
         {
             "kpi": list(REGISTRY),
@@ -470,7 +523,24 @@ def compute_with_cells(
         }
     )
     cells = with_group_names(cells.join(names, on="kpi", how="left"), data)
-    return _sort(cells).select(RICH_COLUMNS), unsuppressed
+    return _sort(cells).select(RICH_COLUMNS)
+
+
+def batch_cells(
+    batch: Processed,
+    config: Config,
+    plans: Mapping[str, CataloguePlan],
+    engine: PolarsEngine = "auto",
+) -> dict[str, pl.DataFrame]:
+    """Each city's unsuppressed cells (:func:`kpi_cells`) from ONE engine run over a batch of
+    cities (:func:`dxkpi.kpi.batch.batch_of`) whose ``plans`` (by city code, in the batch's
+    order) agree but for the as-of date and windows: each city gets its own windows."""
+    first = next(iter(plans.values()))
+    windows = {k: {c: p.windows[k] for c, p in plans.items()} for k in first.windows}
+    shared = materialise_shared(batch, first.decided, first.years, cubes=True)
+    cells = kpi_cells(shared, first.decided, first.years, config, windows, engine=engine)
+    parts = cells.partition_by(CITY_KEY, as_dict=True, include_key=False, maintain_order=True)
+    return {c: parts.get((c,), cells.clear().drop(CITY_KEY)) for c in plans}
 
 
 def with_group_names(cells: pl.DataFrame, data: Processed) -> pl.DataFrame:
@@ -510,10 +580,14 @@ def export_frame(rich: pl.DataFrame) -> pl.DataFrame:
 __all__ = [
     "EXPORT_COLUMNS",
     "RICH_COLUMNS",
+    "CataloguePlan",
     "MissingDatasetError",
     "PolarsEngine",
     "UnknownKpiError",
     "attach_targets",
+    "batch_cells",
+    "catalogue_from_cells",
+    "catalogue_plan",
     "compute",
     "compute_kpi",
     "compute_with_cells",
@@ -523,6 +597,7 @@ __all__ = [
     "kpi_function",
     "labels_for",
     "materialise_shared",
+    "planned_catalogue",
     "plans_engine",
     "resolve_as_of",
     "select_kpis",

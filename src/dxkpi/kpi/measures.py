@@ -14,7 +14,7 @@ departments table / code list is shown, also with no members (value empty, reaso
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -25,8 +25,11 @@ from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.processed import Processed
 from dxkpi.kpi._frames import (
     CITY,
+    CITY_KEY,
     aggregate,
     attendance_of_members,
+    cell_keys,
+    city_of,
     concat_outputs,
     covered_years,
     fill_cells,
@@ -35,6 +38,7 @@ from dxkpi.kpi._frames import (
     first_training,
     fy_list,
     members,
+    per_city,
     person_years,
     resolve_groupings,
     skill_levels,
@@ -126,7 +130,7 @@ def _events_in(
 
 
 def _staff_years(data: Processed) -> pl.LazyFrame:
-    return covered_years(data.staff)
+    return covered_years(data.staff, per_city(data))
 
 
 _CUBE_COLUMNS = ("department_code", "division", "job_level", "talent_type")
@@ -154,9 +158,13 @@ def _cube(
 
 
 def _rollup(
-    cube: pl.LazyFrame, grouping: str, measures: Sequence[str], dimension: str | None
+    cube: pl.LazyFrame,
+    grouping: str,
+    measures: Sequence[str],
+    dimension: str | None,
+    cities: bool = False,
 ) -> pl.LazyFrame:
-    return aggregate(cube, grouping, [pl.col(m).sum() for m in measures], dimension)
+    return aggregate(cube, grouping, [pl.col(m).sum() for m in measures], dimension, cities)
 
 
 def _staff_share(
@@ -190,12 +198,13 @@ def _staff_share(
         count = pl.col("employee_id").n_unique() if count is None else count
         hit_cube = _cube(data, hits, [count.alias("numerator")], dimension)
     head_cube = _cube(data, members(data, fiscal_years), [pl.len().alias("denominator")], None)
+    cities = per_city(data)
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
-        num = _rollup(hit_cube, grouping, ["numerator"], dimension)
-        head = _rollup(head_cube, grouping, ["denominator"], None)
+        num = _rollup(hit_cube, grouping, ["numerator"], dimension, cities)
+        head = _rollup(head_cube, grouping, ["denominator"], None, cities)
         cells = fill_cells(data, fiscal_years, grouping, dimension, num, zero=("numerator",))
-        cells = cells.join(head, on=["fiscal_year", "group"], how="left").with_columns(
+        cells = cells.join(head, on=cell_keys(cities), how="left").with_columns(
             pl.col("denominator").fill_null(0)
         )
         cells = cells.with_columns(n_people=pl.col("denominator"))
@@ -207,6 +216,7 @@ def _staff_share(
                 value=value,
                 empty_reason="no_members",
                 covered=_staff_years(data),
+                cities=cities,
             )
         )
     return concat_outputs(outs)
@@ -239,19 +249,21 @@ def _staff_share_dated(
         hit_cube = _cube(data, hits, [count.alias("numerator")], dimension)
         per_month = False
     head_cube = _cube(data, exposure, [pl.col("months").sum().alias("denominator")], None)
+    cities = per_city(data)
+    distinct = [pl.col("employee_id").n_unique().alias("n_people")]
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
-        num = _rollup(hit_cube, grouping, ["numerator"], dimension).with_columns(
+        num = _rollup(hit_cube, grouping, ["numerator"], dimension, cities).with_columns(
             pl.col("numerator") / 12 if per_month else pl.col("numerator")
         )
-        head = _rollup(head_cube, grouping, ["denominator"], None).with_columns(
+        head = _rollup(head_cube, grouping, ["denominator"], None, cities).with_columns(
             pl.col("denominator") / 12
         )
-        heads = aggregate(exposure, grouping, [pl.col("employee_id").n_unique().alias("n_people")])
+        heads = aggregate(exposure, grouping, distinct, cities=cities)
         cells = fill_cells(data, fiscal_years, grouping, dimension, num, zero=("numerator",))
         cells = (
-            cells.join(head, on=["fiscal_year", "group"], how="left")
-            .join(heads, on=["fiscal_year", "group"], how="left")
+            cells.join(head, on=cell_keys(cities), how="left")
+            .join(heads, on=cell_keys(cities), how="left")
             .with_columns(pl.col("denominator", "n_people").fill_null(0))
         )
         outs.append(
@@ -262,6 +274,7 @@ def _staff_share_dated(
                 value=value,
                 empty_reason="no_members",
                 covered=_staff_years(data),
+                cities=cities,
             )
         )
     return concat_outputs(outs)
@@ -317,9 +330,10 @@ def _rolled_up(
 ) -> pl.LazyFrame:
     """:func:`_grouped` from a cube (:func:`_cube`) whose additive ``measures`` are summed."""
     with_ci = any(e.meta.output_name(raise_if_undetermined=False) == "ci_low" for e in post)
+    cities = per_city(data)
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
-        agg = _rollup(cube, grouping, measures, dimension)
+        agg = _rollup(cube, grouping, measures, dimension, cities)
         cells = fill_cells(data, fiscal_years, grouping, dimension, agg, zero=measures)
         for expr in post:
             cells = cells.with_columns(expr)
@@ -333,6 +347,7 @@ def _rolled_up(
                 covered=covered,
                 defined=defined,
                 with_ci=with_ci,
+                cities=cities,
             )
         )
     return concat_outputs(outs)
@@ -481,23 +496,32 @@ def _decided_share(
     kpi_id: str,
     hit: tuple[str, ...],
     base: tuple[str, ...],
-    maturity: Maturity | None,
+    maturity: Maturity | Mapping[str, Maturity] | None,
 ) -> pl.LazyFrame:
     """Share of the matured cohort (proposals of t submitted at least W days before the as-of
     date) whose outcome came within W days: ``hit`` statuses with their outcome date within W
-    over ``base`` statuses decided within W (see :mod:`dxkpi.kpi.maturity`)."""
-    m = maturity or maturity_for(data, kpi_id)
+    over ``base`` statuses decided within W (see :mod:`dxkpi.kpi.maturity`). A batch of cities
+    (:attr:`Processed.cities`) gets each city's window (``maturity``: city code → window)."""
     awaits = REGISTRY[kpi_id].awaits
     assert awaits is not None  # the registry declares every caller as waiting
-    window = dt.timedelta(days=m.days)
+    proposals = data.require("proposals")
+    if isinstance(maturity, Mapping):
+        proposals = proposals.with_columns(city_of("employee_id").alias(CITY_KEY)).join(
+            _city_windows(maturity), on=CITY_KEY, how="left"
+        )
+        through: pl.Expr | dt.date = pl.col("_through")
+        window: pl.Expr | dt.timedelta = pl.col("_window")
+    else:
+        m = maturity or maturity_for(data, kpi_id)
+        through, window = m.matured_through, dt.timedelta(days=m.days)
     by_deadline = pl.col("submitted_on") + window
-    props = data.require("proposals").select(
+    props = proposals.select(
         "proposal_id",
         "employee_id",
         "status",
         "submitted_on",
         fiscal_year_of(pl.col("submitted_on")).alias("fiscal_year"),
-        (pl.col("submitted_on") <= m.matured_through).alias("_matured"),
+        (pl.col("submitted_on") <= through).alias("_matured"),
         (pl.col("decided_on") <= by_deadline).fill_null(False).alias("_decided_in_w"),
         (pl.col(awaits.outcome) <= by_deadline).fill_null(False).alias("_outcome_in_w"),
     )
@@ -514,19 +538,63 @@ def _decided_share(
         pl.col("employee_id").n_unique().alias("n_people"),
     ]
     out = _grouped(data, fiscal_years, by, kpi_id, facts, aggs, covered=_staff_years(data))
+    if isinstance(maturity, Mapping):
+        return _not_matured_by_city(out, maturity, fiscal_years)
     unripe = [int(y) for y in fiscal_years if not m.matured_any(int(y))]
     if not unripe:
         return out
     waiting = pl.col("fiscal_year").is_in(fy_list(unripe).implode()) & pl.col("value").is_null()
-    return out.with_columns(
-        reason=pl.when(waiting & (pl.col("reason") != "no_data_fy"))
+    return out.with_columns(_not_matured(waiting))
+
+
+def _not_matured(waiting: pl.Expr) -> pl.Expr:
+    """The reason of a waiting KPI's cell: ``not_matured`` where ``waiting`` (an empty value of
+    a fiscal year not yet matured at all) and the year has data, else the cell's own."""
+    return (
+        pl.when(waiting & (pl.col("reason") != "no_data_fy"))
         .then(pl.lit("not_matured"))
         .otherwise(pl.col("reason"))
+        .alias("reason")
+    )
+
+
+def _city_windows(windows: Mapping[str, Maturity]) -> pl.LazyFrame:
+    """A batch's proposals' key to their city's window: :data:`CITY_KEY` (the code prefixed to
+    the employee_id), the last submission date matured (``_through``) and W (``_window``)."""
+    return pl.LazyFrame(
+        {
+            CITY_KEY: list(windows),
+            "_through": [m.matured_through for m in windows.values()],
+            "_window": [dt.timedelta(days=m.days) for m in windows.values()],
+        },
+        schema={CITY_KEY: pl.String, "_through": pl.Date, "_window": pl.Duration("us")},
+    )
+
+
+def _not_matured_by_city(
+    out: pl.LazyFrame, windows: Mapping[str, Maturity], fiscal_years: Sequence[int]
+) -> pl.LazyFrame:
+    """:func:`_decided_share`'s cells of a batch with ``not_matured`` per city's window."""
+    unripe = [(c, int(y)) for c, m in windows.items() for y in fiscal_years if not m.matured_any(y)]
+    if not unripe:
+        return out
+    flags = pl.LazyFrame(
+        {CITY_KEY: [c for c, _ in unripe], "fiscal_year": [y for _, y in unripe], "_unripe": True},
+        schema={CITY_KEY: pl.String, "fiscal_year": pl.Int32, "_unripe": pl.Boolean},
+    )
+    waiting = pl.col("_unripe").is_not_null() & pl.col("value").is_null()
+    return (
+        out.join(flags, on=[CITY_KEY, "fiscal_year"], how="left")
+        .with_columns(_not_matured(waiting))
+        .drop("_unripe")
     )
 
 
 def adoption_rate(
-    data: Processed, fiscal_years: Sequence[int], by: By = CITY, maturity: Maturity | None = None
+    data: Processed,
+    fiscal_years: Sequence[int],
+    by: By = CITY,
+    maturity: Maturity | Mapping[str, Maturity] | None = None,
 ) -> pl.LazyFrame:
     """Adopted share of decisions within W days, matured proposals of t. Unit: ratio 0–1.
 
@@ -546,7 +614,10 @@ def adoption_rate(
 
 
 def implementation_rate(
-    data: Processed, fiscal_years: Sequence[int], by: By = CITY, maturity: Maturity | None = None
+    data: Processed,
+    fiscal_years: Sequence[int],
+    by: By = CITY,
+    maturity: Maturity | Mapping[str, Maturity] | None = None,
 ) -> pl.LazyFrame:
     """Implemented within W days ÷ adopted, matured proposals of t. Unit: ratio 0–1.
 
@@ -734,9 +805,10 @@ def hours_saved(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> 
         "fiscal_year", "department_code", "hours_saved_per_year"
     )
     records = with_division(pl.concat([implemented, projects], how="vertical_relaxed"), data)
-    covered = pl.concat([covered_years(data.staff), covered_years(records)], how="vertical").unique(
-        "fiscal_year"
-    )
+    cities = per_city(data)
+    covered = pl.concat(
+        [covered_years(data.staff, cities), covered_years(records, cities)], how="vertical"
+    ).unique(["fiscal_year", CITY_KEY] if cities else "fiscal_year")
     aggs = [pl.col("hours_saved_per_year").fill_null(0).sum().alias("numerator")]
     return _grouped(
         data,
@@ -1189,7 +1261,9 @@ def _followup_courses(data: Processed, fiscal_years: Sequence[int]) -> pl.LazyFr
     key = yearly_key("followup_courses", fiscal_years)
     if key in data.derived:
         return data.derived[key]
-    return aggregate(_followup_answers(data, fiscal_years), "course", _followup_aggs())
+    return aggregate(
+        _followup_answers(data, fiscal_years), "course", _followup_aggs(), cities=per_city(data)
+    )
 
 
 def _agree_share(data: Processed, fiscal_years: Sequence[int], by: By, kpi_id: str) -> pl.LazyFrame:
@@ -1198,12 +1272,13 @@ def _agree_share(data: Processed, fiscal_years: Sequence[int], by: By, kpi_id: s
     distinct respondents; ci_low/ci_high: Wilson 95% interval over the answers (z = 1.959964)."""
     measures = [a.meta.output_name() for a in _followup_aggs()]
     agreeing = pl.col(f"_agree_{_FOLLOWUP_ITEMS[kpi_id]}").alias("numerator")
+    cities = per_city(data)
     outs = []
     for grouping in resolve_groupings(kpi_id, by):
         if grouping == "course":
             agg = _followup_courses(data, fiscal_years)
         else:
-            agg = _rollup(_followup_cube(data, fiscal_years), grouping, measures, None)
+            agg = _rollup(_followup_cube(data, fiscal_years), grouping, measures, None, cities)
         cells = fill_cells(data, fiscal_years, grouping, None, agg, zero=measures)
         cells = cells.with_columns(agreeing).with_columns(
             pl.col("numerator", "denominator").cast(pl.Float64)
@@ -1218,6 +1293,7 @@ def _agree_share(data: Processed, fiscal_years: Sequence[int], by: By, kpi_id: s
                 empty_reason="no_answers",
                 covered=_staff_years(data),
                 with_ci=True,
+                cities=cities,
             )
         )
     return concat_outputs(outs)

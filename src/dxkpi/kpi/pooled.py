@@ -12,6 +12,10 @@ no confidence interval.
 Each city's partial sums are independent: :func:`pooled_kpis` computes them one after another,
 or as Dask tasks on ``client`` (a ``dask.distributed.Client``), and sums them in a fixed city
 order, so both give the same cells.
+
+:func:`catalogues_and_partial_sums` gives several cities their own catalogue and partial sums,
+small cities together in one engine run (:mod:`dxkpi.kpi.batch`); :func:`kpi_batches` makes
+such batches of a store's cities by the size of their partitions.
 """
 
 from __future__ import annotations
@@ -23,10 +27,10 @@ from typing import Any
 import polars as pl
 
 from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
-from dxkpi.ingest.processed import city_codes, load_partitioned
+from dxkpi.ingest.processed import CITY_PREFIX, city_codes, load_partitioned
+from dxkpi.kpi.batch import city_catalogues
 from dxkpi.kpi.engine import (
     PolarsEngine,
-    compute_with_cells,
     kpi_cells,
     materialise_shared,
     select_kpis,
@@ -36,10 +40,14 @@ from dxkpi.kpi.suppression import HEADCOUNT, STAFF, suppress
 from dxkpi.project.config import Config
 
 __all__ = [
+    "KPI_BATCH_BYTES",
+    "KPI_BATCH_CITIES",
     "ORGANISATION",
     "PARTIAL_COLUMNS",
+    "catalogues_and_partial_sums",
     "city_catalogue_and_partial_sums",
     "city_partial_sums",
+    "kpi_batches",
     "partial_sums",
     "pool",
     "pooled_kpis",
@@ -58,6 +66,12 @@ PARTIAL_COLUMNS: tuple[str, ...] = (
     "denominator",
     "n_people",
 )
+#: A batch of small cities computed in one engine run holds partitions of at most this many
+#: bytes together (:func:`kpi_batches`); a larger city runs alone, where its own plans' fixed
+#: cost is small beside its rows'.
+KPI_BATCH_BYTES = 8 * 2**20
+#: ... and at most this many cities.
+KPI_BATCH_CITIES = 32
 
 
 def value_from_sums(num: pl.Expr, den: pl.Expr, value_from: pl.Expr) -> pl.Expr:
@@ -125,10 +139,48 @@ def city_catalogue_and_partial_sums(
     ``by``) and its partial sums for the pool (:func:`city_partial_sums`), from ONE engine run
     over its partition: the partial sums are the catalogue's unsuppressed cells outside the
     city's organisation."""
-    rich, cells = compute_with_cells(
-        load_partitioned(store, code), config, fiscal_years=fiscal_years, by=by, engine=engine
-    )
-    return rich, partial_sums(cells)
+    return catalogues_and_partial_sums(store, [code], config, fiscal_years, by=by, engine=engine)[0]
+
+
+def catalogues_and_partial_sums(
+    store: str | Path,
+    codes: Sequence[str],
+    config: Config,
+    fiscal_years: Sequence[int],
+    *,
+    by: Sequence[str] = tuple(GROUPINGS),
+    engine: PolarsEngine = "auto",
+) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
+    """:func:`city_catalogue_and_partial_sums` of each of ``codes`` (in that order); cities
+    whose catalogues compute the same KPIs over the same columns run in one engine run
+    (:func:`dxkpi.kpi.batch.city_catalogues`): give it a batch of small cities
+    (:func:`kpi_batches`)."""
+    datas = {c: load_partitioned(store, c) for c in codes}
+    done = city_catalogues(datas, config, fiscal_years, by=by, engine=engine)
+    return [(rich, partial_sums(cells)) for rich, cells in done.values()]
+
+
+def kpi_batches(
+    store: str | Path,
+    codes: Sequence[str],
+    batch_bytes: int = KPI_BATCH_BYTES,
+    cities: int = KPI_BATCH_CITIES,
+) -> list[list[str]]:
+    """``codes`` in batches for :func:`catalogues_and_partial_sums`: consecutive cities whose
+    partitions' parquet files hold at most ``batch_bytes`` together, at most ``cities`` of
+    them; a larger city alone."""
+    batches: list[list[str]] = []
+    size = 0
+    for code in codes:
+        folder = Path(store) / f"{CITY_PREFIX}{code}"
+        own = sum(f.stat().st_size for f in folder.glob("*.parquet"))
+        if batches and size + own <= batch_bytes and len(batches[-1]) < cities:
+            batches[-1].append(code)
+            size += own
+        else:
+            batches.append([code])
+            size = own
+    return batches
 
 
 def pool(partials: Sequence[pl.DataFrame], min_cell_size: int) -> pl.DataFrame:
