@@ -15,13 +15,14 @@ fraction in its own process), generated once into ``benchmarks/out/nation/raw/<c
 end to end: every body ingested into one city-partitioned store
 (:func:`dxkpi.ingest.consolidate.ingest_cities`, each with its own key, manifest and Great
 Expectations gate), every body's own KPI catalogue (every grouping) and its partial sums from
-ONE engine run over its partition (``--engine``, default ``auto`` as in the product: the scans of
-the store and the shared frames built from them on polars' streaming engine, its default, and the
-hundreds of small plans over those collected frames on the in-memory one, whose per-node cost is
-lower — about a third less CPU over the 2 % sample's 35 bodies than ``streaming`` for all of it,
-with the same cells)
-(:func:`dxkpi.kpi.pooled.city_catalogue_and_partial_sums`), then the pooled cells from the sums
-(:func:`dxkpi.kpi.pooled.pool`). ``--mode single`` runs the bodies one after another in
+ONE engine run over its partition, small bodies together in one engine run a batch
+(:func:`dxkpi.kpi.pooled.kpi_batches`, :func:`dxkpi.kpi.pooled.catalogues_and_partial_sums`;
+``--kpi-batch-bytes 0``: every body alone), on ``--engine`` (default ``auto`` as in the
+product: the scans of the store and the shared frames built from them on polars' streaming
+engine, its default, and the hundreds of small plans over those collected frames on the
+in-memory one, whose per-node cost is lower — about a third less CPU over the 2 % sample's 35
+bodies than ``streaming`` for all of it, with the same cells), then the pooled cells from the
+sums (:func:`dxkpi.kpi.pooled.pool`). ``--mode single`` runs the bodies one after another in
 one process; ``--mode dask`` on a 2-worker LocalCluster (:func:`dxkpi.ingest.consolidate.
 dask_client`; start-up and each worker's GX import timed apart). Peak memory is that of the
 whole process tree (RSS of the process and every descendant, summed, sampled every 0.1 s).
@@ -142,14 +143,20 @@ class TreeRss:
 
 
 def _city_kpis(
-    store: str, code: str, config: Any, years: list[int], engine: str = "auto"
-) -> tuple[int, Any]:
-    """One body's own KPI catalogue (suppressed, every grouping) and its partial sums for the
-    pool, from ONE engine run over its partition on ``engine``: (catalogue cells, sums)."""
-    from dxkpi.kpi.pooled import city_catalogue_and_partial_sums
+    store: str, codes: list[str], config: Any, years: list[int], engine: Any = "auto"
+) -> list[tuple[int, Any]]:
+    """A batch of bodies' own KPI catalogues (suppressed, every grouping) and partial sums for
+    the pool, from ONE engine run over their partitions on ``engine``: (catalogue cells, sums)
+    of each body."""
+    from dxkpi.kpi.pooled import catalogues_and_partial_sums
 
-    rich, partials = city_catalogue_and_partial_sums(store, code, config, years, engine=engine)
-    return rich.height, partials
+    done = catalogues_and_partial_sums(store, codes, config, years, engine=engine)
+    return [(rich.height, partials) for rich, partials in done]
+
+
+def _partition_bytes(store: Path, codes: list[str]) -> int:
+    """Parquet bytes of the bodies' partitions in ``store``."""
+    return sum(f.stat().st_size for c in codes for f in (store / f"city={c}").glob("*.parquet"))
 
 
 def _warm() -> None:
@@ -159,7 +166,11 @@ def _warm() -> None:
 
 
 def nation_once(
-    fraction: float, mode: str, label: str = "", engine: str = "auto"
+    fraction: float,
+    mode: str,
+    label: str = "",
+    engine: str = "auto",
+    kpi_batch_bytes: int | None = None,
 ) -> dict[str, Any]:
     """Generate (once) and run the nation or a fraction of it end to end (module docstring)."""
     import shutil
@@ -167,7 +178,7 @@ def nation_once(
     from nation import FISCAL_YEARS, generate_nation, nation_units
 
     from dxkpi.ingest.consolidate import dask_client, ingest_cities
-    from dxkpi.kpi.pooled import pool
+    from dxkpi.kpi.pooled import KPI_BATCH_BYTES, kpi_batches, pool
     from dxkpi.project.config import load_config
 
     units = nation_units(fraction)
@@ -206,14 +217,24 @@ def nation_once(
         t, cpu = time.perf_counter(), rss.cpu()
         codes = sorted(raws)
         years = list(FISCAL_YEARS)
+        limit = KPI_BATCH_BYTES if kpi_batch_bytes is None else kpi_batch_bytes
+        batches = kpi_batches(store, codes, batch_bytes=limit)
+        out["kpi_batches"] = len(batches)
         if client is None:
-            per_body = [_city_kpis(str(store), c, config, years, engine) for c in codes]
+            done = [_city_kpis(str(store), b, config, years, engine) for b in batches]
         else:
-            futures = [
-                client.submit(_city_kpis, str(store), c, config, years, engine, pure=False)
-                for c in codes
-            ]
-            per_body = list(client.gather(futures))
+            # the largest batches first, so that no worker is left with one at the end
+            largest = sorted(
+                range(len(batches)), key=lambda i: -_partition_bytes(store, batches[i])
+            )
+            futures = {
+                i: client.submit(
+                    _city_kpis, str(store), batches[i], config, years, engine, pure=False
+                )
+                for i in largest
+            }
+            done = [futures[i].result() for i in range(len(batches))]
+        per_body = [x for d in done for x in d]
         out["city_kpi_s"] = round(time.perf_counter() - t, 1)
         out["city_kpi_cpu_s"] = round(rss.cpu() - cpu, 1)
         out["city_kpi_cells"] = sum(n for n, _ in per_body)
@@ -287,7 +308,9 @@ def _fit_linear(results: list[dict[str, Any]], key: str, bodies: int, staff: int
     return float(coef[0] * bodies + coef[1] * staff)
 
 
-def nation_main(fractions: list[float], mode: str, label: str, engine: str) -> None:
+def nation_main(
+    fractions: list[float], mode: str, label: str, engine: str, kpi_batch_bytes: int | None
+) -> None:
     from nation import nation_units
 
     results = []
@@ -295,7 +318,8 @@ def nation_main(fractions: list[float], mode: str, label: str, engine: str) -> N
         proc = subprocess.run(
             [sys.executable, __file__, "--nation-one", str(fraction), "--mode", mode]
             + ["--engine", engine]
-            + (["--label", label] if label else []),
+            + (["--label", label] if label else [])
+            + ([] if kpi_batch_bytes is None else ["--kpi-batch-bytes", str(kpi_batch_bytes)]),
             capture_output=True,
             text=True,
             check=False,
@@ -357,15 +381,25 @@ def main() -> None:
         default="auto",
         help="polars engine of the KPI runs (auto: as the product runs them)",
     )
+    parser.add_argument(
+        "--kpi-batch-bytes",
+        type=int,
+        default=None,
+        help="partition bytes of a batch of bodies in one KPI engine run (0: every body alone; "
+        "default: the product's KPI_BATCH_BYTES)",
+    )
     args = parser.parse_args()
     if args.nation_one:
-        print(json.dumps(nation_once(args.nation_one, args.mode, args.label, args.engine)))
+        result = nation_once(
+            args.nation_one, args.mode, args.label, args.engine, args.kpi_batch_bytes
+        )
+        print(json.dumps(result))
         return
     if args.profile:
         profile_city(args.profile)
         return
     if args.nation:
-        nation_main(args.fraction, args.mode, args.label, args.engine)
+        nation_main(args.fraction, args.mode, args.label, args.engine, args.kpi_batch_bytes)
         return
     if args.one:
         print(json.dumps(one_size(args.one, args.sessions, args.engine)))

@@ -5,10 +5,11 @@ Run: ``PYTHONPATH=src .venv/bin/python benchmarks/small_bodies.py [--bodies 16] 
 ``--fraction`` (written by ``national_scale.py --nation`` into ``out/nation/raw``; generated
 here if missing), then, ``--rounds`` times in this one process: ``ingest_cities`` of all of
 them into a fresh store (one batch, as the consolidation makes of small towns, each with its
-own key; Great Expectations certifying), and every body's catalogue and partial sums from that
-store (``city_catalogue_and_partial_sums``, one engine run a body). Prints wall time and the
-process's CPU seconds per body for each phase and round (the first round pays the imports'
-warm-up), and the load average.
+own key; Great Expectations certifying), then every body's catalogue and partial sums from that
+store twice: one engine run a body (``city_catalogue_and_partial_sums``), and all of them in one
+engine run (``catalogues_and_partial_sums``, as ``kpi_batches`` batches small bodies; the
+results are asserted equal). Prints wall time and the process's CPU seconds per body for each
+phase and round (the first round pays the imports' warm-up), and the load average.
 
 To compare two versions of the code, run it alternately with ``PYTHONPATH`` set to each
 checkout's ``src``: the machine's speed drifts, so compare neighbouring runs.
@@ -43,9 +44,11 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=0.05)
     args = parser.parse_args()
 
+    from polars.testing import assert_frame_equal
+
     from dxkpi.ingest.consolidate import ingest_cities
     from dxkpi.ingest.suites import _context
-    from dxkpi.kpi.pooled import city_catalogue_and_partial_sums
+    from dxkpi.kpi.pooled import catalogues_and_partial_sums, city_catalogue_and_partial_sums
     from dxkpi.project.config import load_config
 
     raw = HERE / "out" / "nation" / "raw"
@@ -68,14 +71,27 @@ def main() -> None:
         ingest_wall, ingest_cpu = time.perf_counter() - w, _cpu() - c
         assert all(x.ok for x in results)
         w, c = time.perf_counter(), _cpu()
-        for u in units:
+        alone = [
             city_catalogue_and_partial_sums(store, u.code, config, list(FISCAL_YEARS))
+            for u in units
+        ]
         kpi_wall, kpi_cpu = time.perf_counter() - w, _cpu() - c
+        w, c = time.perf_counter(), _cpu()
+        together = catalogues_and_partial_sums(
+            store, [u.code for u in units], config, list(FISCAL_YEARS)
+        )
+        batch_wall, batch_cpu = time.perf_counter() - w, _cpu() - c
+        key = ["kpi", "fiscal_year", "group_by", "group"]
+        for (rich, sums), (b_rich, b_sums) in zip(alone, together, strict=True):
+            assert_frame_equal(rich, b_rich)
+            assert_frame_equal(sums.sort(key), b_sums.sort(key))
         shutil.rmtree(store.parent, ignore_errors=True)
         n = len(units)
         print(
             f"round {r}: ingest {ingest_wall:5.2f} s wall, {ingest_cpu / n * 1000:4.0f} ms CPU a "
-            f"body | catalogues {kpi_wall:5.2f} s wall, {kpi_cpu / n * 1000:4.0f} ms CPU a body"
+            f"body | catalogues alone {kpi_wall:5.2f} s wall, {kpi_cpu / n * 1000:4.0f} ms CPU "
+            f"a body; in one run {batch_wall:5.2f} s wall, {batch_cpu / n * 1000:4.0f} ms CPU "
+            "a body"
         )
     print(f"load average after: {os.getloadavg()}")
 
