@@ -446,7 +446,7 @@ def test_a_batch_of_cities_gives_each_its_own_catalogue_and_cells(
     runs: list[list[str]] = []
     real = batch.batch_cells
 
-    def counted(b: Processed, *args: Any, **kwargs: Any) -> dict[str, pl.DataFrame]:
+    def counted(b: Processed, *args: Any, **kwargs: Any) -> pl.DataFrame:
         runs.append(list(b.cities or ()))
         return real(b, *args, **kwargs)
 
@@ -457,6 +457,9 @@ def test_a_batch_of_cities_gives_each_its_own_catalogue_and_cells(
     assert {own[c][0].get_column("as_of")[0] for c in datas} != {None}
     for code in datas:
         _assert_same_catalogue(got[code], own[code])
+        # suppressed together, each city's hidden cells are its own: every step is exercised
+        hidden = set(got[code][0].get_column("suppression").drop_nulls().to_list())
+        assert hidden == {"primary", "complementary", "linked"}
     partials = catalogues_and_partial_sums(consolidated.store, list(datas), config, YEARS)
     key = ["kpi", "fiscal_year", "group_by", "group"]
     for code, (rich, sums) in zip(datas, partials, strict=True):
@@ -479,7 +482,10 @@ def test_each_city_of_a_batch_keeps_its_own_maturity_window(consolidated: Consol
         for k, m in plan.windows.items()
     }
     plans[moved] = plan._replace(windows=earlier)
-    cells = engine.batch_cells(batch.batch_of(datas), config, plans)  # type: ignore[arg-type]
+    cells = engine.by_city(
+        engine.batch_cells(batch.batch_of(datas), config, plans),  # type: ignore[arg-type]
+        list(datas),
+    )
     waiting = pl.col("kpi").is_in(["adoption_rate", "implementation_rate"])
     key = ["kpi", "fiscal_year", "group_by", "group"]
     for code, data in datas.items():
@@ -512,7 +518,7 @@ def test_a_city_with_other_datasets_runs_alone_and_equals_its_own_run(
     runs: list[list[str]] = []
     real = batch.batch_cells
 
-    def counted(b: Processed, *args: Any, **kwargs: Any) -> dict[str, pl.DataFrame]:
+    def counted(b: Processed, *args: Any, **kwargs: Any) -> pl.DataFrame:
         runs.append(list(b.cities or ()))
         return real(b, *args, **kwargs)
 

@@ -10,8 +10,10 @@ catalogues compute the same KPIs over frames of the same columns run as one batc
   so no join can pair two cities' rows; :attr:`Processed.cities` lists the codes;
 - the KPI functions key every cell by its city (:mod:`dxkpi.kpi._frames`: each fact's city is
   the prefix of its department_code) and give the group the value the city alone gives it;
-- each city keeps its own as-of date and maturity windows, and its suppression, grading and
-  names are its own (:func:`dxkpi.kpi.engine.catalogue_from_cells` on its own data).
+- each city keeps its own as-of date and maturity windows; the cities' cells are suppressed
+  together, no equation or link crossing cities (``part``, :mod:`dxkpi.kpi.suppression`), and
+  each city's are graded and named on its own data
+  (:func:`dxkpi.kpi.engine.catalogue_from_suppressed`).
 
 So each city's catalogue and cells are those of its own run (tested on sample cities:
 ``tests/kpi/test_batch.py``). :func:`city_catalogues` groups cities by what their catalogues
@@ -27,15 +29,17 @@ import polars as pl
 
 from dxkpi.catalogue.kpis import GROUPINGS
 from dxkpi.ingest.processed import DATASETS, Processed
-from dxkpi.kpi._frames import CODE_WIDTH, PREFIXED
+from dxkpi.kpi._frames import CITY_KEY, CODE_WIDTH, PREFIXED
 from dxkpi.kpi.engine import (
     CataloguePlan,
     PolarsEngine,
     batch_cells,
-    catalogue_from_cells,
+    by_city,
+    catalogue_from_suppressed,
     catalogue_plan,
     compute_with_cells,
     planned_catalogue,
+    suppressed_cells,
 )
 from dxkpi.project.config import Config
 
@@ -114,8 +118,19 @@ def city_catalogues(
         if len(codes) == 1:
             out[codes[0]] = planned_catalogue(datas[codes[0]], config, plans[codes[0]], by, engine)
             continue
-        batch = batch_of({c: datas[c] for c in codes})
         own = {c: plans[c] for c in codes}
-        for code, cells in batch_cells(batch, config, own, engine).items():
-            out[code] = (catalogue_from_cells(datas[code], config, own[code], by, cells), cells)
+        cells = batch_cells(batch_of({c: datas[c] for c in codes}), config, own, engine)
+        departments = pl.concat(
+            [
+                datas[c].departments.select(
+                    pl.lit(c).alias(CITY_KEY), "department_code", "division"
+                )
+                for c in codes
+            ]
+        ).collect()
+        decided = own[codes[0]].decided
+        hidden = by_city(suppressed_cells(cells, departments, config, decided, CITY_KEY), codes)
+        for code, unsuppressed in by_city(cells, codes).items():
+            rich = catalogue_from_suppressed(datas[code], config, own[code], by, hidden[code])
+            out[code] = (rich, unsuppressed)
     return {c: out[c] for c in datas}

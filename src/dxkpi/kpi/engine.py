@@ -491,16 +491,43 @@ def catalogue_from_cells(
 ) -> pl.DataFrame:
     """:func:`compute`'s rich frame from one city's unsuppressed cells (:func:`kpi_cells`):
     suppressed over every grouping, cut to ``by``, graded and named."""
-    every = {k: REGISTRY[k] for k in plan.decided}
-    cells = suppress(
-        unsuppressed,
+    departments = data.departments.select("department_code", "division").collect()
+    hidden = suppressed_cells(unsuppressed, departments, config, plan.decided)
+    return catalogue_from_suppressed(data, config, plan, by, hidden)
+
+
+def suppressed_cells(
+    cells: pl.DataFrame,
+    departments: pl.DataFrame,
+    config: Config,
+    decided: Sequence[str],
+    part: str | None = None,
+) -> pl.DataFrame:
+    """:func:`kpi_cells`' cells of the KPIs ``decided`` suppressed over every grouping
+    (:func:`dxkpi.kpi.suppression.suppress`; ``departments``: department_code → division;
+    ``part``: the column of both that tells a batch's cities apart)."""
+    every = {k: REGISTRY[k] for k in decided}
+    return suppress(
+        cells,
         config.privacy.min_cell_size,
-        data.departments.select("department_code", "division").collect(),
+        departments,
         {HEADCOUNT: None} | {k: s.second_dimension for k, s in every.items()},
         {HEADCOUNT: True} | {k: s.suppressed for k, s in every.items()},
         {HEADCOUNT: (None, STAFF)}
         | {k: (s.numerator_is, s.denominator_is) for k, s in every.items()},
+        part,
     )
+
+
+def catalogue_from_suppressed(
+    data: Processed,
+    config: Config,
+    plan: CataloguePlan,
+    by: Sequence[str],
+    cells: pl.DataFrame,
+) -> pl.DataFrame:
+    """:func:`catalogue_from_cells` from one city's cells suppressed already
+    (:func:`suppressed_cells`): cut to ``by``, graded and named."""
     specs = {k: REGISTRY[k] for k in plan.ids}
     keep = pl.DataFrame(
         [
@@ -531,16 +558,21 @@ def batch_cells(
     config: Config,
     plans: Mapping[str, CataloguePlan],
     engine: PolarsEngine = "auto",
-) -> dict[str, pl.DataFrame]:
-    """Each city's unsuppressed cells (:func:`kpi_cells`) from ONE engine run over a batch of
-    cities (:func:`dxkpi.kpi.batch.batch_of`) whose ``plans`` (by city code, in the batch's
-    order) agree but for the as-of date and windows: each city gets its own windows."""
+) -> pl.DataFrame:
+    """The unsuppressed cells (:func:`kpi_cells`) of a batch of cities
+    (:func:`dxkpi.kpi.batch.batch_of`) from ONE engine run, each with its city
+    (:data:`dxkpi.kpi._frames.CITY_KEY`) first; ``plans`` (by city code, in the batch's order)
+    agree but for the as-of date and windows: each city gets its own windows."""
     first = next(iter(plans.values()))
     windows = {k: {c: p.windows[k] for c, p in plans.items()} for k in first.windows}
     shared = materialise_shared(batch, first.decided, first.years, cubes=True)
-    cells = kpi_cells(shared, first.decided, first.years, config, windows, engine=engine)
+    return kpi_cells(shared, first.decided, first.years, config, windows, engine=engine)
+
+
+def by_city(cells: pl.DataFrame, codes: Sequence[str]) -> dict[str, pl.DataFrame]:
+    """A batch's cells (:func:`batch_cells`) of each city of ``codes``, without the city."""
     parts = cells.partition_by(CITY_KEY, as_dict=True, include_key=False, maintain_order=True)
-    return {c: parts.get((c,), cells.clear().drop(CITY_KEY)) for c in plans}
+    return {c: parts.get((c,), cells.clear().drop(CITY_KEY)) for c in codes}
 
 
 def with_group_names(cells: pl.DataFrame, data: Processed) -> pl.DataFrame:
@@ -586,7 +618,9 @@ __all__ = [
     "UnknownKpiError",
     "attach_targets",
     "batch_cells",
+    "by_city",
     "catalogue_from_cells",
+    "catalogue_from_suppressed",
     "catalogue_plan",
     "compute",
     "compute_kpi",
@@ -601,6 +635,7 @@ __all__ = [
     "plans_engine",
     "resolve_as_of",
     "select_kpis",
+    "suppressed_cells",
     "suppression_set",
     "with_group_names",
 ]

@@ -30,6 +30,12 @@ Algorithm, per KPI, fiscal year and second-dimension value (phase / maturity dim
 Steps 3–5 repeat to a fixed point. Suppression is decided over all groupings a KPI supports at
 once, whatever a report shows, so runs with different ``--by`` choices cannot be combined to
 recover a cell. Suppressed cells lose numerator, denominator, value, interval and head count.
+
+Cells of several independent parts (a batch of cities, :mod:`dxkpi.kpi.batch`) are suppressed
+together with ``part`` naming the column that tells them apart: every equation and link stays
+within one part, and a part's rounds are those it has alone (a round hides cells of every part
+at once; a part with nothing left to hide waits), so each part's cells are hidden exactly as
+they would be on their own.
 """
 
 from __future__ import annotations
@@ -83,9 +89,12 @@ def split_labels(frame: pl.DataFrame, second_dims: Mapping[str, str | None]) -> 
     )
 
 
-def equations(cells: pl.DataFrame, department_division: pl.DataFrame) -> pl.DataFrame:
-    """Membership of cells (by ``_row``) in additive equations: (_eq, _row, _parent bool)."""
-    slice_keys = ["kpi", "fiscal_year", "_dim"]
+def equations(
+    cells: pl.DataFrame, department_division: pl.DataFrame, part: str | None = None
+) -> pl.DataFrame:
+    """Membership of cells (by ``_row``) in additive equations: (_eq, _row, _parent bool);
+    ``part``: a column of ``cells`` and ``department_division`` no equation crosses."""
+    slice_keys = ["kpi", "fiscal_year", "_dim", *([part] if part else [])]
     city = cells.filter(pl.col("_grouping") == CITY).select(*slice_keys, "_row")
     children = cells.filter(pl.col("_grouping") != CITY).select(
         *slice_keys, "_row", "_grouping", "_key"
@@ -96,7 +105,7 @@ def equations(cells: pl.DataFrame, department_division: pl.DataFrame) -> pl.Data
     )
     depts = children.filter(pl.col("_grouping") == "department").join(
         department_division.rename({"department_code": "_key", "division": "_division"}),
-        on="_key",
+        on=["_key", *([part] if part else [])],
         how="inner",
     )
     div_children = depts.with_columns(_eq=pl.lit("division:") + pl.col("_division"))
@@ -121,6 +130,7 @@ def equations(cells: pl.DataFrame, department_division: pl.DataFrame) -> pl.Data
             pl.col("fiscal_year").cast(pl.String),
             pl.col("_dim"),
             pl.col("_eq"),
+            *([pl.col(part)] if part else []),
             separator="\x1f",
         ).alias("_eq"),
         "_row",
@@ -215,14 +225,16 @@ def _fixed_point(
 
 
 def links(
-    base: pl.DataFrame, quantities: Mapping[str, tuple[str | None, str | None]]
+    base: pl.DataFrame,
+    quantities: Mapping[str, tuple[str | None, str | None]],
+    part: str | None = None,
 ) -> pl.DataFrame:
     """Which cells show the same number: (_link, _row, _leads).
 
     ``quantities``: kpi → (numerator_is, denominator_is). A cell shows quantity q of its fiscal
     year and group when its KPI's numerator or denominator is q (``_leads``: hiding it hides the
     others). A unit KPI's department cell follows its department's head count (``_leads`` false:
-    hiding the unit cell hides nothing else).
+    hiding the unit cell hides nothing else). ``part``: a column of ``base`` no link crosses.
     """
     shown = pl.DataFrame(
         [
@@ -233,20 +245,32 @@ def links(
         schema={"kpi": pl.String, "_q": pl.String},
         orient="row",
     )
+    within = [part] if part else []
     tagged = [
         base.join(shown, on="kpi", how="inner").select(
-            "_row", "fiscal_year", "_grouping", "_key", "_q", _leads=pl.lit(True)
+            "_row", "fiscal_year", "_grouping", "_key", *within, "_q", _leads=pl.lit(True)
         )
     ]
     tagged.append(
         base.filter(~pl.col("_people") & (pl.col("_grouping") == "department")).select(
-            "_row", "fiscal_year", "_grouping", "_key", _q=pl.lit(STAFF), _leads=pl.lit(False)
+            "_row",
+            "fiscal_year",
+            "_grouping",
+            "_key",
+            *within,
+            _q=pl.lit(STAFF),
+            _leads=pl.lit(False),
         )
     )
     out = pl.concat(tagged, how="vertical")
     return out.select(
         pl.concat_str(
-            "_q", pl.col("fiscal_year").cast(pl.String), "_grouping", "_key", separator="\x1f"
+            "_q",
+            pl.col("fiscal_year").cast(pl.String),
+            "_grouping",
+            "_key",
+            *within,
+            separator="\x1f",
         ).alias("_link"),
         "_row",
         "_leads",
@@ -272,6 +296,7 @@ def suppress(
     second_dims: Mapping[str, str | None],
     suppressible: Mapping[str, bool],
     quantities: Mapping[str, tuple[str | None, str | None]] | None = None,
+    part: str | None = None,
 ) -> pl.DataFrame:
     """Add ``suppressed`` (bool) and ``suppression`` (primary/complementary/linked) and blank
     hidden cells.
@@ -279,7 +304,9 @@ def suppress(
     ``cells`` has kpi, fiscal_year, group_by, group, numerator, denominator, value, ci_low, ci_high,
     n_people, reason; ``department_division`` maps department_code → division; ``second_dims`` and
     ``suppressible`` give each KPI's second dimension and whether it describes people;
-    ``quantities`` each KPI's shared numerator / denominator (steps 4–5 of the module doc).
+    ``quantities`` each KPI's shared numerator / denominator (steps 4–5 of the module doc);
+    ``part``: the column of ``cells`` and ``department_division`` that tells independent parts
+    apart (module docstring).
     """
     base = split_labels(cells.with_row_index("_row"), second_dims)
     people = pl.col("kpi").replace_strict(
@@ -294,8 +321,8 @@ def suppress(
         _den=pl.col("denominator"),
         _suppressed=people & (n > 0) & (n < k),
     )
-    eqs = equations(base, department_division)
-    linked = links(base, quantities or {})
+    eqs = equations(base, department_division, part)
+    linked = links(base, quantities or {}, part)
     state = _fixed_point(base.select("_row", "_key", "_n", "_den", "_suppressed"), eqs, linked)
     out = cells.with_columns(
         suppressed=state.get_column("_suppressed"), suppression=state.get_column("_why")
