@@ -436,13 +436,9 @@ def _assert_same_catalogue(
     assert_frame_equal(got[1].sort(key), own[1].sort(key))
 
 
-def test_a_batch_of_cities_gives_each_its_own_catalogue_and_cells(
-    consolidated: Consolidated, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Three cities in ONE engine run (their identifiers prefixed, every cell keyed by city):
-    each city's rich catalogue and unsuppressed cells equal its own run's."""
-    config = Config()
-    datas = {code: load_partitioned(consolidated.store, code) for code, _, _ in CITIES}
+@pytest.fixture
+def batch_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The cities of each batch computed in one engine run (filled as they run)."""
     runs: list[list[str]] = []
     real = batch.batch_cells
 
@@ -451,8 +447,18 @@ def test_a_batch_of_cities_gives_each_its_own_catalogue_and_cells(
         return real(b, *args, **kwargs)
 
     monkeypatch.setattr(batch, "batch_cells", counted)
+    return runs
+
+
+def test_a_batch_of_cities_gives_each_its_own_catalogue_and_cells(
+    consolidated: Consolidated, batch_runs: list[list[str]]
+) -> None:
+    """Three cities in ONE engine run (their identifiers prefixed, every cell keyed by city):
+    each city's rich catalogue and unsuppressed cells equal its own run's."""
+    config = Config()
+    datas = {code: load_partitioned(consolidated.store, code) for code, _, _ in CITIES}
     got = batch.city_catalogues(datas, config, YEARS)
-    assert runs == [[code for code, _, _ in CITIES]]
+    assert batch_runs == [[code for code, _, _ in CITIES]]
     own = _own_catalogues(datas, config)
     assert {own[c][0].get_column("as_of")[0] for c in datas} != {None}
     for code in datas:
@@ -507,7 +513,7 @@ def test_each_city_of_a_batch_keeps_its_own_maturity_window(consolidated: Consol
 
 
 def test_a_city_with_other_datasets_runs_alone_and_equals_its_own_run(
-    consolidated: Consolidated, monkeypatch: pytest.MonkeyPatch
+    consolidated: Consolidated, batch_runs: list[list[str]]
 ) -> None:
     """Cities batch only when their catalogues compute the same KPIs over the same columns: a
     city without knowledge posts runs alone, the other two together, all as their own runs."""
@@ -515,16 +521,8 @@ def test_a_city_with_other_datasets_runs_alone_and_equals_its_own_run(
     datas = {code: load_partitioned(consolidated.store, code) for code, _, _ in CITIES}
     alone = CITIES[0][0]
     datas[alone] = datas[alone].without("knowledge_posts")
-    runs: list[list[str]] = []
-    real = batch.batch_cells
-
-    def counted(b: Processed, *args: Any, **kwargs: Any) -> pl.DataFrame:
-        runs.append(list(b.cities or ()))
-        return real(b, *args, **kwargs)
-
-    monkeypatch.setattr(batch, "batch_cells", counted)
     got = batch.city_catalogues(datas, config, YEARS)
-    assert runs == [[code for code, _, _ in CITIES[1:]]]
+    assert batch_runs == [[code for code, _, _ in CITIES[1:]]]
     own = _own_catalogues(datas, config)
     assert "knowledge_posts_per_100" not in own[alone][0].get_column("kpi").to_list()
     for code in datas:

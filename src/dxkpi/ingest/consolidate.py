@@ -40,6 +40,7 @@ from typing import Any
 
 from dxkpi.catalogue.municipality import is_municipality_code
 from dxkpi.core.atomic import write_text
+from dxkpi.core.batches import consecutive_batches
 from dxkpi.core.errors import ContractError, Where
 from dxkpi.core.jsontext import json_text
 from dxkpi.ingest.gate import GateMember, SharedGate
@@ -206,16 +207,7 @@ def city_batches(
     >>> [[x[0] for x in b] for b in city_batches(a, batch_bytes=2**40, at_least=2)]
     [['a', 'b', 'c'], ['d', 'e']]
     """
-    batches: list[list[_CityArgs]] = []
-    size = 0
-    for a in args:
-        own = _raw_bytes(a[1]) if batch_bytes else batch_bytes + 1
-        if batches and size + own <= batch_bytes and len(batches[-1]) < BATCH_CITIES:
-            batches[-1].append(a)
-            size += own
-        else:
-            batches.append([a])
-            size = own
+    batches = consecutive_batches(args, lambda a: _raw_bytes(a[1]), batch_bytes, BATCH_CITIES)
     while len(batches) < at_least and max(map(len, batches), default=1) > 1:
         i = max(range(len(batches)), key=lambda j: len(batches[j]))  # the first of the most
         half = (len(batches[i]) + 1) // 2

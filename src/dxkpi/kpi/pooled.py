@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
+from dxkpi.core.batches import consecutive_batches
 from dxkpi.ingest.processed import CITY_PREFIX, city_codes, load_partitioned
 from dxkpi.kpi.batch import city_catalogues
 from dxkpi.kpi.engine import (
@@ -169,18 +170,12 @@ def kpi_batches(
     """``codes`` in batches for :func:`catalogues_and_partial_sums`: consecutive cities whose
     partitions' parquet files hold at most ``batch_bytes`` together, at most ``cities`` of
     them; a larger city alone."""
-    batches: list[list[str]] = []
-    size = 0
-    for code in codes:
+
+    def size_of(code: str) -> int:
         folder = Path(store) / f"{CITY_PREFIX}{code}"
-        own = sum(f.stat().st_size for f in folder.glob("*.parquet"))
-        if batches and size + own <= batch_bytes and len(batches[-1]) < cities:
-            batches[-1].append(code)
-            size += own
-        else:
-            batches.append([code])
-            size = own
-    return batches
+        return sum(f.stat().st_size for f in folder.glob("*.parquet"))
+
+    return consecutive_batches(codes, size_of, batch_bytes, cities)
 
 
 def pool(partials: Sequence[pl.DataFrame], min_cell_size: int) -> pl.DataFrame:
