@@ -36,6 +36,7 @@ from dxkpi.kpi import batch, engine
 from dxkpi.kpi.engine import compute, compute_with_cells
 from dxkpi.kpi.pooled import (
     catalogues_and_partial_sums,
+    cities_partial_sums,
     city_catalogue_and_partial_sums,
     city_partial_sums,
     kpi_batches,
@@ -547,3 +548,20 @@ def test_kpi_batches_group_consecutive_cities_by_partition_bytes(
     assert kpi_batches(consolidated.store, codes) == [codes]
     assert kpi_batches(consolidated.store, codes, cities=2) == [codes[:2], codes[2:]]
     assert kpi_batches(consolidated.store, codes, batch_bytes=0) == [[c] for c in codes]
+
+
+def test_a_batch_of_cities_gives_each_its_own_partial_sums(
+    consolidated: Consolidated, batch_runs: list[list[str]]
+) -> None:
+    """What the pool sums, three cities in one engine run: each city's partial sums equal its
+    own run's (``dxkpi kpi --store`` pools a store's cities batch by batch)."""
+    config = Config()
+    codes = [code for code, _, _ in CITIES]
+    together = cities_partial_sums(consolidated.store, codes, config, YEARS)
+    assert batch_runs == [codes]
+    key = ["kpi", "fiscal_year", "group_by", "group"]
+    for code, sums in zip(codes, together, strict=True):
+        alone = city_partial_sums(consolidated.store, code, config, YEARS)
+        assert sums.height == alone.height > 100
+        assert_frame_equal(sums.sort(key), alone.sort(key))
+    assert batch_runs == [codes]  # each city alone ran on its own

@@ -38,12 +38,14 @@ from dxkpi.kpi.engine import (
     catalogue_from_suppressed,
     catalogue_plan,
     compute_with_cells,
+    kpi_cells,
+    materialise_shared,
     planned_catalogue,
     suppressed_cells,
 )
 from dxkpi.project.config import Config
 
-__all__ = ["batch_key", "batch_of", "city_catalogues"]
+__all__ = ["batch_key", "batch_of", "city_catalogues", "city_cells"]
 
 
 def batch_of(parts: Mapping[str, Processed]) -> Processed:
@@ -111,10 +113,7 @@ def city_catalogues(
             out[code] = compute_with_cells(data, config, fiscal_years=fiscal_years, by=by)
         else:
             plans[code] = plan
-    groups: dict[tuple[object, ...], list[str]] = {}
-    for code, plan in plans.items():
-        groups.setdefault(batch_key(datas[code], plan), []).append(code)
-    for codes in groups.values():
+    for codes in _alike(datas, plans):
         if len(codes) == 1:
             out[codes[0]] = planned_catalogue(datas[codes[0]], config, plans[codes[0]], by, engine)
             continue
@@ -134,3 +133,37 @@ def city_catalogues(
             rich = catalogue_from_suppressed(datas[code], config, own[code], by, hidden[code])
             out[code] = (rich, unsuppressed)
     return {c: out[c] for c in datas}
+
+
+def city_cells(
+    datas: Mapping[str, Processed],
+    config: Config,
+    plans: Mapping[str, CataloguePlan],
+    *,
+    skip: Sequence[str] = (),
+    engine: PolarsEngine = "auto",
+) -> dict[str, pl.DataFrame]:
+    """Each city's unsuppressed cells (:func:`dxkpi.kpi.engine.kpi_cells` of its plan's
+    ``decided`` KPIs, but the groupings ``skip``), cities that share a :func:`batch_key` in one
+    engine run; by code, in the order of ``plans``."""
+    out: dict[str, pl.DataFrame] = {}
+    for codes in _alike(datas, plans):
+        if len(codes) == 1:
+            data, plan = datas[codes[0]], plans[codes[0]]
+            shared = materialise_shared(data, plan.decided, plan.years, cubes=True)
+            out[codes[0]] = kpi_cells(
+                shared, plan.decided, plan.years, config, plan.windows, skip=skip, engine=engine
+            )
+            continue
+        own = {c: plans[c] for c in codes}
+        cells = batch_cells(batch_of({c: datas[c] for c in codes}), config, own, engine, skip)
+        out |= by_city(cells, codes)
+    return {c: out[c] for c in plans}
+
+
+def _alike(datas: Mapping[str, Processed], plans: Mapping[str, CataloguePlan]) -> list[list[str]]:
+    """The cities of ``plans`` grouped by :func:`batch_key`, in the order of their first."""
+    groups: dict[tuple[object, ...], list[str]] = {}
+    for code, plan in plans.items():
+        groups.setdefault(batch_key(datas[code], plan), []).append(code)
+    return list(groups.values())

@@ -558,15 +558,17 @@ def batch_cells(
     config: Config,
     plans: Mapping[str, CataloguePlan],
     engine: PolarsEngine = "auto",
+    skip: Sequence[str] = (),
 ) -> pl.DataFrame:
     """The unsuppressed cells (:func:`kpi_cells`) of a batch of cities
     (:func:`dxkpi.kpi.batch.batch_of`) from ONE engine run, each with its city
     (:data:`dxkpi.kpi._frames.CITY_KEY`) first; ``plans`` (by city code, in the batch's order)
-    agree but for the as-of date and windows: each city gets its own windows."""
+    agree but for the as-of date and windows: each city gets its own windows. ``skip``: as for
+    :func:`kpi_cells`."""
     first = next(iter(plans.values()))
     windows = {k: {c: p.windows[k] for c, p in plans.items()} for k in first.windows}
     shared = materialise_shared(batch, first.decided, first.years, cubes=True)
-    return kpi_cells(shared, first.decided, first.years, config, windows, engine=engine)
+    return kpi_cells(shared, first.decided, first.years, config, windows, skip=skip, engine=engine)
 
 
 def by_city(cells: pl.DataFrame, codes: Sequence[str]) -> dict[str, pl.DataFrame]:

@@ -29,13 +29,8 @@ import polars as pl
 from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
 from dxkpi.core.batches import consecutive_batches
 from dxkpi.ingest.processed import CITY_PREFIX, city_codes, load_partitioned
-from dxkpi.kpi.batch import city_catalogues
-from dxkpi.kpi.engine import (
-    PolarsEngine,
-    kpi_cells,
-    materialise_shared,
-    select_kpis,
-)
+from dxkpi.kpi.batch import city_catalogues, city_cells
+from dxkpi.kpi.engine import CataloguePlan, PolarsEngine, select_kpis
 from dxkpi.kpi.maturity import maturity_windows, resolve_as_of
 from dxkpi.kpi.suppression import HEADCOUNT, STAFF, suppress
 from dxkpi.project.config import Config
@@ -46,6 +41,7 @@ __all__ = [
     "ORGANISATION",
     "PARTIAL_COLUMNS",
     "catalogues_and_partial_sums",
+    "cities_partial_sums",
     "city_catalogue_and_partial_sums",
     "city_partial_sums",
     "kpi_batches",
@@ -104,11 +100,28 @@ def city_partial_sums(
 ) -> pl.DataFrame:
     """One city's unsuppressed numerator, denominator and head count per poolable KPI cell
     outside departments and divisions, plus the head count (``_headcount``)."""
-    data = load_partitioned(store, code)
-    ids = _poolable(select_kpis(data, kpis)[0])
-    data = materialise_shared(data, ids)
-    windows = maturity_windows(data, config, resolve_as_of(data, config, None))
-    return partial_sums(kpi_cells(data, ids, fiscal_years, config, windows, skip=ORGANISATION))
+    return cities_partial_sums(store, [code], config, fiscal_years, kpis)[0]
+
+
+def cities_partial_sums(
+    store: str | Path,
+    codes: Sequence[str],
+    config: Config,
+    fiscal_years: Sequence[int],
+    kpis: Sequence[str] | None = None,
+) -> list[pl.DataFrame]:
+    """:func:`city_partial_sums` of each of ``codes`` (in that order); cities whose sums
+    compute the same KPIs over the same columns in one engine run
+    (:func:`dxkpi.kpi.batch.city_cells`): give it a batch of small cities (:func:`kpi_batches`).
+    """
+    datas = {c: load_partitioned(store, c) for c in codes}
+    plans = {}
+    for code, data in datas.items():
+        ids = _poolable(select_kpis(data, kpis)[0])
+        windows = maturity_windows(data, config, resolve_as_of(data, config, None))
+        plans[code] = CataloguePlan(ids, ids, list(fiscal_years), None, windows)
+    cells = city_cells(datas, config, plans, skip=ORGANISATION)
+    return [partial_sums(cells[c]) for c in codes]
 
 
 def partial_sums(cells: pl.DataFrame) -> pl.DataFrame:
@@ -223,15 +236,17 @@ def pooled_kpis(
     kpis: Sequence[str] | None = None,
     client: Any = None,
 ) -> pl.DataFrame:
-    """Pooled KPI cells of every city of ``store`` (module docstring); Dask tasks on ``client``."""
-    codes = city_codes(store)
+    """Pooled KPI cells of every city of ``store`` (module docstring): each batch of small cities
+    (:func:`kpi_batches`) in one engine run (:func:`cities_partial_sums`), batches one after
+    another or as Dask tasks on ``client``."""
     years = list(fiscal_years)
+    batches = kpi_batches(store, city_codes(store))
     if client is None:
-        partials = [city_partial_sums(store, c, config, years, kpis) for c in codes]
+        done = [cities_partial_sums(store, b, config, years, kpis) for b in batches]
     else:
         futures = [
-            client.submit(city_partial_sums, store, c, config, years, kpis, pure=False)
-            for c in codes
+            client.submit(cities_partial_sums, store, b, config, years, kpis, pure=False)
+            for b in batches
         ]
-        partials = list(client.gather(futures))
-    return pool(partials, config.privacy.min_cell_size)
+        done = list(client.gather(futures))
+    return pool([p for d in done for p in d], config.privacy.min_cell_size)
