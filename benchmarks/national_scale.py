@@ -27,7 +27,9 @@ one process; ``--mode dask`` on a 2-worker LocalCluster (:func:`dxkpi.ingest.con
 dask_client`; start-up and each worker's GX import timed apart). Peak memory is that of the
 whole process tree (RSS of the process and every descendant, summed, sampled every 0.1 s).
 With three fractions the time is fitted as ``a·bodies + b·staff`` (a fixed cost per body and a
-cost per staff member) and extrapolated to the whole nation. ``--profile CODE`` profiles one
+cost per staff member) and extrapolated to the whole nation, and the largest fraction is scaled
+by the nation's staff over its own (the fractions are size-stratified, so bodies and staff grow
+together and the fit can be ill-conditioned). ``--profile CODE`` profiles one
 body's ingest (main thread by cProfile; the GX thread's CPU time apart).
 
 ``.venv/bin/python benchmarks/national_scale.py --nation --fraction 0.01 0.05 0.2 --mode dask``
@@ -356,6 +358,15 @@ def nation_main(
             "end_to_end_cpu_s",
         ):
             _fit_linear(results, key, bodies, staff)
+    # The fractions are size-stratified, so bodies and staff grow together and the fit above
+    # can be ill-conditioned (a negative cost a staff member): also scale the largest fraction.
+    big = max(results, key=lambda r: r["staff"])
+    scale = staff / big["staff"]
+    print(
+        f"scaled from the {big['fraction']:g} fraction (× {scale:.2f} its staff, "
+        f"× {bodies / big['bodies']:.2f} its bodies): end to end ≈ "
+        f"{big['end_to_end_s'] * scale:,.0f} s, {big['end_to_end_cpu_s'] * scale:,.0f} CPU-s"
+    )
 
 
 def _fit(xs: list[float], ys: list[float], at: float) -> tuple[float, float]:
