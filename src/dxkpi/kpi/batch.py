@@ -15,9 +15,10 @@ catalogues compute the same KPIs over frames of the same columns run as one batc
   each city's are graded and named on its own data
   (:func:`dxkpi.kpi.engine.catalogue_from_suppressed`).
 
-So each city's catalogue and cells are those of its own run (tested on sample cities:
-``tests/kpi/test_batch.py``). :func:`city_catalogues` groups cities by what their catalogues
-compute (:func:`batch_key`); a city alone in its group runs alone.
+So each city's catalogue, cells and partial sums are those of its own run (tested on three
+sample cities in ``tests/ingest/test_consolidate.py``). :func:`city_catalogues` and
+:func:`city_cells` group cities by what their catalogues compute (:func:`batch_key`); a city
+alone in its group runs alone.
 """
 
 from __future__ import annotations
