@@ -156,11 +156,6 @@ def _city_kpis(
     return [(rich.height, partials) for rich, partials in done]
 
 
-def _partition_bytes(store: Path, codes: list[str]) -> int:
-    """Parquet bytes of the bodies' partitions in ``store``."""
-    return sum(f.stat().st_size for c in codes for f in (store / f"city={c}").glob("*.parquet"))
-
-
 def _warm() -> None:
     from dxkpi.ingest.suites import _context
 
@@ -180,6 +175,7 @@ def nation_once(
     from nation import FISCAL_YEARS, generate_nation, nation_units
 
     from dxkpi.ingest.consolidate import dask_client, ingest_cities
+    from dxkpi.ingest.processed import partition_bytes
     from dxkpi.kpi.pooled import KPI_BATCH_BYTES, kpi_batches, pool
     from dxkpi.project.config import load_config
 
@@ -227,7 +223,9 @@ def nation_once(
         else:
             # the largest batches first, so that no worker is left with one at the end
             largest = sorted(
-                range(len(batches)), key=lambda i: -_partition_bytes(store, batches[i])
+                range(len(batches)),
+                key=lambda i: sum(partition_bytes(store, c) for c in batches[i]),
+                reverse=True,
             )
             futures = {
                 i: client.submit(

@@ -40,6 +40,7 @@ __all__ = [
     "load_partitioned",
     "load_processed",
     "manifest_hash",
+    "partition_bytes",
     "read_manifest",
 ]
 
@@ -304,6 +305,13 @@ def city_codes(store: str | Path) -> list[str]:
         for p in folder.iterdir()
         if p.is_dir() and p.name.startswith(CITY_PREFIX)
     )
+
+
+def partition_bytes(store: str | Path, city: str) -> int:
+    """Bytes of a city's datasets in a city-partitioned store (its ``<dataset>.parquet``
+    files): what reading the partition takes (:func:`dxkpi.kpi.pooled.kpi_batches`)."""
+    folder = Path(store) / f"{CITY_PREFIX}{city}"
+    return sum(f.stat().st_size for f in folder.glob("*.parquet"))
 
 
 def load_partitioned(store: str | Path, city: str | None = None) -> Processed:

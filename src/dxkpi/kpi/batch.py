@@ -39,9 +39,8 @@ from dxkpi.kpi.engine import (
     catalogue_from_suppressed,
     catalogue_plan,
     compute_with_cells,
-    kpi_cells,
-    materialise_shared,
     planned_catalogue,
+    planned_cells,
     suppressed_cells,
 )
 from dxkpi.project.config import Config
@@ -150,11 +149,8 @@ def city_cells(
     out: dict[str, pl.DataFrame] = {}
     for codes in _alike(datas, plans):
         if len(codes) == 1:
-            data, plan = datas[codes[0]], plans[codes[0]]
-            shared = materialise_shared(data, plan.decided, plan.years, cubes=True)
-            out[codes[0]] = kpi_cells(
-                shared, plan.decided, plan.years, config, plan.windows, skip=skip, engine=engine
-            )
+            only = codes[0]
+            out[only] = planned_cells(datas[only], config, plans[only], skip=skip, engine=engine)
             continue
         own = {c: plans[c] for c in codes}
         cells = batch_cells(batch_of({c: datas[c] for c in codes}), config, own, engine, skip)

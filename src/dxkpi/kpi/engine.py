@@ -445,9 +445,25 @@ def planned_catalogue(
     engine: PolarsEngine = "auto",
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`compute_with_cells` of one city whose :func:`catalogue_plan` is ``plan``."""
-    shared = materialise_shared(data, plan.decided, plan.years, cubes=True)
-    unsuppressed = kpi_cells(shared, plan.decided, plan.years, config, plan.windows, engine=engine)
+    unsuppressed = planned_cells(data, config, plan, engine=engine)
     return catalogue_from_cells(data, config, plan, by, unsuppressed), unsuppressed
+
+
+def planned_cells(
+    data: Processed,
+    config: Config,
+    plan: CataloguePlan,
+    *,
+    windows: Mapping[str, Maturity | Mapping[str, Maturity]] | None = None,
+    skip: Sequence[str] = (),
+    engine: PolarsEngine = "auto",
+) -> pl.DataFrame:
+    """:func:`kpi_cells` of ``plan``'s KPIs and fiscal years over ``data`` with their shared
+    frames collected once (:func:`materialise_shared`); ``windows``: instead of the plan's (a
+    batch's, by city)."""
+    shared = materialise_shared(data, plan.decided, plan.years, cubes=True)
+    ripe = plan.windows if windows is None else windows
+    return kpi_cells(shared, plan.decided, plan.years, config, ripe, skip=skip, engine=engine)
 
 
 class CataloguePlan(NamedTuple):
@@ -567,8 +583,7 @@ def batch_cells(
     :func:`kpi_cells`."""
     first = next(iter(plans.values()))
     windows = {k: {c: p.windows[k] for c, p in plans.items()} for k in first.windows}
-    shared = materialise_shared(batch, first.decided, first.years, cubes=True)
-    return kpi_cells(shared, first.decided, first.years, config, windows, skip=skip, engine=engine)
+    return planned_cells(batch, config, first, windows=windows, skip=skip, engine=engine)
 
 
 def by_city(cells: pl.DataFrame, codes: Sequence[str]) -> dict[str, pl.DataFrame]:
@@ -634,6 +649,7 @@ __all__ = [
     "labels_for",
     "materialise_shared",
     "planned_catalogue",
+    "planned_cells",
     "plans_engine",
     "resolve_as_of",
     "select_kpis",

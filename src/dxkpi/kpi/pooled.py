@@ -28,7 +28,7 @@ import polars as pl
 
 from dxkpi.catalogue.kpis import GROUPINGS, REGISTRY
 from dxkpi.core.batches import consecutive_batches
-from dxkpi.ingest.processed import CITY_PREFIX, city_codes, load_partitioned
+from dxkpi.ingest.processed import city_codes, load_partitioned, partition_bytes
 from dxkpi.kpi.batch import city_catalogues, city_cells
 from dxkpi.kpi.engine import CataloguePlan, PolarsEngine, select_kpis
 from dxkpi.kpi.maturity import maturity_windows, resolve_as_of
@@ -118,8 +118,10 @@ def cities_partial_sums(
     plans = {}
     for code, data in datas.items():
         ids = _poolable(select_kpis(data, kpis)[0])
-        windows = maturity_windows(data, config, resolve_as_of(data, config, None))
-        plans[code] = CataloguePlan(ids, ids, list(fiscal_years), None, windows)
+        when = resolve_as_of(data, config, None)
+        plans[code] = CataloguePlan(
+            ids, ids, list(fiscal_years), when, maturity_windows(data, config, when)
+        )
     cells = city_cells(datas, config, plans, skip=ORGANISATION)
     return [partial_sums(cells[c]) for c in codes]
 
@@ -183,12 +185,9 @@ def kpi_batches(
     """``codes`` in batches for :func:`catalogues_and_partial_sums`: consecutive cities whose
     partitions' parquet files hold at most ``batch_bytes`` together, at most ``cities`` of
     them; a larger city alone."""
-
-    def size_of(code: str) -> int:
-        folder = Path(store) / f"{CITY_PREFIX}{code}"
-        return sum(f.stat().st_size for f in folder.glob("*.parquet"))
-
-    return consecutive_batches(codes, size_of, batch_bytes, cities)
+    return consecutive_batches(
+        codes, lambda code: partition_bytes(store, code), batch_bytes, cities
+    )
 
 
 def pool(partials: Sequence[pl.DataFrame], min_cell_size: int) -> pl.DataFrame:
