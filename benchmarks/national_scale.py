@@ -168,13 +168,14 @@ def nation_once(
     label: str = "",
     engine: str = "auto",
     kpi_batch_bytes: int | None = None,
+    ingest_batch_bytes: int | None = None,
 ) -> dict[str, Any]:
     """Generate (once) and run the nation or a fraction of it end to end (module docstring)."""
     import shutil
 
     from nation import FISCAL_YEARS, generate_nation, nation_units
 
-    from dxkpi.ingest.consolidate import dask_client, ingest_cities
+    from dxkpi.ingest.consolidate import BATCH_BYTES, dask_client, ingest_cities
     from dxkpi.ingest.processed import partition_bytes
     from dxkpi.kpi.pooled import KPI_BATCH_BYTES, kpi_batches, pool
     from dxkpi.project.config import load_config
@@ -207,7 +208,12 @@ def nation_once(
         out["startup_s"] = round(time.perf_counter() - t, 2)
         t, cpu = time.perf_counter(), rss.cpu()
         results = ingest_cities(
-            raws, store, expectations=ROOT / "expectations", secrets=keys, client=client
+            raws,
+            store,
+            expectations=ROOT / "expectations",
+            secrets=keys,
+            client=client,
+            batch_bytes=BATCH_BYTES if ingest_batch_bytes is None else ingest_batch_bytes,
         )
         out["ingest_s"] = round(time.perf_counter() - t, 1)
         out["ingest_cpu_s"] = round(rss.cpu() - cpu, 1)
@@ -309,7 +315,12 @@ def _fit_linear(results: list[dict[str, Any]], key: str, bodies: int, staff: int
 
 
 def nation_main(
-    fractions: list[float], mode: str, label: str, engine: str, kpi_batch_bytes: int | None
+    fractions: list[float],
+    mode: str,
+    label: str,
+    engine: str,
+    kpi_batch_bytes: int | None,
+    ingest_batch_bytes: int | None,
 ) -> None:
     from nation import nation_units
 
@@ -319,7 +330,12 @@ def nation_main(
             [sys.executable, __file__, "--nation-one", str(fraction), "--mode", mode]
             + ["--engine", engine]
             + (["--label", label] if label else [])
-            + ([] if kpi_batch_bytes is None else ["--kpi-batch-bytes", str(kpi_batch_bytes)]),
+            + ([] if kpi_batch_bytes is None else ["--kpi-batch-bytes", str(kpi_batch_bytes)])
+            + (
+                []
+                if ingest_batch_bytes is None
+                else ["--ingest-batch-bytes", str(ingest_batch_bytes)]
+            ),
             capture_output=True,
             text=True,
             check=False,
@@ -397,10 +413,22 @@ def main() -> None:
         help="partition bytes of a batch of bodies in one KPI engine run (0: every body alone; "
         "default: the product's KPI_BATCH_BYTES)",
     )
+    parser.add_argument(
+        "--ingest-batch-bytes",
+        type=int,
+        default=None,
+        help="raw bytes of a batch of small bodies ingested in one task (0: every body alone; "
+        "default: the product's BATCH_BYTES)",
+    )
     args = parser.parse_args()
     if args.nation_one:
         result = nation_once(
-            args.nation_one, args.mode, args.label, args.engine, args.kpi_batch_bytes
+            args.nation_one,
+            args.mode,
+            args.label,
+            args.engine,
+            args.kpi_batch_bytes,
+            args.ingest_batch_bytes,
         )
         print(json.dumps(result))
         return
@@ -408,7 +436,14 @@ def main() -> None:
         profile_city(args.profile)
         return
     if args.nation:
-        nation_main(args.fraction, args.mode, args.label, args.engine, args.kpi_batch_bytes)
+        nation_main(
+            args.fraction,
+            args.mode,
+            args.label,
+            args.engine,
+            args.kpi_batch_bytes,
+            args.ingest_batch_bytes,
+        )
         return
     if args.one:
         print(json.dumps(one_size(args.one, args.sessions, args.engine)))

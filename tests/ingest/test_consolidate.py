@@ -121,6 +121,9 @@ def test_small_cities_share_one_batch_and_keep_their_own_suite_results(
         codes[half:],
     ]
     assert len(city_batches(args, at_least=99)) == len(codes)  # no further than one city each
+    # sizes given by code are what the batches are packed by
+    one_each = {c: 2**40 for c in codes}
+    assert [[a[0] for a in b] for b in city_batches(args, sizes=one_each)] == [[c] for c in codes]
     for code, _, _ in CITIES:  # certified together, each records what its own run records
         stored = json.loads((consolidated.store / f"city={code}" / "manifest.json").read_text())
         own = json.loads((consolidated.own[code] / "manifest.json").read_text())
@@ -565,3 +568,20 @@ def test_a_batch_of_cities_gives_each_its_own_partial_sums(
         assert sums.height == alone.height > 100
         assert_frame_equal(sums.sort(key), alone.sort(key))
     assert batch_runs == [codes]  # each city alone ran on its own
+
+
+def test_a_batch_counts_only_the_data_files_a_city_ingest_reads(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    (raw / "sub").mkdir(parents=True)
+    (raw / "staff.csv").write_bytes(b"x" * 300)
+    (raw / "sub" / "courses.XLSX").write_bytes(b"y" * 200)
+    (raw / "ground_truth.json").write_bytes(b"z" * 5_000)  # not read by the ingest
+    (raw / "notes.pdf").write_bytes(b"z" * 7_000)
+    args = [(c, raw, tmp_path / "store", None, False, None) for c in ("100005", "100013")]
+    assert [[a[0] for a in b] for b in city_batches(args, batch_bytes=1_000)] == [
+        ["100005", "100013"]
+    ]
+    assert [[a[0] for a in b] for b in city_batches(args, batch_bytes=999)] == [
+        ["100005"],
+        ["100013"],
+    ]

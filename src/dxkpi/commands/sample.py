@@ -9,11 +9,10 @@ from pathlib import Path
 import click
 
 from dxkpi.commands.context import or_default
+from dxkpi.ingest.read import data_files
 from dxkpi.sample import generate_city
 
-__all__ = ["DATA_SUFFIXES", "command", "data_files", "parse_years"]
-
-DATA_SUFFIXES = (".csv", ".xlsx")
+__all__ = ["command", "parse_years"]
 
 
 def parse_years(text: str) -> tuple[int, ...]:
@@ -30,13 +29,6 @@ def parse_years(text: str) -> tuple[int, ...]:
         f"年度の範囲が読めません: {text!r}（例: 2022-2025） / "
         f"cannot read the fiscal years {text!r} (e.g. 2022-2025)"
     )
-
-
-def data_files(folder: Path) -> list[Path]:
-    """The .csv/.xlsx files already under ``folder`` (what the ingester would read)."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
 
 
 @click.command("sample")

@@ -15,12 +15,13 @@ another in this process. Both give the same partitions (the ingest is determinis
 files and the key).
 
 Small cities are ingested in batches (:func:`city_batches`: consecutive cities in code order
-whose raw files add up to at most ``batch_bytes``, at most :data:`BATCH_CITIES` of them): the
+whose raw data files add up to at most ``batch_bytes``, at most :data:`BATCH_CITIES` of them): the
 cities of a batch run in threads of one process (one task), :data:`BATCH_AT_WORK` at a time,
 sharing one Great Expectations gate (:class:`dxkpi.ingest.gate.SharedGate`: each dataset of the
 batch certified in one validation, GX's fixed cost paid once a batch instead of once a city).
 Each city keeps its own ingest, partition, key, manifest, quarantine and suite result; memory is
-bounded by the batch's raw size. A city larger than ``batch_bytes`` is a batch of its own.
+bounded by the batch's raw size. A city larger than ``batch_bytes`` is a batch of its own. On
+Dask the largest batches are submitted first, so that a large city does not finish alone.
 
 The partitioned store is read back by :func:`dxkpi.ingest.processed.load_partitioned` (one
 city, or all with a ``city`` column).
@@ -47,6 +48,7 @@ from dxkpi.ingest.gate import GateMember, SharedGate
 from dxkpi.ingest.pipeline import MANIFEST, Prechecked, precheck_cities, run_ingest
 from dxkpi.ingest.processed import CITY_PREFIX, STORE_MANIFEST, manifest_hash
 from dxkpi.ingest.pseudonym import city_secret_path, key_fingerprint, load_or_create_secret
+from dxkpi.ingest.read import data_files
 
 __all__ = [
     "BATCH_AT_WORK",
@@ -63,8 +65,12 @@ __all__ = [
 ]
 
 _CODE = re.compile(r"^[0-9]{6}$")
-#: Raw bytes of a batch of small cities (about 7 MB of raw files per 1,000 staff × 5 FY).
-BATCH_BYTES = 32 * 2**20
+#: Raw bytes of a batch of small cities (about 7 MB of raw data files per 1,000 staff × 5 FY).
+#: Most of a small city's cost is fixed per batch (Great Expectations' per-validation cost above
+#: all) or per query: 16 bodies of the synthetic nation of about 1,600 to 3,000 staff took about
+#: 1.42 CPU-seconds a body in batches of 32 MB, 1.01 in batches of 128 MB and 0.97 in batches of
+#: 256 MB (one polars thread), with a peak of 0.8, 1.6 and 2.2 GB in the process.
+BATCH_BYTES = 128 * 2**20
 #: Cities of a batch at most (threads of one process).
 BATCH_CITIES = 16
 #: Cities of a batch at work at once (:class:`dxkpi.ingest.gate.SharedGate`'s ``active``): the
@@ -190,14 +196,20 @@ _CityArgs = tuple[str, Path, Path, "Path | None", bool, "bytes | None"]
 
 
 def _raw_bytes(folder: Path) -> int:
-    return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
+    """The size of the data files a city's ingest reads (other files in its folder are not
+    read)."""
+    return sum(f.stat().st_size for f in data_files(Path(folder)))
 
 
 def city_batches(
-    args: list[_CityArgs], batch_bytes: int = BATCH_BYTES, at_least: int = 1
+    args: list[_CityArgs],
+    batch_bytes: int = BATCH_BYTES,
+    at_least: int = 1,
+    sizes: Mapping[str, int] | None = None,
 ) -> list[list[_CityArgs]]:
-    """Consecutive cities (in the given order) whose raw folders add up to at most
+    """Consecutive cities (in the given order) whose raw data files add up to at most
     ``batch_bytes``, at most :data:`BATCH_CITIES` a batch; ``batch_bytes=0``: one city a batch.
+    ``sizes``: each city's raw bytes by code (default: measured in its folder).
 
     ``at_least``: while there are fewer batches than that (the Dask workers that run them), the
     batch of the most cities is split in two halves, so that no worker is left idle by a few
@@ -207,7 +219,8 @@ def city_batches(
     >>> [[x[0] for x in b] for b in city_batches(a, batch_bytes=2**40, at_least=2)]
     [['a', 'b', 'c'], ['d', 'e']]
     """
-    batches = consecutive_batches(args, lambda a: _raw_bytes(a[1]), batch_bytes, BATCH_CITIES)
+    known = sizes or {a[0]: _raw_bytes(a[1]) for a in args}
+    batches = consecutive_batches(args, lambda a: known[a[0]], batch_bytes, BATCH_CITIES)
     while len(batches) < at_least and max(map(len, batches), default=1) > 1:
         i = max(range(len(batches)), key=lambda j: len(batches[j]))  # the first of the most
         half = (len(batches[i]) + 1) // 2
@@ -293,15 +306,29 @@ def ingest_cities(
         (c, Path(cities[c]).resolve(), store, expectations, new_key, keys.get(c)) for c in codes
     ]
     slots = sum(client.nthreads().values()) if client is not None else 1  # tasks run at once
-    batches = city_batches(args, batch_bytes, slots)
+    sizes = {a[0]: _raw_bytes(a[1]) for a in args}
+    batches = city_batches(args, batch_bytes, slots, sizes)
     if client is None:
         results = [r for b in batches for r in ingest_batch(b)]
     else:
-        futures = [
-            client.submit(ingest_batch, b, key=f"ingest-cities-{b[0][0]}-{b[-1][0]}", pure=False)
-            for b in batches
-        ]
-        results = [r for done in client.gather(futures) for r in done]
+        # the largest batches first (Dask runs tasks in the order given), so that no worker is
+        # left with a large city at the end while the other has nothing to do
+        largest = sorted(
+            range(len(batches)),
+            key=lambda i: sum(sizes[a[0]] for a in batches[i]),
+            reverse=True,
+        )
+        futures = {
+            i: client.submit(
+                ingest_batch,
+                batches[i],
+                key=f"ingest-cities-{batches[i][0][0]}-{batches[i][-1][0]}",
+                pure=False,
+            )
+            for i in largest
+        }
+        done = client.gather([futures[i] for i in range(len(batches))])
+        results = [r for batch in done for r in batch]
     manifest = {
         "layout": "city-partitioned",
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

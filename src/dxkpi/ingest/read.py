@@ -91,6 +91,7 @@ __all__ = [
     "RawTable",
     "SourcePart",
     "TextTable",
+    "data_files",
     "dataset_for_name",
     "decode_csv",
     "discover",
@@ -106,6 +107,16 @@ __all__ = [
 ]
 
 DATA_SUFFIXES = (".csv", ".xlsx")
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The .csv/.xlsx files under ``folder`` (what the ingester would read), sorted; none when
+    ``folder`` is not a folder."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
+
+
 #: Separators a CSV may use, in order of preference when two split the header equally.
 SEPARATORS = (",", "\t", ";")
 #: A header row with more cells than this is not a header.
