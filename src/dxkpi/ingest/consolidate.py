@@ -67,7 +67,7 @@ __all__ = [
 _CODE = re.compile(r"^[0-9]{6}$")
 #: Raw bytes of a batch of small cities (about 7 MB of raw data files per 1,000 staff × 5 FY).
 #: Most of a small city's cost is fixed per batch (Great Expectations' per-validation cost above
-#: all) or per query: 16 bodies of the synthetic nation of about 1,600 to 3,000 staff took about
+#: all) or per query: 16 bodies of the synthetic nation of about 1,650 to 2,000 staff took about
 #: 1.42 CPU-seconds a body in batches of 32 MB, 1.01 in batches of 128 MB and 0.97 in batches of
 #: 256 MB (one polars thread), with a peak of 0.8, 1.6 and 2.2 GB in the process.
 BATCH_BYTES = 128 * 2**20
