@@ -175,6 +175,7 @@ def nation_once(
 
     from nation import FISCAL_YEARS, generate_nation, nation_units
 
+    from dxkpi.core.batches import largest_first
     from dxkpi.ingest.consolidate import BATCH_BYTES, dask_client, ingest_cities
     from dxkpi.ingest.processed import partition_bytes
     from dxkpi.kpi.pooled import KPI_BATCH_BYTES, kpi_batches, pool
@@ -227,12 +228,7 @@ def nation_once(
         if client is None:
             done = [_city_kpis(str(store), b, config, years, engine) for b in batches]
         else:
-            # the largest batches first, so that no worker is left with one at the end
-            largest = sorted(
-                range(len(batches)),
-                key=lambda i: sum(partition_bytes(store, c) for c in batches[i]),
-                reverse=True,
-            )
+            largest = largest_first(batches, lambda c: partition_bytes(store, c))
             futures = {
                 i: client.submit(
                     _city_kpis, str(store), batches[i], config, years, engine, pure=False

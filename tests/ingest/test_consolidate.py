@@ -501,16 +501,9 @@ def test_each_city_of_a_batch_keeps_its_own_maturity_window(consolidated: Consol
     for code, data in datas.items():
         own_plan = plans[code]
         assert own_plan is not None
-        shared = engine.materialise_shared(data, own_plan.decided, list(YEARS), cubes=True)
-        alone = engine.kpi_cells(shared, own_plan.decided, list(YEARS), config, own_plan.windows)
+        alone = engine.planned_cells(data, config, own_plan)
         assert_frame_equal(cells[code].sort(key), alone.sort(key))
-    before = engine.kpi_cells(
-        engine.materialise_shared(datas[moved], plan.decided, list(YEARS), cubes=True),
-        plan.decided,
-        list(YEARS),
-        config,
-        plan.windows,
-    )
+    before = engine.planned_cells(datas[moved], config, plan)
     changed = cells[moved].filter(waiting).sort(key)
     assert not changed.equals(before.filter(waiting).sort(key))
     assert "not_matured" in changed.get_column("reason").to_list()

@@ -1,11 +1,12 @@
-"""Consecutive batches of work items bounded by their sizes (small cities run together)."""
+"""Consecutive batches of work items bounded by their sizes (small cities run together), and
+the order to start them in."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-__all__ = ["consecutive_batches"]
+__all__ = ["consecutive_batches", "largest_first"]
 
 _T = TypeVar("_T")
 
@@ -35,3 +36,16 @@ def consecutive_batches(
             batches.append([item])
             size = own
     return batches
+
+
+def largest_first(batches: Sequence[Sequence[_T]], size_of: Callable[[_T], int]) -> list[int]:
+    """The positions of ``batches``, the largest total size first (ties in their order): the
+    order to hand them to workers that take tasks as given, so that no worker is left with a
+    large one at the end while the others have nothing to do.
+
+    >>> largest_first([["a"], ["b", "c"], ["d"]], {"a": 1, "b": 2, "c": 2, "d": 5}.get)
+    [2, 1, 0]
+    """
+    return sorted(
+        range(len(batches)), key=lambda i: sum(size_of(x) for x in batches[i]), reverse=True
+    )

@@ -41,7 +41,7 @@ from typing import Any
 
 from dxkpi.catalogue.municipality import is_municipality_code
 from dxkpi.core.atomic import write_text
-from dxkpi.core.batches import consecutive_batches
+from dxkpi.core.batches import consecutive_batches, largest_first
 from dxkpi.core.errors import ContractError, Where
 from dxkpi.core.jsontext import json_text
 from dxkpi.ingest.gate import GateMember, SharedGate
@@ -311,13 +311,8 @@ def ingest_cities(
     if client is None:
         results = [r for b in batches for r in ingest_batch(b)]
     else:
-        # the largest batches first (Dask runs tasks in the order given), so that no worker is
-        # left with a large city at the end while the other has nothing to do
-        largest = sorted(
-            range(len(batches)),
-            key=lambda i: sum(sizes[a[0]] for a in batches[i]),
-            reverse=True,
-        )
+        # Dask runs tasks in the order given
+        largest = largest_first(batches, lambda a: sizes[a[0]])
         futures = {
             i: client.submit(
                 ingest_batch,

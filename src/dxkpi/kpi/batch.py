@@ -39,6 +39,7 @@ from dxkpi.kpi.engine import (
     catalogue_from_suppressed,
     catalogue_plan,
     compute_with_cells,
+    department_divisions,
     planned_catalogue,
     planned_cells,
     suppressed_cells,
@@ -118,16 +119,10 @@ def city_catalogues(
             out[codes[0]] = planned_catalogue(datas[codes[0]], config, plans[codes[0]], by, engine)
             continue
         own = {c: plans[c] for c in codes}
-        cells = batch_cells(batch_of({c: datas[c] for c in codes}), config, own, engine)
-        departments = pl.concat(
-            [
-                datas[c].departments.select(
-                    pl.lit(c).alias(CITY_KEY), "department_code", "division"
-                )
-                for c in codes
-            ]
-        ).collect()
+        together = batch_of({c: datas[c] for c in codes})
+        cells = batch_cells(together, config, own, engine)
         decided = own[codes[0]].decided
+        departments = department_divisions(together)
         hidden = by_city(suppressed_cells(cells, departments, config, decided, CITY_KEY), codes)
         for code, unsuppressed in by_city(cells, codes).items():
             rich = catalogue_from_suppressed(datas[code], config, own[code], by, hidden[code])

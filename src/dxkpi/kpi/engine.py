@@ -24,7 +24,10 @@ from dxkpi.kpi._frames import (
     CITY_KEY,
     PERSON_YEARS,
     SHARED,
+    city_of,
     headcount,
+    own_code,
+    per_city,
     person_years,
     yearly_key,
 )
@@ -507,9 +510,22 @@ def catalogue_from_cells(
 ) -> pl.DataFrame:
     """:func:`compute`'s rich frame from one city's unsuppressed cells (:func:`kpi_cells`):
     suppressed over every grouping, cut to ``by``, graded and named."""
-    departments = data.departments.select("department_code", "division").collect()
-    hidden = suppressed_cells(unsuppressed, departments, config, plan.decided)
+    hidden = suppressed_cells(unsuppressed, department_divisions(data), config, plan.decided)
     return catalogue_from_suppressed(data, config, plan, by, hidden)
+
+
+def department_divisions(data: Processed) -> pl.DataFrame:
+    """Each department's division, what suppression's equations read (``department_code``,
+    ``division``); of a batch of cities (:attr:`Processed.cities`), each department's city
+    (:data:`dxkpi.kpi._frames.CITY_KEY`) first and its code without the city's prefix, as the
+    batch's cells name it."""
+    if not per_city(data):
+        return data.departments.select("department_code", "division").collect()
+    return data.departments.select(
+        city_of("department_code").alias(CITY_KEY),
+        own_code("department_code").alias("department_code"),
+        "division",
+    ).collect()
 
 
 def suppressed_cells(
@@ -642,6 +658,7 @@ __all__ = [
     "compute",
     "compute_kpi",
     "compute_with_cells",
+    "department_divisions",
     "export_frame",
     "grade_cells",
     "kpi_cells",

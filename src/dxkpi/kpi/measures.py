@@ -808,7 +808,7 @@ def hours_saved(data: Processed, fiscal_years: Sequence[int], by: By = CITY) -> 
     cities = per_city(data)
     covered = pl.concat(
         [covered_years(data.staff, cities), covered_years(records, cities)], how="vertical"
-    ).unique(["fiscal_year", CITY_KEY] if cities else "fiscal_year")
+    ).unique()
     aggs = [pl.col("hours_saved_per_year").fill_null(0).sum().alias("numerator")]
     return _grouped(
         data,
