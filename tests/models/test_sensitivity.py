@@ -3,6 +3,7 @@ port, the event study taken from att_gt, nested sets and the breakdown value."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -16,7 +17,10 @@ from dxkpi.models.did import att_gt
 from dxkpi.models.sensitivity import (
     EventStudy,
     SensitivityError,
+    _eta_lp,
+    _etas,
     _folded_normal_quantile,
+    _rm_moments,
     event_study,
     flci,
     relative_magnitudes,
@@ -162,6 +166,32 @@ def test_bad_inputs_are_domain_errors() -> None:
     with pytest.raises(SensitivityError):
         _study("bc").target_vector([1.0, 2.0])
     assert math.isfinite(flci(es, 0.1, target="first")[2])
+
+
+def test_draws_settled_by_earlier_solutions_equal_their_own_lp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The least-favourable simulation's η̂ of each draw equals its own LP's, though most draws
+    are settled by the bounds of LPs solved for earlier draws; a draw with no solution is NaN."""
+    import dxkpi.models.sensitivity as sensitivity
+
+    es = _study("bc")
+    solved: list[int] = []
+
+    def counted(y: np.ndarray, x: np.ndarray, sd: np.ndarray) -> sensitivity._Lp:
+        solved.append(1)
+        return _eta_lp(y, x, sd)
+
+    monkeypatch.setattr(sensitivity, "_eta_lp", counted)
+    for m in _rm_moments(es, es.target_vector("first"), 1.0)[:3]:
+        draws = np.random.default_rng(3).multivariate_normal(np.zeros(m.sd.size), m.sigma, size=300)
+        own = np.array([_eta_lp(y, m.x, m.sd).eta for y in draws])
+        solved.clear()
+        got = _etas(m, draws)
+        assert np.allclose(got, own, rtol=1e-9, atol=1e-12)
+        assert 0 < len(solved) < 200  # the bounds settle a third of the draws at least
+    infeasible = dataclasses.replace(m, sd=-m.sd)  # η·sd >= y − Xδ with sd < 0: unbounded
+    assert np.isnan(_etas(infeasible, draws[:5])).all()
 
 
 @pytest.mark.slow

@@ -83,6 +83,8 @@ Target = Literal["first", "average"]
 #: Tests for Δ^RM: the ARP conditional test, or its least-favourable hybrid (HonestDiD default).
 RM_METHODS: tuple[RmMethod, ...] = ("conditional", "C-LF")
 
+#: Bounds on η̂ this close (relative) settle it without an LP (:func:`_etas`).
+_TOL_ETA = 1e-9
 _TOL_LAMBDA = 1e-6  # HonestDiD: a dual weight above this marks a binding moment
 _TOL_DUAL = 1e-6  # HonestDiD's tolerances for the bisection of the dual's truncation points
 _LF_SIMS = 1000  # HonestDiD's draws for the least-favourable critical value
@@ -396,6 +398,7 @@ class _Lp:
     eta: float
     dual: np.ndarray
     ok: bool
+    delta: np.ndarray | None = None  # the nuisance parameters at the optimum
 
 
 def _eta_lp(y: np.ndarray, x: np.ndarray, sd: np.ndarray) -> _Lp:
@@ -412,7 +415,7 @@ def _eta_lp(y: np.ndarray, x: np.ndarray, sd: np.ndarray) -> _Lp:
     )
     if res.status != 0:
         return _Lp(math.nan, np.zeros(y.size), False)
-    return _Lp(float(res.fun), -np.asarray(res.ineqlin.marginals), True)
+    return _Lp(float(res.fun), -np.asarray(res.ineqlin.marginals), True, np.asarray(res.x[1:]))
 
 
 def _trunc_quantile(p: float, lo: float, hi: float) -> float:
@@ -621,14 +624,41 @@ def _arp_rejects_grid(
     return rejects
 
 
+def _etas(m: _Moments, ys: np.ndarray) -> np.ndarray:
+    """η̂ of :func:`_eta_lp` for each row of ``ys``, solving an LP only for rows that the
+    solutions found so far do not settle. Each solution gives dual weights λ (λ >= 0, λ'sd = 1,
+    X'λ = 0: feasible whatever y), so λ'y bounds η̂(y) from below, and nuisance parameters δ,
+    so max_j (y_j − x_j'δ)/sd_j bounds it from above; where the best bounds meet to within
+    :data:`_TOL_ETA`, the upper one is η̂ (strong duality). A failed LP gives NaN for its row,
+    as :func:`_eta_lp` does."""
+    out = np.full(ys.shape[0], math.nan)
+    low = np.full(ys.shape[0], -math.inf)
+    high = np.full(ys.shape[0], math.inf)
+    pending = np.ones(ys.shape[0], dtype=bool)
+    while pending.any():
+        i = int(np.flatnonzero(pending)[0])
+        lp = _eta_lp(ys[i], m.x, m.sd)
+        pending[i] = False
+        if not lp.ok or lp.delta is None:
+            continue
+        out[i] = lp.eta
+        idx = np.flatnonzero(pending)
+        at = ys[idx]
+        low[idx] = np.maximum(low[idx], at @ lp.dual)
+        high[idx] = np.minimum(high[idx], ((at - m.x @ lp.delta) / m.sd).max(axis=1))
+        met = high[idx] - low[idx] <= _TOL_ETA * (1.0 + np.abs(high[idx]))
+        out[idx[met]] = high[idx[met]]
+        pending[idx[met]] = False
+    return out
+
+
 def _lf_critical_value(m: _Moments, alpha: float, seed: int) -> float:
     """The least-favourable first-stage critical value: the 1 − alpha/10 quantile of η̂ under
     y ~ N(0, Σ_y), by simulation (HonestDiD: 1000 draws; the draws here come from numpy, so the
-    value differs from R's by simulation noise)."""
+    value differs from R's by simulation noise); the draws' η̂ by :func:`_etas`."""
     rng = np.random.default_rng(seed)
     draws = rng.multivariate_normal(np.zeros(m.sd.size), m.sigma, size=_LF_SIMS)
-    etas = np.array([_eta_lp(d, m.x, m.sd).eta for d in draws])
-    return float(np.nanquantile(etas, 1 - alpha / 10))
+    return float(np.nanquantile(_etas(m, draws), 1 - alpha / 10))
 
 
 def _rm_moments(es: EventStudy, l_vec: np.ndarray, mbar: float) -> list[_Moments]:
