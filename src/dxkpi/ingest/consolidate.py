@@ -215,8 +215,9 @@ def city_batches(
     batch of the most cities is split in two halves, so that no worker is left idle by a few
     small cities batched together (a batch's cities run one at a time).
 
-    >>> a = [(c, Path("."), Path("."), None, False, None) for c in "abcde"]
-    >>> [[x[0] for x in b] for b in city_batches(a, batch_bytes=2**40, at_least=2)]
+    >>> a = [(c, Path(c), Path("."), None, False, None) for c in "abcde"]
+    >>> sizes = dict.fromkeys("abcde", 1)
+    >>> [[x[0] for x in b] for b in city_batches(a, batch_bytes=2**40, at_least=2, sizes=sizes)]
     [['a', 'b', 'c'], ['d', 'e']]
     """
     known = sizes or {a[0]: _raw_bytes(a[1]) for a in args}
