@@ -35,6 +35,7 @@ from dxkpi.catalogue.contract import (
     RequiredWhen,
     column_faults,
 )
+from dxkpi.core.codes import own_categorical, text_codes
 from dxkpi.core.fiscal import fiscal_year_of
 from dxkpi.ingest.parse import (
     column_fault,
@@ -85,7 +86,6 @@ __all__ = [
     "reference_keys",
     "repeated_among",
     "take",
-    "text_codes",
     "violation_exprs",
     "with_rules",
 ]
@@ -490,30 +490,13 @@ def distinct_values(cell: pl.Series) -> tuple[pl.Series, pl.Series]:
     >>> sorted(values.drop_nulls().to_list()), values[-1] is None
     (['a', 'b'], True)
     """
-    coded = _own_categorical(cell)
+    coded = own_categorical(cell)
     position = coded.to_physical()
     distinct = _category_values(cell, coded, position)
     if cell.null_count():
         position = position.fill_null(distinct.len())
         distinct = distinct.extend_constant(None, 1)
     return distinct, position
-
-
-def _own_categorical(cell: pl.Series) -> pl.Series:
-    """``cell`` as a categorical of its own (a fresh category list: codes 0…k−1 in order of
-    first appearance, no other column's values among them)."""
-    return cell.cast(pl.Categorical(pl.Categories.random()))
-
-
-def text_codes(cell: pl.Series) -> pl.Series:
-    """Each row's position among the distinct values of a text column (UInt32, 0…k−1; null
-    stays null): :func:`distinct_values` without listing the values, which is asked in Python
-    when they are few and held the interpreter's lock where only the codes were used.
-
-    >>> text_codes(pl.Series(["b", None, "a", "b"])).to_list()
-    [0, None, 1, 0]
-    """
-    return _own_categorical(cell).to_physical()
 
 
 #: Up to this many distinct values, :func:`_category_values` lists a categorical's categories

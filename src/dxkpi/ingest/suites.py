@@ -44,8 +44,8 @@ from dxkpi.catalogue.contract import (
     RequiredWhen,
     contract_fingerprint,
 )
+from dxkpi.core.codes import text_codes
 from dxkpi.core.jsontext import json_text
-from dxkpi.ingest.rules import text_codes
 
 __all__ = [
     "GX_VERSION_FLOOR",

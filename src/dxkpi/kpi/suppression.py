@@ -44,6 +44,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from dxkpi.core.codes import text_codes
+
 __all__ = [
     "CITY",
     "HEADCOUNT",
@@ -141,9 +143,14 @@ def equations(
 def _equation_cells(eqs: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
     """``eqs`` with each member cell's fixed columns (``_key``, ``_n``, ``_den``) and its place
     in ``state`` (``_at``): joined once, so a round only looks up what it changes (whether the
-    cell is hidden) by place (:func:`_with_hidden`) instead of joining the state again."""
+    cell is hidden) by place (:func:`_with_hidden`) instead of joining the state again. An
+    equation named by text is numbered (:func:`dxkpi.core.codes.text_codes`)."""
     fixed = state.select("_row", "_key", "_n", "_den").with_row_index("_at")
-    return eqs.join(fixed, on="_row", how="inner")
+    cells = eqs.join(fixed, on="_row", how="inner")
+    if cells.schema["_eq"] != pl.String:
+        return cells
+    # each equation numbered once: every round groups and joins by the number, not the text
+    return cells.with_columns(text_codes(cells.get_column("_eq")))
 
 
 def _with_hidden(cells: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
