@@ -11,9 +11,9 @@ catalogues compute the same KPIs over frames of the same columns run as one batc
 - the KPI functions key every cell by its city (:mod:`dxkpi.kpi._frames`: each fact's city is
   the prefix of its department_code) and give the group the value the city alone gives it;
 - each city keeps its own as-of date and maturity windows; the cities' cells are suppressed
-  together, no equation or link crossing cities (``part``, :mod:`dxkpi.kpi.suppression`), and
-  each city's are graded and named on its own data
-  (:func:`dxkpi.kpi.engine.catalogue_from_suppressed`).
+  together, no equation or link crossing cities (``part``, :mod:`dxkpi.kpi.suppression`), then
+  graded and named together, each city's by its own as-of date, windows, departments and
+  courses (:func:`dxkpi.kpi.engine.catalogue_from_suppressed`).
 
 So each city's catalogue, cells and partial sums are those of its own run (tested on three
 sample cities in ``tests/ingest/test_consolidate.py``). :func:`city_catalogues` and
@@ -123,10 +123,10 @@ def city_catalogues(
         cells = batch_cells(together, config, own, engine)
         decided = own[codes[0]].decided
         departments = department_divisions(together)
-        hidden = by_city(suppressed_cells(cells, departments, config, decided, CITY_KEY), codes)
+        hidden = suppressed_cells(cells, departments, config, decided, CITY_KEY)
+        rich = by_city(catalogue_from_suppressed(together, config, own, by, hidden), codes)
         for code, unsuppressed in by_city(cells, codes).items():
-            rich = catalogue_from_suppressed(datas[code], config, own[code], by, hidden[code])
-            out[code] = (rich, unsuppressed)
+            out[code] = (rich[code], unsuppressed)
     return {c: out[c] for c in datas}
 
 

@@ -226,7 +226,31 @@ def grade_cells(
     fiscal year has not wholly matured is provisional: grade ``P`` (暫定), never A–C.
     """
     years = cells.get_column("fiscal_year").unique().to_list()
+    return _graded(cells, config, *_timing(years, as_of, windows or {}), on=[])
+
+
+def _timing(
+    years: Sequence[int], as_of: dt.date | None, windows: Mapping[str, Maturity]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What grading reads of one city's as-of date and windows: each fiscal year's progress
+    and the as-of date (fiscal_year, progress, as_of), and each waiting KPI's fiscal years
+    (kpi, fiscal_year, provisional, maturity_days)."""
     progress = {y: (fiscal_year_progress(y, as_of) if as_of else 1.0) for y in years}
+    prog = pl.DataFrame(
+        {"fiscal_year": list(progress), "progress": list(progress.values())},
+        schema={"fiscal_year": pl.Int32, "progress": pl.Float64},
+    ).with_columns(as_of=pl.lit(as_of, pl.Date))
+    ripe = maturity_frame(dict(windows), years).select(
+        "kpi", "fiscal_year", "provisional", "maturity_days"
+    )
+    return prog, ripe
+
+
+def _graded(
+    cells: pl.DataFrame, config: Config, prog: pl.DataFrame, ripe: pl.DataFrame, on: list[str]
+) -> pl.DataFrame:
+    """:func:`grade_cells` with its fiscal years' progress and waiting KPIs given
+    (:func:`_timing`), joined on ``on`` too (a batch's city)."""
     meta = pl.DataFrame(
         {
             "kpi": list(REGISTRY),
@@ -234,16 +258,9 @@ def grade_cells(
             "_cum": [s.cumulative for s in REGISTRY.values()],
         }
     )
-    prog = pl.DataFrame(
-        {"fiscal_year": list(progress), "progress": list(progress.values())},
-        schema={"fiscal_year": pl.Int32, "progress": pl.Float64},
-    )
-    frame = cells.join(meta, on="kpi", how="left").join(prog, on="fiscal_year", how="left")
-    ripe = maturity_frame(windows or {}, years).select(
-        "kpi", "fiscal_year", "provisional", "maturity_days"
-    )
-    frame = frame.join(ripe, on=["kpi", "fiscal_year"], how="left").with_columns(
-        pl.col("provisional").fill_null(False), as_of=pl.lit(as_of, pl.Date)
+    frame = cells.join(meta, on="kpi", how="left").join(prog, on=[*on, "fiscal_year"], how="left")
+    frame = frame.join(ripe, on=[*on, "kpi", "fiscal_year"], how="left").with_columns(
+        pl.col("provisional").fill_null(False)
     )
     frame = frame.with_columns(in_progress=pl.col("progress") < 1.0).with_columns(
         target=pl.when(pl.col("_cum") & pl.col("in_progress"))
@@ -262,6 +279,20 @@ def grade_cells(
         .otherwise(graded)
     )
     return frame.drop("_hib", "_cum")
+
+
+def _city_graded(
+    cells: pl.DataFrame, config: Config, plans: Mapping[str, CataloguePlan]
+) -> pl.DataFrame:
+    """:func:`grade_cells` of a batch's cells (keyed by :data:`CITY_KEY`), each city with its
+    own as-of date and windows (``plans``, by code)."""
+    years = cells.get_column("fiscal_year").unique().to_list()
+    timings = {c: _timing(years, p.when, p.windows) for c, p in plans.items()}
+    prog, ripe = (
+        pl.concat([t[i].select(pl.lit(c).alias(CITY_KEY), pl.all()) for c, t in timings.items()])
+        for i in (0, 1)
+    )
+    return _graded(cells, config, prog, ripe, on=[CITY_KEY])
 
 
 def _sort(frame: pl.DataFrame) -> pl.DataFrame:
@@ -554,13 +585,18 @@ def suppressed_cells(
 def catalogue_from_suppressed(
     data: Processed,
     config: Config,
-    plan: CataloguePlan,
+    plan: CataloguePlan | Mapping[str, CataloguePlan],
     by: Sequence[str],
     cells: pl.DataFrame,
 ) -> pl.DataFrame:
     """:func:`catalogue_from_cells` from one city's cells suppressed already
-    (:func:`suppressed_cells`): cut to ``by``, graded and named."""
-    specs = {k: REGISTRY[k] for k in plan.ids}
+    (:func:`suppressed_cells`): cut to ``by``, graded and named. Of a batch of cities
+    (:func:`dxkpi.kpi.batch.batch_of`): ``plan`` each city's by code (they ask for the same
+    KPIs), ``cells`` keyed by :data:`CITY_KEY`, and so is the catalogue (:func:`by_city`
+    gives each city's, in its own run's order)."""
+    plans = None if isinstance(plan, CataloguePlan) else dict(plan)
+    first = next(iter(plans.values())) if plans else cast(CataloguePlan, plan)
+    specs = {k: REGISTRY[k] for k in first.ids}
     keep = pl.DataFrame(
         [
             {"kpi": k, "group_by": label}
@@ -570,8 +606,11 @@ def catalogue_from_suppressed(
         ],
         schema={"kpi": pl.String, "group_by": pl.String},
     ).unique()
-    cells = cells.join(keep, on=["kpi", "group_by"], how="semi")
-    cells = grade_cells(attach_targets(cells, config), config, plan.when, plan.windows)
+    cells = attach_targets(cells.join(keep, on=["kpi", "group_by"], how="semi"), config)
+    if plans is None:
+        cells = grade_cells(cells, config, first.when, first.windows)
+    else:
+        cells = _city_graded(cells, config, plans)
     names = pl.DataFrame(
         {
             "kpi": list(REGISTRY),
@@ -582,7 +621,7 @@ def catalogue_from_suppressed(
         }
     )
     cells = with_group_names(cells.join(names, on="kpi", how="left"), data)
-    return _sort(cells).select(RICH_COLUMNS)
+    return _sort(cells).select(*([CITY_KEY] if plans is not None else []), *RICH_COLUMNS)
 
 
 def batch_cells(
@@ -610,29 +649,31 @@ def by_city(cells: pl.DataFrame, codes: Sequence[str]) -> dict[str, pl.DataFrame
 
 def with_group_names(cells: pl.DataFrame, data: Processed) -> pl.DataFrame:
     """Add group_name: the department's name for department cells, the course's name for
-    course cells (when the course catalogue is present), else null."""
-    frames = [
-        data.departments.select(
-            pl.lit("department").alias("_by"),
-            pl.col("department_code").cast(pl.String).alias("_code"),
-            pl.col("department_name").alias("group_name"),
+    course cells (when the course catalogue is present), else null. Of a batch of cities
+    (:func:`per_city`), ``cells`` are keyed by :data:`CITY_KEY` and each named by its city's
+    own departments and courses."""
+    cities = per_city(data)
+
+    def named(frame: pl.LazyFrame, by: str, code: str, name: str) -> pl.LazyFrame:
+        own = own_code(code) if cities else pl.col(code).cast(pl.String)
+        return frame.select(
+            *([city_of(code).alias(CITY_KEY)] if cities else []),
+            pl.lit(by).alias("_by"),
+            own.alias("_code"),
+            pl.col(name).alias("group_name"),
         )
-    ]
+
+    frames = [named(data.departments, "department", "department_code", "department_name")]
     if data.courses is not None:
-        frames.append(
-            data.courses.select(
-                pl.lit("course").alias("_by"),
-                pl.col("course_id").cast(pl.String).alias("_code"),
-                pl.col("course_name").alias("group_name"),
-            )
-        )
-    names = pl.concat(frames).unique(["_by", "_code"]).collect()
+        frames.append(named(data.courses, "course", "course_id", "course_name"))
+    on = [*([CITY_KEY] if cities else []), "_by", "_code"]
+    names = pl.concat(frames).unique(on).collect()
     return (
         cells.with_columns(
             _by=pl.col("group_by").str.split("|").list.first(),
             _code=pl.col("group").str.split("|").list.first(),
         )
-        .join(names, on=["_by", "_code"], how="left")
+        .join(names, on=on, how="left")
         .drop("_by", "_code")
     )
 
