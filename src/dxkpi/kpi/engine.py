@@ -595,7 +595,7 @@ def catalogue_from_suppressed(
     KPIs), ``cells`` keyed by :data:`CITY_KEY`, and so is the catalogue (:func:`by_city`
     gives each city's, in its own run's order)."""
     plans = None if isinstance(plan, CataloguePlan) else dict(plan)
-    first = next(iter(plans.values())) if plans else cast(CataloguePlan, plan)
+    first = next(iter(plans.values())) if plans is not None else cast(CataloguePlan, plan)
     specs = {k: REGISTRY[k] for k in first.ids}
     keep = pl.DataFrame(
         [
