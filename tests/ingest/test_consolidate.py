@@ -578,3 +578,21 @@ def test_a_batch_counts_only_the_data_files_a_city_ingest_reads(tmp_path: Path) 
         ["100005"],
         ["100013"],
     ]
+
+
+def test_the_data_files_counted_are_those_discover_lists(tmp_path: Path) -> None:
+    """A batch's size and the ingest walk the raw folder the same way: a hidden or ``_`` file
+    and a link to a data file are not counted (the ingest skips the first two and refuses
+    the link)."""
+    from dxkpi.ingest.read import data_files, discover
+
+    raw = tmp_path / "raw"
+    (raw / "sub").mkdir(parents=True)
+    (raw / "staff.csv").write_text("employee_id\n1\n", encoding="utf-8")
+    (raw / "sub" / "proposals.csv").write_text("proposal_id\nP1\n", encoding="utf-8")
+    (raw / ".staff.csv").write_text("x\n", encoding="utf-8")
+    (raw / "_draft.csv").write_text("x\n", encoding="utf-8")
+    (raw / "notes.txt").write_text("x\n", encoding="utf-8")
+    (raw / "training_attendance.csv").symlink_to(raw / "staff.csv")
+    listed = sorted({part.path for part in discover(raw).parts})
+    assert data_files(raw) == listed == [raw / "staff.csv", raw / "sub" / "proposals.csv"]

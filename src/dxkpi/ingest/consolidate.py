@@ -201,6 +201,11 @@ def _raw_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in data_files(Path(folder)))
 
 
+def _raw_sizes(args: list[_CityArgs]) -> dict[str, int]:
+    """Each city's :func:`_raw_bytes`, by code."""
+    return {a[0]: _raw_bytes(a[1]) for a in args}
+
+
 def city_batches(
     args: list[_CityArgs],
     batch_bytes: int = BATCH_BYTES,
@@ -220,7 +225,7 @@ def city_batches(
     >>> [[x[0] for x in b] for b in city_batches(a, batch_bytes=2**40, at_least=2, sizes=sizes)]
     [['a', 'b', 'c'], ['d', 'e']]
     """
-    known = sizes or {a[0]: _raw_bytes(a[1]) for a in args}
+    known = sizes if sizes is not None else _raw_sizes(args)
     batches = consecutive_batches(args, lambda a: known[a[0]], batch_bytes, BATCH_CITIES)
     while len(batches) < at_least and max(map(len, batches), default=1) > 1:
         i = max(range(len(batches)), key=lambda j: len(batches[j]))  # the first of the most
@@ -307,7 +312,7 @@ def ingest_cities(
         (c, Path(cities[c]).resolve(), store, expectations, new_key, keys.get(c)) for c in codes
     ]
     slots = sum(client.nthreads().values()) if client is not None else 1  # tasks run at once
-    sizes = {a[0]: _raw_bytes(a[1]) for a in args}
+    sizes = _raw_sizes(args)
     batches = city_batches(args, batch_bytes, slots, sizes)
     if client is None:
         results = [r for b in batches for r in ingest_batch(b)]

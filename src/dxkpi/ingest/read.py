@@ -109,14 +109,6 @@ __all__ = [
 DATA_SUFFIXES = (".csv", ".xlsx")
 
 
-def data_files(folder: Path) -> list[Path]:
-    """The .csv/.xlsx files under ``folder`` (what the ingester would read), sorted; none when
-    ``folder`` is not a folder."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
-
-
 #: Separators a CSV may use, in order of preference when two split the header equally.
 SEPARATORS = (",", "\t", ";")
 #: A header row with more cells than this is not a header.
@@ -287,6 +279,17 @@ def _walk(raw: Path, folder: Path, files: list[Path], faults: list[FileFault]) -
             _walk(raw, path, files, faults)
         else:
             files.append(path)
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The .csv/.xlsx files under ``folder`` that :func:`discover` lists (the same walk: no
+    links, no names starting with ``.`` or ``_``), sorted; none when ``folder`` is not a
+    folder."""
+    if not folder.is_dir():
+        return []
+    files: list[Path] = []
+    _walk(folder, folder, files, [])
+    return sorted(p for p in files if p.suffix.lower() in DATA_SUFFIXES)
 
 
 def _open_fault(path: Path, rel: str) -> ContractError | None:

@@ -398,7 +398,7 @@ class _Lp:
     eta: float
     dual: np.ndarray
     ok: bool
-    delta: np.ndarray | None = None  # the nuisance parameters at the optimum
+    delta: np.ndarray  # the nuisance parameters at the optimum (zeros when not ok)
 
 
 def _eta_lp(y: np.ndarray, x: np.ndarray, sd: np.ndarray) -> _Lp:
@@ -414,7 +414,7 @@ def _eta_lp(y: np.ndarray, x: np.ndarray, sd: np.ndarray) -> _Lp:
         method="highs",
     )
     if res.status != 0:
-        return _Lp(math.nan, np.zeros(y.size), False)
+        return _Lp(math.nan, np.zeros(y.size), False, np.zeros(x.shape[1]))
     return _Lp(float(res.fun), -np.asarray(res.ineqlin.marginals), True, np.asarray(res.x[1:]))
 
 
@@ -639,7 +639,7 @@ def _etas(m: _Moments, ys: np.ndarray) -> np.ndarray:
         i = int(np.flatnonzero(pending)[0])
         lp = _eta_lp(ys[i], m.x, m.sd)
         pending[i] = False
-        if not lp.ok or lp.delta is None:
+        if not lp.ok:
             continue
         out[i] = lp.eta
         idx = np.flatnonzero(pending)
