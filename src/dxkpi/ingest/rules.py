@@ -439,12 +439,20 @@ def take(values: pl.Series, index: pl.Series, name: str) -> pl.Series:
     a one-expression query around it (about 0.1 ms each, a cost that the many small columns of
     a consolidation paid a dozen times a column).
 
+    ``values`` (one per distinct value: small) is made one chunk first. Gathering millions of
+    rows from a series of several chunks looks up each row's chunk: the pseudonyms of the
+    30,000-staff city's attendance (2.9 million rows from 33,000 pseudonyms in two chunks) took
+    0.05–0.17 s a column against 0.01 s from one chunk, about 0.4 s of each ingest.
+
     >>> take(pl.Series(["a", "b"]), pl.Series([1, 0, 1], dtype=pl.UInt32), "x").to_list()
     ['b', 'a', 'b']
+    >>> two_chunks = pl.concat([pl.Series(["a"]), pl.Series(["b"])], rechunk=False)
+    >>> take(two_chunks, pl.Series([1, 1, 0], dtype=pl.UInt32), "x").to_list()
+    ['b', 'b', 'a']
     """
     if index.dtype != pl.UInt32:
         raise TypeError(f"positions must be UInt32, not {index.dtype}")
-    return values[index].alias(name)
+    return values.rechunk()[index].alias(name)
 
 
 def coded_columns(ds: Dataset) -> frozenset[str]:
