@@ -32,6 +32,7 @@ from dxkpi.ingest.processed import (
     load_processed,
 )
 from dxkpi.ingest.pseudonym import city_secret_path, key_fingerprint, load_secret
+from dxkpi.ingest.read import data_files, discover
 from dxkpi.kpi import batch, engine
 from dxkpi.kpi.engine import compute, compute_with_cells
 from dxkpi.kpi.pooled import (
@@ -584,8 +585,6 @@ def test_the_data_files_counted_are_those_discover_lists(tmp_path: Path) -> None
     """A batch's size and the ingest walk the raw folder the same way: a hidden or ``_`` file
     and a link to a data file are not counted (the ingest skips the first two and refuses
     the link)."""
-    from dxkpi.ingest.read import data_files, discover
-
     raw = tmp_path / "raw"
     (raw / "sub").mkdir(parents=True)
     (raw / "staff.csv").write_text("employee_id\n1\n", encoding="utf-8")

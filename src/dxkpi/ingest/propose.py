@@ -43,11 +43,11 @@ from dxkpi.core.errors import ContractError, DxkpiError, Where
 from dxkpi.ingest.mapping import MappingSet
 from dxkpi.ingest.parse import parse_date
 from dxkpi.ingest.read import (
-    DATA_SUFFIXES,
     SourcePart,
     dataset_for_name,
     discover,
     header_lookup,
+    is_data_file,
     read_part,
     read_text_table,
 )
@@ -499,7 +499,7 @@ def _choose_dataset(
 def _part_for(path: Path, rel: str) -> SourcePart:
     """The table ``dxkpi map`` reads: the CSV, or the workbook's first sheet (a part without
     a sheet name is read from its first sheet)."""
-    if path.suffix.lower() not in DATA_SUFFIXES:
+    if not is_data_file(path):
         raise ContractError(
             "CSV か XLSX のファイルではありません",
             "not a CSV or XLSX file",

@@ -98,6 +98,7 @@ __all__ = [
     "first_utf8_line",
     "header_label",
     "header_lookup",
+    "is_data_file",
     "locate_csv_fault",
     "map_headers",
     "normalise_line_endings",
@@ -107,6 +108,16 @@ __all__ = [
 ]
 
 DATA_SUFFIXES = (".csv", ".xlsx")
+
+
+def is_data_file(path: Path) -> bool:
+    """Whether ``path`` names a file the ingest reads as data (:data:`DATA_SUFFIXES`, in any
+    case).
+
+    >>> is_data_file(Path("受講_FY2023.CSV")), is_data_file(Path("notes.txt"))
+    (True, False)
+    """
+    return path.suffix.lower() in DATA_SUFFIXES
 
 
 #: Separators a CSV may use, in order of preference when two split the header equally.
@@ -271,7 +282,7 @@ def _walk(raw: Path, folder: Path, files: list[Path], faults: list[FileFault]) -
         path = folder / entry.name
         rel = path.relative_to(raw).as_posix()
         if entry.is_symlink():
-            data = Path(entry.name).suffix.lower() in DATA_SUFFIXES
+            data = is_data_file(Path(entry.name))
             faults.append(
                 _link_fault(rel, dataset_for_name(Path(entry.name).stem) if data else None)
             )
@@ -289,7 +300,7 @@ def data_files(folder: Path) -> list[Path]:
         return []
     files: list[Path] = []
     _walk(folder, folder, files, [])
-    return sorted(p for p in files if p.suffix.lower() in DATA_SUFFIXES)
+    return sorted(p for p in files if is_data_file(p))
 
 
 def _open_fault(path: Path, rel: str) -> ContractError | None:
@@ -319,10 +330,10 @@ def discover(raw: Path, mappings: MappingSet | None = None) -> Discovery:
     _walk(raw, raw, files, faults)
     for path in sorted(files):
         rel = path.relative_to(raw).as_posix()
-        suffix = path.suffix.lower()
-        if suffix not in DATA_SUFFIXES:
+        if not is_data_file(path):
             ignored.append(rel)
             continue
+        suffix = path.suffix.lower()
         routed = mappings.route(rel) if mappings is not None else None
         by_name = routed or dataset_for_name(path.stem)
         if suffix == ".csv" and by_name is None:
